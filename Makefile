@@ -1,0 +1,92 @@
+# attncheck: one static library from theory/, solvers/ and verify/; the CLI and
+# the Criterion suite link it.  `make SANITIZE=1 ...` builds everything with
+# AddressSanitizer and UndefinedBehaviorSanitizer into build-san/.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L
+STD      = -std=c11
+LIBS     = -lgsl -llapacke -lopenblas -lmpfr -lgmp -ljansson -lm
+
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   ?= build
+endif
+
+LIB_SRC  = $(wildcard solvers/*.c theory/*.c verify/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC  = $(wildcard cli/*.c)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC = $(wildcard tests/*.c)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+LIBA = $(BUILD)/libattncheck.a
+BIN  = $(BUILD)/attncheck
+TBIN = $(BUILD)/attncheck-tests
+
+# Debian packages the build, the tests and the results need (make deps).
+DEPS_PKGS = libgsl-dev liblapacke-dev libopenblas-dev libmpfr-dev libgmp-dev \
+            libcriterion-dev libjansson-dev pkg-config gnuplot-nox
+BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine
+FUZZ_PKGS  = clang libclang-rt-14-dev
+
+.PHONY: all deps test test-sanitize results baseline regress bench fuzz clean
+all: $(BIN)
+
+deps:
+	@./.ci/apt-install $(DEPS_PKGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+
+$(TBIN): $(TEST_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIBA) -lcriterion $(LIBS)
+
+# The suite runs the CLI too (tests/cli.sh): exit codes and messages.
+test: deps
+	$(MAKE) $(TBIN) $(BIN)
+	AC_BIN=$(BIN) ./$(TBIN) --jobs 2
+	AC_BIN=$(BIN) ./tests/cli.sh
+
+test-sanitize: deps
+	$(MAKE) SANITIZE=1 test-run-san
+
+.PHONY: test-run-san
+test-run-san: $(TBIN) $(BIN)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(TBIN) --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 AC_BIN=$(BIN) ./tests/cli.sh
+
+results: deps $(BIN)
+	./$(BIN) results --out results
+
+baseline: deps $(BIN)
+	./$(BIN) run --size default --format json --out results/baseline
+
+regress: deps $(BIN)
+	./$(BIN) regress --baseline results/baseline
+
+bench: deps $(BIN)
+	@./.ci/apt-install $(BENCH_PKGS)
+	./bench/run.sh $(BIN)
+
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@./.ci/apt-install $(FUZZ_PKGS)
+	./tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,46 @@
+/* Small dense linear-algebra helpers over CBLAS/LAPACKE (OpenBLAS).
+ * Matrices are row-major double arrays with explicit dimensions. */
+#ifndef AC_LINALG_H
+#define AC_LINALG_H
+
+#include "solvers/status.h"
+
+/* The norm floor the correlation adds to each norm, as the authors' cal_corr
+ * does (spec tpg_svm §4), so that a zero matrix has correlation 0, not NaN. */
+#define AC_LA_CORR_FLOOR 1e-8
+
+/* <a, b> over n entries. */
+double ac_la_dot(const double *a, const double *b, int n);
+
+/* Euclidean (Frobenius) norm of n entries. */
+double ac_la_nrm2(const double *a, int n);
+
+/* ||a - b|| over n entries. */
+double ac_la_dist(const double *a, const double *b, int n);
+
+/* <a, b> / ((||a|| + AC_LA_CORR_FLOOR) (||b|| + AC_LA_CORR_FLOOR)). */
+double ac_la_corr(const double *a, const double *b, int n);
+
+/* G = E E^T (K x K) for E K x d.  G may not alias E. */
+void ac_la_gram(const double *E, int K, int d, double *G);
+
+/* W = E^T Lam E (d x d) for E K x d and Lam K x K.  W may not alias. */
+void ac_la_lift(const double *E, int K, int d, const double *Lam, double *W);
+
+/* U = E W E^T (K x K): U[j*K + k] = e_j^T W e_k.  U may not alias. */
+void ac_la_token_logits(const double *E, int K, int d, const double *W, double *U);
+
+/* Numerical rank of the K x d matrix A (singular values above
+ * max(K,d) * DBL_EPSILON * sigma_max, the LAPACK dgelss default).  Writes the
+ * smallest and largest singular values to smin, smax when non-NULL.
+ * Returns AC_ENOMEM, AC_ELAPACK, or AC_OK. */
+ac_status ac_la_rank(const double *A, int K, int d, int *rank, double *smin, double *smax);
+
+/* Cholesky factor in place of the n x n SPD matrix A (lower triangle, row-major).
+ * Returns AC_ENUMERIC when A is not positive definite. */
+ac_status ac_la_cholesky(double *A, int n);
+
+/* Solve A x = b in place of b with the factor from ac_la_cholesky. */
+void ac_la_cholesky_solve(const double *L, int n, double *b);
+
+#endif
