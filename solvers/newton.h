@@ -22,11 +22,30 @@
 #define AC_NEWTON_ARMIJO 1e-4
 #define AC_NEWTON_BACKTRACK 0.5
 #define AC_NEWTON_MAX_BACKTRACK 60
+/* Diagonal shifts tried when the Cholesky factorisation of H fails:
+ * tau = AC_NEWTON_REG_MIN * scale, times AC_NEWTON_REG_GROWTH each retry, up
+ * to AC_NEWTON_REG_MAX * scale, with scale = max(1, max_i |H_ii|).  A convex
+ * function's Hessian that is singular (or indefinite by rounding, eigenvalues
+ * of order -n eps ||H||) becomes positive definite at the first shifts; an
+ * eigenvalue below -1e-6 ||H|| is not rounding, and the step ends with
+ * AC_NEWTON_NOT_CONVEX. */
+#define AC_NEWTON_REG_MIN 1e-14
+#define AC_NEWTON_REG_MAX 1e-6
+#define AC_NEWTON_REG_GROWTH 100.0
+/* When the Armijo decrease c t |g^T p| is below this multiple of |f| the
+ * function values cannot tell a decrease from rounding (f is summed in
+ * double, relative error a few eps), so a trial point is also accepted when
+ * f(x_t) <= f(x) + AC_NEWTON_F_NOISE |f(x)| and ||grad f(x_t)|| < ||grad f(x)||.
+ * 64 eps covers sums of some tens of terms; without it Newton would stop with
+ * AC_NEWTON_NO_PROGRESS near ||grad|| ~ sqrt(eps |f|) instead of reaching
+ * eps_grad. */
+#define AC_NEWTON_F_NOISE (64 * 2.220446049250313e-16)
 
 /* The objective.  fdfh fills f (always), g (n entries) when non-NULL, and H
  * (n x n, row-major, symmetric) when non-NULL.  Returns 0 on success, a
  * positive value to ask for a shorter step (e.g. non-finite value), a
- * negative value to stop. */
+ * negative value to stop.  A non-finite f or g counts as a positive return.
+ * x is borrowed for the call only. */
 typedef int (*ac_newton_fn)(void *ctx, const double *x, double *f, double *g, double *H);
 
 typedef enum {
@@ -38,6 +57,19 @@ typedef enum {
     AC_NEWTON_STOPPED         /* the callback returned < 0 */
 } ac_newton_status;
 
+/* Endings, the setting that triggers each and the state it leaves (x is
+ * always the last accepted iterate, the one with the lowest f seen):
+ *   CONVERGED    ||grad f(x)||_2 <= eps_grad (checked by ac_newton_test,
+ *                also at x0: then iter = 0).
+ *   MAX_ITER     iter == max_iter with ||grad|| > eps_grad.
+ *   NO_PROGRESS  AC_NEWTON_MAX_BACKTRACK halvings of the step found no point
+ *                passing the acceptance test above (or the Newton direction
+ *                was not a descent direction in floating point).
+ *   NOT_CONVEX   H + tau I has no Cholesky factor for every tau up to
+ *                AC_NEWTON_REG_MAX * scale.
+ *   STOPPED      the callback returned < 0, at a trial point or for the
+ *                Hessian at x, or failed (any non-zero return or non-finite
+ *                f, g) at x0. */
 const char *ac_newton_status_str(ac_newton_status s);
 
 typedef struct {
@@ -53,25 +85,42 @@ typedef struct {
     double f;
     double grad_norm;
     int backtracks;          /* line-search halvings, all iterations */
+    int nfev;                /* callback calls, all kinds */
+    double reg;              /* largest diagonal shift tau used so far (0: none) */
 } ac_newton_info;
 
 typedef struct ac_newton_workspace ac_newton_workspace;
 
+/* Workspace for n >= 0 variables (O(n^2) doubles).  NULL on no memory or
+ * n < 0. */
 ac_newton_workspace *ac_newton_alloc(int n);
 void ac_newton_free(ac_newton_workspace *w);
 
-/* Start from x0 (n, copied). */
+/* Start from x0 (n, copied); fn and ctx are borrowed until the next set;
+ * set == NULL means the defaults.  Evaluates f and grad at x0.  Returns
+ * AC_EINVAL for a NULL w, fn or x0, eps_grad < 0 or NaN, or max_iter < 0
+ * (the workspace is then unusable until a good set); AC_ECALLBACK when the
+ * callback fails at x0 (status STOPPED); AC_OK otherwise. */
 ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, const double *x0,
                         const ac_newton_settings *set);
-/* One damped Newton step. */
+/* One damped Newton step: p = -(H + tau I)^{-1} g (tau = 0 unless H has no
+ * Cholesky factor), then t = 1, 1/2, ... until the trial x + t p passes
+ *   f(x + t p) <= f(x) + AC_NEWTON_ARMIJO t g^T p
+ * (or the rounding-level test of AC_NEWTON_F_NOISE).  A no-op once the
+ * iteration has ended.  Returns AC_EINVAL when called before a good set,
+ * else AC_OK (how a step ended is in the status, read by ac_newton_test). */
 ac_status ac_newton_iterate(ac_newton_workspace *w);
-/* 1 when ended (info->status says how), 0 to go on. */
+/* Fills info (always, when non-NULL) and returns 1 when ended (info->status
+ * says how), 0 to go on.  The test is ||grad f(x)||_2 <= eps_grad, then
+ * iter >= max_iter. */
 int ac_newton_test(ac_newton_workspace *w, ac_newton_info *info);
 /* The current iterate (n entries, borrowed). */
 const double *ac_newton_x(const ac_newton_workspace *w);
 
-/* set + iterate/test to the end; x gets the final iterate.  AC_OK whenever
- * the iteration ran, whatever info->status. */
+/* set + iterate/test to the end; x (n) gets the final iterate (it may alias
+ * nothing the callback reads).  AC_OK whenever the iteration ran, whatever
+ * info->status; otherwise ac_newton_set's error, with info filled and x =
+ * x0 when the callback failed at x0. */
 ac_status ac_newton_solve(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, double *x,
                           const ac_newton_settings *set, ac_newton_info *info);
 
