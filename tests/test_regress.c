@@ -1,0 +1,308 @@
+/* Regress (verify/regress.h) on claim results built here. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+#include "verify/claim.h"
+#include "verify/regress.h"
+#include "verify/report.h"
+
+static const ac_claim_def rdef_a = {"fake.alpha", "fake", "Alpha.", NULL};
+static const ac_claim_def rdef_b = {"fake.beta", "fake", "Beta.", NULL};
+
+/* Tolerance of the rows whose absolute part dominates: AC_REGRESS_TOL_FRACTION
+ * of it is far above AC_REGRESS_RTOL_DEFAULT times the values used. */
+#define TOL_WIDE 0.05
+
+/* alpha: a value row whose allowed change is the tolerance part, a value row
+ * with tol 0 (the relative part), a count; beta: one row. */
+static void make_pair(ac_claim_result res[2])
+{
+    ac_claim_result_init(&res[0], &rdef_a);
+    cr_assert_not_null(ac_claim_add(&res[0], "mean corr", "1", 1.0, 0.98731, AC_METRIC_ABS,
+                                    TOL_WIDE, "trials"));
+    cr_assert_not_null(ac_claim_add(&res[0], "residual", "0", 0.0, 1.7312e-3, AC_METRIC_INFO, 0.0,
+                                    ""));
+    ac_claim_row *w = ac_claim_add(&res[0], "iterations", "", 120, 131, AC_METRIC_INFO, 0, "");
+    cr_assert_not_null(w);
+    w->is_count = 1;
+    ac_claim_judge(&res[0]);
+    ac_claim_result_init(&res[1], &rdef_b);
+    cr_assert_not_null(ac_claim_add(&res[1], "gap", "0", 0.0, 0.0173, AC_METRIC_AT_MOST, 0.1, ""));
+    ac_claim_judge(&res[1]);
+}
+
+/* A deep copy through the claim API. */
+static void copy_result(ac_claim_result *dst, const ac_claim_result *src)
+{
+    ac_claim_def def = {src->id, src->paper, src->statement, NULL};
+    ac_claim_result_init(dst, &def);
+    for (int i = 0; i < src->nrows; i++) {
+        const ac_claim_row *w = &src->rows[i];
+        ac_claim_row *c = ac_claim_add(dst, w->quantity, w->theory_what, w->theory, w->empirical,
+                                       w->metric, w->tol, w->tol_reason);
+        cr_assert_not_null(c);
+        *c = *w;
+    }
+    dst->verdict = src->verdict;
+    dst->status = src->status;
+    dst->regress_rtol = src->regress_rtol;
+}
+
+static void free_pair(ac_claim_result *res, int n)
+{
+    for (int i = 0; i < n; i++)
+        ac_claim_result_free(&res[i]);
+}
+
+/* Run the comparison into a memory stream; returns the report (malloc'ed). */
+static char *compare(const ac_claim_result *base, int nb, const ac_claim_result *cur, int nc,
+                     ac_regress_summary *sum)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_regress_compare(f, base, nb, cur, nc, sum, &msg), AC_OK, "%s", msg.text);
+    fclose(f);
+    return text;
+}
+
+Test(regress, unchanged_results_move_nothing)
+{
+    ac_claim_result a[2], b[2];
+    make_pair(a);
+    make_pair(b);
+    ac_regress_summary s;
+    char *text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.compared, 4);
+    cr_assert_eq(s.moved + s.verdict_changes + s.missing + s.added, 0, "%s", text);
+    cr_assert(strstr(text, "regress: compared 4 rows of 2 claims; 0 numbers moved") != NULL, "%s",
+              text);
+    free(text);
+    free_pair(a, 2);
+    free_pair(b, 2);
+}
+
+/* Move one number of cur by factor * (the allowed change derived from the
+ * constants); return the number of moved numbers reported. */
+static int moved_after(int row, int empirical_side, double factor, char **report)
+{
+    ac_claim_result a[2], b[2];
+    make_pair(a);
+    make_pair(b);
+    const ac_claim_row *w = &a[0].rows[row];
+    double base = empirical_side ? w->empirical : w->theory;
+    double allowed = w->is_count ? AC_REGRESS_COUNT_FRACTION * fabs(base)
+                                 : fmax(AC_REGRESS_RTOL_DEFAULT * fabs(base),
+                                        AC_REGRESS_TOL_FRACTION * fabs(w->tol));
+    double *v = empirical_side ? &b[0].rows[row].empirical : &b[0].rows[row].theory;
+    *v = base + factor * allowed;
+    cr_assert_neq(*v, base, "the perturbation must be representable");
+    ac_regress_summary s;
+    *report = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.verdict_changes + s.missing + s.added, 0);
+    free_pair(a, 2);
+    free_pair(b, 2);
+    return s.moved;
+}
+
+/* Just above: 1 + 1e-6 of the allowed change; just below: 1 - 1e-6.  The
+ * margin is far above the rounding of base + factor * allowed (ulps of base
+ * relative to allowed: at most 2^-52 * 1 / 5e-5 ~ 1e-11 for the tol part,
+ * 2^-52 / 1e-9 ~ 2e-7 for the relative part). */
+#define JUST_ABOVE (1.0 + 1e-6)
+#define JUST_BELOW (1.0 - 1e-6)
+
+Test(regress, change_just_above_the_allowed_is_reported_just_below_is_not)
+{
+    struct {
+        int row, side;
+        const char *what;
+    } cases[] = {{0, 1, "fake.alpha | mean corr | empirical"},
+                 {0, 0, "fake.alpha | mean corr | theory"},
+                 {1, 1, "fake.alpha | residual | empirical"},
+                 {2, 1, "fake.alpha | iterations | empirical"},
+                 {2, 0, "fake.alpha | iterations | theory"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *text;
+        int n = moved_after(cases[k].row, cases[k].side, JUST_ABOVE, &text);
+        cr_assert_eq(n, 1, "%s: a change just above the allowed is not reported:\n%s",
+                     cases[k].what, text);
+        cr_assert(strstr(text, cases[k].what) != NULL, "'%s' not in:\n%s", cases[k].what, text);
+        cr_assert(strstr(text, "allowed") != NULL);
+        free(text);
+        n = moved_after(cases[k].row, cases[k].side, -JUST_ABOVE, &text);
+        cr_assert_eq(n, 1, "%s: downwards", cases[k].what);
+        free(text);
+        n = moved_after(cases[k].row, cases[k].side, JUST_BELOW, &text);
+        cr_assert_eq(n, 0, "%s: a change just below the allowed is reported:\n%s", cases[k].what,
+                     text);
+        free(text);
+    }
+}
+
+Test(regress, claim_rtol_widens_the_allowed_change)
+{
+    ac_claim_result a[2], b[2];
+    make_pair(a);
+    make_pair(b);
+    /* the tol-0 row: allowed is rtol |base|, with the current claim's rtol */
+    double base = a[0].rows[1].empirical, rtol = 1e-4;
+    b[0].regress_rtol = rtol;
+    b[0].rows[1].empirical = base + JUST_BELOW * rtol * base;
+    ac_regress_summary s;
+    char *text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.moved, 0, "%s", text);
+    free(text);
+    b[0].rows[1].empirical = base + JUST_ABOVE * rtol * base;
+    text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.moved, 1, "%s", text);
+    free(text);
+    free_pair(a, 2);
+    free_pair(b, 2);
+}
+
+Test(regress, allowed_change_follows_the_formula)
+{
+    gsl_rng *rng = ac_test_rng(7);
+    for (int c = 0; c < ac_test_cases(50); c++) {
+        double base = gsl_ran_gaussian(rng, 3.0), tol = gsl_rng_uniform(rng),
+               rtol = gsl_rng_uniform(rng) * 1e-3;
+        cr_assert_eq(ac_regress_allowed(base, rtol, tol, 0),
+                     fmax(rtol * fabs(base), AC_REGRESS_TOL_FRACTION * tol), "case %d", c);
+        cr_assert_eq(ac_regress_allowed(base, rtol, tol, 1), AC_REGRESS_COUNT_FRACTION * fabs(base));
+    }
+    gsl_rng_free(rng);
+    cr_assert_eq(ac_regress_allowed(2.0, 0.0, NAN, 0), 0.0, "a NaN tol counts as 0");
+    cr_assert_not(ac_regress_moved(NAN, NAN, 0.0), "two NaNs are equal");
+    cr_assert(ac_regress_moved(NAN, 1.0, INFINITY));
+    cr_assert(ac_regress_moved(1.0, NAN, INFINITY));
+    cr_assert_not(ac_regress_moved(INFINITY, INFINITY, 0.0));
+    cr_assert(ac_regress_moved(INFINITY, -INFINITY, INFINITY));
+    cr_assert(ac_regress_moved(1.0, INFINITY, INFINITY));
+    cr_assert_not(ac_regress_moved(-0.0, 0.0, 0.0));
+}
+
+Test(regress, verdict_change_is_reported)
+{
+    ac_claim_result a[2], b[2];
+    make_pair(a);
+    make_pair(b);
+    /* beta's gap moves past its bound: a moved number, a row and a claim verdict */
+    b[1].rows[0].empirical = 0.25;
+    ac_claim_judge(&b[1]);
+    cr_assert_eq(b[1].verdict, AC_VERDICT_FAIL);
+    ac_regress_summary s;
+    char *text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.verdict_changes, 2, "%s", text);
+    cr_assert_eq(s.moved, 1);
+    cr_assert(strstr(text, "fake.beta: verdict PASS -> FAIL") != NULL, "%s", text);
+    cr_assert(strstr(text, "fake.beta | gap: verdict PASS -> FAIL") != NULL, "%s", text);
+    free(text);
+
+    /* a verdict change with no number moved still counts */
+    b[1].rows[0].empirical = a[1].rows[0].empirical;
+    b[1].rows[0].verdict = AC_VERDICT_INFO;
+    b[1].verdict = AC_VERDICT_PASS;
+    text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.verdict_changes, 1, "%s", text);
+    cr_assert_eq(s.moved, 0);
+    free(text);
+
+    /* a claim that now cannot run */
+    b[1].rows[0].verdict = a[1].rows[0].verdict;
+    b[1].status = AC_ENOCONV;
+    snprintf(b[1].error, sizeof b[1].error, "fake.beta: no convergence in 50 steps");
+    text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.verdict_changes, 1, "%s", text);
+    cr_assert(strstr(text, "no convergence in 50 steps") != NULL, "%s", text);
+    free(text);
+    free_pair(a, 2);
+    free_pair(b, 2);
+}
+
+Test(regress, missing_and_added_claims_and_rows_are_reported)
+{
+    ac_claim_result a[2], b[2];
+    make_pair(a);
+    make_pair(b);
+    ac_regress_summary s;
+    /* beta gone */
+    char *text = compare(a, 2, b, 1, &s);
+    cr_assert_eq(s.missing, 1);
+    cr_assert_eq(s.added, 0);
+    cr_assert(strstr(text, "fake.beta: claim missing from the current results") != NULL, "%s",
+              text);
+    free(text);
+    /* beta new */
+    text = compare(a, 1, b, 2, &s);
+    cr_assert_eq(s.missing, 0);
+    cr_assert_eq(s.added, 1);
+    cr_assert(strstr(text, "fake.beta: claim added") != NULL, "%s", text);
+    free(text);
+    /* a row renamed: one missing, one added */
+    snprintf(b[0].rows[1].quantity, sizeof b[0].rows[1].quantity, "residual norm");
+    text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.missing, 1, "%s", text);
+    cr_assert_eq(s.added, 1);
+    cr_assert_eq(s.compared, 3);
+    cr_assert(strstr(text, "fake.alpha | residual: row missing") != NULL, "%s", text);
+    cr_assert(strstr(text, "fake.alpha | residual norm: row added") != NULL, "%s", text);
+    free(text);
+    /* only the summary */
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_regress_compare(NULL, a, 2, b, 0, &s, &msg), AC_OK);
+    cr_assert_eq(s.missing, 2);
+    cr_assert_eq(ac_regress_compare(NULL, a, -1, b, 0, &s, &msg), AC_EINVAL);
+    cr_assert_eq(ac_regress_compare(NULL, a, 2, b, 2, NULL, &msg), AC_EINVAL);
+    free_pair(a, 2);
+    free_pair(b, 2);
+}
+
+Test(regress, repeated_quantities_match_in_order)
+{
+    ac_claim_result a[1], b[1];
+    ac_claim_result_init(&a[0], &rdef_a);
+    for (int i = 0; i < 3; i++)
+        cr_assert_not_null(ac_claim_add(&a[0], "trial", "", 0, 1.7312 * i, AC_METRIC_INFO, 0, ""));
+    copy_result(&b[0], &a[0]);
+    b[0].rows[2].empirical *= 1.5;
+    ac_regress_summary s;
+    char *text = compare(a, 1, b, 1, &s);
+    cr_assert_eq(s.compared, 3);
+    cr_assert_eq(s.moved, 1, "%s", text);
+    free(text);
+    free_pair(a, 1);
+    free_pair(b, 1);
+}
+
+/* A baseline written as JSON and read back is the same run: nothing moves. */
+Test(regress, json_baseline_of_the_same_results_moves_nothing)
+{
+    ac_claim_result a[2];
+    make_pair(a);
+    a[0].rows[1].empirical = NAN;
+    char path[] = "/tmp/ac_regress_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_report_write(f, AC_FMT_JSON, NULL, a, 2, NULL, &msg), AC_OK, "%s", msg.text);
+    fclose(f);
+    ac_report_set set;
+    cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_OK, "%s", msg.text);
+    unlink(path);
+    ac_regress_summary s;
+    char *text = compare(set.res, set.nres, a, 2, &s);
+    cr_assert_eq(s.compared, 4);
+    cr_assert_eq(s.moved + s.verdict_changes + s.missing + s.added, 0, "%s", text);
+    free(text);
+    ac_report_set_free(&set);
+    free_pair(a, 2);
+}
