@@ -1,0 +1,629 @@
+/* Dataset and embeddings files of the Graph-SVM commands (format in
+ * svm_io.h).
+ *
+ * Both parsers work on a private NUL-terminated copy of the whole input: no
+ * fixed line buffer, and a file read from disk and a fuzzer's bytes take the
+ * same path.  The input is first checked to be text (UTF-8 without control
+ * characters), so that later messages can quote words from it safely; then
+ * lines are cut in place (comment and CR removed) and split into words. */
+#include "verify/svm_io.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_NAME "<input>"
+#define READ_CHUNK ((size_t)1 << 16)
+
+/* ------------------------------------------------------------------------ */
+/* Text check                                                               */
+
+/* Length of the UTF-8 sequence that starts at b[i] (b has len bytes), or 0
+ * when it is not a well-formed one (RFC 3629 table 3-7: no overlong forms,
+ * no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *b, size_t len, size_t i)
+{
+    unsigned c = b[i];
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 1;
+    else if (c == 0xE0)
+        n = 2, lo = 0xA0;
+    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+        n = 2;
+    else if (c == 0xED)
+        n = 2, hi = 0x9F;
+    else if (c == 0xF0)
+        n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3)
+        n = 3;
+    else if (c == 0xF4)
+        n = 3, hi = 0x8F;
+    else
+        return 0;
+    if (len - i <= n)
+        return 0;
+    for (size_t k = 1; k <= n; k++) {
+        unsigned cc = b[i + k];
+        if (cc < (k == 1 ? lo : 0x80) || cc > (k == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return n + 1;
+}
+
+/* AC_OK when b[0..len) is UTF-8 with no control character but tab, CR and
+ * LF; else AC_EPARSE naming the first bad byte (the lead byte of a broken
+ * multi-byte sequence), its line and its 1-based byte column. */
+static ac_status check_text(const unsigned char *b, size_t len, const char *name, ac_msg *msg)
+{
+    long line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned c = b[i];
+        size_t n = 1;
+        if (c == '\n') {
+            line++;
+            start = i + 1;
+        } else if (c >= 0x80) {
+            n = utf8_seq(b, len, i);
+        } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+            n = 0;
+        }
+        if (n == 0)
+            return ac_fail(msg, AC_EPARSE, "%s:%ld: not a text file (byte 0x%02x at column %zu)",
+                           name, line, c, i - start + 1);
+        i += n;
+    }
+    return AC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines and words                                                          */
+
+typedef struct {
+    char *s;          /* private copy of the input, NUL-terminated */
+    size_t len, pos;  /* bytes in s, start of the next line */
+    long line;        /* 1-based number of the line last returned */
+    const char *name; /* for messages */
+} reader;
+
+/* Copy buf into r (a UTF-8 byte-order mark at the start is dropped). */
+static ac_status reader_init(reader *r, const char *buf, size_t len, const char *name)
+{
+    r->name = name;
+    r->line = 0;
+    r->pos = 0;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        buf += 3;
+        len -= 3;
+    }
+    r->s = malloc(len + 1);
+    if (!r->s)
+        return AC_ENOMEM;
+    if (len)
+        memcpy(r->s, buf, len);
+    r->s[len] = '\0';
+    r->len = len;
+    return AC_OK;
+}
+
+/* The next line with its end (LF or CRLF) and its comment cut off, as a
+ * NUL-terminated string in place.  Returns 1 and sets *text, 0 at the end of
+ * the input, or -1 with msg set for a CR inside a line (the only other place
+ * a CR may stand is before the LF or at the end of the input). */
+static int next_line(reader *r, char **text, ac_msg *msg)
+{
+    if (r->pos >= r->len)
+        return 0;
+    char *p = r->s + r->pos;
+    char *nl = memchr(p, '\n', r->len - r->pos);
+    char *e = nl ? nl : r->s + r->len;
+    r->pos = (size_t)(e - r->s) + (nl ? 1 : 0);
+    r->line++;
+    if (e > p && e[-1] == '\r')
+        e--;
+    *e = '\0';
+    char *cr = strchr(p, '\r');
+    if (cr) {
+        ac_fail(msg, AC_EPARSE, "%s:%ld: carriage return inside the line (column %zu)", r->name,
+                r->line, (size_t)(cr - p) + 1);
+        return -1;
+    }
+    char *hash = strchr(p, '#');
+    if (hash)
+        *hash = '\0';
+    *text = p;
+    return 1;
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The next word of *p (NUL-terminated in place) or NULL when none is left;
+ * *p moves past it. */
+static char *next_word(char **p)
+{
+    char *s = *p;
+    while (is_blank(*s))
+        s++;
+    if (*s == '\0') {
+        *p = s;
+        return NULL;
+    }
+    char *e = s;
+    while (*e && !is_blank(*e))
+        e++;
+    *p = *e ? e + 1 : e;
+    *e = '\0';
+    return s;
+}
+
+static int count_words(const char *s)
+{
+    int n = 0;
+    for (int in = 0; *s; s++) {
+        int w = !is_blank(*s);
+        n += w && !in;
+        in = w;
+    }
+    return n;
+}
+
+/* Printing width and suffix that quote at most AC_SVM_IO_QUOTE_MAX bytes of
+ * w: use as "%.*s%s", qw(w), w, qs(w). */
+static int qw(const char *w)
+{
+    size_t n = strlen(w);
+    return (int)(n > AC_SVM_IO_QUOTE_MAX ? AC_SVM_IO_QUOTE_MAX : n);
+}
+
+static const char *qs(const char *w)
+{
+    return strlen(w) > AC_SVM_IO_QUOTE_MAX ? "..." : "";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Growable arrays                                                          */
+
+typedef struct {
+    int *v;
+    size_t n, cap;
+} ivec;
+
+static int ivec_push(ivec *a, int x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        int *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+typedef struct {
+    double *v;
+    size_t n, cap;
+} dvec;
+
+static int dvec_push(dvec *a, double x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        double *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Datasets                                                                 */
+
+/* A token id or label: decimal digits only, at most AC_SVM_IO_MAX_TOKEN.
+ * Returns 0 (value in *v), 1 (not a non-negative integer) or 2 (too large). */
+static int parse_id(const char *w, int *v)
+{
+    long x = 0;
+    if (*w == '\0')
+        return 1;
+    for (; *w; w++) {
+        if (*w < '0' || *w > '9')
+            return 1;
+        if (x > (AC_SVM_IO_MAX_TOKEN - (*w - '0')) / 10)
+            x = -1; /* keep scanning: "99999999999x" is not an integer at all */
+        if (x >= 0)
+            x = 10 * x + (*w - '0');
+    }
+    if (x < 0)
+        return 2;
+    *v = (int)x;
+    return 0;
+}
+
+static ac_status bad_id(const reader *r, const char *what, const char *w, int why, ac_msg *msg)
+{
+    if (why == 2)
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: %s %.*s%s is too large (ids must be at most %d)",
+                       r->name, r->line, what, qw(w), w, qs(w), AC_SVM_IO_MAX_TOKEN);
+    return ac_fail(msg, AC_EPARSE, "%s:%ld: %s \"%.*s%s\" is not a non-negative integer", r->name,
+                   r->line, what, qw(w), w, qs(w));
+}
+
+typedef struct {
+    ivec off, tok, label, line;
+    int maxid;
+} data_acc;
+
+/* One non-blank data line "t1 ... tm | y" into acc (spec tpg_svm §1: the
+ * sequence, its last token last, then the label). */
+static ac_status data_line(reader *r, char *text, data_acc *acc, ac_msg *msg)
+{
+    char *bar = strchr(text, '|');
+    if (!bar)
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: no `|` between the sequence and the label",
+                       r->name, r->line);
+    if (strchr(bar + 1, '|'))
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: more than one `|`", r->name, r->line);
+    *bar = '\0';
+    char *right = bar + 1;
+    int nlab = count_words(right);
+    if (nlab == 0)
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: no label after `|`", r->name, r->line);
+    if (nlab > 1)
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: %d labels after `|`, expected one", r->name,
+                       r->line, nlab);
+    if (acc->label.n >= (size_t)INT_MAX - 1 || r->line > INT_MAX)
+        return ac_fail(msg, AC_ESIZE, "%s:%ld: too many examples or lines", r->name, r->line);
+    size_t before = acc->tok.n;
+    char *w;
+    int v, why;
+    while ((w = next_word(&text))) {
+        if ((why = parse_id(w, &v)))
+            return bad_id(r, "token", w, why, msg);
+        if (acc->tok.n >= (size_t)INT_MAX)
+            return ac_fail(msg, AC_ESIZE, "%s:%ld: more than %d tokens in all", r->name, r->line,
+                           INT_MAX);
+        if (ivec_push(&acc->tok, v))
+            return AC_ENOMEM;
+        if (v > acc->maxid)
+            acc->maxid = v;
+    }
+    if (acc->tok.n == before)
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: empty sequence before `|`", r->name, r->line);
+    w = next_word(&right);
+    if ((why = parse_id(w, &v)))
+        return bad_id(r, "label", w, why, msg);
+    if (v > acc->maxid)
+        acc->maxid = v;
+    if (ivec_push(&acc->label, v) || ivec_push(&acc->off, (int)acc->tok.n) ||
+        ivec_push(&acc->line, (int)r->line))
+        return AC_ENOMEM;
+    return AC_OK;
+}
+
+/* Move the accumulated examples into a new dataset. */
+static ac_status data_build(const data_acc *acc, int K, const char *name, ac_tpg_data **out)
+{
+    int n = (int)acc->label.n, ntok = (int)acc->tok.n;
+    ac_tpg_data *D = ac_tpg_data_alloc(n, ntok, K);
+    if (!D)
+        return AC_ENOMEM;
+    D->line = malloc((size_t)n * sizeof *D->line);
+    if (!D->line || ac_tpg_data_set_source(D, name)) {
+        ac_tpg_data_free(D);
+        return AC_ENOMEM;
+    }
+    memcpy(D->off, acc->off.v, ((size_t)n + 1) * sizeof *D->off);
+    memcpy(D->tok, acc->tok.v, (size_t)ntok * sizeof *D->tok);
+    memcpy(D->label, acc->label.v, (size_t)n * sizeof *D->label);
+    memcpy(D->line, acc->line.v, (size_t)n * sizeof *D->line);
+    *out = D;
+    return AC_OK;
+}
+
+ac_status ac_svm_io_parse_data(const char *buf, size_t len, const char *name, int K_or_0,
+                               ac_tpg_data **out, ac_msg *msg)
+{
+    if (!out)
+        return ac_fail(msg, AC_EINVAL, "ac_svm_io_parse_data: out is NULL");
+    *out = NULL;
+    if (!name)
+        name = DEFAULT_NAME;
+    if (!buf && len)
+        return ac_fail(msg, AC_EINVAL, "%s: no buffer", name);
+    if (K_or_0 < 0)
+        return ac_fail(msg, AC_EINVAL, "%s: vocabulary size %d is negative", name, K_or_0);
+    ac_status st = check_text((const unsigned char *)buf, len, name, msg);
+    if (st)
+        return st;
+    reader r;
+    if (reader_init(&r, buf ? buf : "", len, name))
+        return ac_fail(msg, AC_ENOMEM, "%s: out of memory", name);
+    data_acc acc = {.maxid = -1};
+    char *text;
+    int got;
+    if (ivec_push(&acc.off, 0))
+        st = AC_ENOMEM;
+    while (!st && (got = next_line(&r, &text, msg)) != 0) {
+        if (got < 0)
+            st = AC_EPARSE;
+        else if (count_words(text) > 0)
+            st = data_line(&r, text, &acc, msg);
+    }
+    if (!st && acc.label.n == 0)
+        st = ac_fail(msg, AC_EPARSE, "%s: no examples", name);
+    if (!st)
+        st = data_build(&acc, K_or_0 ? K_or_0 : acc.maxid + 1, name, out);
+    if (st == AC_ENOMEM)
+        ac_fail(msg, AC_ENOMEM, "%s: out of memory", name);
+    if (!st) {
+        /* ranges and assumption A2, with the same message as every other
+         * dataset gets */
+        st = ac_tpg_data_check(*out, 1, msg);
+        if (st) {
+            ac_tpg_data_free(*out);
+            *out = NULL;
+        }
+    }
+    free(acc.off.v);
+    free(acc.tok.v);
+    free(acc.label.v);
+    free(acc.line.v);
+    free(r.s);
+    return st;
+}
+
+/* The whole of path in a new buffer (NUL-terminated, *len excludes it). */
+static ac_status slurp(const char *path, char **buf, size_t *len, ac_msg *msg)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ac_fail(msg, AC_EIO, "%s: %s", path, strerror(errno));
+    size_t n = 0, cap = 0;
+    char *b = NULL;
+    for (;;) {
+        if (cap - n < READ_CHUNK) {
+            cap = cap ? 2 * cap : READ_CHUNK + 1;
+            char *nb = realloc(b, cap);
+            if (!nb) {
+                free(b);
+                fclose(f);
+                return ac_fail(msg, AC_ENOMEM, "%s: out of memory", path);
+            }
+            b = nb;
+        }
+        size_t got = fread(b + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        free(b);
+        fclose(f);
+        return ac_fail(msg, AC_EIO, "%s: %s", path, strerror(e));
+    }
+    fclose(f);
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return AC_OK;
+}
+
+ac_status ac_svm_io_read_data(const char *path, int K_or_0, ac_tpg_data **out, ac_msg *msg)
+{
+    if (!out || !path)
+        return ac_fail(msg, AC_EINVAL, "ac_svm_io_read_data: NULL argument");
+    *out = NULL;
+    char *buf;
+    size_t len;
+    ac_status st = slurp(path, &buf, &len, msg);
+    if (st)
+        return st;
+    st = ac_svm_io_parse_data(buf, len, path, K_or_0, out, msg);
+    free(buf);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Embeddings                                                               */
+
+/* A decimal number as strtod reads it in the C locale (the caller has made
+ * the C locale current), the whole word; hexadecimal floats are refused: the
+ * format is decimal.  Returns 0 (value in *x) or 1 (not a number).  A value
+ * outside the range of double comes back as +-HUGE_VAL, i.e. not finite. */
+static int parse_num(const char *w, double *x)
+{
+    if (strpbrk(w, "xX"))
+        return 1;
+    char *end;
+    *x = strtod(w, &end);
+    return end == w || *end != '\0';
+}
+
+typedef struct {
+    dvec E;
+    int K, d;
+    long first_line;
+} emb_acc;
+
+static ac_status emb_line(reader *r, char *text, emb_acc *acc, ac_msg *msg)
+{
+    char *w;
+    int cols = 0;
+    while ((w = next_word(&text))) {
+        double x;
+        cols++;
+        if (parse_num(w, &x))
+            return ac_fail(msg, AC_EPARSE, "%s:%ld: entry %d \"%.*s%s\" is not a number", r->name,
+                           r->line, cols, qw(w), w, qs(w));
+        if (!isfinite(x))
+            return ac_fail(msg, AC_EPARSE, "%s:%ld: entry %d is not finite (\"%.*s%s\")", r->name,
+                           r->line, cols, qw(w), w, qs(w));
+        if (acc->E.n >= (size_t)INT_MAX)
+            return ac_fail(msg, AC_ESIZE, "%s:%ld: more than %d numbers in all", r->name, r->line,
+                           INT_MAX);
+        if (dvec_push(&acc->E, x))
+            return ac_fail(msg, AC_ENOMEM, "%s: out of memory", r->name);
+    }
+    if (acc->K == 0) {
+        acc->d = cols;
+        acc->first_line = r->line;
+    } else if (cols != acc->d) {
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: %d number%s, but the first row (line %ld) has %d",
+                       r->name, r->line, cols, cols == 1 ? "" : "s", acc->first_line, acc->d);
+    }
+    acc->K++;
+    return AC_OK;
+}
+
+ac_status ac_svm_io_parse_emb(const char *buf, size_t len, const char *name, double **E, int *K,
+                              int *d, ac_msg *msg)
+{
+    if (!E || !K || !d)
+        return ac_fail(msg, AC_EINVAL, "ac_svm_io_parse_emb: NULL output");
+    *E = NULL;
+    *K = *d = 0;
+    if (!name)
+        name = DEFAULT_NAME;
+    if (!buf && len)
+        return ac_fail(msg, AC_EINVAL, "%s: no buffer", name);
+    ac_status st = check_text((const unsigned char *)buf, len, name, msg);
+    if (st)
+        return st;
+    locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (c_loc == (locale_t)0)
+        return ac_fail(msg, AC_ENOMEM, "%s: cannot create the C locale", name);
+    reader r;
+    if (reader_init(&r, buf ? buf : "", len, name)) {
+        freelocale(c_loc);
+        return ac_fail(msg, AC_ENOMEM, "%s: out of memory", name);
+    }
+    locale_t old = uselocale(c_loc);
+    emb_acc acc = {0};
+    char *text;
+    int got;
+    while (!st && (got = next_line(&r, &text, msg)) != 0) {
+        if (got < 0)
+            st = AC_EPARSE;
+        else if (count_words(text) > 0)
+            st = emb_line(&r, text, &acc, msg);
+    }
+    uselocale(old);
+    freelocale(c_loc);
+    free(r.s);
+    if (!st && acc.K == 0)
+        st = ac_fail(msg, AC_EPARSE, "%s: no embeddings", name);
+    if (st) {
+        free(acc.E.v);
+        return st;
+    }
+    *E = acc.E.v;
+    *K = acc.K;
+    *d = acc.d;
+    return AC_OK;
+}
+
+ac_status ac_svm_io_read_emb(const char *path, double **E, int *K, int *d, ac_msg *msg)
+{
+    if (!path || !E || !K || !d)
+        return ac_fail(msg, AC_EINVAL, "ac_svm_io_read_emb: NULL argument");
+    *E = NULL;
+    *K = *d = 0;
+    char *buf;
+    size_t len;
+    ac_status st = slurp(path, &buf, &len, msg);
+    if (st)
+        return st;
+    st = ac_svm_io_parse_emb(buf, len, path, E, K, d, msg);
+    free(buf);
+    return st;
+}
+
+ac_status ac_svm_io_check_emb_for_data(const char *emb_path, int K_emb, const ac_tpg_data *D,
+                                       ac_msg *msg)
+{
+    if (!D || K_emb < 0 || D->n < 0 || (D->n > 0 && (!D->off || !D->tok || !D->label)))
+        return ac_fail(msg, AC_EINVAL, "ac_svm_io_check_emb_for_data: invalid argument");
+    if (!emb_path)
+        emb_path = "the embeddings";
+    /* the largest id, and the first example and role in which it occurs */
+    int best = -1, at = -1, is_label = 0;
+    for (int i = 0; i < D->n; i++) {
+        for (int t = D->off[i]; t < D->off[i + 1]; t++)
+            if (D->tok[t] > best)
+                best = D->tok[t], at = i, is_label = 0;
+        if (D->label[i] > best)
+            best = D->label[i], at = i, is_label = 1;
+    }
+    if (best < K_emb)
+        return AC_OK;
+    const char *what = is_label ? "label" : "token";
+    const char *rows = K_emb == 1 ? "row" : "rows";
+    /* the place as ac_tpg_data_check names it */
+    if (D->source && D->line && D->line[at] > 0)
+        return ac_fail(msg, AC_ESIZE, "%s:%d: %s %d has no embedding: %s has %d %s", D->source,
+                       D->line[at], what, best, emb_path, K_emb, rows);
+    return ac_fail(msg, AC_ESIZE, "example %d: %s %d has no embedding: %s has %d %s", at, what,
+                   best, emb_path, K_emb, rows);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writers                                                                  */
+
+ac_status ac_svm_io_write_data(FILE *f, const ac_tpg_data *D)
+{
+    if (!f || !D || D->n < 0 || (D->n > 0 && (!D->off || !D->tok || !D->label)))
+        return AC_EINVAL;
+    for (int i = 0; i < D->n; i++)
+        if (D->off[i] < 0 || D->off[i] >= D->off[i + 1] || D->label[i] < 0)
+            return AC_EINVAL;
+    for (int i = 0; i < D->n; i++) {
+        for (int t = D->off[i]; t < D->off[i + 1]; t++)
+            if (D->tok[t] < 0 || fprintf(f, t > D->off[i] ? " %d" : "%d", D->tok[t]) < 0)
+                return D->tok[t] < 0 ? AC_EINVAL : AC_EIO;
+        if (fprintf(f, " | %d\n", D->label[i]) < 0)
+            return AC_EIO;
+    }
+    return ferror(f) ? AC_EIO : AC_OK;
+}
+
+ac_status ac_svm_io_write_emb(FILE *f, const double *E, int K, int d)
+{
+    if (!f || K < 0 || (K > 0 && (!E || d < 1)))
+        return AC_EINVAL;
+    size_t m = (size_t)K * (size_t)(K > 0 ? d : 0);
+    for (size_t i = 0; i < m; i++)
+        if (!isfinite(E[i]))
+            return AC_EINVAL;
+    locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (c_loc == (locale_t)0)
+        return AC_ENOMEM;
+    locale_t old = uselocale(c_loc);
+    ac_status st = AC_OK;
+    /* %.17g: 17 significant digits identify every double (DBL_DECIMAL_DIG) */
+    for (int k = 0; k < K && !st; k++)
+        for (int j = 0; j < d && !st; j++)
+            if (fprintf(f, "%.17g%c", E[(size_t)k * d + j], j + 1 < d ? ' ' : '\n') < 0)
+                st = AC_EIO;
+    uselocale(old);
+    freelocale(c_loc);
+    if (!st && ferror(f))
+        st = AC_EIO;
+    return st;
+}
