@@ -15,7 +15,11 @@
 /* A dataset of variable-length sequences (CSR).  Example i is
  * tok[off[i] .. off[i+1]), its last entry is the last token, its label is
  * label[i].  line[i] is the source line of example i in its file, or 0 when
- * the data were generated (used in messages only). */
+ * the data were generated (used in messages only).
+ *
+ * Every array and the source string are owned by the dataset and released by
+ * ac_tpg_data_free: set line to a malloc'd array and source with
+ * ac_tpg_data_set_source (a copy), never to borrowed memory. */
 typedef struct {
     int n;         /* examples */
     int K;         /* vocabulary size: tokens are 0..K-1 */
@@ -27,20 +31,37 @@ typedef struct {
 } ac_tpg_data;
 
 /* Allocate a dataset for n examples and ntok tokens in all (arrays zeroed,
- * off[0] = 0, line and source NULL).  Returns NULL on no memory. */
+ * off[0] = 0, line and source NULL).  Returns NULL on no memory or when
+ * n < 0 or ntok < 0.  The caller fills off[1..n], tok and label. */
 ac_tpg_data *ac_tpg_data_alloc(int n, int ntok, int K);
+/* Frees the arrays, line and source; NULL is a no-op. */
 void ac_tpg_data_free(ac_tpg_data *D);
+
+/* Replace D->source by a copy of name (NULL clears it).  AC_OK or AC_ENOMEM
+ * (D unchanged). */
+ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name);
 
 /* Check that the dataset fits the model of spec §1: K >= 1, every sequence
  * non-empty, every token and label in [0, K), and (when need_label_in_seq)
  * every label present in its sequence (assumption A2: otherwise the loss is
- * +inf).  On failure the message reads "SOURCE:LINE: reason" (or
- * "example I: reason" for generated data) and AC_EPARSE is returned. */
+ * +inf).  On failure the message reads "SOURCE:LINE: reason", or
+ * "example I: reason" (I the 0-based index) when source or line is NULL or
+ * line[I] is 0, and AC_EPARSE is returned; K < 1, n < 0 or off[0] != 0 give
+ * AC_ESIZE.  Examples are checked in order; the first fault is reported. */
 ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg *msg);
 
 /* The token-priority graphs of a dataset, one per last token that occurs
  * (spec §2): in G^(k), an edge y_i -> j for every example i with last token k
- * and every token j != y_i of its sequence.  Edges are a set (deduplicated). */
+ * and every token j != y_i of its sequence.  Edges are a set (deduplicated).
+ *
+ * Every token is a node of every graph, so a graph has ncomp[g] <= K
+ * components.  They are numbered in topological order with the components
+ * that hold a token with an edge ("live", the first nlive[g]) before the
+ * isolated tokens (one singleton component each, numbers nlive[g] ..
+ * ncomp[g]-1).  The reachability table covers the live components only:
+ * nlive[g]^2 bytes per graph, so memory grows with the tokens actually seen
+ * after each last token, not with ngraph * K^2 (K = 1000 with 1000 last
+ * tokens would need 1 GB).  Use ac_tpg_comp_reaches for any two components. */
 typedef struct {
     int K;
     int ngraph;         /* last tokens that occur */
@@ -53,37 +74,65 @@ typedef struct {
     int *adj;           /* all edges */
     int *comp;          /* ngraph * K: SCC of token j in graph g, numbered in
                            topological order (lower = higher priority) */
-    int *ncomp;         /* ngraph: components of graph g (K each: every token is a node) */
+    int *ncomp;         /* ngraph: components of graph g (every token is a node) */
+    int *nlive;         /* ngraph: components 0..nlive[g]-1 hold tokens with edges */
     int *comp_size;     /* ngraph * K: size of component c of graph g (first ncomp[g] used) */
     unsigned char *in_graph; /* ngraph * K: 1 when token j has an edge in G^(k) */
-    unsigned char **reach;   /* ngraph arrays of ncomp[g]^2: reach[g][A*ncomp+B] */
+    /* ngraph arrays of nlive[g]^2 bytes: reach[g][A*nlive[g] + B] = 1 when
+     * live component A reaches live component B (A == B included).  NULL
+     * when nlive[g] = 0. */
+    unsigned char **reach;
 } ac_tpg;
 
+/* Cap on the total size of the reachability tables, sum_g nlive[g]^2 bytes:
+ * beyond it ac_tpg_build refuses with AC_ESIZE rather than take gigabytes
+ * (about a thousand last tokens each followed by about a thousand distinct
+ * tokens in its examples). */
+#define AC_TPG_REACH_MAX_BYTES ((size_t)1 << 30)
+
 /* Build the graphs, their SCCs (iterative Tarjan) and the reachability
- * between components.  The dataset must pass ac_tpg_data_check with labels in
- * sequences.  Returns AC_OK, AC_ENOMEM, or AC_EPARSE (msg says why). */
+ * between components.  The dataset is read, not kept.  It must pass
+ * ac_tpg_data_check with labels in sequences; it is checked first.  Returns
+ * AC_OK (*out is new; free with ac_tpg_free), AC_ENOMEM, or AC_EPARSE /
+ * AC_ESIZE (msg says why; *out is NULL). */
 ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg);
+/* NULL is a no-op. */
 void ac_tpg_free(ac_tpg *G);
+
+/* 1 when component A reaches component B (A == B included) in graph g, else
+ * 0; 0 for indices out of range. */
+int ac_tpg_comp_reaches(const ac_tpg *G, int g, int A, int B);
 
 /* Number of edges of graph g. */
 int ac_tpg_nedges(const ac_tpg *G, int g);
 
 /* 1 when tokens i and j lie in the same SCC of the graph of last token k
- * (i ≍_k j); 0 otherwise, and 0 when k never occurs as a last token. */
+ * (i ≍_k j); 0 otherwise, and 0 when k never occurs as a last token or a
+ * token is outside [0, K).  i ≍_k i for every token i of an occurring k. */
 int ac_tpg_same_scc(const ac_tpg *G, int k, int i, int j);
 
 /* The highest-priority SCC among the tokens tok[0..len) in the graph of last
  * token k: the component that reaches the components of all the others.
- * Returns its index, or -1 when there is none (k never last, a token outside
- * G^(k), or two incomparable components at the top). */
+ * Returns its index, or -1 when there is none: len < 1, k never last, a token
+ * outside [0, K), or two incomparable components at the top.  A token with no
+ * edge in G^(k) is its own isolated component, comparable with nothing, so it
+ * is the top only when it is the only distinct token of the list (the case of
+ * an example whose every position is its label: its label is then trivially
+ * the top).  For every example i of the data, the result is the SCC of y_i
+ * (spec §2: y_i reaches every token of X_i in one step).  O(len). */
 int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len);
 
-/* 1 when every graph is a DAG (all SCCs singletons), else 0. */
+/* 1 when every graph is a DAG (all SCCs singletons), else 0.  Spec
+ * assumption A3. */
 int ac_tpg_is_acyclic(const ac_tpg *G);
 
 /* The Graph-SVM constraints (spec §3.1): for every graph G^(k) and edge
  * i -> j, (e_i - e_j)^T W e_k = 0 when i ≍_k j, >= 1 otherwise.  Edges are
- * deduplicated, so each (i, j, k) appears once.  Ordered by k. */
+ * deduplicated, so each (i, j, k) appears once.  Ordered by k, then i, then j
+ * (the CSR order of the graphs).  Constraint c reads a[c] = i, b[c] = j,
+ * k[c] = k, is_eq[c], rhs[c] (0 for equalities, 1 for inequalities); m
+ * constraints, neq of them equalities.  The arrays are allocated even when
+ * m = 0. */
 typedef struct {
     int m, neq;
     int *a, *b, *k;
@@ -91,28 +140,41 @@ typedef struct {
     double *rhs;
 } ac_tpg_cons;
 
+/* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed). */
 ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C);
+/* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
 void ac_tpg_cons_free(ac_tpg_cons *C);
 
-/* Graph-SVM solution: W_svm = argmin ||W||_F under the constraints.
- * E is K x d.  When the rows of E are linearly dependent (rank < K) the
- * problem may be infeasible and the theory does not apply: AC_ERANK is
- * returned (msg names the rank) unless allow_dependent is set.  On AC_OK the
- * solve ran: read info->status.  W (d x d) and lambda (C->m, may be NULL) are
- * written whatever the status (the last iterate). */
+/* Graph-SVM solution: W_svm = argmin ||W||_F under the constraints, solved
+ * by the dual coordinate ascent of solvers/qp.h with GL = GR = E E^T, then
+ * W = E^T Lam E (spec §7).  E is K x d (row-major, borrowed), K = G->K.
+ * When the rows of E are linearly dependent (numerical rank < K, see
+ * ac_la_rank) the problem may be infeasible and the theory does not apply:
+ * AC_ERANK is returned (msg names the rank) unless allow_dependent is set.
+ * On AC_OK the solve ran: read info->status.  W (d x d) and lambda (C->m,
+ * may be NULL) are written whatever the status (the last iterate); cert
+ * (C->m, may be NULL) receives the infeasibility certificate y of
+ * ac_qp_certificate when info->status is AC_QP_INFEASIBLE, zeros otherwise
+ * (sum_c y_c A_c ~ 0 with rhs^T y > 0: info->cert_residual).  Other
+ * returns: AC_ESIZE (d < 0), AC_ENOMEM, AC_ELAPACK, and the input errors of
+ * ac_qp_check (e.g. a constraint with A_c = 0 when allow_dependent lets
+ * e_a = e_b through); W, lambda and cert are then not written.  set NULL
+ * means the defaults. */
 typedef struct {
     ac_qp_settings qp;
     int allow_dependent;
 } ac_tpg_svm_settings;
 
+/* The defaults of solvers/qp.h; allow_dependent = 0. */
 void ac_tpg_svm_settings_default(ac_tpg_svm_settings *s);
 
 ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int d,
-                     const ac_tpg_svm_settings *set, double *W, double *lambda,
+                     const ac_tpg_svm_settings *set, double *W, double *lambda, double *cert,
                      ac_qp_info *info, ac_msg *msg);
 
 /* Constraint values s_c = (e_a - e_b)^T W e_k for all c, computed from W in
- * R^{d x d} directly (an independent path from the solver's running values). */
+ * R^{d x d} directly (an independent path from the solver's running values),
+ * O(m d^2).  s has C->m entries. */
 void ac_tpg_cons_values(const ac_tpg_cons *C, const double *E, int d, const double *W, double *s);
 
 #endif

@@ -1,0 +1,511 @@
+#include "theory/tpg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solvers/graph.h"
+#include "solvers/linalg.h"
+
+/* ---- datasets ---------------------------------------------------------- */
+
+ac_tpg_data *ac_tpg_data_alloc(int n, int ntok, int K)
+{
+    if (n < 0 || ntok < 0)
+        return NULL;
+    ac_tpg_data *D = calloc(1, sizeof *D);
+    if (!D)
+        return NULL;
+    D->n = n;
+    D->K = K;
+    D->off = calloc((size_t)n + 1, sizeof(int));
+    D->tok = calloc(ntok > 0 ? (size_t)ntok : 1, sizeof(int));
+    D->label = calloc(n > 0 ? (size_t)n : 1, sizeof(int));
+    if (!D->off || !D->tok || !D->label) {
+        ac_tpg_data_free(D);
+        return NULL;
+    }
+    return D;
+}
+
+void ac_tpg_data_free(ac_tpg_data *D)
+{
+    if (!D)
+        return;
+    free(D->off);
+    free(D->tok);
+    free(D->label);
+    free(D->line);
+    free(D->source);
+    free(D);
+}
+
+ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name)
+{
+    char *copy = NULL;
+    if (name) {
+        size_t len = strlen(name) + 1;
+        copy = malloc(len);
+        if (!copy)
+            return AC_ENOMEM;
+        memcpy(copy, name, len);
+    }
+    free(D->source);
+    D->source = copy;
+    return AC_OK;
+}
+
+/* "SOURCE:LINE" for file data, "example I" otherwise. */
+static void where(const ac_tpg_data *D, int i, char *buf, size_t len)
+{
+    if (D->source && D->line && D->line[i] > 0)
+        snprintf(buf, len, "%s:%d", D->source, D->line[i]);
+    else
+        snprintf(buf, len, "example %d", i);
+}
+
+static int occurs(const int *tok, int len, int j)
+{
+    for (int t = 0; t < len; t++)
+        if (tok[t] == j)
+            return 1;
+    return 0;
+}
+
+ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg *msg)
+{
+    if (D->K < 1)
+        return ac_fail(msg, AC_ESIZE, "vocabulary size K = %d; need K >= 1", D->K);
+    if (D->n < 0)
+        return ac_fail(msg, AC_ESIZE, "number of examples n = %d; need n >= 0", D->n);
+    if (D->off[0] != 0)
+        return ac_fail(msg, AC_ESIZE, "sequence offsets start at %d; need off[0] = 0", D->off[0]);
+    char at[AC_MSG_LEN / 2];
+    for (int i = 0; i < D->n; i++) {
+        const int *tok = D->tok + D->off[i];
+        int len = D->off[i + 1] - D->off[i];
+        int y = D->label[i];
+        where(D, i, at, sizeof at);
+        if (len < 0)
+            return ac_fail(msg, AC_EPARSE, "%s: sequence offsets decrease (%d to %d)", at, D->off[i],
+                           D->off[i + 1]);
+        if (len == 0)
+            return ac_fail(msg, AC_EPARSE, "%s: empty sequence", at);
+        for (int t = 0; t < len; t++)
+            if (tok[t] < 0 || tok[t] >= D->K)
+                return ac_fail(msg, AC_EPARSE,
+                               "%s: token %d at position %d is outside the vocabulary of %d tokens", at,
+                               tok[t], t + 1, D->K);
+        if (y < 0 || y >= D->K)
+            return ac_fail(msg, AC_EPARSE, "%s: label %d is outside the vocabulary of %d tokens", at, y,
+                           D->K);
+        if (need_label_in_seq && !occurs(tok, len, y))
+            return ac_fail(msg, AC_EPARSE,
+                           "%s: label %d does not occur in its sequence (the loss would be infinite; "
+                           "spec assumption A2)",
+                           at, y);
+    }
+    return AC_OK;
+}
+
+/* ---- building the graphs ----------------------------------------------- */
+
+void ac_tpg_free(ac_tpg *G)
+{
+    if (!G)
+        return;
+    if (G->reach)
+        for (int g = 0; g < G->ngraph; g++)
+            free(G->reach[g]);
+    free(G->reach);
+    free(G->last);
+    free(G->graph_of);
+    free(G->adj_off);
+    free(G->adj);
+    free(G->comp);
+    free(G->ncomp);
+    free(G->nlive);
+    free(G->comp_size);
+    free(G->in_graph);
+    free(G);
+}
+
+static int cmp_int(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+    return (a > b) - (a < b);
+}
+
+/* The edges of all graphs (spec §2), in CSR over the rows (g, y) =
+ * g*(K+1) + y.  Pass 1 counts candidate edges y_i -> tok per row (repeats
+ * included), pass 2 fills them, pass 3 keeps the first copy of each head in
+ * every row (a stamp per token marks heads seen in the current row), sorts
+ * the row and compacts it in place.  Raw edges are at most off[n]. */
+static ac_status build_edges(ac_tpg *G, const ac_tpg_data *D)
+{
+    int K = G->K;
+    size_t nrow = (size_t)G->ngraph * ((size_t)K + 1);
+    int *cnt = calloc(nrow + 1, sizeof(int));
+    int *raw = malloc(sizeof(int) * (D->off[D->n] > 0 ? (size_t)D->off[D->n] : 1));
+    int *stamp = malloc(sizeof(int) * (size_t)K);
+    if (!cnt || !raw || !stamp) {
+        free(cnt), free(raw), free(stamp);
+        return AC_ENOMEM;
+    }
+    for (int i = 0; i < D->n; i++) {
+        const int *tok = D->tok + D->off[i];
+        int len = D->off[i + 1] - D->off[i], y = D->label[i];
+        size_t row = (size_t)G->graph_of[tok[len - 1]] * ((size_t)K + 1) + (size_t)y;
+        for (int t = 0; t < len; t++)
+            cnt[row + 1] += tok[t] != y;
+    }
+    for (size_t r = 0; r < nrow; r++)
+        cnt[r + 1] += cnt[r];
+    /* cnt[r] is the start of row r; fill advances a copy */
+    int *fill = G->adj_off; /* borrowed as scratch: nrow entries */
+    memcpy(fill, cnt, sizeof(int) * nrow);
+    for (int i = 0; i < D->n; i++) {
+        const int *tok = D->tok + D->off[i];
+        int len = D->off[i + 1] - D->off[i], y = D->label[i];
+        size_t row = (size_t)G->graph_of[tok[len - 1]] * ((size_t)K + 1) + (size_t)y;
+        for (int t = 0; t < len; t++)
+            if (tok[t] != y)
+                raw[fill[row]++] = tok[t];
+    }
+    for (int j = 0; j < K; j++)
+        stamp[j] = -1;
+    int w = 0;
+    for (size_t r = 0; r < nrow; r++) {
+        int begin = w;
+        for (int e = cnt[r]; e < cnt[r + 1]; e++) {
+            int j = raw[e];
+            if (stamp[j] != (int)r) { /* nrow < 2^31: checked by ac_tpg_build */
+                stamp[j] = (int)r;
+                raw[w++] = j;
+            }
+        }
+        qsort(raw + begin, (size_t)(w - begin), sizeof(int), cmp_int);
+        G->adj_off[r] = begin;
+    }
+    /* row g*(K+1)+K is empty, so its start is graph g's end: offsets are absolute */
+    G->adj_off[nrow] = w;
+    G->adj = realloc(raw, sizeof(int) * (w > 0 ? (size_t)w : 1));
+    if (!G->adj)
+        G->adj = raw; /* shrinking failed: keep the larger block */
+    free(cnt), free(stamp);
+    return AC_OK;
+}
+
+/* SCCs of graph g with the live components (tokens with an edge) renumbered
+ * before the isolated tokens, keeping Tarjan's topological order within each
+ * group; isolated tokens have no edges, so the order stays topological. */
+static ac_status graph_components(ac_tpg *G, int g, int *scratch)
+{
+    int K = G->K;
+    const int *off = G->adj_off + (size_t)g * ((size_t)K + 1);
+    int *comp = G->comp + (size_t)g * (size_t)K;
+    unsigned char *in = G->in_graph + (size_t)g * (size_t)K;
+    int nc;
+    ac_status st = ac_graph_scc(K, off, G->adj, comp, &nc);
+    if (st != AC_OK)
+        return st;
+    for (int j = 0; j < K; j++)
+        for (int e = off[j]; e < off[j + 1]; e++)
+            in[j] = in[G->adj[e]] = 1;
+    int *live = scratch, *renum = scratch + K; /* K each */
+    for (int c = 0; c < nc; c++)
+        live[c] = 0;
+    for (int j = 0; j < K; j++)
+        if (in[j])
+            live[comp[j]] = 1;
+    int next = 0;
+    for (int c = 0; c < nc; c++)
+        if (live[c])
+            renum[c] = next++;
+    G->nlive[g] = next;
+    for (int c = 0; c < nc; c++)
+        if (!live[c])
+            renum[c] = next++;
+    int *size = G->comp_size + (size_t)g * (size_t)K;
+    for (int j = 0; j < K; j++) {
+        comp[j] = renum[comp[j]];
+        size[comp[j]]++;
+    }
+    G->ncomp[g] = nc;
+    return AC_OK;
+}
+
+static ac_status alloc_graphs(ac_tpg *G)
+{
+    size_t K = (size_t)G->K, ng = (size_t)G->ngraph, ngK = ng * K > 0 ? ng * K : 1;
+    G->last = malloc(sizeof(int) * (ng > 0 ? ng : 1));
+    G->adj_off = calloc(ng * (K + 1) + 1, sizeof(int));
+    G->comp = calloc(ngK, sizeof(int));
+    G->ncomp = calloc(ng > 0 ? ng : 1, sizeof(int));
+    G->nlive = calloc(ng > 0 ? ng : 1, sizeof(int));
+    G->comp_size = calloc(ngK, sizeof(int));
+    G->in_graph = calloc(ngK, 1);
+    G->reach = calloc(ng > 0 ? ng : 1, sizeof(unsigned char *));
+    if (!G->last || !G->adj_off || !G->comp || !G->ncomp || !G->nlive || !G->comp_size ||
+        !G->in_graph || !G->reach)
+        return AC_ENOMEM;
+    return AC_OK;
+}
+
+static ac_status build_reach(ac_tpg *G, ac_msg *msg)
+{
+    size_t total = 0;
+    int maxlive = 0;
+    for (int g = 0; g < G->ngraph; g++) {
+        total += (size_t)G->nlive[g] * (size_t)G->nlive[g];
+        if (G->nlive[g] > maxlive)
+            maxlive = G->nlive[g];
+    }
+    if (total > AC_TPG_REACH_MAX_BYTES)
+        return ac_fail(msg, AC_ESIZE,
+                       "reachability tables would take %zu bytes (%d graphs, up to %d live components) "
+                       "> AC_TPG_REACH_MAX_BYTES = %zu",
+                       total, G->ngraph, maxlive, AC_TPG_REACH_MAX_BYTES);
+    for (int g = 0; g < G->ngraph; g++) {
+        size_t nl = (size_t)G->nlive[g];
+        if (nl == 0)
+            continue;
+        G->reach[g] = malloc(nl * nl);
+        if (!G->reach[g])
+            return AC_ENOMEM;
+        ac_status st = ac_graph_comp_reach(G->K, G->adj_off + (size_t)g * ((size_t)G->K + 1), G->adj,
+                                           G->comp + (size_t)g * (size_t)G->K, G->nlive[g], G->reach[g]);
+        if (st != AC_OK)
+            return st;
+    }
+    return AC_OK;
+}
+
+ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg)
+{
+    *out = NULL;
+    ac_status st = ac_tpg_data_check(D, 1, msg);
+    if (st != AC_OK)
+        return st;
+    ac_tpg *G = calloc(1, sizeof *G);
+    if (!G)
+        return AC_ENOMEM;
+    int K = D->K;
+    G->K = K;
+    G->graph_of = malloc(sizeof(int) * (size_t)K);
+    if (!G->graph_of) {
+        ac_tpg_free(G);
+        return AC_ENOMEM;
+    }
+    for (int k = 0; k < K; k++)
+        G->graph_of[k] = -1;
+    for (int i = 0; i < D->n; i++)
+        G->graph_of[D->tok[D->off[i + 1] - 1]] = 0;
+    for (int k = 0; k < K; k++)
+        if (G->graph_of[k] == 0)
+            G->graph_of[k] = G->ngraph++;
+    if ((size_t)G->ngraph * ((size_t)K + 1) >= (size_t)1 << 31) {
+        ac_tpg_free(G);
+        return ac_fail(msg, AC_ESIZE, "%d graphs of %d tokens exceed the int offsets of ac_tpg", G->ngraph, K);
+    }
+    st = alloc_graphs(G);
+    if (st == AC_OK) {
+        for (int k = 0; k < K; k++)
+            if (G->graph_of[k] >= 0)
+                G->last[G->graph_of[k]] = k;
+        st = build_edges(G, D);
+    }
+    int *scratch = st == AC_OK ? malloc(sizeof(int) * 2 * (size_t)K) : NULL;
+    if (st == AC_OK && !scratch)
+        st = AC_ENOMEM;
+    for (int g = 0; g < G->ngraph && st == AC_OK; g++)
+        st = graph_components(G, g, scratch);
+    free(scratch);
+    if (st == AC_OK)
+        st = build_reach(G, msg);
+    if (st != AC_OK) {
+        ac_tpg_free(G);
+        return st;
+    }
+    *out = G;
+    return AC_OK;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+int ac_tpg_nedges(const ac_tpg *G, int g)
+{
+    if (g < 0 || g >= G->ngraph)
+        return 0;
+    const int *off = G->adj_off + (size_t)g * ((size_t)G->K + 1);
+    return off[G->K] - off[0];
+}
+
+int ac_tpg_comp_reaches(const ac_tpg *G, int g, int A, int B)
+{
+    if (g < 0 || g >= G->ngraph || A < 0 || B < 0 || A >= G->ncomp[g] || B >= G->ncomp[g])
+        return 0;
+    if (A == B)
+        return 1;
+    int nl = G->nlive[g];
+    if (A >= nl || B >= nl) /* an isolated token reaches and is reached by nothing else */
+        return 0;
+    return G->reach[g][(size_t)A * (size_t)nl + (size_t)B];
+}
+
+int ac_tpg_same_scc(const ac_tpg *G, int k, int i, int j)
+{
+    if (k < 0 || k >= G->K || i < 0 || i >= G->K || j < 0 || j >= G->K)
+        return 0;
+    int g = G->graph_of[k];
+    if (g < 0)
+        return 0;
+    const int *comp = G->comp + (size_t)g * (size_t)G->K;
+    return comp[i] == comp[j];
+}
+
+/* With topological numbering a component that reaches all the others has the
+ * smallest number among them, so that one is the only candidate. */
+int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len)
+{
+    if (len < 1 || k < 0 || k >= G->K || G->graph_of[k] < 0)
+        return -1;
+    int g = G->graph_of[k];
+    const int *comp = G->comp + (size_t)g * (size_t)G->K;
+    int top = G->K;
+    for (int t = 0; t < len; t++) {
+        if (tok[t] < 0 || tok[t] >= G->K)
+            return -1;
+        if (comp[tok[t]] < top)
+            top = comp[tok[t]];
+    }
+    for (int t = 0; t < len; t++)
+        if (!ac_tpg_comp_reaches(G, g, top, comp[tok[t]]))
+            return -1;
+    return top;
+}
+
+int ac_tpg_is_acyclic(const ac_tpg *G)
+{
+    for (int g = 0; g < G->ngraph; g++)
+        if (G->ncomp[g] != G->K)
+            return 0;
+    return 1;
+}
+
+/* ---- Graph-SVM ---------------------------------------------------------- */
+
+void ac_tpg_cons_free(ac_tpg_cons *C)
+{
+    free(C->a);
+    free(C->b);
+    free(C->k);
+    free(C->is_eq);
+    free(C->rhs);
+    memset(C, 0, sizeof *C);
+}
+
+/* spec §3.1: one constraint per edge i -> j of G^(k); = 0 inside an SCC,
+ * >= 1 across SCCs. */
+ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C)
+{
+    memset(C, 0, sizeof *C);
+    int m = 0;
+    for (int g = 0; g < G->ngraph; g++)
+        m += ac_tpg_nedges(G, g);
+    size_t cap = m > 0 ? (size_t)m : 1;
+    C->a = malloc(sizeof(int) * cap);
+    C->b = malloc(sizeof(int) * cap);
+    C->k = malloc(sizeof(int) * cap);
+    C->is_eq = malloc(cap);
+    C->rhs = malloc(sizeof(double) * cap);
+    if (!C->a || !C->b || !C->k || !C->is_eq || !C->rhs) {
+        ac_tpg_cons_free(C);
+        return AC_ENOMEM;
+    }
+    int K = G->K, c = 0;
+    for (int g = 0; g < G->ngraph; g++) {
+        const int *off = G->adj_off + (size_t)g * ((size_t)K + 1);
+        const int *comp = G->comp + (size_t)g * (size_t)K;
+        for (int i = 0; i < K; i++)
+            for (int e = off[i]; e < off[i + 1]; e++, c++) {
+                int j = G->adj[e];
+                C->a[c] = i;
+                C->b[c] = j;
+                C->k[c] = G->last[g];
+                C->is_eq[c] = comp[i] == comp[j];
+                C->rhs[c] = C->is_eq[c] ? 0.0 : 1.0;
+                C->neq += C->is_eq[c];
+            }
+    }
+    C->m = m;
+    return AC_OK;
+}
+
+void ac_tpg_svm_settings_default(ac_tpg_svm_settings *s)
+{
+    ac_qp_settings_default(&s->qp);
+    s->allow_dependent = 0;
+}
+
+ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int d,
+                     const ac_tpg_svm_settings *set, double *W, double *lambda, double *cert,
+                     ac_qp_info *info, ac_msg *msg)
+{
+    ac_tpg_svm_settings def;
+    if (!set) {
+        ac_tpg_svm_settings_default(&def);
+        set = &def;
+    }
+    int K = G->K;
+    if (d < 0)
+        return ac_fail(msg, AC_ESIZE, "embedding dimension d = %d; need d >= 0", d);
+    int rank;
+    ac_status st = ac_la_rank(E, K, d, &rank, NULL, NULL);
+    if (st != AC_OK)
+        return ac_fail(msg, st, "rank of the %d x %d embedding matrix: %s", K, d, ac_status_str(st));
+    if (rank < K && !set->allow_dependent)
+        return ac_fail(msg, AC_ERANK,
+                       "embeddings have rank %d < K = %d; the Graph-SVM needs linearly independent "
+                       "embeddings (pass allow_dependent to solve anyway)",
+                       rank, K);
+
+    double *gram = malloc(sizeof(double) * (size_t)K * (size_t)K);
+    double *Lam = malloc(sizeof(double) * (size_t)K * (size_t)K);
+    ac_qp_workspace *w = ac_qp_alloc(K, K, C->m);
+    if (!gram || !Lam || !w) {
+        free(gram), free(Lam), ac_qp_free(w);
+        return ac_fail(msg, AC_ENOMEM, "Graph-SVM workspace for K = %d, %d constraints", K, C->m);
+    }
+    ac_la_gram(E, K, d, gram);
+    ac_qp_problem prob = {.p = K, .q = K, .GL = gram, .GR = gram, .m = C->m, .a = C->a, .b = C->b,
+                          .k = C->k, .is_eq = C->is_eq, .rhs = C->rhs};
+    st = ac_qp_solve(w, &prob, &set->qp, info, msg);
+    if (st == AC_OK) {
+        ac_qp_solution(w, lambda, Lam);
+        if (cert)
+            ac_qp_certificate(w, cert); /* zeros unless infeasible */
+        ac_la_lift(E, K, d, Lam, W); /* W = E^T Lam E */
+    }
+    free(gram), free(Lam), ac_qp_free(w);
+    return st;
+}
+
+void ac_tpg_cons_values(const ac_tpg_cons *C, const double *E, int d, const double *W, double *s)
+{
+    for (int c = 0; c < C->m; c++) {
+        const double *ea = E + (size_t)C->a[c] * (size_t)d, *eb = E + (size_t)C->b[c] * (size_t)d;
+        const double *ek = E + (size_t)C->k[c] * (size_t)d;
+        double v = 0.0;
+        for (int i = 0; i < d; i++) {
+            double u = ea[i] - eb[i];
+            if (u == 0.0)
+                continue;
+            double r = 0.0; /* (W e_k)_i */
+            for (int j = 0; j < d; j++)
+                r += W[(size_t)i * (size_t)d + (size_t)j] * ek[j];
+            v += u * r;
+        }
+        s[c] = v;
+    }
+}
