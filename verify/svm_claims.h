@@ -1,0 +1,39 @@
+/* The claims of the Graph-SVM paper (Li, Huang, Ildiz, Rawat, Oymak 2024;
+ * spec tpg_svm §4), registered in verify/registry.c. */
+#ifndef AC_SVM_CLAIMS_H
+#define AC_SVM_CLAIMS_H
+
+#include <gsl/gsl_rng.h>
+
+#include "theory/tpg.h"
+#include "verify/claim.h"
+#include "verify/svm_data.h"
+
+#define AC_SVM_NCLAIMS 8
+extern const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS];
+
+/* The sizes of one experiment of the module at a run size: the generator's
+ * settings and the trial seeds (trial t draws its instance with
+ * `attncheck svm generate --seed (seed + t)` and the sizes here). */
+typedef struct {
+    int n, T, K, d;
+    int trials;
+    int steps;
+    double lr;
+} ac_svm_setup;
+
+/* The setups the claims use: "acyclic" (spec §4.2), "cyclic" (§4.3),
+ * "local" (§4.4), "plain-gd" (plain GD runs of §3.3 and §4.3).  Returns
+ * AC_ENOTFOUND for another name. */
+ac_status ac_svm_claim_setup(const char *name, ac_size size, ac_svm_setup *s);
+
+/* Draw the instance of trial `trial` of a claim run with base seed `seed`:
+ * the generator seeded with seed + trial, then ac_svm_generate with the
+ * setup's sizes and the mode.  The generator r (new; free with gsl_rng_free)
+ * is returned positioned after the draw, where the claim continues with the
+ * training initialisation.  `attncheck svm generate --seed (seed + trial)`
+ * writes the same instance. */
+ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
+                            gsl_rng **r, ac_tpg_data **D, double **E, ac_msg *msg);
+
+#endif

@@ -1,0 +1,155 @@
+#include "verify/svm_data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+
+static const char *const mode_names[] = {"any", "acyclic", "cyclic"};
+
+const char *ac_svm_gen_mode_str(ac_svm_gen_mode m)
+{
+    return (unsigned)m < 3 ? mode_names[m] : "?";
+}
+
+int ac_svm_gen_mode_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, mode_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+ac_status ac_svm_gen_check(const ac_svm_gen_settings *s, ac_msg *msg)
+{
+    if (s->n < 1 || s->T < 1 || s->K < 1 || s->d < 1)
+        return ac_fail(msg, AC_ESIZE, "sizes must be positive: n=%d T=%d K=%d d=%d", s->n, s->T, s->K,
+                       s->d);
+    if ((long)s->n * s->T > 100000000L)
+        return ac_fail(msg, AC_ESIZE, "n*T = %ld tokens is more than 1e8", (long)s->n * s->T);
+    if ((long)s->K * s->d > 100000000L)
+        return ac_fail(msg, AC_ESIZE, "K*d = %ld embedding entries is more than 1e8", (long)s->K * s->d);
+    if (s->mode == AC_SVM_GEN_CYCLIC && s->T < 2)
+        return ac_fail(msg, AC_ESIZE, "cyclic data need T >= 2 (a cycle needs two tokens), got T=%d", s->T);
+    if (s->mode == AC_SVM_GEN_CYCLIC && s->K < 2)
+        return ac_fail(msg, AC_ESIZE, "cyclic data need K >= 2, got K=%d", s->K);
+    if (s->max_tries < 1)
+        return ac_fail(msg, AC_EINVAL, "max_tries must be positive, got %ld", s->max_tries);
+    return AC_OK;
+}
+
+static void draw_embeddings(gsl_rng *r, int K, int d, double *E)
+{
+    for (int i = 0; i < K; i++) {
+        double ss = 0.0;
+        for (int j = 0; j < d; j++) {
+            double v = gsl_ran_gaussian(r, 1.0);
+            E[(size_t)i * d + j] = v;
+            ss += v * v;
+        }
+        double nrm = sqrt(ss);
+        for (int j = 0; j < d; j++)
+            E[(size_t)i * d + j] /= nrm;
+    }
+}
+
+void ac_svm_draw_sequence(gsl_rng *r, int T, int K, int *tok)
+{
+    /* A partial Fisher-Yates shuffle of 0..K-1 gives the first min(T, K)
+     * positions as distinct uniform draws without replacement. */
+    int *perm = malloc(sizeof(int) * (size_t)K);
+    int head = T < K ? T : K;
+    if (!perm) { /* no memory: uniform draws keep the call total */
+        for (int t = 0; t < T; t++)
+            tok[t] = (int)gsl_rng_uniform_int(r, (unsigned long)K);
+        return;
+    }
+    for (int j = 0; j < K; j++)
+        perm[j] = j;
+    for (int t = 0; t < head; t++) {
+        int j = t + (int)gsl_rng_uniform_int(r, (unsigned long)(K - t));
+        int tmp = perm[t];
+        perm[t] = perm[j];
+        perm[j] = tmp;
+        tok[t] = perm[t];
+    }
+    for (int t = head; t < T; t++)
+        tok[t] = (int)gsl_rng_uniform_int(r, (unsigned long)K);
+    free(perm);
+}
+
+/* Labels uniform on [K]; a label absent from its sequence is replaced by the
+ * token at a uniform position (spec §5, check_label). */
+static void draw_dataset(gsl_rng *r, const ac_svm_gen_settings *s, ac_tpg_data *D)
+{
+    for (int i = 0; i < s->n; i++) {
+        int *tok = D->tok + (size_t)i * s->T;
+        D->off[i + 1] = (i + 1) * s->T;
+        ac_svm_draw_sequence(r, s->T, s->K, tok);
+        int y = (int)gsl_rng_uniform_int(r, (unsigned long)s->K);
+        int present = 0;
+        for (int t = 0; t < s->T; t++)
+            present |= tok[t] == y;
+        if (!present)
+            y = tok[gsl_rng_uniform_int(r, (unsigned long)s->T)];
+        D->label[i] = y;
+    }
+}
+
+/* 1 when D has the structure the mode asks for. */
+static ac_status accept(const ac_tpg_data *D, ac_svm_gen_mode mode, int *ok, ac_msg *msg)
+{
+    *ok = 1;
+    if (mode == AC_SVM_GEN_ANY)
+        return AC_OK;
+    ac_tpg *G = NULL;
+    ac_status st = ac_tpg_build(&G, D, msg);
+    if (st != AC_OK)
+        return st;
+    int acyclic = ac_tpg_is_acyclic(G);
+    ac_tpg_free(G);
+    *ok = mode == AC_SVM_GEN_ACYCLIC ? acyclic : !acyclic;
+    return AC_OK;
+}
+
+ac_status ac_svm_generate(gsl_rng *r, const ac_svm_gen_settings *s, ac_tpg_data **Dout, double **Eout,
+                          long *tries, ac_msg *msg)
+{
+    *Dout = NULL;
+    *Eout = NULL;
+    if (tries)
+        *tries = 0;
+    ac_status st = ac_svm_gen_check(s, msg);
+    if (st != AC_OK)
+        return st;
+    double *E = malloc(sizeof(double) * (size_t)s->K * (size_t)s->d);
+    ac_tpg_data *D = ac_tpg_data_alloc(s->n, s->n * s->T, s->K);
+    if (!E || !D) {
+        free(E);
+        ac_tpg_data_free(D);
+        return ac_fail(msg, AC_ENOMEM, "no memory for n=%d T=%d K=%d d=%d", s->n, s->T, s->K, s->d);
+    }
+    draw_embeddings(r, s->K, s->d, E);
+    for (long t = 1; t <= s->max_tries; t++) {
+        draw_dataset(r, s, D);
+        int ok = 0;
+        st = accept(D, s->mode, &ok, msg);
+        if (st != AC_OK)
+            break;
+        if (tries)
+            *tries = t;
+        if (ok) {
+            *Dout = D;
+            *Eout = E;
+            return AC_OK;
+        }
+    }
+    if (st == AC_OK)
+        st = ac_fail(msg, AC_ENOCONV,
+                     "no %s dataset with n=%d T=%d K=%d in %ld draws; change the sizes",
+                     ac_svm_gen_mode_str(s->mode), s->n, s->T, s->K, s->max_tries);
+    free(E);
+    ac_tpg_data_free(D);
+    return st;
+}
