@@ -1,0 +1,818 @@
+/* attncheck svm graph | solve | train | generate: the Graph-SVM theory on a
+ * user's own data (spec tpg_svm §1-§3, §7).  These commands call the same
+ * theory and solver code as the claims (theory/tpg*.h, verify/svm_*.h). */
+#include <getopt.h>
+#include <gsl/gsl_rng.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "solvers/linalg.h"
+#include "theory/tpg.h"
+#include "theory/tpg_loss.h"
+#include "theory/tpg_solve.h"
+#include "verify/atomic.h"
+#include "verify/claim.h"
+#include "verify/svm_claims.h"
+#include "verify/svm_data.h"
+#include "verify/svm_io.h"
+#include "verify/svm_model.h"
+
+static const char svm_formats_help[] =
+    "File formats:\n"
+    "  DATA  one example per line: the input sequence's token ids (0-based integers,\n"
+    "        separated by spaces), then '|', then the next-token label; the label must\n"
+    "        occur in its sequence.  Blank lines and '#' comments are ignored.\n"
+    "          3 0 5 2 | 5\n"
+    "  EMB   K lines of d numbers each; line k is the embedding of token k.\n";
+
+static void svm_help(void)
+{
+    printf("usage: attncheck svm COMMAND [OPTIONS]\n"
+           "\n"
+           "The Graph-SVM theory of next-token self-attention (Li et al. 2024) on your data.\n"
+           "\n"
+           "  graph DATA [--format text|json|dot]\n"
+           "        token-priority graphs, their SCCs and the priority order between them\n"
+           "  solve DATA --embeddings EMB [--format text|json] [--out FILE] [--allow-dependent]\n"
+           "        the Graph-SVM direction W_svm, its KKT residuals, and the finite component W_fin\n"
+           "  train DATA --embeddings EMB [--steps N] [--lr ETA] [--normalized|--plain] [--seed S]\n"
+           "        [--format text|json|csv]\n"
+           "        train the attention layer by gradient descent and compare with the theory\n"
+           "  generate --mode cyclic|acyclic [--n N --T T --K K --d D] [--seed S] --out PREFIX\n"
+           "        write PREFIX.data and PREFIX.emb with the generator the claims use\n"
+           "\n"
+           "%s"
+           "\n"
+           "`attncheck svm COMMAND --help` lists each command's options and defaults.\n",
+           svm_formats_help);
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+typedef struct {
+    ac_tpg_data *D;
+    double *E;
+    int K, d;
+    ac_tpg *G;
+} svm_input;
+
+static void input_free(svm_input *in)
+{
+    ac_tpg_data_free(in->D);
+    free(in->E);
+    ac_tpg_free(in->G);
+    memset(in, 0, sizeof *in);
+}
+
+/* Read DATA (and EMB when emb_path is non-NULL), check them against each
+ * other, build the graphs.  0 after a message on failure. */
+static int load(const char *data_path, const char *emb_path, svm_input *in)
+{
+    ac_msg msg = {{0}};
+    memset(in, 0, sizeof *in);
+    ac_status st = ac_svm_io_read_data(data_path, 0, &in->D, &msg);
+    if (st == AC_OK && emb_path) {
+        st = ac_svm_io_read_emb(emb_path, &in->E, &in->K, &in->d, &msg);
+        if (st == AC_OK)
+            st = ac_svm_io_check_emb_for_data(emb_path, in->K, in->D, &msg);
+        if (st == AC_OK)
+            in->D->K = in->K; /* the vocabulary is the embedding table */
+    }
+    if (st == AC_OK)
+        st = ac_tpg_data_check(in->D, 1, &msg);
+    if (st == AC_OK)
+        st = ac_tpg_build(&in->G, in->D, &msg);
+    if (st != AC_OK) {
+        cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
+        input_free(in);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- graph --------------------------------------------------------------- */
+
+typedef enum { OUT_TEXT, OUT_JSON, OUT_DOT, OUT_CSV } out_format;
+
+static int parse_out_format(const char *s, unsigned allowed, out_format *f)
+{
+    static const char *const names[] = {"text", "json", "dot", "csv"};
+    for (int i = 0; i < 4; i++)
+        if ((allowed & (1u << i)) && strcmp(s, names[i]) == 0) {
+            *f = (out_format)i;
+            return 1;
+        }
+    cli_error("--format: '%s' is not one of the formats this command writes (see --help)", s);
+    return 0;
+}
+
+/* Condensation edge A -> B of graph g exists (A != B). */
+static int cond_edge(const ac_tpg *G, int g, int A, int B)
+{
+    int K = G->K;
+    for (int j = 0; j < K; j++) {
+        if (G->comp[(size_t)g * K + j] != A)
+            continue;
+        for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
+            if (G->comp[(size_t)g * K + G->adj[e]] == B)
+                return 1;
+    }
+    return 0;
+}
+
+/* Components of graph g that hold a token of the graph (isolated tokens are
+ * singleton components of every graph but not part of it). */
+static int comp_used(const ac_tpg *G, int g, int A)
+{
+    for (int j = 0; j < G->K; j++)
+        if (G->comp[(size_t)g * G->K + j] == A && G->in_graph[(size_t)g * G->K + j])
+            return 1;
+    return 0;
+}
+
+static void graph_text(const ac_tpg *G)
+{
+    int K = G->K;
+    printf("vocabulary: %d tokens; %d token-priority graphs (one per last token that occurs)\n", K, G->ngraph);
+    for (int g = 0; g < G->ngraph; g++) {
+        printf("\nlast token %d: %d edges\n  edges:", G->last[g], ac_tpg_nedges(G, g));
+        for (int j = 0; j < K; j++)
+            for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
+                printf(" %d->%d", j, G->adj[e]);
+        printf("\n  SCCs in priority order (higher first):\n");
+        for (int A = 0; A < G->ncomp[g]; A++) {
+            if (!comp_used(G, g, A))
+                continue;
+            printf("    SCC %d: {", A);
+            for (int j = 0, first = 1; j < K; j++)
+                if (G->comp[(size_t)g * K + j] == A)
+                    printf(first ? "%d" : ", %d", j), first = 0;
+            printf("}%s", G->comp_size[(size_t)g * K + A] > 1 ? "  (cyclic)" : "");
+            int any = 0;
+            for (int B = 0; B < G->ncomp[g]; B++)
+                if (B != A && cond_edge(G, g, A, B))
+                    printf(any++ ? ", %d" : "  -> SCC %d", B);
+            printf("\n");
+        }
+    }
+}
+
+static json_t *graph_json(const ac_tpg *G)
+{
+    int K = G->K;
+    json_t *root = json_object(), *graphs = json_array();
+    json_object_set_new(root, "K", json_integer(K));
+    for (int g = 0; g < G->ngraph; g++) {
+        json_t *o = json_object(), *edges = json_array(), *sccs = json_array(), *order = json_array();
+        json_object_set_new(o, "last", json_integer(G->last[g]));
+        for (int j = 0; j < K; j++)
+            for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
+                json_array_append_new(edges, json_pack("[ii]", j, G->adj[e]));
+        for (int A = 0; A < G->ncomp[g]; A++) {
+            if (!comp_used(G, g, A))
+                continue;
+            json_t *members = json_array();
+            for (int j = 0; j < K; j++)
+                if (G->comp[(size_t)g * K + j] == A)
+                    json_array_append_new(members, json_integer(j));
+            json_array_append_new(sccs, json_pack("{s:i,s:o}", "id", A, "tokens", members));
+            for (int B = 0; B < G->ncomp[g]; B++)
+                if (B != A && cond_edge(G, g, A, B))
+                    json_array_append_new(order, json_pack("[ii]", A, B));
+        }
+        json_object_set_new(o, "edges", edges);
+        json_object_set_new(o, "sccs", sccs);
+        json_object_set_new(o, "priority", order);
+        json_array_append_new(graphs, o);
+    }
+    json_object_set_new(root, "graphs", graphs);
+    return root;
+}
+
+static void graph_dot(const ac_tpg *G)
+{
+    int K = G->K;
+    printf("digraph tpg {\n  compound=true;\n  node [shape=circle];\n");
+    for (int g = 0; g < G->ngraph; g++) {
+        int k = G->last[g];
+        printf("  subgraph cluster_k%d {\n    label=\"last token %d\";\n", k, k);
+        for (int A = 0; A < G->ncomp[g]; A++) {
+            if (!comp_used(G, g, A))
+                continue;
+            printf("    subgraph cluster_k%d_scc%d {\n      label=\"SCC %d\"; style=rounded;\n", k, A, A);
+            for (int j = 0; j < K; j++)
+                if (G->comp[(size_t)g * K + j] == A && G->in_graph[(size_t)g * K + j])
+                    printf("      k%d_t%d [label=\"%d\"];\n", k, j, j);
+            printf("    }\n");
+        }
+        for (int j = 0; j < K; j++)
+            for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
+                printf("    k%d_t%d -> k%d_t%d;\n", k, j, k, G->adj[e]);
+        printf("  }\n");
+    }
+    printf("}\n");
+}
+
+static int print_json(json_t *root)
+{
+    int bad = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0;
+    json_decref(root);
+    putchar('\n');
+    return bad ? EXIT_USAGE : EXIT_HOLDS;
+}
+
+static int svm_graph(int argc, char **argv)
+{
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    out_format fmt = OUT_TEXT;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'f') {
+            if (!parse_out_format(optarg, 1u << OUT_TEXT | 1u << OUT_JSON | 1u << OUT_DOT, &fmt))
+                return EXIT_USAGE;
+        } else if (c == 'h') {
+            printf("usage: attncheck svm graph DATA [--format text|json|dot]\n\n"
+                   "The token-priority graph of each last token that occurs (an edge y -> j for\n"
+                   "each example with label y and each other token j of its sequence), its\n"
+                   "strongly connected components in priority order, and the order between them.\n"
+                   "--format dot writes Graphviz DOT, one cluster per SCC (render: dot -Tsvg).\n"
+                   "Default format: text.\n\n%s",
+                   svm_formats_help);
+            return cli_finish(EXIT_HOLDS);
+        } else
+            return EXIT_USAGE;
+    }
+    if (argc - optind != 1) {
+        cli_error("svm graph: expected one DATA file (see --help)");
+        return EXIT_USAGE;
+    }
+    svm_input in;
+    if (!load(argv[optind], NULL, &in))
+        return EXIT_USAGE;
+    int st = EXIT_HOLDS;
+    if (fmt == OUT_TEXT)
+        graph_text(in.G);
+    else if (fmt == OUT_DOT)
+        graph_dot(in.G);
+    else
+        st = print_json(graph_json(in.G));
+    input_free(&in);
+    return cli_finish(st);
+}
+
+/* ---- solve --------------------------------------------------------------- */
+
+static json_t *matrix_json(const double *W, int d)
+{
+    json_t *rows = json_array();
+    for (int i = 0; i < d; i++) {
+        json_t *row = json_array();
+        for (int j = 0; j < d; j++)
+            json_array_append_new(row, json_real(W[(size_t)i * d + j]));
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}
+
+static void matrix_text(FILE *f, const char *name, const double *W, int d)
+{
+    fprintf(f, "%s (%d x %d, a_t = x_t^T W xbar):\n", name, d, d);
+    for (int i = 0; i < d; i++) {
+        for (int j = 0; j < d; j++)
+            fprintf(f, " % .17g", W[(size_t)i * d + j]);
+        fprintf(f, "\n");
+    }
+}
+
+/* A constraint as text: "(e_3 - e_5)^T W e_2 >= 1". */
+static void cons_text(FILE *f, const ac_tpg_cons *C, int c)
+{
+    fprintf(f, "(e_%d - e_%d)^T W e_%d %s %g", C->a[c], C->b[c], C->k[c], C->is_eq[c] ? "=" : ">=", C->rhs[c]);
+}
+
+/* Multipliers above this share of the largest are reported as active; the
+ * QP's complementarity residual is at most 1e-12 (solvers/qp.h), so a
+ * constraint with a smaller multiplier is at most weakly active. */
+#define ACTIVE_LAMBDA_FRACTION 1e-9
+
+static int is_active(const ac_tpg_solution *s, int c, double lmax)
+{
+    return fabs(s->lambda[c]) > ACTIVE_LAMBDA_FRACTION * lmax;
+}
+
+static double lambda_max(const ac_tpg_solution *s)
+{
+    double m = 0.0;
+    for (int c = 0; c < s->C.m; c++)
+        m = fmax(m, fabs(s->lambda[c]));
+    return m;
+}
+
+static json_t *solution_json(const ac_tpg_solution *s, const ac_tpg_data *D)
+{
+    int d = s->d, dd = d * d;
+    json_t *o = json_object(), *active = json_array(), *bad = json_array();
+    double lmax = lambda_max(s);
+    json_object_set_new(o, "status", json_string(ac_qp_status_str(s->qp.status)));
+    json_object_set_new(o, "K", json_integer(s->K));
+    json_object_set_new(o, "d", json_integer(d));
+    json_object_set_new(o, "n", json_integer(D->n));
+    json_object_set_new(o, "equalities", json_integer(s->C.neq));
+    json_object_set_new(o, "inequalities", json_integer(s->C.m - s->C.neq));
+    json_object_set_new(o, "W_svm", matrix_json(s->Wsvm, d));
+    json_object_set_new(o, "norm_W_svm", json_real(ac_la_nrm2(s->Wsvm, dd)));
+    for (int c = 0; c < s->C.m; c++) {
+        json_t *row = json_pack("{s:i,s:i,s:i,s:s,s:f}", "i", s->C.a[c], "j", s->C.b[c], "k", s->C.k[c], "type",
+                                s->C.is_eq[c] ? "eq" : "ineq", "lambda", s->lambda[c]);
+        if (s->qp.status == AC_QP_INFEASIBLE && s->cert[c] != 0.0) {
+            json_object_set_new(row, "certificate", json_real(s->cert[c]));
+            json_array_append_new(bad, row);
+        } else if (is_active(s, c, lmax)) {
+            json_array_append_new(active, row);
+        } else {
+            json_decref(row);
+        }
+    }
+    json_object_set_new(o, "active", active);
+    json_object_set_new(o, "infeasible_constraints", bad);
+    json_object_set_new(o, "residuals", json_pack("{s:f,s:f,s:f,s:f}", "primal", s->qp.prim_res, "dual",
+                                                  s->qp.dual_res, "complementarity", s->qp.compl_res,
+                                                  "stationarity", s->qp.stat_res));
+    json_object_set_new(o, "qp_sweeps", json_integer(s->qp.sweeps));
+    json_object_set_new(o, "svm_seconds", json_real(s->svm_seconds));
+    json_object_set_new(o, "sfin_dim", json_integer(s->S ? s->S->dim : 0));
+    json_object_set_new(o, "W_fin", matrix_json(s->Wfin, d));
+    json_object_set_new(o, "W_fin_grad_norm", json_real(s->fin_grad_norm));
+    json_object_set_new(o, "newton", json_pack("{s:s,s:i}", "status", ac_newton_status_str(s->newton.status),
+                                               "iterations", s->newton.iter));
+    json_object_set_new(o, "fin_seconds", json_real(s->fin_seconds));
+    return o;
+}
+
+static void solution_text(FILE *f, const ac_tpg_solution *s)
+{
+    int d = s->d, dd = d * d;
+    double lmax = lambda_max(s);
+    fprintf(f, "status: %s\n", ac_qp_status_str(s->qp.status));
+    fprintf(f, "constraints: %d equalities, %d inequalities (K = %d tokens, d = %d)\n", s->C.neq,
+            s->C.m - s->C.neq, s->K, d);
+    if (s->qp.status == AC_QP_INFEASIBLE) {
+        fprintf(f, "constraints that cannot hold together (Farkas certificate, residual %.3g):\n",
+                s->qp.cert_residual);
+        for (int c = 0; c < s->C.m; c++)
+            if (s->cert[c] != 0.0) {
+                fprintf(f, "  ");
+                cons_text(f, &s->C, c);
+                fprintf(f, "   weight %.6g\n", s->cert[c]);
+            }
+        return;
+    }
+    fprintf(f, "||W_svm||_F = %.17g\n", ac_la_nrm2(s->Wsvm, dd));
+    fprintf(f, "KKT residuals after %ld sweeps: primal %.3g, dual %.3g, complementarity %.3g, stationarity %.3g\n",
+            s->qp.sweeps, s->qp.prim_res, s->qp.dual_res, s->qp.compl_res, s->qp.stat_res);
+    fprintf(f, "active constraints (lambda > %g x max):\n", ACTIVE_LAMBDA_FRACTION);
+    for (int c = 0; c < s->C.m; c++)
+        if (is_active(s, c, lmax)) {
+            fprintf(f, "  ");
+            cons_text(f, &s->C, c);
+            fprintf(f, "   lambda %.17g\n", s->lambda[c]);
+        }
+}
+
+static int svm_solve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"embeddings", required_argument, 0, 'e'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"allow-dependent", no_argument, 0, 'a'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *emb = NULL, *out = NULL;
+    out_format fmt = OUT_TEXT;
+    ac_tpg_solve_settings set;
+    ac_tpg_solve_settings_default(&set);
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e':
+            emb = optarg;
+            break;
+        case 'f':
+            if (!parse_out_format(optarg, 1u << OUT_TEXT | 1u << OUT_JSON, &fmt))
+                return EXIT_USAGE;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'a':
+            set.svm.allow_dependent = 1;
+            break;
+        case 'h':
+            printf("usage: attncheck svm solve DATA --embeddings EMB [--format text|json] [--out FILE]\n"
+                   "                           [--allow-dependent]\n\n"
+                   "The Graph-SVM: W_svm = argmin ||W||_F subject to (e_i - e_j)^T W e_k = 0 for every\n"
+                   "edge i -> j inside an SCC of the graph of last token k, and >= 1 for every edge\n"
+                   "between SCCs; its KKT residuals; and the finite component W_fin, the minimiser of\n"
+                   "the loss on the top-SCC tokens over S_fin = span{(e_i - e_j) e_k^T : i, j in one SCC}.\n"
+                   "An infeasible problem prints the constraints that cannot hold together; exit 1.\n\n"
+                   "  --embeddings EMB     embeddings file (required)\n"
+                   "  --format F           text | json (default: text); JSON keys in the README\n"
+                   "  --out FILE           write there instead of standard output (atomically)\n"
+                   "  --allow-dependent    solve even when the embeddings are linearly dependent\n"
+                   "                       (the theory assumes them independent; default: refuse)\n"
+                   "  QP tolerance %g, at most %ld sweeps; Newton stops at |grad| <= %g\n\n%s",
+                   set.svm.qp.eps, set.svm.qp.max_sweeps, set.newton.eps_grad, svm_formats_help);
+            return cli_finish(EXIT_HOLDS);
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1 || !emb) {
+        cli_error("svm solve: expected DATA and --embeddings EMB (see --help)");
+        return EXIT_USAGE;
+    }
+    svm_input in;
+    if (!load(argv[optind], emb, &in))
+        return EXIT_USAGE;
+    ac_tpg_solution sol;
+    ac_msg msg = {{0}};
+    ac_status st = ac_tpg_solve(in.D, in.E, in.d, &set, &sol, &msg);
+    if (st != AC_OK) {
+        cli_error("%s: %s", argv[optind], msg.text[0] ? msg.text : ac_status_str(st));
+        ac_tpg_solution_free(&sol);
+        input_free(&in);
+        return EXIT_USAGE;
+    }
+    ac_atomic a = {0};
+    FILE *f = stdout;
+    if (out && ac_atomic_open(&a, out, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
+        ac_tpg_solution_free(&sol);
+        input_free(&in);
+        return EXIT_USAGE;
+    }
+    if (out)
+        f = a.f;
+    if (fmt == OUT_JSON) {
+        json_t *j = solution_json(&sol, in.D);
+        json_dumpf(j, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        fputc('\n', f);
+        json_decref(j);
+    } else {
+        solution_text(f, &sol);
+        if (sol.qp.status != AC_QP_INFEASIBLE) {
+            matrix_text(f, "W_svm", sol.Wsvm, sol.d);
+            fprintf(f, "S_fin: dimension %d\n", sol.S ? sol.S->dim : 0);
+            matrix_text(f, "W_fin", sol.Wfin, sol.d);
+            fprintf(f, "W_fin: Newton %s after %d iterations, ||P_fin grad L_red(W_fin)|| = %.3g\n",
+                    ac_newton_status_str(sol.newton.status), sol.newton.iter, sol.fin_grad_norm);
+        }
+    }
+    int rc = sol.qp.status == AC_QP_SOLVED ? EXIT_HOLDS : EXIT_FAILS;
+    if (sol.S && sol.S->dim > 0 && sol.newton.status != AC_NEWTON_CONVERGED)
+        rc = EXIT_FAILS;
+    if (rc != EXIT_HOLDS)
+        cli_error("%s: Graph-SVM %s; W_fin Newton %s", argv[optind], ac_qp_status_str(sol.qp.status),
+                  ac_newton_status_str(sol.newton.status));
+    if (out && ac_atomic_commit(&a, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
+        rc = EXIT_USAGE;
+    }
+    ac_tpg_solution_free(&sol);
+    input_free(&in);
+    return cli_finish(rc);
+}
+
+/* ---- train --------------------------------------------------------------- */
+
+#define TRAIN_STEPS_DEFAULT 4000
+#define TRAIN_NGD_LR_DEFAULT 0.01
+#define TRAIN_SEED_DEFAULT 1UL
+
+/* Plain GD is stable for lr < 2 / L with L the smoothness constant; for
+ * tokens of norm at most r, L <= r^4 (spec §1: softmax variance bound with
+ * (x_t - x_t')^T D xbar <= 2 r^2 ||D||), so the default is 1 / r^4 (= 1 for
+ * unit-norm tokens, the spec's reference choice). */
+static double plain_lr_default(const double *E, int K, int d)
+{
+    double r = 0.0;
+    for (int k = 0; k < K; k++)
+        r = fmax(r, ac_la_nrm2(E + (size_t)k * d, d));
+    return r > 0.0 ? 1.0 / (r * r * r * r) : 1.0;
+}
+
+/* Steps 0, 1, 2, 5, 10, 20, 50, ... up to steps, and steps itself. */
+static int next_log_step(long t)
+{
+    if (t == 0)
+        return 1;
+    long p = 1;
+    while (p * 10 <= t)
+        p *= 10;
+    long m = t / p;
+    return (int)(m < 2 ? 2 * p : m < 5 ? 5 * p : 10 * p);
+}
+
+typedef struct {
+    long step;
+    double loss, norm, corr, fin;
+} train_row;
+
+static void train_row_of(const svm_input *in, const ac_tpg_solution *s, const ac_svm_trainer *tr,
+                         const ac_svm_train_settings *ts, train_row *row, double *P)
+{
+    int dd = in->d * in->d;
+    const double *W = ac_svm_trainer_W(tr);
+    row->step = ac_svm_trainer_steps(tr);
+    row->loss = ac_svm_model_loss(in->D, NULL, in->E, in->d, ts->head, W, NULL);
+    row->norm = ac_la_nrm2(W, dd);
+    row->corr = ac_la_nrm2(s->Wsvm, dd) > 0.0 && s->qp.status == AC_QP_SOLVED ? ac_la_corr(W, s->Wsvm, dd) : NAN;
+    row->fin = NAN;
+    if (s->S && ac_tpg_sfin_project(s->S, W, P, NULL) == AC_OK)
+        row->fin = ac_la_dist(P, s->Wfin, dd);
+}
+
+static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_train_settings *ts,
+                        unsigned long seed, const ac_tpg_solution *s)
+{
+    if (fmt == OUT_JSON) {
+        json_t *o = json_object(), *rows = json_array();
+        json_object_set_new(o, "method", json_string(ts->normalized ? "normalized" : "plain"));
+        json_object_set_new(o, "lr", json_real(ts->lr));
+        json_object_set_new(o, "steps", json_integer(ts->steps));
+        json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+        json_object_set_new(o, "graph_svm_status", json_string(ac_qp_status_str(s->qp.status)));
+        json_object_set_new(o, "norm_W_svm", json_real(ac_la_nrm2(s->Wsvm, s->d * s->d)));
+        for (int i = 0; i < n; i++)
+            json_array_append_new(rows, json_pack("{s:I,s:f,s:f,s:f,s:f}", "step", (json_int_t)r[i].step, "loss",
+                                                  r[i].loss, "norm_W", r[i].norm, "corr_W_svm", r[i].corr,
+                                                  "dist_fin", r[i].fin));
+        json_object_set_new(o, "rows", rows);
+        print_json(o);
+        return;
+    }
+    if (fmt == OUT_CSV) {
+        printf("step,loss,norm_W,corr_W_svm,dist_fin\n");
+        for (int i = 0; i < n; i++)
+            printf("%ld,%.17g,%.17g,%.17g,%.17g\n", r[i].step, r[i].loss, r[i].norm, r[i].corr, r[i].fin);
+        return;
+    }
+    printf("%s GD, lr %g, %d steps, seed %lu; ||W_svm|| = %.6g (%s)\n", ts->normalized ? "normalised" : "plain",
+           ts->lr, ts->steps, seed, ac_la_nrm2(s->Wsvm, s->d * s->d), ac_qp_status_str(s->qp.status));
+    printf("theory: corr(W, W_svm) -> 1 when W_svm != 0; ||P_fin W - W_fin|| -> 0\n");
+    printf("%10s %14s %12s %14s %16s\n", "step", "loss", "||W||", "corr(W,W_svm)", "||P_fin W-W_fin||");
+    for (int i = 0; i < n; i++)
+        printf("%10ld %14.6e %12.6g %14.8f %16.6e\n", r[i].step, r[i].loss, r[i].norm, r[i].corr, r[i].fin);
+}
+
+static void train_help(void)
+{
+    printf("usage: attncheck svm train DATA --embeddings EMB [OPTIONS]\n\n"
+           "Train the one-layer attention model (a_t = x_t^T W xbar, identity head, log-loss)\n"
+           "from W(0) ~ U(-1/sqrt(d), 1/sqrt(d)) and print, at log-spaced steps, the loss,\n"
+           "||W(t)||, corr(W(t), W_svm) and ||P_fin W(t) - W_fin||: the theory's prediction on\n"
+           "your data against what gradient descent does.\n\n"
+           "  --embeddings EMB  embeddings file (required)\n"
+           "  --steps N         steps (default: %d)\n"
+           "  --lr ETA          step size (default: %g normalised; 1/max||e_k||^4 plain)\n"
+           "  --normalized      normalised GD, W -= lr g/||g|| (default)\n"
+           "  --plain           plain GD, W -= lr g\n"
+           "  --seed S          seed of W(0) (default: %lu)\n"
+           "  --format F        text | json | csv (default: text)\n\n%s",
+           TRAIN_STEPS_DEFAULT, TRAIN_NGD_LR_DEFAULT, TRAIN_SEED_DEFAULT, svm_formats_help);
+}
+
+static int svm_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"embeddings", required_argument, 0, 'e'}, {"steps", required_argument, 0, 'n'},
+        {"lr", required_argument, 0, 'l'},         {"normalized", no_argument, 0, 'N'},
+        {"plain", no_argument, 0, 'P'},            {"seed", required_argument, 0, 's'},
+        {"format", required_argument, 0, 'f'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *emb = NULL;
+    out_format fmt = OUT_TEXT;
+    ac_svm_train_settings ts = {TRAIN_STEPS_DEFAULT, NAN, 1, AC_SVM_HEAD_IDENTITY};
+    unsigned long seed = TRAIN_SEED_DEFAULT;
+    long v;
+    double x;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': emb = optarg; break;
+        case 'n':
+            if (!cli_long("steps", optarg, 0, 100000000L, &v))
+                return EXIT_USAGE;
+            ts.steps = (int)v;
+            break;
+        case 'l':
+            if (!cli_double("lr", optarg, 1e-300, 1e300, &x))
+                return EXIT_USAGE;
+            ts.lr = x;
+            break;
+        case 'N': ts.normalized = 1; break;
+        case 'P': ts.normalized = 0; break;
+        case 's':
+            if (!cli_long("seed", optarg, 0, 1L << 62, &v))
+                return EXIT_USAGE;
+            seed = (unsigned long)v;
+            break;
+        case 'f':
+            if (!parse_out_format(optarg, 1u << OUT_TEXT | 1u << OUT_JSON | 1u << OUT_CSV, &fmt))
+                return EXIT_USAGE;
+            break;
+        case 'h': train_help(); return cli_finish(EXIT_HOLDS);
+        default: return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1 || !emb) {
+        cli_error("svm train: expected DATA and --embeddings EMB (see --help)");
+        return EXIT_USAGE;
+    }
+    svm_input in;
+    if (!load(argv[optind], emb, &in))
+        return EXIT_USAGE;
+    if (isnan(ts.lr))
+        ts.lr = ts.normalized ? TRAIN_NGD_LR_DEFAULT : plain_lr_default(in.E, in.K, in.d);
+    ac_tpg_solve_settings set;
+    ac_tpg_solve_settings_default(&set);
+    ac_tpg_solution sol;
+    ac_msg msg = {{0}};
+    ac_status st = ac_tpg_solve(in.D, in.E, in.d, &set, &sol, &msg);
+    int dd = in.d * in.d, rc = EXIT_HOLDS;
+    double *W0 = malloc(sizeof(double) * (size_t)dd * 2);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    train_row *rows = calloc(64, sizeof *rows);
+    ac_svm_trainer *tr = NULL;
+    if (st != AC_OK || !W0 || !r || !rows) {
+        cli_error("%s: %s", argv[optind], st != AC_OK ? msg.text : "out of memory");
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    gsl_rng_set(r, seed);
+    ac_svm_model_init(r, in.d, W0);
+    if (!(tr = ac_svm_trainer_alloc(in.D, NULL, in.E, in.d, &ts, W0))) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    int n = 0;
+    for (long next = 0;; next = next_log_step(next)) {
+        if (next > ts.steps)
+            next = ts.steps;
+        while (ac_svm_trainer_steps(tr) < next && (st = ac_svm_trainer_step(tr)) == AC_OK)
+            ;
+        if (st != AC_OK) {
+            cli_error("%s: training diverged (non-finite loss) at step %ld; lower --lr", argv[optind],
+                      ac_svm_trainer_steps(tr));
+            rc = EXIT_FAILS;
+            break;
+        }
+        train_row_of(&in, &sol, tr, &ts, &rows[n++], W0 + dd);
+        if (next == ts.steps || n == 64)
+            break;
+    }
+    train_print(fmt, rows, n, &ts, seed, &sol);
+    if (sol.qp.status != AC_QP_SOLVED) {
+        cli_error("%s: Graph-SVM %s: no direction to compare", argv[optind], ac_qp_status_str(sol.qp.status));
+        rc = EXIT_FAILS;
+    }
+done:
+    ac_svm_trainer_free(tr);
+    gsl_rng_free(r);
+    free(rows);
+    free(W0);
+    ac_tpg_solution_free(&sol);
+    input_free(&in);
+    return cli_finish(rc);
+}
+
+/* ---- generate ------------------------------------------------------------ */
+
+static int write_file(const char *path, const char *header, const ac_tpg_data *D, const double *E, int K, int d)
+{
+    ac_atomic a;
+    ac_msg msg = {{0}};
+    if (ac_atomic_open(&a, path, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
+        return 0;
+    }
+    fprintf(a.f, "# %s\n", header);
+    ac_status st = D ? ac_svm_io_write_data(a.f, D) : ac_svm_io_write_emb(a.f, E, K, d);
+    if (st != AC_OK) {
+        ac_atomic_abort(&a);
+        cli_error("%s: write failed", path);
+        return 0;
+    }
+    if (ac_atomic_commit(&a, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
+        return 0;
+    }
+    return 1;
+}
+
+static int svm_generate(int argc, char **argv)
+{
+    static const struct option opts[] = {{"mode", required_argument, 0, 'm'}, {"n", required_argument, 0, 'n'},
+                                         {"T", required_argument, 0, 'T'},    {"K", required_argument, 0, 'K'},
+                                         {"d", required_argument, 0, 'd'},    {"seed", required_argument, 0, 's'},
+                                         {"out", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int mode = -1, c;
+    long sz[4] = {0, 0, 0, 0}, v;
+    unsigned long seed = 1;
+    const char *prefix = NULL;
+    ac_svm_setup cyc, acyc;
+    ac_svm_claim_setup("cyclic", AC_SIZE_DEFAULT, &cyc);
+    ac_svm_claim_setup("acyclic", AC_SIZE_DEFAULT, &acyc);
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if ((mode = ac_svm_gen_mode_parse(optarg)) < 0) {
+                cli_error("--mode: '%s' is not cyclic, acyclic or any", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'n': case 'T': case 'K': case 'd': {
+            const char *name = c == 'n' ? "n" : c == 'T' ? "T" : c == 'K' ? "K" : "d";
+            if (!cli_long(name, optarg, 1, 100000000L, &v))
+                return EXIT_USAGE;
+            sz[c == 'n' ? 0 : c == 'T' ? 1 : c == 'K' ? 2 : 3] = v;
+            break;
+        }
+        case 's':
+            if (!cli_long("seed", optarg, 0, 1L << 62, &v))
+                return EXIT_USAGE;
+            seed = (unsigned long)v;
+            break;
+        case 'o': prefix = optarg; break;
+        case 'h':
+            printf("usage: attncheck svm generate --mode cyclic|acyclic|any [--n N] [--T T] [--K K] [--d D]\n"
+                   "                              [--seed S] --out PREFIX\n\n"
+                   "Write PREFIX.data and PREFIX.emb with the generator the claims use (spec tpg_svm\n"
+                   "section 5): unit-norm Gaussian embeddings, then sequences of T distinct tokens\n"
+                   "(T <= K), labels uniform and replaced by a token of the sequence when absent,\n"
+                   "redrawn until the graphs are acyclic (or have a cycle).  Trial i of a claim is\n"
+                   "--seed (its seed + i) with the sizes its setup line gives.\n\n"
+                   "defaults: cyclic n=%d T=%d K=%d d=%d; acyclic n=%d T=%d K=%d d=%d; seed 1\n",
+                   cyc.n, cyc.T, cyc.K, cyc.d, acyc.n, acyc.T, acyc.K, acyc.d);
+            return cli_finish(EXIT_HOLDS);
+        default: return EXIT_USAGE;
+        }
+    }
+    if (mode < 0 || !prefix || optind < argc) {
+        cli_error("svm generate: expected --mode and --out PREFIX, and no other argument (see --help)");
+        return EXIT_USAGE;
+    }
+    const ac_svm_setup *def = mode == AC_SVM_GEN_ACYCLIC ? &acyc : &cyc;
+    ac_svm_gen_settings gs = {sz[0] ? (int)sz[0] : def->n, sz[1] ? (int)sz[1] : def->T, sz[2] ? (int)sz[2] : def->K,
+                              sz[3] ? (int)sz[3] : def->d, (ac_svm_gen_mode)mode, AC_SVM_GEN_MAX_TRIES};
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!r)
+        return EXIT_USAGE;
+    gsl_rng_set(r, seed);
+    ac_tpg_data *D = NULL;
+    double *E = NULL;
+    ac_msg msg = {{0}};
+    ac_status st = ac_svm_generate(r, &gs, &D, &E, NULL, &msg);
+    gsl_rng_free(r);
+    if (st != AC_OK) {
+        cli_error("svm generate: %s", msg.text);
+        return st == AC_ENOCONV ? EXIT_FAILS : EXIT_USAGE;
+    }
+    char header[256], path[4200];
+    snprintf(header, sizeof header, "attncheck svm generate --mode %s --n %d --T %d --K %d --d %d --seed %lu",
+             ac_svm_gen_mode_str((ac_svm_gen_mode)mode), gs.n, gs.T, gs.K, gs.d, seed);
+    snprintf(path, sizeof path, "%s.data", prefix);
+    int ok = write_file(path, header, D, NULL, 0, 0);
+    snprintf(path, sizeof path, "%s.emb", prefix);
+    ok = ok && write_file(path, header, NULL, E, gs.K, gs.d);
+    ac_tpg_data_free(D);
+    free(E);
+    return cli_finish(ok ? EXIT_HOLDS : EXIT_USAGE);
+}
+
+int cmd_svm(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        svm_help();
+        return argc < 2 ? EXIT_USAGE : cli_finish(EXIT_HOLDS);
+    }
+    const char *sub = argv[1];
+    argc--, argv++;
+    optind = 1;
+    if (strcmp(sub, "graph") == 0)
+        return svm_graph(argc, argv);
+    if (strcmp(sub, "solve") == 0)
+        return svm_solve(argc, argv);
+    if (strcmp(sub, "train") == 0)
+        return svm_train(argc, argv);
+    if (strcmp(sub, "generate") == 0)
+        return svm_generate(argc, argv);
+    cli_error("svm: unknown command '%s' (graph, solve, train, generate)", sub);
+    return EXIT_USAGE;
+}

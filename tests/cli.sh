@@ -1,0 +1,121 @@
+#!/bin/sh
+# End-to-end checks of the attncheck command line: exit statuses, messages
+# naming file and line, outputs written whole or not at all, and the README
+# example through every svm command.  AC_BIN names the binary.
+set -u
+BIN=${AC_BIN:-build/attncheck}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+# expect STATUS DESCRIPTION -- COMMAND...: run, compare the exit status.
+expect() {
+    want=$1; what=$2; shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $what: exit $got, expected $want: $*"
+        sed 's/^/    /' "$T/err" | head -5
+    fi
+}
+
+# grep_out FILE PATTERN DESCRIPTION
+grep_in() {
+    if grep -q -- "$2" "$T/$1"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $3: '$2' not in $1:"
+        sed 's/^/    /' "$T/$1" | head -5
+    fi
+}
+
+absent() {
+    if [ -e "$1" ]; then
+        fail=$((fail + 1)); echo "FAIL: $2: $1 was left behind"
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+EX=examples
+expect 2 "no command" -- "$BIN"
+expect 2 "unknown command" -- "$BIN" frobnicate
+for c in list run regress svm; do
+    expect 0 "$c --help" -- "$BIN" $c --help
+done
+for c in graph solve train generate; do
+    expect 0 "svm $c --help" -- "$BIN" svm $c --help
+done
+expect 0 "list" -- "$BIN" list
+grep_in out "^svm.structure " "list prints the id first"
+expect 2 "run an unknown claim" -- "$BIN" run svm.nosuch
+grep_in err "svm.nosuch" "the message names the claim"
+expect 2 "bad --size" -- "$BIN" run svm --size huge
+expect 2 "bad --seed" -- "$BIN" run svm --seed -3
+expect 2 "bad --format" -- "$BIN" run svm --format xml
+expect 2 "regress without a baseline" -- "$BIN" regress --baseline "$T/none"
+
+# The README example through all four svm commands.
+expect 0 "svm graph" -- "$BIN" svm graph $EX/toy.data
+grep_in out "SCC" "graph lists SCCs"
+expect 0 "svm graph dot" -- "$BIN" svm graph $EX/toy.data --format dot
+grep_in out "subgraph cluster_k2" "dot has one cluster per graph"
+if command -v dot >/dev/null 2>&1; then
+    "$BIN" svm graph $EX/toy.data --format dot | dot -Tsvg >"$T/g.svg" 2>"$T/err" &&
+        pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: dot -Tsvg rejects our DOT"; }
+fi
+expect 0 "svm graph json" -- "$BIN" svm graph $EX/toy.data --format json
+expect 0 "svm solve" -- "$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb
+grep_in out "status: solved" "solve reports its status"
+expect 0 "svm solve json to a file" -- "$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb --format json --out "$T/sol.json"
+grep_in sol.json '"W_svm"' "solve JSON has W_svm"
+grep_in sol.json '"residuals"' "solve JSON has the residuals"
+expect 0 "svm train" -- "$BIN" svm train $EX/toy.data --embeddings $EX/toy.emb --steps 200
+expect 0 "svm train plain csv" -- "$BIN" svm train $EX/toy.data --embeddings $EX/toy.emb --plain --steps 100 --format csv
+grep_in out "^step,loss" "csv header"
+expect 0 "svm generate" -- "$BIN" svm generate --mode cyclic --seed 3 --out "$T/g"
+expect 0 "svm solve on a generated instance" -- "$BIN" svm solve "$T/g.data" --embeddings "$T/g.emb"
+expect 2 "svm generate without --out" -- "$BIN" svm generate --mode cyclic
+
+# Bad input: FILE:LINE: reason, exit 2, nothing written.
+printf '0 1 | 0\n1 2 0\n' >"$T/bad.data"
+expect 2 "missing |" -- "$BIN" svm solve "$T/bad.data" --embeddings $EX/toy.emb --out "$T/x.json"
+grep_in err "bad.data:2:" "the message names file and line"
+absent "$T/x.json" "a failed solve"
+printf '0 1 | 3\n' >"$T/lab.data"
+expect 2 "label absent from its sequence" -- "$BIN" svm graph "$T/lab.data"
+grep_in err "lab.data:1:" "absent label: file and line"
+printf '0 7 | 0\n' >"$T/big.data"
+expect 2 "token without an embedding" -- "$BIN" svm solve "$T/big.data" --embeddings $EX/toy.emb
+grep_in err "big.data:1:" "missing embedding: file and line"
+printf '1 0 0\n0 1\n' >"$T/ragged.emb"
+expect 2 "ragged embeddings" -- "$BIN" svm solve $EX/toy.data --embeddings "$T/ragged.emb"
+grep_in err "ragged.emb:2:" "ragged: file and line"
+printf '1 0\n0 1\n1 1\n0 0.5\n' >"$T/dep.emb"
+expect 2 "dependent embeddings refused" -- "$BIN" svm solve $EX/toy.data --embeddings "$T/dep.emb"
+grep_in err "rank" "the message says rank"
+# Infeasible by construction: tokens 0 and 1 share an embedding, and 0 must
+# beat 1 in one context while both hold a strict order elsewhere.
+printf '0 1 2 | 0\n2 1 0 | 1\n' >"$T/inf.data"
+printf '1 0\n1 0\n0 1\n' >"$T/inf.emb"
+expect 1 "infeasible Graph-SVM" -- "$BIN" svm solve "$T/inf.data" --embeddings "$T/inf.emb" --allow-dependent
+grep_in out "infeasible" "reported as infeasible"
+: >"$T/empty.data"
+expect 2 "empty data file" -- "$BIN" svm graph "$T/empty.data"
+printf '0 1 \000| 0\n' >"$T/bin.data"
+expect 2 "binary data file" -- "$BIN" svm graph "$T/bin.data"
+expect 2 "missing file" -- "$BIN" svm graph "$T/nope.data"
+
+# A quick run writes every format and the index, and regress agrees with it.
+expect 0 "run svm quick" -- "$BIN" run svm --size quick --quiet --out "$T/res"
+for f in md csv json tex; do absent_not=$T/res/svm.$f; [ -s "$absent_not" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: $absent_not missing"; }; done
+[ -s "$T/res/README.md" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: index missing"; }
+expect 0 "regress against the run just made" -- "$BIN" regress --baseline "$T/res"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
