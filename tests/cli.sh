@@ -99,23 +99,48 @@ grep_in err "ragged.emb:2:" "ragged: file and line"
 printf '1 0\n0 1\n1 1\n0 0.5\n' >"$T/dep.emb"
 expect 2 "dependent embeddings refused" -- "$BIN" svm solve $EX/toy.data --embeddings "$T/dep.emb"
 grep_in err "rank" "the message says rank"
-# Infeasible by construction: tokens 0 and 1 share an embedding, and 0 must
-# beat 1 in one context while both hold a strict order elsewhere.
-printf '0 1 2 | 0\n2 1 0 | 1\n' >"$T/inf.data"
-printf '1 0\n1 0\n0 1\n' >"$T/inf.emb"
+# Infeasible by construction: e_1 = e_0 + e_2 and e_3 = 2 e_0 + e_2, so in
+# the context of token 2 the SCC {0, 1} forces u_2 = 0, then 0 > 2 needs
+# u_0 >= 1 while 2 > 3 needs u_0 <= -1/2.
+printf '0 1 2 | 0\n1 0 2 | 1\n3 2 | 2\n' >"$T/inf.data"
+printf '1 0\n1 1\n0 1\n2 1\n' >"$T/inf.emb"
 expect 1 "infeasible Graph-SVM" -- "$BIN" svm solve "$T/inf.data" --embeddings "$T/inf.emb" --allow-dependent
 grep_in out "infeasible" "reported as infeasible"
+grep_in out "(e_2 - e_3)" "the certificate names the constraints"
+expect 1 "infeasible JSON" -- "$BIN" svm solve "$T/inf.data" --embeddings "$T/inf.emb" --allow-dependent --format json
+grep_in out '"infeasible_constraints"' "JSON lists them"
+# Two tokens with one embedding: 0 must beat 1, which (e_0 - e_1) = 0 forbids.
+printf '0 1 2 | 0\n' >"$T/same.data"
+printf '1 0\n1 0\n0 1\n' >"$T/same.emb"
+expect 1 "a vanishing inequality is infeasible" -- "$BIN" svm solve "$T/same.data" --embeddings "$T/same.emb" --allow-dependent
+grep_in out "(e_0 - e_1)" "the certificate is that constraint"
 : >"$T/empty.data"
 expect 2 "empty data file" -- "$BIN" svm graph "$T/empty.data"
 printf '0 1 \000| 0\n' >"$T/bin.data"
 expect 2 "binary data file" -- "$BIN" svm graph "$T/bin.data"
 expect 2 "missing file" -- "$BIN" svm graph "$T/nope.data"
 
-# A quick run writes every format and the index, and regress agrees with it.
-expect 0 "run svm quick" -- "$BIN" run svm --size quick --quiet --out "$T/res"
-for f in md csv json tex; do absent_not=$T/res/svm.$f; [ -s "$absent_not" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: $absent_not missing"; }; done
+# A partial baseline: regress reruns its claims and flags the ones it lacks.
+expect 0 "run two quick claims" -- "$BIN" run svm.structure svm.high-precision --size quick --quiet --out "$T/part"
+expect 1 "regress flags claims without a baseline" -- "$BIN" regress --baseline "$T/part"
+grep_in out "added (no baseline yet" "regress names them"
+# A full quick run writes every format and the index (exit 0 or 1: a claim
+# may fail honestly), and regress agrees with it.
+"$BIN" run svm --size quick --quiet --out "$T/res" >/dev/null 2>"$T/err"
+st=$?
+[ $st -le 1 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: run svm quick: exit $st"; cat "$T/err"; }
+for f in md csv json tex; do
+    [ -s "$T/res/svm.$f" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: $T/res/svm.$f missing"; }
+done
 [ -s "$T/res/README.md" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: index missing"; }
 expect 0 "regress against the run just made" -- "$BIN" regress --baseline "$T/res"
+# A moved number is caught: perturb one empirical value in the baseline.
+sed 's/"empirical": 0\.9/"empirical": 0.8/' "$T/res/svm.json" >"$T/res/svm.json.new" && mv "$T/res/svm.json.new" "$T/res/svm.json"
+expect 1 "regress catches a moved number" -- "$BIN" regress --baseline "$T/res"
+grep_in out "MOVED" "regress says MOVED"
+printf '{"meta": ' >"$T/res/svm.json"
+expect 2 "malformed baseline" -- "$BIN" regress --baseline "$T/res"
+grep_in err "svm.json:" "the message names the file"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

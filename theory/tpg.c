@@ -1,6 +1,7 @@
 #include "theory/tpg.h"
 
 #include <stdio.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -448,6 +449,74 @@ void ac_tpg_svm_settings_default(ac_tpg_svm_settings *s)
     s->allow_dependent = 0;
 }
 
+/* A constraint whose matrix A_c = (e_a - e_b) e_k^T vanishes: its squared
+ * norm (G_aa + G_bb - 2 G_ab) G_kk is below rounding of its terms. */
+#define AC_TPG_VANISHING_RTOL (64 * DBL_EPSILON)
+
+typedef struct {
+    int m;
+    int *idx; /* positions in the full set */
+    int *a, *b, *k;
+    unsigned char *is_eq;
+    double *rhs, *lambda, *cert;
+} cons_subset;
+
+static void subset_free(cons_subset *s)
+{
+    free(s->idx), free(s->a), free(s->b), free(s->k), free(s->is_eq), free(s->rhs), free(s->lambda),
+        free(s->cert);
+    memset(s, 0, sizeof *s);
+}
+
+/* The constraints of C whose matrix does not vanish, into sub.  When a
+ * vanishing inequality exists, info says infeasible with it as certificate. */
+static ac_status drop_vanishing(const ac_tpg_cons *C, const double *G, int K, cons_subset *sub, ac_qp_info *info,
+                                double *lambda, double *cert)
+{
+    size_t m = (size_t)C->m + 1;
+    memset(sub, 0, sizeof *sub);
+    memset(info, 0, sizeof *info);
+    sub->idx = malloc(sizeof(int) * m), sub->a = malloc(sizeof(int) * m), sub->b = malloc(sizeof(int) * m);
+    sub->k = malloc(sizeof(int) * m), sub->is_eq = malloc(m), sub->rhs = malloc(sizeof(double) * m);
+    sub->lambda = calloc(m, sizeof(double)), sub->cert = calloc(m, sizeof(double));
+    if (!sub->idx || !sub->a || !sub->b || !sub->k || !sub->is_eq || !sub->rhs || !sub->lambda || !sub->cert)
+        return AC_ENOMEM;
+    if (lambda)
+        memset(lambda, 0, sizeof(double) * (size_t)C->m);
+    if (cert)
+        memset(cert, 0, sizeof(double) * (size_t)C->m);
+    for (int c = 0; c < C->m; c++) {
+        int a = C->a[c], b = C->b[c], k = C->k[c];
+        double gaa = G[(size_t)a * K + a], gbb = G[(size_t)b * K + b], gkk = G[(size_t)k * K + k];
+        double n2 = (gaa + gbb - 2.0 * G[(size_t)a * K + b]) * gkk;
+        if (n2 <= AC_TPG_VANISHING_RTOL * (gaa + gbb) * gkk) {
+            if (C->is_eq[c])
+                continue;
+            info->status = AC_QP_INFEASIBLE;
+            info->cert_support = 1;
+            info->cert_residual = 0.0;
+            if (cert)
+                cert[c] = 1.0;
+            return AC_OK;
+        }
+        int j = sub->m++;
+        sub->idx[j] = c, sub->a[j] = a, sub->b[j] = b, sub->k[j] = k;
+        sub->is_eq[j] = C->is_eq[c], sub->rhs[j] = C->rhs[c];
+    }
+    return AC_OK;
+}
+
+/* Multipliers and certificate of the subset back to full positions. */
+static void scatter(const cons_subset *sub, double *lambda, double *cert)
+{
+    for (int j = 0; j < sub->m; j++) {
+        if (lambda)
+            lambda[sub->idx[j]] = sub->lambda[j];
+        if (cert)
+            cert[sub->idx[j]] = sub->cert[j];
+    }
+}
+
 ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int d,
                      const ac_tpg_svm_settings *set, double *W, double *lambda, double *cert,
                      ac_qp_info *info, ac_msg *msg)
@@ -478,17 +547,29 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
         return ac_fail(msg, AC_ENOMEM, "Graph-SVM workspace for K = %d, %d constraints", K, C->m);
     }
     ac_la_gram(E, K, d, gram);
-    ac_qp_problem prob = {.p = K, .q = K, .GL = gram, .GR = gram, .m = C->m, .a = C->a, .b = C->b,
-                          .k = C->k, .is_eq = C->is_eq, .rhs = C->rhs};
-    st = ac_qp_solve(w, &prob, &set->qp, info, msg);
-    if (st == AC_OK) {
-        ac_qp_solution(w, lambda, Lam);
-        if (cert)
-            ac_qp_certificate(w, cert); /* zeros unless infeasible */
-        ac_la_lift(E, K, d, Lam, W); /* W = E^T Lam E */
+    /* With dependent embeddings a constraint can vanish: A_c = 0 when two
+     * tokens share an embedding.  A vanishing inequality (0 >= 1) is
+     * infeasible by itself: its certificate is that constraint alone.  A
+     * vanishing equality (0 = 0) says nothing and is left out of the QP. */
+    cons_subset sub;
+    st = drop_vanishing(C, gram, K, &sub, info, lambda, cert);
+    if (st == AC_OK && info->status != AC_QP_INFEASIBLE) {
+        ac_qp_problem prob = {.p = K, .q = K, .GL = gram, .GR = gram, .m = sub.m, .a = sub.a, .b = sub.b,
+                              .k = sub.k, .is_eq = sub.is_eq, .rhs = sub.rhs};
+        st = ac_qp_solve(w, &prob, &set->qp, info, msg);
+        if (st == AC_OK) {
+            ac_qp_solution(w, sub.lambda, Lam);
+            if (cert)
+                ac_qp_certificate(w, sub.cert); /* zeros unless infeasible */
+            scatter(&sub, lambda, cert);
+            ac_la_lift(E, K, d, Lam, W); /* W = E^T Lam E */
+        }
+    } else if (st == AC_OK) {
+        memset(W, 0, sizeof(double) * (size_t)d * (size_t)d);
     }
+    subset_free(&sub);
     free(gram), free(Lam), ac_qp_free(w);
-    return st;
+    return st == AC_ENOMEM ? ac_fail(msg, st, "Graph-SVM: no memory for %d constraints", C->m) : st;
 }
 
 void ac_tpg_cons_values(const ac_tpg_cons *C, const double *E, int d, const double *W, double *s)
