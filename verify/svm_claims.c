@@ -220,30 +220,30 @@ static stats stats_of(const double *x, int n)
     return s;
 }
 
-/* Mean and mean -/+ sd over trials of a per-checkpoint quantity q[trial][cp],
- * added to fig as one curve with a band. */
-static ac_status add_band(ac_figure *fig, const char *label, const long *t, const double *q, int trials,
-                          int ncp)
+/* The mean over trials of a per-checkpoint quantity q[trial][cp] with the
+ * band [min, max] over trials (positive whenever q is, so it draws on a log
+ * axis), from checkpoint `first` on (1 skips t = 0 on a log-t axis). */
+static ac_status add_band(ac_figure *fig, const char *label, const long *t, const double *q, int trials, int ncp,
+                          int first)
 {
-    double *x = malloc(sizeof(double) * (size_t)ncp * 4);
-    if (!x)
-        return AC_ENOMEM;
-    double *y = x + ncp, *lo = y + ncp, *hi = lo + ncp;
+    int n = ncp - first;
+    double *x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * 4);
     double *col = malloc(sizeof(double) * (size_t)(trials > 0 ? trials : 1));
-    if (!col) {
-        free(x);
+    if (!x || !col) {
+        free(x), free(col);
         return AC_ENOMEM;
     }
-    for (int c = 0; c < ncp; c++) {
+    double *y = x + n, *lo = y + n, *hi = lo + n;
+    for (int c = first; c < ncp; c++) {
         for (int i = 0; i < trials; i++)
             col[i] = q[(size_t)i * ncp + c];
         stats s = stats_of(col, trials);
-        x[c] = (double)t[c];
-        y[c] = s.mean;
-        lo[c] = s.mean - s.sd;
-        hi[c] = s.mean + s.sd;
+        x[c - first] = (double)t[c];
+        y[c - first] = s.mean;
+        lo[c - first] = s.min;
+        hi[c - first] = s.max;
     }
-    ac_status st = ac_figure_add_series(fig, label, ncp, x, y, lo, hi);
+    ac_status st = ac_figure_add_series(fig, label, n, x, y, lo, hi);
     free(col);
     free(x);
     return st;
@@ -408,7 +408,7 @@ static ac_status direction(const ac_run_opts *o, ac_claim_result *res, ac_msg *m
                                                    : "corr(W(t), W_svm), acyclic TPGs",
                                                "NGD step t", "corr(W(t), W_svm)", 0, 0);
             if (f)
-                add_band(f, "mean +/- sd over trials", tcp, corr, used, ncp);
+                add_band(f, "mean, band min-max over trials", tcp, corr, used, ncp, 0);
         }
     }
     free(tcp);
@@ -765,13 +765,13 @@ static ac_status claim_finite(const ac_run_opts *o, ac_claim_result *res, ac_msg
         ac_figure *f = ac_claim_add_figure(res, "svm-finite-component", "||P_fin W(t) - W_fin||, cyclic TPGs",
                                            "step t", "||P_fin W(t) - W_fin||", 0, 1);
         if (f) {
-            add_band(f, "NGD, exact W_fin (mean +/- sd)", a.t_ngd, a.ngd, T, ncp);
-            add_band(f, "NGD, authors' NGD-trained W_fin", a.t_ngd, a.auth, T, ncp);
+            add_band(f, "NGD, exact W_fin (mean, min-max)", a.t_ngd, a.ngd, T, ncp, 0);
+            add_band(f, "NGD, authors' NGD-trained W_fin (mean, min-max)", a.t_ngd, a.auth, T, ncp, 1);
         }
         f = ac_claim_add_figure(res, "svm-finite-component-gd", "||P_fin W(t) - W_fin||, plain GD, cyclic TPGs",
                                 "step t", "||P_fin W(t) - W_fin||", 1, 1);
         if (f)
-            add_band(f, "plain GD lr 1 (mean +/- sd)", a.t_gd, a.gd, T, ncp);
+            add_band(f, "plain GD lr 1 (mean, min-max)", a.t_gd, a.gd, T, ncp, 1);
     }
     free(buf), free(a.t_ngd), free(a.t_gd);
     return st;
@@ -993,8 +993,8 @@ static ac_status claim_norm_growth(const ac_run_opts *o, ac_claim_result *res, a
         ac_figure *f = ac_claim_add_figure(res, "svm-norm-growth", "||W(t)|| / ||W_svm|| under plain GD",
                                            "step t", "||W(t)|| / ||W_svm||", 1, 0);
         if (f) {
-            add_band(f, "acyclic (mean +/- sd)", tcp, ratio, T, ncp);
-            add_band(f, "cyclic (mean +/- sd)", tcp, ratio + (size_t)T * ncp, T, ncp);
+            add_band(f, "acyclic (mean, min-max)", tcp, ratio, T, ncp, 1);
+            add_band(f, "cyclic (mean, min-max)", tcp, ratio + (size_t)T * ncp, T, ncp, 1);
             /* the theory's slope: 1 per unit of log t, anchored at the
              * acyclic mean at the end of the run */
             double x[2], y[2], end = 0.0;
