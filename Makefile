@@ -65,7 +65,7 @@ test-sanitize: deps
 
 .PHONY: test-run-san
 test-run-san: $(TBIN) $(BIN)
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(TBIN) --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 AC_BIN=$(BIN) ./$(TBIN) --jobs 2
 	ASAN_OPTIONS=detect_leaks=1 AC_BIN=$(BIN) ./tests/cli.sh
 
 # Tables, figures and the index.  A claim that fails is a result, not a

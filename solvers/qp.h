@@ -16,8 +16,74 @@
  * and the primal solution is W = sum_c lambda_c A_c = L^T Lam R, where the
  * p x q coefficient matrix Lam collects +lambda_c at (a_c, k_c) and -lambda_c
  * at (b_c, k_c).  The solver needs only the Gram matrices GL = L L^T and
- * GR = R R^T, so its cost does not depend on d: a sweep over the m constraints
- * costs O(m p + q p^2) when the constraints are ordered by k (see qp.c).
+ * GR = R R^T, so its cost does not depend on d: with U = GL Lam GR (p x q) the
+ * constraint values are s_c = <A_c, W> = U[a_c,k_c] - U[b_c,k_c] (U[-1,k] = 0),
+ * and a sweep over the m constraints costs O(m p + q p^2 + q^2 p) because the
+ * constraints are visited grouped by k (see qp.c).
+ *
+ * One coordinate step (spec tpg_svm §7), G_cc = ||A_c||_F^2:
+ *
+ *   lambda_c <- lambda_c + (rhs_c - s_c) / G_cc,  then max(0, .) for inequalities.
+ *
+ * Stopping test, evaluated by ac_qp_test on values recomputed from lambda
+ * (U rebuilt by two dgemm, not the running copy):
+ *
+ *   SOLVED      when  prim_res  <= eps_v  and  compl_res <= eps_v max(1, lambda_max),
+ *   eps_v       = eps max(1, value_scale),
+ *   prim_res    = max_c |s_c - rhs_c| (equalities), max(0, rhs_c - s_c) (inequalities),
+ *   compl_res   = max_c |lambda_c (s_c - rhs_c)|   over inequalities,
+ *   lambda_max  = max_c |lambda_c|,
+ *   value_scale = max_c ||A_c||_F ||W||_F   (>= |s_c| by Cauchy-Schwarz).
+ *
+ * Both factors keep the test within reach of rounding.  When a problem's
+ * solution is far (||W|| ~ 1e3 from nearly dependent rows, Lam ~ 1e6 and
+ * U = GL Lam GR = O(1) by cancellation), no iterate gets |s_c - rhs_c| below
+ * ~1e-10, and the test asks eps relative to the largest value a constraint
+ * could take at this W instead (for the Graph-SVM ||A_c|| ||W|| is O(1-10),
+ * so the test stays near absolute).  A scale from |GL| |Lam| |GR| would
+ * follow the rounding more closely but is fooled by a huge Lam in the null
+ * space of the constraints (an inconsistent system), ||W|| is not.  max(1, lambda_max) asks of an active
+ * constraint what the primal test asks when multipliers are large
+ * (ill-conditioned Grams give lambda in the hundreds: observed floor of
+ * compl_res 1e-11 at p = q = d = 128).
+ *
+ * Active-set polish (settings.polish, OSQP's idea with conjugate gradients in
+ * place of its factorisation): when prim_res first falls below
+ * AC_QP_POLISH_START, and again after each further factor
+ * AC_QP_POLISH_FACTOR, or when the sweep count reaches AC_QP_POLISH_SWEEPS
+ * and then doubles, the test takes S = {equalities} u {c : lambda_c > 0} and
+ * runs up to AC_QP_POLISH_ROUNDS primal-dual active-set rounds: solve
+ * G_SS x_S = rhs_S (G_cc' = <A_c, A_c'>, x = 0 off S) by Jacobi-
+ * preconditioned CG from x = lambda, drop from S the inequalities with
+ * x_c < 0 or with s_c > rhs_c left by CG (x_c := 0), add those x violates.
+ * lambda := x when x passes the stopping test, or as a warm start when it
+ * cuts prim_res tenfold without letting lambda grow (AC_QP_POLISH_GAIN,
+ * AC_QP_POLISH_GROWTH; the infeasibility test then restarts).  When S
+ * settles on the optimal active set this lands on the solution at once;
+ * otherwise the sweeps go on.  Coordinate ascent alone converges linearly at a
+ * rate set by the conditioning of G and can need ~10^4 sweeps on large
+ * ill-conditioned problems.
+ *
+ * Dual feasibility (lambda_c >= 0 on inequalities) and stationarity
+ * (W = sum_c lambda_c A_c) hold by construction; dual_res and stat_res report
+ * them anyway.
+ *
+ * Infeasibility test (a Farkas certificate from successive iterates, as OSQP
+ * takes one from successive ADMM iterates): with lambda_prev the multipliers at
+ * the previous test and y = lambda - lambda_prev, inequality entries clipped at
+ * 0 from below and entries with |y_c| <= AC_QP_CERT_DROP ||y||_inf set to 0,
+ *
+ *   INFEASIBLE  when  rhs^T y > 0  and  ||sum_c y_c A_c||_F <= eps_infeas * rhs^T y
+ *               at AC_QP_INFEAS_CONFIRM consecutive tests.
+ *
+ * Such a y bounds every feasible W: sum_c y_c <A_c, W> >= rhs^T y, so
+ * ||W||_F >= rhs^T y / ||sum_c y_c A_c||_F >= 1 / eps_infeas.  The ending
+ * therefore means "no feasible W of norm below 1/eps_infeas"; a feasible
+ * problem whose solution is nearer than that is never declared infeasible,
+ * however slowly it converges.  ||sum_c y_c A_c||_F is computed as
+ * ||FL^T Y FR||_F from square factors GL = FL FL^T, GR = FR FR^T (eigen-
+ * decompositions made by ac_qp_set), not as sqrt(tr(Y^T GL Y GR)), whose
+ * cancellation would floor it at about sqrt(DBL_EPSILON) ||Y|| ||GL|| ||GR||.
  *
  * Use: fill settings with ac_qp_settings_default, allocate a workspace from
  * the sizes, call ac_qp_solve (or ac_qp_set, then ac_qp_iterate / ac_qp_test
@@ -34,32 +100,97 @@
 /* Sweeps before giving up; linear convergence reaches 1e-12 within a few
  * hundred sweeps on the paper's sizes (spec tpg_svm §7: 38-281). */
 #define AC_QP_MAX_SWEEPS_DEFAULT 100000
-/* Infeasibility test (OSQP-style certificate from successive iterates): the
- * sweep difference y satisfies ||sum y_c A_c||_F <= eps_infeas * rhs^T y. */
+/* Infeasibility test: declared only when every feasible W would have
+ * ||W||_F >= 1/eps_infeas = 1e9, a billion times the Graph-SVM norms of the
+ * paper (||W_svm|| of order 1-10). */
 #define AC_QP_EPS_INFEAS_DEFAULT 1e-9
+/* Sweeps between two tests.  A test costs about one sweep (two dgemm of
+ * p x p x q and q x q x p), so testing every 10th sweep adds at most 10% and
+ * overshoots the converged sweep by at most 9 cheap sweeps. */
+#define AC_QP_CHECK_EVERY_DEFAULT 10
+/* Consecutive tests whose certificate must pass before INFEASIBLE: one
+ * passing test could be a lucky cancellation in a transient; two in a row on
+ * different sweep differences cannot be. */
+#define AC_QP_INFEAS_CONFIRM 2
+/* Certificate entries below this fraction of the largest are dropped (set to
+ * 0) before the certificate residual is computed, so that constraints still
+ * settling geometrically outside the infeasible core (their sweep differences
+ * shrink while the core's grow linearly) do not pad the support.  The
+ * residual is computed after dropping, so the reported y is exactly what
+ * was checked. */
+#define AC_QP_CERT_DROP 1e-9
+/* ac_qp_check rejects constraint c as A_c = 0 when
+ *   G_cc <= AC_QP_ZERO_REL * (GL[a,a] + GL[b,b] + 2|GL[a,b]|) * GR[k,k]:
+ * the difference GL[a,a] + GL[b,b] - 2 GL[a,b] of Gram entries each rounded
+ * to O(d DBL_EPSILON) relative error is noise below about 1e-13 of its
+ * terms for d up to a few hundred, and 1e-12 leaves a factor 10: a pair with
+ * ||l_a - l_b|| <= 1e-6 ||l_a|| is taken for a duplicate token. */
+#define AC_QP_ZERO_REL 1e-12
+/* ac_qp_check rejects GL (GR) when |G[i,j] - G[j,i]| > AC_QP_SYM_REL *
+ * sqrt(G[i,i] G[j,j]): a Gram matrix from a BLAS product is symmetric to a
+ * few ulps of its entries (bounded by sqrt(G[i,i] G[j,j]), Cauchy-Schwarz);
+ * the solver reads rows of GL as its columns. */
+#define AC_QP_SYM_REL 1e-12
+/* Active-set polish: the first attempt when prim_res <= AC_QP_POLISH_START
+ * (1% of the unit right-hand sides: by then the sweeps have usually found
+ * which inequalities bind), the next when prim_res has fallen by a further
+ * AC_QP_POLISH_FACTOR, so a run makes at most log(START/eps)/log(1/FACTOR)
+ * = 5 attempts at the default eps. */
+#define AC_QP_POLISH_START 1e-2
+#define AC_QP_POLISH_FACTOR 1e-2
+/* ... and, for ill-conditioned problems whose residual falls too slowly to
+ * reach those marks (nearly parallel constraints: the sweeps gain a factor
+ * 1 - sin^2(angle) each), after AC_QP_POLISH_SWEEPS sweeps and then whenever
+ * the sweep count has doubled since the last attempt.  100 sweeps is about
+ * where the paper-sized problems converge (spec §7: 38-281). */
+#define AC_QP_POLISH_SWEEPS 100
+/* CG iterations per polish; each costs about a third of a sweep (two dgemm
+ * and O(m)), so a failed polish costs at most a few hundred sweeps' worth on
+ * a problem whose sweeps number in the thousands. */
+#define AC_QP_POLISH_MAX_CG 500
+/* CG stops when max_c |rhs_c - s_c| over the active set is below this
+ * fraction of eps, leaving room for the rounding the rebuilt values add. */
+#define AC_QP_POLISH_CG_TOL 0.1
+/* A polish that does not pass the stopping test is still taken as a warm
+ * start when it cuts prim_res by AC_QP_POLISH_GAIN or more while
+ * max|lambda| grows by at most AC_QP_POLISH_GROWTH (a wrong active set
+ * near the solution; the bound keeps out the huge multipliers CG produces
+ * along the null space of an inconsistent system, whose size would put the
+ * sweeps' steps below an ulp of lambda). */
+#define AC_QP_POLISH_GAIN 0.1
+#define AC_QP_POLISH_GROWTH 10.0
+/* Active-set rounds (CG solves) per polish: near the solution the guess is
+ * off by a few constraints and one or two rounds settle it; more rounds
+ * rarely pay before the sweeps have found more of the active set. */
+#define AC_QP_POLISH_ROUNDS 4
 
 typedef enum {
-    AC_QP_UNSOLVED = 0,      /* no sweep yet */
-    AC_QP_SOLVED,            /* KKT residuals below eps */
-    AC_QP_SOLVED_INACCURATE, /* max_sweeps reached with residuals below sqrt(eps) */
+    AC_QP_UNSOLVED = 0,      /* no test yet, or the problem was rejected */
+    AC_QP_SOLVED,            /* the stopping test above holds */
+    AC_QP_SOLVED_INACCURATE, /* max_sweeps reached; the test holds with sqrt(eps) for eps */
     AC_QP_INFEASIBLE,        /* certificate found: info.cert_* describe it */
     AC_QP_MAX_ITER,          /* max_sweeps reached, residuals above sqrt(eps) */
-    AC_QP_NUMERICAL_ERROR    /* a non-finite value appeared */
+    AC_QP_NUMERICAL_ERROR    /* a non-finite multiplier or constraint value appeared */
 } ac_qp_status;
 
-/* Human-readable name of a solve status ("solved", "infeasible", ...). */
+/* Human-readable name of a solve status ("solved", "infeasible", ...);
+ * "unknown" outside the list. */
 const char *ac_qp_status_str(ac_qp_status s);
 
 typedef struct {
-    double eps;          /* KKT tolerance (absolute; see AC_QP_EPS_DEFAULT) */
-    double eps_infeas;   /* infeasibility certificate tolerance */
-    long max_sweeps;     /* sweep limit */
+    double eps;          /* KKT tolerance (absolute; see AC_QP_EPS_DEFAULT), > 0 */
+    double eps_infeas;   /* infeasibility certificate tolerance, > 0 */
+    long max_sweeps;     /* sweep limit, >= 0 */
     int check_every;     /* run the KKT test every this many sweeps (>= 1) */
+    int polish;          /* 1: try the active-set polish (below), 0: sweeps only */
 } ac_qp_settings;
 
 void ac_qp_settings_default(ac_qp_settings *s);
 
-/* Problem data; every array is borrowed for the lifetime of the solve. */
+/* Problem data; every array is borrowed for the lifetime of the solve (from
+ * ac_qp_set to the last ac_qp_test); none is written.  Constraints may come in
+ * any order (the solver sorts a permutation by k) and may repeat or be
+ * linearly dependent (a singular dual Gram matrix is fine). */
 typedef struct {
     int p, q;            /* GL is p x p, GR is q x q */
     const double *GL;    /* row-major, symmetric positive semidefinite */
@@ -80,46 +211,76 @@ typedef struct {
     double compl_res;    /* max_c |lambda_c (s_c - rhs_c)| over inequalities */
     double stat_res;     /* ||Lam_kept - Lam(lambda)||_F: drift of the running
                             coefficient matrix from the one rebuilt from lambda */
-    double obj;          /* ½ ||W||_F^2 */
+    double obj;          /* ½ ||W||_F^2 = ½ <Lam, GL Lam GR> */
     double dual_obj;     /* rhs^T lambda - ½ ||W||_F^2 */
     int n_active;        /* constraints with lambda_c != 0 */
-    /* Infeasibility certificate (status AC_QP_INFEASIBLE): y = the last sweep
-     * difference, with cert_support nonzero entries; cert_residual is
-     * ||sum y_c A_c||_F / (rhs^T y).  ac_qp_certificate copies y out. */
+    double lambda_max;   /* max_c |lambda_c|, the scale of the complementarity test */
+    double value_scale;  /* max_c ||A_c||_F ||W||_F >= max_c |s_c|: the scale of the tests */
+    int n_polish;        /* polishes accepted (0 when settings.polish = 0) */
+    /* Infeasibility certificate (status AC_QP_INFEASIBLE): y = the sweep
+     * difference described above, with cert_support nonzero entries;
+     * cert_residual is ||sum y_c A_c||_F / (rhs^T y), the last one computed
+     * (0 when none was).  ac_qp_certificate copies y out. */
     int cert_support;
     double cert_residual;
 } ac_qp_info;
 
 typedef struct ac_qp_workspace ac_qp_workspace;
 
-/* Workspace for problems with GL p x p, GR q x q and m constraints.  NULL on
- * allocation failure. */
+/* Workspace for problems with GL at most p x p, GR at most q x q and at most m
+ * constraints (sizes >= 0; 0 is allowed).  NULL on allocation failure or a
+ * negative size.  Memory: O(m + p^2 + q^2 + p q) doubles. */
 ac_qp_workspace *ac_qp_alloc(int p, int q, int m);
+/* NULL is a no-op. */
 void ac_qp_free(ac_qp_workspace *w);
 
-/* Check the problem (sizes, index ranges, b_c != a_c, finite rhs, Gram
- * diagonals nonnegative, no constraint with A_c = 0).  Returns AC_OK or
- * AC_EINVAL / AC_ESIZE with the sentence in msg (may be NULL). */
+/* Check the settings: eps and eps_infeas finite and > 0, max_sweeps >= 0,
+ * check_every >= 1.  AC_OK, or AC_EINVAL with the sentence in msg (may be
+ * NULL). */
+ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg);
+
+/* Check the problem: sizes >= 0 and within the workspace's (AC_ESIZE), arrays
+ * non-NULL where their size is positive, GL and GR finite with nonnegative
+ * diagonals and symmetric (AC_QP_SYM_REL), indices in range, b_c != a_c,
+ * is_eq in {0, 1}, rhs finite, and no constraint with A_c = 0
+ * (AC_QP_ZERO_REL; the message names the constraint index).  Returns AC_OK or
+ * AC_EINVAL / AC_ESIZE with the sentence in msg (may be NULL).  It does not
+ * test positive semidefiniteness or feasibility. */
 ac_status ac_qp_check(const ac_qp_workspace *w, const ac_qp_problem *prob, ac_msg *msg);
 
-/* Reset the iterate to lambda = 0 for prob (borrowed until the next set). */
+/* Check prob and set (as the two check functions), borrow prob, copy set, and
+ * reset the iterate to lambda = 0, sweeps = 0, status AC_QP_UNSOLVED.  Returns
+ * AC_OK, the check's status, or AC_ELAPACK when the eigendecomposition of GL
+ * or GR failed; on error the workspace holds no problem (iterate and test
+ * refuse to run). */
 ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set, ac_msg *msg);
-/* One sweep over all constraints. */
+/* One sweep over all constraints.  AC_OK, or AC_EINVAL when no problem is
+ * set.  A non-finite value it produces is reported by the next ac_qp_test. */
 ac_status ac_qp_iterate(ac_qp_workspace *w);
-/* Recompute residuals from lambda, fill info; returns 1 when the solve has
- * ended (solved, infeasible, numerical error), 0 to go on. */
+/* Rebuild Lam and U from lambda, recompute the residuals, fill info, and
+ * decide: returns 1 when the solve has ended (info->status solved,
+ * infeasible, numerical error, or, once sweeps >= max_sweeps, solved
+ * inaccurate or max iter), 0 to go on (info->status AC_QP_UNSOLVED).  Each
+ * call advances the infeasibility test (lambda_prev := lambda).  Returns 1
+ * with AC_QP_UNSOLVED when no problem is set. */
 int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info);
 
-/* set + iterate/test until an ending.  AC_OK whenever the solve ran, whatever
- * info->status says; an error status only for bad input or no memory. */
+/* set, then test / check_every sweeps / test ... until an ending; the first
+ * test runs before any sweep (lambda = 0 solves a problem whose constraints
+ * all hold at W = 0).  AC_OK whenever the solve ran, whatever info->status
+ * says; an error status (and info->status AC_QP_UNSOLVED) only for bad input
+ * or a failed factorisation.  info is filled on every return. */
 ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set,
                       ac_qp_info *info, ac_msg *msg);
 
-/* Results of the last solve: lambda (m), Lam (p x q).  Either may be NULL. */
+/* Results of the last solve (the current iterate): lambda (m), Lam (p x q,
+ * row-major, rebuilt from lambda, so exactly consistent with it).  Either may
+ * be NULL; neither may alias the problem's arrays.  Writes nothing when no
+ * problem is set. */
 void ac_qp_solution(const ac_qp_workspace *w, double *lambda, double *Lam);
 
 /* The infeasibility certificate y (m entries, zero where not in the support).
- * Meaningful only when info.status == AC_QP_INFEASIBLE. */
+ * Meaningful only when info.status == AC_QP_INFEASIBLE; zeros otherwise. */
 void ac_qp_certificate(const ac_qp_workspace *w, double *y);
 
 #endif
