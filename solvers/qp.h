@@ -56,9 +56,8 @@
  * G_SS x_S = rhs_S (G_cc' = <A_c, A_c'>, x = 0 off S) by Jacobi-
  * preconditioned CG from x = lambda, drop from S the inequalities with
  * x_c < 0 or with s_c > rhs_c left by CG (x_c := 0), add those x violates.
- * lambda := x when x passes the stopping test, or as a warm start when it
- * cuts prim_res tenfold without letting lambda grow (AC_QP_POLISH_GAIN,
- * AC_QP_POLISH_GROWTH; the infeasibility test then restarts).  When S
+ * lambda := x only when x passes the stopping test (so a polish never moves
+ * lambda otherwise, and the infeasibility test sees sweeps only).  When S
  * settles on the optimal active set this lands on the solution at once;
  * otherwise the sweeps go on.  Coordinate ascent alone converges linearly at a
  * rate set by the conditioning of G and can need ~10^4 sweeps on large
@@ -70,7 +69,10 @@
  *
  * Infeasibility test (a Farkas certificate from successive iterates, as OSQP
  * takes one from successive ADMM iterates): with lambda_prev the multipliers at
- * the previous test and y = lambda - lambda_prev, inequality entries clipped at
+ * the last checkpoint (the first test at or past twice the sweep count of the
+ * one before: sweeps 0, 10, 20, 40, ... at check_every = 10, so that y spans
+ * at least half the run and rhs^T y grows with it while ||sum y_c A_c|| =
+ * ||W - W_prev|| stays bounded) and y = lambda - lambda_prev, inequality entries clipped at
  * 0 from below and entries with |y_c| <= AC_QP_CERT_DROP ||y||_inf set to 0,
  *
  *   INFEASIBLE  when  rhs^T y > 0  and  ||sum_c y_c A_c||_F <= eps_infeas * rhs^T y
@@ -151,14 +153,6 @@
 /* CG stops when max_c |rhs_c - s_c| over the active set is below this
  * fraction of eps, leaving room for the rounding the rebuilt values add. */
 #define AC_QP_POLISH_CG_TOL 0.1
-/* A polish that does not pass the stopping test is still taken as a warm
- * start when it cuts prim_res by AC_QP_POLISH_GAIN or more while
- * max|lambda| grows by at most AC_QP_POLISH_GROWTH (a wrong active set
- * near the solution; the bound keeps out the huge multipliers CG produces
- * along the null space of an inconsistent system, whose size would put the
- * sweeps' steps below an ulp of lambda). */
-#define AC_QP_POLISH_GAIN 0.1
-#define AC_QP_POLISH_GROWTH 10.0
 /* Active-set rounds (CG solves) per polish: near the solution the guess is
  * off by a few constraints and one or two rounds settle it; more rounds
  * rarely pay before the sweeps have found more of the active set. */
@@ -261,7 +255,8 @@ ac_status ac_qp_iterate(ac_qp_workspace *w);
  * decide: returns 1 when the solve has ended (info->status solved,
  * infeasible, numerical error, or, once sweeps >= max_sweeps, solved
  * inaccurate or max iter), 0 to go on (info->status AC_QP_UNSOLVED).  Each
- * call advances the infeasibility test (lambda_prev := lambda).  Returns 1
+ * call advances the infeasibility test (lambda_prev := lambda at the
+ * checkpoints described above).  Returns 1
  * with AC_QP_UNSOLVED when no problem is set. */
 int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info);
 

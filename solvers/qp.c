@@ -1,0 +1,823 @@
+/* Minimum-norm matrix under pairwise bilinear constraints: Hildreth's dual
+ * coordinate ascent (spec tpg_svm §3.1 for the problem, §7 for the method).
+ *
+ * The iterate is the multiplier vector lambda.  Two p x q matrices follow it:
+ * Lam (lambda scattered to (a_c, k_c) and (b_c, k_c)) and U = GL Lam GR,
+ * whose entries give every constraint value, s_c = U[a_c,k_c] - U[b_c,k_c].
+ * Both are stored transposed (q x p: LamT[k*p + j] = Lam[j,k]) so that the
+ * column U[:,k] a block works on is one contiguous row.
+ *
+ * Block structure.  The constraints are visited grouped by k.  A step on
+ * constraint c (column k) changes Lam only in column k, by delta_c at a_c and
+ * -delta_c at b_c, so U changes by
+ *     dU = (GL (e_a - e_b) delta_c) (GR[k,:]),
+ * a rank-one update.  Inside the block only column k of U is read, so the
+ * step updates U[:,k] alone (O(p): GR[k,k] delta_c (GL[:,a] - GL[:,b])) and
+ * accumulates the block's change D of Lam[:,k]; at the end of the block the
+ * other columns catch up at once, U[:,k'] += (GL D) GR[k,k'] for k' != k
+ * (O(p^2 + p q)).  The result is the same Gauss-Seidel sweep as the plain
+ * method, at O(m p + q p^2 + q^2 p) a sweep instead of O(m p q).
+ *
+ * The running U drifts by rounding; every test rebuilds Lam from lambda and U
+ * from Lam (two dgemm) and restarts from the rebuilt values. */
+#include "solvers/qp.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ac_qp_workspace {
+    int p_max, q_max, m_max;   /* capacity */
+    int have_prob;             /* a problem passed ac_qp_set */
+    ac_qp_problem prob;        /* borrowed arrays */
+    ac_qp_settings set;
+    int *perm;                 /* m_max: constraint indices sorted by k (stable) */
+    int *kstart;               /* q_max + 1: block k is perm[kstart[k] .. kstart[k+1]) */
+    double *gcc;               /* m_max: G_cc = ||A_c||_F^2 */
+    double *lambda;            /* m_max: the iterate */
+    double *lambda_prev;       /* m_max: lambda at the last checkpoint */
+    long prev_sweep;           /* sweeps at the last checkpoint */
+    double *y;                 /* m_max: last certificate candidate */
+    double *LamT;              /* q_max x p_max, running Lam^T */
+    double *Ut;                /* q_max x p_max, running U^T */
+    double *T1, *T2;           /* q_max x p_max scratch */
+    double *dlam;              /* p_max: the block's change D of Lam[:,k] */
+    double *gd;                /* p_max: GL D */
+    double *grow;              /* q_max: GR[k,:] with entry k zeroed */
+    double *FL, *FR;           /* GL = FL FL^T (p x p), GR = FR FR^T (q x q) */
+    double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
+    double *lam_save;          /* m_max: lambda kept while a polish is tried */
+    unsigned char *on;         /* m_max: constraint in the polish active set */
+    double polish_next;        /* polish when prim_res falls to this, */
+    long polish_sweep;         /* or when sweeps reach this */
+    int n_polish;              /* polishes accepted */
+    double *eig;               /* max(p_max, q_max) eigenvalues */
+    long sweeps;
+    int nonfinite;             /* a step produced a non-finite value */
+    int infeas_hits;           /* consecutive tests whose certificate passed */
+    ac_qp_status status;
+    int cert_support;
+    double cert_residual;
+};
+
+static const char *const status_names[] = {
+    "unsolved", "solved", "solved inaccurately", "infeasible", "sweep limit reached",
+    "numerical error",
+};
+
+const char *ac_qp_status_str(ac_qp_status s)
+{
+    if ((int)s < 0 || (size_t)s >= sizeof status_names / sizeof status_names[0])
+        return "unknown";
+    return status_names[s];
+}
+
+void ac_qp_settings_default(ac_qp_settings *s)
+{
+    s->eps = AC_QP_EPS_DEFAULT;
+    s->eps_infeas = AC_QP_EPS_INFEAS_DEFAULT;
+    s->max_sweeps = AC_QP_MAX_SWEEPS_DEFAULT;
+    s->check_every = AC_QP_CHECK_EVERY_DEFAULT;
+    s->polish = 1;
+}
+
+/* ---------------------------------------------------------------- memory */
+
+/* calloc of n elements, never the NULL that malloc(0) may return. */
+static void *zalloc(size_t n, size_t size)
+{
+    return calloc(n > 0 ? n : 1, size);
+}
+
+ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
+{
+    if (p < 0 || q < 0 || m < 0)
+        return NULL;
+    ac_qp_workspace *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    size_t P = (size_t)p, Q = (size_t)q, M = (size_t)m;
+    w->p_max = p;
+    w->q_max = q;
+    w->m_max = m;
+    w->perm = zalloc(M, sizeof(int));
+    w->kstart = zalloc(Q + 1, sizeof(int));
+    w->gcc = zalloc(M, sizeof(double));
+    w->lambda = zalloc(M, sizeof(double));
+    w->lambda_prev = zalloc(M, sizeof(double));
+    w->y = zalloc(M, sizeof(double));
+    w->LamT = zalloc(P * Q, sizeof(double));
+    w->Ut = zalloc(P * Q, sizeof(double));
+    w->T1 = zalloc(P * Q, sizeof(double));
+    w->T2 = zalloc(P * Q, sizeof(double));
+    w->dlam = zalloc(P, sizeof(double));
+    w->gd = zalloc(P, sizeof(double));
+    w->grow = zalloc(Q, sizeof(double));
+    w->FL = zalloc(P * P, sizeof(double));
+    w->FR = zalloc(Q * Q, sizeof(double));
+    w->eig = zalloc(P > Q ? P : Q, sizeof(double));
+    w->cx = zalloc(M, sizeof(double));
+    w->cr = zalloc(M, sizeof(double));
+    w->cz = zalloc(M, sizeof(double));
+    w->cp = zalloc(M, sizeof(double));
+    w->cq = zalloc(M, sizeof(double));
+    w->on = zalloc(M, 1);
+    w->lam_save = zalloc(M, sizeof(double));
+    if (!w->perm || !w->kstart || !w->gcc || !w->lambda || !w->lambda_prev || !w->y ||
+        !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->grow || !w->FL ||
+        !w->FR || !w->eig || !w->cx || !w->cr || !w->cz || !w->cp || !w->cq || !w->on ||
+        !w->lam_save) {
+        ac_qp_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void ac_qp_free(ac_qp_workspace *w)
+{
+    if (!w)
+        return;
+    free(w->perm);
+    free(w->kstart);
+    free(w->gcc);
+    free(w->lambda);
+    free(w->lambda_prev);
+    free(w->y);
+    free(w->LamT);
+    free(w->Ut);
+    free(w->T1);
+    free(w->T2);
+    free(w->dlam);
+    free(w->gd);
+    free(w->grow);
+    free(w->FL);
+    free(w->FR);
+    free(w->eig);
+    free(w->cx);
+    free(w->cr);
+    free(w->cz);
+    free(w->cp);
+    free(w->cq);
+    free(w->on);
+    free(w->lam_save);
+    free(w);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg)
+{
+    if (!set)
+        return ac_fail(msg, AC_EINVAL, "qp settings: NULL pointer");
+    if (!isfinite(set->eps) || !(set->eps > 0.0))
+        return ac_fail(msg, AC_EINVAL, "qp settings: eps = %.17g must be finite and > 0", set->eps);
+    if (!isfinite(set->eps_infeas) || !(set->eps_infeas > 0.0))
+        return ac_fail(msg, AC_EINVAL, "qp settings: eps_infeas = %.17g must be finite and > 0",
+                       set->eps_infeas);
+    if (set->max_sweeps < 0)
+        return ac_fail(msg, AC_EINVAL, "qp settings: max_sweeps = %ld must be >= 0",
+                       set->max_sweeps);
+    if (set->check_every < 1)
+        return ac_fail(msg, AC_EINVAL, "qp settings: check_every = %d must be >= 1",
+                       set->check_every);
+    if (set->polish != 0 && set->polish != 1)
+        return ac_fail(msg, AC_EINVAL, "qp settings: polish = %d must be 0 or 1", set->polish);
+    return AC_OK;
+}
+
+/* A Gram matrix: finite, nonnegative diagonal, symmetric to AC_QP_SYM_REL. */
+static ac_status check_gram(const double *G, int n, const char *name, ac_msg *msg)
+{
+    for (int i = 0; i < n * n; i++)
+        if (!isfinite(G[i]))
+            return ac_fail(msg, AC_EINVAL, "qp problem: %s[%d,%d] = %.17g is not finite", name,
+                           i / n, i % n, G[i]);
+    for (int i = 0; i < n; i++)
+        if (G[i * n + i] < 0.0)
+            return ac_fail(msg, AC_EINVAL,
+                           "qp problem: %s[%d,%d] = %.17g is negative; a Gram diagonal is a "
+                           "squared norm", name, i, i, G[i * n + i]);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++) {
+            double asym = fabs(G[i * n + j] - G[j * n + i]);
+            double bound = AC_QP_SYM_REL * sqrt(G[i * n + i] * G[j * n + j]);
+            if (asym > bound)
+                return ac_fail(msg, AC_EINVAL,
+                               "qp problem: %s is not symmetric: |%s[%d,%d] - %s[%d,%d]| = "
+                               "%.17g exceeds %.17g", name, name, i, j, name, j, i, asym, bound);
+        }
+    return AC_OK;
+}
+
+/* G_cc = ||A_c||_F^2 = (GL[a,a] + GL[b,b] - 2 GL[a,b]) GR[k,k], and the scale
+ * of the terms it cancels (AC_QP_ZERO_REL). */
+static double constraint_gram(const ac_qp_problem *P, int c, double *scale)
+{
+    int a = P->a[c], b = P->b[c], k = P->k[c], p = P->p;
+    double grk = P->GR[k * P->q + k];
+    if (b < 0) {
+        *scale = P->GL[a * p + a] * grk;
+        return *scale;
+    }
+    double gaa = P->GL[a * p + a], gbb = P->GL[b * p + b], gab = P->GL[a * p + b];
+    *scale = (gaa + gbb + 2.0 * fabs(gab)) * grk;
+    return (gaa + gbb - 2.0 * gab) * grk;
+}
+
+static ac_status check_constraint(const ac_qp_problem *P, int c, ac_msg *msg)
+{
+    int a = P->a[c], b = P->b[c], k = P->k[c];
+    if (a < 0 || a >= P->p)
+        return ac_fail(msg, AC_EINVAL, "qp problem: constraint %d: a = %d is outside [0, %d)", c,
+                       a, P->p);
+    if (b < -1 || b >= P->p)
+        return ac_fail(msg, AC_EINVAL,
+                       "qp problem: constraint %d: b = %d is outside [0, %d) and not -1", c, b,
+                       P->p);
+    if (b == a)
+        return ac_fail(msg, AC_EINVAL, "qp problem: constraint %d: b = a = %d", c, a);
+    if (k < 0 || k >= P->q)
+        return ac_fail(msg, AC_EINVAL, "qp problem: constraint %d: k = %d is outside [0, %d)", c,
+                       k, P->q);
+    if (P->is_eq[c] > 1)
+        return ac_fail(msg, AC_EINVAL, "qp problem: constraint %d: is_eq = %d is not 0 or 1", c,
+                       (int)P->is_eq[c]);
+    if (!isfinite(P->rhs[c]))
+        return ac_fail(msg, AC_EINVAL, "qp problem: constraint %d: rhs = %.17g is not finite", c,
+                       P->rhs[c]);
+    double scale, g = constraint_gram(P, c, &scale);
+    if (!(g > AC_QP_ZERO_REL * scale))
+        return ac_fail(msg, AC_EINVAL,
+                       "qp problem: constraint %d (a = %d, b = %d, k = %d) has a zero matrix "
+                       "A_c: ||A_c||^2 = %.17g against terms of size %.17g", c, a, b, k, g, scale);
+    return AC_OK;
+}
+
+ac_status ac_qp_check(const ac_qp_workspace *w, const ac_qp_problem *prob, ac_msg *msg)
+{
+    if (!w || !prob)
+        return ac_fail(msg, AC_EINVAL, "qp problem: NULL %s", w ? "problem" : "workspace");
+    const ac_qp_problem *P = prob;
+    if (P->p < 0 || P->q < 0 || P->m < 0)
+        return ac_fail(msg, AC_ESIZE, "qp problem: negative size (p = %d, q = %d, m = %d)", P->p,
+                       P->q, P->m);
+    if (P->p > w->p_max || P->q > w->q_max || P->m > w->m_max)
+        return ac_fail(msg, AC_ESIZE,
+                       "qp problem: sizes p = %d, q = %d, m = %d exceed the workspace's "
+                       "p = %d, q = %d, m = %d", P->p, P->q, P->m, w->p_max, w->q_max, w->m_max);
+    if ((P->p > 0 && !P->GL) || (P->q > 0 && !P->GR))
+        return ac_fail(msg, AC_EINVAL, "qp problem: NULL Gram matrix %s", P->GL ? "GR" : "GL");
+    if (P->m > 0 && (!P->a || !P->b || !P->k || !P->is_eq || !P->rhs))
+        return ac_fail(msg, AC_EINVAL, "qp problem: NULL constraint array with m = %d", P->m);
+    ac_status st = check_gram(P->GL, P->p, "GL", msg);
+    if (st == AC_OK)
+        st = check_gram(P->GR, P->q, "GR", msg);
+    for (int c = 0; c < P->m && st == AC_OK; c++)
+        st = check_constraint(P, c, msg);
+    return st;
+}
+
+/* ------------------------------------------------------------------ set */
+
+/* F (n x n) with G = F F^T up to rounding: F = V diag(sqrt(w_j)) from
+ * G = V diag(w) V^T (dsyev), with the eigenvalues w_j <= n DBL_EPSILON w_max
+ * set to 0 (the numerical-rank cut of dgelss).  Those are the rounding of a
+ * PSD matrix's zero eigenvalues, and their square roots, of order
+ * sqrt(DBL_EPSILON w_max), would otherwise floor the certificate norm of a
+ * rank-deficient problem at about 1e-8 (the very floor the factors are there
+ * to avoid). */
+static ac_status gram_factor(const double *G, int n, double *F, double *ev)
+{
+    if (n == 0)
+        return AC_OK;
+    memcpy(F, G, sizeof(double) * (size_t)n * (size_t)n);
+    if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, F, n, ev) != 0)
+        return AC_ELAPACK;
+    double cut = n * DBL_EPSILON * ev[n - 1]; /* dsyev sorts ascending */
+    for (int j = 0; j < n; j++) {
+        double s = ev[j] > cut ? sqrt(ev[j]) : 0.0;
+        for (int i = 0; i < n; i++)
+            F[i * n + j] *= s;
+    }
+    return AC_OK;
+}
+
+/* Counting sort of the constraints by k (stable). */
+static void sort_by_k(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    int *start = w->kstart;
+    memset(start, 0, sizeof(int) * ((size_t)P->q + 1));
+    for (int c = 0; c < P->m; c++)
+        start[P->k[c] + 1]++;
+    for (int k = 0; k < P->q; k++)
+        start[k + 1] += start[k];
+    /* fill using start[k] as a cursor, then shift the cursors back */
+    for (int c = 0; c < P->m; c++)
+        w->perm[start[P->k[c]]++] = c;
+    for (int k = P->q; k > 0; k--)
+        start[k] = start[k - 1];
+    start[0] = 0;
+}
+
+ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set,
+                    ac_msg *msg)
+{
+    if (w)
+        w->have_prob = 0;
+    ac_status st = ac_qp_check_settings(set, msg);
+    if (st == AC_OK)
+        st = ac_qp_check(w, prob, msg);
+    if (st != AC_OK)
+        return st;
+    w->prob = *prob;
+    w->set = *set;
+    const ac_qp_problem *P = &w->prob;
+    size_t M = (size_t)P->m, PQ = (size_t)P->p * (size_t)P->q;
+    if (gram_factor(P->GL, P->p, w->FL, w->eig) != AC_OK ||
+        gram_factor(P->GR, P->q, w->FR, w->eig) != AC_OK)
+        return ac_fail(msg, AC_ELAPACK, "qp problem: eigendecomposition of %s failed (dsyev)",
+                       "a Gram matrix");
+    sort_by_k(w);
+    for (int c = 0; c < P->m; c++) {
+        double scale;
+        w->gcc[c] = constraint_gram(P, c, &scale);
+    }
+    memset(w->lambda, 0, sizeof(double) * M);
+    memset(w->lambda_prev, 0, sizeof(double) * M);
+    w->prev_sweep = 0;
+    memset(w->y, 0, sizeof(double) * M);
+    memset(w->LamT, 0, sizeof(double) * PQ);
+    memset(w->Ut, 0, sizeof(double) * PQ);
+    w->sweeps = 0;
+    w->nonfinite = 0;
+    w->infeas_hits = 0;
+    w->status = AC_QP_UNSOLVED;
+    w->cert_support = 0;
+    w->cert_residual = 0.0;
+    w->polish_next = AC_QP_POLISH_START;
+    w->polish_sweep = AC_QP_POLISH_SWEEPS;
+    w->n_polish = 0;
+    w->have_prob = 1;
+    return AC_OK;
+}
+
+/* -------------------------------------------------------------- iterate */
+
+/* Hildreth steps over the constraints of column k, then the catch-up of the
+ * other columns (see the top of this file). */
+static void sweep_block(ac_qp_workspace *w, int k)
+{
+    const ac_qp_problem *P = &w->prob;
+    const int p = P->p, q = P->q;
+    const double grk = P->GR[k * q + k];
+    double *u = w->Ut + (size_t)k * p, *lam = w->LamT + (size_t)k * p, *D = w->dlam;
+    int changed = 0;
+
+    memset(D, 0, sizeof(double) * (size_t)p);
+    for (int i = w->kstart[k]; i < w->kstart[k + 1]; i++) {
+        int c = w->perm[i], a = P->a[c], b = P->b[c];
+        double s = b >= 0 ? u[a] - u[b] : u[a];
+        double old = w->lambda[c];
+        /* lambda_c <- lambda_c + (rhs_c - s_c) / G_cc, clipped for inequalities */
+        double nu = old + (P->rhs[c] - s) / w->gcc[c];
+        if (!P->is_eq[c] && nu < 0.0)
+            nu = 0.0;
+        double step = nu - old;
+        if (step == 0.0)
+            continue;
+        if (!isfinite(step))
+            w->nonfinite = 1;
+        w->lambda[c] = nu;
+        changed = 1;
+        /* U[:,k] += GR[k,k] step (GL[:,a] - GL[:,b]); GL symmetric, so rows */
+        lam[a] += step;
+        D[a] += step;
+        cblas_daxpy(p, grk * step, P->GL + (size_t)a * p, 1, u, 1);
+        if (b >= 0) {
+            lam[b] -= step;
+            D[b] -= step;
+            cblas_daxpy(p, -grk * step, P->GL + (size_t)b * p, 1, u, 1);
+        }
+    }
+    if (!changed || q == 1)
+        return;
+    /* U[:,k'] += (GL D) GR[k,k'] for k' != k: U^T += grow (GL D)^T */
+    cblas_dsymv(CblasRowMajor, CblasUpper, p, 1.0, P->GL, p, D, 1, 0.0, w->gd, 1);
+    memcpy(w->grow, P->GR + (size_t)k * q, sizeof(double) * (size_t)q);
+    w->grow[k] = 0.0;
+    cblas_dger(CblasRowMajor, q, p, 1.0, w->grow, 1, w->gd, 1, w->Ut, p);
+}
+
+ac_status ac_qp_iterate(ac_qp_workspace *w)
+{
+    if (!w || !w->have_prob)
+        return AC_EINVAL;
+    for (int k = 0; k < w->prob.q; k++)
+        if (w->kstart[k + 1] > w->kstart[k])
+            sweep_block(w, k);
+    w->sweeps++;
+    return AC_OK;
+}
+
+/* ----------------------------------------------------------------- test */
+
+/* OutT (q x p) = the transpose of the coefficient matrix of the vector v:
+ * +v_c at (a_c, k_c), -v_c at (b_c, k_c). */
+static void scatter_coeffs(const ac_qp_problem *P, const double *v, double *OutT)
+{
+    memset(OutT, 0, sizeof(double) * (size_t)P->p * (size_t)P->q);
+    for (int c = 0; c < P->m; c++) {
+        double *col = OutT + (size_t)P->k[c] * P->p;
+        col[P->a[c]] += v[c];
+        if (P->b[c] >= 0)
+            col[P->b[c]] -= v[c];
+    }
+}
+
+/* Ut = (GL Lam GR)^T = GR LamT GL (GL, GR symmetric), through T1. */
+static void rebuild_u(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    int p = P->p, q = P->q;
+    if (p == 0 || q == 0)
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q, p, q, 1.0, P->GR, q, w->LamT, p,
+                0.0, w->T1, p);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q, p, p, 1.0, w->T1, p, P->GL, p, 0.0,
+                w->Ut, p);
+}
+
+/* The value of constraint c from the transposed U (q x p). */
+static double cons_value(const ac_qp_problem *P, const double *UT, int c)
+{
+    const double *u = UT + (size_t)P->k[c] * P->p;
+    return P->b[c] >= 0 ? u[P->a[c]] - u[P->b[c]] : u[P->a[c]];
+}
+
+/* The KKT residuals of the header from the rebuilt U (prim, dual, compl),
+ * rhs^T lambda, the active count; returns 0 when a value is not finite. */
+static int kkt_residuals(const ac_qp_workspace *w, ac_qp_info *info, double *rhs_lambda)
+{
+    const ac_qp_problem *P = &w->prob;
+    double prim = 0.0, dual = 0.0, compl = 0.0, rl = 0.0, lmax = 0.0, gmax = 0.0;
+    int active = 0, finite = 1;
+    for (int c = 0; c < P->m; c++) {
+        double s = cons_value(P, w->Ut, c);
+        double r = s - P->rhs[c], lc = w->lambda[c];
+        gmax = fmax(gmax, w->gcc[c]);
+        if (!isfinite(s) || !isfinite(lc))
+            finite = 0;
+        if (P->is_eq[c]) {
+            prim = fmax(prim, fabs(r));
+        } else {
+            prim = fmax(prim, -r);
+            dual = fmax(dual, -lc);
+            compl = fmax(compl, fabs(lc * r));
+        }
+        rl += P->rhs[c] * lc;
+        active += lc != 0.0;
+        lmax = fmax(lmax, fabs(lc));
+    }
+    info->lambda_max = lmax;
+    /* ||W||_F^2 = <Lam, U>; rounding can make it slightly negative */
+    double wn2 = 0.0;
+    size_t PQ = (size_t)P->p * (size_t)P->q;
+    if (PQ > 0)
+        wn2 = cblas_ddot((int)PQ, w->LamT, 1, w->Ut, 1);
+    info->obj = 0.5 * wn2;
+    info->value_scale = sqrt(gmax) * sqrt(fmax(wn2, 0.0));
+    info->prim_res = prim;
+    info->dual_res = dual;
+    info->compl_res = compl;
+    info->n_active = active;
+    *rhs_lambda = rl;
+    return finite;
+}
+
+/* ||FL^T Y FR||_F for the q x p matrix YT = Y^T: = ||sum_c y_c A_c||_F.
+ * YT may be T1 (it is read before T1 is written). */
+static double coeff_norm(ac_qp_workspace *w, const double *YT)
+{
+    const ac_qp_problem *P = &w->prob;
+    int p = P->p, q = P->q;
+    if (p == 0 || q == 0)
+        return 0.0;
+    /* (FL^T Y FR)^T = FR^T YT FL */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q, p, p, 1.0, YT, p, w->FL, p, 0.0,
+                w->T2, p);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q, p, q, 1.0, w->FR, q, w->T2, p, 0.0,
+                w->T1, p);
+    return cblas_dnrm2(p * q, w->T1, 1);
+}
+
+/* The infeasibility test of the header on y = lambda - lambda_prev; returns
+ * 1 when it passes, writes the ratio (0 when rhs^T y <= 0). */
+static int certificate_passes(ac_qp_workspace *w, double *ratio)
+{
+    const ac_qp_problem *P = &w->prob;
+    double ymax = 0.0, rty = 0.0;
+    int support = 0;
+    *ratio = 0.0;
+    for (int c = 0; c < P->m; c++) {
+        double yc = w->lambda[c] - w->lambda_prev[c];
+        if (!P->is_eq[c] && yc < 0.0)
+            yc = 0.0;
+        w->y[c] = yc;
+        ymax = fmax(ymax, fabs(yc));
+    }
+    for (int c = 0; c < P->m; c++) {
+        if (fabs(w->y[c]) <= AC_QP_CERT_DROP * ymax)
+            w->y[c] = 0.0;
+        rty += P->rhs[c] * w->y[c];
+        support += w->y[c] != 0.0;
+    }
+    w->cert_support = support;
+    if (!(rty > 0.0))
+        return 0;
+    scatter_coeffs(P, w->y, w->T1);
+    *ratio = coeff_norm(w, w->T1) / rty;
+    return *ratio <= w->set.eps_infeas;
+}
+
+/* out_c = s_c(v) = <A_c, sum_c' v_c' A_c'> = (G v)_c for every c: the dual
+ * Gram matrix applied through GL and GR (scatter, two dgemm, gather). */
+static void gram_apply(ac_qp_workspace *w, const double *v, double *out)
+{
+    const ac_qp_problem *P = &w->prob;
+    scatter_coeffs(P, v, w->T1);
+    if (P->p > 0 && P->q > 0) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P->q, P->p, P->q, 1.0, P->GR,
+                    P->q, w->T1, P->p, 0.0, w->T2, P->p);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P->q, P->p, P->p, 1.0, w->T2,
+                    P->p, P->GL, P->p, 0.0, w->T1, P->p);
+    }
+    for (int c = 0; c < P->m; c++)
+        out[c] = cons_value(P, w->T1, c);
+}
+
+/* Jacobi-preconditioned conjugate gradients on G_SS x = rhs_S over the set
+ * S = w->on, from x = w->cx (zero off S).  G_SS is positive semidefinite and
+ * may be singular (repeated or dependent constraints); CG still converges on
+ * the consistent system it gets when S is the optimal active set. */
+static void polish_cg(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    const int m = P->m;
+    double *x = w->cx, *r = w->cr, *z = w->cz, *d = w->cp, *gd = w->cq;
+    double tol = AC_QP_POLISH_CG_TOL * w->set.eps, rz = 0.0;
+
+    gram_apply(w, x, gd);
+    for (int c = 0; c < m; c++) {
+        r[c] = w->on[c] ? P->rhs[c] - gd[c] : 0.0;
+        z[c] = r[c] / w->gcc[c];
+        d[c] = z[c];
+        rz += r[c] * z[c];
+    }
+    for (int it = 0; it < AC_QP_POLISH_MAX_CG; it++) {
+        if (m == 0 || fabs(r[cblas_idamax(m, r, 1)]) <= tol)
+            break;
+        gram_apply(w, d, gd);
+        double dgd = 0.0;
+        for (int c = 0; c < m; c++)
+            dgd += w->on[c] ? d[c] * gd[c] : 0.0;
+        if (!(dgd > 0.0)) /* a direction in the null space of G_SS, or NaN */
+            break;
+        double alpha = rz / dgd, rz_new = 0.0;
+        for (int c = 0; c < m; c++) {
+            if (!w->on[c])
+                continue;
+            x[c] += alpha * d[c];
+            r[c] -= alpha * gd[c];
+            z[c] = r[c] / w->gcc[c];
+            rz_new += r[c] * z[c];
+        }
+        double beta = rz_new / rz;
+        rz = rz_new;
+        for (int c = 0; c < m; c++)
+            d[c] = w->on[c] ? z[c] + beta * d[c] : 0.0;
+    }
+}
+
+/* Active-set polish (OSQP's idea, with CG in place of its factorisation,
+ * and a few primal-dual active-set rounds in place of its single guess).
+ * Start from S = equalities and inequalities with lambda_c > 0, x = lambda.
+ * Each round solves the equality-constrained problem on S (polish_cg: its
+ * multipliers x_S, x = 0 off S), drops from S the inequalities whose x_c came
+ * out negative or whose value CG left above rhs_c (x_c := 0), and adds the
+ * inequalities off S that x violates
+ * by more than the CG tolerance;
+ * it stops when S does not change, after AC_QP_POLISH_ROUNDS rounds at most.
+ * x is dual feasible throughout; it replaces lambda when its largest
+ * violation over all constraints is below prim_now.  When S ends at the
+ * optimal active set, x is the solution up to the CG residual; otherwise the
+ * sweeps go on from a better point.  Returns 1 when lambda was replaced. */
+static int polish(ac_qp_workspace *w, double prim_now)
+{
+    const ac_qp_problem *P = &w->prob;
+    double *x = w->cx, *s = w->cq, prim = 0.0, tol = AC_QP_POLISH_CG_TOL * w->set.eps;
+    for (int c = 0; c < P->m; c++) {
+        w->on[c] = P->is_eq[c] || w->lambda[c] > 0.0;
+        x[c] = w->on[c] ? w->lambda[c] : 0.0;
+    }
+    for (int round = 0; round < AC_QP_POLISH_ROUNDS; round++) {
+        int changed = 0;
+        polish_cg(w);
+        for (int c = 0; c < P->m; c++) {
+            if (!isfinite(x[c]))
+                return 0;
+            /* cr = rhs - s on S after CG: below -tol, s_c > rhs_c is left
+             * over although S asked equality, so the system on S is
+             * inconsistent (a dependent inequality that is slack at the
+             * solution) and c goes out too */
+            if (!P->is_eq[c] && w->on[c] && (x[c] < 0.0 || w->cr[c] < -tol)) {
+                x[c] = 0.0;
+                w->on[c] = 0;
+                changed++;
+            }
+        }
+        gram_apply(w, x, s);
+        prim = 0.0;
+        for (int c = 0; c < P->m; c++) {
+            double r = s[c] - P->rhs[c];
+            prim = fmax(prim, P->is_eq[c] ? fabs(r) : -r);
+            if (!w->on[c] && r < -tol) {
+                w->on[c] = 1;
+                changed++;
+            }
+        }
+        if (!changed)
+            break;
+    }
+    if (!(prim < prim_now))
+        return 0;
+    memcpy(w->lambda, x, sizeof(double) * (size_t)P->m);
+    return 1;
+}
+
+/* The stopping test of the header at tolerance eps:
+ * prim_res <= eps max(1, value_scale) and
+ * compl_res <= eps max(1, value_scale) max(1, lambda_max). */
+static int kkt_holds_at(const ac_qp_info *info, double eps)
+{
+    double e = eps * fmax(1.0, info->value_scale);
+    return info->prim_res <= e && info->compl_res <= e * fmax(1.0, info->lambda_max);
+}
+
+static int kkt_holds(const ac_qp_workspace *w, const ac_qp_info *info)
+{
+    return kkt_holds_at(info, w->set.eps);
+}
+
+/* Decide the ending from the residuals in info (header: stopping test). */
+static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finite)
+{
+    const ac_qp_settings *S = &w->set;
+    if (!finite || w->nonfinite)
+        return AC_QP_NUMERICAL_ERROR;
+    if (kkt_holds(w, info))
+        return AC_QP_SOLVED;
+    double ratio;
+    if (certificate_passes(w, &ratio)) {
+        w->infeas_hits++;
+        w->cert_residual = ratio;
+        if (w->infeas_hits >= AC_QP_INFEAS_CONFIRM)
+            return AC_QP_INFEASIBLE;
+    } else {
+        w->infeas_hits = 0;
+        w->cert_residual = ratio;
+    }
+    if (w->sweeps >= S->max_sweeps) {
+        if (kkt_holds_at(info, sqrt(S->eps)))
+            return AC_QP_SOLVED_INACCURATE;
+        return AC_QP_MAX_ITER;
+    }
+    return AC_QP_UNSOLVED;
+}
+
+/* The polish schedule of the header: prim_res has fallen by
+ * AC_QP_POLISH_FACTOR since the last attempt (the first at
+ * AC_QP_POLISH_START), or the sweeps have doubled since it (the first at
+ * AC_QP_POLISH_SWEEPS), for slow problems whose residual falls too slowly;
+ * the doubling keeps the polishes to O(log sweeps). */
+static int polish_due(const ac_qp_workspace *w, const ac_qp_info *info)
+{
+    return w->set.polish && w->prob.m > 0 &&
+           (info->prim_res <= w->polish_next || w->sweeps >= w->polish_sweep);
+}
+
+/* Rebuild Lam from lambda (returning the drift ||Lam_kept - Lam(lambda)||_F)
+ * and U from Lam. */
+static double rebuild(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    size_t PQ = (size_t)P->p * (size_t)P->q;
+    scatter_coeffs(P, w->lambda, w->T2);
+    double drift = 0.0;
+    for (size_t i = 0; i < PQ; i++) {
+        double e = w->LamT[i] - w->T2[i];
+        drift += e * e;
+    }
+    memcpy(w->LamT, w->T2, sizeof(double) * PQ);
+    rebuild_u(w);
+    return sqrt(drift);
+}
+
+int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->status = AC_QP_UNSOLVED;
+    if (!w || !w->have_prob)
+        return 1;
+    const ac_qp_problem *P = &w->prob;
+
+    info->stat_res = rebuild(w);
+    double rl;
+    int finite = kkt_residuals(w, info, &rl) && !w->nonfinite;
+    if (finite && !kkt_holds(w, info) && polish_due(w, info)) {
+        w->polish_next = info->prim_res * AC_QP_POLISH_FACTOR;
+        w->polish_sweep = 2 * (w->sweeps > AC_QP_POLISH_SWEEPS ? w->sweeps : AC_QP_POLISH_SWEEPS);
+        /* the polished point replaces lambda only if it passes the
+         * stopping test: a partial jump could leave lambda huge and the
+         * sweeps' steps below its ulp (an inconsistent system, CG along its
+         * null space) */
+        memcpy(w->lam_save, w->lambda, sizeof(double) * (size_t)P->m);
+        if (polish(w, info->prim_res)) {
+            rebuild(w);
+            ac_qp_info trial = *info;
+            double rl_trial;
+            if (kkt_residuals(w, &trial, &rl_trial) && kkt_holds(w, &trial)) {
+                w->n_polish++;
+                *info = trial;
+                rl = rl_trial;
+            } else {
+                memcpy(w->lambda, w->lam_save, sizeof(double) * (size_t)P->m);
+                rebuild(w);
+                finite = kkt_residuals(w, info, &rl);
+            }
+        }
+    }
+    info->dual_obj = rl - info->obj;
+    info->sweeps = w->sweeps;
+    info->n_polish = w->n_polish;
+
+    w->status = decide(w, info, finite);
+    /* checkpoints at doubling sweep counts: y spans at least half the run,
+     * so rhs^T y grows with the run while ||sum y_c A_c|| = ||W - W_prev||
+     * stays bounded, and a slowly settling infeasible run still passes */
+    if (w->status != AC_QP_INFEASIBLE && w->sweeps >= 2 * w->prev_sweep) {
+        memcpy(w->lambda_prev, w->lambda, sizeof(double) * (size_t)P->m);
+        w->prev_sweep = w->sweeps;
+    }
+    info->status = w->status;
+    info->cert_support = w->status == AC_QP_INFEASIBLE ? w->cert_support : 0;
+    info->cert_residual = w->cert_residual;
+    return w->status != AC_QP_UNSOLVED;
+}
+
+/* ---------------------------------------------------------------- solve */
+
+ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set,
+                      ac_qp_info *info, ac_msg *msg)
+{
+    memset(info, 0, sizeof *info);
+    info->status = AC_QP_UNSOLVED;
+    ac_status st = ac_qp_set(w, prob, set, msg);
+    if (st != AC_OK)
+        return st;
+    while (!ac_qp_test(w, info))
+        for (int i = 0; i < w->set.check_every && w->sweeps < w->set.max_sweeps; i++)
+            ac_qp_iterate(w);
+    return AC_OK;
+}
+
+void ac_qp_solution(const ac_qp_workspace *w, double *lambda, double *Lam)
+{
+    if (!w || !w->have_prob)
+        return;
+    const ac_qp_problem *P = &w->prob;
+    if (lambda && P->m > 0)
+        memcpy(lambda, w->lambda, sizeof(double) * (size_t)P->m);
+    if (Lam) {
+        /* Lam[a,k] += lambda_c, Lam[b,k] -= lambda_c, row-major p x q */
+        memset(Lam, 0, sizeof(double) * (size_t)P->p * (size_t)P->q);
+        for (int c = 0; c < P->m; c++) {
+            Lam[(size_t)P->a[c] * P->q + P->k[c]] += w->lambda[c];
+            if (P->b[c] >= 0)
+                Lam[(size_t)P->b[c] * P->q + P->k[c]] -= w->lambda[c];
+        }
+    }
+}
+
+void ac_qp_certificate(const ac_qp_workspace *w, double *y)
+{
+    if (!w || !w->have_prob || !y || w->prob.m == 0)
+        return;
+    if (w->status == AC_QP_INFEASIBLE)
+        memcpy(y, w->y, sizeof(double) * (size_t)w->prob.m);
+    else
+        memset(y, 0, sizeof(double) * (size_t)w->prob.m);
+}
