@@ -114,6 +114,11 @@
  * passing test could be a lucky cancellation in a transient; two in a row on
  * different sweep differences cannot be. */
 #define AC_QP_INFEAS_CONFIRM 2
+/* The certificate is first tested at this sweep.  Feasible problems of the
+ * paper's sizes are solved in 20-60 sweeps and so never pay for the two Gram
+ * eigendecompositions the test needs (a third of such a solve, by
+ * callgrind); an infeasible one is reported some 64 sweeps later. */
+#define AC_QP_CERT_MIN_SWEEPS 64
 /* Certificate entries below this fraction of the largest are dropped (set to
  * 0) before the certificate residual is computed, so that constraints still
  * settling geometrically outside the infeasible core (their sweep differences
