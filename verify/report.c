@@ -215,10 +215,13 @@ static void md_claim(FILE *f, const ac_claim_result *r, const char *hashes)
         const ac_claim_row *w = &r->rows[i];
         fputs("| ", f);
         md_text(f, w->quantity);
-        fprintf(f, " | %s | %s | %s | %s | %s | %s |\n", g_num(w->theory, REPORT_DIGITS_HUMAN).s,
+        /* an unjudged row has no deviation or tolerance, and may have no
+         * theory value: a dash, not "nan" and "0" */
+        int info = w->metric == AC_METRIC_INFO;
+        fprintf(f, " | %s | %s | %s | %s | %s | %s |\n", isnan(w->theory) ? "-" : g_num(w->theory, REPORT_DIGITS_HUMAN).s,
                 g_num(w->empirical, REPORT_DIGITS_HUMAN).s, ac_metric_str(w->metric),
-                g_num(w->deviation, REPORT_DIGITS_HUMAN).s, g_num(w->tol, REPORT_DIGITS_HUMAN).s,
-                ac_verdict_str(w->verdict));
+                info ? "-" : g_num(w->deviation, REPORT_DIGITS_HUMAN).s,
+                info ? "-" : g_num(w->tol, REPORT_DIGITS_HUMAN).s, ac_verdict_str(w->verdict));
     }
     fputs("\nTolerances:\n\n", f);
     for (int i = 0; i < r->nrows; i++) {
