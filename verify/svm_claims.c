@@ -309,53 +309,137 @@ static double mean_leak(const instance *I, const double *W)
 
 /* ---- svm.direction-acyclic, svm.direction-cyclic (spec §4.2, §4.3) ----- */
 
+/* corr(W, W_fin + R W_svm) with R = argmin ||W_fin + R W_svm - W|| (spec
+ * §3.3; the authors fit R once at the final iterate). */
+static double decomposition_corr(const instance *I, const double *W)
+{
+    int dd = I->d * I->d;
+    double ss = ac_la_dot(I->th.Wsvm, I->th.Wsvm, dd), c = NAN;
+    double R = ss > 0.0 ? (ac_la_dot(W, I->th.Wsvm, dd) - ac_la_dot(I->th.Wfin, I->th.Wsvm, dd)) / ss : 0.0;
+    double *Wd = malloc(sizeof(double) * (size_t)dd);
+    if (Wd) {
+        for (int j = 0; j < dd; j++)
+            Wd[j] = I->th.Wfin[j] + R * I->th.Wsvm[j];
+        c = ac_la_corr(W, Wd, dd);
+        free(Wd);
+    }
+    return c;
+}
+
+typedef struct {
+    int used, skipped;
+    double *corr;                       /* used x ncp: corr(W(t), W_svm) */
+    double *last, *dec, *perp, *leak, *wn; /* used: at the end of the run */
+    long *tcp;                          /* ncp checkpoint steps */
+} direction_acc;
+
+/* The direction measurements of one trained trial (spec §4.2, §4.3). */
+static ac_status direction_trial(const instance *I, const trajectory *traj, direction_acc *a)
+{
+    int ncp = traj->ncp, dd = I->d * I->d, u = a->used;
+    if (ac_la_nrm2(I->th.Wsvm, dd) == 0.0) {
+        a->skipped++; /* fully cyclic: no direction to compare (spec §7) */
+        return AC_OK;
+    }
+    const double *Wend = traj->W + (size_t)(ncp - 1) * dd;
+    for (int c = 0; c < ncp; c++)
+        a->corr[(size_t)u * ncp + c] = ac_la_corr(traj->W + (size_t)c * dd, I->th.Wsvm, dd);
+    a->last[u] = a->corr[(size_t)u * ncp + ncp - 1];
+    a->leak[u] = mean_leak(I, Wend);
+    a->wn[u] = ac_la_nrm2(Wend, dd);
+    a->dec[u] = fabs(decomposition_corr(I, Wend) - a->last[u]);
+    double *P = malloc(sizeof(double) * (size_t)dd);
+    if (!P)
+        return AC_ENOMEM;
+    ac_status st = ac_tpg_sfin_project(I->th.S, Wend, P, NULL);
+    for (int j = 0; j < dd; j++)
+        P[j] = Wend[j] - P[j];
+    a->perp[u] = ac_la_corr(P, I->th.Wsvm, dd);
+    free(P);
+    memcpy(a->tcp, traj->t, sizeof(long) * (size_t)ncp);
+    a->used++;
+    return st;
+}
+
+static void direction_rows(ac_claim_result *res, const direction_acc *a, int cyc, int ncp)
+{
+    const char *lim = "1 (W/||W|| -> W_svm/||W_svm||)";
+    char q[160];
+    int n = a->used;
+    stats s = stats_of(a->last, n);
+    ac_claim_add(res, "mean final corr(W, W_svm)", lim, 1.0, s.mean, AC_METRIC_AT_LEAST,
+                 cyc ? TOL_DIR_CYC_MEAN : TOL_DIR_ACYC_MEAN,
+                 cyc ? "spec 4.3 Accept (mean >= 0.98): 1 - corr decays like 1/log t, finite run"
+                     : "spec 4.2 Accept (mean >= 0.985): 1 - corr decays like 1/log t, finite run");
+    ac_claim_add(res, "worst-trial final corr(W, W_svm)", lim, 1.0, s.min, AC_METRIC_AT_LEAST,
+                 cyc ? TOL_DIR_CYC_WORST : TOL_DIR_ACYC_WORST,
+                 "spec Accept (every trial >= 0.97): slowest trials of the reference runs");
+    double *col = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    for (int k = 1; k <= 2 && col; k++) {
+        int c = NCHECK * k / 4;
+        for (int i = 0; i < n; i++)
+            col[i] = a->corr[(size_t)i * ncp + c];
+        snprintf(q, sizeof q, "mean corr(W, W_svm) at step %ld", a->tcp[c]);
+        ac_claim_add(res, q, lim, 1.0, stats_of(col, n).mean, AC_METRIC_INFO, 0.0,
+                     "along the run; judged only at the end");
+    }
+    if (col) {
+        for (int i = 0; i < n; i++)
+            col[i] = (1.0 - a->corr[(size_t)i * ncp + ncp - 1]) / (1.0 - a->corr[(size_t)i * ncp + NCHECK / 4]);
+        ac_claim_add(res, "worst-trial ratio (1 - corr at end) / (1 - corr at a quarter of the run)",
+                     "< 1 (corr keeps increasing)", 1.0, stats_of(col, n).max, AC_METRIC_AT_MOST, 0.0,
+                     "exact: the theory says corr increases to 1");
+    }
+    free(col);
+    /* spec 4.2 bounds the mass for acyclic data only; on cyclic data it is
+     * shown here and judged on held-out sequences by svm.retrieval */
+    ac_claim_add(res, "mean attention mass outside the top SCC at the end", "0 (hard retrieval)", 0.0,
+                 stats_of(a->leak, n).mean, cyc ? AC_METRIC_INFO : AC_METRIC_AT_MOST, cyc ? 0.0 : TOL_RETRIEVAL,
+                 cyc ? "no finite-time bound in the spec for cyclic data; see svm.retrieval"
+                     : "spec 4.2 Accept: mass outside falls about x10 per 1000 NGD steps");
+    if (cyc) {
+        ac_claim_add(res, "worst |corr(W, W_fin + R W_svm) - corr(W, W_svm)|", "0 (W_fin is bounded while ||W|| grows)",
+                     0.0, stats_of(a->dec, n).max, AC_METRIC_AT_MOST, TOL_DIR_CYC_DECOMP, "spec 4.3 Accept");
+        ac_claim_add(res, "mean corr(W - P_fin W, W_svm)", lim, 1.0, stats_of(a->perp, n).mean, AC_METRIC_AT_LEAST,
+                     TOL_DIR_CYC_MEAN, "same bound as corr(W, W_svm) (spec 4.3)");
+    }
+    ac_claim_add(res, "mean ||W|| at the end", "grows without bound", NAN, stats_of(a->wn, n).mean, AC_METRIC_INFO,
+                 0.0, "NGD: at most ||W(0)|| + lr t");
+    ac_claim_row *rw = ac_claim_add(res, "trials skipped (W_svm = 0: fully cyclic)", "", NAN, a->skipped,
+                                    AC_METRIC_INFO, 0.0, "no direction to compare");
+    if (rw)
+        rw->is_count = 1;
+    ac_figure *f = n > 0 ? ac_claim_add_figure(res, cyc ? "svm-direction-cyclic" : "svm-direction-acyclic",
+                                               cyc ? "corr(W(t), W_svm), cyclic TPGs" : "corr(W(t), W_svm), acyclic TPGs",
+                                               "NGD step t", "corr(W(t), W_svm)", 0, 0)
+                         : NULL;
+    if (f)
+        add_band(f, "mean, band min-max over trials", a->tcp, a->corr, n, ncp, 0);
+}
+
 static ac_status direction(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg, ac_svm_gen_mode mode)
 {
-    int cyc = mode == AC_SVM_GEN_CYCLIC;
+    int cyc = mode == AC_SVM_GEN_CYCLIC, ncp = NCHECK + 1;
     ac_svm_setup su;
     ac_svm_claim_setup(cyc ? "cyclic" : "acyclic", o->size, &su);
-    int ncp = NCHECK + 1, dd = su.d * su.d, used = 0, skipped = 0;
-    double *corr = calloc((size_t)su.trials * ncp, sizeof(double));
-    double *fin = calloc((size_t)su.trials * 5, sizeof(double));
-    double *P = malloc(sizeof(double) * (size_t)dd * 2);
-    if (!corr || !fin || !P) {
-        free(corr), free(fin), free(P);
+    direction_acc a = {0};
+    a.corr = calloc((size_t)su.trials * (ncp + 5), sizeof(double));
+    a.tcp = calloc((size_t)ncp, sizeof(long));
+    if (!a.corr || !a.tcp) {
+        free(a.corr), free(a.tcp);
         return ac_fail(msg, AC_ENOMEM, "no memory");
     }
-    double *last = fin, *dec = fin + su.trials, *perp = dec + su.trials, *leak = perp + su.trials,
-           *wn = leak + su.trials;
-    long *tcp = NULL;
-    ac_status st = AC_OK;
+    a.last = a.corr + (size_t)su.trials * ncp, a.dec = a.last + su.trials, a.perp = a.dec + su.trials;
+    a.leak = a.perp + su.trials, a.wn = a.leak + su.trials;
     ac_svm_train_settings ts = {su.steps, su.lr, 1, AC_SVM_HEAD_IDENTITY};
+    ac_status st = AC_OK;
     for (int tr = 0; tr < su.trials && st == AC_OK; tr++) {
         instance I;
         trajectory traj = {0};
         gsl_rng *r = NULL;
         st = run_trial(o, tr, &su, mode, &ts, &r, &I, &traj, res, msg);
-        if (st == AC_OK && ac_la_nrm2(I.th.Wsvm, dd) == 0.0) {
-            skipped++; /* fully cyclic: no direction to compare (spec §7) */
-        } else if (st == AC_OK) {
-            const double *Wend = traj.W + (size_t)(ncp - 1) * dd;
-            for (int c = 0; c < ncp; c++)
-                corr[(size_t)used * ncp + c] = ac_la_corr(traj.W + (size_t)c * dd, I.th.Wsvm, dd);
-            last[used] = corr[(size_t)used * ncp + ncp - 1];
-            leak[used] = mean_leak(&I, Wend);
-            wn[used] = ac_la_nrm2(Wend, dd);
-            /* R = argmin ||W_fin + R W_svm - W|| (spec §3.3) */
-            double *Wdec = P + dd;
-            double R = (ac_la_dot(Wend, I.th.Wsvm, dd) - ac_la_dot(I.th.Wfin, I.th.Wsvm, dd)) /
-                       ac_la_dot(I.th.Wsvm, I.th.Wsvm, dd);
-            for (int j = 0; j < dd; j++)
-                Wdec[j] = I.th.Wfin[j] + R * I.th.Wsvm[j];
-            dec[used] = fabs(ac_la_corr(Wend, Wdec, dd) - last[used]);
-            st = ac_tpg_sfin_project(I.th.S, Wend, P, NULL);
-            for (int j = 0; j < dd; j++)
-                P[j] = Wend[j] - P[j];
-            perp[used] = ac_la_corr(P, I.th.Wsvm, dd);
-            if (!tcp && (tcp = malloc(sizeof(long) * (size_t)ncp)))
-                memcpy(tcp, traj.t, sizeof(long) * (size_t)ncp);
-            used++;
-        }
+        if (st == AC_OK)
+            st = direction_trial(&I, &traj, &a);
         trajectory_free(&traj);
         instance_free(&I);
         gsl_rng_free(r);
@@ -363,67 +447,13 @@ static ac_status direction(const ac_run_opts *o, ac_claim_result *res, ac_msg *m
             st = AC_ECALLBACK;
     }
     if (st == AC_OK) {
-        char buf[256];
+        char buf[160];
         setup_text(res, cyc ? "cyclic TPGs" : "acyclic TPGs", &su, cyc ? "cyclic" : "acyclic", o->seed, "");
-        snprintf(buf, sizeof buf, "normalised GD, lr %g, %d steps, W(0) ~ U(-1/sqrt(d), 1/sqrt(d))", su.lr,
-                 su.steps);
+        snprintf(buf, sizeof buf, "normalised GD, lr %g, %d steps, W(0) ~ U(-1/sqrt(d), 1/sqrt(d))", su.lr, su.steps);
         strncat(res->setup, buf, sizeof res->setup - strlen(res->setup) - 1);
-        stats s = stats_of(last, used);
-        const char *lim = "1 (W/||W|| -> W_svm/||W_svm||)";
-        ac_claim_add(res, "mean final corr(W, W_svm)", lim, 1.0, s.mean, AC_METRIC_AT_LEAST,
-                     cyc ? TOL_DIR_CYC_MEAN : TOL_DIR_ACYC_MEAN,
-                     cyc ? "spec 4.3 Accept (mean >= 0.98): 1 - corr decays like 1/log t, finite run"
-                         : "spec 4.2 Accept (mean >= 0.985): 1 - corr decays like 1/log t, finite run");
-        ac_claim_add(res, "worst-trial final corr(W, W_svm)", lim, 1.0, s.min, AC_METRIC_AT_LEAST,
-                     cyc ? TOL_DIR_CYC_WORST : TOL_DIR_ACYC_WORST,
-                     "spec Accept (every trial >= 0.97): slowest trials of the reference runs");
-        double *col = malloc(sizeof(double) * (size_t)(used > 0 ? used : 1));
-        for (int q = 1; q <= 2 && col; q++) {
-            int c = NCHECK * q / 4;
-            for (int i = 0; i < used; i++)
-                col[i] = corr[(size_t)i * ncp + c];
-            snprintf(buf, sizeof buf, "mean corr(W, W_svm) at step %ld", tcp ? tcp[c] : 0L);
-            ac_claim_add(res, buf, lim, 1.0, stats_of(col, used).mean, AC_METRIC_INFO, 0.0,
-                         "along the run; judged only at the end");
-        }
-        if (col) {
-            for (int i = 0; i < used; i++)
-                col[i] = (1.0 - corr[(size_t)i * ncp + ncp - 1]) / (1.0 - corr[(size_t)i * ncp + NCHECK / 4]);
-            ac_claim_add(res, "worst-trial ratio (1 - corr at end) / (1 - corr at a quarter of the run)",
-                         "< 1 (corr keeps increasing)", 1.0, stats_of(col, used).max, AC_METRIC_AT_MOST, 0.0,
-                         "exact: the theory says corr increases to 1");
-        }
-        free(col);
-        /* spec 4.2 bounds the mass for acyclic data only; on cyclic data it is
-         * shown here and judged on held-out sequences by svm.retrieval */
-        ac_claim_add(res, "mean attention mass outside the top SCC at the end", "0 (hard retrieval)", 0.0,
-                     stats_of(leak, used).mean, cyc ? AC_METRIC_INFO : AC_METRIC_AT_MOST, cyc ? 0.0 : TOL_RETRIEVAL,
-                     cyc ? "no finite-time bound in the spec for cyclic data; see svm.retrieval"
-                         : "spec 4.2 Accept: mass outside falls about x10 per 1000 NGD steps");
-        if (cyc) {
-            ac_claim_add(res, "worst |corr(W, W_fin + R W_svm) - corr(W, W_svm)|",
-                         "0 (W_fin is bounded while ||W|| grows)", 0.0, stats_of(dec, used).max,
-                         AC_METRIC_AT_MOST, TOL_DIR_CYC_DECOMP, "spec 4.3 Accept");
-            ac_claim_add(res, "mean corr(W - P_fin W, W_svm)", lim, 1.0, stats_of(perp, used).mean,
-                         AC_METRIC_AT_LEAST, TOL_DIR_CYC_MEAN, "same bound as corr(W, W_svm) (spec 4.3)");
-        }
-        ac_claim_add(res, "mean ||W|| at the end", "grows without bound", NAN, stats_of(wn, used).mean,
-                     AC_METRIC_INFO, 0.0, "NGD: at most ||W(0)|| + lr t");
-        ac_claim_row *rw = ac_claim_add(res, "trials skipped (W_svm = 0: fully cyclic)", "", NAN, skipped,
-                                        AC_METRIC_INFO, 0.0, "no direction to compare");
-        if (rw)
-            rw->is_count = 1;
-        if (used > 0 && tcp) {
-            ac_figure *f = ac_claim_add_figure(res, cyc ? "svm-direction-cyclic" : "svm-direction-acyclic",
-                                               cyc ? "corr(W(t), W_svm), cyclic TPGs"
-                                                   : "corr(W(t), W_svm), acyclic TPGs",
-                                               "NGD step t", "corr(W(t), W_svm)", 0, 0);
-            if (f)
-                add_band(f, "mean, band min-max over trials", tcp, corr, used, ncp, 0);
-        }
+        direction_rows(res, &a, cyc, ncp);
     }
-    free(tcp);
-    free(corr), free(fin), free(P);
+    free(a.corr), free(a.tcp);
     return st;
 }
 
@@ -686,15 +716,7 @@ static ac_status finite_trial(const ac_run_opts *o, int tr, const ac_svm_setup *
         a->ngd_end[tr] = a->ngd[(size_t)tr * ncp + ncp - 1];
         a->gd_end[tr] = a->gd[(size_t)tr * ncp + ncp - 1];
         a->auth_sq_end[tr] = a->auth[(size_t)tr * ncp + ncp - 1] * a->auth[(size_t)tr * ncp + ncp - 1];
-        double ss = ac_la_dot(I.th.Wsvm, I.th.Wsvm, dd);
-        double R = ss > 0.0 ? (ac_la_dot(Wend, I.th.Wsvm, dd) - ac_la_dot(I.th.Wfin, I.th.Wsvm, dd)) / ss : 0.0;
-        double *Wd = malloc(sizeof(double) * (size_t)dd);
-        if (Wd) {
-            for (int j = 0; j < dd; j++)
-                Wd[j] = I.th.Wfin[j] + R * I.th.Wsvm[j];
-            a->corr_dec[tr] = ac_la_corr(Wend, Wd, dd);
-            free(Wd);
-        }
+        a->corr_dec[tr] = decomposition_corr(&I, Wend);
         a->wfin_norm[tr] = ac_la_nrm2(I.th.Wfin, dd);
         a->gnorm[tr] = I.th.fin_grad_norm;
         memcpy(a->t_ngd, tn.t, sizeof(long) * (size_t)ncp);

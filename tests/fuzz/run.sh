@@ -32,24 +32,22 @@ mkdir -p "$out" tests/fuzz/findings
 base="-std=c11 -D_POSIX_C_SOURCE=200809L -I. -g -O1 -fno-omit-frame-pointer
       -fno-sanitize-recover=undefined"
 flags="$base -fsanitize=fuzzer,address,undefined"
-# The parsers need solvers/status.c and, for ac_tpg_data_check, theory/tpg.c.
-# tpg.c also holds the graph and Graph-SVM code, which needs the graph, QP and
-# linear-algebra solvers; the fuzzers never call it.  So tpg.c is compiled on
-# its own (sanitizers, no coverage: it is not the target) with one section per
-# function, and --gc-sections drops the unused ones with their references:
-# the fuzzers build even while those solvers are being edited.
+# The parsers need solvers/status.c and, for ac_tpg_data_check, theory/tpg.c,
+# which links the graph, QP and linear-algebra solvers.  Only the parser is
+# instrumented for coverage: the rest is built with the sanitizers alone.
 lib="solvers/status.c verify/svm_io.c"
-libs="-lgsl -lm"
-# shellcheck disable=SC2086
-$CC $base -fsanitize=address,undefined -ffunction-sections -fdata-sections \
-    -c theory/tpg.c -o "$out/tpg.o"
+libs="-llapacke -lopenblas -lgsl -lm"
+for f in theory/tpg.c solvers/graph.c solvers/qp.c solvers/linalg.c; do
+    # shellcheck disable=SC2086
+    $CC $base -fsanitize=address,undefined -c "$f" -o "$out/$(basename "$f" .c).o"
+done
+objs="$out/tpg.o $out/graph.o $out/qp.o $out/linalg.o"
 
 status=0
 for t in data emb; do
     echo "== building fuzz_$t"
     # shellcheck disable=SC2086
-    $CC $flags -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" $lib "$out/tpg.o" \
-        -Wl,--gc-sections $libs
+    $CC $flags -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" $lib $objs $libs
     mkdir -p "tests/fuzz/corpus-$t"
     echo "== fuzzing fuzz_$t for ${half}s"
     if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
