@@ -1,0 +1,115 @@
+/* The claim record, its judging and the registry (verify/claim.h). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "verify/claim.h"
+
+static const ac_claim_def fake = {"x.fake", "x", "a statement", NULL};
+
+/* One row judged alone: its verdict. */
+static ac_verdict judge_one(ac_metric m, double t, double e, double tol)
+{
+    ac_claim_result r;
+    ac_claim_result_init(&r, &fake);
+    cr_assert_not_null(ac_claim_add(&r, "q", "t", t, e, m, tol, "why"));
+    ac_claim_judge(&r);
+    ac_verdict v = r.rows[0].verdict;
+    cr_assert_eq(r.verdict, v == AC_VERDICT_FAIL ? AC_VERDICT_FAIL : AC_VERDICT_PASS);
+    ac_claim_result_free(&r);
+    return v;
+}
+
+Test(claim, each_metric_passes_at_its_bound_and_fails_past_it)
+{
+    /* values exactly representable, so the bound itself is exact */
+    cr_assert_eq(judge_one(AC_METRIC_ABS, 1.0, 1.25, 0.25), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_ABS, 1.0, 0.75, 0.25), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_ABS, 1.0, 1.5, 0.25), AC_VERDICT_FAIL);
+    cr_assert_eq(judge_one(AC_METRIC_REL, 4.0, 5.0, 0.25), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_REL, 4.0, 5.5, 0.25), AC_VERDICT_FAIL);
+    cr_assert_eq(judge_one(AC_METRIC_AT_MOST, 0.0, 0.5, 0.5), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_AT_MOST, 0.0, -7.0, 0.0), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_AT_MOST, 0.0, 0.75, 0.5), AC_VERDICT_FAIL);
+    cr_assert_eq(judge_one(AC_METRIC_AT_LEAST, 1.0, 0.75, 0.25), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_AT_LEAST, 1.0, 3.0, 0.0), AC_VERDICT_PASS);
+    cr_assert_eq(judge_one(AC_METRIC_AT_LEAST, 1.0, 0.5, 0.25), AC_VERDICT_FAIL);
+    cr_assert_eq(judge_one(AC_METRIC_INFO, 1.0, 1e300, 0.0), AC_VERDICT_INFO);
+}
+
+Test(claim, a_nan_fails_every_judged_metric)
+{
+    for (int m = AC_METRIC_ABS; m <= AC_METRIC_AT_LEAST; m++) {
+        cr_assert_eq(judge_one((ac_metric)m, 1.0, NAN, 1.0), AC_VERDICT_FAIL, "metric %d", m);
+        cr_assert_eq(judge_one((ac_metric)m, NAN, 1.0, 1.0), AC_VERDICT_FAIL, "metric %d", m);
+    }
+}
+
+Test(claim, one_failing_row_or_an_error_fails_the_claim)
+{
+    ac_claim_result r;
+    ac_claim_result_init(&r, &fake);
+    ac_claim_add(&r, "a", "", 0.0, 0.0, AC_METRIC_AT_MOST, 0.0, "exact");
+    ac_claim_add(&r, "b", "", 0.0, 1.0, AC_METRIC_AT_MOST, 0.5, "why");
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
+    r.rows[1].empirical = 0.25;
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_PASS);
+    r.status = AC_ENOCONV;
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
+    ac_claim_result_free(&r);
+}
+
+Test(claim, names_parse_back)
+{
+    for (int s = 0; s < 3; s++)
+        cr_assert_eq(ac_size_parse(ac_size_str((ac_size)s)), s);
+    for (int m = 0; m < 5; m++)
+        cr_assert_eq(ac_metric_parse(ac_metric_str((ac_metric)m)), m);
+    cr_assert_eq(ac_size_parse("huge"), -1);
+}
+
+/* Every claim id is PAPER.NAME with its paper's name, ids are unique, and
+ * lookups find them. */
+Test(registry, ids_are_unique_and_carry_their_paper)
+{
+    cr_assert_gt(ac_registry_npapers(), 0);
+    for (int p = 0; p < ac_registry_npapers(); p++) {
+        const ac_paper_def *P = ac_registry_paper(p);
+        cr_assert_eq(ac_registry_find_paper(P->name), P);
+        size_t ln = strlen(P->name);
+        for (int i = 0; i < P->nclaims; i++) {
+            const ac_claim_def *c = &P->claims[i];
+            cr_assert(strncmp(c->id, P->name, ln) == 0 && c->id[ln] == '.', "%s: not %s.NAME", c->id, P->name);
+            cr_assert_str_eq(c->paper, P->name);
+            cr_assert(c->statement && c->statement[0], "%s: no statement", c->id);
+            cr_assert_eq(ac_registry_find_claim(c->id), c, "%s: lookup finds another claim", c->id);
+        }
+    }
+    cr_assert_null(ac_registry_find_claim("svm.nosuch"));
+    cr_assert_null(ac_registry_paper(-1));
+}
+
+/* Every registered claim runs at quick size, and every row it judges states
+ * a reason for its tolerance: the project's rule for honest numbers. */
+Test(registry, every_claim_runs_and_justifies_its_tolerances, .timeout = 300)
+{
+    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    for (int p = 0; p < ac_registry_npapers(); p++) {
+        const ac_paper_def *P = ac_registry_paper(p);
+        for (int i = 0; i < P->nclaims; i++) {
+            ac_claim_result r;
+            ac_status st = ac_claim_run(&P->claims[i], &o, &r);
+            cr_assert_eq(st, AC_OK, "%s: %s", P->claims[i].id, r.error);
+            cr_assert_gt(r.nrows, 0, "%s: no rows", r.id);
+            cr_assert(r.setup[0], "%s: no setup line", r.id);
+            for (int k = 0; k < r.nrows; k++)
+                if (r.rows[k].metric != AC_METRIC_INFO)
+                    cr_assert(r.rows[k].tol_reason[0], "%s: row '%s' has no tolerance reason", r.id,
+                              r.rows[k].quantity);
+            ac_claim_result_free(&r);
+        }
+    }
+}
