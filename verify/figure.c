@@ -1,4 +1,5 @@
 #include "verify/figure.h"
+#include "verify/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,20 +17,6 @@ extern char **environ;
 
 #define FIGURE_PATH_MAX 4096
 
-/* printf prints LC_NUMERIC's decimal point; gnuplot reads '.'. */
-static void fix_decimal_point(char *buf)
-{
-    const char *dp = localeconv()->decimal_point;
-    if (!dp || !*dp || strcmp(dp, ".") == 0)
-        return;
-    char *q = strstr(buf, dp);
-    if (!q)
-        return;
-    size_t l = strlen(dp);
-    *q = '.';
-    memmove(q + 1, q + l, strlen(q + l) + 1);
-}
-
 typedef struct {
     char s[40];
 } numtext;
@@ -39,7 +26,7 @@ static numtext num(double x)
 {
     numtext t;
     snprintf(t.s, sizeof t.s, "%.17g", x);
-    fix_decimal_point(t.s);
+    ac_report_fix_decimal_point(t.s);
     return t;
 }
 

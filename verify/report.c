@@ -45,8 +45,7 @@ typedef struct {
     char s[64];
 } numtext;
 
-/* printf prints LC_NUMERIC's decimal point; reports always use '.'. */
-static void fix_decimal_point(char *buf)
+void ac_report_fix_decimal_point(char *buf)
 {
     const char *dp = localeconv()->decimal_point;
     if (!dp || !*dp || strcmp(dp, ".") == 0)
@@ -69,7 +68,7 @@ static numtext g_num(double x, int digits)
         snprintf(t.s, sizeof t.s, "%s", x > 0 ? "inf" : "-inf");
     else {
         snprintf(t.s, sizeof t.s, "%.*g", digits, x);
-        fix_decimal_point(t.s);
+        ac_report_fix_decimal_point(t.s);
     }
     return t;
 }
@@ -81,7 +80,7 @@ static numtext f_num(double x, int decimals)
     if (!isfinite(x))
         return g_num(x, decimals);
     snprintf(t.s, sizeof t.s, "%.*f", decimals, x);
-    fix_decimal_point(t.s);
+    ac_report_fix_decimal_point(t.s);
     return t;
 }
 

@@ -137,6 +137,10 @@ ac_status ac_report_read_json(const char *path, ac_report_set *set, ac_msg *msg)
 ac_status ac_report_parse_json(const char *text, size_t len, const char *name,
                                ac_report_set *set, ac_msg *msg);
 
+/* printf writes LC_NUMERIC's decimal point; reports and gnuplot data use '.'.
+ * Replace the first decimal point in buf (a number printf wrote) by '.'. */
+void ac_report_fix_decimal_point(char *buf);
+
 /* Release everything set owns and empty it; NULL is a no-op. */
 void ac_report_set_free(ac_report_set *set);
 
