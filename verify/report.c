@@ -453,15 +453,26 @@ static void tex_claim(FILE *f, const ac_claim_result *r, const char *section)
         const ac_claim_row *w = &r->rows[i];
         tex_text(f, w->quantity);
         fputs(" & ", f);
-        tex_num(f, w->theory);
+        /* as in Markdown: a dash where an unjudged row has no number */
+        int info = w->metric == AC_METRIC_INFO;
+        if (isnan(w->theory))
+            fputs("--", f);
+        else
+            tex_num(f, w->theory);
         fputs(" & ", f);
         tex_num(f, w->empirical);
         fputs(" & ", f);
         tex_text(f, ac_metric_str(w->metric));
         fputs(" & ", f);
-        tex_num(f, w->deviation);
+        if (info)
+            fputs("--", f);
+        else
+            tex_num(f, w->deviation);
         fputs(" & ", f);
-        tex_num(f, w->tol);
+        if (info)
+            fputs("--", f);
+        else
+            tex_num(f, w->tol);
         fprintf(f, " & %s \\\\\n", ac_verdict_str(w->verdict));
     }
     fputs("\\bottomrule\n\\end{tabular}\n\n\\begin{itemize}\n", f);
