@@ -1218,7 +1218,9 @@ static double digits_mp(double x, const mpfr_t v)
         r = -mpfr_get_d(e, MPFR_RNDN);
     }
     mpfr_clear(e);
-    return fmin(17.0, fmax(0.0, r));
+    /* digits are a coarse measure: to one decimal, so that rounding noise
+     * around 0 or 17 does not read as a change */
+    return round(10.0 * fmin(17.0, fmax(0.0, r))) / 10.0;
 }
 
 typedef struct {
