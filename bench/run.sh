@@ -43,9 +43,9 @@ echo
 
 # svm_size LABEL MODE n T K d SEED OURS_RUNS CVX_REPEAT HYPERFINE_RUNS [TARGET_RATIO]
 # BLAS threads: the same OPENBLAS_NUM_THREADS for both sides of a size (see
-# the calls below); at the paper's sizes the matrices are 6 x 6 to 8 x 8 and
-# waking a second BLAS thread costs more than the work (measured: our solve
-# takes 55 us warm with one thread, 155 us with two; cvxopt also calls BLAS).
+# the calls below).  At the paper's sizes the matrices are 6 x 6 to 8 x 8, and
+# a second BLAS thread only costs (cvxopt calls BLAS and LAPACK too), so both
+# sides run with one thread there.
 svm_size() {
     label=$1 mode=$2 n=$3 len=$4 K=$5 d=$6 seed=$7 runs=$8 rep=$9 hf=${10}
     p=$T/$label

@@ -47,7 +47,6 @@ struct ac_qp_workspace {
     double *T1, *T2;           /* q_max x p_max scratch */
     double *dlam;              /* p_max: the block's change D of Lam[:,k] */
     double *gd;                /* p_max: GL D */
-    double *grow;              /* q_max: GR[k,:] with entry k zeroed */
     double *FL, *FR;           /* GL = FL FL^T (p x p), GR = FR FR^T (q x q) */
     double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
@@ -116,7 +115,6 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->T2 = zalloc(P * Q, sizeof(double));
     w->dlam = zalloc(P, sizeof(double));
     w->gd = zalloc(P, sizeof(double));
-    w->grow = zalloc(Q, sizeof(double));
     w->FL = zalloc(P * P, sizeof(double));
     w->FR = zalloc(Q * Q, sizeof(double));
     w->eig = zalloc(P > Q ? P : Q, sizeof(double));
@@ -128,7 +126,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->on = zalloc(M, 1);
     w->lam_save = zalloc(M, sizeof(double));
     if (!w->perm || !w->kstart || !w->gcc || !w->lambda || !w->lambda_prev || !w->y ||
-        !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->grow || !w->FL ||
+        !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->FL ||
         !w->FR || !w->eig || !w->cx || !w->cr || !w->cz || !w->cp || !w->cq || !w->on ||
         !w->lam_save) {
         ac_qp_free(w);
@@ -153,7 +151,6 @@ void ac_qp_free(ac_qp_workspace *w)
     free(w->T2);
     free(w->dlam);
     free(w->gd);
-    free(w->grow);
     free(w->FL);
     free(w->FR);
     free(w->eig);
@@ -413,15 +410,20 @@ static void sweep_block(ac_qp_workspace *w, int k)
     }
     if (!changed || q == 1)
         return;
-    /* U[:,k'] += (GL D) GR[k,k'] for k' != k: U^T += grow (GL D)^T */
-    /* dgemv, not dsymv, though GL is symmetric (and stored whole): OpenBLAS
-     * 0.3.21 runs dsymv on all its threads whatever the size, and on the
-     * paper's 6 x 6 that took 0.8 us a call against 0.06 us, most of a
-     * solve with two threads. */
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, p, p, 1.0, P->GL, p, D, 1, 0.0, w->gd, 1);
-    memcpy(w->grow, P->GR + (size_t)k * q, sizeof(double) * (size_t)q);
-    w->grow[k] = 0.0;
-    cblas_dger(CblasRowMajor, q, p, 1.0, w->grow, 1, w->gd, 1, w->Ut, p);
+    /* U[:,k'] += (GL D) GR[k,k'] for k' != k.  D is nonzero only at the
+     * tokens the block touched, so GL D is a sum of those rows of GL (GL is
+     * symmetric); loops rather than dgemv/dger, whose call overhead (and,
+     * for dsymv, OpenBLAS's threading at any size) was most of a paper-size
+     * sweep by callgrind. */
+    memset(w->gd, 0, sizeof(double) * (size_t)p);
+    for (int j = 0; j < p; j++)
+        if (D[j] != 0.0)
+            axpy(p, D[j], P->GL + (size_t)j * p, w->gd);
+    for (int kk = 0; kk < q; kk++) {
+        double g = P->GR[(size_t)k * q + kk];
+        if (kk != k && g != 0.0)
+            axpy(p, g, w->gd, w->Ut + (size_t)kk * p);
+    }
 }
 
 ac_status ac_qp_iterate(ac_qp_workspace *w)
