@@ -10,12 +10,6 @@
 #include "tests/testutil.h"
 
 
-/* The seed ac_test_rng uses (AC_TEST_SEED overrides the default), for messages. */
-static unsigned long test_seed(unsigned long def)
-{
-    const char *s = getenv("AC_TEST_SEED");
-    return s ? strtoul(s, NULL, 10) : def;
-}
 
 #define NMAX 14
 
@@ -74,7 +68,7 @@ static void draw(gsl_rng *r, graph *G)
 Test(graph, components_are_classes_of_mutual_reachability)
 {
     gsl_rng *r = ac_test_rng(101);
-    unsigned long seed = test_seed(101);
+    unsigned long seed = ac_test_seed(101);
     int ncase = ac_test_cases(2000);
     for (int cs = 0; cs < ncase; cs++) {
         graph G;
@@ -102,7 +96,7 @@ Test(graph, components_are_classes_of_mutual_reachability)
 Test(graph, components_are_topologically_numbered)
 {
     gsl_rng *r = ac_test_rng(102);
-    unsigned long seed = test_seed(102);
+    unsigned long seed = ac_test_seed(102);
     int ncase = ac_test_cases(2000);
     for (int cs = 0; cs < ncase; cs++) {
         graph G;
@@ -120,7 +114,7 @@ Test(graph, components_are_topologically_numbered)
 Test(graph, component_reach_is_the_closure_between_components)
 {
     gsl_rng *r = ac_test_rng(103);
-    unsigned long seed = test_seed(103);
+    unsigned long seed = ac_test_seed(103);
     int ncase = ac_test_cases(2000);
     for (int cs = 0; cs < ncase; cs++) {
         graph G;

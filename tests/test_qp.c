@@ -19,13 +19,6 @@
 #include "solvers/qp.h"
 #include "tests/testutil.h"
 
-/* The seed ac_test_rng used (AC_TEST_SEED overrides the default), for the
- * failure messages. */
-static unsigned long used_seed(unsigned long seed)
-{
-    const char *s = getenv("AC_TEST_SEED");
-    return s ? strtoul(s, NULL, 10) : seed;
-}
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -319,7 +312,7 @@ static ac_qp_info solve_case(const qcase *c, const ac_qp_settings *set, double *
 Test(qp, kkt_residuals_vanish_on_feasible_problem)
 {
     gsl_rng *r = ac_test_rng(20240501);
-    unsigned long seed = used_seed(20240501);
+    unsigned long seed = ac_test_seed(20240501);
     int n = ac_test_cases(200);
     for (int cs = 0; cs < n; cs++) {
         int p = (int)gsl_rng_uniform_int(r, 7), q = (int)gsl_rng_uniform_int(r, 5);
@@ -445,7 +438,7 @@ static int brute_force(const qcase *c, double tol, double *Wb)
 Test(qp, solution_matches_brute_force_active_set_enumeration)
 {
     gsl_rng *r = ac_test_rng(7311);
-    unsigned long seed = used_seed(7311);
+    unsigned long seed = ac_test_seed(7311);
     int n = ac_test_cases(60);
     for (int cs = 0; cs < n; cs++) {
         int d = 2 + (int)gsl_rng_uniform_int(r, 3);
@@ -521,7 +514,7 @@ static void token_values(const qcase *c, const double *W, double *U)
 Test(qp, orthonormal_chain_and_scc_match_hand_solution)
 {
     gsl_rng *r = ac_test_rng(99);
-    unsigned long seed = used_seed(99);
+    unsigned long seed = ac_test_seed(99);
     int d = 6, n = ac_test_cases(10);
     for (int cs = 0; cs < n; cs++) {
         qcase *c = case_alloc(d, d, d, 6);
@@ -573,7 +566,7 @@ Test(qp, orthonormal_chain_and_scc_match_hand_solution)
 Test(qp, duplicate_constraints_give_the_same_solution)
 {
     gsl_rng *r = ac_test_rng(4242);
-    unsigned long seed = used_seed(4242);
+    unsigned long seed = ac_test_seed(4242);
     int n = ac_test_cases(40);
     for (int cs = 0; cs < n; cs++) {
         int p = 1 + (int)gsl_rng_uniform_int(r, 5), q = 1 + (int)gsl_rng_uniform_int(r, 3);
@@ -683,7 +676,7 @@ static ac_qp_info solve_keep(const qcase *c, ac_qp_workspace **wout)
 Test(qp, planted_contradiction_is_certified_infeasible)
 {
     gsl_rng *r = ac_test_rng(555);
-    unsigned long seed = used_seed(555);
+    unsigned long seed = ac_test_seed(555);
     int n = ac_test_cases(60);
     for (int cs = 0; cs < n; cs++) {
         int cycle = cs % 2, extra = cycle ? 3 : 2;
@@ -741,7 +734,7 @@ Test(qp, planted_contradiction_is_certified_infeasible)
 Test(qp, dependent_rows_contradiction_is_certified_infeasible)
 {
     gsl_rng *r = ac_test_rng(31);
-    unsigned long seed = used_seed(31);
+    unsigned long seed = ac_test_seed(31);
     int n = ac_test_cases(20);
     for (int cs = 0; cs < n; cs++) {
         int equalities = cs % 2, m = equalities ? 3 : 2;
@@ -785,7 +778,7 @@ Test(qp, dependent_rows_contradiction_is_certified_infeasible)
 Test(qp, far_away_feasible_solution_is_not_declared_infeasible)
 {
     gsl_rng *r = ac_test_rng(8);
-    unsigned long seed = used_seed(8);
+    unsigned long seed = ac_test_seed(8);
     int n = ac_test_cases(10);
     for (int cs = 0; cs < n; cs++) {
         double eta = 1e-3;
@@ -884,7 +877,7 @@ Test(qp, sweep_limit_ends_in_max_iter)
 Test(qp, manual_iteration_matches_solve)
 {
     gsl_rng *r = ac_test_rng(12);
-    unsigned long seed = used_seed(12);
+    unsigned long seed = ac_test_seed(12);
     int n = ac_test_cases(20);
     for (int cs = 0; cs < n; cs++) {
         qcase *c = random_feasible(r, 4, 3, 3, 12);

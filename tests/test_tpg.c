@@ -13,12 +13,6 @@
 #include "theory/tpg.h"
 
 
-/* The seed ac_test_rng uses (AC_TEST_SEED overrides the default), for messages. */
-static unsigned long test_seed(unsigned long def)
-{
-    const char *s = getenv("AC_TEST_SEED");
-    return s ? strtoul(s, NULL, 10) : def;
-}
 
 #define KMAX 7
 #define NEX 10
@@ -219,7 +213,7 @@ Test(tpg, build_refuses_bad_data_with_the_check_message)
 Test(tpg, edges_match_direct_recomputation)
 {
     gsl_rng *r = ac_test_rng(201);
-    unsigned long seed = test_seed(201);
+    unsigned long seed = ac_test_seed(201);
     int ncase = ac_test_cases(1000);
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -269,7 +263,7 @@ Test(tpg, edges_match_direct_recomputation)
 Test(tpg, components_match_mutual_reachability_in_each_graph)
 {
     gsl_rng *r = ac_test_rng(202);
-    unsigned long seed = test_seed(202);
+    unsigned long seed = ac_test_seed(202);
     int ncase = ac_test_cases(1000);
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -317,7 +311,7 @@ Test(tpg, components_match_mutual_reachability_in_each_graph)
 Test(tpg, acyclic_iff_no_two_tokens_are_mutually_reachable)
 {
     gsl_rng *r = ac_test_rng(203);
-    unsigned long seed = test_seed(203);
+    unsigned long seed = ac_test_seed(203);
     int ncase = ac_test_cases(1000), nacyc = 0;
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -346,7 +340,7 @@ Test(tpg, acyclic_iff_no_two_tokens_are_mutually_reachable)
 Test(tpg, label_scc_is_the_unique_top_among_the_example_tokens)
 {
     gsl_rng *r = ac_test_rng(204);
-    unsigned long seed = test_seed(204);
+    unsigned long seed = ac_test_seed(204);
     int ncase = ac_test_cases(1000);
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -377,7 +371,7 @@ Test(tpg, label_scc_is_the_unique_top_among_the_example_tokens)
 Test(tpg, top_scc_of_any_token_list_matches_the_closure)
 {
     gsl_rng *r = ac_test_rng(205);
-    unsigned long seed = test_seed(205);
+    unsigned long seed = ac_test_seed(205);
     int ncase = ac_test_cases(1000), nnone = 0, nsome = 0;
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -455,7 +449,7 @@ Test(tpg, empty_dataset_has_no_graphs)
 Test(tpg, constraints_are_the_edges_with_equality_iff_same_scc)
 {
     gsl_rng *r = ac_test_rng(206);
-    unsigned long seed = test_seed(206);
+    unsigned long seed = ac_test_seed(206);
     int ncase = ac_test_cases(1000);
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -495,7 +489,7 @@ Test(tpg, constraints_are_the_edges_with_equality_iff_same_scc)
 Test(tpg, constraint_values_match_token_logits)
 {
     gsl_rng *r = ac_test_rng(207);
-    unsigned long seed = test_seed(207);
+    unsigned long seed = ac_test_seed(207);
     int ncase = ac_test_cases(300);
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -633,7 +627,7 @@ static void well_conditioned_unit_rows(gsl_rng *r, double *E, int K, int d)
 Test(tpg, svm_solution_is_feasible_and_meets_s1_s2_for_independent_embeddings)
 {
     gsl_rng *r = ac_test_rng(301);
-    unsigned long seed = test_seed(301);
+    unsigned long seed = ac_test_seed(301);
     int ncase = ac_test_cases(300);
     for (int cs = 0; cs < ncase; cs++) {
         ac_tpg_data *D = random_data(r);
@@ -698,7 +692,7 @@ static void expect_decoupled(const double *E, int K, int d, const double *W, dou
 Test(tpg, orthonormal_dag_chain_matches_decoupled_qp)
 {
     gsl_rng *r = ac_test_rng(302);
-    unsigned long seed = test_seed(302);
+    unsigned long seed = ac_test_seed(302);
     int ncase = ac_test_cases(200);
     for (int cs = 0; cs < ncase; cs++) {
         int K = 2 + (int)gsl_rng_uniform_int(r, KMAX - 1), d = K + (int)gsl_rng_uniform_int(r, 3);
@@ -769,7 +763,7 @@ Test(tpg, orthonormal_dag_chain_matches_decoupled_qp)
 Test(tpg, orthonormal_two_scc_case_matches_decoupled_qp)
 {
     gsl_rng *r = ac_test_rng(303);
-    unsigned long seed = test_seed(303);
+    unsigned long seed = ac_test_seed(303);
     int ncase = ac_test_cases(200);
     for (int cs = 0; cs < ncase; cs++) {
         int K = 2 + (int)gsl_rng_uniform_int(r, KMAX - 1), d = K + (int)gsl_rng_uniform_int(r, 3);

@@ -18,13 +18,19 @@ static inline int ac_test_cases(int base)
     return n > 0 ? n : 1;
 }
 
-/* A generator seeded from AC_TEST_SEED (default `seed`); print the seed on
- * failure so a case replays. */
-static inline gsl_rng *ac_test_rng(unsigned long seed)
+/* The seed a test uses: AC_TEST_SEED when set, else `def`. */
+static inline unsigned long ac_test_seed(unsigned long def)
 {
     const char *s = getenv("AC_TEST_SEED");
+    return s ? strtoul(s, NULL, 10) : def;
+}
+
+/* A generator seeded with ac_test_seed(seed); print that seed on failure so
+ * a case replays. */
+static inline gsl_rng *ac_test_rng(unsigned long seed)
+{
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, s ? strtoul(s, NULL, 10) : seed);
+    gsl_rng_set(r, ac_test_seed(seed));
     gsl_set_error_handler_off();
     return r;
 }
