@@ -12,6 +12,7 @@
 #include <float.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,7 @@ static ac_status run_trial(const ac_run_opts *o, int tr, const ac_svm_setup *su,
         st = instance_theory(I, msg);
     double t1 = ac_clock();
     if (st == AC_OK && ts)
-        st = train(I, *r, ts, traj, msg);
+        st = train(I, *r, ts, traj, msg); /* no training when ts is NULL (traj unused) */
     res->theory_seconds += t1 - t0;
     res->empirical_seconds += ac_clock() - t1;
     return st;
@@ -273,13 +274,22 @@ static int progress(const ac_run_opts *o, const char *id, double frac)
     return o->progress ? o->progress(o->progress_ctx, id, frac) : 0;
 }
 
+/* The setup line: sizes, how to export trial i, then the training as fmt. */
 static void setup_text(ac_claim_result *res, const char *what, const ac_svm_setup *su, const char *mode,
-                       unsigned long seed, const char *train)
+                       unsigned long seed, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void setup_text(ac_claim_result *res, const char *what, const ac_svm_setup *su, const char *mode,
+                       unsigned long seed, const char *fmt, ...)
 {
-    snprintf(res->setup, sizeof res->setup,
-             "%s: n=%d T=%d K=%d d=%d, %d trials; trial i is `attncheck svm generate --mode %s --n %d "
-             "--T %d --K %d --d %d --seed %lu+i`; %s",
-             what, su->n, su->T, su->K, su->d, su->trials, mode, su->n, su->T, su->K, su->d, seed, train);
+    int n = snprintf(res->setup, sizeof res->setup,
+                     "%s: n=%d T=%d K=%d d=%d, %d trials; trial i is `attncheck svm generate --mode %s --n %d "
+                     "--T %d --K %d --d %d --seed %lu+i`; ",
+                     what, su->n, su->T, su->K, su->d, su->trials, mode, su->n, su->T, su->K, su->d, seed);
+    if (n < 0 || (size_t)n >= sizeof res->setup)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->setup + n, sizeof res->setup - (size_t)n, fmt, ap);
+    va_end(ap);
 }
 
 /* Mass of the attention of example i on the tokens of the label's SCC. */
@@ -453,10 +463,8 @@ static ac_status direction(const ac_run_opts *o, ac_claim_result *res, ac_msg *m
             st = AC_ECALLBACK;
     }
     if (st == AC_OK) {
-        char buf[160];
-        setup_text(res, cyc ? "cyclic TPGs" : "acyclic TPGs", &su, cyc ? "cyclic" : "acyclic", o->seed, "");
-        snprintf(buf, sizeof buf, "normalised GD, lr %g, %d steps, W(0) ~ U(-1/sqrt(d), 1/sqrt(d))", su.lr, su.steps);
-        strncat(res->setup, buf, sizeof res->setup - strlen(res->setup) - 1);
+        setup_text(res, cyc ? "cyclic TPGs" : "acyclic TPGs", &su, cyc ? "cyclic" : "acyclic", o->seed,
+                   "normalised GD, lr %g, %d steps, W(0) ~ U(-1/sqrt(d), 1/sqrt(d))", su.lr, su.steps);
         direction_rows(res, &a, cyc, ncp);
     }
     free(a.corr), free(a.tcp);
@@ -600,10 +608,8 @@ static ac_status claim_structure(const ac_run_opts *o, ac_claim_result *res, ac_
         for (int tr = 0; tr < su[m].trials && st == AC_OK; tr++) {
             instance I;
             gsl_rng *r = NULL;
-            st = instance_draw(o, tr, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &r, &I, msg);
-            double t0 = ac_clock();
-            if (st == AC_OK)
-                st = instance_theory(&I, msg);
+            st = run_trial(o, tr, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, NULL, &r, &I, NULL,
+                           res, msg);
             double t1 = ac_clock();
             if (st == AC_OK)
                 st = check_s1_s2(&I, &a);
@@ -613,8 +619,7 @@ static ac_status claim_structure(const ac_run_opts *o, ac_claim_result *res, ac_
             }
             if (st == AC_OK)
                 st = check_s4_s5(&I, r, &a);
-            res->theory_seconds += t1 - t0;
-            res->empirical_seconds += ac_clock() - t1;
+            res->empirical_seconds += ac_clock() - t1; /* S4, S5 use the model's loss */
             ninst++;
             instance_free(&I);
             gsl_rng_free(r);
@@ -696,21 +701,17 @@ static ac_status finite_trial(const ac_run_opts *o, int tr, const ac_svm_setup *
     instance I;
     trajectory tn = {0}, tg = {0}, ta = {0};
     gsl_rng *r = NULL;
-    ac_status st = instance_draw(o, tr, su, AC_SVM_GEN_CYCLIC, &r, &I, msg);
-    double t0 = ac_clock();
-    if (st == AC_OK)
-        st = instance_theory(&I, msg);
-    double t1 = ac_clock();
     ac_svm_train_settings tsn = {su->steps, su->lr, 1, AC_SVM_HEAD_IDENTITY};
     ac_svm_train_settings tsg = {gd->steps, gd->lr, 0, AC_SVM_HEAD_IDENTITY};
-    if (st == AC_OK)
-        st = train(&I, r, &tsn, &tn, msg);
+    ac_status st = run_trial(o, tr, su, AC_SVM_GEN_CYCLIC, &tsn, &r, &I, &tn, res, msg);
+    double t1 = ac_clock();
     if (st == AC_OK)
         st = train(&I, r, &tsg, &tg, msg);
-    if (st == AC_OK)
-        st = authors_wfin(&I, su, &ta, msg);
-    res->theory_seconds += t1 - t0;
     res->empirical_seconds += ac_clock() - t1;
+    double t2 = ac_clock();
+    if (st == AC_OK)
+        st = authors_wfin(&I, su, &ta, msg); /* the authors' W_fin: a theory quantity, by NGD */
+    res->theory_seconds += ac_clock() - t2;
     if (st == AC_OK)
         st = fin_distance(&I, &tn, I.th.Wfin, 0, a->ngd + (size_t)tr * ncp);
     if (st == AC_OK)
@@ -795,11 +796,9 @@ static ac_status claim_finite(const ac_run_opts *o, ac_claim_result *res, ac_msg
             st = AC_ECALLBACK;
     }
     if (st == AC_OK) {
-        char tail[160];
-        setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed, "");
-        snprintf(tail, sizeof tail, "NGD lr %g for %d steps; plain GD lr %g for %d steps; W_fin by Newton",
-                 su.lr, su.steps, gd.lr, gd.steps);
-        strncat(res->setup, tail, sizeof res->setup - strlen(res->setup) - 1);
+        setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
+                   "NGD lr %g for %d steps; plain GD lr %g for %d steps; W_fin by Newton", su.lr, su.steps, gd.lr,
+                   gd.steps);
         finite_rows(res, &a, T, ncp);
         ac_figure *f = ac_claim_add_figure(res, "svm-finite-component", "||P_fin W(t) - W_fin||, cyclic TPGs",
                                            "step t", "||P_fin W(t) - W_fin||", 0, 1);
@@ -906,16 +905,10 @@ static ac_status claim_retrieval(const ac_run_opts *o, ac_claim_result *res, ac_
         instance I;
         trajectory traj = {0};
         gsl_rng *r = NULL;
-        st = instance_draw(o, tr, &su, AC_SVM_GEN_CYCLIC, &r, &I, msg);
-        double t0 = ac_clock();
-        if (st == AC_OK)
-            st = instance_theory(&I, msg);
+        st = run_trial(o, tr, &su, AC_SVM_GEN_CYCLIC, &ts, &r, &I, &traj, res, msg);
         double t1 = ac_clock();
         if (st == AC_OK)
-            st = train(&I, r, &ts, &traj, msg);
-        if (st == AC_OK)
             st = retrieval_trial(&I, traj.W + (size_t)NCHECK * I.d * I.d, r, su.T, &a);
-        res->theory_seconds += t1 - t0;
         res->empirical_seconds += ac_clock() - t1;
         trajectory_free(&traj);
         instance_free(&I);
@@ -925,11 +918,9 @@ static ac_status claim_retrieval(const ac_run_opts *o, ac_claim_result *res, ac_
     }
     if (st != AC_OK)
         return st;
-    char tail[200];
-    setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed, "");
-    snprintf(tail, sizeof tail, "NGD lr %g, %d steps; up to %d held-out sequences per trial drawn after training",
-             su.lr, su.steps, RETRIEVAL_SEQS);
-    strncat(res->setup, tail, sizeof res->setup - strlen(res->setup) - 1);
+    setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
+               "NGD lr %g, %d steps; up to %d held-out sequences per trial drawn after training", su.lr, su.steps,
+               RETRIEVAL_SEQS);
     ac_claim_add(res, "mean attention mass outside the top SCC, held-out sequences", "0 (hard retrieval)", 0.0,
                  a.nseq ? a.leak_sum / a.nseq : NAN, AC_METRIC_AT_MOST, TOL_RETRIEVAL,
                  "spec 4.2 bound (1e-3 at 4000 NGD steps, training examples of acyclic data) applied to held-out cyclic sequences; the spec sets no cyclic bound");
@@ -1164,21 +1155,14 @@ static ac_status claim_local_head(const ac_run_opts *o, ac_claim_result *res, ac
         trajectory traj = {0};
         ac_tpg_data *L = NULL;
         gsl_rng *r = NULL;
-        st = instance_draw(o, tr, &su, AC_SVM_GEN_CYCLIC, &r, &I, msg);
-        double t0 = ac_clock();
-        if (st == AC_OK)
-            st = instance_theory(&I, msg);
-        double t1 = ac_clock();
-        if (st == AC_OK)
-            st = train(&I, r, &ts, &traj, msg);
+        st = run_trial(o, tr, &su, AC_SVM_GEN_CYCLIC, &ts, &r, &I, &traj, res, msg);
         double t2 = ac_clock();
         const double *Wend = traj.W ? traj.W + (size_t)NCHECK * dd : NULL;
         if (st == AC_OK)
             st = local_dataset(&I, Wend, &L);
         if (st == AC_OK)
             st = local_svm(L, I.E, I.d, Wl, msg);
-        res->theory_seconds += (t1 - t0) + (ac_clock() - t2);
-        res->empirical_seconds += t2 - t1;
+        res->theory_seconds += ac_clock() - t2; /* the local Graph-SVM */
         if (st == AC_OK) {
             cl[tr] = ac_la_corr(Wend, Wl, dd);
             cg[tr] = ac_la_corr(Wend, I.th.Wsvm, dd);
@@ -1191,13 +1175,10 @@ static ac_status claim_local_head(const ac_run_opts *o, ac_claim_result *res, ac
             st = AC_ECALLBACK;
     }
     if (st == AC_OK) {
-        char tail[200];
-        setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed, "");
-        snprintf(tail, sizeof tail,
-                 "general head E X^T s with loss (1 - softmax_y)^2, NGD lr %g, %d steps; selected tokens: "
-                 "attention > %g",
-                 su.lr, su.steps, LOCAL_SELECTED);
-        strncat(res->setup, tail, sizeof res->setup - strlen(res->setup) - 1);
+        setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
+                   "general head E X^T s with loss (1 - softmax_y)^2, NGD lr %g, %d steps; selected tokens: "
+                   "attention > %g",
+                   su.lr, su.steps, LOCAL_SELECTED);
         stats sl = stats_of(cl, T), sg = stats_of(cg, T);
         ac_claim_add(res, "mean corr(W, local Graph-SVM from the selected tokens)", "1", 1.0, sl.mean,
                      AC_METRIC_AT_LEAST, TOL_LOCAL, "spec 4.4 Accept (ours, from the authors' outputs)");
@@ -1373,14 +1354,11 @@ static ac_status claim_high_precision(const ac_run_opts *o, ac_claim_result *res
         gsl_rng *r = NULL;
         memset(&h[m], 0, sizeof h[m]);
         h[m].first_flat = NAN;
-        st = instance_draw(o, 0, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &r, &I, msg);
-        double t0 = ac_clock();
-        if (st == AC_OK)
-            st = instance_theory(&I, msg);
+        st = run_trial(o, 0, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, NULL, &r, &I, NULL, res,
+                       msg);
         double t1 = ac_clock();
         if (st == AC_OK)
-            st = hp_trace(&I, &h[m]);
-        res->theory_seconds += t1 - t0;
+            st = hp_trace(&I, &h[m]); /* both evaluations: timed as the experiment side */
         res->empirical_seconds += ac_clock() - t1;
         instance_free(&I);
         gsl_rng_free(r);
