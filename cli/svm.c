@@ -110,28 +110,33 @@ static int parse_out_format(const char *s, unsigned allowed, out_format *f)
     return 0;
 }
 
-/* Condensation edge A -> B of graph g exists (A != B). */
-static int cond_edge(const ac_tpg *G, int g, int A, int B)
+static int cmp_long(const void *x, const void *y)
 {
-    int K = G->K;
-    for (int j = 0; j < K; j++) {
-        if (G->comp[(size_t)g * K + j] != A)
-            continue;
-        for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
-            if (G->comp[(size_t)g * K + G->adj[e]] == B)
-                return 1;
-    }
-    return 0;
+    long a = *(const long *)x, b = *(const long *)y;
+    return (a > b) - (a < b);
 }
 
-/* Components of graph g that hold a token of the graph (isolated tokens are
- * singleton components of every graph but not part of it). */
-static int comp_used(const ac_tpg *G, int g, int A)
+/* The condensation of graph g: its direct edges A -> B between different
+ * SCCs, from the token edges, sorted and deduplicated, coded A * ncomp + B
+ * in *out (new; free it).  Returns the count, or -1 when out of memory. */
+static int cond_edges(const ac_tpg *G, int g, long **out)
 {
-    for (int j = 0; j < G->K; j++)
-        if (G->comp[(size_t)g * G->K + j] == A && G->in_graph[(size_t)g * G->K + j])
-            return 1;
-    return 0;
+    int K = G->K, nc = G->ncomp[g], n = 0;
+    const int *comp = G->comp + (size_t)g * K, *off = G->adj_off + (size_t)g * (K + 1);
+    long *e = malloc(sizeof(long) * (size_t)(off[K] - off[0] + 1));
+    if (!e)
+        return -1;
+    for (int j = 0; j < K; j++)
+        for (int t = off[j]; t < off[j + 1]; t++)
+            if (comp[j] != comp[G->adj[t]])
+                e[n++] = (long)comp[j] * nc + comp[G->adj[t]];
+    qsort(e, (size_t)n, sizeof *e, cmp_long);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || e[i] != e[u - 1])
+            e[u++] = e[i];
+    *out = e;
+    return u;
 }
 
 static void graph_text(const ac_tpg *G)
@@ -144,20 +149,20 @@ static void graph_text(const ac_tpg *G)
             for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
                 printf(" %d->%d", j, G->adj[e]);
         printf("\n  SCCs in priority order (higher first):\n");
-        for (int A = 0; A < G->ncomp[g]; A++) {
-            if (!comp_used(G, g, A))
-                continue;
+        long *ce = NULL;
+        int nce = cond_edges(G, g, &ce), c = 0;
+        /* components 0 .. nlive[g]-1 hold the graph's tokens (theory/tpg.h) */
+        for (int A = 0; A < G->nlive[g]; A++) {
             printf("    SCC %d: {", A);
             for (int j = 0, first = 1; j < K; j++)
                 if (G->comp[(size_t)g * K + j] == A)
                     printf(first ? "%d" : ", %d", j), first = 0;
             printf("}%s", G->comp_size[(size_t)g * K + A] > 1 ? "  (cyclic)" : "");
-            int any = 0;
-            for (int B = 0; B < G->ncomp[g]; B++)
-                if (B != A && cond_edge(G, g, A, B))
-                    printf(any++ ? ", %d" : "  -> SCC %d", B);
+            for (int any = 0; c < nce && ce[c] / G->ncomp[g] == A; c++)
+                printf(any++ ? ", %ld" : "  -> SCC %ld", ce[c] % G->ncomp[g]);
             printf("\n");
         }
+        free(ce);
     }
 }
 
@@ -172,18 +177,18 @@ static json_t *graph_json(const ac_tpg *G)
         for (int j = 0; j < K; j++)
             for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
                 json_array_append_new(edges, json_pack("[ii]", j, G->adj[e]));
-        for (int A = 0; A < G->ncomp[g]; A++) {
-            if (!comp_used(G, g, A))
-                continue;
+        for (int A = 0; A < G->nlive[g]; A++) {
             json_t *members = json_array();
             for (int j = 0; j < K; j++)
                 if (G->comp[(size_t)g * K + j] == A)
                     json_array_append_new(members, json_integer(j));
             json_array_append_new(sccs, json_pack("{s:i,s:o}", "id", A, "tokens", members));
-            for (int B = 0; B < G->ncomp[g]; B++)
-                if (B != A && cond_edge(G, g, A, B))
-                    json_array_append_new(order, json_pack("[ii]", A, B));
         }
+        long *ce = NULL;
+        int nce = cond_edges(G, g, &ce);
+        for (int c = 0; c < nce; c++)
+            json_array_append_new(order, json_pack("[ii]", (int)(ce[c] / G->ncomp[g]), (int)(ce[c] % G->ncomp[g])));
+        free(ce);
         json_object_set_new(o, "edges", edges);
         json_object_set_new(o, "sccs", sccs);
         json_object_set_new(o, "priority", order);
@@ -200,9 +205,7 @@ static void graph_dot(const ac_tpg *G)
     for (int g = 0; g < G->ngraph; g++) {
         int k = G->last[g];
         printf("  subgraph cluster_k%d {\n    label=\"last token %d\";\n", k, k);
-        for (int A = 0; A < G->ncomp[g]; A++) {
-            if (!comp_used(G, g, A))
-                continue;
+        for (int A = 0; A < G->nlive[g]; A++) {
             printf("    subgraph cluster_k%d_scc%d {\n      label=\"SCC %d\"; style=rounded;\n", k, A, A);
             for (int j = 0; j < K; j++)
                 if (G->comp[(size_t)g * K + j] == A && G->in_graph[(size_t)g * K + j])
