@@ -191,6 +191,20 @@ static const char *qs(const char *w)
 /* ------------------------------------------------------------------------ */
 /* Growable arrays                                                          */
 
+/* The array v of elem-byte entries (n used of *cap) with room for one more,
+ * doubling from 64: v itself or its reallocation; NULL when out of memory
+ * (v is then untouched). */
+static void *reserve_one(void *v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? 2 * *cap : 64;
+    void *p = realloc(v, c * elem);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 typedef struct {
     int *v;
     size_t n, cap;
@@ -198,14 +212,10 @@ typedef struct {
 
 static int ivec_push(ivec *a, int x)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 64;
-        int *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
+    int *v = reserve_one(a->v, a->n, &a->cap, sizeof *a->v);
+    if (!v)
+        return -1;
+    a->v = v;
     a->v[a->n++] = x;
     return 0;
 }
@@ -217,14 +227,10 @@ typedef struct {
 
 static int dvec_push(dvec *a, double x)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 64;
-        double *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
+    double *v = reserve_one(a->v, a->n, &a->cap, sizeof *a->v);
+    if (!v)
+        return -1;
+    a->v = v;
     a->v[a->n++] = x;
     return 0;
 }
