@@ -29,39 +29,7 @@ import time
 import numpy as np
 from cvxopt import matrix, solvers, spmatrix
 
-
-def strip_comment(line):
-    cut = line.find("#")
-    return (line if cut < 0 else line[:cut]).strip()
-
-
-def read_data(path):
-    """Examples as (list of token ids, label)."""
-    examples = []
-    with open(path, encoding="utf-8-sig") as f:
-        for no, raw in enumerate(f, 1):
-            line = strip_comment(raw)
-            if not line:
-                continue
-            seq, bar, lab = line.partition("|")
-            if not bar:
-                sys.exit(f"{path}:{no}: no '|'")
-            toks = [int(t) for t in seq.split()]
-            y = int(lab.strip())
-            if not toks or y not in toks:
-                sys.exit(f"{path}:{no}: label {y} not in its sequence")
-            examples.append((toks, y))
-    return examples
-
-
-def read_emb(path):
-    rows = []
-    with open(path, encoding="utf-8-sig") as f:
-        for raw in f:
-            line = strip_comment(raw)
-            if line:
-                rows.append([float(v) for v in line.split()])
-    return np.array(rows, dtype=np.float64)
+from peer_files import read_data, read_rows
 
 
 def graphs(examples):
@@ -173,7 +141,7 @@ def main(argv):
     if len(args) != 2:
         sys.exit(__doc__)
     examples = read_data(args[0])
-    E = read_emb(args[1])
+    E = np.array(read_rows(args[1]), dtype=np.float64)
     d = E.shape[1]
     n = d * d
     eq, ineq, n_eq_all = constraints(examples)

@@ -26,35 +26,9 @@ import time
 
 import torch
 
+from peer_files import read_data, read_rows
+
 NGD_EPS = 2.220446049250313e-16
-
-
-def strip_comment(line):
-    cut = line.find("#")
-    return (line if cut < 0 else line[:cut]).strip()
-
-
-def read_data(path):
-    seqs, labels = [], []
-    with open(path, encoding="utf-8-sig") as f:
-        for raw in f:
-            line = strip_comment(raw)
-            if not line:
-                continue
-            seq, _, lab = line.partition("|")
-            seqs.append([int(t) for t in seq.split()])
-            labels.append(int(lab))
-    return seqs, labels
-
-
-def read_matrix(path):
-    rows = []
-    with open(path, encoding="utf-8-sig") as f:
-        for raw in f:
-            line = strip_comment(raw)
-            if line:
-                rows.append([float(v) for v in line.split()])
-    return torch.tensor(rows, dtype=torch.float64)
 
 
 class Batch:
@@ -95,9 +69,10 @@ def main(argv):
     if len(argv) not in (6, 7):
         sys.exit(__doc__)
     torch.set_num_threads(int(argv[6]) if len(argv) == 7 else 2)
-    seqs, labels = read_data(argv[1])
-    E = read_matrix(argv[2])
-    W0 = read_matrix(argv[3])
+    examples = read_data(argv[1])
+    seqs, labels = [t for t, _ in examples], [y for _, y in examples]
+    E = torch.tensor(read_rows(argv[2]), dtype=torch.float64)
+    W0 = torch.tensor(read_rows(argv[3]), dtype=torch.float64)
     steps, lr = int(argv[4]), float(argv[5])
     B = Batch(seqs, labels, E)
 
