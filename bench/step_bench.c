@@ -22,17 +22,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "verify/svm_io.h"
 #include "verify/svm_model.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -119,12 +111,12 @@ int main(int argc, char **argv)
     }
     double l0 = 0.0;
     for (int s = 0; s < steps; s++) {
-        double t0 = now();
+        double t0 = ac_clock();
         if (ac_svm_trainer_step(tr) != AC_OK) {
             fprintf(stderr, "step_bench: step %d: loss or gradient not finite\n", s);
             return 2;
         }
-        dt[s] = now() - t0;
+        dt[s] = ac_clock() - t0;
         if (s == 0)
             l0 = ac_svm_trainer_loss(tr);
     }

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 static const char *const messages[] = {
 #define AC_STATUS_MSG(name, msg) msg,
@@ -25,4 +26,11 @@ ac_status ac_fail(ac_msg *msg, ac_status s, const char *fmt, ...)
         va_end(ap);
     }
     return s;
+}
+
+double ac_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

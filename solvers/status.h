@@ -47,4 +47,7 @@ typedef struct {
 ac_status ac_fail(ac_msg *msg, ac_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Seconds of a monotonic clock (CLOCK_MONOTONIC), for timing solves. */
+double ac_clock(void);
+
 #endif

@@ -2,14 +2,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ac_tpg_solve_settings_default(ac_tpg_solve_settings *s)
 {
@@ -39,7 +31,7 @@ ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tp
     out->K = D->K;
     out->d = d;
     size_t dd = (size_t)d * d;
-    double t0 = now();
+    double t0 = ac_clock();
     ac_status st = ac_tpg_build(&out->G, D, msg);
     if (st == AC_OK)
         st = ac_tpg_constraints(out->G, &out->C);
@@ -52,17 +44,17 @@ ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tp
     if (!out->Wsvm || !out->Wfin || !out->lambda || !out->cert)
         return ac_fail(msg, AC_ENOMEM, "no memory for d=%d and %d constraints", d, out->C.m);
     st = ac_tpg_svm(out->G, &out->C, E, d, &set->svm, out->Wsvm, out->lambda, out->cert, &out->qp, msg);
-    out->svm_seconds = now() - t0;
+    out->svm_seconds = ac_clock() - t0;
     if (st != AC_OK)
         return st;
     if (out->qp.status == AC_QP_INFEASIBLE)
         return AC_OK;
-    double t1 = now();
+    double t1 = ac_clock();
     st = ac_tpg_sfin_alloc(&out->S, out->G, E, d, msg);
     if (st == AC_OK)
         st = ac_tpg_reduce(out->G, D, &out->Dred);
     if (st == AC_OK)
         st = ac_tpg_wfin(out->S, out->Dred, &set->newton, out->Wfin, &out->fin_grad_norm, &out->newton, msg);
-    out->fin_seconds = now() - t1;
+    out->fin_seconds = ac_clock() - t1;
     return st;
 }

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const size_names[] = {"quick", "default", "paper"};
 static const char *const metric_names[] = {"abs", "rel", "at_most", "at_least", "info"};
@@ -38,13 +37,6 @@ int ac_metric_parse(const char *s)
 const char *ac_verdict_str(ac_verdict v)
 {
     return (unsigned)v < 3 ? verdict_names[v] : "?";
-}
-
-double ac_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void copy_text(char *dst, size_t cap, const char *src)

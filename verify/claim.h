@@ -165,9 +165,6 @@ void ac_claim_judge(ac_claim_result *res);
  * ran, whatever its verdict; otherwise res->status and res->error say why. */
 ac_status ac_claim_run(const ac_claim_def *def, const ac_run_opts *opts, ac_claim_result *res);
 
-/* Seconds of a monotonic clock. */
-double ac_clock(void);
-
 /* The version string written into every report. */
 #define AC_VERSION "0.1.0"
 
