@@ -23,7 +23,19 @@ expect() {
     fi
 }
 
-# grep_out FILE PATTERN DESCRIPTION
+# check DESCRIPTION COMMAND...: COMMAND's success is a pass.
+check() {
+    what=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $what"
+    fi
+}
+
+# grep_in FILE PATTERN DESCRIPTION: PATTERN occurs in $T/FILE.
 grep_in() {
     if grep -q -- "$2" "$T/$1"; then
         pass=$((pass + 1))
@@ -35,11 +47,7 @@ grep_in() {
 }
 
 absent() {
-    if [ -e "$1" ]; then
-        fail=$((fail + 1)); echo "FAIL: $2: $1 was left behind"
-    else
-        pass=$((pass + 1))
-    fi
+    check "$2: $1 was left behind" [ ! -e "$1" ]
 }
 
 EX=examples
@@ -66,8 +74,8 @@ grep_in out "SCC" "graph lists SCCs"
 expect 0 "svm graph dot" -- "$BIN" svm graph $EX/toy.data --format dot
 grep_in out "subgraph cluster_k2" "dot has one cluster per graph"
 if command -v dot >/dev/null 2>&1; then
-    "$BIN" svm graph $EX/toy.data --format dot | dot -Tsvg >"$T/g.svg" 2>"$T/err" &&
-        pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: dot -Tsvg rejects our DOT"; }
+    "$BIN" svm graph $EX/toy.data --format dot >"$T/g.dot"
+    check "dot -Tsvg accepts our DOT" dot -Tsvg -o "$T/g.svg" "$T/g.dot"
 fi
 expect 0 "svm graph json" -- "$BIN" svm graph $EX/toy.data --format json
 expect 0 "svm solve" -- "$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb
@@ -128,11 +136,11 @@ grep_in out "added (no baseline yet" "regress names them"
 # may fail honestly), and regress agrees with it.
 "$BIN" run svm --size quick --quiet --out "$T/res" >/dev/null 2>"$T/err"
 st=$?
-[ $st -le 1 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: run svm quick: exit $st"; cat "$T/err"; }
+check "run svm quick: exit $st, not 0 or 1" [ $st -le 1 ]
 for f in md csv json tex; do
-    [ -s "$T/res/svm.$f" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: $T/res/svm.$f missing"; }
+    check "$T/res/svm.$f written" [ -s "$T/res/svm.$f" ]
 done
-[ -s "$T/res/README.md" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: index missing"; }
+check "index written" [ -s "$T/res/README.md" ]
 expect 0 "regress against the run just made" -- "$BIN" regress --baseline "$T/res"
 # A moved number is caught: perturb one empirical value in the baseline.
 sed 's/"empirical": 0\.9/"empirical": 0.8/' "$T/res/svm.json" >"$T/res/svm.json.new" && mv "$T/res/svm.json.new" "$T/res/svm.json"
