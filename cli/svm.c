@@ -696,23 +696,29 @@ done:
 
 /* ---- generate ------------------------------------------------------------ */
 
+/* A generated instance file: a header comment, then the dataset D or the
+ * embeddings E (K x d). */
+typedef struct {
+    const char *header;
+    const ac_tpg_data *D;
+    const double *E;
+    int K, d;
+} instance_file;
+
+static ac_status fill_instance(FILE *f, void *ctx, ac_msg *msg)
+{
+    const instance_file *x = ctx;
+    fprintf(f, "# %s\n", x->header);
+    ac_status st = x->D ? ac_svm_io_write_data(f, x->D) : ac_svm_io_write_emb(f, x->E, x->K, x->d);
+    return st == AC_OK ? AC_OK : ac_fail(msg, st, "write failed");
+}
+
 static int write_file(const char *path, const char *header, const ac_tpg_data *D, const double *E, int K, int d)
 {
-    ac_atomic a;
+    instance_file x = {header, D, E, K, d};
     ac_msg msg = {{0}};
-    if (ac_atomic_open(&a, path, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        return 0;
-    }
-    fprintf(a.f, "# %s\n", header);
-    ac_status st = D ? ac_svm_io_write_data(a.f, D) : ac_svm_io_write_emb(a.f, E, K, d);
-    if (st != AC_OK) {
-        ac_atomic_abort(&a);
-        cli_error("%s: write failed", path);
-        return 0;
-    }
-    if (ac_atomic_commit(&a, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
+    if (ac_atomic_write(path, fill_instance, &x, &msg) != AC_OK) {
+        cli_error("%s: %s", path, msg.text);
         return 0;
     }
     return 1;

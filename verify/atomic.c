@@ -60,6 +60,20 @@ void ac_atomic_abort(ac_atomic *a)
     }
 }
 
+ac_status ac_atomic_write(const char *path, ac_atomic_fill fill, void *ctx, ac_msg *msg)
+{
+    ac_atomic a;
+    ac_status st = ac_atomic_open(&a, path, msg);
+    if (st != AC_OK)
+        return st;
+    st = fill(a.f, ctx, msg);
+    if (st != AC_OK) {
+        ac_atomic_abort(&a);
+        return st;
+    }
+    return ac_atomic_commit(&a, msg);
+}
+
 ac_status ac_mkdir_p(const char *path, ac_msg *msg)
 {
     char buf[4096];

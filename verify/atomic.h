@@ -25,6 +25,12 @@ ac_status ac_atomic_commit(ac_atomic *a, ac_msg *msg);
 /* Close and remove the temporary; path is untouched.  Safe on a closed a. */
 void ac_atomic_abort(ac_atomic *a);
 
+/* Write path whole or not at all: open it atomically, let fill write the
+ * stream (ctx is passed through), commit.  When fill fails its status is
+ * returned, its message kept, and path left untouched. */
+typedef ac_status (*ac_atomic_fill)(FILE *f, void *ctx, ac_msg *msg);
+ac_status ac_atomic_write(const char *path, ac_atomic_fill fill, void *ctx, ac_msg *msg);
+
 /* Create directory path and its parents (mkdir -p).  AC_EIO on failure. */
 ac_status ac_mkdir_p(const char *path, ac_msg *msg);
 
