@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tests/testutil.h"
+#include "theory/tpg.h"
 #include "theory/tpg_loss.h"
 #include "theory/tpg_mpfr.h"
 
@@ -101,6 +102,47 @@ Test(tpg_mpfr, gradient_mirrors_double_gradient)
                           "seed 32 case %d entry %d", c, j);
         ac_tpg_data_free(D);
     }
+    mpfr_clear(L);
+    for (int j = 0; j < KMAX * KMAX; j++)
+        mpfr_clears(Um[j], gm[j], (mpfr_ptr)0);
+    gsl_rng_free(r);
+}
+
+/* The reduced loss (queries kept apart from the kept positions) mirrors too:
+ * the same bound as above with n the full count, which divides L_red. */
+Test(tpg_mpfr, reduced_loss_mirrors_double_reduced_loss)
+{
+    gsl_rng *r = ac_test_rng(34);
+    mpfr_t L, Um[KMAX * KMAX], gm[KMAX * KMAX];
+    mpfr_init2(L, 128);
+    for (int j = 0; j < KMAX * KMAX; j++)
+        mpfr_inits2(128, Um[j], gm[j], (mpfr_ptr)0);
+    int reduced_any = 0;
+    for (int c = 0; c < ac_test_cases(100); c++) {
+        int K = 1 + (int)(c % KMAX), n = 1 + (int)(c % 9);
+        ac_tpg_data *D = random_data(r, n, K);
+        ac_tpg *G;
+        ac_tpg_reduced *R;
+        ac_msg msg;
+        cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_tpg_reduce(G, D, &R), AC_OK);
+        reduced_any |= R->data->n > 0;
+        double U[KMAX * KMAX], gU[KMAX * KMAX];
+        for (int j = 0; j < K * K; j++) {
+            U[j] = 1.7312 * gsl_ran_gaussian(r, 1.0);
+            mpfr_set_d(Um[j], U[j], MPFR_RNDN);
+        }
+        double Ld = ac_tpg_loss_reduced(R, U, gU);
+        cr_assert_eq(ac_tpg_loss_reduced_mpfr(R, Um, L, gm, 128), AC_OK);
+        double tol = (TMAX + n + 8) * DBL_EPSILON * (1.0 + 4.0 * max_abs(U, K * K));
+        cr_assert_leq(fabs(Ld - mpfr_get_d(L, MPFR_RNDN)), tol, "seed 34 case %d", c);
+        for (int j = 0; j < K * K; j++)
+            cr_assert_leq(fabs(gU[j] - mpfr_get_d(gm[j], MPFR_RNDN)), tol, "seed 34 case %d entry %d", c, j);
+        ac_tpg_reduced_free(R);
+        ac_tpg_free(G);
+        ac_tpg_data_free(D);
+    }
+    cr_assert(reduced_any, "no case kept an example: the test compared only zeros");
     mpfr_clear(L);
     for (int j = 0; j < KMAX * KMAX; j++)
         mpfr_clears(Um[j], gm[j], (mpfr_ptr)0);
