@@ -114,16 +114,6 @@ ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsign
     return ac_svm_generate(*r, &gs, D, E, NULL, msg);
 }
 
-/* Instance of trial tr; *r continues after the draw. */
-static ac_status instance_draw(const ac_run_opts *o, int tr, const ac_svm_setup *su, ac_svm_gen_mode mode,
-                               gsl_rng **r, instance *I, ac_msg *msg)
-{
-    memset(I, 0, sizeof *I);
-    I->K = su->K;
-    I->d = su->d;
-    return ac_svm_claim_draw(su, mode, o->seed, tr, r, &I->D, &I->E, msg);
-}
-
 /* The theory side (theory/tpg_solve.h).  A solver that does not converge
  * stops the claim with a message naming it. */
 static ac_status instance_theory(instance *I, ac_msg *msg)
@@ -201,7 +191,10 @@ static ac_status run_trial(const ac_run_opts *o, int tr, const ac_svm_setup *su,
                            const ac_svm_train_settings *ts, gsl_rng **r, instance *I, trajectory *traj,
                            ac_claim_result *res, ac_msg *msg)
 {
-    ac_status st = instance_draw(o, tr, su, mode, r, I, msg);
+    memset(I, 0, sizeof *I);
+    I->K = su->K;
+    I->d = su->d;
+    ac_status st = ac_svm_claim_draw(su, mode, o->seed, tr, r, &I->D, &I->E, msg);
     double t0 = ac_clock();
     if (st == AC_OK)
         st = instance_theory(I, msg);
