@@ -83,8 +83,10 @@ int main(int argc, char **argv)
     }
     unsigned long seed = strtoul(argv[3], NULL, 10);
     int steps = atoi(argv[4]);
-    ac_svm_train_settings set = {.steps = steps, .lr = strtod(argv[5], NULL), .normalized = 1,
-                                 .head = AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings set;
+    ac_svm_train_settings_default(&set);
+    set.steps = steps + 1;
+    set.lr = strtod(argv[5], NULL);
     if (steps < 1) {
         fprintf(stderr, "step_bench: STEPS must be at least 1\n");
         return 2;
@@ -103,22 +105,25 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    ac_svm_trainer *warm = ac_svm_trainer_alloc(D, NULL, E, d, &set, W0);
-    ac_svm_trainer *tr = ac_svm_trainer_alloc(D, NULL, E, d, &set, W0);
-    if (!warm || !tr || ac_svm_trainer_step(warm) != AC_OK) {
+    ac_svm_trainer *warm = ac_svm_trainer_alloc(D->n, D->off[D->n], D->K, d);
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(D->n, D->off[D->n], D->K, d);
+    if (!warm || !tr || ac_svm_trainer_set(warm, D, NULL, E, &set, W0, &msg) != AC_OK ||
+        ac_svm_trainer_set(tr, D, NULL, E, &set, W0, &msg) != AC_OK ||
+        (ac_svm_trainer_iterate(warm), ac_svm_trainer_test(warm) != AC_TRAIN_RUNNING)) {
         fprintf(stderr, "step_bench: warm-up step failed\n");
         return 2;
     }
     double l0 = 0.0;
     for (int s = 0; s < steps; s++) {
         double t0 = ac_clock();
-        if (ac_svm_trainer_step(tr) != AC_OK) {
-            fprintf(stderr, "step_bench: step %d: loss or gradient not finite\n", s);
+        ac_svm_trainer_iterate(tr);
+        if (ac_svm_trainer_test(tr) == AC_TRAIN_DIVERGED) {
+            fprintf(stderr, "step_bench: step %d: training diverged\n", s);
             return 2;
         }
         dt[s] = ac_clock() - t0;
         if (s == 0)
-            l0 = ac_svm_trainer_loss(tr);
+            l0 = ac_svm_trainer_info(tr)->loss;
     }
     double sec = median(dt, steps);
 
@@ -134,7 +139,7 @@ int main(int argc, char **argv)
     double gn = 0.0;
     for (size_t i = 0; i < (size_t)d * d; i++)
         gn += g[i] * g[i];
-    print_json(sec, steps, l0, ac_svm_trainer_loss(tr), sqrt(gn), ac_svm_trainer_W(tr), d);
+    print_json(sec, steps, l0, ac_svm_trainer_info(tr)->loss, sqrt(gn), ac_svm_trainer_W(tr), d);
     free(g);
     free(dt);
 

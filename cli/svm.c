@@ -493,8 +493,6 @@ static int svm_solve(int argc, char **argv)
 
 /* ---- train --------------------------------------------------------------- */
 
-#define TRAIN_STEPS_DEFAULT 4000
-#define TRAIN_NGD_LR_DEFAULT 0.01
 #define TRAIN_SEED_DEFAULT 1UL
 
 /* Plain GD is stable for lr < 2 / L with L the smoothness constant; for
@@ -531,7 +529,7 @@ static void train_row_of(const svm_input *in, const ac_tpg_solution *s, const ac
 {
     int dd = in->d * in->d;
     const double *W = ac_svm_trainer_W(tr);
-    row->step = ac_svm_trainer_steps(tr);
+    row->step = ac_svm_trainer_info(tr)->steps;
     row->loss = ac_svm_model_loss(in->D, NULL, in->E, in->d, ts->head, W, NULL);
     row->norm = ac_la_nrm2(W, dd);
     row->corr = ac_la_nrm2(s->Wsvm, dd) > 0.0 && s->qp.status == AC_QP_SOLVED ? ac_la_corr(W, s->Wsvm, dd) : NAN;
@@ -565,7 +563,7 @@ static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_
             printf("%ld,%.17g,%.17g,%.17g,%.17g\n", r[i].step, r[i].loss, r[i].norm, r[i].corr, r[i].fin);
         return;
     }
-    printf("%s GD, lr %g, %d steps, seed %lu; ||W_svm|| = %.6g (%s)\n", ts->normalized ? "normalised" : "plain",
+    printf("%s GD, lr %g, %ld steps, seed %lu; ||W_svm|| = %.6g (%s)\n", ts->normalized ? "normalised" : "plain",
            ts->lr, ts->steps, seed, ac_la_nrm2(s->Wsvm, s->d * s->d), ac_qp_status_str(s->qp.status));
     printf("theory: corr(W, W_svm) -> 1 when W_svm != 0; ||P_fin W - W_fin|| -> 0\n");
     printf("%10s %14s %12s %14s %16s\n", "step", "loss", "||W||", "corr(W,W_svm)", "||P_fin W-W_fin||");
@@ -587,7 +585,7 @@ static void train_help(void)
            "  --plain           plain GD, W -= lr g\n"
            "  --seed S          seed of W(0) (default: %lu)\n"
            "  --format F        text | json | csv (default: text)\n\n%s",
-           TRAIN_STEPS_DEFAULT, TRAIN_NGD_LR_DEFAULT, TRAIN_SEED_DEFAULT, svm_formats_help);
+           AC_SVM_TRAIN_STEPS_DEFAULT, AC_SVM_TRAIN_LR_DEFAULT, TRAIN_SEED_DEFAULT, svm_formats_help);
 }
 
 static int svm_train(int argc, char **argv)
@@ -600,7 +598,9 @@ static int svm_train(int argc, char **argv)
         {0, 0, 0, 0}};
     const char *emb = NULL;
     out_format fmt = OUT_TEXT;
-    ac_svm_train_settings ts = {TRAIN_STEPS_DEFAULT, NAN, 1, AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.lr = NAN; /* filled below: its default depends on the method */
     unsigned long seed = TRAIN_SEED_DEFAULT;
     long v;
     double x;
@@ -611,7 +611,7 @@ static int svm_train(int argc, char **argv)
         case 'n':
             if (!cli_long("steps", optarg, 0, 100000000L, &v))
                 return EXIT_USAGE;
-            ts.steps = (int)v;
+            ts.steps = v;
             break;
         case 'l':
             if (!cli_double("lr", optarg, 1e-300, 1e300, &x))
@@ -641,7 +641,7 @@ static int svm_train(int argc, char **argv)
     if (!load(argv[optind], emb, &in))
         return EXIT_USAGE;
     if (isnan(ts.lr))
-        ts.lr = ts.normalized ? TRAIN_NGD_LR_DEFAULT : plain_lr_default(in.E, in.K, in.d);
+        ts.lr = ts.normalized ? AC_SVM_TRAIN_LR_DEFAULT : plain_lr_default(in.E, in.K, in.d);
     ac_tpg_solve_settings set;
     ac_tpg_solve_settings_default(&set);
     ac_tpg_solution sol;
@@ -659,7 +659,13 @@ static int svm_train(int argc, char **argv)
     }
     gsl_rng_set(r, seed);
     ac_svm_model_init(r, in.d, W0);
-    if (!(tr = ac_svm_trainer_alloc(in.D, NULL, in.E, in.d, &ts, W0))) {
+    if (!(tr = ac_svm_trainer_alloc(in.D->n, in.D->off[in.D->n], in.K, in.d))) {
+        cli_error("%s: out of memory", argv[optind]);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (ac_svm_trainer_set(tr, in.D, NULL, in.E, &ts, W0, &msg) != AC_OK) {
+        cli_error("svm train: %s", msg.text);
         rc = EXIT_USAGE;
         goto done;
     }
@@ -667,16 +673,16 @@ static int svm_train(int argc, char **argv)
     for (long next = 0;; next = next_log_step(next)) {
         if (next > ts.steps)
             next = ts.steps;
-        while (ac_svm_trainer_steps(tr) < next && (st = ac_svm_trainer_step(tr)) == AC_OK)
-            ;
-        if (st != AC_OK) {
-            cli_error("%s: training diverged (non-finite loss) at step %ld; lower --lr", argv[optind],
-                      ac_svm_trainer_steps(tr));
+        ac_train_outcome oc = ac_svm_trainer_run(tr, next);
+        if (oc == AC_TRAIN_DIVERGED) {
+            cli_error("%s: training diverged (loss %.3g, from %.3g at the start) at step %ld; lower --lr",
+                      argv[optind], ac_svm_trainer_info(tr)->loss, ac_svm_trainer_info(tr)->loss0,
+                      ac_svm_trainer_info(tr)->steps);
             rc = EXIT_FAILS;
             break;
         }
         train_row_of(&in, &sol, tr, &ts, &rows[n++], W0 + dd);
-        if (next == ts.steps || n == 64)
+        if (oc != AC_TRAIN_RUNNING || next == ts.steps || n == 64)
             break;
     }
     train_print(fmt, rows, n, &ts, seed, &sol);

@@ -159,29 +159,27 @@ static ac_status train(const instance *I, gsl_rng *r, const ac_svm_train_setting
     out->W = malloc(sizeof(double) * (size_t)ncp * dd);
     out->loss = malloc(sizeof(double) * (size_t)ncp);
     double *W0 = malloc(sizeof(double) * (size_t)dd);
-    if (!out->t || !out->W || !out->loss || !W0) {
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(I->D->n, I->D->off[I->D->n], I->K, I->d);
+    if (!out->t || !out->W || !out->loss || !W0 || !tr) {
         free(W0);
+        ac_svm_trainer_free(tr);
         return ac_fail(msg, AC_ENOMEM, "no memory for a training trajectory");
     }
     ac_svm_model_init(r, I->d, W0);
-    ac_svm_trainer *tr = ac_svm_trainer_alloc(I->D, NULL, I->E, I->d, ts, W0);
+    ac_status st = ac_svm_trainer_set(tr, I->D, NULL, I->E, ts, W0, msg);
     free(W0);
-    if (!tr)
-        return ac_fail(msg, AC_ENOMEM, "no memory for the trainer");
-    ac_status st = AC_OK;
     for (int c = 0; c < ncp && st == AC_OK; c++) {
-        long target = (long)ts->steps * c / NCHECK;
-        while (ac_svm_trainer_steps(tr) < target && st == AC_OK)
-            st = ac_svm_trainer_step(tr);
-        out->t[c] = ac_svm_trainer_steps(tr);
+        ac_train_outcome oc = ac_svm_trainer_run(tr, ts->steps * c / NCHECK);
+        out->t[c] = ac_svm_trainer_info(tr)->steps;
         memcpy(out->W + (size_t)c * dd, ac_svm_trainer_W(tr), sizeof(double) * (size_t)dd);
         out->loss[c] = ac_svm_model_loss(I->D, NULL, I->E, I->d, ts->head, ac_svm_trainer_W(tr), NULL);
         out->ncp = c + 1;
+        if (oc == AC_TRAIN_DIVERGED)
+            st = ac_fail(msg, AC_ENUMERIC, "training diverged (loss %.3g) at step %ld",
+                         ac_svm_trainer_info(tr)->loss, out->t[c]);
     }
     ac_svm_trainer_free(tr);
-    if (st != AC_OK)
-        return ac_fail(msg, st, "training diverged (non-finite loss) at step %ld", out->t[out->ncp - 1]);
-    return AC_OK;
+    return st;
 }
 
 /* Draw trial tr, compute its theory and, when ts is non-NULL, train on it;
@@ -440,7 +438,12 @@ static ac_status direction(const ac_run_opts *o, ac_claim_result *res, ac_msg *m
     }
     a.last = a.corr + (size_t)su.trials * ncp, a.dec = a.last + su.trials, a.perp = a.dec + su.trials;
     a.leak = a.perp + su.trials, a.wn = a.leak + su.trials;
-    ac_svm_train_settings ts = {su.steps, su.lr, 1, AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = su.steps;
+    ts.lr = su.lr;
+    ts.normalized = 1;
+    ts.head = AC_SVM_HEAD_IDENTITY;
     ac_status st = AC_OK;
     for (int tr = 0; tr < su.trials && st == AC_OK; tr++) {
         instance I;
@@ -655,30 +658,35 @@ static ac_status fin_distance(const instance *I, const trajectory *tr, const dou
 static ac_status authors_wfin(const instance *I, const ac_svm_setup *su, trajectory *traj, ac_msg *msg)
 {
     int dd = I->d * I->d, ncp = NCHECK + 1;
-    ac_svm_train_settings ts = {su->steps, su->lr, 1, AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = su->steps;
+    ts.lr = su->lr;
     memset(traj, 0, sizeof *traj);
     traj->t = malloc(sizeof(long) * (size_t)ncp);
     traj->W = calloc((size_t)ncp * dd, sizeof(double));
     traj->loss = calloc((size_t)ncp, sizeof(double));
     double *zero = calloc((size_t)dd, sizeof(double));
     const ac_tpg_reduced *R = I->th.Dred;
-    ac_svm_trainer *tr = zero && R->data->n > 0 ? ac_svm_trainer_alloc(R->data, R->last, I->E, I->d, &ts, zero) : NULL;
-    free(zero);
-    if (!traj->t || !traj->W || !traj->loss || (R->data->n > 0 && !tr)) {
-        ac_svm_trainer_free(tr);
-        return ac_fail(msg, AC_ENOMEM, "no memory");
-    }
+    ac_svm_trainer *tr = R->data->n > 0 ? ac_svm_trainer_alloc(R->data->n, R->data->off[R->data->n], I->K, I->d)
+                                        : NULL;
     ac_status st = AC_OK;
+    if (!traj->t || !traj->W || !traj->loss || !zero || (R->data->n > 0 && !tr))
+        st = ac_fail(msg, AC_ENOMEM, "no memory");
+    else if (tr)
+        st = ac_svm_trainer_set(tr, R->data, R->last, I->E, &ts, zero, msg);
+    free(zero);
     for (int c = 0; c < ncp && st == AC_OK; c++) {
         traj->t[c] = (long)su->steps * c / NCHECK;
-        while (tr && ac_svm_trainer_steps(tr) < traj->t[c] && st == AC_OK)
-            st = ac_svm_trainer_step(tr);
+        if (tr && ac_svm_trainer_run(tr, traj->t[c]) == AC_TRAIN_DIVERGED)
+            st = ac_fail(msg, AC_ENUMERIC, "NGD on the reduced loss diverged at step %ld",
+                         ac_svm_trainer_info(tr)->steps);
         if (tr)
             memcpy(traj->W + (size_t)c * dd, ac_svm_trainer_W(tr), sizeof(double) * (size_t)dd);
         traj->ncp = c + 1;
     }
     ac_svm_trainer_free(tr);
-    return st == AC_OK ? AC_OK : ac_fail(msg, st, "NGD on the reduced loss diverged");
+    return st;
 }
 
 typedef struct {
@@ -694,8 +702,18 @@ static ac_status finite_trial(const ac_run_opts *o, int tr, const ac_svm_setup *
     instance I;
     trajectory tn = {0}, tg = {0}, ta = {0};
     gsl_rng *r = NULL;
-    ac_svm_train_settings tsn = {su->steps, su->lr, 1, AC_SVM_HEAD_IDENTITY};
-    ac_svm_train_settings tsg = {gd->steps, gd->lr, 0, AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings tsn;
+    ac_svm_train_settings_default(&tsn);
+    tsn.steps = su->steps;
+    tsn.lr = su->lr;
+    tsn.normalized = 1;
+    tsn.head = AC_SVM_HEAD_IDENTITY;
+    ac_svm_train_settings tsg;
+    ac_svm_train_settings_default(&tsg);
+    tsg.steps = gd->steps;
+    tsg.lr = gd->lr;
+    tsg.normalized = 0;
+    tsg.head = AC_SVM_HEAD_IDENTITY;
     ac_status st = run_trial(o, tr, su, AC_SVM_GEN_CYCLIC, &tsn, &r, &I, &tn, res, msg);
     double t1 = ac_clock();
     if (st == AC_OK)
@@ -892,7 +910,12 @@ static ac_status claim_retrieval(const ac_run_opts *o, ac_claim_result *res, ac_
     ac_svm_setup su;
     ac_svm_claim_setup("cyclic", o->size, &su);
     retrieval_acc a = {0};
-    ac_svm_train_settings ts = {su.steps, su.lr, 1, AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = su.steps;
+    ts.lr = su.lr;
+    ts.normalized = 1;
+    ts.head = AC_SVM_HEAD_IDENTITY;
     ac_status st = AC_OK;
     for (int tr = 0; tr < su.trials && st == AC_OK; tr++) {
         instance I;
@@ -1008,7 +1031,12 @@ static ac_status claim_norm_growth(const ac_run_opts *o, ac_claim_result *res, a
         return ac_fail(msg, AC_ENOMEM, "no memory");
     }
     double *err = ratio + (size_t)2 * T * ncp;
-    ac_svm_train_settings ts = {gd.steps, gd.lr, 0, AC_SVM_HEAD_IDENTITY};
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = gd.steps;
+    ts.lr = gd.lr;
+    ts.normalized = 0;
+    ts.head = AC_SVM_HEAD_IDENTITY;
     ac_status st = AC_OK;
     for (int m = 0; m < 2 && st == AC_OK; m++)
         for (int tr = 0; tr < T && st == AC_OK; tr++) {
@@ -1141,7 +1169,12 @@ static ac_status claim_local_head(const ac_run_opts *o, ac_claim_result *res, ac
         free(cl), free(Wl);
         return ac_fail(msg, AC_ENOMEM, "no memory");
     }
-    ac_svm_train_settings ts = {su.steps, su.lr, 1, AC_SVM_HEAD_GENERAL_LSQ};
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = su.steps;
+    ts.lr = su.lr;
+    ts.normalized = 1;
+    ts.head = AC_SVM_HEAD_GENERAL_LSQ;
     ac_status st = AC_OK;
     for (int tr = 0; tr < T && st == AC_OK; tr++) {
         instance I;

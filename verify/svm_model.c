@@ -151,20 +151,47 @@ void ac_svm_model_init(gsl_rng *r, int d, double *W)
         W[i] = -b + 2.0 * b * gsl_rng_uniform(r);
 }
 
+void ac_svm_train_settings_default(ac_svm_train_settings *s)
+{
+    *s = (ac_svm_train_settings){.steps = AC_SVM_TRAIN_STEPS_DEFAULT,
+                                 .lr = AC_SVM_TRAIN_LR_DEFAULT,
+                                 .normalized = 1,
+                                 .head = AC_SVM_HEAD_IDENTITY,
+                                 .grad_tol = 0.0,
+                                 .diverge_factor = AC_SVM_TRAIN_DIVERGE_FACTOR};
+}
+
+const char *ac_svm_train_settings_check(const ac_svm_train_settings *s)
+{
+    if (s->steps < 0)
+        return "the step limit is negative";
+    if (!(s->lr > 0.0) || !isfinite(s->lr))
+        return "the step size lr must be positive and finite";
+    if (s->normalized != 0 && s->normalized != 1)
+        return "normalized must be 0 (plain GD) or 1 (normalised GD)";
+    if (s->head != AC_SVM_HEAD_IDENTITY && s->head != AC_SVM_HEAD_GENERAL_LSQ && s->head != AC_SVM_HEAD_GENERAL_CE)
+        return "the head is not one of identity, general-lsq, general-ce";
+    if (!(s->grad_tol >= 0.0) || !isfinite(s->grad_tol))
+        return "the gradient tolerance grad_tol must be finite and >= 0";
+    if (!(s->diverge_factor > 1.0))
+        return "the blow-up factor diverge_factor must be > 1";
+    return NULL;
+}
+
 struct ac_svm_trainer {
+    int n, ntok, K, d;          /* sizes of the alloc */
     const ac_tpg_data *D;
     const int *query;
     const double *E;
-    int d;
     ac_svm_train_settings set;
     double *W, *g;
-    long steps;
-    double loss;
+    ac_train_info info;
 };
 
-ac_svm_trainer *ac_svm_trainer_alloc(const ac_tpg_data *D, const int *query, const double *E, int d,
-                                     const ac_svm_train_settings *set, const double *W0)
+ac_svm_trainer *ac_svm_trainer_alloc(int n, int ntok, int K, int d)
 {
+    if (n < 1 || ntok < 1 || K < 1 || d < 1)
+        return NULL;
     ac_svm_trainer *tr = calloc(1, sizeof *tr);
     if (!tr)
         return NULL;
@@ -174,13 +201,7 @@ ac_svm_trainer *ac_svm_trainer_alloc(const ac_tpg_data *D, const int *query, con
         ac_svm_trainer_free(tr);
         return NULL;
     }
-    memcpy(tr->W, W0, sizeof(double) * (size_t)d * d);
-    tr->D = D;
-    tr->query = query;
-    tr->E = E;
-    tr->d = d;
-    tr->set = *set;
-    tr->loss = NAN;
+    tr->n = n, tr->ntok = ntok, tr->K = K, tr->d = d;
     return tr;
 }
 
@@ -193,17 +214,65 @@ void ac_svm_trainer_free(ac_svm_trainer *tr)
     free(tr);
 }
 
-ac_status ac_svm_trainer_step(ac_svm_trainer *tr)
+ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int *query, const double *E,
+                             const ac_svm_train_settings *set, const double *W0, ac_msg *msg)
 {
-    int dd = tr->d * tr->d;
-    tr->loss = ac_svm_model_loss(tr->D, tr->query, tr->E, tr->d, tr->set.head, tr->W, tr->g);
-    double gn = cblas_dnrm2(dd, tr->g, 1);
-    if (!isfinite(tr->loss) || !isfinite(gn))
-        return AC_ENUMERIC;
-    double step = tr->set.normalized ? tr->set.lr / (gn + AC_SVM_NGD_EPS) : tr->set.lr;
-    cblas_daxpy(dd, -step, tr->g, 1, tr->W, 1);
-    tr->steps++;
+    const char *why = ac_svm_train_settings_check(set);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "training settings: %s", why);
+    if (D->n > tr->n || D->off[D->n] > tr->ntok || D->K > tr->K)
+        return ac_fail(msg, AC_ESIZE,
+                       "a dataset of %d examples, %d tokens, vocabulary %d does not fit a trainer for %d, %d, %d",
+                       D->n, D->off[D->n], D->K, tr->n, tr->ntok, tr->K);
+    tr->D = D;
+    tr->query = query;
+    tr->E = E;
+    tr->set = *set;
+    memcpy(tr->W, W0, sizeof(double) * (size_t)tr->d * tr->d);
+    tr->info = (ac_train_info){AC_TRAIN_RUNNING, 0, NAN, NAN, NAN, 0.0};
+    if (set->steps == 0)
+        tr->info.outcome = AC_TRAIN_STEP_LIMIT;
     return AC_OK;
+}
+
+ac_status ac_svm_trainer_iterate(ac_svm_trainer *tr)
+{
+    ac_train_info *in = &tr->info;
+    if (in->outcome != AC_TRAIN_RUNNING)
+        return AC_OK;
+    double t0 = ac_clock();
+    int dd = tr->d * tr->d;
+    double loss = ac_svm_model_loss(tr->D, tr->query, tr->E, tr->d, tr->set.head, tr->W, tr->g);
+    double gn = cblas_dnrm2(dd, tr->g, 1);
+    if (in->steps == 0)
+        in->loss0 = loss;
+    in->loss = loss;
+    in->grad_norm = gn;
+    if (!isfinite(loss) || !isfinite(gn) || loss > tr->set.diverge_factor * fmax(1.0, in->loss0)) {
+        in->outcome = AC_TRAIN_DIVERGED;
+    } else if (gn <= tr->set.grad_tol) {
+        in->outcome = AC_TRAIN_CONVERGED;
+    } else {
+        double step = tr->set.normalized ? tr->set.lr / (gn + AC_SVM_NGD_EPS) : tr->set.lr;
+        cblas_daxpy(dd, -step, tr->g, 1, tr->W, 1);
+        in->steps++;
+        if (in->steps >= tr->set.steps)
+            in->outcome = AC_TRAIN_STEP_LIMIT;
+    }
+    in->seconds += ac_clock() - t0;
+    return AC_OK;
+}
+
+ac_train_outcome ac_svm_trainer_test(const ac_svm_trainer *tr)
+{
+    return tr->info.outcome;
+}
+
+ac_train_outcome ac_svm_trainer_run(ac_svm_trainer *tr, long steps)
+{
+    while (tr->info.outcome == AC_TRAIN_RUNNING && tr->info.steps < steps)
+        ac_svm_trainer_iterate(tr);
+    return tr->info.outcome;
 }
 
 const double *ac_svm_trainer_W(const ac_svm_trainer *tr)
@@ -211,12 +280,24 @@ const double *ac_svm_trainer_W(const ac_svm_trainer *tr)
     return tr->W;
 }
 
-long ac_svm_trainer_steps(const ac_svm_trainer *tr)
+const ac_train_info *ac_svm_trainer_info(const ac_svm_trainer *tr)
 {
-    return tr->steps;
+    return &tr->info;
 }
 
-double ac_svm_trainer_loss(const ac_svm_trainer *tr)
+ac_status ac_svm_train(const ac_tpg_data *D, const int *query, const double *E, int d,
+                       const ac_svm_train_settings *set, const double *W0, double *W, ac_train_info *info,
+                       ac_msg *msg)
 {
-    return tr->loss;
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(D->n, D->off[D->n], D->K, d);
+    if (!tr)
+        return ac_fail(msg, AC_ENOMEM, "no memory for a trainer of %d examples, d = %d", D->n, d);
+    ac_status st = ac_svm_trainer_set(tr, D, query, E, set, W0, msg);
+    if (st == AC_OK) {
+        ac_svm_trainer_run(tr, set->steps);
+        memcpy(W, tr->W, sizeof(double) * (size_t)d * d);
+        *info = tr->info;
+    }
+    ac_svm_trainer_free(tr);
+    return st;
 }

@@ -15,6 +15,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "theory/tpg.h"
+#include "verify/train.h"
 
 typedef enum {
     AC_SVM_HEAD_IDENTITY = 0,
@@ -25,13 +26,6 @@ typedef enum {
 /* Added to the gradient norm in normalised GD, as the authors' normalize_grad
  * does (spec §7): one double epsilon, so a zero gradient gives a zero step. */
 #define AC_SVM_NGD_EPS 2.220446049250313e-16
-
-typedef struct {
-    int steps;
-    double lr;
-    int normalized;   /* 1: W -= lr g / (||g|| + AC_SVM_NGD_EPS); 0: W -= lr g */
-    ac_svm_head head;
-} ac_svm_train_settings;
 
 /* Mean loss over the dataset at W (d x d) and, when grad is non-NULL, its
  * gradient (d x d).  E is K x d.  The dataset must have labels in sequences
@@ -50,19 +44,66 @@ void ac_svm_model_attention(const int *tok, int len, const double *E, int K, int
 /* W0 as PyTorch's default nn.Linear initialisation, i.i.d. U(-1/sqrt(d), 1/sqrt(d)). */
 void ac_svm_model_init(gsl_rng *r, int d, double *W);
 
+/* Normalised GD: ||W(t)|| <= ||W(0)|| + lr t, so its loss grows at most
+ * linearly; plain GD below the step 2/L never raises it.  A loss above this
+ * factor times max(1, loss at the start) is a blow-up, not a slow descent
+ * (svm train --lr 1e300 reaches 1e298). */
+#define AC_SVM_TRAIN_DIVERGE_FACTOR 1e6
+#define AC_SVM_TRAIN_STEPS_DEFAULT 4000
+/* The spec's reference step for normalised GD (spec §4.2, §4.3). */
+#define AC_SVM_TRAIN_LR_DEFAULT 0.01
+
+typedef struct {
+    long steps;            /* step limit */
+    double lr;             /* step size, > 0 and finite */
+    int normalized;        /* 1: W -= lr g / (||g|| + AC_SVM_NGD_EPS); 0: W -= lr g */
+    ac_svm_head head;
+    double grad_tol;       /* converged when ||grad|| <= grad_tol (0: never, the theory's
+                              minimiser is at infinity) */
+    double diverge_factor; /* diverged when loss > diverge_factor max(1, loss0) */
+} ac_svm_train_settings;
+
+/* Defaults: AC_SVM_TRAIN_STEPS_DEFAULT steps of normalised GD with
+ * AC_SVM_TRAIN_LR_DEFAULT, identity head, grad_tol 0,
+ * AC_SVM_TRAIN_DIVERGE_FACTOR. */
+void ac_svm_train_settings_default(ac_svm_train_settings *s);
+/* NULL when s is usable; otherwise a sentence naming the setting and its
+ * bound (static storage). */
+const char *ac_svm_train_settings_check(const ac_svm_train_settings *s);
+
 typedef struct ac_svm_trainer ac_svm_trainer;
 
-/* A trainer over (D, query, E) (borrowed; query as in ac_svm_model_loss),
- * starting at W0 (copied). */
-ac_svm_trainer *ac_svm_trainer_alloc(const ac_tpg_data *D, const int *query, const double *E, int d,
-                                     const ac_svm_train_settings *set, const double *W0);
+/* A workspace for datasets of at most n examples, ntok tokens in all, a
+ * vocabulary of K and dimension d.  NULL on no memory or sizes < 1. */
+ac_svm_trainer *ac_svm_trainer_alloc(int n, int ntok, int K, int d);
 void ac_svm_trainer_free(ac_svm_trainer *tr);
 
-/* One step; returns AC_ENUMERIC if the loss or gradient is not finite. */
-ac_status ac_svm_trainer_step(ac_svm_trainer *tr);
-/* Current weights (d x d, borrowed), steps taken, loss at the last step's start. */
+/* Start a run on (D, query, E) (borrowed until the next set or free; query as
+ * in ac_svm_model_loss) from W0 (d x d, copied) under set (copied).
+ * AC_EINVAL when set fails its check (msg says which setting), AC_ESIZE when
+ * D does not fit the sizes of the alloc. */
+ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int *query, const double *E,
+                             const ac_svm_train_settings *set, const double *W0, ac_msg *msg);
+
+/* One step: evaluate the loss and gradient at W, test for the endings, and
+ * step unless one was reached.  Returns AC_OK, also when the run has ended
+ * (then W is left as it was); ac_svm_trainer_test says how it stands. */
+ac_status ac_svm_trainer_iterate(ac_svm_trainer *tr);
+ac_train_outcome ac_svm_trainer_test(const ac_svm_trainer *tr);
+
+/* Iterate until `steps` steps are taken in all (at most the step limit) or the
+ * run ends; returns the outcome then (AC_TRAIN_RUNNING when it stopped at
+ * `steps` before the limit). */
+ac_train_outcome ac_svm_trainer_run(ac_svm_trainer *tr, long steps);
+
+/* Current weights (d x d, borrowed until the next iterate) and the info. */
 const double *ac_svm_trainer_W(const ac_svm_trainer *tr);
-long ac_svm_trainer_steps(const ac_svm_trainer *tr);
-double ac_svm_trainer_loss(const ac_svm_trainer *tr);
+const ac_train_info *ac_svm_trainer_info(const ac_svm_trainer *tr);
+
+/* The whole run in one call: W (d x d) gets the final weights, info how it
+ * ended.  Errors as ac_svm_trainer_set, and AC_ENOMEM. */
+ac_status ac_svm_train(const ac_tpg_data *D, const int *query, const double *E, int d,
+                       const ac_svm_train_settings *set, const double *W0, double *W, ac_train_info *info,
+                       ac_msg *msg);
 
 #endif
