@@ -40,7 +40,7 @@ int main(int argc, char **argv)
     double *t = malloc(sizeof(double) * (size_t)reps);
     ac_tpg_solution s = {0};
     for (int i = 0; i < reps; i++) {
-        ac_tpg_solution_free(&s);
+        ac_tpg_solution_clear(&s);
         if (ac_tpg_solve(D, E, d, &set, &s, &msg) != AC_OK || s.qp.status != AC_QP_SOLVED) {
             fprintf(stderr, "solve_bench: %s (%s)\n", msg.text, ac_qp_status_str(s.qp.status));
             return 1;
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         printf("]");
     }
     printf("]}\n");
-    ac_tpg_solution_free(&s);
+    ac_tpg_solution_clear(&s);
     ac_tpg_data_free(D);
     free(E), free(t);
     return 0;

@@ -355,7 +355,7 @@ static int cmd_run(int argc, char **argv)
     if (out && !write_out(out, fmt_given ? 1u << fmt : AC_FMT_ALL, !fmt_given, res, sel.n, &meta))
         st = EXIT_USAGE;
     for (int i = 0; i < sel.n; i++)
-        ac_claim_result_free(&res[i]);
+        ac_claim_result_clear(&res[i]);
     free(res);
     free(sel.defs);
     return cli_finish(st);
@@ -421,7 +421,7 @@ static int regress_paper(const ac_paper_def *P, const ac_report_set *base, ac_re
     sum->compared += s.compared, sum->moved += s.moved, sum->verdict_changes += s.verdict_changes;
     sum->missing += s.missing, sum->added += s.added;
     for (int i = 0; i < sel.n; i++)
-        ac_claim_result_free(&cur[i]);
+        ac_claim_result_clear(&cur[i]);
     free(cur);
     free(sel.defs);
     return st == AC_OK;
@@ -459,11 +459,11 @@ static int cmd_regress(int argc, char **argv)
         ac_msg msg = {{0}};
         if (ac_report_read_json(path, &base, &msg) != AC_OK) {
             cli_error("%s", msg.text);
-            ac_report_set_free(&base);
+            ac_report_set_clear(&base);
             return EXIT_USAGE;
         }
         ok = regress_paper(P, &base, &sum);
-        ac_report_set_free(&base);
+        ac_report_set_clear(&base);
     }
     if (!found) {
         cli_error("no baseline: %s holds no <paper>.json (make baseline writes it)", dir);

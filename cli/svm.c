@@ -447,7 +447,7 @@ static int svm_solve(int argc, char **argv)
     ac_status st = ac_tpg_solve(in.D, in.E, in.d, &set, &sol, &msg);
     if (st != AC_OK) {
         cli_error("%s: %s", argv[optind], msg.text[0] ? msg.text : ac_status_str(st));
-        ac_tpg_solution_free(&sol);
+        ac_tpg_solution_clear(&sol);
         input_free(&in);
         return EXIT_USAGE;
     }
@@ -455,7 +455,7 @@ static int svm_solve(int argc, char **argv)
     FILE *f = stdout;
     if (out && ac_atomic_open(&a, out, &msg) != AC_OK) {
         cli_error("%s", msg.text);
-        ac_tpg_solution_free(&sol);
+        ac_tpg_solution_clear(&sol);
         input_free(&in);
         return EXIT_USAGE;
     }
@@ -486,7 +486,7 @@ static int svm_solve(int argc, char **argv)
         cli_error("%s", msg.text);
         rc = EXIT_USAGE;
     }
-    ac_tpg_solution_free(&sol);
+    ac_tpg_solution_clear(&sol);
     input_free(&in);
     return cli_finish(rc);
 }
@@ -695,7 +695,7 @@ done:
     gsl_rng_free(r);
     free(rows);
     free(W0);
-    ac_tpg_solution_free(&sol);
+    ac_tpg_solution_clear(&sol);
     input_free(&in);
     return cli_finish(rc);
 }

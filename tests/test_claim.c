@@ -16,7 +16,7 @@ static ac_verdict judge_one(ac_metric m, double t, double e, double tol)
     ac_claim_judge(&r);
     ac_verdict v = r.rows[0].verdict;
     cr_assert_eq(r.verdict, v == AC_VERDICT_FAIL ? AC_VERDICT_FAIL : AC_VERDICT_PASS);
-    ac_claim_result_free(&r);
+    ac_claim_result_clear(&r);
     return v;
 }
 
@@ -59,7 +59,7 @@ Test(claim, one_failing_row_or_an_error_fails_the_claim)
     r.status = AC_ENOCONV;
     ac_claim_judge(&r);
     cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
-    ac_claim_result_free(&r);
+    ac_claim_result_clear(&r);
 }
 
 Test(claim, names_parse_back)
@@ -109,7 +109,7 @@ Test(registry, every_claim_runs_and_justifies_its_tolerances, .timeout = 300)
                 if (r.rows[k].metric != AC_METRIC_INFO)
                     cr_assert(r.rows[k].tol_reason[0], "%s: row '%s' has no tolerance reason", r.id,
                               r.rows[k].quantity);
-            ac_claim_result_free(&r);
+            ac_claim_result_clear(&r);
         }
     }
 }

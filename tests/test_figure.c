@@ -118,7 +118,7 @@ Test(figure, script_escapes_quotes_and_names_dropped_points)
     cr_assert(strstr(data, "16 -0.10000000000000001") != NULL, "%%.17g data:\n%s", data);
     free(s);
     free(data);
-    ac_claim_result_free(&res);
+    ac_claim_result_clear(&res);
 }
 
 static void expect_png(const char *path)
@@ -149,7 +149,7 @@ Test(figure, writes_a_png_and_leaves_no_temporaries)
     struct stat st;
     cr_assert_eq(stat(path, &st), 0);
     cr_assert_eq(st.st_mode & 0777, 0644);
-    ac_claim_result_free(&res);
+    ac_claim_result_clear(&res);
 }
 
 Test(figure, figure_without_drawable_points_still_draws)
@@ -173,7 +173,7 @@ Test(figure, figure_without_drawable_points_still_draws)
     cr_assert_eq(ac_figure_write_png(h, figdir, NULL, 0, &msg), AC_OK, "%s", msg.text);
     snprintf(path, sizeof path, "%s/no-series.png", figdir);
     expect_png(path);
-    ac_claim_result_free(&res);
+    ac_claim_result_clear(&res);
 }
 
 /* gnuplot found on PATH fails: the message names the figure, the status and
@@ -218,7 +218,7 @@ Test(figure, gnuplot_failure_is_an_io_error_naming_its_status)
     cr_assert_eq(st, AC_EIO);
     cr_assert(strstr(msg.text, "figure fake-figure: cannot run gnuplot") != NULL, "%s", msg.text);
     cr_assert_not(avail);
-    ac_claim_result_free(&res);
+    ac_claim_result_clear(&res);
 }
 
 Test(figure, bad_names_and_series_are_rejected)
@@ -241,5 +241,5 @@ Test(figure, bad_names_and_series_are_rejected)
     cr_assert_eq(ac_figure_write_png(g, "/nonexistent/dir", NULL, 0, &msg), AC_EIO);
     cr_assert(strstr(msg.text, "/nonexistent/dir/ok.png") != NULL, "%s", msg.text);
     cr_assert_eq(dir_entries(0), 0);
-    ac_claim_result_free(&res);
+    ac_claim_result_clear(&res);
 }

@@ -56,7 +56,7 @@ static void copy_result(ac_claim_result *dst, const ac_claim_result *src)
 static void free_pair(ac_claim_result *res, int n)
 {
     for (int i = 0; i < n; i++)
-        ac_claim_result_free(&res[i]);
+        ac_claim_result_clear(&res[i]);
 }
 
 /* Run the comparison into a memory stream; returns the report (malloc'ed). */
@@ -303,6 +303,6 @@ Test(regress, json_baseline_of_the_same_results_moves_nothing)
     cr_assert_eq(s.compared, 4);
     cr_assert_eq(s.moved + s.verdict_changes + s.missing + s.added, 0, "%s", text);
     free(text);
-    ac_report_set_free(&set);
+    ac_report_set_clear(&set);
     free_pair(a, 2);
 }

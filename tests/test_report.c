@@ -81,7 +81,7 @@ static void make_results(ac_claim_result res[3])
 static void free_results(ac_claim_result *res, int n)
 {
     for (int i = 0; i < n; i++)
-        ac_claim_result_free(&res[i]);
+        ac_claim_result_clear(&res[i]);
 }
 
 /* Equal bit for bit, any NaN equal to any NaN (its payload is not kept). */
@@ -246,10 +246,10 @@ Test(report, json_round_trip_reproduces_every_field)
     cr_assert_str_eq(set.date, test_meta.date);
     cr_assert_str_eq(set.version, AC_VERSION);
     cr_assert_eq(set.seed, 7UL);
-    ac_report_set_free(&set);
+    ac_report_set_clear(&set);
     cr_assert_eq(set.nres, 0);
-    ac_report_set_free(&set); /* emptied: a second free is harmless */
-    ac_report_set_free(NULL);
+    ac_report_set_clear(&set); /* emptied: a second free is harmless */
+    ac_report_set_clear(NULL);
     free_results(res, 3);
 }
 
@@ -282,8 +282,8 @@ Test(report, json_round_trip_random_bit_patterns)
         cr_assert_eq(set.nres, 1);
         cr_assert_null(set.paper_name, "paper NULL is written as null");
         assert_same_result(&res, &set.res[0]);
-        ac_report_set_free(&set);
-        ac_claim_result_free(&res);
+        ac_report_set_clear(&set);
+        ac_claim_result_clear(&res);
     }
     gsl_rng_free(rng);
 }
@@ -311,7 +311,7 @@ Test(report, json_and_csv_numbers_ignore_the_locale)
     for (int i = 0; i < 3; i++)
         assert_same_result(&res[i], &set.res[i]);
     cr_assert(strstr(csv, ",1.7312,") != NULL, "CSV numbers use '.'");
-    ac_report_set_free(&set);
+    ac_report_set_clear(&set);
     free(csv);
     free_results(res, 3);
 }
@@ -736,7 +736,7 @@ Test(report, read_json_missing_file_is_an_io_error)
     ac_msg msg = {{0}};
     cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_EIO);
     cr_assert(strncmp(msg.text, path, strlen(path)) == 0, "%s", msg.text);
-    ac_report_set_free(&set);
+    ac_report_set_clear(&set);
 }
 
 Test(report, parse_json_from_a_buffer_without_nul)
@@ -752,7 +752,7 @@ Test(report, parse_json_from_a_buffer_without_nul)
     cr_assert_eq(ac_report_parse_json(copy, n, "buffer", &set, &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(set.nres, 3);
     assert_same_result(&res[2], &set.res[2]);
-    ac_report_set_free(&set);
+    ac_report_set_clear(&set);
     cr_assert_eq(ac_report_parse_json(copy, n / 3, "buffer", &set, &msg), AC_EPARSE);
     cr_assert(strncmp(msg.text, "buffer:", 7) == 0, "%s", msg.text);
     free(copy);
@@ -778,7 +778,7 @@ Test(report, read_json_keeps_texts_that_fit_and_refuses_longer)
     ac_msg msg = {{0}};
     cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(strlen(set.res[0].rows[0].quantity), AC_CLAIM_TEXT - 1);
-    ac_report_set_free(&set);
+    ac_report_set_clear(&set);
     free(doc);
     longest[AC_CLAIM_TEXT] = 'q';
     snprintf(longest + AC_CLAIM_TEXT + 1, 2, "\"");

@@ -69,7 +69,7 @@ static void check_export(const char *setup, ac_svm_gen_mode mode, unsigned long 
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
     free(W), free(E);
-    ac_tpg_solution_free(&sol);
+    ac_tpg_solution_clear(&sol);
     ac_tpg_data_free(D);
     gsl_rng_free(r);
 }

@@ -438,8 +438,8 @@ Test(tpg, empty_dataset_has_no_graphs)
     ac_tpg_cons C;
     cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
     cr_assert_eq(C.m, 0);
-    ac_tpg_cons_free(&C);
-    ac_tpg_cons_free(&C); /* a zeroed set frees to nothing */
+    ac_tpg_cons_clear(&C);
+    ac_tpg_cons_clear(&C); /* a zeroed set frees to nothing */
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }
@@ -475,7 +475,7 @@ Test(tpg, constraints_are_the_edges_with_equality_iff_same_scc)
                     ne += adj[k][a][b];
         cr_assert_eq(C.m, ne, "seed %lu case %d: %d constraints, %d edges", seed, cs, C.m, ne);
         cr_assert_eq(C.neq, neq);
-        ac_tpg_cons_free(&C);
+        ac_tpg_cons_clear(&C);
         ac_tpg_free(G);
         ac_tpg_data_free(D);
     }
@@ -509,7 +509,7 @@ Test(tpg, constraint_values_match_token_logits)
             cr_assert(fabs(s[c] - want) <= 1e3 * d * d * DBL_EPSILON * 1.7312 * 5,
                       "seed %lu case %d: s_%d = %.17g, from U %.17g", seed, cs, c, s[c], want);
         }
-        ac_tpg_cons_free(&C);
+        ac_tpg_cons_clear(&C);
         ac_tpg_free(G);
         ac_tpg_data_free(D);
     }
@@ -658,7 +658,7 @@ Test(tpg, svm_solution_is_feasible_and_meets_s1_s2_for_independent_embeddings)
         }
         cr_assert_leq(ac_la_dist(W, W2, d * d), 1e-12 * (1.0 + lsum) * d, "seed %lu case %d: W from lambda", seed, cs);
         free(s), free(W2), free(W);
-        ac_tpg_cons_free(&C);
+        ac_tpg_cons_clear(&C);
         ac_tpg_free(G);
         ac_tpg_data_free(D);
     }
@@ -748,7 +748,7 @@ Test(tpg, orthonormal_dag_chain_matches_decoupled_qp)
         double *W = solve_svm(G, &C, E, d, NULL, &info, 0);
         expect_decoupled(E, K, d, W, want, seed, cs);
         free(W);
-        ac_tpg_cons_free(&C);
+        ac_tpg_cons_clear(&C);
         ac_tpg_free(G);
         ac_tpg_data_free(D);
     }
@@ -807,7 +807,7 @@ Test(tpg, orthonormal_two_scc_case_matches_decoupled_qp)
         expect_s1(&C, E, d, W, seed, cs);
         expect_decoupled(E, K, d, W, want, seed, cs);
         free(W);
-        ac_tpg_cons_free(&C);
+        ac_tpg_cons_clear(&C);
         ac_tpg_free(G);
         ac_tpg_data_free(D);
     }
@@ -834,7 +834,7 @@ Test(tpg, svm_without_constraints_is_zero)
     cr_assert_eq(info.status, AC_QP_SOLVED);
     for (int i = 0; i < 9; i++)
         cr_assert_eq(W[i], 0.0);
-    ac_tpg_cons_free(&C);
+    ac_tpg_cons_clear(&C);
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }
@@ -865,7 +865,7 @@ Test(tpg, svm_refuses_more_tokens_than_dimensions)
     cr_assert(strstr(msg.text, "embeddings have rank 2 < K = 3"), "%s", msg.text);
     cr_assert(strstr(msg.text, "allow_dependent"), "%s", msg.text);
     cr_assert_eq(W[0], 1.7312, "W is not written on AC_ERANK");
-    ac_tpg_cons_free(&C);
+    ac_tpg_cons_clear(&C);
     ac_tpg_free(G);
     ac_tpg_data_free(D);
     gsl_rng_free(r);
@@ -908,7 +908,7 @@ Test(tpg, svm_on_dependent_embeddings_is_refused_or_certified_infeasible)
     }
     cr_assert_gt(rty, 0.0);
     cr_assert_leq(ac_la_nrm2(Y, 9), 1e-8 * rty, "||sum y_c A_c|| = %g, rhs^T y = %g", ac_la_nrm2(Y, 9), rty);
-    ac_tpg_cons_free(&C);
+    ac_tpg_cons_clear(&C);
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }

@@ -396,7 +396,7 @@ int ac_tpg_is_acyclic(const ac_tpg *G)
 
 /* ---- Graph-SVM ---------------------------------------------------------- */
 
-void ac_tpg_cons_free(ac_tpg_cons *C)
+void ac_tpg_cons_clear(ac_tpg_cons *C)
 {
     free(C->a);
     free(C->b);
@@ -421,7 +421,7 @@ ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C)
     C->is_eq = malloc(cap);
     C->rhs = malloc(sizeof(double) * cap);
     if (!C->a || !C->b || !C->k || !C->is_eq || !C->rhs) {
-        ac_tpg_cons_free(C);
+        ac_tpg_cons_clear(C);
         return AC_ENOMEM;
     }
     int K = G->K, c = 0;

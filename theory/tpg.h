@@ -143,7 +143,7 @@ typedef struct {
 /* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed). */
 ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C);
 /* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
-void ac_tpg_cons_free(ac_tpg_cons *C);
+void ac_tpg_cons_clear(ac_tpg_cons *C);
 
 /* Graph-SVM solution: W_svm = argmin ||W||_F under the constraints, solved
  * by the dual coordinate ascent of solvers/qp.h with GL = GR = E E^T, then

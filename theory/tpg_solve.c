@@ -9,12 +9,12 @@ void ac_tpg_solve_settings_default(ac_tpg_solve_settings *s)
     ac_newton_settings_default(&s->newton);
 }
 
-void ac_tpg_solution_free(ac_tpg_solution *s)
+void ac_tpg_solution_clear(ac_tpg_solution *s)
 {
     if (!s)
         return;
     ac_tpg_free(s->G);
-    ac_tpg_cons_free(&s->C);
+    ac_tpg_cons_clear(&s->C);
     free(s->Wsvm);
     free(s->lambda);
     free(s->cert);

@@ -41,9 +41,9 @@ typedef struct {
  * computed (S_fin assumes the graphs' constraints hold together).  Errors:
  * AC_ERANK (dependent embeddings, unless set->svm.allow_dependent), AC_ENOMEM,
  * AC_EPARSE; msg says why.  out is filled as far as the solve got; free it
- * with ac_tpg_solution_free in every case. */
+ * with ac_tpg_solution_clear in every case. */
 ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tpg_solve_settings *set,
                        ac_tpg_solution *out, ac_msg *msg);
-void ac_tpg_solution_free(ac_tpg_solution *s);
+void ac_tpg_solution_clear(ac_tpg_solution *s);
 
 #endif

@@ -62,7 +62,7 @@ static void series_free(ac_series *s)
     free(s->x), free(s->y), free(s->lo), free(s->hi);
 }
 
-void ac_claim_result_free(ac_claim_result *res)
+void ac_claim_result_clear(ac_claim_result *res)
 {
     if (!res)
         return;

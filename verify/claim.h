@@ -143,7 +143,7 @@ const ac_claim_def *ac_registry_find_claim(const char *id);
 
 /* Start a result for def (rows empty, verdict PASS, default regress tolerance). */
 void ac_claim_result_init(ac_claim_result *res, const ac_claim_def *def);
-void ac_claim_result_free(ac_claim_result *res);
+void ac_claim_result_clear(ac_claim_result *res);
 
 /* Append a row; returns it (NULL on no memory).  quantity and reason are
  * copied.  The verdict is set by ac_claim_judge. */

@@ -1485,7 +1485,7 @@ ac_status ac_report_parse_json(const char *text, size_t len, const char *name,
     ac_status st = read_root(&r, root);
     json_decref(root);
     if (st != AC_OK)
-        ac_report_set_free(set);
+        ac_report_set_clear(set);
     return st;
 }
 
@@ -1524,12 +1524,12 @@ ac_status ac_report_read_json(const char *path, ac_report_set *set, ac_msg *msg)
     return st;
 }
 
-void ac_report_set_free(ac_report_set *set)
+void ac_report_set_clear(ac_report_set *set)
 {
     if (!set)
         return;
     for (int i = 0; i < set->nres; i++)
-        ac_claim_result_free(&set->res[i]);
+        ac_claim_result_clear(&set->res[i]);
     free(set->res);
     for (int i = 0; i < set->nstrings_; i++)
         free(set->strings_[i]);

@@ -100,8 +100,8 @@ ac_status ac_report_index(FILE *f, const ac_paper_def *const *papers, int npaper
 
 /* Results read back from a JSON report.  The set owns everything: the
  * results (rows, figures, series arrays) and the strings their id, paper and
- * statement point to.  Free with ac_report_set_free; do not call
- * ac_claim_result_free on its results. */
+ * statement point to.  Free with ac_report_set_clear; do not call
+ * ac_claim_result_clear on its results. */
 typedef struct {
     ac_claim_result *res;
     int nres;
@@ -117,7 +117,7 @@ typedef struct {
 
 /* Read the JSON report at path (as ac_report_write wrote it) into *set, which
  * is overwritten (it need not be initialised; on failure it is left empty,
- * safe to pass to ac_report_set_free).
+ * safe to pass to ac_report_set_clear).
  *
  * Every key the writer writes is required, except "summary", which is
  * derived and ignored; unknown keys are ignored.  Numbers may be JSON numbers
@@ -142,6 +142,6 @@ ac_status ac_report_parse_json(const char *text, size_t len, const char *name,
 void ac_report_fix_decimal_point(char *buf);
 
 /* Release everything set owns and empty it; NULL is a no-op. */
-void ac_report_set_free(ac_report_set *set);
+void ac_report_set_clear(ac_report_set *set);
 
 #endif

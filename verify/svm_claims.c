@@ -98,7 +98,7 @@ static void instance_free(instance *I)
 {
     ac_tpg_data_free(I->D);
     free(I->E);
-    ac_tpg_solution_free(&I->th);
+    ac_tpg_solution_clear(&I->th);
     memset(I, 0, sizeof *I);
 }
 
@@ -1153,7 +1153,7 @@ static ac_status local_svm(const ac_tpg_data *L, const double *E, int d, double 
         st = ac_tpg_svm(G, &C, E, d, &ss, W, NULL, NULL, &info, msg);
     if (st == AC_OK && info.status != AC_QP_SOLVED)
         st = ac_fail(msg, AC_ENOCONV, "local Graph-SVM solve ended %s", ac_qp_status_str(info.status));
-    ac_tpg_cons_free(&C);
+    ac_tpg_cons_clear(&C);
     ac_tpg_free(G);
     return st;
 }
