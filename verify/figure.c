@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -17,17 +16,11 @@ extern char **environ;
 
 #define FIGURE_PATH_MAX 4096
 
-typedef struct {
-    char s[40];
-} numtext;
-
-/* x in %.17g with '.' (x is finite here: non-finite points are dropped). */
-static numtext num(double x)
+/* x in %.17g with '.' (x is finite here: non-finite points are dropped),
+ * through the reports' one number formatter. */
+static ac_numtext num(double x)
 {
-    numtext t;
-    snprintf(t.s, sizeof t.s, "%.17g", x);
-    ac_report_fix_decimal_point(t.s);
-    return t;
+    return ac_report_number(x, AC_REPORT_DIGITS_EXACT, AC_NUM_SIGNIFICANT);
 }
 
 /* s as a gnuplot single-quoted string: quotes doubled, line breaks and other
@@ -115,7 +108,7 @@ ac_status ac_figure_write_data(FILE *f, const ac_figure *fig, ac_msg *msg)
 
 static void script_header(FILE *f, const ac_figure *fig, const char *png_path)
 {
-    numtext alpha = num(AC_FIGURE_BAND_ALPHA);
+    ac_numtext alpha = num(AC_FIGURE_BAND_ALPHA);
     fprintf(f,
             "# attncheck figure %s\n"
             "set encoding utf8\n"

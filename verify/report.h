@@ -1,12 +1,20 @@
 /* Report writers: the claim results of one paper (or of several) as
  * Markdown, CSV, JSON or LaTeX tables, the index of all tables
  * (results/README.md), and the JSON reader that `regress` loads baselines
- * with.
+ * with.  One public header; the code sits in one file per job:
+ *   verify/report.c        formats, numbers, ac_report_write
+ *   verify/report_table.c  Markdown and LaTeX (one walk, two dialects) and CSV
+ *   verify/report_json.c   JSON written and read from one field table (jansson)
+ *   verify/report_index.c  the index of all tables
  *
  * The writers know no paper: they read the claim record (verify/claim.h) and,
  * where given, a paper's name and title from its ac_paper_def.  They never
  * open files: the caller passes the stream (verify/atomic.h makes it appear
  * whole) and checks it flushed.
+ *
+ * Pointers.  Every pointer passed in is borrowed for the duration of the call
+ * and never kept.  What the reader returns lives in the ac_report_set until
+ * ac_report_set_clear (see there).
  *
  * Numbers.  JSON and CSV write every double with 17 significant digits, so
  * that it reads back bit for bit (negative zero and subnormals included);
@@ -34,6 +42,29 @@ int ac_format_parse(const char *s);
 /* The file extension without the dot: "md", "csv", "json", "tex"; "?" when
  * fmt is out of range. */
 const char *ac_format_ext(ac_format fmt);
+
+/* Significant digits of the numbers people read (Markdown, LaTeX) and of
+ * those read back (JSON, CSV, figure data): 17 identify every double. */
+#define AC_REPORT_DIGITS_HUMAN 6
+#define AC_REPORT_DIGITS_EXACT 17
+
+/* A formatted number, returned by value so that it can be used in one
+ * expression: printf("%s", ac_report_number(x, 6, AC_NUM_SIGNIFICANT).s). */
+typedef struct {
+    char s[48];
+} ac_numtext;
+
+typedef enum {
+    AC_NUM_SIGNIFICANT = 0, /* digits significant digits, printf %.*g */
+    AC_NUM_DECIMALS         /* digits digits after the point, printf %.*f (seconds) */
+} ac_numstyle;
+
+/* x as text, the one number formatter of every report and figure: "nan",
+ * "inf" or "-inf" when x is not finite, else printf's %g or %f with '.' as
+ * the decimal point whatever the locale.  A %f text that would not fit (|x|
+ * beyond about 1e40) is written as %.17g instead.  digits is clamped to
+ * [0, 17]. */
+ac_numtext ac_report_number(double x, int digits, ac_numstyle style);
 
 /* What a run records beside its results.  Every field is borrowed and may be
  * NULL (written as empty, or for date: the current UTC time,
@@ -99,8 +130,10 @@ ac_status ac_report_index(FILE *f, const ac_paper_def *const *papers, int npaper
                           const char *fig_dir, const ac_report_meta *meta, ac_msg *msg);
 
 /* Results read back from a JSON report.  The set owns everything: the
- * results (rows, figures, series arrays) and the strings their id, paper and
- * statement point to.  Free with ac_report_set_clear; do not call
+ * results (rows, figures, series arrays), the strings their id, paper and
+ * statement point to, and the meta strings below.  Every pointer into the set
+ * (res, res[i].rows, res[i].id, paper_name, ...) stays valid until
+ * ac_report_set_clear and dies there; copy what must outlive it.  Do not call
  * ac_claim_result_clear on its results. */
 typedef struct {
     ac_claim_result *res;
@@ -119,26 +152,30 @@ typedef struct {
  * is overwritten (it need not be initialised; on failure it is left empty,
  * safe to pass to ac_report_set_clear).
  *
- * Every key the writer writes is required, except "summary", which is
+ * The keys read are those the writer writes, from the same field table
+ * (verify/report_json.c).  Every one is required, except "summary", which is
  * derived and ignored; unknown keys are ignored.  Numbers may be JSON numbers
  * or the strings "nan", "inf", "-inf".  Strings must fit their fields
  * (AC_CLAIM_TEXT, ...).
  *
  * AC_OK; AC_EIO (msg names the path and the system error) when the file
- * cannot be read; AC_EPARSE with msg "PATH:LINE: reason" when the text is
- * not JSON (jansson's line and message), or when a key is missing, has the
- * wrong type or a bad value (the line of the value, or of the object missing
- * the key; the reason names the key path, e.g.
- * `claims[2].rows[0]: missing key "theory"`); AC_ENOMEM. */
+ * cannot be read; AC_EPARSE when the text is not JSON, with msg
+ * "PATH:LINE:COLUMN: reason" (jansson's position and message; a duplicate key
+ * is named there), or when a key is missing, has the wrong type or a bad
+ * value, with msg "PATH: KEYPATH: reason", the key path naming the value,
+ * e.g. `claims[2].rows[0]: missing key "theory"` or
+ * `claims[0].rows[3].is_count: expected an integer, found a string`
+ * (jansson keeps no positions of values); AC_ENOMEM. */
 ac_status ac_report_read_json(const char *path, ac_report_set *set, ac_msg *msg);
 
-/* As ac_report_read_json, from text[0..len-1]; name stands for the path in
- * messages.  The text need not be NUL-terminated. */
+/* As ac_report_read_json, from text[0..len-1] (borrowed for the call); name
+ * stands for the path in messages.  The text need not be NUL-terminated. */
 ac_status ac_report_parse_json(const char *text, size_t len, const char *name,
                                ac_report_set *set, ac_msg *msg);
 
 /* printf writes LC_NUMERIC's decimal point; reports and gnuplot data use '.'.
- * Replace the first decimal point in buf (a number printf wrote) by '.'. */
+ * Replace the first decimal point in buf (a number printf wrote) by '.'
+ * (ac_report_number does this already). */
 void ac_report_fix_decimal_point(char *buf);
 
 /* Release everything set owns and empty it; NULL is a no-op. */
