@@ -168,6 +168,50 @@ Test(regress, claim_rtol_widens_the_allowed_change)
     free_pair(b, 2);
 }
 
+/* The test is strict: a change equal to the allowed one has not moved, the
+ * next double below the change as allowed has.  The change is exact: cur and
+ * base are within a factor 2 of each other (Sterbenz), so cur - base is the
+ * double fabs() sees. */
+Test(regress, change_equal_to_the_allowed_is_not_a_move)
+{
+    gsl_rng *rng = ac_test_rng(11);
+    for (int c = 0; c < ac_test_cases(50); c++) {
+        double base = 1.0 + gsl_rng_uniform(rng), tol = gsl_rng_uniform(rng);
+        double cur = base + ac_regress_allowed(base, AC_REGRESS_RTOL_DEFAULT, tol, c % 2);
+        double change = cur - base;
+        cr_assert_gt(change, 0.0, "case %d", c);
+        cr_assert_not(ac_regress_moved(base, cur, change), "case %d: equal is no move", c);
+        cr_assert(ac_regress_moved(base, cur, nextafter(change, 0.0)), "case %d", c);
+        cr_assert_not(ac_regress_moved(cur, base, change), "case %d: downwards", c);
+    }
+    gsl_rng_free(rng);
+}
+
+/* A claim whose rtol is negative or NaN gets the default: the tol-0 row then
+ * allows AC_REGRESS_RTOL_DEFAULT |base|, on both sides of it. */
+Test(regress, negative_or_nan_rtol_falls_back_to_the_default)
+{
+    const double bad[] = {-1e-4, NAN};
+    for (int k = 0; k < 2; k++) {
+        ac_claim_result a[2], b[2];
+        make_pair(a);
+        make_pair(b);
+        double base = a[0].rows[1].empirical;
+        b[0].regress_rtol = bad[k];
+        b[0].rows[1].empirical = base + JUST_BELOW * AC_REGRESS_RTOL_DEFAULT * base;
+        ac_regress_summary s;
+        char *text = compare(a, 2, b, 2, &s);
+        cr_assert_eq(s.moved, 0, "rtol %g: %s", bad[k], text);
+        free(text);
+        b[0].rows[1].empirical = base + JUST_ABOVE * AC_REGRESS_RTOL_DEFAULT * base;
+        text = compare(a, 2, b, 2, &s);
+        cr_assert_eq(s.moved, 1, "rtol %g: %s", bad[k], text);
+        free(text);
+        free_pair(a, 2);
+        free_pair(b, 2);
+    }
+}
+
 Test(regress, allowed_change_follows_the_formula)
 {
     gsl_rng *rng = ac_test_rng(7);
