@@ -178,31 +178,6 @@ static void run_claims(const selection *sel, const ac_run_opts *o, ac_claim_resu
     }
 }
 
-/* What a report or the index file holds (ac_atomic_write fills it). */
-typedef struct {
-    ac_format fmt;
-    const ac_paper_def *paper;
-    const ac_claim_result *res;
-    int n;
-    const ac_report_meta *meta;
-    const ac_paper_def *const *papers; /* index only */
-    int npapers;
-    unsigned formats;
-    const char *fig_dir;
-} report_job;
-
-static ac_status fill_report(FILE *f, void *ctx, ac_msg *msg)
-{
-    const report_job *j = ctx;
-    return ac_report_write(f, j->fmt, j->paper, j->res, j->n, j->meta, msg);
-}
-
-static ac_status fill_index(FILE *f, void *ctx, ac_msg *msg)
-{
-    const report_job *j = ctx;
-    return ac_report_index(f, j->papers, j->npapers, j->res, j->n, j->formats, j->fig_dir, j->meta, msg);
-}
-
 /* Write DIR/<paper>.<ext> for every paper in the results and every format in
  * mask, the figures to DIR/figures/ and DIR/README.md (with figures). */
 static int write_out(const char *dir, unsigned mask, int figures, const ac_claim_result *res, int n,
@@ -233,9 +208,8 @@ static int write_out(const char *dir, unsigned mask, int figures, const ac_claim
             char path[4200];
             snprintf(path, sizeof path, "%s/%s.%s", dir, P->name, ac_format_ext((ac_format)f));
             /* results of one paper are contiguous: registry order */
-            report_job job = {(ac_format)f, P, res + first, count, meta, NULL, 0, 0, NULL};
-            if (ac_atomic_write(path, fill_report, &job, &msg) != AC_OK) {
-                cli_error("%s: %s", path, msg.text);
+            if (ac_report_write_file(path, (ac_format)f, P, res + first, count, meta, &msg) != AC_OK) {
+                cli_error("%s", msg.text);
                 return 0;
             }
         }
@@ -258,9 +232,8 @@ static int write_out(const char *dir, unsigned mask, int figures, const ac_claim
     if (!have_plot)
         cli_error("gnuplot not found: figures not drawn (make deps installs it)");
     snprintf(path, sizeof path, "%s/README.md", dir);
-    report_job index = {0, NULL, res, n, meta, papers, np, mask, have_plot ? "figures" : NULL};
-    if (ac_atomic_write(path, fill_index, &index, &msg) != AC_OK) {
-        cli_error("%s: %s", path, msg.text);
+    if (ac_report_index_file(path, papers, np, res, n, mask, have_plot ? "figures" : NULL, meta, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
         return 0;
     }
     return 1;

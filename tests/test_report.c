@@ -1,6 +1,7 @@
 /* Report writers and the JSON reader (verify/report.h), on claim results
  * built here: the tests know no paper. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <float.h>
 #include <locale.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/testutil.h"
@@ -723,6 +725,87 @@ Test(report, index_links_tables_counts_claims_and_shows_figures)
                   NULL,
               "%s", text);
     cr_assert(strstr(text, ".png") == NULL);
+    free_results(res, 3);
+}
+
+/* ---- writing into files: whole, and every message names the path once */
+
+static int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The entries of tmpdir other than those named. */
+static int stray_entries(const char *keep)
+{
+    DIR *d = opendir(tmpdir);
+    cr_assert_not_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, keep))
+            n++;
+    closedir(d);
+    return n;
+}
+
+Test(report, file_writers_write_what_the_stream_writers_write)
+{
+    ac_claim_result res[3];
+    make_results(res);
+    char path[128];
+    tmp_path(path, sizeof path, "r.md");
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_report_write_file(path, AC_FMT_MD, &paper_fake, res, 3, &test_meta, &msg),
+                 AC_OK, "%s", msg.text);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    char *text = write_report("r.tex", AC_FMT_MD, &paper_fake, res, 3, &test_meta);
+    size_t n = strlen(text);
+    char *file = malloc(n + 2);
+    cr_assert_eq(fread(file, 1, n + 1, f), n);
+    fclose(f);
+    cr_assert(memcmp(file, text, n) == 0);
+    free(file);
+    free(text);
+    tmp_path(path, sizeof path, "index.md");
+    cr_assert_eq(ac_report_index_file(path, NULL, 0, res, 3, AC_FMT_ALL, NULL, NULL, &msg), AC_OK,
+                 "%s", msg.text);
+    free_results(res, 3);
+}
+
+/* A commit that fails (the target is a directory: rename refuses) and a
+ * writer that fails (a negative count) both name the path once, first, and
+ * leave no temporary file. */
+Test(report, file_writer_failures_name_the_path_once)
+{
+    ac_claim_result res[3];
+    make_results(res);
+    char path[128], prefix[160];
+    tmp_path(path, sizeof path, "bad.json");
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(prefix, sizeof prefix, "%s: ", path);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_report_write_file(path, AC_FMT_JSON, NULL, res, 3, NULL, &msg), AC_EIO);
+    cr_assert(strncmp(msg.text, prefix, strlen(prefix)) == 0, "%s", msg.text);
+    cr_assert_eq(occurrences(msg.text, path), 1, "the path twice: %s", msg.text);
+    cr_assert_eq(ac_report_index_file(path, NULL, 0, res, 3, AC_FMT_ALL, NULL, NULL, &msg),
+                 AC_EIO);
+    cr_assert_eq(occurrences(msg.text, path), 1, "the path twice: %s", msg.text);
+    cr_assert_eq(stray_entries("bad.json"), 0, "a temporary file was left behind");
+    rmdir(path);
+
+    tmp_path(path, sizeof path, "r.csv");
+    snprintf(prefix, sizeof prefix, "%s: ", path);
+    cr_assert_eq(ac_report_write_file(path, AC_FMT_CSV, NULL, res, -1, NULL, &msg), AC_EINVAL);
+    cr_assert(strncmp(msg.text, prefix, strlen(prefix)) == 0, "the path first: %s", msg.text);
+    cr_assert_eq(occurrences(msg.text, path), 1, "%s", msg.text);
+    cr_assert(strstr(msg.text, "-1 results") != NULL, "the writer's reason kept: %s", msg.text);
+    cr_assert_eq(access(path, F_OK), -1, "a failed write leaves no file");
+    cr_assert_eq(stray_entries(""), 0, "a temporary file was left behind");
     free_results(res, 3);
 }
 
