@@ -1,6 +1,7 @@
 /* The figure writer (verify/figure.h) on figures built here. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
 #include "verify/claim.h"
 #include "verify/figure.h"
 
@@ -119,6 +121,65 @@ Test(figure, script_escapes_quotes_and_names_dropped_points)
     free(s);
     free(data);
     ac_claim_result_clear(&res);
+}
+
+/* The data file reads back bit for bit, in the order of the blocks: for each
+ * series its points "x y", then with a band "x lo hi"; random doubles of
+ * every magnitude, written under a decimal-comma locale when one is
+ * installed (the data must still use '.'). */
+Test(figure, data_reads_back_bit_for_bit_whatever_the_locale)
+{
+    static const ac_claim_def def = {"fake.fig", "fake", "", NULL};
+    const char *comma = setlocale(LC_NUMERIC, "de_DE.utf8");
+    gsl_rng *rng = ac_test_rng(31);
+    for (int c = 0; c < ac_test_cases(10); c++) {
+        ac_claim_result res;
+        ac_claim_result_init(&res, &def);
+        ac_figure *g = ac_claim_add_figure(&res, "fake-data", "", "", "", 0, 0);
+        cr_assert_not_null(g);
+        int n = 1 + (int)gsl_rng_uniform_int(rng, 20);
+        double v[4][20];
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < n; i++)
+                v[k][i] = (gsl_rng_uniform(rng) - 0.5) * pow(10.0, gsl_rng_uniform_int(rng, 600) - 300.0);
+        cr_assert_eq(ac_figure_add_series(g, "band", n, v[0], v[1], v[2], v[3]), AC_OK);
+        cr_assert_eq(ac_figure_add_series(g, "line", n, v[1], v[0], NULL, NULL), AC_OK);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_figure_write_data(f, g, &msg), AC_OK, "%s", msg.text);
+        fclose(f);
+        setlocale(LC_NUMERIC, "C");
+        /* expected columns, block by block */
+        const double *cols[3][3] = {{v[0], v[1], NULL}, {v[0], v[2], v[3]}, {v[1], v[0], NULL}};
+        const char *p = text;
+        for (int b = 0; b < 3; b++) {
+            int ncol = cols[b][2] ? 3 : 2;
+            for (int i = 0; i < n; i++) {
+                while (*p == '#' || *p == '\n')
+                    p = strchr(p, '\n') + 1;
+                for (int k = 0; k < ncol; k++) {
+                    char *end;
+                    double x = strtod(p, &end);
+                    cr_assert(end != p, "case %d block %d point %d: no number at '%.20s'", c, b, i, p);
+                    cr_assert(memcmp(&x, &cols[b][k][i], sizeof x) == 0,
+                              "case %d block %d point %d column %d: wrote %a, read %a", c, b, i, k,
+                              cols[b][k][i], x);
+                    p = end;
+                }
+                cr_assert_eq(*p, '\n', "case %d: a point is one line", c);
+                p++;
+            }
+        }
+        cr_assert_eq(*p, '\0', "case %d: more data than points", c);
+        if (comma)
+            setlocale(LC_NUMERIC, "de_DE.utf8");
+        free(text);
+        ac_claim_result_clear(&res);
+    }
+    setlocale(LC_NUMERIC, "C");
+    gsl_rng_free(rng);
 }
 
 static void expect_png(const char *path)

@@ -8,7 +8,8 @@
  * drawn: they are dropped, and so are points with a NaN or infinite
  * coordinate; a series that lost points says how many in its key entry
  * ("label (3 points not drawn: <= 0 on a log axis)").  Labels and titles are
- * drawn literally (no gnuplot enhanced-text markup). */
+ * drawn literally (no gnuplot enhanced-text markup).  Every pointer passed
+ * in is borrowed for the call and never kept. */
 #ifndef AC_FIGURE_H
 #define AC_FIGURE_H
 

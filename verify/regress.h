@@ -41,7 +41,8 @@ double ac_regress_allowed(double base, double rtol, double tol, int is_count);
 /* Whether cur moved from base beyond allowed (NaN and infinities as above). */
 int ac_regress_moved(double base, double cur, double allowed);
 
-/* Compare cur[0..ncur-1] with base[0..nbase-1]; both are only read.
+/* Compare cur[0..ncur-1] with base[0..nbase-1]; both are borrowed for the
+ * call and only read, nothing is kept.
  *
  * out (may be NULL: only the summary is filled) receives one line per
  * finding, then a summary line:
