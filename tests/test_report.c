@@ -228,6 +228,38 @@ Test(report, format_names_parse_back)
     cr_assert_str_eq(ac_format_ext((ac_format)AC_FMT_COUNT), "?");
 }
 
+/* The one number formatter: its text reads back to the number within the
+ * digits asked for (exactly with 17), in either style, the non-finite as
+ * words, and a %f too wide for the buffer (seconds of 1e300) falls back to
+ * %.17g instead of being cut. */
+Test(report, numbers_read_back_within_their_digits)
+{
+    gsl_rng *rng = ac_test_rng(5);
+    for (int c = 0; c < ac_test_cases(200); c++) {
+        double x = (gsl_rng_uniform(rng) - 0.5) * pow(10.0, gsl_rng_uniform_int(rng, 80) - 40.0);
+        int digits = 1 + (int)gsl_rng_uniform_int(rng, AC_REPORT_DIGITS_EXACT);
+        double g = strtod(ac_report_number(x, digits, AC_NUM_SIGNIFICANT).s, NULL);
+        if (digits == AC_REPORT_DIGITS_EXACT)
+            cr_assert(same_double(g, x), "case %d: %a read back as %a", c, x, g);
+        /* %.*g rounds to digits significant digits: half a unit of the last,
+         * plus the rounding of strtod (relative 2^-53) */
+        cr_assert_leq(fabs(g - x), (0.5 * pow(10.0, 1 - digits) + DBL_EPSILON) * fabs(x),
+                      "case %d: %.17g with %d digits read back as %.17g", c, x, digits, g);
+        /* %.3f: half a unit of the third decimal, plus strtod's rounding */
+        double f = strtod(ac_report_number(x, 3, AC_NUM_DECIMALS).s, NULL);
+        cr_assert_leq(fabs(f - x), 0.5e-3 + DBL_EPSILON * fmax(fabs(x), 1.0),
+                      "case %d: %.17g with 3 decimals read back as %.17g", c, x, f);
+    }
+    gsl_rng_free(rng);
+    cr_assert_str_eq(ac_report_number(NAN, 6, AC_NUM_SIGNIFICANT).s, "nan");
+    cr_assert_str_eq(ac_report_number(-INFINITY, 3, AC_NUM_DECIMALS).s, "-inf");
+    const double huge[] = {1e300, -DBL_MAX, 1.7312e45};
+    for (int k = 0; k < 3; k++) {
+        double y = strtod(ac_report_number(huge[k], 3, AC_NUM_DECIMALS).s, NULL);
+        cr_assert(same_double(y, huge[k]), "%.17g with 3 decimals read back as %.17g", huge[k], y);
+    }
+}
+
 Test(report, json_round_trip_reproduces_every_field)
 {
     ac_claim_result res[3];

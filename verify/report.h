@@ -63,7 +63,7 @@ typedef enum {
 /* x as text, the one number formatter of every report and figure: "nan",
  * "inf" or "-inf" when x is not finite, else printf's %g or %f with '.' as
  * the decimal point whatever the locale.  A %f text that would not fit (|x|
- * beyond about 1e40) is written as %.17g instead.  digits is clamped to
+ * beyond about 1e42) is written as %.17g instead.  digits is clamped to
  * [0, 17]. */
 ac_numtext ac_report_number(double x, int digits, ac_numstyle style);
 

@@ -118,16 +118,20 @@ static const char *metric_at(int i)
 
 /* ---- appending a read element, and releasing one that was not */
 
-static ac_status append_series(void *parent, void *tmp)
-{
-    const ac_series *s = tmp;
-    return ac_figure_add_series(parent, s->label, s->n, s->x, s->y, s->lo, s->hi);
-}
-
 static void release_series(void *tmp)
 {
     ac_series *s = tmp;
     free(s->x), free(s->y), free(s->lo), free(s->hi);
+}
+
+/* ac_figure_add_series copies the arrays: tmp's are released once copied. */
+static ac_status append_series(void *parent, void *tmp)
+{
+    ac_series *s = tmp;
+    ac_status st = ac_figure_add_series(parent, s->label, s->n, s->x, s->y, s->lo, s->hi);
+    if (st == AC_OK)
+        release_series(s);
+    return st;
 }
 
 static void release_figure(void *tmp)

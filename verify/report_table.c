@@ -33,10 +33,11 @@ typedef struct {
     const char *quote_open;                /* before the statement */
     const char *par_end;                   /* ends a paragraph */
     const char *error_label;
-    /* tables: before the heading row (given the alignments), the rule under
-     * it (per column, by alignment), each row's start, cell separator and end,
-     * and the table's end */
-    const char *table_open, *rule_open, *rule_left, *rule_right, *rule_close;
+    /* tables: what opens one (NULL: nothing), with the column alignments
+     * ("llrr") between table_open and table_align when it is not NULL; the
+     * rule under the heading row (per column, by alignment); each row's
+     * start, cell separator and end; and the table's end */
+    const char *table_open, *table_align, *rule_open, *rule_left, *rule_right, *rule_close;
     const char *row_open, *cell_sep, *row_close, *table_close;
     /* the list of tolerance reasons, and what ends a claim */
     const char *list_open, *item, *list_close, *claim_end;
@@ -79,7 +80,8 @@ static const dialect markdown = {
     .quote_open = "> ",
     .par_end = "\n\n",
     .error_label = "**Error:** ",
-    .table_open = "",
+    .table_open = NULL,
+    .table_align = NULL,
     .rule_open = "|",
     .rule_left = "---|",
     .rule_right = "---:|",
@@ -181,7 +183,8 @@ static const dialect latex = {
     .quote_open = "",
     .par_end = "\\par\n",
     .error_label = "\\textbf{Error:} ",
-    .table_open = "\\begin{tabular}{%s}\n\\toprule\n",
+    .table_open = "\\begin{tabular}{",
+    .table_align = "}\n\\toprule\n",
     .rule_open = "\\midrule\n",
     .rule_left = "",
     .rule_right = "",
@@ -242,7 +245,11 @@ static void table_begin(FILE *f, const dialect *d, const column *cols, int n)
     for (int i = 0; i < n && i < (int)sizeof align - 1; i++)
         align[i] = cols[i].align;
     align[n < (int)sizeof align - 1 ? n : (int)sizeof align - 1] = '\0';
-    fprintf(f, d->table_open, align);
+    if (d->table_open) {
+        fputs(d->table_open, f);
+        fputs(align, f);
+        fputs(d->table_align, f);
+    }
     for (int i = 0; i < n; i++) {
         cell(f, d, i);
         fputs(cols[i].head[d->lang], f);
