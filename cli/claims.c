@@ -20,6 +20,8 @@
 #include "verify/report.h"
 
 #define DEFAULT_SEED 1UL
+/* Trial i uses seed + i: half the range leaves room for any trial count. */
+#define RUN_SEED_MAX (LONG_MAX / 2)
 #define DEFAULT_BASELINE "results/baseline"
 
 /* ---- list ---------------------------------------------------------------- */
@@ -199,22 +201,30 @@ static int write_out(const char *dir, unsigned mask, int figures, const ac_claim
     return st == AC_OK;
 }
 
+/* The options of run when none is given (its --help prints them). */
+static ac_run_opts run_opts_default(void)
+{
+    ac_run_opts o = {AC_SIZE_DEFAULT, DEFAULT_SEED, NULL, NULL};
+    return o;
+}
+
 static void run_help(void)
 {
+    ac_run_opts def = run_opts_default();
     printf("usage: attncheck run [ID|PAPER ...] [OPTIONS]\n"
            "\n"
            "Run claims (all when none is named; a PAPER name runs all of its claims) and print\n"
            "the theory-vs-experiment table.\n"
            "\n"
-           "  --size S       quick | default | paper (default: default)\n"
-           "  --seed N       base seed; trial i of a claim uses seed N+i (default: %lu)\n"
+           "  --size S       quick | default | paper (default: %s)\n"
+           "  --seed N       base seed, 0 to %ld; trial i of a claim uses seed N+i (default: %lu)\n"
            "  --format F     md | csv | json | tex for standard output (default: md)\n"
            "  --out DIR      also write DIR/<paper>.<ext>: all four formats unless --format\n"
            "                 is given, then DIR/figures/*.png and the index DIR/README.md\n"
            "  --quiet        no table on standard output\n"
            "\n"
            "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n",
-           DEFAULT_SEED);
+           ac_size_str(def.size), RUN_SEED_MAX, def.seed);
 }
 
 int cmd_run(int argc, char **argv)
@@ -223,7 +233,7 @@ int cmd_run(int argc, char **argv)
                                          {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
                                          {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    ac_run_opts o = {AC_SIZE_DEFAULT, DEFAULT_SEED, NULL, NULL};
+    ac_run_opts o = run_opts_default();
     int fmt = AC_FMT_MD, fmt_given = 0, quiet = 0, c;
     const char *out = NULL;
     long v;
@@ -237,7 +247,7 @@ int cmd_run(int argc, char **argv)
             o.size = (ac_size)ac_size_parse(optarg);
             break;
         case 'S':
-            if (!cli_long("seed", optarg, 0, LONG_MAX / 2, &v))
+            if (!cli_long("seed", optarg, 0, RUN_SEED_MAX, &v))
                 return EXIT_USAGE;
             o.seed = (unsigned long)v;
             break;

@@ -168,6 +168,10 @@ for o in n T K d; do
     expect 2 "generate --$o 100000001 refused" -- "$BIN" svm generate --mode any --$o 100000001 --out "$T/gs"
     grep_in err "^attncheck: --$o: '100000001'" "generate --$o: the parser refuses it"
 done
+expect 2 "generate --seed -1 refused" -- "$BIN" svm generate --mode any --seed -1 --out "$T/gs"
+expect 2 "generate --seed 2^62+1 refused" -- "$BIN" svm generate --mode any --seed 4611686018427387905 --out "$T/gs"
+expect 0 "generate --seed 2^62 (upper end)" -- "$BIN" svm generate --mode any --seed 4611686018427387904 --out "$T/gs"
+expect 0 "generate --seed 0 (lower end)" -- "$BIN" svm generate --mode any --seed 0 --out "$T/gs"
 accepted_opt "generate --n 100000000 (upper end; the generator's n*T check refuses it)" n -- \
     "$BIN" svm generate --mode any --n 100000000 --out "$T/gs"
 grep_in err "n\*T" "generate --n 1e8: refused by the size check, not the parser"
