@@ -195,7 +195,7 @@ static int write_out(const char *dir, unsigned mask, int figures, const ac_claim
     if (st == AC_OK && !cli_interrupted())
         st = ac_atomic_set_commit(&set, &msg);
     ac_atomic_set_clear(&set);
-    if (st != AC_OK && st != AC_ECALLBACK)
+    if (st != AC_OK && !cli_interrupted()) /* an interrupted gnuplot is no error of its own */
         cli_error("%s", msg.text);
     cli_release_signals(); /* a held signal ends the run here, its temporaries gone */
     return st == AC_OK;

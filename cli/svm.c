@@ -647,7 +647,7 @@ static int write_instance(const char *prefix, const char *header, const ac_tpg_d
     if (st == AC_OK && !cli_interrupted())
         st = ac_atomic_set_commit(&set, &msg);
     ac_atomic_set_clear(&set);
-    if (st != AC_OK)
+    if (st != AC_OK && !cli_interrupted())
         cli_error("%s", msg.text);
     cli_release_signals();
     return st == AC_OK;
