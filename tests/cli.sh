@@ -242,6 +242,10 @@ mknod "$T/full" c 1 7 2>/dev/null && FULL="$T/full"
 expect 2 "--out onto a full device" -- $SOLVE --out "$FULL"
 check "the device stays a device" [ -c "$FULL" ]
 grep_in err "write failed: No space left on device" "the reason is given"
+"$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb --out /dev/stdout | cat >"$T/piped"
+grep_in piped "status: solved" "--out /dev/stdout into a pipe is written through"
+expect 0 "--out /dev/stdout into a file" -- $SOLVE --out /dev/stdout
+grep_in out "status: solved" "--out /dev/stdout into a file"
 mkdir "$T/adir"
 expect 2 "--out onto a directory" -- $SOLVE --out "$T/adir"
 

@@ -106,6 +106,22 @@ static ac_status fill_and_close(FILE *f, const char *path, ac_atomic_fill fill, 
 
 /* ---- one file ------------------------------------------------------------ */
 
+/* Open path itself for writing, without creating or replacing it. */
+static ac_status open_direct(ac_atomic *a, const char *path, ac_msg *msg)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    a->f = fdopen(fd, "w");
+    if (!a->f) {
+        int e = errno;
+        close(fd);
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    a->direct = 1;
+    return AC_OK;
+}
+
 ac_status ac_atomic_open(ac_atomic *a, const char *path, ac_msg *msg)
 {
     memset(a, 0, sizeof *a);
@@ -114,37 +130,26 @@ ac_status ac_atomic_open(ac_atomic *a, const char *path, ac_msg *msg)
     if (strlen(path) >= sizeof a->path)
         return ac_fail(msg, AC_EINVAL, "%s: path too long", path);
     snprintf(a->path, sizeof a->path, "%s", path);
-    struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+    struct stat sb, lb;
+    int is_link = lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
+    if (stat(path, &sb) != 0) {
+        if (is_link)
+            return ac_fail(msg, AC_EINVAL, "%s: a symbolic link to a missing file; not followed", path);
+    } else if (S_ISDIR(sb.st_mode)) {
+        return ac_fail(msg, AC_EINVAL, "%s: is a directory", path);
+    } else if (!S_ISREG(sb.st_mode)) {
+        return open_direct(a, path, msg); /* a device, FIFO or socket: never replace it */
+    } else if (is_link) {
         /* replace the file the link names, keep the link */
         char *real = realpath(path, NULL);
-        if (!real)
-            return ac_fail(msg, AC_EINVAL, "%s: a symbolic link to a missing file (%s); not followed", path,
-                           strerror(errno));
-        if (strlen(real) >= sizeof a->path) {
-            free(real);
-            return ac_fail(msg, AC_EINVAL, "%s: path too long", path);
-        }
-        snprintf(a->path, sizeof a->path, "%s", real);
+        if (!real) /* a link with no path to rename onto (/proc/self/fd/N): write through */
+            return open_direct(a, path, msg);
+        int fits = strlen(real) < sizeof a->path;
+        if (fits)
+            snprintf(a->path, sizeof a->path, "%s", real);
         free(real);
-    }
-    if (stat(a->path, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode))
-            return ac_fail(msg, AC_EINVAL, "%s: is a directory", path);
-        if (!S_ISREG(sb.st_mode)) {
-            /* a device or FIFO: write through, never replace it */
-            int fd = open(a->path, O_WRONLY | O_TRUNC);
-            if (fd < 0)
-                return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
-            a->f = fdopen(fd, "w");
-            if (!a->f) {
-                int e = errno;
-                close(fd);
-                return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(e));
-            }
-            a->direct = 1;
-            return AC_OK;
-        }
+        if (!fits)
+            return ac_fail(msg, AC_EINVAL, "%s: path too long", path);
     }
     char dir[AC_ATOMIC_PATH_MAX];
     dir_of(a->path, dir, sizeof dir);

@@ -7,7 +7,9 @@
  *   - absent or a regular file: the atomic route above;
  *   - a symbolic link: followed (every level) and the file it names is
  *     replaced atomically; the link stays a link.  A link to a missing file is
- *     refused (AC_EINVAL): what to create is ambiguous;
+ *     refused (AC_EINVAL): what to create is ambiguous.  A link to a device or
+ *     FIFO, or one with no path to rename onto (/dev/stdout -> a pipe), is
+ *     written through as below;
  *   - a device, FIFO or socket (/dev/stdout, /dev/null, a pipe): written
  *     through, opened without O_CREAT, never replaced; not atomic, but write
  *     errors (ENOSPC on /dev/full) are still reported;
