@@ -270,7 +270,7 @@ kill_generate() {
     p=$!
     wait_for "$T/k/.attncheck-set.*/inst.data" || echo "FAIL: no staging appeared" >&2
     kill -$1 $p
-    wait $p
+    wait $p 2>/dev/null
     echo $?
 }
 st=$(kill_generate TERM "")
@@ -333,7 +333,7 @@ AC_TEST_STALL_SECONDS=30 "$BIN" run svm.structure --size quick --seed 9 --quiet 
 p=$!
 wait_for "$T/part/.attncheck-set.*/svm.md" || echo "FAIL: no staging appeared"
 kill -TERM $p
-wait $p
+wait $p 2>/dev/null
 st=$?
 check "run --out killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
 check "SIGTERM: the old tables and index are intact" sh -c "cksum '$T/part'/*.md '$T/part'/*.json | cmp -s - '$T/part.sum'"
