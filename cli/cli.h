@@ -1,4 +1,10 @@
-/* Shared pieces of the attncheck command line. */
+/* Shared pieces of the attncheck command line.
+ *
+ * A command is a row of a table: its name, what follows it in the usage
+ * line, the handler and one line of help.  cli/commands.c holds the top-level
+ * table, from which main() dispatches and prints its usage; a command with
+ * subcommands (svm) keeps its own table and calls cli_dispatch.  A paper adds
+ * its command as one row of cli/commands.c and nothing else here knows it. */
 #ifndef AC_CLI_H
 #define AC_CLI_H
 
@@ -8,11 +14,38 @@
  * or bad input. */
 enum { EXIT_HOLDS = 0, EXIT_FAILS = 1, EXIT_USAGE = 2 };
 
+/* A handler gets argv[0] = the full command name ("attncheck svm train"),
+ * which getopt_long prints before its own messages, and the arguments after
+ * it; it returns the exit status. */
+typedef int (*cli_handler)(int argc, char **argv);
+
+typedef struct {
+    const char *name;     /* "run" */
+    const char *synopsis; /* what follows the name in the usage line: "[ID|PAPER ...]" */
+    cli_handler run;
+    const char *help;     /* one line */
+} cli_command;
+
+/* The top-level commands (cli/commands.c), in the order usage lists them. */
+extern const cli_command cli_commands[];
+extern const int cli_ncommands;
+
+/* Run the command of table cmds named argv[1] with argv[1..] (argv[0] is
+ * prog, e.g. "attncheck svm"); "--help", "-h" and "help" print the usage;
+ * no or an unknown name prints it to stderr with EXIT_USAGE. */
+int cli_dispatch(const char *prog, const char *about, const cli_command *cmds, int n, int argc, char **argv);
+
+/* The usage of a table: "usage: PROG COMMAND [OPTIONS]", about, then one
+ * line per row. */
+void cli_usage(FILE *f, const char *prog, const char *about, const cli_command *cmds, int n);
+
 /* "attncheck: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parse an integer/real option value into *out; on a bad value print
- * "attncheck: --NAME: 'TEXT' is not ..." and return 0. */
+ * "attncheck: --NAME: 'TEXT' is not ..." and return 0.  The whole text must
+ * be the number: no leading or trailing space, no trailing characters; the
+ * value must lie in [lo, hi] (both ends included). */
 int cli_long(const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *name, const char *text, double lo, double hi, double *out);
 
@@ -23,6 +56,24 @@ const char *cli_command_line(void);
  * status to use: st, or EXIT_USAGE when stdout failed. */
 int cli_finish(int st);
 
+/* While output files are being written: hold SIGINT, SIGTERM and SIGHUP
+ * (a handler records them; the writer checks cli_interrupted between files
+ * and aborts), then release them, which ends the process the default way,
+ * once the temporaries are gone, when one arrived.  Signals ignored on entry
+ * stay ignored. */
+void cli_hold_signals(void);
+int cli_interrupted(void);
+void cli_release_signals(void);
+
+/* Test hook: sleep AC_TEST_STALL_SECONDS (environment; unset: no sleep)
+ * between the files of an output set, so that tests/cli.sh can signal a run
+ * while its temporaries exist. */
+void cli_test_stall(void);
+
+/* The commands of cli/commands.c. */
+int cmd_list(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_regress(int argc, char **argv);
 int cmd_svm(int argc, char **argv);
 
 #endif

@@ -1,32 +1,23 @@
 /* attncheck: check theorems about attention numerically.
  *
- *   attncheck list
- *   attncheck run [ID|PAPER ...] [--size quick|default|paper] [--seed N]
- *                 [--format md|csv|json|tex] [--out DIR]
- *   attncheck regress [--baseline DIR]
- *   attncheck svm graph|solve|train|generate ...
+ *   attncheck COMMAND [OPTIONS]
  *
- * The CLI knows no paper: it reads the claim registry (verify/claim.h) and
- * hands results to the report writers. */
+ * main() knows no command: it dispatches on the table of cli/commands.c.
+ * This file also holds what every command shares: messages, option parsing,
+ * the final flush, and the signal policy while outputs are written. */
+#include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <gsl/gsl_errno.h>
-#include <limits.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "cli/cli.h"
-#include "verify/atomic.h"
-#include "verify/claim.h"
-#include "verify/figure.h"
-#include "verify/regress.h"
-#include "verify/report.h"
-
-#define DEFAULT_SEED 1UL
-#define DEFAULT_BASELINE "results/baseline"
+#include "verify/claim.h" /* AC_VERSION */
 
 static char command_line[4096];
 
@@ -40,12 +31,19 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* strtol and strtod skip leading space and accept the empty string; an option
+ * value is the number alone. */
+static int bare(const char *text)
+{
+    return text[0] && !isspace((unsigned char)text[0]);
+}
+
 int cli_long(const char *name, const char *text, long lo, long hi, long *out)
 {
     char *end;
     errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
+    long v = bare(text) ? strtol(text, &end, 10) : 0;
+    if (!bare(text) || errno || end == text || *end || v < lo || v > hi) {
         cli_error("--%s: '%s' is not an integer in [%ld, %ld]", name, text, lo, hi);
         return 0;
     }
@@ -57,8 +55,8 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
 {
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end || !(v >= lo && v <= hi)) {
+    double v = bare(text) ? strtod(text, &end) : 0.0;
+    if (!bare(text) || errno || end == text || *end || !(v >= lo && v <= hi)) {
         cli_error("--%s: '%s' is not a number in [%g, %g]", name, text, lo, hi);
         return 0;
     }
@@ -80,377 +78,126 @@ int cli_finish(int st)
     return st;
 }
 
-static void usage(FILE *f)
+/* Signals that end a run the default way, except while outputs are written:
+ * then the handler records the signal and the writer, which checks
+ * cli_interrupted() between files, removes its temporaries before
+ * cli_release_signals re-raises it.  A handler, not sigprocmask: OpenBLAS's
+ * threads, started before main, would still take a blocked signal. */
+static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NHELD ((int)(sizeof held_signals / sizeof held_signals[0]))
+static struct sigaction saved[NHELD];
+static int installed[NHELD];
+static volatile sig_atomic_t holding, held;
+
+static void on_signal(int sig)
 {
-    fprintf(f,
-            "usage: attncheck COMMAND [OPTIONS]\n"
-            "\n"
-            "Check theorems about attention numerically: each claim compares what a theory\n"
-            "predicts with what a small trained model does.\n"
-            "\n"
-            "commands:\n"
-            "  list                 every claim: id, paper, statement\n"
-            "  run [ID|PAPER ...]   run claims and print the theory-vs-experiment table\n"
-            "  regress              rerun the claims and compare with the committed baseline\n"
-            "  svm SUBCOMMAND       the Graph-SVM theory on your own data (graph, solve, train, generate)\n"
-            "\n"
-            "`attncheck COMMAND --help` describes each command.\n"
-            "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n");
+    if (holding) {
+        held = sig;
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
-/* ---- list ---------------------------------------------------------------- */
-
-static int cmd_list(int argc, char **argv)
+void cli_hold_signals(void)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("usage: attncheck list\n\nPrint every claim: its id (PAPER.NAME), paper and statement.\n");
-            return cli_finish(EXIT_HOLDS);
-        }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    held = 0;
+    holding = 1;
+    for (int i = 0; i < NHELD; i++) {
+        struct sigaction old;
+        installed[i] = 0;
+        /* a signal ignored on entry (nohup, a background job) stays ignored */
+        if (sigaction(held_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN &&
+            sigaction(held_signals[i], &sa, &saved[i]) == 0)
+            installed[i] = 1;
+    }
+}
+
+int cli_interrupted(void)
+{
+    return held != 0;
+}
+
+void cli_release_signals(void)
+{
+    holding = 0;
+    for (int i = 0; i < NHELD; i++)
+        if (installed[i])
+            sigaction(held_signals[i], &saved[i], NULL);
+    if (held) {
+        int sig = held;
+        held = 0;
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
+void cli_test_stall(void)
+{
+    const char *v = getenv("AC_TEST_STALL_SECONDS");
+    if (!v)
+        return;
+    double t = atof(v);
+    if (t > 0.0) {
+        struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};
+        while (!cli_interrupted() && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* Width of the name column of a usage; a longer synopsis puts the help on
+ * the next line. */
+#define CLI_USAGE_COLUMN 22
+
+void cli_usage(FILE *f, const char *prog, const char *about, const cli_command *cmds, int n)
+{
+    fprintf(f, "usage: %s COMMAND [OPTIONS]\n\n%s\ncommands:\n", prog, about);
+    for (int i = 0; i < n; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s%s%s", cmds[i].name, cmds[i].synopsis[0] ? " " : "", cmds[i].synopsis);
+        if (strlen(head) > CLI_USAGE_COLUMN)
+            fprintf(f, "  %s\n  %-*s %s\n", head, CLI_USAGE_COLUMN, "", cmds[i].help);
+        else
+            fprintf(f, "  %-*s %s\n", CLI_USAGE_COLUMN, head, cmds[i].help);
+    }
+    fprintf(f, "\n`%s COMMAND --help` describes each command.\n", prog);
+}
+
+/* Full command names handed to handlers as argv[0], one per nesting level
+ * ("attncheck svm", "attncheck svm train"). */
+#define CLI_DEPTH_MAX 4
+static char names[CLI_DEPTH_MAX][128];
+static int depth;
+
+int cli_dispatch(const char *prog, const char *about, const cli_command *cmds, int n, int argc, char **argv)
+{
+    const char *cmd = argc >= 2 ? argv[1] : NULL;
+    if (!cmd) {
+        cli_usage(stderr, prog, about, cmds, n);
         return EXIT_USAGE;
     }
-    if (optind < argc) {
-        cli_error("list: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        cli_usage(stdout, prog, about, cmds, n);
+        return cli_finish(EXIT_HOLDS);
     }
-    for (int p = 0; p < ac_registry_npapers(); p++) {
-        const ac_paper_def *P = ac_registry_paper(p);
-        for (int i = 0; i < P->nclaims; i++)
-            printf("%-28s %-6s %s\n", P->claims[i].id, P->name, P->claims[i].statement);
-    }
-    return cli_finish(EXIT_HOLDS);
-}
-
-/* ---- run ----------------------------------------------------------------- */
-
-typedef struct {
-    const ac_claim_def **defs;
-    int n;
-} selection;
-
-/* Claims named by ids or paper names, in registry order, each once; all
- * claims when none is named.  0 (after a message) on an unknown name. */
-static int select_claims(char **names, int nnames, selection *sel)
-{
-    int total = 0;
-    for (int p = 0; p < ac_registry_npapers(); p++)
-        total += ac_registry_paper(p)->nclaims;
-    sel->defs = calloc((size_t)total + 1, sizeof *sel->defs);
-    sel->n = 0;
-    if (!sel->defs)
-        return 0;
-    for (int i = 0; i < nnames; i++)
-        if (!ac_registry_find_paper(names[i]) && !ac_registry_find_claim(names[i])) {
-            cli_error("no claim or paper named '%s' (see attncheck list)", names[i]);
-            return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(cmd, cmds[i].name) == 0 && depth < CLI_DEPTH_MAX) {
+            char *name = names[depth++];
+            snprintf(name, sizeof names[0], "%s %s", prog, cmds[i].name);
+            /* the handler parses its own options from argv[1] on */
+            argv[1] = name;
+            optind = 1;
+            return cmds[i].run(argc - 1, argv + 1);
         }
-    for (int p = 0; p < ac_registry_npapers(); p++) {
-        const ac_paper_def *P = ac_registry_paper(p);
-        for (int j = 0; j < P->nclaims; j++) {
-            int take = nnames == 0;
-            for (int i = 0; i < nnames && !take; i++)
-                take = strcmp(names[i], P->name) == 0 || strcmp(names[i], P->claims[j].id) == 0;
-            if (take)
-                sel->defs[sel->n++] = &P->claims[j];
-        }
-    }
-    return 1;
+    fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+    cli_usage(stderr, prog, about, cmds, n);
+    return EXIT_USAGE;
 }
-
-static int show_progress(void *ctx, const char *id, double frac)
-{
-    (void)ctx;
-    fprintf(stderr, "\r%-32s %3.0f%%", id, 100.0 * frac);
-    if (frac >= 1.0)
-        fprintf(stderr, "\r%-40s\r", "");
-    fflush(stderr);
-    return 0;
-}
-
-/* Run every selected claim; 1 when all ran (whatever their verdicts). */
-static void run_claims(const selection *sel, const ac_run_opts *o, ac_claim_result *res)
-{
-    for (int i = 0; i < sel->n; i++) {
-        if (ac_claim_run(sel->defs[i], o, &res[i]) != AC_OK)
-            cli_error("%s", res[i].error);
-    }
-}
-
-/* Write DIR/<paper>.<ext> for every paper in the results and every format in
- * mask, the figures to DIR/figures/ and DIR/README.md (with figures). */
-static int write_out(const char *dir, unsigned mask, int figures, const ac_claim_result *res, int n,
-                     const ac_report_meta *meta)
-{
-    ac_msg msg = {{0}};
-    if (ac_mkdir_p(dir, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        return 0;
-    }
-    const ac_paper_def *papers[64];
-    int np = 0;
-    for (int p = 0; p < ac_registry_npapers() && np < 64; p++) {
-        const ac_paper_def *P = ac_registry_paper(p);
-        int first = -1, count = 0;
-        for (int i = 0; i < n; i++)
-            if (strcmp(res[i].paper, P->name) == 0) {
-                if (first < 0)
-                    first = i;
-                count++;
-            }
-        if (first < 0)
-            continue;
-        papers[np++] = P;
-        for (int f = 0; f < AC_FMT_COUNT; f++) {
-            if (!(mask & (1u << f)))
-                continue;
-            char path[4200];
-            snprintf(path, sizeof path, "%s/%s.%s", dir, P->name, ac_format_ext((ac_format)f));
-            /* results of one paper are contiguous: registry order */
-            if (ac_report_write_file(path, (ac_format)f, P, res + first, count, meta, &msg) != AC_OK) {
-                cli_error("%s", msg.text);
-                return 0;
-            }
-        }
-    }
-    if (!figures)
-        return 1;
-    char figdir[4200], path[4200];
-    snprintf(figdir, sizeof figdir, "%s/figures", dir);
-    if (ac_mkdir_p(figdir, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        return 0;
-    }
-    int have_plot = ac_figure_gnuplot_available();
-    for (int i = 0; i < n && have_plot; i++)
-        for (int f = 0; f < res[i].nfigs; f++)
-            if (ac_figure_write_png(&res[i].figs[f], figdir, path, sizeof path, &msg) != AC_OK) {
-                cli_error("%s", msg.text);
-                return 0;
-            }
-    if (!have_plot)
-        cli_error("gnuplot not found: figures not drawn (make deps installs it)");
-    snprintf(path, sizeof path, "%s/README.md", dir);
-    if (ac_report_index_file(path, papers, np, res, n, mask, have_plot ? "figures" : NULL, meta, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        return 0;
-    }
-    return 1;
-}
-
-static void run_help(void)
-{
-    printf("usage: attncheck run [ID|PAPER ...] [OPTIONS]\n"
-           "\n"
-           "Run claims (all when none is named; a PAPER name runs all of its claims) and print\n"
-           "the theory-vs-experiment table.\n"
-           "\n"
-           "  --size S       quick | default | paper (default: default)\n"
-           "  --seed N       base seed; trial i of a claim uses seed N+i (default: %lu)\n"
-           "  --format F     md | csv | json | tex for standard output (default: md)\n"
-           "  --out DIR      also write DIR/<paper>.<ext>: all four formats unless --format\n"
-           "                 is given, then DIR/figures/*.png and the index DIR/README.md\n"
-           "  --quiet        no table on standard output\n"
-           "\n"
-           "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n",
-           DEFAULT_SEED);
-}
-
-static int cmd_run(int argc, char **argv)
-{
-    static const struct option opts[] = {{"size", required_argument, 0, 's'},  {"seed", required_argument, 0, 'S'},
-                                         {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
-                                         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    ac_run_opts o = {AC_SIZE_DEFAULT, DEFAULT_SEED, NULL, NULL};
-    int fmt = AC_FMT_MD, fmt_given = 0, quiet = 0, c;
-    const char *out = NULL;
-    long v;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (ac_size_parse(optarg) < 0) {
-                cli_error("--size: '%s' is not quick, default or paper", optarg);
-                return EXIT_USAGE;
-            }
-            o.size = (ac_size)ac_size_parse(optarg);
-            break;
-        case 'S':
-            if (!cli_long("seed", optarg, 0, LONG_MAX / 2, &v))
-                return EXIT_USAGE;
-            o.seed = (unsigned long)v;
-            break;
-        case 'f':
-            if ((fmt = ac_format_parse(optarg)) < 0) {
-                cli_error("--format: '%s' is not md, csv, json or tex", optarg);
-                return EXIT_USAGE;
-            }
-            fmt_given = 1;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'h':
-            run_help();
-            return cli_finish(EXIT_HOLDS);
-        default:
-            return EXIT_USAGE;
-        }
-    }
-    selection sel;
-    if (!select_claims(argv + optind, argc - optind, &sel)) {
-        free(sel.defs);
-        return EXIT_USAGE;
-    }
-    if (isatty(STDERR_FILENO))
-        o.progress = show_progress;
-    ac_claim_result *res = calloc((size_t)sel.n + 1, sizeof *res);
-    if (!res) {
-        free(sel.defs);
-        cli_error("out of memory");
-        return EXIT_USAGE;
-    }
-    run_claims(&sel, &o, res);
-    ac_report_meta meta = {command_line, o.seed, ac_size_str(o.size), NULL};
-    int st = EXIT_HOLDS;
-    for (int i = 0; i < sel.n; i++)
-        if (res[i].verdict == AC_VERDICT_FAIL)
-            st = EXIT_FAILS;
-    ac_msg msg = {{0}};
-    if (!quiet && ac_report_write(stdout, (ac_format)fmt, NULL, res, sel.n, &meta, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        st = EXIT_USAGE;
-    }
-    if (out && !write_out(out, fmt_given ? 1u << fmt : AC_FMT_ALL, !fmt_given, res, sel.n, &meta))
-        st = EXIT_USAGE;
-    for (int i = 0; i < sel.n; i++)
-        ac_claim_result_clear(&res[i]);
-    free(res);
-    free(sel.defs);
-    return cli_finish(st);
-}
-
-/* ---- regress ------------------------------------------------------------- */
-
-static void regress_help(void)
-{
-    printf("usage: attncheck regress [--baseline DIR]\n"
-           "\n"
-           "Rerun the claims of every paper that has DIR/<paper>.json, with the seed and size\n"
-           "recorded there, and compare every number with the baseline within the tolerance\n"
-           "each claim states (see the README).  Prints the numbers that moved.\n"
-           "\n"
-           "  --baseline DIR   committed baseline (default: %s; regenerate with make baseline)\n"
-           "\n"
-           "exit status: 0 nothing moved, 1 some number, verdict or claim moved, 2 bad usage or\n"
-           "a missing or malformed baseline.\n",
-           DEFAULT_BASELINE);
-}
-
-/* Rerun the claims of one paper's baseline and compare; adds to *sum. */
-static int regress_paper(const ac_paper_def *P, const ac_report_set *base, ac_regress_summary *sum)
-{
-    ac_run_opts o = {AC_SIZE_DEFAULT, base->seed, NULL, NULL};
-    if (base->size && ac_size_parse(base->size) >= 0)
-        o.size = (ac_size)ac_size_parse(base->size);
-    if (isatty(STDERR_FILENO))
-        o.progress = show_progress;
-    ac_claim_result *cur = calloc((size_t)P->nclaims + 1, sizeof *cur);
-    if (!cur)
-        return 0;
-    /* rerun exactly the baseline's claims; the compare reports the ones the
-     * registry no longer has */
-    selection sel = {calloc((size_t)base->nres + 1, sizeof *sel.defs), 0};
-    if (!sel.defs) {
-        free(cur);
-        return 0;
-    }
-    for (int i = 0; i < base->nres; i++) {
-        const ac_claim_def *def = ac_registry_find_claim(base->res[i].id);
-        if (def && sel.n < P->nclaims)
-            sel.defs[sel.n++] = def;
-    }
-    run_claims(&sel, &o, cur);
-    printf("== %s: baseline seed %lu, size %s, written %s\n", P->name, base->seed, ac_size_str(o.size),
-           base->date ? base->date : "?");
-    ac_regress_summary s = {0};
-    ac_msg msg = {{0}};
-    ac_status st = ac_regress_compare(stdout, base->res, base->nres, cur, sel.n, &s, &msg);
-    if (st != AC_OK)
-        cli_error("%s", msg.text);
-    for (int j = 0; j < P->nclaims; j++) {
-        int in_base = 0;
-        for (int i = 0; i < base->nres && !in_base; i++)
-            in_base = strcmp(base->res[i].id, P->claims[j].id) == 0;
-        if (!in_base) {
-            printf("added (no baseline yet; make baseline): %s\n", P->claims[j].id);
-            s.added++;
-        }
-    }
-    sum->compared += s.compared, sum->moved += s.moved, sum->verdict_changes += s.verdict_changes;
-    sum->missing += s.missing, sum->added += s.added;
-    for (int i = 0; i < sel.n; i++)
-        ac_claim_result_clear(&cur[i]);
-    free(cur);
-    free(sel.defs);
-    return st == AC_OK;
-}
-
-static int cmd_regress(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *dir = DEFAULT_BASELINE;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'b')
-            dir = optarg;
-        else if (c == 'h') {
-            regress_help();
-            return cli_finish(EXIT_HOLDS);
-        } else
-            return EXIT_USAGE;
-    }
-    if (optind < argc) {
-        cli_error("regress: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
-    }
-    ac_regress_summary sum = {0};
-    int found = 0, ok = 1;
-    for (int p = 0; p < ac_registry_npapers() && ok; p++) {
-        const ac_paper_def *P = ac_registry_paper(p);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s.json", dir, P->name);
-        if (access(path, F_OK) != 0)
-            continue;
-        found++;
-        ac_report_set base;
-        ac_msg msg = {{0}};
-        if (ac_report_read_json(path, &base, &msg) != AC_OK) {
-            cli_error("%s", msg.text);
-            ac_report_set_clear(&base);
-            return EXIT_USAGE;
-        }
-        ok = regress_paper(P, &base, &sum);
-        ac_report_set_clear(&base);
-    }
-    if (!found) {
-        cli_error("no baseline: %s holds no <paper>.json (make baseline writes it)", dir);
-        return EXIT_USAGE;
-    }
-    if (!ok)
-        return EXIT_USAGE;
-    int moved = sum.moved + sum.verdict_changes + sum.missing + sum.added;
-    printf("regress: %d rows compared; %d numbers moved, %d verdict changes, %d missing, %d added: %s\n",
-           sum.compared, sum.moved, sum.verdict_changes, sum.missing, sum.added, moved ? "MOVED" : "unchanged");
-    return cli_finish(moved ? EXIT_FAILS : EXIT_HOLDS);
-}
-
-/* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
@@ -459,31 +206,13 @@ int main(int argc, char **argv)
     size_t len = 0;
     for (int i = 0; i < argc && len + 2 < sizeof command_line; i++)
         len += (size_t)snprintf(command_line + len, sizeof command_line - len, "%s%s", i ? " " : "", argv[i]);
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    /* each subcommand parses its own options from argv[1] on */
-    argc--, argv++;
-    optind = 1;
-    if (strcmp(cmd, "list") == 0)
-        return cmd_list(argc, argv);
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc, argv);
-    if (strcmp(cmd, "regress") == 0)
-        return cmd_regress(argc, argv);
-    if (strcmp(cmd, "svm") == 0)
-        return cmd_svm(argc, argv);
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        usage(stdout);
-        return cli_finish(EXIT_HOLDS);
-    }
-    if (strcmp(cmd, "--version") == 0) {
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("attncheck %s\n", AC_VERSION);
         return cli_finish(EXIT_HOLDS);
     }
-    cli_error("unknown command '%s'", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    return cli_dispatch("attncheck",
+                        "Check theorems about attention numerically: each claim compares what a theory\n"
+                        "predicts with what a small trained model does.\n"
+                        "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n",
+                        cli_commands, cli_ncommands, argc, argv);
 }

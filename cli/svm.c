@@ -18,6 +18,7 @@
 #include "verify/claim.h"
 #include "verify/svm_claims.h"
 #include "verify/svm_data.h"
+#include "verify/svm_export.h"
 #include "verify/svm_io.h"
 #include "verify/svm_model.h"
 
@@ -28,28 +29,6 @@ static const char svm_formats_help[] =
     "        occur in its sequence.  Blank lines and '#' comments are ignored.\n"
     "          3 0 5 2 | 5\n"
     "  EMB   K lines of d numbers each; line k is the embedding of token k.\n";
-
-static void svm_help(void)
-{
-    printf("usage: attncheck svm COMMAND [OPTIONS]\n"
-           "\n"
-           "The Graph-SVM theory of next-token self-attention (Li et al. 2024) on your data.\n"
-           "\n"
-           "  graph DATA [--format text|json|dot]\n"
-           "        token-priority graphs, their SCCs and the priority order between them\n"
-           "  solve DATA --embeddings EMB [--format text|json] [--out FILE] [--allow-dependent]\n"
-           "        the Graph-SVM direction W_svm, its KKT residuals, and the finite component W_fin\n"
-           "  train DATA --embeddings EMB [--steps N] [--lr ETA] [--normalized|--plain] [--seed S]\n"
-           "        [--format text|json|csv]\n"
-           "        train the attention layer by gradient descent and compare with the theory\n"
-           "  generate --mode cyclic|acyclic [--n N --T T --K K --d D] [--seed S] --out PREFIX\n"
-           "        write PREFIX.data and PREFIX.emb with the generator the claims use\n"
-           "\n"
-           "%s"
-           "\n"
-           "`attncheck svm COMMAND --help` lists each command's options and defaults.\n",
-           svm_formats_help);
-}
 
 /* ---- loading ------------------------------------------------------------- */
 
@@ -270,121 +249,35 @@ static int svm_graph(int argc, char **argv)
 
 /* ---- solve --------------------------------------------------------------- */
 
-static json_t *matrix_json(const double *W, int d)
+/* A solve that could not run: the message names the input at fault.  The
+ * rank test is on the embeddings, so its message names EMB and the option. */
+static void solve_error(const char *data_path, const char *emb_path, const svm_input *in, ac_status st,
+                        const ac_msg *msg)
 {
-    json_t *rows = json_array();
-    for (int i = 0; i < d; i++) {
-        json_t *row = json_array();
-        for (int j = 0; j < d; j++)
-            json_array_append_new(row, json_real(W[(size_t)i * d + j]));
-        json_array_append_new(rows, row);
+    int rank = -1;
+    if (st == AC_ERANK && ac_la_rank(in->E, in->K, in->d, &rank, NULL, NULL) == AC_OK)
+        cli_error("%s: embeddings have rank %d < K = %d; the Graph-SVM needs linearly independent "
+                  "embeddings (--allow-dependent solves anyway)",
+                  emb_path, rank, in->K);
+    else
+        cli_error("%s: %s", data_path, msg->text[0] ? msg->text : ac_status_str(st));
+}
+
+/* EXIT_HOLDS when W_svm is solved and W_fin converged (or S_fin = {0}); else
+ * a message saying which part did not, and EXIT_FAILS.  Newton runs only
+ * after a solved QP, so its status is named only then. */
+static int solve_outcome(const char *data_path, const ac_tpg_solution *sol)
+{
+    if (sol->qp.status != AC_QP_SOLVED) {
+        cli_error("%s: Graph-SVM %s", data_path, ac_qp_status_str(sol->qp.status));
+        return EXIT_FAILS;
     }
-    return rows;
-}
-
-static void matrix_text(FILE *f, const char *name, const double *W, int d)
-{
-    fprintf(f, "%s (%d x %d, a_t = x_t^T W xbar):\n", name, d, d);
-    for (int i = 0; i < d; i++) {
-        for (int j = 0; j < d; j++)
-            fprintf(f, " % .17g", W[(size_t)i * d + j]);
-        fprintf(f, "\n");
+    if (sol->S && sol->S->dim > 0 && sol->newton.status != AC_NEWTON_CONVERGED) {
+        cli_error("%s: Graph-SVM solved; W_fin Newton %s after %d iterations", data_path,
+                  ac_newton_status_str(sol->newton.status), sol->newton.iter);
+        return EXIT_FAILS;
     }
-}
-
-/* A constraint as text: "(e_3 - e_5)^T W e_2 >= 1". */
-static void cons_text(FILE *f, const ac_tpg_cons *C, int c)
-{
-    fprintf(f, "(e_%d - e_%d)^T W e_%d %s %g", C->a[c], C->b[c], C->k[c], C->is_eq[c] ? "=" : ">=", C->rhs[c]);
-}
-
-/* Multipliers above this share of the largest are reported as active; the
- * QP's complementarity residual is at most 1e-12 (solvers/qp.h), so a
- * constraint with a smaller multiplier is at most weakly active. */
-#define ACTIVE_LAMBDA_FRACTION 1e-9
-
-static int is_active(const ac_tpg_solution *s, int c, double lmax)
-{
-    return fabs(s->lambda[c]) > ACTIVE_LAMBDA_FRACTION * lmax;
-}
-
-static double lambda_max(const ac_tpg_solution *s)
-{
-    double m = 0.0;
-    for (int c = 0; c < s->C.m; c++)
-        m = fmax(m, fabs(s->lambda[c]));
-    return m;
-}
-
-static json_t *solution_json(const ac_tpg_solution *s, const ac_tpg_data *D)
-{
-    int d = s->d, dd = d * d;
-    json_t *o = json_object(), *active = json_array(), *bad = json_array();
-    double lmax = lambda_max(s);
-    json_object_set_new(o, "status", json_string(ac_qp_status_str(s->qp.status)));
-    json_object_set_new(o, "K", json_integer(s->K));
-    json_object_set_new(o, "d", json_integer(d));
-    json_object_set_new(o, "n", json_integer(D->n));
-    json_object_set_new(o, "equalities", json_integer(s->C.neq));
-    json_object_set_new(o, "inequalities", json_integer(s->C.m - s->C.neq));
-    json_object_set_new(o, "W_svm", matrix_json(s->Wsvm, d));
-    json_object_set_new(o, "norm_W_svm", json_real(ac_la_nrm2(s->Wsvm, dd)));
-    for (int c = 0; c < s->C.m; c++) {
-        json_t *row = json_pack("{s:i,s:i,s:i,s:s,s:f}", "i", s->C.a[c], "j", s->C.b[c], "k", s->C.k[c], "type",
-                                s->C.is_eq[c] ? "eq" : "ineq", "lambda", s->lambda[c]);
-        if (s->qp.status == AC_QP_INFEASIBLE && s->cert[c] != 0.0) {
-            json_object_set_new(row, "certificate", json_real(s->cert[c]));
-            json_array_append_new(bad, row);
-        } else if (is_active(s, c, lmax)) {
-            json_array_append_new(active, row);
-        } else {
-            json_decref(row);
-        }
-    }
-    json_object_set_new(o, "active", active);
-    json_object_set_new(o, "infeasible_constraints", bad);
-    json_object_set_new(o, "residuals", json_pack("{s:f,s:f,s:f,s:f}", "primal", s->qp.prim_res, "dual",
-                                                  s->qp.dual_res, "complementarity", s->qp.compl_res,
-                                                  "stationarity", s->qp.stat_res));
-    json_object_set_new(o, "qp_sweeps", json_integer(s->qp.sweeps));
-    json_object_set_new(o, "svm_seconds", json_real(s->svm_seconds));
-    json_object_set_new(o, "sfin_dim", json_integer(s->S ? s->S->dim : 0));
-    json_object_set_new(o, "W_fin", matrix_json(s->Wfin, d));
-    json_object_set_new(o, "W_fin_grad_norm", json_real(s->fin_grad_norm));
-    json_object_set_new(o, "newton", json_pack("{s:s,s:i}", "status", ac_newton_status_str(s->newton.status),
-                                               "iterations", s->newton.iter));
-    json_object_set_new(o, "fin_seconds", json_real(s->fin_seconds));
-    return o;
-}
-
-static void solution_text(FILE *f, const ac_tpg_solution *s)
-{
-    int d = s->d, dd = d * d;
-    double lmax = lambda_max(s);
-    fprintf(f, "status: %s\n", ac_qp_status_str(s->qp.status));
-    fprintf(f, "constraints: %d equalities, %d inequalities (K = %d tokens, d = %d)\n", s->C.neq,
-            s->C.m - s->C.neq, s->K, d);
-    if (s->qp.status == AC_QP_INFEASIBLE) {
-        fprintf(f, "constraints that cannot hold together (Farkas certificate, residual %.3g):\n",
-                s->qp.cert_residual);
-        for (int c = 0; c < s->C.m; c++)
-            if (s->cert[c] != 0.0) {
-                fprintf(f, "  ");
-                cons_text(f, &s->C, c);
-                fprintf(f, "   weight %.6g\n", s->cert[c]);
-            }
-        return;
-    }
-    fprintf(f, "||W_svm||_F = %.17g\n", ac_la_nrm2(s->Wsvm, dd));
-    fprintf(f, "KKT residuals after %ld sweeps: primal %.3g, dual %.3g, complementarity %.3g, stationarity %.3g\n",
-            s->qp.sweeps, s->qp.prim_res, s->qp.dual_res, s->qp.compl_res, s->qp.stat_res);
-    fprintf(f, "active constraints (lambda > %g x max):\n", ACTIVE_LAMBDA_FRACTION);
-    for (int c = 0; c < s->C.m; c++)
-        if (is_active(s, c, lmax)) {
-            fprintf(f, "  ");
-            cons_text(f, &s->C, c);
-            fprintf(f, "   lambda %.17g\n", s->lambda[c]);
-        }
+    return EXIT_HOLDS;
 }
 
 static int svm_solve(int argc, char **argv)
@@ -446,46 +339,37 @@ static int svm_solve(int argc, char **argv)
     ac_msg msg = {{0}};
     ac_status st = ac_tpg_solve(in.D, in.E, in.d, &set, &sol, &msg);
     if (st != AC_OK) {
-        cli_error("%s: %s", argv[optind], msg.text[0] ? msg.text : ac_status_str(st));
+        solve_error(argv[optind], emb, &in, st, &msg);
         ac_tpg_solution_clear(&sol);
         input_free(&in);
         return EXIT_USAGE;
     }
+    int rc = solve_outcome(argv[optind], &sol);
     ac_atomic a = {0};
     FILE *f = stdout;
+    cli_hold_signals();
     if (out && ac_atomic_open(&a, out, &msg) != AC_OK) {
         cli_error("%s", msg.text);
-        ac_tpg_solution_clear(&sol);
-        input_free(&in);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     if (out)
         f = a.f;
     if (fmt == OUT_JSON) {
-        json_t *j = solution_json(&sol, in.D);
-        json_dumpf(j, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        fputc('\n', f);
+        json_t *j = ac_svm_export_solution_json(&sol, in.D->n);
+        st = ac_svm_export_json_write(f, j);
         json_decref(j);
     } else {
-        solution_text(f, &sol);
-        if (sol.qp.status != AC_QP_INFEASIBLE) {
-            matrix_text(f, "W_svm", sol.Wsvm, sol.d);
-            fprintf(f, "S_fin: dimension %d\n", sol.S ? sol.S->dim : 0);
-            matrix_text(f, "W_fin", sol.Wfin, sol.d);
-            fprintf(f, "W_fin: Newton %s after %d iterations, ||P_fin grad L_red(W_fin)|| = %.3g\n",
-                    ac_newton_status_str(sol.newton.status), sol.newton.iter, sol.fin_grad_norm);
-        }
+        st = ac_svm_export_solution_text(f, &sol);
     }
-    int rc = sol.qp.status == AC_QP_SOLVED ? EXIT_HOLDS : EXIT_FAILS;
-    if (sol.S && sol.S->dim > 0 && sol.newton.status != AC_NEWTON_CONVERGED)
-        rc = EXIT_FAILS;
-    if (rc != EXIT_HOLDS)
-        cli_error("%s: Graph-SVM %s; W_fin Newton %s", argv[optind], ac_qp_status_str(sol.qp.status),
-                  ac_newton_status_str(sol.newton.status));
-    if (out && ac_atomic_commit(&a, &msg) != AC_OK) {
+    if (out && cli_interrupted()) {
+        ac_atomic_abort(&a);
+    } else if (out && ac_atomic_commit(&a, &msg) != AC_OK) {
         cli_error("%s", msg.text);
         rc = EXIT_USAGE;
     }
+done:
+    cli_release_signals();
     ac_tpg_solution_clear(&sol);
     input_free(&in);
     return cli_finish(rc);
@@ -494,6 +378,14 @@ static int svm_solve(int argc, char **argv)
 /* ---- train --------------------------------------------------------------- */
 
 #define TRAIN_SEED_DEFAULT 1UL
+/* Option ranges.  Steps: 1e8 steps of the smallest problem take minutes; a
+ * longer run is a typo.  Step size: the positive normal doubles' range within
+ * 1e±300, so that lr * g stays finite for any finite g of norm <= 1e8.  Seeds:
+ * 2^62 fits an unsigned long and a JSON integer exactly. */
+#define TRAIN_STEPS_MAX 100000000L
+#define TRAIN_LR_MIN 1e-300
+#define TRAIN_LR_MAX 1e300
+#define SEED_MAX (1L << 62)
 
 /* Plain GD is stable for lr < 2 / L with L the smoothness constant; for
  * tokens of norm at most r, L <= r^4 (spec §1: softmax variance bound with
@@ -573,19 +465,24 @@ static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_
 
 static void train_help(void)
 {
+    ac_svm_train_settings def;
+    ac_svm_train_settings_default(&def);
     printf("usage: attncheck svm train DATA --embeddings EMB [OPTIONS]\n\n"
            "Train the one-layer attention model (a_t = x_t^T W xbar, identity head, log-loss)\n"
            "from W(0) ~ U(-1/sqrt(d), 1/sqrt(d)) and print, at log-spaced steps, the loss,\n"
            "||W(t)||, corr(W(t), W_svm) and ||P_fin W(t) - W_fin||: the theory's prediction on\n"
-           "your data against what gradient descent does.\n\n"
-           "  --embeddings EMB  embeddings file (required)\n"
-           "  --steps N         steps (default: %d)\n"
-           "  --lr ETA          step size (default: %g normalised; 1/max||e_k||^4 plain)\n"
-           "  --normalized      normalised GD, W -= lr g/||g|| (default)\n"
-           "  --plain           plain GD, W -= lr g\n"
-           "  --seed S          seed of W(0) (default: %lu)\n"
-           "  --format F        text | json | csv (default: text)\n\n%s",
-           AC_SVM_TRAIN_STEPS_DEFAULT, AC_SVM_TRAIN_LR_DEFAULT, TRAIN_SEED_DEFAULT, svm_formats_help);
+           "your data against what gradient descent does.  A run whose loss exceeds %g times\n"
+           "max(1, its starting loss) has diverged: it stops there and exits 1.\n\n"
+           "  --embeddings EMB   embeddings file (required)\n"
+           "  --steps N          steps, 0 to %ld (default: %ld)\n"
+           "  --lr ETA           step size in [%g, %g] (default: %g normalised; 1/max||e_k||^4 plain)\n"
+           "  --normalized       normalised GD, W -= lr g/||g|| (default: %s)\n"
+           "  --plain            plain GD, W -= lr g\n"
+           "  --seed S           seed of W(0), 0 to %ld (default: %lu)\n"
+           "  --allow-dependent  compare even when the embeddings are linearly dependent\n"
+           "  --format F         text | json | csv (default: text)\n\n%s",
+           def.diverge_factor, TRAIN_STEPS_MAX, def.steps, TRAIN_LR_MIN, TRAIN_LR_MAX, def.lr,
+           def.normalized ? "yes" : "no", SEED_MAX, TRAIN_SEED_DEFAULT, svm_formats_help);
 }
 
 static int svm_train(int argc, char **argv)
@@ -595,12 +492,14 @@ static int svm_train(int argc, char **argv)
         {"lr", required_argument, 0, 'l'},         {"normalized", no_argument, 0, 'N'},
         {"plain", no_argument, 0, 'P'},            {"seed", required_argument, 0, 's'},
         {"format", required_argument, 0, 'f'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"allow-dependent", no_argument, 0, 'a'},  {0, 0, 0, 0}};
     const char *emb = NULL;
     out_format fmt = OUT_TEXT;
     ac_svm_train_settings ts;
     ac_svm_train_settings_default(&ts);
     ts.lr = NAN; /* filled below: its default depends on the method */
+    ac_tpg_solve_settings set;
+    ac_tpg_solve_settings_default(&set);
     unsigned long seed = TRAIN_SEED_DEFAULT;
     long v;
     double x;
@@ -609,19 +508,20 @@ static int svm_train(int argc, char **argv)
         switch (c) {
         case 'e': emb = optarg; break;
         case 'n':
-            if (!cli_long("steps", optarg, 0, 100000000L, &v))
+            if (!cli_long("steps", optarg, 0, TRAIN_STEPS_MAX, &v))
                 return EXIT_USAGE;
             ts.steps = v;
             break;
         case 'l':
-            if (!cli_double("lr", optarg, 1e-300, 1e300, &x))
+            if (!cli_double("lr", optarg, TRAIN_LR_MIN, TRAIN_LR_MAX, &x))
                 return EXIT_USAGE;
             ts.lr = x;
             break;
+        case 'a': set.svm.allow_dependent = 1; break;
         case 'N': ts.normalized = 1; break;
         case 'P': ts.normalized = 0; break;
         case 's':
-            if (!cli_long("seed", optarg, 0, 1L << 62, &v))
+            if (!cli_long("seed", optarg, 0, SEED_MAX, &v))
                 return EXIT_USAGE;
             seed = (unsigned long)v;
             break;
@@ -642,8 +542,6 @@ static int svm_train(int argc, char **argv)
         return EXIT_USAGE;
     if (isnan(ts.lr))
         ts.lr = ts.normalized ? AC_SVM_TRAIN_LR_DEFAULT : plain_lr_default(in.E, in.K, in.d);
-    ac_tpg_solve_settings set;
-    ac_tpg_solve_settings_default(&set);
     ac_tpg_solution sol;
     ac_msg msg = {{0}};
     ac_status st = ac_tpg_solve(in.D, in.E, in.d, &set, &sol, &msg);
@@ -652,8 +550,13 @@ static int svm_train(int argc, char **argv)
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     train_row *rows = calloc(64, sizeof *rows);
     ac_svm_trainer *tr = NULL;
-    if (st != AC_OK || !W0 || !r || !rows) {
-        cli_error("%s: %s", argv[optind], st != AC_OK ? msg.text : "out of memory");
+    if (st != AC_OK) {
+        solve_error(argv[optind], emb, &in, st, &msg);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (!W0 || !r || !rows) {
+        cli_error("%s: out of memory", argv[optind]);
         rc = EXIT_USAGE;
         goto done;
     }
@@ -714,21 +617,64 @@ typedef struct {
 static ac_status fill_instance(FILE *f, void *ctx, ac_msg *msg)
 {
     const instance_file *x = ctx;
-    fprintf(f, "# %s\n", x->header);
-    ac_status st = x->D ? ac_svm_io_write_data(f, x->D) : ac_svm_io_write_emb(f, x->E, x->K, x->d);
-    return st == AC_OK ? AC_OK : ac_fail(msg, st, "write failed");
+    (void)msg; /* AC_EIO: the set writer names the file and the reason */
+    return x->D ? ac_svm_export_data(f, x->header, x->D) : ac_svm_export_emb(f, x->header, x->E, x->K, x->d);
 }
 
-static int write_file(const char *path, const char *header, const ac_tpg_data *D, const double *E, int K, int d)
+/* PREFIX.data and PREFIX.emb as one set (verify/atomic.h): both or neither,
+ * also under SIGINT/SIGTERM. */
+static int write_instance(const char *prefix, const char *header, const ac_tpg_data *D, const double *E, int K,
+                          int d)
 {
-    instance_file x = {header, D, E, K, d};
+    char dir[AC_ATOMIC_PATH_MAX], name[AC_ATOMIC_NAME_MAX];
+    const char *slash = strrchr(prefix, '/'), *base = slash ? slash + 1 : prefix;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - prefix) + (slash == prefix) : 1,
+             slash ? prefix : ".");
+    instance_file data = {header, D, NULL, 0, 0}, emb = {header, NULL, E, K, d};
     ac_msg msg = {{0}};
-    if (ac_atomic_write(path, fill_instance, &x, &msg) != AC_OK) {
-        cli_error("%s: %s", path, msg.text);
+    ac_atomic_set set;
+    cli_hold_signals();
+    ac_status st = ac_atomic_set_init(&set, dir, &msg);
+    if (st == AC_OK) {
+        snprintf(name, sizeof name, "%s.data", base);
+        st = ac_atomic_set_write(&set, name, fill_instance, &data, &msg);
+    }
+    cli_test_stall();
+    if (st == AC_OK && !cli_interrupted()) {
+        snprintf(name, sizeof name, "%s.emb", base);
+        st = ac_atomic_set_write(&set, name, fill_instance, &emb, &msg);
+    }
+    if (st == AC_OK && !cli_interrupted())
+        st = ac_atomic_set_commit(&set, &msg);
+    ac_atomic_set_clear(&set);
+    if (st != AC_OK && !cli_interrupted())
+        cli_error("%s", msg.text);
+    cli_release_signals();
+    return st == AC_OK;
+}
+
+/* An output prefix names files: not empty, not ending in '/' (PREFIX.data
+ * would be a hidden file), no newline (it goes into the header comment). */
+static int prefix_ok(const char *prefix)
+{
+    const char *slash = strrchr(prefix, '/'), *base = slash ? slash + 1 : prefix;
+    if (!base[0] || base[0] == '.') {
+        cli_error("svm generate: --out '%s': PREFIX must end in a file name not starting with '.' "
+                  "(it writes PREFIX.data and PREFIX.emb)",
+                  prefix);
+        return 0;
+    }
+    if (strchr(prefix, '\n') || strlen(base) + sizeof ".data" > AC_ATOMIC_NAME_MAX ||
+        strlen(prefix) + sizeof ".data" > AC_ATOMIC_PATH_MAX) {
+        cli_error("svm generate: --out: PREFIX too long or holds a newline");
         return 0;
     }
     return 1;
 }
+
+/* ac_svm_gen_check bounds n*T and K*d by 1e8 (verify/svm_data.c): a single
+ * size above that can never pass it. */
+#define GEN_SIZE_MAX 100000000L
 
 static int svm_generate(int argc, char **argv)
 {
@@ -754,13 +700,13 @@ static int svm_generate(int argc, char **argv)
             break;
         case 'n': case 'T': case 'K': case 'd': {
             const char *name = c == 'n' ? "n" : c == 'T' ? "T" : c == 'K' ? "K" : "d";
-            if (!cli_long(name, optarg, 1, 100000000L, &v))
+            if (!cli_long(name, optarg, 1, GEN_SIZE_MAX, &v))
                 return EXIT_USAGE;
             sz[c == 'n' ? 0 : c == 'T' ? 1 : c == 'K' ? 2 : 3] = v;
             break;
         }
         case 's':
-            if (!cli_long("seed", optarg, 0, 1L << 62, &v))
+            if (!cli_long("seed", optarg, 0, SEED_MAX, &v))
                 return EXIT_USAGE;
             seed = (unsigned long)v;
             break;
@@ -783,51 +729,57 @@ static int svm_generate(int argc, char **argv)
         cli_error("svm generate: expected --mode and --out PREFIX, and no other argument (see --help)");
         return EXIT_USAGE;
     }
+    if (!prefix_ok(prefix))
+        return EXIT_USAGE;
     const ac_svm_setup *def = mode == AC_SVM_GEN_ACYCLIC ? &acyc : &cyc;
     ac_svm_gen_settings gs = {sz[0] ? (int)sz[0] : def->n, sz[1] ? (int)sz[1] : def->T, sz[2] ? (int)sz[2] : def->K,
                               sz[3] ? (int)sz[3] : def->d, (ac_svm_gen_mode)mode, AC_SVM_GEN_MAX_TRIES};
+    /* TODO(lead): the generator's own check (ac_svm_gen_check, verify/svm_data.h)
+     * is to refuse T > K; drop this when it does. */
+    if (gs.T > gs.K) {
+        cli_error("svm generate: --T %d > --K %d: a sequence holds T distinct tokens of the K (T <= K)", gs.T,
+                  gs.K);
+        return EXIT_USAGE;
+    }
+    ac_msg msg = {{0}};
+    if (ac_svm_gen_check(&gs, &msg) != AC_OK) {
+        cli_error("svm generate: %s", msg.text);
+        return EXIT_USAGE;
+    }
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r)
         return EXIT_USAGE;
     gsl_rng_set(r, seed);
     ac_tpg_data *D = NULL;
     double *E = NULL;
-    ac_msg msg = {{0}};
     ac_status st = ac_svm_generate(r, &gs, &D, &E, NULL, &msg);
     gsl_rng_free(r);
     if (st != AC_OK) {
         cli_error("svm generate: %s", msg.text);
         return st == AC_ENOCONV ? EXIT_FAILS : EXIT_USAGE;
     }
-    char header[256], path[4200];
+    char header[256];
     snprintf(header, sizeof header, "attncheck svm generate --mode %s --n %d --T %d --K %d --d %d --seed %lu",
              ac_svm_gen_mode_str((ac_svm_gen_mode)mode), gs.n, gs.T, gs.K, gs.d, seed);
-    snprintf(path, sizeof path, "%s.data", prefix);
-    int ok = write_file(path, header, D, NULL, 0, 0);
-    snprintf(path, sizeof path, "%s.emb", prefix);
-    ok = ok && write_file(path, header, NULL, E, gs.K, gs.d);
+    int ok = write_instance(prefix, header, D, E, gs.K, gs.d);
     ac_tpg_data_free(D);
     free(E);
     return cli_finish(ok ? EXIT_HOLDS : EXIT_USAGE);
 }
 
+static const cli_command svm_commands[] = {
+    {"graph", "DATA", svm_graph, "token-priority graphs, their SCCs and the priority order between them"},
+    {"solve", "DATA --embeddings EMB", svm_solve, "W_svm, its KKT residuals, and the finite component W_fin"},
+    {"train", "DATA --embeddings EMB", svm_train, "gradient descent on your data against the theory"},
+    {"generate", "--mode M --out PREFIX", svm_generate, "PREFIX.data and PREFIX.emb from the claims' generator"},
+};
+
 int cmd_svm(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        svm_help();
-        return argc < 2 ? EXIT_USAGE : cli_finish(EXIT_HOLDS);
-    }
-    const char *sub = argv[1];
-    argc--, argv++;
-    optind = 1;
-    if (strcmp(sub, "graph") == 0)
-        return svm_graph(argc, argv);
-    if (strcmp(sub, "solve") == 0)
-        return svm_solve(argc, argv);
-    if (strcmp(sub, "train") == 0)
-        return svm_train(argc, argv);
-    if (strcmp(sub, "generate") == 0)
-        return svm_generate(argc, argv);
-    cli_error("svm: unknown command '%s' (graph, solve, train, generate)", sub);
-    return EXIT_USAGE;
+    char about[1024];
+    snprintf(about, sizeof about,
+             "The Graph-SVM theory of next-token self-attention (Li et al. 2024) on your data.\n\n%s",
+             svm_formats_help);
+    return cli_dispatch("attncheck svm", about, svm_commands, (int)(sizeof svm_commands / sizeof svm_commands[0]),
+                        argc, argv);
 }

@@ -4,6 +4,7 @@
 # example through every svm command.  AC_BIN names the binary.
 set -u
 BIN=${AC_BIN:-build/attncheck}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 pass=0
@@ -128,6 +129,176 @@ printf '0 1 \000| 0\n' >"$T/bin.data"
 expect 2 "binary data file" -- "$BIN" svm graph "$T/bin.data"
 expect 2 "missing file" -- "$BIN" svm graph "$T/nope.data"
 
+
+# ---- Options: the whole value is the number, both ends of every range ----
+# accepted_opt DESCRIPTION OPTION -- COMMAND...: the parser accepted the
+# value when no message names the option (the run may fail later for
+# another reason: a missing file is used to stop it cheaply).
+accepted_opt() {
+    what=$1; opt=$2; shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    if grep -q -- "^attncheck: --$opt:" "$T/err"; then
+        fail=$((fail + 1))
+        echo "FAIL: $what: --$opt refused:"
+        sed 's/^/    /' "$T/err" | head -3
+    else
+        pass=$((pass + 1))
+    fi
+}
+TR="$BIN svm train $EX/toy.data --embeddings $EX/toy.emb"
+NF="$BIN svm train $T/missing.data --embeddings $EX/toy.emb"
+for v in " 5" "5 " "" "5x" "-1" "100000001" "1e3"; do
+    expect 2 "--steps '$v' refused" -- $TR --steps "$v"
+done
+grep_in err "^attncheck: --steps: '1e3'" "the message names the option and the value"
+accepted_opt "--steps 0 (lower end)" steps -- $TR --steps 0
+accepted_opt "--steps 100000000 (upper end)" steps -- $NF --steps 100000000
+for v in " 0.1" "0.1 " "" "0" "9e-301" "1.1e300" "nan" "inf" "-0.1"; do
+    expect 2 "--lr '$v' refused" -- $TR --lr "$v"
+done
+accepted_opt "--lr 1e-300 (lower end)" lr -- $NF --lr 1e-300
+accepted_opt "--lr 1e300 (upper end)" lr -- $NF --lr 1e300
+for v in "-1" "4611686018427387905" " 1"; do
+    expect 2 "train --seed '$v' refused" -- $TR --seed "$v"
+done
+accepted_opt "train --seed 0" seed -- $NF --seed 0
+accepted_opt "train --seed 2^62" seed -- $NF --seed 4611686018427387904
+for o in n T K d; do
+    expect 2 "generate --$o 0 refused" -- "$BIN" svm generate --mode any --$o 0 --out "$T/gs"
+    expect 2 "generate --$o 100000001 refused" -- "$BIN" svm generate --mode any --$o 100000001 --out "$T/gs"
+    grep_in err "^attncheck: --$o: '100000001'" "generate --$o: the parser refuses it"
+done
+expect 2 "generate --seed -1 refused" -- "$BIN" svm generate --mode any --seed -1 --out "$T/gs"
+expect 2 "generate --seed 2^62+1 refused" -- "$BIN" svm generate --mode any --seed 4611686018427387905 --out "$T/gs"
+expect 0 "generate --seed 2^62 (upper end)" -- "$BIN" svm generate --mode any --seed 4611686018427387904 --out "$T/gs"
+expect 0 "generate --seed 0 (lower end)" -- "$BIN" svm generate --mode any --seed 0 --out "$T/gs"
+accepted_opt "generate --n 100000000 (upper end; the generator's n*T check refuses it)" n -- \
+    "$BIN" svm generate --mode any --n 100000000 --out "$T/gs"
+grep_in err "n\*T" "generate --n 1e8: refused by the size check, not the parser"
+expect 0 "generate --n 1 --T 1 --K 1 --d 1 (lower ends)" -- "$BIN" svm generate --mode any --n 1 --T 1 --K 1 --d 1 --out "$T/gs"
+expect 2 "run --seed -1 refused" -- "$BIN" run svm.nosuch --seed -1
+accepted_opt "run --seed 0" seed -- "$BIN" run svm.nosuch --seed 0
+accepted_opt "run --seed LONG_MAX/2" seed -- "$BIN" run svm.nosuch --seed 4611686018427387903
+expect 2 "run --seed LONG_MAX/2+1 refused" -- "$BIN" run svm.nosuch --seed 4611686018427387904
+# getopt's own messages carry the full command name
+expect 2 "unknown option" -- "$BIN" svm train --bogus
+grep_in err "^attncheck svm train: unrecognized option" "option errors name the full command"
+expect 2 "unknown run option" -- "$BIN" run --bogus
+grep_in err "^attncheck run: unrecognized option" "run's option errors name the command"
+
+# ---- generate: sizes its help promises, prefixes that name files ---------
+expect 2 "generate --T 10 --K 5 (help: T <= K)" -- "$BIN" svm generate --mode any --T 10 --K 5 --out "$T/tk"
+grep_in err "T <= K" "the message states the bound"
+absent "$T/tk.data" "a refused generate"
+expect 0 "generate --T 5 --K 5 (T = K allowed)" -- "$BIN" svm generate --mode any --T 5 --K 5 --out "$T/tk"
+mkdir -p "$T/cwd" "$T/pd"
+(cd "$T/cwd" && "$BIN" svm generate --mode cyclic --out "" >/dev/null 2>&1)
+check "generate --out '': exit 2" [ $? -eq 2 ]
+check "generate --out '' writes no hidden file" [ -z "$(ls -A "$T/cwd")" ]
+expect 2 "generate --out DIR/ refused" -- "$BIN" svm generate --mode cyclic --out "$T/pd/"
+check "generate --out DIR/ writes no hidden file" [ -z "$(ls -A "$T/pd")" ]
+
+# ---- messages ----------------------------------------------------------------
+: >"$T/afile"
+expect 2 "an output under a regular file" -- "$BIN" svm generate --mode cyclic --out "$T/afile/x"
+check "the path is printed once" [ "$(grep -o 'afile' "$T/err" | wc -l)" -eq 1 ]
+expect 2 "a single output under a regular file" -- "$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb --out "$T/afile/x.json"
+check "the path is printed once" [ "$(grep -o 'afile' "$T/err" | wc -l)" -eq 1 ]
+expect 2 "dependent embeddings" -- "$BIN" svm solve $EX/toy.data --embeddings "$T/dep.emb"
+grep_in err "dep.emb:" "the rank message names the embeddings file"
+grep_in err "\-\-allow-dependent" "the rank message names the option as typed"
+expect 2 "dependent embeddings in train" -- "$BIN" svm train $EX/toy.data --embeddings "$T/dep.emb" --steps 1
+grep_in err "dep.emb:" "train's rank message names the embeddings file"
+expect 1 "infeasible, text" -- "$BIN" svm solve "$T/inf.data" --embeddings "$T/inf.emb" --allow-dependent
+check "an infeasible report says nothing of Newton, which did not run" sh -c "! grep -q Newton '$T/err'"
+expect 1 "svm train --lr 1e300 diverges" -- $TR --lr 1e300 --steps 50
+grep_in err "diverged" "the outcome is named"
+
+# ---- outputs onto links, devices, FIFOs, directories --------------------------
+SOLVE="$BIN svm solve $EX/toy.data --embeddings $EX/toy.emb"
+echo old >"$T/real.txt"
+ln -s real.txt "$T/link.txt"
+expect 0 "--out onto a symlink" -- $SOLVE --out "$T/link.txt"
+check "the symlink stays a symlink" [ -L "$T/link.txt" ]
+grep_in real.txt "status: solved" "the file the link names is written"
+ln -s nowhere.txt "$T/dangling.txt"
+expect 2 "--out onto a dangling symlink is refused" -- $SOLVE --out "$T/dangling.txt"
+check "the dangling symlink stays" [ -L "$T/dangling.txt" ]
+absent "$T/nowhere.txt" "a refused dangling link"
+mkfifo "$T/fifo"
+cat "$T/fifo" >"$T/fifo.out" &
+reader=$!
+expect 0 "--out onto a FIFO" -- $SOLVE --out "$T/fifo"
+i=0
+while kill -0 $reader 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill $reader 2>/dev/null # the writer never opened the FIFO: the checks below fail
+wait $reader
+check "the FIFO stays a FIFO" [ -p "$T/fifo" ]
+grep_in fifo.out "status: solved" "written through the FIFO"
+# a full device: our own node when we may make one (root: never risk
+# /dev/full itself), else /dev/full
+FULL=/dev/full
+mknod "$T/full" c 1 7 2>/dev/null && FULL="$T/full"
+expect 2 "--out onto a full device" -- $SOLVE --out "$FULL"
+check "the device stays a device" [ -c "$FULL" ]
+grep_in err "write failed: No space left on device" "the reason is given"
+"$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb --out /dev/stdout | cat >"$T/piped"
+grep_in piped "status: solved" "--out /dev/stdout into a pipe is written through"
+expect 0 "--out /dev/stdout into a file" -- $SOLVE --out /dev/stdout
+grep_in out "status: solved" "--out /dev/stdout into a file"
+mkdir "$T/adir"
+expect 2 "--out onto a directory" -- $SOLVE --out "$T/adir"
+
+# ---- killed runs: a set appears whole; temporaries go ---------------------------
+mkdir -p "$T/k"
+"$BIN" svm generate --mode cyclic --seed 1 --out "$T/k/inst" >/dev/null 2>&1
+cksum "$T/k/inst.data" "$T/k/inst.emb" >"$T/k.sum"
+# wait_for PATTERN: up to 20 s until a file matching PATTERN exists
+wait_for() {
+    i=0
+    while [ $i -lt 200 ]; do
+        for f in $1; do [ -e "$f" ] && return 0; done
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+# kill_generate SIGNAL: a generate over inst, signalled while it stalls
+# between its two files; prints its exit status
+kill_generate() {
+    AC_TEST_STALL_SECONDS=30 $2 "$BIN" svm generate --mode cyclic --seed 2 --out "$T/k/inst" >/dev/null 2>&1 &
+    p=$!
+    wait_for "$T/k/.attncheck-set.*/inst.data" || echo "FAIL: no staging appeared" >&2
+    kill -$1 $p
+    wait $p 2>/dev/null
+    echo $?
+}
+st=$(kill_generate TERM "")
+check "generate killed by SIGTERM: exit $st, not 143" [ "$st" -eq 143 ]
+check "SIGTERM: the old instance is intact" cksum "$T/k/inst.data" "$T/k/inst.emb" | cmp -s - "$T/k.sum"
+check "SIGTERM: no staging left" [ -z "$(ls -A "$T/k" | grep -v -x -e inst.data -e inst.emb)" ]
+if env --default-signal=INT true 2>/dev/null; then
+    st=$(kill_generate INT "env --default-signal=INT")
+    check "generate killed by SIGINT: exit $st, not 130" [ "$st" -eq 130 ]
+    check "SIGINT: the old instance is intact" cksum "$T/k/inst.data" "$T/k/inst.emb" | cmp -s - "$T/k.sum"
+    check "SIGINT: no staging left" [ -z "$(ls -A "$T/k" | grep -v -x -e inst.data -e inst.emb)" ]
+fi
+st=$(kill_generate KILL "")
+check "SIGKILL: the old instance is intact" cksum "$T/k/inst.data" "$T/k/inst.emb" | cmp -s - "$T/k.sum"
+check "SIGKILL leaves a staging (the next run clears it)" [ -n "$(ls -A "$T/k" | grep -v -x -e inst.data -e inst.emb)" ]
+# a dead run's temporary file beside a single output, and a live one's
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+: >"$T/k/sol.json.tmp.$dead.abcdef"
+: >"$T/k/sol.json.tmp.$$.abcdef"
+expect 0 "the next run" -- "$BIN" svm generate --mode cyclic --seed 2 --out "$T/k/inst"
+check "the next run cleared the killed run's staging" [ -z "$(ls -A "$T/k" | grep '^\.attncheck-set')" ]
+expect 0 "a single output" -- $SOLVE --format json --out "$T/k/sol.json"
+absent "$T/k/sol.json.tmp.$dead.abcdef" "a dead run's temporary"
+check "a live process's temporary is kept" [ -e "$T/k/sol.json.tmp.$$.abcdef" ]
+check "the new instance replaced the old" sh -c "! cksum '$T/k/inst.data' '$T/k/inst.emb' | cmp -s - '$T/k.sum'"
+
 # A partial baseline: regress reruns its claims and flags the ones it lacks.
 expect 0 "run two quick claims" -- "$BIN" run svm.structure svm.high-precision --size quick --quiet --out "$T/part"
 expect 1 "regress flags claims without a baseline" -- "$BIN" regress --baseline "$T/part"
@@ -149,6 +320,24 @@ grep_in out "MOVED" "regress says MOVED"
 printf '{"meta": ' >"$T/res/svm.json"
 expect 2 "malformed baseline" -- "$BIN" regress --baseline "$T/res"
 grep_in err "svm.json:" "the message names the file"
+
+
+# run --out writes a set: the figures directory is replaced whole, and a run
+# signalled while it writes leaves the old set.
+mkdir -p "$T/part/figures"
+: >"$T/part/figures/stale.png"
+expect 0 "rerun into the same directory" -- "$BIN" run svm.structure svm.high-precision --size quick --quiet --out "$T/part"
+absent "$T/part/figures/stale.png" "a figure of an older run"
+cksum "$T/part"/*.md "$T/part"/*.json >"$T/part.sum"
+AC_TEST_STALL_SECONDS=30 "$BIN" run svm.structure --size quick --seed 9 --quiet --out "$T/part" >/dev/null 2>&1 &
+p=$!
+wait_for "$T/part/.attncheck-set.*/svm.md" || echo "FAIL: no staging appeared"
+kill -TERM $p
+wait $p 2>/dev/null
+st=$?
+check "run --out killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
+check "SIGTERM: the old tables and index are intact" sh -c "cksum '$T/part'/*.md '$T/part'/*.json | cmp -s - '$T/part.sum'"
+check "SIGTERM: no staging left" [ -z "$(ls -A "$T/part" | grep '^\.')" ]
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

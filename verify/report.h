@@ -130,19 +130,6 @@ ac_status ac_report_index(FILE *f, const ac_paper_def *const *papers, int npaper
                           const ac_claim_result *res, int nres, unsigned formats,
                           const char *fig_dir, const ac_report_meta *meta, ac_msg *msg);
 
-/* ac_report_write and ac_report_index into the file at path, whole or not at
- * all (ac_atomic_write: a temporary file beside path, renamed into place;
- * path untouched on failure).  Same arguments and codes as the two writers,
- * plus AC_EIO when the file cannot be created, written or renamed.  Every
- * message names path once, first: "PATH: reason" (the writers' own messages
- * do not name the stream; the atomic layer's already name the path). */
-ac_status ac_report_write_file(const char *path, ac_format fmt, const ac_paper_def *paper,
-                               const ac_claim_result *res, int nres,
-                               const ac_report_meta *meta, ac_msg *msg);
-ac_status ac_report_index_file(const char *path, const ac_paper_def *const *papers,
-                               int npapers, const ac_claim_result *res, int nres,
-                               unsigned formats, const char *fig_dir,
-                               const ac_report_meta *meta, ac_msg *msg);
 
 /* Results read back from a JSON report.  The set owns everything: the
  * results (rows, figures, series arrays), the strings their id, paper and

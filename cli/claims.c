@@ -1,0 +1,422 @@
+/* attncheck list | run | regress: the claim registry (verify/claim.h) and
+ * the report writers; these commands know no paper.
+ *
+ *   attncheck list
+ *   attncheck run [ID|PAPER ...] [--size quick|default|paper] [--seed N]
+ *                 [--format md|csv|json|tex] [--out DIR]
+ *   attncheck regress [--baseline DIR] */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "verify/atomic.h"
+#include "verify/claim.h"
+#include "verify/figure.h"
+#include "verify/regress.h"
+#include "verify/report.h"
+
+#define DEFAULT_SEED 1UL
+/* Trial i uses seed + i: half the range leaves room for any trial count. */
+#define RUN_SEED_MAX (LONG_MAX / 2)
+#define DEFAULT_BASELINE "results/baseline"
+
+/* ---- list ---------------------------------------------------------------- */
+
+int cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: attncheck list\n\nPrint every claim: its id (PAPER.NAME), paper and statement.\n");
+            return cli_finish(EXIT_HOLDS);
+        }
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        cli_error("list: unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    for (int p = 0; p < ac_registry_npapers(); p++) {
+        const ac_paper_def *P = ac_registry_paper(p);
+        for (int i = 0; i < P->nclaims; i++)
+            printf("%-28s %-6s %s\n", P->claims[i].id, P->name, P->claims[i].statement);
+    }
+    return cli_finish(EXIT_HOLDS);
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+typedef struct {
+    const ac_claim_def **defs;
+    int n;
+} selection;
+
+/* Claims named by ids or paper names, in registry order, each once; all
+ * claims when none is named.  0 (after a message) on an unknown name. */
+static int select_claims(char **names, int nnames, selection *sel)
+{
+    int total = 0;
+    for (int p = 0; p < ac_registry_npapers(); p++)
+        total += ac_registry_paper(p)->nclaims;
+    sel->defs = calloc((size_t)total + 1, sizeof *sel->defs);
+    sel->n = 0;
+    if (!sel->defs)
+        return 0;
+    for (int i = 0; i < nnames; i++)
+        if (!ac_registry_find_paper(names[i]) && !ac_registry_find_claim(names[i])) {
+            cli_error("no claim or paper named '%s' (see attncheck list)", names[i]);
+            return 0;
+        }
+    for (int p = 0; p < ac_registry_npapers(); p++) {
+        const ac_paper_def *P = ac_registry_paper(p);
+        for (int j = 0; j < P->nclaims; j++) {
+            int take = nnames == 0;
+            for (int i = 0; i < nnames && !take; i++)
+                take = strcmp(names[i], P->name) == 0 || strcmp(names[i], P->claims[j].id) == 0;
+            if (take)
+                sel->defs[sel->n++] = &P->claims[j];
+        }
+    }
+    return 1;
+}
+
+static int show_progress(void *ctx, const char *id, double frac)
+{
+    (void)ctx;
+    fprintf(stderr, "\r%-32s %3.0f%%", id, 100.0 * frac);
+    if (frac >= 1.0)
+        fprintf(stderr, "\r%-40s\r", "");
+    fflush(stderr);
+    return 0;
+}
+
+/* Run every selected claim; 1 when all ran (whatever their verdicts). */
+static void run_claims(const selection *sel, const ac_run_opts *o, ac_claim_result *res)
+{
+    for (int i = 0; i < sel->n; i++) {
+        if (ac_claim_run(sel->defs[i], o, &res[i]) != AC_OK)
+            cli_error("%s", res[i].error);
+    }
+}
+
+/* What a report or the index file holds (ac_atomic_write fills it). */
+typedef struct {
+    ac_format fmt;
+    const ac_paper_def *paper;
+    const ac_claim_result *res;
+    int n;
+    const ac_report_meta *meta;
+    const ac_paper_def *const *papers; /* index only */
+    int npapers;
+    unsigned formats;
+    const char *fig_dir;
+} report_job;
+
+static ac_status fill_report(FILE *f, void *ctx, ac_msg *msg)
+{
+    const report_job *j = ctx;
+    return ac_report_write(f, j->fmt, j->paper, j->res, j->n, j->meta, msg);
+}
+
+static ac_status fill_index(FILE *f, void *ctx, ac_msg *msg)
+{
+    const report_job *j = ctx;
+    return ac_report_index(f, j->papers, j->npapers, j->res, j->n, j->formats, j->fig_dir, j->meta, msg);
+}
+
+/* Write the set: DIR/<paper>.<ext> for every paper in the results and every
+ * format in mask, then (with figures) DIR/figures/ and the index
+ * DIR/README.md.  They appear together or not at all (verify/atomic.h): a
+ * failure or a held SIGINT/SIGTERM before the commit leaves DIR as it was. */
+static ac_status write_set(ac_atomic_set *set, unsigned mask, int figures, const ac_claim_result *res, int n,
+                           const ac_report_meta *meta, ac_msg *msg)
+{
+    const ac_paper_def *papers[64];
+    int np = 0;
+    ac_status st = AC_OK;
+    for (int p = 0; p < ac_registry_npapers() && np < 64 && st == AC_OK; p++) {
+        const ac_paper_def *P = ac_registry_paper(p);
+        int first = -1, count = 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(res[i].paper, P->name) == 0) {
+                if (first < 0)
+                    first = i;
+                count++;
+            }
+        if (first < 0)
+            continue;
+        papers[np++] = P;
+        for (int f = 0; f < AC_FMT_COUNT && st == AC_OK; f++) {
+            if (!(mask & (1u << f)))
+                continue;
+            char name[AC_ATOMIC_NAME_MAX];
+            snprintf(name, sizeof name, "%s.%s", P->name, ac_format_ext((ac_format)f));
+            /* results of one paper are contiguous: registry order */
+            report_job job = {(ac_format)f, P, res + first, count, meta, NULL, 0, 0, NULL};
+            st = ac_atomic_set_write(set, name, fill_report, &job, msg);
+            cli_test_stall();
+            if (st == AC_OK && cli_interrupted())
+                return ac_fail(msg, AC_ECALLBACK, "interrupted");
+        }
+    }
+    if (st != AC_OK || !figures)
+        return st;
+    char figdir[AC_ATOMIC_PATH_MAX + 2 * AC_ATOMIC_NAME_MAX], path[sizeof figdir + AC_ATOMIC_NAME_MAX];
+    int have_plot = ac_figure_gnuplot_available();
+    if (!have_plot)
+        cli_error("gnuplot not found: figures not drawn (make deps installs it)");
+    else if ((st = ac_atomic_set_mkdir(set, "figures", figdir, sizeof figdir, msg)) != AC_OK)
+        return st;
+    for (int i = 0; i < n && have_plot; i++)
+        for (int f = 0; f < res[i].nfigs; f++) {
+            if ((st = ac_figure_write_png(&res[i].figs[f], figdir, path, sizeof path, msg)) != AC_OK)
+                return st;
+            if (cli_interrupted())
+                return ac_fail(msg, AC_ECALLBACK, "interrupted");
+        }
+    report_job index = {0, NULL, res, n, meta, papers, np, mask, have_plot ? "figures" : NULL};
+    return ac_atomic_set_write(set, "README.md", fill_index, &index, msg);
+}
+
+static int write_out(const char *dir, unsigned mask, int figures, const ac_claim_result *res, int n,
+                     const ac_report_meta *meta)
+{
+    ac_msg msg = {{0}};
+    ac_atomic_set set;
+    cli_hold_signals();
+    ac_status st = ac_atomic_set_init(&set, dir, &msg);
+    if (st == AC_OK)
+        st = write_set(&set, mask, figures, res, n, meta, &msg);
+    if (st == AC_OK && !cli_interrupted())
+        st = ac_atomic_set_commit(&set, &msg);
+    ac_atomic_set_clear(&set);
+    if (st != AC_OK && !cli_interrupted()) /* an interrupted gnuplot is no error of its own */
+        cli_error("%s", msg.text);
+    cli_release_signals(); /* a held signal ends the run here, its temporaries gone */
+    return st == AC_OK;
+}
+
+/* The options of run when none is given (its --help prints them). */
+static ac_run_opts run_opts_default(void)
+{
+    ac_run_opts o = {AC_SIZE_DEFAULT, DEFAULT_SEED, NULL, NULL};
+    return o;
+}
+
+static void run_help(void)
+{
+    ac_run_opts def = run_opts_default();
+    printf("usage: attncheck run [ID|PAPER ...] [OPTIONS]\n"
+           "\n"
+           "Run claims (all when none is named; a PAPER name runs all of its claims) and print\n"
+           "the theory-vs-experiment table.\n"
+           "\n"
+           "  --size S       quick | default | paper (default: %s)\n"
+           "  --seed N       base seed, 0 to %ld; trial i of a claim uses seed N+i (default: %lu)\n"
+           "  --format F     md | csv | json | tex for standard output (default: md)\n"
+           "  --out DIR      also write DIR/<paper>.<ext>: all four formats unless --format\n"
+           "                 is given, then DIR/figures/*.png and the index DIR/README.md\n"
+           "  --quiet        no table on standard output\n"
+           "\n"
+           "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n",
+           ac_size_str(def.size), RUN_SEED_MAX, def.seed);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"size", required_argument, 0, 's'},  {"seed", required_argument, 0, 'S'},
+                                         {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
+                                         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    ac_run_opts o = run_opts_default();
+    int fmt = AC_FMT_MD, fmt_given = 0, quiet = 0, c;
+    const char *out = NULL;
+    long v;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (ac_size_parse(optarg) < 0) {
+                cli_error("--size: '%s' is not quick, default or paper", optarg);
+                return EXIT_USAGE;
+            }
+            o.size = (ac_size)ac_size_parse(optarg);
+            break;
+        case 'S':
+            if (!cli_long("seed", optarg, 0, RUN_SEED_MAX, &v))
+                return EXIT_USAGE;
+            o.seed = (unsigned long)v;
+            break;
+        case 'f':
+            if ((fmt = ac_format_parse(optarg)) < 0) {
+                cli_error("--format: '%s' is not md, csv, json or tex", optarg);
+                return EXIT_USAGE;
+            }
+            fmt_given = 1;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            run_help();
+            return cli_finish(EXIT_HOLDS);
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    selection sel;
+    if (!select_claims(argv + optind, argc - optind, &sel)) {
+        free(sel.defs);
+        return EXIT_USAGE;
+    }
+    if (isatty(STDERR_FILENO))
+        o.progress = show_progress;
+    ac_claim_result *res = calloc((size_t)sel.n + 1, sizeof *res);
+    if (!res) {
+        free(sel.defs);
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    run_claims(&sel, &o, res);
+    ac_report_meta meta = {cli_command_line(), o.seed, ac_size_str(o.size), NULL};
+    int st = EXIT_HOLDS;
+    for (int i = 0; i < sel.n; i++)
+        if (res[i].verdict == AC_VERDICT_FAIL)
+            st = EXIT_FAILS;
+    ac_msg msg = {{0}};
+    if (!quiet && ac_report_write(stdout, (ac_format)fmt, NULL, res, sel.n, &meta, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
+        st = EXIT_USAGE;
+    }
+    if (out && !write_out(out, fmt_given ? 1u << fmt : AC_FMT_ALL, !fmt_given, res, sel.n, &meta))
+        st = EXIT_USAGE;
+    for (int i = 0; i < sel.n; i++)
+        ac_claim_result_clear(&res[i]);
+    free(res);
+    free(sel.defs);
+    return cli_finish(st);
+}
+
+/* ---- regress ------------------------------------------------------------- */
+
+static void regress_help(void)
+{
+    printf("usage: attncheck regress [--baseline DIR]\n"
+           "\n"
+           "Rerun the claims of every paper that has DIR/<paper>.json, with the seed and size\n"
+           "recorded there, and compare every number with the baseline within the tolerance\n"
+           "each claim states (see the README).  Prints the numbers that moved.\n"
+           "\n"
+           "  --baseline DIR   committed baseline (default: %s; regenerate with make baseline)\n"
+           "\n"
+           "exit status: 0 nothing moved, 1 some number, verdict or claim moved, 2 bad usage or\n"
+           "a missing or malformed baseline.\n",
+           DEFAULT_BASELINE);
+}
+
+/* Rerun the claims of one paper's baseline and compare; adds to *sum. */
+static int regress_paper(const ac_paper_def *P, const ac_report_set *base, ac_regress_summary *sum)
+{
+    ac_run_opts o = {AC_SIZE_DEFAULT, base->seed, NULL, NULL};
+    if (base->size && ac_size_parse(base->size) >= 0)
+        o.size = (ac_size)ac_size_parse(base->size);
+    if (isatty(STDERR_FILENO))
+        o.progress = show_progress;
+    ac_claim_result *cur = calloc((size_t)P->nclaims + 1, sizeof *cur);
+    if (!cur)
+        return 0;
+    /* rerun exactly the baseline's claims; the compare reports the ones the
+     * registry no longer has */
+    selection sel = {calloc((size_t)base->nres + 1, sizeof *sel.defs), 0};
+    if (!sel.defs) {
+        free(cur);
+        return 0;
+    }
+    for (int i = 0; i < base->nres; i++) {
+        const ac_claim_def *def = ac_registry_find_claim(base->res[i].id);
+        if (def && sel.n < P->nclaims)
+            sel.defs[sel.n++] = def;
+    }
+    run_claims(&sel, &o, cur);
+    printf("== %s: baseline seed %lu, size %s, written %s\n", P->name, base->seed, ac_size_str(o.size),
+           base->date ? base->date : "?");
+    ac_regress_summary s = {0};
+    ac_msg msg = {{0}};
+    ac_status st = ac_regress_compare(stdout, base->res, base->nres, cur, sel.n, &s, &msg);
+    if (st != AC_OK)
+        cli_error("%s", msg.text);
+    for (int j = 0; j < P->nclaims; j++) {
+        int in_base = 0;
+        for (int i = 0; i < base->nres && !in_base; i++)
+            in_base = strcmp(base->res[i].id, P->claims[j].id) == 0;
+        if (!in_base) {
+            printf("added (no baseline yet; make baseline): %s\n", P->claims[j].id);
+            s.added++;
+        }
+    }
+    sum->compared += s.compared, sum->moved += s.moved, sum->verdict_changes += s.verdict_changes;
+    sum->missing += s.missing, sum->added += s.added;
+    for (int i = 0; i < sel.n; i++)
+        ac_claim_result_clear(&cur[i]);
+    free(cur);
+    free(sel.defs);
+    return st == AC_OK;
+}
+
+int cmd_regress(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *dir = DEFAULT_BASELINE;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'b')
+            dir = optarg;
+        else if (c == 'h') {
+            regress_help();
+            return cli_finish(EXIT_HOLDS);
+        } else
+            return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        cli_error("regress: unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    ac_regress_summary sum = {0};
+    int found = 0, ok = 1;
+    for (int p = 0; p < ac_registry_npapers() && ok; p++) {
+        const ac_paper_def *P = ac_registry_paper(p);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.json", dir, P->name);
+        if (access(path, F_OK) != 0)
+            continue;
+        found++;
+        ac_report_set base;
+        ac_msg msg = {{0}};
+        if (ac_report_read_json(path, &base, &msg) != AC_OK) {
+            cli_error("%s", msg.text);
+            ac_report_set_clear(&base);
+            return EXIT_USAGE;
+        }
+        ok = regress_paper(P, &base, &sum);
+        ac_report_set_clear(&base);
+    }
+    if (!found) {
+        cli_error("no baseline: %s holds no <paper>.json (make baseline writes it)", dir);
+        return EXIT_USAGE;
+    }
+    if (!ok)
+        return EXIT_USAGE;
+    int moved = sum.moved + sum.verdict_changes + sum.missing + sum.added;
+    printf("regress: %d rows compared; %d numbers moved, %d verdict changes, %d missing, %d added: %s\n",
+           sum.compared, sum.moved, sum.verdict_changes, sum.missing, sum.added, moved ? "MOVED" : "unchanged");
+    return cli_finish(moved ? EXIT_FAILS : EXIT_HOLDS);
+}
+
