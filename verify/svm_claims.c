@@ -72,10 +72,6 @@
 /* Local head (spec §4.4 Accept): mean corr with the local Graph-SVM >= 0.98. */
 #define TOL_LOCAL 0.02
 
-/* Held-out sequences per trial for the retrieval claim; 200 gives a standard
- * error of the mean mass below 1e-4 at the leakage levels seen. */
-#define RETRIEVAL_SEQS 200
-#define RETRIEVAL_MAX_DRAWS 200000
 #define NCHECK AC_SVM_NCHECK
 
 /* ---- setups ---------------------------------------------------------- */
@@ -244,7 +240,7 @@ static ac_status trial_structure(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
             s3_norm = ac_la_nrm2(I.th.Wfin, I.d * I.d);
         }
         if (st == AC_OK)
-            st = ac_svm_check_s4_s5(&I, r, AC_SVM_HEAD_IDENTITY, &a);
+            st = ac_svm_check_s4_s5(&I, r, I.th.Dred->data, I.th.Dred->last, AC_SVM_HEAD_IDENTITY, &a);
         ac_trial_enter(t, AC_TRIAL_OTHER);
         ac_svm_instance_clear(&I);
         if (r != t->r)
@@ -640,129 +636,6 @@ static const ac_trial_def finite_trials = {trials_cyclic, trial_finite, rows_fin
  * other token a margin >= 1, spec §3.1).  Hard retrieval: attention mass
  * outside that SCC.  Soft composition: inside it, the attention per token
  * against the distribution W_fin predicts. */
-/* Attention mass outside the top SCC that token logits Up (K x K) give a
- * sequence: softmax over positions of Up[tok_t, k], max-shifted. */
-static double predicted_leak(const ac_tpg *G, const double *Up, const int *tok, int T, int top)
-{
-    int K = G->K, k = tok[T - 1], g = G->graph_of[k];
-    double mx = -INFINITY, z = 0.0, out = 0.0;
-    for (int t = 0; t < T; t++)
-        mx = fmax(mx, Up[(size_t)tok[t] * K + k]);
-    for (int t = 0; t < T; t++) {
-        double e = exp(Up[(size_t)tok[t] * K + k] - mx);
-        z += e;
-        if (G->comp[(size_t)g * K + tok[t]] != top)
-            out += e;
-    }
-    return out / z;
-}
-
-/* Least squares y = a + b x over n points: the slope b, its standard error
- * sqrt(SSR / (n - 2) / Sxx), and sum |x - xbar| / Sxx. */
-typedef struct {
-    double slope, se, lever;
-} line_fit;
-
-static line_fit fit_line(const double *x, const double *y, int n)
-{
-    line_fit f = {NAN, NAN, NAN};
-    if (n < 3)
-        return f;
-    double xm = 0.0, ym = 0.0, sxx = 0.0, sxy = 0.0, ssr = 0.0, sab = 0.0;
-    for (int i = 0; i < n; i++)
-        xm += x[i] / n, ym += y[i] / n;
-    for (int i = 0; i < n; i++) {
-        sxx += (x[i] - xm) * (x[i] - xm);
-        sxy += (x[i] - xm) * (y[i] - ym);
-        sab += fabs(x[i] - xm);
-    }
-    f.slope = sxy / sxx;
-    for (int i = 0; i < n; i++) {
-        double e = y[i] - ym - f.slope * (x[i] - xm);
-        ssr += e * e;
-    }
-    f.se = sqrt(ssr / (n - 2) / sxx);
-    f.lever = sab / sxx;
-    return f;
-}
-
-/* The rate of one window (spec §4.2 "Held-out sequences"): the slope b of
- * ln(leak) against R, against -m.  The tolerance:
- *   3 se           the fit's standard error (a two-sided 0.3 % level);
- *   |b2 - b1|      the slopes fitted on each half of the window: how far the
- *                  rate still moves inside it (0 once it has settled);
- *   1 / (e Rbar)   the finite-R bias of a rate exp(-R m): a gap g > m adds
- *                  (g - m) e^{-R (g - m)} <= 1 / (e R) to the slope per unit
- *                  of its weight relative to the smallest gap, and the offset
- *                  of W from W_pred moves the log-leakage by O(1/R) per unit
- *                  of R as P_fin W converges like 1/t. */
-typedef struct {
-    double slope, se, drift, bias, tol, dev;
-    int pass;
-} rate_verdict;
-
-static rate_verdict rate_judge(const double *R, const double *leak, int n, double m)
-{
-    rate_verdict v = {NAN, NAN, NAN, NAN, NAN, NAN, 0};
-    double *y = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), Rbar = 0.0;
-    if (!y || n < 6) {
-        free(y);
-        return v;
-    }
-    for (int i = 0; i < n; i++) {
-        y[i] = log(leak[i]);
-        Rbar += R[i] / n;
-    }
-    line_fit f = fit_line(R, y, n), f1 = fit_line(R, y, n / 2), f2 = fit_line(R + n / 2, y + n / 2, n - n / 2);
-    free(y);
-    v.slope = f.slope;
-    v.se = f.se;
-    v.drift = fabs(f2.slope - f1.slope);
-    v.bias = 1.0 / (exp(1.0) * Rbar);
-    v.tol = 3.0 * v.se + v.drift + v.bias;
-    v.dev = fabs(v.slope + m);
-    v.pass = v.dev <= v.tol; /* NaN fails */
-    return v;
-}
-
-/* The held-out sequences of a trial: up to RETRIEVAL_SEQS drawn with r
- * that have a top SCC (ac_tpg_top_scc), T tokens each, and that top SCC. */
-typedef struct {
-    int n, T;
-    int *tok;  /* n x T */
-    int *top;  /* n */
-} heldout;
-
-static ac_status heldout_draw(const ac_svm_instance *I, gsl_rng *r, int T, heldout *h)
-{
-    h->n = 0;
-    h->T = T;
-    h->tok = malloc(sizeof(int) * (size_t)T * RETRIEVAL_SEQS);
-    h->top = malloc(sizeof(int) * RETRIEVAL_SEQS);
-    if (!h->tok || !h->top)
-        return AC_ENOMEM;
-    for (long draw = 0; draw < RETRIEVAL_MAX_DRAWS && h->n < RETRIEVAL_SEQS; draw++) {
-        int *tok = h->tok + (size_t)h->n * T;
-        ac_svm_draw_sequence(r, T, I->K, tok);
-        int top = ac_tpg_top_scc(I->th.G, tok[T - 1], tok, T);
-        if (top >= 0)
-            h->top[h->n++] = top;
-    }
-    return AC_OK;
-}
-
-static void heldout_clear(heldout *h)
-{
-    free(h->tok);
-    free(h->top);
-}
-
-/* 1 when token j lies in component `top` of the graph of sequence tok. */
-static int in_top(const ac_tpg *G, const int *tok, int T, int top, int j)
-{
-    return G->comp[(size_t)G->graph_of[tok[T - 1]] * G->K + j] == top;
-}
-
 /* Per held-out sequence into rec: "leak" (mass outside the top SCC at W),
  * "pred" (what W_fin + R W_svm gives) and, for those with two or more
  * distinct top-SCC tokens, "soft" (max_j |attention on j - p_fin(j)| inside
@@ -771,17 +644,17 @@ static int in_top(const ac_tpg *G, const int *tok, int T, int top, int j)
  * those of P_fin W, which differ from W_fin's by at most 2 ||P_fin W - W_fin||
  * for unit tokens; a softmax moves by at most expm1 of that, plus the mass
  * leaked out of the SCC). */
-static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const heldout *h, ac_trial_record *rec)
+static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const ac_svm_heldout *h, ac_trial_record *rec)
 {
     int K = I->K, T = h->T, nsoft = 0, dd = I->d * I->d;
     double *mass = malloc(sizeof(double) * (size_t)K * 2), *U = malloc(sizeof(double) * (size_t)K * K * 3);
-    double *out = malloc(sizeof(double) * RETRIEVAL_SEQS * 4), *P = malloc(sizeof(double) * (size_t)dd);
+    double *out = malloc(sizeof(double) * AC_SVM_HELDOUT_SEQS * 4), *P = malloc(sizeof(double) * (size_t)dd);
     if (!mass || !U || !out || !P) {
         free(mass), free(U), free(out), free(P);
         return AC_ENOMEM;
     }
-    double *p = mass + K, *Up = U + (size_t)K * K, *leak = out, *pred = leak + RETRIEVAL_SEQS,
-           *soft = pred + RETRIEVAL_SEQS, *bound = soft + RETRIEVAL_SEQS;
+    double *p = mass + K, *Up = U + (size_t)K * K, *leak = out, *pred = leak + AC_SVM_HELDOUT_SEQS,
+           *soft = pred + AC_SVM_HELDOUT_SEQS, *bound = soft + AC_SVM_HELDOUT_SEQS;
     ac_la_token_logits(I->E, K, I->d, I->th.Wfin, U);
     /* the decomposition's logits at the trained scale: U_fin + R U_svm, R
      * fitted to W (spec §3.3), for the leakage the theory predicts there */
@@ -798,13 +671,13 @@ static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const 
         double in = 0.0, dev = 0.0;
         ac_tpg_soft_composition(I->th.G, U, tok, T, top, p);
         for (int j = 0; j < K; j++)
-            if (mass[j] > 0.0 && in_top(I->th.G, tok, T, top, j)) {
+            if (mass[j] > 0.0 && ac_svm_in_top(I->th.G, tok, T, top, j)) {
                 in += mass[j];
                 distinct++;
                 dev = fmax(dev, fabs(mass[j] - p[j]));
             }
         leak[s] = 1.0 - in;
-        pred[s] = predicted_leak(I->th.G, Up, tok, T, top);
+        pred[s] = ac_svm_predicted_leak(I->th.G, Up, tok, T, top);
         if (distinct >= 2) {
             soft[nsoft] = dev;
             bound[nsoft++] = expm1(2.0 * fin) + leak[s];
@@ -818,72 +691,6 @@ static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const 
     return st;
 }
 
-/* The rate of hard retrieval (spec §4.2 "Held-out sequences") over one
- * window of nc iterates W (nc x d x d).  Theory: m, the smallest logit gap
- * (x_top - x_t)^T W_svm xbar over the held-out sequences and their tokens
- * outside the top SCC, from W_svm alone (W_svm gives the tokens of one SCC
- * equal logits, so any top token serves).  Experiment: at each iterate,
- * R fitted to W and the mean leakage outside the top SCC (the sum of the
- * masses outside, not 1 - the mass inside, so small values keep their
- * digits), over the sequences with a token outside it; beside it the
- * leakage W_pred = W_fin + R W_svm gives and delta = max |x_t^T (W - W_pred)
- * xbar| over the sequences' tokens.  Into out[0..4][nc]: R, leak, pred,
- * delta; *m and *nrate (the sequences with a token outside the top SCC). */
-static ac_status rate_window(const ac_svm_instance *I, const heldout *h, const double *Ws, int nc, double *m,
-                             int *nrate, double *out)
-{
-    int K = I->K, T = h->T, dd = I->d * I->d;
-    double *U = malloc(sizeof(double) * (size_t)K * K * 3), *mass = malloc(sizeof(double) * (size_t)K);
-    double *Wp = malloc(sizeof(double) * (size_t)dd);
-    if (!U || !mass || !Wp) {
-        free(U), free(mass), free(Wp);
-        return AC_ENOMEM;
-    }
-    double *Usvm = U, *Uw = Usvm + (size_t)K * K, *Upred = Uw + (size_t)K * K;
-    double *Rc = out, *leak = Rc + nc, *lpred = leak + nc, *delta = lpred + nc;
-    *m = INFINITY;
-    *nrate = 0;
-    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, Usvm); /* theory: W_svm alone */
-    for (int s = 0; s < h->n; s++) {
-        const int *tok = h->tok + (size_t)s * T;
-        int k = tok[T - 1], a = -1, outside = 0;
-        for (int t = 0; t < T && a < 0; t++)
-            if (in_top(I->th.G, tok, T, h->top[s], tok[t]))
-                a = tok[t];
-        for (int t = 0; t < T; t++)
-            if (!in_top(I->th.G, tok, T, h->top[s], tok[t])) {
-                *m = fmin(*m, Usvm[(size_t)a * K + k] - Usvm[(size_t)tok[t] * K + k]);
-                outside = 1;
-            }
-        *nrate += outside;
-    }
-    for (int c = 0; c < nc; c++) {
-        const double *W = Ws + (size_t)c * dd;
-        Rc[c] = ac_svm_decomposition_R(I, W);
-        for (int j = 0; j < dd; j++)
-            Wp[j] = I->th.Wfin[j] + Rc[c] * I->th.Wsvm[j];
-        ac_la_token_logits(I->E, K, I->d, W, Uw);
-        ac_la_token_logits(I->E, K, I->d, Wp, Upred);
-        double sum = 0.0, dl = 0.0, sp = 0.0;
-        for (int s = 0; s < h->n; s++) {
-            const int *tok = h->tok + (size_t)s * T;
-            int k = tok[T - 1];
-            sp += predicted_leak(I->th.G, Upred, tok, T, h->top[s]);
-            ac_svm_model_attention(tok, T, I->E, K, I->d, W, mass);
-            for (int j = 0; j < K; j++)
-                if (mass[j] > 0.0 && !in_top(I->th.G, tok, T, h->top[s], j))
-                    sum += mass[j];
-            for (int t = 0; t < T; t++)
-                dl = fmax(dl, fabs(Uw[(size_t)tok[t] * K + k] - Upred[(size_t)tok[t] * K + k]));
-        }
-        leak[c] = *nrate > 0 ? sum / *nrate : NAN;
-        lpred[c] = *nrate > 0 ? sp / *nrate : NAN;
-        delta[c] = dl;
-    }
-    free(U), free(mass), free(Wp);
-    return AC_OK;
-}
-
 /* Iterates of the second half of a run: RATE_POINTS iterates evenly over
  * [L/2, L].  A trial whose rate does not pass at the end of the main run
  * (its rate still settling, like the slow trials of the direction claims)
@@ -892,7 +699,7 @@ static ac_status rate_window(const ac_svm_instance *I, const heldout *h, const d
 #define RATE_POINTS (NCHECK / 2 + 1)
 
 static ac_status retrieval_rate(const ac_svm_instance *I, const ac_svm_trajectory *traj,
-                                const ac_svm_train_settings *main, const heldout *h, ac_trial_record *rec,
+                                const ac_svm_train_settings *main, const ac_svm_heldout *h, ac_trial_record *rec,
                                 ac_msg *msg)
 {
     int dd = I->d * I->d, nc = RATE_POINTS, nrate = 0, windows = 1;
@@ -904,8 +711,8 @@ static ac_status retrieval_rate(const ac_svm_instance *I, const ac_svm_trajector
         return ac_fail(msg, AC_ENOMEM, "no memory for the retrieval rate");
     }
     memcpy(Ws, traj->W + (size_t)(traj->ncp - nc) * dd, sizeof(double) * (size_t)nc * dd);
-    ac_status st = rate_window(I, h, Ws, nc, &m, &nrate, out);
-    while (st == AC_OK && nrate > 0 && !rate_judge(out, out + nc, nc, m).pass && 2 * L <= DIR_REACH_BUDGET) {
+    ac_status st = ac_svm_rate_window(I, h, Ws, nc, &m, &nrate, out);
+    while (st == AC_OK && nrate > 0 && !ac_svm_rate_judge(out, out + nc, nc, m).pass && 2 * L <= DIR_REACH_BUDGET) {
         /* continue from W(L) to 2L, keeping RATE_POINTS iterates over [L, 2L] */
         ac_svm_train_settings ts = *main;
         ts.steps = L;
@@ -919,7 +726,7 @@ static ac_status retrieval_rate(const ac_svm_instance *I, const ac_svm_trajector
         L *= 2;
         windows++;
         if (st == AC_OK)
-            st = rate_window(I, h, Ws, nc, &m, &nrate, out);
+            st = ac_svm_rate_window(I, h, Ws, nc, &m, &nrate, out);
     }
     if (st == AC_OK) {
         ac_trial_put1(rec, "m", nrate > 0 ? m : NAN);
@@ -944,16 +751,16 @@ static ac_status trial_retrieval(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
     ac_status st = draw_theory(t, t->r, &su, AC_SVM_GEN_CYCLIC, &I, msg);
     if (st == AC_OK)
         st = train(t, &I, t->r, &ts, &traj, msg);
-    heldout h = {0};
+    ac_svm_heldout h = {0};
     ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
     if (st == AC_OK)
-        st = heldout_draw(&I, t->r, su.T, &h);
+        st = ac_svm_heldout_draw(&I, t->r, su.T, &h);
     if (st == AC_OK)
         st = retrieval_end(&I, traj.W + (size_t)NCHECK * I.d * I.d, &h, t->rec);
     if (st == AC_OK)
         st = retrieval_rate(&I, &traj, &ts, &h, t->rec, msg);
     ac_trial_enter(t, AC_TRIAL_OTHER);
-    heldout_clear(&h);
+    ac_svm_heldout_clear(&h);
     ac_svm_trajectory_clear(&traj);
     ac_svm_instance_clear(&I);
     return st;
@@ -989,7 +796,7 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
     setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
                "NGD lr %g, %d steps; up to %d held-out sequences per trial drawn after training; rate fitted on "
                "%d iterates over steps %d-%d (slow trials continued over [L, 2L] up to %d steps)",
-               su.lr, su.steps, RETRIEVAL_SEQS, RATE_POINTS, su.steps / 2, su.steps, DIR_REACH_BUDGET);
+               su.lr, su.steps, AC_SVM_HELDOUT_SEQS, RATE_POINTS, su.steps / 2, su.steps, DIR_REACH_BUDGET);
     double worst = -INFINITY, slope_sum = 0.0, m_min = INFINITY, delta = 0.0, soft_excess = -INFINITY;
     int nfit = 0, continued = 0;
     for (int i = 0; i < set->nrec; i++) {
@@ -1002,7 +809,7 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
         if (!(ac_trial_get1(r, "rate_n", 0) > 0) || !R || !L || !d || R->n != L->n)
             continue;
         double m = ac_trial_get1(r, "m", 0);
-        rate_verdict v = rate_judge(R->v, L->v, L->n, m);
+        ac_svm_rate v = ac_svm_rate_judge(R->v, L->v, L->n, m);
         double q = v.dev / v.tol;
         worst = isnan(q) || isnan(worst) ? NAN : fmax(worst, q);
         slope_sum += v.slope;

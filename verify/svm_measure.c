@@ -219,7 +219,8 @@ ac_status ac_svm_check_s1_s2(const ac_svm_instance *I, const double *Wsvm, ac_sv
 
 /* S4 (gradient of the reduced loss lies in S_fin) and S5 (midpoint
  * convexity) at random points with entries U(-2, 2). */
-ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, ac_svm_head head, ac_svm_structure *a)
+ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, const ac_tpg_data *Dg, const int *query,
+                             ac_svm_head head, ac_svm_structure *a)
 {
     int d = I->d, dd = d * d;
     double *W = malloc(sizeof(double) * (size_t)dd * 4);
@@ -232,8 +233,8 @@ ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, ac_svm_head h
             W[j] = 4.0 * (gsl_rng_uniform(r) - 0.5);
             W2[j] = 4.0 * (gsl_rng_uniform(r) - 0.5);
         }
-        if (I->th.Dred->data->n > 0) {
-            ac_svm_model_loss(I->th.Dred->data, I->th.Dred->last, I->E, d, head, W, g);
+        if (Dg->n > 0) {
+            ac_svm_model_loss(Dg, query, I->E, d, head, W, g);
             st = ac_tpg_sfin_project(I->th.S, g, P, NULL);
             double gn = ac_la_nrm2(g, dd);
             if (gn > 0.0)
@@ -252,3 +253,180 @@ ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, ac_svm_head h
     free(W);
     return st;
 }
+
+/* ---- held-out retrieval and its rate (spec §4.2 "Held-out sequences") ---- */
+
+/* Attention mass outside the top SCC that token logits Up (K x K) give a
+ * sequence: softmax over positions of Up[tok_t, k], max-shifted. */
+double ac_svm_predicted_leak(const ac_tpg *G, const double *Up, const int *tok, int T, int top)
+{
+    int K = G->K, k = tok[T - 1], g = G->graph_of[k];
+    double mx = -INFINITY, z = 0.0, out = 0.0;
+    for (int t = 0; t < T; t++)
+        mx = fmax(mx, Up[(size_t)tok[t] * K + k]);
+    for (int t = 0; t < T; t++) {
+        double e = exp(Up[(size_t)tok[t] * K + k] - mx);
+        z += e;
+        if (G->comp[(size_t)g * K + tok[t]] != top)
+            out += e;
+    }
+    return out / z;
+}
+
+/* Least squares y = a + b x over n points: the slope b, its standard error
+ * sqrt(SSR / (n - 2) / Sxx), and sum |x - xbar| / Sxx. */
+ac_svm_line_fit ac_svm_fit_line(const double *x, const double *y, int n)
+{
+    ac_svm_line_fit f = {NAN, NAN, NAN};
+    if (n < 3)
+        return f;
+    double xm = 0.0, ym = 0.0, sxx = 0.0, sxy = 0.0, ssr = 0.0, sab = 0.0;
+    for (int i = 0; i < n; i++)
+        xm += x[i] / n, ym += y[i] / n;
+    for (int i = 0; i < n; i++) {
+        sxx += (x[i] - xm) * (x[i] - xm);
+        sxy += (x[i] - xm) * (y[i] - ym);
+        sab += fabs(x[i] - xm);
+    }
+    f.slope = sxy / sxx;
+    for (int i = 0; i < n; i++) {
+        double e = y[i] - ym - f.slope * (x[i] - xm);
+        ssr += e * e;
+    }
+    f.se = sqrt(ssr / (n - 2) / sxx);
+    f.lever = sab / sxx;
+    return f;
+}
+
+/* The rate of one window (spec §4.2 "Held-out sequences"): the slope b of
+ * ln(leak) against R, against -m.  The tolerance:
+ *   3 se           the fit's standard error (a two-sided 0.3 % level);
+ *   |b2 - b1|      the slopes fitted on each half of the window: how far the
+ *                  rate still moves inside it (0 once it has settled);
+ *   1 / (e Rbar)   the finite-R bias of a rate exp(-R m): a gap g > m adds
+ *                  (g - m) e^{-R (g - m)} <= 1 / (e R) to the slope per unit
+ *                  of its weight relative to the smallest gap, and the offset
+ *                  of W from W_pred moves the log-leakage by O(1/R) per unit
+ *                  of R as P_fin W converges like 1/t. */
+ac_svm_rate ac_svm_rate_judge(const double *R, const double *leak, int n, double m)
+{
+    ac_svm_rate v = {NAN, NAN, NAN, NAN, NAN, NAN, 0};
+    double *y = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), Rbar = 0.0;
+    if (!y || n < 6) {
+        free(y);
+        return v;
+    }
+    for (int i = 0; i < n; i++) {
+        y[i] = log(leak[i]);
+        Rbar += R[i] / n;
+    }
+    ac_svm_line_fit f = ac_svm_fit_line(R, y, n), f1 = ac_svm_fit_line(R, y, n / 2), f2 = ac_svm_fit_line(R + n / 2, y + n / 2, n - n / 2);
+    free(y);
+    v.slope = f.slope;
+    v.se = f.se;
+    v.drift = fabs(f2.slope - f1.slope);
+    v.bias = 1.0 / (exp(1.0) * Rbar);
+    v.tol = 3.0 * v.se + v.drift + v.bias;
+    v.dev = fabs(v.slope + m);
+    v.pass = v.dev <= v.tol; /* NaN fails */
+    return v;
+}
+
+/* The held-out sequences of a trial: up to AC_SVM_HELDOUT_SEQS drawn with r
+ * that have a top SCC (ac_tpg_top_scc), T tokens each, and that top SCC. */
+ac_status ac_svm_heldout_draw(const ac_svm_instance *I, gsl_rng *r, int T, ac_svm_heldout *h)
+{
+    h->n = 0;
+    h->T = T;
+    h->tok = malloc(sizeof(int) * (size_t)T * AC_SVM_HELDOUT_SEQS);
+    h->top = malloc(sizeof(int) * AC_SVM_HELDOUT_SEQS);
+    if (!h->tok || !h->top)
+        return AC_ENOMEM;
+    for (long draw = 0; draw < AC_SVM_HELDOUT_MAX_DRAWS && h->n < AC_SVM_HELDOUT_SEQS; draw++) {
+        int *tok = h->tok + (size_t)h->n * T;
+        ac_svm_draw_sequence(r, T, I->K, tok);
+        int top = ac_tpg_top_scc(I->th.G, tok[T - 1], tok, T);
+        if (top >= 0)
+            h->top[h->n++] = top;
+    }
+    return AC_OK;
+}
+
+void ac_svm_heldout_clear(ac_svm_heldout *h)
+{
+    free(h->tok);
+    free(h->top);
+}
+
+/* 1 when token j lies in component `top` of the graph of sequence tok. */
+int ac_svm_in_top(const ac_tpg *G, const int *tok, int T, int top, int j)
+{
+    return G->comp[(size_t)G->graph_of[tok[T - 1]] * G->K + j] == top;
+}
+
+/* The rate of hard retrieval (spec §4.2 "Held-out sequences") over one
+ * window of nc iterates W (nc x d x d).  Theory: m, the smallest logit gap
+ * (x_top - x_t)^T W_svm xbar over the held-out sequences and their tokens
+ * outside the top SCC, from W_svm alone (W_svm gives the tokens of one SCC
+ * equal logits, so any top token serves).  Experiment: at each iterate,
+ * R fitted to W and the mean leakage outside the top SCC (the sum of the
+ * masses outside, not 1 - the mass inside, so small values keep their
+ * digits), over the sequences with a token outside it; beside it the
+ * leakage W_pred = W_fin + R W_svm gives and delta = max |x_t^T (W - W_pred)
+ * xbar| over the sequences' tokens.  Into out[0..4][nc]: R, leak, pred,
+ * delta; *m and *nrate (the sequences with a token outside the top SCC). */
+ac_status ac_svm_rate_window(const ac_svm_instance *I, const ac_svm_heldout *h, const double *Ws, int nc, double *m,
+                             int *nrate, double *out)
+{
+    int K = I->K, T = h->T, dd = I->d * I->d;
+    double *U = malloc(sizeof(double) * (size_t)K * K * 3), *mass = malloc(sizeof(double) * (size_t)K);
+    double *Wp = malloc(sizeof(double) * (size_t)dd);
+    if (!U || !mass || !Wp) {
+        free(U), free(mass), free(Wp);
+        return AC_ENOMEM;
+    }
+    double *Usvm = U, *Uw = Usvm + (size_t)K * K, *Upred = Uw + (size_t)K * K;
+    double *Rc = out, *leak = Rc + nc, *lpred = leak + nc, *delta = lpred + nc;
+    *m = INFINITY;
+    *nrate = 0;
+    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, Usvm); /* theory: W_svm alone */
+    for (int s = 0; s < h->n; s++) {
+        const int *tok = h->tok + (size_t)s * T;
+        int k = tok[T - 1], a = -1, outside = 0;
+        for (int t = 0; t < T && a < 0; t++)
+            if (ac_svm_in_top(I->th.G, tok, T, h->top[s], tok[t]))
+                a = tok[t];
+        for (int t = 0; t < T; t++)
+            if (!ac_svm_in_top(I->th.G, tok, T, h->top[s], tok[t])) {
+                *m = fmin(*m, Usvm[(size_t)a * K + k] - Usvm[(size_t)tok[t] * K + k]);
+                outside = 1;
+            }
+        *nrate += outside;
+    }
+    for (int c = 0; c < nc; c++) {
+        const double *W = Ws + (size_t)c * dd;
+        Rc[c] = ac_svm_decomposition_R(I, W);
+        for (int j = 0; j < dd; j++)
+            Wp[j] = I->th.Wfin[j] + Rc[c] * I->th.Wsvm[j];
+        ac_la_token_logits(I->E, K, I->d, W, Uw);
+        ac_la_token_logits(I->E, K, I->d, Wp, Upred);
+        double sum = 0.0, dl = 0.0, sp = 0.0;
+        for (int s = 0; s < h->n; s++) {
+            const int *tok = h->tok + (size_t)s * T;
+            int k = tok[T - 1];
+            sp += ac_svm_predicted_leak(I->th.G, Upred, tok, T, h->top[s]);
+            ac_svm_model_attention(tok, T, I->E, K, I->d, W, mass);
+            for (int j = 0; j < K; j++)
+                if (mass[j] > 0.0 && !ac_svm_in_top(I->th.G, tok, T, h->top[s], j))
+                    sum += mass[j];
+            for (int t = 0; t < T; t++)
+                dl = fmax(dl, fabs(Uw[(size_t)tok[t] * K + k] - Upred[(size_t)tok[t] * K + k]));
+        }
+        leak[c] = *nrate > 0 ? sum / *nrate : NAN;
+        lpred[c] = *nrate > 0 ? sp / *nrate : NAN;
+        delta[c] = dl;
+    }
+    free(U), free(mass), free(Wp);
+    return AC_OK;
+}
+

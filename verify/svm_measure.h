@@ -100,9 +100,63 @@ void ac_svm_structure_init(ac_svm_structure *a);
  * directly, not from the solver's coefficients. */
 ac_status ac_svm_check_s1_s2(const ac_svm_instance *I, const double *Wsvm, ac_svm_structure *a);
 /* S4 and S5 at AC_SVM_SPOT_POINTS random points drawn with r, with the
- * experiment's model loss at head `head` (the identity head of the claims;
- * another head plants a loss that is not the theory's). */
+ * experiment's model loss at head `head`: S4 on the loss of (Dg, query)
+ * (the claim passes the reduced dataset I->th.Dred->data and its queries
+ * I->th.Dred->last), S5 on the loss of I's data.  Another dataset or head
+ * plants a loss that is not the theory's. */
 #define AC_SVM_SPOT_POINTS 20
-ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, ac_svm_head head, ac_svm_structure *a);
+ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, const ac_tpg_data *Dg, const int *query,
+                             ac_svm_head head, ac_svm_structure *a);
+
+/* ---- held-out retrieval and its rate (spec §4.2 "Held-out sequences") ---- */
+
+/* Attention mass outside component `top` of the graph of sequence tok (T
+ * tokens) that token logits Up (K x K, Up[j*K + k] = e_j^T W e_k) give:
+ * softmax over positions of Up[tok_t, k], max-shifted. */
+double ac_svm_predicted_leak(const ac_tpg *G, const double *Up, const int *tok, int T, int top);
+
+/* Least squares y = a + b x over n >= 3 points: the slope b, its standard
+ * error sqrt(SSR / (n - 2) / Sxx), and sum |x - xbar| / Sxx (NaN below 3). */
+typedef struct {
+    double slope, se, lever;
+} ac_svm_line_fit;
+ac_svm_line_fit ac_svm_fit_line(const double *x, const double *y, int n);
+
+/* The rate verdict of one window of n >= 6 iterates: the slope of
+ * ln(leak) against R, against -m; tol = 3 se + |slope on the second half -
+ * slope on the first| + 1 / (e mean R); dev = |slope + m|; pass = dev <= tol
+ * (NaN fails).  See verify/svm_measure.c for the reasons. */
+typedef struct {
+    double slope, se, drift, bias, tol, dev;
+    int pass;
+} ac_svm_rate;
+ac_svm_rate ac_svm_rate_judge(const double *R, const double *leak, int n, double m);
+
+/* Held-out sequences per trial; 200 gives a standard error of the mean mass
+ * below 1e-4 at the leakage levels seen.  Draws allowed to find them. */
+#define AC_SVM_HELDOUT_SEQS 200
+#define AC_SVM_HELDOUT_MAX_DRAWS 200000
+
+/* Up to AC_SVM_HELDOUT_SEQS sequences of T tokens drawn with r by the
+ * generator's rule that have a top SCC (ac_tpg_top_scc), and that SCC. */
+typedef struct {
+    int n, T;
+    int *tok; /* n x T */
+    int *top; /* n */
+} ac_svm_heldout;
+/* h is filled here (clear it after, also on error). */
+ac_status ac_svm_heldout_draw(const ac_svm_instance *I, gsl_rng *r, int T, ac_svm_heldout *h);
+void ac_svm_heldout_clear(ac_svm_heldout *h);
+
+/* 1 when token j lies in component `top` of the graph of sequence tok. */
+int ac_svm_in_top(const ac_tpg *G, const int *tok, int T, int top, int j);
+
+/* The rate measurement over the nc iterates Ws (nc x d x d): *m the
+ * smallest held-out logit gap from W_svm alone, *nrate the sequences with a
+ * token outside the top SCC, and into out (4 nc): R, mean leakage (the sum
+ * of the masses outside), the leakage W_fin + R W_svm gives, and delta =
+ * max |x_t^T (W - W_fin - R W_svm) xbar|, at each iterate. */
+ac_status ac_svm_rate_window(const ac_svm_instance *I, const ac_svm_heldout *h, const double *Ws, int nc, double *m,
+                             int *nrate, double *out);
 
 #endif
