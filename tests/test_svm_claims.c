@@ -281,7 +281,8 @@ Test(svm_measure, decomposition_recovers_r_and_sees_an_orthogonal_part)
         W[j] = Wd[j] + eps * N[j];
     }
     cr_assert_float_eq(ac_svm_decomposition_R(&I, W), R, 1e-12 * R);
-    double nd = ac_la_nrm2(Wd, dd), want = nd * nd / ((ac_la_nrm2(W, dd) + AC_SVM_CORR_FLOOR) * (nd + AC_SVM_CORR_FLOOR));
+    double nd = ac_la_nrm2(Wd, dd);
+    double want = nd * nd / ((ac_la_nrm2(W, dd) + AC_SVM_CORR_FLOOR) * (nd + AC_SVM_CORR_FLOOR));
     cr_assert_float_eq(ac_svm_decomposition_corr(&I, W), want, 1e-12);
     cr_assert_lt(want, 1.0 - 1e-5, "the planted part is visible");
     /* the direction-cyclic row: |corr(W, W_pred) - corr(W, W_svm)| at a small
@@ -486,7 +487,8 @@ Test(svm_measure, direction_records_are_the_measurements_of_the_trial)
     cr_assert_eq(ac_trial_get1(rec, "wn", 0), ac_la_nrm2(Wend, dd));
     cr_assert_eq(ac_trial_get1(rec, "dec", 0), fabs(ac_svm_decomposition_corr(&I, Wend) - last));
     cr_assert_eq(ac_trial_get1(rec, "perp", 0), ac_svm_perp_corr(&I, Wend));
-    cr_assert_eq(ac_trial_get1(rec, "corr", NCHECK_QUARTER), ac_svm_corr(tr.W + (size_t)NCHECK_QUARTER * dd, I.th.Wsvm, dd));
+    cr_assert_eq(ac_trial_get1(rec, "corr", NCHECK_QUARTER),
+                 ac_svm_corr(tr.W + (size_t)NCHECK_QUARTER * dd, I.th.Wsvm, dd));
     cr_assert(ac_trial_get1(rec, "reach", 0) >= (double)su.steps || last < 0.97);
     ac_svm_trajectory_clear(&tr);
     ac_svm_instance_clear(&I);

@@ -451,7 +451,8 @@ static void direction_rows(const ac_trial_set *set, ac_claim_result *res, int cy
     }
     ac_claim_add(res, "mean ||W|| at the end", "grows without bound", NAN, ac_trial_stat(set, "wn", 0).mean,
                  AC_METRIC_INFO, 0.0, "NGD: at most ||W(0)|| + lr t");
-    add_count(res, "trials skipped (W_svm = 0: fully cyclic)", "", count_with(set, "skipped"), "no direction to compare");
+    add_count(res, "trials skipped (W_svm = 0: fully cyclic)", "", count_with(set, "skipped"),
+              "no direction to compare");
     if (s.n > 0) {
         ac_figure *f = ac_claim_add_figure(res, cyc ? "svm-direction-cyclic" : "svm-direction-acyclic",
                                            cyc ? "corr(W(t), W_svm), cyclic TPGs" : "corr(W(t), W_svm), acyclic TPGs",
@@ -611,7 +612,8 @@ static ac_status rows_finite(const ac_run_opts *o, const ac_trial_set *set, ac_c
             at = (long)first_value(set, "t_ngd", c);
         }
     }
-    add_count(res, "step of the peak of the mean squared difference (authors' W_fin)", "early peak, then decay", (double)at,
+    add_count(res, "step of the peak of the mean squared difference (authors' W_fin)", "early peak, then decay",
+              (double)at,
               "spec 4.3: one early peak within the first 500 steps in the figure files");
     ac_claim_add(res, "mean ||W_fin||", "", NAN, ac_trial_stat(set, "wfin_norm", 0).mean, AC_METRIC_INFO, 0.0,
                  "W_fin can be 0 (an SCC from one win each way)");

@@ -320,7 +320,8 @@ ac_svm_rate ac_svm_rate_judge(const double *R, const double *leak, int n, double
         y[i] = log(leak[i]);
         Rbar += R[i] / n;
     }
-    ac_svm_line_fit f = ac_svm_fit_line(R, y, n), f1 = ac_svm_fit_line(R, y, n / 2), f2 = ac_svm_fit_line(R + n / 2, y + n / 2, n - n / 2);
+    ac_svm_line_fit f = ac_svm_fit_line(R, y, n), f1 = ac_svm_fit_line(R, y, n / 2),
+                    f2 = ac_svm_fit_line(R + n / 2, y + n / 2, n - n / 2);
     free(y);
     v.slope = f.slope;
     v.se = f.se;
