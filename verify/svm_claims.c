@@ -325,8 +325,8 @@ static ac_status direction_reach(const ac_svm_instance *I, const ac_svm_trajecto
     double c = ac_svm_corr(Wend, I->th.Wsvm, dd);
     *reach = INFINITY;
     *corr_out = c;
-    if (c >= DIR_REACH_CORR) {
-        *reach = (double)t_end;
+    if (c >= DIR_REACH_CORR || t_end >= DIR_REACH_BUDGET) {
+        *reach = c >= DIR_REACH_CORR ? (double)t_end : INFINITY;
         return AC_OK;
     }
     ac_svm_train_settings ts = *main;
