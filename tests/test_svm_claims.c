@@ -534,3 +534,49 @@ Test(svm_measure, structure_records_are_the_measurements_of_the_trial)
                   q[k].name, ac_trial_get1(rec, q[k].name, 0), q[k].v);
     ac_trial_set_clear(&set);
 }
+
+/* A slow trial (seed 5, trial 0 of the cyclic claim: corr 0.960 at 4000
+ * steps, a nearly dependent token pair) continues past the main run: the
+ * step it records is the first multiple of 100 where corr reaches 0.97,
+ * replayed here by plain NGD from W(4000). */
+Test(svm_measure, a_slow_trial_continues_until_it_reaches_the_corr)
+{
+    ac_run_opts o = {AC_SIZE_QUICK, 5, NULL, NULL};
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    const ac_trial_def *def = ac_svm_claim_trials("svm.direction-cyclic");
+    ac_trial_set_init(&set, "svm.direction-cyclic", &o, def->ntrials(&o));
+    cr_assert_eq(ac_trial_run(def, &o, 0, 1, &set, &msg), AC_OK, "%s", msg.text);
+    double last = ac_trial_get1(&set.rec[0], "last", 0), reach = ac_trial_get1(&set.rec[0], "reach", 0);
+    cr_assert_lt(last, 0.97, "seed 5 is no longer the slow instance (corr %g at 4000)", last);
+    cr_assert(reach > 4000 && reach <= 100000 && fmod(reach, 100.0) == 0.0, "reach %g", reach);
+    cr_assert_geq(ac_trial_get1(&set.rec[0], "reach_corr", 0), 0.97);
+    /* replay */
+    ac_svm_setup su;
+    ac_svm_claim_setup("cyclic", AC_SIZE_QUICK, &su);
+    gsl_rng *r = ac_trial_rng_alloc(o.seed, 0);
+    ac_svm_instance I;
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = (long)reach, ts.lr = su.lr, ts.normalized = 1;
+    cr_assert_eq(ac_svm_instance_draw(&I, r, &su, AC_SVM_GEN_CYCLIC, &msg), AC_OK);
+    cr_assert_eq(ac_svm_instance_theory(&I, &msg), AC_OK);
+    int dd = I.d * I.d;
+    double *W0 = malloc(sizeof(double) * (size_t)dd);
+    ac_svm_model_init(r, I.d, W0);
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(I.D->n, I.D->off[I.D->n], I.K, I.d);
+    cr_assert_eq(ac_svm_trainer_set(tr, I.D, NULL, I.E, &ts, W0, &msg), AC_OK, "%s", msg.text);
+    ac_svm_trainer_run(tr, (long)reach - 100);
+    double before = ac_svm_corr(ac_svm_trainer_W(tr), I.th.Wsvm, dd);
+    ac_svm_trainer_run(tr, (long)reach);
+    double at = ac_svm_corr(ac_svm_trainer_W(tr), I.th.Wsvm, dd);
+    /* one NGD run against a restarted one: the same steps, up to the
+     * rounding of a few thousand normalised steps */
+    cr_assert(before < 0.97 - 1e-9 || reach == 4100, "corr %.12g one check before", before);
+    cr_assert_geq(at, 0.97 - 1e-9, "corr %.12g at the recorded step", at);
+    ac_svm_trainer_free(tr);
+    free(W0);
+    ac_svm_instance_clear(&I);
+    gsl_rng_free(r);
+    ac_trial_set_clear(&set);
+}
