@@ -20,6 +20,7 @@
 #include "verify/svm_data.h"
 #include "verify/svm_export.h"
 #include "verify/svm_io.h"
+#include "verify/svm_measure.h"
 #include "verify/svm_model.h"
 
 static const char svm_formats_help[] =
@@ -424,7 +425,7 @@ static void train_row_of(const svm_input *in, const ac_tpg_solution *s, const ac
     row->step = ac_svm_trainer_info(tr)->steps;
     row->loss = ac_svm_model_loss(in->D, NULL, in->E, in->d, ts->head, W, NULL);
     row->norm = ac_la_nrm2(W, dd);
-    row->corr = ac_la_nrm2(s->Wsvm, dd) > 0.0 && s->qp.status == AC_QP_SOLVED ? ac_la_corr(W, s->Wsvm, dd) : NAN;
+    row->corr = ac_la_nrm2(s->Wsvm, dd) > 0.0 && s->qp.status == AC_QP_SOLVED ? ac_svm_corr(W, s->Wsvm, dd) : NAN;
     row->fin = NAN;
     if (s->S && ac_tpg_sfin_project(s->S, W, P, NULL) == AC_OK)
         row->fin = ac_la_dist(P, s->Wfin, dd);

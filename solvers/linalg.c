@@ -35,12 +35,6 @@ double ac_la_dist(const double *a, const double *b, int n)
     return scale * sqrt(ssq);
 }
 
-double ac_la_corr(const double *a, const double *b, int n)
-{
-    return ac_la_dot(a, b, n) /
-           ((ac_la_nrm2(a, n) + AC_LA_CORR_FLOOR) * (ac_la_nrm2(b, n) + AC_LA_CORR_FLOOR));
-}
-
 void ac_la_gram(const double *E, int K, int d, double *G)
 {
     if (K == 0)

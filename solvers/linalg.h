@@ -5,10 +5,6 @@
 
 #include "solvers/status.h"
 
-/* The norm floor the correlation adds to each norm, as the authors' cal_corr
- * does (spec tpg_svm §4), so that a zero matrix has correlation 0, not NaN. */
-#define AC_LA_CORR_FLOOR 1e-8
-
 /* <a, b> over n entries. */
 double ac_la_dot(const double *a, const double *b, int n);
 
@@ -17,9 +13,6 @@ double ac_la_nrm2(const double *a, int n);
 
 /* ||a - b|| over n entries. */
 double ac_la_dist(const double *a, const double *b, int n);
-
-/* <a, b> / ((||a|| + AC_LA_CORR_FLOOR) (||b|| + AC_LA_CORR_FLOOR)). */
-double ac_la_corr(const double *a, const double *b, int n);
 
 /* G = E E^T (K x K) for E K x d.  G may not alias E. */
 void ac_la_gram(const double *E, int K, int d, double *G);

@@ -62,6 +62,46 @@ Test(claim, one_failing_row_or_an_error_fails_the_claim)
     ac_claim_result_clear(&r);
 }
 
+/* ---- sticky errors: a row, figure or series that cannot be added makes
+ *      the claim an error, never a silent PASS ---- */
+
+static ac_status too_many_rows(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    for (int i = 0; i <= AC_CLAIM_MAX_ROWS; i++)
+        ac_claim_add(res, "row", "", 0.0, 0.0, AC_METRIC_AT_MOST, 0.0, "exact");
+    return AC_OK;
+}
+
+static ac_status series_without_y(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    double x[2] = {1.7312, 2.5};
+    ac_claim_add(res, "a", "", 0.0, 0.0, AC_METRIC_AT_MOST, 0.0, "exact");
+    ac_figure_add_series(ac_claim_add_figure(res, "f", "", "", "", 0, 0), "no y", 2, x, NULL, NULL, NULL);
+    ac_claim_add_figure(res, "g", "", "", "", 0, 0); /* a later figure does not clear it */
+    return AC_OK;
+}
+
+Test(claim, a_row_or_series_that_cannot_be_added_makes_the_claim_an_error)
+{
+    static const ac_claim_def rows = {"x.rows", "x", "", too_many_rows}, ser = {"x.series", "x", "", series_without_y};
+    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_claim_result r;
+    cr_assert_eq(ac_claim_run(&rows, &o, &r), AC_ESIZE);
+    cr_assert_eq(r.status, AC_ESIZE);
+    cr_assert_eq(r.nrows, AC_CLAIM_MAX_ROWS, "the row past the limit is refused");
+    cr_assert_eq(r.verdict, AC_VERDICT_FAIL, "every row passes, yet the claim fails");
+    cr_assert(strstr(r.error, "x.rows") && strstr(r.error, "could not be added"), "%s", r.error);
+    ac_claim_result_clear(&r);
+    cr_assert_eq(ac_claim_run(&ser, &o, &r), AC_ENOMEM);
+    cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
+    cr_assert_eq(r.figs[0].nseries, 0);
+    ac_claim_result_clear(&r);
+    /* a NULL figure (its add failed) takes no series and does not crash */
+    cr_assert_eq(ac_figure_add_series(NULL, "s", 0, NULL, NULL, NULL, NULL), AC_EINVAL);
+}
+
 Test(claim, names_parse_back)
 {
     for (int s = 0; s < 3; s++)

@@ -78,15 +78,24 @@ void ac_claim_result_clear(ac_claim_result *res)
     res->nrows = res->cap = res->nfigs = 0;
 }
 
+static void *add_fail(ac_claim_result *res, ac_status st)
+{
+    if (res->add_status == AC_OK)
+        res->add_status = st;
+    return NULL;
+}
+
 ac_claim_row *ac_claim_add(ac_claim_result *res, const char *quantity, const char *theory_what,
                            double theory, double empirical, ac_metric metric, double tol,
                            const char *tol_reason)
 {
+    if (res->nrows >= AC_CLAIM_MAX_ROWS)
+        return add_fail(res, AC_ESIZE);
     if (res->nrows == res->cap) {
         int cap = res->cap ? 2 * res->cap : 8;
         ac_claim_row *r = realloc(res->rows, sizeof *r * (size_t)cap);
         if (!r)
-            return NULL;
+            return add_fail(res, AC_ENOMEM);
         res->rows = r;
         res->cap = cap;
     }
@@ -108,7 +117,7 @@ ac_figure *ac_claim_add_figure(ac_claim_result *res, const char *name, const cha
 {
     ac_figure *f = realloc(res->figs, sizeof *f * (size_t)(res->nfigs + 1));
     if (!f)
-        return NULL;
+        return add_fail(res, AC_ENOMEM);
     res->figs = f;
     ac_figure *fig = &f[res->nfigs++];
     memset(fig, 0, sizeof *fig);
@@ -131,12 +140,21 @@ static double *dup_array(const double *a, int n)
     return c;
 }
 
+static ac_status series_fail(ac_figure *fig, ac_status st)
+{
+    if (fig->status == AC_OK)
+        fig->status = st;
+    return st;
+}
+
 ac_status ac_figure_add_series(ac_figure *fig, const char *label, int n, const double *x,
                                const double *y, const double *lo, const double *hi)
 {
+    if (!fig)
+        return AC_EINVAL;
     ac_series *s = realloc(fig->series, sizeof *s * (size_t)(fig->nseries + 1));
     if (!s)
-        return AC_ENOMEM;
+        return series_fail(fig, AC_ENOMEM);
     fig->series = s;
     ac_series *c = &s[fig->nseries];
     memset(c, 0, sizeof *c);
@@ -148,7 +166,7 @@ ac_status ac_figure_add_series(ac_figure *fig, const char *label, int n, const d
     c->hi = dup_array(hi, n);
     if (!c->x || !c->y || (lo && !c->lo) || (hi && !c->hi)) {
         series_free(c);
-        return AC_ENOMEM;
+        return series_fail(fig, AC_ENOMEM);
     }
     fig->nseries++;
     return AC_OK;
@@ -193,11 +211,23 @@ void ac_claim_judge(ac_claim_result *res)
         res->verdict = AC_VERDICT_FAIL;
 }
 
+ac_status ac_claim_build_status(const ac_claim_result *res)
+{
+    if (res->add_status != AC_OK)
+        return res->add_status;
+    for (int f = 0; f < res->nfigs; f++)
+        if (res->figs[f].status != AC_OK)
+            return res->figs[f].status;
+    return AC_OK;
+}
+
 ac_status ac_claim_run(const ac_claim_def *def, const ac_run_opts *opts, ac_claim_result *res)
 {
     ac_claim_result_init(res, def);
     ac_msg msg = {{0}};
     ac_status st = def->run(opts, res, &msg);
+    if (st == AC_OK && (st = ac_claim_build_status(res)) != AC_OK)
+        ac_fail(&msg, st, "a row, figure or series of the result could not be added (%s)", ac_status_str(st));
     res->status = st;
     if (st != AC_OK)
         snprintf(res->error, sizeof res->error, "%s: %s", def->id,

@@ -86,6 +86,7 @@ typedef struct {
     int logx, logy;
     ac_series *series;
     int nseries;
+    ac_status status;               /* sticky: the first series that could not be added */
 } ac_figure;
 
 /* Options a claim runs under. */
@@ -113,6 +114,7 @@ typedef struct {
     ac_figure *figs;         /* figures the claim offers (may be none) */
     int nfigs;
     ac_verdict verdict;      /* FAIL if any judged row fails */
+    ac_status add_status;    /* sticky: the first row or figure that could not be added */
     ac_status status;        /* AC_OK, or why the claim could not run */
     char error[AC_MSG_LEN + 128]; /* message when status != AC_OK */
 } ac_claim_result;
@@ -145,14 +147,35 @@ const ac_claim_def *ac_registry_find_claim(const char *id);
 void ac_claim_result_init(ac_claim_result *res, const ac_claim_def *def);
 void ac_claim_result_clear(ac_claim_result *res);
 
-/* Append a row; returns it (NULL on no memory).  quantity and reason are
- * copied.  The verdict is set by ac_claim_judge. */
+/* A claim's table longer than this is a bug in the claim, not a result:
+ * ac_claim_add refuses the row past it (and the claim becomes an error). */
+#define AC_CLAIM_MAX_ROWS 4096
+
+/* Errors in building a result are sticky.  A row or figure that cannot be
+ * added (no memory, AC_CLAIM_MAX_ROWS) sets res->add_status; a series that
+ * cannot be added sets its figure's status; ac_claim_run turns either into
+ * the claim's error.  So a claim may add rows and series without checking
+ * each return, and never passes with a row missing.
+ *
+ * Lifetimes: a row pointer returned by ac_claim_add lives until the next
+ * ac_claim_add on res (the rows may move); a figure pointer from
+ * ac_claim_add_figure until the next ac_claim_add_figure; series and their
+ * arrays until ac_claim_result_clear.  res->id, paper and statement are
+ * borrowed from the def, which outlives the result. */
+
+/* Append a row; returns it (NULL on no memory or past AC_CLAIM_MAX_ROWS,
+ * and then res->add_status is set).  quantity, theory_what and tol_reason
+ * are copied (truncated to AC_CLAIM_TEXT / AC_CLAIM_REASON).  The verdict is
+ * set by ac_claim_judge. */
 ac_claim_row *ac_claim_add(ac_claim_result *res, const char *quantity, const char *theory_what,
                            double theory, double empirical, ac_metric metric, double tol,
                            const char *tol_reason);
 
-/* Append a figure (NULL on no memory); then add its curves.  Arrays are
- * copied; lo and hi may be NULL. */
+/* Append a figure (NULL on no memory, and then res->add_status is set);
+ * then add its curves.  Arrays are copied; x and y must be non-NULL, lo and
+ * hi may be NULL.  ac_figure_add_series returns AC_ENOMEM when an array is
+ * missing or memory is, and sets fig->status; on fig == NULL (its figure
+ * could not be added, an error already in the claim) it returns AC_EINVAL. */
 ac_figure *ac_claim_add_figure(ac_claim_result *res, const char *name, const char *title,
                                const char *xlabel, const char *ylabel, int logx, int logy);
 ac_status ac_figure_add_series(ac_figure *fig, const char *label, int n, const double *x,
@@ -161,8 +184,14 @@ ac_status ac_figure_add_series(ac_figure *fig, const char *label, int n, const d
 /* Judge every row and the claim; NaN in a judged row fails it. */
 void ac_claim_judge(ac_claim_result *res);
 
+/* The sticky status of res: add_status, else the first figure's status
+ * that is not AC_OK, else AC_OK. */
+ac_status ac_claim_build_status(const ac_claim_result *res);
+
 /* Run def under opts into res (init, run, time, judge).  AC_OK when the claim
- * ran, whatever its verdict; otherwise res->status and res->error say why. */
+ * ran, whatever its verdict; otherwise res->status and res->error say why.
+ * A claim that returns AC_OK with a sticky build error (a row, figure or
+ * series that could not be added) is that error. */
 ac_status ac_claim_run(const ac_claim_def *def, const ac_run_opts *opts, ac_claim_result *res);
 
 /* The version string written into every report. */

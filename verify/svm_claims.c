@@ -1,12 +1,14 @@
 /* The Graph-SVM claims (spec tpg_svm §4).
  *
- * Every claim follows one pattern.  An instance (dataset and embeddings) is
- * drawn by the generator of spec §5 from the trial's seed.  The theory side
- * (theory/tpg*.h, solvers/) computes the token-priority graphs, the
- * Graph-SVM direction W_svm and the finite component W_fin from the instance
- * alone.  The experiment side (verify/svm_model.h) trains the attention layer
- * from a seeded initialisation, with its own per-position loss; it never
- * reads a theory output.  Only the comparison sees both. */
+ * Every claim runs through the trial harness (verify/trial.h).  Trial i
+ * draws its instance (dataset and embeddings) by the generator of spec §5
+ * from the seed S + i.  The theory side (theory/tpg*.h, solvers/) computes
+ * the token-priority graphs, the Graph-SVM direction W_svm and the finite
+ * component W_fin from the instance alone.  The experiment side
+ * (verify/svm_model.h) trains the attention layer from a seeded
+ * initialisation, with its own per-position loss; it never reads a theory
+ * output.  The measurements (verify/svm_measure.h) see both and write the
+ * trial's record; the rows are computed from the records alone. */
 #include "verify/svm_claims.h"
 
 #include <float.h>
@@ -23,7 +25,9 @@
 #include "theory/tpg_mpfr.h"
 #include "theory/tpg_solve.h"
 #include "verify/svm_data.h"
+#include "verify/svm_measure.h"
 #include "verify/svm_model.h"
+#include "verify/trial.h"
 
 /* ---- acceptance tolerances (spec §4; the bounds are ours, set from the
  *      reference runs [run] of the spec, never from a run of this code) ---- */
@@ -35,17 +39,27 @@
 /* S4: a relative 1e-12 (spec §4.1): the gradient sums O(nT) terms of size
  * O(1), each rounded at DBL_EPSILON = 2.2e-16. */
 #define TOL_GRAD_IN_SFIN 1e-12
-/* Acyclic direction (spec §4.2 Accept): mean final corr >= 0.985, every trial
- * >= 0.97, at 4000 NGD steps: 1 - corr decays only like 1/log(t). */
+/* Acyclic direction (spec §4.2 Accept): mean final corr >= 0.985 at 4000
+ * NGD steps: 1 - corr decays only like 1/log(t). */
 #define TOL_DIR_ACYC_MEAN 0.015
-#define TOL_DIR_ACYC_WORST 0.03
-/* Cyclic direction (spec §4.3 Accept): mean >= 0.98, every trial >= 0.97,
+/* Cyclic direction (spec §4.3 Accept): mean >= 0.98 at 4000 steps,
  * |corr(W, W_fin + R W_svm) - corr(W, W_svm)| <= 0.01. */
 #define TOL_DIR_CYC_MEAN 0.02
-#define TOL_DIR_CYC_WORST 0.03
 #define TOL_DIR_CYC_DECOMP 0.01
-/* Hard retrieval (spec §4.2 Accept): mean attention mass outside the top SCC
- * <= 1e-3 after 4000 NGD steps (it falls about x10 per 1000 steps). */
+/* Every trial, both kinds (spec §4.3 Accept, corrected 2026-12-01): corr
+ * reaches DIR_REACH_CORR within DIR_REACH_BUDGET NGD steps; the trials below
+ * it at the end of the main run continue, checked every DIR_REACH_EVERY
+ * steps (NGD keeps no state but W, so continuing from W(end) is the same
+ * run).  "Every trial >= 0.97 at 4000" was a reference-run bound, not a
+ * theorem: a nearly dependent token pair (large ||W_svm||) converges more
+ * slowly, as 1 - corr ~ 1/log t allows. */
+#define DIR_REACH_CORR 0.97
+#define DIR_REACH_BUDGET 100000
+#define DIR_REACH_EVERY 100
+/* Hard retrieval on the training sequences of acyclic data (spec §4.2
+ * Accept): mean attention mass outside the top SCC <= 1e-3 after 4000 NGD
+ * steps (it falls about x10 per 1000 steps).  Never borrowed for held-out
+ * sequences: those are judged by their rate (svm.retrieval). */
 #define TOL_RETRIEVAL 1e-3
 /* Finite component (spec §4.3 Accept): ||P_fin W - W_fin|| <= 0.01 after 4000
  * NGD steps (the NGD step jitter is about lr/2 = 0.005); <= 0.003 after 2e4
@@ -58,14 +72,7 @@
 /* Local head (spec §4.4 Accept): mean corr with the local Graph-SVM >= 0.98. */
 #define TOL_LOCAL 0.02
 
-/* Held-out sequences per trial for the retrieval claim; 200 gives a standard
- * error of the mean mass below 1e-4 at the leakage levels seen. */
-#define RETRIEVAL_SEQS 200
-#define RETRIEVAL_MAX_DRAWS 200000
-/* Checkpoints along a run for the tables and figures. */
-#define NCHECK 100
-/* Random pairs for the convexity spot check S5 and points for S4. */
-#define SPOT_POINTS 20
+#define NCHECK AC_SVM_NCHECK
 
 /* ---- setups ---------------------------------------------------------- */
 
@@ -85,21 +92,12 @@ ac_status ac_svm_claim_setup(const char *name, ac_size size, ac_svm_setup *s)
     return AC_OK;
 }
 
-/* ---- one instance: data, theory ---------------------------------------- */
-
-typedef struct {
-    ac_tpg_data *D;
-    double *E;
-    int K, d;
-    ac_tpg_solution th; /* the theory side */
-} instance;
-
-static void instance_free(instance *I)
+/* The setup of a name the claims know (every call below passes one). */
+static ac_svm_setup setup_of(const char *name, ac_size size)
 {
-    ac_tpg_data_free(I->D);
-    free(I->E);
-    ac_tpg_solution_clear(&I->th);
-    memset(I, 0, sizeof *I);
+    ac_svm_setup s = {0};
+    ac_svm_claim_setup(name, size, &s);
+    return s;
 }
 
 ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
@@ -108,161 +106,86 @@ ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsign
     ac_svm_gen_settings gs = {su->n, su->T, su->K, su->d, mode, AC_SVM_GEN_MAX_TRIES};
     *D = NULL;
     *E = NULL;
-    if (!(*r = gsl_rng_alloc(gsl_rng_mt19937)))
+    if (!(*r = ac_trial_rng_alloc(seed, trial)))
         return ac_fail(msg, AC_ENOMEM, "no memory for a generator");
-    gsl_rng_set(*r, seed + (unsigned long)trial);
     return ac_svm_generate(*r, &gs, D, E, NULL, msg);
 }
 
-/* The theory side (theory/tpg_solve.h).  A solver that does not converge
- * stops the claim with a message naming it. */
-static ac_status instance_theory(instance *I, ac_msg *msg)
+/* Draw an instance with r and compute its theory, timing the theory side. */
+static ac_status draw_theory(ac_trial *t, gsl_rng *r, const ac_svm_setup *su, ac_svm_gen_mode mode,
+                             ac_svm_instance *I, ac_msg *msg)
 {
-    ac_tpg_solve_settings set;
-    ac_tpg_solve_settings_default(&set);
-    ac_status st = ac_tpg_solve(I->D, I->E, I->d, &set, &I->th, msg);
-    if (st != AC_OK)
-        return st;
-    if (I->th.qp.status != AC_QP_SOLVED)
-        return ac_fail(msg, AC_ENOCONV, "Graph-SVM solve ended %s after %ld sweeps (primal residual %.3g)",
-                       ac_qp_status_str(I->th.qp.status), I->th.qp.sweeps, I->th.qp.prim_res);
-    if (I->th.S->dim > 0 && I->th.newton.status != AC_NEWTON_CONVERGED)
-        return ac_fail(msg, AC_ENOCONV, "W_fin Newton solve ended %s after %d iterations (|grad| %.3g)",
-                       ac_newton_status_str(I->th.newton.status), I->th.newton.iter, I->th.newton.grad_norm);
-    return AC_OK;
-}
-
-/* ---- the experiment side: train and keep W at checkpoints -------------- */
-
-typedef struct {
-    int ncp;
-    long *t;     /* ncp step counts */
-    double *W;   /* ncp x d x d */
-    double *loss;/* ncp losses (at the start of the step after the checkpoint) */
-} trajectory;
-
-static void trajectory_free(trajectory *tr)
-{
-    free(tr->t);
-    free(tr->W);
-    free(tr->loss);
-    memset(tr, 0, sizeof *tr);
-}
-
-/* Checkpoints 0, steps/NCHECK, ..., steps. */
-static ac_status train(const instance *I, gsl_rng *r, const ac_svm_train_settings *ts, trajectory *out,
-                       ac_msg *msg)
-{
-    int dd = I->d * I->d, ncp = NCHECK + 1;
-    memset(out, 0, sizeof *out);
-    out->t = malloc(sizeof(long) * (size_t)ncp);
-    out->W = malloc(sizeof(double) * (size_t)ncp * dd);
-    out->loss = malloc(sizeof(double) * (size_t)ncp);
-    double *W0 = malloc(sizeof(double) * (size_t)dd);
-    ac_svm_trainer *tr = ac_svm_trainer_alloc(I->D->n, I->D->off[I->D->n], I->K, I->d);
-    if (!out->t || !out->W || !out->loss || !W0 || !tr) {
-        free(W0);
-        ac_svm_trainer_free(tr);
-        return ac_fail(msg, AC_ENOMEM, "no memory for a training trajectory");
-    }
-    ac_svm_model_init(r, I->d, W0);
-    ac_status st = ac_svm_trainer_set(tr, I->D, NULL, I->E, ts, W0, msg);
-    free(W0);
-    for (int c = 0; c < ncp && st == AC_OK; c++) {
-        ac_train_outcome oc = ac_svm_trainer_run(tr, ts->steps * c / NCHECK);
-        out->t[c] = ac_svm_trainer_info(tr)->steps;
-        memcpy(out->W + (size_t)c * dd, ac_svm_trainer_W(tr), sizeof(double) * (size_t)dd);
-        out->loss[c] = ac_svm_model_loss(I->D, NULL, I->E, I->d, ts->head, ac_svm_trainer_W(tr), NULL);
-        out->ncp = c + 1;
-        if (oc == AC_TRAIN_DIVERGED)
-            st = ac_fail(msg, AC_ENUMERIC, "training diverged (loss %.3g) at step %ld",
-                         ac_svm_trainer_info(tr)->loss, out->t[c]);
-    }
-    ac_svm_trainer_free(tr);
-    return st;
-}
-
-/* Draw trial tr, compute its theory and, when ts is non-NULL, train on it;
- * the seconds of each side go to res.  *r continues after the
- * initialisation, for draws the claim makes afterwards. */
-static ac_status run_trial(const ac_run_opts *o, int tr, const ac_svm_setup *su, ac_svm_gen_mode mode,
-                           const ac_svm_train_settings *ts, gsl_rng **r, instance *I, trajectory *traj,
-                           ac_claim_result *res, ac_msg *msg)
-{
-    memset(I, 0, sizeof *I);
-    I->K = su->K;
-    I->d = su->d;
-    ac_status st = ac_svm_claim_draw(su, mode, o->seed, tr, r, &I->D, &I->E, msg);
-    double t0 = ac_clock();
+    ac_status st = ac_svm_instance_draw(I, r, su, mode, msg);
+    ac_trial_enter(t, AC_TRIAL_THEORY);
     if (st == AC_OK)
-        st = instance_theory(I, msg);
-    double t1 = ac_clock();
-    if (st == AC_OK && ts)
-        st = train(I, *r, ts, traj, msg); /* no training when ts is NULL (traj unused) */
-    res->theory_seconds += t1 - t0;
-    res->empirical_seconds += ac_clock() - t1;
+        st = ac_svm_instance_theory(I, msg);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
     return st;
 }
 
-/* ---- small statistics helpers ----------------------------------------- */
-
-typedef struct {
-    double mean, sd, min, max;
-    int n;
-} stats;
-
-static stats stats_of(const double *x, int n)
+/* Train with r (after the draw), timing the experiment side. */
+static ac_status train(ac_trial *t, const ac_svm_instance *I, gsl_rng *r, const ac_svm_train_settings *ts,
+                       ac_svm_trajectory *traj, ac_msg *msg)
 {
-    stats s = {NAN, NAN, NAN, NAN, n};
-    if (n == 0)
-        return s;
-    double sum = 0.0;
-    s.min = s.max = x[0];
-    for (int i = 0; i < n; i++) {
-        sum += x[i];
-        s.min = x[i] < s.min ? x[i] : s.min;
-        s.max = x[i] > s.max ? x[i] : s.max;
-    }
-    s.mean = sum / n;
-    double v = 0.0;
-    for (int i = 0; i < n; i++)
-        v += (x[i] - s.mean) * (x[i] - s.mean);
-    s.sd = n > 1 ? sqrt(v / (n - 1)) : 0.0;
-    return s;
-}
-
-/* The mean over trials of a per-checkpoint quantity q[trial][cp] with the
- * band [min, max] over trials (positive whenever q is, so it draws on a log
- * axis), from checkpoint `first` on (1 skips t = 0 on a log-t axis). */
-static ac_status add_band(ac_figure *fig, const char *label, const long *t, const double *q, int trials, int ncp,
-                          int first)
-{
-    int n = ncp - first;
-    double *x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * 4);
-    double *col = malloc(sizeof(double) * (size_t)(trials > 0 ? trials : 1));
-    if (!x || !col) {
-        free(x), free(col);
-        return AC_ENOMEM;
-    }
-    double *y = x + n, *lo = y + n, *hi = lo + n;
-    for (int c = first; c < ncp; c++) {
-        for (int i = 0; i < trials; i++)
-            col[i] = q[(size_t)i * ncp + c];
-        stats s = stats_of(col, trials);
-        x[c - first] = (double)t[c];
-        y[c - first] = s.mean;
-        lo[c - first] = s.min;
-        hi[c - first] = s.max;
-    }
-    ac_status st = ac_figure_add_series(fig, label, n, x, y, lo, hi);
-    free(col);
-    free(x);
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+    ac_status st = ac_svm_trajectory_train(traj, I, r, ts, msg);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
     return st;
 }
 
-static int progress(const ac_run_opts *o, const char *id, double frac)
+static ac_svm_train_settings train_settings(const ac_svm_setup *su, int normalized, ac_svm_head head)
 {
-    return o->progress ? o->progress(o->progress_ctx, id, frac) : 0;
+    ac_svm_train_settings ts;
+    ac_svm_train_settings_default(&ts);
+    ts.steps = su->steps;
+    ts.lr = su->lr;
+    ts.normalized = normalized;
+    ts.head = head;
+    return ts;
+}
+
+/* The checkpoint steps of a trajectory as a record vector. */
+static void put_steps(ac_trial_record *rec, const char *name, const ac_svm_trajectory *traj)
+{
+    double *x = ac_trial_put(rec, name, traj->ncp, NULL);
+    for (int c = 0; x && c < traj->ncp; c++)
+        x[c] = (double)traj->t[c];
+}
+
+/* The records that have a vector of this name. */
+static int count_with(const ac_trial_set *set, const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < set->nrec; i++)
+        n += ac_trial_get(&set->rec[i], name) != NULL;
+    return n;
+}
+
+/* The records whose scalar `name` exceeds x. */
+static int count_over(const ac_trial_set *set, const char *name, double x)
+{
+    int n = 0;
+    for (int i = 0; i < set->nrec; i++)
+        n += ac_trial_get1(&set->rec[i], name, 0) > x;
+    return n;
+}
+
+/* Entry k of vector name of the first record that has it (NaN if none). */
+static double first_value(const ac_trial_set *set, const char *name, int k)
+{
+    for (int i = 0; i < set->nrec; i++)
+        if (ac_trial_get(&set->rec[i], name))
+            return ac_trial_get1(&set->rec[i], name, k);
+    return NAN;
+}
+
+/* A count row (regress compares it by percentage). */
+static void add_count(ac_claim_result *res, const char *quantity, const char *theory_what, double v,
+                      const char *why)
+{
+    ac_claim_row *r = ac_claim_add(res, quantity, theory_what, NAN, v, AC_METRIC_INFO, 0.0, why);
+    if (r)
+        r->is_count = 1;
 }
 
 /* The setup line: sizes, how to export trial i, then the training as fmt. */
@@ -283,379 +206,294 @@ static void setup_text(ac_claim_result *res, const char *what, const ac_svm_setu
     va_end(ap);
 }
 
-/* Mass of the attention of example i on the tokens of the label's SCC. */
-static double top_mass(const instance *I, const double *W, int i, double *mass)
+static int trials_acyclic(const ac_run_opts *o)
 {
-    const int *tok = I->D->tok + I->D->off[i];
-    int len = I->D->off[i + 1] - I->D->off[i];
-    int k = tok[len - 1], y = I->D->label[i];
-    ac_svm_model_attention(tok, len, I->E, I->K, I->d, W, mass);
-    double m = 0.0;
-    for (int j = 0; j < I->K; j++)
-        if (mass[j] > 0.0 && (j == y || ac_tpg_same_scc(I->th.G, k, j, y)))
-            m += mass[j];
-    return m;
+    return setup_of("acyclic", o->size).trials;
 }
 
-static double mean_leak(const instance *I, const double *W)
+static int trials_cyclic(const ac_run_opts *o)
 {
-    double *mass = malloc(sizeof(double) * (size_t)I->K), s = 0.0;
-    if (!mass)
-        return NAN;
-    for (int i = 0; i < I->D->n; i++)
-        s += 1.0 - top_mass(I, W, i, mass);
-    free(mass);
-    return s / I->D->n;
-}
-
-/* ---- svm.direction-acyclic, svm.direction-cyclic (spec §4.2, §4.3) ----- */
-
-/* corr(W, W_fin + R W_svm) with R = argmin ||W_fin + R W_svm - W|| (spec
- * §3.3; the authors fit R once at the final iterate). */
-static double decomposition_R(const instance *I, const double *W)
-{
-    int dd = I->d * I->d;
-    double ss = ac_la_dot(I->th.Wsvm, I->th.Wsvm, dd);
-    return ss > 0.0 ? (ac_la_dot(W, I->th.Wsvm, dd) - ac_la_dot(I->th.Wfin, I->th.Wsvm, dd)) / ss : 0.0;
-}
-
-static double decomposition_corr(const instance *I, const double *W)
-{
-    int dd = I->d * I->d;
-    double c = NAN, R = decomposition_R(I, W);
-    double *Wd = malloc(sizeof(double) * (size_t)dd);
-    if (Wd) {
-        for (int j = 0; j < dd; j++)
-            Wd[j] = I->th.Wfin[j] + R * I->th.Wsvm[j];
-        c = ac_la_corr(W, Wd, dd);
-        free(Wd);
-    }
-    return c;
-}
-
-typedef struct {
-    int used, skipped;
-    double *corr;                       /* used x ncp: corr(W(t), W_svm) */
-    double *last, *dec, *perp, *leak, *wn; /* used: at the end of the run */
-    long *tcp;                          /* ncp checkpoint steps */
-} direction_acc;
-
-/* The direction measurements of one trained trial (spec §4.2, §4.3). */
-static ac_status direction_trial(const instance *I, const trajectory *traj, direction_acc *a)
-{
-    int ncp = traj->ncp, dd = I->d * I->d, u = a->used;
-    if (ac_la_nrm2(I->th.Wsvm, dd) == 0.0) {
-        a->skipped++; /* fully cyclic: no direction to compare (spec §7) */
-        return AC_OK;
-    }
-    const double *Wend = traj->W + (size_t)(ncp - 1) * dd;
-    for (int c = 0; c < ncp; c++)
-        a->corr[(size_t)u * ncp + c] = ac_la_corr(traj->W + (size_t)c * dd, I->th.Wsvm, dd);
-    a->last[u] = a->corr[(size_t)u * ncp + ncp - 1];
-    a->leak[u] = mean_leak(I, Wend);
-    a->wn[u] = ac_la_nrm2(Wend, dd);
-    a->dec[u] = fabs(decomposition_corr(I, Wend) - a->last[u]);
-    double *P = malloc(sizeof(double) * (size_t)dd);
-    if (!P)
-        return AC_ENOMEM;
-    ac_status st = ac_tpg_sfin_project(I->th.S, Wend, P, NULL);
-    for (int j = 0; j < dd; j++)
-        P[j] = Wend[j] - P[j];
-    a->perp[u] = ac_la_corr(P, I->th.Wsvm, dd);
-    free(P);
-    memcpy(a->tcp, traj->t, sizeof(long) * (size_t)ncp);
-    a->used++;
-    return st;
-}
-
-static void direction_rows(ac_claim_result *res, const direction_acc *a, int cyc, int ncp)
-{
-    const char *lim = "1 (W/||W|| -> W_svm/||W_svm||)";
-    char q[160];
-    int n = a->used;
-    stats s = stats_of(a->last, n);
-    ac_claim_add(res, "mean final corr(W, W_svm)", lim, 1.0, s.mean, AC_METRIC_AT_LEAST,
-                 cyc ? TOL_DIR_CYC_MEAN : TOL_DIR_ACYC_MEAN,
-                 cyc ? "spec 4.3 Accept (mean >= 0.98): 1 - corr decays like 1/log t, finite run"
-                     : "spec 4.2 Accept (mean >= 0.985): 1 - corr decays like 1/log t, finite run");
-    ac_claim_add(res, "worst-trial final corr(W, W_svm)", lim, 1.0, s.min, AC_METRIC_AT_LEAST,
-                 cyc ? TOL_DIR_CYC_WORST : TOL_DIR_ACYC_WORST,
-                 "spec Accept (every trial >= 0.97): slowest trials of the reference runs");
-    double *col = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    for (int k = 1; k <= 2 && col; k++) {
-        int c = NCHECK * k / 4;
-        for (int i = 0; i < n; i++)
-            col[i] = a->corr[(size_t)i * ncp + c];
-        snprintf(q, sizeof q, "mean corr(W, W_svm) at step %ld", a->tcp[c]);
-        ac_claim_add(res, q, lim, 1.0, stats_of(col, n).mean, AC_METRIC_INFO, 0.0,
-                     "along the run; judged only at the end");
-    }
-    if (col) {
-        for (int i = 0; i < n; i++)
-            col[i] = (1.0 - a->corr[(size_t)i * ncp + ncp - 1]) / (1.0 - a->corr[(size_t)i * ncp + NCHECK / 4]);
-        ac_claim_add(res, "worst-trial ratio (1 - corr at end) / (1 - corr at a quarter of the run)",
-                     "< 1 (corr keeps increasing)", 1.0, stats_of(col, n).max, AC_METRIC_AT_MOST, 0.0,
-                     "exact: the theory says corr increases to 1");
-    }
-    free(col);
-    /* spec 4.2 bounds the mass for acyclic data only; on cyclic data it is
-     * shown here and judged on held-out sequences by svm.retrieval */
-    ac_claim_add(res, "mean attention mass outside the top SCC at the end", "0 (hard retrieval)", 0.0,
-                 stats_of(a->leak, n).mean, cyc ? AC_METRIC_INFO : AC_METRIC_AT_MOST, cyc ? 0.0 : TOL_RETRIEVAL,
-                 cyc ? "no finite-time bound in the spec for cyclic data; see svm.retrieval"
-                     : "spec 4.2 Accept: mass outside falls about x10 per 1000 NGD steps");
-    if (cyc) {
-        ac_claim_add(res, "worst |corr(W, W_fin + R W_svm) - corr(W, W_svm)|", "0 (W_fin is bounded while ||W|| grows)",
-                     0.0, stats_of(a->dec, n).max, AC_METRIC_AT_MOST, TOL_DIR_CYC_DECOMP, "spec 4.3 Accept");
-        ac_claim_add(res, "mean corr(W - P_fin W, W_svm)", lim, 1.0, stats_of(a->perp, n).mean, AC_METRIC_AT_LEAST,
-                     TOL_DIR_CYC_MEAN, "same bound as corr(W, W_svm) (spec 4.3)");
-    }
-    ac_claim_add(res, "mean ||W|| at the end", "grows without bound", NAN, stats_of(a->wn, n).mean, AC_METRIC_INFO,
-                 0.0, "NGD: at most ||W(0)|| + lr t");
-    ac_claim_row *rw = ac_claim_add(res, "trials skipped (W_svm = 0: fully cyclic)", "", NAN, a->skipped,
-                                    AC_METRIC_INFO, 0.0, "no direction to compare");
-    if (rw)
-        rw->is_count = 1;
-    ac_figure *f = n > 0 ? ac_claim_add_figure(res, cyc ? "svm-direction-cyclic" : "svm-direction-acyclic",
-                                               cyc ? "corr(W(t), W_svm), cyclic TPGs" : "corr(W(t), W_svm), acyclic TPGs",
-                                               "NGD step t", "corr(W(t), W_svm)", 0, 0)
-                         : NULL;
-    if (f)
-        add_band(f, "mean, band min-max over trials", a->tcp, a->corr, n, ncp, 0);
-}
-
-static ac_status direction(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg, ac_svm_gen_mode mode)
-{
-    int cyc = mode == AC_SVM_GEN_CYCLIC, ncp = NCHECK + 1;
-    ac_svm_setup su;
-    ac_svm_claim_setup(cyc ? "cyclic" : "acyclic", o->size, &su);
-    direction_acc a = {0};
-    a.corr = calloc((size_t)su.trials * (ncp + 5), sizeof(double));
-    a.tcp = calloc((size_t)ncp, sizeof(long));
-    if (!a.corr || !a.tcp) {
-        free(a.corr), free(a.tcp);
-        return ac_fail(msg, AC_ENOMEM, "no memory");
-    }
-    a.last = a.corr + (size_t)su.trials * ncp, a.dec = a.last + su.trials, a.perp = a.dec + su.trials;
-    a.leak = a.perp + su.trials, a.wn = a.leak + su.trials;
-    ac_svm_train_settings ts;
-    ac_svm_train_settings_default(&ts);
-    ts.steps = su.steps;
-    ts.lr = su.lr;
-    ts.normalized = 1;
-    ts.head = AC_SVM_HEAD_IDENTITY;
-    ac_status st = AC_OK;
-    for (int tr = 0; tr < su.trials && st == AC_OK; tr++) {
-        instance I;
-        trajectory traj = {0};
-        gsl_rng *r = NULL;
-        st = run_trial(o, tr, &su, mode, &ts, &r, &I, &traj, res, msg);
-        if (st == AC_OK)
-            st = direction_trial(&I, &traj, &a);
-        trajectory_free(&traj);
-        instance_free(&I);
-        gsl_rng_free(r);
-        if (st == AC_OK && progress(o, res->id, (tr + 1.0) / su.trials) < 0)
-            st = AC_ECALLBACK;
-    }
-    if (st == AC_OK) {
-        setup_text(res, cyc ? "cyclic TPGs" : "acyclic TPGs", &su, cyc ? "cyclic" : "acyclic", o->seed,
-                   "normalised GD, lr %g, %d steps, W(0) ~ U(-1/sqrt(d), 1/sqrt(d))", su.lr, su.steps);
-        direction_rows(res, &a, cyc, ncp);
-    }
-    free(a.corr), free(a.tcp);
-    return st;
-}
-
-static ac_status claim_direction_acyclic(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return direction(o, res, msg, AC_SVM_GEN_ACYCLIC);
-}
-
-static ac_status claim_direction_cyclic(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return direction(o, res, msg, AC_SVM_GEN_CYCLIC);
+    return setup_of("cyclic", o->size).trials;
 }
 
 /* ---- svm.structure: the exact checks S1-S5 of spec §4.1 --------------- */
 
-typedef struct {
-    double ineq, eq, sfin;        /* S1 */
-    double stat, lam_min, compl;  /* S2 */
-    double s3_dim, s3_norm;       /* S3 (acyclic instances) */
-    double s4, s5, s5_tol;        /* S4, S5 */
-    double sweeps, cons;
-} structure_acc;
-
-/* S1, S2 of one instance: constraint values and sum_c lambda_c A_c formed
- * in R^{d x d} from E directly, not from the solver's coefficients. */
-static ac_status check_s1_s2(const instance *I, structure_acc *a)
+/* Trial i: the acyclic and the cyclic instance of trial i of the direction
+ * claims, each drawn from the start of the seed S + i. */
+static ac_status trial_structure(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
-    int d = I->d, dd = d * d, m = I->th.C.m;
-    double *s = malloc(sizeof(double) * (size_t)(m + 1)), *W = calloc((size_t)dd * 2, sizeof(double));
-    if (!s || !W) {
-        free(s), free(W);
-        return AC_ENOMEM;
-    }
-    ac_tpg_cons_values(&I->th.C, I->E, d, I->th.Wsvm, s);
-    for (int c = 0; c < m; c++) {
-        const double *ea = I->E + (size_t)I->th.C.a[c] * d, *eb = I->E + (size_t)I->th.C.b[c] * d,
-                     *ek = I->E + (size_t)I->th.C.k[c] * d;
-        double lam = I->th.lambda[c];
-        if (I->th.C.is_eq[c]) {
-            a->eq = fmax(a->eq, fabs(s[c]));
-        } else {
-            a->ineq = fmax(a->ineq, fmax(0.0, I->th.C.rhs[c] - s[c]));
-            a->lam_min = fmin(a->lam_min, lam);
-            a->compl = fmax(a->compl, fabs(lam * (s[c] - I->th.C.rhs[c])));
-        }
-        for (int i = 0; i < d; i++)
-            for (int j = 0; j < d; j++)
-                W[i * d + j] += lam * (ea[i] - eb[i]) * ek[j];
-    }
-    a->stat = fmax(a->stat, ac_la_dist(W, I->th.Wsvm, dd));
-    ac_status st = ac_tpg_sfin_project(I->th.S, I->th.Wsvm, W + dd, NULL);
-    a->sfin = fmax(a->sfin, ac_la_nrm2(W + dd, dd));
-    a->sweeps += (double)I->th.qp.sweeps;
-    a->cons += m;
-    free(s), free(W);
-    return st;
-}
-
-/* S4 (gradient of the reduced loss lies in S_fin) and S5 (midpoint
- * convexity) at random points, both with the experiment's model loss. */
-static ac_status check_s4_s5(const instance *I, gsl_rng *r, structure_acc *a)
-{
-    int d = I->d, dd = d * d;
-    double *W = malloc(sizeof(double) * (size_t)dd * 4);
-    if (!W)
-        return AC_ENOMEM;
-    double *W2 = W + dd, *g = W2 + dd, *P = g + dd;
+    ac_svm_structure a;
+    ac_svm_structure_init(&a);
+    double s3_dim = 0.0, s3_norm = 0.0;
     ac_status st = AC_OK;
-    for (int p = 0; p < SPOT_POINTS && st == AC_OK; p++) {
-        for (int j = 0; j < dd; j++) {
-            W[j] = 4.0 * (gsl_rng_uniform(r) - 0.5);
-            W2[j] = 4.0 * (gsl_rng_uniform(r) - 0.5);
+    for (int m = 0; m < 2 && st == AC_OK; m++) {
+        ac_svm_setup su = setup_of(m == 0 ? "acyclic" : "cyclic", o->size);
+        gsl_rng *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
+        ac_svm_instance I = {0};
+        st = r ? draw_theory(t, r, &su, m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &I, msg)
+               : ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+        ac_trial_enter(t, AC_TRIAL_EXPERIMENT); /* S4, S5 use the model's loss */
+        if (st == AC_OK)
+            st = ac_svm_check_s1_s2(&I, I.th.Wsvm, &a);
+        if (st == AC_OK && m == 0) {
+            s3_dim = I.th.S->dim;
+            s3_norm = ac_la_nrm2(I.th.Wfin, I.d * I.d);
         }
-        if (I->th.Dred->data->n > 0) {
-            ac_svm_model_loss(I->th.Dred->data, I->th.Dred->last, I->E, d, AC_SVM_HEAD_IDENTITY, W, g);
-            st = ac_tpg_sfin_project(I->th.S, g, P, NULL);
-            double gn = ac_la_nrm2(g, dd);
-            if (gn > 0.0)
-                a->s4 = fmax(a->s4, ac_la_dist(g, P, dd) / gn);
-        }
-        double l1 = ac_svm_model_loss(I->D, NULL, I->E, d, AC_SVM_HEAD_IDENTITY, W, NULL);
-        double l2 = ac_svm_model_loss(I->D, NULL, I->E, d, AC_SVM_HEAD_IDENTITY, W2, NULL);
-        for (int j = 0; j < dd; j++)
-            P[j] = 0.5 * (W[j] + W2[j]);
-        double lm = ac_svm_model_loss(I->D, NULL, I->E, d, AC_SVM_HEAD_IDENTITY, P, NULL);
-        a->s5 = fmax(a->s5, lm - 0.5 * (l1 + l2));
-        /* each loss sums O(nT) rounded terms of size up to |L|: allow
-         * 64 DBL_EPSILON max(1, |L|) */
-        a->s5_tol = fmax(a->s5_tol, 64.0 * DBL_EPSILON * fmax(1.0, fmax(fabs(l1), fabs(l2))));
-    }
-    free(W);
-    return st;
-}
-
-static void structure_rows(ac_claim_result *res, const structure_acc *a, int ninst)
-{
-    const char *s12 = "the QP stops at 1e-12; values recomputed in R^{d x d} on another rounding path";
-    ac_claim_add(res, "S1 worst inequality violation max(0, 1 - <A_c, W_svm>)", "0", 0.0, a->ineq,
-                 AC_METRIC_AT_MOST, TOL_STRUCT, s12);
-    ac_claim_add(res, "S1 worst equality |<A_c, W_svm>|", "0", 0.0, a->eq, AC_METRIC_AT_MOST, TOL_STRUCT, s12);
-    ac_claim_add(res, "S1 worst ||P_fin W_svm||", "0 (W_svm is orthogonal to S_fin)", 0.0, a->sfin,
-                 AC_METRIC_AT_MOST, TOL_STRUCT, s12);
-    ac_claim_add(res, "S2 worst ||W_svm - sum_c lambda_c A_c||", "0 (stationarity)", 0.0, a->stat,
-                 AC_METRIC_AT_MOST, TOL_STRUCT, s12);
-    ac_claim_add(res, "S2 smallest inequality multiplier", ">= 0", 0.0, a->lam_min, AC_METRIC_AT_LEAST, 0.0,
-                 "exact: the solver clips at 0");
-    ac_claim_add(res, "S2 worst |lambda_c (<A_c, W_svm> - 1)|", "0 (complementarity)", 0.0, a->compl,
-                 AC_METRIC_AT_MOST, TOL_STRUCT, s12);
-    ac_claim_add(res, "S3 largest dim S_fin on acyclic data", "0", 0.0, a->s3_dim, AC_METRIC_AT_MOST, 0.0,
-                 "exact: a DAG has no nontrivial SCC");
-    ac_claim_add(res, "S3 largest ||W_fin|| on acyclic data", "0", 0.0, a->s3_norm, AC_METRIC_AT_MOST, 0.0,
-                 "exact: S_fin = {0}");
-    ac_claim_add(res, "S4 worst ||grad L_red - P_fin grad L_red|| / ||grad L_red||", "0", 0.0, a->s4,
-                 AC_METRIC_AT_MOST, TOL_GRAD_IN_SFIN,
-                 "spec 4.1: sums of O(nT) terms rounded at 2.2e-16; gradient from the model's own code");
-    ac_claim_add(res, "S5 worst L((W1+W2)/2) - (L(W1)+L(W2))/2", "<= 0 (convexity)", 0.0, a->s5,
-                 AC_METRIC_AT_MOST, a->s5_tol, "rounding: 64 DBL_EPSILON max(1, |L|) for sums of O(nT) terms");
-    ac_claim_row *r = ac_claim_add(res, "mean QP sweeps", "", NAN, a->sweeps / ninst, AC_METRIC_INFO, 0.0,
-                                   "dual coordinate ascent to KKT residuals 1e-12");
-    if (r)
-        r->is_count = 1;
-    r = ac_claim_add(res, "mean constraints per instance", "", NAN, a->cons / ninst, AC_METRIC_INFO, 0.0, "");
-    if (r)
-        r->is_count = 1;
-}
-
-static ac_status claim_structure(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    structure_acc a = {0};
-    a.lam_min = INFINITY;
-    a.s5 = -INFINITY;
-    ac_svm_setup su[2];
-    ac_svm_claim_setup("acyclic", o->size, &su[0]);
-    ac_svm_claim_setup("cyclic", o->size, &su[1]);
-    ac_status st = AC_OK;
-    int ninst = 0;
-    for (int m = 0; m < 2 && st == AC_OK; m++)
-        for (int tr = 0; tr < su[m].trials && st == AC_OK; tr++) {
-            instance I;
-            gsl_rng *r = NULL;
-            st = run_trial(o, tr, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, NULL, &r, &I, NULL,
-                           res, msg);
-            double t1 = ac_clock();
-            if (st == AC_OK)
-                st = check_s1_s2(&I, &a);
-            if (st == AC_OK && m == 0) {
-                a.s3_dim = fmax(a.s3_dim, I.th.S->dim);
-                a.s3_norm = fmax(a.s3_norm, ac_la_nrm2(I.th.Wfin, I.d * I.d));
-            }
-            if (st == AC_OK)
-                st = check_s4_s5(&I, r, &a);
-            res->empirical_seconds += ac_clock() - t1; /* S4, S5 use the model's loss */
-            ninst++;
-            instance_free(&I);
+        if (st == AC_OK)
+            st = ac_svm_check_s4_s5(&I, r, I.th.Dred->data, I.th.Dred->last, AC_SVM_HEAD_IDENTITY, &a);
+        ac_trial_enter(t, AC_TRIAL_OTHER);
+        ac_svm_instance_clear(&I);
+        if (r != t->r)
             gsl_rng_free(r);
-            if (st == AC_OK && progress(o, res->id, (double)ninst / (su[0].trials + su[1].trials)) < 0)
-                st = AC_ECALLBACK;
-        }
+    }
     if (st != AC_OK)
         return st;
+    const struct {
+        const char *name;
+        double v;
+    } q[] = {{"ineq", a.ineq},     {"eq", a.eq},         {"sfin", a.sfin},     {"stat", a.stat},
+             {"lam_min", a.lam_min}, {"compl", a.compl}, {"s3_dim", s3_dim},   {"s3_norm", s3_norm},
+             {"s4", a.s4},         {"s5", a.s5},         {"s5_tol", a.s5_tol}, {"sweeps", a.sweeps},
+             {"cons", a.cons}};
+    for (size_t k = 0; k < sizeof q / sizeof q[0]; k++)
+        ac_trial_put1(t->rec, q[k].name, q[k].v);
+    return AC_OK;
+}
+
+static ac_status rows_structure(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    ac_svm_setup su[2] = {setup_of("acyclic", o->size), setup_of("cyclic", o->size)};
     snprintf(res->setup, sizeof res->setup,
              "the acyclic (n=%d T=%d K=%d d=%d) and cyclic (n=%d T=%d K=%d d=%d) instances of the direction "
              "claims, %d trials each, seeds %lu+i; S4 and S5 at %d random points with entries U(-2, 2)",
              su[0].n, su[0].T, su[0].K, su[0].d, su[1].n, su[1].T, su[1].K, su[1].d, su[0].trials, o->seed,
-             SPOT_POINTS);
-    structure_rows(res, &a, ninst);
+             AC_SVM_SPOT_POINTS);
+    /* worst values over the trials; sums of counts are exact in double */
+    double ninst = 2.0 * set->nrec, sweeps = 0.0, cons = 0.0, s5_tol = 0.0;
+    for (int i = 0; i < set->nrec; i++) {
+        sweeps += ac_trial_get1(&set->rec[i], "sweeps", 0);
+        cons += ac_trial_get1(&set->rec[i], "cons", 0);
+        s5_tol = fmax(s5_tol, ac_trial_get1(&set->rec[i], "s5_tol", 0));
+    }
+    const char *s12 = "the QP stops at 1e-12; values recomputed in R^{d x d} on another rounding path";
+    ac_claim_add(res, "S1 worst inequality violation max(0, 1 - <A_c, W_svm>)", "0", 0.0,
+                 ac_trial_stat(set, "ineq", 0).max, AC_METRIC_AT_MOST, TOL_STRUCT, s12);
+    ac_claim_add(res, "S1 worst equality |<A_c, W_svm>|", "0", 0.0, ac_trial_stat(set, "eq", 0).max,
+                 AC_METRIC_AT_MOST, TOL_STRUCT, s12);
+    ac_claim_add(res, "S1 worst ||P_fin W_svm||", "0 (W_svm is orthogonal to S_fin)", 0.0,
+                 ac_trial_stat(set, "sfin", 0).max, AC_METRIC_AT_MOST, TOL_STRUCT, s12);
+    ac_claim_add(res, "S2 worst ||W_svm - sum_c lambda_c A_c||", "0 (stationarity)", 0.0,
+                 ac_trial_stat(set, "stat", 0).max, AC_METRIC_AT_MOST, TOL_STRUCT, s12);
+    ac_claim_add(res, "S2 smallest inequality multiplier", ">= 0", 0.0, ac_trial_stat(set, "lam_min", 0).min,
+                 AC_METRIC_AT_LEAST, 0.0, "exact: the solver clips at 0");
+    ac_claim_add(res, "S2 worst |lambda_c (<A_c, W_svm> - 1)|", "0 (complementarity)", 0.0,
+                 ac_trial_stat(set, "compl", 0).max, AC_METRIC_AT_MOST, TOL_STRUCT, s12);
+    ac_claim_add(res, "S3 largest dim S_fin on acyclic data", "0", 0.0, ac_trial_stat(set, "s3_dim", 0).max,
+                 AC_METRIC_AT_MOST, 0.0, "exact: a DAG has no nontrivial SCC");
+    ac_claim_add(res, "S3 largest ||W_fin|| on acyclic data", "0", 0.0, ac_trial_stat(set, "s3_norm", 0).max,
+                 AC_METRIC_AT_MOST, 0.0, "exact: S_fin = {0}");
+    ac_claim_add(res, "S4 worst ||grad L_red - P_fin grad L_red|| / ||grad L_red||", "0", 0.0,
+                 ac_trial_stat(set, "s4", 0).max, AC_METRIC_AT_MOST, TOL_GRAD_IN_SFIN,
+                 "spec 4.1: sums of O(nT) terms rounded at 2.2e-16; gradient from the model's own code");
+    ac_claim_add(res, "S5 worst L((W1+W2)/2) - (L(W1)+L(W2))/2", "<= 0 (convexity)", 0.0,
+                 ac_trial_stat(set, "s5", 0).max, AC_METRIC_AT_MOST, s5_tol,
+                 "rounding: 64 DBL_EPSILON max(1, |L|) for sums of O(nT) terms");
+    add_count(res, "mean QP sweeps", "", sweeps / ninst, "dual coordinate ascent to KKT residuals 1e-12");
+    add_count(res, "mean constraints per instance", "", cons / ninst, "");
     return AC_OK;
 }
 
-/* ---- svm.finite-component (spec §3.2, §4.3) ---------------------------- */
+static const ac_trial_def structure_trials = {trials_acyclic, trial_structure, rows_structure};
 
-/* ||P_fin W_c - Wf_c|| at every checkpoint c of a trajectory, into out
- * (ncp).  Wf is one matrix (stride 0) or one per checkpoint (stride dd). */
-static ac_status fin_distance(const instance *I, const trajectory *tr, const double *Wf, int stride,
-                              double *out)
+/* ---- svm.direction-acyclic, svm.direction-cyclic (spec §4.2, §4.3) ----- */
+
+/* The direction measurements of one trained trial into rec: "corr" at every
+ * checkpoint "t", and at the end "last", "ratio" (1 - corr at the end over
+ * 1 - corr at a quarter of the run), "leak", "wn", "dec", "perp"; the
+ * trial's trainer adds "reach" and "reach_corr" (direction_reach).  A fully
+ * cyclic instance (W_svm = 0, spec §7) has no direction: "skipped" only. */
+/* Steps NGD takes from W(end) of traj (which is at step t_end) until corr
+ * with W_svm reaches DIR_REACH_CORR, counted from step 0; +inf when not
+ * within DIR_REACH_BUDGET.  *corr_out gets corr where it stopped. */
+static ac_status direction_reach(const ac_svm_instance *I, const ac_svm_trajectory *traj,
+                                 const ac_svm_train_settings *main, double *reach, double *corr_out, ac_msg *msg)
 {
     int dd = I->d * I->d;
-    double *P = malloc(sizeof(double) * (size_t)dd);
-    if (!P)
-        return AC_ENOMEM;
-    ac_status st = AC_OK;
-    for (int c = 0; c < tr->ncp && st == AC_OK; c++) {
-        st = ac_tpg_sfin_project(I->th.S, tr->W + (size_t)c * dd, P, NULL);
-        out[c] = ac_la_dist(P, Wf + (size_t)c * stride, dd);
+    long t_end = traj->t[traj->ncp - 1];
+    const double *Wend = traj->W + (size_t)(traj->ncp - 1) * dd;
+    double c = ac_svm_corr(Wend, I->th.Wsvm, dd);
+    *reach = INFINITY;
+    *corr_out = c;
+    if (c >= DIR_REACH_CORR || t_end >= DIR_REACH_BUDGET) {
+        *reach = c >= DIR_REACH_CORR ? (double)t_end : INFINITY;
+        return AC_OK;
     }
-    free(P);
+    ac_svm_train_settings ts = *main;
+    ts.steps = DIR_REACH_BUDGET - t_end;
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(I->D->n, I->D->off[I->D->n], I->K, I->d);
+    if (!tr)
+        return ac_fail(msg, AC_ENOMEM, "no memory for a trainer");
+    ac_status st = ac_svm_trainer_set(tr, I->D, NULL, I->E, &ts, Wend, msg);
+    for (long s = DIR_REACH_EVERY; st == AC_OK && s <= ts.steps; s += DIR_REACH_EVERY) {
+        ac_train_outcome oc = ac_svm_trainer_run(tr, s);
+        if (oc == AC_TRAIN_DIVERGED) {
+            st = ac_fail(msg, AC_ENUMERIC, "continued training diverged at step %ld", t_end + s);
+            break;
+        }
+        c = ac_svm_corr(ac_svm_trainer_W(tr), I->th.Wsvm, dd);
+        *corr_out = c;
+        if (c >= DIR_REACH_CORR) {
+            *reach = (double)(t_end + s);
+            break;
+        }
+    }
+    ac_svm_trainer_free(tr);
     return st;
 }
 
+static void direction_measure(const ac_svm_instance *I, const ac_svm_trajectory *traj, ac_trial_record *rec)
+{
+    int ncp = traj->ncp, dd = I->d * I->d;
+    if (ac_la_nrm2(I->th.Wsvm, dd) == 0.0) {
+        ac_trial_put1(rec, "skipped", 1.0);
+        return;
+    }
+    const double *Wend = traj->W + (size_t)(ncp - 1) * dd;
+    put_steps(rec, "t", traj);
+    double *corr = ac_trial_put(rec, "corr", ncp, NULL);
+    if (!corr)
+        return;
+    for (int c = 0; c < ncp; c++)
+        corr[c] = ac_svm_corr(traj->W + (size_t)c * dd, I->th.Wsvm, dd);
+    double last = corr[ncp - 1], quarter = corr[NCHECK / 4];
+    ac_trial_put1(rec, "last", last);
+    ac_trial_put1(rec, "ratio", (1.0 - last) / (1.0 - quarter));
+    ac_trial_put1(rec, "leak", ac_svm_mean_leak(I, Wend));
+    ac_trial_put1(rec, "wn", ac_la_nrm2(Wend, dd));
+    ac_trial_put1(rec, "dec", fabs(ac_svm_decomposition_corr(I, Wend) - last));
+    ac_trial_put1(rec, "perp", ac_svm_perp_corr(I, Wend));
+}
+
+static ac_status direction_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg, ac_svm_gen_mode mode)
+{
+    ac_svm_setup su = setup_of(mode == AC_SVM_GEN_CYCLIC ? "cyclic" : "acyclic", o->size);
+    ac_svm_train_settings ts = train_settings(&su, 1, AC_SVM_HEAD_IDENTITY);
+    ac_svm_instance I;
+    ac_svm_trajectory traj = {0};
+    ac_status st = draw_theory(t, t->r, &su, mode, &I, msg);
+    if (st == AC_OK)
+        st = train(t, &I, t->r, &ts, &traj, msg);
+    if (st == AC_OK)
+        direction_measure(&I, &traj, t->rec);
+    if (st == AC_OK && ac_trial_get(t->rec, "last")) {
+        double reach, corr;
+        ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+        st = direction_reach(&I, &traj, &ts, &reach, &corr, msg);
+        ac_trial_enter(t, AC_TRIAL_OTHER);
+        ac_trial_put1(t->rec, "reach", reach);
+        ac_trial_put1(t->rec, "reach_corr", corr);
+    }
+    ac_svm_trajectory_clear(&traj);
+    ac_svm_instance_clear(&I);
+    return st;
+}
+
+static ac_status trial_direction_acyclic(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    return direction_trial(o, t, msg, AC_SVM_GEN_ACYCLIC);
+}
+
+static ac_status trial_direction_cyclic(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    return direction_trial(o, t, msg, AC_SVM_GEN_CYCLIC);
+}
+
+static void direction_rows(const ac_trial_set *set, ac_claim_result *res, int cyc)
+{
+    const char *lim = "1 (W/||W|| -> W_svm/||W_svm||)";
+    char q[160];
+    ac_trial_stats s = ac_trial_stat(set, "last", 0);
+    ac_claim_add(res, "mean final corr(W, W_svm)", lim, 1.0, s.mean, AC_METRIC_AT_LEAST,
+                 cyc ? TOL_DIR_CYC_MEAN : TOL_DIR_ACYC_MEAN,
+                 cyc ? "spec 4.3 Accept (mean >= 0.98): 1 - corr decays like 1/log t, finite run"
+                     : "spec 4.2 Accept (mean >= 0.985): 1 - corr decays like 1/log t, finite run");
+    ac_claim_add(res, "worst-trial final corr(W, W_svm)", lim, 1.0, s.min, AC_METRIC_INFO, 0.0,
+                 "spec 4.3 Accept (corrected 2026-12-01): information; a trial with a nearly dependent token pair "
+                 "converges more slowly (1 - corr ~ 1/log t); judged by the steps it needs to reach 0.97");
+    snprintf(q, sizeof q, "worst-trial NGD steps until corr(W, W_svm) >= %g (slow trials continued)", DIR_REACH_CORR);
+    ac_claim_add(res, q, "finite (corr -> 1)", DIR_REACH_BUDGET, ac_trial_stat(set, "reach", 0).max, AC_METRIC_AT_MOST,
+                 0.0, "spec 4.2/4.3 Accept: every trial within a budget of 10^5 NGD steps (infinite: not reached)");
+    add_count(res, "trials continued past the main run", "", count_over(set, "reach", first_value(set, "t", NCHECK)),
+              "those below 0.97 at its end");
+    for (int k = 1; k <= 2; k++) {
+        int c = NCHECK * k / 4;
+        snprintf(q, sizeof q, "mean corr(W, W_svm) at step %ld", (long)first_value(set, "t", c));
+        ac_claim_add(res, q, lim, 1.0, ac_trial_stat(set, "corr", c).mean, AC_METRIC_INFO, 0.0,
+                     "along the run; judged only at the end");
+    }
+    ac_claim_add(res, "worst-trial ratio (1 - corr at end) / (1 - corr at a quarter of the run)",
+                 "< 1 (corr keeps increasing)", 1.0, ac_trial_stat(set, "ratio", 0).max, AC_METRIC_AT_MOST, 0.0,
+                 "exact: the theory says corr increases to 1");
+    /* spec 4.2 bounds the mass for acyclic data only; on cyclic data it is
+     * shown here and judged on held-out sequences by svm.retrieval */
+    ac_claim_add(res, "mean attention mass outside the top SCC at the end", "0 (hard retrieval)", 0.0,
+                 ac_trial_stat(set, "leak", 0).mean, cyc ? AC_METRIC_INFO : AC_METRIC_AT_MOST,
+                 cyc ? 0.0 : TOL_RETRIEVAL,
+                 cyc ? "no finite-time bound in the spec for cyclic data; see svm.retrieval"
+                     : "spec 4.2 Accept: mass outside falls about x10 per 1000 NGD steps");
+    if (cyc) {
+        ac_claim_add(res, "worst |corr(W, W_fin + R W_svm) - corr(W, W_svm)|", "0 (W_fin is bounded while ||W|| grows)",
+                     0.0, ac_trial_stat(set, "dec", 0).max, AC_METRIC_AT_MOST, TOL_DIR_CYC_DECOMP, "spec 4.3 Accept");
+        ac_claim_add(res, "mean corr(W - P_fin W, W_svm)", lim, 1.0, ac_trial_stat(set, "perp", 0).mean,
+                     AC_METRIC_INFO, 0.0,
+                     "spec 4.3 lists it among the authors' targets (the same as corr(W, W_svm)), not the Accept");
+    }
+    ac_claim_add(res, "mean ||W|| at the end", "grows without bound", NAN, ac_trial_stat(set, "wn", 0).mean,
+                 AC_METRIC_INFO, 0.0, "NGD: at most ||W(0)|| + lr t");
+    add_count(res, "trials skipped (W_svm = 0: fully cyclic)", "", count_with(set, "skipped"),
+              "no direction to compare");
+    if (s.n > 0) {
+        ac_figure *f = ac_claim_add_figure(res, cyc ? "svm-direction-cyclic" : "svm-direction-acyclic",
+                                           cyc ? "corr(W(t), W_svm), cyclic TPGs" : "corr(W(t), W_svm), acyclic TPGs",
+                                           "NGD step t", "corr(W(t), W_svm)", 0, 0);
+        ac_trial_band(f, "mean, band min-max over trials", set, "t", "corr", 0);
+    }
+}
+
+static ac_status direction_rows_of(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, int cyc)
+{
+    ac_svm_setup su = setup_of(cyc ? "cyclic" : "acyclic", o->size);
+    setup_text(res, cyc ? "cyclic TPGs" : "acyclic TPGs", &su, cyc ? "cyclic" : "acyclic", o->seed,
+               "normalised GD, lr %g, %d steps, W(0) ~ U(-1/sqrt(d), 1/sqrt(d))", su.lr, su.steps);
+    direction_rows(set, res, cyc);
+    return AC_OK;
+}
+
+static ac_status rows_direction_acyclic(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
+                                        ac_msg *msg)
+{
+    (void)msg;
+    return direction_rows_of(o, set, res, 0);
+}
+
+static ac_status rows_direction_cyclic(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
+                                       ac_msg *msg)
+{
+    (void)msg;
+    return direction_rows_of(o, set, res, 1);
+}
+
+static const ac_trial_def direction_acyclic_trials = {trials_acyclic, trial_direction_acyclic,
+                                                      rows_direction_acyclic};
+static const ac_trial_def direction_cyclic_trials = {trials_cyclic, trial_direction_cyclic, rows_direction_cyclic};
+
+/* ---- svm.finite-component (spec §3.2, §4.3) ---------------------------- */
+
 /* The authors' W_fin (spec §3.2): NGD on the reduced loss from 0 with the
  * main run's lr and steps; its checkpoints into traj. */
-static ac_status authors_wfin(const instance *I, const ac_svm_setup *su, trajectory *traj, ac_msg *msg)
+static ac_status authors_wfin(const ac_svm_instance *I, const ac_svm_setup *su, ac_svm_trajectory *traj,
+                              ac_msg *msg)
 {
     int dd = I->d * I->d, ncp = NCHECK + 1;
     ac_svm_train_settings ts;
@@ -689,281 +527,305 @@ static ac_status authors_wfin(const instance *I, const ac_svm_setup *su, traject
     return st;
 }
 
-typedef struct {
-    double *ngd, *gd, *auth;      /* trials x ncp distances */
-    double *ngd_end, *gd_end, *auth_sq_end, *corr_dec, *wfin_norm, *gnorm;
-    long *t_ngd, *t_gd;
-} finite_acc;
-
-static ac_status finite_trial(const ac_run_opts *o, int tr, const ac_svm_setup *su, const ac_svm_setup *gd,
-                              finite_acc *a, ac_claim_result *res, ac_msg *msg)
+/* Record: "t_ngd", "t_gd" and the distances "ngd", "gd" (to the exact
+ * W_fin) and "auth" (to the authors' NGD-trained one) at every checkpoint;
+ * at the end "ngd_end", "gd_end", "auth_sq_end", "corr_dec", "wfin_norm",
+ * "gnorm". */
+static ac_status trial_finite(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
-    int ncp = NCHECK + 1, dd = su->d * su->d;
-    instance I;
-    trajectory tn = {0}, tg = {0}, ta = {0};
-    gsl_rng *r = NULL;
-    ac_svm_train_settings tsn;
-    ac_svm_train_settings_default(&tsn);
-    tsn.steps = su->steps;
-    tsn.lr = su->lr;
-    tsn.normalized = 1;
-    tsn.head = AC_SVM_HEAD_IDENTITY;
-    ac_svm_train_settings tsg;
-    ac_svm_train_settings_default(&tsg);
-    tsg.steps = gd->steps;
-    tsg.lr = gd->lr;
-    tsg.normalized = 0;
-    tsg.head = AC_SVM_HEAD_IDENTITY;
-    ac_status st = run_trial(o, tr, su, AC_SVM_GEN_CYCLIC, &tsn, &r, &I, &tn, res, msg);
-    double t1 = ac_clock();
+    ac_svm_setup su = setup_of("cyclic", o->size), gd = setup_of("plain-gd", o->size);
+    int ncp = NCHECK + 1, dd = su.d * su.d;
+    ac_svm_instance I;
+    ac_svm_trajectory tn = {0}, tg = {0}, ta = {0};
+    ac_svm_train_settings tsn = train_settings(&su, 1, AC_SVM_HEAD_IDENTITY);
+    ac_svm_train_settings tsg = train_settings(&gd, 0, AC_SVM_HEAD_IDENTITY);
+    ac_status st = draw_theory(t, t->r, &su, AC_SVM_GEN_CYCLIC, &I, msg);
     if (st == AC_OK)
-        st = train(&I, r, &tsg, &tg, msg);
-    res->empirical_seconds += ac_clock() - t1;
-    double t2 = ac_clock();
+        st = train(t, &I, t->r, &tsn, &tn, msg);
     if (st == AC_OK)
-        st = authors_wfin(&I, su, &ta, msg); /* the authors' W_fin: a theory quantity, by NGD */
-    res->theory_seconds += ac_clock() - t2;
+        st = train(t, &I, t->r, &tsg, &tg, msg);
+    ac_trial_enter(t, AC_TRIAL_THEORY);
     if (st == AC_OK)
-        st = fin_distance(&I, &tn, I.th.Wfin, 0, a->ngd + (size_t)tr * ncp);
+        st = authors_wfin(&I, &su, &ta, msg); /* the authors' W_fin: a theory quantity, by NGD */
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    double *dist = st == AC_OK ? malloc(sizeof(double) * (size_t)ncp * 3) : NULL;
+    if (st == AC_OK && !dist)
+        st = ac_fail(msg, AC_ENOMEM, "no memory");
+    double *ngd = dist, *g = ngd + ncp, *au = g + ncp;
     if (st == AC_OK)
-        st = fin_distance(&I, &tg, I.th.Wfin, 0, a->gd + (size_t)tr * ncp);
+        st = ac_svm_fin_distance(&I, tn.W, ncp, I.th.Wfin, 0, ngd);
     if (st == AC_OK)
-        st = fin_distance(&I, &tn, ta.W, dd, a->auth + (size_t)tr * ncp);
+        st = ac_svm_fin_distance(&I, tg.W, ncp, I.th.Wfin, 0, g);
+    if (st == AC_OK)
+        st = ac_svm_fin_distance(&I, tn.W, ncp, ta.W, dd, au);
     if (st == AC_OK) {
         const double *Wend = tn.W + (size_t)(ncp - 1) * dd;
-        a->ngd_end[tr] = a->ngd[(size_t)tr * ncp + ncp - 1];
-        a->gd_end[tr] = a->gd[(size_t)tr * ncp + ncp - 1];
-        a->auth_sq_end[tr] = a->auth[(size_t)tr * ncp + ncp - 1] * a->auth[(size_t)tr * ncp + ncp - 1];
-        a->corr_dec[tr] = decomposition_corr(&I, Wend);
-        a->wfin_norm[tr] = ac_la_nrm2(I.th.Wfin, dd);
-        a->gnorm[tr] = I.th.fin_grad_norm;
-        memcpy(a->t_ngd, tn.t, sizeof(long) * (size_t)ncp);
-        memcpy(a->t_gd, tg.t, sizeof(long) * (size_t)ncp);
+        ac_trial_put(t->rec, "ngd", ncp, ngd);
+        ac_trial_put(t->rec, "gd", ncp, g);
+        ac_trial_put(t->rec, "auth", ncp, au);
+        ac_trial_put1(t->rec, "ngd_end", ngd[ncp - 1]);
+        ac_trial_put1(t->rec, "gd_end", g[ncp - 1]);
+        ac_trial_put1(t->rec, "auth_sq_end", au[ncp - 1] * au[ncp - 1]);
+        ac_trial_put1(t->rec, "corr_dec", ac_svm_decomposition_corr(&I, Wend));
+        ac_trial_put1(t->rec, "wfin_norm", ac_la_nrm2(I.th.Wfin, dd));
+        ac_trial_put1(t->rec, "gnorm", I.th.fin_grad_norm);
+        put_steps(t->rec, "t_ngd", &tn);
+        put_steps(t->rec, "t_gd", &tg);
     }
-    trajectory_free(&tn), trajectory_free(&tg), trajectory_free(&ta);
-    instance_free(&I);
-    gsl_rng_free(r);
+    free(dist);
+    ac_svm_trajectory_clear(&tn), ac_svm_trajectory_clear(&tg), ac_svm_trajectory_clear(&ta);
+    ac_svm_instance_clear(&I);
     return st;
 }
 
-static void finite_rows(ac_claim_result *res, const finite_acc *a, int trials, int ncp)
+static ac_status rows_finite(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
 {
+    (void)msg;
+    ac_svm_setup su = setup_of("cyclic", o->size), gd = setup_of("plain-gd", o->size);
+    int ncp = NCHECK + 1;
+    setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
+               "NGD lr %g for %d steps; plain GD lr %g for %d steps; W_fin by Newton", su.lr, su.steps, gd.lr,
+               gd.steps);
     ac_claim_add(res, "worst ||P_fin W - W_fin|| after the NGD run", "0 (P_fin W(t) -> W_fin)", 0.0,
-                 stats_of(a->ngd_end, trials).max, AC_METRIC_AT_MOST, TOL_FIN_NGD,
+                 ac_trial_stat(set, "ngd_end", 0).max, AC_METRIC_AT_MOST, TOL_FIN_NGD,
                  "spec 4.3 Accept: NGD jitters about lr/2 = 0.005 around W_fin");
     ac_claim_add(res, "worst ||P_fin W - W_fin|| after the plain GD run", "0 (P_fin W(t) -> W_fin)", 0.0,
-                 stats_of(a->gd_end, trials).max, AC_METRIC_AT_MOST, TOL_FIN_GD,
+                 ac_trial_stat(set, "gd_end", 0).max, AC_METRIC_AT_MOST, TOL_FIN_GD,
                  "spec 4.3 Accept: plain GD has no jitter; O(1/t) convergence over 2e4 steps");
     ac_claim_add(res, "mean corr(W, W_fin + R W_svm) after the NGD run", "1", 1.0,
-                 stats_of(a->corr_dec, trials).mean, AC_METRIC_AT_LEAST, TOL_DIR_CYC_MEAN,
-                 "same bound as corr(W, W_svm) (spec 4.3)");
+                 ac_trial_stat(set, "corr_dec", 0).mean, AC_METRIC_INFO, 0.0,
+                 "spec 4.3 judges it against corr(W, W_svm) (svm.direction-cyclic), not by a bound of its own");
     ac_claim_add(res, "mean ||P_fin W - W_fin^NGD||^2 at the end (authors' W_fin by NGD)", "0", 0.0,
-                 stats_of(a->auth_sq_end, trials).mean, AC_METRIC_AT_MOST, TOL_FIN_NGD_AUTHORS,
+                 ac_trial_stat(set, "auth_sq_end", 0).mean, AC_METRIC_AT_MOST, TOL_FIN_NGD_AUTHORS,
                  "spec 4.3: consistency with the authors' figure files (loosest of them)");
     /* the step where the mean squared authors' difference peaks */
     double best = -1.0;
     long at = 0;
     for (int c = 0; c < ncp; c++) {
         double m = 0.0;
-        for (int i = 0; i < trials; i++)
-            m += a->auth[(size_t)i * ncp + c] * a->auth[(size_t)i * ncp + c];
+        for (int i = 0; i < set->nrec; i++) {
+            double a = ac_trial_get1(&set->rec[i], "auth", c);
+            m += a * a;
+        }
         if (m > best) {
             best = m;
-            at = a->t_ngd[c];
+            at = (long)first_value(set, "t_ngd", c);
         }
     }
-    ac_claim_row *r = ac_claim_add(res, "step of the peak of the mean squared difference (authors' W_fin)",
-                                   "early peak, then decay", NAN, (double)at, AC_METRIC_INFO, 0.0,
-                                   "spec 4.3: one early peak within the first 500 steps in the figure files");
-    if (r)
-        r->is_count = 1;
-    ac_claim_add(res, "mean ||W_fin||", "", NAN, stats_of(a->wfin_norm, trials).mean, AC_METRIC_INFO, 0.0,
+    add_count(res, "step of the peak of the mean squared difference (authors' W_fin)", "early peak, then decay",
+              (double)at,
+              "spec 4.3: one early peak within the first 500 steps in the figure files");
+    ac_claim_add(res, "mean ||W_fin||", "", NAN, ac_trial_stat(set, "wfin_norm", 0).mean, AC_METRIC_INFO, 0.0,
                  "W_fin can be 0 (an SCC from one win each way)");
-    ac_claim_add(res, "worst ||P_fin grad L_red(W_fin)||", "0", 0.0, stats_of(a->gnorm, trials).max,
+    ac_claim_add(res, "worst ||P_fin grad L_red(W_fin)||", "0", 0.0, ac_trial_stat(set, "gnorm", 0).max,
                  AC_METRIC_INFO, 0.0, "Newton stops at 1e-12 in its coordinates");
+    ac_figure *f = ac_claim_add_figure(res, "svm-finite-component", "||P_fin W(t) - W_fin||, cyclic TPGs", "step t",
+                                       "||P_fin W(t) - W_fin||", 0, 1);
+    ac_trial_band(f, "NGD, exact W_fin (mean, min-max)", set, "t_ngd", "ngd", 0);
+    ac_trial_band(f, "NGD, authors' NGD-trained W_fin (mean, min-max)", set, "t_ngd", "auth", 1);
+    f = ac_claim_add_figure(res, "svm-finite-component-gd", "||P_fin W(t) - W_fin||, plain GD, cyclic TPGs",
+                            "step t", "||P_fin W(t) - W_fin||", 1, 1);
+    ac_trial_band(f, "plain GD lr 1 (mean, min-max)", set, "t_gd", "gd", 1);
+    return AC_OK;
 }
 
-static ac_status claim_finite(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    ac_svm_setup su, gd;
-    ac_svm_claim_setup("cyclic", o->size, &su);
-    ac_svm_claim_setup("plain-gd", o->size, &gd);
-    int ncp = NCHECK + 1, T = su.trials;
-    finite_acc a = {0};
-    double *buf = calloc((size_t)T * (3 * ncp + 6), sizeof(double));
-    a.t_ngd = malloc(sizeof(long) * (size_t)ncp);
-    a.t_gd = malloc(sizeof(long) * (size_t)ncp);
-    if (!buf || !a.t_ngd || !a.t_gd) {
-        free(buf), free(a.t_ngd), free(a.t_gd);
-        return ac_fail(msg, AC_ENOMEM, "no memory");
-    }
-    a.ngd = buf, a.gd = a.ngd + (size_t)T * ncp, a.auth = a.gd + (size_t)T * ncp;
-    a.ngd_end = a.auth + (size_t)T * ncp, a.gd_end = a.ngd_end + T, a.auth_sq_end = a.gd_end + T;
-    a.corr_dec = a.auth_sq_end + T, a.wfin_norm = a.corr_dec + T, a.gnorm = a.wfin_norm + T;
-    ac_status st = AC_OK;
-    for (int tr = 0; tr < T && st == AC_OK; tr++) {
-        st = finite_trial(o, tr, &su, &gd, &a, res, msg);
-        if (st == AC_OK && progress(o, res->id, (tr + 1.0) / T) < 0)
-            st = AC_ECALLBACK;
-    }
-    if (st == AC_OK) {
-        setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
-                   "NGD lr %g for %d steps; plain GD lr %g for %d steps; W_fin by Newton", su.lr, su.steps, gd.lr,
-                   gd.steps);
-        finite_rows(res, &a, T, ncp);
-        ac_figure *f = ac_claim_add_figure(res, "svm-finite-component", "||P_fin W(t) - W_fin||, cyclic TPGs",
-                                           "step t", "||P_fin W(t) - W_fin||", 0, 1);
-        if (f) {
-            add_band(f, "NGD, exact W_fin (mean, min-max)", a.t_ngd, a.ngd, T, ncp, 0);
-            add_band(f, "NGD, authors' NGD-trained W_fin (mean, min-max)", a.t_ngd, a.auth, T, ncp, 1);
-        }
-        f = ac_claim_add_figure(res, "svm-finite-component-gd", "||P_fin W(t) - W_fin||, plain GD, cyclic TPGs",
-                                "step t", "||P_fin W(t) - W_fin||", 1, 1);
-        if (f)
-            add_band(f, "plain GD lr 1 (mean, min-max)", a.t_gd, a.gd, T, ncp, 1);
-    }
-    free(buf), free(a.t_ngd), free(a.t_gd);
-    return st;
-}
+static const ac_trial_def finite_trials = {trials_cyclic, trial_finite, rows_finite};
 
 /* ---- svm.retrieval (spec §2, §3.3) ------------------------------------- */
-
-typedef struct {
-    double leak_sum, soft_sum, pred_sum;
-    long nseq, nsoft;
-} retrieval_acc;
 
 /* Held-out sequences drawn by the generator's rule whose tokens all lie in
  * G^(k) and have a top SCC that reaches the others (then W_svm gives every
  * other token a margin >= 1, spec §3.1).  Hard retrieval: attention mass
  * outside that SCC.  Soft composition: inside it, the attention per token
  * against the distribution W_fin predicts. */
-/* Attention mass outside the top SCC that token logits Up (K x K) give a
- * sequence: softmax over positions of Up[tok_t, k], max-shifted. */
-static double predicted_leak(const ac_tpg *G, const double *Up, const int *tok, int T, int top)
+/* Per held-out sequence into rec: "leak" (mass outside the top SCC at W),
+ * "pred" (what W_fin + R W_svm gives) and, for those with two or more
+ * distinct top-SCC tokens, "soft" (max_j |attention on j - p_fin(j)| inside
+ * the top SCC) with "soft_bound" = expm1(2 ||P_fin W - W_fin||) + leak, the
+ * bound the identity gives (within an SCC the logit differences of W are
+ * those of P_fin W, which differ from W_fin's by at most 2 ||P_fin W - W_fin||
+ * for unit tokens; a softmax moves by at most expm1 of that, plus the mass
+ * leaked out of the SCC). */
+static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const ac_svm_heldout *h, ac_trial_record *rec)
 {
-    int K = G->K, k = tok[T - 1], g = G->graph_of[k];
-    double mx = -INFINITY, z = 0.0, out = 0.0;
-    for (int t = 0; t < T; t++)
-        mx = fmax(mx, Up[(size_t)tok[t] * K + k]);
-    for (int t = 0; t < T; t++) {
-        double e = exp(Up[(size_t)tok[t] * K + k] - mx);
-        z += e;
-        if (G->comp[(size_t)g * K + tok[t]] != top)
-            out += e;
-    }
-    return out / z;
-}
-
-static ac_status retrieval_trial(const instance *I, const double *W, gsl_rng *r, int T, retrieval_acc *a)
-{
-    int K = I->K, kept = 0;
-    int *tok = malloc(sizeof(int) * (size_t)T);
-    double *mass = malloc(sizeof(double) * (size_t)K * 2), *U = malloc(sizeof(double) * (size_t)K * K);
-    if (!tok || !mass || !U) {
-        free(tok), free(mass), free(U);
+    int K = I->K, T = h->T, nsoft = 0, dd = I->d * I->d;
+    double *mass = malloc(sizeof(double) * (size_t)K * 2), *U = malloc(sizeof(double) * (size_t)K * K * 3);
+    double *out = malloc(sizeof(double) * AC_SVM_HELDOUT_SEQS * 4), *P = malloc(sizeof(double) * (size_t)dd);
+    if (!mass || !U || !out || !P) {
+        free(mass), free(U), free(out), free(P);
         return AC_ENOMEM;
     }
-    double *p = mass + K;
+    double *p = mass + K, *Up = U + (size_t)K * K, *leak = out, *pred = leak + AC_SVM_HELDOUT_SEQS,
+           *soft = pred + AC_SVM_HELDOUT_SEQS, *bound = soft + AC_SVM_HELDOUT_SEQS;
     ac_la_token_logits(I->E, K, I->d, I->th.Wfin, U);
     /* the decomposition's logits at the trained scale: U_fin + R U_svm, R
      * fitted to W (spec §3.3), for the leakage the theory predicts there */
-    double R = decomposition_R(I, W), *Up = malloc(sizeof(double) * (size_t)K * K * 2);
-    if (!Up) {
-        free(tok), free(mass), free(U);
-        return AC_ENOMEM;
-    }
+    double R = ac_svm_decomposition_R(I, W);
     ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, Up + (size_t)K * K);
     for (int i = 0; i < K * K; i++)
         Up[i] = U[i] + R * Up[(size_t)K * K + i];
-    for (long draw = 0; draw < RETRIEVAL_MAX_DRAWS && kept < RETRIEVAL_SEQS; draw++) {
-        ac_svm_draw_sequence(r, T, K, tok);
-        int k = tok[T - 1];
-        int top = ac_tpg_top_scc(I->th.G, k, tok, T);
-        if (top < 0)
-            continue;
-        kept++;
+    ac_status st = ac_tpg_sfin_project(I->th.S, W, P, NULL);
+    double fin = ac_la_dist(P, I->th.Wfin, dd);
+    for (int s = 0; s < h->n && st == AC_OK; s++) {
+        const int *tok = h->tok + (size_t)s * T;
+        int top = h->top[s], distinct = 0;
         ac_svm_model_attention(tok, T, I->E, K, I->d, W, mass);
-        int g = I->th.G->graph_of[k], distinct = 0;
         double in = 0.0, dev = 0.0;
         ac_tpg_soft_composition(I->th.G, U, tok, T, top, p);
         for (int j = 0; j < K; j++)
-            if (mass[j] > 0.0 && I->th.G->comp[(size_t)g * K + j] == top) {
+            if (mass[j] > 0.0 && ac_svm_in_top(I->th.G, tok, T, top, j)) {
                 in += mass[j];
                 distinct++;
                 dev = fmax(dev, fabs(mass[j] - p[j]));
             }
-        a->leak_sum += 1.0 - in;
-        a->pred_sum += predicted_leak(I->th.G, Up, tok, T, top);
-        a->nseq++;
+        leak[s] = 1.0 - in;
+        pred[s] = ac_svm_predicted_leak(I->th.G, Up, tok, T, top);
         if (distinct >= 2) {
-            a->soft_sum += dev;
-            a->nsoft++;
+            soft[nsoft] = dev;
+            bound[nsoft++] = expm1(2.0 * fin) + leak[s];
         }
     }
-    free(tok), free(mass), free(U), free(Up);
+    ac_trial_put(rec, "leak", h->n, leak);
+    ac_trial_put(rec, "pred", h->n, pred);
+    ac_trial_put(rec, "soft", nsoft, soft);
+    ac_trial_put(rec, "soft_bound", nsoft, bound);
+    free(mass), free(U), free(out), free(P);
+    return st;
+}
+
+/* The rate is judged over the second half of the run (spec §4.2):
+ * RATE_POINTS checkpoints evenly over [steps/2, steps].  A rate still
+ * settling there widens its own tolerance (the drift term of
+ * ac_svm_rate_judge) rather than being continued. */
+#define RATE_POINTS (NCHECK / 2 + 1)
+
+static ac_status retrieval_rate(const ac_svm_instance *I, const ac_svm_trajectory *traj, const ac_svm_heldout *h,
+                                ac_trial_record *rec, ac_msg *msg)
+{
+    int dd = I->d * I->d, nc = RATE_POINTS, nrate = 0;
+    double m = NAN, *out = malloc(sizeof(double) * (size_t)nc * 4);
+    if (!out)
+        return ac_fail(msg, AC_ENOMEM, "no memory for the retrieval rate");
+    ac_status st = ac_svm_rate_window(I, h, traj->W + (size_t)(traj->ncp - nc) * dd, nc, &m, &nrate, out);
+    if (st == AC_OK) {
+        ac_trial_put1(rec, "m", nrate > 0 ? m : NAN);
+        ac_trial_put1(rec, "rate_n", nrate);
+        ac_trial_put(rec, "rate_R", nc, out);
+        ac_trial_put(rec, "rate_leak", nc, out + nc);
+        ac_trial_put(rec, "rate_leak_pred", nc, out + 2 * nc);
+        ac_trial_put(rec, "rate_delta", nc, out + 3 * nc);
+    }
+    free(out);
+    return st;
+}
+
+static ac_status trial_retrieval(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    ac_svm_setup su = setup_of("cyclic", o->size);
+    ac_svm_train_settings ts = train_settings(&su, 1, AC_SVM_HEAD_IDENTITY);
+    ac_svm_instance I;
+    ac_svm_trajectory traj = {0};
+    ac_status st = draw_theory(t, t->r, &su, AC_SVM_GEN_CYCLIC, &I, msg);
+    if (st == AC_OK)
+        st = train(t, &I, t->r, &ts, &traj, msg);
+    ac_svm_heldout h = {0};
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+    if (st == AC_OK)
+        st = ac_svm_heldout_draw(&I, t->r, su.T, &h);
+    if (st == AC_OK)
+        st = retrieval_end(&I, traj.W + (size_t)NCHECK * I.d * I.d, &h, t->rec);
+    if (st == AC_OK)
+        st = retrieval_rate(&I, &traj, &h, t->rec, msg);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    ac_svm_heldout_clear(&h);
+    ac_svm_trajectory_clear(&traj);
+    ac_svm_instance_clear(&I);
+    return st;
+}
+
+/* The sum of every entry of vector name over the records, in order, and
+ * the number of entries. */
+static double sum_all(const ac_trial_set *set, const char *name, long *count)
+{
+    double s = 0.0;
+    *count = 0;
+    for (int i = 0; i < set->nrec; i++) {
+        const ac_trial_vec *e = ac_trial_get(&set->rec[i], name);
+        for (int k = 0; e && k < e->n; k++)
+            s += e->v[k];
+        *count += e ? e->n : 0;
+    }
+    return s;
+}
+
+/* The soft-composition identity's rounding: softmax weights over T <= 64
+ * positions and an expm1 are each right to a few DBL_EPSILON; 1e-12 is far
+ * above that and far below any violation worth the name. */
+#define TOL_SOFT_IDENTITY 1e-12
+
+static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    ac_svm_setup su = setup_of("cyclic", o->size);
+    long nseq, nsoft, npred;
+    double leak_sum = sum_all(set, "leak", &nseq), soft_sum = sum_all(set, "soft", &nsoft),
+           pred_sum = sum_all(set, "pred", &npred);
+    setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
+               "NGD lr %g, %d steps; up to %d held-out sequences per trial drawn after training; rate fitted on "
+               "%d iterates over steps %d-%d",
+               su.lr, su.steps, AC_SVM_HELDOUT_SEQS, RATE_POINTS, su.steps / 2, su.steps);
+    double worst = -INFINITY, slope_sum = 0.0, m_min = INFINITY, delta = 0.0, soft_excess = -INFINITY;
+    int nfit = 0;
+    for (int i = 0; i < set->nrec; i++) {
+        const ac_trial_record *r = &set->rec[i];
+        const ac_trial_vec *sv = ac_trial_get(r, "soft"), *sb = ac_trial_get(r, "soft_bound");
+        for (int k = 0; sv && sb && k < sv->n && k < sb->n; k++)
+            soft_excess = fmax(soft_excess, sv->v[k] - sb->v[k]);
+        const ac_trial_vec *R = ac_trial_get(r, "rate_R"), *L = ac_trial_get(r, "rate_leak"),
+                           *d = ac_trial_get(r, "rate_delta");
+        if (!(ac_trial_get1(r, "rate_n", 0) > 0) || !R || !L || !d || R->n != L->n)
+            continue;
+        double m = ac_trial_get1(r, "m", 0);
+        ac_svm_rate v = ac_svm_rate_judge(R->v, L->v, L->n, m);
+        double q = v.dev / v.tol;
+        worst = isnan(q) || isnan(worst) ? NAN : fmax(worst, q);
+        slope_sum += v.slope;
+        m_min = fmin(m_min, m);
+        for (int c = 0; c < d->n; c++)
+            delta = fmax(delta, d->v[c]);
+        nfit++;
+    }
+    ac_claim_add(res, "worst-trial |slope of ln(held-out leakage) against R + m| / tolerance",
+                 "0 (leakage ~ exp(-R m), m from W_svm alone)", 0.0, nfit ? worst : NAN, AC_METRIC_AT_MOST, 1.0,
+                 "spec 4.2 Held-out sequences: per trial, tolerance 3 se of the fit + the change of the slope "
+                 "between the window's halves + 1/(e mean R), the finite-R bias of a rate exp(-R m)");
+    ac_claim_add(res, "mean slope of ln(held-out leakage) against R", "-m", NAN, nfit ? slope_sum / nfit : NAN,
+                 AC_METRIC_INFO, 0.0, "R = <W - W_fin, W_svm> / ||W_svm||^2 at each iterate of the window");
+    ac_claim_add(res, "smallest held-out logit gap m from W_svm", ">= 1 (a top SCC that reaches the rest)", NAN,
+                 nfit ? m_min : NAN, AC_METRIC_INFO, 0.0, "theory side, W_svm alone");
+    ac_claim_add(res, "worst delta = max |x_t^T (W - W_fin - R W_svm) xbar| over the fit window", "", NAN,
+                 nfit ? delta : NAN, AC_METRIC_INFO, 0.0,
+                 "spec 4.2: softmax weights under W lie within e^{+-2 delta} of those under W_fin + R W_svm "
+                 "(an identity, not a test)");
+    ac_claim_add(res, "mean attention mass outside the top SCC, held-out sequences", "0 (hard retrieval)", 0.0,
+                 nseq ? leak_sum / nseq : NAN, AC_METRIC_INFO, 0.0,
+                 "spec 4.2: no finite-time bound on held-out sequences (1e-3 is for training sequences); judged "
+                 "by its rate above");
+    ac_claim_add(res, "mean mass outside the top SCC that W_fin + R W_svm gives (R fitted to W)", "", NAN,
+                 npred ? pred_sum / npred : NAN, AC_METRIC_INFO, 0.0,
+                 "the decomposition's leakage at the trained scale, beside the measured one");
+    ac_claim_add(res, "worst max_j |attention on j - p_fin(j)| - (expm1(2 ||P_fin W - W_fin||) + leakage)",
+                 "<= 0 (soft composition)", 0.0, nsoft ? soft_excess : NAN, AC_METRIC_AT_MOST, TOL_SOFT_IDENTITY,
+                 "exact: inside an SCC the logit differences of W are those of P_fin W, within 2 ||P_fin W - "
+                 "W_fin|| of W_fin's for unit tokens; rounding only");
+    ac_claim_add(res, "mean max_j |attention on j - p_fin(j)| inside the top SCC", "0 (soft composition)", 0.0,
+                 nsoft ? soft_sum / nsoft : NAN, AC_METRIC_INFO, 0.0, "bounded per sequence by the row above");
+    add_count(res, "held-out sequences with a top SCC", "", (double)nseq, "");
+    add_count(res, "of which with two or more distinct top-SCC tokens", "", (double)nsoft, "");
     return AC_OK;
 }
 
-static ac_status claim_retrieval(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    ac_svm_setup su;
-    ac_svm_claim_setup("cyclic", o->size, &su);
-    retrieval_acc a = {0};
-    ac_svm_train_settings ts;
-    ac_svm_train_settings_default(&ts);
-    ts.steps = su.steps;
-    ts.lr = su.lr;
-    ts.normalized = 1;
-    ts.head = AC_SVM_HEAD_IDENTITY;
-    ac_status st = AC_OK;
-    for (int tr = 0; tr < su.trials && st == AC_OK; tr++) {
-        instance I;
-        trajectory traj = {0};
-        gsl_rng *r = NULL;
-        st = run_trial(o, tr, &su, AC_SVM_GEN_CYCLIC, &ts, &r, &I, &traj, res, msg);
-        double t1 = ac_clock();
-        if (st == AC_OK)
-            st = retrieval_trial(&I, traj.W + (size_t)NCHECK * I.d * I.d, r, su.T, &a);
-        res->empirical_seconds += ac_clock() - t1;
-        trajectory_free(&traj);
-        instance_free(&I);
-        gsl_rng_free(r);
-        if (st == AC_OK && progress(o, res->id, (tr + 1.0) / su.trials) < 0)
-            st = AC_ECALLBACK;
-    }
-    if (st != AC_OK)
-        return st;
-    setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
-               "NGD lr %g, %d steps; up to %d held-out sequences per trial drawn after training", su.lr, su.steps,
-               RETRIEVAL_SEQS);
-    ac_claim_add(res, "mean attention mass outside the top SCC, held-out sequences", "0 (hard retrieval)", 0.0,
-                 a.nseq ? a.leak_sum / a.nseq : NAN, AC_METRIC_AT_MOST, TOL_RETRIEVAL,
-                 "spec 4.2 bound (1e-3 at 4000 NGD steps, training examples of acyclic data) applied to held-out cyclic sequences; the spec sets no cyclic bound");
-    /* Within an SCC the logit differences are <P_fin W, (e_a - e_b) e_k^T>,
-     * at most 2 ||P_fin W - W_fin|| <= 2 TOL_FIN_NGD for unit tokens; a
-     * softmax moves by at most expm1 of that, plus the leaked mass. */
-    char why[AC_CLAIM_REASON];
-    snprintf(why, sizeof why,
-             "derived: expm1(2 x %g) from the finite-component bound (logit error <= 2 ||P_fin W - W_fin||) "
-             "+ %g leaked mass",
-             TOL_FIN_NGD, TOL_RETRIEVAL);
-    ac_claim_add(res, "mean max_j |attention on j - p_fin(j)| inside the top SCC", "0 (soft composition)", 0.0,
-                 a.nsoft ? a.soft_sum / a.nsoft : NAN, AC_METRIC_AT_MOST, expm1(2.0 * TOL_FIN_NGD) + TOL_RETRIEVAL,
-                 why);
-    ac_claim_add(res, "mean mass outside the top SCC that W_fin + R W_svm gives (R fitted to W)", "", NAN,
-                 a.nseq ? a.pred_sum / a.nseq : NAN, AC_METRIC_INFO, 0.0,
-                 "the decomposition's leakage at the trained scale, beside the measured one");
-    ac_claim_row *r = ac_claim_add(res, "held-out sequences with a top SCC", "", NAN, (double)a.nseq,
-                                   AC_METRIC_INFO, 0.0, "");
-    if (r)
-        r->is_count = 1;
-    r = ac_claim_add(res, "of which with two or more distinct top-SCC tokens", "", NAN, (double)a.nsoft,
-                     AC_METRIC_INFO, 0.0, "");
-    if (r)
-        r->is_count = 1;
-    return AC_OK;
-}
+static const ac_trial_def retrieval_trials = {trials_cyclic, trial_retrieval, rows_retrieval};
 
 /* ---- svm.norm-growth (spec §3.3) --------------------------------------- */
 
@@ -994,96 +856,93 @@ static double log_slope(const long *t, const double *y, int n, long t_min)
  * t2 = 2e4. */
 #define TOL_NORM_SLOPE 0.05
 
-static ac_status norm_trial(const ac_run_opts *o, int tr, const ac_svm_setup *su, ac_svm_gen_mode mode,
-                            const ac_svm_train_settings *ts, double *ratio, double *err, ac_claim_result *res,
-                            long *tcp, ac_msg *msg)
+static const char *const norm_modes[2] = {"acyclic", "cyclic"};
+
+/* Trial i: plain GD on the acyclic and the cyclic instance of trial i, each
+ * from the start of the seed S + i.  Record: "t", and per mode "ratio_<mode>"
+ * (||W(t)|| / ||W_svm|| at every checkpoint) and "err_<mode>". */
+static ac_status trial_norm_growth(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
-    int ncp = NCHECK + 1, dd = su->d * su->d;
-    instance I;
-    trajectory traj = {0};
-    gsl_rng *r = NULL;
-    ac_status st = run_trial(o, tr, su, mode, ts, &r, &I, &traj, res, msg);
-    if (st == AC_OK) {
-        double ns = ac_la_nrm2(I.th.Wsvm, dd), *wn = ratio;
-        for (int c = 0; c < ncp; c++)
-            wn[c] = ac_la_nrm2(traj.W + (size_t)c * dd, dd) / ns;
-        /* in units of ||W_svm|| the predicted slope is exactly 1 */
-        *err = fabs(log_slope(traj.t, wn, ncp, ts->steps / NORM_FIT_FROM_FRACTION) - 1.0);
-        memcpy(tcp, traj.t, sizeof(long) * (size_t)ncp);
+    ac_svm_setup gd = setup_of("plain-gd", o->size);
+    ac_svm_train_settings ts = train_settings(&gd, 0, AC_SVM_HEAD_IDENTITY);
+    int ncp = NCHECK + 1;
+    ac_status st = AC_OK;
+    for (int m = 0; m < 2 && st == AC_OK; m++) {
+        ac_svm_setup su = setup_of(norm_modes[m], o->size);
+        int dd = su.d * su.d;
+        gsl_rng *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
+        ac_svm_instance I = {0};
+        ac_svm_trajectory traj = {0};
+        st = r ? draw_theory(t, r, &su, m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &I, msg)
+               : ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+        if (st == AC_OK)
+            st = train(t, &I, r, &ts, &traj, msg);
+        char name[AC_TRIAL_NAME];
+        snprintf(name, sizeof name, "ratio_%s", norm_modes[m]);
+        double *wn = st == AC_OK ? ac_trial_put(t->rec, name, ncp, NULL) : NULL;
+        if (wn) {
+            double ns = ac_la_nrm2(I.th.Wsvm, dd);
+            for (int c = 0; c < ncp; c++)
+                wn[c] = ac_la_nrm2(traj.W + (size_t)c * dd, dd) / ns;
+            /* in units of ||W_svm|| the predicted slope is exactly 1 */
+            double err = fabs(log_slope(traj.t, wn, ncp, ts.steps / NORM_FIT_FROM_FRACTION) - 1.0);
+            snprintf(name, sizeof name, "err_%s", norm_modes[m]);
+            ac_trial_put1(t->rec, name, err);
+            if (m == 0)
+                put_steps(t->rec, "t", &traj);
+        }
+        ac_svm_trajectory_clear(&traj);
+        ac_svm_instance_clear(&I);
+        if (r != t->r)
+            gsl_rng_free(r);
     }
-    trajectory_free(&traj);
-    instance_free(&I);
-    gsl_rng_free(r);
     return st;
 }
 
-static ac_status claim_norm_growth(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+static ac_status rows_norm_growth(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
+                                  ac_msg *msg)
 {
-    ac_svm_setup gd, su[2];
-    ac_svm_claim_setup("plain-gd", o->size, &gd);
-    ac_svm_claim_setup("acyclic", o->size, &su[0]);
-    ac_svm_claim_setup("cyclic", o->size, &su[1]);
-    int ncp = NCHECK + 1, T = gd.trials;
-    double *ratio = calloc((size_t)2 * T * ncp + 2 * T, sizeof(double));
-    long *tcp = malloc(sizeof(long) * (size_t)ncp);
-    if (!ratio || !tcp) {
-        free(ratio), free(tcp);
-        return ac_fail(msg, AC_ENOMEM, "no memory");
+    (void)msg;
+    ac_svm_setup gd = setup_of("plain-gd", o->size), su[2] = {setup_of("acyclic", o->size),
+                                                               setup_of("cyclic", o->size)};
+    int ncp = NCHECK + 1;
+    snprintf(res->setup, sizeof res->setup,
+             "plain GD, lr %g, %d steps, on the acyclic (n=%d T=%d K=%d d=%d) and cyclic (n=%d T=%d K=%d "
+             "d=%d) instances, %d trials each, seeds %lu+i; slope of ||W(t)|| against log t fitted over "
+             "t >= %d",
+             gd.lr, gd.steps, su[0].n, su[0].T, su[0].K, su[0].d, su[1].n, su[1].T, su[1].K, su[1].d, gd.trials,
+             o->seed, gd.steps / NORM_FIT_FROM_FRACTION);
+    const char *why = "W(t) = W_svm log t + rho(t), rho converging (Soudry et al. 2018): the slope over "
+                      "the last decade errs by the change of rho / log 10";
+    for (int m = 0; m < 2; m++) {
+        char q[160], name[AC_TRIAL_NAME];
+        snprintf(name, sizeof name, "err_%s", norm_modes[m]);
+        ac_trial_stats s = ac_trial_stat(set, name, 0);
+        snprintf(q, sizeof q, "%s: mean |slope/||W_svm|| - 1|", norm_modes[m]);
+        ac_claim_add(res, q, "0 (||W(t)|| ~ ||W_svm|| log t)", 0.0, s.mean, AC_METRIC_AT_MOST, TOL_NORM_SLOPE, why);
+        snprintf(q, sizeof q, "%s: worst |slope/||W_svm|| - 1|", norm_modes[m]);
+        ac_claim_add(res, q, "0", 0.0, s.max, AC_METRIC_INFO, 0.0,
+                     "information: a per-trial bound would be read off runs (rho(t) converges more slowly on "
+                     "some instances); judged by the mean");
     }
-    double *err = ratio + (size_t)2 * T * ncp;
-    ac_svm_train_settings ts;
-    ac_svm_train_settings_default(&ts);
-    ts.steps = gd.steps;
-    ts.lr = gd.lr;
-    ts.normalized = 0;
-    ts.head = AC_SVM_HEAD_IDENTITY;
-    ac_status st = AC_OK;
-    for (int m = 0; m < 2 && st == AC_OK; m++)
-        for (int tr = 0; tr < T && st == AC_OK; tr++) {
-            st = norm_trial(o, tr, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &ts,
-                            ratio + ((size_t)m * T + tr) * ncp, &err[m * T + tr], res, tcp, msg);
-            if (st == AC_OK && progress(o, res->id, (m * T + tr + 1.0) / (2 * T)) < 0)
-                st = AC_ECALLBACK;
-        }
-    if (st == AC_OK) {
-        snprintf(res->setup, sizeof res->setup,
-                 "plain GD, lr %g, %d steps, on the acyclic (n=%d T=%d K=%d d=%d) and cyclic (n=%d T=%d K=%d "
-                 "d=%d) instances, %d trials each, seeds %lu+i; slope of ||W(t)|| against log t fitted over "
-                 "t >= %d",
-                 gd.lr, gd.steps, su[0].n, su[0].T, su[0].K, su[0].d, su[1].n, su[1].T, su[1].K, su[1].d, T,
-                 o->seed, gd.steps / NORM_FIT_FROM_FRACTION);
-        const char *why = "W(t) = W_svm log t + rho(t), rho converging (Soudry et al. 2018): the slope over "
-                          "the last decade errs by the change of rho / log 10";
-        for (int m = 0; m < 2; m++) {
-            char q[160];
-            stats s = stats_of(err + m * T, T);
-            snprintf(q, sizeof q, "%s: mean |slope/||W_svm|| - 1|", m == 0 ? "acyclic" : "cyclic");
-            ac_claim_add(res, q, "0 (||W(t)|| ~ ||W_svm|| log t)", 0.0, s.mean, AC_METRIC_AT_MOST,
-                         TOL_NORM_SLOPE, why);
-            snprintf(q, sizeof q, "%s: worst |slope/||W_svm|| - 1|", m == 0 ? "acyclic" : "cyclic");
-            ac_claim_add(res, q, "0", 0.0, s.max, AC_METRIC_AT_MOST, 2 * TOL_NORM_SLOPE,
-                         "twice the mean bound: rho(t) converges more slowly on some instances");
-        }
-        ac_figure *f = ac_claim_add_figure(res, "svm-norm-growth", "||W(t)|| / ||W_svm|| under plain GD",
-                                           "step t", "||W(t)|| / ||W_svm||", 1, 0);
-        if (f) {
-            add_band(f, "acyclic (mean, min-max)", tcp, ratio, T, ncp, 1);
-            add_band(f, "cyclic (mean, min-max)", tcp, ratio + (size_t)T * ncp, T, ncp, 1);
-            /* the theory's slope: 1 per unit of log t, anchored at the
-             * acyclic mean at the end of the run */
-            double x[2], y[2], end = 0.0;
-            for (int i = 0; i < T; i++)
-                end += ratio[(size_t)i * ncp + ncp - 1] / T;
-            x[0] = (double)tcp[ncp - 1] / NORM_FIT_FROM_FRACTION / 10.0;
-            x[1] = (double)tcp[ncp - 1];
-            y[0] = end - log(x[1] / x[0]);
-            y[1] = end;
-            ac_figure_add_series(f, "theory slope ||W_svm|| per unit log t", 2, x, y, NULL, NULL);
-        }
-    }
-    free(ratio), free(tcp);
-    return st;
+    ac_figure *f = ac_claim_add_figure(res, "svm-norm-growth", "||W(t)|| / ||W_svm|| under plain GD", "step t",
+                                       "||W(t)|| / ||W_svm||", 1, 0);
+    ac_trial_band(f, "acyclic (mean, min-max)", set, "t", "ratio_acyclic", 1);
+    ac_trial_band(f, "cyclic (mean, min-max)", set, "t", "ratio_cyclic", 1);
+    /* the theory's slope: 1 per unit of log t, anchored at the acyclic mean
+     * at the end of the run */
+    double x[2], y[2], end = 0.0, tend = first_value(set, "t", ncp - 1);
+    for (int i = 0; i < set->nrec; i++)
+        end += ac_trial_get1(&set->rec[i], "ratio_acyclic", ncp - 1) / set->nrec;
+    x[0] = tend / NORM_FIT_FROM_FRACTION / 10.0;
+    x[1] = tend;
+    y[0] = end - log(x[1] / x[0]);
+    y[1] = end;
+    ac_figure_add_series(f, "theory slope ||W_svm|| per unit log t", 2, x, y, NULL, NULL);
+    return AC_OK;
 }
+
+static const ac_trial_def norm_growth_trials = {trials_cyclic, trial_norm_growth, rows_norm_growth};
 
 /* ---- svm.local-head (spec §4.4) ----------------------------------------- */
 
@@ -1098,7 +957,7 @@ static ac_status claim_norm_growth(const ac_run_opts *o, ac_claim_result *res, a
  * last token always kept: it names the graph).  Its Graph-SVM is the local
  * Graph-SVM.  This is the one place where the theory side takes an input
  * from the experiment: the local result is conditional on the selected set. */
-static ac_status local_dataset(const instance *I, const double *W, ac_tpg_data **out)
+static ac_status local_dataset(const ac_svm_instance *I, const double *W, ac_tpg_data **out)
 {
     int K = I->K, n = I->D->n, nnew = 0, ntok = 0;
     double *mass = malloc(sizeof(double) * (size_t)K * n);
@@ -1158,66 +1017,67 @@ static ac_status local_svm(const ac_tpg_data *L, const double *E, int d, double 
     return st;
 }
 
-static ac_status claim_local_head(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+/* Record: "cl" and "cg", corr(W, local Graph-SVM) and corr(W, the labels'
+ * Graph-SVM) at the end of the run. */
+static ac_status trial_local_head(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
-    ac_svm_setup su;
-    ac_svm_claim_setup("local", o->size, &su);
-    int T = su.trials, dd = su.d * su.d;
-    double *cl = calloc((size_t)T * 2, sizeof(double)), *cg = cl ? cl + T : NULL;
+    ac_svm_setup su = setup_of("local", o->size);
+    ac_svm_train_settings ts = train_settings(&su, 1, AC_SVM_HEAD_GENERAL_LSQ);
+    int dd = su.d * su.d;
     double *Wl = malloc(sizeof(double) * (size_t)dd);
-    if (!cl || !Wl) {
-        free(cl), free(Wl);
-        return ac_fail(msg, AC_ENOMEM, "no memory");
-    }
-    ac_svm_train_settings ts;
-    ac_svm_train_settings_default(&ts);
-    ts.steps = su.steps;
-    ts.lr = su.lr;
-    ts.normalized = 1;
-    ts.head = AC_SVM_HEAD_GENERAL_LSQ;
-    ac_status st = AC_OK;
-    for (int tr = 0; tr < T && st == AC_OK; tr++) {
-        instance I;
-        trajectory traj = {0};
-        ac_tpg_data *L = NULL;
-        gsl_rng *r = NULL;
-        st = run_trial(o, tr, &su, AC_SVM_GEN_CYCLIC, &ts, &r, &I, &traj, res, msg);
-        double t2 = ac_clock();
-        const double *Wend = traj.W ? traj.W + (size_t)NCHECK * dd : NULL;
-        if (st == AC_OK)
-            st = local_dataset(&I, Wend, &L);
-        if (st == AC_OK)
-            st = local_svm(L, I.E, I.d, Wl, msg);
-        res->theory_seconds += ac_clock() - t2; /* the local Graph-SVM */
-        if (st == AC_OK) {
-            cl[tr] = ac_la_corr(Wend, Wl, dd);
-            cg[tr] = ac_la_corr(Wend, I.th.Wsvm, dd);
-        }
-        ac_tpg_data_free(L);
-        trajectory_free(&traj);
-        instance_free(&I);
-        gsl_rng_free(r);
-        if (st == AC_OK && progress(o, res->id, (tr + 1.0) / T) < 0)
-            st = AC_ECALLBACK;
-    }
+    ac_svm_instance I;
+    ac_svm_trajectory traj = {0};
+    ac_tpg_data *L = NULL;
+    ac_status st = draw_theory(t, t->r, &su, AC_SVM_GEN_CYCLIC, &I, msg);
+    if (st == AC_OK && !Wl)
+        st = ac_fail(msg, AC_ENOMEM, "no memory");
+    if (st == AC_OK)
+        st = train(t, &I, t->r, &ts, &traj, msg);
+    ac_trial_enter(t, AC_TRIAL_THEORY); /* the local Graph-SVM */
+    const double *Wend = traj.W ? traj.W + (size_t)NCHECK * dd : NULL;
+    if (st == AC_OK)
+        st = local_dataset(&I, Wend, &L);
+    if (st == AC_OK)
+        st = local_svm(L, I.E, I.d, Wl, msg);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
     if (st == AC_OK) {
-        setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
-                   "general head E X^T s with loss (1 - softmax_y)^2, NGD lr %g, %d steps; selected tokens: "
-                   "attention > %g",
-                   su.lr, su.steps, LOCAL_SELECTED);
-        stats sl = stats_of(cl, T), sg = stats_of(cg, T);
-        ac_claim_add(res, "mean corr(W, local Graph-SVM from the selected tokens)", "1", 1.0, sl.mean,
-                     AC_METRIC_AT_LEAST, TOL_LOCAL, "spec 4.4 Accept (ours, from the authors' outputs)");
-        ac_claim_add(res, "mean corr(W, local) - mean corr(W, Graph-SVM from the labels)",
-                     "> 0 (the labels' Graph-SVM does not predict GD)", 0.0, sl.mean - sg.mean,
-                     AC_METRIC_AT_LEAST, 0.0, "spec 4.4 Accept: strictly above");
-        ac_claim_add(res, "mean corr(W, Graph-SVM from the labels)", "", NAN, sg.mean, AC_METRIC_INFO, 0.0,
-                     "shown for comparison");
-        ac_claim_add(res, "worst-trial corr(W, local Graph-SVM)", "1", 1.0, sl.min, AC_METRIC_INFO, 0.0, "");
+        ac_trial_put1(t->rec, "cl", ac_svm_corr(Wend, Wl, dd));
+        ac_trial_put1(t->rec, "cg", ac_svm_corr(Wend, I.th.Wsvm, dd));
     }
-    free(cl), free(Wl);
+    ac_tpg_data_free(L);
+    ac_svm_trajectory_clear(&traj);
+    ac_svm_instance_clear(&I);
+    free(Wl);
     return st;
 }
+
+static int trials_local(const ac_run_opts *o)
+{
+    return setup_of("local", o->size).trials;
+}
+
+static ac_status rows_local_head(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
+                                 ac_msg *msg)
+{
+    (void)msg;
+    ac_svm_setup su = setup_of("local", o->size);
+    setup_text(res, "cyclic TPGs", &su, "cyclic", o->seed,
+               "general head E X^T s with loss (1 - softmax_y)^2, NGD lr %g, %d steps; selected tokens: "
+               "attention > %g",
+               su.lr, su.steps, LOCAL_SELECTED);
+    ac_trial_stats sl = ac_trial_stat(set, "cl", 0), sg = ac_trial_stat(set, "cg", 0);
+    ac_claim_add(res, "mean corr(W, local Graph-SVM from the selected tokens)", "1", 1.0, sl.mean,
+                 AC_METRIC_AT_LEAST, TOL_LOCAL, "spec 4.4 Accept (ours, from the authors' outputs)");
+    ac_claim_add(res, "mean corr(W, local) - mean corr(W, Graph-SVM from the labels)",
+                 "> 0 (the labels' Graph-SVM does not predict GD)", 0.0, sl.mean - sg.mean, AC_METRIC_AT_LEAST, 0.0,
+                 "spec 4.4 Accept: strictly above");
+    ac_claim_add(res, "mean corr(W, Graph-SVM from the labels)", "", NAN, sg.mean, AC_METRIC_INFO, 0.0,
+                 "shown for comparison");
+    ac_claim_add(res, "worst-trial corr(W, local Graph-SVM)", "1", 1.0, sl.min, AC_METRIC_INFO, 0.0, "");
+    return AC_OK;
+}
+
+static const ac_trial_def local_head_trials = {trials_local, trial_local_head, rows_local_head};
 
 /* ---- svm.high-precision (spec §7) --------------------------------------- */
 
@@ -1280,7 +1140,7 @@ typedef struct {
  * The double bound: every per-example loss is a log-sum-exp of at most
  * T + 1 terms of size <= max|U(s)| + log T, each rounded at DBL_EPSILON, so
  * |L_d - L_mp| <= 32 DBL_EPSILON (1 + max|U(s)| + log T) T. */
-static ac_status hp_trace(const instance *I, hp_line *h)
+static ac_status hp_trace(const ac_svm_instance *I, hp_line *h)
 {
     int K = I->K, Tmax = 1;
     double *U = malloc(sizeof(double) * (size_t)K * K * 2), u1max = 0.0, u0max = 0.0;
@@ -1367,50 +1227,115 @@ static void hp_rows(ac_claim_result *res, const char *mode, const hp_line *h)
                  "0 once exp(-s margin) underflows");
 }
 
-static ac_status claim_high_precision(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+static const char *const hp_names[2] = {"acyclic", "cyclic"};
+
+/* The one trial: trial 0's acyclic and cyclic instances, each from the start
+ * of the seed S.  Record per mode "<mode>.s", ".dig_L", ".dig_g" along the
+ * grid and ".counts" = {mp_nondecr, mp_nonneg, d_nondecr, first_flat,
+ * err_ratio, prec}. */
+static ac_status trial_high_precision(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
-    ac_svm_setup su[2];
-    ac_svm_claim_setup("acyclic", o->size, &su[0]);
-    ac_svm_claim_setup("cyclic", o->size, &su[1]);
-    const char *names[2] = {"acyclic", "cyclic"};
-    hp_line h[2];
     ac_status st = AC_OK;
     for (int m = 0; m < 2 && st == AC_OK; m++) {
-        instance I;
-        gsl_rng *r = NULL;
-        memset(&h[m], 0, sizeof h[m]);
-        h[m].first_flat = NAN;
-        st = run_trial(o, 0, &su[m], m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, NULL, &r, &I, NULL, res,
-                       msg);
-        double t1 = ac_clock();
+        ac_svm_setup su = setup_of(hp_names[m], o->size);
+        gsl_rng *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
+        ac_svm_instance I = {0};
+        hp_line h;
+        memset(&h, 0, sizeof h);
+        h.first_flat = NAN;
+        st = r ? draw_theory(t, r, &su, m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &I, msg)
+               : ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+        ac_trial_enter(t, AC_TRIAL_EXPERIMENT); /* both evaluations: timed as the experiment side */
         if (st == AC_OK)
-            st = hp_trace(&I, &h[m]); /* both evaluations: timed as the experiment side */
-        res->empirical_seconds += ac_clock() - t1;
-        instance_free(&I);
-        gsl_rng_free(r);
+            st = hp_trace(&I, &h);
+        ac_trial_enter(t, AC_TRIAL_OTHER);
+        if (st == AC_OK) {
+            char name[AC_TRIAL_NAME];
+            double counts[6] = {h.mp_nondecr, h.mp_nonneg, h.d_nondecr, h.first_flat, h.err_ratio, (double)h.prec};
+            snprintf(name, sizeof name, "%s.s", hp_names[m]);
+            ac_trial_put(t->rec, name, HP_NGRID, h.s);
+            snprintf(name, sizeof name, "%s.dig_L", hp_names[m]);
+            ac_trial_put(t->rec, name, HP_NGRID, h.dig_L);
+            snprintf(name, sizeof name, "%s.dig_g", hp_names[m]);
+            ac_trial_put(t->rec, name, HP_NGRID, h.dig_g);
+            snprintf(name, sizeof name, "%s.counts", hp_names[m]);
+            ac_trial_put(t->rec, name, 6, counts);
+        }
+        ac_svm_instance_clear(&I);
+        if (r != t->r)
+            gsl_rng_free(r);
     }
-    if (st != AC_OK)
-        return st;
+    return st;
+}
+
+static int trials_one(const ac_run_opts *o)
+{
+    (void)o;
+    return 1;
+}
+
+static ac_status rows_high_precision(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
+                                     ac_msg *msg)
+{
+    (void)msg;
+    ac_svm_setup su[2] = {setup_of("acyclic", o->size), setup_of("cyclic", o->size)};
+    const ac_trial_record *rec = &set->rec[0];
     snprintf(res->setup, sizeof res->setup,
              "trial 0 of the acyclic (n=%d T=%d K=%d d=%d) and cyclic (n=%d T=%d K=%d d=%d) claims, seed %lu; "
              "s = 1, 2, 4, ..., %g; the 'experiment' is the double evaluation, the 'theory' the MPFR one",
              su[0].n, su[0].T, su[0].K, su[0].d, su[1].n, su[1].T, su[1].K, su[1].d, o->seed,
              ldexp(1.0, HP_GRID_LOG2));
-    for (int m = 0; m < 2; m++)
-        hp_rows(res, names[m], &h[m]);
-    ac_figure *f = ac_claim_add_figure(res, "svm-high-precision", "digits the double evaluation keeps along W_fin + s W_svm",
-                                       "s", "digits shared with MPFR", 1, 0);
-    for (int m = 0; f && m < 2; m++) {
+    hp_line h[2];
+    for (int m = 0; m < 2; m++) {
+        char name[AC_TRIAL_NAME];
+        memset(&h[m], 0, sizeof h[m]);
+        for (int j = 0; j < HP_NGRID; j++) {
+            snprintf(name, sizeof name, "%s.s", hp_names[m]);
+            h[m].s[j] = ac_trial_get1(rec, name, j);
+            snprintf(name, sizeof name, "%s.dig_L", hp_names[m]);
+            h[m].dig_L[j] = ac_trial_get1(rec, name, j);
+            snprintf(name, sizeof name, "%s.dig_g", hp_names[m]);
+            h[m].dig_g[j] = ac_trial_get1(rec, name, j);
+        }
+        snprintf(name, sizeof name, "%s.counts", hp_names[m]);
+        h[m].mp_nondecr = (int)ac_trial_get1(rec, name, 0);
+        h[m].mp_nonneg = (int)ac_trial_get1(rec, name, 1);
+        h[m].d_nondecr = (int)ac_trial_get1(rec, name, 2);
+        h[m].first_flat = ac_trial_get1(rec, name, 3);
+        h[m].err_ratio = ac_trial_get1(rec, name, 4);
+        h[m].prec = (long)ac_trial_get1(rec, name, 5);
+        hp_rows(res, hp_names[m], &h[m]);
+    }
+    ac_figure *f = ac_claim_add_figure(res, "svm-high-precision",
+                                       "digits the double evaluation keeps along W_fin + s W_svm", "s",
+                                       "digits shared with MPFR", 1, 0);
+    for (int m = 0; m < 2; m++) {
         char lab[64];
-        snprintf(lab, sizeof lab, "%s: L", names[m]);
+        snprintf(lab, sizeof lab, "%s: L", hp_names[m]);
         ac_figure_add_series(f, lab, HP_NGRID, h[m].s, h[m].dig_L, NULL, NULL);
-        snprintf(lab, sizeof lab, "%s: dL/ds", names[m]);
+        snprintf(lab, sizeof lab, "%s: dL/ds", hp_names[m]);
         ac_figure_add_series(f, lab, HP_NGRID, h[m].s, h[m].dig_g, NULL, NULL);
     }
     return AC_OK;
 }
 
+static const ac_trial_def high_precision_trials = {trials_one, trial_high_precision, rows_high_precision};
+
 /* ---- the table ---------------------------------------------------------- */
+
+#define CLAIM_FN(name)                                                                 \
+    static ac_status claim_##name(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg) \
+    {                                                                                  \
+        return ac_trial_claim(&name##_trials, o, res, msg);                            \
+    }
+CLAIM_FN(structure)
+CLAIM_FN(direction_acyclic)
+CLAIM_FN(direction_cyclic)
+CLAIM_FN(finite)
+CLAIM_FN(retrieval)
+CLAIM_FN(norm_growth)
+CLAIM_FN(local_head)
+CLAIM_FN(high_precision)
 
 const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS] = {
     {"svm.structure", "svm",
@@ -1440,3 +1365,18 @@ const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS] = {
      "double evaluation is right to rounding",
      claim_high_precision},
 };
+
+const ac_trial_def *ac_svm_claim_trials(const char *id)
+{
+    static const struct {
+        const char *id;
+        const ac_trial_def *def;
+    } t[] = {{"svm.structure", &structure_trials},         {"svm.direction-acyclic", &direction_acyclic_trials},
+             {"svm.direction-cyclic", &direction_cyclic_trials}, {"svm.finite-component", &finite_trials},
+             {"svm.retrieval", &retrieval_trials},         {"svm.norm-growth", &norm_growth_trials},
+             {"svm.local-head", &local_head_trials},       {"svm.high-precision", &high_precision_trials}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(t[i].id, id) == 0)
+            return t[i].def;
+    return NULL;
+}

@@ -8,6 +8,7 @@
 #include "theory/tpg.h"
 #include "verify/claim.h"
 #include "verify/svm_data.h"
+#include "verify/trial.h"
 
 #define AC_SVM_NCLAIMS 8
 extern const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS];
@@ -35,5 +36,9 @@ ac_status ac_svm_claim_setup(const char *name, ac_size size, ac_svm_setup *s);
  * writes the same instance. */
 ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
                             gsl_rng **r, ac_tpg_data **D, double **E, ac_msg *msg);
+
+/* The trial harness's view of a claim of this module (verify/trial.h), for
+ * runs split over trials and merged: NULL for an unknown id. */
+const ac_trial_def *ac_svm_claim_trials(const char *id);
 
 #endif

@@ -1,0 +1,465 @@
+/* The trial harness (verify/trial.h) on a paper-agnostic fake claim: seeding
+ * by (seed, index), records that split, travel through JSON and merge into
+ * the same table bit for bit, statistics against GSL, sticky errors,
+ * progress and timing. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "claim_compare.h"
+#include "testutil.h"
+#include "verify/trial.h"
+
+/* ---- a fake claim: each trial draws numbers from its generator ---- */
+
+#define FAKE_CURVE 6
+#define FAKE_TRIALS 7
+
+static int fake_ntrials(const ac_run_opts *o)
+{
+    return o->size == AC_SIZE_QUICK ? 3 : FAKE_TRIALS;
+}
+
+/* Record: "t" and "curve" (FAKE_CURVE entries), "u" (1 to 5 uniforms),
+ * "score" (their mean, times 1.7312); trial 4 has no "score" (a skipped
+ * trial) and its "u" holds NaN and infinities. */
+static ac_status fake_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    int k = 1 + (int)gsl_rng_uniform_int(t->r, 5);
+    double u[5], s = 0.0;
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    for (int i = 0; i < k; i++)
+        s += u[i] = gsl_rng_uniform(t->r);
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+    double *c = ac_trial_put(t->rec, "curve", FAKE_CURVE, NULL), *x = ac_trial_put(t->rec, "t", FAKE_CURVE, NULL);
+    /* the record's vectors may move at a put: c was taken before x */
+    c = (double *)ac_trial_get(t->rec, "curve")->v;
+    for (int i = 0; i < FAKE_CURVE; i++) {
+        c[i] = gsl_ran_gaussian(t->r, 1.0) / (i + 1.0);
+        x[i] = 10.0 * i;
+    }
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    if (t->index == 4) {
+        u[0] = NAN;
+        if (k > 1)
+            u[1] = INFINITY;
+        if (k > 2)
+            u[2] = -INFINITY;
+    } else {
+        ac_trial_put1(t->rec, "score", 1.7312 * s / k);
+    }
+    ac_trial_put(t->rec, "u", k, u);
+    return AC_OK;
+}
+
+static ac_status fake_rows(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    snprintf(res->setup, sizeof res->setup, "fake, seed %lu", o->seed);
+    ac_trial_stats s = ac_trial_stat(set, "score", 0);
+    ac_claim_add(res, "mean score", "0.8656", 0.8656, s.mean, AC_METRIC_ABS, 0.5, "uniform mean");
+    ac_claim_add(res, "sd score", "", NAN, s.sd, AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "max score", "", NAN, s.max, AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "u[1] of the last record", "", NAN, ac_trial_get1(&set->rec[set->nrec - 1], "u", 1),
+                 AC_METRIC_INFO, 0.0, "");
+    ac_figure *f = ac_claim_add_figure(res, "fake-curve", "curve", "t", "c", 0, 0);
+    ac_trial_band(f, "mean, min-max", set, "t", "curve", 1);
+    return AC_OK;
+}
+
+static const ac_trial_def fake_def = {fake_ntrials, fake_trial, fake_rows};
+
+static ac_status fake_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    return ac_trial_claim(&fake_def, o, res, msg);
+}
+
+static const ac_claim_def fake_claim_def = {"fake.trials", "fake", "a fake claim over trials", fake_claim};
+
+/* A set through JSON text and back. */
+static void json_trip(ac_trial_set *set)
+{
+    json_t *j = ac_trial_set_to_json(set);
+    cr_assert_not_null(j);
+    char *text = json_dumps(j, 0);
+    json_decref(j);
+    cr_assert_not_null(text);
+    json_error_t err;
+    json_t *back = json_loads(text, 0, &err);
+    free(text);
+    cr_assert_not_null(back, "line %d: %s", err.line, err.text);
+    ac_trial_set_clear(set);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_trial_set_from_json(back, set, &msg), AC_OK, "%s", msg.text);
+    json_decref(back);
+}
+
+/* The rows of def from trials [0, k) and [k, n) run apart, each through
+ * JSON, then merged (the later part first, to show order does not matter). */
+static void split_rows(const ac_claim_def *cdef, const ac_trial_def *def, const ac_run_opts *o, int k,
+                       ac_claim_result *res)
+{
+    ac_trial_set a, b;
+    ac_msg msg = {{0}};
+    int n = def->ntrials(o);
+    ac_trial_set_init(&a, cdef->id, o, n);
+    ac_trial_set_init(&b, cdef->id, o, n);
+    cr_assert_eq(ac_trial_run(def, o, k, n, &b, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_trial_run(def, o, 0, k, &a, &msg), AC_OK, "%s", msg.text);
+    json_trip(&a);
+    json_trip(&b);
+    cr_assert_eq(ac_trial_set_merge(&b, &a, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(a.nrec, 0);
+    cr_assert(ac_trial_set_complete(&b));
+    ac_claim_result_init(res, cdef);
+    cr_assert_eq(ac_trial_rows(def, o, &b, res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(res);
+    ac_trial_set_clear(&a);
+    ac_trial_set_clear(&b);
+}
+
+Test(trial, split_runs_merged_through_json_give_the_table_bit_for_bit)
+{
+    ac_run_opts o = {AC_SIZE_DEFAULT, ac_test_seed(17), NULL, NULL};
+    ac_claim_result full;
+    cr_assert_eq(ac_claim_run(&fake_claim_def, &o, &full), AC_OK, "%s", full.error);
+    cr_assert_eq(full.nfigs, 1);
+    cr_assert_eq(full.figs[0].series[0].n, FAKE_CURVE - 1);
+    for (int k = 0; k <= FAKE_TRIALS; k++) {
+        ac_claim_result part;
+        char what[32];
+        snprintf(what, sizeof what, "split at %d", k);
+        split_rows(&fake_claim_def, &fake_def, &o, k, &part);
+        ac_test_same_result(&full, &part, what);
+        ac_claim_result_clear(&part);
+    }
+    ac_claim_result_clear(&full);
+}
+
+/* Trial i alone records what it records inside the full run; another seed
+ * records something else. */
+Test(trial, a_trial_depends_on_seed_and_index_only)
+{
+    ac_run_opts o = {AC_SIZE_DEFAULT, ac_test_seed(5), NULL, NULL}, o2 = o;
+    o2.seed++;
+    ac_trial_set all, one, other;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&all, "fake.trials", &o, FAKE_TRIALS);
+    ac_trial_set_init(&one, "fake.trials", &o, FAKE_TRIALS);
+    ac_trial_set_init(&other, "fake.trials", &o2, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 0, FAKE_TRIALS, &all, &msg), AC_OK);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 3, 4, &one, &msg), AC_OK);
+    cr_assert_eq(ac_trial_run(&fake_def, &o2, 3, 4, &other, &msg), AC_OK);
+    const ac_trial_vec *a = ac_trial_get(&all.rec[3], "curve"), *b = ac_trial_get(&one.rec[0], "curve"),
+                       *c = ac_trial_get(&other.rec[0], "curve");
+    cr_assert(ac_test_same_array(a->v, b->v, FAKE_CURVE));
+    cr_assert_not(ac_test_same_array(a->v, c->v, FAKE_CURVE));
+    /* trial i of seed S is trial i - 1 of seed S + 1: the rule is seed + index */
+    ac_trial_set_clear(&other);
+    ac_trial_set_init(&other, "fake.trials", &o2, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&fake_def, &o2, 2, 3, &other, &msg), AC_OK);
+    cr_assert(ac_test_same_array(a->v, ac_trial_get(&other.rec[0], "curve")->v, FAKE_CURVE));
+    ac_trial_set_clear(&all), ac_trial_set_clear(&one), ac_trial_set_clear(&other);
+}
+
+/* Every bit survives the JSON text, NaN and infinities included. */
+Test(trial, json_keeps_every_bit_nan_and_infinities)
+{
+    const double v[] = {1.7312, -0.0, 0.1, 1.0 / 3.0, DBL_MIN, 4.9406564584124654e-324, DBL_MAX, -2.5e-300,
+                        NAN, INFINITY, -INFINITY, 3.0};
+    int n = (int)(sizeof v / sizeof v[0]);
+    ac_run_opts o = {AC_SIZE_PAPER, 123456789UL, NULL, NULL};
+    ac_trial_set set, one;
+    ac_trial_set_init(&set, "x.json", &o, 4);
+    ac_trial_set_init(&one, "x.json", &o, 4);
+    one.rec = calloc(1, sizeof *one.rec);
+    one.cap = one.nrec = 1;
+    ac_trial_record_init(&one.rec[0], 2);
+    cr_assert_not_null(ac_trial_put(&one.rec[0], "values", n, v));
+    cr_assert_not_null(ac_trial_put(&one.rec[0], "empty", 0, NULL));
+    one.rec[0].theory_seconds = 0.25;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_trial_set_merge(&set, &one, &msg), AC_OK, "%s", msg.text);
+    json_trip(&set);
+    cr_assert_str_eq(set.id, "x.json");
+    cr_assert(set.seed == 123456789UL && set.size == AC_SIZE_PAPER && set.ntrials == 4 && set.nrec == 1);
+    cr_assert_eq(set.rec[0].index, 2);
+    cr_assert_eq(set.rec[0].theory_seconds, 0.25);
+    const ac_trial_vec *e = ac_trial_get(&set.rec[0], "values");
+    cr_assert(e && e->n == n);
+    for (int i = 0; i < n; i++)
+        cr_assert(ac_test_same_bits(e->v[i], v[i]) || (isnan(v[i]) && isnan(e->v[i])), "entry %d: %.17g", i,
+                  e->v[i]);
+    cr_assert_eq(ac_trial_get(&set.rec[0], "empty")->n, 0);
+    ac_trial_set_clear(&set);
+    ac_trial_set_clear(&one);
+}
+
+/* Malformed JSON is refused with a message naming the field. */
+Test(trial, json_of_another_shape_is_refused)
+{
+    const char *bad[] = {
+        "[]",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"huge\", \"ntrials\": 2, \"records\": []}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 5, "
+        "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}]}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
+        "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {\"a\": [1, \"one\"]}}]}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
+        "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}, {\"index\": 1, "
+        "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}]}",
+    };
+    const char *says[] = {"need", "size", "outside", "entry 1", "both"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        cr_assert_not_null(j);
+        ac_trial_set set;
+        ac_msg msg = {{0}};
+        ac_status st = ac_trial_set_from_json(j, &set, &msg);
+        cr_assert_neq(st, AC_OK, "case %zu accepted", i);
+        cr_assert(strstr(msg.text, says[i]), "case %zu: '%s' does not say '%s'", i, msg.text, says[i]);
+        cr_assert_eq(set.nrec, 0);
+        ac_trial_set_clear(&set);
+        json_decref(j);
+    }
+}
+
+/* Records of another run or claim do not merge, nor an index twice; the
+ * rows need every trial. */
+Test(trial, merge_refuses_other_runs_and_rows_need_every_trial)
+{
+    ac_run_opts o = {AC_SIZE_DEFAULT, 9, NULL, NULL}, o2 = o;
+    o2.seed = 10;
+    ac_trial_set a, b, c, d;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&a, "fake.trials", &o, FAKE_TRIALS);
+    ac_trial_set_init(&b, "fake.trials", &o, FAKE_TRIALS);
+    ac_trial_set_init(&c, "fake.trials", &o2, FAKE_TRIALS);
+    ac_trial_set_init(&d, "fake.other", &o, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 0, 3, &a, &msg), AC_OK);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 2, 4, &b, &msg), AC_OK);
+    cr_assert_eq(ac_trial_run(&fake_def, &o2, 4, 5, &c, &msg), AC_OK);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 4, 5, &d, &msg), AC_OK);
+    cr_assert_eq(ac_trial_set_merge(&a, &b, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "trial 2"), "%s", msg.text);
+    cr_assert_eq(a.nrec, 3, "a failed merge leaves dst unchanged");
+    cr_assert_eq(ac_trial_set_merge(&a, &c, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "seed 10"), "%s", msg.text);
+    cr_assert_eq(ac_trial_set_merge(&a, &d, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "fake.other"), "%s", msg.text);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 1, 2, &a, &msg), AC_EINVAL, "a trial twice in one set");
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 5, FAKE_TRIALS + 1, &a, &msg), AC_EINVAL);
+    ac_claim_result res;
+    ac_claim_result_init(&res, &fake_claim_def);
+    cr_assert_eq(ac_trial_rows(&fake_def, &o, &a, &res, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "3 of 7"), "%s", msg.text);
+    cr_assert_eq(res.nrows, 0);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 3, FAKE_TRIALS, &a, &msg), AC_OK);
+    cr_assert_eq(ac_trial_rows(&fake_def, &o2, &a, &res, &msg), AC_EINVAL, "rows of seed 9 under seed 10");
+    cr_assert_eq(ac_trial_rows(&fake_def, &o, &a, &res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&a), ac_trial_set_clear(&b), ac_trial_set_clear(&c), ac_trial_set_clear(&d);
+}
+
+/* The statistics agree with GSL's; the band is the per-entry mean and
+ * min-max over the records that have the vector. */
+Test(trial, statistics_agree_with_gsl_and_skip_absent_vectors)
+{
+    gsl_rng *r = ac_test_rng(31);
+    for (int cs = 0; cs < ac_test_cases(20); cs++) {
+        int n = (int)gsl_rng_uniform_int(r, 9), m = 1 + (int)gsl_rng_uniform_int(r, 4);
+        ac_run_opts o = {AC_SIZE_DEFAULT, 1, NULL, NULL};
+        ac_trial_set set;
+        ac_trial_set_init(&set, "x.stats", &o, n + 1);
+        set.rec = calloc((size_t)n + 1, sizeof *set.rec);
+        set.cap = n + 1;
+        double *col = malloc(sizeof(double) * (size_t)(n + 1) * m), *x = malloc(sizeof(double) * m);
+        for (int j = 0; j < m; j++)
+            x[j] = 1.7312 * j;
+        for (int i = 0; i <= n; i++) {
+            ac_trial_record_init(&set.rec[i], i);
+            set.nrec++;
+            if (i == n / 2)
+                continue; /* a record without the vector */
+            double *v = ac_trial_put(&set.rec[i], "q", m, NULL);
+            ac_trial_put(&set.rec[i], "x", m, x);
+            v = (double *)ac_trial_get(&set.rec[i], "q")->v;
+            for (int j = 0; j < m; j++)
+                v[j] = gsl_ran_gaussian(r, 2.0) + j;
+        }
+        ac_claim_result res;
+        static const ac_claim_def def = {"x.stats", "x", "", NULL};
+        ac_claim_result_init(&res, &def);
+        ac_figure *f = ac_claim_add_figure(&res, "band", "", "", "", 0, 0);
+        ac_status st = ac_trial_band(f, "b", &set, "x", "q", 0);
+        for (int j = 0; j < m; j++) {
+            int k = 0;
+            for (int i = 0; i <= n; i++)
+                if (i != n / 2)
+                    col[k++] = ac_trial_get1(&set.rec[i], "q", j);
+            ac_trial_stats s = ac_trial_stat(&set, "q", j), t = ac_trial_stats_of(col, k);
+            cr_assert_eq(s.n, k, "case %d", cs);
+            if (k == 0) {
+                cr_assert(isnan(s.mean) && isnan(s.max));
+                continue;
+            }
+            /* the same sums in the same order: equal bits */
+            cr_assert(ac_test_same_bits(s.mean, t.mean) && ac_test_same_bits(s.sd, t.sd));
+            /* GSL sums by a running mean: a few ulps of the largest |x| apart */
+            double scale = 8.0 * DBL_EPSILON * (1.0 + fabs(gsl_stats_max(col, 1, k)) + fabs(gsl_stats_min(col, 1, k)));
+            cr_assert_float_eq(s.mean, gsl_stats_mean(col, 1, k), scale, "case %d", cs);
+            if (k > 1)
+                cr_assert_float_eq(s.sd, gsl_stats_sd(col, 1, k), 10 * scale, "case %d", cs);
+            cr_assert_eq(s.min, gsl_stats_min(col, 1, k));
+            cr_assert_eq(s.max, gsl_stats_max(col, 1, k));
+            const ac_series *b = &f->series[0];
+            cr_assert(b->x[j] == x[j] && ac_test_same_bits(b->y[j], s.mean) && b->lo[j] == s.min &&
+                      b->hi[j] == s.max);
+        }
+        cr_assert_eq(st, n == 0 ? AC_EINVAL : AC_OK, "case %d: n %d", cs, n); /* n = 0: only the empty record */
+        ac_claim_result_clear(&res);
+        ac_trial_set_clear(&set);
+        free(col), free(x);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- sticky errors ---- */
+
+/* A trial whose put fails (a name twice) is an error naming the trial. */
+static ac_status twice_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    ac_trial_put1(t->rec, "a", 1.0);
+    if (t->index == 2)
+        ac_trial_put1(t->rec, "a", 2.0);
+    return AC_OK;
+}
+
+static ac_status count_rows(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    ac_claim_add(res, "n", "", NAN, set->nrec, AC_METRIC_INFO, 0.0, "");
+    return AC_OK;
+}
+
+/* A band over a vector the trials never wrote: the claim is an error. */
+static ac_status missing_band_rows(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    count_rows(o, set, res, msg);
+    ac_trial_band(ac_claim_add_figure(res, "f", "", "", "", 0, 0), "b", set, "a", "nosuch", 0);
+    return AC_OK;
+}
+
+static int three(const ac_run_opts *o)
+{
+    (void)o;
+    return 3;
+}
+
+static const ac_trial_def twice_def = {three, twice_trial, count_rows};
+static const ac_trial_def missing_def = {three, fake_trial, missing_band_rows};
+
+static ac_status twice_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    return ac_trial_claim(&twice_def, o, res, msg);
+}
+
+static ac_status missing_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    return ac_trial_claim(&missing_def, o, res, msg);
+}
+
+Test(trial, a_failed_put_or_band_makes_the_claim_an_error)
+{
+    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    static const ac_claim_def d1 = {"x.twice", "x", "", twice_claim}, d2 = {"x.band", "x", "", missing_claim};
+    ac_claim_result res;
+    cr_assert_eq(ac_claim_run(&d1, &o, &res), AC_EINVAL);
+    cr_assert(strstr(res.error, "trial 2"), "%s", res.error);
+    cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+    ac_claim_result_clear(&res);
+    cr_assert_eq(ac_claim_run(&d2, &o, &res), AC_EINVAL);
+    cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+    cr_assert(strstr(res.error, "x.band"), "%s", res.error);
+    ac_claim_result_clear(&res);
+    /* bad names */
+    ac_trial_record rec;
+    ac_trial_record_init(&rec, 0);
+    char longname[AC_TRIAL_NAME + 1];
+    memset(longname, 'a', AC_TRIAL_NAME);
+    longname[AC_TRIAL_NAME] = 0;
+    cr_assert_null(ac_trial_put(&rec, "", 1, NULL));
+    cr_assert_eq(rec.status, AC_EINVAL);
+    rec.status = AC_OK;
+    cr_assert_null(ac_trial_put(&rec, longname, 1, NULL));
+    cr_assert_null(ac_trial_put(&rec, "neg", -1, NULL));
+    longname[AC_TRIAL_NAME - 1] = 0;
+    rec.status = AC_OK;
+    cr_assert_not_null(ac_trial_put(&rec, longname, 1, NULL), "the longest name that fits");
+    cr_assert_eq(rec.status, AC_OK);
+    ac_trial_record_clear(&rec);
+}
+
+/* ---- progress and timing ---- */
+
+static int stop_at_half(void *ctx, const char *id, double frac)
+{
+    int *calls = ctx;
+    cr_assert_str_eq(id, "fake.trials");
+    (*calls)++;
+    return frac >= 0.5 ? -1 : 0;
+}
+
+Test(trial, progress_sees_every_trial_and_can_stop_the_run)
+{
+    int calls = 0;
+    ac_run_opts o = {AC_SIZE_DEFAULT, 1, stop_at_half, &calls};
+    ac_claim_result res;
+    cr_assert_eq(ac_claim_run(&fake_claim_def, &o, &res), AC_ECALLBACK);
+    cr_assert_eq(calls, 4, "7 trials: stops after the 4th (4/7 >= 1/2)");
+    cr_assert_eq(res.nrows, 0);
+    ac_claim_result_clear(&res);
+}
+
+static ac_status slow_theory_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    nanosleep(&ts, NULL);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    struct timespec other = {0, 200 * 1000 * 1000};
+    nanosleep(&other, NULL); /* counted on neither side */
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+    ts.tv_nsec /= 2;
+    nanosleep(&ts, NULL); /* closed by the harness */
+    ac_trial_put1(t->rec, "a", 1.0);
+    return AC_OK;
+}
+
+static const ac_trial_def slow_def = {three, slow_theory_trial, count_rows};
+
+static ac_status slow_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    return ac_trial_claim(&slow_def, o, res, msg);
+}
+
+Test(trial, each_phase_is_timed_on_its_side)
+{
+    static const ac_claim_def d = {"x.slow", "x", "", slow_claim};
+    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_claim_result res;
+    cr_assert_eq(ac_claim_run(&d, &o, &res), AC_OK, "%s", res.error);
+    /* nanosleep sleeps at least as asked; the upper bounds only say the
+     * OTHER phase (3 x 200 ms) was charged to neither side, with slack for
+     * a loaded machine */
+    cr_assert(res.theory_seconds >= 0.06 && res.theory_seconds < 0.5, "%g", res.theory_seconds);
+    cr_assert(res.empirical_seconds >= 0.03 && res.empirical_seconds < 0.5, "%g", res.empirical_seconds);
+    ac_claim_result_clear(&res);
+}

@@ -1,0 +1,507 @@
+#include "verify/trial.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- records ------------------------------------------------------------ */
+
+void ac_trial_record_init(ac_trial_record *rec, int index)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->index = index;
+    rec->status = AC_OK;
+}
+
+void ac_trial_record_clear(ac_trial_record *rec)
+{
+    if (!rec)
+        return;
+    for (int i = 0; i < rec->nvec; i++)
+        free(rec->vec[i].v);
+    free(rec->vec);
+    rec->vec = NULL;
+    rec->nvec = rec->cap = 0;
+}
+
+static double *put_fail(ac_trial_record *rec, ac_status st)
+{
+    if (rec->status == AC_OK)
+        rec->status = st;
+    return NULL;
+}
+
+double *ac_trial_put(ac_trial_record *rec, const char *name, int n, const double *v)
+{
+    if (!name || !name[0] || strlen(name) >= AC_TRIAL_NAME || n < 0 || ac_trial_get(rec, name))
+        return put_fail(rec, AC_EINVAL);
+    if (rec->nvec == rec->cap) {
+        int cap = rec->cap ? 2 * rec->cap : 8;
+        ac_trial_vec *g = realloc(rec->vec, sizeof *g * (size_t)cap);
+        if (!g)
+            return put_fail(rec, AC_ENOMEM);
+        rec->vec = g;
+        rec->cap = cap;
+    }
+    double *x = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    if (!x)
+        return put_fail(rec, AC_ENOMEM);
+    if (v && n > 0)
+        memcpy(x, v, sizeof(double) * (size_t)n);
+    ac_trial_vec *e = &rec->vec[rec->nvec++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->n = n;
+    e->v = x;
+    return x;
+}
+
+void ac_trial_put1(ac_trial_record *rec, const char *name, double x)
+{
+    ac_trial_put(rec, name, 1, &x);
+}
+
+const ac_trial_vec *ac_trial_get(const ac_trial_record *rec, const char *name)
+{
+    for (int i = 0; i < rec->nvec; i++)
+        if (strcmp(rec->vec[i].name, name) == 0)
+            return &rec->vec[i];
+    return NULL;
+}
+
+double ac_trial_get1(const ac_trial_record *rec, const char *name, int k)
+{
+    const ac_trial_vec *e = ac_trial_get(rec, name);
+    return e && k >= 0 && k < e->n ? e->v[k] : NAN;
+}
+
+/* ---- sets --------------------------------------------------------------- */
+
+void ac_trial_set_init(ac_trial_set *set, const char *id, const ac_run_opts *o, int ntrials)
+{
+    memset(set, 0, sizeof *set);
+    snprintf(set->id, sizeof set->id, "%s", id ? id : "");
+    set->seed = o->seed;
+    set->size = o->size;
+    set->ntrials = ntrials;
+}
+
+void ac_trial_set_clear(ac_trial_set *set)
+{
+    if (!set)
+        return;
+    for (int i = 0; i < set->nrec; i++)
+        ac_trial_record_clear(&set->rec[i]);
+    free(set->rec);
+    set->rec = NULL;
+    set->nrec = set->cap = 0;
+}
+
+static ac_status set_reserve(ac_trial_set *set, int n)
+{
+    if (n <= set->cap)
+        return AC_OK;
+    int cap = set->cap ? set->cap : 8;
+    while (cap < n)
+        cap *= 2;
+    ac_trial_record *r = realloc(set->rec, sizeof *r * (size_t)cap);
+    if (!r)
+        return AC_ENOMEM;
+    set->rec = r;
+    set->cap = cap;
+    return AC_OK;
+}
+
+/* Insert rec (moved) at its place in index order; the caller has checked
+ * that the index is new and reserved room. */
+static void set_insert(ac_trial_set *set, const ac_trial_record *rec)
+{
+    int p = set->nrec;
+    while (p > 0 && set->rec[p - 1].index > rec->index)
+        p--;
+    memmove(set->rec + p + 1, set->rec + p, sizeof *set->rec * (size_t)(set->nrec - p));
+    set->rec[p] = *rec;
+    set->nrec++;
+}
+
+static int set_has(const ac_trial_set *set, int index)
+{
+    for (int i = 0; i < set->nrec; i++)
+        if (set->rec[i].index == index)
+            return 1;
+    return 0;
+}
+
+ac_status ac_trial_set_merge(ac_trial_set *dst, ac_trial_set *src, ac_msg *msg)
+{
+    if (strcmp(dst->id, src->id) != 0)
+        return ac_fail(msg, AC_EINVAL, "trial records of claim %s cannot merge into %s", src->id, dst->id);
+    if (dst->seed != src->seed || dst->size != src->size || dst->ntrials != src->ntrials)
+        return ac_fail(msg, AC_EINVAL,
+                       "%s: trial records of seed %lu, size %s, %d trials cannot merge into seed %lu, size %s, %d "
+                       "trials",
+                       dst->id, src->seed, ac_size_str(src->size), src->ntrials, dst->seed, ac_size_str(dst->size),
+                       dst->ntrials);
+    for (int i = 0; i < src->nrec; i++) {
+        int k = src->rec[i].index;
+        if (k < 0 || k >= dst->ntrials)
+            return ac_fail(msg, AC_EINVAL, "%s: trial %d is outside the %d trials of the run", dst->id, k,
+                           dst->ntrials);
+        if (set_has(dst, k))
+            return ac_fail(msg, AC_EINVAL, "%s: trial %d is in both record sets", dst->id, k);
+        for (int j = 0; j < i; j++)
+            if (src->rec[j].index == k)
+                return ac_fail(msg, AC_EINVAL, "%s: trial %d appears twice", dst->id, k);
+    }
+    if (set_reserve(dst, dst->nrec + src->nrec) != AC_OK)
+        return ac_fail(msg, AC_ENOMEM, "%s: no memory to merge trial records", dst->id);
+    for (int i = 0; i < src->nrec; i++)
+        set_insert(dst, &src->rec[i]);
+    free(src->rec);
+    src->rec = NULL;
+    src->nrec = src->cap = 0;
+    return AC_OK;
+}
+
+int ac_trial_set_complete(const ac_trial_set *set)
+{
+    if (set->nrec != set->ntrials)
+        return 0;
+    for (int i = 0; i < set->nrec; i++)
+        if (set->rec[i].index != i)
+            return 0;
+    return 1;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static json_t *number_json(double x)
+{
+    if (isnan(x))
+        return json_string("nan");
+    if (isinf(x))
+        return json_string(x > 0 ? "inf" : "-inf");
+    return json_real(x);
+}
+
+/* 0 and *x on a number or one of the three strings; -1 otherwise. */
+static int number_of(const json_t *j, double *x)
+{
+    if (json_is_number(j)) {
+        *x = json_number_value(j);
+        return 0;
+    }
+    const char *s = json_string_value(j);
+    if (!s)
+        return -1;
+    if (strcmp(s, "nan") == 0)
+        *x = NAN;
+    else if (strcmp(s, "inf") == 0)
+        *x = INFINITY;
+    else if (strcmp(s, "-inf") == 0)
+        *x = -INFINITY;
+    else
+        return -1;
+    return 0;
+}
+
+static json_t *record_json(const ac_trial_record *r)
+{
+    json_t *o = json_object(), *vs = json_object();
+    int bad = !o || !vs;
+    if (!bad) {
+        bad |= json_object_set_new(o, "index", json_integer(r->index));
+        bad |= json_object_set_new(o, "theory_seconds", number_json(r->theory_seconds));
+        bad |= json_object_set_new(o, "empirical_seconds", number_json(r->empirical_seconds));
+    }
+    for (int i = 0; i < r->nvec && !bad; i++) {
+        json_t *a = json_array();
+        for (int k = 0; a && k < r->vec[i].n && !bad; k++)
+            bad |= json_array_append_new(a, number_json(r->vec[i].v[k]));
+        bad |= !a || json_object_set_new(vs, r->vec[i].name, a);
+    }
+    if (!bad) {
+        bad |= json_object_set_new(o, "vectors", vs);
+        vs = NULL;
+    }
+    json_decref(vs);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *ac_trial_set_to_json(const ac_trial_set *set)
+{
+    json_t *o = json_object(), *recs = json_array();
+    int bad = !o || !recs;
+    if (!bad) {
+        bad |= json_object_set_new(o, "id", json_string(set->id));
+        bad |= json_object_set_new(o, "seed", json_integer((json_int_t)set->seed));
+        bad |= json_object_set_new(o, "size", json_string(ac_size_str(set->size)));
+        bad |= json_object_set_new(o, "ntrials", json_integer(set->ntrials));
+    }
+    for (int i = 0; i < set->nrec && !bad; i++) {
+        json_t *r = record_json(&set->rec[i]);
+        bad |= !r || json_array_append_new(recs, r);
+    }
+    if (!bad) {
+        bad |= json_object_set_new(o, "records", recs);
+        recs = NULL;
+    }
+    json_decref(recs);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static ac_status record_of(const json_t *j, int at, ac_trial_record *rec, ac_msg *msg)
+{
+    json_t *idx = json_object_get(j, "index"), *vs = json_object_get(j, "vectors");
+    if (!json_is_integer(idx) || json_integer_value(idx) < 0 || json_integer_value(idx) > 1000000000)
+        return ac_fail(msg, AC_EPARSE, "trial record %d: \"index\" is not a trial number", at);
+    if (!json_is_object(vs))
+        return ac_fail(msg, AC_EPARSE, "trial record %d: \"vectors\" is not an object", at);
+    ac_trial_record_init(rec, (int)json_integer_value(idx));
+    if (number_of(json_object_get(j, "theory_seconds"), &rec->theory_seconds) != 0 ||
+        number_of(json_object_get(j, "empirical_seconds"), &rec->empirical_seconds) != 0)
+        return ac_fail(msg, AC_EPARSE, "trial record %d: seconds are not numbers", at);
+    const char *name;
+    json_t *a;
+    json_object_foreach(vs, name, a) {
+        if (!json_is_array(a))
+            return ac_fail(msg, AC_EPARSE, "trial record %d: vector \"%s\" is not an array", at, name);
+        double *x = ac_trial_put(rec, name, (int)json_array_size(a), NULL);
+        if (!x)
+            return ac_fail(msg, rec->status == AC_ENOMEM ? AC_ENOMEM : AC_EPARSE,
+                           "trial record %d: vector \"%s\" cannot be stored (%s)", at, name,
+                           ac_status_str(rec->status));
+        for (size_t k = 0; k < json_array_size(a); k++)
+            if (number_of(json_array_get(a, k), &x[k]) != 0)
+                return ac_fail(msg, AC_EPARSE, "trial record %d: vector \"%s\" entry %zu is not a number", at,
+                               name, k);
+    }
+    return AC_OK;
+}
+
+ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg)
+{
+    ac_run_opts o = {0};
+    memset(set, 0, sizeof *set);
+    json_t *id = json_object_get(j, "id"), *seed = json_object_get(j, "seed"), *size = json_object_get(j, "size"),
+           *nt = json_object_get(j, "ntrials"), *recs = json_object_get(j, "records");
+    if (!json_is_string(id) || !json_is_integer(seed) || !json_is_string(size) || !json_is_integer(nt) ||
+        !json_is_array(recs))
+        return ac_fail(msg, AC_EPARSE, "trial records: need \"id\", \"seed\", \"size\", \"ntrials\" and \"records\"");
+    int sz = ac_size_parse(json_string_value(size));
+    if (sz < 0)
+        return ac_fail(msg, AC_EPARSE, "trial records: unknown size \"%s\"", json_string_value(size));
+    if (json_integer_value(nt) < 0 || json_integer_value(nt) > 1000000000)
+        return ac_fail(msg, AC_EPARSE, "trial records: \"ntrials\" out of range");
+    o.seed = (unsigned long)json_integer_value(seed);
+    o.size = (ac_size)sz;
+    ac_trial_set_init(set, json_string_value(id), &o, (int)json_integer_value(nt));
+    ac_trial_set one;
+    ac_status st = AC_OK;
+    for (size_t i = 0; i < json_array_size(recs) && st == AC_OK; i++) {
+        ac_trial_set_init(&one, set->id, &o, set->ntrials);
+        st = set_reserve(&one, 1);
+        if (st != AC_OK) {
+            st = ac_fail(msg, st, "trial records: no memory");
+            break;
+        }
+        st = record_of(json_array_get(recs, i), (int)i, &one.rec[0], msg);
+        one.nrec = 1;
+        if (st == AC_OK)
+            st = ac_trial_set_merge(set, &one, msg);
+        ac_trial_set_clear(&one);
+    }
+    if (st != AC_OK)
+        ac_trial_set_clear(set);
+    return st;
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+ac_trial_stats ac_trial_stats_of(const double *x, int n)
+{
+    ac_trial_stats s = {NAN, NAN, NAN, NAN, n};
+    if (n <= 0)
+        return s;
+    double sum = 0.0;
+    s.min = s.max = x[0];
+    for (int i = 0; i < n; i++) {
+        sum += x[i];
+        s.min = x[i] < s.min ? x[i] : s.min;
+        s.max = x[i] > s.max ? x[i] : s.max;
+    }
+    s.mean = sum / n;
+    double v = 0.0;
+    for (int i = 0; i < n; i++)
+        v += (x[i] - s.mean) * (x[i] - s.mean);
+    s.sd = n > 1 ? sqrt(v / (n - 1)) : 0.0;
+    return s;
+}
+
+/* The same sums as ac_trial_stats_of, in the same order, over the records
+ * (no copy, so no allocation can fail). */
+ac_trial_stats ac_trial_stat(const ac_trial_set *set, const char *name, int k)
+{
+    ac_trial_stats s = {NAN, NAN, NAN, NAN, 0};
+    double sum = 0.0;
+    for (int i = 0; i < set->nrec; i++) {
+        const ac_trial_vec *e = ac_trial_get(&set->rec[i], name);
+        if (!e || k < 0 || k >= e->n)
+            continue;
+        double x = e->v[k];
+        if (s.n++ == 0)
+            s.min = s.max = x;
+        sum += x;
+        s.min = x < s.min ? x : s.min;
+        s.max = x > s.max ? x : s.max;
+    }
+    if (s.n == 0)
+        return s;
+    s.mean = sum / s.n;
+    double v = 0.0;
+    for (int i = 0; i < set->nrec; i++) {
+        const ac_trial_vec *e = ac_trial_get(&set->rec[i], name);
+        if (e && k >= 0 && k < e->n)
+            v += (e->v[k] - s.mean) * (e->v[k] - s.mean);
+    }
+    s.sd = s.n > 1 ? sqrt(v / (s.n - 1)) : 0.0;
+    return s;
+}
+
+ac_status ac_trial_band(ac_figure *fig, const char *label, const ac_trial_set *set, const char *xname,
+                        const char *yname, int first)
+{
+    if (!fig)
+        return AC_EINVAL; /* adding the figure failed: its claim holds the error */
+    const ac_trial_vec *xv = NULL, *yv = NULL;
+    for (int i = 0; i < set->nrec && !yv; i++)
+        if ((yv = ac_trial_get(&set->rec[i], yname)))
+            xv = ac_trial_get(&set->rec[i], xname);
+    if (!yv || !xv || xv->n != yv->n || first < 0 || first > yv->n) {
+        if (fig->status == AC_OK)
+            fig->status = AC_EINVAL;
+        return AC_EINVAL;
+    }
+    int n = yv->n - first;
+    double *x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1) * 4);
+    if (!x) {
+        if (fig->status == AC_OK)
+            fig->status = AC_ENOMEM;
+        return AC_ENOMEM;
+    }
+    double *y = x + n, *lo = y + n, *hi = lo + n;
+    for (int c = first; c < yv->n; c++) {
+        ac_trial_stats s = ac_trial_stat(set, yname, c);
+        x[c - first] = xv->v[c];
+        y[c - first] = s.mean;
+        lo[c - first] = s.min;
+        hi[c - first] = s.max;
+    }
+    ac_status st = ac_figure_add_series(fig, label, n, x, y, lo, hi);
+    free(x);
+    return st;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+void ac_trial_rng_set(gsl_rng *r, unsigned long seed, int index)
+{
+    gsl_rng_set(r, seed + (unsigned long)index);
+}
+
+gsl_rng *ac_trial_rng_alloc(unsigned long seed, int index)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (r)
+        ac_trial_rng_set(r, seed, index);
+    return r;
+}
+
+void ac_trial_enter(ac_trial *t, ac_trial_phase p)
+{
+    double now = ac_clock();
+    if (t->phase == AC_TRIAL_THEORY)
+        t->rec->theory_seconds += now - t->mark;
+    else if (t->phase == AC_TRIAL_EXPERIMENT)
+        t->rec->empirical_seconds += now - t->mark;
+    t->phase = p;
+    t->mark = now;
+}
+
+/* Trial i into a new record, inserted into set on success. */
+static ac_status run_one(const ac_trial_def *def, const ac_run_opts *o, int i, ac_trial_set *set, ac_msg *msg)
+{
+    ac_msg m = {{0}};
+    ac_trial_record rec;
+    ac_trial_record_init(&rec, i);
+    ac_trial t = {i, o->seed, ac_trial_rng_alloc(o->seed, i), &rec, AC_TRIAL_OTHER, ac_clock()};
+    ac_status st = t.r ? AC_OK : ac_fail(&m, AC_ENOMEM, "no memory for a generator");
+    if (st == AC_OK)
+        st = def->trial(o, &t, &m);
+    ac_trial_enter(&t, AC_TRIAL_OTHER);
+    gsl_rng_free(t.r);
+    if (st == AC_OK && rec.status != AC_OK)
+        st = ac_fail(&m, rec.status, "a measurement could not be recorded");
+    if (st == AC_OK)
+        st = set_reserve(set, set->nrec + 1) == AC_OK ? AC_OK : ac_fail(&m, AC_ENOMEM, "no memory for a record");
+    if (st != AC_OK) {
+        ac_trial_record_clear(&rec);
+        return ac_fail(msg, st, "trial %d: %s", i, m.text[0] ? m.text : ac_status_str(st));
+    }
+    set_insert(set, &rec);
+    return AC_OK;
+}
+
+ac_status ac_trial_run(const ac_trial_def *def, const ac_run_opts *o, int first, int last, ac_trial_set *set,
+                       ac_msg *msg)
+{
+    int n = def->ntrials(o);
+    if (first < 0 || last > n || first > last || set->ntrials != n)
+        return ac_fail(msg, AC_EINVAL, "%s: trials [%d, %d) are not within the %d trials of the run", set->id,
+                       first, last, n);
+    for (int i = first; i < last; i++) {
+        if (set_has(set, i))
+            return ac_fail(msg, AC_EINVAL, "%s: trial %d is already in the records", set->id, i);
+        ac_status st = run_one(def, o, i, set, msg);
+        if (st != AC_OK)
+            return st;
+        if (o->progress && o->progress(o->progress_ctx, set->id, (double)(i + 1 - first) / (last - first)) < 0)
+            return ac_fail(msg, AC_ECALLBACK, "stopped by the progress callback after trial %d", i);
+    }
+    return AC_OK;
+}
+
+ac_status ac_trial_rows(const ac_trial_def *def, const ac_run_opts *o, const ac_trial_set *set,
+                        ac_claim_result *res, ac_msg *msg)
+{
+    if (strcmp(set->id, res->id ? res->id : "") != 0 || set->seed != o->seed || set->size != o->size ||
+        set->ntrials != def->ntrials(o))
+        return ac_fail(msg, AC_EINVAL, "trial records of %s (seed %lu, size %s) do not belong to this run of %s",
+                       set->id, set->seed, ac_size_str(set->size), res->id ? res->id : "");
+    if (!ac_trial_set_complete(set))
+        return ac_fail(msg, AC_EINVAL, "%s: %d of %d trials recorded; the rows need all of them", set->id,
+                       set->nrec, set->ntrials);
+    for (int i = 0; i < set->nrec; i++) {
+        res->theory_seconds += set->rec[i].theory_seconds;
+        res->empirical_seconds += set->rec[i].empirical_seconds;
+    }
+    return def->rows(o, set, res, msg);
+}
+
+ac_status ac_trial_claim(const ac_trial_def *def, const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+{
+    ac_trial_set set;
+    ac_trial_set_init(&set, res->id, o, def->ntrials(o));
+    ac_status st = ac_trial_run(def, o, 0, set.ntrials, &set, msg);
+    if (st == AC_OK)
+        st = ac_trial_rows(def, o, &set, res, msg);
+    ac_trial_set_clear(&set);
+    return st;
+}
