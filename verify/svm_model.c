@@ -28,11 +28,6 @@
  * added into Z[q_i] directly: the same products at the two ends, 4 d (n_tok
  * + Q d) flops, and memory linear in the data. */
 
-/* The dense table is used when Q V <= DENSE_RATIO n_tok: its products cost
- * 2 Q V d against 2 n_tok d for the per-position dots, which run several
- * times slower than a product, so a table up to 4 times the positions still
- * pays; it also bounds the table's memory by 4 n_tok doubles. */
-#define DENSE_RATIO 4
 /* Below this many multiply-adds a product is three plain loops: OpenBLAS's
  * dgemm takes 0.08-0.1 us for 6^3 = 216 (loops 0.07 us) and for 8^3 = 512
  * (loops 0.16 us), measured on the 2-core machine of bench/README.md. */
@@ -44,17 +39,11 @@
  * rounding.  Otherwise the label terms are recomputed shifted by their own
  * maximum. */
 #define REUSE_NATS 600.0
-/* The identity head's exponentials come from a table PT = exp(UT - row max)
- * of the Q x V logits when it has at most half as many entries as there
- * are positions (an exp costs ~10 ns, more than the rest of a position's
- * work); an example whose largest logit is more than REUSE_NATS below its
- * row's takes its own. */
-#define EXPTAB_RATIO 2
 
 typedef struct {
     int n, ntok, K, d;  /* sizes of the alloc */
     int vmax, qmax;     /* min(K, ntok), min(K, n) */
-    size_t tab;         /* doubles in UT and CT: min(qmax vmax, DENSE_RATIO ntok) */
+    size_t tab;         /* doubles in UT and CT: min(qmax vmax, AC_SVM_DENSE_RATIO ntok) */
     /* the dataset set on it */
     const ac_tpg_data *D;
     const double *E;
@@ -85,7 +74,7 @@ static ac_status work_init(work *w, int n, int ntok, int K, int d)
     memset(w, 0, sizeof *w);
     w->n = n, w->ntok = ntok, w->K = K, w->d = d;
     w->vmax = imin(K, ntok), w->qmax = imin(K, n);
-    size_t full = (size_t)w->qmax * w->vmax, cap = (size_t)DENSE_RATIO * ntok;
+    size_t full = (size_t)w->qmax * w->vmax, cap = (size_t)AC_SVM_DENSE_RATIO * ntok;
     w->tab = full < cap ? full : cap;
     size_t sz = sizeof(double);
     w->vid = malloc(sizeof(int) * w->vmax);
@@ -165,7 +154,7 @@ static ac_status work_set(work *w, const ac_tpg_data *D, const int *query, const
     for (int q = 0; q < w->Q; q++)
         memcpy(w->Eq + (size_t)q * d, E + (size_t)w->qid[q] * d, sizeof(double) * (size_t)d);
     w->dense = (size_t)w->Q * w->V <= w->tab;
-    w->exptab = w->dense && (size_t)w->Q * w->V * EXPTAB_RATIO <= (size_t)ntok;
+    w->exptab = w->dense && (size_t)w->Q * w->V * AC_SVM_EXPTAB_RATIO <= (size_t)ntok;
     w->D = D;
     w->E = E;
     return AC_OK;
@@ -283,7 +272,7 @@ static double identity_head(const double *a, const double *pe, double m, const i
     }
     double z = zn + zy, iz = 1.0 / z;
     if (my - m >= -REUSE_NATS) {
-        double cl = -zn / (z * zy), x = zn / zy;
+        double cl = -(zn / z) / zy, x = zn / zy; /* z and zy may be as small as e^-600: no z zy */
         for (int t = 0; t < len; t++)
             e[t] *= ct[t] == cy ? cl : iz;
         /* log1p only where it matters: for x >= 1, 1 + x rounds by eps

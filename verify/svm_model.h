@@ -27,6 +27,18 @@ typedef enum {
  * does (spec §7): one double epsilon, so a zero gradient gives a zero step. */
 #define AC_SVM_NGD_EPS 2.220446049250313e-16
 
+/* How the loss is evaluated (verify/svm_model.c), with Q distinct queries,
+ * V distinct tokens and n_tok positions.  The dense Q x V logit table is
+ * used when Q V <= AC_SVM_DENSE_RATIO n_tok: its products cost 2 Q V d
+ * against 2 n_tok d for per-position dots, which run several times slower
+ * than a product, so a table up to 4 times the positions still pays; the
+ * ratio also bounds its memory by 4 n_tok doubles.  The identity head takes
+ * its exponentials from the table when AC_SVM_EXPTAB_RATIO Q V <= n_tok: an
+ * exp (~10 ns) costs more than the rest of a position's work, so a table of
+ * at most half as many entries as positions saves half of them or more. */
+#define AC_SVM_DENSE_RATIO 4
+#define AC_SVM_EXPTAB_RATIO 2
+
 /* Mean loss over the dataset at W (d x d) and, when grad is non-NULL, its
  * gradient (d x d).  E is K x d.  The dataset must have labels in sequences
  * for the identity head (+inf and a NaN gradient otherwise).  query (n
