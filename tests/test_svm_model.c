@@ -716,3 +716,40 @@ Test(svm_train, one_call_train_equals_set_and_run)
         ac_tpg_data_free(D);
     }
 }
+
+/* Ids outside [0, K) and empty examples without a query are refused at set;
+ * with queries, empty examples are allowed, so there may be fewer positions
+ * than examples (the workspace must not assume otherwise; ASan watches). */
+Test(svm_train, ids_outside_the_vocabulary_and_empty_examples_are_einval)
+{
+    double E[4 * 3], W0[9];
+    for (int i = 0; i < 12; i++)
+        E[i] = 0.3 + 0.1731 * i;
+    for (int i = 0; i < 9; i++)
+        W0[i] = 0.05 * i - 0.2;
+    ac_tpg_data *D = ac_tpg_data_alloc(4, 3, 4);
+    int off[] = {0, 1, 1, 2, 3}, tok[] = {2, 1, 3}, lab[] = {2, 0, 1, 3}, query[] = {1, 3, 0, 2};
+    memcpy(D->off, off, sizeof off), memcpy(D->tok, tok, sizeof tok), memcpy(D->label, lab, sizeof lab);
+    ac_svm_train_settings s;
+    ac_svm_train_settings_default(&s);
+    s.steps = 3, s.head = AC_SVM_HEAD_GENERAL_CE;
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(4, 3, 4, 3);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_svm_trainer_set(tr, D, query, E, &s, W0, &msg), AC_OK, "%s", msg.text);
+    ac_svm_trainer_run(tr, 3);
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, &s, W0, &msg), AC_EINVAL, "empty example 1 without a query");
+    cr_assert(strstr(msg.text, "example 1"), "%s", msg.text);
+    D->off[2] = 2, D->tok[1] = 4;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, query, E, &s, W0, &msg), AC_EINVAL, "token 4 of K = 4");
+    D->tok[1] = -1;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, query, E, &s, W0, &msg), AC_EINVAL, "token -1");
+    D->tok[1] = 1, query[3] = 4;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, query, E, &s, W0, &msg), AC_EINVAL, "query 4 of K = 4");
+    query[3] = 2, D->label[0] = 4;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, query, E, &s, W0, &msg), AC_EINVAL, "label 4 of K = 4");
+    cr_assert(isnan(ac_svm_model_loss(D, query, E, 3, AC_SVM_HEAD_IDENTITY, W0, NULL)));
+    D->label[0] = 2;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, query, E, &s, W0, &msg), AC_OK, "%s", msg.text);
+    ac_svm_trainer_free(tr);
+    ac_tpg_data_free(D);
+}

@@ -32,9 +32,9 @@
  * dgemm takes 0.08-0.1 us for 6^3 = 216 (loops 0.07 us) and for 8^3 = 512
  * (loops 0.16 us), measured on the 2-core machine of bench/README.md. */
 #define BLAS_MIN_MADDS 384
-/* The identity head's label sum reuses the max-shifted exponentials of the
- * full softmax when the largest label logit is within REUSE_NATS of the
- * largest logit: its largest term is then >= e^-600 ~ 3e-261, and terms
+/* The identity head's label sum reuses the shifted exponentials exp(a_t - m)
+ * of the full softmax (m >= the largest logit) when the largest label logit
+ * is within REUSE_NATS of m: its largest term is then >= e^-600 ~ 3e-261, and terms
  * that underflow below DBL_MIN ~ 2e-308 are < 1e-47 of it, far below
  * rounding.  Otherwise the label terms are recomputed shifted by their own
  * maximum. */
@@ -127,7 +127,8 @@ static int find(const int *ids, int m, int v)
     return p ? (int)(p - ids) : -1;
 }
 
-/* Compact D (which fits w's sizes) and gather the rows of E it uses. */
+/* Compact D (which fits w's sizes) and gather the rows of E it uses.
+ * AC_EINVAL for an id outside [0, D->K) or an empty example without a query. */
 static ac_status work_set(work *w, const ac_tpg_data *D, const int *query, const double *E, ac_msg *msg)
 {
     int n = D->n, ntok = D->off[n], d = w->d;
@@ -137,7 +138,7 @@ static ac_status work_set(work *w, const ac_tpg_data *D, const int *query, const
             return ac_fail(msg, AC_EINVAL, "example %d is empty and has no query token", i);
         w->sortbuf[i] = query ? query[i] : D->tok[D->off[i + 1] - 1];
     }
-    int *qtok = w->ctok; /* the queries, briefly, before ctok is filled */
+    int *qtok = w->cq; /* the query ids, replaced one by one by their compact index */
     memcpy(qtok, w->sortbuf, sizeof(int) * (size_t)n);
     w->Q = distinct(qtok, n, w->sortbuf, w->qid);
     for (int i = 0; i < n; i++)
@@ -145,6 +146,10 @@ static ac_status work_set(work *w, const ac_tpg_data *D, const int *query, const
     w->V = distinct(D->tok, ntok, w->sortbuf, w->vid);
     if ((w->Q && (w->qid[0] < 0 || w->qid[w->Q - 1] >= D->K)) || (w->V && (w->vid[0] < 0 || w->vid[w->V - 1] >= D->K)))
         return ac_fail(msg, AC_EINVAL, "a token or query id is outside the vocabulary of %d tokens", D->K);
+    for (int i = 0; i < n; i++)
+        if (D->label[i] < 0 || D->label[i] >= D->K)
+            return ac_fail(msg, AC_EINVAL, "the label %d of example %d is outside the vocabulary of %d tokens",
+                           D->label[i], i, D->K);
     for (int t = 0; t < ntok; t++)
         w->ctok[t] = find(w->vid, w->V, D->tok[t]);
     for (int i = 0; i < n; i++)
