@@ -122,7 +122,8 @@ static void print_sizes(const ac_tpg_data *D, int d, double rate)
     int Q = last ? count_distinct(last, n, D->K) : 0, V = count_distinct(D->tok, ntok, D->K);
     free(last);
     printf("\"n\": %d, \"ntok\": %d, \"T\": %d, \"d\": %d, \"Q\": %d, \"V\": %d, "
-           "\"flops_per_position\": %.17g, \"flops_blocked\": %.17g, \"gemm_flops_per_s\": %.17g, \"gemm_threads\": %d, ",
+           "\"flops_per_position\": %.17g, \"flops_blocked\": %.17g, \"gemm_flops_per_s\": %.17g, "
+           "\"gemm_threads\": %d, ",
            n, ntok, T, d, Q, V, 4.0 * n * d * (double)(d + T), 4.0 * Q * d * (double)(d + V), rate,
            openblas_get_num_threads());
 }

@@ -423,7 +423,8 @@ static void compare_with_reference(ac_svm_head head, unsigned long seed, int *se
                   "seed %lu head %d case %d (n=%d T=%d K=%d d=%d scale %g): loss %.17g reference %.17g",
                   ac_test_seed(seed), head, cs, n, T, K, d, sc, l, lr);
         for (int j = 0; j < dd; j++)
-            cr_assert(fabs(g[j] - gr[j]) <= tg, "seed %lu head %d case %d (n=%d T=%d K=%d d=%d, scale %g) entry %d: %.17g reference %.17g",
+            cr_assert(fabs(g[j] - gr[j]) <= tg,
+                      "seed %lu head %d case %d (n=%d T=%d K=%d d=%d, scale %g) entry %d: %.17g reference %.17g",
                       ac_test_seed(seed), head, cs, n, T, K, d, sc, j, g[j], gr[j]);
         free(W);
         rcase_clear(&c);
@@ -472,7 +473,8 @@ static void fd_check(ac_svm_head head, unsigned long seed)
             double fm = ac_svm_model_loss(c.D, c.query, c.E, d, head, W, NULL);
             W[j] = w;
             double fd = (fp - fm) / (2 * h);
-            cr_assert(fabs(fd - g[j]) <= 1e-6 * (1 + gmax), "seed %lu head %d case %d (n=%d K=%d d=%d) entry %d: %.12g fd %.12g",
+            cr_assert(fabs(fd - g[j]) <= 1e-6 * (1 + gmax),
+                      "seed %lu head %d case %d (n=%d K=%d d=%d) entry %d: %.12g fd %.12g",
                       ac_test_seed(seed), head, cs, n, K, d, j, g[j], fd);
         }
         free(W);
@@ -562,7 +564,8 @@ Test(svm_train, the_step_limit_ends_a_run_and_further_iterates_change_nothing)
     cr_assert_eq(ac_svm_trainer_run(tr, 1000), AC_TRAIN_STEP_LIMIT);
     const ac_train_info *in = ac_svm_trainer_info(tr);
     cr_assert_eq(in->steps, 7);
-    cr_assert(isfinite(in->loss) && isfinite(in->loss0) && in->loss < in->loss0, "loss %g from %g", in->loss, in->loss0);
+    cr_assert(isfinite(in->loss) && isfinite(in->loss0) && in->loss < in->loss0, "loss %g from %g", in->loss,
+              in->loss0);
     double W[64];
     memcpy(W, ac_svm_trainer_W(tr), sizeof W);
     cr_assert_eq(ac_svm_trainer_iterate(tr), AC_OK);

@@ -26,7 +26,12 @@
  * distinct queries and tokens, few positions each) the logits are taken
  * position by position instead, a_t = Ev[v_t] . Y[q_i], and the weights
  * added into Z[q_i] directly: the same products at the two ends, 4 d (n_tok
- * + Q d) flops, and memory linear in the data. */
+ * + Q d) flops, and memory linear in the data.
+ *
+ * The identity head's exponentials come from a table PT = exp(UT - row max)
+ * when it has at most half as many entries as there are positions
+ * (AC_SVM_EXPTAB_RATIO): one exp per (query, token) pair instead of one per
+ * position. */
 
 /* Below this many multiply-adds a product is three plain loops: OpenBLAS's
  * dgemm takes 0.08-0.1 us for 6^3 = 216 (loops 0.07 us) and for 8^3 = 512
@@ -34,9 +39,9 @@
 #define BLAS_MIN_MADDS 384
 /* The identity head's label sum reuses the shifted exponentials exp(a_t - m)
  * of the full softmax (m >= the largest logit) when the largest label logit
- * is within REUSE_NATS of m: its largest term is then >= e^-600 ~ 3e-261, and terms
- * that underflow below DBL_MIN ~ 2e-308 are < 1e-47 of it, far below
- * rounding.  Otherwise the label terms are recomputed shifted by their own
+ * is within REUSE_NATS of m: its largest term is then >= e^-600 ~ 3e-261,
+ * and terms that underflow below DBL_MIN ~ 2e-308 are < 1e-47 of it, far
+ * below rounding.  Otherwise the label terms are recomputed shifted by their own
  * maximum. */
 #define REUSE_NATS 600.0
 
@@ -336,6 +341,7 @@ static double general_head(const work *w, ac_svm_head head, double *a, const int
         e[t] *= a[t] - sg;
     return loss;
 }
+
 /* PT[q, v] = exp(UT[q, v] - rowmax[q]), rowmax[q] the largest of row q. */
 static void exp_table(int Q, int V, const double *UT, double *PT, double *rowmax)
 {
