@@ -299,7 +299,8 @@ static double identity_head(const double *a, const double *pe, double m, const i
 }
 
 /* General head: s = softmax(a), o = X^T s, z = E o, p = softmax(z), loss
- * (1 - p_y)^2 or -log p_y.  Backward: dl/dz, dl/do = E^T dl/dz,
+ * (1 - p_y)^2 or -log p_y (the two K x d products by dgemv from
+ * BLAS_MIN_MADDS on).  Backward: dl/dz, dl/do = E^T dl/dz,
  * dl/ds_t = x_t . dl/do, dl/da = s * (dl/ds - s . dl/ds), into e; a is
  * overwritten. */
 static double general_head(const work *w, ac_svm_head head, double *a, const int *ct, int len, int y,
@@ -315,8 +316,12 @@ static double general_head(const work *w, ac_svm_head head, double *a, const int
         for (int j = 0; j < d; j++)
             o[j] += e[t] * x[j];
     }
-    for (int k = 0; k < K; k++)
-        z[k] = dot(E + (size_t)k * d, o, d);
+    int blas = (double)K * d >= BLAS_MIN_MADDS;
+    if (blas)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, K, d, 1.0, E, d, o, 1, 0.0, z, 1);
+    else
+        for (int k = 0; k < K; k++)
+            z[k] = dot(E + (size_t)k * d, o, d);
     double lse = softmax(z, K, p);
     double loss, c;
     if (head == AC_SVM_HEAD_GENERAL_LSQ) {
@@ -326,11 +331,15 @@ static double general_head(const work *w, ac_svm_head head, double *a, const int
         loss = lse - z[y];
         c = -1.0;
     }
-    memset(go, 0, sizeof(double) * (size_t)d);
-    for (int k = 0; k < K; k++) {
-        double dz = c * ((k == y) - p[k]);
-        for (int j = 0; j < d; j++)
-            go[j] += dz * E[(size_t)k * d + j];
+    for (int k = 0; k < K; k++)
+        p[k] = c * ((k == y) - p[k]); /* p now holds dl/dz */
+    if (blas) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, K, d, 1.0, E, d, p, 1, 0.0, go, 1);
+    } else {
+        memset(go, 0, sizeof(double) * (size_t)d);
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < d; j++)
+                go[j] += p[k] * E[(size_t)k * d + j];
     }
     double sg = 0.0;
     for (int t = 0; t < len; t++) {
