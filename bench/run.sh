@@ -113,7 +113,27 @@ step_size() {
     "$PY" "$BENCH/report.py" step "$label (n=$n T=$len K=$K d=$d, lr $lr)" --c "$p.c.json" --torch "$p.t.json" \
         --torch1 "$p.t1.json" \
         --steps "$steps" --wall "$p.wall" ${info:+--info "$info"}
+    step_bound "$p.c.json" "$label"
     echo
+}
+# step_bound C_JSON LABEL: the C step against the time its flops need at the
+# DGEMM rate step_bench measured in the same process (bench/README.md §2).
+# The target (issue 10 §4: within 3x) is judged at the large size only.
+step_bound() {
+    "$PY" -c '
+import json, sys
+c, label = json.load(open(sys.argv[1])), sys.argv[2]
+t, R1, p, Q, V, ntok = (c[k] for k in ("seconds_per_step", "gemm_flops_per_s", "gemm_threads", "Q", "V", "ntok"))
+Fp, Fb, R = c["flops_per_position"], c["flops_blocked"], R1 * p
+us = lambda x: f"{x * 1e6:.3g} us"
+r = t / (Fp / R)
+verdict = " (target <= 3x: " + ("met" if r <= 3 else "MISSED") + ")" if label == "large" else ""
+print(f"   DGEMM  : {R1 / 1e9:.3g} GFLOP/s on one thread (512^3, best of 7, measured in the same run); "
+      f"machine rate R = {p} x that = {R / 1e9:.3g} GFLOP/s")
+print(f"   bound  : 4 n d (d + T) = {Fp / 1e6:.3g} MFLOP / R = {us(Fp / R)}; C / bound = {r:.2g}x{verdict}")
+print(f"            blocked products 4 Q d (d + V) = {Fb / 1e6:.3g} MFLOP (Q={Q}, V={V}) / R = {us(Fb / R)}: "
+      f"C / that = {t / (Fb / R):.2g}x (the step is one thread and also takes exponentials for {ntok} positions)")
+' "$1" "$2"
 }
 step_size paper 6 4 6 8 100 0.1
 step_size large 512 32 64 64 50 0.1

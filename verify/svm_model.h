@@ -27,12 +27,29 @@ typedef enum {
  * does (spec §7): one double epsilon, so a zero gradient gives a zero step. */
 #define AC_SVM_NGD_EPS 2.220446049250313e-16
 
+/* How the loss is evaluated (verify/svm_model.c), with Q distinct queries,
+ * V distinct tokens and n_tok positions.  The dense Q x V logit table is
+ * used when Q V <= AC_SVM_DENSE_RATIO n_tok: its products cost 2 Q V d
+ * against 2 n_tok d for per-position dots, which run several times slower
+ * than a product, so a table up to 4 times the positions still pays; the
+ * ratio also bounds its memory by 4 n_tok doubles.  The identity head takes
+ * its exponentials from the table when AC_SVM_EXPTAB_RATIO Q V <= n_tok: an
+ * exp (~10 ns) costs more than the rest of a position's work, so a table of
+ * at most half as many entries as positions saves half of them or more. */
+#define AC_SVM_DENSE_RATIO 4
+#define AC_SVM_EXPTAB_RATIO 2
+
 /* Mean loss over the dataset at W (d x d) and, when grad is non-NULL, its
  * gradient (d x d).  E is K x d.  The dataset must have labels in sequences
- * for the identity head.  query (n entries) names the attending token of
- * each example when non-NULL (a reduced dataset, theory/tpg_loss.h, keeps
- * only some positions but attends from the original last token); NULL means
- * the last entry of each sequence, the model of spec §1. */
+ * for the identity head (+inf and a NaN gradient otherwise).  query (n
+ * entries) names the attending token of each example when non-NULL (a
+ * reduced dataset, theory/tpg_loss.h, keeps only some positions but attends
+ * from the original last token); NULL means the last entry of each
+ * sequence, the model of spec §1.  Computed in blocks over the distinct
+ * tokens and queries (level-3 products, verify/svm_model.c); allocates a
+ * workspace per call, so a loop should use a trainer.  NaN when D is empty,
+ * an example is empty without a query, an id is outside [0, K), or on no
+ * memory. */
 double ac_svm_model_loss(const ac_tpg_data *D, const int *query, const double *E, int d, ac_svm_head head,
                          const double *W, double *grad);
 
@@ -74,20 +91,30 @@ const char *ac_svm_train_settings_check(const ac_svm_train_settings *s);
 typedef struct ac_svm_trainer ac_svm_trainer;
 
 /* A workspace for datasets of at most n examples, ntok tokens in all, a
- * vocabulary of K and dimension d.  NULL on no memory or sizes < 1. */
+ * vocabulary of K and dimension d.  NULL on no memory or sizes < 1.  Its
+ * memory is linear in the sizes: O(ntok + n + (min(K, n) + min(K, ntok)) d
+ * + d^2 + K) doubles, the logit table capped at 4 ntok entries; no array
+ * grows with the largest token id beyond K. */
 ac_svm_trainer *ac_svm_trainer_alloc(int n, int ntok, int K, int d);
 void ac_svm_trainer_free(ac_svm_trainer *tr);
 
-/* Start a run on (D, query, E) (borrowed until the next set or free; query as
- * in ac_svm_model_loss) from W0 (d x d, copied) under set (copied).
- * AC_EINVAL when set fails its check (msg says which setting), AC_ESIZE when
- * D does not fit the sizes of the alloc. */
+/* Start a run on (D, query, E) (borrowed until the next set or free, and
+ * not to be changed meanwhile: the rows of E the data uses and the compact
+ * token ids are taken here; query as in ac_svm_model_loss) from W0 (d x d,
+ * copied) under set (copied).  AC_EINVAL when set fails its check (msg says
+ * which setting) or an id is outside [0, D->K) or an example is empty
+ * without a query; AC_ESIZE when D is empty or does not fit the sizes of
+ * the alloc. */
 ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int *query, const double *E,
                              const ac_svm_train_settings *set, const double *W0, ac_msg *msg);
 
 /* One step: evaluate the loss and gradient at W, test for the endings, and
- * step unless one was reached.  Returns AC_OK, also when the run has ended
- * (then W is left as it was); ac_svm_trainer_test says how it stands. */
+ * step unless one was reached.  Endings: diverged when the loss or ||grad||
+ * is not finite, the loss exceeds diverge_factor max(1, loss0), or the step
+ * would leave a non-finite entry in W (W is then not moved: it is the last
+ * finite iterate); converged when ||grad|| <= grad_tol; step limit after
+ * settings.steps steps.  Returns AC_OK, also when the run has ended (then W
+ * is left as it was); ac_svm_trainer_test says how it stands. */
 ac_status ac_svm_trainer_iterate(ac_svm_trainer *tr);
 ac_train_outcome ac_svm_trainer_test(const ac_svm_trainer *tr);
 
