@@ -21,7 +21,7 @@ struct ac_min_workspace {
     int ready;                   /* a good set has run */
     int stop;                    /* the callback returned < 0 */
     ac_min_status status;
-    int iter, nfev, rejected, restarts;
+    int iter, nfev, rejected, restarts, grad_steps;
     int polish, stall, polish_gain;         /* gradient-only phase (see ac_min_iterate) */
     double alpha;                /* its Barzilai-Borwein step */
     double *xp, *gp;             /* its current point and gradient */
@@ -230,7 +230,7 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
     int n = w->n;
     w->fn = fn, w->ctx = ctx, w->set = *set;
     w->stop = 0, w->have_cache = 0;
-    w->iter = 0, w->nfev = 0, w->rejected = 0, w->restarts = 0;
+    w->iter = 0, w->nfev = 0, w->rejected = 0, w->restarts = 0, w->grad_steps = 0;
     w->polish = 0, w->stall = 0, w->have_old = 0;
     w->status = AC_MIN_RUNNING;
     memcpy(w->x, x0, sizeof(double) * (size_t)n);
@@ -267,6 +267,7 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
 static void polish_step(ac_min_workspace *w)
 {
     int n = w->n;
+    w->grad_steps++;
     for (int i = 0; i < n; i++)
         w->xt[i] = w->xp[i] - w->alpha * w->gp[i];
     double f;
@@ -414,6 +415,7 @@ int ac_min_test(ac_min_workspace *w, ac_min_info *info)
         info->nfev = w->nfev;
         info->rejected = w->rejected;
         info->restarts = w->restarts;
+        info->grad_steps = w->grad_steps;
     }
     return w->status != AC_MIN_RUNNING;
 }

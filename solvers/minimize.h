@@ -98,6 +98,7 @@ typedef struct {
     int nfev;            /* callback calls */
     int rejected;        /* callback calls that rejected their point */
     int restarts;        /* BFGS restarts after a failed line search */
+    int grad_steps;      /* steps of the gradient-only phase */
 } ac_min_info;
 
 typedef struct ac_min_workspace ac_min_workspace;
