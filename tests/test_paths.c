@@ -142,6 +142,15 @@ Test(paths, every_invalid_setting_is_rejected_with_its_sentence)
     }
     cr_assert_null(ac_paths_alloc(&ok, -1, 2));
     cr_assert_null(ac_paths_alloc(&ok, 3, 0));
+    ac_msg msg;
+    cr_assert_eq(ac_paths_check_sizes(&ok, 3, 2, &msg), AC_OK);
+    cr_assert_eq(ac_paths_check_sizes(&ok, -1, 2, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "-1 training examples") != NULL, "%s", msg.text);
+    cr_assert_eq(ac_paths_check_sizes(&ok, 3, 0, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "0 input features") != NULL, "%s", msg.text);
+    cr_assert_eq(ac_paths_check_sizes(&ok, 1 << 20, 1 << 12, &msg), AC_ESIZE);
+    cr_assert_eq(ac_paths_check_sizes(&bad[9], 3, 2, &msg), AC_EINVAL);
+    cr_assert_str_eq(msg.text, seen[9]);
     ac_paths_free(NULL);
 }
 

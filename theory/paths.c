@@ -11,6 +11,7 @@
 #include <gsl/gsl_poly.h>
 #include <gsl/gsl_roots.h>
 #include <lapacke.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,9 +292,27 @@ const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w)
     return &w->s;
 }
 
+ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg *msg)
+{
+    const char *why = ac_paths_settings_check(s);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "%s", why);
+    if (P < 0)
+        return ac_fail(msg, AC_ESIZE, "attention paths: %d training examples (need P >= 0)", P);
+    if (N0 < 1)
+        return ac_fail(msg, AC_ESIZE, "attention paths: %d input features (need N0 >= 1)", N0);
+    /* BLAS takes int dimensions: P N0 rows of H^L, and rows of N0 H^L. */
+    long np = ac_paths_count(s);
+    if ((long)P * N0 > INT_MAX || (long)N0 * np > INT_MAX)
+        return ac_fail(msg, AC_ESIZE,
+                       "attention paths: %d examples x %d features x %ld paths exceed the int "
+                       "dimensions of BLAS", P, N0, np);
+    return AC_OK;
+}
+
 ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0)
 {
-    if (ac_paths_settings_check(s) || P < 0 || N0 < 1)
+    if (ac_paths_check_sizes(s, P, N0, NULL) != AC_OK)
         return NULL;
     ac_paths_workspace *w = calloc(1, sizeof *w);
     if (!w)
@@ -666,22 +685,31 @@ static int unpack(const double *theta, int d, double *F)
     return t;
 }
 
-void ac_paths_u_from_theta(const ac_paths_settings *s, const double *theta, double *U)
+/* U from theta, with F (sum_l D_l^2 doubles) holding each L_l. */
+static void u_from_theta(const ac_paths_settings *s, const double *theta, double *U, double *F)
 {
     for (int l = 1; l <= s->L; l++) {
         int d = ac_paths_dim(s, l);
-        double *Ul = U + ac_paths_u_offset(s, l);
-        /* U_l = L L^T: build L in place of U_l's rows first, then multiply. */
-        double *F = malloc(sizeof(double) * (size_t)d * d);
-        if (!F)
-            return;
-        theta += unpack(theta, d, F);
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, d, d, 1.0, F, d, 0.0, Ul, d);
+        size_t off = ac_paths_u_offset(s, l);
+        double *Ul = U + off, *Fl = F + off;
+        theta += unpack(theta, d, Fl);
+        /* U_l = L_l L_l^T (lower triangle by dsyrk, then mirrored). */
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, d, d, 1.0, Fl, d, 0.0, Ul, d);
         for (int j = 0; j < d; j++)
             for (int k = j + 1; k < d; k++)
                 Ul[(size_t)j * d + k] = Ul[(size_t)k * d + j];
-        free(F);
     }
+}
+
+void ac_paths_u_from_theta(const ac_paths_settings *s, const double *theta, double *U)
+{
+    /* The factors are built in U itself, one layer at a time from the
+     * last, would clash with dsyrk's output; a scratch copy is simplest. */
+    double *F = malloc(sizeof(double) * ac_paths_u_size(s));
+    if (!F)
+        return;
+    u_from_theta(s, theta, U, F);
+    free(F);
 }
 
 static double width_max(const ac_paths_settings *s)
@@ -699,7 +727,7 @@ int ac_paths_objective(void *ctx, const double *theta, double *f, double *g)
     const ac_paths_settings *s = &w->s;
     if (!w->Phi && w->P > 0)
         return -1;
-    ac_paths_u_from_theta(s, theta, w->Ut);
+    u_from_theta(s, theta, w->Ut, w->Lu);
     double S;
     if (ac_paths_action(w, w->Ut, &S, NULL, w->Gt, NULL) != AC_OK)
         return 1;

@@ -122,8 +122,14 @@ void ac_paths_head_scores(const ac_paths_settings *s, const double *U1, double *
 
 /* ---- Action, gradient, predictor (§3.2, §3.3, §3.6) -------------------- */
 
+/* AC_OK when a workspace for P training examples of N0 features fits the
+ * settings: AC_EINVAL with the settings' sentence, AC_ESIZE (msg names the
+ * size) for P < 0, N0 < 1, or P N0 or N0 H^L beyond BLAS's int dimensions. */
+ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg *msg);
+
 /* A workspace for P training examples of N0 features (O(P^2 + P N0 H^L)
- * doubles).  Copies s; NULL on no memory, bad settings, P < 0 or N0 < 1. */
+ * doubles).  Copies s; NULL on no memory or when ac_paths_check_sizes
+ * fails. */
 typedef struct ac_paths_workspace ac_paths_workspace;
 ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0);
 void ac_paths_free(ac_paths_workspace *w);
@@ -175,7 +181,7 @@ ac_status ac_paths_predict(ac_paths_workspace *w, const double *U1, int Pt,
  * number, sum_l D_l (D_l + 1)/2. */
 int ac_paths_theta_size(const ac_paths_settings *s);
 /* theta from U (each U_l positive definite; AC_ENUMERIC, naming the layer,
- * otherwise) and U from theta. */
+ * otherwise; AC_ENOMEM) and U from theta (U untouched on no memory). */
 ac_status ac_paths_theta_from_u(const ac_paths_settings *s, const double *U, double *theta,
                                 ac_msg *msg);
 void ac_paths_u_from_theta(const ac_paths_settings *s, const double *theta, double *U);
