@@ -864,3 +864,86 @@ Test(paths, not_positive_definite_and_non_finite_inputs_are_reported)
     free(Phi), free(Y), free(U);
     gsl_rng_free(r);
 }
+
+/* ---- The solver's end point satisfies the fixed-point form (§3.6) ------- */
+
+/* Inverse of the d x d SPD A into X by GSL (a route apart from LAPACKE). */
+static void gsl_spd_inverse(const double *A, int d, double *X)
+{
+    gsl_matrix *M = gsl_matrix_alloc((size_t)d, (size_t)d);
+    for (int i = 0; i < d * d; i++)
+        M->data[i] = A[i];
+    cr_assert_eq(gsl_linalg_cholesky_decomp1(M), 0);
+    gsl_linalg_cholesky_invert(M);
+    for (int i = 0; i < d * d; i++)
+        X[i] = M->data[i];
+    gsl_matrix_free(M);
+}
+
+Test(paths, solver_end_point_satisfies_the_fixed_point_form)
+{
+    gsl_rng *r = ac_test_rng(53);
+    int ncase = ac_test_cases(12);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 2);
+        s.L = 2;
+        s.H[0] = 1 + (int)gsl_rng_uniform_int(r, 2), s.H[1] = 2;
+        int P = 3 + (int)gsl_rng_uniform_int(r, 6), N0 = 3, np = ac_paths_count(&s), d2 = 2;
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        size_t nu = ac_paths_u_size(&s);
+        double *U = malloc(sizeof(double) * nu);
+        ac_paths_gp_u(&s, U);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        ac_paths_set_data(w, Phi, Y, NULL);
+        ac_min_settings ms;
+        ac_min_settings_default(&ms);
+        ms.eps_grad = 1e-10;
+        ac_paths_info info;
+        cr_assert_eq(ac_paths_solve(w, &ms, U, &info, NULL), AC_OK);
+        cr_assert_eq(info.min.status, AC_MIN_CONVERGED, "seed 53 case %d: %s |g| %g", c,
+                     ac_min_status_str(info.min.status), info.min.grad_norm);
+        /* U_1^{-1} = (I_{H_1} (x) U_2^{-1}) / sigma_1^2 + (M - B) / n_0 at a
+         * stationary point.  The residual is -G_1 / n_0, and the theta
+         * gradient is 2 G_1 L_1 / n_max (diagonal times L_jj), so |G_1| <=
+         * n_max |g|_inf np |L_1^{-1}|_max max(1, 1/min L_jj) / 2; 4x that
+         * plus the rounding of the three terms (1e3 eps of their size). */
+        double *I1 = malloc(sizeof(double) * np * np), *I2 = malloc(sizeof(double) * d2 * d2);
+        double *MB = malloc(sizeof(double) * np * np), E;
+        gsl_spd_inverse(U, np, I1);
+        gsl_spd_inverse(U + ac_paths_u_offset(&s, 2), d2, I2);
+        cr_assert_eq(ac_paths_energy(w, U, &E, MB, NULL), AC_OK);
+        /* L_1 and its inverse, by GSL. */
+        gsl_matrix *Lm = gsl_matrix_alloc((size_t)np, (size_t)np);
+        for (int i = 0; i < np * np; i++)
+            Lm->data[i] = U[i];
+        gsl_linalg_cholesky_decomp1(Lm);
+        double lmin = INFINITY;
+        for (int j = 0; j < np; j++)
+            lmin = fmin(lmin, gsl_matrix_get(Lm, (size_t)j, (size_t)j));
+        for (int j = 0; j < np; j++)
+            for (int k = j + 1; k < np; k++)
+                gsl_matrix_set(Lm, (size_t)j, (size_t)k, 0.0);
+        gsl_linalg_tri_lower_invert(Lm);
+        double linv = 0.0, scale = 0.0;
+        for (int j = 0; j < np; j++)
+            for (int k = 0; k <= j; k++)
+                linv = fmax(linv, fabs(gsl_matrix_get(Lm, (size_t)j, (size_t)k)));
+        double tol = 4.0 * info.n_max * info.min.grad_norm * np * linv * fmax(1.0, 1.0 / lmin) /
+                     (2.0 * s.n[0]);
+        for (int j = 0; j < np * np; j++)
+            scale = fmax(scale, fabs(I1[j]) + fabs(MB[j]) / s.n[0]);
+        tol += 1e3 * EPS * scale;
+        for (int j = 0; j < np; j++)
+            for (int k = 0; k < np; k++) {
+                double kron = (j / d2 == k / d2) ? I2[(j % d2) * d2 + k % d2] : 0.0;
+                double res = I1[j * np + k] - kron / s.sigma2[1] - MB[j * np + k] / s.n[0];
+                cr_assert_leq(fabs(res), tol, "seed 53 case %d entry (%d,%d): residual %g, tol %g",
+                              c, j, k, res, tol);
+            }
+        gsl_matrix_free(Lm);
+        ac_paths_free(w);
+        free(Phi), free(Y), free(U), free(I1), free(I2), free(MB);
+    }
+    gsl_rng_free(r);
+}
