@@ -1,0 +1,295 @@
+/* BFGS over GSL multimin (solvers/minimize.h): convergence to a minimiser
+ * known by construction, the reported gradient norm, every ending, the
+ * rejection and stop conventions of the callback, and every invalid setting. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "solvers/minimize.h"
+#include "tests/testutil.h"
+
+#define NMAX 7
+
+/* f(x) = sum_l w_l (exp(v_l . y) - v_l . y) + mu/2 |y|^2 with y = x - x*:
+ * grad f(x*) = 0 and f is mu-strongly convex, so x* is the unique minimiser
+ * by construction. */
+typedef struct {
+    int n;
+    double V[NMAX * NMAX], wt[NMAX], xs[NMAX], mu;
+    int calls, stop_at;      /* return -1 on call stop_at (0: never) */
+    double radius;           /* reject points with |y|_inf > radius (0: never) */
+    int flip;                /* return -grad (a wrong gradient) */
+} expf_t;
+
+static int exp_fn(void *ctx, const double *x, double *f, double *g)
+{
+    expf_t *p = ctx;
+    int n = p->n;
+    if (++p->calls == p->stop_at)
+        return -1;
+    double y[NMAX];
+    for (int i = 0; i < n; i++) {
+        y[i] = x[i] - p->xs[i];
+        if (p->radius > 0.0 && fabs(y[i]) > p->radius)
+            return 1;
+    }
+    double v = 0.0;
+    for (int i = 0; i < n; i++) {
+        g[i] = p->mu * y[i];
+        v += 0.5 * p->mu * y[i] * y[i];
+    }
+    for (int l = 0; l < n; l++) {
+        const double *vl = p->V + l * n;
+        double z = 0.0;
+        for (int i = 0; i < n; i++)
+            z += vl[i] * y[i];
+        double e = exp(z);
+        v += p->wt[l] * (e - z);
+        for (int i = 0; i < n; i++)
+            g[i] += p->wt[l] * (e - 1.0) * vl[i];
+    }
+    if (p->flip)
+        for (int i = 0; i < n; i++)
+            g[i] = -g[i];
+    *f = v;
+    return 0;
+}
+
+static void exp_random(gsl_rng *r, expf_t *p, int n)
+{
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    p->mu = 0.3 + gsl_rng_uniform(r);
+    for (int i = 0; i < n * n; i++)
+        p->V[i] = 0.5 * gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < n; i++) {
+        p->wt[i] = 0.5 + gsl_rng_uniform(r);
+        p->xs[i] = 1.7312 * gsl_ran_gaussian(r, 1.0);
+    }
+}
+
+static double dist_inf(const double *a, const double *b, int n)
+{
+    double m = 0.0;
+    for (int i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i] - b[i]));
+    return m;
+}
+
+Test(minimize, reaches_minimiser_known_by_construction)
+{
+    gsl_rng *r = ac_test_rng(31);
+    int ncase = ac_test_cases(200);
+    ac_min_settings set;
+    ac_min_settings_default(&set);
+    set.eps_grad = 1e-10;
+    for (int c = 0; c < ncase; c++) {
+        int n = c % (NMAX + 1);
+        expf_t p;
+        exp_random(r, &p, n);
+        double x0[NMAX], x[NMAX], g[NMAX], f;
+        for (int i = 0; i < n; i++)
+            x0[i] = p.xs[i] + gsl_ran_gaussian(r, 1.0);
+        ac_min_workspace *w = ac_min_alloc(n);
+        cr_assert_not_null(w);
+        ac_min_info info;
+        cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, &set, &info, NULL), AC_OK);
+        cr_assert_eq(info.status, AC_MIN_CONVERGED, "seed 31 case %d n %d: %s |g| %g", c, n,
+                     ac_min_status_str(info.status), info.grad_norm);
+        /* The reported norm is the callback's own gradient at the returned x. */
+        exp_fn(&p, x, &f, g);
+        double gn = 0.0;
+        for (int i = 0; i < n; i++)
+            gn = fmax(gn, fabs(g[i]));
+        cr_assert_eq(gn, info.grad_norm, "seed 31 case %d", c);
+        cr_assert_eq(f, info.f);
+        cr_assert_leq(info.grad_norm, set.eps_grad);
+        /* Strong convexity: |x - x*|_2 <= |grad f(x)|_2 / mu <= sqrt(n)
+         * eps_grad / mu; the gradient's rounding (n terms of size O(10)
+         * near x*, some 1e3 n eps) is added. */
+        double tol = (sqrt((double)n) * set.eps_grad + 1e3 * (n + 1) * DBL_EPSILON) / p.mu;
+        cr_assert_leq(dist_inf(x, p.xs, n), tol, "seed 31 case %d n %d", c, n);
+        cr_assert_eq(info.iter == 0, n == 0, "seed 31 case %d: %d iterations", c, info.iter);
+        ac_min_free(w);
+    }
+    gsl_rng_free(r);
+}
+
+Test(minimize, set_iterate_test_loop_decreases_f_and_keeps_the_best_iterate)
+{
+    gsl_rng *r = ac_test_rng(32);
+    expf_t p;
+    exp_random(r, &p, 5);
+    double x0[5];
+    for (int i = 0; i < 5; i++)
+        x0[i] = p.xs[i] + 2.0;
+    ac_min_workspace *w = ac_min_alloc(5);
+    cr_assert_eq(ac_min_set(w, exp_fn, &p, x0, NULL, NULL), AC_OK);
+    ac_min_info info;
+    double fprev = HUGE_VAL;
+    int steps = 0;
+    while (!ac_min_test(w, &info)) {
+        /* Every accepted BFGS iterate lowers f; in the gradient-only phase
+         * near the end f is flat to its rounding (a few eps |f|: 8 eps). */
+        cr_assert_leq(info.f, fprev + 8.0 * DBL_EPSILON * fabs(fprev), "step %d", steps);
+        fprev = info.f;
+        cr_assert_eq(ac_min_iterate(w), AC_OK);
+        steps++;
+    }
+    cr_assert_eq(info.status, AC_MIN_CONVERGED);
+    /* iter counts accepted iterates; a step of the gradient-only phase that
+     * finds no smaller gradient is not one. */
+    cr_assert_leq(info.iter, steps);
+    cr_assert_gt(info.iter, 0);
+    /* After the end, iterate is a no-op. */
+    double xe[5];
+    memcpy(xe, ac_min_x(w), sizeof xe);
+    cr_assert_eq(ac_min_iterate(w), AC_OK);
+    cr_assert_eq(memcmp(xe, ac_min_x(w), sizeof xe), 0);
+    ac_min_free(w);
+    gsl_rng_free(r);
+}
+
+Test(minimize, step_limit_ends_with_max_iter)
+{
+    gsl_rng *r = ac_test_rng(33);
+    expf_t p;
+    exp_random(r, &p, 6);
+    double x0[6], x[6];
+    for (int i = 0; i < 6; i++)
+        x0[i] = p.xs[i] + 3.0;
+    ac_min_settings set;
+    ac_min_settings_default(&set);
+    set.max_iter = 2;
+    ac_min_workspace *w = ac_min_alloc(6);
+    ac_min_info info;
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, &set, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_MIN_MAX_ITER, "%s", ac_min_status_str(info.status));
+    cr_assert_eq(info.iter, 2);
+    cr_assert_gt(info.grad_norm, set.eps_grad);
+    ac_min_free(w);
+    gsl_rng_free(r);
+}
+
+Test(minimize, callback_stop_ends_with_stopped_at_last_good_iterate)
+{
+    gsl_rng *r = ac_test_rng(34);
+    expf_t p;
+    exp_random(r, &p, 4);
+    double x0[4], x[4];
+    for (int i = 0; i < 4; i++)
+        x0[i] = p.xs[i] + 2.0;
+    p.stop_at = 6;
+    ac_min_workspace *w = ac_min_alloc(4);
+    ac_min_info info;
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_MIN_STOPPED, "%s", ac_min_status_str(info.status));
+    cr_assert_eq(info.nfev, 6);
+    /* The returned point is an accepted iterate: its values are f and grad. */
+    double f, g[4];
+    p.stop_at = 0;
+    exp_fn(&p, x, &f, g);
+    cr_assert_eq(f, info.f);
+    /* A failure at x0 is a status, not an outcome. */
+    p.calls = 0, p.stop_at = 1;
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, NULL, &info, NULL), AC_ECALLBACK);
+    cr_assert_eq(info.status, AC_MIN_STOPPED);
+    ac_min_free(w);
+    gsl_rng_free(r);
+}
+
+Test(minimize, rejected_points_shorten_the_step_and_are_never_iterates)
+{
+    gsl_rng *r = ac_test_rng(35);
+    int ncase = ac_test_cases(50), some_reject = 0;
+    for (int c = 0; c < ncase; c++) {
+        expf_t p;
+        exp_random(r, &p, 3);
+        /* Rejection as it is meant (a rare failure, not a constraint that
+         * the path to x* runs along): points with |y|_inf > 6 are refused,
+         * the start is at |y|_inf = 1.5 and GSL's first trial step of 50
+         * lands outside. */
+        p.radius = 6.0;
+        double x0[3];
+        for (int i = 0; i < 3; i++)
+            x0[i] = p.xs[i] + (i == 0 ? 1.5 : -1.5);
+        ac_min_settings set;
+        ac_min_settings_default(&set);
+        set.step = 50.0;
+        /* Above the rounding floor of GSL's line search (see
+         * AC_MIN_POLISH_STALL), so that BFGS alone must handle the
+         * rejections: no gradient-only step may be needed. */
+        set.eps_grad = 1e-6;
+        ac_min_workspace *w = ac_min_alloc(3);
+        ac_min_info info;
+        cr_assert_eq(ac_min_set(w, exp_fn, &p, x0, &set, NULL), AC_OK);
+        while (!ac_min_test(w, &info)) {
+            cr_assert_leq(dist_inf(ac_min_x(w), p.xs, 3), p.radius, "seed 35 case %d", c);
+            ac_min_iterate(w);
+        }
+        cr_assert_eq(info.status, AC_MIN_CONVERGED,
+                     "seed 35 case %d: %s after %d iterations, %d calls, %d rejected, %d "
+                     "restarts, |g| %g", c, ac_min_status_str(info.status), info.iter, info.nfev,
+                     info.rejected, info.restarts, info.grad_norm);
+        cr_assert_eq(info.grad_steps, 0, "seed 35 case %d: %d gradient-only steps", c,
+                     info.grad_steps);
+        some_reject |= info.rejected > 0;
+        ac_min_free(w);
+    }
+    cr_assert(some_reject, "no case exercised a rejection");
+    gsl_rng_free(r);
+}
+
+Test(minimize, wrong_gradient_ends_with_no_progress)
+{
+    gsl_rng *r = ac_test_rng(36);
+    expf_t p;
+    exp_random(r, &p, 4);
+    p.flip = 1; /* -grad: every search direction goes uphill */
+    double x0[4], x[4];
+    for (int i = 0; i < 4; i++)
+        x0[i] = p.xs[i] + 1.0;
+    ac_min_workspace *w = ac_min_alloc(4);
+    ac_min_info info;
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_MIN_NO_PROGRESS, "%s", ac_min_status_str(info.status));
+    cr_assert_eq(info.iter, 0);
+    cr_assert_eq(memcmp(x, x0, sizeof x), 0);
+    ac_min_free(w);
+    gsl_rng_free(r);
+}
+
+Test(minimize, every_invalid_setting_is_rejected_with_its_sentence)
+{
+    ac_min_settings set;
+    ac_min_settings_default(&set);
+    cr_assert_null(ac_min_settings_check(&set));
+    cr_assert_not_null(ac_min_settings_check(NULL));
+    ac_min_settings bad[6];
+    for (int i = 0; i < 6; i++)
+        bad[i] = set;
+    bad[0].eps_grad = -1e-3;
+    bad[1].eps_grad = NAN;
+    bad[2].max_iter = -1;
+    bad[3].step = 0.0;
+    bad[4].line_tol = 1.0;
+    bad[5].line_tol = NAN;
+    expf_t p;
+    memset(&p, 0, sizeof p);
+    p.n = 1, p.mu = 1.0;
+    double x0[1] = {1.7312}, x[1];
+    ac_min_workspace *w = ac_min_alloc(1);
+    for (int i = 0; i < 6; i++) {
+        const char *why = ac_min_settings_check(&bad[i]);
+        cr_assert_not_null(why, "setting %d accepted", i);
+        ac_msg msg;
+        ac_min_info info;
+        cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, &bad[i], &info, &msg), AC_EINVAL);
+        cr_assert_str_eq(msg.text, why);
+        cr_assert_eq(ac_min_iterate(w), AC_EINVAL, "a workspace after a bad set is unusable");
+    }
+    cr_assert_null(ac_min_alloc(-1));
+    ac_min_free(NULL);
+    ac_min_free(w);
+}

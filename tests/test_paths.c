@@ -1,0 +1,949 @@
+/* Attention paths (theory/paths.h): the exact identities of spec
+ * attention_paths §6 (unit tests 1-6), the predictor against a direct
+ * solve, head scores on constructed U, and every invalid input. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_min.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "theory/paths.h"
+#include "tests/testutil.h"
+
+#define EPS DBL_EPSILON
+
+/* ---- Random cases ------------------------------------------------------ */
+
+/* L in 1..3, H_l in 1..3 with at most 12 paths, widths in [2, 30], variances
+ * in [0.5, 2], T in [0.05, 1]: values like 1.7312, never 0 or 1. */
+static void rand_settings(gsl_rng *r, ac_paths_settings *s, int Lmax)
+{
+    ac_paths_settings_default(s);
+    do {
+        s->L = 1 + (int)gsl_rng_uniform_int(r, (unsigned long)Lmax);
+        for (int l = 0; l < s->L; l++)
+            s->H[l] = 1 + (int)gsl_rng_uniform_int(r, 3);
+    } while (ac_paths_count(s) > 12);
+    for (int l = 0; l <= s->L; l++) {
+        s->n[l] = 2.0 + 28.0 * gsl_rng_uniform(r);
+        s->sigma2[l] = 0.5 + 1.5 * gsl_rng_uniform(r);
+    }
+    s->sigma2_a = 0.5 + 1.5 * gsl_rng_uniform(r);
+    s->T = 0.05 + 0.95 * gsl_rng_uniform(r);
+}
+
+/* d x d positive definite: B B^T / d + 0.3 I, B with N(0, 0.8^2) entries, so
+ * lambda_min >= 0.3. */
+static void rand_pd(gsl_rng *r, int d, double *A)
+{
+    double *B = malloc(sizeof(double) * (size_t)d * d);
+    for (int i = 0; i < d * d; i++)
+        B[i] = 0.8 * gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < d; k++)
+                acc += B[i * d + k] * B[j * d + k];
+            A[i * d + j] = acc / d + (i == j ? 0.3 : 0.0);
+        }
+    free(B);
+}
+
+static double *rand_u(gsl_rng *r, const ac_paths_settings *s)
+{
+    double *U = malloc(sizeof(double) * ac_paths_u_size(s));
+    for (int l = 1; l <= s->L; l++)
+        rand_pd(r, ac_paths_dim(s, l), U + ac_paths_u_offset(s, l));
+    return U;
+}
+
+static double *rand_vec(gsl_rng *r, size_t n, double sd)
+{
+    double *v = malloc(sizeof(double) * (n + 1));
+    for (size_t i = 0; i < n; i++)
+        v[i] = sd * gsl_ran_gaussian(r, 1.0);
+    return v;
+}
+
+static double *rand_labels(gsl_rng *r, int P)
+{
+    double *Y = malloc(sizeof(double) * ((size_t)P + 1));
+    for (int i = 0; i < P; i++)
+        Y[i] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+    return Y;
+}
+
+static double maxabs(const double *a, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+/* ln det(A) + y^T A^{-1} y for the n x n SPD A by GSL's Cholesky: a route
+ * independent of the LAPACKE code under test. */
+static double gsl_logdet_quad(const double *A, const double *y, int n)
+{
+    if (n == 0)
+        return 0.0;
+    gsl_matrix *M = gsl_matrix_alloc((size_t)n, (size_t)n);
+    gsl_vector *x = gsl_vector_alloc((size_t)n), *b = gsl_vector_alloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        gsl_vector_set(b, (size_t)i, y[i]);
+        for (int j = 0; j < n; j++)
+            gsl_matrix_set(M, (size_t)i, (size_t)j, A[i * n + j]);
+    }
+    cr_assert_eq(gsl_linalg_cholesky_decomp1(M), 0);
+    gsl_linalg_cholesky_solve(M, b, x);
+    double ld = 0.0, q = 0.0;
+    for (int i = 0; i < n; i++) {
+        ld += 2.0 * log(gsl_matrix_get(M, (size_t)i, (size_t)i));
+        q += y[i] * gsl_vector_get(x, (size_t)i);
+    }
+    gsl_matrix_free(M), gsl_vector_free(x), gsl_vector_free(b);
+    return ld + q;
+}
+
+/* ---- Settings ---------------------------------------------------------- */
+
+Test(paths, every_invalid_setting_is_rejected_with_its_sentence)
+{
+    ac_paths_settings ok;
+    ac_paths_settings_default(&ok);
+    ok.L = 2, ok.H[0] = 2, ok.H[1] = 3, ok.T = 0.01;
+    cr_assert_null(ac_paths_settings_check(&ok));
+    cr_assert_not_null(ac_paths_settings_check(NULL));
+    ac_paths_settings bad[13];
+    for (int i = 0; i < 13; i++)
+        bad[i] = ok;
+    bad[0].L = 0;
+    bad[1].L = AC_PATHS_MAX_LAYERS + 1;
+    bad[2].H[1] = 0;
+    bad[3].L = 7;                              /* 2 * 3 * 1 ... with H = 5 below */
+    for (int l = 0; l < 7; l++)
+        bad[3].H[l] = 5;                       /* 5^7 > 4096 paths */
+    bad[4].n[0] = 0.0;
+    bad[5].n[2] = NAN;                         /* N_a */
+    bad[6].sigma2[1] = -1.7312;
+    bad[7].sigma2[0] = INFINITY;
+    bad[8].sigma2_a = 0.0;
+    bad[9].T = 0.0;
+    bad[10].T = -0.01;
+    bad[11].T = NAN;
+    bad[12].T = INFINITY;
+    const char *seen[13];
+    for (int i = 0; i < 13; i++) {
+        seen[i] = ac_paths_settings_check(&bad[i]);
+        cr_assert_not_null(seen[i], "bad setting %d accepted", i);
+        cr_assert_null(ac_paths_alloc(&bad[i], 3, 2), "alloc accepted bad setting %d", i);
+    }
+    cr_assert_null(ac_paths_alloc(&ok, -1, 2));
+    cr_assert_null(ac_paths_alloc(&ok, 3, 0));
+    ac_msg msg;
+    cr_assert_eq(ac_paths_check_sizes(&ok, 3, 2, &msg), AC_OK);
+    cr_assert_eq(ac_paths_check_sizes(&ok, -1, 2, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "-1 training examples") != NULL, "%s", msg.text);
+    cr_assert_eq(ac_paths_check_sizes(&ok, 3, 0, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "0 input features") != NULL, "%s", msg.text);
+    cr_assert_eq(ac_paths_check_sizes(&ok, 1 << 20, 1 << 12, &msg), AC_ESIZE);
+    cr_assert_eq(ac_paths_check_sizes(&bad[9], 3, 2, &msg), AC_EINVAL);
+    cr_assert_str_eq(msg.text, seen[9]);
+    ac_paths_free(NULL);
+}
+
+/* ---- §6 test 4: K from Phi = (1/H^L) sum U C, pairwise ------------------ */
+
+/* Softmax over keys (rows) of each column of an ntok x ntok score matrix. */
+static void rand_attention(gsl_rng *r, int ntok, double *Om)
+{
+    for (int t = 0; t < ntok; t++) {
+        double z = 0.0;
+        for (int a = 0; a < ntok; a++) {
+            Om[a * ntok + t] = exp(1.7312 * gsl_ran_gaussian(r, 1.0));
+            z += Om[a * ntok + t];
+        }
+        for (int a = 0; a < ntok; a++)
+            Om[a * ntok + t] /= z;
+    }
+}
+
+Test(paths, kernel_from_phi_equals_pairwise_sum_of_path_kernels)
+{
+    gsl_rng *r = ac_test_rng(41);
+    int ncase = ac_test_cases(60);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        int P = (int)gsl_rng_uniform_int(r, 5), N0 = 1 + (int)gsl_rng_uniform_int(r, 4);
+        int ntok = 1 + (int)gsl_rng_uniform_int(r, 4), np = ac_paths_count(&s), nh = 0;
+        for (int l = 0; l < s.L; l++)
+            nh += s.H[l];
+        size_t nn = (size_t)ntok * ntok;
+        double *X = rand_vec(r, (size_t)P * N0 * ntok, 1.0);
+        double *Om = malloc(sizeof(double) * ((size_t)P * nh * nn + 1));
+        for (int m = 0; m < P * nh; m++)
+            rand_attention(r, ntok, Om + (size_t)m * nn);
+        double *rv = rand_vec(r, (size_t)ntok, 1.0);
+        double *Phi = malloc(sizeof(double) * ((size_t)P * N0 * np + 1));
+        cr_assert_eq(ac_paths_phi(&s, P, N0, ntok, X, Om, rv, Phi, NULL), AC_OK);
+        /* xi_pi(x^mu) the other way round: the forward product Omega_1^{h_1}
+         * ... Omega_L^{h_L} as matrices, then times r, then x. */
+        /* xia: the same sums over absolute values, the scale of their
+         * rounding (the signs of X and r make xi cancel). */
+        double *xi = malloc(sizeof(double) * ((size_t)P * np * N0 + 1));
+        double *xia = malloc(sizeof(double) * ((size_t)P * np * N0 + 1));
+        double *Mt = malloc(sizeof(double) * nn), *Mn = malloc(sizeof(double) * nn);
+        for (int mu = 0; mu < P; mu++)
+            for (int pi = 0; pi < np; pi++) {
+                for (size_t i = 0; i < nn; i++)
+                    Mt[i] = (i % (ntok + 1) == 0) ? 1.0 : 0.0;
+                int off = 0;
+                for (int l = 1; l <= s.L; l++) {
+                    int h = (pi / ac_paths_dim(&s, l + 1)) % s.H[l - 1];
+                    const double *O = Om + ((size_t)mu * nh + off + h) * nn;
+                    for (int a = 0; a < ntok; a++)
+                        for (int b = 0; b < ntok; b++) {
+                            double acc = 0.0;
+                            for (int k = 0; k < ntok; k++)
+                                acc += Mt[a * ntok + k] * O[k * ntok + b];
+                            Mn[a * ntok + b] = acc;
+                        }
+                    memcpy(Mt, Mn, sizeof(double) * nn);
+                    off += s.H[l - 1];
+                }
+                for (int i = 0; i < N0; i++) {
+                    double acc = 0.0, aabs = 0.0;
+                    for (int a = 0; a < ntok; a++) {
+                        double om = 0.0, omabs = 0.0;
+                        for (int b = 0; b < ntok; b++) {
+                            om += Mt[a * ntok + b] * rv[b];
+                            omabs += Mt[a * ntok + b] * fabs(rv[b]); /* Omega >= 0 */
+                        }
+                        acc += X[((size_t)mu * N0 + i) * ntok + a] * om;
+                        aabs += fabs(X[((size_t)mu * N0 + i) * ntok + a]) * omabs;
+                    }
+                    xi[((size_t)mu * np + pi) * N0 + i] = acc;
+                    xia[((size_t)mu * np + pi) * N0 + i] = aabs;
+                }
+            }
+        double *U1 = malloc(sizeof(double) * (size_t)np * np);
+        rand_pd(r, np, U1);
+        double *K = malloc(sizeof(double) * ((size_t)P * P + 1));
+        double *C = malloc(sizeof(double) * ((size_t)P * P + 1));
+        cr_assert_eq(ac_paths_kernel(&s, N0, P, Phi, P, Phi, U1, K), AC_OK);
+        for (int mu = 0; mu < P; mu++)
+            for (int nu = 0; nu < P; nu++) {
+                double sum = 0.0, sabs = 0.0;
+                for (int a = 0; a < np; a++)
+                    for (int b = 0; b < np; b++) {
+                        double cab = 0.0, cabs = 0.0;
+                        for (int i = 0; i < N0; i++) {
+                            cab += xi[((size_t)mu * np + a) * N0 + i] *
+                                   xi[((size_t)nu * np + b) * N0 + i];
+                            cabs += xia[((size_t)mu * np + a) * N0 + i] *
+                                    xia[((size_t)nu * np + b) * N0 + i];
+                        }
+                        cab *= s.sigma2[0] / N0, cabs *= s.sigma2[0] / N0;
+                        /* The library's C_{ab} for this pair agrees too. */
+                        ac_paths_pair_kernel(&s, N0, P, Phi, P, Phi, a, b, C);
+                        /* Both are N0-term dot products of xi entries that
+                         * are themselves ntok L-deep products: relative
+                         * rounding (N0 + 2 ntok L + 4) eps on the absolute
+                         * sum; 8x that. */
+                        double tc = 8.0 * (N0 + 2.0 * ntok * s.L + 4.0) * EPS * cabs;
+                        cr_assert_leq(fabs(C[mu * P + nu] - cab), tc,
+                                      "seed 41 case %d pair (%d,%d) paths (%d,%d)", c, mu, nu, a, b);
+                        sum += U1[a * np + b] * cab;
+                        sabs += fabs(U1[a * np + b]) * cabs;
+                    }
+                sum /= np, sabs /= np;
+                /* K_{mu nu} sums N0 np^2 products: 8 (N0 np^2 + 2 ntok L + 4)
+                 * eps of the absolute sum bounds both routes' rounding. */
+                double tol = 8.0 * (N0 * np * np + 2.0 * ntok * s.L + 4.0) * EPS * sabs;
+                cr_assert_leq(fabs(K[mu * P + nu] - sum), tol, "seed 41 case %d (%d,%d): %g vs %g",
+                              c, mu, nu, K[mu * P + nu], sum);
+            }
+        free(X), free(Om), free(rv), free(Phi), free(xi), free(xia), free(Mt), free(Mn), free(U1), free(K),
+            free(C);
+    }
+    gsl_rng_free(r);
+}
+
+Test(paths, energy_equals_logdet_and_quadratic_form_of_the_pairwise_kernel)
+{
+    gsl_rng *r = ac_test_rng(42);
+    int ncase = ac_test_cases(60);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        int P = (int)gsl_rng_uniform_int(r, 7), N0 = 1 + (int)gsl_rng_uniform_int(r, 4);
+        int np = ac_paths_count(&s);
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        double *U1 = malloc(sizeof(double) * (size_t)np * np);
+        rand_pd(r, np, U1);
+        double *K = malloc(sizeof(double) * ((size_t)P * P + 1));
+        ac_paths_kernel(&s, N0, P, Phi, P, Phi, U1, K);
+        for (int i = 0; i < P; i++)
+            K[i * P + i] += s.T;
+        double ref = gsl_logdet_quad(K, Y, P);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        cr_assert_eq(ac_paths_set_data(w, Phi, Y, NULL), AC_OK);
+        double E;
+        cr_assert_eq(ac_paths_energy(w, U1, &E, NULL, NULL), AC_OK);
+        /* Two Cholesky routes on K + T I (cond <= 1 + max K / T): each
+         * ln det and quadratic form carries P cond eps relative error; 64x. */
+        double cond = 1.0 + maxabs(K, (size_t)P * P) * P / s.T;
+        double tol = 64.0 * (P + 1) * cond * EPS * (fabs(ref) + P + 1.0);
+        cr_assert_leq(fabs(E - ref), tol, "seed 42 case %d P %d: %.17g vs %.17g", c, P, E, ref);
+        ac_paths_free(w);
+        free(Phi), free(Y), free(U1), free(K);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- §6 test 6: analytic gradient = finite differences ----------------- */
+
+/* S(U + t E) with E symmetric, for the central difference. */
+static double action_along(ac_paths_workspace *w, const double *U, const double *E, double t,
+                           size_t n)
+{
+    double *Ut = malloc(sizeof(double) * n), S;
+    for (size_t i = 0; i < n; i++)
+        Ut[i] = U[i] + t * E[i];
+    cr_assert_eq(ac_paths_action(w, Ut, &S, NULL, NULL, NULL), AC_OK);
+    free(Ut);
+    return S;
+}
+
+Test(paths, gradient_of_action_matches_central_differences)
+{
+    gsl_rng *r = ac_test_rng(43);
+    int ncase = ac_test_cases(80);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        int P = (int)gsl_rng_uniform_int(r, 7), N0 = 1 + (int)gsl_rng_uniform_int(r, 4);
+        int np = ac_paths_count(&s);
+        size_t nu = ac_paths_u_size(&s);
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        double *U = rand_u(r, &s), *G = malloc(sizeof(double) * nu);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        cr_assert_eq(ac_paths_set_data(w, Phi, Y, NULL), AC_OK);
+        double S;
+        cr_assert_eq(ac_paths_action(w, U, &S, NULL, G, NULL), AC_OK);
+        for (int dir = 0; dir < 3; dir++) {
+            /* A random symmetric direction over every layer. */
+            double *E = calloc(nu, sizeof(double));
+            for (int l = 1; l <= s.L; l++) {
+                int d = ac_paths_dim(&s, l);
+                double *El = E + ac_paths_u_offset(&s, l);
+                for (int j = 0; j < d; j++)
+                    for (int k = 0; k <= j; k++)
+                        El[j * d + k] = El[k * d + j] = gsl_ran_gaussian(r, 1.0);
+            }
+            double an = 0.0;
+            for (size_t i = 0; i < nu; i++)
+                an += G[i] * E[i];
+            /* Central differences at h and h/2: each has truncation error
+             * h^2 |phi'''| / 6, so |fd(h) - fd(h/2)| = (3/4) h^2 |phi'''|/6
+             * estimates fd(h/2)'s own truncation error to within 4/3; the
+             * rounding of S (some 64 eps |S| plus 64 eps per unit of width
+             * and label, the terms that cancel inside S) divided by h adds
+             * to it.  h = 1e-4 keeps U +- h E positive definite
+             * (lambda_min(U) >= 0.3, |E| = O(sqrt(D))). */
+            double h = 1e-4;
+            double fd1 = (action_along(w, U, E, h, nu) - action_along(w, U, E, -h, nu)) / (2 * h);
+            double fd2 = (action_along(w, U, E, h / 2, nu) - action_along(w, U, E, -h / 2, nu)) / h;
+            double wsum = P;
+            for (int l = 0; l <= s.L; l++)
+                wsum += s.n[l] * ac_paths_dim(&s, l < 1 ? 1 : l);
+            double round = 64.0 * EPS * (fabs(S) + wsum) / (h / 2);
+            double tol = 2.0 * fabs(fd1 - fd2) + 4.0 * round;
+            cr_assert_leq(fabs(an - fd2), tol,
+                          "seed 43 case %d dir %d: analytic %.12g, differences %.12g (h) %.12g (h/2)",
+                          c, dir, an, fd1, fd2);
+            free(E);
+        }
+        ac_paths_free(w);
+        free(Phi), free(Y), free(U), free(G);
+    }
+    gsl_rng_free(r);
+}
+
+Test(paths, gradient_of_cholesky_objective_matches_central_differences)
+{
+    gsl_rng *r = ac_test_rng(44);
+    int ncase = ac_test_cases(40);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 2);
+        int P = (int)gsl_rng_uniform_int(r, 6), N0 = 1 + (int)gsl_rng_uniform_int(r, 3);
+        int np = ac_paths_count(&s), nt = ac_paths_theta_size(&s);
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        double *U = rand_u(r, &s), *U2 = malloc(sizeof(double) * ac_paths_u_size(&s));
+        double *th = malloc(sizeof(double) * nt), *g = malloc(sizeof(double) * nt);
+        double *tp = malloc(sizeof(double) * nt), *gs = malloc(sizeof(double) * nt);
+        cr_assert_eq(ac_paths_theta_from_u(&s, U, th, NULL), AC_OK);
+        /* theta -> U -> theta is the identity (Cholesky factors are unique). */
+        ac_paths_u_from_theta(&s, th, U2);
+        for (size_t i = 0; i < ac_paths_u_size(&s); i++)
+            cr_assert_leq(fabs(U2[i] - U[i]), 64 * EPS * (1.0 + fabs(U[i])) * ac_paths_count(&s));
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        cr_assert_eq(ac_paths_set_data(w, Phi, Y, NULL), AC_OK);
+        double f, fp, fm;
+        cr_assert_eq(ac_paths_objective(w, th, &f, g), 0);
+        for (int k = 0; k < nt; k++) {
+            /* Coordinate central differences at h and h/2, tolerance as in
+             * the U test; f is S / n_max, so its rounding is 64 eps (|f| +
+             * 1) per unit. */
+            double fd[2], h = 1e-4;
+            for (int q = 0; q < 2; q++, h /= 2) {
+                memcpy(tp, th, sizeof(double) * nt);
+                tp[k] += h;
+                ac_paths_objective(w, tp, &fp, gs);
+                tp[k] -= 2 * h;
+                ac_paths_objective(w, tp, &fm, gs);
+                fd[q] = (fp - fm) / (2 * h);
+            }
+            double tol = 2.0 * fabs(fd[0] - fd[1]) + 4.0 * 64.0 * EPS * (fabs(f) + 4.0) / 5e-5;
+            cr_assert_leq(fabs(g[k] - fd[1]), tol, "seed 44 case %d theta %d: %.12g vs %.12g", c, k,
+                          g[k], fd[1]);
+        }
+        ac_paths_free(w);
+        free(Phi), free(Y), free(U), free(U2), free(th), free(g), free(tp), free(gs);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- §6 test 5: a single path ---------------------------------------- */
+
+Test(paths, single_path_energy_and_predictor_depend_on_u_only_as_a_ridge)
+{
+    gsl_rng *r = ac_test_rng(45);
+    int ncase = ac_test_cases(60);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        for (int l = 0; l < s.L; l++)
+            s.H[l] = 1;
+        int P = (int)gsl_rng_uniform_int(r, 7), N0 = 1 + (int)gsl_rng_uniform_int(r, 4), Pt = 3;
+        double *Phi = rand_vec(r, (size_t)P * N0, 0.7), *Y = rand_labels(r, P);
+        double *Pht = rand_vec(r, (size_t)Pt * N0, 0.7);
+        double u = 0.2 + 3.0 * gsl_rng_uniform(r), one = 1.0;
+        /* K = u C, so ln det(uC + T I) = P ln u + ln det(C + (T/u) I) and
+         * Y^T (uC + TI)^{-1} Y = (Y/sqrt u)^T (C + (T/u) I)^{-1} (Y/sqrt u);
+         * the mean predictor is GP regression with ridge T/u; the variance
+         * is u times that of the ridge-T/u problem. */
+        ac_paths_settings s1 = s;
+        s1.T = s.T / u;
+        double *Ys = malloc(sizeof(double) * ((size_t)P + 1));
+        for (int i = 0; i < P; i++)
+            Ys[i] = Y[i] / sqrt(u);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0), *w1 = ac_paths_alloc(&s1, P, N0);
+        ac_paths_set_data(w, Phi, Y, NULL);
+        ac_paths_set_data(w1, Phi, Ys, NULL);
+        double E, E1, m[3], v[3], m1[3], v1[3];
+        cr_assert_eq(ac_paths_energy(w, &u, &E, NULL, NULL), AC_OK);
+        cr_assert_eq(ac_paths_energy(w1, &one, &E1, NULL, NULL), AC_OK);
+        /* cond(C + (T/u) I) <= 1 + P max C u / T; relative rounding P cond
+         * eps on each side; 64x. */
+        double cmax = 0.0;
+        for (int i = 0; i < P * N0; i++)
+            cmax = fmax(cmax, Phi[i] * Phi[i] * N0);
+        double cond = 1.0 + P * cmax * u / s.T;
+        double tol = 64.0 * (P + 1) * cond * EPS * (fabs(E) + P * fabs(log(u)) + P + 1.0);
+        cr_assert_leq(fabs(E - (P * log(u) + E1)), tol, "seed 45 case %d", c);
+        ac_paths_set_data(w1, Phi, Y, NULL);
+        cr_assert_eq(ac_paths_predict(w, &u, Pt, Pht, m, v, NULL), AC_OK);
+        cr_assert_eq(ac_paths_predict(w1, &one, Pt, Pht, m1, v1, NULL), AC_OK);
+        for (int t = 0; t < Pt; t++) {
+            double sc = 1.0 + fabs(m1[t]) + u * (fabs(v1[t]) + cmax);
+            cr_assert_leq(fabs(m[t] - m1[t]), tol * sc, "seed 45 case %d test %d mean", c, t);
+            cr_assert_leq(fabs(v[t] - u * v1[t]), tol * sc, "seed 45 case %d test %d var", c, t);
+        }
+        ac_paths_free(w), ac_paths_free(w1);
+        free(Phi), free(Y), free(Pht), free(Ys);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- Predictor against a direct solve ---------------------------------- */
+
+Test(paths, predictor_equals_direct_gp_regression_with_the_renormalised_kernel)
+{
+    gsl_rng *r = ac_test_rng(46);
+    int ncase = ac_test_cases(40);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 2);
+        int P = (int)gsl_rng_uniform_int(r, 7), N0 = 1 + (int)gsl_rng_uniform_int(r, 4), Pt = 4;
+        int np = ac_paths_count(&s);
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        double *Pht = rand_vec(r, (size_t)Pt * N0 * np, 0.7);
+        double *U1 = malloc(sizeof(double) * (size_t)np * np);
+        rand_pd(r, np, U1);
+        double *K = malloc(sizeof(double) * ((size_t)P * P + 1));
+        double *k = malloc(sizeof(double) * ((size_t)P * Pt + 1)), kt[16];
+        ac_paths_kernel(&s, N0, P, Phi, P, Phi, U1, K);
+        ac_paths_kernel(&s, N0, P, Phi, Pt, Pht, U1, k);
+        ac_paths_kernel(&s, N0, Pt, Pht, Pt, Pht, U1, kt);
+        for (int i = 0; i < P; i++)
+            K[i * P + i] += s.T;
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        ac_paths_set_data(w, Phi, Y, NULL);
+        double m[4], v[4];
+        cr_assert_eq(ac_paths_predict(w, U1, Pt, Pht, m, v, NULL), AC_OK);
+        gsl_matrix *M = gsl_matrix_alloc((size_t)P + 1, (size_t)P + 1);
+        double cond = 1.0 + maxabs(K, (size_t)P * P) * P / s.T;
+        for (int t = 0; t < Pt; t++) {
+            double mref = 0.0, vref = kt[t * Pt + t];
+            if (P > 0) {
+                gsl_matrix_view Mv = gsl_matrix_submatrix(M, 0, 0, (size_t)P, (size_t)P);
+                gsl_vector *x = gsl_vector_alloc((size_t)P), *b = gsl_vector_alloc((size_t)P);
+                for (int i = 0; i < P; i++) {
+                    gsl_vector_set(b, (size_t)i, k[i * Pt + t]);
+                    for (int j = 0; j < P; j++)
+                        gsl_matrix_set(&Mv.matrix, (size_t)i, (size_t)j, K[i * P + j]);
+                }
+                gsl_linalg_cholesky_decomp1(&Mv.matrix);
+                gsl_linalg_cholesky_solve(&Mv.matrix, b, x);
+                for (int i = 0; i < P; i++) {
+                    mref += Y[i] * gsl_vector_get(x, (size_t)i);
+                    vref -= k[i * Pt + t] * gsl_vector_get(x, (size_t)i);
+                }
+                gsl_vector_free(x), gsl_vector_free(b);
+            }
+            /* Forward error of two Cholesky solves: P cond eps relative to
+             * the sizes involved; 64x. */
+            double tol = 64.0 * (P + 1) * cond * EPS * (1.0 + fabs(mref) + kt[t * Pt + t]);
+            cr_assert_leq(fabs(m[t] - mref), tol, "seed 46 case %d mean %d", c, t);
+            cr_assert_leq(fabs(v[t] - vref), tol, "seed 46 case %d var %d", c, t);
+            cr_assert_geq(v[t], -tol, "variance below zero");
+        }
+        gsl_matrix_free(M);
+        ac_paths_free(w);
+        free(Phi), free(Y), free(Pht), free(U1), free(K), free(k);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- §6 test 2: the U_a closed form is the 1-D minimiser ---------------- */
+
+typedef struct {
+    double Na, nL, HL, sa, sL, tr;
+} ua_fn_t;
+
+/* The part of S that depends on U_a (§3.2). */
+static double ua_part(double a, void *p)
+{
+    const ua_fn_t *q = p;
+    return q->Na * (a / q->sa - log(a)) + q->nL * (q->tr / (q->sL * a) + q->HL * log(a));
+}
+
+Test(paths, ua_closed_form_is_the_one_dimensional_minimiser)
+{
+    gsl_rng *r = ac_test_rng(47);
+    int ncase = ac_test_cases(200), neg = 0, pos = 0;
+    gsl_min_fminimizer *m = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        int L = s.L;
+        ua_fn_t q = {s.n[L], s.n[L - 1], s.H[L - 1], s.sigma2_a, s.sigma2[L],
+                     0.1 + 5.0 * gsl_rng_uniform(r)};
+        double a = ac_paths_ua(&s, q.tr);
+        double beta = s.sigma2_a * (q.HL * q.nL / q.Na - 1.0);
+        neg += beta < 0, pos += beta > 0;
+        /* f'(a) = 0 to rounding: its four terms, 8 eps each. */
+        double t1 = q.Na / q.sa, t2 = q.Na / a, t3 = q.nL * q.tr / (q.sL * a * a), t4 = q.nL * q.HL / a;
+        cr_assert_leq(fabs(t1 - t2 - t3 + t4), 8.0 * EPS * (t1 + t2 + t3 + t4),
+                      "seed 47 case %d: f'(U_a) = %g", c, t1 - t2 - t3 + t4);
+        /* Brent's method on f over [a/8, 8a].  It locates the minimum only
+         * to where f is flat to rounding: |x - a| <= sqrt(2 delta / f''),
+         * delta = 8 eps sum|terms of f|; twice that, plus the bracket it
+         * stops at (1e-12 relative). */
+        gsl_function F = {ua_part, &q};
+        cr_assert_eq(gsl_min_fminimizer_set(m, &F, a * (1.0 + 0.3 * gsl_rng_uniform(r)), a / 8, 8 * a), 0,
+                     "seed 47 case %d: closed form does not bracket a minimum", c);
+        for (int it = 0; it < 200; it++) {
+            gsl_min_fminimizer_iterate(m);
+            if (gsl_min_test_interval(gsl_min_fminimizer_x_lower(m), gsl_min_fminimizer_x_upper(m),
+                                      0.0, 1e-12) == GSL_SUCCESS)
+                break;
+        }
+        double x = gsl_min_fminimizer_x_minimum(m);
+        double f2 = q.Na / (a * a) + 2.0 * q.nL * q.tr / (q.sL * a * a * a) - q.nL * q.HL / (a * a);
+        double delta = 8.0 * EPS * (q.Na * (a / q.sa + fabs(log(a))) +
+                                    q.nL * (q.tr / (q.sL * a) + q.HL * fabs(log(a))));
+        double tol = 2.0 * sqrt(2.0 * delta / f2) + 1e-12 * a;
+        cr_assert_leq(fabs(x - a), tol, "seed 47 case %d: Brent %.17g, closed form %.17g", c, x, a);
+    }
+    cr_assert(neg > 0 && pos > 0, "both signs of beta: %d %d", neg, pos);
+    gsl_min_fminimizer_free(m);
+    gsl_rng_free(r);
+}
+
+/* ---- §6 test 1 and §3.4: the GP limit ----------------------------------- */
+
+Test(paths, gp_values_are_the_stationary_point_of_the_entropy)
+{
+    gsl_rng *r = ac_test_rng(48);
+    int ncase = ac_test_cases(100);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        size_t nu = ac_paths_u_size(&s);
+        double *U = malloc(sizeof(double) * nu), *G = malloc(sizeof(double) * nu);
+        ac_paths_gp_u(&s, U);
+        ac_paths_workspace *w = ac_paths_alloc(&s, 0, 1);
+        double S, Ua;
+        cr_assert_eq(ac_paths_entropy(w, U, &S, &Ua, G, NULL), AC_OK);
+        cr_assert_leq(fabs(Ua - s.sigma2_a), 8.0 * EPS * s.sigma2_a, "seed 48 case %d", c);
+        /* Each entry of G is a sum of terms n (a - b) with a = b = n/c_l in
+         * exact arithmetic: 16 eps (n_{l-2} + n_{l-1}) (H + 2) / c_l. */
+        for (int l = 1; l <= s.L; l++) {
+            int d = ac_paths_dim(&s, l);
+            double cl = U[ac_paths_u_offset(&s, l)];
+            double tol = 16.0 * EPS * (s.n[l - 1] + (l > 1 ? s.n[l - 2] : 0.0)) * (s.H[l - 1] + 2.0) / cl;
+            for (int j = 0; j < d * d; j++)
+                cr_assert_leq(fabs(G[ac_paths_u_offset(&s, l) + j]), tol,
+                              "seed 48 case %d layer %d entry %d: %g", c, l, j,
+                              G[ac_paths_u_offset(&s, l) + j]);
+        }
+        ac_paths_free(w);
+        free(U), free(G);
+    }
+    gsl_rng_free(r);
+}
+
+/* Solve at widths all N and return max|U_1 - U_1^GP| and max|mean - mean_GP|. */
+static void gp_deviation(const ac_paths_settings *s0, double N, int P, int N0, const double *Phi,
+                         const double *Y, int Pt, const double *Pht, double *du, double *dm)
+{
+    ac_paths_settings s = *s0;
+    for (int l = 0; l <= s.L; l++)
+        s.n[l] = N;
+    int np = ac_paths_count(&s);
+    size_t nu = ac_paths_u_size(&s);
+    double *U = malloc(sizeof(double) * nu), *Ug = malloc(sizeof(double) * nu);
+    ac_paths_gp_u(&s, Ug);
+    memcpy(U, Ug, sizeof(double) * nu);
+    ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+    ac_paths_set_data(w, Phi, Y, NULL);
+    ac_min_settings ms;
+    ac_min_settings_default(&ms);
+    ms.eps_grad = 1e-13;
+    ac_paths_info info;
+    cr_assert_eq(ac_paths_solve(w, &ms, U, &info, NULL), AC_OK);
+    cr_assert_eq(info.min.status, AC_MIN_CONVERGED, "N %g: %s |g| %g", N,
+                 ac_min_status_str(info.min.status), info.min.grad_norm);
+    double m[8], mg[8];
+    ac_paths_predict(w, U, Pt, Pht, m, NULL, NULL);
+    ac_paths_predict(w, Ug, Pt, Pht, mg, NULL, NULL);
+    *du = 0.0, *dm = 0.0;
+    for (int j = 0; j < np * np; j++)
+        *du = fmax(*du, fabs(U[j] - Ug[j]));
+    for (int t = 0; t < Pt; t++)
+        *dm = fmax(*dm, fabs(m[t] - mg[t]));
+    ac_paths_free(w);
+    free(U), free(Ug);
+}
+
+Test(paths, gp_limit_is_reached_at_rate_one_over_width)
+{
+    gsl_rng *r = ac_test_rng(49);
+    int ncase = ac_test_cases(6);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 2);
+        int P = 2 + (int)gsl_rng_uniform_int(r, 4), N0 = 2, Pt = 3, np = ac_paths_count(&s);
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        double *Pht = rand_vec(r, (size_t)Pt * N0 * np, 0.7);
+        /* At GP values the kernel is K_GP = prod sigma^2 sigma_a^2 sum_pi
+         * Phi_pi Phi_pi^T H^L ... / H^L: the predictor there is GP
+         * regression with K_GP, checked in
+         * predictor_equals_direct_gp_regression...; here U_1 - U_GP and the
+         * predictor's move are O(alpha) = O(P/N): their product with N
+         * tends to a constant, so at N and 10 N they differ by a factor
+         * 10 (1 +- O(P/N) + the solver's error, eps_grad N / curvature):
+         * within 10 %. */
+        double du1, dm1, du2, dm2;
+        gp_deviation(&s, 1e5, P, N0, Phi, Y, Pt, Pht, &du1, &dm1);
+        gp_deviation(&s, 1e6, P, N0, Phi, Y, Pt, Pht, &du2, &dm2);
+        cr_assert_gt(du1, 0.0);
+        cr_assert(du1 / du2 > 9.0 && du1 / du2 < 11.0, "seed 49 case %d: U moves %g, %g", c, du1, du2);
+        cr_assert(dm1 / dm2 > 9.0 && dm1 / dm2 < 11.0, "seed 49 case %d: mean moves %g, %g", c, dm1,
+                  dm2);
+        free(Phi), free(Y), free(Pht);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- §6 test 3: one layer, one head ------------------------------------ */
+
+Test(paths, one_layer_one_head_solver_equals_one_dimensional_root)
+{
+    gsl_rng *r = ac_test_rng(50);
+    int ncase = ac_test_cases(40);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 1);
+        s.L = 1, s.H[0] = 1;
+        s.T = 0.01 + gsl_rng_uniform(r);
+        int P = 1 + (int)gsl_rng_uniform_int(r, 5), N0 = P + 2;
+        double *Phi = rand_vec(r, (size_t)P * N0, 0.7), *Y = rand_labels(r, P);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        ac_paths_set_data(w, Phi, Y, NULL);
+        double u1d, U;
+        cr_assert_eq(ac_paths_one_path_u(w, &u1d, NULL), AC_OK);
+        ac_paths_gp_u(&s, &U);
+        ac_min_settings ms;
+        ac_min_settings_default(&ms);
+        ms.eps_grad = 1e-11;
+        ac_paths_info info;
+        cr_assert_eq(ac_paths_solve(w, &ms, &U, &info, NULL), AC_OK);
+        cr_assert_eq(info.min.status, AC_MIN_CONVERGED, "seed 50 case %d: %s", c,
+                     ac_min_status_str(info.min.status));
+        /* theta = ln sqrt(u): |delta theta| <= |g| / f''(theta), f'' from a
+         * central difference of g (h = 1e-4, relative error O(h^2)); u
+         * moves by 2 u delta theta.  Twice that, plus the rounding of g
+         * (1e3 eps relative to n_0 / n_max = O(1)) over f''. */
+        double th = 0.5 * log(U), gp, gm, fv;
+        double tp = th + 1e-4, tm = th - 1e-4;
+        ac_paths_objective(w, &tp, &fv, &gp);
+        ac_paths_objective(w, &tm, &fv, &gm);
+        double curv = (gp - gm) / 2e-4;
+        cr_assert_gt(curv, 0.0);
+        double tol = 2.0 * 2.0 * U * (info.min.grad_norm + 1e3 * EPS) / curv;
+        cr_assert_leq(fabs(U - u1d), tol, "seed 50 case %d: solver %.17g, root %.17g", c, U, u1d);
+        ac_paths_free(w);
+        free(Phi), free(Y);
+    }
+    gsl_rng_free(r);
+}
+
+Test(paths, one_layer_one_head_tends_to_the_cubic_as_temperature_vanishes)
+{
+    gsl_rng *r = ac_test_rng(51);
+    int ncase = ac_test_cases(20);
+    for (int c = 0; c < ncase; c++) {
+        int P = 2 + (int)gsl_rng_uniform_int(r, 5), N0 = P + 3;
+        double N = P * (1.2 + 20.0 * gsl_rng_uniform(r)); /* alpha in (0.05, 0.8) */
+        ac_paths_settings s;
+        ac_paths_settings_default(&s);
+        s.n[0] = s.n[1] = N;
+        double *Phi = rand_vec(r, (size_t)P * N0, 0.7), *Y = rand_labels(r, P);
+        /* r = Y^T C^{-1} Y with C = Phi Phi^T, by GSL. */
+        double *C = malloc(sizeof(double) * (size_t)P * P);
+        for (int a = 0; a < P; a++)
+            for (int b = 0; b < P; b++) {
+                double acc = 0.0;
+                for (int i = 0; i < N0; i++)
+                    acc += Phi[a * N0 + i] * Phi[b * N0 + i];
+                C[a * P + b] = acc;
+            }
+        double ldq = gsl_logdet_quad(C, Y, P), ld0 = 0.0;
+        double *Z = calloc((size_t)P, sizeof(double));
+        ld0 = gsl_logdet_quad(C, Z, P);
+        double rr = ldq - ld0;
+        double u0 = ac_paths_one_path_u_t0(P / N, rr / N);
+        cr_assert(u0 > 0.0);
+        /* u^{3/2} = (1 - alpha) u + r/N holds at u0 to rounding. */
+        cr_assert_leq(fabs(pow(u0, 1.5) - (1.0 - P / N) * u0 - rr / N),
+                      16.0 * EPS * (pow(u0, 1.5) + u0 + rr / N));
+        /* At T > 0 the root moves by O(T) (the energy's T-derivative is
+         * bounded when C is invertible): the error shrinks 10-fold per
+         * decade of T, within 30 % once T lambda_min(C)^{-1} is small. */
+        double err[3], T = 1e-5;
+        for (int k = 0; k < 3; k++, T /= 10) {
+            s.T = T;
+            ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+            ac_paths_set_data(w, Phi, Y, NULL);
+            double u;
+            cr_assert_eq(ac_paths_one_path_u(w, &u, NULL), AC_OK);
+            err[k] = fabs(u - u0);
+            ac_paths_free(w);
+        }
+        cr_assert(err[0] / err[1] > 7.0 && err[0] / err[1] < 13.0, "seed 51 case %d: %g %g %g", c,
+                  err[0], err[1], err[2]);
+        cr_assert(err[1] / err[2] > 7.0 && err[1] / err[2] < 13.0, "seed 51 case %d: %g %g %g", c,
+                  err[0], err[1], err[2]);
+        free(Phi), free(Y), free(C), free(Z);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- Head scores ------------------------------------------------------- */
+
+Test(paths, head_scores_on_constructed_order_parameters)
+{
+    ac_paths_settings s;
+    ac_paths_settings_default(&s);
+    s.L = 2, s.H[0] = 3, s.H[1] = 2;
+    int np = 6, nh = 5;
+    double U[36], sc[5];
+    /* All entries 1.7312: every head of a layer covers the same number of
+     * entries; layer l's head covers np^2 - (np - np/H_l)^2 of them, so
+     * layer 2 (H = 2: 36 - 9 = 27) beats layer 1 (H = 3: 36 - 16 = 20). */
+    for (int j = 0; j < 36; j++)
+        U[j] = 1.7312;
+    ac_paths_head_scores(&s, U, sc);
+    for (int h = 0; h < 3; h++)
+        cr_assert_leq(fabs(sc[h] - 20.0 / 27.0), 4 * EPS);
+    for (int h = 3; h < nh; h++)
+        cr_assert_eq(sc[h], 1.0);
+    /* Only path (h_1, h_2) = (2, 1), index 2*2 + 1 = 5, on the diagonal:
+     * head 2 of layer 1 and head 1 of layer 2 score 1, the others 0. */
+    memset(U, 0, sizeof U);
+    U[5 * np + 5] = -2.5;
+    ac_paths_head_scores(&s, U, sc);
+    double want[5] = {0, 0, 1, 0, 1};
+    for (int h = 0; h < nh; h++)
+        cr_assert_eq(sc[h], want[h], "head %d", h);
+    memset(U, 0, sizeof U);
+    ac_paths_head_scores(&s, U, sc);
+    for (int h = 0; h < nh; h++)
+        cr_assert_eq(sc[h], 0.0);
+}
+
+/* ---- Failure paths ----------------------------------------------------- */
+
+Test(paths, not_positive_definite_and_non_finite_inputs_are_reported)
+{
+    gsl_rng *r = ac_test_rng(52);
+    ac_paths_settings s;
+    ac_paths_settings_default(&s);
+    s.L = 2, s.H[0] = 2, s.H[1] = 2, s.T = 0.01;
+    int P = 3, N0 = 2, np = 4;
+    double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+    ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+    ac_msg msg;
+    double S, E;
+    /* Energy before data. */
+    double *U = rand_u(r, &s);
+    cr_assert_eq(ac_paths_energy(w, U, &E, NULL, &msg), AC_EINVAL);
+    /* A non-finite path tensor entry or label. */
+    Phi[5] = NAN;
+    cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "entry 5") != NULL, "%s", msg.text);
+    Phi[5] = 0.3;
+    Y[2] = INFINITY;
+    cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "label 2") != NULL, "%s", msg.text);
+    Y[2] = 1.0;
+    cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_OK);
+    /* U_2 with a negative eigenvalue: det < 0 is caught, and so is an even
+     * number of negative eigenvalues (det > 0), which a log-determinant
+     * alone would pass (spec §3.5). */
+    double *U2 = U + ac_paths_u_offset(&s, 2);
+    double keep[4];
+    memcpy(keep, U2, sizeof keep);
+    U2[0] = -U2[0], U2[3] = -U2[3], U2[1] = U2[2] = 0.0;
+    cr_assert_eq(ac_paths_action(w, U, &S, NULL, NULL, &msg), AC_ENUMERIC);
+    cr_assert(strstr(msg.text, "U_2") != NULL, "%s", msg.text);
+    memcpy(U2, keep, sizeof keep);
+    U[0] = -1.7312;
+    cr_assert_eq(ac_paths_energy(w, U, &E, NULL, &msg), AC_ENUMERIC);
+    cr_assert(strstr(msg.text, "U_1") != NULL, "%s", msg.text);
+    double Uc[20];
+    memcpy(Uc, U, sizeof(double) * ac_paths_u_size(&s));
+    ac_paths_info info;
+    cr_assert_eq(ac_paths_solve(w, NULL, Uc, &info, &msg), AC_ENUMERIC);
+    /* The path tensor rejects NaN inputs and sizes that do not fit. */
+    double X[4] = {1, 2, 3, NAN}, Om[4 * 4] = {0}, rv[1] = {1};
+    double out[16];
+    cr_assert_eq(ac_paths_phi(&s, 1, 4, 1, X, Om, rv, out, &msg), AC_EINVAL);
+    cr_assert_eq(ac_paths_phi(&s, 1, 0, 1, X, Om, rv, out, &msg), AC_EINVAL);
+    /* The one-path form refuses a network with more paths. */
+    double u;
+    cr_assert_eq(ac_paths_one_path_u(w, &u, &msg), AC_EINVAL);
+    ac_paths_free(w);
+    free(Phi), free(Y), free(U);
+    gsl_rng_free(r);
+}
+
+/* ---- The solver's end point satisfies the fixed-point form (§3.6) ------- */
+
+/* Inverse of the d x d SPD A into X by GSL (a route apart from LAPACKE). */
+static void gsl_spd_inverse(const double *A, int d, double *X)
+{
+    gsl_matrix *M = gsl_matrix_alloc((size_t)d, (size_t)d);
+    for (int i = 0; i < d * d; i++)
+        M->data[i] = A[i];
+    cr_assert_eq(gsl_linalg_cholesky_decomp1(M), 0);
+    gsl_linalg_cholesky_invert(M);
+    for (int i = 0; i < d * d; i++)
+        X[i] = M->data[i];
+    gsl_matrix_free(M);
+}
+
+Test(paths, solver_end_point_satisfies_the_fixed_point_form)
+{
+    gsl_rng *r = ac_test_rng(53);
+    int ncase = ac_test_cases(12);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 2);
+        s.L = 2;
+        s.H[0] = 1 + (int)gsl_rng_uniform_int(r, 2), s.H[1] = 2;
+        int P = 3 + (int)gsl_rng_uniform_int(r, 6), N0 = 3, np = ac_paths_count(&s), d2 = 2;
+        double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+        size_t nu = ac_paths_u_size(&s);
+        double *U = malloc(sizeof(double) * nu);
+        ac_paths_gp_u(&s, U);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        ac_paths_set_data(w, Phi, Y, NULL);
+        ac_min_settings ms;
+        ac_min_settings_default(&ms);
+        ms.eps_grad = 1e-10;
+        ac_paths_info info;
+        cr_assert_eq(ac_paths_solve(w, &ms, U, &info, NULL), AC_OK);
+        cr_assert_eq(info.min.status, AC_MIN_CONVERGED, "seed 53 case %d: %s |g| %g", c,
+                     ac_min_status_str(info.min.status), info.min.grad_norm);
+        /* U_1^{-1} = (I_{H_1} (x) U_2^{-1}) / sigma_1^2 + (M - B) / n_0 at a
+         * stationary point.  The residual is -G_1 / n_0, and the theta
+         * gradient is 2 G_1 L_1 / n_max (diagonal times L_jj), so |G_1| <=
+         * n_max |g|_inf np |L_1^{-1}|_max max(1, 1/min L_jj) / 2; 4x that
+         * plus the rounding of the three terms (1e3 eps of their size). */
+        double *I1 = malloc(sizeof(double) * np * np), *I2 = malloc(sizeof(double) * d2 * d2);
+        double *MB = malloc(sizeof(double) * np * np), E;
+        gsl_spd_inverse(U, np, I1);
+        gsl_spd_inverse(U + ac_paths_u_offset(&s, 2), d2, I2);
+        cr_assert_eq(ac_paths_energy(w, U, &E, MB, NULL), AC_OK);
+        /* L_1 and its inverse, by GSL. */
+        gsl_matrix *Lm = gsl_matrix_alloc((size_t)np, (size_t)np);
+        for (int i = 0; i < np * np; i++)
+            Lm->data[i] = U[i];
+        gsl_linalg_cholesky_decomp1(Lm);
+        double lmin = INFINITY;
+        for (int j = 0; j < np; j++)
+            lmin = fmin(lmin, gsl_matrix_get(Lm, (size_t)j, (size_t)j));
+        for (int j = 0; j < np; j++)
+            for (int k = j + 1; k < np; k++)
+                gsl_matrix_set(Lm, (size_t)j, (size_t)k, 0.0);
+        gsl_linalg_tri_lower_invert(Lm);
+        double linv = 0.0, scale = 0.0;
+        for (int j = 0; j < np; j++)
+            for (int k = 0; k <= j; k++)
+                linv = fmax(linv, fabs(gsl_matrix_get(Lm, (size_t)j, (size_t)k)));
+        double tol = 4.0 * info.n_max * info.min.grad_norm * np * linv * fmax(1.0, 1.0 / lmin) /
+                     (2.0 * s.n[0]);
+        for (int j = 0; j < np * np; j++)
+            scale = fmax(scale, fabs(I1[j]) + fabs(MB[j]) / s.n[0]);
+        tol += 1e3 * EPS * scale;
+        for (int j = 0; j < np; j++)
+            for (int k = 0; k < np; k++) {
+                double kron = (j / d2 == k / d2) ? I2[(j % d2) * d2 + k % d2] : 0.0;
+                double res = I1[j * np + k] - kron / s.sigma2[1] - MB[j * np + k] / s.n[0];
+                cr_assert_leq(fabs(res), tol, "seed 53 case %d entry (%d,%d): residual %g, tol %g",
+                              c, j, k, res, tol);
+            }
+        gsl_matrix_free(Lm);
+        ac_paths_free(w);
+        free(Phi), free(Y), free(U), free(I1), free(I2), free(MB);
+    }
+    gsl_rng_free(r);
+}
