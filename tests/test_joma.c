@@ -440,7 +440,7 @@ static void random_joint(gsl_rng *r, joint_buf *b, ac_joma_attention att, int ta
         b->X[i] = 0.1 + gsl_rng_uniform(r);
     for (int i = 0; i < JN * JK; i++)
         b->Y[i] = 0.8 * gsl_ran_gaussian(r, 1.0);
-    ac_joma_joint J = {JM, JK, JN, att, tanh_act, b->X, b->Y};
+    ac_joma_joint J = {JM, JK, JN, att, tanh_act, b->X, b->Y, NULL};
     b->J = J;
 }
 
@@ -530,6 +530,56 @@ Test(joma, joint_flow_conserves_the_exp_and_linear_invariants_and_softmax_drifts
             cr_assert(drift <= drift_bound, "case %d (%s): drift %g > %g", c,
                       ac_joma_attention_name(att), drift, drift_bound);
         ac_ode_free(w);
+    }
+    gsl_rng_free(r);
+}
+
+/* dI/dt = grad I . F(y): the rate formula against the right-hand side.  EXP
+ * and LINEAR: exactly 0, so the rhs-side sum vanishes to rounding; SOFTMAX
+ * (with and without bbar): the covariance term.  Both sides sum the same
+ * O(N K M) products in a different order: 64 eps times the sum of the
+ * magnitudes of the terms. */
+Test(joma, joint_invariant_rate_is_the_derivative_along_the_flow)
+{
+    gsl_rng *r = ac_test_rng(29);
+    for (int c = 0; c < ac_test_cases(18); c++) {
+        ac_joma_attention att = (ac_joma_attention)(c % 3);
+        joint_buf b;
+        random_joint(r, &b, att, (c / 3) % 2);
+        double bbar[JM];
+        for (int l = 0; l < JM; l++)
+            bbar[l] = gsl_rng_uniform(r) / JM;
+        if ((c / 6) % 2)
+            b.J.bbar = bbar;
+        int dim = ac_joma_joint_dim(&b.J);
+        double y[64], f[64], dI[JM];
+        random_state(r, &b.J, y);
+        cr_assert_eq(ac_joma_joint_rhs(&b.J, 0.0, y, f), 0);
+        ac_joma_joint_invariant_rate(&b.J, y, dI);
+        (void)dim;
+        double vfv = 0.0, mag_all = 0.0;
+        for (int i = JM; i < JM + JK * JM; i++) {
+            vfv += y[i] * f[i];
+            mag_all += fabs(y[i] * f[i]);
+        }
+        for (int l = 0; l < JM; l++) {
+            double zf = att == AC_JOMA_ATT_LINEAR ? 2 * y[l] * f[l] : f[l];
+            double s = zf, mag = fabs(zf);
+            for (int k = 0; k < JK; k++) {
+                double t = y[JM + k * JM + l] * f[JM + k * JM + l];
+                s -= att == AC_JOMA_ATT_LINEAR ? 2 * t : t;
+                mag += 2 * fabs(t);
+            }
+            if (att == AC_JOMA_ATT_SOFTMAX && b.J.bbar) {
+                s += bbar[l] * vfv;
+                mag += bbar[l] * mag_all;
+            }
+            cr_assert(fabs(s - dI[l]) <= 64 * DBL_EPSILON * (mag + fabs(dI[l])),
+                      "case %d (%s) l %d: grad I . F = %.17g, rate %.17g", c,
+                      ac_joma_attention_name(att), l, s, dI[l]);
+            if (att == AC_JOMA_ATT_SOFTMAX)
+                cr_assert(fabs(dI[l]) > 1e-6, "softmax rate %g is suspiciously 0", dI[l]);
+        }
     }
     gsl_rng_free(r);
 }

@@ -462,4 +462,38 @@ void ac_joma_joint_invariant(const ac_joma_joint *J, const double *y, double *I)
             s += y[M + k * M + l] * y[M + k * M + l];
         I[l] = J->attention == AC_JOMA_ATT_LINEAR ? y[l] * y[l] - s : y[l] - 0.5 * s;
     }
+    if (J->attention == AC_JOMA_ATT_SOFTMAX && J->bbar) {
+        double nv = 0.0;
+        for (int i = M; i < M + K * M; i++)
+            nv += y[i] * y[i];
+        for (int l = 0; l < M; l++)
+            I[l] += 0.5 * nv * J->bbar[l];
+    }
+}
+
+/* Spec joma §6.4: with dz_m/dt = E[sum_k g h' b_m (v_km - v_k . b)] and
+ * d/dt 1/2 |v_k|^2 = E[g h' v_k . b], the v-terms cancel the v_km part and
+ * leave -E[sum_k g h' (b_m - bbar_m)(v_k . b)]. */
+void ac_joma_joint_invariant_rate(const ac_joma_joint *J, const double *y, double *dI)
+{
+    int M = J->M, K = J->K;
+    for (int l = 0; l < M; l++)
+        dI[l] = 0.0;
+    if (J->attention != AC_JOMA_ATT_SOFTMAX)
+        return;
+    for (int n = 0; n < J->N; n++) {
+        const double *x = J->X + n * M;
+        double lA = joint_log_partition(J, x, y);
+        for (int k = 0; k < K; k++) {
+            double pre = joint_pre(J, y, x, k, lA);
+            double h = J->tanh_act ? tanh(pre) : pre;
+            double hp = J->tanh_act ? 1.0 - h * h : 1.0;
+            double gk = -(h - J->Y[n * K + k]) * hp / J->N;
+            double vb = pre - y[M + K * M + k];
+            for (int l = 0; l < M; l++) {
+                double bl = joint_b(J, x, y, l, lA) - (J->bbar ? J->bbar[l] : 0.0);
+                dI[l] -= gk * bl * vb;
+            }
+        }
+    }
 }

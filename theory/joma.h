@@ -147,6 +147,9 @@ typedef struct {
     int tanh_act;        /* 0: phi = identity, 1: phi = tanh */
     const double *X;     /* N x M, borrowed */
     const double *Y;     /* N x K, borrowed */
+    const double *bbar;  /* SOFTMAX: the mean attention taken as constant by the
+                          * approximate invariant (§1.4 item 4, §2.1), M
+                          * entries, borrowed; NULL: no norm term */
 } ac_joma_joint;
 
 /* Dimension M + K M + K. */
@@ -157,7 +160,15 @@ int ac_joma_joint_rhs(void *ctx, double t, const double *y, double *f);
 /* The loss L(y). */
 double ac_joma_joint_loss(const ac_joma_joint *J, const double *y);
 /* The invariant I (M entries): EXP z - 1/2 sum_k v_k^2, LINEAR
- * z^2 - sum_k v_k^2, SOFTMAX the EXP expression (not conserved). */
+ * z^2 - sum_k v_k^2, SOFTMAX z - 1/2 sum_k v_k^2 + 1/2 (sum_k |v_k|^2) bbar
+ * (the last term dropped when bbar is NULL); not conserved. */
 void ac_joma_joint_invariant(const ac_joma_joint *J, const double *y, double *I);
+/* dI/dt along the flow (M entries): 0 for EXP and LINEAR; for SOFTMAX the
+ * covariance term of §6.4,
+ *     dI_m/dt = -E[ sum_k g_k h'_k (b_m - bbar_m) (v_k . b) ]
+ * (bbar = 0 when NULL), E the mean over the N sequences.  It vanishes
+ * under the factorisation E[g_k h'_k b b^T] = bbar E[g_k h'_k b^T] for each
+ * k (assumption 4(b), per node as §2.1 notes). */
+void ac_joma_joint_invariant_rate(const ac_joma_joint *J, const double *y, double *dI);
 
 #endif

@@ -199,7 +199,59 @@ void ac_joma_joint_invariant_mpfr(const ac_joma_joint *J, mpfr_t *y, mpfr_t *I, 
             mpfr_sub(I[l], y[l], s, MPFR_RNDN);
         }
     }
+    if (J->attention == AC_JOMA_ATT_SOFTMAX && J->bbar) {
+        mpfr_set_zero(s, 1);
+        for (int i = M; i < M + K * M; i++)
+            mpfr_fma(s, y[i], y[i], s, MPFR_RNDN);
+        mpfr_div_2ui(s, s, 1, MPFR_RNDN);
+        for (int l = 0; l < M; l++) {
+            mpfr_mul_d(t, s, J->bbar[l], MPFR_RNDN);
+            mpfr_add(I[l], I[l], t, MPFR_RNDN);
+        }
+    }
     mpfr_clears(s, t, (mpfr_ptr)0);
+}
+
+void ac_joma_joint_invariant_rate_mpfr(const ac_joma_joint *J, mpfr_t *y, mpfr_t *dI,
+                                       mpfr_prec_t prec)
+{
+    int M = J->M, K = J->K;
+    for (int l = 0; l < M; l++)
+        mpfr_set_zero(dI[l], 1);
+    if (J->attention != AC_JOMA_ATT_SOFTMAX)
+        return;
+    mpfr_t lA, pre, h, gk, b, tmp;
+    mpfr_inits2(prec, lA, pre, h, gk, b, tmp, (mpfr_ptr)0);
+    for (int n = 0; n < J->N; n++) {
+        const double *x = J->X + n * M;
+        joint_log_partition_mpfr(J, x, y, lA, prec);
+        for (int k = 0; k < K; k++) {
+            mpfr_t *vk = y + M + k * M;
+            mpfr_set_zero(pre, 1); /* v_k . b */
+            for (int l = 0; l < M; l++) {
+                joint_b_mpfr(J, x, y, l, lA, b);
+                mpfr_fma(pre, vk[l], b, pre, MPFR_RNDN);
+            }
+            mpfr_add(h, pre, y[M + K * M + k], MPFR_RNDN);
+            if (J->tanh_act) {
+                mpfr_tanh(h, h, MPFR_RNDN);
+                mpfr_sqr(tmp, h, MPFR_RNDN);
+                mpfr_d_sub(tmp, 1.0, tmp, MPFR_RNDN);
+            } else {
+                mpfr_set_ui(tmp, 1, MPFR_RNDN);
+            }
+            mpfr_sub_d(gk, h, J->Y[n * K + k], MPFR_RNDN);
+            mpfr_mul(gk, gk, tmp, MPFR_RNDN);
+            mpfr_div_si(gk, gk, J->N, MPFR_RNDN); /* -g h'/N: the minus of dI is folded in */
+            mpfr_mul(gk, gk, pre, MPFR_RNDN);
+            for (int l = 0; l < M; l++) {
+                joint_b_mpfr(J, x, y, l, lA, b);
+                mpfr_sub_d(b, b, J->bbar ? J->bbar[l] : 0.0, MPFR_RNDN);
+                mpfr_fma(dI[l], gk, b, dI[l], MPFR_RNDN);
+            }
+        }
+    }
+    mpfr_clears(lA, pre, h, gk, b, tmp, (mpfr_ptr)0);
 }
 
 /* ---- steppers ---- */

@@ -30,6 +30,9 @@ int ac_joma_reduced_rhs_mpfr(void *ctx, mpfr_t *v, mpfr_t *f, mpfr_prec_t prec);
 int ac_joma_joint_rhs_mpfr(void *ctx, mpfr_t *y, mpfr_t *f, mpfr_prec_t prec);
 /* As ac_joma_joint_invariant: I (M entries). */
 void ac_joma_joint_invariant_mpfr(const ac_joma_joint *J, mpfr_t *y, mpfr_t *I, mpfr_prec_t prec);
+/* As ac_joma_joint_invariant_rate: dI (M entries). */
+void ac_joma_joint_invariant_rate_mpfr(const ac_joma_joint *J, mpfr_t *y, mpfr_t *dI,
+                                       mpfr_prec_t prec);
 
 typedef enum { AC_JOMA_MPFR_GL = 0, AC_JOMA_MPFR_RK4 } ac_joma_mpfr_method;
 
