@@ -73,6 +73,14 @@ const char *ac_ode_outcome_str(ac_ode_outcome o)
     return "unknown outcome";
 }
 
+void ac_ode_info_message(const ac_ode_info *info, ac_msg *msg)
+{
+    if (!info || !msg)
+        return;
+    ac_fail(msg, AC_OK, "ODE: %s at t = %.17g (h = %.3g, %ld steps, %ld rejected)",
+            ac_ode_outcome_str(info->status), info->t, info->h, info->steps, info->rejected);
+}
+
 void ac_ode_settings_default(ac_ode_settings *s)
 {
     s->method = AC_ODE_RK8PD;

@@ -140,6 +140,12 @@ typedef struct {
     int user_code;     /* the last non-zero return of rhs/jac (0: none) */
 } ac_ode_info;
 
+/* The sentence for an ending, with the time, step size and step count
+ * reached (CVODE's messages carry t and h), e.g. "ODE: step size fell below
+ * the floor (...) at t = 1.2533141373155001 (h = 2.2e-16, 412 steps)".
+ * %.17g for t. */
+void ac_ode_info_message(const ac_ode_info *info, ac_msg *msg);
+
 typedef struct ac_ode_workspace ac_ode_workspace;
 
 /* Workspace for systems of dimension n >= 1 (O(n) doubles; the GSL stepper

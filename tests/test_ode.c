@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "solvers/ode.h"
@@ -205,6 +206,11 @@ Test(ode, finite_time_singularity_ends_before_it_with_its_time)
     cr_assert(fabs(info.t - 1.0) < (double)info.steps * s.rtol, "t = %.17g after %ld steps", info.t,
               info.steps);
     cr_assert(isfinite(y) && y > 1e6);
+    ac_msg msg;
+    ac_ode_info_message(&info, &msg);
+    char tbuf[64];
+    snprintf(tbuf, sizeof tbuf, "t = %.17g", info.t);
+    cr_assert(strstr(msg.text, "below the floor") && strstr(msg.text, tbuf), "%s", msg.text);
     /* A norm bound of 1e4: blow-up at the first step past y = 1e4, i.e.
      * t just past 1 - 1e-4, and y finite. */
     s.y_max = 1e4;
