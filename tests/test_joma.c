@@ -583,3 +583,56 @@ Test(joma, joint_invariant_rate_is_the_derivative_along_the_flow)
     }
     gsl_rng_free(r);
 }
+
+/* Spec joma §6.3 I5 on the authors' normalised toy (softmax(v^2/3), x = 1,
+ * v(0) = 0.05, mu spread over [1, 4]): each v_j rises monotonically and
+ * never crosses mu_j; H(0) = ln M exactly (uniform attention); the entropy
+ * dips below both ends (sparse, then dense) and at late times approaches
+ * H(softmax(mu^2/T)), the attention at v = mu, from below. */
+Test(joma, normalised_toy_entropy_drops_then_rises_towards_its_limit)
+{
+    enum { M = 10, NT = 401 };
+    double mu[M], v0[M], times[NT], V[NT * M], H[NT];
+    for (int j = 0; j < M; j++) {
+        mu[j] = 1.0 + 3.0 * (j + 0.5) / M; /* an even spread over [1, 4] */
+        v0[j] = 0.05;
+    }
+    ac_joma_reduced m;
+    ac_joma_reduced_init(&m, M, AC_JOMA_ATT_SOFTMAX, AC_JOMA_ACT_NONLINEAR, mu);
+    m.T = AC_JOMA_T_TOY;
+    for (int k = 0; k < NT; k++)
+        times[k] = 2000.0 * k / (NT - 1);
+    ac_ode_system sys;
+    ac_joma_reduced_system(&m, &sys);
+    ac_ode_workspace *w = ac_ode_alloc(M);
+    int nd;
+    ac_ode_info info;
+    cr_assert_eq(ac_ode_trajectory(w, &sys, 0.0, v0, NT, times, V, &nd, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_ODE_DONE);
+    cr_assert_eq(nd, NT);
+    /* Once v_j has converged it sits at mu_j up to the error allowance of
+     * one step, 2.2 (atol + rtol mu_j) (GSL's 1.1 acceptance, twice for
+     * the embedded estimate): monotone and below mu_j up to that. */
+    for (int k = 1; k < NT; k++)
+        for (int j = 0; j < M; j++) {
+            double tol = 2.2 * (AC_ODE_ATOL_DEFAULT + AC_ODE_RTOL_DEFAULT * mu[j]);
+            cr_assert(V[k * M + j] >= V[(k - 1) * M + j] - tol, "v_%d decreased at t = %g", j,
+                      times[k]);
+            cr_assert(V[k * M + j] <= mu[j] + tol, "v_%d crossed mu at t = %g", j, times[k]);
+        }
+    ac_joma_entropy_trajectory(&m, NT, V, H);
+    cr_assert(fabs(H[0] - log(M)) <= 8 * DBL_EPSILON * log(M));
+    int kmin = 0;
+    for (int k = 1; k < NT; k++)
+        if (H[k] < H[kmin])
+            kmin = k;
+    double Hlim = ac_joma_entropy(&m, mu);
+    cr_assert(kmin > 0 && kmin < NT - 1, "minimum at the boundary (k = %d)", kmin);
+    cr_assert(H[kmin] < H[NT - 1] && H[NT - 1] < Hlim && Hlim < H[0],
+              "H(0) %g, min %g at t %g, H(end) %g, limit %g", H[0], H[kmin], times[kmin], H[NT - 1],
+              Hlim);
+    /* rising after the dip */
+    for (int k = kmin + 1; k < NT; k++)
+        cr_assert(H[k] >= H[k - 1] - 1e-12, "H fell again at t = %g", times[k]);
+    ac_ode_free(w);
+}

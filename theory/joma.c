@@ -253,6 +253,17 @@ double ac_joma_entropy(const ac_joma_reduced *m, const double *v)
     return H;
 }
 
+void ac_joma_entropy_trajectory(const ac_joma_reduced *m, int nt, const double *V, double *H)
+{
+    for (int k = 0; k < nt; k++) {
+        const double *v = V + (size_t)k * (size_t)m->M;
+        int ok = 1;
+        for (int l = 0; l < m->M; l++)
+            ok &= !isnan(v[l]);
+        H[k] = ok ? ac_joma_entropy(m, v) : NAN;
+    }
+}
+
 /* ---- closed forms (spec joma §2.2a) ---- */
 
 double ac_joma_linear_tstar(double delta, double T, double v0)

@@ -88,6 +88,11 @@ void ac_joma_attention_weights(const ac_joma_reduced *m, const double *v, double
 /* Entropy -sum_l b_l ln b_l (nats, 0 ln 0 = 0) of the attention at v. */
 double ac_joma_entropy(const ac_joma_reduced *m, const double *v);
 
+/* The entropy along a trajectory: H[k] = ac_joma_entropy(m, V + k M) for
+ * k < nt (V: nt x M, row-major, e.g. the output of ac_ode_trajectory).
+ * Rows holding a NaN (past the end of a failed integration) give NaN. */
+void ac_joma_entropy_trajectory(const ac_joma_reduced *m, int nt, const double *V, double *H);
+
 /* ---- Closed forms of the linear-activation EXP case (§2.2a) ----
  * dv/dt = Delta exp(v^2/T) gives
  *     erf(v/sqrt T) = erf(v0/sqrt T) + 2 Delta t / sqrt(pi T),
