@@ -218,6 +218,12 @@ Test(joma, closed_form_is_accurate_near_the_blowup_time)
         cr_assert(fabs(lhs / rhs - 1) <= tol, "gap %g: v %.17g, %.17g vs %.17g", gap, v, lhs, rhs);
     }
     cr_assert(isinf(ac_joma_linear_v(d, T, 0.0, ts)));
+    /* Backwards the law holds until erf(v/sqrt T) = -1 at t = -t*. */
+    double vb = ac_joma_linear_v(d, T, 0.0, -0.5 * ts);
+    cr_assert(fabs(vb + ac_joma_linear_v(d, T, 0.0, 0.5 * ts)) <= 4 * DBL_EPSILON * fabs(vb));
+    cr_assert(isinf(ac_joma_linear_v(d, T, 0.0, -2 * ts)) && ac_joma_linear_v(d, T, 0.0, -2 * ts) < 0);
+    /* A large v0 (erfc underflows) is no error: t* = 0 to double. */
+    cr_assert(ac_joma_linear_tstar(d, T, 60.0) >= 0.0);
     cr_assert(ac_joma_linear_v(-d, T, 0.0, 0.5 * ts) < 0);
     cr_assert(isinf(ac_joma_linear_tstar(0.0, T, 0.0)));
 }

@@ -5,7 +5,6 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_integration.h>
-#include <gsl/gsl_sf_erf.h>
 #include <math.h>
 #include <string.h>
 
@@ -272,7 +271,7 @@ double ac_joma_linear_tstar(double delta, double T, double v0)
         return HUGE_VAL;
     double s = delta > 0.0 ? 1.0 : -1.0;
     /* 1 - s erf(v0/sqrt T) = erfc(s v0 / sqrt T), exact for large v0 too. */
-    return 0.5 * sqrt(M_PI * T) * gsl_sf_erfc(s * v0 / sqrt(T)) / fabs(delta);
+    return 0.5 * sqrt(M_PI * T) * erfc(s * v0 / sqrt(T)) / fabs(delta);
 }
 
 double ac_joma_linear_tstar_min(int M, const double *delta, double T, const double *v0)
@@ -287,7 +286,14 @@ double ac_joma_linear_tstar_min(int M, const double *delta, double T, const doub
  * erfcinv(q) = Qinv(q/2)/sqrt 2 (GSL cdf). */
 static double erfcinv(double q)
 {
-    return gsl_cdf_ugaussian_Qinv(0.5 * q) / M_SQRT2;
+    if (!(q > 0.0))
+        return q == 0.0 ? HUGE_VAL : NAN;
+    if (q >= 2.0)
+        return -HUGE_VAL; /* at or past the backward singularity */
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    double r = gsl_cdf_ugaussian_Qinv(0.5 * q) / M_SQRT2;
+    gsl_set_error_handler(old);
+    return r;
 }
 
 double ac_joma_linear_v(double delta, double T, double v0, double t)
@@ -297,6 +303,8 @@ double ac_joma_linear_v(double delta, double T, double v0, double t)
     if (delta < 0.0)
         return -ac_joma_linear_v(-delta, T, -v0, t);
     double ts = ac_joma_linear_tstar(delta, T, v0);
+    if (isnan(t))
+        return NAN;
     if (t >= ts)
         return HUGE_VAL;
     /* erfc(v/sqrt T) = erfc(v0/sqrt T) - 2 Delta t/sqrt(pi T) = 2 Delta (t* - t)/sqrt(pi T). */
@@ -306,7 +314,7 @@ double ac_joma_linear_v(double delta, double T, double v0, double t)
 
 double ac_joma_erf_ratio(double v, double delta, double T)
 {
-    return gsl_sf_erf(v / sqrt(T)) / delta;
+    return erf(v / sqrt(T)) / delta;
 }
 
 double ac_joma_linear_v_inf(double delta, double delta_max, double T)

@@ -105,7 +105,8 @@ double ac_joma_linear_tstar(double delta, double T, double v0);
 /* min over l of the t* of each component (v0 = NULL: zeros); +inf when
  * every Delta is 0. */
 double ac_joma_linear_tstar_min(int M, const double *delta, double T, const double *v0);
-/* v(t) for t >= 0; +-inf at or after t*. */
+/* v(t): +-inf at or after t*; for t < 0 (backwards) -+inf at or before the
+ * backward singularity, where erf(v/sqrt T) reaches -+1; NaN for NaN t. */
 double ac_joma_linear_v(double delta, double T, double v0, double t);
 /* Ratio law of the SOFTMAX case (any x, c = 0, v(0) = 0): A is common to
  * every l, so in the time tau = int dt/A the EXP closed form holds and
