@@ -1,0 +1,456 @@
+#include "solvers/ode.h"
+
+#include <float.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_odeiv2.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ac_ode_workspace {
+    int n;
+    ac_ode_system sys;
+    gsl_odeiv2_system gsys;   /* points at this workspace (params) */
+    gsl_odeiv2_driver *d;     /* GSL stepper + control + evolve, from ac_ode_set */
+    ac_ode_settings set;
+    double t, t_end, h;
+    double *y;                /* current (last accepted) state */
+    double *y_prev;           /* the state before the step in progress */
+    int ready;                /* a good ac_ode_set happened */
+    ac_ode_outcome status;
+    long steps, nfev, njev;
+    int user_code;
+    int refused;              /* a callback returned < 0 */
+};
+
+static const char *const method_names[AC_ODE_METHOD_COUNT] = {"rk8pd", "rkf45", "rk4imp", "msbdf",
+                                                              "bsimp"};
+
+const char *ac_ode_method_name(ac_ode_method m)
+{
+    if ((int)m < 0 || m >= AC_ODE_METHOD_COUNT)
+        return NULL;
+    return method_names[m];
+}
+
+int ac_ode_method_from_name(const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < AC_ODE_METHOD_COUNT; i++)
+        if (strcmp(s, method_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int ac_ode_method_needs_jac(ac_ode_method m)
+{
+    return m == AC_ODE_RK4IMP || m == AC_ODE_MSBDF || m == AC_ODE_BSIMP;
+}
+
+static const gsl_odeiv2_step_type *method_type(ac_ode_method m)
+{
+    switch (m) {
+    case AC_ODE_RK8PD: return gsl_odeiv2_step_rk8pd;
+    case AC_ODE_RKF45: return gsl_odeiv2_step_rkf45;
+    case AC_ODE_RK4IMP: return gsl_odeiv2_step_rk4imp;
+    case AC_ODE_MSBDF: return gsl_odeiv2_step_msbdf;
+    case AC_ODE_BSIMP: return gsl_odeiv2_step_bsimp;
+    default: return NULL;
+    }
+}
+
+const char *ac_ode_outcome_str(ac_ode_outcome o)
+{
+    switch (o) {
+    case AC_ODE_RUNNING: return "still running";
+    case AC_ODE_DONE: return "reached the end time";
+    case AC_ODE_MAX_STEPS: return "step budget exhausted before the end time";
+    case AC_ODE_STEP_UNDERFLOW: return "step size fell below the floor (singularity or tolerance too tight)";
+    case AC_ODE_BLOWUP: return "solution blew up (norm bound, non-finite value or blow-up test)";
+    case AC_ODE_RHS_REFUSED: return "right-hand side refused to evaluate";
+    }
+    return "unknown outcome";
+}
+
+void ac_ode_info_message(const ac_ode_info *info, ac_msg *msg)
+{
+    if (!info || !msg)
+        return;
+    ac_fail(msg, AC_OK, "ODE: %s at t = %.17g (h = %.3g, %ld steps, %ld rejected)",
+            ac_ode_outcome_str(info->status), info->t, info->h, info->steps, info->rejected);
+}
+
+void ac_ode_settings_default(ac_ode_settings *s)
+{
+    s->method = AC_ODE_RK8PD;
+    s->rtol = AC_ODE_RTOL_DEFAULT;
+    s->atol = AC_ODE_ATOL_DEFAULT;
+    s->h0 = AC_ODE_H0_DEFAULT;
+    s->hmin = 0.0;
+    s->max_steps = AC_ODE_MAX_STEPS_DEFAULT;
+    s->y_max = AC_ODE_Y_MAX_DEFAULT;
+}
+
+const char *ac_ode_settings_check(const ac_ode_settings *s)
+{
+    if (!s)
+        return "ODE settings are missing (NULL)";
+    if ((int)s->method < 0 || s->method >= AC_ODE_METHOD_COUNT)
+        return "ODE method is not one of rk8pd, rkf45, rk4imp, msbdf, bsimp";
+    if (!(s->rtol >= 0.0) || !isfinite(s->rtol))
+        return "ODE rtol must be finite and >= 0";
+    if (!(s->atol >= 0.0) || !isfinite(s->atol))
+        return "ODE atol must be finite and >= 0";
+    if (!(s->rtol + s->atol > 0.0))
+        return "ODE rtol and atol cannot both be 0";
+    if (!(s->h0 > 0.0) || !isfinite(s->h0))
+        return "ODE first step h0 must be finite and > 0";
+    if (!(s->hmin >= 0.0) || !isfinite(s->hmin))
+        return "ODE step floor hmin must be finite and >= 0";
+    if (s->max_steps < 1)
+        return "ODE step budget max_steps must be >= 1";
+    if (!(s->y_max > 0.0))
+        return "ODE blow-up bound y_max must be > 0";
+    return NULL;
+}
+
+ac_ode_workspace *ac_ode_alloc(int n)
+{
+    if (n < 1)
+        return NULL;
+    ac_ode_workspace *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->n = n;
+    w->y = malloc(sizeof(double) * (size_t)n);
+    w->y_prev = malloc(sizeof(double) * (size_t)n);
+    if (!w->y || !w->y_prev) {
+        ac_ode_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void ac_ode_free(ac_ode_workspace *w)
+{
+    if (!w)
+        return;
+    if (w->d)
+        gsl_odeiv2_driver_free(w->d);
+    free(w->y);
+    free(w->y_prev);
+    free(w);
+}
+
+/* GSL's view of the user's callbacks.  GSL_EBADFUNC makes evolve_apply stop
+ * at once; any other failure makes it halve the step and retry (GSL
+ * ode-initval2/evolve.c), which is the CVODE meaning of a positive return. */
+static int gsl_rhs(double t, const double y[], double f[], void *p)
+{
+    ac_ode_workspace *w = p;
+    w->nfev++;
+    int rc = w->sys.rhs(w->sys.ctx, t, y, f);
+    for (int i = 0; rc == 0 && i < w->n; i++)
+        if (!isfinite(f[i]))
+            rc = 1;
+    if (rc != 0)
+        w->user_code = rc;
+    if (rc < 0) {
+        w->refused = 1;
+        return GSL_EBADFUNC;
+    }
+    return rc > 0 ? GSL_EDOM : GSL_SUCCESS;
+}
+
+static int gsl_jac(double t, const double y[], double *dfdy, double dfdt[], void *p)
+{
+    ac_ode_workspace *w = p;
+    int n = w->n;
+    w->njev++;
+    int rc = w->sys.jac(w->sys.ctx, t, y, dfdy, dfdt);
+    for (int i = 0; rc == 0 && i < n * n; i++)
+        if (!isfinite(dfdy[i]) || (i < n && !isfinite(dfdt[i])))
+            rc = 1;
+    if (rc != 0)
+        w->user_code = rc;
+    if (rc < 0) {
+        w->refused = 1;
+        return GSL_EBADFUNC;
+    }
+    return rc > 0 ? GSL_EDOM : GSL_SUCCESS;
+}
+
+static double norm_inf(const double *y, int n)
+{
+    double m = 0.0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(y[i]))
+            return HUGE_VAL;
+        if (fabs(y[i]) > m)
+            m = fabs(y[i]);
+    }
+    return m;
+}
+
+static int all_finite(const double *y, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(y[i]))
+            return 0;
+    return 1;
+}
+
+/* Blow-up test on the accepted state: max|y_i| > y_max or the predicate. */
+static int blown_up(const ac_ode_workspace *w)
+{
+    if (norm_inf(w->y, w->n) > w->set.y_max)
+        return 1;
+    return w->sys.blowup && w->sys.blowup(w->sys.ctx, w->t, w->y) != 0;
+}
+
+/* The step floor of ode.h: max(hmin, AC_ODE_HMIN_ULPS eps max(|t|, |t_end - t|)). */
+static double step_floor(const ac_ode_workspace *w)
+{
+    double scale = fmax(fabs(w->t), fabs(w->t_end - w->t));
+    return fmax(w->set.hmin, AC_ODE_HMIN_ULPS * DBL_EPSILON * scale);
+}
+
+ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, const double *y0,
+                     double t_end, const ac_ode_settings *set, ac_msg *msg)
+{
+    if (!w)
+        return ac_fail(msg, AC_EINVAL, "ODE: the workspace is NULL");
+    w->ready = 0;
+    if (!sys || !y0)
+        return ac_fail(msg, AC_EINVAL, "ODE: the system or the initial state is NULL");
+    if (sys->dim != w->n)
+        return ac_fail(msg, AC_EINVAL, "ODE: system dimension %d differs from the workspace's %d",
+                       sys->dim, w->n);
+    if (!sys->rhs)
+        return ac_fail(msg, AC_EINVAL, "ODE: the system has no right-hand side");
+    ac_ode_settings def;
+    if (!set) {
+        ac_ode_settings_default(&def);
+        set = &def;
+    }
+    const char *why = ac_ode_settings_check(set);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "%s", why);
+    if (ac_ode_method_needs_jac(set->method) && !sys->jac)
+        return ac_fail(msg, AC_EINVAL, "ODE: method %s needs the Jacobian, and the system has none",
+                       ac_ode_method_name(set->method));
+    if (!isfinite(t0) || !isfinite(t_end))
+        return ac_fail(msg, AC_EINVAL, "ODE: start time %.17g or end time %.17g is not finite", t0,
+                       t_end);
+    for (int i = 0; i < w->n; i++)
+        if (!isfinite(y0[i]))
+            return ac_fail(msg, AC_EINVAL, "ODE: initial state y0[%d] = %g is not finite", i, y0[i]);
+
+    w->sys = *sys;
+    w->set = *set;
+    w->gsys.function = gsl_rhs;
+    w->gsys.jacobian = sys->jac ? gsl_jac : NULL;
+    w->gsys.dimension = (size_t)w->n;
+    w->gsys.params = w;
+    if (w->d)
+        gsl_odeiv2_driver_free(w->d);
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    w->d = gsl_odeiv2_driver_alloc_y_new(&w->gsys, method_type(set->method), set->h0, set->atol,
+                                         set->rtol);
+    gsl_set_error_handler(old);
+    if (!w->d)
+        return ac_fail(msg, AC_ENOMEM, "ODE: no memory for the %s stepper of dimension %d",
+                       ac_ode_method_name(set->method), w->n);
+
+    memmove(w->y, y0, sizeof(double) * (size_t)w->n);
+    w->t = t0;
+    w->t_end = t_end;
+    w->h = t_end >= t0 ? set->h0 : -set->h0;
+    w->steps = w->nfev = w->njev = 0;
+    w->user_code = 0;
+    w->refused = 0;
+    w->status = AC_ODE_RUNNING;
+    w->ready = 1;
+    if (blown_up(w))
+        w->status = AC_ODE_BLOWUP;
+    else if (t0 == t_end)
+        w->status = AC_ODE_DONE;
+    return AC_OK;
+}
+
+/* Why evolve_apply failed, once (t, y) are back at the last accepted step:
+ * a callback that returned < 0 stops; a right-hand side that fails at the
+ * accepted point itself (GSL evaluates f there first) cannot be cured by a
+ * smaller step; anything else is the step shrinking to nothing. */
+static ac_ode_outcome failure_outcome(ac_ode_workspace *w, double *scratch)
+{
+    if (w->refused)
+        return AC_ODE_RHS_REFUSED;
+    int rc = w->sys.rhs(w->sys.ctx, w->t, w->y, scratch);
+    w->nfev++;
+    if (rc != 0 || !all_finite(scratch, w->n)) {
+        if (rc != 0)
+            w->user_code = rc;
+        return AC_ODE_RHS_REFUSED;
+    }
+    return AC_ODE_STEP_UNDERFLOW;
+}
+
+ac_status ac_ode_step(ac_ode_workspace *w)
+{
+    if (!w || !w->ready)
+        return AC_EINVAL;
+    if (w->status != AC_ODE_RUNNING)
+        return AC_OK;
+    if (w->steps >= w->set.max_steps) {
+        w->status = AC_ODE_MAX_STEPS;
+        return AC_OK;
+    }
+    int n = w->n;
+    double t_prev = w->t;
+    double h = w->h;
+    memcpy(w->y_prev, w->y, sizeof(double) * (size_t)n);
+    /* GSL's default handler aborts (a singular Newton matrix in rk4imp,
+     * for one): switch it off for the call and read the return code. */
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int rc = gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->gsys, &w->t, w->t_end, &h,
+                                     w->y);
+    gsl_set_error_handler(old);
+    if (rc != GSL_SUCCESS) {
+        /* evolve_apply may leave a rejected t and y behind (GSL_FAILURE
+         * after the error test); put back the last accepted step. */
+        w->t = t_prev;
+        memcpy(w->y, w->y_prev, sizeof(double) * (size_t)n);
+        w->h = h;
+        /* y_prev is free again: use it as scratch for the diagnosis. */
+        w->status = failure_outcome(w, w->y_prev);
+        memcpy(w->y_prev, w->y, sizeof(double) * (size_t)n);
+        return AC_OK;
+    }
+    w->steps++;
+    if (!all_finite(w->y, n)) {
+        /* An accepted step with an overflowed state (the error estimate was
+         * NaN, which the control does not reject): report the blow-up at
+         * the last finite state. */
+        w->t = t_prev;
+        memcpy(w->y, w->y_prev, sizeof(double) * (size_t)n);
+        w->status = AC_ODE_BLOWUP;
+        return AC_OK;
+    }
+    w->h = h;
+    if (blown_up(w))
+        w->status = AC_ODE_BLOWUP;
+    else if (w->t == w->t_end)
+        w->status = AC_ODE_DONE;
+    else if (fabs(w->h) < step_floor(w))
+        w->status = AC_ODE_STEP_UNDERFLOW;
+    else if (w->steps >= w->set.max_steps)
+        w->status = AC_ODE_MAX_STEPS;
+    return AC_OK;
+}
+
+int ac_ode_test(const ac_ode_workspace *w, ac_ode_info *info)
+{
+    if (info) {
+        memset(info, 0, sizeof *info);
+        if (w && w->ready) {
+            info->status = w->status;
+            info->t = w->t;
+            info->h = w->h;
+            info->steps = w->steps;
+            info->rejected = (long)w->d->e->failed_steps;
+            info->nfev = w->nfev;
+            info->njev = w->njev;
+            info->y_norm = norm_inf(w->y, w->n);
+            info->user_code = w->user_code;
+        }
+    }
+    return !w || !w->ready || w->status != AC_ODE_RUNNING;
+}
+
+double ac_ode_t(const ac_ode_workspace *w)
+{
+    return w->t;
+}
+
+const double *ac_ode_y(const ac_ode_workspace *w)
+{
+    return w->y;
+}
+
+ac_status ac_ode_extend(ac_ode_workspace *w, double t_end)
+{
+    if (!w || !w->ready || w->status != AC_ODE_DONE || !isfinite(t_end))
+        return AC_EINVAL;
+    if (w->steps == 0 && t_end != w->t)
+        w->h = copysign(fabs(w->h), t_end - w->t); /* set with t_end == t0 fixed no direction */
+    if ((w->h > 0.0 && t_end < w->t) || (w->h < 0.0 && t_end > w->t))
+        return AC_EINVAL;
+    w->t_end = t_end;
+    if (t_end != w->t)
+        w->status = AC_ODE_RUNNING;
+    return AC_OK;
+}
+
+ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0, const double *y0,
+                       double t_end, double *y, const ac_ode_settings *set, ac_ode_info *info,
+                       ac_msg *msg)
+{
+    ac_status st = ac_ode_set(w, sys, t0, y0, t_end, set, msg);
+    if (st != AC_OK) {
+        if (info)
+            ac_ode_test(w, info);
+        return st;
+    }
+    while (!ac_ode_test(w, NULL))
+        ac_ode_step(w);
+    ac_ode_test(w, info);
+    memmove(y, w->y, sizeof(double) * (size_t)w->n);
+    return AC_OK;
+}
+
+ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
+                            const double *y0, int nt, const double *times, double *Y,
+                            int *n_done, const ac_ode_settings *set, ac_ode_info *info,
+                            ac_msg *msg)
+{
+    if (n_done)
+        *n_done = 0;
+    if (!w || nt < 0 || (nt > 0 && (!times || !Y)))
+        return ac_fail(msg, AC_EINVAL, "ODE trajectory: NULL workspace, times or output, or nt < 0");
+    int n = w->n;
+    double dir = nt > 0 && times[nt - 1] < t0 ? -1.0 : 1.0;
+    double prev = t0;
+    for (int k = 0; k < nt; k++) {
+        if (!isfinite(times[k]) || dir * (times[k] - prev) < 0.0)
+            return ac_fail(msg, AC_EINVAL,
+                           "ODE trajectory: requested time %d (%.17g) is not finite or not "
+                           "monotone from t0 = %.17g",
+                           k, times[k], t0);
+        prev = times[k];
+    }
+    ac_status st = ac_ode_set(w, sys, t0, y0, nt > 0 ? times[0] : t0, set, msg);
+    if (st != AC_OK) {
+        if (info)
+            ac_ode_test(w, info);
+        return st;
+    }
+    for (int k = 0; k < nt * n; k++)
+        Y[k] = NAN;
+    int done = 0;
+    for (int k = 0; k < nt; k++) {
+        if (k > 0 && ac_ode_extend(w, times[k]) != AC_OK)
+            break;
+        while (!ac_ode_test(w, NULL))
+            ac_ode_step(w);
+        if (w->status != AC_ODE_DONE)
+            break;
+        memcpy(Y + (size_t)k * (size_t)n, w->y, sizeof(double) * (size_t)n);
+        done = k + 1;
+    }
+    if (n_done)
+        *n_done = done;
+    ac_ode_test(w, info);
+    return AC_OK;
+}
