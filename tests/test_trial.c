@@ -72,14 +72,10 @@ static ac_status fake_rows(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-static const ac_trial_def fake_def = {fake_ntrials, fake_trial, fake_rows};
+static const ac_trial_def fake_def = {.ntrials = fake_ntrials, .trial = fake_trial, .rows = fake_rows};
 
-static ac_status fake_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&fake_def, o, res, msg);
-}
-
-static const ac_claim_def fake_claim_def = {"fake.trials", "fake", "a fake claim over trials", fake_claim};
+static const ac_claim_def fake_claim_def = {
+    .id = "fake.trials", .paper = "fake", .statement = "a fake claim over trials", .trials = &fake_def};
 
 /* A set through JSON text and back. */
 static void json_trip(ac_trial_set *set)
@@ -293,7 +289,7 @@ Test(trial, statistics_agree_with_gsl_and_skip_absent_vectors)
                 v[j] = gsl_ran_gaussian(r, 2.0) + j;
         }
         ac_claim_result res;
-        static const ac_claim_def def = {"x.stats", "x", "", NULL};
+        static const ac_claim_def def = {.id = "x.stats", .paper = "x", .statement = ""};
         ac_claim_result_init(&res, &def);
         ac_figure *f = ac_claim_add_figure(&res, "band", "", "", "", 0, 0);
         ac_status st = ac_trial_band(f, "b", &set, "x", "q", 0);
@@ -362,23 +358,14 @@ static int three(const ac_run_opts *o)
     return 3;
 }
 
-static const ac_trial_def twice_def = {three, twice_trial, count_rows};
-static const ac_trial_def missing_def = {three, fake_trial, missing_band_rows};
-
-static ac_status twice_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&twice_def, o, res, msg);
-}
-
-static ac_status missing_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&missing_def, o, res, msg);
-}
+static const ac_trial_def twice_def = {.ntrials = three, .trial = twice_trial, .rows = count_rows};
+static const ac_trial_def missing_def = {.ntrials = three, .trial = fake_trial, .rows = missing_band_rows};
 
 Test(trial, a_failed_put_or_band_makes_the_claim_an_error)
 {
     ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
-    static const ac_claim_def d1 = {"x.twice", "x", "", twice_claim}, d2 = {"x.band", "x", "", missing_claim};
+    static const ac_claim_def d1 = {.id = "x.twice", .paper = "x", .statement = "", .trials = &twice_def},
+                              d2 = {.id = "x.band", .paper = "x", .statement = "", .trials = &missing_def};
     ac_claim_result res;
     cr_assert_eq(ac_claim_run(&d1, &o, &res), AC_EINVAL);
     cr_assert(strstr(res.error, "trial 2"), "%s", res.error);
@@ -443,16 +430,11 @@ static ac_status slow_theory_trial(const ac_run_opts *o, ac_trial *t, ac_msg *ms
     return AC_OK;
 }
 
-static const ac_trial_def slow_def = {three, slow_theory_trial, count_rows};
-
-static ac_status slow_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&slow_def, o, res, msg);
-}
+static const ac_trial_def slow_def = {.ntrials = three, .trial = slow_theory_trial, .rows = count_rows};
 
 Test(trial, each_phase_is_timed_on_its_side)
 {
-    static const ac_claim_def d = {"x.slow", "x", "", slow_claim};
+    static const ac_claim_def d = {.id = "x.slow", .paper = "x", .statement = "", .trials = &slow_def};
     ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
     ac_claim_result res;
     cr_assert_eq(ac_claim_run(&d, &o, &res), AC_OK, "%s", res.error);
