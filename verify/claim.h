@@ -127,7 +127,7 @@ typedef struct ac_trial_set ac_trial_set;
 
 /* A claim is its id, paper, statement and trials, nothing else: running it
  * is always the trial harness (ac_claim_run), so every claim can be split
- * over trials and merged (ac_claim_run_records).  Fill it
+ * over trials and merged (attncheck run --trials, attncheck merge).  Fill it
  * by name:
  *     {.id = "p.name", .paper = "p", .statement = "...", .trials = &name_trials}
  * Every pointer is borrowed and must outlive the program (static tables). */

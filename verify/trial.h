@@ -18,8 +18,9 @@
  *     static const ac_trial_def x_trials = {.ntrials = ..., .trial = ..., .rows = ...};
  *     {.id = "p.x", .paper = "p", .statement = "...", .trials = &x_trials},
  *
- * ac_claim_run runs it through ac_trial_claim; ac_claim_run_records makes
- * the result from records run apart and merged (ac_trial_set_merge).
+ * ac_claim_run runs it through ac_trial_claim; the CLI runs a range of its
+ * trials into a records file (ac_trial_set_write) and merges such files
+ * (ac_trial_set_read, ac_trial_set_merge, ac_claim_run_records).
  *
  * Errors are sticky: a vector that cannot be put in a record makes its trial
  * an error; a row, figure or series that cannot be added makes the claim an
@@ -31,6 +32,10 @@
 #include <jansson.h>
 
 #include "verify/claim.h"
+
+/* Significant digits of the numbers in a records file: 17 is the fewest
+ * that read every double back bit for bit (IEEE 754 binary64). */
+#define AC_TRIAL_JSON_DIGITS 17
 
 /* Longest vector name (with its terminating 0). */
 #define AC_TRIAL_NAME 64
@@ -107,6 +112,18 @@ json_t *ac_trial_set_to_json(const ac_trial_set *set);
 /* Read such an object into set (initialised here; clear it after).  AC_EPARSE
  * with msg naming the record and field when j does not have that shape. */
 ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg);
+
+/* Write set to path as the JSON above, whole or not at all (verify/atomic.h:
+ * a temporary beside path renamed over it; a device or FIFO is written
+ * through).  AC_ENOMEM, or the status of ac_atomic_write with msg naming
+ * path. */
+ac_status ac_trial_set_write(const ac_trial_set *set, const char *path, ac_msg *msg);
+/* Read a file written by ac_trial_set_write into set (initialised here;
+ * clear it after, also on error).  AC_EIO when path cannot be read
+ * ("PATH: cannot open: REASON"), AC_EPARSE when it is not JSON
+ * ("PATH:LINE:COLUMN: REASON", jansson's position) or not trial records
+ * ("PATH: trial record 2: ..."). */
+ac_status ac_trial_set_read(const char *path, ac_trial_set *set, ac_msg *msg);
 
 /* ---- statistics over the records of a set ---- */
 
