@@ -322,6 +322,10 @@ static int parse_trials(const char *text, const ac_claim_def *def, const ac_run_
 static int run_records(const ac_claim_def *def, const ac_run_opts *o, const char *range, const char *path,
                        ac_claim_result *res, int *table)
 {
+    if (!def->trials) {
+        cli_error("%s: the claim has no trial definition", def->id);
+        return EXIT_USAGE;
+    }
     int n = def->trials->ntrials(o), a = 0, b = n;
     if (range && !parse_trials(range, def, o, n, &a, &b))
         return EXIT_USAGE;
@@ -488,8 +492,8 @@ static int merge_files(char **files, int n, ac_trial_set *all, const ac_claim_de
         int bad = 0;
         if (f == 0) {
             ac_run_opts o = {s.size, s.seed, NULL, NULL};
-            if (!(*def = ac_registry_find_claim(s.id))) {
-                cli_error("%s: no claim named '%s' (see attncheck list)", files[f], s.id);
+            if (!(*def = ac_registry_find_claim(s.id)) || !(*def)->trials) {
+                cli_error("%s: no claim named '%s' that runs trials (see attncheck list)", files[f], s.id);
                 bad = 1;
             } else if (s.ntrials != (*def)->trials->ntrials(&o)) {
                 cli_error("%s: %d trials recorded, but %s has %d at size %s (records of another version?)",

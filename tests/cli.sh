@@ -380,6 +380,9 @@ grep_in err "other.json: records of svm.structure" "the claim clash names the fi
 expect 2 "merge refuses missing trials" -- "$BIN" merge "$T/sw/a.json"
 grep_in err "1 of its 3 trials; missing: --trials 1:3" "the message says which trials are missing"
 check "a refused merge prints no table" [ ! -s "$T/out" ]
+sed 's/"id":"svm.direction-cyclic"/"id":"svm.nosuch"/' "$T/sw/a.json" >"$T/sw/unknown.json"
+expect 2 "merge refuses records of an unknown claim" -- "$BIN" merge "$T/sw/unknown.json"
+grep_in err "unknown.json: no claim named 'svm.nosuch'" "the message names the file and the claim"
 printf '{"id": "%s",\n "seed": }' $C >"$T/sw/bad.json"
 expect 2 "merge refuses a malformed file" -- "$BIN" merge "$T/sw/a.json" "$T/sw/bad.json"
 grep_in err "bad.json:2:" "the message names the file and line"

@@ -142,6 +142,8 @@ Test(registry, ids_are_unique_and_carry_their_paper)
             cr_assert(strncmp(c->id, P->name, ln) == 0 && c->id[ln] == '.', "%s: not %s.NAME", c->id, P->name);
             cr_assert_str_eq(c->paper, P->name);
             cr_assert(c->statement && c->statement[0], "%s: no statement", c->id);
+            cr_assert(c->trials && c->trials->ntrials && c->trials->trial && c->trials->rows,
+                      "%s: a claim is a trial definition (ntrials, trial, rows)", c->id);
             cr_assert_eq(ac_registry_find_claim(c->id), c, "%s: lookup finds another claim", c->id);
         }
     }
