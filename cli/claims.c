@@ -1,9 +1,12 @@
-/* attncheck list | run | regress: the claim registry (verify/claim.h) and
- * the report writers; these commands know no paper.
+/* attncheck list | run | merge | regress: the claim registry (verify/claim.h),
+ * the trial harness (verify/trial.h) and the report writers; these commands
+ * know no paper.
  *
  *   attncheck list
  *   attncheck run [ID|PAPER ...] [--size quick|default|paper] [--seed N]
  *                 [--format md|csv|json|tex] [--out DIR]
+ *   attncheck run ID --trials A:B --records FILE    (part of a sweep)
+ *   attncheck merge FILE... [--format F] [--out DIR] (the sweep's table)
  *   attncheck regress [--baseline DIR] */
 #include <getopt.h>
 #include <limits.h>
@@ -18,6 +21,7 @@
 #include "verify/figure.h"
 #include "verify/regress.h"
 #include "verify/report.h"
+#include "verify/trial.h"
 
 #define DEFAULT_SEED 1UL
 /* Trial i uses seed + i: half the range leaves room for any trial count. */
@@ -222,20 +226,144 @@ static void run_help(void)
            "  --out DIR      also write DIR/<paper>.<ext>: all four formats unless --format\n"
            "                 is given, then DIR/figures/*.png and the index DIR/README.md\n"
            "  --quiet        no table on standard output\n"
+           "  --records FILE also write the records of the claim's trials to FILE (JSON;\n"
+           "                 one claim ID only); attncheck merge makes the table from them\n"
+           "  --trials A:B   run only trials A to B-1 of the claim (B may be left out: to the\n"
+           "                 last); needs --records, prints no table\n"
+           "\n"
+           "A sweep over machines: `run ID --trials A:B --records part-A.json` on each, with\n"
+           "the same --seed and --size, then `attncheck merge part-*.json` prints the table\n"
+           "a single run prints.\n"
            "\n"
            "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n",
            ac_size_str(def.size), RUN_SEED_MAX, def.seed);
 }
 
+/* How a table is shown: --format, --out, --quiet of run and merge. */
+typedef struct {
+    int fmt, fmt_given, quiet;
+    const char *out;
+} output_opts;
+
+/* Parse one output option c (its value optarg); 0 after a message when the
+ * value is bad. */
+static int output_option(int c, const char *arg, output_opts *w)
+{
+    switch (c) {
+    case 'f':
+        if ((w->fmt = ac_format_parse(arg)) < 0) {
+            cli_error("--format: '%s' is not md, csv, json or tex", arg);
+            return 0;
+        }
+        w->fmt_given = 1;
+        return 1;
+    case 'o':
+        w->out = arg;
+        return 1;
+    case 'q':
+        w->quiet = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Print the table of res[0..n) (unless quiet) and write --out; the exit
+ * status: EXIT_FAILS when some claim fails, EXIT_USAGE when an output could
+ * not be written. */
+static int show_results(const ac_claim_result *res, int n, const ac_run_opts *o, const output_opts *w)
+{
+    ac_report_meta meta = {cli_command_line(), o->seed, ac_size_str(o->size), NULL};
+    int st = EXIT_HOLDS;
+    for (int i = 0; i < n; i++)
+        if (res[i].verdict == AC_VERDICT_FAIL)
+            st = EXIT_FAILS;
+    ac_msg msg = {{0}};
+    if (!w->quiet && ac_report_write(stdout, (ac_format)w->fmt, NULL, res, n, &meta, &msg) != AC_OK) {
+        cli_error("%s", msg.text);
+        st = EXIT_USAGE;
+    }
+    if (w->out && !write_out(w->out, w->fmt_given ? 1u << w->fmt : AC_FMT_ALL, !w->fmt_given, res, n, &meta))
+        st = EXIT_USAGE;
+    return st;
+}
+
+/* Trials [a, b) of n from "A:B" or "A:" (to the last); 0 after a message
+ * when the text is not such a range within [0, n). */
+static int parse_trials(const char *text, const ac_claim_def *def, const ac_run_opts *o, int n, int *a, int *b)
+{
+    const char *colon = strchr(text, ':');
+    char *end;
+    long la = -1, lb = n;
+    if (colon && colon > text && text[0] >= '0' && text[0] <= '9') {
+        la = strtol(text, &end, 10);
+        if (end != colon)
+            la = -1;
+    }
+    if (colon && colon[1]) {
+        lb = colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : -1;
+        if (lb >= 0 && *end)
+            lb = -1;
+    }
+    if (la < 0 || la >= lb || lb > n) {
+        cli_error("--trials: '%s' is not A:B with 0 <= A < B <= %d (%s has %d trials at size %s)", text, n,
+                  def->id, n, ac_size_str(o->size));
+        return 0;
+    }
+    *a = (int)la;
+    *b = (int)lb;
+    return 1;
+}
+
+/* run ID --records FILE [--trials A:B]: trials [A, B) of def into FILE,
+ * written whole or not at all.  With every trial, *res is the claim's result
+ * from those records (as ac_claim_run would give it) and *table is set.
+ * Returns the exit status when the run ends here, -1 to go on to the table. */
+static int run_records(const ac_claim_def *def, const ac_run_opts *o, const char *range, const char *path,
+                       ac_claim_result *res, int *table)
+{
+    if (!def->trials) {
+        cli_error("%s: the claim has no trial definition", def->id);
+        return EXIT_USAGE;
+    }
+    int n = def->trials->ntrials(o), a = 0, b = n;
+    if (range && !parse_trials(range, def, o, n, &a, &b))
+        return EXIT_USAGE;
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&set, def->id, o, n);
+    ac_status st = ac_trial_run(def->trials, o, a, b, &set, &msg);
+    if (st != AC_OK) {
+        cli_error("%s: %s", def->id, msg.text);
+        ac_trial_set_clear(&set);
+        return EXIT_FAILS; /* as a claim that could not run */
+    }
+    cli_hold_signals();
+    st = ac_trial_set_write(&set, path, &msg);
+    if (st != AC_OK && !cli_interrupted())
+        cli_error("%s", msg.text);
+    cli_release_signals();
+    if (st == AC_OK && a == 0 && b == n) {
+        if (ac_claim_run_records(def, o, &set, res) != AC_OK)
+            cli_error("%s", res->error);
+        *table = 1;
+    }
+    ac_trial_set_clear(&set);
+    return st != AC_OK ? EXIT_USAGE : *table ? -1 : EXIT_HOLDS;
+}
+
 int cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"size", required_argument, 0, 's'},  {"seed", required_argument, 0, 'S'},
-                                         {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
-                                         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"size", required_argument, 0, 's'},    {"seed", required_argument, 0, 'S'},
+        {"format", required_argument, 0, 'f'},  {"out", required_argument, 0, 'o'},
+        {"quiet", no_argument, 0, 'q'},         {"trials", required_argument, 0, 't'},
+        {"records", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     ac_run_opts o = run_opts_default();
-    int fmt = AC_FMT_MD, fmt_given = 0, quiet = 0, c;
-    const char *out = NULL;
+    output_opts w = {AC_FMT_MD, 0, 0, NULL};
+    const char *trials = NULL, *records = NULL;
+    int c;
     long v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -252,17 +380,16 @@ int cmd_run(int argc, char **argv)
             o.seed = (unsigned long)v;
             break;
         case 'f':
-            if ((fmt = ac_format_parse(optarg)) < 0) {
-                cli_error("--format: '%s' is not md, csv, json or tex", optarg);
-                return EXIT_USAGE;
-            }
-            fmt_given = 1;
-            break;
         case 'o':
-            out = optarg;
-            break;
         case 'q':
-            quiet = 1;
+            if (!output_option(c, optarg, &w))
+                return EXIT_USAGE;
+            break;
+        case 't':
+            trials = optarg;
+            break;
+        case 'r':
+            records = optarg;
             break;
         case 'h':
             run_help();
@@ -271,8 +398,22 @@ int cmd_run(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (trials && !records) {
+        cli_error("--trials needs --records FILE: part of a run has no table; attncheck merge makes it from "
+                  "the records");
+        return EXIT_USAGE;
+    }
+    if (trials && (w.out || w.fmt_given || w.quiet)) {
+        cli_error("--trials prints no table: --out, --format and --quiet belong to attncheck merge");
+        return EXIT_USAGE;
+    }
     selection sel;
     if (!select_claims(argv + optind, argc - optind, &sel)) {
+        free(sel.defs);
+        return EXIT_USAGE;
+    }
+    if (records && (argc - optind != 1 || sel.n != 1 || strcmp(argv[optind], sel.defs[0]->id) != 0)) {
+        cli_error("--records takes the trials of one claim: name one claim ID, not a paper");
         free(sel.defs);
         return EXIT_USAGE;
     }
@@ -284,23 +425,160 @@ int cmd_run(int argc, char **argv)
         cli_error("out of memory");
         return EXIT_USAGE;
     }
-    run_claims(&sel, &o, res);
-    ac_report_meta meta = {cli_command_line(), o.seed, ac_size_str(o.size), NULL};
-    int st = EXIT_HOLDS;
-    for (int i = 0; i < sel.n; i++)
-        if (res[i].verdict == AC_VERDICT_FAIL)
-            st = EXIT_FAILS;
-    ac_msg msg = {{0}};
-    if (!quiet && ac_report_write(stdout, (ac_format)fmt, NULL, res, sel.n, &meta, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        st = EXIT_USAGE;
-    }
-    if (out && !write_out(out, fmt_given ? 1u << fmt : AC_FMT_ALL, !fmt_given, res, sel.n, &meta))
-        st = EXIT_USAGE;
-    for (int i = 0; i < sel.n; i++)
-        ac_claim_result_clear(&res[i]);
+    int st = -1, table = 0;
+    if (records)
+        st = run_records(sel.defs[0], &o, trials, records, res, &table);
+    else
+        run_claims(&sel, &o, res);
+    if (st < 0)
+        st = show_results(res, sel.n, &o, &w);
+    if (!records || table)
+        for (int i = 0; i < sel.n; i++)
+            ac_claim_result_clear(&res[i]);
     free(res);
     free(sel.defs);
+    return cli_finish(st);
+}
+
+/* ---- merge ------------------------------------------------------------- */
+
+static void merge_help(void)
+{
+    printf("usage: attncheck merge FILE... [OPTIONS]\n"
+           "\n"
+           "Merge the trial records of one claim, written by `attncheck run ID --trials A:B\n"
+           "--records FILE` (on any machines, in any order), and print the claim's table as\n"
+           "a run of every trial prints it, bit for bit; the seconds are the recorded ones.\n"
+           "The files must hold one claim, seed and size, each trial once, every trial in all.\n"
+           "\n"
+           "  --format F     md | csv | json | tex for standard output (default: md)\n"
+           "  --out DIR      also write DIR/<paper>.<ext>, as run --out does\n"
+           "  --quiet        no table on standard output\n"
+           "\n"
+           "exit status: 0 the claim holds, 1 it fails, 2 bad usage or bad, clashing or\n"
+           "incomplete records.\n");
+}
+
+/* The runs of missing trials of a set whose records are sorted, as
+ * "1, 3:5" (A:B is trials A to B-1), truncated to cap. */
+static void missing_trials(const ac_trial_set *set, char *buf, size_t cap)
+{
+    size_t len = 0;
+    int next = 0; /* the first trial not yet accounted for */
+    buf[0] = 0;
+    for (int i = 0; i <= set->nrec && len < cap; i++) {
+        int upto = i < set->nrec ? set->rec[i].index : set->ntrials;
+        if (upto > next)
+            len += (size_t)snprintf(buf + len, cap - len, upto == next + 1 ? "%s%d" : "%s%d:%d", len ? ", " : "",
+                                    next, upto);
+        next = upto + 1;
+    }
+}
+
+/* The records of files[0..n) merged into *all, for the claim they hold
+ * (*def).  EXIT_HOLDS, or EXIT_USAGE after a message naming the file. */
+static int merge_files(char **files, int n, ac_trial_set *all, const ac_claim_def **def)
+{
+    ac_msg msg = {{0}};
+    int *from = NULL; /* the file of each trial merged so far */
+    for (int f = 0; f < n; f++) {
+        ac_trial_set s;
+        if (ac_trial_set_read(files[f], &s, &msg) != AC_OK) {
+            cli_error("%s", msg.text);
+            ac_trial_set_clear(&s);
+            free(from);
+            return EXIT_USAGE;
+        }
+        int bad = 0;
+        if (f == 0) {
+            ac_run_opts o = {s.size, s.seed, NULL, NULL};
+            if (!(*def = ac_registry_find_claim(s.id)) || !(*def)->trials) {
+                cli_error("%s: no claim named '%s' that runs trials (see attncheck list)", files[f], s.id);
+                bad = 1;
+            } else if (s.ntrials != (*def)->trials->ntrials(&o)) {
+                cli_error("%s: %d trials recorded, but %s has %d at size %s (records of another version?)",
+                          files[f], s.ntrials, s.id, (*def)->trials->ntrials(&o), ac_size_str(s.size));
+                bad = 1;
+            } else if (!(from = malloc(sizeof *from * (size_t)(s.ntrials + 1)))) {
+                cli_error("out of memory");
+                bad = 1;
+            } else {
+                for (int i = 0; i < s.ntrials; i++)
+                    from[i] = -1;
+                for (int i = 0; i < s.nrec; i++)
+                    from[s.rec[i].index] = 0; /* within [0, ntrials): ac_trial_set_read checks */
+                *all = s;
+                memset(&s, 0, sizeof s);
+            }
+        } else if (strcmp(s.id, all->id) != 0 || s.seed != all->seed || s.size != all->size ||
+                   s.ntrials != all->ntrials) {
+            cli_error("%s: records of %s, seed %lu, size %s do not merge with %s's of %s, seed %lu, size %s",
+                      files[f], s.id, s.seed, ac_size_str(s.size), files[0], all->id, all->seed,
+                      ac_size_str(all->size));
+            bad = 1;
+        } else {
+            for (int i = 0; i < s.nrec && !bad; i++)
+                if (from[s.rec[i].index] >= 0) {
+                    cli_error("%s: trial %d is also in %s", files[f], s.rec[i].index, files[from[s.rec[i].index]]);
+                    bad = 1;
+                }
+            for (int i = 0; i < s.nrec && !bad; i++)
+                from[s.rec[i].index] = f;
+            if (!bad && ac_trial_set_merge(all, &s, &msg) != AC_OK) {
+                cli_error("%s: %s", files[f], msg.text);
+                bad = 1;
+            }
+        }
+        ac_trial_set_clear(&s);
+        if (bad) {
+            free(from);
+            return EXIT_USAGE;
+        }
+    }
+    free(from);
+    return EXIT_HOLDS;
+}
+int cmd_merge(int argc, char **argv)
+{
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    output_opts w = {AC_FMT_MD, 0, 0, NULL};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            merge_help();
+            return cli_finish(EXIT_HOLDS);
+        }
+        if (!output_option(c, optarg, &w))
+            return EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        cli_error("merge: no records file (attncheck run ID --trials A:B --records FILE writes them)");
+        return EXIT_USAGE;
+    }
+    ac_trial_set all;
+    memset(&all, 0, sizeof all);
+    const ac_claim_def *def = NULL;
+    int st = merge_files(argv + optind, argc - optind, &all, &def);
+    if (st == EXIT_HOLDS && !ac_trial_set_complete(&all)) {
+        char missing[256];
+        missing_trials(&all, missing, sizeof missing);
+        cli_error("%s: the records hold %d of its %d trials; missing: --trials %s", all.id, all.nrec, all.ntrials,
+                  missing);
+        st = EXIT_USAGE;
+    }
+    if (st == EXIT_HOLDS) {
+        ac_run_opts o = {all.size, all.seed, NULL, NULL};
+        ac_claim_result res;
+        if (ac_claim_run_records(def, &o, &all, &res) != AC_OK)
+            cli_error("%s", res.error);
+        st = show_results(&res, 1, &o, &w);
+        ac_claim_result_clear(&res);
+    }
+    ac_trial_set_clear(&all);
     return cli_finish(st);
 }
 

@@ -73,6 +73,7 @@ void cli_test_stall(void);
 /* The commands of cli/commands.c. */
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_svm(int argc, char **argv);
 

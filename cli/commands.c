@@ -6,6 +6,7 @@
 const cli_command cli_commands[] = {
     {"list", "", cmd_list, "every claim: id, paper, statement"},
     {"run", "[ID|PAPER ...]", cmd_run, "run claims and print the theory-vs-experiment table"},
+    {"merge", "FILE...", cmd_merge, "the table of a claim from trial records run apart (run --records)"},
     {"regress", "", cmd_regress, "rerun the claims and compare with the committed baseline"},
     {"svm", "COMMAND", cmd_svm, "the Graph-SVM theory on your own data (graph, solve, train, generate)"},
 };

@@ -339,5 +339,65 @@ check "run --out killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
 check "SIGTERM: the old tables and index are intact" sh -c "cksum '$T/part'/*.md '$T/part'/*.json | cmp -s - '$T/part.sum'"
 check "SIGTERM: no staging left" [ -z "$(ls -A "$T/part" | grep '^\.')" ]
 
+# ---- a sweep split over machines: run --trials/--records, then merge ------
+# The merged table is the full run's, bit for bit (JSON carries every double
+# to 17 digits), once the wall-clock seconds, date and command line are gone.
+expect 0 "merge --help" -- "$BIN" merge --help
+C=svm.direction-cyclic
+mkdir -p "$T/sw"
+untimed() { grep -v -e '_seconds"' -e '"date"' -e '"command_line"' "$1"; }
+"$BIN" run $C --size quick --seed 3 --format json >"$T/sw/full.json" 2>"$T/err"
+full_st=$?
+expect 0 "run trials 0:1 into records" -- "$BIN" run $C --size quick --seed 3 --trials 0:1 --records "$T/sw/a.json"
+check "a partial run prints no table" [ ! -s "$T/out" ]
+expect 0 "run trials 1: (to the last) into records" -- "$BIN" run $C --size quick --seed 3 --trials 1: --records "$T/sw/b.json"
+"$BIN" merge "$T/sw/b.json" "$T/sw/a.json" --format json >"$T/sw/merged.json" 2>"$T/err"
+st=$?
+check "merge exits as the full run ($st, $full_st)" [ $st -eq $full_st ]
+untimed "$T/sw/full.json" >"$T/sw/full.cut"
+untimed "$T/sw/merged.json" >"$T/sw/merged.cut"
+check "merged records give the full run's table" cmp -s "$T/sw/full.cut" "$T/sw/merged.cut"
+check "the compared table has rows" grep -q '"quantity"' "$T/sw/full.cut"
+# all trials into one records file: the table is printed too, and merges alone
+"$BIN" run $C --size quick --seed 3 --records "$T/sw/all.json" --format json >"$T/sw/all.out" 2>"$T/err"
+untimed "$T/sw/all.out" >"$T/sw/all.cut"
+check "run --records without --trials prints the full table" cmp -s "$T/sw/full.cut" "$T/sw/all.cut"
+"$BIN" merge "$T/sw/all.json" --format json >"$T/sw/one.json" 2>"$T/err"
+untimed "$T/sw/one.json" >"$T/sw/one.cut"
+check "one complete records file merges alone" cmp -s "$T/sw/full.cut" "$T/sw/one.cut"
+# refusals name the file
+"$BIN" run $C --size quick --seed 4 --trials 1:3 --records "$T/sw/seed4.json" 2>/dev/null
+"$BIN" run $C --size default --seed 3 --trials 1:2 --records "$T/sw/default.json" 2>/dev/null
+"$BIN" run svm.structure --size quick --seed 3 --trials 1:2 --records "$T/sw/other.json" 2>/dev/null
+expect 2 "merge refuses an overlap" -- "$BIN" merge "$T/sw/a.json" "$T/sw/all.json"
+grep_in err "all.json: trial 0 is also in .*a.json" "the overlap names both files and the trial"
+expect 2 "merge refuses another seed" -- "$BIN" merge "$T/sw/a.json" "$T/sw/seed4.json"
+grep_in err "seed4.json: .*seed 4.*a.json" "the seed clash names both files"
+expect 2 "merge refuses another size" -- "$BIN" merge "$T/sw/a.json" "$T/sw/default.json"
+grep_in err "default.json: .*size default" "the size clash names the file"
+expect 2 "merge refuses another claim" -- "$BIN" merge "$T/sw/a.json" "$T/sw/other.json"
+grep_in err "other.json: records of svm.structure" "the claim clash names the file"
+expect 2 "merge refuses missing trials" -- "$BIN" merge "$T/sw/a.json"
+grep_in err "1 of its 3 trials; missing: --trials 1:3" "the message says which trials are missing"
+check "a refused merge prints no table" [ ! -s "$T/out" ]
+sed 's/"id":"svm.direction-cyclic"/"id":"svm.nosuch"/' "$T/sw/a.json" >"$T/sw/unknown.json"
+expect 2 "merge refuses records of an unknown claim" -- "$BIN" merge "$T/sw/unknown.json"
+grep_in err "unknown.json: no claim named 'svm.nosuch'" "the message names the file and the claim"
+printf '{"id": "%s",\n "seed": }' $C >"$T/sw/bad.json"
+expect 2 "merge refuses a malformed file" -- "$BIN" merge "$T/sw/a.json" "$T/sw/bad.json"
+grep_in err "bad.json:2:" "the message names the file and line"
+expect 2 "merge refuses a missing file" -- "$BIN" merge "$T/sw/nosuch.json"
+grep_in err "nosuch.json: cannot open" "the message names the file"
+expect 2 "merge needs a file" -- "$BIN" merge
+expect 2 "--trials without --records" -- "$BIN" run $C --size quick --trials 0:1
+expect 2 "--trials past the last trial" -- "$BIN" run $C --size quick --trials 2:4 --records "$T/sw/x.json"
+grep_in err "has 3 trials at size quick" "the message gives the number of trials"
+expect 2 "--trials empty range" -- "$BIN" run $C --size quick --trials 1:1 --records "$T/sw/x.json"
+expect 2 "--trials not a range" -- "$BIN" run $C --size quick --trials 1-2 --records "$T/sw/x.json"
+expect 2 "--records of a paper" -- "$BIN" run svm --size quick --trials 0:1 --records "$T/sw/x.json"
+expect 2 "--trials with --out" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw/x.json" --out "$T/sw/o"
+absent "$T/sw/x.json" "a refused run's records file"
+expect 2 "--records onto a directory" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

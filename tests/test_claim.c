@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "verify/claim.h"
+#include "verify/trial.h"
 
 static const ac_claim_def fake = {"x.fake", "x", "a statement", NULL};
 
@@ -65,17 +66,30 @@ Test(claim, one_failing_row_or_an_error_fails_the_claim)
 /* ---- sticky errors: a row, figure or series that cannot be added makes
  *      the claim an error, never a silent PASS ---- */
 
-static ac_status too_many_rows(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+static int one_trial(const ac_run_opts *o)
 {
-    (void)o, (void)msg;
+    (void)o;
+    return 1;
+}
+
+static ac_status empty_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    (void)o, (void)t, (void)msg;
+    return AC_OK;
+}
+
+static ac_status too_many_rows(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)set, (void)msg;
     for (int i = 0; i <= AC_CLAIM_MAX_ROWS; i++)
         ac_claim_add(res, "row", "", 0.0, 0.0, AC_METRIC_AT_MOST, 0.0, "exact");
     return AC_OK;
 }
 
-static ac_status series_without_y(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
+static ac_status series_without_y(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
+                                  ac_msg *msg)
 {
-    (void)o, (void)msg;
+    (void)o, (void)set, (void)msg;
     double x[2] = {1.7312, 2.5};
     ac_claim_add(res, "a", "", 0.0, 0.0, AC_METRIC_AT_MOST, 0.0, "exact");
     ac_figure_add_series(ac_claim_add_figure(res, "f", "", "", "", 0, 0), "no y", 2, x, NULL, NULL, NULL);
@@ -85,7 +99,10 @@ static ac_status series_without_y(const ac_run_opts *o, ac_claim_result *res, ac
 
 Test(claim, a_row_or_series_that_cannot_be_added_makes_the_claim_an_error)
 {
-    static const ac_claim_def rows = {"x.rows", "x", "", too_many_rows}, ser = {"x.series", "x", "", series_without_y};
+    static const ac_trial_def rows_trials = {.ntrials = one_trial, .trial = empty_trial, .rows = too_many_rows},
+                              ser_trials = {.ntrials = one_trial, .trial = empty_trial, .rows = series_without_y};
+    static const ac_claim_def rows = {.id = "x.rows", .paper = "x", .statement = "", .trials = &rows_trials},
+                              ser = {.id = "x.series", .paper = "x", .statement = "", .trials = &ser_trials};
     ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
     ac_claim_result r;
     cr_assert_eq(ac_claim_run(&rows, &o, &r), AC_ESIZE);
@@ -125,6 +142,8 @@ Test(registry, ids_are_unique_and_carry_their_paper)
             cr_assert(strncmp(c->id, P->name, ln) == 0 && c->id[ln] == '.', "%s: not %s.NAME", c->id, P->name);
             cr_assert_str_eq(c->paper, P->name);
             cr_assert(c->statement && c->statement[0], "%s: no statement", c->id);
+            cr_assert(c->trials && c->trials->ntrials && c->trials->trial && c->trials->rows,
+                      "%s: a claim is a trial definition (ntrials, trial, rows)", c->id);
             cr_assert_eq(ac_registry_find_claim(c->id), c, "%s: lookup finds another claim", c->id);
         }
     }

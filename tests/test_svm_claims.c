@@ -48,7 +48,7 @@ Test(svm_claims, split_trials_reproduce_every_table_bit_for_bit, .timeout = 300)
     ac_run_opts o = {AC_SIZE_QUICK, ac_test_seed(3), NULL, NULL};
     for (int i = 0; i < AC_SVM_NCLAIMS; i++) {
         const ac_claim_def *c = &ac_svm_claims[i];
-        const ac_trial_def *def = ac_svm_claim_trials(c->id);
+        const ac_trial_def *def = c->trials;
         cr_assert_not_null(def, "%s has no trials", c->id);
         ac_claim_result full, part;
         cr_assert_eq(ac_claim_run(c, &o, &full), AC_OK, "%s", full.error);
@@ -58,7 +58,6 @@ Test(svm_claims, split_trials_reproduce_every_table_bit_for_bit, .timeout = 300)
         ac_claim_result_clear(&full);
         ac_claim_result_clear(&part);
     }
-    cr_assert_null(ac_svm_claim_trials("svm.nosuch"));
 }
 
 /* ---- measurements under planted violations ----
@@ -99,7 +98,7 @@ static void unit_direction(const ac_svm_instance *I, gsl_rng *r, int in_sfin, do
 static void quick_set(const char *id, ac_trial_set *set)
 {
     ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
-    const ac_trial_def *def = ac_svm_claim_trials(id);
+    const ac_trial_def *def = ac_registry_find_claim(id)->trials;
     ac_msg msg = {{0}};
     ac_trial_set_init(set, id, &o, def->ntrials(&o));
     cr_assert_eq(ac_trial_run(def, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
@@ -123,7 +122,7 @@ static ac_verdict row_verdict(const char *id, const ac_trial_set *set, const cha
     ac_claim_result res;
     ac_msg msg = {{0}};
     ac_claim_result_init(&res, ac_registry_find_claim(id));
-    cr_assert_eq(ac_trial_rows(ac_svm_claim_trials(id), &o, set, &res, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_trial_rows(ac_registry_find_claim(id)->trials, &o, set, &res, &msg), AC_OK, "%s", msg.text);
     ac_claim_judge(&res);
     ac_verdict v = AC_VERDICT_INFO;
     int found = 0;
@@ -464,7 +463,7 @@ Test(svm_measure, direction_records_are_the_measurements_of_the_trial)
     ac_run_opts o = {AC_SIZE_QUICK, ac_test_seed(1), NULL, NULL};
     ac_trial_set set;
     ac_msg msg = {{0}};
-    const ac_trial_def *def = ac_svm_claim_trials("svm.direction-cyclic");
+    const ac_trial_def *def = ac_registry_find_claim("svm.direction-cyclic")->trials;
     ac_trial_set_init(&set, "svm.direction-cyclic", &o, def->ntrials(&o));
     cr_assert_eq(ac_trial_run(def, &o, 0, 1, &set, &msg), AC_OK, "%s", msg.text);
     ac_svm_setup su;
@@ -503,7 +502,7 @@ Test(svm_measure, structure_records_are_the_measurements_of_the_trial)
     ac_run_opts o = {AC_SIZE_QUICK, ac_test_seed(1), NULL, NULL};
     ac_trial_set set;
     ac_msg msg = {{0}};
-    const ac_trial_def *def = ac_svm_claim_trials("svm.structure");
+    const ac_trial_def *def = ac_registry_find_claim("svm.structure")->trials;
     ac_trial_set_init(&set, "svm.structure", &o, def->ntrials(&o));
     cr_assert_eq(ac_trial_run(def, &o, 0, 1, &set, &msg), AC_OK, "%s", msg.text);
     ac_svm_structure a;
@@ -544,7 +543,7 @@ Test(svm_measure, a_slow_trial_continues_until_it_reaches_the_corr)
     ac_run_opts o = {AC_SIZE_QUICK, 5, NULL, NULL};
     ac_trial_set set;
     ac_msg msg = {{0}};
-    const ac_trial_def *def = ac_svm_claim_trials("svm.direction-cyclic");
+    const ac_trial_def *def = ac_registry_find_claim("svm.direction-cyclic")->trials;
     ac_trial_set_init(&set, "svm.direction-cyclic", &o, def->ntrials(&o));
     cr_assert_eq(ac_trial_run(def, &o, 0, 1, &set, &msg), AC_OK, "%s", msg.text);
     double last = ac_trial_get1(&set.rec[0], "last", 0), reach = ac_trial_get1(&set.rec[0], "reach", 0);

@@ -72,14 +72,10 @@ static ac_status fake_rows(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-static const ac_trial_def fake_def = {fake_ntrials, fake_trial, fake_rows};
+static const ac_trial_def fake_def = {.ntrials = fake_ntrials, .trial = fake_trial, .rows = fake_rows};
 
-static ac_status fake_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&fake_def, o, res, msg);
-}
-
-static const ac_claim_def fake_claim_def = {"fake.trials", "fake", "a fake claim over trials", fake_claim};
+static const ac_claim_def fake_claim_def = {
+    .id = "fake.trials", .paper = "fake", .statement = "a fake claim over trials", .trials = &fake_def};
 
 /* A set through JSON text and back. */
 static void json_trip(ac_trial_set *set)
@@ -229,6 +225,142 @@ Test(trial, json_of_another_shape_is_refused)
     }
 }
 
+/* ---- records files: the sweep over machines ---- */
+
+/* A temporary directory for the files of one test; removed by the caller. */
+static void temp_dir(char *dir, size_t cap)
+{
+    snprintf(dir, cap, "/tmp/ac_trial_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Trials [0, k) and [k, n) written to two files, read back and merged
+ * (later part first): the result from those records is ac_claim_run's, bit
+ * for bit, and the recorded seconds are the ones summed into it. */
+Test(trial, records_files_read_back_and_merged_give_the_run_bit_for_bit)
+{
+    char dir[64], pa[128], pb[128];
+    temp_dir(dir, sizeof dir);
+    snprintf(pa, sizeof pa, "%s/a.json", dir);
+    snprintf(pb, sizeof pb, "%s/b.json", dir);
+    ac_run_opts o = {AC_SIZE_DEFAULT, ac_test_seed(23), NULL, NULL};
+    ac_claim_result full;
+    cr_assert_eq(ac_claim_run(&fake_claim_def, &o, &full), AC_OK, "%s", full.error);
+    for (int k = 0; k <= FAKE_TRIALS; k++) {
+        ac_trial_set a, b;
+        ac_msg msg = {{0}};
+        ac_trial_set_init(&a, fake_claim_def.id, &o, FAKE_TRIALS);
+        ac_trial_set_init(&b, fake_claim_def.id, &o, FAKE_TRIALS);
+        cr_assert_eq(ac_trial_run(&fake_def, &o, 0, k, &a, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_trial_run(&fake_def, &o, k, FAKE_TRIALS, &b, &msg), AC_OK, "%s", msg.text);
+        double seconds = 0.0;
+        for (int i = 0; i < a.nrec; i++)
+            seconds += a.rec[i].theory_seconds;
+        cr_assert_eq(ac_trial_set_write(&a, pa, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_trial_set_write(&b, pb, &msg), AC_OK, "%s", msg.text);
+        ac_trial_set_clear(&a);
+        ac_trial_set_clear(&b);
+        cr_assert_eq(ac_trial_set_read(pa, &a, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_trial_set_read(pb, &b, &msg), AC_OK, "%s", msg.text);
+        double back = 0.0;
+        for (int i = 0; i < a.nrec; i++)
+            back += a.rec[i].theory_seconds;
+        cr_assert(ac_test_same_bits(seconds, back), "split at %d: seconds %.17g read back as %.17g", k, seconds,
+                  back);
+        cr_assert_eq(ac_trial_set_merge(&b, &a, &msg), AC_OK, "%s", msg.text);
+        ac_claim_result part;
+        cr_assert_eq(ac_claim_run_records(&fake_claim_def, &o, &b, &part), AC_OK, "%s", part.error);
+        char what[32];
+        snprintf(what, sizeof what, "files split at %d", k);
+        ac_test_same_result(&full, &part, what);
+        ac_claim_result_clear(&part);
+        ac_trial_set_clear(&a);
+        ac_trial_set_clear(&b);
+    }
+    ac_claim_result_clear(&full);
+    remove_dir(dir);
+}
+
+/* A file that is missing, a directory, not JSON or not records is refused
+ * with a message naming it (and the line and column for bad JSON); writing
+ * onto a directory is refused too. */
+Test(trial, a_bad_records_file_is_refused_naming_it)
+{
+    char dir[64], path[128];
+    temp_dir(dir, sizeof dir);
+    const char *text[] = {"{\"id\": \"x\",\n \"seed\": }", "[1.7312]",
+                          "{\"id\": \"x\", \"seed\": -1, \"size\": \"quick\", \"ntrials\": 2, \"records\": []}"};
+    const char *says[] = {":2:", "need", "negative"};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+        snprintf(path, sizeof path, "%s/bad%zu.json", dir, i);
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fputs(text[i], f);
+        fclose(f);
+        ac_trial_set set;
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_trial_set_read(path, &set, &msg), AC_EPARSE, "case %zu accepted", i);
+        cr_assert(strstr(msg.text, path) && strstr(msg.text, says[i]), "case %zu: '%s'", i, msg.text);
+        cr_assert_eq(set.nrec, 0);
+        ac_trial_set_clear(&set);
+    }
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    snprintf(path, sizeof path, "%s/nosuch.json", dir);
+    cr_assert_eq(ac_trial_set_read(path, &set, &msg), AC_EIO);
+    cr_assert(strstr(msg.text, path) && strstr(msg.text, "cannot open"), "%s", msg.text);
+    cr_assert_eq(ac_trial_set_read(dir, &set, &msg), AC_EIO);
+    cr_assert(strstr(msg.text, dir) && strstr(msg.text, "read failed"), "%s", msg.text);
+    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_trial_set_init(&set, "x.y", &o, 1);
+    cr_assert_neq(ac_trial_set_write(&set, dir, &msg), AC_OK);
+    cr_assert(strstr(msg.text, dir), "%s", msg.text);
+    ac_trial_set_clear(&set);
+    remove_dir(dir);
+}
+
+/* The result from records needs all of them, of this claim and run; a def
+ * without trials cannot run. */
+Test(trial, a_result_from_records_needs_every_trial_of_this_run)
+{
+    ac_run_opts o = {AC_SIZE_QUICK, 4, NULL, NULL}, o2 = o;
+    o2.seed = 5;
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&set, fake_claim_def.id, &o, fake_ntrials(&o));
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 0, 2, &set, &msg), AC_OK, "%s", msg.text);
+    ac_claim_result res;
+    cr_assert_eq(ac_claim_run_records(&fake_claim_def, &o, &set, &res), AC_EINVAL);
+    cr_assert(strstr(res.error, "fake.trials") && strstr(res.error, "2 of 3"), "%s", res.error);
+    cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+    cr_assert_eq(res.nrows, 0);
+    ac_claim_result_clear(&res);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 2, 3, &set, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_claim_run_records(&fake_claim_def, &o2, &set, &res), AC_EINVAL, "seed 4's records as seed 5");
+    ac_claim_result_clear(&res);
+    static const ac_claim_def other = {.id = "fake.other", .paper = "fake", .statement = "", .trials = &fake_def};
+    cr_assert_eq(ac_claim_run_records(&other, &o, &set, &res), AC_EINVAL, "another claim's records");
+    ac_claim_result_clear(&res);
+    cr_assert_eq(ac_claim_run_records(&fake_claim_def, &o, &set, &res), AC_OK, "%s", res.error);
+    cr_assert_gt(res.nrows, 0);
+    ac_claim_result_clear(&res);
+    static const ac_claim_def none = {.id = "fake.none", .paper = "fake", .statement = ""};
+    cr_assert_eq(ac_claim_run(&none, &o, &res), AC_EINVAL);
+    cr_assert(strstr(res.error, "fake.none") && strstr(res.error, "no trial definition"), "%s", res.error);
+    cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+    ac_claim_result_clear(&res);
+    cr_assert_eq(ac_claim_run_records(&none, &o, &set, &res), AC_EINVAL);
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&set);
+}
+
 /* Records of another run or claim do not merge, nor an index twice; the
  * rows need every trial. */
 Test(trial, merge_refuses_other_runs_and_rows_need_every_trial)
@@ -293,7 +425,7 @@ Test(trial, statistics_agree_with_gsl_and_skip_absent_vectors)
                 v[j] = gsl_ran_gaussian(r, 2.0) + j;
         }
         ac_claim_result res;
-        static const ac_claim_def def = {"x.stats", "x", "", NULL};
+        static const ac_claim_def def = {.id = "x.stats", .paper = "x", .statement = ""};
         ac_claim_result_init(&res, &def);
         ac_figure *f = ac_claim_add_figure(&res, "band", "", "", "", 0, 0);
         ac_status st = ac_trial_band(f, "b", &set, "x", "q", 0);
@@ -362,23 +494,14 @@ static int three(const ac_run_opts *o)
     return 3;
 }
 
-static const ac_trial_def twice_def = {three, twice_trial, count_rows};
-static const ac_trial_def missing_def = {three, fake_trial, missing_band_rows};
-
-static ac_status twice_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&twice_def, o, res, msg);
-}
-
-static ac_status missing_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&missing_def, o, res, msg);
-}
+static const ac_trial_def twice_def = {.ntrials = three, .trial = twice_trial, .rows = count_rows};
+static const ac_trial_def missing_def = {.ntrials = three, .trial = fake_trial, .rows = missing_band_rows};
 
 Test(trial, a_failed_put_or_band_makes_the_claim_an_error)
 {
     ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
-    static const ac_claim_def d1 = {"x.twice", "x", "", twice_claim}, d2 = {"x.band", "x", "", missing_claim};
+    static const ac_claim_def d1 = {.id = "x.twice", .paper = "x", .statement = "", .trials = &twice_def},
+                              d2 = {.id = "x.band", .paper = "x", .statement = "", .trials = &missing_def};
     ac_claim_result res;
     cr_assert_eq(ac_claim_run(&d1, &o, &res), AC_EINVAL);
     cr_assert(strstr(res.error, "trial 2"), "%s", res.error);
@@ -443,16 +566,11 @@ static ac_status slow_theory_trial(const ac_run_opts *o, ac_trial *t, ac_msg *ms
     return AC_OK;
 }
 
-static const ac_trial_def slow_def = {three, slow_theory_trial, count_rows};
-
-static ac_status slow_claim(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
-{
-    return ac_trial_claim(&slow_def, o, res, msg);
-}
+static const ac_trial_def slow_def = {.ntrials = three, .trial = slow_theory_trial, .rows = count_rows};
 
 Test(trial, each_phase_is_timed_on_its_side)
 {
-    static const ac_claim_def d = {"x.slow", "x", "", slow_claim};
+    static const ac_claim_def d = {.id = "x.slow", .paper = "x", .statement = "", .trials = &slow_def};
     ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
     ac_claim_result res;
     cr_assert_eq(ac_claim_run(&d, &o, &res), AC_OK, "%s", res.error);

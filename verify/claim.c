@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/trial.h"
+
 static const char *const size_names[] = {"quick", "default", "paper"};
 static const char *const metric_names[] = {"abs", "rel", "at_most", "at_least", "info"};
 static const char *const verdict_names[] = {"PASS", "FAIL", "INFO"};
@@ -221,17 +223,34 @@ ac_status ac_claim_build_status(const ac_claim_result *res)
     return AC_OK;
 }
 
+/* The end of every run: a sticky build error becomes the claim's error,
+ * res->status and res->error are set, the rows judged. */
+static ac_status claim_finish(const ac_claim_def *def, ac_claim_result *res, ac_status st, ac_msg *msg)
+{
+    if (st == AC_OK && (st = ac_claim_build_status(res)) != AC_OK)
+        ac_fail(msg, st, "a row, figure or series of the result could not be added (%s)", ac_status_str(st));
+    res->status = st;
+    if (st != AC_OK)
+        snprintf(res->error, sizeof res->error, "%s: %s", def->id, msg->text[0] ? msg->text : ac_status_str(st));
+    ac_claim_judge(res);
+    return st;
+}
+
 ac_status ac_claim_run(const ac_claim_def *def, const ac_run_opts *opts, ac_claim_result *res)
 {
     ac_claim_result_init(res, def);
     ac_msg msg = {{0}};
-    ac_status st = def->run(opts, res, &msg);
-    if (st == AC_OK && (st = ac_claim_build_status(res)) != AC_OK)
-        ac_fail(&msg, st, "a row, figure or series of the result could not be added (%s)", ac_status_str(st));
-    res->status = st;
-    if (st != AC_OK)
-        snprintf(res->error, sizeof res->error, "%s: %s", def->id,
-                 msg.text[0] ? msg.text : ac_status_str(st));
-    ac_claim_judge(res);
-    return st;
+    ac_status st = def->trials ? ac_trial_claim(def->trials, opts, res, &msg)
+                               : ac_fail(&msg, AC_EINVAL, "the claim has no trial definition");
+    return claim_finish(def, res, st, &msg);
+}
+
+ac_status ac_claim_run_records(const ac_claim_def *def, const ac_run_opts *opts, const ac_trial_set *set,
+                               ac_claim_result *res)
+{
+    ac_claim_result_init(res, def);
+    ac_msg msg = {{0}};
+    ac_status st = def->trials ? ac_trial_rows(def->trials, opts, set, res, &msg)
+                               : ac_fail(&msg, AC_EINVAL, "the claim has no trial definition");
+    return claim_finish(def, res, st, &msg);
 }

@@ -119,13 +119,23 @@ typedef struct {
     char error[AC_MSG_LEN + 128]; /* message when status != AC_OK */
 } ac_claim_result;
 
-typedef ac_status (*ac_claim_fn)(const ac_run_opts *opts, ac_claim_result *res, ac_msg *msg);
+/* A claim's experiment as trials (verify/trial.h): how many trials a run
+ * has, one trial, and the rows from the records of all of them. */
+typedef struct ac_trial_def ac_trial_def;
+/* The records of a run's trials (verify/trial.h). */
+typedef struct ac_trial_set ac_trial_set;
 
+/* A claim is its id, paper, statement and trials, nothing else: running it
+ * is always the trial harness (ac_claim_run), so every claim can be split
+ * over trials and merged (attncheck run --trials, attncheck merge).  Fill it
+ * by name:
+ *     {.id = "p.name", .paper = "p", .statement = "...", .trials = &name_trials}
+ * Every pointer is borrowed and must outlive the program (static tables). */
 typedef struct {
     const char *id;
     const char *paper;
     const char *statement;
-    ac_claim_fn run;
+    const ac_trial_def *trials;
 } ac_claim_def;
 
 typedef struct {
@@ -188,11 +198,22 @@ void ac_claim_judge(ac_claim_result *res);
  * that is not AC_OK, else AC_OK. */
 ac_status ac_claim_build_status(const ac_claim_result *res);
 
-/* Run def under opts into res (init, run, time, judge).  AC_OK when the claim
- * ran, whatever its verdict; otherwise res->status and res->error say why.
- * A claim that returns AC_OK with a sticky build error (a row, figure or
- * series that could not be added) is that error. */
+/* Run def under opts into res: init, every trial of def->trials, the rows
+ * from their records (ac_trial_claim), judge.  AC_OK when the claim ran,
+ * whatever its verdict; otherwise res->status and res->error ("ID: why")
+ * say why.  A claim whose rows return AC_OK with a sticky build error (a
+ * row, figure or series that could not be added) is that error; a def
+ * without trials is AC_EINVAL. */
 ac_status ac_claim_run(const ac_claim_def *def, const ac_run_opts *opts, ac_claim_result *res);
+
+/* The same from records already run (split over machines and merged, see
+ * ac_trial_set_merge): init, rows from set (ac_trial_rows), judge.  set must
+ * be complete and belong to this claim and to opts' seed and size (AC_EINVAL
+ * otherwise, in res->error).  The result equals ac_claim_run's bit for bit,
+ * wall-clock seconds aside, which are the sums recorded in set.  set is
+ * borrowed for the call. */
+ac_status ac_claim_run_records(const ac_claim_def *def, const ac_run_opts *opts, const ac_trial_set *set,
+                               ac_claim_result *res);
 
 /* The version string written into every report. */
 #define AC_VERSION "0.1.0"

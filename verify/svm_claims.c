@@ -304,7 +304,8 @@ static ac_status rows_structure(const ac_run_opts *o, const ac_trial_set *set, a
     return AC_OK;
 }
 
-static const ac_trial_def structure_trials = {trials_acyclic, trial_structure, rows_structure};
+static const ac_trial_def structure_trials = {
+    .ntrials = trials_acyclic, .trial = trial_structure, .rows = rows_structure};
 
 /* ---- svm.direction-acyclic, svm.direction-cyclic (spec §4.2, §4.3) ----- */
 
@@ -484,9 +485,10 @@ static ac_status rows_direction_cyclic(const ac_run_opts *o, const ac_trial_set 
     return direction_rows_of(o, set, res, 1);
 }
 
-static const ac_trial_def direction_acyclic_trials = {trials_acyclic, trial_direction_acyclic,
-                                                      rows_direction_acyclic};
-static const ac_trial_def direction_cyclic_trials = {trials_cyclic, trial_direction_cyclic, rows_direction_cyclic};
+static const ac_trial_def direction_acyclic_trials = {
+    .ntrials = trials_acyclic, .trial = trial_direction_acyclic, .rows = rows_direction_acyclic};
+static const ac_trial_def direction_cyclic_trials = {
+    .ntrials = trials_cyclic, .trial = trial_direction_cyclic, .rows = rows_direction_cyclic};
 
 /* ---- svm.finite-component (spec §3.2, §4.3) ---------------------------- */
 
@@ -629,7 +631,7 @@ static ac_status rows_finite(const ac_run_opts *o, const ac_trial_set *set, ac_c
     return AC_OK;
 }
 
-static const ac_trial_def finite_trials = {trials_cyclic, trial_finite, rows_finite};
+static const ac_trial_def finite_trials = {.ntrials = trials_cyclic, .trial = trial_finite, .rows = rows_finite};
 
 /* ---- svm.retrieval (spec §2, §3.3) ------------------------------------- */
 
@@ -825,7 +827,8 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
     return AC_OK;
 }
 
-static const ac_trial_def retrieval_trials = {trials_cyclic, trial_retrieval, rows_retrieval};
+static const ac_trial_def retrieval_trials = {
+    .ntrials = trials_cyclic, .trial = trial_retrieval, .rows = rows_retrieval};
 
 /* ---- svm.norm-growth (spec §3.3) --------------------------------------- */
 
@@ -942,7 +945,8 @@ static ac_status rows_norm_growth(const ac_run_opts *o, const ac_trial_set *set,
     return AC_OK;
 }
 
-static const ac_trial_def norm_growth_trials = {trials_cyclic, trial_norm_growth, rows_norm_growth};
+static const ac_trial_def norm_growth_trials = {
+    .ntrials = trials_cyclic, .trial = trial_norm_growth, .rows = rows_norm_growth};
 
 /* ---- svm.local-head (spec §4.4) ----------------------------------------- */
 
@@ -1077,7 +1081,8 @@ static ac_status rows_local_head(const ac_run_opts *o, const ac_trial_set *set, 
     return AC_OK;
 }
 
-static const ac_trial_def local_head_trials = {trials_local, trial_local_head, rows_local_head};
+static const ac_trial_def local_head_trials = {
+    .ntrials = trials_local, .trial = trial_local_head, .rows = rows_local_head};
 
 /* ---- svm.high-precision (spec §7) --------------------------------------- */
 
@@ -1319,64 +1324,48 @@ static ac_status rows_high_precision(const ac_run_opts *o, const ac_trial_set *s
     return AC_OK;
 }
 
-static const ac_trial_def high_precision_trials = {trials_one, trial_high_precision, rows_high_precision};
+static const ac_trial_def high_precision_trials = {
+    .ntrials = trials_one, .trial = trial_high_precision, .rows = rows_high_precision};
 
 /* ---- the table ---------------------------------------------------------- */
 
-#define CLAIM_FN(name)                                                                 \
-    static ac_status claim_##name(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg) \
-    {                                                                                  \
-        return ac_trial_claim(&name##_trials, o, res, msg);                            \
-    }
-CLAIM_FN(structure)
-CLAIM_FN(direction_acyclic)
-CLAIM_FN(direction_cyclic)
-CLAIM_FN(finite)
-CLAIM_FN(retrieval)
-CLAIM_FN(norm_growth)
-CLAIM_FN(local_head)
-CLAIM_FN(high_precision)
-
 const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS] = {
-    {"svm.structure", "svm",
-     "The Graph-SVM solution satisfies its constraints and KKT conditions, is orthogonal to S_fin; acyclic data "
-     "have S_fin = {0}; the reduced-loss gradient lies in S_fin; the loss is convex (S1-S5)",
-     claim_structure},
-    {"svm.direction-acyclic", "svm",
-     "On acyclic token-priority graphs, normalised GD's W(t) aligns with the Graph-SVM direction W_svm",
-     claim_direction_acyclic},
-    {"svm.direction-cyclic", "svm",
-     "On cyclic token-priority graphs, W(t) aligns with W_svm, and W_fin + R W_svm describes it as well",
-     claim_direction_cyclic},
-    {"svm.finite-component", "svm",
-     "The projection of W(t) on S_fin converges to the finite component W_fin, the minimiser of the reduced loss",
-     claim_finite},
-    {"svm.retrieval", "svm",
-     "On held-out sequences attention retrieves the top SCC (hard retrieval) and splits its mass inside it as "
-     "W_fin predicts (soft composition)",
-     claim_retrieval},
-    {"svm.norm-growth", "svm", "Under plain GD, ||W(t)|| grows like ||W_svm|| log t", claim_norm_growth},
-    {"svm.local-head", "svm",
-     "With a general head and squared loss, GD's direction is the Graph-SVM of the tokens it selects, not the "
-     "one of the labels",
-     claim_local_head},
-    {"svm.high-precision", "svm",
-     "Along W_fin + s W_svm the loss keeps decreasing in s where double precision saturates (MPFR), and the "
-     "double evaluation is right to rounding",
-     claim_high_precision},
+    {.id = "svm.structure",
+     .paper = "svm",
+     .statement = "The Graph-SVM solution satisfies its constraints and KKT conditions, is orthogonal to S_fin; "
+                  "acyclic data have S_fin = {0}; the reduced-loss gradient lies in S_fin; the loss is convex "
+                  "(S1-S5)",
+     .trials = &structure_trials},
+    {.id = "svm.direction-acyclic",
+     .paper = "svm",
+     .statement = "On acyclic token-priority graphs, normalised GD's W(t) aligns with the Graph-SVM direction W_svm",
+     .trials = &direction_acyclic_trials},
+    {.id = "svm.direction-cyclic",
+     .paper = "svm",
+     .statement = "On cyclic token-priority graphs, W(t) aligns with W_svm, and W_fin + R W_svm describes it as well",
+     .trials = &direction_cyclic_trials},
+    {.id = "svm.finite-component",
+     .paper = "svm",
+     .statement = "The projection of W(t) on S_fin converges to the finite component W_fin, the minimiser of the "
+                  "reduced loss",
+     .trials = &finite_trials},
+    {.id = "svm.retrieval",
+     .paper = "svm",
+     .statement = "On held-out sequences attention retrieves the top SCC (hard retrieval) and splits its mass "
+                  "inside it as W_fin predicts (soft composition)",
+     .trials = &retrieval_trials},
+    {.id = "svm.norm-growth",
+     .paper = "svm",
+     .statement = "Under plain GD, ||W(t)|| grows like ||W_svm|| log t",
+     .trials = &norm_growth_trials},
+    {.id = "svm.local-head",
+     .paper = "svm",
+     .statement = "With a general head and squared loss, GD's direction is the Graph-SVM of the tokens it selects, "
+                  "not the one of the labels",
+     .trials = &local_head_trials},
+    {.id = "svm.high-precision",
+     .paper = "svm",
+     .statement = "Along W_fin + s W_svm the loss keeps decreasing in s where double precision saturates (MPFR), "
+                  "and the double evaluation is right to rounding",
+     .trials = &high_precision_trials},
 };
-
-const ac_trial_def *ac_svm_claim_trials(const char *id)
-{
-    static const struct {
-        const char *id;
-        const ac_trial_def *def;
-    } t[] = {{"svm.structure", &structure_trials},         {"svm.direction-acyclic", &direction_acyclic_trials},
-             {"svm.direction-cyclic", &direction_cyclic_trials}, {"svm.finite-component", &finite_trials},
-             {"svm.retrieval", &retrieval_trials},         {"svm.norm-growth", &norm_growth_trials},
-             {"svm.local-head", &local_head_trials},       {"svm.high-precision", &high_precision_trials}};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(t[i].id, id) == 0)
-            return t[i].def;
-    return NULL;
-}

@@ -10,6 +10,8 @@
 #include "verify/svm_data.h"
 #include "verify/trial.h"
 
+/* The claim table: each claim is its trial definition (verify/trial.h) and
+ * its id, paper and statement; verify/registry.c registers the table. */
 #define AC_SVM_NCLAIMS 8
 extern const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS];
 
@@ -36,9 +38,5 @@ ac_status ac_svm_claim_setup(const char *name, ac_size size, ac_svm_setup *s);
  * writes the same instance. */
 ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
                             gsl_rng **r, ac_tpg_data **D, double **E, ac_msg *msg);
-
-/* The trial harness's view of a claim of this module (verify/trial.h), for
- * runs split over trials and merged: NULL for an unknown id. */
-const ac_trial_def *ac_svm_claim_trials(const char *id);
 
 #endif

@@ -1,8 +1,11 @@
 #include "verify/trial.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "verify/atomic.h"
 
 /* ---- records ------------------------------------------------------------ */
 
@@ -295,6 +298,8 @@ ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg
     if (!json_is_string(id) || !json_is_integer(seed) || !json_is_string(size) || !json_is_integer(nt) ||
         !json_is_array(recs))
         return ac_fail(msg, AC_EPARSE, "trial records: need \"id\", \"seed\", \"size\", \"ntrials\" and \"records\"");
+    if (json_integer_value(seed) < 0)
+        return ac_fail(msg, AC_EPARSE, "trial records: \"seed\" is negative");
     int sz = ac_size_parse(json_string_value(size));
     if (sz < 0)
         return ac_fail(msg, AC_EPARSE, "trial records: unknown size \"%s\"", json_string_value(size));
@@ -321,6 +326,52 @@ ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg
     if (st != AC_OK)
         ac_trial_set_clear(set);
     return st;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static ac_status fill_json(FILE *f, void *ctx, ac_msg *msg)
+{
+    (void)msg;
+    const json_t *j = ctx;
+    if (json_dumpf(j, f, JSON_COMPACT | JSON_REAL_PRECISION(AC_TRIAL_JSON_DIGITS)) != 0 || fputc('\n', f) == EOF)
+        return AC_EIO; /* the stream's error: ac_atomic_write names path and reason */
+    return AC_OK;
+}
+
+ac_status ac_trial_set_write(const ac_trial_set *set, const char *path, ac_msg *msg)
+{
+    json_t *j = ac_trial_set_to_json(set);
+    if (!j)
+        return ac_fail(msg, AC_ENOMEM, "%s: no memory for the trial records", path);
+    ac_status st = ac_atomic_write(path, fill_json, j, msg);
+    json_decref(j);
+    return st;
+}
+
+ac_status ac_trial_set_read(const char *path, ac_trial_set *set, ac_msg *msg)
+{
+    memset(set, 0, sizeof *set);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    json_error_t err;
+    json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+    int read_error = ferror(f) ? errno : 0;
+    fclose(f);
+    if (read_error) { /* a directory opens, then fails to read */
+        json_decref(j);
+        return ac_fail(msg, AC_EIO, "%s: read failed: %s", path, strerror(read_error));
+    }
+    if (!j)
+        return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", path, err.line > 0 ? err.line : 1,
+                       err.column > 0 ? err.column : 1, err.text);
+    ac_msg m = {{0}};
+    ac_status st = ac_trial_set_from_json(j, set, &m);
+    json_decref(j);
+    if (st != AC_OK)
+        return ac_fail(msg, st, "%s: %s", path, m.text[0] ? m.text : ac_status_str(st));
+    return AC_OK;
 }
 
 /* ---- statistics --------------------------------------------------------- */

@@ -13,12 +13,14 @@
  * the experiment sides, and the statistics over trials (mean, standard
  * deviation, min, max, min-max bands).  It knows no paper.
  *
- * A claim offers an ac_trial_def and its run function (ac_claim_fn) is
+ * A claim is an ac_trial_def and its row in the paper's claim table:
  *
- *     static ac_status claim_x(const ac_run_opts *o, ac_claim_result *res, ac_msg *msg)
- *     {
- *         return ac_trial_claim(&x_trials, o, res, msg);
- *     }
+ *     static const ac_trial_def x_trials = {.ntrials = ..., .trial = ..., .rows = ...};
+ *     {.id = "p.x", .paper = "p", .statement = "...", .trials = &x_trials},
+ *
+ * ac_claim_run runs it through ac_trial_claim; the CLI runs a range of its
+ * trials into a records file (ac_trial_set_write) and merges such files
+ * (ac_trial_set_read, ac_trial_set_merge, ac_claim_run_records).
  *
  * Errors are sticky: a vector that cannot be put in a record makes its trial
  * an error; a row, figure or series that cannot be added makes the claim an
@@ -30,6 +32,10 @@
 #include <jansson.h>
 
 #include "verify/claim.h"
+
+/* Significant digits of the numbers in a records file: 17 is the fewest
+ * that read every double back bit for bit (IEEE 754 binary64). */
+#define AC_TRIAL_JSON_DIGITS 17
 
 /* Longest vector name (with its terminating 0). */
 #define AC_TRIAL_NAME 64
@@ -74,14 +80,14 @@ double ac_trial_get1(const ac_trial_record *rec, const char *name, int k);
 /* The records of one claim run, sorted by trial index, each index at most
  * once.  id (copied), seed, size and ntrials say which run they belong to:
  * merge refuses records of another run. */
-typedef struct {
+struct ac_trial_set {
     char id[AC_CLAIM_TEXT];
     unsigned long seed;
     ac_size size;
     int ntrials;
     ac_trial_record *rec;
     int nrec, cap;
-} ac_trial_set;
+}; /* typedef ac_trial_set in verify/claim.h */
 
 void ac_trial_set_init(ac_trial_set *set, const char *id, const ac_run_opts *o, int ntrials);
 /* Free every record; set is then empty.  NULL is a no-op. */
@@ -106,6 +112,18 @@ json_t *ac_trial_set_to_json(const ac_trial_set *set);
 /* Read such an object into set (initialised here; clear it after).  AC_EPARSE
  * with msg naming the record and field when j does not have that shape. */
 ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg);
+
+/* Write set to path as the JSON above, whole or not at all (verify/atomic.h:
+ * a temporary beside path renamed over it; a device or FIFO is written
+ * through).  AC_ENOMEM, or the status of ac_atomic_write with msg naming
+ * path. */
+ac_status ac_trial_set_write(const ac_trial_set *set, const char *path, ac_msg *msg);
+/* Read a file written by ac_trial_set_write into set (initialised here;
+ * clear it after, also on error).  AC_EIO when path cannot be read
+ * ("PATH: cannot open: REASON"), AC_EPARSE when it is not JSON
+ * ("PATH:LINE:COLUMN: REASON", jansson's position) or not trial records
+ * ("PATH: trial record 2: ..."). */
+ac_status ac_trial_set_read(const char *path, ac_trial_set *set, ac_msg *msg);
 
 /* ---- statistics over the records of a set ---- */
 
@@ -166,11 +184,11 @@ void ac_trial_enter(ac_trial *t, ac_trial_phase p);
  *   rows     the rows, figures and setup line of res from the complete set,
  *            in trial order, and o (never from anything a trial left
  *            elsewhere). */
-typedef struct {
+struct ac_trial_def {
     int (*ntrials)(const ac_run_opts *o);
     ac_status (*trial)(const ac_run_opts *o, ac_trial *t, ac_msg *msg);
     ac_status (*rows)(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg);
-} ac_trial_def;
+}; /* typedef ac_trial_def in verify/claim.h */
 
 /* Run trials [first, last) of def under o into set (initialised by the
  * caller with ac_trial_set_init for this run; records are added in order).
