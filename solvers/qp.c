@@ -50,6 +50,13 @@ struct ac_qp_workspace {
     double *FL, *FR;           /* GL = FL FL^T (p x p), GR = FR FR^T (q x q) */
     double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
+    double *cbest;             /* m_max: the CG iterate of least residual */
+    int n_direct;              /* min(m_max, AC_QP_POLISH_DIRECT_MAX) */
+    double *gss, *gev;         /* n_direct^2 and n_direct: the direct polish's G_SS, eigenvalues */
+    double *gy;                /* n_direct: its right-hand side, then solution */
+    int *sidx;                 /* n_direct: the constraints of S */
+    double *gwork;             /* dsyev's workspace */
+    int n_gwork;
     unsigned char *on;         /* m_max: constraint in the polish active set */
     double polish_next;        /* polish when prim_res falls to this, */
     long polish_sweep;         /* or when sweeps reach this */
@@ -125,10 +132,18 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->cq = zalloc(M, sizeof(double));
     w->on = zalloc(M, 1);
     w->lam_save = zalloc(M, sizeof(double));
+    w->cbest = zalloc(M, sizeof(double));
+    w->n_direct = m < AC_QP_POLISH_DIRECT_MAX ? m : AC_QP_POLISH_DIRECT_MAX;
+    w->gss = zalloc((size_t)w->n_direct * (size_t)w->n_direct, sizeof(double));
+    w->gev = zalloc((size_t)w->n_direct, sizeof(double));
+    w->gy = zalloc((size_t)w->n_direct, sizeof(double));
+    w->sidx = zalloc((size_t)w->n_direct, sizeof(int));
+    w->n_gwork = 3 * w->n_direct + 64 * w->n_direct; /* dsyev: >= 3n - 1; (NB + 2) n is optimal */
+    w->gwork = zalloc((size_t)w->n_gwork, sizeof(double));
     if (!w->perm || !w->kstart || !w->gcc || !w->lambda || !w->lambda_prev || !w->y ||
         !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->FL ||
         !w->FR || !w->eig || !w->cx || !w->cr || !w->cz || !w->cp || !w->cq || !w->on ||
-        !w->lam_save) {
+        !w->lam_save || !w->cbest || !w->gss || !w->gev || !w->gy || !w->sidx || !w->gwork) {
         ac_qp_free(w);
         return NULL;
     }
@@ -161,6 +176,12 @@ void ac_qp_free(ac_qp_workspace *w)
     free(w->cq);
     free(w->on);
     free(w->lam_save);
+    free(w->cbest);
+    free(w->gss);
+    free(w->gev);
+    free(w->gy);
+    free(w->sidx);
+    free(w->gwork);
     free(w);
 }
 
@@ -362,18 +383,39 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
 
 /* -------------------------------------------------------------- iterate */
 
-/* Hildreth steps over the constraints of column k, then the catch-up of the
- * other columns (see the top of this file). */
 /* y += alpha x over n entries.  A plain loop, not cblas_daxpy: the sweep
- * calls it twice per constraint, and for the Graph-SVM's p of 6 to 128 the
+ * calls it once per constraint, and for the Graph-SVM's p of 6 to 128 the
  * call overhead of the BLAS routine was most of the sweep (callgrind at the
- * paper's sizes); the compiler vectorises the loop. */
+ * paper's sizes).  Written in blocks of AXPY_UNROLL with a constant trip
+ * count, which -O2's straight-line (SLP) vectoriser turns into vector
+ * instructions; its loop vectoriser (-O3) is off at -O2 and left the plain
+ * loop scalar.  Rounding is that of the plain loop. */
+#define AXPY_UNROLL 8
 static void axpy(int n, double alpha, const double *restrict x, double *restrict y)
 {
-    for (int i = 0; i < n; i++)
+    int i = 0;
+    for (; i + AXPY_UNROLL <= n; i += AXPY_UNROLL)
+        for (int j = 0; j < AXPY_UNROLL; j++)
+            y[i + j] += alpha * x[i + j];
+    for (; i < n; i++)
         y[i] += alpha * x[i];
 }
 
+/* y += alpha (x1 - x2): both rows of a difference constraint in one pass
+ * over y (half the loads and stores of two axpy). */
+static void axpy_diff(int n, double alpha, const double *restrict x1, const double *restrict x2,
+                      double *restrict y)
+{
+    int i = 0;
+    for (; i + AXPY_UNROLL <= n; i += AXPY_UNROLL)
+        for (int j = 0; j < AXPY_UNROLL; j++)
+            y[i + j] += alpha * (x1[i + j] - x2[i + j]);
+    for (; i < n; i++)
+        y[i] += alpha * (x1[i] - x2[i]);
+}
+
+/* Hildreth steps over the constraints of column k, then the catch-up of the
+ * other columns (see the top of this file). */
 static void sweep_block(ac_qp_workspace *w, int k)
 {
     const ac_qp_problem *P = &w->prob;
@@ -401,11 +443,12 @@ static void sweep_block(ac_qp_workspace *w, int k)
         /* U[:,k] += GR[k,k] step (GL[:,a] - GL[:,b]); GL symmetric, so rows */
         lam[a] += step;
         D[a] += step;
-        axpy(p, grk * step, P->GL + (size_t)a * p, u);
         if (b >= 0) {
             lam[b] -= step;
             D[b] -= step;
-            axpy(p, -grk * step, P->GL + (size_t)b * p, u);
+            axpy_diff(p, grk * step, P->GL + (size_t)a * p, P->GL + (size_t)b * p, u);
+        } else {
+            axpy(p, grk * step, P->GL + (size_t)a * p, u);
         }
     }
     if (!changed || q == 1)
@@ -581,10 +624,17 @@ static void gram_apply(ac_qp_workspace *w, const double *v, double *out)
 }
 
 /* Jacobi-preconditioned conjugate gradients on G_SS x = rhs_S over the set
- * S = w->on, from x = w->cx (zero off S).  G_SS is positive semidefinite and
- * may be singular (repeated or dependent constraints); CG still converges on
- * the consistent system it gets when S is the optimal active set. */
-static void polish_cg(ac_qp_workspace *w)
+ * S = w->on, from x = w->cx (zero off S), leaving r = rhs - G x on S in
+ * w->cr.  G_SS is positive semidefinite and may be singular (repeated or
+ * dependent constraints); CG still converges on the consistent system it
+ * gets when S is the optimal active set.  Stops when max_S |r_c| <= tol_used
+ * = max(AC_QP_POLISH_CG_TOL eps, rel |r at start|) and returns CG_DONE; or
+ * returns CG_PARTIAL with x usable and tol_used the residual reached (the
+ * residual grew after progress, see AC_QP_POLISH_CG_GROWTH; the iteration
+ * cap; a direction in the null space), or CG_FAILED (growth without
+ * progress: S is inconsistent). */
+enum { CG_FAILED, CG_DONE, CG_PARTIAL };
+static int polish_cg(ac_qp_workspace *w, double rel, double *tol_used)
 {
     const ac_qp_problem *P = &w->prob;
     const int m = P->m;
@@ -598,9 +648,31 @@ static void polish_cg(ac_qp_workspace *w)
         d[c] = z[c];
         rz += r[c] * z[c];
     }
+    double r0 = m > 0 ? fabs(r[cblas_idamax(m, r, 1)]) : 0.0, rbest = r0;
+    tol = fmax(tol, rel * r0);
+    *tol_used = tol;
+    memcpy(w->cbest, x, sizeof(double) * (size_t)m);
     for (int it = 0; it < AC_QP_POLISH_MAX_CG; it++) {
-        if (m == 0 || fabs(r[cblas_idamax(m, r, 1)]) <= tol)
-            break;
+        double rmax = m > 0 ? fabs(r[cblas_idamax(m, r, 1)]) : 0.0;
+        if (rmax <= tol)
+            return CG_DONE;
+        if (rmax < rbest) {
+            rbest = rmax;
+            memcpy(w->cbest, x, sizeof(double) * (size_t)m);
+        } else if (!(rmax <= AC_QP_POLISH_CG_GROWTH * rbest)) {
+            /* Diverging.  Without progress first, the system on S is
+             * inconsistent: give up.  After progress, rounding has caught
+             * up with an ill-conditioned G_SS: take the best iterate, at
+             * the tolerance it reached. */
+            if (!(rbest <= AC_QP_POLISH_CG_PROGRESS * r0))
+                return CG_FAILED;
+            memcpy(x, w->cbest, sizeof(double) * (size_t)m);
+            gram_apply(w, x, gd);
+            for (int c = 0; c < m; c++)
+                r[c] = w->on[c] ? P->rhs[c] - gd[c] : 0.0;
+            *tol_used = fmax(tol, rbest);
+            return CG_PARTIAL;
+        }
         gram_apply(w, d, gd);
         double dgd = 0.0;
         for (int c = 0; c < m; c++)
@@ -621,6 +693,71 @@ static void polish_cg(ac_qp_workspace *w)
         for (int c = 0; c < m; c++)
             d[c] = w->on[c] ? z[c] + beta * d[c] : 0.0;
     }
+    return CG_PARTIAL;
+}
+
+/* G_cc' = <A_c, A_c'> = (GL[a,a'] - GL[a,b'] - GL[b,a'] + GL[b,b']) GR[k,k']
+ * (terms with b = -1 left out). */
+static double dual_gram(const ac_qp_problem *P, int c, int e)
+{
+    int p = P->p, a = P->a[c], b = P->b[c], a2 = P->a[e], b2 = P->b[e];
+    double g = P->GL[a * p + a2];
+    if (b2 >= 0)
+        g -= P->GL[a * p + b2];
+    if (b >= 0) {
+        g -= P->GL[b * p + a2];
+        if (b2 >= 0)
+            g += P->GL[b * p + b2];
+    }
+    return g * P->GR[P->k[c] * P->q + P->k[e]];
+}
+
+/* The direct polish solve: x_S = G_SS^+ rhs_S through the eigen-
+ * decomposition of G_SS (dsyevd), eigenvalues <= n DBL_EPSILON w_max taken
+ * as 0 (the rank cut of gram_factor), so that repeated and dependent
+ * constraints and an inconsistent S give the least-squares x of least norm
+ * instead of CG's divergence; then r = rhs - G x on S, as polish_cg leaves
+ * it.  Returns 0 when S is larger than the workspace's n_direct (use CG) or
+ * dsyevd failed, 1 when x and r are written. */
+static int polish_direct(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    int n = 0;
+    for (int c = 0; c < P->m; c++)
+        if (w->on[c]) {
+            if (n == w->n_direct)
+                return 0;
+            w->sidx[n++] = c;
+        }
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j <= i; j++)
+            w->gss[i * n + j] = w->gss[j * n + i] = dual_gram(P, w->sidx[i], w->sidx[j]);
+    }
+    /* G_SS is symmetric, so its row-major array is also its column-major
+     * one, and LAPACK's own layout saves LAPACKE a transposed copy; the
+     * eigenvectors come back in columns: V[i,j] = gss[j n + i] */
+    if (n > 0 && LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, w->gss, n, w->gev, w->gwork,
+                                    w->n_gwork) != 0)
+        return 0;
+    double cut = n > 0 ? n * DBL_EPSILON * w->gev[n - 1] : 0.0; /* ascending */
+    /* y = diag(w^+) V^T rhs_S, then x_S = V y */
+    for (int j = 0; j < n; j++) {
+        double t = 0.0;
+        for (int i = 0; i < n; i++)
+            t += w->gss[j * n + i] * P->rhs[w->sidx[i]];
+        w->gy[j] = w->gev[j] > cut ? t / w->gev[j] : 0.0;
+    }
+    memset(w->cx, 0, sizeof(double) * (size_t)P->m);
+    for (int i = 0; i < n; i++) {
+        double t = 0.0;
+        for (int j = 0; j < n; j++)
+            t += w->gss[j * n + i] * w->gy[j];
+        w->cx[w->sidx[i]] = t;
+    }
+    gram_apply(w, w->cx, w->cq);
+    for (int c = 0; c < P->m; c++)
+        w->cr[c] = w->on[c] ? P->rhs[c] - w->cq[c] : 0.0;
+    return 1;
 }
 
 /* Active-set polish (OSQP's idea, with CG in place of its factorisation,
@@ -644,34 +781,55 @@ static int polish(ac_qp_workspace *w, double prim_now)
         w->on[c] = P->is_eq[c] || w->lambda[c] > 0.0;
         x[c] = w->on[c] ? w->lambda[c] : 0.0;
     }
+    /* loose solves only where CG is long: on small problems the extra
+     * round they may cost is more than they save */
+    double rel = P->m >= AC_QP_POLISH_LOOSE_MIN ? AC_QP_POLISH_CG_REL : 0.0;
     for (int round = 0; round < AC_QP_POLISH_ROUNDS; round++) {
         int changed = 0;
-        polish_cg(w);
+        double ctol;
+        /* CG first (cheap where it converges: warm started, O(m) memory);
+         * the direct solve where it does not and S is small enough */
+        int cg = polish_cg(w, rel, &ctol);
+        if (cg != CG_DONE && polish_direct(w))
+            ctol = tol;
+        else if (cg == CG_FAILED)
+            return 0;
         for (int c = 0; c < P->m; c++) {
             if (!isfinite(x[c]))
                 return 0;
-            /* cr = rhs - s on S after CG: below -tol, s_c > rhs_c is left
+            /* cr = rhs - s on S after CG: below -ctol, s_c > rhs_c is left
              * over although S asked equality, so the system on S is
              * inconsistent (a dependent inequality that is slack at the
              * solution) and c goes out too */
-            if (!P->is_eq[c] && w->on[c] && (x[c] < 0.0 || w->cr[c] < -tol)) {
+            if (!P->is_eq[c] && w->on[c] && (x[c] < 0.0 || w->cr[c] < -ctol)) {
                 x[c] = 0.0;
                 w->on[c] = 0;
                 changed++;
             }
         }
+        /* a round that drops adds nothing: the violations it would add are
+         * those of a point that is about to move, and adding them back at
+         * once lets repeated constraints (an inequality with the matrix of
+         * an equality, whose least-norm split goes negative) cycle */
+        int dropped = changed;
         gram_apply(w, x, s);
         prim = 0.0;
+        double res_on = 0.0; /* max |s_c - rhs_c| over S, recomputed */
         for (int c = 0; c < P->m; c++) {
             double r = s[c] - P->rhs[c];
             prim = fmax(prim, P->is_eq[c] ? fabs(r) : -r);
-            if (!w->on[c] && r < -tol) {
+            if (w->on[c])
+                res_on = fmax(res_on, fabs(r));
+            if (!dropped && !w->on[c] && r < -ctol) {
                 w->on[c] = 1;
                 changed++;
             }
         }
-        if (!changed)
-            break;
+        if (!changed) {
+            if (ctol <= tol || res_on <= tol || rel == 0.0)
+                break;
+            rel = 0.0; /* S settled on a loose solve: solve it to tol */
+        }
     }
     if (!(prim < prim_now))
         return 0;
@@ -760,7 +918,7 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
     int finite = kkt_residuals(w, info, &rl) && !w->nonfinite;
     if (finite && !kkt_holds(w, info) && polish_due(w, info)) {
         w->polish_next = info->prim_res * AC_QP_POLISH_FACTOR;
-        w->polish_sweep = 2 * (w->sweeps > AC_QP_POLISH_SWEEPS ? w->sweeps : AC_QP_POLISH_SWEEPS);
+        w->polish_sweep = (long)(1.3 * (w->sweeps > AC_QP_POLISH_SWEEPS ? w->sweeps : AC_QP_POLISH_SWEEPS));
         /* the polished point replaces lambda only if it passes the
          * stopping test: a partial jump could leave lambda huge and the
          * sweeps' steps below its ulp (an inconsistent system, CG along its
