@@ -51,6 +51,7 @@ struct ac_qp_workspace {
     double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
     double *cbest;             /* m_max: the CG iterate of least residual */
+    double *pbest;             /* m_max: the polish round of least violation */
     int n_direct;              /* min(m_max, AC_QP_POLISH_DIRECT_MAX) */
     double *gss, *gev;         /* n_direct^2 and n_direct: the direct polish's G_SS, eigenvalues */
     double *gy;                /* n_direct: its right-hand side, then solution */
@@ -133,6 +134,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->on = zalloc(M, 1);
     w->lam_save = zalloc(M, sizeof(double));
     w->cbest = zalloc(M, sizeof(double));
+    w->pbest = zalloc(M, sizeof(double));
     w->n_direct = m < AC_QP_POLISH_DIRECT_MAX ? m : AC_QP_POLISH_DIRECT_MAX;
     w->gss = zalloc((size_t)w->n_direct * (size_t)w->n_direct, sizeof(double));
     w->gev = zalloc((size_t)w->n_direct, sizeof(double));
@@ -143,7 +145,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     if (!w->perm || !w->kstart || !w->gcc || !w->lambda || !w->lambda_prev || !w->y ||
         !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->FL ||
         !w->FR || !w->eig || !w->cx || !w->cr || !w->cz || !w->cp || !w->cq || !w->on ||
-        !w->lam_save || !w->cbest || !w->gss || !w->gev || !w->gy || !w->sidx || !w->gwork) {
+        !w->lam_save || !w->cbest || !w->pbest || !w->gss || !w->gev || !w->gy || !w->sidx || !w->gwork) {
         ac_qp_free(w);
         return NULL;
     }
@@ -177,6 +179,7 @@ void ac_qp_free(ac_qp_workspace *w)
     free(w->on);
     free(w->lam_save);
     free(w->cbest);
+    free(w->pbest);
     free(w->gss);
     free(w->gev);
     free(w->gy);
@@ -578,6 +581,68 @@ static double coeff_norm(ac_qp_workspace *w, const double *YT)
     return cblas_dnrm2(p * q, w->T1, 1);
 }
 
+/* G_cc' = <A_c, A_c'> = (GL[a,a'] - GL[a,b'] - GL[b,a'] + GL[b,b']) GR[k,k']
+ * (terms with b = -1 left out). */
+static double dual_gram(const ac_qp_problem *P, int c, int e)
+{
+    int p = P->p, a = P->a[c], b = P->b[c], a2 = P->a[e], b2 = P->b[e];
+    double g = P->GL[a * p + a2];
+    if (b2 >= 0)
+        g -= P->GL[a * p + b2];
+    if (b >= 0) {
+        g -= P->GL[b * p + a2];
+        if (b2 >= 0)
+            g += P->GL[b * p + b2];
+    }
+    return g * P->GR[P->k[c] * P->q + P->k[e]];
+}
+
+/* Refine a certificate candidate y whose support has at most n_direct
+ * constraints: project y onto the null space of G over its support (the
+ * eigenvectors of G_SS with eigenvalues <= |S| DBL_EPSILON w_max, the cut of
+ * polish_direct), then clip inequality entries below 0.  A sweep difference
+ * of an infeasible problem is the certificate direction plus the change of
+ * W between the checkpoints; when W settles slowly (nearly parallel
+ * constraints) that change keeps the raw ratio far above eps_infeas for
+ * 10^5 sweeps, and the projection removes it.  Returns 1 when y was
+ * replaced (the caller recomputes rhs^T y and the residual from it, so the
+ * test stays the header's), 0 when the support is too large or dsyev failed. */
+static int refine_certificate(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    int n = 0;
+    for (int c = 0; c < P->m; c++)
+        if (w->y[c] != 0.0) {
+            if (n == w->n_direct)
+                return 0;
+            w->sidx[n++] = c;
+        }
+    if (n == 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= i; j++)
+            w->gss[i * n + j] = w->gss[j * n + i] = dual_gram(P, w->sidx[i], w->sidx[j]);
+    if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, w->gss, n, w->gev, w->gwork, w->n_gwork) != 0)
+        return 0;
+    double cut = n * DBL_EPSILON * w->gev[n - 1];
+    /* gy = V0^T y over the null eigenvectors (columns j with w_j <= cut) */
+    for (int j = 0; j < n; j++) {
+        double t = 0.0;
+        if (w->gev[j] <= cut)
+            for (int i = 0; i < n; i++)
+                t += w->gss[j * n + i] * w->y[w->sidx[i]];
+        w->gy[j] = t;
+    }
+    for (int i = 0; i < n; i++) {
+        double t = 0.0;
+        for (int j = 0; j < n; j++)
+            t += w->gss[j * n + i] * w->gy[j];
+        int c = w->sidx[i];
+        w->y[c] = !P->is_eq[c] && t < 0.0 ? 0.0 : t;
+    }
+    return 1;
+}
+
 /* The infeasibility test of the header on y = lambda - lambda_prev; returns
  * 1 when it passes, writes the ratio (0 when rhs^T y <= 0). */
 static int certificate_passes(ac_qp_workspace *w, double *ratio)
@@ -596,6 +661,20 @@ static int certificate_passes(ac_qp_workspace *w, double *ratio)
     for (int c = 0; c < P->m; c++) {
         if (fabs(w->y[c]) <= AC_QP_CERT_DROP * ymax)
             w->y[c] = 0.0;
+        rty += P->rhs[c] * w->y[c];
+        support += w->y[c] != 0.0;
+    }
+    w->cert_support = support;
+    if (!(rty > 0.0))
+        return 0;
+    scatter_coeffs(P, w->y, w->T1);
+    *ratio = coeff_norm(w, w->T1) / rty;
+    if (*ratio <= w->set.eps_infeas || !refine_certificate(w))
+        return *ratio <= w->set.eps_infeas;
+    /* the refined y, checked as the raw one was */
+    rty = 0.0;
+    support = 0;
+    for (int c = 0; c < P->m; c++) {
         rty += P->rhs[c] * w->y[c];
         support += w->y[c] != 0.0;
     }
@@ -696,22 +775,6 @@ static int polish_cg(ac_qp_workspace *w, double rel, double *tol_used)
     return CG_PARTIAL;
 }
 
-/* G_cc' = <A_c, A_c'> = (GL[a,a'] - GL[a,b'] - GL[b,a'] + GL[b,b']) GR[k,k']
- * (terms with b = -1 left out). */
-static double dual_gram(const ac_qp_problem *P, int c, int e)
-{
-    int p = P->p, a = P->a[c], b = P->b[c], a2 = P->a[e], b2 = P->b[e];
-    double g = P->GL[a * p + a2];
-    if (b2 >= 0)
-        g -= P->GL[a * p + b2];
-    if (b >= 0) {
-        g -= P->GL[b * p + a2];
-        if (b2 >= 0)
-            g += P->GL[b * p + b2];
-    }
-    return g * P->GR[P->k[c] * P->q + P->k[e]];
-}
-
 /* The direct polish solve: x_S = G_SS^+ rhs_S through the eigen-
  * decomposition of G_SS (dsyevd), eigenvalues <= n DBL_EPSILON w_max taken
  * as 0 (the rank cut of gram_factor), so that repeated and dependent
@@ -784,6 +847,9 @@ static int polish(ac_qp_workspace *w, double prim_now)
     /* loose solves only where CG is long: on small problems the extra
      * round they may cost is more than they save */
     double rel = P->m >= AC_QP_POLISH_LOOSE_MIN ? AC_QP_POLISH_CG_REL : 0.0;
+    double gmax = 0.0, best = INFINITY;
+    for (int c = 0; c < P->m; c++)
+        gmax = fmax(gmax, w->gcc[c]);
     for (int round = 0; round < AC_QP_POLISH_ROUNDS; round++) {
         int changed = 0;
         double ctol;
@@ -813,6 +879,14 @@ static int polish(ac_qp_workspace *w, double prim_now)
          * an equality, whose least-norm split goes negative) cycle */
         int dropped = changed;
         gram_apply(w, x, s);
+        /* a violation the stopping test would accept (eps_v of the header
+         * at this x, ||W||^2 = sum_c x_c s_c) is rounding, not a missing
+         * constraint: adding it makes an ill-conditioned S cycle */
+        double wn2 = 0.0;
+        for (int c = 0; c < P->m; c++)
+            wn2 += x[c] * s[c];
+        double add_tol = fmax(ctol, AC_QP_POLISH_ADD_FRAC * w->set.eps *
+                                        fmax(1.0, sqrt(gmax) * sqrt(fmax(wn2, 0.0))));
         prim = 0.0;
         double res_on = 0.0; /* max |s_c - rhs_c| over S, recomputed */
         for (int c = 0; c < P->m; c++) {
@@ -820,10 +894,14 @@ static int polish(ac_qp_workspace *w, double prim_now)
             prim = fmax(prim, P->is_eq[c] ? fabs(r) : -r);
             if (w->on[c])
                 res_on = fmax(res_on, fabs(r));
-            if (!dropped && !w->on[c] && r < -ctol) {
+            if (!dropped && !w->on[c] && r < -add_tol) {
                 w->on[c] = 1;
                 changed++;
             }
+        }
+        if (prim < best) {
+            best = prim;
+            memcpy(w->pbest, x, sizeof(double) * (size_t)P->m);
         }
         if (!changed) {
             if (ctol <= tol || res_on <= tol || rel == 0.0)
@@ -831,9 +909,10 @@ static int polish(ac_qp_workspace *w, double prim_now)
             rel = 0.0; /* S settled on a loose solve: solve it to tol */
         }
     }
-    if (!(prim < prim_now))
+    /* the round of least violation: an S that cycles ends anywhere */
+    if (!(best < prim_now))
         return 0;
-    memcpy(w->lambda, x, sizeof(double) * (size_t)P->m);
+    memcpy(w->lambda, w->pbest, sizeof(double) * (size_t)P->m);
     return 1;
 }
 

@@ -202,6 +202,13 @@
  * (128: 2e7, a few CG iterations at K = 128) and the workspace |S|^2
  * doubles (128 KiB). */
 #define AC_QP_POLISH_DIRECT_MAX 128
+/* A constraint off S joins it only when the polish point violates it by more
+ * than this fraction of eps_v (the stopping test's tolerance, at that
+ * point): a smaller violation is accepted by the test anyway, and on an
+ * ill-conditioned S (dependent rows) it is the rounding of a large x, whose
+ * addition made the active set cycle (AC_TEST_MULTIPLIER=20 case 474).  Half,
+ * so that the rebuilt residuals keep a factor 2 to the test. */
+#define AC_QP_POLISH_ADD_FRAC 0.5
 
 typedef enum {
     AC_QP_UNSOLVED = 0,      /* no test yet, or the problem was rejected */
