@@ -90,6 +90,9 @@ void ac_qp_settings_default(ac_qp_settings *s)
     s->max_sweeps = AC_QP_MAX_SWEEPS_DEFAULT;
     s->check_every = AC_QP_CHECK_EVERY_DEFAULT;
     s->polish = 1;
+    s->cert_min_sweeps = AC_QP_CERT_MIN_SWEEPS_DEFAULT;
+    s->polish_start = AC_QP_POLISH_START_DEFAULT;
+    s->polish_sweeps = AC_QP_POLISH_SWEEPS_DEFAULT;
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -207,6 +210,15 @@ ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg)
                        set->check_every);
     if (set->polish != 0 && set->polish != 1)
         return ac_fail(msg, AC_EINVAL, "qp settings: polish = %d must be 0 or 1", set->polish);
+    if (set->cert_min_sweeps < 0)
+        return ac_fail(msg, AC_EINVAL, "qp settings: cert_min_sweeps = %ld must be >= 0",
+                       set->cert_min_sweeps);
+    if (!isfinite(set->polish_start) || !(set->polish_start > 0.0))
+        return ac_fail(msg, AC_EINVAL, "qp settings: polish_start = %.17g must be finite and > 0",
+                       set->polish_start);
+    if (set->polish_sweeps < 1)
+        return ac_fail(msg, AC_EINVAL, "qp settings: polish_sweeps = %ld must be >= 1",
+                       set->polish_sweeps);
     return AC_OK;
 }
 
@@ -377,8 +389,8 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
     w->status = AC_QP_UNSOLVED;
     w->cert_support = 0;
     w->cert_residual = 0.0;
-    w->polish_next = AC_QP_POLISH_START;
-    w->polish_sweep = AC_QP_POLISH_SWEEPS;
+    w->polish_next = set->polish_start;
+    w->polish_sweep = set->polish_sweeps;
     w->n_polish = 0;
     w->have_prob = 1;
     return AC_OK;
@@ -472,10 +484,13 @@ static void sweep_block(ac_qp_workspace *w, int k)
     }
 }
 
-ac_status ac_qp_iterate(ac_qp_workspace *w)
+ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg)
 {
-    if (!w || !w->have_prob)
-        return AC_EINVAL;
+    if (!w)
+        return ac_fail(msg, AC_EINVAL, "qp iterate: NULL workspace");
+    if (!w->have_prob)
+        return ac_fail(msg, AC_EINVAL,
+                       "qp iterate: no problem is set (ac_qp_set was not called or failed)");
     for (int k = 0; k < w->prob.q; k++)
         if (w->kstart[k + 1] > w->kstart[k])
             sweep_block(w, k);
@@ -939,7 +954,7 @@ static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finit
     if (kkt_holds(w, info))
         return AC_QP_SOLVED;
     double ratio = 0.0;
-    if (w->sweeps >= AC_QP_CERT_MIN_SWEEPS && certificate_passes(w, &ratio)) {
+    if (w->sweeps >= S->cert_min_sweeps && certificate_passes(w, &ratio)) {
         w->infeas_hits++;
         w->cert_residual = ratio;
         if (w->infeas_hits >= AC_QP_INFEAS_CONFIRM)
@@ -958,9 +973,10 @@ static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finit
 
 /* The polish schedule of the header: prim_res has fallen by
  * AC_QP_POLISH_FACTOR since the last attempt (the first at
- * AC_QP_POLISH_START), or the sweeps have doubled since it (the first at
- * AC_QP_POLISH_SWEEPS), for slow problems whose residual falls too slowly;
- * the doubling keeps the polishes to O(log sweeps). */
+ * settings.polish_start), or the sweeps have grown by
+ * AC_QP_POLISH_SWEEP_GROWTH since it (the first at settings.polish_sweeps),
+ * for slow problems whose residual falls too slowly; the geometric growth
+ * keeps the polishes to O(log sweeps). */
 static int polish_due(const ac_qp_workspace *w, const ac_qp_info *info)
 {
     return w->set.polish && w->prob.m > 0 &&
@@ -997,7 +1013,8 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
     int finite = kkt_residuals(w, info, &rl) && !w->nonfinite;
     if (finite && !kkt_holds(w, info) && polish_due(w, info)) {
         w->polish_next = info->prim_res * AC_QP_POLISH_FACTOR;
-        w->polish_sweep = (long)(1.3 * (w->sweeps > AC_QP_POLISH_SWEEPS ? w->sweeps : AC_QP_POLISH_SWEEPS));
+        long base = w->sweeps > w->set.polish_sweeps ? w->sweeps : w->set.polish_sweeps;
+        w->polish_sweep = (long)(AC_QP_POLISH_SWEEP_GROWTH * (double)base) + 1;
         /* the polished point replaces lambda only if it passes the
          * stopping test: a partial jump could leave lambda huge and the
          * sweeps' steps below its ulp (an inconsistent system, CG along its
@@ -1048,7 +1065,7 @@ ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp
         return st;
     while (!ac_qp_test(w, info))
         for (int i = 0; i < w->set.check_every && w->sweeps < w->set.max_sweeps; i++)
-            ac_qp_iterate(w);
+            ac_qp_iterate(w, NULL); /* cannot fail: ac_qp_set succeeded */
     return AC_OK;
 }
 

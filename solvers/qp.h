@@ -49,9 +49,9 @@
  *
  * Active-set polish (settings.polish, OSQP's idea with conjugate gradients in
  * place of its factorisation): when prim_res first falls below
- * AC_QP_POLISH_START, and again after each further factor
- * AC_QP_POLISH_FACTOR, or when the sweep count reaches AC_QP_POLISH_SWEEPS
- * and then doubles, the test takes S = {equalities} u {c : lambda_c > 0} and
+ * settings.polish_start, and again after each further factor
+ * AC_QP_POLISH_FACTOR, or when the sweep count reaches settings.polish_sweeps
+ * and then grows by AC_QP_POLISH_SWEEP_GROWTH, the test takes S = {equalities} u {c : lambda_c > 0} and
  * runs up to AC_QP_POLISH_ROUNDS primal-dual active-set rounds: solve
  * G_SS x_S = rhs_S (G_cc' = <A_c, A_c'>, x = 0 off S) by Jacobi-
  * preconditioned CG from x = lambda (loosely while S changes:
@@ -121,11 +121,13 @@
  * passing test could be a lucky cancellation in a transient; two in a row on
  * different sweep differences cannot be. */
 #define AC_QP_INFEAS_CONFIRM 2
-/* The certificate is first tested at this sweep.  Feasible problems of the
- * paper's sizes are solved in 20-60 sweeps and so never pay for the two Gram
+/* Default of settings.cert_min_sweeps, the sweep at which the certificate is
+ * first tested.  Tuned to the paper's sizes: feasible Graph-SVM problems
+ * there are solved in 10-60 sweeps and so never pay for the two Gram
  * eigendecompositions the test needs (a third of such a solve, by
- * callgrind); an infeasible one is reported some 64 sweeps later. */
-#define AC_QP_CERT_MIN_SWEEPS 64
+ * callgrind); an infeasible one is reported some 64 sweeps later.  Larger
+ * problems may want it later (they pay the factorisation once either way). */
+#define AC_QP_CERT_MIN_SWEEPS_DEFAULT 64
 /* Certificate entries below this fraction of the largest are dropped (set to
  * 0) before the certificate residual is computed, so that constraints still
  * settling geometrically outside the infeasible core (their sweep differences
@@ -145,19 +147,26 @@
  * few ulps of its entries (bounded by sqrt(G[i,i] G[j,j]), Cauchy-Schwarz);
  * the solver reads rows of GL as its columns. */
 #define AC_QP_SYM_REL 1e-12
-/* Active-set polish: the first attempt when prim_res <= AC_QP_POLISH_START
- * (1% of the unit right-hand sides: by then the sweeps have usually found
- * which inequalities bind), the next when prim_res has fallen by a further
- * AC_QP_POLISH_FACTOR, so a run makes at most log(START/eps)/log(1/FACTOR)
- * = 5 attempts at the default eps. */
-#define AC_QP_POLISH_START 1e-2
+/* Active-set polish: the first attempt when prim_res <= settings.polish_start
+ * (default AC_QP_POLISH_START_DEFAULT: 1% of the Graph-SVM's unit right-hand
+ * sides, where the sweeps have usually found which inequalities bind), the
+ * next when prim_res has fallen by a further AC_QP_POLISH_FACTOR, so a run
+ * makes at most log(START/eps)/log(1/FACTOR) = 5 such attempts at the
+ * default eps. */
+#define AC_QP_POLISH_START_DEFAULT 1e-2
 #define AC_QP_POLISH_FACTOR 1e-2
 /* ... and, for ill-conditioned problems whose residual falls too slowly to
  * reach those marks (nearly parallel constraints: the sweeps gain a factor
- * 1 - sin^2(angle) each), after AC_QP_POLISH_SWEEPS sweeps and then whenever
- * the sweep count has doubled since the last attempt.  100 sweeps is about
- * where the paper-sized problems converge (spec §7: 38-281). */
-#define AC_QP_POLISH_SWEEPS 100
+ * 1 - sin^2(angle) each), after settings.polish_sweeps sweeps and then
+ * whenever the sweep count has grown by AC_QP_POLISH_SWEEP_GROWTH since the
+ * last attempt.  The default, 100 sweeps, is about where the paper-sized
+ * problems converge (spec §7: 38-281); at K = d = 128 the first polish that
+ * succeeds comes at 220.  A failed attempt costs a few dozen CG iterations
+ * (AC_QP_POLISH_CG_GROWTH), a few sweeps' worth, so a growth of 1.3 (25
+ * attempts up to 10^5 sweeps) costs little and lands within 30% of the
+ * first sweep at which a polish can succeed. */
+#define AC_QP_POLISH_SWEEPS_DEFAULT 100
+#define AC_QP_POLISH_SWEEP_GROWTH 1.3
 /* CG iterations per polish; each costs about a third of a sweep (two dgemm
  * and O(m)), so a failed polish costs at most a few hundred sweeps' worth on
  * a problem whose sweeps number in the thousands. */
@@ -223,14 +232,23 @@ typedef enum {
  * "unknown" outside the list. */
 const char *ac_qp_status_str(ac_qp_status s);
 
+/* Settings, each with its default above.  Fill with ac_qp_settings_default,
+ * then change fields by name; ac_qp_check_settings names a bad one. */
 typedef struct {
-    double eps;          /* KKT tolerance (absolute; see AC_QP_EPS_DEFAULT), > 0 */
-    double eps_infeas;   /* infeasibility certificate tolerance, > 0 */
+    double eps;          /* KKT tolerance (absolute; see AC_QP_EPS_DEFAULT), finite, > 0 */
+    double eps_infeas;   /* infeasibility certificate tolerance, finite, > 0 */
     long max_sweeps;     /* sweep limit, >= 0 */
-    int check_every;     /* run the KKT test every this many sweeps (>= 1) */
-    int polish;          /* 1: try the active-set polish (below), 0: sweeps only */
+    int check_every;     /* run the KKT test every this many sweeps, >= 1 */
+    int polish;          /* 1: try the active-set polish (above), 0: sweeps only */
+    long cert_min_sweeps; /* first sweep at which the certificate is tested, >= 0 */
+    double polish_start; /* first polish when prim_res <= this, finite, > 0 */
+    long polish_sweeps;  /* ... or at this sweep (then AC_QP_POLISH_SWEEP_GROWTH), >= 1 */
 } ac_qp_settings;
 
+/* The defaults: AC_QP_EPS_DEFAULT, AC_QP_EPS_INFEAS_DEFAULT,
+ * AC_QP_MAX_SWEEPS_DEFAULT, AC_QP_CHECK_EVERY_DEFAULT, polish 1,
+ * AC_QP_CERT_MIN_SWEEPS_DEFAULT, AC_QP_POLISH_START_DEFAULT,
+ * AC_QP_POLISH_SWEEPS_DEFAULT. */
 void ac_qp_settings_default(ac_qp_settings *s);
 
 /* Problem data; every array is borrowed for the lifetime of the solve (from
@@ -280,9 +298,9 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m);
 /* NULL is a no-op. */
 void ac_qp_free(ac_qp_workspace *w);
 
-/* Check the settings: eps and eps_infeas finite and > 0, max_sweeps >= 0,
- * check_every >= 1.  AC_OK, or AC_EINVAL with the sentence in msg (may be
- * NULL). */
+/* Check the settings against the ranges in ac_qp_settings.  AC_OK, or
+ * AC_EINVAL with the sentence naming the setting, its value and its range
+ * in msg (may be NULL). */
 ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg);
 
 /* Check the problem: sizes >= 0 and within the workspace's (AC_ESIZE), arrays
@@ -300,9 +318,11 @@ ac_status ac_qp_check(const ac_qp_workspace *w, const ac_qp_problem *prob, ac_ms
  * or GR failed; on error the workspace holds no problem (iterate and test
  * refuse to run). */
 ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set, ac_msg *msg);
-/* One sweep over all constraints.  AC_OK, or AC_EINVAL when no problem is
- * set.  A non-finite value it produces is reported by the next ac_qp_test. */
-ac_status ac_qp_iterate(ac_qp_workspace *w);
+/* One sweep over all constraints.  AC_OK, or AC_EINVAL with the sentence in
+ * msg (may be NULL) when no problem is set (ac_qp_set not called, or it
+ * failed).  A non-finite value it produces is reported by the next
+ * ac_qp_test. */
+ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg);
 /* Rebuild Lam and U from lambda, recompute the residuals, fill info, and
  * decide: returns 1 when the solve has ended (info->status solved,
  * infeasible, numerical error, or, once sweeps >= max_sweeps, solved

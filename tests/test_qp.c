@@ -941,7 +941,7 @@ Test(qp, manual_iteration_matches_solve)
         cr_assert_eq(ac_qp_set(w, &P, &set, NULL), AC_OK);
         while (!ac_qp_test(w, &i2))
             for (int s = 0; s < set.check_every; s++)
-                cr_assert_eq(ac_qp_iterate(w), AC_OK);
+                cr_assert_eq(ac_qp_iterate(w, NULL), AC_OK);
         ac_qp_solution(w, l2, NULL);
         cr_assert_eq(i1.status, i2.status);
         cr_assert_eq(i1.sweeps, i2.sweeps);
@@ -973,7 +973,10 @@ Test(qp, iterate_and_test_refuse_without_a_problem)
 {
     ac_qp_workspace *w = ac_qp_alloc(2, 2, 2);
     ac_qp_info info;
-    cr_assert_eq(ac_qp_iterate(w), AC_EINVAL);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_qp_iterate(w, &msg), AC_EINVAL);
+    cr_assert_not_null(strstr(msg.text, "no problem is set"), "message '%s'", msg.text);
+    cr_assert_eq(ac_qp_iterate(NULL, NULL), AC_EINVAL);
     cr_assert_eq(ac_qp_test(w, &info), 1);
     cr_assert_eq(info.status, AC_QP_UNSOLVED);
     ac_qp_free(w);
@@ -991,26 +994,53 @@ Test(qp, status_names_are_distinct)
 
 Test(qp, invalid_settings_are_rejected)
 {
-    ac_qp_settings set;
-    ac_msg msg;
-    for (int which = 0; which < 8; which++) {
-        ac_qp_settings_default(&set);
-        switch (which) {
-        case 0: set.eps = 0.0; break;
-        case 1: set.eps = -1e-9; break;
-        case 2: set.eps = NAN; break;
-        case 3: set.eps_infeas = 0.0; break;
-        case 4: set.eps_infeas = INFINITY; break;
-        case 5: set.max_sweeps = -1; break;
-        case 6: set.check_every = 0; break;
-        case 7: set.polish = 2; break;
+    /* each bound on both sides: the value just outside is refused with a
+     * sentence naming the setting, the value on the boundary accepted */
+    static const struct {
+        const char *name; /* as the message must name it */
+        int field;
+        double bad, good;
+    } cases[] = {
+        {"eps", 0, 0.0, DBL_TRUE_MIN},     {"eps", 0, -1e-9, 1.7312e-12},
+        {"eps", 0, NAN, DBL_MAX},          {"eps", 0, INFINITY, DBL_MAX},
+        {"eps_infeas", 1, 0.0, DBL_TRUE_MIN}, {"eps_infeas", 1, INFINITY, DBL_MAX},
+        {"eps_infeas", 1, NAN, 1.0},       {"max_sweeps", 2, -1, 0},
+        {"check_every", 3, 0, 1},          {"polish", 4, 2, 1},
+        {"polish", 4, -1, 0},              {"cert_min_sweeps", 5, -1, 0},
+        {"polish_start", 6, 0.0, DBL_TRUE_MIN}, {"polish_start", 6, NAN, DBL_MAX},
+        {"polish_start", 6, INFINITY, 1.0}, {"polish_sweeps", 7, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int side = 0; side < 2; side++) {
+            ac_qp_settings set;
+            ac_qp_settings_default(&set);
+            double v = side ? cases[i].good : cases[i].bad;
+            switch (cases[i].field) {
+            case 0: set.eps = v; break;
+            case 1: set.eps_infeas = v; break;
+            case 2: set.max_sweeps = (long)v; break;
+            case 3: set.check_every = (int)v; break;
+            case 4: set.polish = (int)v; break;
+            case 5: set.cert_min_sweeps = (long)v; break;
+            case 6: set.polish_start = v; break;
+            case 7: set.polish_sweeps = (long)v; break;
+            }
+            ac_msg msg = {{0}};
+            ac_status st = ac_qp_check_settings(&set, &msg);
+            if (side) {
+                cr_assert_eq(st, AC_OK, "%s = %g refused: %s", cases[i].name, v, msg.text);
+                continue;
+            }
+            cr_assert_eq(st, AC_EINVAL, "%s = %g accepted", cases[i].name, v);
+            char want[64];
+            snprintf(want, sizeof want, "settings: %s = ", cases[i].name);
+            cr_assert_not_null(strstr(msg.text, want), "%s = %g: message '%s' does not name it",
+                               cases[i].name, v, msg.text);
         }
-        msg.text[0] = '\0';
-        cr_assert_eq(ac_qp_check_settings(&set, &msg), AC_EINVAL, "setting %d accepted", which);
-        cr_assert_neq(msg.text[0], '\0', "setting %d: no message", which);
-    }
+    ac_qp_settings set;
     ac_qp_settings_default(&set);
     cr_assert_eq(ac_qp_check_settings(&set, NULL), AC_OK);
+    cr_assert_eq(ac_qp_check_settings(NULL, NULL), AC_EINVAL);
 }
 
 /* A valid 3-token problem and one fault at a time. */
@@ -1065,11 +1095,131 @@ Test(qp, invalid_problems_are_rejected_with_a_message)
         ac_qp_info info;
         cr_assert_eq(ac_qp_solve(w, &P, &set, &info, NULL), code);
         cr_assert_eq(info.status, AC_QP_UNSOLVED);
-        cr_assert_eq(ac_qp_iterate(w), AC_EINVAL);
+        cr_assert_eq(ac_qp_iterate(w, NULL), AC_EINVAL);
     }
     ac_qp_problem ok = {3, 2, GL, GR, 3, a, b, k, eq, rhs};
     cr_assert_eq(ac_qp_check(w, &ok, NULL), AC_OK);
     cr_assert_eq(ac_qp_check(NULL, &ok, NULL), AC_EINVAL);
     ac_qp_free(w);
     cr_assert_null(ac_qp_alloc(-1, 2, 2));
+}
+
+/* ------------------------------------------------ the stopping boundary */
+
+/* Run set / test / iterate (the settings' check_every is not used: one sweep
+ * between tests); returns the test count at which ac_qp_test first ended,
+ * info of that test, and the primal residual and value_scale of every test
+ * in prim and scale (up to nmax; scale may be NULL). */
+static long run_until_end(const ac_qp_problem *P, const ac_qp_settings *set, double *prim,
+                          double *scale, long nmax, ac_qp_info *info)
+{
+    ac_qp_workspace *w = ac_qp_alloc(P->p, P->q, P->m);
+    cr_assert_eq(ac_qp_set(w, P, set, NULL), AC_OK);
+    long t = 0;
+    for (;; t++) {
+        int ended = ac_qp_test(w, info);
+        if (t < nmax) {
+            prim[t] = info->prim_res;
+            if (scale)
+                scale[t] = info->value_scale;
+        }
+        if (ended)
+            break;
+        cr_assert_eq(ac_qp_iterate(w, NULL), AC_OK);
+    }
+    ac_qp_free(w);
+    return t;
+}
+
+/* SOLVED when prim_res <= eps max(1, value_scale) (header): with two
+ * equalities on non-orthogonal rows the sweeps converge linearly, every
+ * residual a different double.  Right-hand sides of 1e-3 keep value_scale
+ * = max ||A_c|| ||W|| below 1, so eps_v = eps exactly; then eps = the
+ * residual of test t must end the solve at t (a strict < would go on), and
+ * eps one ulp below it must not (a looser comparison or scale would stop). */
+Test(qp, stopping_test_holds_exactly_at_its_boundary)
+{
+    double GL[4] = {1.0, 0.6, 0.6, 0.9}, GR[1] = {0.8};
+    int a[2] = {0, 1}, b[2] = {-1, -1}, k[2] = {0, 0};
+    unsigned char eq[2] = {1, 1};
+    double rhs[2] = {1.7312e-3, -0.9e-3};
+    ac_qp_problem P = {2, 1, GL, GR, 2, a, b, k, eq, rhs};
+    ac_qp_settings set;
+    ac_qp_settings_default(&set);
+    set.polish = 0;
+    set.check_every = 1;
+    set.eps = 1e-14;
+    enum { NMAX = 4000 };
+    double prim[NMAX];
+    ac_qp_info info;
+    long tend = run_until_end(&P, &set, prim, NULL, NMAX, &info);
+    cr_assert_eq(info.status, AC_QP_SOLVED);
+    cr_assert(tend > 4 && tend < NMAX, "ended at test %ld", tend);
+    cr_assert_lt(info.value_scale, 1.0, "value_scale %g: eps_v is not eps", info.value_scale);
+    int checked = 0;
+    for (long t = 1; t < tend; t += 1 + tend / 7) {
+        /* a residual strictly between the final one and the first */
+        double r = prim[t];
+        if (!(r > prim[tend] && r < prim[0] && r > 0.0))
+            continue;
+        checked++;
+        double buf[NMAX];
+        set.eps = r;
+        long t1 = run_until_end(&P, &set, buf, NULL, NMAX, &info);
+        cr_assert_eq(info.status, AC_QP_SOLVED, "eps = %g", r);
+        /* the first test whose residual is <= r: t or an earlier equal one */
+        long first = 0;
+        while (!(prim[first] <= r))
+            first++;
+        cr_assert_eq(t1, first, "eps = prim at test %ld = %.17g: ended at test %ld, not %ld", t,
+                     r, t1, first);
+        set.eps = nextafter(r, 0.0);
+        long t2 = run_until_end(&P, &set, buf, NULL, NMAX, &info);
+        cr_assert_gt(t2, first, "eps one ulp below the residual %.17g of test %ld: ended there",
+                     r, first);
+    }
+    cr_assert_geq(checked, 3, "only %d boundaries tried", checked);
+}
+
+/* The same with value_scale > 1 (right-hand sides of order 1, ||W|| > 1):
+ * eps_v = eps value_scale, recomputed here from each test's reported scale.
+ * With eps a factor 1 + 1e-9 either side of prim_t / value_scale_t, the solve
+ * must end at the first test whose residual is <= eps_v there: a scale
+ * dropped, halved or doubled moves the end (the margin 1e-9 is far above the
+ * rounding of one product, and no two residuals of a linear convergence lie
+ * that close). */
+Test(qp, stopping_test_scales_with_value_scale)
+{
+    double GL[4] = {1.0, 0.6, 0.6, 0.9}, GR[1] = {0.8};
+    int a[2] = {0, 1}, b[2] = {-1, -1}, k[2] = {0, 0};
+    unsigned char eq[2] = {1, 1};
+    double rhs[2] = {17.312, -9.0};
+    ac_qp_problem P = {2, 1, GL, GR, 2, a, b, k, eq, rhs};
+    ac_qp_settings set;
+    ac_qp_settings_default(&set);
+    set.polish = 0;
+    set.check_every = 1;
+    set.eps = 1e-15;
+    enum { NMAX = 4000 };
+    double prim[NMAX], buf[NMAX], scale[NMAX];
+    ac_qp_info info;
+    long tend = run_until_end(&P, &set, prim, scale, NMAX, &info);
+    cr_assert_eq(info.status, AC_QP_SOLVED);
+    cr_assert(tend > 4 && tend < NMAX, "ended at test %ld", tend);
+    int checked = 0;
+    for (long t = 2; t < tend; t += 1 + tend / 7) {
+        cr_assert_gt(scale[t], 1.5, "test %ld: value_scale %g", t, scale[t]);
+        for (int side = -1; side <= 1; side += 2) {
+            set.eps = prim[t] / scale[t] * (1.0 + side * 1e-9);
+            long first = 0;
+            while (!(prim[first] <= set.eps * fmax(1.0, scale[first])))
+                first++;
+            long t1 = run_until_end(&P, &set, buf, NULL, NMAX, &info);
+            cr_assert_eq(info.status, AC_QP_SOLVED);
+            cr_assert_eq(t1, first, "eps = %.17g: ended at test %ld, eps_v first met at %ld",
+                         set.eps, t1, first);
+            checked++;
+        }
+    }
+    cr_assert_geq(checked, 6, "only %d boundaries tried", checked);
 }
