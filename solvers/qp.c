@@ -660,11 +660,27 @@ static int refine_certificate(ac_qp_workspace *w)
 
 /* The infeasibility test of the header on y = lambda - lambda_prev; returns
  * 1 when it passes, writes the ratio (0 when rhs^T y <= 0). */
+/* rhs^T y and the support of w->y; 0 when rhs^T y is not above its own
+ * rounding (AC_QP_CERT_RHS_REL): a cancellation, not a certificate. */
+static int certificate_rhs(ac_qp_workspace *w, double *rty)
+{
+    const ac_qp_problem *P = &w->prob;
+    double r = 0.0, mag = 0.0;
+    int support = 0;
+    for (int c = 0; c < P->m; c++) {
+        r += P->rhs[c] * w->y[c];
+        mag += fabs(P->rhs[c] * w->y[c]);
+        support += w->y[c] != 0.0;
+    }
+    w->cert_support = support;
+    *rty = r;
+    return r > AC_QP_CERT_RHS_REL * mag;
+}
+
 static int certificate_passes(ac_qp_workspace *w, double *ratio)
 {
     const ac_qp_problem *P = &w->prob;
-    double ymax = 0.0, rty = 0.0;
-    int support = 0;
+    double ymax = 0.0, rty;
     *ratio = 0.0;
     for (int c = 0; c < P->m; c++) {
         double yc = w->lambda[c] - w->lambda_prev[c];
@@ -673,28 +689,17 @@ static int certificate_passes(ac_qp_workspace *w, double *ratio)
         w->y[c] = yc;
         ymax = fmax(ymax, fabs(yc));
     }
-    for (int c = 0; c < P->m; c++) {
+    for (int c = 0; c < P->m; c++)
         if (fabs(w->y[c]) <= AC_QP_CERT_DROP * ymax)
             w->y[c] = 0.0;
-        rty += P->rhs[c] * w->y[c];
-        support += w->y[c] != 0.0;
-    }
-    w->cert_support = support;
-    if (!(rty > 0.0))
+    if (!certificate_rhs(w, &rty))
         return 0;
     scatter_coeffs(P, w->y, w->T1);
     *ratio = coeff_norm(w, w->T1) / rty;
     if (*ratio <= w->set.eps_infeas || !refine_certificate(w))
         return *ratio <= w->set.eps_infeas;
     /* the refined y, checked as the raw one was */
-    rty = 0.0;
-    support = 0;
-    for (int c = 0; c < P->m; c++) {
-        rty += P->rhs[c] * w->y[c];
-        support += w->y[c] != 0.0;
-    }
-    w->cert_support = support;
-    if (!(rty > 0.0))
+    if (!certificate_rhs(w, &rty))
         return 0;
     scatter_coeffs(P, w->y, w->T1);
     *ratio = coeff_norm(w, w->T1) / rty;

@@ -135,6 +135,15 @@
  * residual is computed after dropping, so the reported y is exactly what
  * was checked. */
 #define AC_QP_CERT_DROP 1e-9
+/* A certificate needs rhs^T y > AC_QP_CERT_RHS_REL sum_c |rhs_c y_c|: on a
+ * feasible problem with dependent constraints a null-space combination y
+ * can cancel exactly in sum_c y_c A_c (the coefficients scatter onto the
+ * same entries) while rhs^T y is the rounding of right-hand sides that agree
+ * only to the last bits; its ratio is then 0 (AC_TEST_MULTIPLIER=20 seed 1
+ * case 3990).  A true certificate's rhs^T y is of the order of the sum
+ * (sums of a few unit right-hand sides); sqrt(DBL_EPSILON) is far above
+ * the m DBL_EPSILON of a cancellation and far below that. */
+#define AC_QP_CERT_RHS_REL 1.5e-8
 /* ac_qp_check rejects constraint c as A_c = 0 when
  *   G_cc <= AC_QP_ZERO_REL * (GL[a,a] + GL[b,b] + 2|GL[a,b]|) * GR[k,k]:
  * the difference GL[a,a] + GL[b,b] - 2 GL[a,b] of Gram entries each rounded

@@ -636,7 +636,8 @@ Test(qp, duplicate_constraints_give_the_same_solution)
         ac_qp_settings_default(&set);
         double *l1, *L1, *l2, *L2;
         ac_qp_info i1 = solve_case(c, &set, &l1, &L1), i2 = solve_case(c2, &set, &l2, &L2);
-        cr_assert_eq(i1.status, AC_QP_SOLVED);
+        cr_assert_eq(i1.status, AC_QP_SOLVED, "seed %lu case %d (p %d q %d d %d m %d): once: %s",
+                     seed, cs, p, q, d, m, ac_qp_status_str(i1.status));
         cr_assert_eq(i2.status, AC_QP_SOLVED, "seed %lu case %d: duplicated: %s", seed, cs,
                      ac_qp_status_str(i2.status));
         assert_kkt(c2, l2, L2, eps_v(&set, &i2), seed, cs);
