@@ -52,8 +52,8 @@ struct ac_qp_workspace {
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
     double *cbest;             /* m_max: the CG iterate of least residual */
     double *pbest;             /* m_max: the polish round of least violation */
-    int n_direct;              /* min(m_max, AC_QP_POLISH_DIRECT_MAX) */
-    double *gss, *gev;         /* n_direct^2 and n_direct: the direct polish's G_SS, eigenvalues */
+    int n_direct;              /* min(m_max, AC_QP_DIRECT_MAX) */
+    double *gss, *gev;         /* n_direct^2 and n_direct: a G_SS and its eigenvalues */
     double *gy;                /* n_direct: its right-hand side, then solution */
     int *sidx;                 /* n_direct: the constraints of S */
     double *gwork;             /* dsyev's workspace */
@@ -138,7 +138,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->lam_save = zalloc(M, sizeof(double));
     w->cbest = zalloc(M, sizeof(double));
     w->pbest = zalloc(M, sizeof(double));
-    w->n_direct = m < AC_QP_POLISH_DIRECT_MAX ? m : AC_QP_POLISH_DIRECT_MAX;
+    w->n_direct = m < AC_QP_DIRECT_MAX ? m : AC_QP_DIRECT_MAX;
     w->gss = zalloc((size_t)w->n_direct * (size_t)w->n_direct, sizeof(double));
     w->gev = zalloc((size_t)w->n_direct, sizeof(double));
     w->gy = zalloc((size_t)w->n_direct, sizeof(double));
@@ -615,7 +615,7 @@ static double dual_gram(const ac_qp_problem *P, int c, int e)
 /* Refine a certificate candidate y whose support has at most n_direct
  * constraints: project y onto the null space of G over its support (the
  * eigenvectors of G_SS with eigenvalues <= |S| DBL_EPSILON w_max, the cut of
- * polish_direct), then clip inequality entries below 0.  A sweep difference
+ * gram_factor), then clip inequality entries below 0.  A sweep difference
  * of an infeasible problem is the certificate direction plus the change of
  * W between the checkpoints; when W settles slowly (nearly parallel
  * constraints) that change keeps the raw ratio far above eps_infeas for
@@ -936,6 +936,112 @@ static int polish(ac_qp_workspace *w, double prim_now)
     return 1;
 }
 
+/* Primal active-set method on the dual, for problems of at most n_direct
+ * constraints where the polish's primal-dual rounds cycle (nearly dependent
+ * rows make their jumps overshoot; AC_TEST_MULTIPLIER=20 finds a few cases
+ * in 10^4).  It maximises f(x) = rhs^T x - 1/2 x^T G x over x_c >= 0 on
+ * inequalities from x = lambda, keeping x feasible and f nondecreasing:
+ * with F = equalities and free inequalities, it solves G_FF z = rhs_F
+ * (eigendecomposition, rank cut as in gram_factor) and steps from x toward
+ * z as far as the bounds allow, freezing the inequality that blocks (x_c :=
+ * 0); when rhs_F has a part v in the null space of G_FF, f grows without
+ * bound along v and x steps along v to the first blocking bound instead (no
+ * bound: the dual is unbounded, the problem infeasible, which the
+ * certificate test reports; return 0).  At z, the inequality off F most
+ * violated by more than the polish's add tolerance joins F; none: x solves
+ * the problem, lambda := x, return 1.  At most AC_QP_ACTIVE_SET_ITERS m + 10
+ * steps (each changes F by one). */
+static int active_set_solve(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    const int m = P->m;
+    double *x = w->cz, *dz = w->cp, *s = w->cq, gmax = 0.0;
+    if (m == 0 || m > w->n_direct)
+        return 0;
+    for (int c = 0; c < m; c++) {
+        x[c] = w->lambda[c];
+        w->on[c] = P->is_eq[c] || x[c] > 0.0;
+        gmax = fmax(gmax, w->gcc[c]);
+    }
+    for (int it = 0; it < AC_QP_ACTIVE_SET_ITERS * m + 10; it++) {
+        int n = 0;
+        double rnorm2 = 0.0;
+        for (int c = 0; c < m; c++)
+            if (w->on[c]) {
+                w->sidx[n++] = c;
+                rnorm2 += P->rhs[c] * P->rhs[c];
+            }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                w->gss[i * n + j] = w->gss[j * n + i] = dual_gram(P, w->sidx[i], w->sidx[j]);
+        if (n > 0 && LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, w->gss, n, w->gev,
+                                        w->gwork, w->n_gwork) != 0)
+            return 0;
+        double cut = n > 0 ? n * DBL_EPSILON * w->gev[n - 1] : 0.0, null2 = 0.0;
+        /* gy: coefficients of z on the range; dz (scratch, first n): of v */
+        for (int j = 0; j < n; j++) {
+            double t = 0.0;
+            for (int i = 0; i < n; i++)
+                t += w->gss[j * n + i] * P->rhs[w->sidx[i]];
+            int range = w->gev[j] > cut;
+            w->gy[j] = range ? t / w->gev[j] : 0.0;
+            dz[j] = range ? 0.0 : t;
+            null2 += range ? 0.0 : t * t;
+        }
+        int unbounded = null2 > AC_QP_CERT_RHS_REL * rnorm2;
+        /* the direction on F, into s (scratch): v, or z - x */
+        for (int i = 0; i < n; i++) {
+            double t = 0.0;
+            for (int j = 0; j < n; j++)
+                t += w->gss[j * n + i] * (unbounded ? dz[j] : w->gy[j]);
+            s[i] = unbounded ? t : t - x[w->sidx[i]];
+        }
+        double step = unbounded ? INFINITY : 1.0;
+        int block = -1;
+        for (int i = 0; i < n; i++) {
+            int c = w->sidx[i];
+            if (!P->is_eq[c] && s[i] < 0.0 && x[c] / -s[i] < step) {
+                step = x[c] / -s[i];
+                block = c;
+            }
+        }
+        if (!isfinite(step))
+            return 0;
+        for (int i = 0; i < n; i++)
+            x[w->sidx[i]] += step * s[i];
+        if (block >= 0) {
+            x[block] = 0.0;
+            w->on[block] = 0;
+            continue;
+        }
+        /* at z: the most violated inequality off F joins */
+        gram_apply(w, x, s);
+        double wn2 = 0.0, worst = 0.0;
+        for (int c = 0; c < m; c++)
+            wn2 += x[c] * s[c];
+        double add_tol = fmax(AC_QP_POLISH_CG_TOL * w->set.eps,
+                              AC_QP_POLISH_ADD_FRAC * w->set.eps *
+                                  fmax(1.0, sqrt(gmax) * sqrt(fmax(wn2, 0.0))));
+        int join = -1;
+        for (int c = 0; c < m; c++) {
+            double viol = P->rhs[c] - s[c];
+            if (!w->on[c] && viol > add_tol && viol > worst) {
+                worst = viol;
+                join = c;
+            }
+        }
+        if (join < 0) {
+            for (int c = 0; c < m; c++)
+                if (!isfinite(x[c]))
+                    return 0;
+            memcpy(w->lambda, x, sizeof(double) * (size_t)m);
+            return 1;
+        }
+        w->on[join] = 1;
+    }
+    return 0;
+}
+
 /* The stopping test of the header at tolerance eps:
  * prim_res <= eps max(1, value_scale) and
  * compl_res <= eps max(1, value_scale) max(1, lambda_max). */
@@ -1005,6 +1111,26 @@ static double rebuild(ac_qp_workspace *w)
     return sqrt(drift);
 }
 
+/* Keep the polished lambda when its rebuilt residuals pass the stopping
+ * test (info, rl: its values; returns 1), else restore lam_save (info, rl,
+ * finite recomputed; returns 0). */
+static int accept_polish(ac_qp_workspace *w, ac_qp_info *info, double *rl, int *finite)
+{
+    rebuild(w);
+    ac_qp_info trial = *info;
+    double rl_trial;
+    if (kkt_residuals(w, &trial, &rl_trial) && kkt_holds(w, &trial)) {
+        w->n_polish++;
+        *info = trial;
+        *rl = rl_trial;
+        return 1;
+    }
+    memcpy(w->lambda, w->lam_save, sizeof(double) * (size_t)w->prob.m);
+    rebuild(w);
+    *finite = kkt_residuals(w, info, rl);
+    return 0;
+}
+
 int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -1025,20 +1151,10 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
          * sweeps' steps below its ulp (an inconsistent system, CG along its
          * null space) */
         memcpy(w->lam_save, w->lambda, sizeof(double) * (size_t)P->m);
-        if (polish(w, info->prim_res)) {
-            rebuild(w);
-            ac_qp_info trial = *info;
-            double rl_trial;
-            if (kkt_residuals(w, &trial, &rl_trial) && kkt_holds(w, &trial)) {
-                w->n_polish++;
-                *info = trial;
-                rl = rl_trial;
-            } else {
-                memcpy(w->lambda, w->lam_save, sizeof(double) * (size_t)P->m);
-                rebuild(w);
-                finite = kkt_residuals(w, info, &rl);
-            }
-        }
+        int done = polish(w, info->prim_res) && accept_polish(w, info, &rl, &finite);
+        /* small problems whose rounds did not settle: the monotone method */
+        if (!done && active_set_solve(w))
+            accept_polish(w, info, &rl, &finite);
     }
     info->dual_obj = rl - info->obj;
     info->sweeps = w->sweeps;

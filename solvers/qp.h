@@ -55,12 +55,15 @@
  * runs up to AC_QP_POLISH_ROUNDS primal-dual active-set rounds: solve
  * G_SS x_S = rhs_S (G_cc' = <A_c, A_c'>, x = 0 off S) by Jacobi-
  * preconditioned CG from x = lambda (loosely while S changes:
- * AC_QP_POLISH_CG_REL), or, where CG stalls or diverges and |S| <=
- * AC_QP_POLISH_DIRECT_MAX, directly (x_S = G_SS^+ rhs_S by an
- * eigendecomposition); drop from S the inequalities with x_c < 0 or with
+ * AC_QP_POLISH_CG_REL; where CG stalls or diverges and |S| <=
+ * AC_QP_DIRECT_MAX, x_S = G_SS^+ rhs_S by an eigendecomposition instead);
+ * drop from S the inequalities with x_c < 0 or with
  * s_c > rhs_c left by the solve (x_c := 0); in a round that dropped none,
- * add those x violates.  A CG that diverges without progress
- * (AC_QP_POLISH_CG_GROWTH) abandons the polish.
+ * add those x violates by more than AC_QP_POLISH_ADD_FRAC eps_v.  A CG that
+ * diverges without progress (AC_QP_POLISH_CG_GROWTH) abandons the polish.
+ * When the rounds do not end on a point that passes the test and m <=
+ * AC_QP_DIRECT_MAX, a primal active-set method on the dual (monotone, each
+ * subproblem solved by an eigendecomposition) is tried from lambda.
  * lambda := x only when x passes the stopping test (so a polish never moves
  * lambda otherwise, and the infeasibility test sees sweeps only).  When S
  * settles on the optimal active set this lands on the solution at once;
@@ -211,15 +214,16 @@
  * ones CG ends in a few iterations and the extra round a loose solve can
  * cost is more than it saves (20 us paper-sized solves stay 20 us). */
 #define AC_QP_POLISH_LOOSE_MIN 256
-/* Sets S of at most this many constraints are solved directly: G_SS formed
- * entry by entry and x_S = G_SS^+ rhs_S from its eigendecomposition (rank cut
- * at |S| DBL_EPSILON of the largest eigenvalue), which is exact to rounding
- * whatever the conditioning, and least-squares on an inconsistent S, where
- * CG stalls or diverges (nearly parallel constraints from dependent rows,
- * d = 2: condition numbers past 1e12).  dsyevd costs about 9 |S|^3 flops
- * (128: 2e7, a few CG iterations at K = 128) and the workspace |S|^2
- * doubles (128 KiB). */
-#define AC_QP_POLISH_DIRECT_MAX 128
+/* Problems of at most this many constraints get the direct methods: the
+ * polish's solve on S where CG stalls or diverges, the monotone active-set
+ * method when the polish's rounds do not settle, and the null-space
+ * projection of a certificate candidate (supports up to this size).  Both form G_SS entry by entry and take its eigendecomposition
+ * (rank cut at |S| DBL_EPSILON of the largest eigenvalue): exact to rounding
+ * whatever the conditioning (nearly parallel constraints from dependent
+ * rows, d = 2: condition numbers past 1e12, where CG stalls or cycles).
+ * dsyev costs about 9 |S|^3 flops (128: 2e7, a few CG iterations at K =
+ * 128) and the workspace |S|^2 doubles (128 KiB). */
+#define AC_QP_DIRECT_MAX 128
 /* A constraint off S joins it only when the polish point violates it by more
  * than this fraction of eps_v (the stopping test's tolerance, at that
  * point): a smaller violation is accepted by the test anyway, and on an
@@ -227,6 +231,11 @@
  * addition made the active set cycle (AC_TEST_MULTIPLIER=20 case 474).  Half,
  * so that the rebuilt residuals keep a factor 2 to the test. */
 #define AC_QP_POLISH_ADD_FRAC 0.5
+/* Steps of the small-problem active-set method (qp.c, active_set_solve)
+ * per constraint: each step frees or freezes one constraint and f never
+ * decreases, so a handful of passes over the constraints is ample; the cap
+ * only stops a degenerate cycle. */
+#define AC_QP_ACTIVE_SET_ITERS 8
 
 typedef enum {
     AC_QP_UNSOLVED = 0,      /* no test yet, or the problem was rejected */

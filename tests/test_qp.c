@@ -276,8 +276,8 @@ static void assert_kkt(const qcase *c, const double *lambda, const double *Lam, 
             cr_assert_leq(fabs(r), eps + tol, "seed %lu case %d: equality %d off by %g (tol %g)",
                           seed, cs, i, r, eps + tol);
         } else {
-            cr_assert_geq(r, -(eps + tol), "seed %lu case %d: inequality %d violated by %g",
-                          seed, cs, i, -r);
+            cr_assert_geq(r, -(eps + tol), "seed %lu case %d: inequality %d violated by %g (tol %g)",
+                          seed, cs, i, -r, eps + tol);
             cr_assert_geq(lambda[i], 0.0, "seed %lu case %d: lambda_%d = %g < 0", seed, cs, i,
                           lambda[i]);
             cr_assert_leq(fabs(lambda[i] * r), (eps + tol) * fmax(1.0, lmax),
@@ -389,6 +389,58 @@ Test(qp, kkt_residuals_vanish_on_feasible_problem)
         case_free(c);
     }
     gsl_rng_free(r);
+}
+
+/* Hard cases that AC_TEST_MULTIPLIER=20 found in the test above, replayed
+ * from the same generator streams (their own seeds, not AC_TEST_SEED's) so
+ * that the default run checks them.  Seed 20240501: 170 (p 1, q 3, d 2),
+ * 474 (the active set cycled on a rounding-level violation), 2225 (p = q =
+ * d = 3, nearly parallel constraints: the primal-dual rounds cycle with
+ * period 4, the monotone active-set method ends it).  Seed 1: 3990 (p 2,
+ * q 1, d 5, dependent equalities: a null-space y with rhs^T y at rounding
+ * level was taken for a certificate).  Seed 11: 1493 (p 6, q 3, d 4: CG
+ * stalls, the direct solve on S settles it).  Each is solved with and
+ * without polish, as the test above does. */
+static gsl_rng *replay_rng(unsigned long seed)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    gsl_set_error_handler_off();
+    return r;
+}
+
+Test(qp, hard_cases_of_the_long_run_are_solved)
+{
+    static const struct {
+        unsigned long seed;
+        int cs;
+    } hard[] = {{20240501, 170}, {20240501, 474}, {20240501, 2225}, {1, 3990}, {11, 1493}};
+    for (size_t h = 0; h < sizeof hard / sizeof hard[0]; h++) {
+        gsl_rng *r = replay_rng(hard[h].seed);
+        for (int cs = 0; cs <= hard[h].cs; cs++) {
+            int p = (int)gsl_rng_uniform_int(r, 7), q = (int)gsl_rng_uniform_int(r, 5);
+            int d = 1 + (int)gsl_rng_uniform_int(r, 6), m = (int)gsl_rng_uniform_int(r, 16);
+            qcase *c = random_feasible(r, p, q, d, m);
+            for (int pol = 0; cs == hard[h].cs && pol <= 1; pol++) {
+                if (pol == 0 && !(p <= d && q <= d && sweeps_suffice(c)))
+                    continue;
+                ac_qp_settings set;
+                ac_qp_settings_default(&set);
+                set.polish = pol;
+                double *lambda, *Lam;
+                ac_qp_info info = solve_case(c, &set, &lambda, &Lam);
+                cr_assert_eq(info.status, AC_QP_SOLVED,
+                             "seed %lu case %d (p %d q %d d %d m %d polish %d): %s after %ld sweeps",
+                             hard[h].seed, cs, p, q, d, c->m, pol, ac_qp_status_str(info.status),
+                             info.sweeps);
+                assert_kkt(c, lambda, Lam, eps_v(&set, &info), hard[h].seed, cs);
+                free(lambda);
+                free(Lam);
+            }
+            case_free(c);
+        }
+        gsl_rng_free(r);
+    }
 }
 
 /* ------------------------------------------------ brute-force active set */
@@ -721,44 +773,56 @@ static ac_qp_info solve_keep(const qcase *c, ac_qp_workspace **wout)
 }
 
 /* A random feasible part plus a contradiction planted in it: s_{a,b,k} >= 1
- * and s_{b,a,k} >= 1 (A and -A), or a 3-cycle a -> b -> c -> a of >= 1.73. */
+ * and s_{b,a,k} >= 1 (A and -A), or a 3-cycle a -> b -> c -> a of >= 1.73.
+ * Case cs of the stream r; must (3) receives the planted constraints, *m0
+ * the size of the feasible part. */
+static qcase *planted_case(gsl_rng *r, int cs, int *must, int *m0out)
+{
+    int cycle = cs % 2, extra = cycle ? 3 : 2;
+    int p = 3 + (int)gsl_rng_uniform_int(r, 4), q = 1 + (int)gsl_rng_uniform_int(r, 3);
+    int d = 1 + (int)gsl_rng_uniform_int(r, 6), m0 = (int)gsl_rng_uniform_int(r, 10);
+    qcase *f = random_feasible(r, p, q, d, m0);
+    qcase *c = case_alloc(p, q, d, m0 + extra);
+    memcpy(c->L, f->L, sizeof(double) * (size_t)(p * d));
+    memcpy(c->R, f->R, sizeof(double) * (size_t)(q * d));
+    case_grams(c);
+    int k0 = (int)gsl_rng_uniform_int(r, (unsigned long)q);
+    int t[3] = {0, 1, 2};
+    gsl_ran_shuffle(r, t, 3, sizeof(int));
+    int pos = 0;
+    for (int i = 0; i < m0 + extra; i++) {
+        /* planted constraints at random positions among the others */
+        int left = m0 + extra - i, planted_left = extra - pos;
+        if (planted_left > 0 && gsl_rng_uniform(r) * left < planted_left) {
+            c->a[i] = t[pos];
+            c->b[i] = cycle ? t[(pos + 1) % 3] : t[1 - pos];
+            c->k[i] = k0;
+            c->eq[i] = 0;
+            c->rhs[i] = cycle ? 1.7312 : 1.0;
+            must[pos++] = i;
+        } else {
+            int j = i - pos;
+            c->a[i] = f->a[j];
+            c->b[i] = f->b[j];
+            c->k[i] = f->k[j];
+            c->eq[i] = f->eq[j];
+            c->rhs[i] = f->rhs[j];
+        }
+    }
+    case_free(f);
+    *m0out = m0;
+    return c;
+}
+
 Test(qp, planted_contradiction_is_certified_infeasible)
 {
     gsl_rng *r = ac_test_rng(555);
     unsigned long seed = ac_test_seed(555);
     int n = ac_test_cases(60);
     for (int cs = 0; cs < n; cs++) {
-        int cycle = cs % 2, extra = cycle ? 3 : 2;
-        int p = 3 + (int)gsl_rng_uniform_int(r, 4), q = 1 + (int)gsl_rng_uniform_int(r, 3);
-        int d = 1 + (int)gsl_rng_uniform_int(r, 6), m0 = (int)gsl_rng_uniform_int(r, 10);
-        qcase *f = random_feasible(r, p, q, d, m0);
-        qcase *c = case_alloc(p, q, d, m0 + extra);
-        memcpy(c->L, f->L, sizeof(double) * (size_t)(p * d));
-        memcpy(c->R, f->R, sizeof(double) * (size_t)(q * d));
-        case_grams(c);
-        int must[3], k0 = (int)gsl_rng_uniform_int(r, (unsigned long)q);
-        int t[3] = {0, 1, 2};
-        gsl_ran_shuffle(r, t, 3, sizeof(int));
-        int pos = 0;
-        for (int i = 0; i < m0 + extra; i++) {
-            /* planted constraints at random positions among the others */
-            int left = m0 + extra - i, planted_left = extra - pos;
-            if (planted_left > 0 && gsl_rng_uniform(r) * left < planted_left) {
-                c->a[i] = t[pos];
-                c->b[i] = cycle ? t[(pos + 1) % 3] : t[1 - pos];
-                c->k[i] = k0;
-                c->eq[i] = 0;
-                c->rhs[i] = cycle ? 1.7312 : 1.0;
-                must[pos++] = i;
-            } else {
-                int j = i - pos;
-                c->a[i] = f->a[j];
-                c->b[i] = f->b[j];
-                c->k[i] = f->k[j];
-                c->eq[i] = f->eq[j];
-                c->rhs[i] = f->rhs[j];
-            }
-        }
+        int must[3], m0, cycle = cs % 2, extra = cycle ? 3 : 2;
+        qcase *c = planted_case(r, cs, must, &m0);
+        int d = c->d;
         ac_qp_workspace *w;
         ac_qp_info info = solve_keep(c, &w);
         cr_assert_eq(info.status, AC_QP_INFEASIBLE, "seed %lu case %d (cycle %d): status %s",
@@ -771,7 +835,6 @@ Test(qp, planted_contradiction_is_certified_infeasible)
          * when d >= 2 (three random rows are affinely independent) */
         assert_certificate(c, w, &info, must, extra, m0 == 0 && (!cycle || d >= 2), seed, cs);
         ac_qp_free(w);
-        case_free(f);
         case_free(c);
     }
     gsl_rng_free(r);
@@ -1223,4 +1286,26 @@ Test(qp, stopping_test_scales_with_value_scale)
         }
     }
     cr_assert_geq(checked, 6, "only %d boundaries tried", checked);
+}
+
+/* ... and the planted contradiction of seed 555 case 166, whose W settles so
+ * slowly that the raw sweep difference never passed (the certificate is
+ * projected onto the null space of its support). */
+Test(qp, slowly_settling_contradiction_is_certified)
+{
+    gsl_rng *r = replay_rng(555);
+    for (int cs = 0; cs <= 166; cs++) {
+        int must[3], m0;
+        qcase *c = planted_case(r, cs, must, &m0);
+        if (cs == 166) {
+            ac_qp_workspace *w;
+            ac_qp_info info = solve_keep(c, &w);
+            cr_assert_eq(info.status, AC_QP_INFEASIBLE, "case 166: %s after %ld sweeps",
+                         ac_qp_status_str(info.status), info.sweeps);
+            assert_certificate(c, w, &info, must, cs % 2 ? 3 : 2, 0, 555, cs);
+            ac_qp_free(w);
+        }
+        case_free(c);
+    }
+    gsl_rng_free(r);
 }
