@@ -70,7 +70,7 @@
  * otherwise the sweeps go on.  Coordinate ascent alone converges linearly at a
  * rate set by the conditioning of G and can need ~10^4 sweeps on large
  * ill-conditioned problems (K = d = 128: the residual falls 2% a sweep, and
- * the polish lands at sweep 230 instead of the ~1200 sweeps alone would
+ * the polish lands at sweep 190 instead of the ~1200 sweeps alone would
  * take).
  *
  * Dual feasibility (lambda_c >= 0 on inequalities) and stationarity
@@ -173,7 +173,7 @@
  * whenever the sweep count has grown by AC_QP_POLISH_SWEEP_GROWTH since the
  * last attempt.  The default, 100 sweeps, is about where the paper-sized
  * problems converge (spec §7: 38-281); at K = d = 128 the first polish that
- * succeeds comes at 220.  A failed attempt costs a few dozen CG iterations
+ * succeeds comes at 190-220.  A failed attempt costs a few dozen CG iterations
  * (AC_QP_POLISH_CG_GROWTH), a few sweeps' worth, so a growth of 1.3 (25
  * attempts up to 10^5 sweeps) costs little and lands within 30% of the
  * first sweep at which a polish can succeed. */
