@@ -50,6 +50,14 @@ struct ac_qp_workspace {
     double *FL, *FR;           /* GL = FL FL^T (p x p), GR = FR FR^T (q x q) */
     double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
+    double *cbest;             /* m_max: the CG iterate of least residual */
+    double *pbest;             /* m_max: the polish round of least violation */
+    int n_direct;              /* min(m_max, AC_QP_DIRECT_MAX) */
+    double *gss, *gev;         /* n_direct^2 and n_direct: a G_SS and its eigenvalues */
+    double *gy;                /* n_direct: its right-hand side, then solution */
+    int *sidx;                 /* n_direct: the constraints of S */
+    double *gwork;             /* dsyev's workspace */
+    int n_gwork;
     unsigned char *on;         /* m_max: constraint in the polish active set */
     double polish_next;        /* polish when prim_res falls to this, */
     long polish_sweep;         /* or when sweeps reach this */
@@ -82,6 +90,9 @@ void ac_qp_settings_default(ac_qp_settings *s)
     s->max_sweeps = AC_QP_MAX_SWEEPS_DEFAULT;
     s->check_every = AC_QP_CHECK_EVERY_DEFAULT;
     s->polish = 1;
+    s->cert_min_sweeps = AC_QP_CERT_MIN_SWEEPS_DEFAULT;
+    s->polish_start = AC_QP_POLISH_START_DEFAULT;
+    s->polish_sweeps = AC_QP_POLISH_SWEEPS_DEFAULT;
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -125,10 +136,19 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->cq = zalloc(M, sizeof(double));
     w->on = zalloc(M, 1);
     w->lam_save = zalloc(M, sizeof(double));
+    w->cbest = zalloc(M, sizeof(double));
+    w->pbest = zalloc(M, sizeof(double));
+    w->n_direct = m < AC_QP_DIRECT_MAX ? m : AC_QP_DIRECT_MAX;
+    w->gss = zalloc((size_t)w->n_direct * (size_t)w->n_direct, sizeof(double));
+    w->gev = zalloc((size_t)w->n_direct, sizeof(double));
+    w->gy = zalloc((size_t)w->n_direct, sizeof(double));
+    w->sidx = zalloc((size_t)w->n_direct, sizeof(int));
+    w->n_gwork = 3 * w->n_direct + 64 * w->n_direct; /* dsyev: >= 3n - 1; (NB + 2) n is optimal */
+    w->gwork = zalloc((size_t)w->n_gwork, sizeof(double));
     if (!w->perm || !w->kstart || !w->gcc || !w->lambda || !w->lambda_prev || !w->y ||
         !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->FL ||
         !w->FR || !w->eig || !w->cx || !w->cr || !w->cz || !w->cp || !w->cq || !w->on ||
-        !w->lam_save) {
+        !w->lam_save || !w->cbest || !w->pbest || !w->gss || !w->gev || !w->gy || !w->sidx || !w->gwork) {
         ac_qp_free(w);
         return NULL;
     }
@@ -161,6 +181,13 @@ void ac_qp_free(ac_qp_workspace *w)
     free(w->cq);
     free(w->on);
     free(w->lam_save);
+    free(w->cbest);
+    free(w->pbest);
+    free(w->gss);
+    free(w->gev);
+    free(w->gy);
+    free(w->sidx);
+    free(w->gwork);
     free(w);
 }
 
@@ -183,6 +210,15 @@ ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg)
                        set->check_every);
     if (set->polish != 0 && set->polish != 1)
         return ac_fail(msg, AC_EINVAL, "qp settings: polish = %d must be 0 or 1", set->polish);
+    if (set->cert_min_sweeps < 0)
+        return ac_fail(msg, AC_EINVAL, "qp settings: cert_min_sweeps = %ld must be >= 0",
+                       set->cert_min_sweeps);
+    if (!isfinite(set->polish_start) || !(set->polish_start > 0.0))
+        return ac_fail(msg, AC_EINVAL, "qp settings: polish_start = %.17g must be finite and > 0",
+                       set->polish_start);
+    if (set->polish_sweeps < 1)
+        return ac_fail(msg, AC_EINVAL, "qp settings: polish_sweeps = %ld must be >= 1",
+                       set->polish_sweeps);
     return AC_OK;
 }
 
@@ -353,8 +389,8 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
     w->status = AC_QP_UNSOLVED;
     w->cert_support = 0;
     w->cert_residual = 0.0;
-    w->polish_next = AC_QP_POLISH_START;
-    w->polish_sweep = AC_QP_POLISH_SWEEPS;
+    w->polish_next = set->polish_start;
+    w->polish_sweep = set->polish_sweeps;
     w->n_polish = 0;
     w->have_prob = 1;
     return AC_OK;
@@ -362,18 +398,39 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
 
 /* -------------------------------------------------------------- iterate */
 
-/* Hildreth steps over the constraints of column k, then the catch-up of the
- * other columns (see the top of this file). */
 /* y += alpha x over n entries.  A plain loop, not cblas_daxpy: the sweep
- * calls it twice per constraint, and for the Graph-SVM's p of 6 to 128 the
+ * calls it once per constraint, and for the Graph-SVM's p of 6 to 128 the
  * call overhead of the BLAS routine was most of the sweep (callgrind at the
- * paper's sizes); the compiler vectorises the loop. */
+ * paper's sizes).  Written in blocks of AXPY_UNROLL with a constant trip
+ * count, which -O2's straight-line (SLP) vectoriser turns into vector
+ * instructions; its loop vectoriser (-O3) is off at -O2 and left the plain
+ * loop scalar.  Rounding is that of the plain loop. */
+#define AXPY_UNROLL 8
 static void axpy(int n, double alpha, const double *restrict x, double *restrict y)
 {
-    for (int i = 0; i < n; i++)
+    int i = 0;
+    for (; i + AXPY_UNROLL <= n; i += AXPY_UNROLL)
+        for (int j = 0; j < AXPY_UNROLL; j++)
+            y[i + j] += alpha * x[i + j];
+    for (; i < n; i++)
         y[i] += alpha * x[i];
 }
 
+/* y += alpha (x1 - x2): both rows of a difference constraint in one pass
+ * over y (half the loads and stores of two axpy). */
+static void axpy_diff(int n, double alpha, const double *restrict x1, const double *restrict x2,
+                      double *restrict y)
+{
+    int i = 0;
+    for (; i + AXPY_UNROLL <= n; i += AXPY_UNROLL)
+        for (int j = 0; j < AXPY_UNROLL; j++)
+            y[i + j] += alpha * (x1[i + j] - x2[i + j]);
+    for (; i < n; i++)
+        y[i] += alpha * (x1[i] - x2[i]);
+}
+
+/* Hildreth steps over the constraints of column k, then the catch-up of the
+ * other columns (see the top of this file). */
 static void sweep_block(ac_qp_workspace *w, int k)
 {
     const ac_qp_problem *P = &w->prob;
@@ -401,11 +458,12 @@ static void sweep_block(ac_qp_workspace *w, int k)
         /* U[:,k] += GR[k,k] step (GL[:,a] - GL[:,b]); GL symmetric, so rows */
         lam[a] += step;
         D[a] += step;
-        axpy(p, grk * step, P->GL + (size_t)a * p, u);
         if (b >= 0) {
             lam[b] -= step;
             D[b] -= step;
-            axpy(p, -grk * step, P->GL + (size_t)b * p, u);
+            axpy_diff(p, grk * step, P->GL + (size_t)a * p, P->GL + (size_t)b * p, u);
+        } else {
+            axpy(p, grk * step, P->GL + (size_t)a * p, u);
         }
     }
     if (!changed || q == 1)
@@ -426,10 +484,13 @@ static void sweep_block(ac_qp_workspace *w, int k)
     }
 }
 
-ac_status ac_qp_iterate(ac_qp_workspace *w)
+ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg)
 {
-    if (!w || !w->have_prob)
-        return AC_EINVAL;
+    if (!w)
+        return ac_fail(msg, AC_EINVAL, "qp iterate: NULL workspace");
+    if (!w->have_prob)
+        return ac_fail(msg, AC_EINVAL,
+                       "qp iterate: no problem is set (ac_qp_set was not called or failed)");
     for (int k = 0; k < w->prob.q; k++)
         if (w->kstart[k + 1] > w->kstart[k])
             sweep_block(w, k);
@@ -535,13 +596,91 @@ static double coeff_norm(ac_qp_workspace *w, const double *YT)
     return cblas_dnrm2(p * q, w->T1, 1);
 }
 
+/* G_cc' = <A_c, A_c'> = (GL[a,a'] - GL[a,b'] - GL[b,a'] + GL[b,b']) GR[k,k']
+ * (terms with b = -1 left out). */
+static double dual_gram(const ac_qp_problem *P, int c, int e)
+{
+    int p = P->p, a = P->a[c], b = P->b[c], a2 = P->a[e], b2 = P->b[e];
+    double g = P->GL[a * p + a2];
+    if (b2 >= 0)
+        g -= P->GL[a * p + b2];
+    if (b >= 0) {
+        g -= P->GL[b * p + a2];
+        if (b2 >= 0)
+            g += P->GL[b * p + b2];
+    }
+    return g * P->GR[P->k[c] * P->q + P->k[e]];
+}
+
+/* Refine a certificate candidate y whose support has at most n_direct
+ * constraints: project y onto the null space of G over its support (the
+ * eigenvectors of G_SS with eigenvalues <= |S| DBL_EPSILON w_max, the cut of
+ * gram_factor), then clip inequality entries below 0.  A sweep difference
+ * of an infeasible problem is the certificate direction plus the change of
+ * W between the checkpoints; when W settles slowly (nearly parallel
+ * constraints) that change keeps the raw ratio far above eps_infeas for
+ * 10^5 sweeps, and the projection removes it.  Returns 1 when y was
+ * replaced (the caller recomputes rhs^T y and the residual from it, so the
+ * test stays the header's), 0 when the support is too large or dsyev failed. */
+static int refine_certificate(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    int n = 0;
+    for (int c = 0; c < P->m; c++)
+        if (w->y[c] != 0.0) {
+            if (n == w->n_direct)
+                return 0;
+            w->sidx[n++] = c;
+        }
+    if (n == 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= i; j++)
+            w->gss[i * n + j] = w->gss[j * n + i] = dual_gram(P, w->sidx[i], w->sidx[j]);
+    if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, w->gss, n, w->gev, w->gwork, w->n_gwork) != 0)
+        return 0;
+    double cut = n * DBL_EPSILON * w->gev[n - 1];
+    /* gy = V0^T y over the null eigenvectors (columns j with w_j <= cut) */
+    for (int j = 0; j < n; j++) {
+        double t = 0.0;
+        if (w->gev[j] <= cut)
+            for (int i = 0; i < n; i++)
+                t += w->gss[j * n + i] * w->y[w->sidx[i]];
+        w->gy[j] = t;
+    }
+    for (int i = 0; i < n; i++) {
+        double t = 0.0;
+        for (int j = 0; j < n; j++)
+            t += w->gss[j * n + i] * w->gy[j];
+        int c = w->sidx[i];
+        w->y[c] = !P->is_eq[c] && t < 0.0 ? 0.0 : t;
+    }
+    return 1;
+}
+
 /* The infeasibility test of the header on y = lambda - lambda_prev; returns
  * 1 when it passes, writes the ratio (0 when rhs^T y <= 0). */
+/* rhs^T y and the support of w->y; 0 when rhs^T y is not above its own
+ * rounding (AC_QP_CERT_RHS_REL): a cancellation, not a certificate. */
+static int certificate_rhs(ac_qp_workspace *w, double *rty)
+{
+    const ac_qp_problem *P = &w->prob;
+    double r = 0.0, mag = 0.0;
+    int support = 0;
+    for (int c = 0; c < P->m; c++) {
+        r += P->rhs[c] * w->y[c];
+        mag += fabs(P->rhs[c] * w->y[c]);
+        support += w->y[c] != 0.0;
+    }
+    w->cert_support = support;
+    *rty = r;
+    return r > AC_QP_CERT_RHS_REL * mag;
+}
+
 static int certificate_passes(ac_qp_workspace *w, double *ratio)
 {
     const ac_qp_problem *P = &w->prob;
-    double ymax = 0.0, rty = 0.0;
-    int support = 0;
+    double ymax = 0.0, rty;
     *ratio = 0.0;
     for (int c = 0; c < P->m; c++) {
         double yc = w->lambda[c] - w->lambda_prev[c];
@@ -550,14 +689,17 @@ static int certificate_passes(ac_qp_workspace *w, double *ratio)
         w->y[c] = yc;
         ymax = fmax(ymax, fabs(yc));
     }
-    for (int c = 0; c < P->m; c++) {
+    for (int c = 0; c < P->m; c++)
         if (fabs(w->y[c]) <= AC_QP_CERT_DROP * ymax)
             w->y[c] = 0.0;
-        rty += P->rhs[c] * w->y[c];
-        support += w->y[c] != 0.0;
-    }
-    w->cert_support = support;
-    if (!(rty > 0.0))
+    if (!certificate_rhs(w, &rty))
+        return 0;
+    scatter_coeffs(P, w->y, w->T1);
+    *ratio = coeff_norm(w, w->T1) / rty;
+    if (*ratio <= w->set.eps_infeas || !refine_certificate(w))
+        return *ratio <= w->set.eps_infeas;
+    /* the refined y, checked as the raw one was */
+    if (!certificate_rhs(w, &rty))
         return 0;
     scatter_coeffs(P, w->y, w->T1);
     *ratio = coeff_norm(w, w->T1) / rty;
@@ -581,10 +723,17 @@ static void gram_apply(ac_qp_workspace *w, const double *v, double *out)
 }
 
 /* Jacobi-preconditioned conjugate gradients on G_SS x = rhs_S over the set
- * S = w->on, from x = w->cx (zero off S).  G_SS is positive semidefinite and
- * may be singular (repeated or dependent constraints); CG still converges on
- * the consistent system it gets when S is the optimal active set. */
-static void polish_cg(ac_qp_workspace *w)
+ * S = w->on, from x = w->cx (zero off S), leaving r = rhs - G x on S in
+ * w->cr.  G_SS is positive semidefinite and may be singular (repeated or
+ * dependent constraints); CG still converges on the consistent system it
+ * gets when S is the optimal active set.  Stops when max_S |r_c| <= tol_used
+ * = max(AC_QP_POLISH_CG_TOL eps, rel |r at start|) and returns CG_DONE; or
+ * returns CG_PARTIAL with x usable and tol_used the residual reached (the
+ * residual grew after progress, see AC_QP_POLISH_CG_GROWTH; the iteration
+ * cap; a direction in the null space), or CG_FAILED (growth without
+ * progress: S is inconsistent). */
+enum { CG_FAILED, CG_DONE, CG_PARTIAL };
+static int polish_cg(ac_qp_workspace *w, double rel, double *tol_used)
 {
     const ac_qp_problem *P = &w->prob;
     const int m = P->m;
@@ -598,9 +747,31 @@ static void polish_cg(ac_qp_workspace *w)
         d[c] = z[c];
         rz += r[c] * z[c];
     }
+    double r0 = m > 0 ? fabs(r[cblas_idamax(m, r, 1)]) : 0.0, rbest = r0;
+    tol = fmax(tol, rel * r0);
+    *tol_used = tol;
+    memcpy(w->cbest, x, sizeof(double) * (size_t)m);
     for (int it = 0; it < AC_QP_POLISH_MAX_CG; it++) {
-        if (m == 0 || fabs(r[cblas_idamax(m, r, 1)]) <= tol)
-            break;
+        double rmax = m > 0 ? fabs(r[cblas_idamax(m, r, 1)]) : 0.0;
+        if (rmax <= tol)
+            return CG_DONE;
+        if (rmax < rbest) {
+            rbest = rmax;
+            memcpy(w->cbest, x, sizeof(double) * (size_t)m);
+        } else if (!(rmax <= AC_QP_POLISH_CG_GROWTH * rbest)) {
+            /* Diverging.  Without progress first, the system on S is
+             * inconsistent: give up.  After progress, rounding has caught
+             * up with an ill-conditioned G_SS: take the best iterate, at
+             * the tolerance it reached. */
+            if (!(rbest <= AC_QP_POLISH_CG_PROGRESS * r0))
+                return CG_FAILED;
+            memcpy(x, w->cbest, sizeof(double) * (size_t)m);
+            gram_apply(w, x, gd);
+            for (int c = 0; c < m; c++)
+                r[c] = w->on[c] ? P->rhs[c] - gd[c] : 0.0;
+            *tol_used = fmax(tol, rbest);
+            return CG_PARTIAL;
+        }
         gram_apply(w, d, gd);
         double dgd = 0.0;
         for (int c = 0; c < m; c++)
@@ -621,6 +792,55 @@ static void polish_cg(ac_qp_workspace *w)
         for (int c = 0; c < m; c++)
             d[c] = w->on[c] ? z[c] + beta * d[c] : 0.0;
     }
+    return CG_PARTIAL;
+}
+
+/* The direct polish solve: x_S = G_SS^+ rhs_S through the eigen-
+ * decomposition of G_SS (dsyevd), eigenvalues <= n DBL_EPSILON w_max taken
+ * as 0 (the rank cut of gram_factor), so that repeated and dependent
+ * constraints and an inconsistent S give the least-squares x of least norm
+ * instead of CG's divergence; then r = rhs - G x on S, as polish_cg leaves
+ * it.  Returns 0 when S is larger than the workspace's n_direct (use CG) or
+ * dsyevd failed, 1 when x and r are written. */
+static int polish_direct(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    int n = 0;
+    for (int c = 0; c < P->m; c++)
+        if (w->on[c]) {
+            if (n == w->n_direct)
+                return 0;
+            w->sidx[n++] = c;
+        }
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j <= i; j++)
+            w->gss[i * n + j] = w->gss[j * n + i] = dual_gram(P, w->sidx[i], w->sidx[j]);
+    }
+    /* G_SS is symmetric, so its row-major array is also its column-major
+     * one, and LAPACK's own layout saves LAPACKE a transposed copy; the
+     * eigenvectors come back in columns: V[i,j] = gss[j n + i] */
+    if (n > 0 && LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, w->gss, n, w->gev, w->gwork,
+                                    w->n_gwork) != 0)
+        return 0;
+    double cut = n > 0 ? n * DBL_EPSILON * w->gev[n - 1] : 0.0; /* ascending */
+    /* y = diag(w^+) V^T rhs_S, then x_S = V y */
+    for (int j = 0; j < n; j++) {
+        double t = 0.0;
+        for (int i = 0; i < n; i++)
+            t += w->gss[j * n + i] * P->rhs[w->sidx[i]];
+        w->gy[j] = w->gev[j] > cut ? t / w->gev[j] : 0.0;
+    }
+    memset(w->cx, 0, sizeof(double) * (size_t)P->m);
+    for (int i = 0; i < n; i++) {
+        double t = 0.0;
+        for (int j = 0; j < n; j++)
+            t += w->gss[j * n + i] * w->gy[j];
+        w->cx[w->sidx[i]] = t;
+    }
+    gram_apply(w, w->cx, w->cq);
+    for (int c = 0; c < P->m; c++)
+        w->cr[c] = w->on[c] ? P->rhs[c] - w->cq[c] : 0.0;
+    return 1;
 }
 
 /* Active-set polish (OSQP's idea, with CG in place of its factorisation,
@@ -644,39 +864,182 @@ static int polish(ac_qp_workspace *w, double prim_now)
         w->on[c] = P->is_eq[c] || w->lambda[c] > 0.0;
         x[c] = w->on[c] ? w->lambda[c] : 0.0;
     }
+    /* loose solves only where CG is long: on small problems the extra
+     * round they may cost is more than they save */
+    double rel = P->m >= AC_QP_POLISH_LOOSE_MIN ? AC_QP_POLISH_CG_REL : 0.0;
+    double gmax = 0.0, best = INFINITY;
+    for (int c = 0; c < P->m; c++)
+        gmax = fmax(gmax, w->gcc[c]);
     for (int round = 0; round < AC_QP_POLISH_ROUNDS; round++) {
         int changed = 0;
-        polish_cg(w);
+        double ctol;
+        /* CG first (cheap where it converges: warm started, O(m) memory);
+         * the direct solve where it does not and S is small enough */
+        int cg = polish_cg(w, rel, &ctol);
+        if (cg != CG_DONE && polish_direct(w))
+            ctol = tol;
+        else if (cg == CG_FAILED)
+            return 0;
         for (int c = 0; c < P->m; c++) {
             if (!isfinite(x[c]))
                 return 0;
-            /* cr = rhs - s on S after CG: below -tol, s_c > rhs_c is left
+            /* cr = rhs - s on S after CG: below -ctol, s_c > rhs_c is left
              * over although S asked equality, so the system on S is
              * inconsistent (a dependent inequality that is slack at the
              * solution) and c goes out too */
-            if (!P->is_eq[c] && w->on[c] && (x[c] < 0.0 || w->cr[c] < -tol)) {
+            if (!P->is_eq[c] && w->on[c] && (x[c] < 0.0 || w->cr[c] < -ctol)) {
                 x[c] = 0.0;
                 w->on[c] = 0;
                 changed++;
             }
         }
+        /* a round that drops adds nothing: the violations it would add are
+         * those of a point that is about to move, and adding them back at
+         * once lets repeated constraints (an inequality with the matrix of
+         * an equality, whose least-norm split goes negative) cycle */
+        int dropped = changed;
         gram_apply(w, x, s);
+        /* a violation the stopping test would accept (eps_v of the header
+         * at this x, ||W||^2 = sum_c x_c s_c) is rounding, not a missing
+         * constraint: adding it makes an ill-conditioned S cycle */
+        double wn2 = 0.0;
+        for (int c = 0; c < P->m; c++)
+            wn2 += x[c] * s[c];
+        double add_tol = fmax(ctol, AC_QP_POLISH_ADD_FRAC * w->set.eps *
+                                        fmax(1.0, sqrt(gmax) * sqrt(fmax(wn2, 0.0))));
         prim = 0.0;
+        double res_on = 0.0; /* max |s_c - rhs_c| over S, recomputed */
         for (int c = 0; c < P->m; c++) {
             double r = s[c] - P->rhs[c];
             prim = fmax(prim, P->is_eq[c] ? fabs(r) : -r);
-            if (!w->on[c] && r < -tol) {
+            if (w->on[c])
+                res_on = fmax(res_on, fabs(r));
+            if (!dropped && !w->on[c] && r < -add_tol) {
                 w->on[c] = 1;
                 changed++;
             }
         }
-        if (!changed)
-            break;
+        if (prim < best) {
+            best = prim;
+            memcpy(w->pbest, x, sizeof(double) * (size_t)P->m);
+        }
+        if (!changed) {
+            if (ctol <= tol || res_on <= tol || rel == 0.0)
+                break;
+            rel = 0.0; /* S settled on a loose solve: solve it to tol */
+        }
     }
-    if (!(prim < prim_now))
+    /* the round of least violation: an S that cycles ends anywhere */
+    if (!(best < prim_now))
         return 0;
-    memcpy(w->lambda, x, sizeof(double) * (size_t)P->m);
+    memcpy(w->lambda, w->pbest, sizeof(double) * (size_t)P->m);
     return 1;
+}
+
+/* Primal active-set method on the dual, for problems of at most n_direct
+ * constraints where the polish's primal-dual rounds cycle (nearly dependent
+ * rows make their jumps overshoot; AC_TEST_MULTIPLIER=20 finds a few cases
+ * in 10^4).  It maximises f(x) = rhs^T x - 1/2 x^T G x over x_c >= 0 on
+ * inequalities from x = lambda, keeping x feasible and f nondecreasing:
+ * with F = equalities and free inequalities, it solves G_FF z = rhs_F
+ * (eigendecomposition, rank cut as in gram_factor) and steps from x toward
+ * z as far as the bounds allow, freezing the inequality that blocks (x_c :=
+ * 0); when rhs_F has a part v in the null space of G_FF, f grows without
+ * bound along v and x steps along v to the first blocking bound instead (no
+ * bound: the dual is unbounded, the problem infeasible, which the
+ * certificate test reports; return 0).  At z, the inequality off F most
+ * violated by more than the polish's add tolerance joins F; none: x solves
+ * the problem, lambda := x, return 1.  At most AC_QP_ACTIVE_SET_ITERS m + 10
+ * steps (each changes F by one). */
+static int active_set_solve(ac_qp_workspace *w)
+{
+    const ac_qp_problem *P = &w->prob;
+    const int m = P->m;
+    double *x = w->cz, *dz = w->cp, *s = w->cq, gmax = 0.0;
+    if (m == 0 || m > w->n_direct)
+        return 0;
+    for (int c = 0; c < m; c++) {
+        x[c] = w->lambda[c];
+        w->on[c] = P->is_eq[c] || x[c] > 0.0;
+        gmax = fmax(gmax, w->gcc[c]);
+    }
+    for (int it = 0; it < AC_QP_ACTIVE_SET_ITERS * m + 10; it++) {
+        int n = 0;
+        double rnorm2 = 0.0;
+        for (int c = 0; c < m; c++)
+            if (w->on[c]) {
+                w->sidx[n++] = c;
+                rnorm2 += P->rhs[c] * P->rhs[c];
+            }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                w->gss[i * n + j] = w->gss[j * n + i] = dual_gram(P, w->sidx[i], w->sidx[j]);
+        if (n > 0 && LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'U', n, w->gss, n, w->gev,
+                                        w->gwork, w->n_gwork) != 0)
+            return 0;
+        double cut = n > 0 ? n * DBL_EPSILON * w->gev[n - 1] : 0.0, null2 = 0.0;
+        /* gy: coefficients of z on the range; dz (scratch, first n): of v */
+        for (int j = 0; j < n; j++) {
+            double t = 0.0;
+            for (int i = 0; i < n; i++)
+                t += w->gss[j * n + i] * P->rhs[w->sidx[i]];
+            int range = w->gev[j] > cut;
+            w->gy[j] = range ? t / w->gev[j] : 0.0;
+            dz[j] = range ? 0.0 : t;
+            null2 += range ? 0.0 : t * t;
+        }
+        int unbounded = null2 > AC_QP_CERT_RHS_REL * rnorm2;
+        /* the direction on F, into s (scratch): v, or z - x */
+        for (int i = 0; i < n; i++) {
+            double t = 0.0;
+            for (int j = 0; j < n; j++)
+                t += w->gss[j * n + i] * (unbounded ? dz[j] : w->gy[j]);
+            s[i] = unbounded ? t : t - x[w->sidx[i]];
+        }
+        double step = unbounded ? INFINITY : 1.0;
+        int block = -1;
+        for (int i = 0; i < n; i++) {
+            int c = w->sidx[i];
+            if (!P->is_eq[c] && s[i] < 0.0 && x[c] / -s[i] < step) {
+                step = x[c] / -s[i];
+                block = c;
+            }
+        }
+        if (!isfinite(step))
+            return 0;
+        for (int i = 0; i < n; i++)
+            x[w->sidx[i]] += step * s[i];
+        if (block >= 0) {
+            x[block] = 0.0;
+            w->on[block] = 0;
+            continue;
+        }
+        /* at z: the most violated inequality off F joins */
+        gram_apply(w, x, s);
+        double wn2 = 0.0, worst = 0.0;
+        for (int c = 0; c < m; c++)
+            wn2 += x[c] * s[c];
+        double add_tol = fmax(AC_QP_POLISH_CG_TOL * w->set.eps,
+                              AC_QP_POLISH_ADD_FRAC * w->set.eps *
+                                  fmax(1.0, sqrt(gmax) * sqrt(fmax(wn2, 0.0))));
+        int join = -1;
+        for (int c = 0; c < m; c++) {
+            double viol = P->rhs[c] - s[c];
+            if (!w->on[c] && viol > add_tol && viol > worst) {
+                worst = viol;
+                join = c;
+            }
+        }
+        if (join < 0) {
+            for (int c = 0; c < m; c++)
+                if (!isfinite(x[c]))
+                    return 0;
+            memcpy(w->lambda, x, sizeof(double) * (size_t)m);
+            return 1;
+        }
+        w->on[join] = 1;
+    }
+    return 0;
 }
 
 /* The stopping test of the header at tolerance eps:
@@ -702,7 +1065,7 @@ static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finit
     if (kkt_holds(w, info))
         return AC_QP_SOLVED;
     double ratio = 0.0;
-    if (w->sweeps >= AC_QP_CERT_MIN_SWEEPS && certificate_passes(w, &ratio)) {
+    if (w->sweeps >= S->cert_min_sweeps && certificate_passes(w, &ratio)) {
         w->infeas_hits++;
         w->cert_residual = ratio;
         if (w->infeas_hits >= AC_QP_INFEAS_CONFIRM)
@@ -721,9 +1084,10 @@ static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finit
 
 /* The polish schedule of the header: prim_res has fallen by
  * AC_QP_POLISH_FACTOR since the last attempt (the first at
- * AC_QP_POLISH_START), or the sweeps have doubled since it (the first at
- * AC_QP_POLISH_SWEEPS), for slow problems whose residual falls too slowly;
- * the doubling keeps the polishes to O(log sweeps). */
+ * settings.polish_start), or the sweeps have grown by
+ * AC_QP_POLISH_SWEEP_GROWTH since it (the first at settings.polish_sweeps),
+ * for slow problems whose residual falls too slowly; the geometric growth
+ * keeps the polishes to O(log sweeps). */
 static int polish_due(const ac_qp_workspace *w, const ac_qp_info *info)
 {
     return w->set.polish && w->prob.m > 0 &&
@@ -747,6 +1111,26 @@ static double rebuild(ac_qp_workspace *w)
     return sqrt(drift);
 }
 
+/* Keep the polished lambda when its rebuilt residuals pass the stopping
+ * test (info, rl: its values; returns 1), else restore lam_save (info, rl,
+ * finite recomputed; returns 0). */
+static int accept_polish(ac_qp_workspace *w, ac_qp_info *info, double *rl, int *finite)
+{
+    rebuild(w);
+    ac_qp_info trial = *info;
+    double rl_trial;
+    if (kkt_residuals(w, &trial, &rl_trial) && kkt_holds(w, &trial)) {
+        w->n_polish++;
+        *info = trial;
+        *rl = rl_trial;
+        return 1;
+    }
+    memcpy(w->lambda, w->lam_save, sizeof(double) * (size_t)w->prob.m);
+    rebuild(w);
+    *finite = kkt_residuals(w, info, rl);
+    return 0;
+}
+
 int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -760,26 +1144,17 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
     int finite = kkt_residuals(w, info, &rl) && !w->nonfinite;
     if (finite && !kkt_holds(w, info) && polish_due(w, info)) {
         w->polish_next = info->prim_res * AC_QP_POLISH_FACTOR;
-        w->polish_sweep = 2 * (w->sweeps > AC_QP_POLISH_SWEEPS ? w->sweeps : AC_QP_POLISH_SWEEPS);
+        long base = w->sweeps > w->set.polish_sweeps ? w->sweeps : w->set.polish_sweeps;
+        w->polish_sweep = (long)(AC_QP_POLISH_SWEEP_GROWTH * (double)base) + 1;
         /* the polished point replaces lambda only if it passes the
          * stopping test: a partial jump could leave lambda huge and the
          * sweeps' steps below its ulp (an inconsistent system, CG along its
          * null space) */
         memcpy(w->lam_save, w->lambda, sizeof(double) * (size_t)P->m);
-        if (polish(w, info->prim_res)) {
-            rebuild(w);
-            ac_qp_info trial = *info;
-            double rl_trial;
-            if (kkt_residuals(w, &trial, &rl_trial) && kkt_holds(w, &trial)) {
-                w->n_polish++;
-                *info = trial;
-                rl = rl_trial;
-            } else {
-                memcpy(w->lambda, w->lam_save, sizeof(double) * (size_t)P->m);
-                rebuild(w);
-                finite = kkt_residuals(w, info, &rl);
-            }
-        }
+        int done = polish(w, info->prim_res) && accept_polish(w, info, &rl, &finite);
+        /* small problems whose rounds did not settle: the monotone method */
+        if (!done && active_set_solve(w))
+            accept_polish(w, info, &rl, &finite);
     }
     info->dual_obj = rl - info->obj;
     info->sweeps = w->sweeps;
@@ -811,7 +1186,7 @@ ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp
         return st;
     while (!ac_qp_test(w, info))
         for (int i = 0; i < w->set.check_every && w->sweeps < w->set.max_sweeps; i++)
-            ac_qp_iterate(w);
+            ac_qp_iterate(w, NULL); /* cannot fail: ac_qp_set succeeded */
     return AC_OK;
 }
 

@@ -49,19 +49,29 @@
  *
  * Active-set polish (settings.polish, OSQP's idea with conjugate gradients in
  * place of its factorisation): when prim_res first falls below
- * AC_QP_POLISH_START, and again after each further factor
- * AC_QP_POLISH_FACTOR, or when the sweep count reaches AC_QP_POLISH_SWEEPS
- * and then doubles, the test takes S = {equalities} u {c : lambda_c > 0} and
+ * settings.polish_start, and again after each further factor
+ * AC_QP_POLISH_FACTOR, or when the sweep count reaches settings.polish_sweeps
+ * and then grows by AC_QP_POLISH_SWEEP_GROWTH, the test takes S = {equalities} u {c : lambda_c > 0} and
  * runs up to AC_QP_POLISH_ROUNDS primal-dual active-set rounds: solve
  * G_SS x_S = rhs_S (G_cc' = <A_c, A_c'>, x = 0 off S) by Jacobi-
- * preconditioned CG from x = lambda, drop from S the inequalities with
- * x_c < 0 or with s_c > rhs_c left by CG (x_c := 0), add those x violates.
+ * preconditioned CG from x = lambda (loosely while S changes:
+ * AC_QP_POLISH_CG_REL; where CG stalls or diverges and |S| <=
+ * AC_QP_DIRECT_MAX, x_S = G_SS^+ rhs_S by an eigendecomposition instead);
+ * drop from S the inequalities with x_c < 0 or with
+ * s_c > rhs_c left by the solve (x_c := 0); in a round that dropped none,
+ * add those x violates by more than AC_QP_POLISH_ADD_FRAC eps_v.  A CG that
+ * diverges without progress (AC_QP_POLISH_CG_GROWTH) abandons the polish.
+ * When the rounds do not end on a point that passes the test and m <=
+ * AC_QP_DIRECT_MAX, a primal active-set method on the dual (monotone, each
+ * subproblem solved by an eigendecomposition) is tried from lambda.
  * lambda := x only when x passes the stopping test (so a polish never moves
  * lambda otherwise, and the infeasibility test sees sweeps only).  When S
  * settles on the optimal active set this lands on the solution at once;
  * otherwise the sweeps go on.  Coordinate ascent alone converges linearly at a
  * rate set by the conditioning of G and can need ~10^4 sweeps on large
- * ill-conditioned problems.
+ * ill-conditioned problems (K = d = 128: the residual falls 2% a sweep, and
+ * the polish lands at sweep 190 instead of the ~1200 sweeps alone would
+ * take).
  *
  * Dual feasibility (lambda_c >= 0 on inequalities) and stationarity
  * (W = sum_c lambda_c A_c) hold by construction; dual_res and stat_res report
@@ -114,11 +124,13 @@
  * passing test could be a lucky cancellation in a transient; two in a row on
  * different sweep differences cannot be. */
 #define AC_QP_INFEAS_CONFIRM 2
-/* The certificate is first tested at this sweep.  Feasible problems of the
- * paper's sizes are solved in 20-60 sweeps and so never pay for the two Gram
+/* Default of settings.cert_min_sweeps, the sweep at which the certificate is
+ * first tested.  Tuned to the paper's sizes: feasible Graph-SVM problems
+ * there are solved in 10-60 sweeps and so never pay for the two Gram
  * eigendecompositions the test needs (a third of such a solve, by
- * callgrind); an infeasible one is reported some 64 sweeps later. */
-#define AC_QP_CERT_MIN_SWEEPS 64
+ * callgrind); an infeasible one is reported some 64 sweeps later.  Larger
+ * problems may want it later (they pay the factorisation once either way). */
+#define AC_QP_CERT_MIN_SWEEPS_DEFAULT 64
 /* Certificate entries below this fraction of the largest are dropped (set to
  * 0) before the certificate residual is computed, so that constraints still
  * settling geometrically outside the infeasible core (their sweep differences
@@ -126,6 +138,15 @@
  * residual is computed after dropping, so the reported y is exactly what
  * was checked. */
 #define AC_QP_CERT_DROP 1e-9
+/* A certificate needs rhs^T y > AC_QP_CERT_RHS_REL sum_c |rhs_c y_c|: on a
+ * feasible problem with dependent constraints a null-space combination y
+ * can cancel exactly in sum_c y_c A_c (the coefficients scatter onto the
+ * same entries) while rhs^T y is the rounding of right-hand sides that agree
+ * only to the last bits; its ratio is then 0 (AC_TEST_MULTIPLIER=20 seed 1
+ * case 3990).  A true certificate's rhs^T y is of the order of the sum
+ * (sums of a few unit right-hand sides); sqrt(DBL_EPSILON) is far above
+ * the m DBL_EPSILON of a cancellation and far below that. */
+#define AC_QP_CERT_RHS_REL 1.5e-8
 /* ac_qp_check rejects constraint c as A_c = 0 when
  *   G_cc <= AC_QP_ZERO_REL * (GL[a,a] + GL[b,b] + 2|GL[a,b]|) * GR[k,k]:
  * the difference GL[a,a] + GL[b,b] - 2 GL[a,b] of Gram entries each rounded
@@ -138,19 +159,26 @@
  * few ulps of its entries (bounded by sqrt(G[i,i] G[j,j]), Cauchy-Schwarz);
  * the solver reads rows of GL as its columns. */
 #define AC_QP_SYM_REL 1e-12
-/* Active-set polish: the first attempt when prim_res <= AC_QP_POLISH_START
- * (1% of the unit right-hand sides: by then the sweeps have usually found
- * which inequalities bind), the next when prim_res has fallen by a further
- * AC_QP_POLISH_FACTOR, so a run makes at most log(START/eps)/log(1/FACTOR)
- * = 5 attempts at the default eps. */
-#define AC_QP_POLISH_START 1e-2
+/* Active-set polish: the first attempt when prim_res <= settings.polish_start
+ * (default AC_QP_POLISH_START_DEFAULT: 1% of the Graph-SVM's unit right-hand
+ * sides, where the sweeps have usually found which inequalities bind), the
+ * next when prim_res has fallen by a further AC_QP_POLISH_FACTOR, so a run
+ * makes at most log(START/eps)/log(1/FACTOR) = 5 such attempts at the
+ * default eps. */
+#define AC_QP_POLISH_START_DEFAULT 1e-2
 #define AC_QP_POLISH_FACTOR 1e-2
 /* ... and, for ill-conditioned problems whose residual falls too slowly to
  * reach those marks (nearly parallel constraints: the sweeps gain a factor
- * 1 - sin^2(angle) each), after AC_QP_POLISH_SWEEPS sweeps and then whenever
- * the sweep count has doubled since the last attempt.  100 sweeps is about
- * where the paper-sized problems converge (spec §7: 38-281). */
-#define AC_QP_POLISH_SWEEPS 100
+ * 1 - sin^2(angle) each), after settings.polish_sweeps sweeps and then
+ * whenever the sweep count has grown by AC_QP_POLISH_SWEEP_GROWTH since the
+ * last attempt.  The default, 100 sweeps, is about where the paper-sized
+ * problems converge (spec §7: 38-281); at K = d = 128 the first polish that
+ * succeeds comes at 190-220.  A failed attempt costs a few dozen CG iterations
+ * (AC_QP_POLISH_CG_GROWTH), a few sweeps' worth, so a growth of 1.3 (25
+ * attempts up to 10^5 sweeps) costs little and lands within 30% of the
+ * first sweep at which a polish can succeed. */
+#define AC_QP_POLISH_SWEEPS_DEFAULT 100
+#define AC_QP_POLISH_SWEEP_GROWTH 1.3
 /* CG iterations per polish; each costs about a third of a sweep (two dgemm
  * and O(m)), so a failed polish costs at most a few hundred sweeps' worth on
  * a problem whose sweeps number in the thousands. */
@@ -158,10 +186,56 @@
 /* CG stops when max_c |rhs_c - s_c| over the active set is below this
  * fraction of eps, leaving room for the rounding the rebuilt values add. */
 #define AC_QP_POLISH_CG_TOL 0.1
-/* Active-set rounds (CG solves) per polish: near the solution the guess is
- * off by a few constraints and one or two rounds settle it; more rounds
- * rarely pay before the sweeps have found more of the active set. */
-#define AC_QP_POLISH_ROUNDS 4
+/* Active-set rounds (solves on S) per polish.  Near the solution the guess
+ * is off by a few constraints and one or two rounds settle it; from a guess
+ * the sweeps found early (K = d = 128: 80 of 5400 constraints off) the set
+ * changes by tens a round and settles in about ten, each round cheaper than
+ * the last (warm start, loose solves below).  A polish that has not settled
+ * by then is judged as it stands. */
+#define AC_QP_POLISH_ROUNDS 30
+/* CG gives up when its residual max_S |rhs_c - s_c| grows past this factor
+ * of the least it has reached: preconditioned CG's residual is not monotone,
+ * but on a consistent system it does not grow tenfold; on an inconsistent one
+ * (S holds a dependent inequality that is slack at the solution) it grows
+ * without bound.  Without progress before (the least residual above
+ * AC_QP_POLISH_CG_PROGRESS times the first) the polish is abandoned, a few
+ * dozen CG iterations rather than AC_QP_POLISH_MAX_CG; after progress the
+ * least-residual iterate is kept, rounding having caught up with an
+ * ill-conditioned G_SS. */
+#define AC_QP_POLISH_CG_GROWTH 10.0
+#define AC_QP_POLISH_CG_PROGRESS 1e-3
+/* Loose solves: while S is still changing, a round's CG stops when its
+ * residual has fallen by this factor (or to the final tolerance); only a set
+ * that no round changes is solved to AC_QP_POLISH_CG_TOL eps.  Whether a
+ * constraint joins or leaves S is decided against the tolerance the round
+ * reached.  At K = d = 128 this halves the CG iterations of a polish. */
+#define AC_QP_POLISH_CG_REL 1e-3
+/* ... but only for problems of at least this many constraints: on smaller
+ * ones CG ends in a few iterations and the extra round a loose solve can
+ * cost is more than it saves (20 us paper-sized solves stay 20 us). */
+#define AC_QP_POLISH_LOOSE_MIN 256
+/* Problems of at most this many constraints get the direct methods: the
+ * polish's solve on S where CG stalls or diverges, the monotone active-set
+ * method when the polish's rounds do not settle, and the null-space
+ * projection of a certificate candidate (supports up to this size).  Both form G_SS entry by entry and take its eigendecomposition
+ * (rank cut at |S| DBL_EPSILON of the largest eigenvalue): exact to rounding
+ * whatever the conditioning (nearly parallel constraints from dependent
+ * rows, d = 2: condition numbers past 1e12, where CG stalls or cycles).
+ * dsyev costs about 9 |S|^3 flops (128: 2e7, a few CG iterations at K =
+ * 128) and the workspace |S|^2 doubles (128 KiB). */
+#define AC_QP_DIRECT_MAX 128
+/* A constraint off S joins it only when the polish point violates it by more
+ * than this fraction of eps_v (the stopping test's tolerance, at that
+ * point): a smaller violation is accepted by the test anyway, and on an
+ * ill-conditioned S (dependent rows) it is the rounding of a large x, whose
+ * addition made the active set cycle (AC_TEST_MULTIPLIER=20 case 474).  Half,
+ * so that the rebuilt residuals keep a factor 2 to the test. */
+#define AC_QP_POLISH_ADD_FRAC 0.5
+/* Steps of the small-problem active-set method (qp.c, active_set_solve)
+ * per constraint: each step frees or freezes one constraint and f never
+ * decreases, so a handful of passes over the constraints is ample; the cap
+ * only stops a degenerate cycle. */
+#define AC_QP_ACTIVE_SET_ITERS 8
 
 typedef enum {
     AC_QP_UNSOLVED = 0,      /* no test yet, or the problem was rejected */
@@ -176,14 +250,23 @@ typedef enum {
  * "unknown" outside the list. */
 const char *ac_qp_status_str(ac_qp_status s);
 
+/* Settings, each with its default above.  Fill with ac_qp_settings_default,
+ * then change fields by name; ac_qp_check_settings names a bad one. */
 typedef struct {
-    double eps;          /* KKT tolerance (absolute; see AC_QP_EPS_DEFAULT), > 0 */
-    double eps_infeas;   /* infeasibility certificate tolerance, > 0 */
+    double eps;          /* KKT tolerance (absolute; see AC_QP_EPS_DEFAULT), finite, > 0 */
+    double eps_infeas;   /* infeasibility certificate tolerance, finite, > 0 */
     long max_sweeps;     /* sweep limit, >= 0 */
-    int check_every;     /* run the KKT test every this many sweeps (>= 1) */
-    int polish;          /* 1: try the active-set polish (below), 0: sweeps only */
+    int check_every;     /* run the KKT test every this many sweeps, >= 1 */
+    int polish;          /* 1: try the active-set polish (above), 0: sweeps only */
+    long cert_min_sweeps; /* first sweep at which the certificate is tested, >= 0 */
+    double polish_start; /* first polish when prim_res <= this, finite, > 0 */
+    long polish_sweeps;  /* ... or at this sweep (then AC_QP_POLISH_SWEEP_GROWTH), >= 1 */
 } ac_qp_settings;
 
+/* The defaults: AC_QP_EPS_DEFAULT, AC_QP_EPS_INFEAS_DEFAULT,
+ * AC_QP_MAX_SWEEPS_DEFAULT, AC_QP_CHECK_EVERY_DEFAULT, polish 1,
+ * AC_QP_CERT_MIN_SWEEPS_DEFAULT, AC_QP_POLISH_START_DEFAULT,
+ * AC_QP_POLISH_SWEEPS_DEFAULT. */
 void ac_qp_settings_default(ac_qp_settings *s);
 
 /* Problem data; every array is borrowed for the lifetime of the solve (from
@@ -233,9 +316,9 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m);
 /* NULL is a no-op. */
 void ac_qp_free(ac_qp_workspace *w);
 
-/* Check the settings: eps and eps_infeas finite and > 0, max_sweeps >= 0,
- * check_every >= 1.  AC_OK, or AC_EINVAL with the sentence in msg (may be
- * NULL). */
+/* Check the settings against the ranges in ac_qp_settings.  AC_OK, or
+ * AC_EINVAL with the sentence naming the setting, its value and its range
+ * in msg (may be NULL). */
 ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg);
 
 /* Check the problem: sizes >= 0 and within the workspace's (AC_ESIZE), arrays
@@ -253,9 +336,11 @@ ac_status ac_qp_check(const ac_qp_workspace *w, const ac_qp_problem *prob, ac_ms
  * or GR failed; on error the workspace holds no problem (iterate and test
  * refuse to run). */
 ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set, ac_msg *msg);
-/* One sweep over all constraints.  AC_OK, or AC_EINVAL when no problem is
- * set.  A non-finite value it produces is reported by the next ac_qp_test. */
-ac_status ac_qp_iterate(ac_qp_workspace *w);
+/* One sweep over all constraints.  AC_OK, or AC_EINVAL with the sentence in
+ * msg (may be NULL) when no problem is set (ac_qp_set not called, or it
+ * failed).  A non-finite value it produces is reported by the next
+ * ac_qp_test. */
+ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg);
 /* Rebuild Lam and U from lambda, recompute the residuals, fill info, and
  * decide: returns 1 when the solve has ended (info->status solved,
  * infeasible, numerical error, or, once sweeps >= max_sweeps, solved
