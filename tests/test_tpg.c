@@ -208,6 +208,52 @@ Test(tpg, build_refuses_bad_data_with_the_check_message)
     ac_tpg_data_free(D);
 }
 
+/* The issue's reproduction of a use after free: 1000 examples [i] -> i and
+ * one [2200000] -> 2200000 make 1001 graphs over K = 2200001 tokens, 2.2e9
+ * rows.  The refusal used to free the graphs and then read their count for
+ * the message (ASan: heap-use-after-free; a release build printed garbage). */
+Test(tpg, build_refuses_too_many_graph_rows_and_names_the_counts)
+{
+    int n = 1001, big = 2200000;
+    ac_tpg_data *D = ac_tpg_data_alloc(n, n, big + 1);
+    cr_assert_not_null(D);
+    for (int i = 0; i < n; i++) {
+        D->off[i + 1] = i + 1;
+        D->tok[i] = D->label[i] = i < 1000 ? i : big;
+    }
+    ac_tpg *G = (ac_tpg *)&G;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_ESIZE);
+    cr_assert_null(G);
+    char want[128];
+    snprintf(want, sizeof want, "%d graphs (last tokens) of %d tokens need %zu graph rows", n, big + 1,
+             (size_t)n * (size_t)(big + 2));
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    ac_tpg_data_free(D);
+}
+
+/* Both sides of the cap on ngraph * (K + 1), and of ngraph >= 0, K >= 1. */
+Test(tpg, size_check_accepts_the_cap_and_refuses_one_row_more)
+{
+    ac_msg msg = {{0}};
+    int K = (int)AC_TPG_ROWS_MAX - 1; /* one graph of K tokens: K + 1 rows */
+    cr_assert_eq(ac_tpg_size_check(1, K, &msg), AC_OK);
+    cr_assert_eq(ac_tpg_size_check(1, K + 1, &msg), AC_ESIZE);
+    char want[128];
+    snprintf(want, sizeof want, "need %zu graph rows > AC_TPG_ROWS_MAX = %zu", AC_TPG_ROWS_MAX + 1,
+             AC_TPG_ROWS_MAX);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    /* two graphs: 2 (K2 + 1) rows, at the cap and one pair past it */
+    int K2 = (int)(AC_TPG_ROWS_MAX / 2) - 1;
+    cr_assert_eq(ac_tpg_size_check(2, K2, &msg), AC_OK);
+    cr_assert_eq(ac_tpg_size_check(2, K2 + 1, &msg), AC_ESIZE);
+    cr_assert_eq(ac_tpg_size_check(0, 1, &msg), AC_OK);
+    cr_assert_eq(ac_tpg_size_check(-1, 1, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "-1 graphs of 1 tokens: need ngraph >= 0 and K >= 1"), "%s", msg.text);
+    cr_assert_eq(ac_tpg_size_check(0, 0, &msg), AC_ESIZE);
+    cr_assert_eq(ac_tpg_size_check(1, 1, NULL), AC_OK);
+}
+
 /* ---- graphs --------------------------------------------------------------- */
 
 Test(tpg, edges_match_direct_recomputation)

@@ -180,7 +180,7 @@ static ac_status build_edges(ac_tpg *G, const ac_tpg_data *D)
         int begin = w;
         for (int e = cnt[r]; e < cnt[r + 1]; e++) {
             int j = raw[e];
-            if (stamp[j] != (int)r) { /* nrow < 2^31: checked by ac_tpg_build */
+            if (stamp[j] != (int)r) { /* nrow <= AC_TPG_ROWS_MAX < 2^31: ac_tpg_size_check */
                 stamp[j] = (int)r;
                 raw[w++] = j;
             }
@@ -282,6 +282,19 @@ static ac_status build_reach(ac_tpg *G, ac_msg *msg)
     return AC_OK;
 }
 
+ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg)
+{
+    if (ngraph < 0 || K < 1)
+        return ac_fail(msg, AC_ESIZE, "%d graphs of %d tokens: need ngraph >= 0 and K >= 1", ngraph, K);
+    size_t rows = (size_t)ngraph * ((size_t)K + 1);
+    if (rows > AC_TPG_ROWS_MAX)
+        return ac_fail(msg, AC_ESIZE,
+                       "%d graphs (last tokens) of %d tokens need %zu graph rows > AC_TPG_ROWS_MAX = %zu "
+                       "(about %zu bytes per row)",
+                       ngraph, K, rows, (size_t)AC_TPG_ROWS_MAX, (size_t)AC_TPG_ROW_BYTES);
+    return AC_OK;
+}
+
 ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg)
 {
     *out = NULL;
@@ -305,9 +318,10 @@ ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg)
     for (int k = 0; k < K; k++)
         if (G->graph_of[k] == 0)
             G->graph_of[k] = G->ngraph++;
-    if ((size_t)G->ngraph * ((size_t)K + 1) >= (size_t)1 << 31) {
-        ac_tpg_free(G);
-        return ac_fail(msg, AC_ESIZE, "%d graphs of %d tokens exceed the int offsets of ac_tpg", G->ngraph, K);
+    st = ac_tpg_size_check(G->ngraph, K, msg);
+    if (st != AC_OK) {
+        ac_tpg_free(G); /* the message is written: G is not read after this */
+        return st;
     }
     st = alloc_graphs(G);
     if (st == AC_OK) {

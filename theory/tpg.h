@@ -90,6 +90,20 @@ typedef struct {
  * tokens in its examples). */
 #define AC_TPG_REACH_MAX_BYTES ((size_t)1 << 30)
 
+/* The per-graph arrays take AC_TPG_ROW_BYTES bytes per (graph, token) row:
+ * adj_off (int) over K + 1 rows per graph, comp, comp_size (int) and
+ * in_graph (byte) over K.  ac_tpg_build refuses ngraph * (K + 1) >
+ * AC_TPG_ROWS_MAX rows: 2^27 rows are about 1.7 GB, beside the 1 GB of
+ * AC_TPG_REACH_MAX_BYTES, and keep every offset and row index below 2^31 (the
+ * int offsets of ac_tpg). */
+#define AC_TPG_ROW_BYTES (3 * sizeof(int) + 1)
+#define AC_TPG_ROWS_MAX ((size_t)1 << 27)
+
+/* AC_OK when ngraph graphs over K tokens fit: ngraph >= 0, K >= 1 and
+ * ngraph * (K + 1) <= AC_TPG_ROWS_MAX; otherwise AC_ESIZE with the sentence
+ * in msg (the counts, the rows needed and the cap). */
+ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg);
+
 /* Build the graphs, their SCCs (iterative Tarjan) and the reachability
  * between components.  The dataset is read, not kept.  It must pass
  * ac_tpg_data_check with labels in sequences; it is checked first.  Returns
