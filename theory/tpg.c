@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -531,6 +532,38 @@ static void scatter(const cons_subset *sub, double *lambda, double *cert)
     }
 }
 
+ac_status ac_tpg_scale_exp(const double *E, int K, int d, int *p, ac_msg *msg)
+{
+    double m = 0.0;
+    *p = 0;
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < d; j++) {
+            double v = fabs(E[(size_t)i * (size_t)d + (size_t)j]);
+            if (!isfinite(v))
+                return ac_fail(msg, AC_EPARSE, "embedding entry (%d, %d) is %g; need finite entries", i,
+                               j, E[(size_t)i * (size_t)d + (size_t)j]);
+            if (v > m)
+                m = v;
+        }
+    if (m == 0.0 || (m >= ldexp(1.0, -AC_TPG_SCALE_BAND) && m <= ldexp(1.0, AC_TPG_SCALE_BAND)))
+        return AC_OK;
+    frexp(m, p);
+    return AC_OK;
+}
+
+/* The band check of ac_tpg_svm and ac_tpg_sfin_alloc. */
+ac_status ac_tpg_scale_check(const double *E, int K, int d, ac_msg *msg)
+{
+    int p;
+    ac_status st = ac_tpg_scale_exp(E, K, d, &p, msg);
+    if (st != AC_OK || p == 0)
+        return st;
+    return ac_fail(msg, AC_ESIZE,
+                   "largest embedding entry is about 2^%d, outside [2^-%d, 2^%d] (AC_TPG_SCALE_BAND); "
+                   "rescale the embeddings (ac_tpg_solve does so exactly)",
+                   p, AC_TPG_SCALE_BAND, AC_TPG_SCALE_BAND);
+}
+
 ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int d,
                      const ac_tpg_svm_settings *set, double *W, double *lambda, double *cert,
                      ac_qp_info *info, ac_msg *msg)
@@ -543,6 +576,9 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
     int K = G->K;
     if (d < 0)
         return ac_fail(msg, AC_ESIZE, "embedding dimension d = %d; need d >= 0", d);
+    ac_status st0 = ac_tpg_scale_check(E, K, d, msg);
+    if (st0 != AC_OK)
+        return st0;
     int rank;
     ac_status st = ac_la_rank(E, K, d, &rank, NULL, NULL);
     if (st != AC_OK)

@@ -159,12 +159,41 @@ ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C);
 /* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
 void ac_tpg_cons_clear(ac_tpg_cons *C);
 
+/* Scale (spec §3.1 is scale-covariant): with the embeddings sE the
+ * constraints read s^2 (e_a - e_b)^T W e_k, so W_svm(sE) = W_svm(E) / s^2,
+ * its multipliers lambda(sE) = lambda(E) / s^4, and W_fin, a function of the
+ * logits U = E W E^T on the subspace S_fin (the same subspace for sE), is
+ * W_fin(sE) = W_fin(E) / s^2.  The Gram products of the solvers, O(max|E|^4),
+ * leave double range near max|E| ~ 1e77 (and 1e-77), and their absolute
+ * thresholds lose meaning well before, so ac_tpg_svm and ac_tpg_sfin_alloc
+ * take embeddings whose largest entry lies in the band
+ * [2^-AC_TPG_SCALE_BAND, 2^AC_TPG_SCALE_BAND] (about [0.0039, 256]: raw or
+ * unit-norm embeddings of any d up to 65536) and refuse others; ac_tpg_solve
+ * rescales any finite E by an exact power of two into the band and scales
+ * the results back. */
+#define AC_TPG_SCALE_BAND 8
+
+/* The power of two ac_tpg_solve divides E (K x d) by: *p = 0 when max|E_ij|
+ * is 0 or lies in the band above, else the exponent e of max|E| = f 2^e,
+ * f in [0.5, 1) (E 2^-p then has its largest entry in [0.5, 1); the scaling
+ * is exact).  AC_OK, or AC_EPARSE when an entry is not finite (msg names its
+ * row and column, 0-based); *p is then 0. */
+ac_status ac_tpg_scale_exp(const double *E, int K, int d, int *p, ac_msg *msg);
+
+/* AC_OK when E's entries are finite and max|E| is 0 or in the band;
+ * AC_EPARSE (non-finite entry) or AC_ESIZE (outside the band) with the
+ * sentence in msg. */
+ac_status ac_tpg_scale_check(const double *E, int K, int d, ac_msg *msg);
+
 /* Graph-SVM solution: W_svm = argmin ||W||_F under the constraints, solved
  * by the dual coordinate ascent of solvers/qp.h with GL = GR = E E^T, then
  * W = E^T Lam E (spec §7).  E is K x d (row-major, borrowed), K = G->K.
  * When the rows of E are linearly dependent (numerical rank < K, see
  * ac_la_rank) the problem may be infeasible and the theory does not apply:
  * AC_ERANK is returned (msg names the rank) unless allow_dependent is set.
+ * E must have finite entries with max|E| in the band of AC_TPG_SCALE_BAND
+ * (or be zero): otherwise AC_ESIZE (AC_EPARSE for a non-finite entry), msg
+ * naming the scale; ac_tpg_solve rescales for you.
  * On AC_OK the solve ran: read info->status.  W (d x d) and lambda (C->m,
  * may be NULL) are written whatever the status (the last iterate); cert
  * (C->m, may be NULL) receives the infeasibility certificate y of

@@ -231,6 +231,9 @@ static double generator_inner(const ac_tpg_sfin *S, int g, int h)
 ac_status ac_tpg_sfin_alloc(ac_tpg_sfin **out, const ac_tpg *G, const double *E, int d, ac_msg *msg)
 {
     *out = NULL;
+    ac_status st0 = ac_tpg_scale_check(E, G->K, d, msg);
+    if (st0 != AC_OK)
+        return st0;
     ac_tpg_sfin *S = calloc(1, sizeof *S);
     if (!S)
         return ac_fail(msg, AC_ENOMEM, "S_fin: out of memory");
