@@ -354,6 +354,54 @@ Test(tpg, components_match_mutual_reachability_in_each_graph)
     gsl_rng_free(r);
 }
 
+/* The condensation against the data's edges: A -> B listed iff some edge
+ * y -> j of the data's G^(k) joins component A = comp[y] to B = comp[j] != A;
+ * listed once, in increasing (A, B) order, A < B. */
+Test(tpg, condensation_edges_are_the_edges_between_components)
+{
+    gsl_rng *r = ac_test_rng(207);
+    unsigned long seed = ac_test_seed(207);
+    for (int cs = 0; cs < ac_test_cases(1000); cs++) {
+        ac_tpg_data *D = random_data(r);
+        ac_tpg *G = build_ok(D);
+        unsigned char adj[KMAX][KMAX][KMAX];
+        int occurs[KMAX], K = D->K;
+        direct_edges(D, adj, occurs);
+        for (int g = 0; g < G->ngraph; g++) {
+            int k = G->last[g];
+            const int *comp = G->comp + g * K;
+            unsigned char want[KMAX][KMAX] = {{0}}, got[KMAX][KMAX] = {{0}};
+            for (int y = 0; y < K; y++)
+                for (int j = 0; j < K; j++)
+                    if (adj[k][y][j] && comp[y] != comp[j])
+                        want[comp[y]][comp[j]] = 1;
+            ac_tpg_cond c;
+            cr_assert_eq(ac_tpg_condensation(G, g, &c, NULL), AC_OK);
+            for (int e = 0; e < c.n; e++) {
+                int A = c.from[e], B = c.to[e];
+                cr_assert(A >= 0 && B < G->nlive[g] && A < B, "seed %lu case %d: edge %d -> %d", seed, cs, A, B);
+                if (e > 0)
+                    cr_assert(A > c.from[e - 1] || (A == c.from[e - 1] && B > c.to[e - 1]),
+                              "seed %lu case %d: edges not increasing at %d", seed, cs, e);
+                got[A][B] = 1;
+            }
+            cr_assert_eq(memcmp(got, want, sizeof got), 0, "seed %lu case %d: condensation of G^(%d)", seed, cs, k);
+            ac_tpg_cond_clear(&c);
+        }
+        ac_tpg_cond c;
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_tpg_condensation(G, G->ngraph, &c, &msg), AC_EINVAL);
+        cr_assert_eq(c.n, 0);
+        cr_assert_null(c.from);
+        cr_assert_eq(ac_tpg_condensation(G, -1, &c, &msg), AC_EINVAL);
+        cr_assert(strstr(msg.text, "graph index -1 is outside [0, "), "%s", msg.text);
+        ac_tpg_cond_clear(&c); /* a zeroed struct is a no-op */
+        ac_tpg_free(G);
+        ac_tpg_data_free(D);
+    }
+    gsl_rng_free(r);
+}
+
 Test(tpg, acyclic_iff_no_two_tokens_are_mutually_reachable)
 {
     gsl_rng *r = ac_test_rng(203);

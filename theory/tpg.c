@@ -401,6 +401,61 @@ int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len)
     return top;
 }
 
+void ac_tpg_cond_clear(ac_tpg_cond *c)
+{
+    free(c->from);
+    free(c->to);
+    memset(c, 0, sizeof *c);
+}
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const int *a = x, *b = y;
+    if (a[0] != b[0])
+        return (a[0] > b[0]) - (a[0] < b[0]);
+    return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* Every token edge j -> l with comp[j] != comp[l] gives the pair
+ * (comp[j], comp[l]); sorting and keeping the first of equal neighbours
+ * leaves each condensation edge once. */
+ac_status ac_tpg_condensation(const ac_tpg *G, int g, ac_tpg_cond *out, ac_msg *msg)
+{
+    memset(out, 0, sizeof *out);
+    if (g < 0 || g >= G->ngraph)
+        return ac_fail(msg, AC_EINVAL, "graph index %d is outside [0, %d)", g, G->ngraph);
+    int K = G->K;
+    const int *comp = G->comp + (size_t)g * (size_t)K, *off = G->adj_off + (size_t)g * ((size_t)K + 1);
+    size_t cap = (size_t)(off[K] - off[0]) + 1;
+    int *pair = malloc(sizeof(int) * 2 * cap);
+    out->from = malloc(sizeof(int) * cap);
+    out->to = malloc(sizeof(int) * cap);
+    if (!pair || !out->from || !out->to) {
+        free(pair);
+        ac_tpg_cond_clear(out);
+        return ac_fail(msg, AC_ENOMEM, "condensation of graph %d: out of memory", g);
+    }
+    int n = 0;
+    for (int j = 0; j < K; j++)
+        for (int e = off[j]; e < off[j + 1]; e++)
+            if (comp[j] != comp[G->adj[e]]) {
+                pair[2 * n] = comp[j];
+                pair[2 * n + 1] = comp[G->adj[e]];
+                n++;
+            }
+    qsort(pair, (size_t)n, 2 * sizeof(int), cmp_pair);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || pair[2 * i] != out->from[u - 1] || pair[2 * i + 1] != out->to[u - 1]) {
+            out->from[u] = pair[2 * i];
+            out->to[u] = pair[2 * i + 1];
+            u++;
+        }
+    out->n = u;
+    free(pair);
+    return AC_OK;
+}
+
 int ac_tpg_is_acyclic(const ac_tpg *G)
 {
     for (int g = 0; g < G->ngraph; g++)

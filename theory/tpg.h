@@ -136,6 +136,22 @@ int ac_tpg_same_scc(const ac_tpg *G, int k, int i, int j);
  * (spec §2: y_i reaches every token of X_i in one step).  O(len). */
 int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len);
 
+/* The condensation of graph g: its direct edges A -> B between different
+ * components (from the token edges), sorted by A then B and deduplicated;
+ * A < B always (topological numbering), and only live components occur.
+ * n edges in from[0..n), to[0..n). */
+typedef struct {
+    int n;
+    int *from, *to;
+} ac_tpg_cond;
+
+/* Fills *out (new arrays, allocated even when n = 0; empty it with
+ * ac_tpg_cond_clear).  Returns AC_OK, AC_ENOMEM, or AC_EINVAL when g is
+ * outside [0, G->ngraph) (msg says so); *out is zeroed on failure. */
+ac_status ac_tpg_condensation(const ac_tpg *G, int g, ac_tpg_cond *out, ac_msg *msg);
+/* Frees the arrays and zeroes *c; a zeroed *c is a no-op. */
+void ac_tpg_cond_clear(ac_tpg_cond *c);
+
 /* 1 when every graph is a DAG (all SCCs singletons), else 0.  Spec
  * assumption A3. */
 int ac_tpg_is_acyclic(const ac_tpg *G);
