@@ -593,7 +593,7 @@ Test(tpg, constraint_values_match_token_logits)
         ac_test_unit_rows(r, E, K, d);
         for (int i = 0; i < d * d; i++)
             W[i] = 1.7312 * gsl_ran_gaussian(r, 1.0);
-        ac_la_token_logits(E, K, d, W, U);
+        ac_tpg_token_logits(E, K, d, W, U);
         ac_tpg_cons C;
         cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
         double s[KMAX * KMAX * KMAX];
@@ -772,7 +772,7 @@ static void expect_decoupled(const double *E, int K, int d, const double *W, dou
                              unsigned long seed, int cs)
 {
     double U[KMAX * KMAX];
-    ac_la_token_logits(E, K, d, W, U);
+    ac_tpg_token_logits(E, K, d, W, U);
     for (int j = 0; j < K; j++)
         for (int k = 0; k < K; k++)
             cr_assert_leq(fabs(U[j * K + k] - want[j][k]), DECOUPLED_TOL, "seed %lu case %d: u[%d,%d] = %.17g, want %.17g",

@@ -146,7 +146,7 @@ Test(tpg_loss, loss_equals_per_position_softmax_from_embeddings)
         double gW[DMAX * DMAX], gW2[DMAX * DMAX];
         ac_test_unit_rows(r, E, K, d);
         random_matrix(r, W, d * d, 1.7312);
-        ac_la_token_logits(E, K, d, W, U);
+        ac_tpg_token_logits(E, K, d, W, U);
         double L = ac_tpg_loss(D, U, n > 0 ? n : 1, gU);
         ac_la_lift(E, K, d, gU, gW);
         double L2 = direct_loss(D, E, d, W, gW2);
@@ -305,7 +305,7 @@ Test(tpg_loss, reduced_gradient_lies_in_sfin)
         int K = s.K, d = s.d;
         double W[DMAX * DMAX], U[KMAX * KMAX], gU[KMAX * KMAX], gW[DMAX * DMAX], P[DMAX * DMAX];
         random_matrix(r, W, d * d, 1.7312);
-        ac_la_token_logits(s.E, K, d, W, U);
+        ac_tpg_token_logits(s.E, K, d, W, U);
         ac_tpg_loss_reduced(s.R, U, gU);
         ac_la_lift(s.E, K, d, gU, gW);
         cr_assert_eq(ac_tpg_sfin_project(s.S, gW, P, NULL), AC_OK);
@@ -362,7 +362,7 @@ Test(tpg_loss, projection_is_idempotent_and_orthogonal)
 }
 
 /* The reduced loss in generator coordinates for GSL, computed through E
- * (ac_la_token_logits, ac_la_lift), not through the Gram as ac_tpg_wfin
+ * (ac_tpg_token_logits, ac_la_lift), not through the Gram as ac_tpg_wfin
  * does: f(c) = L_red(E W(c) E^T), grad_g = <B_g, E^T gU E>. */
 typedef struct {
     setup *s;
@@ -377,7 +377,7 @@ static double bfgs_fdf_core(const gsl_vector *v, void *p, gsl_vector *grad)
     for (int g = 0; g < m; g++)
         c[g] = gsl_vector_get(v, (size_t)g);
     ac_tpg_sfin_matrix(s->S, c, W);
-    ac_la_token_logits(s->E, K, d, W, U);
+    ac_tpg_token_logits(s->E, K, d, W, U);
     double f = ac_tpg_loss_reduced(s->R, U, gU);
     if (grad) {
         ac_la_lift(s->E, K, d, gU, gW);
@@ -411,7 +411,7 @@ static double projected_grad_norm(setup *s, const double *W)
 {
     int K = s->K, d = s->d;
     double U[KMAX * KMAX], gU[KMAX * KMAX], gW[DMAX * DMAX], P[DMAX * DMAX];
-    ac_la_token_logits(s->E, K, d, W, U);
+    ac_tpg_token_logits(s->E, K, d, W, U);
     ac_tpg_loss_reduced(s->R, U, gU);
     ac_la_lift(s->E, K, d, gU, gW);
     cr_assert_eq(ac_tpg_sfin_project(s->S, gW, P, NULL), AC_OK);
@@ -587,7 +587,7 @@ Test(tpg_loss, wfin_matches_closed_form_on_two_token_scc)
         ac_newton_info info;
         cr_assert_eq(ac_tpg_wfin(s.S, s.R, NULL, Wfin, &gn, &info, NULL), AC_OK);
         cr_assert_eq(info.status, AC_NEWTON_CONVERGED);
-        ac_la_token_logits(s.E, K, d, Wfin, U);
+        ac_tpg_token_logits(s.E, K, d, Wfin, U);
         double want = log((double)(p * mb) / (double)(q * ma));
         if (p == q && ma == mb) {
             cr_assert_eq(info.iter, 0, "seed 28 case %d", c);

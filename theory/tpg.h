@@ -156,6 +156,12 @@ void ac_tpg_cond_clear(ac_tpg_cond *c);
  * assumption A3. */
 int ac_tpg_is_acyclic(const ac_tpg *G);
 
+/* The token-space attention logits U = E W E^T (K x K, spec §1):
+ * U[j*K + k] = e_j^T W e_k, the logit of token j when the last token is k.
+ * E is K x d, W d x d (row-major); U may not alias either.  Two GEMMs through
+ * a K x d temporary; without memory for it, a direct O(K^2 d^2) loop. */
+void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double *U);
+
 /* The Graph-SVM constraints (spec §3.1): for every graph G^(k) and edge
  * i -> j, (e_i - e_j)^T W e_k = 0 when i ≍_k j, >= 1 otherwise.  Edges are
  * deduplicated, so each (i, j, k) appears once.  Ordered by k, then i, then j

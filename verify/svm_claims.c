@@ -865,7 +865,7 @@ static ac_status retrieval_trial(const instance *I, const double *W, gsl_rng *r,
         return AC_ENOMEM;
     }
     double *p = mass + K;
-    ac_la_token_logits(I->E, K, I->d, I->th.Wfin, U);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wfin, U);
     /* the decomposition's logits at the trained scale: U_fin + R U_svm, R
      * fitted to W (spec §3.3), for the leakage the theory predicts there */
     double R = decomposition_R(I, W), *Up = malloc(sizeof(double) * (size_t)K * K * 2);
@@ -873,7 +873,7 @@ static ac_status retrieval_trial(const instance *I, const double *W, gsl_rng *r,
         free(tok), free(mass), free(U);
         return AC_ENOMEM;
     }
-    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, Up + (size_t)K * K);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wsvm, Up + (size_t)K * K);
     for (int i = 0; i < K * K; i++)
         Up[i] = U[i] + R * Up[(size_t)K * K + i];
     for (long draw = 0; draw < RETRIEVAL_MAX_DRAWS && kept < RETRIEVAL_SEQS; draw++) {
@@ -1287,8 +1287,8 @@ static ac_status hp_trace(const instance *I, hp_line *h)
     if (!U)
         return AC_ENOMEM;
     double *U1 = U + (size_t)K * K;
-    ac_la_token_logits(I->E, K, I->d, I->th.Wfin, U);
-    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, U1);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wfin, U);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wsvm, U1);
     snap_equalities(I->th.G, U1);
     for (int i = 0; i < K * K; i++) {
         u0max = fmax(u0max, fabs(U[i]));
