@@ -85,7 +85,7 @@ static int load(const char *data_path, const char *emb_path, svm_input *in)
     if (st == AC_OK)
         st = ac_tpg_data_check(in->D, 1, &msg);
     if (st == AC_OK)
-        st = ac_tpg_build(&in->G, in->D, &msg);
+        st = ac_tpg_build(in->D, &in->G, &msg);
     if (st != AC_OK) {
         cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
         input_free(in);

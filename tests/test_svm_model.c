@@ -174,7 +174,7 @@ Test(svm_data, rejection_gives_the_structure_asked_for)
             ac_tpg_data *D = draw(r, 6, 4, 6, 8, (ac_svm_gen_mode)mode, &E);
             ac_tpg *G;
             ac_msg msg;
-            cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_OK);
+            cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_OK);
             cr_assert_eq(ac_tpg_is_acyclic(G), mode == AC_SVM_GEN_ACYCLIC, "case %d mode %d", cs, mode);
             ac_tpg_free(G);
             free(E);

@@ -76,7 +76,7 @@ static ac_tpg *build_ok(const ac_tpg_data *D)
 {
     ac_tpg *G = NULL;
     ac_msg msg = {{0}};
-    ac_status st = ac_tpg_build(&G, D, &msg);
+    ac_status st = ac_tpg_build(D, &G, &msg);
     cr_assert_eq(st, AC_OK, "build: %s (%s)", ac_status_str(st), msg.text);
     return G;
 }
@@ -202,7 +202,7 @@ Test(tpg, build_refuses_bad_data_with_the_check_message)
     D->label[0] = 6;
     ac_tpg *G = (ac_tpg *)&G;
     ac_msg msg = {{0}};
-    cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_EPARSE);
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_EPARSE);
     cr_assert_null(G);
     cr_assert(strstr(msg.text, "data.txt:3: label 6 does not occur"), "%s", msg.text);
     ac_tpg_data_free(D);
@@ -223,7 +223,7 @@ Test(tpg, build_refuses_too_many_graph_rows_and_names_the_counts)
     }
     ac_tpg *G = (ac_tpg *)&G;
     ac_msg msg = {{0}};
-    cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_ESIZE);
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_ESIZE);
     cr_assert_null(G);
     char want[128];
     snprintf(want, sizeof want, "%d graphs (last tokens) of %d tokens need %zu graph rows", n, big + 1,
@@ -530,7 +530,7 @@ Test(tpg, empty_dataset_has_no_graphs)
     cr_assert_eq(G->ngraph, 0);
     cr_assert_eq(ac_tpg_is_acyclic(G), 1);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     cr_assert_eq(C.m, 0);
     ac_tpg_cons_clear(&C);
     ac_tpg_cons_clear(&C); /* a zeroed set frees to nothing */
@@ -552,7 +552,7 @@ Test(tpg, constraints_are_the_edges_with_equality_iff_same_scc)
         int occurs[KMAX], K = D->K, ne = 0, neq = 0;
         direct_edges(D, adj, occurs);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         for (int c = 0; c < C.m; c++) {
             int a = C.a[c], b = C.b[c], k = C.k[c];
             cr_assert(adj[k][a][b] && !seen[k][a][b], "seed %lu case %d: constraint %d (%d, %d, %d)", seed, cs, c, a, b, k);
@@ -595,7 +595,7 @@ Test(tpg, constraint_values_match_token_logits)
             W[i] = 1.7312 * gsl_ran_gaussian(r, 1.0);
         ac_tpg_token_logits(E, K, d, W, U);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         double s[KMAX * KMAX * KMAX];
         ac_tpg_cons_values(&C, E, d, W, s);
         for (int c = 0; c < C.m; c++) {
@@ -730,7 +730,7 @@ Test(tpg, svm_solution_is_feasible_and_meets_s1_s2_for_independent_embeddings)
         double E[KMAX * (KMAX + 2)], lambda[KMAX * KMAX * KMAX + 1];
         well_conditioned_unit_rows(r, E, K, d);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         ac_qp_info info;
         double *W = solve_svm(G, &C, E, d, lambda, &info, 1);
         expect_s1(&C, E, d, W, seed, cs);
@@ -837,7 +837,7 @@ Test(tpg, orthonormal_dag_chain_matches_decoupled_qp)
         double E[KMAX * (KMAX + 2)];
         orthonormal_rows(r, E, K, d);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         ac_qp_info info;
         double *W = solve_svm(G, &C, E, d, NULL, &info, 0);
         expect_decoupled(E, K, d, W, want, seed, cs);
@@ -895,7 +895,7 @@ Test(tpg, orthonormal_two_scc_case_matches_decoupled_qp)
         double E[KMAX * (KMAX + 2)];
         orthonormal_rows(r, E, K, d);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         ac_qp_info info;
         double *W = solve_svm(G, &C, E, d, NULL, &info, 0);
         expect_s1(&C, E, d, W, seed, cs);
@@ -917,7 +917,7 @@ Test(tpg, svm_without_constraints_is_zero)
     D->label[0] = 1, D->label[1] = 2;
     ac_tpg *G = build_ok(D);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     cr_assert_eq(C.m, 0);
     double E[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, W[9];
     for (int i = 0; i < 9; i++)
@@ -950,7 +950,7 @@ Test(tpg, svm_refuses_more_tokens_than_dimensions)
     ac_tpg_data *D = fork_data();
     ac_tpg *G = build_ok(D);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     double E[6], W[4] = {1.7312, 1.7312, 1.7312, 1.7312};
     ac_test_unit_rows(r, E, 3, 2);
     ac_qp_info info;
@@ -974,7 +974,7 @@ Test(tpg, svm_on_dependent_embeddings_is_refused_or_certified_infeasible)
     ac_tpg_data *D = fork_data();
     ac_tpg *G = build_ok(D);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     double E[9] = {1.7312, 0.3, -0.2, -0.4, 0.9, 0.5, 0, 0, 0}, W[9];
     for (int t = 0; t < 3; t++)
         E[6 + t] = 0.5 * (E[t] + E[3 + t]);

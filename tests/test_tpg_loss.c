@@ -269,9 +269,9 @@ static void setup_make(setup *s, gsl_rng *r, ac_tpg_data *D, int d)
     s->K = D->K;
     s->d = d;
     ac_test_unit_rows(r, s->E, s->K, d);
-    cr_assert_eq(ac_tpg_build(&s->G, D, &msg), AC_OK, "%s", msg.text);
-    cr_assert_eq(ac_tpg_reduce(s->G, D, &s->R), AC_OK);
-    cr_assert_eq(ac_tpg_sfin_alloc(&s->S, s->G, s->E, d, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_tpg_build(D, &s->G, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_tpg_reduce(s->G, D, &s->R, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_sfin_alloc(s->G, s->E, d, &s->S, &msg), AC_OK, "%s", msg.text);
 }
 
 static void setup_free(setup *s)
@@ -655,8 +655,8 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
     D->off[1] = 4, D->off[2] = 7, D->label[0] = a, D->label[1] = b;
     ac_tpg *G;
     ac_tpg_reduced *R;
-    cr_assert_eq(ac_tpg_build(&G, D, NULL), AC_OK);
-    cr_assert_eq(ac_tpg_reduce(G, D, &R), AC_OK);
+    cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, NULL), AC_OK);
     cr_assert_eq(R->data->n, 2);
     cr_assert_eq(R->data->off[1], 2);
     cr_assert_eq(R->data->off[2], 4);
@@ -671,7 +671,7 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
     double E[4 * 2] = {0.6, 0.8, 0.6, 0.8, 1.0, 0.0, 0.0, 1.0};
     ac_tpg_sfin *S = NULL;
     ac_msg msg;
-    cr_assert_eq(ac_tpg_sfin_alloc(&S, G, E, 2, &msg), AC_ERANK);
+    cr_assert_eq(ac_tpg_sfin_alloc(G, E, 2, &S, &msg), AC_ERANK);
     cr_assert_null(S);
     cr_assert(strstr(msg.text, "linearly dependent") != NULL, "%s", msg.text);
     /* Distinct, nearly collinear rows e_c = 2 e_b - e_a + 3e-7 (0, 1): with
@@ -685,13 +685,43 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
         D3->off[i + 1] = 4 * (i + 1), D3->label[i] = seq3[4 * i];
     double E3[4 * 2] = {0.6, 0.8, 0.8, 0.6, 1.0, 0.4 + 3e-7, 0.0, 1.0};
     ac_tpg *G3;
-    cr_assert_eq(ac_tpg_build(&G3, D3, NULL), AC_OK);
-    cr_assert_eq(ac_tpg_sfin_alloc(&S, G3, E3, 2, &msg), AC_ERANK);
+    cr_assert_eq(ac_tpg_build(D3, &G3, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_sfin_alloc(G3, E3, 2, &S, &msg), AC_ERANK);
     cr_assert_null(S);
     ac_tpg_free(G3);
     ac_tpg_data_free(D3);
     ac_tpg_sfin_free(NULL);
     ac_tpg_reduced_free(NULL);
+    ac_tpg_reduced_free(R);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
+/* ac_tpg_reduce refuses graphs that do not belong to the data, and data
+ * that fail their check, with a sentence. */
+Test(tpg_loss, reduce_refuses_mismatched_graphs_and_bad_data_with_a_sentence)
+{
+    int seq[7] = {2, 0, 1, 3, 1, 0, 3};
+    ac_tpg_data *D = ac_tpg_data_alloc(2, 7, 4);
+    memcpy(D->tok, seq, sizeof seq);
+    D->off[1] = 4, D->off[2] = 7, D->label[0] = 0, D->label[1] = 1;
+    ac_tpg *G;
+    ac_tpg_reduced *R = (ac_tpg_reduced *)&R;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+    D->K = 5; /* another vocabulary */
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_EINVAL);
+    cr_assert_null(R);
+    cr_assert(strstr(msg.text, "the graphs have K = 4 tokens, the data K = 5"), "%s", msg.text);
+    D->K = 4;
+    D->tok[6] = 2; /* example 1 now ends in 2, which has no graph */
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "example 1 ends in token 2, which has no graph"), "%s", msg.text);
+    D->tok[6] = 4; /* outside the vocabulary: the data check speaks */
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_EPARSE);
+    cr_assert(strstr(msg.text, "token 4 at position 3 is outside the vocabulary of 4 tokens"), "%s", msg.text);
+    D->tok[6] = 3;
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_OK, "%s", msg.text);
     ac_tpg_reduced_free(R);
     ac_tpg_free(G);
     ac_tpg_data_free(D);

@@ -124,8 +124,8 @@ Test(tpg_mpfr, reduced_loss_mirrors_double_reduced_loss)
         ac_tpg *G;
         ac_tpg_reduced *R;
         ac_msg msg;
-        cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_OK, "%s", msg.text);
-        cr_assert_eq(ac_tpg_reduce(G, D, &R), AC_OK);
+        cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_tpg_reduce(G, D, &R, NULL), AC_OK);
         reduced_any |= R->data->n > 0;
         double U[KMAX * KMAX], gU[KMAX * KMAX];
         for (int j = 0; j < K * K; j++) {

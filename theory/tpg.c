@@ -297,7 +297,7 @@ ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg)
     return AC_OK;
 }
 
-ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg)
+ac_status ac_tpg_build(const ac_tpg_data *D, ac_tpg **out, ac_msg *msg)
 {
     *out = NULL;
     ac_status st = ac_tpg_data_check(D, 1, msg);
@@ -506,7 +506,7 @@ void ac_tpg_cons_clear(ac_tpg_cons *C)
 
 /* spec §3.1: one constraint per edge i -> j of G^(k); = 0 inside an SCC,
  * >= 1 across SCCs. */
-ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C)
+ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C, ac_msg *msg)
 {
     memset(C, 0, sizeof *C);
     int m = 0;
@@ -520,7 +520,7 @@ ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C)
     C->rhs = malloc(sizeof(double) * cap);
     if (!C->a || !C->b || !C->k || !C->is_eq || !C->rhs) {
         ac_tpg_cons_clear(C);
-        return AC_ENOMEM;
+        return ac_fail(msg, AC_ENOMEM, "Graph-SVM constraints: out of memory for %d edges", m);
     }
     int K = G->K, c = 0;
     for (int g = 0; g < G->ngraph; g++) {

@@ -109,7 +109,7 @@ ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg);
  * ac_tpg_data_check with labels in sequences; it is checked first.  Returns
  * AC_OK (*out is new; free with ac_tpg_free), AC_ENOMEM, or AC_EPARSE /
  * AC_ESIZE (msg says why; *out is NULL). */
-ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg);
+ac_status ac_tpg_build(const ac_tpg_data *D, ac_tpg **out, ac_msg *msg);
 /* NULL is a no-op. */
 void ac_tpg_free(ac_tpg *G);
 
@@ -176,8 +176,9 @@ typedef struct {
     double *rhs;
 } ac_tpg_cons;
 
-/* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed). */
-ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C);
+/* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed, msg says
+ * how many edges). */
+ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C, ac_msg *msg);
 /* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
 void ac_tpg_cons_clear(ac_tpg_cons *C);
 

@@ -127,9 +127,9 @@ ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tp
             En[i] = ldexp(E[i], -p);
         E = En;
     }
-    st = ac_tpg_build(&out->G, D, msg);
+    st = ac_tpg_build(D, &out->G, msg);
     if (st == AC_OK)
-        st = ac_tpg_constraints(out->G, &out->C);
+        st = ac_tpg_constraints(out->G, &out->C, msg);
     if (st != AC_OK) {
         free(En);
         return st;
@@ -146,9 +146,9 @@ ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tp
     out->svm_seconds = ac_clock() - t0;
     if (st == AC_OK && out->qp.status != AC_QP_INFEASIBLE) {
         double t1 = ac_clock();
-        st = ac_tpg_sfin_alloc(&out->S, out->G, E, d, msg);
+        st = ac_tpg_sfin_alloc(out->G, E, d, &out->S, msg);
         if (st == AC_OK)
-            st = ac_tpg_reduce(out->G, D, &out->Dred);
+            st = ac_tpg_reduce(out->G, D, &out->Dred, msg);
         if (st == AC_OK)
             st = ac_tpg_wfin(out->S, out->Dred, &set->newton, out->Wfin, &out->fin_grad_norm, &out->newton,
                              msg);

@@ -1146,9 +1146,9 @@ static ac_status local_svm(const ac_tpg_data *L, const double *E, int d, double 
     ac_qp_info info;
     ac_tpg_svm_settings ss;
     ac_tpg_svm_settings_default(&ss);
-    ac_status st = ac_tpg_build(&G, L, msg);
+    ac_status st = ac_tpg_build(L, &G, msg);
     if (st == AC_OK)
-        st = ac_tpg_constraints(G, &C);
+        st = ac_tpg_constraints(G, &C, msg);
     if (st == AC_OK)
         st = ac_tpg_svm(G, &C, E, d, &ss, W, NULL, NULL, &info, msg);
     if (st == AC_OK && info.status != AC_QP_SOLVED)
