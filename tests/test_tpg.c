@@ -523,6 +523,90 @@ Test(tpg, top_scc_of_unknown_or_isolated_tokens)
     ac_tpg_data_free(D);
 }
 
+/* Every index check of the queries on both sides of its bound: -1 and the
+ * count are refused (0 / -1), 0 and count - 1 answered.  Data (K = 4):
+ * [0 1 3] -> 0, [1 0 3] -> 1, [2 3] -> 2, [3 2] -> 3: G^(3) has the cycle
+ * 0 <-> 1 and the edges into 3 and 2 -> 3 (all tokens live), G^(2) has the
+ * edge 3 -> 2 with 0 and 1 isolated. */
+Test(tpg, query_index_checks_hold_on_both_sides_of_each_bound)
+{
+    int off[5] = {0, 3, 6, 8, 10}, tok[10] = {0, 1, 3, 1, 0, 3, 2, 3, 3, 2}, label[4] = {0, 1, 2, 3};
+    ac_tpg_data *D = ac_tpg_data_alloc(4, 10, 4);
+    memcpy(D->off, off, sizeof off), memcpy(D->tok, tok, sizeof tok), memcpy(D->label, label, sizeof label);
+    ac_tpg *G = build_ok(D);
+    int K = 4, ng = G->ngraph;
+    cr_assert_eq(ng, 2);
+    int g3 = G->graph_of[3], g2 = G->graph_of[2];
+    cr_assert_eq(G->nlive[g3], G->ncomp[g3], "every token of G^(3) has an edge");
+    cr_assert(G->nlive[g2] < G->ncomp[g2], "G^(2) has isolated tokens");
+    /* ac_tpg_nedges */
+    cr_assert_eq(ac_tpg_nedges(G, -1), 0);
+    cr_assert_eq(ac_tpg_nedges(G, ng), 0);
+    cr_assert_eq(ac_tpg_nedges(G, 0) + ac_tpg_nedges(G, ng - 1), G->adj_off[ng * (K + 1) - 1] - G->adj_off[0]);
+    cr_assert_eq(ac_tpg_nedges(G, g2), 1);
+    /* ac_tpg_comp_reaches: g, A and B at -1, 0, count - 1, count */
+    for (int g = 0; g < ng; g++) {
+        int nc = G->ncomp[g];
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, 0, 0), 1);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, nc - 1, nc - 1), 1, "the last component reaches itself");
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, -1, 0), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, 0, -1), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, nc, nc), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, 0, nc), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, nc, 0), 0);
+    }
+    cr_assert_eq(ac_tpg_comp_reaches(G, -1, 0, 0), 0);
+    cr_assert_eq(ac_tpg_comp_reaches(G, ng, 0, 0), 0);
+    /* live components of G^(2): 3 -> 2; the last live one is reached, the
+     * first isolated one (nlive) reaches and is reached by nothing else */
+    const int *c2 = G->comp + g2 * K;
+    int nl = G->nlive[g2];
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, c2[3], c2[2]), 1);
+    cr_assert_eq(c2[2], nl - 1, "the sink 2 is the last live component");
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, c2[3], nl), 0);
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, nl, c2[2]), 0);
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, nl, nl), 1);
+    /* the last components of G^(3): the sink 3 is reached from 0, 1 and 2 */
+    const int *c3 = G->comp + g3 * K;
+    cr_assert_eq(c3[3], G->ncomp[g3] - 1);
+    for (int j = 0; j < 3; j++)
+        cr_assert_eq(ac_tpg_comp_reaches(G, g3, c3[j], c3[3]), 1, "%d reaches 3 in G^(3)", j);
+    cr_assert_eq(ac_tpg_comp_reaches(G, g3, c3[3], c3[0]), 0);
+    /* ac_tpg_same_scc: k, i and j at -1, 0, K - 1, K */
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, 1), 1);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 1, 0), 1);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 3, 3), 1, "K - 1 with itself");
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, 3), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 2, 0, 0), 1, "an isolated token is in its own SCC");
+    cr_assert_eq(ac_tpg_same_scc(G, 0, 0, 0), 0, "0 is never last");
+    cr_assert_eq(ac_tpg_same_scc(G, -1, 0, 0), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, K, 0, 0), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, -1, -1), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, K, K), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, K), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, K, 0), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, -1), 0);
+    /* ac_tpg_top_scc: tokens -1, 0, K - 1, K; k at the same */
+    int t01[3] = {0, 1, 3}, tK[2] = {0, K}, tneg[2] = {-1, 0}, tlast[1] = {K - 1};
+    cr_assert_eq(ac_tpg_top_scc(G, 3, t01, 3), c3[0]);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, tlast, 1), c3[3]);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, tK, 2), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, tneg, 2), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, K, tlast, 1), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, -1, tlast, 1), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, t01, 1), c3[0], "len 1");
+    cr_assert_eq(ac_tpg_top_scc(G, 3, t01, 0), -1, "len 0");
+    /* the last graph is acyclic or not as its own SCCs say */
+    cr_assert_eq(ac_tpg_is_acyclic(G), 0, "G^(3) has the cycle 0 <-> 1");
+    ac_tpg_free(G);
+    D->tok[0] = 2, D->label[0] = 2; /* [2 1 3] -> 2: no cycle left in G^(3) */
+    D->label[1] = 1;
+    G = build_ok(D);
+    cr_assert_eq(ac_tpg_is_acyclic(G), 1);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
 Test(tpg, empty_dataset_has_no_graphs)
 {
     ac_tpg_data *D = ac_tpg_data_alloc(0, 0, 3);
