@@ -142,7 +142,11 @@ Test(tpg, data_check_names_line_and_bound_of_each_fault)
     expect_fault(D, 1, AC_EPARSE, "data.txt:12: label 9 is outside the vocabulary of 8 tokens");
     D->label[2] = -1;
     expect_fault(D, 0, AC_EPARSE, "data.txt:12: label -1 is outside the vocabulary of 8 tokens");
-    D->label[2] = 7;
+    D->label[2] = 8; /* K itself */
+    expect_fault(D, 0, AC_EPARSE, "data.txt:12: label 8 is outside the vocabulary of 8 tokens");
+    D->label[2] = 0; /* the lowest token: in the sequence [6 7 0] */
+    cr_assert_eq(ac_tpg_data_check(D, 1, NULL), AC_OK);
+    D->label[2] = 7; /* K - 1 */
 
     D->label[1] = 3;
     expect_fault(D, 1, AC_EPARSE,
@@ -153,9 +157,16 @@ Test(tpg, data_check_names_line_and_bound_of_each_fault)
 
     D->tok[4] = 8;
     expect_fault(D, 1, AC_EPARSE, "data.txt:5: token 8 at position 2 is outside the vocabulary of 8 tokens");
-    D->tok[4] = -2;
-    expect_fault(D, 1, AC_EPARSE, "data.txt:5: token -2 at position 2");
+    D->tok[4] = -1;
+    expect_fault(D, 1, AC_EPARSE, "data.txt:5: token -1 at position 2");
     D->tok[4] = 5;
+    D->tok[0] = 8; /* the first position of the first example */
+    expect_fault(D, 1, AC_EPARSE, "data.txt:3: token 8 at position 1");
+    D->tok[7] = 8; /* the last position of the last example (tok[0] still bad: reported first) */
+    expect_fault(D, 1, AC_EPARSE, "data.txt:3: token 8 at position 1");
+    D->tok[0] = 1;
+    expect_fault(D, 1, AC_EPARSE, "data.txt:12: token 8 at position 3");
+    D->tok[7] = 0;
 
     D->off[1] = 0; /* example 0 becomes empty, example 1 takes its tokens */
     expect_fault(D, 1, AC_EPARSE, "data.txt:3: empty sequence");

@@ -726,3 +726,78 @@ Test(tpg_loss, reduce_refuses_mismatched_graphs_and_bad_data_with_a_sentence)
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }
+
+/* Soft composition (spec §3.3) against a direct softmax over the distinct
+ * tokens of the top SCC present in the sequence, weighted by their counts:
+ * p(j) = m_j exp(U[j,k]) / sum_j' m_j' exp(U[j',k]), j, j' in the top SCC.
+ * Each p is a sum of at most TMAX terms of a max-shifted softmax: rounding
+ * below 8 TMAX eps.  Refusals give zeros: len 0, top -1, a last token with
+ * no graph, a component with no position in the sequence. */
+Test(tpg_loss, soft_composition_is_the_softmax_over_the_top_scc)
+{
+    gsl_rng *r = ac_test_rng(4101);
+    for (int cs = 0; cs < ac_test_cases(300); cs++) {
+        int K = 1 + (int)gsl_rng_uniform_int(r, KMAX), n = 1 + (int)gsl_rng_uniform_int(r, 8);
+        ac_tpg_data *D = random_data(r, n, K, TMAX, NULL);
+        ac_tpg *G;
+        cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+        double U[KMAX * KMAX], p[KMAX], q[KMAX];
+        random_matrix(r, U, K * K, 2.0);
+        for (int i = 0; i < D->n; i++) {
+            const int *tok = D->tok + D->off[i];
+            int len = D->off[i + 1] - D->off[i], k = tok[len - 1], g = G->graph_of[k];
+            int top = ac_tpg_top_scc(G, k, tok, len);
+            cr_assert(top >= 0, "the label's SCC is the top (spec §2)");
+            ac_tpg_soft_composition(G, U, tok, len, top, p);
+            int cnt[KMAX] = {0};
+            for (int t = 0; t < len; t++)
+                cnt[tok[t]]++;
+            double Z = 0.0;
+            for (int j = 0; j < K; j++) {
+                q[j] = cnt[j] && G->comp[g * K + j] == top ? cnt[j] * exp(U[j * K + k]) : 0.0;
+                Z += q[j];
+            }
+            for (int j = 0; j < K; j++)
+                cr_assert(fabs(p[j] - q[j] / Z) <= 8 * TMAX * DBL_EPSILON, "case %d ex %d token %d: %.17g vs %.17g",
+                          cs, i, j, p[j], q[j] / Z);
+            for (int j = 0; j < K; j++)
+                p[j] = 1.0;
+            ac_tpg_soft_composition(G, U, tok, 0, top, p);
+            for (int j = 0; j < K; j++)
+                cr_assert_eq(p[j], 0.0, "len 0");
+            for (int j = 0; j < K; j++)
+                p[j] = 1.0;
+            ac_tpg_soft_composition(G, U, tok, len, -1, p);
+            for (int j = 0; j < K; j++)
+                cr_assert_eq(p[j], 0.0, "top -1");
+            int absent = -1; /* a component of G^(k) with no position here */
+            for (int c = 0; c < G->ncomp[g] && absent < 0; c++) {
+                int any = 0;
+                for (int t = 0; t < len; t++)
+                    any |= G->comp[g * K + tok[t]] == c;
+                if (!any)
+                    absent = c;
+            }
+            if (absent >= 0) {
+                ac_tpg_soft_composition(G, U, tok, len, absent, p);
+                for (int j = 0; j < K; j++)
+                    cr_assert_eq(p[j], 0.0, "no position in component %d", absent);
+            }
+        }
+        ac_tpg_free(G);
+        ac_tpg_data_free(D);
+    }
+    /* a sequence whose last token has no graph */
+    int off[3] = {0, 2, 4}, tok[4] = {0, 1, 1, 0}, label[2] = {0, 1};
+    ac_tpg_data *D = ac_tpg_data_alloc(2, 4, 3);
+    memcpy(D->off, off, sizeof off), memcpy(D->tok, tok, sizeof tok), memcpy(D->label, label, sizeof label);
+    ac_tpg *G;
+    cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+    double U[9] = {0.5, 1, 2, 3, 4, 5, 6, 7, 8}, p[3] = {1, 1, 1};
+    int seq[2] = {0, 2}; /* 2 is never last */
+    ac_tpg_soft_composition(G, U, seq, 2, 0, p);
+    cr_assert(p[0] == 0.0 && p[1] == 0.0 && p[2] == 0.0);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+    gsl_rng_free(r);
+}
