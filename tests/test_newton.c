@@ -493,3 +493,122 @@ Test(newton, settings_check_names_the_setting_on_each_side_of_its_bound)
     cr_assert_eq(ac_newton_set(w0, quad_fn, &q, NULL, NULL, &msg), AC_OK, "%s", msg.text);
     ac_newton_free(w0);
 }
+
+/* f(x) = ½ x^2 - 5 x from x0 = 0 in one variable: g = -5 exactly, the Newton
+ * step is p = 5 exactly, and trial t is x = 5 t.  The callback refuses
+ * (positive return: shorten) every trial beyond `limit`. */
+typedef struct {
+    double limit;
+} clip_t;
+
+static int clip_fn(void *ctx, const double *x, double *f, double *g, double *H)
+{
+    const clip_t *c = ctx;
+    if (x[0] > c->limit)
+        return 1;
+    *f = 0.5 * x[0] * x[0] - 5.0 * x[0]; /* no cancellation near x = 0 */
+    if (g)
+        g[0] = x[0] - 5.0;
+    if (H)
+        H[0] = 1.0;
+    return 0;
+}
+
+/* The line search tries t = 1, 1/2, ..., 2^-AC_NEWTON_MAX_BACKTRACK: a trial
+ * admissible only at the last of them is taken (that many backtracks), one
+ * admissible only at the next halving is not (no progress). */
+Test(newton, line_search_tries_exactly_max_backtrack_halvings)
+{
+    ac_newton_workspace *w = ac_newton_alloc(1);
+    ac_newton_settings set;
+    ac_newton_settings_default(&set);
+    set.max_iter = 1;
+    ac_newton_info info;
+    clip_t c = {ldexp(5.0, -AC_NEWTON_MAX_BACKTRACK)};
+    double x[1] = {0.0};
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_MAX_ITER, "%s", ac_newton_status_str(info.status));
+    cr_assert_eq(info.backtracks, AC_NEWTON_MAX_BACKTRACK);
+    cr_assert_eq(x[0], c.limit);
+    c.limit = ldexp(5.0, -AC_NEWTON_MAX_BACKTRACK - 1);
+    x[0] = 0.0;
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_NO_PROGRESS, "%s", ac_newton_status_str(info.status));
+    cr_assert_eq(info.backtracks, AC_NEWTON_MAX_BACKTRACK);
+    cr_assert_eq(x[0], 0.0, "no trial accepted: x stays");
+    ac_newton_free(w);
+}
+
+/* ||g(x0)|| = 5 exactly: eps_grad = 5 ends at x0 (iter 0), the next double
+ * below does one exact Newton step (iter 1, x = 5). */
+Test(newton, gradient_test_is_inclusive_on_both_sides)
+{
+    ac_newton_workspace *w = ac_newton_alloc(1);
+    ac_newton_settings set;
+    ac_newton_settings_default(&set);
+    ac_newton_info info;
+    clip_t c = {INFINITY};
+    double x[1] = {0.0};
+    set.eps_grad = 5.0;
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_CONVERGED);
+    cr_assert_eq(info.iter, 0);
+    cr_assert_eq(info.grad_norm, 5.0);
+    set.eps_grad = nextafter(5.0, 0.0);
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_CONVERGED);
+    cr_assert_eq(info.iter, 1);
+    cr_assert_eq(x[0], 5.0);
+    cr_assert_eq(info.backtracks, 0);
+    cr_assert_eq(info.nfev, 3, "f, g at x0; H at x0; f, g at the trial");
+    ac_newton_free(w);
+}
+
+/* f = ½ x^T diag(1, -mu) x - x0 - x1: Hessian eigenvalue -mu.  The shifts
+ * tau = 1e-14, 1e-12, ..., up to AC_NEWTON_REG_MAX (scale = 1) rescue a
+ * negative eigenvalue above -AC_NEWTON_REG_MAX and no more: mu = half of it
+ * is shifted (reg = REG_MAX, a step is taken), 1.5 times it is not convex. */
+static double diag_h0 = 1.0; /* H[0,0]; the shifts scale with max(1, |H_ii|) */
+
+static int diag_fn(void *ctx, const double *x, double *f, double *g, double *H)
+{
+    double mu = *(const double *)ctx;
+    *f = 0.5 * (diag_h0 * x[0] * x[0] - mu * x[1] * x[1]) - x[0] - x[1];
+    if (g)
+        g[0] = diag_h0 * x[0] - 1.0, g[1] = -mu * x[1] - 1.0;
+    if (H)
+        H[0] = diag_h0, H[1] = H[2] = 0.0, H[3] = -mu;
+    return 0;
+}
+
+Test(newton, diagonal_shift_stops_at_reg_max)
+{
+    ac_newton_workspace *w = ac_newton_alloc(2);
+    ac_newton_settings set;
+    ac_newton_settings_default(&set);
+    set.max_iter = 1;
+    ac_newton_info info;
+    double mu = 0.5 * AC_NEWTON_REG_MAX, x[2] = {0.0, 0.0};
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_MAX_ITER, "%s", ac_newton_status_str(info.status));
+    cr_assert(fabs(info.reg - AC_NEWTON_REG_MAX) <= 1e-9 * AC_NEWTON_REG_MAX, "reg %g", info.reg);
+    cr_assert(x[0] != 0.0, "a step was taken");
+    mu = 1.5 * AC_NEWTON_REG_MAX;
+    x[0] = x[1] = 0.0;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_NOT_CONVEX, "%s", ac_newton_status_str(info.status));
+    /* the first shift: a zero eigenvalue takes tau = AC_NEWTON_REG_MIN */
+    mu = 0.0;
+    x[0] = x[1] = 0.0;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.reg, AC_NEWTON_REG_MIN);
+    /* scale = max(1, max_i |H_ii|): 1 below one, |H_ii| above */
+    diag_h0 = 0.25;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.reg, AC_NEWTON_REG_MIN);
+    diag_h0 = 4.0;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.reg, AC_NEWTON_REG_MIN * 4.0);
+    diag_h0 = 1.0;
+    ac_newton_free(w);
+}
