@@ -1101,3 +1101,46 @@ Test(tpg, svm_on_dependent_embeddings_is_refused_or_certified_infeasible)
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }
+
+/* Rows 2^-j apart (j = 10..26) are linearly independent (rank 2: the
+ * smaller singular value ~ 2^-j/sqrt 2 is far above 2 eps), so the one
+ * constraint (e_0 - e_1)^T W e_0 >= 1 is feasible.  A vanishing test on the
+ * Gram called it 'infeasible' (certificate residual 0) from j = 23 on; now
+ * the solve either succeeds or refuses the numerically zero A_c (qp check),
+ * never a verdict of infeasibility.  Rows equal entry for entry (j = inf,
+ * with allow_dependent) are infeasible, rightly. */
+Test(tpg, nearly_equal_independent_rows_are_never_called_infeasible)
+{
+    ac_tpg_data *D = ac_tpg_data_alloc(1, 2, 2);
+    D->off[1] = 2, D->tok[0] = 1, D->tok[1] = 0, D->label[0] = 0;
+    ac_tpg *G = build_ok(D);
+    ac_tpg_cons C;
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
+    cr_assert_eq(C.m, 1);
+    for (int j = 10; j <= 27; j++) {
+        double E[4] = {1.0, 0.0, 1.0, ldexp(1.0, -j)}, W[4], cert[1];
+        if (j == 27)
+            E[3] = 0.0; /* equal rows */
+        ac_tpg_svm_settings set;
+        ac_tpg_svm_settings_default(&set);
+        set.allow_dependent = j == 27;
+        ac_qp_info info;
+        ac_msg msg = {{0}};
+        ac_status st = ac_tpg_svm(G, &C, E, 2, &set, W, NULL, cert, &info, &msg);
+        if (j == 27) {
+            cr_assert_eq(st, AC_OK, "%s", msg.text);
+            cr_assert_eq(info.status, AC_QP_INFEASIBLE);
+            cr_assert_eq(cert[0], 1.0);
+        } else {
+            cr_assert(st != AC_OK || info.status != AC_QP_INFEASIBLE, "rows 2^-%d apart called infeasible", j);
+            if (st == AC_OK && info.status == AC_QP_SOLVED) {
+                double s[1];
+                ac_tpg_cons_values(&C, E, 2, W, s);
+                cr_assert(s[0] >= 1.0 - 1e-6, "2^-%d: s = %g", j, s[0]);
+            }
+        }
+    }
+    ac_tpg_cons_clear(&C);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}

@@ -547,9 +547,6 @@ void ac_tpg_svm_settings_default(ac_tpg_svm_settings *s)
     s->allow_dependent = 0;
 }
 
-/* A constraint whose matrix A_c = (e_a - e_b) e_k^T vanishes: its squared
- * norm (G_aa + G_bb - 2 G_ab) G_kk is below rounding of its terms. */
-#define AC_TPG_VANISHING_RTOL (64 * DBL_EPSILON)
 
 typedef struct {
     int m;
@@ -566,9 +563,19 @@ static void subset_free(cons_subset *s)
     memset(s, 0, sizeof *s);
 }
 
+/* A_c = (e_a - e_b) e_k^T vanishes exactly when e_a = e_b entry for entry
+ * or e_k = 0, decided from E itself: a test on the Gram,
+ * (G_aa + G_bb - 2 G_ab) G_kk against rounding, cannot tell a tiny A_c
+ * from zero (rows 2^-23 apart made a feasible problem 'infeasible'). */
+static int vanishes(const double *E, int d, int a, int b, int k)
+{
+    const double *ea = E + (size_t)a * (size_t)d, *eb = E + (size_t)b * (size_t)d;
+    return ac_la_dist(ea, eb, d) == 0.0 || ac_la_nrm2(E + (size_t)k * (size_t)d, d) == 0.0;
+}
+
 /* The constraints of C whose matrix does not vanish, into sub.  When a
  * vanishing inequality exists, info says infeasible with it as certificate. */
-static ac_status drop_vanishing(const ac_tpg_cons *C, const double *G, int K, cons_subset *sub, ac_qp_info *info,
+static ac_status drop_vanishing(const ac_tpg_cons *C, const double *E, int d, cons_subset *sub, ac_qp_info *info,
                                 double *lambda, double *cert)
 {
     size_t m = (size_t)C->m + 1;
@@ -585,9 +592,7 @@ static ac_status drop_vanishing(const ac_tpg_cons *C, const double *G, int K, co
         memset(cert, 0, sizeof(double) * (size_t)C->m);
     for (int c = 0; c < C->m; c++) {
         int a = C->a[c], b = C->b[c], k = C->k[c];
-        double gaa = G[(size_t)a * K + a], gbb = G[(size_t)b * K + b], gkk = G[(size_t)k * K + k];
-        double n2 = (gaa + gbb - 2.0 * G[(size_t)a * K + b]) * gkk;
-        if (n2 <= AC_TPG_VANISHING_RTOL * (gaa + gbb) * gkk) {
+        if (vanishes(E, d, a, b, k)) {
             if (C->is_eq[c])
                 continue;
             info->status = AC_QP_INFEASIBLE;
@@ -685,7 +690,7 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
      * infeasible by itself: its certificate is that constraint alone.  A
      * vanishing equality (0 = 0) says nothing and is left out of the QP. */
     cons_subset sub;
-    st = drop_vanishing(C, gram, K, &sub, info, lambda, cert);
+    st = drop_vanishing(C, E, d, &sub, info, lambda, cert);
     if (st == AC_OK && info->status != AC_QP_INFEASIBLE) {
         ac_qp_problem prob = {.p = K, .q = K, .GL = gram, .GR = gram, .m = sub.m, .a = sub.a, .b = sub.b,
                               .k = sub.k, .is_eq = sub.is_eq, .rhs = sub.rhs};
