@@ -265,6 +265,24 @@ Test(tpg, size_check_accepts_the_cap_and_refuses_one_row_more)
     cr_assert_eq(ac_tpg_size_check(1, 1, NULL), AC_OK);
 }
 
+/* The reachability cap on both sides: 2^15 live components make exactly
+ * 2^30 bytes; one more live component in a second graph is one byte over. */
+Test(tpg, reach_check_accepts_the_cap_and_refuses_one_byte_more)
+{
+    ac_msg msg = {{0}};
+    int nl[2] = {1 << 15, 0};
+    cr_assert_eq(ac_tpg_reach_check(2, nl, &msg), AC_OK);
+    nl[1] = 1;
+    cr_assert_eq(ac_tpg_reach_check(2, nl, &msg), AC_ESIZE);
+    char want[160];
+    snprintf(want, sizeof want, "reachability tables would take %zu bytes (2 graphs, up to %d live components) "
+             "> AC_TPG_REACH_MAX_BYTES = %zu", AC_TPG_REACH_MAX_BYTES + 1, 1 << 15, AC_TPG_REACH_MAX_BYTES);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    int small[3] = {3, 7, 2};
+    cr_assert_eq(ac_tpg_reach_check(3, small, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_reach_check(0, NULL, NULL), AC_OK);
+}
+
 /* ---- graphs --------------------------------------------------------------- */
 
 Test(tpg, edges_match_direct_recomputation)

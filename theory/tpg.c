@@ -255,20 +255,28 @@ static ac_status alloc_graphs(ac_tpg *G)
     return AC_OK;
 }
 
-static ac_status build_reach(ac_tpg *G, ac_msg *msg)
+ac_status ac_tpg_reach_check(int ngraph, const int *nlive, ac_msg *msg)
 {
     size_t total = 0;
     int maxlive = 0;
-    for (int g = 0; g < G->ngraph; g++) {
-        total += (size_t)G->nlive[g] * (size_t)G->nlive[g];
-        if (G->nlive[g] > maxlive)
-            maxlive = G->nlive[g];
+    for (int g = 0; g < ngraph; g++) {
+        total += (size_t)nlive[g] * (size_t)nlive[g];
+        if (nlive[g] > maxlive)
+            maxlive = nlive[g];
     }
     if (total > AC_TPG_REACH_MAX_BYTES)
         return ac_fail(msg, AC_ESIZE,
                        "reachability tables would take %zu bytes (%d graphs, up to %d live components) "
                        "> AC_TPG_REACH_MAX_BYTES = %zu",
-                       total, G->ngraph, maxlive, AC_TPG_REACH_MAX_BYTES);
+                       total, ngraph, maxlive, AC_TPG_REACH_MAX_BYTES);
+    return AC_OK;
+}
+
+static ac_status build_reach(ac_tpg *G, ac_msg *msg)
+{
+    ac_status st0 = ac_tpg_reach_check(G->ngraph, G->nlive, msg);
+    if (st0 != AC_OK)
+        return st0;
     for (int g = 0; g < G->ngraph; g++) {
         size_t nl = (size_t)G->nlive[g];
         if (nl == 0)

@@ -90,6 +90,12 @@ typedef struct {
  * tokens in its examples). */
 #define AC_TPG_REACH_MAX_BYTES ((size_t)1 << 30)
 
+/* AC_OK when the tables of ngraph graphs with nlive[g] live components fit:
+ * sum_g nlive[g]^2 <= AC_TPG_REACH_MAX_BYTES; else AC_ESIZE with the
+ * sentence (bytes, graphs, the largest nlive, the cap).  ac_tpg_build calls
+ * it once the components are known. */
+ac_status ac_tpg_reach_check(int ngraph, const int *nlive, ac_msg *msg);
+
 /* The per-graph arrays take AC_TPG_ROW_BYTES bytes per (graph, token) row:
  * adj_off (int) over K + 1 rows per graph, comp, comp_size (int) and
  * in_graph (byte) over K.  ac_tpg_build refuses ngraph * (K + 1) >
