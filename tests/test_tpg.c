@@ -243,6 +243,31 @@ Test(tpg, build_refuses_too_many_graph_rows_and_names_the_counts)
     ac_tpg_data_free(D);
 }
 
+/* A vocabulary too large for even one graph is refused before anything of
+ * size K is allocated (a token id near 2^31 once cost gigabytes): K =
+ * AC_TPG_ROWS_MAX needs one row more than the cap (the accepted side of the
+ * same cap, K = AC_TPG_ROWS_MAX - 1, is size_check's test: building it would
+ * take 1.7 GB). */
+Test(tpg, build_refuses_a_vocabulary_too_large_for_one_graph)
+{
+    int K = (int)AC_TPG_ROWS_MAX;
+    ac_tpg_data *D = ac_tpg_data_alloc(1, 1, K);
+    cr_assert_not_null(D);
+    D->off[1] = 1, D->tok[0] = D->label[0] = K - 1;
+    ac_tpg *G = (ac_tpg *)&G;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_ESIZE);
+    cr_assert_null(G);
+    char want[128];
+    snprintf(want, sizeof want, "1 graphs (last tokens) of %d tokens need %zu graph rows", K, AC_TPG_ROWS_MAX + 1);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    D->K = 0; /* an empty dataset of any K needs no graph; K is checked by the data check */
+    D->n = 0;
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "vocabulary size K = 0"), "%s", msg.text);
+    ac_tpg_data_free(D);
+}
+
 /* Both sides of the cap on ngraph * (K + 1), and of ngraph >= 0, K >= 1. */
 Test(tpg, size_check_accepts_the_cap_and_refuses_one_row_more)
 {

@@ -311,6 +311,10 @@ ac_status ac_tpg_build(const ac_tpg_data *D, ac_tpg **out, ac_msg *msg)
     ac_status st = ac_tpg_data_check(D, 1, msg);
     if (st != AC_OK)
         return st;
+    /* one graph at least when there are examples: refuse a vocabulary too
+     * large for it before allocating anything of size K */
+    if (D->n > 0 && (st = ac_tpg_size_check(1, D->K, msg)) != AC_OK)
+        return st;
     ac_tpg *G = calloc(1, sizeof *G);
     if (!G)
         return AC_ENOMEM;
