@@ -153,6 +153,22 @@ Test(tpg_solve, scales_beyond_the_representable_range_are_refused_on_both_sides)
             }
         }
         cr_assert(seen_in > 0 && seen_out == 2, "case %d: %d in, %d boundaries", cs, seen_in, seen_out);
+        /* the refusal names the admissible range: exponents lo..hi of the
+         * normalisation, i.e. a largest entry in [2^(lo-1), 2^hi) */
+        int lo = 0, hi = 0; /* lambda > 0 here: the scans end near +-255 */
+        while (hi < 1100 && fits(wmax, 2, hi + 1) && fits(lmax, 4, hi + 1))
+            hi++;
+        while (lo > -1100 && fits(wmax, 2, lo - 1) && fits(lmax, 4, lo - 1))
+            lo--;
+        for (int i = 0; i < K * D_EMB; i++)
+            Es[i] = ldexp(E[i], hi + 1);
+        cr_assert_eq(solve(D, Es, D_EMB, &s, &msg), AC_ENUMERIC);
+        char want[96];
+        snprintf(want, sizeof want, "results fit for a largest entry in [2^%d, 2^%d)", lo - 1, hi);
+        cr_assert(strstr(msg.text, want), "case %d: want '%s' in %s", cs, want, msg.text);
+        snprintf(want, sizeof want, "the largest embedding entry is in [2^%d, 2^%d)", hi, hi + 1);
+        cr_assert(strstr(msg.text, want), "case %d: want '%s' in %s", cs, want, msg.text);
+        ac_tpg_solution_clear(&s);
         ac_tpg_solution_clear(&ref);
     }
     ac_tpg_data_free(D);
@@ -264,5 +280,64 @@ Test(tpg_solve, band_edges_are_accepted_and_the_next_doubles_refused)
     cr_assert_eq(p, 0, "a zero matrix is left as it is (the rank check refuses it)");
     ac_tpg_cons_clear(&C);
     ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
+/* An infeasible verdict is scale-free.  Data [0 1 2] -> 0 and [0 1 3] -> 0
+ * with e_3 = -e_2 (dependent, allowed) ask (e_0 - e_1)^T W e_2 >= 1 and
+ * (e_0 - e_1)^T W e_3 = -(e_0 - e_1)^T W e_2 >= 1: infeasible, found by the
+ * QP with a nonzero last iterate.  Up to the last exponent where they fit
+ * the last iterate and multipliers come back scaled exactly; beyond it the
+ * verdict and certificate stand and W_svm, lambda are zero. */
+Test(tpg_solve, infeasible_verdicts_hold_at_any_scale)
+{
+    int off[3] = {0, 3, 6}, tok[6] = {0, 1, 2, 0, 1, 3}, label[2] = {0, 0};
+    ac_tpg_data *D = ac_tpg_data_alloc(2, 6, K);
+    cr_assert_not_null(D);
+    memcpy(D->off, off, sizeof off), memcpy(D->tok, tok, sizeof tok), memcpy(D->label, label, sizeof label);
+    double E[K * D_EMB] = {0}, Es[K * D_EMB];
+    for (int i = 0; i < 3; i++)
+        E[i * D_EMB + i] = 0.75;
+    E[3 * D_EMB + 2] = -0.75;
+    ac_tpg_solve_settings set;
+    ac_tpg_solve_settings_default(&set);
+    set.svm.allow_dependent = 1;
+    ac_tpg_solution ref, s;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_solve(D, E, D_EMB, &set, &ref, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ref.qp.status, AC_QP_INFEASIBLE);
+    /* hi: the largest exponent at which W and lambda still fit; hi + 1 is
+     * the first where they are zeroed */
+    double wmax = max_abs(ref.Wsvm, D_EMB * D_EMB), lmax = max_abs(ref.lambda, ref.C.m);
+    cr_assert(wmax > 0.0 && lmax > 0.0, "the QP's last iterate is not zero");
+    int hi = 0;
+    while (hi < 1100 && fits(wmax, 2, hi + 1) && fits(lmax, 4, hi + 1))
+        hi++;
+    int ks[4] = {20, hi, hi + 1, 400};
+    for (int t = 0; t < 4; t++) {
+        int k = ks[t], keep = k <= hi;
+        for (int i = 0; i < K * D_EMB; i++)
+            Es[i] = ldexp(E[i], k);
+        cr_assert_eq(ac_tpg_solve(D, Es, D_EMB, &set, &s, &msg), AC_OK, "2^%d: %s", k, msg.text);
+        cr_assert_eq(s.qp.status, AC_QP_INFEASIBLE, "2^%d", k);
+        for (int c = 0; c < s.C.m; c++) {
+            cr_assert_eq(s.cert[c], ref.cert[c], "2^%d: the certificate is scale-free", k);
+            cr_assert_eq(s.lambda[c], keep ? ldexp(ref.lambda[c], -4 * k) : 0.0, "2^%d lambda[%d]", k, c);
+        }
+        for (int i = 0; i < D_EMB * D_EMB; i++)
+            cr_assert_eq(s.Wsvm[i], keep ? ldexp(ref.Wsvm[i], -2 * k) : 0.0, "2^%d W[%d]", k, i);
+        ac_tpg_solution_clear(&s);
+    }
+    ac_tpg_solution_clear(&ref);
+    ac_tpg_solution s0;
+    cr_assert_eq(ac_tpg_solve(D, E, 0, &set, &s0, &msg), AC_OK, "d = 0 is a size, refused only by rank: %s",
+                 msg.text);
+    ac_tpg_solution_clear(&s0);
+    set.svm.allow_dependent = 0;
+    cr_assert_eq(ac_tpg_solve(D, E, 0, &set, &s0, &msg), AC_ERANK, "%s", msg.text);
+    ac_tpg_solution_clear(&s0);
+    cr_assert_eq(ac_tpg_solve(D, E, -1, &set, &s0, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "embedding dimension d = -1; need d >= 0"), "%s", msg.text);
+    ac_tpg_solution_clear(&s0);
     ac_tpg_data_free(D);
 }
