@@ -86,10 +86,14 @@ bench: deps $(BIN)
 	@./.ci/apt-install $(BENCH_PKGS)
 	./bench/run.sh $(BIN)
 
+# make fuzz: the four libFuzzer targets of tests/fuzz (parsers: data, emb;
+# graph building: graph; the solve: solve), FUZZ_SECONDS shared between them
+# (150 s each by default); FUZZ_TARGETS picks some.
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 fuzz: deps
 	@./.ci/apt-install $(FUZZ_PKGS)
-	./tests/fuzz/run.sh $(FUZZ_SECONDS)
+	./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-san build-fuzz

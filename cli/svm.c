@@ -65,7 +65,7 @@ static int load(const char *data_path, const char *emb_path, svm_input *in)
     if (st == AC_OK)
         st = ac_tpg_data_check(in->D, 1, &msg);
     if (st == AC_OK)
-        st = ac_tpg_build(&in->G, in->D, &msg);
+        st = ac_tpg_build(in->D, &in->G, &msg);
     if (st != AC_OK) {
         cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
         input_free(in);
@@ -90,35 +90,6 @@ static int parse_out_format(const char *s, unsigned allowed, out_format *f)
     return 0;
 }
 
-static int cmp_long(const void *x, const void *y)
-{
-    long a = *(const long *)x, b = *(const long *)y;
-    return (a > b) - (a < b);
-}
-
-/* The condensation of graph g: its direct edges A -> B between different
- * SCCs, from the token edges, sorted and deduplicated, coded A * ncomp + B
- * in *out (new; free it).  Returns the count, or -1 when out of memory. */
-static int cond_edges(const ac_tpg *G, int g, long **out)
-{
-    int K = G->K, nc = G->ncomp[g], n = 0;
-    const int *comp = G->comp + (size_t)g * K, *off = G->adj_off + (size_t)g * (K + 1);
-    long *e = malloc(sizeof(long) * (size_t)(off[K] - off[0] + 1));
-    if (!e)
-        return -1;
-    for (int j = 0; j < K; j++)
-        for (int t = off[j]; t < off[j + 1]; t++)
-            if (comp[j] != comp[G->adj[t]])
-                e[n++] = (long)comp[j] * nc + comp[G->adj[t]];
-    qsort(e, (size_t)n, sizeof *e, cmp_long);
-    int u = 0;
-    for (int i = 0; i < n; i++)
-        if (u == 0 || e[i] != e[u - 1])
-            e[u++] = e[i];
-    *out = e;
-    return u;
-}
-
 static void graph_text(const ac_tpg *G)
 {
     int K = G->K;
@@ -129,8 +100,10 @@ static void graph_text(const ac_tpg *G)
             for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
                 printf(" %d->%d", j, G->adj[e]);
         printf("\n  SCCs in priority order (higher first):\n");
-        long *ce = NULL;
-        int nce = cond_edges(G, g, &ce), c = 0;
+        ac_tpg_cond ce;
+        if (ac_tpg_condensation(G, g, &ce, NULL) != AC_OK)
+            ce.n = 0;
+        int c = 0;
         /* components 0 .. nlive[g]-1 hold the graph's tokens (theory/tpg.h) */
         for (int A = 0; A < G->nlive[g]; A++) {
             printf("    SCC %d: {", A);
@@ -138,11 +111,11 @@ static void graph_text(const ac_tpg *G)
                 if (G->comp[(size_t)g * K + j] == A)
                     printf(first ? "%d" : ", %d", j), first = 0;
             printf("}%s", G->comp_size[(size_t)g * K + A] > 1 ? "  (cyclic)" : "");
-            for (int any = 0; c < nce && ce[c] / G->ncomp[g] == A; c++)
-                printf(any++ ? ", %ld" : "  -> SCC %ld", ce[c] % G->ncomp[g]);
+            for (int any = 0; c < ce.n && ce.from[c] == A; c++)
+                printf(any++ ? ", %d" : "  -> SCC %d", ce.to[c]);
             printf("\n");
         }
-        free(ce);
+        ac_tpg_cond_clear(&ce);
     }
 }
 
@@ -164,11 +137,12 @@ static json_t *graph_json(const ac_tpg *G)
                     json_array_append_new(members, json_integer(j));
             json_array_append_new(sccs, json_pack("{s:i,s:o}", "id", A, "tokens", members));
         }
-        long *ce = NULL;
-        int nce = cond_edges(G, g, &ce);
-        for (int c = 0; c < nce; c++)
-            json_array_append_new(order, json_pack("[ii]", (int)(ce[c] / G->ncomp[g]), (int)(ce[c] % G->ncomp[g])));
-        free(ce);
+        ac_tpg_cond ce;
+        if (ac_tpg_condensation(G, g, &ce, NULL) != AC_OK)
+            ce.n = 0;
+        for (int c = 0; c < ce.n; c++)
+            json_array_append_new(order, json_pack("[ii]", ce.from[c], ce.to[c]));
+        ac_tpg_cond_clear(&ce);
         json_object_set_new(o, "edges", edges);
         json_object_set_new(o, "sccs", sccs);
         json_object_set_new(o, "priority", order);

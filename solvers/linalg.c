@@ -72,32 +72,6 @@ void ac_la_lift(const double *E, int K, int d, const double *Lam, double *W)
     free(T);
 }
 
-void ac_la_token_logits(const double *E, int K, int d, const double *W, double *U)
-{
-    if (K == 0)
-        return;
-    if (d == 0) {
-        memset(U, 0, sizeof(double) * (size_t)K * (size_t)K);
-        return;
-    }
-    double *T = malloc(sizeof(double) * (size_t)K * (size_t)d);
-    if (!T) {
-        for (int j = 0; j < K; j++)
-            for (int k = 0; k < K; k++) {
-                double s = 0.0;
-                for (int a = 0; a < d; a++)
-                    for (int b = 0; b < d; b++)
-                        s += E[j * d + a] * W[a * d + b] * E[k * d + b];
-                U[j * K + k] = s;
-            }
-        return;
-    }
-    /* T = E W (K x d), U = T E^T */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, d, 1.0, E, d, W, d, 0.0, T, d);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, K, d, 1.0, T, d, E, d, 0.0, U, K);
-    free(T);
-}
-
 ac_status ac_la_rank(const double *A, int K, int d, int *rank, double *smin, double *smax)
 {
     int ns = K < d ? K : d;

@@ -20,9 +20,6 @@ void ac_la_gram(const double *E, int K, int d, double *G);
 /* W = E^T Lam E (d x d) for E K x d and Lam K x K.  W may not alias. */
 void ac_la_lift(const double *E, int K, int d, const double *Lam, double *W);
 
-/* U = E W E^T (K x K): U[j*K + k] = e_j^T W e_k.  U may not alias. */
-void ac_la_token_logits(const double *E, int K, int d, const double *W, double *U);
-
 /* Numerical rank of the K x d matrix A (singular values above
  * max(K,d) * DBL_EPSILON * sigma_max, the LAPACK dgelss default).  Writes the
  * smallest and largest singular values to smin, smax when non-NULL.

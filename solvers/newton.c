@@ -96,19 +96,33 @@ static int eval(ac_newton_workspace *w, const double *x, double *f, double *g, d
     return 0;
 }
 
+ac_status ac_newton_settings_check(const ac_newton_settings *s, ac_msg *msg)
+{
+    if (!(s->eps_grad >= 0.0))
+        return ac_fail(msg, AC_EINVAL, "Newton: eps_grad = %g; need eps_grad >= 0", s->eps_grad);
+    if (s->max_iter < 0)
+        return ac_fail(msg, AC_EINVAL, "Newton: max_iter = %d; need max_iter >= 0", s->max_iter);
+    return AC_OK;
+}
+
 ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, const double *x0,
-                        const ac_newton_settings *set)
+                        const ac_newton_settings *set, ac_msg *msg)
 {
     if (!w)
-        return AC_EINVAL;
+        return ac_fail(msg, AC_EINVAL, "Newton: no workspace (NULL)");
     w->ready = 0;
     ac_newton_settings def;
     if (!set) {
         ac_newton_settings_default(&def);
         set = &def;
     }
-    if (!fn || (!x0 && w->n > 0) || !(set->eps_grad >= 0.0) || set->max_iter < 0)
-        return AC_EINVAL;
+    if (!fn)
+        return ac_fail(msg, AC_EINVAL, "Newton: no objective function (NULL)");
+    if (!x0 && w->n > 0)
+        return ac_fail(msg, AC_EINVAL, "Newton: no starting point (NULL) for %d variables", w->n);
+    ac_status st = ac_newton_settings_check(set, msg);
+    if (st != AC_OK)
+        return st;
     w->fn = fn;
     w->ctx = ctx;
     w->set = *set;
@@ -117,10 +131,14 @@ ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, cons
     if (w->n > 0)
         memcpy(w->x, x0, sizeof(double) * (size_t)w->n);
     w->status = AC_NEWTON_RUNNING;
-    if (eval(w, w->x, &w->f, w->g, NULL) != 0) {
+    int rc = eval(w, w->x, &w->f, w->g, NULL);
+    if (rc != 0) {
         w->status = AC_NEWTON_STOPPED;
         w->gnorm = NAN;
-        return AC_ECALLBACK;
+        return ac_fail(msg, AC_ECALLBACK,
+                       "Newton: the objective failed at the starting point (callback returned %d, or a "
+                       "non-finite value or gradient)",
+                       rc);
     }
     w->ready = 1;
     w->gnorm = ac_la_nrm2(w->g, w->n);
@@ -242,10 +260,10 @@ const double *ac_newton_x(const ac_newton_workspace *w)
     return w->x;
 }
 
-ac_status ac_newton_solve(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, double *x,
-                          const ac_newton_settings *set, ac_newton_info *info)
+ac_status ac_newton_solve(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, const ac_newton_settings *set,
+                          double *x, ac_newton_info *info, ac_msg *msg)
 {
-    ac_status st = ac_newton_set(w, fn, ctx, x, set);
+    ac_status st = ac_newton_set(w, fn, ctx, x, set, msg);
     if (st != AC_OK) {
         if (info) {
             memset(info, 0, sizeof *info);
@@ -260,7 +278,7 @@ ac_status ac_newton_solve(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, do
     while (!ac_newton_test(w, info)) {
         st = ac_newton_iterate(w);
         if (st != AC_OK)
-            return st;
+            return ac_fail(msg, st, "Newton: iterate failed after a good set (%s)", ac_status_str(st));
     }
     if (w->n > 0)
         memcpy(x, w->x, sizeof(double) * (size_t)w->n);

@@ -79,6 +79,11 @@ typedef struct {
 
 void ac_newton_settings_default(ac_newton_settings *s);
 
+/* AC_OK when the settings are usable: eps_grad >= 0 (not NaN) and
+ * max_iter >= 0; otherwise AC_EINVAL with the sentence naming the setting
+ * and its bound in msg (may be NULL). */
+ac_status ac_newton_settings_check(const ac_newton_settings *s, ac_msg *msg);
+
 typedef struct {
     ac_newton_status status;
     int iter;
@@ -98,11 +103,12 @@ void ac_newton_free(ac_newton_workspace *w);
 
 /* Start from x0 (n, copied); fn and ctx are borrowed until the next set;
  * set == NULL means the defaults.  Evaluates f and grad at x0.  Returns
- * AC_EINVAL for a NULL w, fn or x0, eps_grad < 0 or NaN, or max_iter < 0
- * (the workspace is then unusable until a good set); AC_ECALLBACK when the
- * callback fails at x0 (status STOPPED); AC_OK otherwise. */
+ * AC_EINVAL for a NULL w, fn or x0 (n > 0), or settings that fail
+ * ac_newton_settings_check (the workspace is then unusable until a good
+ * set); AC_ECALLBACK when the callback fails at x0 (status STOPPED); AC_OK
+ * otherwise.  On an error msg (may be NULL) receives the sentence. */
 ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, const double *x0,
-                        const ac_newton_settings *set);
+                        const ac_newton_settings *set, ac_msg *msg);
 /* One damped Newton step: p = -(H + tau I)^{-1} g (tau = 0 unless H has no
  * Cholesky factor), then t = 1, 1/2, ... until the trial x + t p passes
  *   f(x + t p) <= f(x) + AC_NEWTON_ARMIJO t g^T p
@@ -117,11 +123,12 @@ int ac_newton_test(ac_newton_workspace *w, ac_newton_info *info);
 /* The current iterate (n entries, borrowed). */
 const double *ac_newton_x(const ac_newton_workspace *w);
 
-/* set + iterate/test to the end; x (n) gets the final iterate (it may alias
- * nothing the callback reads).  AC_OK whenever the iteration ran, whatever
- * info->status; otherwise ac_newton_set's error, with info filled and x =
- * x0 when the callback failed at x0. */
-ac_status ac_newton_solve(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, double *x,
-                          const ac_newton_settings *set, ac_newton_info *info);
+/* set + iterate/test to the end, from x (n entries: the starting point on
+ * entry, the final iterate on return; it may alias nothing the callback
+ * reads).  AC_OK whenever the iteration ran, whatever info->status;
+ * otherwise ac_newton_set's error and sentence, with info filled and x = x0
+ * when the callback failed at x0. */
+ac_status ac_newton_solve(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, const ac_newton_settings *set,
+                          double *x, ac_newton_info *info, ac_msg *msg);
 
 #endif

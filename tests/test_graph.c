@@ -169,6 +169,18 @@ Test(graph, invalid_graphs_are_refused)
     int dec_off[4] = {0, 2, 1, 2}, adj[2] = {1, 2};
     cr_assert_eq(ac_graph_scc(3, dec_off, adj, comp, &nc), AC_EINVAL, "offsets decrease");
     cr_assert_eq(ac_graph_scc(-1, off, adj, comp, &nc), AC_EINVAL, "n = -1");
+    /* the first node and the last are checked too, on both sides of [0, n) */
+    int off0[4] = {0, 1, 1, 1}, first_bad[1] = {3}, first_neg[1] = {-1}, first_ok[1] = {2};
+    cr_assert_eq(ac_graph_scc(3, off0, first_bad, comp, &nc), AC_EINVAL, "node 0 -> 3");
+    cr_assert_eq(ac_graph_scc(3, off0, first_neg, comp, &nc), AC_EINVAL, "node 0 -> -1");
+    cr_assert_eq(ac_graph_scc(3, off0, first_ok, comp, &nc), AC_OK, "node 0 -> 2 is fine");
+    int offl[4] = {0, 0, 0, 1}, last_ok[1] = {0};
+    cr_assert_eq(ac_graph_scc(3, offl, first_bad, comp, &nc), AC_EINVAL, "node 2 -> 3");
+    cr_assert_eq(ac_graph_scc(3, offl, last_ok, comp, &nc), AC_OK, "node 2 -> 0 is fine");
+    int dec0[4] = {1, 0, 0, 0};
+    cr_assert_eq(ac_graph_scc(3, dec0, adj, comp, &nc), AC_EINVAL, "offsets decrease at node 0");
+    int decl[4] = {0, 0, 1, 0};
+    cr_assert_eq(ac_graph_scc(3, decl, adj, comp, &nc), AC_EINVAL, "offsets decrease at the last node");
 }
 
 Test(graph, empty_and_single_node_graphs)

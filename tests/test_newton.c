@@ -86,7 +86,7 @@ Test(newton, quadratic_is_solved_in_one_step)
         set.eps_grad = 64.0 * n * DBL_EPSILON * ac_la_nrm2(q.A, n * n) *
                        (ac_la_nrm2(xs, n) + ac_la_nrm2(x, n) + 1.0);
         ac_newton_info info;
-        cr_assert_eq(ac_newton_solve(w[n], quad_fn, &q, x, &set, &info), AC_OK);
+        cr_assert_eq(ac_newton_solve(w[n], quad_fn, &q, &set, x, &info, NULL), AC_OK);
         cr_assert_eq(info.status, AC_NEWTON_CONVERGED, "seed 11 case %d n %d: %s", c, n,
                      ac_newton_status_str(info.status));
         cr_assert_eq(info.iter, n == 0 ? 0 : 1, "seed 11 case %d n %d: %d iterations", c, n,
@@ -180,7 +180,7 @@ Test(newton, reaches_minimiser_known_by_construction)
         ac_newton_workspace *w = ac_newton_alloc(n);
         cr_assert_not_null(w);
         ac_newton_info info;
-        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, x, NULL, &info), AC_OK);
+        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, NULL, x, &info, NULL), AC_OK);
         cr_assert_eq(info.status, AC_NEWTON_CONVERGED, "seed 12 case %d n %d: %s |g| %g", c, n,
                      ac_newton_status_str(info.status), info.grad_norm);
         cr_assert_leq(info.grad_norm, AC_NEWTON_EPS_GRAD_DEFAULT);
@@ -211,7 +211,7 @@ Test(newton, set_iterate_test_matches_solve_and_decreases_f)
         for (int i = 0; i < n; i++)
             x0[i] = x[i] = p.xs[i] + 2.0 * gsl_ran_gaussian(r, 1.0);
         ac_newton_workspace *w = ac_newton_alloc(n);
-        cr_assert_eq(ac_newton_set(w, exp_fn, &p, x0, NULL), AC_OK);
+        cr_assert_eq(ac_newton_set(w, exp_fn, &p, x0, NULL, NULL), AC_OK);
         ac_newton_info info;
         double fprev = INFINITY;
         int steps = 0;
@@ -223,7 +223,7 @@ Test(newton, set_iterate_test_matches_solve_and_decreases_f)
             steps++;
         }
         ac_newton_info info2;
-        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, x, NULL, &info2), AC_OK);
+        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, NULL, x, &info2, NULL), AC_OK);
         cr_assert_eq(info.status, info2.status);
         cr_assert_eq(info.iter, steps);
         cr_assert_eq(info2.iter, steps, "solve and the loop are the same iteration");
@@ -251,7 +251,7 @@ Test(newton, positive_callback_return_shortens_the_step)
     double x = p.xs[0] - 1000.0;
     ac_newton_workspace *w = ac_newton_alloc(1);
     ac_newton_info info;
-    cr_assert_eq(ac_newton_solve(w, exp_fn, &p, &x, NULL, &info), AC_OK);
+    cr_assert_eq(ac_newton_solve(w, exp_fn, &p, NULL, &x, &info, NULL), AC_OK);
     cr_assert_eq(info.status, AC_NEWTON_CONVERGED, "%s", ac_newton_status_str(info.status));
     cr_assert_geq(info.backtracks, 1);
     /* |x - x*| <= |g| / mu = 1e-10, plus rounding of g (~ eps) / mu. */
@@ -271,7 +271,7 @@ Test(newton, callback_stop_ends_with_last_good_iterate)
             x0[i] = x[i] = p.xs[i] + 2.0 * gsl_ran_gaussian(r, 1.0);
         /* Record the iterates of an unhindered run. */
         ac_newton_workspace *w = ac_newton_alloc(n);
-        cr_assert_eq(ac_newton_set(w, exp_fn, &p, x0, NULL), AC_OK);
+        cr_assert_eq(ac_newton_set(w, exp_fn, &p, x0, NULL, NULL), AC_OK);
         ac_newton_info info;
         cr_assert_eq(ac_newton_iterate(w), AC_OK);
         if (ac_newton_test(w, &info)) { /* converged in one step: nothing to stop */
@@ -289,7 +289,7 @@ Test(newton, callback_stop_ends_with_last_good_iterate)
             p.calls = 0;
             p.stop_at = calls_one_step + off;
             memcpy(x, x0, sizeof(double) * (size_t)n);
-            cr_assert_eq(ac_newton_solve(w, exp_fn, &p, x, NULL, &info), AC_OK);
+            cr_assert_eq(ac_newton_solve(w, exp_fn, &p, NULL, x, &info, NULL), AC_OK);
             cr_assert_eq(info.status, AC_NEWTON_STOPPED, "seed 14 case %d: %s", c,
                          ac_newton_status_str(info.status));
             cr_assert_eq(info.iter, off == 1 ? 1 : 2);
@@ -310,7 +310,9 @@ Test(newton, callback_failure_at_x0_is_reported)
     double x[3] = {1.7312, -0.25, 0.5};
     ac_newton_workspace *w = ac_newton_alloc(3);
     ac_newton_info info;
-    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, x, NULL, &info), AC_ECALLBACK);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, NULL, x, &info, &msg), AC_ECALLBACK);
+    cr_assert(strstr(msg.text, "the objective failed at the starting point (callback returned"), "%s", msg.text);
     cr_assert_eq(info.status, AC_NEWTON_STOPPED);
     cr_assert_eq(x[0], 1.7312);
     cr_assert_eq(ac_newton_iterate(w), AC_EINVAL, "no iterate without a good set");
@@ -333,7 +335,7 @@ Test(newton, iteration_limit_is_reported)
         ac_newton_settings_default(&set);
         set.max_iter = 1;
         ac_newton_info info;
-        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, x, &set, &info), AC_OK);
+        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, &set, x, &info, NULL), AC_OK);
         /* From 3 units away one step cannot reach |g| <= 1e-12 (the
          * quadratic convergence region of exp is much smaller). */
         cr_assert_eq(info.status, AC_NEWTON_MAX_ITER, "seed 16 case %d: %s", c,
@@ -341,7 +343,7 @@ Test(newton, iteration_limit_is_reported)
         cr_assert_eq(info.iter, 1);
         cr_assert_gt(info.grad_norm, set.eps_grad);
         set.max_iter = 0;
-        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, x, &set, &info), AC_OK);
+        cr_assert_eq(ac_newton_solve(w, exp_fn, &p, &set, x, &info, NULL), AC_OK);
         cr_assert_eq(info.status, AC_NEWTON_MAX_ITER);
         cr_assert_eq(info.iter, 0);
         ac_newton_free(w);
@@ -380,7 +382,7 @@ Test(newton, indefinite_hessian_is_not_convex)
     double x[2] = {1.7312, 0.5};
     ac_newton_workspace *w = ac_newton_alloc(2);
     ac_newton_info info;
-    cr_assert_eq(ac_newton_solve(w, bad_fn, &b, x, NULL, &info), AC_OK);
+    cr_assert_eq(ac_newton_solve(w, bad_fn, &b, NULL, x, &info, NULL), AC_OK);
     cr_assert_eq(info.status, AC_NEWTON_NOT_CONVEX, "%s", ac_newton_status_str(info.status));
     cr_assert_eq(x[0], 1.7312);
     ac_newton_free(w);
@@ -392,7 +394,7 @@ Test(newton, ascent_direction_ends_without_progress)
     double x[2] = {1.7312, 0.5};
     ac_newton_workspace *w = ac_newton_alloc(2);
     ac_newton_info info;
-    cr_assert_eq(ac_newton_solve(w, bad_fn, &b, x, NULL, &info), AC_OK);
+    cr_assert_eq(ac_newton_solve(w, bad_fn, &b, NULL, x, &info, NULL), AC_OK);
     cr_assert_eq(info.status, AC_NEWTON_NO_PROGRESS, "%s", ac_newton_status_str(info.status));
     cr_assert_eq(x[0], 1.7312);
     cr_assert_eq(x[1], 0.5);
@@ -412,7 +414,7 @@ Test(newton, singular_psd_hessian_is_regularised)
     double x[2] = {1.7312, -3.0};
     ac_newton_workspace *w = ac_newton_alloc(2);
     ac_newton_info info;
-    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, x, NULL, &info), AC_OK);
+    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, NULL, x, &info, NULL), AC_OK);
     cr_assert_eq(info.status, AC_NEWTON_CONVERGED, "%s", ac_newton_status_str(info.status));
     cr_assert_gt(info.reg, 0.0);
     cr_assert_leq(info.reg, AC_NEWTON_REG_MAX * 2.0);
@@ -433,19 +435,180 @@ Test(newton, invalid_settings_are_rejected)
     ac_newton_info info;
     ac_newton_settings_default(&set);
     set.eps_grad = -1.0;
-    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, x, &set, &info), AC_EINVAL);
+    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, &set, x, &info, NULL), AC_EINVAL);
     set.eps_grad = NAN;
-    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, &set), AC_EINVAL);
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, &set, NULL), AC_EINVAL);
     ac_newton_settings_default(&set);
     set.max_iter = -1;
-    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, &set), AC_EINVAL);
-    cr_assert_eq(ac_newton_set(w, NULL, &q, x, NULL), AC_EINVAL);
-    cr_assert_eq(ac_newton_set(w, quad_fn, &q, NULL, NULL), AC_EINVAL);
-    cr_assert_eq(ac_newton_set(NULL, quad_fn, &q, x, NULL), AC_EINVAL);
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, &set, NULL), AC_EINVAL);
+    cr_assert_eq(ac_newton_set(w, NULL, &q, x, NULL, NULL), AC_EINVAL);
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, NULL, NULL, NULL), AC_EINVAL);
+    cr_assert_eq(ac_newton_set(NULL, quad_fn, &q, x, NULL, NULL), AC_EINVAL);
     cr_assert_eq(ac_newton_iterate(w), AC_EINVAL);
     cr_assert_null(ac_newton_alloc(-1));
     ac_newton_free(NULL);
     ac_newton_free(w);
     cr_assert_str_neq(ac_newton_status_str(AC_NEWTON_MAX_ITER),
                       ac_newton_status_str(AC_NEWTON_NO_PROGRESS));
+}
+
+/* Each setting on both sides of its bound, and every refusal says which
+ * setting or argument and its bound. */
+Test(newton, settings_check_names_the_setting_on_each_side_of_its_bound)
+{
+    ac_newton_settings set;
+    ac_msg msg = {{0}};
+    ac_newton_settings_default(&set);
+    cr_assert_eq(ac_newton_settings_check(&set, &msg), AC_OK);
+    set.eps_grad = 0.0;
+    cr_assert_eq(ac_newton_settings_check(&set, &msg), AC_OK);
+    set.eps_grad = -DBL_MIN;
+    cr_assert_eq(ac_newton_settings_check(&set, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "eps_grad = -2.22507e-308; need eps_grad >= 0"), "%s", msg.text);
+    set.eps_grad = NAN;
+    cr_assert_eq(ac_newton_settings_check(&set, NULL), AC_EINVAL);
+    ac_newton_settings_default(&set);
+    set.max_iter = 0;
+    cr_assert_eq(ac_newton_settings_check(&set, &msg), AC_OK);
+    set.max_iter = -1;
+    cr_assert_eq(ac_newton_settings_check(&set, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "max_iter = -1; need max_iter >= 0"), "%s", msg.text);
+
+    quad q;
+    memset(&q, 0, sizeof q);
+    q.n = 1;
+    q.A[0] = 1.0;
+    double x[1] = {0.5};
+    ac_newton_workspace *w = ac_newton_alloc(1);
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, &set, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "max_iter = -1"), "ac_newton_set passes the check's sentence: %s", msg.text);
+    cr_assert_eq(ac_newton_set(w, NULL, &q, x, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "no objective function"), "%s", msg.text);
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, NULL, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "no starting point (NULL) for 1 variables"), "%s", msg.text);
+    cr_assert_eq(ac_newton_set(NULL, quad_fn, &q, x, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "no workspace"), "%s", msg.text);
+    ac_newton_free(w);
+    ac_newton_workspace *w0 = ac_newton_alloc(0); /* n = 0 needs no starting point */
+    cr_assert_eq(ac_newton_set(w0, quad_fn, &q, NULL, NULL, &msg), AC_OK, "%s", msg.text);
+    ac_newton_free(w0);
+}
+
+/* f(x) = ½ x^2 - 5 x from x0 = 0 in one variable: g = -5 exactly, the Newton
+ * step is p = 5 exactly, and trial t is x = 5 t.  The callback refuses
+ * (positive return: shorten) every trial beyond `limit`. */
+typedef struct {
+    double limit;
+} clip_t;
+
+static int clip_fn(void *ctx, const double *x, double *f, double *g, double *H)
+{
+    const clip_t *c = ctx;
+    if (x[0] > c->limit)
+        return 1;
+    *f = 0.5 * x[0] * x[0] - 5.0 * x[0]; /* no cancellation near x = 0 */
+    if (g)
+        g[0] = x[0] - 5.0;
+    if (H)
+        H[0] = 1.0;
+    return 0;
+}
+
+/* The line search tries t = 1, 1/2, ..., 2^-AC_NEWTON_MAX_BACKTRACK: a trial
+ * admissible only at the last of them is taken (that many backtracks), one
+ * admissible only at the next halving is not (no progress). */
+Test(newton, line_search_tries_exactly_max_backtrack_halvings)
+{
+    ac_newton_workspace *w = ac_newton_alloc(1);
+    ac_newton_settings set;
+    ac_newton_settings_default(&set);
+    set.max_iter = 1;
+    ac_newton_info info;
+    clip_t c = {ldexp(5.0, -AC_NEWTON_MAX_BACKTRACK)};
+    double x[1] = {0.0};
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_MAX_ITER, "%s", ac_newton_status_str(info.status));
+    cr_assert_eq(info.backtracks, AC_NEWTON_MAX_BACKTRACK);
+    cr_assert_eq(x[0], c.limit);
+    c.limit = ldexp(5.0, -AC_NEWTON_MAX_BACKTRACK - 1);
+    x[0] = 0.0;
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_NO_PROGRESS, "%s", ac_newton_status_str(info.status));
+    cr_assert_eq(info.backtracks, AC_NEWTON_MAX_BACKTRACK);
+    cr_assert_eq(x[0], 0.0, "no trial accepted: x stays");
+    ac_newton_free(w);
+}
+
+/* ||g(x0)|| = 5 exactly: eps_grad = 5 ends at x0 (iter 0), the next double
+ * below does one exact Newton step (iter 1, x = 5). */
+Test(newton, gradient_test_is_inclusive_on_both_sides)
+{
+    ac_newton_workspace *w = ac_newton_alloc(1);
+    ac_newton_settings set;
+    ac_newton_settings_default(&set);
+    ac_newton_info info;
+    clip_t c = {INFINITY};
+    double x[1] = {0.0};
+    set.eps_grad = 5.0;
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_CONVERGED);
+    cr_assert_eq(info.iter, 0);
+    cr_assert_eq(info.grad_norm, 5.0);
+    set.eps_grad = nextafter(5.0, 0.0);
+    cr_assert_eq(ac_newton_solve(w, clip_fn, &c, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_CONVERGED);
+    cr_assert_eq(info.iter, 1);
+    cr_assert_eq(x[0], 5.0);
+    cr_assert_eq(info.backtracks, 0);
+    cr_assert_eq(info.nfev, 3, "f, g at x0; H at x0; f, g at the trial");
+    ac_newton_free(w);
+}
+
+/* f = ½ x^T diag(1, -mu) x - x0 - x1: Hessian eigenvalue -mu.  The shifts
+ * tau = 1e-14, 1e-12, ..., up to AC_NEWTON_REG_MAX (scale = 1) rescue a
+ * negative eigenvalue above -AC_NEWTON_REG_MAX and no more: mu = half of it
+ * is shifted (reg = REG_MAX, a step is taken), 1.5 times it is not convex. */
+static double diag_h0 = 1.0; /* H[0,0]; the shifts scale with max(1, |H_ii|) */
+
+static int diag_fn(void *ctx, const double *x, double *f, double *g, double *H)
+{
+    double mu = *(const double *)ctx;
+    *f = 0.5 * (diag_h0 * x[0] * x[0] - mu * x[1] * x[1]) - x[0] - x[1];
+    if (g)
+        g[0] = diag_h0 * x[0] - 1.0, g[1] = -mu * x[1] - 1.0;
+    if (H)
+        H[0] = diag_h0, H[1] = H[2] = 0.0, H[3] = -mu;
+    return 0;
+}
+
+Test(newton, diagonal_shift_stops_at_reg_max)
+{
+    ac_newton_workspace *w = ac_newton_alloc(2);
+    ac_newton_settings set;
+    ac_newton_settings_default(&set);
+    set.max_iter = 1;
+    ac_newton_info info;
+    double mu = 0.5 * AC_NEWTON_REG_MAX, x[2] = {0.0, 0.0};
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_MAX_ITER, "%s", ac_newton_status_str(info.status));
+    cr_assert(fabs(info.reg - AC_NEWTON_REG_MAX) <= 1e-9 * AC_NEWTON_REG_MAX, "reg %g", info.reg);
+    cr_assert(x[0] != 0.0, "a step was taken");
+    mu = 1.5 * AC_NEWTON_REG_MAX;
+    x[0] = x[1] = 0.0;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_NOT_CONVEX, "%s", ac_newton_status_str(info.status));
+    /* the first shift: a zero eigenvalue takes tau = AC_NEWTON_REG_MIN */
+    mu = 0.0;
+    x[0] = x[1] = 0.0;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.reg, AC_NEWTON_REG_MIN);
+    /* scale = max(1, max_i |H_ii|): 1 below one, |H_ii| above */
+    diag_h0 = 0.25;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.reg, AC_NEWTON_REG_MIN);
+    diag_h0 = 4.0;
+    cr_assert_eq(ac_newton_solve(w, diag_fn, &mu, &set, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.reg, AC_NEWTON_REG_MIN * 4.0);
+    diag_h0 = 1.0;
+    ac_newton_free(w);
 }

@@ -400,7 +400,7 @@ Test(svm_measure, rate_window_along_the_prediction_and_a_planted_slower_rate)
     double p = ac_la_dot(Nd, I.th.Wsvm, dd) / ac_la_dot(I.th.Wsvm, I.th.Wsvm, dd), want = 0.0;
     for (int j = 0; j < dd; j++)
         Nd[j] -= p * I.th.Wsvm[j];
-    ac_la_token_logits(I.E, I.K, I.d, Nd, U);
+    ac_tpg_token_logits(I.E, I.K, I.d, Nd, U);
     for (int s = 0; s < h.n; s++) {
         const int *tok = h.tok + (size_t)s * h.T;
         for (int t = 0; t < h.T; t++)

@@ -40,7 +40,7 @@ Test(svm_model, identity_loss_equals_the_theory_log_sum_exp_form)
         ac_tpg_data *D = draw(r, n, T, K, d, AC_SVM_GEN_ANY, &E);
         double *W = malloc(sizeof(double) * d * d), *U = malloc(sizeof(double) * K * K);
         random_W(r, W, d * d, 3.1731);
-        ac_la_token_logits(E, K, d, W, U);
+        ac_tpg_token_logits(E, K, d, W, U);
         double lm = ac_svm_model_loss(D, NULL, E, d, AC_SVM_HEAD_IDENTITY, W, NULL);
         double lt = ac_tpg_loss(D, U, D->n, NULL);
         /* Each example's loss is a difference of two log-sum-exps of at most
@@ -174,7 +174,7 @@ Test(svm_data, rejection_gives_the_structure_asked_for)
             ac_tpg_data *D = draw(r, 6, 4, 6, 8, (ac_svm_gen_mode)mode, &E);
             ac_tpg *G;
             ac_msg msg;
-            cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_OK);
+            cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_OK);
             cr_assert_eq(ac_tpg_is_acyclic(G), mode == AC_SVM_GEN_ACYCLIC, "case %d mode %d", cs, mode);
             ac_tpg_free(G);
             free(E);

@@ -76,7 +76,7 @@ static ac_tpg *build_ok(const ac_tpg_data *D)
 {
     ac_tpg *G = NULL;
     ac_msg msg = {{0}};
-    ac_status st = ac_tpg_build(&G, D, &msg);
+    ac_status st = ac_tpg_build(D, &G, &msg);
     cr_assert_eq(st, AC_OK, "build: %s (%s)", ac_status_str(st), msg.text);
     return G;
 }
@@ -142,7 +142,11 @@ Test(tpg, data_check_names_line_and_bound_of_each_fault)
     expect_fault(D, 1, AC_EPARSE, "data.txt:12: label 9 is outside the vocabulary of 8 tokens");
     D->label[2] = -1;
     expect_fault(D, 0, AC_EPARSE, "data.txt:12: label -1 is outside the vocabulary of 8 tokens");
-    D->label[2] = 7;
+    D->label[2] = 8; /* K itself */
+    expect_fault(D, 0, AC_EPARSE, "data.txt:12: label 8 is outside the vocabulary of 8 tokens");
+    D->label[2] = 0; /* the lowest token: in the sequence [6 7 0] */
+    cr_assert_eq(ac_tpg_data_check(D, 1, NULL), AC_OK);
+    D->label[2] = 7; /* K - 1 */
 
     D->label[1] = 3;
     expect_fault(D, 1, AC_EPARSE,
@@ -153,9 +157,16 @@ Test(tpg, data_check_names_line_and_bound_of_each_fault)
 
     D->tok[4] = 8;
     expect_fault(D, 1, AC_EPARSE, "data.txt:5: token 8 at position 2 is outside the vocabulary of 8 tokens");
-    D->tok[4] = -2;
-    expect_fault(D, 1, AC_EPARSE, "data.txt:5: token -2 at position 2");
+    D->tok[4] = -1;
+    expect_fault(D, 1, AC_EPARSE, "data.txt:5: token -1 at position 2");
     D->tok[4] = 5;
+    D->tok[0] = 8; /* the first position of the first example */
+    expect_fault(D, 1, AC_EPARSE, "data.txt:3: token 8 at position 1");
+    D->tok[7] = 8; /* the last position of the last example (tok[0] still bad: reported first) */
+    expect_fault(D, 1, AC_EPARSE, "data.txt:3: token 8 at position 1");
+    D->tok[0] = 1;
+    expect_fault(D, 1, AC_EPARSE, "data.txt:12: token 8 at position 3");
+    D->tok[7] = 0;
 
     D->off[1] = 0; /* example 0 becomes empty, example 1 takes its tokens */
     expect_fault(D, 1, AC_EPARSE, "data.txt:3: empty sequence");
@@ -202,10 +213,99 @@ Test(tpg, build_refuses_bad_data_with_the_check_message)
     D->label[0] = 6;
     ac_tpg *G = (ac_tpg *)&G;
     ac_msg msg = {{0}};
-    cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_EPARSE);
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_EPARSE);
     cr_assert_null(G);
     cr_assert(strstr(msg.text, "data.txt:3: label 6 does not occur"), "%s", msg.text);
     ac_tpg_data_free(D);
+}
+
+/* The issue's reproduction of a use after free: 1000 examples [i] -> i and
+ * one [2200000] -> 2200000 make 1001 graphs over K = 2200001 tokens, 2.2e9
+ * rows.  The refusal used to free the graphs and then read their count for
+ * the message (ASan: heap-use-after-free; a release build printed garbage). */
+Test(tpg, build_refuses_too_many_graph_rows_and_names_the_counts)
+{
+    int n = 1001, big = 2200000;
+    ac_tpg_data *D = ac_tpg_data_alloc(n, n, big + 1);
+    cr_assert_not_null(D);
+    for (int i = 0; i < n; i++) {
+        D->off[i + 1] = i + 1;
+        D->tok[i] = D->label[i] = i < 1000 ? i : big;
+    }
+    ac_tpg *G = (ac_tpg *)&G;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_ESIZE);
+    cr_assert_null(G);
+    char want[128];
+    snprintf(want, sizeof want, "%d graphs (last tokens) of %d tokens need %zu graph rows", n, big + 1,
+             (size_t)n * (size_t)(big + 2));
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    ac_tpg_data_free(D);
+}
+
+/* A vocabulary too large for even one graph is refused before anything of
+ * size K is allocated (a token id near 2^31 once cost gigabytes): K =
+ * AC_TPG_ROWS_MAX needs one row more than the cap (the accepted side of the
+ * same cap, K = AC_TPG_ROWS_MAX - 1, is size_check's test: building it would
+ * take 1.7 GB). */
+Test(tpg, build_refuses_a_vocabulary_too_large_for_one_graph)
+{
+    int K = (int)AC_TPG_ROWS_MAX;
+    ac_tpg_data *D = ac_tpg_data_alloc(1, 1, K);
+    cr_assert_not_null(D);
+    D->off[1] = 1, D->tok[0] = D->label[0] = K - 1;
+    ac_tpg *G = (ac_tpg *)&G;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_ESIZE);
+    cr_assert_null(G);
+    char want[128];
+    snprintf(want, sizeof want, "1 graphs (last tokens) of %d tokens need %zu graph rows", K, AC_TPG_ROWS_MAX + 1);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    D->K = 0; /* an empty dataset of any K needs no graph; K is checked by the data check */
+    D->n = 0;
+    cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "vocabulary size K = 0"), "%s", msg.text);
+    ac_tpg_data_free(D);
+}
+
+/* Both sides of the cap on ngraph * (K + 1), and of ngraph >= 0, K >= 1. */
+Test(tpg, size_check_accepts_the_cap_and_refuses_one_row_more)
+{
+    ac_msg msg = {{0}};
+    int K = (int)AC_TPG_ROWS_MAX - 1; /* one graph of K tokens: K + 1 rows */
+    cr_assert_eq(ac_tpg_size_check(1, K, &msg), AC_OK);
+    cr_assert_eq(ac_tpg_size_check(1, K + 1, &msg), AC_ESIZE);
+    char want[128];
+    snprintf(want, sizeof want, "need %zu graph rows > AC_TPG_ROWS_MAX = %zu", AC_TPG_ROWS_MAX + 1,
+             AC_TPG_ROWS_MAX);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    /* two graphs: 2 (K2 + 1) rows, at the cap and one pair past it */
+    int K2 = (int)(AC_TPG_ROWS_MAX / 2) - 1;
+    cr_assert_eq(ac_tpg_size_check(2, K2, &msg), AC_OK);
+    cr_assert_eq(ac_tpg_size_check(2, K2 + 1, &msg), AC_ESIZE);
+    cr_assert_eq(ac_tpg_size_check(0, 1, &msg), AC_OK);
+    cr_assert_eq(ac_tpg_size_check(-1, 1, &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "-1 graphs of 1 tokens: need ngraph >= 0 and K >= 1"), "%s", msg.text);
+    cr_assert_eq(ac_tpg_size_check(0, 0, &msg), AC_ESIZE);
+    cr_assert_eq(ac_tpg_size_check(1, 1, NULL), AC_OK);
+}
+
+/* The reachability cap on both sides: 2^15 live components make exactly
+ * 2^30 bytes; one more live component in a second graph is one byte over. */
+Test(tpg, reach_check_accepts_the_cap_and_refuses_one_byte_more)
+{
+    ac_msg msg = {{0}};
+    int nl[2] = {1 << 15, 0};
+    cr_assert_eq(ac_tpg_reach_check(2, nl, &msg), AC_OK);
+    nl[1] = 1;
+    cr_assert_eq(ac_tpg_reach_check(2, nl, &msg), AC_ESIZE);
+    char want[160];
+    snprintf(want, sizeof want, "reachability tables would take %zu bytes (2 graphs, up to %d live components) "
+             "> AC_TPG_REACH_MAX_BYTES = %zu", AC_TPG_REACH_MAX_BYTES + 1, 1 << 15, AC_TPG_REACH_MAX_BYTES);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
+    int small[3] = {3, 7, 2};
+    cr_assert_eq(ac_tpg_reach_check(3, small, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_reach_check(0, NULL, NULL), AC_OK);
 }
 
 /* ---- graphs --------------------------------------------------------------- */
@@ -302,6 +402,54 @@ Test(tpg, components_match_mutual_reachability_in_each_graph)
         /* tokens and last tokens outside the data */
         cr_assert_eq(ac_tpg_same_scc(G, -1, 0, 0), 0);
         cr_assert_eq(ac_tpg_same_scc(G, 0, 0, K), 0);
+        ac_tpg_free(G);
+        ac_tpg_data_free(D);
+    }
+    gsl_rng_free(r);
+}
+
+/* The condensation against the data's edges: A -> B listed iff some edge
+ * y -> j of the data's G^(k) joins component A = comp[y] to B = comp[j] != A;
+ * listed once, in increasing (A, B) order, A < B. */
+Test(tpg, condensation_edges_are_the_edges_between_components)
+{
+    gsl_rng *r = ac_test_rng(207);
+    unsigned long seed = ac_test_seed(207);
+    for (int cs = 0; cs < ac_test_cases(1000); cs++) {
+        ac_tpg_data *D = random_data(r);
+        ac_tpg *G = build_ok(D);
+        unsigned char adj[KMAX][KMAX][KMAX];
+        int occurs[KMAX], K = D->K;
+        direct_edges(D, adj, occurs);
+        for (int g = 0; g < G->ngraph; g++) {
+            int k = G->last[g];
+            const int *comp = G->comp + g * K;
+            unsigned char want[KMAX][KMAX] = {{0}}, got[KMAX][KMAX] = {{0}};
+            for (int y = 0; y < K; y++)
+                for (int j = 0; j < K; j++)
+                    if (adj[k][y][j] && comp[y] != comp[j])
+                        want[comp[y]][comp[j]] = 1;
+            ac_tpg_cond c;
+            cr_assert_eq(ac_tpg_condensation(G, g, &c, NULL), AC_OK);
+            for (int e = 0; e < c.n; e++) {
+                int A = c.from[e], B = c.to[e];
+                cr_assert(A >= 0 && B < G->nlive[g] && A < B, "seed %lu case %d: edge %d -> %d", seed, cs, A, B);
+                if (e > 0)
+                    cr_assert(A > c.from[e - 1] || (A == c.from[e - 1] && B > c.to[e - 1]),
+                              "seed %lu case %d: edges not increasing at %d", seed, cs, e);
+                got[A][B] = 1;
+            }
+            cr_assert_eq(memcmp(got, want, sizeof got), 0, "seed %lu case %d: condensation of G^(%d)", seed, cs, k);
+            ac_tpg_cond_clear(&c);
+        }
+        ac_tpg_cond c;
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_tpg_condensation(G, G->ngraph, &c, &msg), AC_EINVAL);
+        cr_assert_eq(c.n, 0);
+        cr_assert_null(c.from);
+        cr_assert_eq(ac_tpg_condensation(G, -1, &c, &msg), AC_EINVAL);
+        cr_assert(strstr(msg.text, "graph index -1 is outside [0, "), "%s", msg.text);
+        ac_tpg_cond_clear(&c); /* a zeroed struct is a no-op */
         ac_tpg_free(G);
         ac_tpg_data_free(D);
     }
@@ -429,6 +577,90 @@ Test(tpg, top_scc_of_unknown_or_isolated_tokens)
     ac_tpg_data_free(D);
 }
 
+/* Every index check of the queries on both sides of its bound: -1 and the
+ * count are refused (0 / -1), 0 and count - 1 answered.  Data (K = 4):
+ * [0 1 3] -> 0, [1 0 3] -> 1, [2 3] -> 2, [3 2] -> 3: G^(3) has the cycle
+ * 0 <-> 1 and the edges into 3 and 2 -> 3 (all tokens live), G^(2) has the
+ * edge 3 -> 2 with 0 and 1 isolated. */
+Test(tpg, query_index_checks_hold_on_both_sides_of_each_bound)
+{
+    int off[5] = {0, 3, 6, 8, 10}, tok[10] = {0, 1, 3, 1, 0, 3, 2, 3, 3, 2}, label[4] = {0, 1, 2, 3};
+    ac_tpg_data *D = ac_tpg_data_alloc(4, 10, 4);
+    memcpy(D->off, off, sizeof off), memcpy(D->tok, tok, sizeof tok), memcpy(D->label, label, sizeof label);
+    ac_tpg *G = build_ok(D);
+    int K = 4, ng = G->ngraph;
+    cr_assert_eq(ng, 2);
+    int g3 = G->graph_of[3], g2 = G->graph_of[2];
+    cr_assert_eq(G->nlive[g3], G->ncomp[g3], "every token of G^(3) has an edge");
+    cr_assert(G->nlive[g2] < G->ncomp[g2], "G^(2) has isolated tokens");
+    /* ac_tpg_nedges */
+    cr_assert_eq(ac_tpg_nedges(G, -1), 0);
+    cr_assert_eq(ac_tpg_nedges(G, ng), 0);
+    cr_assert_eq(ac_tpg_nedges(G, 0) + ac_tpg_nedges(G, ng - 1), G->adj_off[ng * (K + 1) - 1] - G->adj_off[0]);
+    cr_assert_eq(ac_tpg_nedges(G, g2), 1);
+    /* ac_tpg_comp_reaches: g, A and B at -1, 0, count - 1, count */
+    for (int g = 0; g < ng; g++) {
+        int nc = G->ncomp[g];
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, 0, 0), 1);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, nc - 1, nc - 1), 1, "the last component reaches itself");
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, -1, 0), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, 0, -1), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, nc, nc), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, 0, nc), 0);
+        cr_assert_eq(ac_tpg_comp_reaches(G, g, nc, 0), 0);
+    }
+    cr_assert_eq(ac_tpg_comp_reaches(G, -1, 0, 0), 0);
+    cr_assert_eq(ac_tpg_comp_reaches(G, ng, 0, 0), 0);
+    /* live components of G^(2): 3 -> 2; the last live one is reached, the
+     * first isolated one (nlive) reaches and is reached by nothing else */
+    const int *c2 = G->comp + g2 * K;
+    int nl = G->nlive[g2];
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, c2[3], c2[2]), 1);
+    cr_assert_eq(c2[2], nl - 1, "the sink 2 is the last live component");
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, c2[3], nl), 0);
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, nl, c2[2]), 0);
+    cr_assert_eq(ac_tpg_comp_reaches(G, g2, nl, nl), 1);
+    /* the last components of G^(3): the sink 3 is reached from 0, 1 and 2 */
+    const int *c3 = G->comp + g3 * K;
+    cr_assert_eq(c3[3], G->ncomp[g3] - 1);
+    for (int j = 0; j < 3; j++)
+        cr_assert_eq(ac_tpg_comp_reaches(G, g3, c3[j], c3[3]), 1, "%d reaches 3 in G^(3)", j);
+    cr_assert_eq(ac_tpg_comp_reaches(G, g3, c3[3], c3[0]), 0);
+    /* ac_tpg_same_scc: k, i and j at -1, 0, K - 1, K */
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, 1), 1);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 1, 0), 1);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 3, 3), 1, "K - 1 with itself");
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, 3), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 2, 0, 0), 1, "an isolated token is in its own SCC");
+    cr_assert_eq(ac_tpg_same_scc(G, 0, 0, 0), 0, "0 is never last");
+    cr_assert_eq(ac_tpg_same_scc(G, -1, 0, 0), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, K, 0, 0), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, -1, -1), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, K, K), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, K), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, K, 0), 0);
+    cr_assert_eq(ac_tpg_same_scc(G, 3, 0, -1), 0);
+    /* ac_tpg_top_scc: tokens -1, 0, K - 1, K; k at the same */
+    int t01[3] = {0, 1, 3}, tK[2] = {0, K}, tneg[2] = {-1, 0}, tlast[1] = {K - 1};
+    cr_assert_eq(ac_tpg_top_scc(G, 3, t01, 3), c3[0]);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, tlast, 1), c3[3]);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, tK, 2), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, tneg, 2), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, K, tlast, 1), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, -1, tlast, 1), -1);
+    cr_assert_eq(ac_tpg_top_scc(G, 3, t01, 1), c3[0], "len 1");
+    cr_assert_eq(ac_tpg_top_scc(G, 3, t01, 0), -1, "len 0");
+    /* the last graph is acyclic or not as its own SCCs say */
+    cr_assert_eq(ac_tpg_is_acyclic(G), 0, "G^(3) has the cycle 0 <-> 1");
+    ac_tpg_free(G);
+    D->tok[0] = 2, D->label[0] = 2; /* [2 1 3] -> 2: no cycle left in G^(3) */
+    D->label[1] = 1;
+    G = build_ok(D);
+    cr_assert_eq(ac_tpg_is_acyclic(G), 1);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
 Test(tpg, empty_dataset_has_no_graphs)
 {
     ac_tpg_data *D = ac_tpg_data_alloc(0, 0, 3);
@@ -436,7 +668,7 @@ Test(tpg, empty_dataset_has_no_graphs)
     cr_assert_eq(G->ngraph, 0);
     cr_assert_eq(ac_tpg_is_acyclic(G), 1);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     cr_assert_eq(C.m, 0);
     ac_tpg_cons_clear(&C);
     ac_tpg_cons_clear(&C); /* a zeroed set frees to nothing */
@@ -458,7 +690,7 @@ Test(tpg, constraints_are_the_edges_with_equality_iff_same_scc)
         int occurs[KMAX], K = D->K, ne = 0, neq = 0;
         direct_edges(D, adj, occurs);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         for (int c = 0; c < C.m; c++) {
             int a = C.a[c], b = C.b[c], k = C.k[c];
             cr_assert(adj[k][a][b] && !seen[k][a][b], "seed %lu case %d: constraint %d (%d, %d, %d)", seed, cs, c, a, b, k);
@@ -499,9 +731,9 @@ Test(tpg, constraint_values_match_token_logits)
         ac_test_unit_rows(r, E, K, d);
         for (int i = 0; i < d * d; i++)
             W[i] = 1.7312 * gsl_ran_gaussian(r, 1.0);
-        ac_la_token_logits(E, K, d, W, U);
+        ac_tpg_token_logits(E, K, d, W, U);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         double s[KMAX * KMAX * KMAX];
         ac_tpg_cons_values(&C, E, d, W, s);
         for (int c = 0; c < C.m; c++) {
@@ -636,7 +868,7 @@ Test(tpg, svm_solution_is_feasible_and_meets_s1_s2_for_independent_embeddings)
         double E[KMAX * (KMAX + 2)], lambda[KMAX * KMAX * KMAX + 1];
         well_conditioned_unit_rows(r, E, K, d);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         ac_qp_info info;
         double *W = solve_svm(G, &C, E, d, lambda, &info, 1);
         expect_s1(&C, E, d, W, seed, cs);
@@ -678,7 +910,7 @@ static void expect_decoupled(const double *E, int K, int d, const double *W, dou
                              unsigned long seed, int cs)
 {
     double U[KMAX * KMAX];
-    ac_la_token_logits(E, K, d, W, U);
+    ac_tpg_token_logits(E, K, d, W, U);
     for (int j = 0; j < K; j++)
         for (int k = 0; k < K; k++)
             cr_assert_leq(fabs(U[j * K + k] - want[j][k]), DECOUPLED_TOL, "seed %lu case %d: u[%d,%d] = %.17g, want %.17g",
@@ -743,7 +975,7 @@ Test(tpg, orthonormal_dag_chain_matches_decoupled_qp)
         double E[KMAX * (KMAX + 2)];
         orthonormal_rows(r, E, K, d);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         ac_qp_info info;
         double *W = solve_svm(G, &C, E, d, NULL, &info, 0);
         expect_decoupled(E, K, d, W, want, seed, cs);
@@ -801,7 +1033,7 @@ Test(tpg, orthonormal_two_scc_case_matches_decoupled_qp)
         double E[KMAX * (KMAX + 2)];
         orthonormal_rows(r, E, K, d);
         ac_tpg_cons C;
-        cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+        cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
         ac_qp_info info;
         double *W = solve_svm(G, &C, E, d, NULL, &info, 0);
         expect_s1(&C, E, d, W, seed, cs);
@@ -823,7 +1055,7 @@ Test(tpg, svm_without_constraints_is_zero)
     D->label[0] = 1, D->label[1] = 2;
     ac_tpg *G = build_ok(D);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     cr_assert_eq(C.m, 0);
     double E[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, W[9];
     for (int i = 0; i < 9; i++)
@@ -856,7 +1088,7 @@ Test(tpg, svm_refuses_more_tokens_than_dimensions)
     ac_tpg_data *D = fork_data();
     ac_tpg *G = build_ok(D);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     double E[6], W[4] = {1.7312, 1.7312, 1.7312, 1.7312};
     ac_test_unit_rows(r, E, 3, 2);
     ac_qp_info info;
@@ -880,7 +1112,7 @@ Test(tpg, svm_on_dependent_embeddings_is_refused_or_certified_infeasible)
     ac_tpg_data *D = fork_data();
     ac_tpg *G = build_ok(D);
     ac_tpg_cons C;
-    cr_assert_eq(ac_tpg_constraints(G, &C), AC_OK);
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
     double E[9] = {1.7312, 0.3, -0.2, -0.4, 0.9, 0.5, 0, 0, 0}, W[9];
     for (int t = 0; t < 3; t++)
         E[6 + t] = 0.5 * (E[t] + E[3 + t]);
@@ -908,6 +1140,49 @@ Test(tpg, svm_on_dependent_embeddings_is_refused_or_certified_infeasible)
     }
     cr_assert_gt(rty, 0.0);
     cr_assert_leq(ac_la_nrm2(Y, 9), 1e-8 * rty, "||sum y_c A_c|| = %g, rhs^T y = %g", ac_la_nrm2(Y, 9), rty);
+    ac_tpg_cons_clear(&C);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
+/* Rows 2^-j apart (j = 10..26) are linearly independent (rank 2: the
+ * smaller singular value ~ 2^-j/sqrt 2 is far above 2 eps), so the one
+ * constraint (e_0 - e_1)^T W e_0 >= 1 is feasible.  A vanishing test on the
+ * Gram called it 'infeasible' (certificate residual 0) from j = 23 on; now
+ * the solve either succeeds or refuses the numerically zero A_c (qp check),
+ * never a verdict of infeasibility.  Rows equal entry for entry (j = inf,
+ * with allow_dependent) are infeasible, rightly. */
+Test(tpg, nearly_equal_independent_rows_are_never_called_infeasible)
+{
+    ac_tpg_data *D = ac_tpg_data_alloc(1, 2, 2);
+    D->off[1] = 2, D->tok[0] = 1, D->tok[1] = 0, D->label[0] = 0;
+    ac_tpg *G = build_ok(D);
+    ac_tpg_cons C;
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
+    cr_assert_eq(C.m, 1);
+    for (int j = 10; j <= 27; j++) {
+        double E[4] = {1.0, 0.0, 1.0, ldexp(1.0, -j)}, W[4], cert[1];
+        if (j == 27)
+            E[3] = 0.0; /* equal rows */
+        ac_tpg_svm_settings set;
+        ac_tpg_svm_settings_default(&set);
+        set.allow_dependent = j == 27;
+        ac_qp_info info;
+        ac_msg msg = {{0}};
+        ac_status st = ac_tpg_svm(G, &C, E, 2, &set, W, NULL, cert, &info, &msg);
+        if (j == 27) {
+            cr_assert_eq(st, AC_OK, "%s", msg.text);
+            cr_assert_eq(info.status, AC_QP_INFEASIBLE);
+            cr_assert_eq(cert[0], 1.0);
+        } else {
+            cr_assert(st != AC_OK || info.status != AC_QP_INFEASIBLE, "rows 2^-%d apart called infeasible", j);
+            if (st == AC_OK && info.status == AC_QP_SOLVED) {
+                double s[1];
+                ac_tpg_cons_values(&C, E, 2, W, s);
+                cr_assert(s[0] >= 1.0 - 1e-6, "2^-%d: s = %g", j, s[0]);
+            }
+        }
+    }
     ac_tpg_cons_clear(&C);
     ac_tpg_free(G);
     ac_tpg_data_free(D);

@@ -146,7 +146,7 @@ Test(tpg_loss, loss_equals_per_position_softmax_from_embeddings)
         double gW[DMAX * DMAX], gW2[DMAX * DMAX];
         ac_test_unit_rows(r, E, K, d);
         random_matrix(r, W, d * d, 1.7312);
-        ac_la_token_logits(E, K, d, W, U);
+        ac_tpg_token_logits(E, K, d, W, U);
         double L = ac_tpg_loss(D, U, n > 0 ? n : 1, gU);
         ac_la_lift(E, K, d, gU, gW);
         double L2 = direct_loss(D, E, d, W, gW2);
@@ -269,9 +269,9 @@ static void setup_make(setup *s, gsl_rng *r, ac_tpg_data *D, int d)
     s->K = D->K;
     s->d = d;
     ac_test_unit_rows(r, s->E, s->K, d);
-    cr_assert_eq(ac_tpg_build(&s->G, D, &msg), AC_OK, "%s", msg.text);
-    cr_assert_eq(ac_tpg_reduce(s->G, D, &s->R), AC_OK);
-    cr_assert_eq(ac_tpg_sfin_alloc(&s->S, s->G, s->E, d, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_tpg_build(D, &s->G, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_tpg_reduce(s->G, D, &s->R, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_sfin_alloc(s->G, s->E, d, &s->S, &msg), AC_OK, "%s", msg.text);
 }
 
 static void setup_free(setup *s)
@@ -305,7 +305,7 @@ Test(tpg_loss, reduced_gradient_lies_in_sfin)
         int K = s.K, d = s.d;
         double W[DMAX * DMAX], U[KMAX * KMAX], gU[KMAX * KMAX], gW[DMAX * DMAX], P[DMAX * DMAX];
         random_matrix(r, W, d * d, 1.7312);
-        ac_la_token_logits(s.E, K, d, W, U);
+        ac_tpg_token_logits(s.E, K, d, W, U);
         ac_tpg_loss_reduced(s.R, U, gU);
         ac_la_lift(s.E, K, d, gU, gW);
         cr_assert_eq(ac_tpg_sfin_project(s.S, gW, P, NULL), AC_OK);
@@ -362,7 +362,7 @@ Test(tpg_loss, projection_is_idempotent_and_orthogonal)
 }
 
 /* The reduced loss in generator coordinates for GSL, computed through E
- * (ac_la_token_logits, ac_la_lift), not through the Gram as ac_tpg_wfin
+ * (ac_tpg_token_logits, ac_la_lift), not through the Gram as ac_tpg_wfin
  * does: f(c) = L_red(E W(c) E^T), grad_g = <B_g, E^T gU E>. */
 typedef struct {
     setup *s;
@@ -377,7 +377,7 @@ static double bfgs_fdf_core(const gsl_vector *v, void *p, gsl_vector *grad)
     for (int g = 0; g < m; g++)
         c[g] = gsl_vector_get(v, (size_t)g);
     ac_tpg_sfin_matrix(s->S, c, W);
-    ac_la_token_logits(s->E, K, d, W, U);
+    ac_tpg_token_logits(s->E, K, d, W, U);
     double f = ac_tpg_loss_reduced(s->R, U, gU);
     if (grad) {
         ac_la_lift(s->E, K, d, gU, gW);
@@ -411,7 +411,7 @@ static double projected_grad_norm(setup *s, const double *W)
 {
     int K = s->K, d = s->d;
     double U[KMAX * KMAX], gU[KMAX * KMAX], gW[DMAX * DMAX], P[DMAX * DMAX];
-    ac_la_token_logits(s->E, K, d, W, U);
+    ac_tpg_token_logits(s->E, K, d, W, U);
     ac_tpg_loss_reduced(s->R, U, gU);
     ac_la_lift(s->E, K, d, gU, gW);
     cr_assert_eq(ac_tpg_sfin_project(s->S, gW, P, NULL), AC_OK);
@@ -587,7 +587,7 @@ Test(tpg_loss, wfin_matches_closed_form_on_two_token_scc)
         ac_newton_info info;
         cr_assert_eq(ac_tpg_wfin(s.S, s.R, NULL, Wfin, &gn, &info, NULL), AC_OK);
         cr_assert_eq(info.status, AC_NEWTON_CONVERGED);
-        ac_la_token_logits(s.E, K, d, Wfin, U);
+        ac_tpg_token_logits(s.E, K, d, Wfin, U);
         double want = log((double)(p * mb) / (double)(q * ma));
         if (p == q && ma == mb) {
             cr_assert_eq(info.iter, 0, "seed 28 case %d", c);
@@ -655,8 +655,8 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
     D->off[1] = 4, D->off[2] = 7, D->label[0] = a, D->label[1] = b;
     ac_tpg *G;
     ac_tpg_reduced *R;
-    cr_assert_eq(ac_tpg_build(&G, D, NULL), AC_OK);
-    cr_assert_eq(ac_tpg_reduce(G, D, &R), AC_OK);
+    cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, NULL), AC_OK);
     cr_assert_eq(R->data->n, 2);
     cr_assert_eq(R->data->off[1], 2);
     cr_assert_eq(R->data->off[2], 4);
@@ -671,7 +671,7 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
     double E[4 * 2] = {0.6, 0.8, 0.6, 0.8, 1.0, 0.0, 0.0, 1.0};
     ac_tpg_sfin *S = NULL;
     ac_msg msg;
-    cr_assert_eq(ac_tpg_sfin_alloc(&S, G, E, 2, &msg), AC_ERANK);
+    cr_assert_eq(ac_tpg_sfin_alloc(G, E, 2, &S, &msg), AC_ERANK);
     cr_assert_null(S);
     cr_assert(strstr(msg.text, "linearly dependent") != NULL, "%s", msg.text);
     /* Distinct, nearly collinear rows e_c = 2 e_b - e_a + 3e-7 (0, 1): with
@@ -685,8 +685,8 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
         D3->off[i + 1] = 4 * (i + 1), D3->label[i] = seq3[4 * i];
     double E3[4 * 2] = {0.6, 0.8, 0.8, 0.6, 1.0, 0.4 + 3e-7, 0.0, 1.0};
     ac_tpg *G3;
-    cr_assert_eq(ac_tpg_build(&G3, D3, NULL), AC_OK);
-    cr_assert_eq(ac_tpg_sfin_alloc(&S, G3, E3, 2, &msg), AC_ERANK);
+    cr_assert_eq(ac_tpg_build(D3, &G3, NULL), AC_OK);
+    cr_assert_eq(ac_tpg_sfin_alloc(G3, E3, 2, &S, &msg), AC_ERANK);
     cr_assert_null(S);
     ac_tpg_free(G3);
     ac_tpg_data_free(D3);
@@ -695,4 +695,109 @@ Test(tpg_loss, reduction_keeps_label_scc_positions_and_query)
     ac_tpg_reduced_free(R);
     ac_tpg_free(G);
     ac_tpg_data_free(D);
+}
+
+/* ac_tpg_reduce refuses graphs that do not belong to the data, and data
+ * that fail their check, with a sentence. */
+Test(tpg_loss, reduce_refuses_mismatched_graphs_and_bad_data_with_a_sentence)
+{
+    int seq[7] = {2, 0, 1, 3, 1, 0, 3};
+    ac_tpg_data *D = ac_tpg_data_alloc(2, 7, 4);
+    memcpy(D->tok, seq, sizeof seq);
+    D->off[1] = 4, D->off[2] = 7, D->label[0] = 0, D->label[1] = 1;
+    ac_tpg *G;
+    ac_tpg_reduced *R = (ac_tpg_reduced *)&R;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+    D->K = 5; /* another vocabulary */
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_EINVAL);
+    cr_assert_null(R);
+    cr_assert(strstr(msg.text, "the graphs have K = 4 tokens, the data K = 5"), "%s", msg.text);
+    D->K = 4;
+    D->tok[6] = 2; /* example 1 now ends in 2, which has no graph */
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "example 1 ends in token 2, which has no graph"), "%s", msg.text);
+    D->tok[6] = 4; /* outside the vocabulary: the data check speaks */
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_EPARSE);
+    cr_assert(strstr(msg.text, "token 4 at position 3 is outside the vocabulary of 4 tokens"), "%s", msg.text);
+    D->tok[6] = 3;
+    cr_assert_eq(ac_tpg_reduce(G, D, &R, &msg), AC_OK, "%s", msg.text);
+    ac_tpg_reduced_free(R);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
+/* Soft composition (spec §3.3) against a direct softmax over the distinct
+ * tokens of the top SCC present in the sequence, weighted by their counts:
+ * p(j) = m_j exp(U[j,k]) / sum_j' m_j' exp(U[j',k]), j, j' in the top SCC.
+ * Each p is a sum of at most TMAX terms of a max-shifted softmax: rounding
+ * below 8 TMAX eps.  Refusals give zeros: len 0, top -1, a last token with
+ * no graph, a component with no position in the sequence. */
+Test(tpg_loss, soft_composition_is_the_softmax_over_the_top_scc)
+{
+    gsl_rng *r = ac_test_rng(4101);
+    for (int cs = 0; cs < ac_test_cases(300); cs++) {
+        int K = 1 + (int)gsl_rng_uniform_int(r, KMAX), n = 1 + (int)gsl_rng_uniform_int(r, 8);
+        ac_tpg_data *D = random_data(r, n, K, TMAX, NULL);
+        ac_tpg *G;
+        cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+        double U[KMAX * KMAX], p[KMAX], q[KMAX];
+        random_matrix(r, U, K * K, 2.0);
+        for (int i = 0; i < D->n; i++) {
+            const int *tok = D->tok + D->off[i];
+            int len = D->off[i + 1] - D->off[i], k = tok[len - 1], g = G->graph_of[k];
+            int top = ac_tpg_top_scc(G, k, tok, len);
+            cr_assert(top >= 0, "the label's SCC is the top (spec §2)");
+            ac_tpg_soft_composition(G, U, tok, len, top, p);
+            int cnt[KMAX] = {0};
+            for (int t = 0; t < len; t++)
+                cnt[tok[t]]++;
+            double Z = 0.0;
+            for (int j = 0; j < K; j++) {
+                q[j] = cnt[j] && G->comp[g * K + j] == top ? cnt[j] * exp(U[j * K + k]) : 0.0;
+                Z += q[j];
+            }
+            for (int j = 0; j < K; j++)
+                cr_assert(fabs(p[j] - q[j] / Z) <= 8 * TMAX * DBL_EPSILON, "case %d ex %d token %d: %.17g vs %.17g",
+                          cs, i, j, p[j], q[j] / Z);
+            for (int j = 0; j < K; j++)
+                p[j] = 1.0;
+            ac_tpg_soft_composition(G, U, tok, 0, top, p);
+            for (int j = 0; j < K; j++)
+                cr_assert_eq(p[j], 0.0, "len 0");
+            for (int j = 0; j < K; j++)
+                p[j] = 1.0;
+            ac_tpg_soft_composition(G, U, tok, len, -1, p);
+            for (int j = 0; j < K; j++)
+                cr_assert_eq(p[j], 0.0, "top -1");
+            int absent = -1; /* a component of G^(k) with no position here */
+            for (int c = 0; c < G->ncomp[g] && absent < 0; c++) {
+                int any = 0;
+                for (int t = 0; t < len; t++)
+                    any |= G->comp[g * K + tok[t]] == c;
+                if (!any)
+                    absent = c;
+            }
+            if (absent >= 0) {
+                ac_tpg_soft_composition(G, U, tok, len, absent, p);
+                for (int j = 0; j < K; j++)
+                    cr_assert_eq(p[j], 0.0, "no position in component %d", absent);
+            }
+        }
+        ac_tpg_free(G);
+        ac_tpg_data_free(D);
+    }
+    /* a sequence whose last token has no graph */
+    int off[3] = {0, 2, 4}, tok[4] = {0, 1, 1, 0}, label[2] = {0, 1};
+    ac_tpg_data *D = ac_tpg_data_alloc(2, 4, 3);
+    memcpy(D->off, off, sizeof off), memcpy(D->tok, tok, sizeof tok), memcpy(D->label, label, sizeof label);
+    ac_tpg *G;
+    cr_assert_eq(ac_tpg_build(D, &G, NULL), AC_OK);
+    double U[9] = {0.5, 1, 2, 3, 4, 5, 6, 7, 8}, p[3] = {1, 1, 1};
+    int seq[2] = {0, 2}; /* 2 is never last */
+    ac_tpg_soft_composition(G, U, seq, 2, 0, p);
+    cr_assert(p[0] == 0.0 && p[1] == 0.0 && p[2] == 0.0);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+    gsl_rng_free(r);
 }

@@ -124,8 +124,8 @@ Test(tpg_mpfr, reduced_loss_mirrors_double_reduced_loss)
         ac_tpg *G;
         ac_tpg_reduced *R;
         ac_msg msg;
-        cr_assert_eq(ac_tpg_build(&G, D, &msg), AC_OK, "%s", msg.text);
-        cr_assert_eq(ac_tpg_reduce(G, D, &R), AC_OK);
+        cr_assert_eq(ac_tpg_build(D, &G, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_tpg_reduce(G, D, &R, NULL), AC_OK);
         reduced_any |= R->data->n > 0;
         double U[KMAX * KMAX], gU[KMAX * KMAX];
         for (int j = 0; j < K * K; j++) {
@@ -263,5 +263,31 @@ Test(tpg_mpfr, special_values_mirror_double)
     mpfr_clear(L);
     for (int j = 0; j < 4; j++)
         mpfr_clears(U[j], g[j], (mpfr_ptr)0);
+    ac_tpg_data_free(D);
+}
+
+/* The precision check on both sides of each bound: MPFR_PREC_MIN is
+ * accepted, one bit less and one above MPFR_PREC_MAX are refused, in the
+ * loss and along the line. */
+Test(tpg_mpfr, precision_bounds_on_both_sides)
+{
+    ac_tpg_data *D = ac_tpg_data_alloc(1, 2, 2);
+    D->tok[0] = 1, D->tok[1] = 0, D->off[1] = 2, D->label[0] = 0;
+    mpfr_t U[4], L, dL;
+    mpfr_inits2(64, L, dL, (mpfr_ptr)0);
+    for (int j = 0; j < 4; j++) {
+        mpfr_init2(U[j], 64);
+        mpfr_set_d(U[j], 0.25 * j, MPFR_RNDN);
+    }
+    double U0[4] = {0, 0.25, 0.5, 0.75}, U1[4] = {1, 0, 0, 1};
+    cr_assert_eq(ac_tpg_loss_mpfr(D, U, 1.0, L, NULL, MPFR_PREC_MIN), AC_OK);
+    cr_assert_eq(ac_tpg_loss_mpfr(D, U, 1.0, L, NULL, MPFR_PREC_MIN - 1), AC_EINVAL);
+    cr_assert_eq(ac_tpg_loss_mpfr(D, U, 1.0, L, NULL, MPFR_PREC_MAX + 1), AC_EINVAL);
+    cr_assert_eq(ac_tpg_loss_line_mpfr(D, U0, U1, 0.5, 1.0, L, dL, NULL, NULL, MPFR_PREC_MIN), AC_OK);
+    cr_assert_eq(ac_tpg_loss_line_mpfr(D, U0, U1, 0.5, 1.0, L, dL, NULL, NULL, MPFR_PREC_MIN - 1), AC_EINVAL);
+    cr_assert_eq(ac_tpg_loss_line_mpfr(D, U0, U1, 0.5, 1.0, L, dL, NULL, NULL, MPFR_PREC_MAX + 1), AC_EINVAL);
+    mpfr_clears(L, dL, (mpfr_ptr)0);
+    for (int j = 0; j < 4; j++)
+        mpfr_clear(U[j]);
     ac_tpg_data_free(D);
 }

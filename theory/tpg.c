@@ -1,7 +1,9 @@
 #include "theory/tpg.h"
 
 #include <stdio.h>
+#include <cblas.h>
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,7 +182,7 @@ static ac_status build_edges(ac_tpg *G, const ac_tpg_data *D)
         int begin = w;
         for (int e = cnt[r]; e < cnt[r + 1]; e++) {
             int j = raw[e];
-            if (stamp[j] != (int)r) { /* nrow < 2^31: checked by ac_tpg_build */
+            if (stamp[j] != (int)r) { /* nrow <= AC_TPG_ROWS_MAX < 2^31: ac_tpg_size_check */
                 stamp[j] = (int)r;
                 raw[w++] = j;
             }
@@ -253,20 +255,28 @@ static ac_status alloc_graphs(ac_tpg *G)
     return AC_OK;
 }
 
-static ac_status build_reach(ac_tpg *G, ac_msg *msg)
+ac_status ac_tpg_reach_check(int ngraph, const int *nlive, ac_msg *msg)
 {
     size_t total = 0;
     int maxlive = 0;
-    for (int g = 0; g < G->ngraph; g++) {
-        total += (size_t)G->nlive[g] * (size_t)G->nlive[g];
-        if (G->nlive[g] > maxlive)
-            maxlive = G->nlive[g];
+    for (int g = 0; g < ngraph; g++) {
+        total += (size_t)nlive[g] * (size_t)nlive[g];
+        if (nlive[g] > maxlive)
+            maxlive = nlive[g];
     }
     if (total > AC_TPG_REACH_MAX_BYTES)
         return ac_fail(msg, AC_ESIZE,
                        "reachability tables would take %zu bytes (%d graphs, up to %d live components) "
                        "> AC_TPG_REACH_MAX_BYTES = %zu",
-                       total, G->ngraph, maxlive, AC_TPG_REACH_MAX_BYTES);
+                       total, ngraph, maxlive, AC_TPG_REACH_MAX_BYTES);
+    return AC_OK;
+}
+
+static ac_status build_reach(ac_tpg *G, ac_msg *msg)
+{
+    ac_status st0 = ac_tpg_reach_check(G->ngraph, G->nlive, msg);
+    if (st0 != AC_OK)
+        return st0;
     for (int g = 0; g < G->ngraph; g++) {
         size_t nl = (size_t)G->nlive[g];
         if (nl == 0)
@@ -282,11 +292,28 @@ static ac_status build_reach(ac_tpg *G, ac_msg *msg)
     return AC_OK;
 }
 
-ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg)
+ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg)
+{
+    if (ngraph < 0 || K < 1)
+        return ac_fail(msg, AC_ESIZE, "%d graphs of %d tokens: need ngraph >= 0 and K >= 1", ngraph, K);
+    size_t rows = (size_t)ngraph * ((size_t)K + 1);
+    if (rows > AC_TPG_ROWS_MAX)
+        return ac_fail(msg, AC_ESIZE,
+                       "%d graphs (last tokens) of %d tokens need %zu graph rows > AC_TPG_ROWS_MAX = %zu "
+                       "(about %zu bytes per row)",
+                       ngraph, K, rows, (size_t)AC_TPG_ROWS_MAX, (size_t)AC_TPG_ROW_BYTES);
+    return AC_OK;
+}
+
+ac_status ac_tpg_build(const ac_tpg_data *D, ac_tpg **out, ac_msg *msg)
 {
     *out = NULL;
     ac_status st = ac_tpg_data_check(D, 1, msg);
     if (st != AC_OK)
+        return st;
+    /* one graph at least when there are examples: refuse a vocabulary too
+     * large for it before allocating anything of size K */
+    if (D->n > 0 && (st = ac_tpg_size_check(1, D->K, msg)) != AC_OK)
         return st;
     ac_tpg *G = calloc(1, sizeof *G);
     if (!G)
@@ -305,9 +332,10 @@ ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg)
     for (int k = 0; k < K; k++)
         if (G->graph_of[k] == 0)
             G->graph_of[k] = G->ngraph++;
-    if ((size_t)G->ngraph * ((size_t)K + 1) >= (size_t)1 << 31) {
-        ac_tpg_free(G);
-        return ac_fail(msg, AC_ESIZE, "%d graphs of %d tokens exceed the int offsets of ac_tpg", G->ngraph, K);
+    st = ac_tpg_size_check(G->ngraph, K, msg);
+    if (st != AC_OK) {
+        ac_tpg_free(G); /* the message is written: G is not read after this */
+        return st;
     }
     st = alloc_graphs(G);
     if (st == AC_OK) {
@@ -386,6 +414,61 @@ int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len)
     return top;
 }
 
+void ac_tpg_cond_clear(ac_tpg_cond *c)
+{
+    free(c->from);
+    free(c->to);
+    memset(c, 0, sizeof *c);
+}
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const int *a = x, *b = y;
+    if (a[0] != b[0])
+        return (a[0] > b[0]) - (a[0] < b[0]);
+    return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* Every token edge j -> l with comp[j] != comp[l] gives the pair
+ * (comp[j], comp[l]); sorting and keeping the first of equal neighbours
+ * leaves each condensation edge once. */
+ac_status ac_tpg_condensation(const ac_tpg *G, int g, ac_tpg_cond *out, ac_msg *msg)
+{
+    memset(out, 0, sizeof *out);
+    if (g < 0 || g >= G->ngraph)
+        return ac_fail(msg, AC_EINVAL, "graph index %d is outside [0, %d)", g, G->ngraph);
+    int K = G->K;
+    const int *comp = G->comp + (size_t)g * (size_t)K, *off = G->adj_off + (size_t)g * ((size_t)K + 1);
+    size_t cap = (size_t)(off[K] - off[0]) + 1;
+    int *pair = malloc(sizeof(int) * 2 * cap);
+    out->from = malloc(sizeof(int) * cap);
+    out->to = malloc(sizeof(int) * cap);
+    if (!pair || !out->from || !out->to) {
+        free(pair);
+        ac_tpg_cond_clear(out);
+        return ac_fail(msg, AC_ENOMEM, "condensation of graph %d: out of memory", g);
+    }
+    int n = 0;
+    for (int j = 0; j < K; j++)
+        for (int e = off[j]; e < off[j + 1]; e++)
+            if (comp[j] != comp[G->adj[e]]) {
+                pair[2 * n] = comp[j];
+                pair[2 * n + 1] = comp[G->adj[e]];
+                n++;
+            }
+    qsort(pair, (size_t)n, 2 * sizeof(int), cmp_pair);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || pair[2 * i] != out->from[u - 1] || pair[2 * i + 1] != out->to[u - 1]) {
+            out->from[u] = pair[2 * i];
+            out->to[u] = pair[2 * i + 1];
+            u++;
+        }
+    out->n = u;
+    free(pair);
+    return AC_OK;
+}
+
 int ac_tpg_is_acyclic(const ac_tpg *G)
 {
     for (int g = 0; g < G->ngraph; g++)
@@ -395,6 +478,33 @@ int ac_tpg_is_acyclic(const ac_tpg *G)
 }
 
 /* ---- Graph-SVM ---------------------------------------------------------- */
+
+void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double *U)
+{
+    if (K == 0)
+        return;
+    if (d == 0) {
+        memset(U, 0, sizeof(double) * (size_t)K * (size_t)K);
+        return;
+    }
+    double *T = malloc(sizeof(double) * (size_t)K * (size_t)d);
+    if (!T) {
+        for (int j = 0; j < K; j++)
+            for (int k = 0; k < K; k++) {
+                double s = 0.0;
+                for (int a = 0; a < d; a++)
+                    for (int b = 0; b < d; b++)
+                        s += E[j * d + a] * W[a * d + b] * E[k * d + b];
+                U[j * K + k] = s;
+            }
+        return;
+    }
+    /* T = E W (K x d), U = T E^T */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, d, d, 1.0, E, d, W, d, 0.0, T, d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, K, d, 1.0, T, d, E, d, 0.0, U, K);
+    free(T);
+}
+
 
 void ac_tpg_cons_clear(ac_tpg_cons *C)
 {
@@ -408,7 +518,7 @@ void ac_tpg_cons_clear(ac_tpg_cons *C)
 
 /* spec §3.1: one constraint per edge i -> j of G^(k); = 0 inside an SCC,
  * >= 1 across SCCs. */
-ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C)
+ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C, ac_msg *msg)
 {
     memset(C, 0, sizeof *C);
     int m = 0;
@@ -422,7 +532,7 @@ ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C)
     C->rhs = malloc(sizeof(double) * cap);
     if (!C->a || !C->b || !C->k || !C->is_eq || !C->rhs) {
         ac_tpg_cons_clear(C);
-        return AC_ENOMEM;
+        return ac_fail(msg, AC_ENOMEM, "Graph-SVM constraints: out of memory for %d edges", m);
     }
     int K = G->K, c = 0;
     for (int g = 0; g < G->ngraph; g++) {
@@ -449,9 +559,6 @@ void ac_tpg_svm_settings_default(ac_tpg_svm_settings *s)
     s->allow_dependent = 0;
 }
 
-/* A constraint whose matrix A_c = (e_a - e_b) e_k^T vanishes: its squared
- * norm (G_aa + G_bb - 2 G_ab) G_kk is below rounding of its terms. */
-#define AC_TPG_VANISHING_RTOL (64 * DBL_EPSILON)
 
 typedef struct {
     int m;
@@ -468,9 +575,19 @@ static void subset_free(cons_subset *s)
     memset(s, 0, sizeof *s);
 }
 
+/* A_c = (e_a - e_b) e_k^T vanishes exactly when e_a = e_b entry for entry
+ * or e_k = 0, decided from E itself: a test on the Gram,
+ * (G_aa + G_bb - 2 G_ab) G_kk against rounding, cannot tell a tiny A_c
+ * from zero (rows 2^-23 apart made a feasible problem 'infeasible'). */
+static int vanishes(const double *E, int d, int a, int b, int k)
+{
+    const double *ea = E + (size_t)a * (size_t)d, *eb = E + (size_t)b * (size_t)d;
+    return ac_la_dist(ea, eb, d) == 0.0 || ac_la_nrm2(E + (size_t)k * (size_t)d, d) == 0.0;
+}
+
 /* The constraints of C whose matrix does not vanish, into sub.  When a
  * vanishing inequality exists, info says infeasible with it as certificate. */
-static ac_status drop_vanishing(const ac_tpg_cons *C, const double *G, int K, cons_subset *sub, ac_qp_info *info,
+static ac_status drop_vanishing(const ac_tpg_cons *C, const double *E, int d, cons_subset *sub, ac_qp_info *info,
                                 double *lambda, double *cert)
 {
     size_t m = (size_t)C->m + 1;
@@ -487,9 +604,7 @@ static ac_status drop_vanishing(const ac_tpg_cons *C, const double *G, int K, co
         memset(cert, 0, sizeof(double) * (size_t)C->m);
     for (int c = 0; c < C->m; c++) {
         int a = C->a[c], b = C->b[c], k = C->k[c];
-        double gaa = G[(size_t)a * K + a], gbb = G[(size_t)b * K + b], gkk = G[(size_t)k * K + k];
-        double n2 = (gaa + gbb - 2.0 * G[(size_t)a * K + b]) * gkk;
-        if (n2 <= AC_TPG_VANISHING_RTOL * (gaa + gbb) * gkk) {
+        if (vanishes(E, d, a, b, k)) {
             if (C->is_eq[c])
                 continue;
             info->status = AC_QP_INFEASIBLE;
@@ -517,6 +632,38 @@ static void scatter(const cons_subset *sub, double *lambda, double *cert)
     }
 }
 
+ac_status ac_tpg_scale_exp(const double *E, int K, int d, int *p, ac_msg *msg)
+{
+    double m = 0.0;
+    *p = 0;
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < d; j++) {
+            double v = fabs(E[(size_t)i * (size_t)d + (size_t)j]);
+            if (!isfinite(v))
+                return ac_fail(msg, AC_EPARSE, "embedding entry (%d, %d) is %g; need finite entries", i,
+                               j, E[(size_t)i * (size_t)d + (size_t)j]);
+            if (v > m)
+                m = v;
+        }
+    if (m == 0.0 || (m >= ldexp(1.0, -AC_TPG_SCALE_BAND) && m <= ldexp(1.0, AC_TPG_SCALE_BAND)))
+        return AC_OK;
+    frexp(m, p);
+    return AC_OK;
+}
+
+/* The band check of ac_tpg_svm and ac_tpg_sfin_alloc. */
+ac_status ac_tpg_scale_check(const double *E, int K, int d, ac_msg *msg)
+{
+    int p;
+    ac_status st = ac_tpg_scale_exp(E, K, d, &p, msg);
+    if (st != AC_OK || p == 0)
+        return st;
+    return ac_fail(msg, AC_ESIZE,
+                   "largest embedding entry is about 2^%d, outside [2^-%d, 2^%d] (AC_TPG_SCALE_BAND); "
+                   "rescale the embeddings (ac_tpg_solve does so exactly)",
+                   p, AC_TPG_SCALE_BAND, AC_TPG_SCALE_BAND);
+}
+
 ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int d,
                      const ac_tpg_svm_settings *set, double *W, double *lambda, double *cert,
                      ac_qp_info *info, ac_msg *msg)
@@ -529,6 +676,9 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
     int K = G->K;
     if (d < 0)
         return ac_fail(msg, AC_ESIZE, "embedding dimension d = %d; need d >= 0", d);
+    ac_status st0 = ac_tpg_scale_check(E, K, d, msg);
+    if (st0 != AC_OK)
+        return st0;
     int rank;
     ac_status st = ac_la_rank(E, K, d, &rank, NULL, NULL);
     if (st != AC_OK)
@@ -552,7 +702,7 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
      * infeasible by itself: its certificate is that constraint alone.  A
      * vanishing equality (0 = 0) says nothing and is left out of the QP. */
     cons_subset sub;
-    st = drop_vanishing(C, gram, K, &sub, info, lambda, cert);
+    st = drop_vanishing(C, E, d, &sub, info, lambda, cert);
     if (st == AC_OK && info->status != AC_QP_INFEASIBLE) {
         ac_qp_problem prob = {.p = K, .q = K, .GL = gram, .GR = gram, .m = sub.m, .a = sub.a, .b = sub.b,
                               .k = sub.k, .is_eq = sub.is_eq, .rhs = sub.rhs};

@@ -90,12 +90,32 @@ typedef struct {
  * tokens in its examples). */
 #define AC_TPG_REACH_MAX_BYTES ((size_t)1 << 30)
 
+/* AC_OK when the tables of ngraph graphs with nlive[g] live components fit:
+ * sum_g nlive[g]^2 <= AC_TPG_REACH_MAX_BYTES; else AC_ESIZE with the
+ * sentence (bytes, graphs, the largest nlive, the cap).  ac_tpg_build calls
+ * it once the components are known. */
+ac_status ac_tpg_reach_check(int ngraph, const int *nlive, ac_msg *msg);
+
+/* The per-graph arrays take AC_TPG_ROW_BYTES bytes per (graph, token) row:
+ * adj_off (int) over K + 1 rows per graph, comp, comp_size (int) and
+ * in_graph (byte) over K.  ac_tpg_build refuses ngraph * (K + 1) >
+ * AC_TPG_ROWS_MAX rows: 2^27 rows are about 1.7 GB, beside the 1 GB of
+ * AC_TPG_REACH_MAX_BYTES, and keep every offset and row index below 2^31 (the
+ * int offsets of ac_tpg). */
+#define AC_TPG_ROW_BYTES (3 * sizeof(int) + 1)
+#define AC_TPG_ROWS_MAX ((size_t)1 << 27)
+
+/* AC_OK when ngraph graphs over K tokens fit: ngraph >= 0, K >= 1 and
+ * ngraph * (K + 1) <= AC_TPG_ROWS_MAX; otherwise AC_ESIZE with the sentence
+ * in msg (the counts, the rows needed and the cap). */
+ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg);
+
 /* Build the graphs, their SCCs (iterative Tarjan) and the reachability
  * between components.  The dataset is read, not kept.  It must pass
  * ac_tpg_data_check with labels in sequences; it is checked first.  Returns
  * AC_OK (*out is new; free with ac_tpg_free), AC_ENOMEM, or AC_EPARSE /
  * AC_ESIZE (msg says why; *out is NULL). */
-ac_status ac_tpg_build(ac_tpg **out, const ac_tpg_data *D, ac_msg *msg);
+ac_status ac_tpg_build(const ac_tpg_data *D, ac_tpg **out, ac_msg *msg);
 /* NULL is a no-op. */
 void ac_tpg_free(ac_tpg *G);
 
@@ -122,9 +142,31 @@ int ac_tpg_same_scc(const ac_tpg *G, int k, int i, int j);
  * (spec §2: y_i reaches every token of X_i in one step).  O(len). */
 int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len);
 
+/* The condensation of graph g: its direct edges A -> B between different
+ * components (from the token edges), sorted by A then B and deduplicated;
+ * A < B always (topological numbering), and only live components occur.
+ * n edges in from[0..n), to[0..n). */
+typedef struct {
+    int n;
+    int *from, *to;
+} ac_tpg_cond;
+
+/* Fills *out (new arrays, allocated even when n = 0; empty it with
+ * ac_tpg_cond_clear).  Returns AC_OK, AC_ENOMEM, or AC_EINVAL when g is
+ * outside [0, G->ngraph) (msg says so); *out is zeroed on failure. */
+ac_status ac_tpg_condensation(const ac_tpg *G, int g, ac_tpg_cond *out, ac_msg *msg);
+/* Frees the arrays and zeroes *c; a zeroed *c is a no-op. */
+void ac_tpg_cond_clear(ac_tpg_cond *c);
+
 /* 1 when every graph is a DAG (all SCCs singletons), else 0.  Spec
  * assumption A3. */
 int ac_tpg_is_acyclic(const ac_tpg *G);
+
+/* The token-space attention logits U = E W E^T (K x K, spec §1):
+ * U[j*K + k] = e_j^T W e_k, the logit of token j when the last token is k.
+ * E is K x d, W d x d (row-major); U may not alias either.  Two GEMMs through
+ * a K x d temporary; without memory for it, a direct O(K^2 d^2) loop. */
+void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double *U);
 
 /* The Graph-SVM constraints (spec §3.1): for every graph G^(k) and edge
  * i -> j, (e_i - e_j)^T W e_k = 0 when i ≍_k j, >= 1 otherwise.  Edges are
@@ -140,10 +182,37 @@ typedef struct {
     double *rhs;
 } ac_tpg_cons;
 
-/* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed). */
-ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C);
+/* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed, msg says
+ * how many edges). */
+ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C, ac_msg *msg);
 /* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
 void ac_tpg_cons_clear(ac_tpg_cons *C);
+
+/* Scale (spec §3.1 is scale-covariant): with the embeddings sE the
+ * constraints read s^2 (e_a - e_b)^T W e_k, so W_svm(sE) = W_svm(E) / s^2,
+ * its multipliers lambda(sE) = lambda(E) / s^4, and W_fin, a function of the
+ * logits U = E W E^T on the subspace S_fin (the same subspace for sE), is
+ * W_fin(sE) = W_fin(E) / s^2.  The Gram products of the solvers, O(max|E|^4),
+ * leave double range near max|E| ~ 1e77 (and 1e-77), and their absolute
+ * thresholds lose meaning well before, so ac_tpg_svm and ac_tpg_sfin_alloc
+ * take embeddings whose largest entry lies in the band
+ * [2^-AC_TPG_SCALE_BAND, 2^AC_TPG_SCALE_BAND] (about [0.0039, 256]: raw or
+ * unit-norm embeddings of any d up to 65536) and refuse others; ac_tpg_solve
+ * rescales any finite E by an exact power of two into the band and scales
+ * the results back. */
+#define AC_TPG_SCALE_BAND 8
+
+/* The power of two ac_tpg_solve divides E (K x d) by: *p = 0 when max|E_ij|
+ * is 0 or lies in the band above, else the exponent e of max|E| = f 2^e,
+ * f in [0.5, 1) (E 2^-p then has its largest entry in [0.5, 1); the scaling
+ * is exact).  AC_OK, or AC_EPARSE when an entry is not finite (msg names its
+ * row and column, 0-based); *p is then 0. */
+ac_status ac_tpg_scale_exp(const double *E, int K, int d, int *p, ac_msg *msg);
+
+/* AC_OK when E's entries are finite and max|E| is 0 or in the band;
+ * AC_EPARSE (non-finite entry) or AC_ESIZE (outside the band) with the
+ * sentence in msg. */
+ac_status ac_tpg_scale_check(const double *E, int K, int d, ac_msg *msg);
 
 /* Graph-SVM solution: W_svm = argmin ||W||_F under the constraints, solved
  * by the dual coordinate ascent of solvers/qp.h with GL = GR = E E^T, then
@@ -151,6 +220,9 @@ void ac_tpg_cons_clear(ac_tpg_cons *C);
  * When the rows of E are linearly dependent (numerical rank < K, see
  * ac_la_rank) the problem may be infeasible and the theory does not apply:
  * AC_ERANK is returned (msg names the rank) unless allow_dependent is set.
+ * E must have finite entries with max|E| in the band of AC_TPG_SCALE_BAND
+ * (or be zero): otherwise AC_ESIZE (AC_EPARSE for a non-finite entry), msg
+ * naming the scale; ac_tpg_solve rescales for you.
  * On AC_OK the solve ran: read info->status.  W (d x d) and lambda (C->m,
  * may be NULL) are written whatever the status (the last iterate); cert
  * (C->m, may be NULL) receives the infeasibility certificate y of

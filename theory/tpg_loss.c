@@ -137,30 +137,36 @@ static int kept_positions(const ac_tpg *G, const ac_tpg_data *D, int i, int *oth
     return n;
 }
 
-ac_status ac_tpg_reduce(const ac_tpg *G, const ac_tpg_data *D, ac_tpg_reduced **out)
+ac_status ac_tpg_reduce(const ac_tpg *G, const ac_tpg_data *D, ac_tpg_reduced **out, ac_msg *msg)
 {
     *out = NULL;
     if (G->K != D->K)
-        return AC_EINVAL;
+        return ac_fail(msg, AC_EINVAL, "reduce: the graphs have K = %d tokens, the data K = %d", G->K, D->K);
+    ac_status st = ac_tpg_data_check(D, 1, msg);
+    if (st != AC_OK)
+        return st;
     int nk = 0, ntk = 0, other;
     for (int i = 0; i < D->n; i++) {
-        int len = D->off[i + 1] - D->off[i];
-        if (len < 1 || G->graph_of[D->tok[D->off[i + 1] - 1]] < 0)
-            return AC_EINVAL;
+        int k = D->tok[D->off[i + 1] - 1];
+        if (G->graph_of[k] < 0)
+            return ac_fail(msg, AC_EINVAL,
+                           "reduce: example %d ends in token %d, which has no graph (the graphs are not "
+                           "built from these data)",
+                           i, k);
         int m = kept_positions(G, D, i, &other);
         if (other)
             nk++, ntk += m;
     }
     ac_tpg_reduced *R = calloc(1, sizeof *R);
     if (!R)
-        return AC_ENOMEM;
+        return ac_fail(msg, AC_ENOMEM, "reduce: out of memory");
     R->n_full = D->n;
     R->data = ac_tpg_data_alloc(nk, ntk, D->K);
     R->last = malloc(sizeof(int) * ((size_t)nk + 1));
     R->src = malloc(sizeof(int) * ((size_t)nk + 1));
     if (!R->data || !R->last || !R->src) {
         ac_tpg_reduced_free(R);
-        return AC_ENOMEM;
+        return ac_fail(msg, AC_ENOMEM, "reduce: out of memory for %d examples, %d tokens", nk, ntk);
     }
     int K = G->K, e = 0, p = 0;
     for (int i = 0; i < D->n; i++) {
@@ -228,9 +234,12 @@ static double generator_inner(const ac_tpg_sfin *S, int g, int h)
     return left * Gm[S->k[g] * K + S->k[h]];
 }
 
-ac_status ac_tpg_sfin_alloc(ac_tpg_sfin **out, const ac_tpg *G, const double *E, int d, ac_msg *msg)
+ac_status ac_tpg_sfin_alloc(const ac_tpg *G, const double *E, int d, ac_tpg_sfin **out, ac_msg *msg)
 {
     *out = NULL;
+    ac_status st0 = ac_tpg_scale_check(E, G->K, d, msg);
+    if (st0 != AC_OK)
+        return st0;
     ac_tpg_sfin *S = calloc(1, sizeof *S);
     if (!S)
         return ac_fail(msg, AC_ENOMEM, "S_fin: out of memory");
@@ -488,7 +497,8 @@ ac_status ac_tpg_wfin(const ac_tpg_sfin *S, const ac_tpg_reduced *R,
         wfin_ctx_free(&x), free(z), ac_newton_free(w);
         return ac_fail(msg, AC_ENOMEM, "W_fin: out of memory for %d coordinates", m);
     }
-    ac_status st = ac_newton_solve(w, wfin_fn, &x, z, set, info);
+    ac_msg nmsg = {{0}};
+    ac_status st = ac_newton_solve(w, wfin_fn, &x, set, z, info, &nmsg);
     if (st == AC_OK) {
         memcpy(x.c, z, sizeof(double) * (size_t)m);
         cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, m, S->chol, m, x.c, 1);
@@ -496,7 +506,7 @@ ac_status ac_tpg_wfin(const ac_tpg_sfin *S, const ac_tpg_reduced *R,
         if (grad_norm_W)
             *grad_norm_W = info->grad_norm;
     } else {
-        ac_fail(msg, st, "W_fin: Newton could not start (%s)", ac_status_str(st));
+        ac_fail(msg, st, "W_fin: %s", nmsg.text);
     }
     wfin_ctx_free(&x), free(z), ac_newton_free(w);
     return st;

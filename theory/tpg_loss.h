@@ -60,10 +60,11 @@ typedef struct {
 } ac_tpg_reduced;
 
 /* *out is new (free with ac_tpg_reduced_free).  D must satisfy
- * ac_tpg_data_check with labels in sequences, and G be built from D.
- * Returns AC_ENOMEM, AC_EINVAL (G does not match D: a last token without a
- * graph), or AC_OK. */
-ac_status ac_tpg_reduce(const ac_tpg *G, const ac_tpg_data *D, ac_tpg_reduced **out);
+ * ac_tpg_data_check with labels in sequences (checked: its error and
+ * sentence are returned), and G be built from D.  Returns AC_ENOMEM,
+ * AC_EINVAL (G does not match D: another K, or a last token without a
+ * graph; msg says which), or AC_OK. */
+ac_status ac_tpg_reduce(const ac_tpg *G, const ac_tpg_data *D, ac_tpg_reduced **out, ac_msg *msg);
 void ac_tpg_reduced_free(ac_tpg_reduced *R);
 
 /* The reduced loss L_red(U) = (1/n_full) sum over the kept examples of
@@ -95,9 +96,10 @@ typedef struct {
 
 /* Returns AC_ERANK when the generators are linearly dependent (dependent
  * embeddings; msg names the generator, or -1 when the factorisation itself
- * failed), AC_ENOMEM, or AC_OK.
- * E (K x d) is copied. */
-ac_status ac_tpg_sfin_alloc(ac_tpg_sfin **out, const ac_tpg *G, const double *E, int d, ac_msg *msg);
+ * failed), AC_ENOMEM, AC_ESIZE / AC_EPARSE when E fails ac_tpg_scale_check
+ * (max|E| outside the band of AC_TPG_SCALE_BAND, or a non-finite entry), or
+ * AC_OK.  E (K x d) is copied. */
+ac_status ac_tpg_sfin_alloc(const ac_tpg *G, const double *E, int d, ac_tpg_sfin **out, ac_msg *msg);
 void ac_tpg_sfin_free(ac_tpg_sfin *S);
 
 /* The matrix sum_g c_g (e_{a_g} - e_{a0_g}) e_{k_g}^T (d x d, overwritten). */

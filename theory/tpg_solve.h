@@ -33,6 +33,7 @@ typedef struct {
     double fin_grad_norm;  /* ||P_fin grad L_red(W_fin)|| */
     ac_newton_info newton;
     double svm_seconds, fin_seconds;
+    int scale_exp;         /* p: the solve ran on E 2^-p (ac_tpg_scale_exp) */
 } ac_tpg_solution;
 
 /* Solve for dataset D (checked, labels in sequences, D->K = rows of E) and
@@ -41,7 +42,25 @@ typedef struct {
  * computed (S_fin assumes the graphs' constraints hold together).  Errors:
  * AC_ERANK (dependent embeddings, unless set->svm.allow_dependent), AC_ENOMEM,
  * AC_EPARSE; msg says why.  out is filled as far as the solve got; free it
- * with ac_tpg_solution_clear in every case. */
+ * with ac_tpg_solution_clear in every case.
+ *
+ * Any finite scale of E is accepted: the solve runs on E 2^-p, p =
+ * ac_tpg_scale_exp (exact; p = 0 for max|E| in the band of
+ * AC_TPG_SCALE_BAND, so such E are solved as given), and the results come
+ * back in E's units (tpg.h, Scale): Wsvm, Wfin, fin_grad_norm and
+ * newton.grad_norm times 2^-2p, 2^-2p, 2^2p, 2^2p; lambda, qp.obj,
+ * qp.dual_obj, qp.dual_res, qp.compl_res, qp.stat_res and qp.lambda_max times
+ * 2^-4p; qp.cert_residual times 2^2p; qp.prim_res, qp.value_scale, cert,
+ * newton.f unchanged (they are scale-free).  The stopping tests (qp.eps,
+ * newton.eps_grad) apply to the normalised problem; newton.reg, S (built from
+ * E 2^-p: the same subspace S_fin, its generators and coefficients in the
+ * normalised units) and Dred are left as solved.  When a scaled-back W_svm,
+ * W_fin or lambda would leave double range (largest entry above DBL_MAX or
+ * below DBL_MIN: max|E| beyond about 2^±250 for multipliers of order one),
+ * AC_ENUMERIC is returned with the admissible range of max|E| in msg, and out
+ * keeps the normalised values (scale_exp = p).  An infeasible verdict is
+ * scale-free and always returned: when its last iterate does not fit, Wsvm
+ * and lambda are zeroed. */
 ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tpg_solve_settings *set,
                        ac_tpg_solution *out, ac_msg *msg);
 void ac_tpg_solution_clear(ac_tpg_solution *s);

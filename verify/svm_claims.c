@@ -659,11 +659,11 @@ static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const 
     }
     double *p = mass + K, *Up = U + (size_t)K * K, *leak = out, *pred = leak + AC_SVM_HELDOUT_SEQS,
            *soft = pred + AC_SVM_HELDOUT_SEQS, *bound = soft + AC_SVM_HELDOUT_SEQS;
-    ac_la_token_logits(I->E, K, I->d, I->th.Wfin, U);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wfin, U);
     /* the decomposition's logits at the trained scale: U_fin + R U_svm, R
      * fitted to W (spec §3.3), for the leakage the theory predicts there */
     double R = ac_svm_decomposition_R(I, W);
-    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, Up + (size_t)K * K);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wsvm, Up + (size_t)K * K);
     for (int i = 0; i < K * K; i++)
         Up[i] = U[i] + R * Up[(size_t)K * K + i];
     ac_status st = ac_tpg_sfin_project(I->th.S, W, P, NULL);
@@ -1009,9 +1009,9 @@ static ac_status local_svm(const ac_tpg_data *L, const double *E, int d, double 
     ac_qp_info info;
     ac_tpg_svm_settings ss;
     ac_tpg_svm_settings_default(&ss);
-    ac_status st = ac_tpg_build(&G, L, msg);
+    ac_status st = ac_tpg_build(L, &G, msg);
     if (st == AC_OK)
-        st = ac_tpg_constraints(G, &C);
+        st = ac_tpg_constraints(G, &C, msg);
     if (st == AC_OK)
         st = ac_tpg_svm(G, &C, E, d, &ss, W, NULL, NULL, &info, msg);
     if (st == AC_OK && info.status != AC_QP_SOLVED)
@@ -1152,8 +1152,8 @@ static ac_status hp_trace(const ac_svm_instance *I, hp_line *h)
     if (!U)
         return AC_ENOMEM;
     double *U1 = U + (size_t)K * K;
-    ac_la_token_logits(I->E, K, I->d, I->th.Wfin, U);
-    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, U1);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wfin, U);
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wsvm, U1);
     snap_equalities(I->th.G, U1);
     for (int i = 0; i < K * K; i++) {
         u0max = fmax(u0max, fabs(U[i]));

@@ -104,7 +104,7 @@ static ac_status accept(const ac_tpg_data *D, ac_svm_gen_mode mode, int *ok, ac_
     if (mode == AC_SVM_GEN_ANY)
         return AC_OK;
     ac_tpg *G = NULL;
-    ac_status st = ac_tpg_build(&G, D, msg);
+    ac_status st = ac_tpg_build(D, &G, msg);
     if (st != AC_OK)
         return st;
     int acyclic = ac_tpg_is_acyclic(G);

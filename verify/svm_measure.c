@@ -390,7 +390,7 @@ ac_status ac_svm_rate_window(const ac_svm_instance *I, const ac_svm_heldout *h, 
     double *Rc = out, *leak = Rc + nc, *lpred = leak + nc, *delta = lpred + nc;
     *m = INFINITY;
     *nrate = 0;
-    ac_la_token_logits(I->E, K, I->d, I->th.Wsvm, Usvm); /* theory: W_svm alone */
+    ac_tpg_token_logits(I->E, K, I->d, I->th.Wsvm, Usvm); /* theory: W_svm alone */
     for (int s = 0; s < h->n; s++) {
         const int *tok = h->tok + (size_t)s * T;
         int k = tok[T - 1], a = -1, outside = 0;
@@ -409,8 +409,8 @@ ac_status ac_svm_rate_window(const ac_svm_instance *I, const ac_svm_heldout *h, 
         Rc[c] = ac_svm_decomposition_R(I, W);
         for (int j = 0; j < dd; j++)
             Wp[j] = I->th.Wfin[j] + Rc[c] * I->th.Wsvm[j];
-        ac_la_token_logits(I->E, K, I->d, W, Uw);
-        ac_la_token_logits(I->E, K, I->d, Wp, Upred);
+        ac_tpg_token_logits(I->E, K, I->d, W, Uw);
+        ac_tpg_token_logits(I->E, K, I->d, Wp, Upred);
         double sum = 0.0, dl = 0.0, sp = 0.0;
         for (int s = 0; s < h->n; s++) {
             const int *tok = h->tok + (size_t)s * T;
