@@ -188,6 +188,21 @@ Test(svm_io, data_long_word_quote_is_cut)
 
 
 
+/* A word of AC_SVM_IO_QUOTE_MAX bytes is quoted whole, one more is cut. */
+Test(svm_io, quote_cut_at_the_limit_and_one_past)
+{
+    for (int extra = 0; extra <= 1; extra++) {
+        char word[AC_SVM_IO_QUOTE_MAX + 2], text[128], want[160];
+        memset(word, 'z', sizeof word);
+        word[AC_SVM_IO_QUOTE_MAX + extra] = '\0';
+        snprintf(text, sizeof text, "0 %s | 0\n", word);
+        word[AC_SVM_IO_QUOTE_MAX] = '\0';
+        snprintf(want, sizeof want, "data.txt:1: token \"%s%s\" is not a non-negative integer", word,
+                 extra ? "..." : "");
+        DATA_FAILS(text, 0, AC_EPARSE, want);
+    }
+}
+
 Test(svm_io, data_label_outside_vocabulary_when_K_given)
 {
     DATA_FAILS("0 1 | 1\n3 7 | 9\n", 8, AC_EPARSE,
@@ -203,7 +218,10 @@ Test(svm_io, data_token_outside_vocabulary_when_K_given)
 
 Test(svm_io, data_label_absent_from_sequence)
 {
-    DATA_FAILS("0 1 | 1\n# A2\n0 1 2 | 3\n", 0, AC_EPARSE, "data.txt:3:", "3");
+    DATA_FAILS("0 1 | 1\n# A2\n0 1 2 | 3\n", 0, AC_EPARSE,
+               "data.txt:3: label 3 does not occur in its sequence");
+    DATA_FAILS("0 1 | 1\n0 1 2 | 3\n", 8, AC_EPARSE,
+               "data.txt:2: label 3 does not occur in its sequence");
 }
 
 Test(svm_io, data_K_outside_0_to_max_vocab_is_invalid)
@@ -980,6 +998,23 @@ static char *row_of(int m, const char *word, size_t *len)
     return b;
 }
 
+/* The limit is per example: two full examples are fine. */
+Test(svm_io, tokens_per_example_limit_is_per_line)
+{
+    size_t len;
+    char *b = sequence_of(AC_SVM_IO_MAX_WORDS, &len);
+    char *two = malloc(2 * len + 1);
+    memcpy(two, b, len);
+    memcpy(two + len, b, len + 1);
+    ac_msg m;
+    ac_tpg_data *D;
+    cr_assert_eq(ac_svm_io_parse_data(two, 2 * len, "data.txt", 0, &D, &m), AC_OK, "%s", m.text);
+    cr_assert(D->n == 2 && D->off[2] == 2 * AC_SVM_IO_MAX_WORDS);
+    ac_tpg_data_free(D);
+    free(two);
+    free(b);
+}
+
 Test(svm_io, embedding_width_at_the_limit_and_one_past)
 {
     size_t len;
@@ -1256,6 +1291,30 @@ Test(svm_io, utf8_range_edges_on_both_sides)
     }
 }
 
+/* A sequence cut by the end of the input is refused even when the bytes
+ * after the end (not part of the input) would complete it. */
+Test(svm_io, utf8_cut_by_the_end_of_the_input)
+{
+    for (size_t i = 0; i < sizeof utf8_cases / sizeof *utf8_cases; i++) {
+        const utf8_case *c = &utf8_cases[i];
+        size_t n = strlen(c->s);
+        if (!c->ok || n < 2)
+            continue;
+        char buf[32];
+        int at = snprintf(buf, sizeof buf, "0 | 0 # ");
+        memcpy(buf + at, c->s, n);
+        for (size_t k = 1; k < n; k++) {
+            char want[96];
+            snprintf(want, sizeof want, "data.txt:1: not a text file (byte 0x%02x at column 9)",
+                     (unsigned char)c->s[0]);
+            data_fails_n(buf, (size_t)at + k, 0, AC_EPARSE, (const char *const[]){want, NULL});
+            snprintf(want, sizeof want, "emb.txt:1: not a text file (byte 0x%02x at column 9)",
+                     (unsigned char)c->s[0]);
+            emb_fails_n(buf, (size_t)at + k, AC_EPARSE, (const char *const[]){want, NULL});
+        }
+    }
+}
+
 /* Every ASCII byte in a comment: tab, printable and (as line ends) LF are
  * text; the other control bytes and DEL are not; a CR only ends a line. */
 Test(svm_io, every_ascii_byte_in_a_comment)
@@ -1482,4 +1541,50 @@ Test(svm_io, first_and_last_lines_are_read)
     D = data_ok("0 | 0\n4 3 | 3", 0);
     cr_assert(D->n == 2 && D->label[1] == 3 && D->line[1] == 2 && D->off[2] == 3);
     ac_tpg_data_free(D);
+}
+
+/* A label larger than every token (a dataset that breaks A2, built by hand)
+ * is the one named; a line of 0 means "generated": the example is named. */
+Test(svm_io, check_emb_names_a_label_and_generated_lines)
+{
+    ac_tpg_data *D = data_ok("0 1 | 1\n1 2 | 2\n", 0);
+    D->label[1] = 5;
+    ac_msg m;
+    cr_assert_eq(ac_svm_io_check_emb_for_data("emb.txt", 5, D, &m), AC_ESIZE);
+    cr_assert_str_eq(m.text, "data.txt:2: label 5 has no embedding: emb.txt has 5 rows");
+    cr_assert_eq(ac_svm_io_check_emb_for_data("emb.txt", 6, D, &m), AC_OK);
+    D->line[1] = 0;
+    cr_assert_eq(ac_svm_io_check_emb_for_data(NULL, 3, D, &m), AC_ESIZE);
+    cr_assert_str_eq(m.text, "example 1: label 5 has no embedding: the embeddings has 3 rows");
+    ac_tpg_data_free(D);
+}
+
+/* The writers' text is the format itself: no leading or doubled blanks. */
+Test(svm_io, writers_text_is_the_format)
+{
+    ac_tpg_data *D = data_ok("0 1 | 1\n  2\t0   2 | 0\n", 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(ac_svm_io_write_data(f, D), AC_OK);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_str_eq(buf, "0 1 | 1\n2 0 2 | 0\n");
+    free(buf);
+    ac_tpg_data_free(D);
+    static const double E[] = {0.5, -2.0, 3.0, 0.25};
+    buf = emb_text(E, 2, 2);
+    cr_assert_str_eq(buf, "0.5 -2\n3 0.25\n");
+    free(buf);
+}
+
+/* The writer takes as many rows as the reader: K = AC_SVM_IO_MAX_VOCAB. */
+Test(svm_io, write_emb_at_the_row_limit)
+{
+    double *E = calloc(AC_SVM_IO_MAX_VOCAB, sizeof *E);
+    FILE *f = fopen("/dev/null", "w");
+    cr_assert_eq(ac_svm_io_write_emb(f, E, AC_SVM_IO_MAX_VOCAB, 1), AC_OK);
+    cr_assert_eq(ac_svm_io_write_emb(f, E, AC_SVM_IO_MAX_VOCAB + 1, 1), AC_ESIZE);
+    cr_assert_eq(ac_svm_io_write_emb(f, E, 1, AC_SVM_IO_MAX_WORDS), AC_OK);
+    fclose(f);
+    free(E);
 }
