@@ -30,7 +30,11 @@ TBIN = $(BUILD)/attncheck-tests
 
 # Debian packages the build, the tests and the results need (make deps).
 DEPS_PKGS = libgsl-dev liblapacke-dev libopenblas-dev libmpfr-dev libgmp-dev \
-            libcriterion-dev libjansson-dev pkg-config gnuplot-nox
+            libcriterion-dev libjansson-dev pkg-config gnuplot-nox locales
+# A locale with a decimal comma, so that the tests that write numbers under it
+# (svm_io, report) run instead of skipping: %.17g must give '.' whatever the
+# locale.
+TEST_LOCALE = de_DE.UTF-8
 BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
@@ -39,6 +43,7 @@ all: $(BIN)
 
 deps:
 	@./.ci/apt-install $(DEPS_PKGS)
+	@./.ci/apt-install --locale $(TEST_LOCALE)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -172,9 +172,9 @@ expect 2 "generate --seed -1 refused" -- "$BIN" svm generate --mode any --seed -
 expect 2 "generate --seed 2^62+1 refused" -- "$BIN" svm generate --mode any --seed 4611686018427387905 --out "$T/gs"
 expect 0 "generate --seed 2^62 (upper end)" -- "$BIN" svm generate --mode any --seed 4611686018427387904 --out "$T/gs"
 expect 0 "generate --seed 0 (lower end)" -- "$BIN" svm generate --mode any --seed 0 --out "$T/gs"
-accepted_opt "generate --n 100000000 (upper end; the generator's n*T check refuses it)" n -- \
+accepted_opt "generate --n 100000000 (upper end; the generator's check refuses it)" n -- \
     "$BIN" svm generate --mode any --n 100000000 --out "$T/gs"
-grep_in err "n\*T" "generate --n 1e8: refused by the size check, not the parser"
+grep_in err "more than a data file holds" "generate --n 1e8: refused by the generator's check, not the parser"
 expect 0 "generate --n 1 --T 1 --K 1 --d 1 (lower ends)" -- "$BIN" svm generate --mode any --n 1 --T 1 --K 1 --d 1 --out "$T/gs"
 expect 2 "run --seed -1 refused" -- "$BIN" run svm.nosuch --seed -1
 accepted_opt "run --seed 0" seed -- "$BIN" run svm.nosuch --seed 0
@@ -187,9 +187,10 @@ expect 2 "unknown run option" -- "$BIN" run --bogus
 grep_in err "^attncheck run: unrecognized option" "run's option errors name the command"
 
 # ---- generate: sizes its help promises, prefixes that name files ---------
-expect 2 "generate --T 10 --K 5 (help: T <= K)" -- "$BIN" svm generate --mode any --T 10 --K 5 --out "$T/tk"
-grep_in err "T <= K" "the message states the bound"
-absent "$T/tk.data" "a refused generate"
+expect 0 "generate --T 10 --K 5 (spec 5: a permutation of the K tokens, then uniform draws)" -- \
+    "$BIN" svm generate --mode any --T 10 --K 5 --out "$T/tk"
+"$BIN" svm generate --help > "$T/gh"
+grep_in gh "T - K uniform draws" "generate --help says what T > K draws"
 expect 0 "generate --T 5 --K 5 (T = K allowed)" -- "$BIN" svm generate --mode any --T 5 --K 5 --out "$T/tk"
 mkdir -p "$T/cwd" "$T/pd"
 (cd "$T/cwd" && "$BIN" svm generate --mode cyclic --out "" >/dev/null 2>&1)

@@ -6,6 +6,8 @@
 #include <gsl/gsl_randist.h>
 #include <math.h>
 
+#include "verify/svm_io.h"
+
 static const char *const mode_names[] = {"any", "acyclic", "cyclic"};
 
 const char *ac_svm_gen_mode_str(ac_svm_gen_mode m)
@@ -15,6 +17,8 @@ const char *ac_svm_gen_mode_str(ac_svm_gen_mode m)
 
 int ac_svm_gen_mode_parse(const char *s)
 {
+    if (!s)
+        return -1;
     for (int i = 0; i < 3; i++)
         if (strcmp(s, mode_names[i]) == 0)
             return i;
@@ -23,19 +27,41 @@ int ac_svm_gen_mode_parse(const char *s)
 
 ac_status ac_svm_gen_check(const ac_svm_gen_settings *s, ac_msg *msg)
 {
+    if (!s)
+        return ac_fail(msg, AC_EINVAL, "no generator settings");
     if (s->n < 1 || s->T < 1 || s->K < 1 || s->d < 1)
-        return ac_fail(msg, AC_ESIZE, "sizes must be positive: n=%d T=%d K=%d d=%d", s->n, s->T, s->K,
-                       s->d);
-    if ((long)s->n * s->T > 100000000L)
-        return ac_fail(msg, AC_ESIZE, "n*T = %ld tokens is more than 1e8", (long)s->n * s->T);
-    if ((long)s->K * s->d > 100000000L)
-        return ac_fail(msg, AC_ESIZE, "K*d = %ld embedding entries is more than 1e8", (long)s->K * s->d);
-    if (s->mode == AC_SVM_GEN_CYCLIC && s->T < 2)
-        return ac_fail(msg, AC_ESIZE, "cyclic data need T >= 2 (a cycle needs two tokens), got T=%d", s->T);
-    if (s->mode == AC_SVM_GEN_CYCLIC && s->K < 2)
-        return ac_fail(msg, AC_ESIZE, "cyclic data need K >= 2, got K=%d", s->K);
+        return ac_fail(msg, AC_ESIZE, "sizes must be at least 1: n = %d, T = %d, K = %d, d = %d",
+                       s->n, s->T, s->K, s->d);
+    /* what the files of svm_io can hold, since generate writes them */
+    if (s->n > AC_SVM_IO_MAX_LINES)
+        return ac_fail(msg, AC_ESIZE, "n = %d examples is more than a data file holds (%d lines)",
+                       s->n, AC_SVM_IO_MAX_LINES);
+    if (s->T > AC_SVM_IO_MAX_WORDS)
+        return ac_fail(msg, AC_ESIZE, "T = %d is more than a data line holds (%d tokens)", s->T,
+                       AC_SVM_IO_MAX_WORDS);
+    if (s->K > AC_SVM_IO_MAX_VOCAB)
+        return ac_fail(msg, AC_ESIZE, "K = %d is more than a vocabulary holds (%d tokens)", s->K,
+                       AC_SVM_IO_MAX_VOCAB);
+    if (s->d > AC_SVM_IO_MAX_WORDS)
+        return ac_fail(msg, AC_ESIZE, "d = %d is more than an embeddings line holds (%d numbers)",
+                       s->d, AC_SVM_IO_MAX_WORDS);
+    long long nT = (long long)s->n * s->T, Kd = (long long)s->K * s->d;
+    if (nT > AC_SVM_GEN_MAX_ENTRIES)
+        return ac_fail(msg, AC_ESIZE, "n*T = %lld tokens is more than %ld", nT,
+                       AC_SVM_GEN_MAX_ENTRIES);
+    if (Kd > AC_SVM_GEN_MAX_ENTRIES)
+        return ac_fail(msg, AC_ESIZE, "K*d = %lld embedding entries is more than %ld", Kd,
+                       AC_SVM_GEN_MAX_ENTRIES);
+    /* T >= 2 distinct first tokens need K >= 2 as well */
+    if (s->mode == AC_SVM_GEN_CYCLIC && (s->T < 2 || s->K < 2))
+        return ac_fail(msg, AC_ESIZE,
+                       "cyclic data need T >= 2 and K >= 2 (a cycle needs two tokens in a "
+                       "sequence), got T = %d, K = %d",
+                       s->T, s->K);
+    if ((unsigned)s->mode > AC_SVM_GEN_CYCLIC)
+        return ac_fail(msg, AC_EINVAL, "mode %d is not any, acyclic or cyclic", (int)s->mode);
     if (s->max_tries < 1)
-        return ac_fail(msg, AC_EINVAL, "max_tries must be positive, got %ld", s->max_tries);
+        return ac_fail(msg, AC_EINVAL, "max_tries must be at least 1, got %ld", s->max_tries);
     return AC_OK;
 }
 
@@ -120,6 +146,7 @@ ac_status ac_svm_generate(gsl_rng *r, const ac_svm_gen_settings *s, ac_tpg_data 
     *Eout = NULL;
     if (tries)
         *tries = 0;
+    /* the check comes first: a refused setting draws nothing */
     ac_status st = ac_svm_gen_check(s, msg);
     if (st != AC_OK)
         return st;

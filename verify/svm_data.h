@@ -22,18 +22,34 @@ int ac_svm_gen_mode_parse(const char *s);
  * make the asked-for structure practically impossible. */
 #define AC_SVM_GEN_MAX_TRIES 100000
 
+/* Most tokens in a dataset (n*T) and entries in the embeddings (K*d) the
+ * generator draws: 10^8, i.e. 400 MB of ids or 800 MB of doubles, already
+ * far past what a Graph-SVM solve can take. */
+#define AC_SVM_GEN_MAX_ENTRIES 100000000L
+
 typedef struct {
-    int n, T, K, d;
+    int n, T, K, d;       /* examples, tokens per sequence, vocabulary, embedding width */
     ac_svm_gen_mode mode;
-    long max_tries;
+    long max_tries;       /* datasets drawn before AC_ENOCONV */
 } ac_svm_gen_settings;
 
-/* Check sizes: n >= 1, T >= 1, K >= 1, d >= 1, and mode-specific limits.
- * AC_ESIZE with the sentence in msg. */
+/* Check the settings, the first fault in this order, with the sentence in
+ * msg (the CLI prefixes its command name):
+ *   n, T, K, d >= 1                                     AC_ESIZE
+ *   what the files can hold (verify/svm_io.h): n <= AC_SVM_IO_MAX_LINES,
+ *     T and d <= AC_SVM_IO_MAX_WORDS, K <= AC_SVM_IO_MAX_VOCAB  AC_ESIZE
+ *   n*T and K*d <= AC_SVM_GEN_MAX_ENTRIES                AC_ESIZE
+ *   cyclic mode: T >= 2 and K >= 2 (a cycle needs two tokens)  AC_ESIZE
+ *   mode one of the three, max_tries >= 1, s not NULL     AC_EINVAL
+ * e.g. "K = 1048577 is more than a vocabulary holds (1048576 tokens)".
+ * AC_OK when all hold.  T > K is valid: spec §5 draws a permutation of the
+ * K tokens and then T - K uniform tokens (ac_svm_draw_sequence), and the
+ * model tests use it for sequences with repeated tokens. */
 ac_status ac_svm_gen_check(const ac_svm_gen_settings *s, ac_msg *msg);
 
-/* Draw the embeddings (K x d, i.i.d. Gaussian rows scaled to unit norm), then
- * datasets until one has the structure the mode asks for.  The generator r is
+/* Check s (ac_svm_gen_check: on a fault its status and sentence, nothing
+ * drawn), then draw the embeddings (K x d, i.i.d. Gaussian rows scaled to
+ * unit norm), then datasets until one has the structure the mode asks for.  The generator r is
  * consumed in that order, so a seed fixes the instance.  *E (K x d) and *D are
  * new.  *tries (may be NULL) counts the datasets drawn.  AC_ENOCONV when
  * max_tries draws all failed. */

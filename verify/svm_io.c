@@ -18,6 +18,25 @@
 #define DEFAULT_NAME "<input>"
 #define READ_CHUNK ((size_t)1 << 16)
 
+/* Bytes of a line that AC_SVM_IO_MAX_LINE does not count: a CR before the LF
+ * and, on line 1, a 3-byte byte-order mark.  The reading guard (slurp)
+ * allows them; the parser then makes the exact test. */
+#define LINE_SLACK 4
+
+/* The two limit messages, shared by the reading guard and the parser so that
+ * a file read from disk and the same bytes parsed give the same sentence. */
+static ac_status line_too_long(const char *name, long line, ac_msg *msg)
+{
+    return ac_fail(msg, AC_EPARSE, "%s:%ld: line longer than %d bytes (the limit of the format)",
+                   name, line, AC_SVM_IO_MAX_LINE);
+}
+
+static ac_status too_many_lines(const char *name, long line, ac_msg *msg)
+{
+    return ac_fail(msg, AC_EPARSE, "%s:%ld: more than %d lines (the limit of the format)", name,
+                   line, AC_SVM_IO_MAX_LINES);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Text check                                                               */
 
@@ -113,12 +132,17 @@ static ac_status reader_init(reader *r, const char *buf, size_t len, const char 
 
 /* The next line with its end (LF or CRLF) and its comment cut off, as a
  * NUL-terminated string in place.  Returns 1 and sets *text, 0 at the end of
- * the input, or -1 with msg set for a CR inside a line (the only other place
+ * the input, or -1 with msg set for a line past AC_SVM_IO_MAX_LINES, a line
+ * longer than AC_SVM_IO_MAX_LINE, or a CR inside a line (the only other place
  * a CR may stand is before the LF or at the end of the input). */
 static int next_line(reader *r, char **text, ac_msg *msg)
 {
     if (r->pos >= r->len)
         return 0;
+    if (r->line >= AC_SVM_IO_MAX_LINES) {
+        too_many_lines(r->name, r->line + 1, msg);
+        return -1;
+    }
     char *p = r->s + r->pos;
     char *nl = memchr(p, '\n', r->len - r->pos);
     char *e = nl ? nl : r->s + r->len;
@@ -126,6 +150,10 @@ static int next_line(reader *r, char **text, ac_msg *msg)
     r->line++;
     if (e > p && e[-1] == '\r')
         e--;
+    if ((size_t)(e - p) > AC_SVM_IO_MAX_LINE) {
+        line_too_long(r->name, r->line, msg);
+        return -1;
+    }
     *e = '\0';
     char *cr = strchr(p, '\r');
     if (cr) {
@@ -238,8 +266,11 @@ static int dvec_push(dvec *a, double x)
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                 */
 
-/* A token id or label: decimal digits only, at most AC_SVM_IO_MAX_TOKEN.
- * Returns 0 (value in *v), 1 (not a non-negative integer) or 2 (too large). */
+/* A token id or label: decimal digits only.  Returns 0 with the value in
+ * *v, saturated at AC_SVM_IO_MAX_VOCAB (every larger id is out of range the
+ * same way, and the scan never overflows: "99999999999x" is still read to
+ * its end and found not to be an integer), or 1 when w is not a non-negative
+ * integer. */
 static int parse_id(const char *w, int *v)
 {
     long x = 0;
@@ -248,30 +279,42 @@ static int parse_id(const char *w, int *v)
     for (; *w; w++) {
         if (*w < '0' || *w > '9')
             return 1;
-        if (x > (AC_SVM_IO_MAX_TOKEN - (*w - '0')) / 10)
-            x = -1; /* keep scanning: "99999999999x" is not an integer at all */
-        if (x >= 0)
-            x = 10 * x + (*w - '0');
+        x = 10 * x + (*w - '0');
+        if (x > AC_SVM_IO_MAX_VOCAB)
+            x = AC_SVM_IO_MAX_VOCAB;
     }
-    if (x < 0)
-        return 2;
     *v = (int)x;
     return 0;
-}
-
-static ac_status bad_id(const reader *r, const char *what, const char *w, int why, ac_msg *msg)
-{
-    if (why == 2)
-        return ac_fail(msg, AC_EPARSE, "%s:%ld: %s %.*s%s is too large (ids must be at most %d)",
-                       r->name, r->line, what, qw(w), w, qs(w), AC_SVM_IO_MAX_TOKEN);
-    return ac_fail(msg, AC_EPARSE, "%s:%ld: %s \"%.*s%s\" is not a non-negative integer", r->name,
-                   r->line, what, qw(w), w, qs(w));
 }
 
 typedef struct {
     ivec off, tok, label, line;
     int maxid;
+    int K_or_0; /* the vocabulary the caller gave, or 0 */
 } data_acc;
+
+/* The word w of the current line as a token or label (what) of the
+ * vocabulary: below K_or_0 when given, below AC_SVM_IO_MAX_VOCAB otherwise.
+ * The id is checked here, as it is read, so that nothing is ever sized by
+ * an id that is refused. */
+static ac_status read_id(const reader *r, const data_acc *acc, const char *what, const char *w,
+                         int *v, ac_msg *msg)
+{
+    if (parse_id(w, v))
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: %s \"%.*s%s\" is not a non-negative integer",
+                       r->name, r->line, what, qw(w), w, qs(w));
+    if (acc->K_or_0 > 0 && *v >= acc->K_or_0)
+        return ac_fail(msg, AC_EPARSE,
+                       "%s:%ld: %s %.*s%s is outside the vocabulary of K = %d tokens (ids 0 to %d)",
+                       r->name, r->line, what, qw(w), w, qs(w), acc->K_or_0, acc->K_or_0 - 1);
+    if (*v >= AC_SVM_IO_MAX_VOCAB)
+        return ac_fail(msg, AC_EPARSE,
+                       "%s:%ld: %s %.*s%s is too large (a vocabulary has at most %d tokens, "
+                       "ids 0 to %d)",
+                       r->name, r->line, what, qw(w), w, qs(w), AC_SVM_IO_MAX_VOCAB,
+                       AC_SVM_IO_MAX_VOCAB - 1);
+    return AC_OK;
+}
 
 /* One non-blank data line "t1 ... tm | y" into acc (spec tpg_svm §1: the
  * sequence, its last token last, then the label). */
@@ -291,14 +334,18 @@ static ac_status data_line(reader *r, char *text, data_acc *acc, ac_msg *msg)
     if (nlab > 1)
         return ac_fail(msg, AC_EPARSE, "%s:%ld: %d labels after `|`, expected one", r->name,
                        r->line, nlab);
-    if (acc->label.n >= (size_t)INT_MAX - 1 || r->line > INT_MAX)
-        return ac_fail(msg, AC_ESIZE, "%s:%ld: too many examples or lines", r->name, r->line);
+    /* examples <= lines <= AC_SVM_IO_MAX_LINES: their count fits an int */
     size_t before = acc->tok.n;
     char *w;
-    int v, why;
+    int v;
+    ac_status st;
     while ((w = next_word(&text))) {
-        if ((why = parse_id(w, &v)))
-            return bad_id(r, "token", w, why, msg);
+        if (acc->tok.n - before >= AC_SVM_IO_MAX_WORDS)
+            return ac_fail(msg, AC_EPARSE,
+                           "%s:%ld: more than %d tokens in the sequence (the limit of the format)",
+                           r->name, r->line, AC_SVM_IO_MAX_WORDS);
+        if ((st = read_id(r, acc, "token", w, &v, msg)))
+            return st;
         if (acc->tok.n >= (size_t)INT_MAX)
             return ac_fail(msg, AC_ESIZE, "%s:%ld: more than %d tokens in all", r->name, r->line,
                            INT_MAX);
@@ -310,8 +357,8 @@ static ac_status data_line(reader *r, char *text, data_acc *acc, ac_msg *msg)
     if (acc->tok.n == before)
         return ac_fail(msg, AC_EPARSE, "%s:%ld: empty sequence before `|`", r->name, r->line);
     w = next_word(&right);
-    if ((why = parse_id(w, &v)))
-        return bad_id(r, "label", w, why, msg);
+    if ((st = read_id(r, acc, "label", w, &v, msg)))
+        return st;
     if (v > acc->maxid)
         acc->maxid = v;
     if (ivec_push(&acc->label, v) || ivec_push(&acc->off, (int)acc->tok.n) ||
@@ -350,15 +397,16 @@ ac_status ac_svm_io_parse_data(const char *buf, size_t len, const char *name, in
         name = DEFAULT_NAME;
     if (!buf && len)
         return ac_fail(msg, AC_EINVAL, "%s: no buffer", name);
-    if (K_or_0 < 0)
-        return ac_fail(msg, AC_EINVAL, "%s: vocabulary size %d is negative", name, K_or_0);
+    if (K_or_0 < 0 || K_or_0 > AC_SVM_IO_MAX_VOCAB)
+        return ac_fail(msg, AC_EINVAL, "%s: vocabulary size %d is outside 0 to %d", name, K_or_0,
+                       AC_SVM_IO_MAX_VOCAB);
     ac_status st = check_text((const unsigned char *)buf, len, name, msg);
     if (st)
         return st;
     reader r;
     if (reader_init(&r, buf ? buf : "", len, name))
         return ac_fail(msg, AC_ENOMEM, "%s: out of memory", name);
-    data_acc acc = {.maxid = -1};
+    data_acc acc = {.maxid = -1, .K_or_0 = K_or_0};
     char *text;
     int got;
     if (ivec_push(&acc.off, 0))
@@ -392,7 +440,29 @@ ac_status ac_svm_io_parse_data(const char *buf, size_t len, const char *name, in
     return st;
 }
 
-/* The whole of path in a new buffer (NUL-terminated, *len excludes it). */
+/* The new bytes b[from..to) of the file path, line *line of which has *cur
+ * bytes so far: AC_EPARSE as soon as a line is longer than
+ * AC_SVM_IO_MAX_LINE (with LINE_SLACK) or the file has a byte past line
+ * AC_SVM_IO_MAX_LINES; the parser refuses these inputs with the same
+ * message, so stopping early changes nothing but the cost. */
+static ac_status guard(const char *b, size_t from, size_t to, const char *path, long *line,
+                       size_t *cur, ac_msg *msg)
+{
+    for (size_t i = from; i < to; i++) {
+        if (*line > AC_SVM_IO_MAX_LINES)
+            return too_many_lines(path, *line, msg);
+        if (b[i] == '\n') {
+            ++*line;
+            *cur = 0;
+        } else if (++*cur > (size_t)AC_SVM_IO_MAX_LINE + LINE_SLACK) {
+            return line_too_long(path, *line, msg);
+        }
+    }
+    return AC_OK;
+}
+
+/* The whole of path in a new buffer (NUL-terminated, *len excludes it),
+ * read until EOF or until guard refuses it. */
 static ac_status slurp(const char *path, char **buf, size_t *len, ac_msg *msg)
 {
     *buf = NULL;
@@ -400,7 +470,8 @@ static ac_status slurp(const char *path, char **buf, size_t *len, ac_msg *msg)
     FILE *f = fopen(path, "rb");
     if (!f)
         return ac_fail(msg, AC_EIO, "%s: %s", path, strerror(errno));
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, cur = 0;
+    long line = 1;
     char *b = NULL;
     for (;;) {
         if (cap - n < READ_CHUNK) {
@@ -414,6 +485,12 @@ static ac_status slurp(const char *path, char **buf, size_t *len, ac_msg *msg)
             b = nb;
         }
         size_t got = fread(b + n, 1, cap - n - 1, f);
+        ac_status st = guard(b, n, n + got, path, &line, &cur, msg);
+        if (st) {
+            free(b);
+            fclose(f);
+            return st;
+        }
         n += got;
         if (got == 0)
             break;
@@ -470,10 +547,18 @@ typedef struct {
 
 static ac_status emb_line(reader *r, char *text, emb_acc *acc, ac_msg *msg)
 {
+    if (acc->K >= AC_SVM_IO_MAX_VOCAB)
+        return ac_fail(msg, AC_EPARSE,
+                       "%s:%ld: more than %d rows (a vocabulary has at most %d tokens)", r->name,
+                       r->line, AC_SVM_IO_MAX_VOCAB, AC_SVM_IO_MAX_VOCAB);
     char *w;
     int cols = 0;
     while ((w = next_word(&text))) {
         double x;
+        if (cols >= AC_SVM_IO_MAX_WORDS)
+            return ac_fail(msg, AC_EPARSE,
+                           "%s:%ld: more than %d numbers in the row (the limit of the format on d)",
+                           r->name, r->line, AC_SVM_IO_MAX_WORDS);
         cols++;
         if (parse_num(w, &x))
             return ac_fail(msg, AC_EPARSE, "%s:%ld: entry %d \"%.*s%s\" is not a number", r->name,
@@ -594,15 +679,24 @@ ac_status ac_svm_io_check_emb_for_data(const char *emb_path, int K_emb, const ac
 
 ac_status ac_svm_io_write_data(FILE *f, const ac_tpg_data *D)
 {
-    if (!f || !D || D->n < 0 || (D->n > 0 && (!D->off || !D->tok || !D->label)))
+    if (!f || !D || D->n < 0 || D->K < 1 || (D->n > 0 && (!D->off || !D->tok || !D->label)))
         return AC_EINVAL;
-    for (int i = 0; i < D->n; i++)
-        if (D->off[i] < 0 || D->off[i] >= D->off[i + 1] || D->label[i] < 0)
+    /* what the reader would refuse is not written (svm_io.h, limits) */
+    if (D->K > AC_SVM_IO_MAX_VOCAB || D->n > AC_SVM_IO_MAX_LINES)
+        return AC_ESIZE;
+    for (int i = 0; i < D->n; i++) {
+        if (D->off[i] < 0 || D->off[i] >= D->off[i + 1] || D->label[i] < 0 || D->label[i] >= D->K)
             return AC_EINVAL;
+        if (D->off[i + 1] - D->off[i] > AC_SVM_IO_MAX_WORDS)
+            return AC_ESIZE;
+        for (int t = D->off[i]; t < D->off[i + 1]; t++)
+            if (D->tok[t] < 0 || D->tok[t] >= D->K)
+                return AC_EINVAL;
+    }
     for (int i = 0; i < D->n; i++) {
         for (int t = D->off[i]; t < D->off[i + 1]; t++)
-            if (D->tok[t] < 0 || fprintf(f, t > D->off[i] ? " %d" : "%d", D->tok[t]) < 0)
-                return D->tok[t] < 0 ? AC_EINVAL : AC_EIO;
+            if (fprintf(f, t > D->off[i] ? " %d" : "%d", D->tok[t]) < 0)
+                return AC_EIO;
         if (fprintf(f, " | %d\n", D->label[i]) < 0)
             return AC_EIO;
     }
@@ -613,6 +707,8 @@ ac_status ac_svm_io_write_emb(FILE *f, const double *E, int K, int d)
 {
     if (!f || K < 0 || (K > 0 && (!E || d < 1)))
         return AC_EINVAL;
+    if (K > AC_SVM_IO_MAX_VOCAB || (K > 0 && d > AC_SVM_IO_MAX_WORDS))
+        return AC_ESIZE; /* the reader would refuse it */
     size_t m = (size_t)K * (size_t)(K > 0 ? d : 0);
     for (size_t i = 0; i < m; i++)
         if (!isfinite(E[i]))

@@ -3,7 +3,8 @@
  * Any bytes must give AC_OK or an error with a non-empty message, never a
  * crash, a leak or undefined behaviour.  On AC_OK the dataset must be well
  * formed (offsets increasing, every token and label below K, every label in
- * its sequence, lines increasing) and survive write -> parse unchanged.  The
+ * its sequence, lines increasing), within the limits of svm_io.h (K, tokens
+ * per example, lines), and survive write -> parse unchanged.  The
  * input is parsed twice: with K from the data, and with a K taken from its
  * length (so "outside the vocabulary" paths run too). */
 #include <stdint.h>
@@ -27,13 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Returns the largest id. */
 static int check_dataset(const ac_tpg_data *D, int K_or_0)
 {
-    REQUIRE(D->n >= 1 && D->K >= 1);
+    REQUIRE(D->n >= 1 && D->K >= 1 && D->K <= AC_SVM_IO_MAX_VOCAB);
     REQUIRE(K_or_0 == 0 || D->K == K_or_0);
     REQUIRE(D->off[0] == 0 && D->line && D->source);
     int maxid = -1;
     for (int i = 0; i < D->n; i++) {
-        REQUIRE(D->off[i] < D->off[i + 1]);
-        REQUIRE(D->line[i] >= 1 && (i == 0 || D->line[i] > D->line[i - 1]));
+        REQUIRE(D->off[i] < D->off[i + 1] && D->off[i + 1] - D->off[i] <= AC_SVM_IO_MAX_WORDS);
+        REQUIRE(D->line[i] >= 1 && D->line[i] <= AC_SVM_IO_MAX_LINES &&
+                (i == 0 || D->line[i] > D->line[i - 1]));
         int found = 0;
         for (int t = D->off[i]; t < D->off[i + 1]; t++) {
             REQUIRE(D->tok[t] >= 0 && D->tok[t] < D->K);

@@ -1,7 +1,8 @@
 /* libFuzzer target for the embeddings parser (verify/svm_io).
  *
  * Any bytes must give AC_OK or an error with a non-empty message.  On AC_OK
- * the matrix must be K x d with K, d >= 1 and finite entries, and
+ * the matrix must be K x d with K, d >= 1 within the limits of svm_io.h
+ * (K <= AC_SVM_IO_MAX_VOCAB, d <= AC_SVM_IO_MAX_WORDS) and finite entries, and
  * write (%.17g) -> parse must give the same doubles bit for bit. */
 #include <math.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(strncmp(m.text, "fuzz.txt", 8) == 0);
         return 0;
     }
-    REQUIRE(K >= 1 && d >= 1);
+    REQUIRE(K >= 1 && d >= 1 && K <= AC_SVM_IO_MAX_VOCAB && d <= AC_SVM_IO_MAX_WORDS);
     size_t n = (size_t)K * (size_t)d;
     for (size_t i = 0; i < n; i++)
         REQUIRE(isfinite(E[i]));
