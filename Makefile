@@ -38,7 +38,7 @@ TEST_LOCALE = de_DE.UTF-8
 BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-.PHONY: all deps test test-sanitize results baseline regress bench fuzz clean
+.PHONY: all deps test test-sanitize test-valgrind results baseline regress bench fuzz clean
 all: $(BIN)
 
 deps:
@@ -72,6 +72,14 @@ test-sanitize: deps
 test-run-san: $(TBIN) $(BIN)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 AC_BIN=$(BIN) ./$(TBIN) --jobs 2
 	ASAN_OPTIONS=detect_leaks=1 AC_BIN=$(BIN) ./tests/cli.sh
+
+# The suite under valgrind (memcheck), every forked test child traced; a
+# memory error or a leak exits 99, which fails the test that made it.
+test-valgrind: deps
+	@./.ci/apt-install valgrind
+	$(MAKE) $(TBIN) $(BIN)
+	AC_BIN=$(BIN) valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite ./$(TBIN) --jobs 2
 
 # Tables, figures and the index.  A claim that fails is a result, not a
 # build error: its FAIL row is in the tables and the exit status 1 is kept
