@@ -438,11 +438,75 @@ Test(moe, invalid_sizes_models_and_sentences_are_refused)
     ac_moe_quad q = {.i = 0, .j = 0, .a = 0, .b = 1, .c = 2, .d = 3};
     cr_assert_eq(ac_moe_form_analogy_defect(f, x, x, &q, lp, &msg), AC_EINVAL);
     cr_assert_null(ac_moe_model_alloc(&s, AC_MOE_WITH_BO)); /* b_O without W_O */
+    double big[256];
+    cr_assert_eq(ac_moe_attention_from_form(f, big, big, big, big, &msg), AC_EINVAL); /* dk != d */
+    cr_assert_not_null(strstr(msg.text, "dk = d"), "%s", msg.text);
     cr_assert_null(ac_moe_analogy_alloc(AC_MOE_ANALOGY_COUNT, r));
     ac_moe_form_free(f);
     ac_moe_form_free(NULL);
     ac_moe_model_free(mm);
     ac_moe_model_free(NULL);
     ac_moe_analogy_free(NULL);
+    gsl_rng_free(r);
+}
+
+/* The gating weights of the form are the attention weights a_ij of §1,
+ * computed here from W_Q, W_K directly: softmax_j((W_Q e_i + b_Q)·(W_K e_j +
+ * b_K)/sqrt(dk)) over J; they sum to 1 and vanish at j = i when self = 0. */
+Test(moe, gating_weights_are_the_attention_weights)
+{
+    gsl_rng *r = ac_test_rng(1310);
+    for (int cs = 0; cs < ac_test_cases(200); cs++) {
+        ac_moe_model *mm = rand_model(r);
+        const ac_moe_sizes *s = &mm->m.s;
+        if (s->layers != 1) {
+            ac_moe_model_free(mm);
+            continue;
+        }
+        ac_moe_form *f = ac_moe_form_alloc(s);
+        ac_moe_form_from_attention(&mm->m, f, NULL);
+        int x[8], L = s->L, d = s->d, dk = s->dk;
+        for (int j = 0; j < L; j++)
+            x[j] = pick(r, 0, s->V - 1);
+        int i = pick(r, 0, L - 1), h = pick(r, 0, s->H - 1);
+        double pi[8], sc[8], q[8], k[8], e[8], mx = -INFINITY, sum = 0.0;
+        cr_assert_eq(ac_moe_gate_weights(f, x, i, h, pi, NULL), AC_OK);
+        for (int j = 0; j < L; j++) {
+            for (int side = 0; side < 2; side++) {
+                int jj = side ? j : i, t = jj == i ? s->V : x[jj];
+                for (int c = 0; c < d; c++)
+                    e[c] = mm->E[t * d + c] + (mm->P ? mm->P[jj * d + c] : 0.0);
+                const double *W = (side ? mm->Wk : mm->Wq) + (size_t)h * dk * d;
+                const double *bb = side ? mm->bk : mm->bq;
+                for (int a = 0; a < dk; a++) {
+                    double acc = bb ? bb[h * dk + a] : 0.0;
+                    for (int c = 0; c < d; c++)
+                        acc += W[a * d + c] * e[c];
+                    (side ? k : q)[a] = acc;
+                }
+            }
+            sc[j] = 0.0;
+            for (int a = 0; a < dk; a++)
+                sc[j] += q[a] * k[a] / sqrt((double)dk);
+            if (s->self || j != i)
+                mx = fmax(mx, sc[j]);
+        }
+        for (int j = 0; j < L; j++)
+            sum += (s->self || j != i) ? exp(sc[j] - mx) : 0.0;
+        double tol = ac_moe_logp_tolerance(&mm->m), tot = 0.0;
+        for (int j = 0; j < L; j++) {
+            double want = (s->self || j != i) ? exp(sc[j] - mx) / sum : 0.0;
+            /* |Δ pi_j| <= pi_j |Δ log pi_j| <= tol (the bound covers score
+             * errors entering a log-softmax) */
+            cr_assert_leq(fabs(pi[j] - want), tol, "case %d slot %d: %.17g vs %.17g", cs, j, pi[j],
+                          want);
+            tot += pi[j];
+        }
+        cr_assert_leq(fabs(tot - 1.0), 4 * L * DBL_EPSILON);
+        if (!s->self)
+            cr_assert(pi[i] == 0.0);
+        ac_moe_form_free(f);
+        ac_moe_model_free(mm);
+    }
     gsl_rng_free(r);
 }

@@ -788,8 +788,9 @@ ac_status ac_moe_attention_from_form(const ac_moe_form *f, double *Wq, double *W
     if (!f)
         return ac_fail(msg, AC_EINVAL, "the CBOW-MoE form is missing (NULL)");
     const ac_moe_sizes *s = &f->s;
-    if (s->layers != 1 || s->dk != s->d)
-        return ac_fail(msg, AC_EINVAL, "the reverse construction needs one layer and dk = d");
+    if (s->layers != 1 || s->dk != s->d || s->residual || s->dout != s->H * s->dv)
+        return ac_fail(msg, AC_EINVAL, "the reverse construction needs one layer, dk = d, no "
+                       "residual and dout = H dv");
     int V = s->V, L = s->L, d = s->d, dv = s->dv, H = s->H;
     for (size_t k = 0; k < (size_t)L * V; k++)
         if (f->slot_bias[k] != 0.0)

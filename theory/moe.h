@@ -189,7 +189,9 @@ ac_status ac_moe_geometric_logp(const ac_moe_form *f, const int *x, int i, doubl
  * model, to show that the equivalence check can fail. */
 typedef enum {
     AC_MOE_CONTROL_NO_QUERY_POSITION, /* gamma_i from w_M alone (p_i dropped) */
-    AC_MOE_CONTROL_ARITHMETIC,        /* sum_j pi_ij p_j(v): arithmetic mixture */
+    AC_MOE_CONTROL_ARITHMETIC,        /* sum_j pi_ij p_j(v): arithmetic mixture of the
+                                         single-expert predictors of ac_moe_geometric_logp
+                                         (per head; heads multiplied) */
     AC_MOE_CONTROL_NO_SCALE           /* gate scores without 1/sqrt(dk) */
 } ac_moe_control;
 
@@ -208,7 +210,7 @@ ac_status ac_moe_control_logp(const ac_moe_attention *m, ac_moe_control control,
  * LAPACKE dgels).  Outputs Wq, Wk (H x d x d), Wv (H x dv x d), U (V x H dv,
  * head h in columns h dv ..); the model with E = f->w, P = f->p, c = f->c,
  * these, no biases, no W_O, no residual gives f's conditionals.  Needs
- * f->s.dk = d and layers = 1 (AC_EINVAL), the L vectors w_M + p_i and the
+ * f->s.dk = d, layers = 1, no residual and dout = H dv (AC_EINVAL), the L vectors w_M + p_i and the
  * V + 1 + L vectors {w_v, p_j} linearly independent (so L <= d and
  * V + 1 + L <= d), else AC_ERANK (the residual exceeds
  * AC_MOE_REVERSE_RTOL); AC_ENOMEM, AC_ELAPACK. */
