@@ -18,7 +18,10 @@
  * residual weights q_k = u_q . w_k; with orthonormal U, T = 1, the SQUARED
  * loss and the full batch, one SGD step moves y = [z | v_1..v_K | q] by
  * exactly lr times theory/joma's joint-flow right-hand side -grad L(y)
- * (tests/test_joma_model.c checks it). */
+ * (tests/test_joma_model.c checks it), and each SGD step changes the EXP
+ * invariant z - (1/2T) sum_k v_k o v_k by exactly -(1/2T) sum_k Dv_k o Dv_k
+ * (LINEAR: z o z - sum_k v_k o v_k by Dz o Dz - sum_k Dv_k o Dv_k), the
+ * O(lr) per unit time drift of spec §4.1. */
 #ifndef AC_JOMA_MODEL_H
 #define AC_JOMA_MODEL_H
 
