@@ -1,14 +1,16 @@
 /* MPFR mirror of JoMA (theory/joma_mpfr.h): the mirror agrees with the
- * double right-hand sides; the Gauss-Legendre tableau satisfies its order
- * conditions; Gauss-Legendre keeps the joint flow's quadratic invariants
- * (exp and linear attention) to 30+ digits at every step size while the
- * softmax "invariant" drifts; the explicit RK4 residual shrinks as h^4. */
+ * double right-hand sides; Gauss-Legendre (solvers/ode_mpfr.h) keeps the
+ * joint flow's quadratic invariants (exp and linear attention) to 30+
+ * digits at every step size while the softmax "invariant" drifts; the
+ * explicit RK4 residual shrinks as h^4.  The integrators' own properties
+ * are tested in tests/test_ode_mpfr.c. */
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
 #include <mpfr.h>
 #include <string.h>
 
+#include "solvers/ode_mpfr.h"
 #include "theory/joma.h"
 #include "theory/joma_mpfr.h"
 #include "tests/testutil.h"
@@ -31,55 +33,6 @@ static void vec_clear(mpfr_t *v, int n)
     for (int i = 0; i < n; i++)
         mpfr_clear(v[i]);
     free(v);
-}
-
-/* Order conditions of an s-stage Gauss-Legendre method (order 2s):
- * sum_i b_i c_i^{k-1} = 1/k for k = 1..2s (B(2s)) and sum_j a_ij c_j^{k-1}
- * = c_i^k / k for k = 1..s (C(s)), exact identities checked to 2^-(prec-16)
- * (sums of s terms of size <= 1, each rounded, and the nodes found to
- * 2^-(prec+8) by Newton). */
-Test(joma_mpfr, gauss_legendre_tableau_meets_its_order_conditions)
-{
-    const mpfr_prec_t prec = 200;
-    mpfr_t sum, t, tol;
-    mpfr_inits2(prec, sum, t, tol, (mpfr_ptr)0);
-    mpfr_set_ui_2exp(tol, 1, -(mpfr_exp_t)(prec - 16), MPFR_RNDN);
-    for (int s = 1; s <= 8; s++) {
-        ac_joma_mpfr_stepper *st = ac_joma_mpfr_stepper_alloc(AC_JOMA_MPFR_GL, 1, s, prec);
-        cr_assert_not_null(st);
-        mpfr_t *c, *b, *a;
-        ac_joma_mpfr_stepper_tableau(st, &c, &b, &a);
-        for (int k = 1; k <= 2 * s; k++) {
-            mpfr_set_zero(sum, 1);
-            for (int i = 0; i < s; i++) {
-                mpfr_pow_ui(t, c[i], (unsigned long)(k - 1), MPFR_RNDN);
-                mpfr_fma(sum, b[i], t, sum, MPFR_RNDN);
-            }
-            mpfr_set_ui(t, 1, MPFR_RNDN);
-            mpfr_div_ui(t, t, (unsigned long)k, MPFR_RNDN);
-            mpfr_sub(sum, sum, t, MPFR_RNDN);
-            mpfr_abs(sum, sum, MPFR_RNDN);
-            cr_assert(mpfr_lessequal_p(sum, tol), "s %d: B(%d) off by %g", s, k, mpfr_get_d(sum, MPFR_RNDN));
-        }
-        for (int i = 0; i < s; i++)
-            for (int k = 1; k <= s; k++) {
-                mpfr_set_zero(sum, 1);
-                for (int j = 0; j < s; j++) {
-                    mpfr_pow_ui(t, c[j], (unsigned long)(k - 1), MPFR_RNDN);
-                    mpfr_fma(sum, a[i * s + j], t, sum, MPFR_RNDN);
-                }
-                mpfr_pow_ui(t, c[i], (unsigned long)k, MPFR_RNDN);
-                mpfr_div_ui(t, t, (unsigned long)k, MPFR_RNDN);
-                mpfr_sub(sum, sum, t, MPFR_RNDN);
-                mpfr_abs(sum, sum, MPFR_RNDN);
-                cr_assert(mpfr_lessequal_p(sum, tol), "s %d: C(%d) row %d off by %g", s, k, i,
-                          mpfr_get_d(sum, MPFR_RNDN));
-            }
-        ac_joma_mpfr_stepper_free(st);
-    }
-    mpfr_clears(sum, t, tol, (mpfr_ptr)0);
-    cr_assert_null(ac_joma_mpfr_stepper_alloc(AC_JOMA_MPFR_GL, 1, 0, 128));
-    cr_assert_null(ac_joma_mpfr_stepper_alloc(AC_JOMA_MPFR_RK4, 0, 1, 128));
 }
 
 typedef struct {
@@ -171,20 +124,20 @@ static double inv_drift(const ac_joma_joint *J, mpfr_t *y, mpfr_t *I0, mpfr_prec
     return mx;
 }
 
-static double run(const ac_joma_joint *J, const double *y0, ac_joma_mpfr_method meth, int s,
+static double run(const ac_joma_joint *J, const double *y0, ac_ode_mpfr_method meth, int s,
                   long nsteps, double t1, mpfr_prec_t prec)
 {
     mpfr_t *y = vec(JDIM, prec), *I0 = vec(JM, prec);
     for (int i = 0; i < JDIM; i++)
         mpfr_set_d(y[i], y0[i], MPFR_RNDN);
     ac_joma_joint_invariant_mpfr(J, y, I0, prec);
-    ac_joma_mpfr_stepper *st = ac_joma_mpfr_stepper_alloc(meth, JDIM, s, prec);
+    ac_ode_mpfr_stepper *st = ac_ode_mpfr_stepper_alloc(meth, JDIM, s, prec);
     cr_assert_not_null(st);
     int it;
-    cr_assert_eq(ac_joma_mpfr_integrate(st, ac_joma_joint_rhs_mpfr, (void *)J, y, 0.0, t1, nsteps, &it),
+    cr_assert_eq(ac_ode_mpfr_integrate(st, ac_joma_joint_rhs_mpfr, (void *)J, y, 0.0, t1, nsteps, &it),
                  AC_OK);
     double d = inv_drift(J, y, I0, prec);
-    ac_joma_mpfr_stepper_free(st);
+    ac_ode_mpfr_stepper_free(st);
     vec_clear(y, JDIM);
     vec_clear(I0, JM);
     return d;
@@ -209,8 +162,8 @@ Test(joma_mpfr, gauss_legendre_keeps_the_quadratic_invariants_to_30_digits_at_an
             int s = 2 + 2 * (c % 2);
             const long nst[3] = {4, 8, 20};
             for (int k = 0; k < 3; k++) {
-                double gl = run(&b.J, y0, AC_JOMA_MPFR_GL, s, nst[k], 2.0, prec);
-                double rk = run(&b.J, y0, AC_JOMA_MPFR_RK4, 0, nst[k], 2.0, prec);
+                double gl = run(&b.J, y0, AC_ODE_MPFR_GL, s, nst[k], 2.0, prec);
+                double rk = run(&b.J, y0, AC_ODE_MPFR_RK4, 0, nst[k], 2.0, prec);
                 if (att == AC_JOMA_ATT_SOFTMAX) {
                     /* Not a first integral: Gauss-Legendre follows the true
                      * drift, which is O(1) relative to the data here. */
@@ -239,8 +192,8 @@ Test(joma_mpfr, rk4_invariant_residual_shrinks_as_h_to_the_fourth)
             double y0[JDIM];
             random_joint(r, &b, (ac_joma_attention)(a == 0 ? AC_JOMA_ATT_EXP : AC_JOMA_ATT_LINEAR),
                          c % 2, y0);
-            double d1 = run(&b.J, y0, AC_JOMA_MPFR_RK4, 0, 40, 2.0, prec);
-            double d2 = run(&b.J, y0, AC_JOMA_MPFR_RK4, 0, 80, 2.0, prec);
+            double d1 = run(&b.J, y0, AC_ODE_MPFR_RK4, 0, 40, 2.0, prec);
+            double d2 = run(&b.J, y0, AC_ODE_MPFR_RK4, 0, 80, 2.0, prec);
             double p = log2(d1 / d2);
             cr_assert(p > 3.6 && p < 4.4, "case %d att %d: drift %g -> %g, order %.3f", c, a, d1, d2, p);
         }
@@ -289,9 +242,9 @@ Test(joma_mpfr, softmax_invariant_drift_is_the_integrated_covariance_term)
         for (int l = 0; l < JM; l++)
             mpfr_set_zero(y[JDIM + l], 1);
         ac_joma_joint_invariant_mpfr(&b.J, y, I0, prec);
-        ac_joma_mpfr_stepper *st = ac_joma_mpfr_stepper_alloc(AC_JOMA_MPFR_GL, JDIM + JM, 8, prec);
+        ac_ode_mpfr_stepper *st = ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, JDIM + JM, 8, prec);
         aug_ctx a = {&b.J};
-        cr_assert_eq(ac_joma_mpfr_integrate(st, aug_rhs, &a, y, 0.0, 1.0, 50, NULL), AC_OK);
+        cr_assert_eq(ac_ode_mpfr_integrate(st, aug_rhs, &a, y, 0.0, 1.0, 50, NULL), AC_OK);
         ac_joma_joint_invariant_mpfr(&b.J, y, I, prec);
         for (int l = 0; l < JM; l++) {
             mpfr_sub(I[l], I[l], I0[l], MPFR_RNDN);
@@ -302,7 +255,7 @@ Test(joma_mpfr, softmax_invariant_drift_is_the_integrated_covariance_term)
             cr_assert(miss <= 1e-20, "case %d l %d: drift %g, integrated rate misses by %g", c, l,
                       drift, miss);
         }
-        ac_joma_mpfr_stepper_free(st);
+        ac_ode_mpfr_stepper_free(st);
         vec_clear(y, JDIM + JM);
         vec_clear(I0, JM);
         vec_clear(I, JM);
@@ -358,8 +311,8 @@ Test(joma_mpfr, double_trajectory_is_within_its_bound_of_the_mpfr_reference)
     mpfr_t *vr = vec(M, prec);
     for (int l = 0; l < M; l++)
         mpfr_set_d(vr[l], v0[l], MPFR_RNDN);
-    ac_joma_mpfr_stepper *st = ac_joma_mpfr_stepper_alloc(AC_JOMA_MPFR_GL, M, 6, prec);
-    cr_assert_eq(ac_joma_mpfr_integrate(st, ac_joma_reduced_rhs_mpfr, &m, vr, 0.0, t1, 150, NULL),
+    ac_ode_mpfr_stepper *st = ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, M, 6, prec);
+    cr_assert_eq(ac_ode_mpfr_integrate(st, ac_joma_reduced_rhs_mpfr, &m, vr, 0.0, t1, 150, NULL),
                  AC_OK);
     ac_ode_system sys;
     ac_joma_reduced_system(&m, &sys);
@@ -383,7 +336,7 @@ Test(joma_mpfr, double_trajectory_is_within_its_bound_of_the_mpfr_reference)
         }
         ac_ode_free(w);
     }
-    ac_joma_mpfr_stepper_free(st);
+    ac_ode_mpfr_stepper_free(st);
     vec_clear(vr, M);
     gsl_rng_free(r);
 }
