@@ -330,3 +330,63 @@ Test(paths_gibbs, settings_check_rejects_each_bad_setting)
     ac_paths_gibbs_free(g);
     gsl_rng_free(r);
 }
+
+/* The network read path by path (spec §2), written out for the tiny case
+ * (L = 2, H = (2, 1), so pi = h_1): W_pi = (a^T V_2 V_1^{h_1})^T /
+ * sqrt(N_a n_1), f = sum_pi W_pi^T V_0 xi_pi / sqrt(H^L n_0 N0) with xi =
+ * Phi sqrt(N0 H^L)/sigma_0, U_1 = W_pi . W_pi' / n_0.  The sampler's f
+ * (predict) and its recorded U_1 (only V_0 sampled, so U_1 stays at the
+ * planted value) must equal these to rounding: sums of a few terms of size
+ * ~1, so 1e-13 relative. */
+Test(paths_gibbs, forward_pass_and_u1_equal_the_path_formulas_of_spec_2)
+{
+    gsl_rng *r = ac_test_rng(205);
+    ac_paths_gibbs_settings s;
+    tiny_settings(&s);
+    s.blocks = AC_PATHS_GIBBS_BLOCK_V0;
+    s.burn = 0, s.keep = 4, s.chains = 1;
+    int np = 2, n0 = 2, n1 = 3, na = 2;
+    double Phi[P * N0 * 2], Phit[PT * N0 * 2], Y[P];
+    tiny_data(r, np, Phi, Y, Phit);
+    ac_paths_gibbs *g = ac_paths_gibbs_alloc(&s, P, PT, N0);
+    cr_assert_eq(ac_paths_gibbs_set(g, Phi, Y, Phit, r, NULL), AC_OK);
+    const double *th = ac_paths_gibbs_state(g, 0);
+    const double *a = th, *V0 = th + na, *V1 = V0 + n0 * N0, *V2 = V1 + 2 * n1 * n0;
+    double W[2][2], aV2[3];
+    for (int j = 0; j < n1; j++) {
+        aV2[j] = 0.0;
+        for (int i = 0; i < na; i++)
+            aV2[j] += a[i] * V2[i * n1 + j];
+    }
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < n0; k++) {
+            W[h][k] = 0.0;
+            for (int j = 0; j < n1; j++)
+                W[h][k] += aV2[j] * V1[h * n1 * n0 + j * n0 + k];
+            W[h][k] /= sqrt((double)na * n1);
+        }
+    double ftr[P];
+    cr_assert_eq(ac_paths_gibbs_predict(g, 0, ftr, NULL), AC_OK);
+    double xs = sqrt((double)N0 * np / s.net.sigma2[0]);
+    for (int mu = 0; mu < P; mu++) {
+        double f = 0.0;
+        for (int pi = 0; pi < np; pi++)
+            for (int k = 0; k < n0; k++)
+                for (int i = 0; i < N0; i++)
+                    f += W[pi][k] * V0[k * N0 + i] * xs * Phi[(mu * N0 + i) * np + pi];
+        f /= sqrt((double)np * n0 * N0);
+        cr_expect(fabs(ftr[mu] - f) < 1e-13 * fmax(1.0, fabs(f)), "f[%d]: sampler %.17g, formula %.17g",
+                  mu, ftr[mu], f);
+    }
+    cr_assert_eq(ac_paths_gibbs_run(g, r, NULL), AC_OK);
+    double U[4];
+    cr_assert_eq(ac_paths_gibbs_u1(g, U, NULL, NULL), AC_OK);
+    for (int p1 = 0; p1 < np; p1++)
+        for (int p2 = 0; p2 < np; p2++) {
+            double u = (W[p1][0] * W[p2][0] + W[p1][1] * W[p2][1]) / n0;
+            cr_expect(fabs(U[p1 * np + p2] - u) < 1e-13 * fmax(1.0, fabs(u)),
+                      "U_1[%d,%d]: sampler %.17g, formula %.17g", p1, p2, U[p1 * np + p2], u);
+        }
+    ac_paths_gibbs_free(g);
+    gsl_rng_free(r);
+}
