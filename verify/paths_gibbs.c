@@ -164,12 +164,9 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     }
     if ((size_t)g->n[L] > g->max_block)
         g->max_block = (size_t)g->n[L];
-    int maxn = 1;
     for (int l = 0; l <= L; l++) {
         g->Lam[l] = malloc(sizeof(double) * (size_t)np * g->n[l]);
         ok &= g->Lam[l] != NULL;
-        if (g->n[l] > maxn)
-            maxn = g->n[l];
     }
     g->state = malloc(sizeof(double) * (size_t)s->chains * g->ssize);
     g->f = malloc(sizeof(double) * (size_t)M);
@@ -186,7 +183,6 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     g->rec_loss = malloc(sizeof(double) * (size_t)s->chains);
     ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ck &&
           g->tk && g->sk && g->rec_f && g->rec_u && g->rec_loss;
-    (void)maxn;
     if (!ok) {
         ac_paths_gibbs_free(g);
         return NULL;
@@ -274,16 +270,17 @@ static double *vmat(const ac_paths_gibbs *g, double *th, int l, int h)
     return th + g->off[l] + (size_t)h * g->n[l] * g->n[l - 1];
 }
 
-/* R_{l+1}[pi] = c_l R_l[pi] V_l^{h_l(pi)}^T for l = 0..L (rows: the M
- * examples), then f = c_a a . sum_pi R_{L+1}[pi] (§1 read path by path). */
-static void forward(ac_paths_gibbs *g, double *th)
+/* R_{l+1}[pi] = c_l R_l[pi] V_l^{h_l(pi)}^T for l = 0..L, then f = c_a a .
+ * sum_pi R_{L+1}[pi] (§1 read path by path), on the first `rows` examples
+ * (P: the training rows the block updates need; M: the test rows too). */
+static void forward(ac_paths_gibbs *g, double *th, int rows)
 {
     int M = g->M;
     for (int l = 0; l <= g->L; l++) {
         int q = l == 0 ? g->N0 : g->n[l - 1], p = g->n[l];
         for (int pi = 0; pi < g->np; pi++) {
             const double *V = vmat(g, th, l, l == 0 ? 0 : g->head[pi * g->L + l - 1]);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, p, q, g->c[l],
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, p, q, g->c[l],
                         g->R[l] + (size_t)pi * M * q, q, V, q, 0.0,
                         g->R[l + 1] + (size_t)pi * M * p, p);
         }
@@ -291,7 +288,7 @@ static void forward(ac_paths_gibbs *g, double *th)
     int na = g->n[g->L];
     memset(g->f, 0, sizeof(double) * (size_t)M);
     for (int pi = 0; pi < g->np; pi++)
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, M, na, g->ca,
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, na, g->ca,
                     g->R[g->L + 1] + (size_t)pi * M * na, na, th, 1, 1.0, g->f, 1);
 }
 
@@ -389,7 +386,7 @@ static int sweep(ac_paths_gibbs *g, double *th, gsl_rng *r)
     const ac_paths_settings *net = &g->s.net;
     unsigned b = g->s.blocks;
     int L = g->L, info;
-    forward(g, th);
+    forward(g, th, g->P);
     if (b & AC_PATHS_GIBBS_BLOCK_A) {
         info = block_update(g, th, 1, 1, g->n[L], net->sigma2_a, NULL, g->ca, g->R[L + 1], 0, r);
         if (info)
@@ -441,12 +438,12 @@ ac_status ac_paths_gibbs_iterate(ac_paths_gibbs *g, gsl_rng *r, ac_msg *msg)
                     u[a * np + bb] = np * cblas_ddot(g->n[0], g->Lam[0] + (size_t)a * g->n[0], 1,
                                                       g->Lam[0] + (size_t)bb * g->n[0], 1);
         }
-        forward(g, th);
+        forward(g, th, rec ? g->M : g->P);
         double loss = 0.0;
         for (int mu = 0; mu < g->P; mu++)
             loss += (g->f[mu] - g->Y[mu]) * (g->f[mu] - g->Y[mu]);
         g->rec_loss[c] = loss / g->P;
-        for (int m = 0; m < g->M; m++)
+        for (int m = 0; m < (rec ? g->M : g->P); m++)
             if (!isfinite(g->f[m]))
                 g->outcome = AC_TRAIN_DIVERGED;
         if (rec && g->Pt > 0)
@@ -481,7 +478,7 @@ ac_status ac_paths_gibbs_predict(ac_paths_gibbs *g, int chain, double *ftr, doub
 {
     if (!g || !g->ready || chain < 0 || chain >= g->s.chains)
         return AC_EINVAL;
-    forward(g, g->state + (size_t)chain * g->ssize);
+    forward(g, g->state + (size_t)chain * g->ssize, g->M);
     if (ftr)
         memcpy(ftr, g->f, sizeof(double) * (size_t)g->P);
     if (fte && g->Pt > 0)
