@@ -264,3 +264,41 @@ Test(paths_task, accuracy_table_matches_spec_4_1, .timeout = 600)
     }
     cr_expect_eq(lround(gp * 1000), lround(want_gp * 1000), "GP: %.3f, spec %.3f", gp, want_gp);
 }
+
+/* Fig. 2e of §4.1 (two paths, sigma_perp = 5) and the GP-limit reference
+ * lines of Fig. 2c, each in its own network (§4.1: good path only 0.940 and
+ * 0.924 at N = 1000; good + denoising 0.955): spec targets, counts out of
+ * 1000, exact. */
+Test(paths_task, fig2e_table_and_gp_lines_match_spec_4_1, .timeout = 600)
+{
+    static const double N[] = {10, 30, 50, 100, 300, 500, 1000};
+    static const double want[] = {0.957, 0.955, 0.954, 0.925, 0.881, 0.862, 0.857};
+    enum { NN = sizeof N / sizeof N[0] };
+    gsl_set_error_handler_off();
+    ac_paths_markov_settings tr, te;
+    ac_paths_markov_settings_default(&tr);
+    te = tr;
+    te.per_class = AC_PATHS_MARKOV_P_TEST / 2;
+    te.seed = AC_PATHS_MARKOV_SEED_TEST;
+    ac_paths_markov_settings tr5 = tr;
+    tr5.sigma_perp = 5.0;
+    double acc[NN], gp;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_paths_markov_accuracy(AC_PATHS_NET_FIG2E, &tr5, &te, NN, N, NULL, acc, NULL,
+                                          &gp, &msg),
+                 AC_OK, "%s", msg.text);
+    for (int k = 0; k < NN; k++)
+        cr_expect_eq(lround(acc[k] * 1000), lround(want[k] * 1000), "Fig. 2e N = %g: %.3f, spec %.3f",
+                     N[k], acc[k], want[k]);
+    cr_expect_eq(lround(gp * 1000), 843, "Fig. 2e GP: %.3f, spec 0.843", gp);
+    double n1000 = 1000;
+    cr_assert_eq(ac_paths_markov_accuracy(AC_PATHS_NET_GOOD_PATH, &tr, &te, 1, &n1000, NULL, acc,
+                                          NULL, &gp, &msg),
+                 AC_OK, "%s", msg.text);
+    cr_expect_eq(lround(gp * 1000), 940, "good path GP: %.3f, spec 0.940", gp);
+    cr_expect_eq(lround(acc[0] * 1000), 924, "good path N = 1000: %.3f, spec 0.924", acc[0]);
+    cr_assert_eq(ac_paths_markov_accuracy(AC_PATHS_NET_GOOD_DENOISE, &tr, &te, 0, NULL, NULL, NULL,
+                                          NULL, &gp, &msg),
+                 AC_OK, "%s", msg.text);
+    cr_expect_eq(lround(gp * 1000), 955, "good + denoising GP: %.3f, spec 0.955", gp);
+}
