@@ -450,3 +450,39 @@ Test(moe_model, init_draws_within_keras_limits_with_3d_fans)
     ac_moe_model_free(mm);
     gsl_rng_free(r);
 }
+
+Test(moe_train, each_pass_of_batches_covers_every_sentence_once)
+{
+    gsl_rng *r = ac_test_rng(41);
+    int n = 7, *X;
+    ac_moe_model *mm = problem(r, n, &X);
+    ac_moe_train_settings set;
+    ac_moe_train_settings_default(&set);
+    /* A step of at most about lr = 1e-300 leaves every weight of size
+     * > 1e-284 exactly as it was, so each batch's loss is read at the start
+     * weights, and a pass's batch losses weighted by their sizes add up to
+     * n times the whole set's loss. */
+    set.lr = 1e-300;
+    set.batch = 3; /* passes of 3 + 3 + 1 */
+    set.steps = 6;
+    double full;
+    ac_moe_mlm_loss(&mm->m, n, X, &full, NULL, NULL);
+    ac_moe_trainer *tr = ac_moe_trainer_alloc(&mm->m.s, n);
+    cr_assert_eq(ac_moe_trainer_set(tr, n, X, mm, &set, r, NULL), AC_OK);
+    const int sizes[3] = {3, 3, 1};
+    for (int pass = 0; pass < 2; pass++) {
+        double sum = 0.0;
+        for (int k = 0; k < 3; k++) {
+            ac_moe_trainer_iterate(tr);
+            sum += sizes[k] * ac_moe_trainer_info(tr)->loss;
+        }
+        /* Each side sums the same n L terms in another order and divides:
+         * 4 n L DBL_EPSILON relative covers both. */
+        double tol = 4.0 * n * mm->m.s.L * DBL_EPSILON * fmax(1.0, n * full);
+        cr_assert(fabs(sum - n * full) <= tol, "pass %d: %.17g against %.17g", pass, sum, n * full);
+    }
+    ac_moe_trainer_free(tr);
+    ac_moe_model_free(mm);
+    free(X);
+    gsl_rng_free(r);
+}
