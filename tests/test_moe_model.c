@@ -277,6 +277,10 @@ Test(moe_train, bad_words_sizes_and_missing_generator_are_refused)
     mm->Wv[3] = NAN;
     cr_assert_eq(ac_moe_trainer_set(tr, n, X, mm, &set, r, &msg), AC_EINVAL);
     cr_assert_eq(ac_moe_mlm_loss(&mm->m, n, X, &loss, NULL, &msg), AC_EINVAL);
+    ac_moe_model *out = ac_moe_mlm_model_alloc(&mm->m.s);
+    ac_train_info info;
+    cr_assert_eq(ac_moe_train(0, X, mm, &set, r, out, &info, &msg), AC_ESIZE);
+    ac_moe_model_free(out);
     ac_moe_sizes s = mm->m.s;
     s.dout = 3;
     cr_assert_null(ac_moe_trainer_alloc(&s, n));

@@ -615,6 +615,9 @@ ac_status ac_moe_train(int n, const int *X, const ac_moe_model *start,
 {
     if (!same_sizes(&out->m.s, &start->m.s) || !out->P || !out->c)
         return ac_fail(msg, AC_EINVAL, "the output model's sizes or arrays differ from the start's");
+    const char *why = ac_moe_mlm_sizes_check(&start->m.s);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "attention model: %s", why);
     ac_moe_trainer *tr = ac_moe_trainer_alloc(&start->m.s, n < 1 ? 1 : n);
     if (!tr)
         return ac_fail(msg, AC_ENOMEM, "no memory for the MLM trainer");
