@@ -78,7 +78,7 @@ test-run-san: $(TBIN) $(BIN)
 test-valgrind: deps
 	@./.ci/apt-install valgrind
 	$(MAKE) $(TBIN) $(BIN)
-	AC_BIN=$(BIN) valgrind -q --trace-children=yes --trace-children-skip='*python*,*/sh,*/bash,*gnuplot*' \
+	AC_UNDER_VALGRIND=1 AC_BIN=$(BIN) valgrind -q --trace-children=yes --trace-children-skip='*python*,*/sh,*/bash,*gnuplot*' \
 	  --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite ./$(TBIN) --jobs 2
 
