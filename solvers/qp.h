@@ -236,6 +236,11 @@
  * decreases, so a handful of passes over the constraints is ample; the cap
  * only stops a degenerate cycle. */
 #define AC_QP_ACTIVE_SET_ITERS 8
+/* Iterative-refinement steps of that method's solve on F (qp.c,
+ * refine_on_f): each gains a factor of about cond(G_FF) DBL_EPSILON, so two
+ * take a solve with cond up to ~1e8 to rounding; a step that does not lower
+ * the residual ends it. */
+#define AC_QP_REFINE_STEPS 2
 
 typedef enum {
     AC_QP_UNSOLVED = 0,      /* no test yet, or the problem was rejected */

@@ -399,7 +399,14 @@ Test(qp, kkt_residuals_vanish_on_feasible_problem)
  * period 4, the monotone active-set method ends it).  Seed 1: 3990 (p 2,
  * q 1, d 5, dependent equalities: a null-space y with rhs^T y at rounding
  * level was taken for a certificate).  Seed 11: 1493 (p 6, q 3, d 4: CG
- * stalls, the direct solve on S settles it).  Each is solved with and
+ * stalls, the direct solve on S settles it).  Seed 14: 1187 (p 5, q 1,
+ * d 3: a constraint exactly dependent on the active set joined on the
+ * residual of an unrefined eigensolve and left at step 0, forever; the
+ * refinement settles it).  Seed 3: 1870 (p 6, q 2, d 3: an inconsistent
+ * set passed for consistent, its null-space part tested unsquared against
+ * a squared norm).  Seed 14: 1591 (p 5, q 1, d 3: a joining constraint
+ * dependent on the active set with coefficients ~500 got a negative
+ * min-norm multiplier and left at step 0; its null-space shift settles it).  Each is solved with and
  * without polish, as the test above does. */
 static gsl_rng *replay_rng(unsigned long seed)
 {
@@ -414,7 +421,8 @@ Test(qp, hard_cases_of_the_long_run_are_solved)
     static const struct {
         unsigned long seed;
         int cs;
-    } hard[] = {{20240501, 170}, {20240501, 474}, {20240501, 2225}, {1, 3990}, {11, 1493}};
+    } hard[] = {{20240501, 170}, {20240501, 474}, {20240501, 2225}, {1, 3990},
+                {11, 1493},      {14, 1187},      {3, 1870},      {14, 1591}};
     for (size_t h = 0; h < sizeof hard / sizeof hard[0]; h++) {
         gsl_rng *r = replay_rng(hard[h].seed);
         for (int cs = 0; cs <= hard[h].cs; cs++) {
