@@ -14,9 +14,13 @@
  * a rank-one update.  Inside the block only column k of U is read, so the
  * step updates U[:,k] alone (O(p): GR[k,k] delta_c (GL[:,a] - GL[:,b])) and
  * accumulates the block's change D of Lam[:,k]; at the end of the block the
- * other columns catch up at once, U[:,k'] += (GL D) GR[k,k'] for k' != k
- * (O(p^2 + p q)).  The result is the same Gauss-Seidel sweep as the plain
- * method, at O(m p + q p^2 + q^2 p) a sweep instead of O(m p q).
+ * other columns of its group (AC_QP_SWEEP_GROUP consecutive k) catch up at
+ * once, U[:,k'] += (GL D) GR[k,k'] (O(p^2 + p AC_QP_SWEEP_GROUP)), and at
+ * the end of the group the columns outside it catch up for all its blocks
+ * in one dgemm (GL D of each block kept as a row of gd); a column is thus
+ * current whenever its block starts.  The result is the same Gauss-Seidel
+ * sweep as the plain method, at O(m p + q p^2 + q^2 p) a sweep instead of
+ * O(m p q), the q^2 p part at level-3 speed.
  *
  * The running U drifts by rounding; every test rebuilds Lam from lambda and U
  * from Lam (two dgemm) and restarts from the rebuilt values. */
@@ -46,7 +50,7 @@ struct ac_qp_workspace {
     double *Ut;                /* q_max x p_max, running U^T */
     double *T1, *T2;           /* q_max x p_max scratch */
     double *dlam;              /* p_max: the block's change D of Lam[:,k] */
-    double *gd;                /* p_max: GL D */
+    double *gd;                /* AC_QP_SWEEP_GROUP x p_max: GL D of each block of a group */
     double *FL, *FR;           /* GL = FL FL^T (p x p), GR = FR FR^T (q x q) */
     double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
@@ -125,7 +129,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->T1 = zalloc(P * Q, sizeof(double));
     w->T2 = zalloc(P * Q, sizeof(double));
     w->dlam = zalloc(P, sizeof(double));
-    w->gd = zalloc(P, sizeof(double));
+    w->gd = zalloc((size_t)AC_QP_SWEEP_GROUP * P, sizeof(double));
     w->FL = zalloc(P * P, sizeof(double));
     w->FR = zalloc(Q * Q, sizeof(double));
     w->eig = zalloc(P > Q ? P : Q, sizeof(double));
@@ -430,8 +434,10 @@ static void axpy_diff(int n, double alpha, const double *restrict x1, const doub
 }
 
 /* Hildreth steps over the constraints of column k, then the catch-up of the
- * other columns (see the top of this file). */
-static void sweep_block(ac_qp_workspace *w, int k)
+ * other columns of its group [g0, g1) (see the top of this file); gd
+ * (p, zeroed by the caller) receives GL D for the catch-up of the columns
+ * outside the group, which ac_qp_iterate makes at the group's end. */
+static void sweep_block(ac_qp_workspace *w, int k, int g0, int g1, double *restrict gd)
 {
     const ac_qp_problem *P = &w->prob;
     const int p = P->p, q = P->q;
@@ -468,20 +474,31 @@ static void sweep_block(ac_qp_workspace *w, int k)
     }
     if (!changed || q == 1)
         return;
-    /* U[:,k'] += (GL D) GR[k,k'] for k' != k.  D is nonzero only at the
-     * tokens the block touched, so GL D is a sum of those rows of GL (GL is
-     * symmetric); loops rather than dgemv/dger, whose call overhead (and,
-     * for dsymv, OpenBLAS's threading at any size) was most of a paper-size
-     * sweep by callgrind. */
-    memset(w->gd, 0, sizeof(double) * (size_t)p);
+    /* U[:,k'] += (GL D) GR[k,k'] for k' != k in the group.  D is nonzero
+     * only at the tokens the block touched, so GL D is a sum of those rows
+     * of GL (GL is symmetric); loops rather than dgemv/dger, whose call
+     * overhead (and, for dsymv, OpenBLAS's threading at any size) was most
+     * of a paper-size sweep by callgrind. */
     for (int j = 0; j < p; j++)
         if (D[j] != 0.0)
-            axpy(p, D[j], P->GL + (size_t)j * p, w->gd);
-    for (int kk = 0; kk < q; kk++) {
+            axpy(p, D[j], P->GL + (size_t)j * p, gd);
+    for (int kk = g0; kk < g1; kk++) {
         double g = P->GR[(size_t)k * q + kk];
         if (kk != k && g != 0.0)
-            axpy(p, g, w->gd, w->Ut + (size_t)kk * p);
+            axpy(p, g, gd, w->Ut + (size_t)kk * p);
     }
+}
+
+/* U^T[r0..r1) += GR[r0..r1, g0..g1) GD: the catch-up of the columns outside
+ * the group [g0, g1) for the blocks' GL D in GD (rows g0..g1), one dgemm
+ * (GR symmetric: GR[kk, k] = GR[k, kk]). */
+static void group_catch_up(ac_qp_workspace *w, int g0, int g1, int r0, int r1)
+{
+    const ac_qp_problem *P = &w->prob;
+    if (r1 > r0 && P->p > 0)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, P->p, g1 - g0, 1.0,
+                    P->GR + (size_t)r0 * P->q + g0, P->q, w->gd, P->p, 1.0,
+                    w->Ut + (size_t)r0 * P->p, P->p);
 }
 
 ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg)
@@ -491,9 +508,18 @@ ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg)
     if (!w->have_prob)
         return ac_fail(msg, AC_EINVAL,
                        "qp iterate: no problem is set (ac_qp_set was not called or failed)");
-    for (int k = 0; k < w->prob.q; k++)
-        if (w->kstart[k + 1] > w->kstart[k])
-            sweep_block(w, k);
+    const int p = w->prob.p, q = w->prob.q;
+    for (int g0 = 0; g0 < q; g0 += AC_QP_SWEEP_GROUP) {
+        int g1 = g0 + AC_QP_SWEEP_GROUP < q ? g0 + AC_QP_SWEEP_GROUP : q;
+        memset(w->gd, 0, sizeof(double) * (size_t)(g1 - g0) * (size_t)p);
+        for (int k = g0; k < g1; k++)
+            if (w->kstart[k + 1] > w->kstart[k])
+                sweep_block(w, k, g0, g1, w->gd + (size_t)(k - g0) * p);
+        if (g1 - g0 < q) {
+            group_catch_up(w, g0, g1, 0, g0);
+            group_catch_up(w, g0, g1, g1, q);
+        }
+    }
     w->sweeps++;
     return AC_OK;
 }

@@ -992,6 +992,67 @@ Test(qp, sweep_limit_ends_in_max_iter)
     ac_qp_free(w);
 }
 
+/* The sweep is Hildreth's method (header): one coordinate step per
+ * constraint, columns k in order, constraints in index order within one.
+ * Here written plainly on W (d x d) and compared with ac_qp_iterate, which
+ * keeps U = GL Lam GR in Gram coordinates and catches up the columns of U
+ * group by group (AC_QP_SWEEP_GROUP): q = 40 spans three groups, so a
+ * column left stale outside its group (planted: the dgemm catch-up off)
+ * changes the steps of every later group.  The two compute the same
+ * iterates in different rounding orders; after 3 sweeps of m = 240 steps
+ * their W agree to about 1e-15 ||W|| (measured 1.0e-15 .. 1.3e-15 over 20
+ * cases; the planted fault moved W by 0.78 ||W||), so 1e-10 ||W|| leaves
+ * orders of magnitude to each side. */
+#define SWEEP_MATCH_TOL 1e-10
+Test(qp, sweeps_match_plain_hildreth_across_column_groups)
+{
+    gsl_rng *r = ac_test_rng(41);
+    unsigned long seed = ac_test_seed(41);
+    int n = ac_test_cases(4);
+    for (int cs = 0; cs < n; cs++) {
+        qcase *c = random_feasible(r, 8, 40, 12, 240);
+        int d = c->d, D = d * d;
+        cr_assert_gt(c->q, AC_QP_SWEEP_GROUP);
+        ac_qp_problem P = case_problem(c);
+        ac_qp_settings set;
+        ac_qp_settings_default(&set);
+        ac_qp_workspace *w = ac_qp_alloc(c->p, c->q, c->m);
+        cr_assert_eq(ac_qp_set(w, &P, &set, NULL), AC_OK);
+        for (int s = 0; s < 3; s++)
+            cr_assert_eq(ac_qp_iterate(w, NULL), AC_OK);
+        double *lam = malloc(sizeof(double) * (size_t)c->m), *ref = calloc((size_t)c->m, sizeof(double));
+        double *Lam = malloc(sizeof(double) * (size_t)(c->p * c->q));
+        double *W1 = malloc(sizeof(double) * (size_t)D), *W2 = calloc((size_t)D, sizeof(double));
+        double *u = malloc(sizeof(double) * (size_t)d);
+        ac_qp_solution(w, lam, Lam);
+        lift(c, Lam, W1);
+        for (int s = 0; s < 3; s++)
+            for (int k = 0; k < c->q; k++)
+                for (int i = 0; i < c->m; i++) {
+                    if (c->k[i] != k)
+                        continue;
+                    double g = cons_norm(c, i) * cons_norm(c, i);
+                    double nu = ref[i] + (c->rhs[i] - cons_value(c, i, W2)) / g;
+                    if (!c->eq[i] && nu < 0.0)
+                        nu = 0.0;
+                    double step = nu - ref[i];
+                    ref[i] = nu;
+                    row_diff(c, c->a[i], c->b[i], u);
+                    for (int x = 0; x < d; x++)
+                        for (int y = 0; y < d; y++)
+                            W2[x * d + y] += step * u[x] * c->R[k * d + y];
+                }
+        double dist = frob_dist(W1, W2, D), nw = frob(W2, D);
+        cr_assert_leq(dist, SWEEP_MATCH_TOL * fmax(1.0, nw),
+                      "seed %lu case %d: W after 3 sweeps differs from plain Hildreth by %g (|W| %g)",
+                      seed, cs, dist, nw);
+        free(lam), free(ref), free(Lam), free(W1), free(W2), free(u);
+        ac_qp_free(w);
+        case_free(c);
+    }
+    gsl_rng_free(r);
+}
+
 /* set / iterate / test by hand gives the same multipliers, bit for bit, as
  * ac_qp_solve with the same settings. */
 Test(qp, manual_iteration_matches_solve)
