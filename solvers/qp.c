@@ -14,9 +14,13 @@
  * a rank-one update.  Inside the block only column k of U is read, so the
  * step updates U[:,k] alone (O(p): GR[k,k] delta_c (GL[:,a] - GL[:,b])) and
  * accumulates the block's change D of Lam[:,k]; at the end of the block the
- * other columns catch up at once, U[:,k'] += (GL D) GR[k,k'] for k' != k
- * (O(p^2 + p q)).  The result is the same Gauss-Seidel sweep as the plain
- * method, at O(m p + q p^2 + q^2 p) a sweep instead of O(m p q).
+ * other columns of its group (AC_QP_SWEEP_GROUP consecutive k) catch up at
+ * once, U[:,k'] += (GL D) GR[k,k'] (O(p^2 + p AC_QP_SWEEP_GROUP)), and at
+ * the end of the group the columns outside it catch up for all its blocks
+ * in one dgemm (GL D of each block kept as a row of gd); a column is thus
+ * current whenever its block starts.  The result is the same Gauss-Seidel
+ * sweep as the plain method, at O(m p + q p^2 + q^2 p) a sweep instead of
+ * O(m p q), the q^2 p part at level-3 speed.
  *
  * The running U drifts by rounding; every test rebuilds Lam from lambda and U
  * from Lam (two dgemm) and restarts from the rebuilt values. */
@@ -46,7 +50,7 @@ struct ac_qp_workspace {
     double *Ut;                /* q_max x p_max, running U^T */
     double *T1, *T2;           /* q_max x p_max scratch */
     double *dlam;              /* p_max: the block's change D of Lam[:,k] */
-    double *gd;                /* p_max: GL D */
+    double *gd;                /* AC_QP_SWEEP_GROUP x p_max: GL D of each block of a group */
     double *FL, *FR;           /* GL = FL FL^T (p x p), GR = FR FR^T (q x q) */
     double *cx, *cr, *cz, *cp, *cq; /* m_max each: polish CG vectors */
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
@@ -125,7 +129,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->T1 = zalloc(P * Q, sizeof(double));
     w->T2 = zalloc(P * Q, sizeof(double));
     w->dlam = zalloc(P, sizeof(double));
-    w->gd = zalloc(P, sizeof(double));
+    w->gd = zalloc((size_t)AC_QP_SWEEP_GROUP * P, sizeof(double));
     w->FL = zalloc(P * P, sizeof(double));
     w->FR = zalloc(Q * Q, sizeof(double));
     w->eig = zalloc(P > Q ? P : Q, sizeof(double));
@@ -430,8 +434,10 @@ static void axpy_diff(int n, double alpha, const double *restrict x1, const doub
 }
 
 /* Hildreth steps over the constraints of column k, then the catch-up of the
- * other columns (see the top of this file). */
-static void sweep_block(ac_qp_workspace *w, int k)
+ * other columns of its group [g0, g1) (see the top of this file); gd
+ * (p, zeroed by the caller) receives GL D for the catch-up of the columns
+ * outside the group, which ac_qp_iterate makes at the group's end. */
+static void sweep_block(ac_qp_workspace *w, int k, int g0, int g1, double *restrict gd)
 {
     const ac_qp_problem *P = &w->prob;
     const int p = P->p, q = P->q;
@@ -468,20 +474,31 @@ static void sweep_block(ac_qp_workspace *w, int k)
     }
     if (!changed || q == 1)
         return;
-    /* U[:,k'] += (GL D) GR[k,k'] for k' != k.  D is nonzero only at the
-     * tokens the block touched, so GL D is a sum of those rows of GL (GL is
-     * symmetric); loops rather than dgemv/dger, whose call overhead (and,
-     * for dsymv, OpenBLAS's threading at any size) was most of a paper-size
-     * sweep by callgrind. */
-    memset(w->gd, 0, sizeof(double) * (size_t)p);
+    /* U[:,k'] += (GL D) GR[k,k'] for k' != k in the group.  D is nonzero
+     * only at the tokens the block touched, so GL D is a sum of those rows
+     * of GL (GL is symmetric); loops rather than dgemv/dger, whose call
+     * overhead (and, for dsymv, OpenBLAS's threading at any size) was most
+     * of a paper-size sweep by callgrind. */
     for (int j = 0; j < p; j++)
         if (D[j] != 0.0)
-            axpy(p, D[j], P->GL + (size_t)j * p, w->gd);
-    for (int kk = 0; kk < q; kk++) {
+            axpy(p, D[j], P->GL + (size_t)j * p, gd);
+    for (int kk = g0; kk < g1; kk++) {
         double g = P->GR[(size_t)k * q + kk];
         if (kk != k && g != 0.0)
-            axpy(p, g, w->gd, w->Ut + (size_t)kk * p);
+            axpy(p, g, gd, w->Ut + (size_t)kk * p);
     }
+}
+
+/* U^T[r0..r1) += GR[r0..r1, g0..g1) GD: the catch-up of the columns outside
+ * the group [g0, g1) for the blocks' GL D in GD (rows g0..g1), one dgemm
+ * (GR symmetric: GR[kk, k] = GR[k, kk]). */
+static void group_catch_up(ac_qp_workspace *w, int g0, int g1, int r0, int r1)
+{
+    const ac_qp_problem *P = &w->prob;
+    if (r1 > r0 && P->p > 0)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, P->p, g1 - g0, 1.0,
+                    P->GR + (size_t)r0 * P->q + g0, P->q, w->gd, P->p, 1.0,
+                    w->Ut + (size_t)r0 * P->p, P->p);
 }
 
 ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg)
@@ -491,9 +508,18 @@ ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg)
     if (!w->have_prob)
         return ac_fail(msg, AC_EINVAL,
                        "qp iterate: no problem is set (ac_qp_set was not called or failed)");
-    for (int k = 0; k < w->prob.q; k++)
-        if (w->kstart[k + 1] > w->kstart[k])
-            sweep_block(w, k);
+    const int p = w->prob.p, q = w->prob.q;
+    for (int g0 = 0; g0 < q; g0 += AC_QP_SWEEP_GROUP) {
+        int g1 = g0 + AC_QP_SWEEP_GROUP < q ? g0 + AC_QP_SWEEP_GROUP : q;
+        memset(w->gd, 0, sizeof(double) * (size_t)(g1 - g0) * (size_t)p);
+        for (int k = g0; k < g1; k++)
+            if (w->kstart[k + 1] > w->kstart[k])
+                sweep_block(w, k, g0, g1, w->gd + (size_t)(k - g0) * p);
+        if (g1 - g0 < q) {
+            group_catch_up(w, g0, g1, 0, g0);
+            group_catch_up(w, g0, g1, g1, q);
+        }
+    }
     w->sweeps++;
     return AC_OK;
 }
@@ -936,6 +962,89 @@ static int polish(ac_qp_workspace *w, double prim_now)
     return 1;
 }
 
+/* Iterative refinement of z on F (active_set_solve) with the
+ * eigendecomposition it made of G_FF (V in gss, eigenvalues in gev, rank cut
+ * cut; indices in sidx[0..n)): x_F += V diag(1/ev) V^T (rhs_F - s_F), with s
+ * = G x recomputed by gram_apply, the way the stopping test computes it.  One
+ * solve leaves residuals of about cond(G_FF) DBL_EPSILON |z|; where a
+ * constraint off F is (exactly) dependent on F, that residual comes back as
+ * its violation, it joins, G_FF becomes singular, the min-norm z gives it a
+ * negative multiplier and it leaves at step 0, forever (AC_TEST_MULTIPLIER=20
+ * seed 14 case 1187, seed 3 case 1870: p > d, violations of 1.5e-11 against
+ * eps_v = 1e-12).  Refinement brings the residuals on F, and with them those
+ * of the dependent constraints, to rounding.  At most
+ * AC_QP_REFINE_STEPS steps; a step is kept only while it lowers max_F
+ * |rhs_c - s_c| and keeps the inequalities on F nonnegative (dual
+ * feasibility is exact).  s is left as G x at the kept x. */
+static void refine_on_f(ac_qp_workspace *w, int n, double cut, double *x, double *s)
+{
+    const ac_qp_problem *P = &w->prob;
+    double *dx = w->cx, *r = w->cp, res = 0.0;
+    for (int i = 0; i < n; i++)
+        res = fmax(res, fabs(P->rhs[w->sidx[i]] - s[w->sidx[i]]));
+    for (int step = 0; step < AC_QP_REFINE_STEPS && res > 0.0; step++) {
+        for (int j = 0; j < n; j++) {
+            double t = 0.0;
+            for (int i = 0; i < n; i++)
+                t += w->gss[j * n + i] * (P->rhs[w->sidx[i]] - s[w->sidx[i]]);
+            w->gy[j] = w->gev[j] > cut ? t / w->gev[j] : 0.0;
+        }
+        memcpy(dx, x, sizeof(double) * (size_t)P->m);
+        int feasible = 1;
+        for (int i = 0; i < n; i++) {
+            double t = 0.0;
+            for (int j = 0; j < n; j++)
+                t += w->gss[j * n + i] * w->gy[j];
+            int c = w->sidx[i];
+            dx[c] += t;
+            feasible = feasible && (P->is_eq[c] || dx[c] >= 0.0);
+        }
+        if (!feasible)
+            return;
+        gram_apply(w, dx, r);
+        double res_new = 0.0;
+        for (int i = 0; i < n; i++)
+            res_new = fmax(res_new, fabs(P->rhs[w->sidx[i]] - r[w->sidx[i]]));
+        if (!(res_new < res))
+            return;
+        res = res_new;
+        memcpy(x, dx, sizeof(double) * (size_t)P->m);
+        memcpy(s, r, sizeof(double) * (size_t)P->m);
+    }
+}
+
+/* The constraint j that just joined F is dependent on it (G_FF singular)
+ * and the min-norm z gave it z_j < 0: then x would step 0 toward z, j would
+ * leave at once, rejoin on the same violation and cycle (AC_TEST_MULTIPLIER=20
+ * seed 14 case 1591: j = sum_c alpha_c c with |alpha| ~ 500 turns F's
+ * rounding-level residuals into a violation of 6e-11).  Every z + t v with v
+ * in the null space of G_FF solves the system on F as well, so move z along
+ * the null eigenvector with the largest component at j to z_j = 0: j's fit
+ * is kept and it no longer blocks.  s holds z - x on sidx[0..n); V and the
+ * eigenvalues as left by the eigensolve (V[i,c] = gss[c n + i]). */
+static void null_shift(ac_qp_workspace *w, int n, double cut, int j, const double *x,
+                       double *s)
+{
+    int ij = -1, col = -1;
+    for (int i = 0; i < n; i++)
+        if (w->sidx[i] == j)
+            ij = i;
+    if (ij < 0 || s[ij] + x[j] >= 0.0)
+        return;
+    double best = 0.0;
+    for (int c = 0; c < n && w->gev[c] <= cut; c++) /* ascending: the null ones first */
+        if (fabs(w->gss[c * n + ij]) > best) {
+            best = fabs(w->gss[c * n + ij]);
+            col = c;
+        }
+    if (col < 0)
+        return;
+    double t = -(s[ij] + x[j]) / w->gss[col * n + ij];
+    for (int i = 0; i < n; i++)
+        s[i] += t * w->gss[col * n + i];
+    s[ij] = -x[j]; /* z_j = 0 exactly */
+}
+
 /* Primal active-set method on the dual, for problems of at most n_direct
  * constraints where the polish's primal-dual rounds cycle (nearly dependent
  * rows make their jumps overshoot; AC_TEST_MULTIPLIER=20 finds a few cases
@@ -963,6 +1072,7 @@ static int active_set_solve(ac_qp_workspace *w)
         w->on[c] = P->is_eq[c] || x[c] > 0.0;
         gmax = fmax(gmax, w->gcc[c]);
     }
+    int joined = -1; /* the constraint the last step added to F */
     for (int it = 0; it < AC_QP_ACTIVE_SET_ITERS * m + 10; it++) {
         int n = 0;
         double rnorm2 = 0.0;
@@ -988,7 +1098,13 @@ static int active_set_solve(ac_qp_workspace *w)
             dz[j] = range ? 0.0 : t;
             null2 += range ? 0.0 : t * t;
         }
-        int unbounded = null2 > AC_QP_CERT_RHS_REL * rnorm2;
+        /* ||P0 rhs_F|| > AC_QP_CERT_RHS_REL ||rhs_F||, both sides squared
+         * (the relative test of a certificate's rhs^T y; rounding leaves
+         * ||P0 rhs_F|| near n DBL_EPSILON ||rhs_F||).  Unsquared, a real
+         * inconsistency of 7e-5 relative passed for consistent and the
+         * joining constraint left at step 0 forever
+         * (AC_TEST_MULTIPLIER=20 seed 3 case 1870) */
+        int unbounded = null2 > AC_QP_CERT_RHS_REL * AC_QP_CERT_RHS_REL * rnorm2;
         /* the direction on F, into s (scratch): v, or z - x */
         for (int i = 0; i < n; i++) {
             double t = 0.0;
@@ -996,6 +1112,9 @@ static int active_set_solve(ac_qp_workspace *w)
                 t += w->gss[j * n + i] * (unbounded ? dz[j] : w->gy[j]);
             s[i] = unbounded ? t : t - x[w->sidx[i]];
         }
+        if (!unbounded && joined >= 0)
+            null_shift(w, n, cut, joined, x, s);
+        joined = -1;
         double step = unbounded ? INFINITY : 1.0;
         int block = -1;
         for (int i = 0; i < n; i++) {
@@ -1016,6 +1135,8 @@ static int active_set_solve(ac_qp_workspace *w)
         }
         /* at z: the most violated inequality off F joins */
         gram_apply(w, x, s);
+        if (!unbounded)
+            refine_on_f(w, n, cut, x, s);
         double wn2 = 0.0, worst = 0.0;
         for (int c = 0; c < m; c++)
             wn2 += x[c] * s[c];
@@ -1038,6 +1159,7 @@ static int active_set_solve(ac_qp_workspace *w)
             return 1;
         }
         w->on[join] = 1;
+        joined = join;
     }
     return 0;
 }

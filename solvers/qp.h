@@ -236,6 +236,21 @@
  * decreases, so a handful of passes over the constraints is ample; the cap
  * only stops a degenerate cycle. */
 #define AC_QP_ACTIVE_SET_ITERS 8
+/* Iterative-refinement steps of that method's solve on F (qp.c,
+ * refine_on_f): each gains a factor of about cond(G_FF) DBL_EPSILON, so two
+ * take a solve with cond up to ~1e8 to rounding; a step that does not lower
+ * the residual ends it. */
+#define AC_QP_REFINE_STEPS 2
+/* Columns k of U per group of a sweep: after each block, the other columns
+ * of its group are caught up at once (axpy loops, as before groups), and
+ * the columns outside the group once at the group's end by one dgemm of
+ * q x p x AC_QP_SWEEP_GROUP; the iterates are those of the ungrouped sweep
+ * up to rounding.  At the paper's sizes (q <= 16) a sweep is one group and
+ * no dgemm is called.  16: the dgemm's inner dimension long enough for
+ * OpenBLAS's kernel, the axpy catch-up inside a group (2 p q
+ * AC_QP_SWEEP_GROUP flops a sweep) under a sixth of what the level-1
+ * catch-up of all columns cost at q = 128. */
+#define AC_QP_SWEEP_GROUP 16
 
 typedef enum {
     AC_QP_UNSOLVED = 0,      /* no test yet, or the problem was rejected */

@@ -399,7 +399,14 @@ Test(qp, kkt_residuals_vanish_on_feasible_problem)
  * period 4, the monotone active-set method ends it).  Seed 1: 3990 (p 2,
  * q 1, d 5, dependent equalities: a null-space y with rhs^T y at rounding
  * level was taken for a certificate).  Seed 11: 1493 (p 6, q 3, d 4: CG
- * stalls, the direct solve on S settles it).  Each is solved with and
+ * stalls, the direct solve on S settles it).  Seed 14: 1187 (p 5, q 1,
+ * d 3: a constraint exactly dependent on the active set joined on the
+ * residual of an unrefined eigensolve and left at step 0, forever; the
+ * refinement settles it).  Seed 3: 1870 (p 6, q 2, d 3: an inconsistent
+ * set passed for consistent, its null-space part tested unsquared against
+ * a squared norm).  Seed 14: 1591 (p 5, q 1, d 3: a joining constraint
+ * dependent on the active set with coefficients ~500 got a negative
+ * min-norm multiplier and left at step 0; its null-space shift settles it).  Each is solved with and
  * without polish, as the test above does. */
 static gsl_rng *replay_rng(unsigned long seed)
 {
@@ -414,7 +421,8 @@ Test(qp, hard_cases_of_the_long_run_are_solved)
     static const struct {
         unsigned long seed;
         int cs;
-    } hard[] = {{20240501, 170}, {20240501, 474}, {20240501, 2225}, {1, 3990}, {11, 1493}};
+    } hard[] = {{20240501, 170}, {20240501, 474}, {20240501, 2225}, {1, 3990},
+                {11, 1493},      {14, 1187},      {3, 1870},      {14, 1591}};
     for (size_t h = 0; h < sizeof hard / sizeof hard[0]; h++) {
         gsl_rng *r = replay_rng(hard[h].seed);
         for (int cs = 0; cs <= hard[h].cs; cs++) {
@@ -982,6 +990,67 @@ Test(qp, sweep_limit_ends_in_max_iter)
     cr_assert_eq(info.status, AC_QP_SOLVED);
     cr_assert_eq(info.n_active, 0);
     ac_qp_free(w);
+}
+
+/* The sweep is Hildreth's method (header): one coordinate step per
+ * constraint, columns k in order, constraints in index order within one.
+ * Here written plainly on W (d x d) and compared with ac_qp_iterate, which
+ * keeps U = GL Lam GR in Gram coordinates and catches up the columns of U
+ * group by group (AC_QP_SWEEP_GROUP): q = 40 spans three groups, so a
+ * column left stale outside its group (planted: the dgemm catch-up off)
+ * changes the steps of every later group.  The two compute the same
+ * iterates in different rounding orders; after 3 sweeps of m = 240 steps
+ * their W agree to about 1e-15 ||W|| (measured 1.0e-15 .. 1.3e-15 over 20
+ * cases; the planted fault moved W by 0.78 ||W||), so 1e-10 ||W|| leaves
+ * orders of magnitude to each side. */
+#define SWEEP_MATCH_TOL 1e-10
+Test(qp, sweeps_match_plain_hildreth_across_column_groups)
+{
+    gsl_rng *r = ac_test_rng(41);
+    unsigned long seed = ac_test_seed(41);
+    int n = ac_test_cases(4);
+    for (int cs = 0; cs < n; cs++) {
+        qcase *c = random_feasible(r, 8, 40, 12, 240);
+        int d = c->d, D = d * d;
+        cr_assert_gt(c->q, AC_QP_SWEEP_GROUP);
+        ac_qp_problem P = case_problem(c);
+        ac_qp_settings set;
+        ac_qp_settings_default(&set);
+        ac_qp_workspace *w = ac_qp_alloc(c->p, c->q, c->m);
+        cr_assert_eq(ac_qp_set(w, &P, &set, NULL), AC_OK);
+        for (int s = 0; s < 3; s++)
+            cr_assert_eq(ac_qp_iterate(w, NULL), AC_OK);
+        double *lam = malloc(sizeof(double) * (size_t)c->m), *ref = calloc((size_t)c->m, sizeof(double));
+        double *Lam = malloc(sizeof(double) * (size_t)(c->p * c->q));
+        double *W1 = malloc(sizeof(double) * (size_t)D), *W2 = calloc((size_t)D, sizeof(double));
+        double *u = malloc(sizeof(double) * (size_t)d);
+        ac_qp_solution(w, lam, Lam);
+        lift(c, Lam, W1);
+        for (int s = 0; s < 3; s++)
+            for (int k = 0; k < c->q; k++)
+                for (int i = 0; i < c->m; i++) {
+                    if (c->k[i] != k)
+                        continue;
+                    double g = cons_norm(c, i) * cons_norm(c, i);
+                    double nu = ref[i] + (c->rhs[i] - cons_value(c, i, W2)) / g;
+                    if (!c->eq[i] && nu < 0.0)
+                        nu = 0.0;
+                    double step = nu - ref[i];
+                    ref[i] = nu;
+                    row_diff(c, c->a[i], c->b[i], u);
+                    for (int x = 0; x < d; x++)
+                        for (int y = 0; y < d; y++)
+                            W2[x * d + y] += step * u[x] * c->R[k * d + y];
+                }
+        double dist = frob_dist(W1, W2, D), nw = frob(W2, D);
+        cr_assert_leq(dist, SWEEP_MATCH_TOL * fmax(1.0, nw),
+                      "seed %lu case %d: W after 3 sweeps differs from plain Hildreth by %g (|W| %g)",
+                      seed, cs, dist, nw);
+        free(lam), free(ref), free(Lam), free(W1), free(W2), free(u);
+        ac_qp_free(w);
+        case_free(c);
+    }
+    gsl_rng_free(r);
 }
 
 /* set / iterate / test by hand gives the same multipliers, bit for bit, as
