@@ -100,17 +100,6 @@ static ac_svm_setup setup_of(const char *name, ac_size size)
     return s;
 }
 
-ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
-                            gsl_rng **r, ac_tpg_data **D, double **E, ac_msg *msg)
-{
-    ac_svm_gen_settings gs = {su->n, su->T, su->K, su->d, mode, AC_SVM_GEN_MAX_TRIES};
-    *D = NULL;
-    *E = NULL;
-    if (!(*r = ac_trial_rng_alloc(seed, trial)))
-        return ac_fail(msg, AC_ENOMEM, "no memory for a generator");
-    return ac_svm_generate(*r, &gs, D, E, NULL, msg);
-}
-
 /* Draw an instance with r and compute its theory, timing the theory side. */
 static ac_status draw_theory(ac_trial *t, gsl_rng *r, const ac_svm_setup *su, ac_svm_gen_mode mode,
                              ac_svm_instance *I, ac_msg *msg)
