@@ -708,8 +708,12 @@ static int svm_generate(int argc, char **argv)
     if (!prefix_ok(prefix))
         return EXIT_USAGE;
     const ac_svm_setup *def = mode == AC_SVM_GEN_ACYCLIC ? &acyc : &cyc;
-    ac_svm_gen_settings gs = {sz[0] ? (int)sz[0] : def->n, sz[1] ? (int)sz[1] : def->T, sz[2] ? (int)sz[2] : def->K,
-                              sz[3] ? (int)sz[3] : def->d, (ac_svm_gen_mode)mode, AC_SVM_GEN_MAX_TRIES};
+    ac_svm_gen_settings gs = {.n = sz[0] ? (int)sz[0] : def->n,
+                              .T = sz[1] ? (int)sz[1] : def->T,
+                              .K = sz[2] ? (int)sz[2] : def->K,
+                              .d = sz[3] ? (int)sz[3] : def->d,
+                              .mode = (ac_svm_gen_mode)mode,
+                              .max_tries = AC_SVM_GEN_MAX_TRIES};
     ac_msg msg = {{0}};
     if (ac_svm_gen_check(&gs, &msg) != AC_OK) {
         cli_error("svm generate: %s", msg.text);

@@ -395,7 +395,7 @@ Test(svm_measure, rate_window_along_the_prediction_and_a_planted_slower_rate)
     /* delta: W_pred + eps N with N orthogonal to W_svm (R unchanged) moves
      * the logits by eps x_t^T N xbar: delta is their largest size, counted
      * here over the held-out tokens */
-    double eps = 0.03125, *Nd = malloc(sizeof(double) * (size_t)dd), *U = malloc(sizeof(double) * 64 * 64);
+    double eps = 0.03125, *Nd = malloc(sizeof(double) * (size_t)dd), *U = malloc(sizeof(double) * (size_t)I.K * I.K);
     unit_direction(&I, r, 0, Nd);
     double p = ac_la_dot(Nd, I.th.Wsvm, dd) / ac_la_dot(I.th.Wsvm, I.th.Wsvm, dd), want = 0.0;
     for (int j = 0; j < dd; j++)

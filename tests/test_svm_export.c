@@ -11,6 +11,8 @@
 #include "tests/testutil.h"
 #include "theory/tpg_solve.h"
 #include "verify/svm_claims.h"
+#include "verify/svm_measure.h"
+#include "verify/trial.h"
 
 /* Read "key": [[...], ...] (d x d) from a solve JSON into W. */
 static void read_matrix(json_t *root, const char *key, int d, double *W)
@@ -32,12 +34,15 @@ static void check_export(const char *setup, ac_svm_gen_mode mode, unsigned long 
         cr_skip_test("AC_BIN does not name the attncheck binary (make test sets it)");
     ac_svm_setup su;
     cr_assert_eq(ac_svm_claim_setup(setup, AC_SIZE_DEFAULT, &su), AC_OK);
-    /* the claim's side: draw the trial's instance and solve in process */
-    gsl_rng *r;
-    ac_tpg_data *D;
-    double *E;
+    /* the claim's side: the trial's generator and draw, as every svm trial
+     * takes them (verify/trial.h, ac_svm_instance_draw), solved in process */
+    gsl_rng *r = ac_trial_rng_alloc(seed, trial);
+    cr_assert_not_null(r);
+    ac_svm_instance I;
     ac_msg msg;
-    cr_assert_eq(ac_svm_claim_draw(&su, mode, seed, trial, &r, &D, &E, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_svm_instance_draw(&I, r, &su, mode, &msg), AC_OK, "%s", msg.text);
+    const ac_tpg_data *D = I.D;
+    const double *E = I.E;
     ac_tpg_solve_settings set;
     ac_tpg_solve_settings_default(&set);
     ac_tpg_solution sol;
@@ -68,9 +73,9 @@ static void check_export(const char *setup, ac_svm_gen_mode mode, unsigned long 
     json_decref(root);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
-    free(W), free(E);
+    free(W);
     ac_tpg_solution_clear(&sol);
-    ac_tpg_data_free(D);
+    ac_svm_instance_clear(&I);
     gsl_rng_free(r);
 }
 

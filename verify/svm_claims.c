@@ -100,17 +100,6 @@ static ac_svm_setup setup_of(const char *name, ac_size size)
     return s;
 }
 
-ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
-                            gsl_rng **r, ac_tpg_data **D, double **E, ac_msg *msg)
-{
-    ac_svm_gen_settings gs = {su->n, su->T, su->K, su->d, mode, AC_SVM_GEN_MAX_TRIES};
-    *D = NULL;
-    *E = NULL;
-    if (!(*r = ac_trial_rng_alloc(seed, trial)))
-        return ac_fail(msg, AC_ENOMEM, "no memory for a generator");
-    return ac_svm_generate(*r, &gs, D, E, NULL, msg);
-}
-
 /* Draw an instance with r and compute its theory, timing the theory side. */
 static ac_status draw_theory(ac_trial *t, gsl_rng *r, const ac_svm_setup *su, ac_svm_gen_mode mode,
                              ac_svm_instance *I, ac_msg *msg)
@@ -121,6 +110,32 @@ static ac_status draw_theory(ac_trial *t, gsl_rng *r, const ac_svm_setup *su, ac
         st = ac_svm_instance_theory(I, msg);
     ac_trial_enter(t, AC_TRIAL_OTHER);
     return st;
+}
+
+/* The two instances some trials take, by mode index m: */
+static const char *const pair_modes[2] = {"acyclic", "cyclic"};
+static const ac_svm_gen_mode pair_gen[2] = {AC_SVM_GEN_ACYCLIC, AC_SVM_GEN_CYCLIC};
+
+/* Draw trial t's instance of mode m with its theory (draw_theory), each mode
+ * from the start of the seed S + i so that it is the instance of trial i of
+ * that mode's direction claim: m = 0 with t->r, m = 1 with a new generator.
+ * *r is the generator to continue with (NULL on no memory); release both
+ * with pair_clear, also after an error. */
+static ac_status pair_draw(ac_trial *t, int m, ac_size size, gsl_rng **r, ac_svm_instance *I, ac_msg *msg)
+{
+    ac_svm_setup su = setup_of(pair_modes[m], size);
+    memset(I, 0, sizeof *I);
+    *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
+    if (!*r)
+        return ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+    return draw_theory(t, *r, &su, pair_gen[m], I, msg);
+}
+
+static void pair_clear(const ac_trial *t, gsl_rng *r, ac_svm_instance *I)
+{
+    ac_svm_instance_clear(I);
+    if (r && r != t->r)
+        gsl_rng_free(r);
 }
 
 /* Train with r (after the draw), timing the experiment side. */
@@ -227,11 +242,9 @@ static ac_status trial_structure(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
     double s3_dim = 0.0, s3_norm = 0.0;
     ac_status st = AC_OK;
     for (int m = 0; m < 2 && st == AC_OK; m++) {
-        ac_svm_setup su = setup_of(m == 0 ? "acyclic" : "cyclic", o->size);
-        gsl_rng *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
-        ac_svm_instance I = {0};
-        st = r ? draw_theory(t, r, &su, m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &I, msg)
-               : ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+        gsl_rng *r;
+        ac_svm_instance I;
+        st = pair_draw(t, m, o->size, &r, &I, msg);
         ac_trial_enter(t, AC_TRIAL_EXPERIMENT); /* S4, S5 use the model's loss */
         if (st == AC_OK)
             st = ac_svm_check_s1_s2(&I, I.th.Wsvm, &a);
@@ -242,9 +255,7 @@ static ac_status trial_structure(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         if (st == AC_OK)
             st = ac_svm_check_s4_s5(&I, r, I.th.Dred->data, I.th.Dred->last, AC_SVM_HEAD_IDENTITY, &a);
         ac_trial_enter(t, AC_TRIAL_OTHER);
-        ac_svm_instance_clear(&I);
-        if (r != t->r)
-            gsl_rng_free(r);
+        pair_clear(t, r, &I);
     }
     if (st != AC_OK)
         return st;
@@ -859,8 +870,6 @@ static double log_slope(const long *t, const double *y, int n, long t_min)
  * t2 = 2e4. */
 #define TOL_NORM_SLOPE 0.05
 
-static const char *const norm_modes[2] = {"acyclic", "cyclic"};
-
 /* Trial i: plain GD on the acyclic and the cyclic instance of trial i, each
  * from the start of the seed S + i.  Record: "t", and per mode "ratio_<mode>"
  * (||W(t)|| / ||W_svm|| at every checkpoint) and "err_<mode>". */
@@ -871,17 +880,15 @@ static ac_status trial_norm_growth(const ac_run_opts *o, ac_trial *t, ac_msg *ms
     int ncp = NCHECK + 1;
     ac_status st = AC_OK;
     for (int m = 0; m < 2 && st == AC_OK; m++) {
-        ac_svm_setup su = setup_of(norm_modes[m], o->size);
-        int dd = su.d * su.d;
-        gsl_rng *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
-        ac_svm_instance I = {0};
+        gsl_rng *r;
+        ac_svm_instance I;
         ac_svm_trajectory traj = {0};
-        st = r ? draw_theory(t, r, &su, m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &I, msg)
-               : ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+        st = pair_draw(t, m, o->size, &r, &I, msg);
+        int dd = I.d * I.d;
         if (st == AC_OK)
             st = train(t, &I, r, &ts, &traj, msg);
         char name[AC_TRIAL_NAME];
-        snprintf(name, sizeof name, "ratio_%s", norm_modes[m]);
+        snprintf(name, sizeof name, "ratio_%s", pair_modes[m]);
         double *wn = st == AC_OK ? ac_trial_put(t->rec, name, ncp, NULL) : NULL;
         if (wn) {
             double ns = ac_la_nrm2(I.th.Wsvm, dd);
@@ -889,15 +896,13 @@ static ac_status trial_norm_growth(const ac_run_opts *o, ac_trial *t, ac_msg *ms
                 wn[c] = ac_la_nrm2(traj.W + (size_t)c * dd, dd) / ns;
             /* in units of ||W_svm|| the predicted slope is exactly 1 */
             double err = fabs(log_slope(traj.t, wn, ncp, ts.steps / NORM_FIT_FROM_FRACTION) - 1.0);
-            snprintf(name, sizeof name, "err_%s", norm_modes[m]);
+            snprintf(name, sizeof name, "err_%s", pair_modes[m]);
             ac_trial_put1(t->rec, name, err);
             if (m == 0)
                 put_steps(t->rec, "t", &traj);
         }
         ac_svm_trajectory_clear(&traj);
-        ac_svm_instance_clear(&I);
-        if (r != t->r)
-            gsl_rng_free(r);
+        pair_clear(t, r, &I);
     }
     return st;
 }
@@ -919,11 +924,11 @@ static ac_status rows_norm_growth(const ac_run_opts *o, const ac_trial_set *set,
                       "the last decade errs by the change of rho / log 10";
     for (int m = 0; m < 2; m++) {
         char q[160], name[AC_TRIAL_NAME];
-        snprintf(name, sizeof name, "err_%s", norm_modes[m]);
+        snprintf(name, sizeof name, "err_%s", pair_modes[m]);
         ac_trial_stats s = ac_trial_stat(set, name, 0);
-        snprintf(q, sizeof q, "%s: mean |slope/||W_svm|| - 1|", norm_modes[m]);
+        snprintf(q, sizeof q, "%s: mean |slope/||W_svm|| - 1|", pair_modes[m]);
         ac_claim_add(res, q, "0 (||W(t)|| ~ ||W_svm|| log t)", 0.0, s.mean, AC_METRIC_AT_MOST, TOL_NORM_SLOPE, why);
-        snprintf(q, sizeof q, "%s: worst |slope/||W_svm|| - 1|", norm_modes[m]);
+        snprintf(q, sizeof q, "%s: worst |slope/||W_svm|| - 1|", pair_modes[m]);
         ac_claim_add(res, q, "0", 0.0, s.max, AC_METRIC_INFO, 0.0,
                      "information: a per-trial bound would be read off runs (rho(t) converges more slowly on "
                      "some instances); judged by the mean");
@@ -1232,8 +1237,6 @@ static void hp_rows(ac_claim_result *res, const char *mode, const hp_line *h)
                  "0 once exp(-s margin) underflows");
 }
 
-static const char *const hp_names[2] = {"acyclic", "cyclic"};
-
 /* The one trial: trial 0's acyclic and cyclic instances, each from the start
  * of the seed S.  Record per mode "<mode>.s", ".dig_L", ".dig_g" along the
  * grid and ".counts" = {mp_nondecr, mp_nonneg, d_nondecr, first_flat,
@@ -1242,14 +1245,12 @@ static ac_status trial_high_precision(const ac_run_opts *o, ac_trial *t, ac_msg 
 {
     ac_status st = AC_OK;
     for (int m = 0; m < 2 && st == AC_OK; m++) {
-        ac_svm_setup su = setup_of(hp_names[m], o->size);
-        gsl_rng *r = m == 0 ? t->r : ac_trial_rng_alloc(t->seed, t->index);
-        ac_svm_instance I = {0};
+        gsl_rng *r;
+        ac_svm_instance I;
         hp_line h;
         memset(&h, 0, sizeof h);
         h.first_flat = NAN;
-        st = r ? draw_theory(t, r, &su, m == 0 ? AC_SVM_GEN_ACYCLIC : AC_SVM_GEN_CYCLIC, &I, msg)
-               : ac_fail(msg, AC_ENOMEM, "no memory for a generator");
+        st = pair_draw(t, m, o->size, &r, &I, msg);
         ac_trial_enter(t, AC_TRIAL_EXPERIMENT); /* both evaluations: timed as the experiment side */
         if (st == AC_OK)
             st = hp_trace(&I, &h);
@@ -1257,18 +1258,16 @@ static ac_status trial_high_precision(const ac_run_opts *o, ac_trial *t, ac_msg 
         if (st == AC_OK) {
             char name[AC_TRIAL_NAME];
             double counts[6] = {h.mp_nondecr, h.mp_nonneg, h.d_nondecr, h.first_flat, h.err_ratio, (double)h.prec};
-            snprintf(name, sizeof name, "%s.s", hp_names[m]);
+            snprintf(name, sizeof name, "%s.s", pair_modes[m]);
             ac_trial_put(t->rec, name, HP_NGRID, h.s);
-            snprintf(name, sizeof name, "%s.dig_L", hp_names[m]);
+            snprintf(name, sizeof name, "%s.dig_L", pair_modes[m]);
             ac_trial_put(t->rec, name, HP_NGRID, h.dig_L);
-            snprintf(name, sizeof name, "%s.dig_g", hp_names[m]);
+            snprintf(name, sizeof name, "%s.dig_g", pair_modes[m]);
             ac_trial_put(t->rec, name, HP_NGRID, h.dig_g);
-            snprintf(name, sizeof name, "%s.counts", hp_names[m]);
+            snprintf(name, sizeof name, "%s.counts", pair_modes[m]);
             ac_trial_put(t->rec, name, 6, counts);
         }
-        ac_svm_instance_clear(&I);
-        if (r != t->r)
-            gsl_rng_free(r);
+        pair_clear(t, r, &I);
     }
     return st;
 }
@@ -1295,30 +1294,30 @@ static ac_status rows_high_precision(const ac_run_opts *o, const ac_trial_set *s
         char name[AC_TRIAL_NAME];
         memset(&h[m], 0, sizeof h[m]);
         for (int j = 0; j < HP_NGRID; j++) {
-            snprintf(name, sizeof name, "%s.s", hp_names[m]);
+            snprintf(name, sizeof name, "%s.s", pair_modes[m]);
             h[m].s[j] = ac_trial_get1(rec, name, j);
-            snprintf(name, sizeof name, "%s.dig_L", hp_names[m]);
+            snprintf(name, sizeof name, "%s.dig_L", pair_modes[m]);
             h[m].dig_L[j] = ac_trial_get1(rec, name, j);
-            snprintf(name, sizeof name, "%s.dig_g", hp_names[m]);
+            snprintf(name, sizeof name, "%s.dig_g", pair_modes[m]);
             h[m].dig_g[j] = ac_trial_get1(rec, name, j);
         }
-        snprintf(name, sizeof name, "%s.counts", hp_names[m]);
+        snprintf(name, sizeof name, "%s.counts", pair_modes[m]);
         h[m].mp_nondecr = (int)ac_trial_get1(rec, name, 0);
         h[m].mp_nonneg = (int)ac_trial_get1(rec, name, 1);
         h[m].d_nondecr = (int)ac_trial_get1(rec, name, 2);
         h[m].first_flat = ac_trial_get1(rec, name, 3);
         h[m].err_ratio = ac_trial_get1(rec, name, 4);
         h[m].prec = (long)ac_trial_get1(rec, name, 5);
-        hp_rows(res, hp_names[m], &h[m]);
+        hp_rows(res, pair_modes[m], &h[m]);
     }
     ac_figure *f = ac_claim_add_figure(res, "svm-high-precision",
                                        "digits the double evaluation keeps along W_fin + s W_svm", "s",
                                        "digits shared with MPFR", 1, 0);
     for (int m = 0; m < 2; m++) {
         char lab[64];
-        snprintf(lab, sizeof lab, "%s: L", hp_names[m]);
+        snprintf(lab, sizeof lab, "%s: L", pair_modes[m]);
         ac_figure_add_series(f, lab, HP_NGRID, h[m].s, h[m].dig_L, NULL, NULL);
-        snprintf(lab, sizeof lab, "%s: dL/ds", hp_names[m]);
+        snprintf(lab, sizeof lab, "%s: dL/ds", pair_modes[m]);
         ac_figure_add_series(f, lab, HP_NGRID, h[m].s, h[m].dig_g, NULL, NULL);
     }
     return AC_OK;

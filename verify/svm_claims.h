@@ -30,13 +30,4 @@ typedef struct {
  * AC_ENOTFOUND for another name. */
 ac_status ac_svm_claim_setup(const char *name, ac_size size, ac_svm_setup *s);
 
-/* Draw the instance of trial `trial` of a claim run with base seed `seed`:
- * the generator seeded with seed + trial, then ac_svm_generate with the
- * setup's sizes and the mode.  The generator r (new; free with gsl_rng_free)
- * is returned positioned after the draw, where the claim continues with the
- * training initialisation.  `attncheck svm generate --seed (seed + trial)`
- * writes the same instance. */
-ac_status ac_svm_claim_draw(const ac_svm_setup *su, ac_svm_gen_mode mode, unsigned long seed, int trial,
-                            gsl_rng **r, ac_tpg_data **D, double **E, ac_msg *msg);
-
 #endif

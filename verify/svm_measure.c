@@ -24,7 +24,8 @@ double ac_svm_corr(const double *a, const double *b, int n)
 ac_status ac_svm_instance_draw(ac_svm_instance *I, gsl_rng *r, const ac_svm_setup *su, ac_svm_gen_mode mode,
                                ac_msg *msg)
 {
-    ac_svm_gen_settings gs = {su->n, su->T, su->K, su->d, mode, AC_SVM_GEN_MAX_TRIES};
+    ac_svm_gen_settings gs = {
+        .n = su->n, .T = su->T, .K = su->K, .d = su->d, .mode = mode, .max_tries = AC_SVM_GEN_MAX_TRIES};
     memset(I, 0, sizeof *I);
     I->K = su->K;
     I->d = su->d;
