@@ -80,7 +80,8 @@ test-valgrind: deps
 	$(MAKE) $(TBIN) $(BIN)
 	AC_UNDER_VALGRIND=1 AC_BIN=$(BIN) valgrind -q --trace-children=yes --trace-children-skip='*python*,*/sh,*/bash,*gnuplot*' \
 	  --error-exitcode=99 --leak-check=full \
-	  --errors-for-leak-kinds=definite --show-leak-kinds=definite ./$(TBIN) --jobs 2
+	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	  --suppressions=tests/valgrind.supp ./$(TBIN) --jobs 2
 
 # Tables, figures and the index.  A claim that fails is a result, not a
 # build error: its FAIL row is in the tables and the exit status 1 is kept

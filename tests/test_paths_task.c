@@ -239,6 +239,11 @@ Test(paths_task, attention_columns_sum_to_one_and_good_head_attends_as_designed)
  * a count out of 1000 and must match exactly). */
 Test(paths_task, accuracy_table_matches_spec_4_1, .timeout = 600)
 {
+    /* 16 solves of P = 100 and 1000 test points: some 50x slower under
+     * valgrind than its 600 s allow; the same code runs there in the smaller
+     * paths tests, and this table runs natively and under ASan */
+    if (getenv("AC_UNDER_VALGRIND"))
+        cr_skip_test("the full section 4.1 table is too slow under valgrind");
     static const double N[] = {10, 30, 50, 100, 300, 500, 1000};
     static const double want[] = {0.964, 0.961, 0.945, 0.911, 0.855, 0.840, 0.834};
     static const double want_gp = 0.826;
@@ -271,6 +276,11 @@ Test(paths_task, accuracy_table_matches_spec_4_1, .timeout = 600)
  * 1000, exact. */
 Test(paths_task, fig2e_table_and_gp_lines_match_spec_4_1, .timeout = 600)
 {
+    /* 16 solves of P = 100 and 1000 test points: some 50x slower under
+     * valgrind than its 600 s allow; the same code runs there in the smaller
+     * paths tests, and this table runs natively and under ASan */
+    if (getenv("AC_UNDER_VALGRIND"))
+        cr_skip_test("the full section 4.1 table is too slow under valgrind");
     static const double N[] = {10, 30, 50, 100, 300, 500, 1000};
     static const double want[] = {0.957, 0.955, 0.954, 0.925, 0.881, 0.862, 0.857};
     enum { NN = sizeof N / sizeof N[0] };
