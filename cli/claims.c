@@ -693,7 +693,7 @@ int cmd_regress(int argc, char **argv)
     if (!ok)
         return EXIT_USAGE;
     int moved = sum.moved + sum.verdict_changes + sum.missing + sum.added;
-    printf("regress: %d rows compared; %d numbers moved, %d verdict changes, %d missing, %d added: %s\n",
+    printf("regress, all papers: %d rows compared; %d numbers moved, %d verdict changes, %d missing, %d added: %s\n",
            sum.compared, sum.moved, sum.verdict_changes, sum.missing, sum.added, moved ? "MOVED" : "unchanged");
     return cli_finish(moved ? EXIT_FAILS : EXIT_HOLDS);
 }
