@@ -47,15 +47,12 @@
 #define TOL_DIR_CYC_MEAN 0.02
 #define TOL_DIR_CYC_DECOMP 0.01
 /* Every trial, both kinds (spec §4.3 Accept, corrected 2026-12-01): corr
- * reaches DIR_REACH_CORR within DIR_REACH_BUDGET NGD steps; the trials below
- * it at the end of the main run continue, checked every DIR_REACH_EVERY
+ * reaches AC_SVM_DIR_REACH_CORR within AC_SVM_DIR_REACH_BUDGET NGD steps; the trials below
+ * it at the end of the main run continue, checked every AC_SVM_DIR_REACH_EVERY
  * steps (NGD keeps no state but W, so continuing from W(end) is the same
  * run).  "Every trial >= 0.97 at 4000" was a reference-run bound, not a
  * theorem: a nearly dependent token pair (large ||W_svm||) converges more
  * slowly, as 1 - corr ~ 1/log t allows. */
-#define DIR_REACH_CORR 0.97
-#define DIR_REACH_BUDGET 100000
-#define DIR_REACH_EVERY 100
 /* Hard retrieval on the training sequences of acyclic data (spec §4.2
  * Accept): mean attention mass outside the top SCC <= 1e-3 after 4000 NGD
  * steps (it falls about x10 per 1000 steps).  Never borrowed for held-out
@@ -326,8 +323,8 @@ static const ac_trial_def structure_trials = {
  * trial's trainer adds "reach" and "reach_corr" (direction_reach).  A fully
  * cyclic instance (W_svm = 0, spec §7) has no direction: "skipped" only. */
 /* Steps NGD takes from W(end) of traj (which is at step t_end) until corr
- * with W_svm reaches DIR_REACH_CORR, counted from step 0; +inf when not
- * within DIR_REACH_BUDGET.  *corr_out gets corr where it stopped. */
+ * with W_svm reaches AC_SVM_DIR_REACH_CORR, counted from step 0; +inf when not
+ * within AC_SVM_DIR_REACH_BUDGET.  *corr_out gets corr where it stopped. */
 static ac_status direction_reach(const ac_svm_instance *I, const ac_svm_trajectory *traj,
                                  const ac_svm_train_settings *main, double *reach, double *corr_out, ac_msg *msg)
 {
@@ -337,17 +334,17 @@ static ac_status direction_reach(const ac_svm_instance *I, const ac_svm_trajecto
     double c = ac_svm_corr(Wend, I->th.Wsvm, dd);
     *reach = INFINITY;
     *corr_out = c;
-    if (c >= DIR_REACH_CORR || t_end >= DIR_REACH_BUDGET) {
-        *reach = c >= DIR_REACH_CORR ? (double)t_end : INFINITY;
+    if (c >= AC_SVM_DIR_REACH_CORR || t_end >= AC_SVM_DIR_REACH_BUDGET) {
+        *reach = c >= AC_SVM_DIR_REACH_CORR ? (double)t_end : INFINITY;
         return AC_OK;
     }
     ac_svm_train_settings ts = *main;
-    ts.steps = DIR_REACH_BUDGET - t_end;
+    ts.steps = AC_SVM_DIR_REACH_BUDGET - t_end;
     ac_svm_trainer *tr = ac_svm_trainer_alloc(I->D->n, I->D->off[I->D->n], I->K, I->d);
     if (!tr)
         return ac_fail(msg, AC_ENOMEM, "no memory for a trainer");
     ac_status st = ac_svm_trainer_set(tr, I->D, NULL, I->E, &ts, Wend, msg);
-    for (long s = DIR_REACH_EVERY; st == AC_OK && s <= ts.steps; s += DIR_REACH_EVERY) {
+    for (long s = AC_SVM_DIR_REACH_EVERY; st == AC_OK && s <= ts.steps; s += AC_SVM_DIR_REACH_EVERY) {
         ac_train_outcome oc = ac_svm_trainer_run(tr, s);
         if (oc == AC_TRAIN_DIVERGED) {
             st = ac_fail(msg, AC_ENUMERIC, "continued training diverged at step %ld", t_end + s);
@@ -355,7 +352,7 @@ static ac_status direction_reach(const ac_svm_instance *I, const ac_svm_trajecto
         }
         c = ac_svm_corr(ac_svm_trainer_W(tr), I->th.Wsvm, dd);
         *corr_out = c;
-        if (c >= DIR_REACH_CORR) {
+        if (c >= AC_SVM_DIR_REACH_CORR) {
             *reach = (double)(t_end + s);
             break;
         }
@@ -433,8 +430,8 @@ static void direction_rows(const ac_trial_set *set, ac_claim_result *res, int cy
     ac_claim_add(res, "worst-trial final corr(W, W_svm)", lim, 1.0, s.min, AC_METRIC_INFO, 0.0,
                  "spec 4.3 Accept (corrected 2026-12-01): information; a trial with a nearly dependent token pair "
                  "converges more slowly (1 - corr ~ 1/log t); judged by the steps it needs to reach 0.97");
-    snprintf(q, sizeof q, "worst-trial NGD steps until corr(W, W_svm) >= %g (slow trials continued)", DIR_REACH_CORR);
-    ac_claim_add(res, q, "finite (corr -> 1)", DIR_REACH_BUDGET, ac_trial_stat(set, "reach", 0).max, AC_METRIC_AT_MOST,
+    snprintf(q, sizeof q, "worst-trial NGD steps until corr(W, W_svm) >= %g (slow trials continued)", AC_SVM_DIR_REACH_CORR);
+    ac_claim_add(res, q, "finite (corr -> 1)", AC_SVM_DIR_REACH_BUDGET, ac_trial_stat(set, "reach", 0).max, AC_METRIC_AT_MOST,
                  0.0, "spec 4.2/4.3 Accept: every trial within a budget of 10^5 NGD steps (infinite: not reached)");
     add_count(res, "trials continued past the main run", "", count_over(set, "reach", first_value(set, "t", NCHECK)),
               "those below 0.97 at its end");

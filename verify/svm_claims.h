@@ -13,6 +13,14 @@
 /* The claim table: each claim is its trial definition (verify/trial.h) and
  * its id, paper and statement; verify/registry.c registers the table. */
 #define AC_SVM_NCLAIMS 8
+
+/* The direction claims' judged reach (spec §4.3 Accept, corrected
+ * 2026-12-01): every trial's corr(W, W_svm) reaches AC_SVM_DIR_REACH_CORR
+ * within AC_SVM_DIR_REACH_BUDGET NGD steps, the slow trials checked every
+ * AC_SVM_DIR_REACH_EVERY steps past the main run. */
+#define AC_SVM_DIR_REACH_CORR 0.97
+#define AC_SVM_DIR_REACH_BUDGET 100000
+#define AC_SVM_DIR_REACH_EVERY 100
 extern const ac_claim_def ac_svm_claims[AC_SVM_NCLAIMS];
 
 /* The sizes of one experiment of the module at a run size: the generator's
