@@ -150,6 +150,25 @@ static ac_verdict planted_verdict(const char *id, const char *name, double value
 /* Differences below this are rounding: the instance's own residuals are
  * 1e-12 (the QP's stopping level), the planted sizes 1e-3 and more. */
 #define PLANT_TOL 1e-9
+/* Rounding allowances of the identities checked below (DBL_EPSILON 2.2e-16):
+ *   ROUND_UNIT   a quantity of size <= 1 (a corr, a mean leakage, R's
+ *                relative error) reached by two summation orders of at most
+ *                d^2 = 64 terms: 64 eps = 1.4e-14, so 1e-12 leaves x70;
+ *   ROUND_FIT    quantities up to ~100 (R up to 40, log-leakages R m up to
+ *                ~70, least-squares slopes over 21-51 such points): 100 x 64
+ *                eps = 1.4e-12, so 1e-9 leaves x700;
+ *   ROUND_FLOOR  corr with the AC_SVM_CORR_FLOOR (1e-8) against corr
+ *                without it: they differ by at most floor (1/||a|| + 1/||b||),
+ *                below 1e-6 for norms >= 0.02;
+ *   ROUND_LEAK   relative: the model's attention against the leakage from
+ *                token logits of size up to ~100 (R |U|): each exp's argument
+ *                carries ~100 eps, 2e-14, relative; 1e-6 also absorbs the
+ *                leak being a difference 1 - mass of sums over <= T terms
+ *                (cancellation at most 1/leak ~ 1e6 x eps = 2e-10). */
+#define ROUND_UNIT 1e-12
+#define ROUND_FIT 1e-9
+#define ROUND_FLOOR 1e-6
+#define ROUND_LEAK 1e-6
 #define NCHECK_QUARTER (AC_SVM_NCHECK / 4)
 
 Test(svm_measure, s1_s2_report_a_planted_violation_of_its_size)
@@ -279,10 +298,10 @@ Test(svm_measure, decomposition_recovers_r_and_sees_an_orthogonal_part)
         Wd[j] = I.th.Wfin[j] + R * I.th.Wsvm[j];
         W[j] = Wd[j] + eps * N[j];
     }
-    cr_assert_float_eq(ac_svm_decomposition_R(&I, W), R, 1e-12 * R);
+    cr_assert_float_eq(ac_svm_decomposition_R(&I, W), R, ROUND_UNIT * R);
     double nd = ac_la_nrm2(Wd, dd);
     double want = nd * nd / ((ac_la_nrm2(W, dd) + AC_SVM_CORR_FLOOR) * (nd + AC_SVM_CORR_FLOOR));
-    cr_assert_float_eq(ac_svm_decomposition_corr(&I, W), want, 1e-12);
+    cr_assert_float_eq(ac_svm_decomposition_corr(&I, W), want, ROUND_UNIT);
     cr_assert_lt(want, 1.0 - 1e-5, "the planted part is visible");
     /* the direction-cyclic row: |corr(W, W_pred) - corr(W, W_svm)| at a small
      * R, where W_fin dominates, is far above 0.01 */
@@ -290,7 +309,7 @@ Test(svm_measure, decomposition_recovers_r_and_sees_an_orthogonal_part)
         W[j] = I.th.Wfin[j] + 0.1 * I.th.Wsvm[j];
     double dec = fabs(ac_svm_decomposition_corr(&I, W) - ac_svm_corr(W, I.th.Wsvm, dd));
     double cw = ac_la_dot(W, I.th.Wsvm, dd) / (ac_la_nrm2(W, dd) * ac_la_nrm2(I.th.Wsvm, dd));
-    cr_assert_float_eq(dec, 1.0 - cw, 1e-6, "dec %.17g, by hand %.17g", dec, 1.0 - cw);
+    cr_assert_float_eq(dec, 1.0 - cw, ROUND_FLOOR, "dec %.17g, by hand %.17g", dec, 1.0 - cw);
     cr_assert_gt(dec, 0.01);
     cr_assert_eq(planted_verdict("svm.direction-cyclic", "dec", dec, "worst |corr(W, W_fin"), AC_VERDICT_FAIL);
     free(W);
@@ -347,11 +366,11 @@ Test(svm_measure, rate_judge_sees_a_planted_slower_rate)
     }
     ac_svm_rate v = ac_svm_rate_judge(R, L, N, m);
     cr_assert(v.pass, "dev %g tol %g", v.dev, v.tol);
-    cr_assert_float_eq(v.slope, -m, 1e-9);
+    cr_assert_float_eq(v.slope, -m, ROUND_FIT);
     for (int i = 0; i < N; i++)
         L[i] *= exp(0.2 * R[i]);
     v = ac_svm_rate_judge(R, L, N, m);
-    cr_assert_float_eq(v.slope, -m + 0.2, 1e-9);
+    cr_assert_float_eq(v.slope, -m + 0.2, ROUND_FIT);
     cr_assert_not(v.pass, "dev %g tol %g", v.dev, v.tol);
     /* a rate still moving: ln L = -m R + q (R - 8)^2.  The least-squares
      * slope of q x^2 over evenly spaced points is q (x_first + x_last), so
@@ -361,8 +380,8 @@ Test(svm_measure, rate_judge_sees_a_planted_slower_rate)
     for (int i = 0; i < N; i++)
         L[i] = 0.3 * exp(-R[i] * m + q * (R[i] - 8.0) * (R[i] - 8.0));
     v = ac_svm_rate_judge(R, L, N, m);
-    cr_assert_float_eq(v.drift, 10.2 * q, 1e-9, "drift %.17g", v.drift);
-    cr_assert_float_eq(v.bias, 1.0 / (exp(1.0) * 13.0), 1e-12, "mean R is 13");
+    cr_assert_float_eq(v.drift, 10.2 * q, ROUND_FIT, "drift %.17g", v.drift);
+    cr_assert_float_eq(v.bias, 1.0 / (exp(1.0) * 13.0), ROUND_UNIT, "mean R is 13");
 }
 
 /* Along W_pred = W_fin + R W_svm itself the measured leakage is the
@@ -383,12 +402,12 @@ Test(svm_measure, rate_window_along_the_prediction_and_a_planted_slower_rate)
             Ws[(size_t)c * dd + j] = I.th.Wfin[j] + (20.0 + c) * I.th.Wsvm[j];
     cr_assert_eq(ac_svm_rate_window(&I, &h, Ws, N, &m, &nrate, out), AC_OK);
     cr_assert_gt(nrate, 0);
-    cr_assert_geq(m, 1.0 - 1e-9, "a top SCC that reaches the rest has margin >= 1: %g", m);
+    cr_assert_geq(m, 1.0 - ROUND_FIT, "a top SCC that reaches the rest has margin >= 1: %g", m);
     for (int c = 0; c < N; c++) {
-        cr_assert_float_eq(out[c], 20.0 + c, 1e-9);
-        cr_assert_float_eq(out[N + c], out[2 * N + c], 1e-6 * out[2 * N + c], "leak %g, predicted %g", out[N + c],
+        cr_assert_float_eq(out[c], 20.0 + c, ROUND_FIT);
+        cr_assert_float_eq(out[N + c], out[2 * N + c], ROUND_LEAK * out[2 * N + c], "leak %g, predicted %g", out[N + c],
                            out[2 * N + c]);
-        cr_assert_lt(out[3 * N + c], 1e-9);
+        cr_assert_lt(out[3 * N + c], ROUND_FIT);
     }
     ac_svm_rate v = ac_svm_rate_judge(out, out + N, N, m);
     cr_assert(v.pass, "slope %g against -m = %g (tol %g)", v.slope, -m, v.tol);
@@ -411,7 +430,7 @@ Test(svm_measure, rate_window_along_the_prediction_and_a_planted_slower_rate)
             Ws[(size_t)c * dd + j] += eps * Nd[j];
     cr_assert_eq(ac_svm_rate_window(&I, &h, Ws, N, &m, &nrate, out), AC_OK);
     for (int c = 0; c < N; c++)
-        cr_assert_float_eq(out[3 * N + c], want, 1e-12, "delta %.17g, by hand %.17g", out[3 * N + c], want);
+        cr_assert_float_eq(out[3 * N + c], want, ROUND_UNIT, "delta %.17g, by hand %.17g", out[3 * N + c], want);
     cr_assert_gt(want, 1e-4);
     free(Nd), free(U);
     /* a slower rate by 0.2, planted in the records of a quick run */
