@@ -406,7 +406,7 @@ static void train_row_of(const svm_input *in, const ac_tpg_solution *s, const ac
 }
 
 static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_train_settings *ts,
-                        unsigned long seed, const ac_tpg_solution *s)
+                        unsigned long seed, const ac_tpg_solution *s, const ac_train_info *info)
 {
     if (fmt == OUT_JSON) {
         json_t *o = json_object(), *rows = json_array();
@@ -414,6 +414,7 @@ static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_
         json_object_set_new(o, "lr", json_real(ts->lr));
         json_object_set_new(o, "steps", json_integer(ts->steps));
         json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+        json_object_set_new(o, "outcome", json_string(ac_train_outcome_str(info->outcome)));
         json_object_set_new(o, "graph_svm_status", json_string(ac_qp_status_str(s->qp.status)));
         json_object_set_new(o, "norm_W_svm", json_real(ac_la_nrm2(s->Wsvm, s->d * s->d)));
         for (int i = 0; i < n; i++)
@@ -432,6 +433,7 @@ static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_
     }
     printf("%s GD, lr %g, %ld steps, seed %lu; ||W_svm|| = %.6g (%s)\n", ts->normalized ? "normalised" : "plain",
            ts->lr, ts->steps, seed, ac_la_nrm2(s->Wsvm, s->d * s->d), ac_qp_status_str(s->qp.status));
+    printf("training ended: %s after %ld steps\n", ac_train_outcome_str(info->outcome), info->steps);
     printf("theory: corr(W, W_svm) -> 1 when W_svm != 0; ||P_fin W - W_fin|| -> 0\n");
     printf("%10s %14s %12s %14s %16s\n", "step", "loss", "||W||", "corr(W,W_svm)", "||P_fin W-W_fin||");
     for (int i = 0; i < n; i++)
@@ -563,7 +565,7 @@ static int svm_train(int argc, char **argv)
         if (oc != AC_TRAIN_RUNNING || next == ts.steps || n == 64)
             break;
     }
-    train_print(fmt, rows, n, &ts, seed, &sol);
+    train_print(fmt, rows, n, &ts, seed, &sol, ac_svm_trainer_info(tr));
     if (sol.qp.status != AC_QP_SOLVED) {
         cli_error("%s: Graph-SVM %s: no direction to compare", argv[optind], ac_qp_status_str(sol.qp.status));
         rc = EXIT_FAILS;

@@ -214,6 +214,10 @@ expect 1 "infeasible, text" -- "$BIN" svm solve "$T/inf.data" --embeddings "$T/i
 check "an infeasible report says nothing of Newton, which did not run" sh -c "! grep -q Newton '$T/err'"
 expect 1 "svm train --lr 1e300 diverges" -- $TR --lr 1e300 --steps 50
 grep_in err "diverged" "the outcome is named"
+expect 1 "svm train --lr 1e300 --format json" -- $TR --lr 1e300 --steps 50 --format json
+grep_in out '"outcome": "diverged"' "train's JSON names the outcome (diverged)"
+expect 0 "svm train --steps 20 --format json" -- $TR --steps 20 --format json
+grep_in out '"outcome": "step limit"' "train's JSON names the outcome (step limit)"
 
 # ---- outputs onto links, devices, FIFOs, directories --------------------------
 SOLVE="$BIN svm solve $EX/toy.data --embeddings $EX/toy.emb"
