@@ -103,7 +103,7 @@ Test(claim, a_row_or_series_that_cannot_be_added_makes_the_claim_an_error)
                               ser_trials = {.ntrials = one_trial, .trial = empty_trial, .rows = series_without_y};
     static const ac_claim_def rows = {.id = "x.rows", .paper = "x", .statement = "", .trials = &rows_trials},
                               ser = {.id = "x.series", .paper = "x", .statement = "", .trials = &ser_trials};
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     ac_claim_result r;
     cr_assert_eq(ac_claim_run(&rows, &o, &r), AC_ESIZE);
     cr_assert_eq(r.status, AC_ESIZE);
@@ -155,7 +155,7 @@ Test(registry, ids_are_unique_and_carry_their_paper)
  * a reason for its tolerance: the project's rule for honest numbers. */
 Test(registry, every_claim_runs_and_justifies_its_tolerances, .timeout = 300)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     for (int p = 0; p < ac_registry_npapers(); p++) {
         const ac_paper_def *P = ac_registry_paper(p);
         for (int i = 0; i < P->nclaims; i++) {

@@ -45,7 +45,7 @@ static void split_rows(const ac_claim_def *cdef, const ac_trial_def *def, const 
  * bit: the basis of sweeps over many machines. */
 Test(svm_claims, split_trials_reproduce_every_table_bit_for_bit, .timeout = 300)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, ac_test_seed(3), NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(3)};
     for (int i = 0; i < AC_SVM_NCLAIMS; i++) {
         const ac_claim_def *c = &ac_svm_claims[i];
         const ac_trial_def *def = c->trials;
@@ -97,7 +97,7 @@ static void unit_direction(const ac_svm_instance *I, gsl_rng *r, int in_sfin, do
 /* The records of a claim's quick run (seed 1). */
 static void quick_set(const char *id, ac_trial_set *set)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     const ac_trial_def *def = ac_registry_find_claim(id)->trials;
     ac_msg msg = {{0}};
     ac_trial_set_init(set, id, &o, def->ntrials(&o));
@@ -118,7 +118,7 @@ static double *entry(ac_trial_set *set, int i, const char *name, int k)
  * set under the claim's own rows function. */
 static ac_verdict row_verdict(const char *id, const ac_trial_set *set, const char *row)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     ac_claim_result res;
     ac_msg msg = {{0}};
     ac_claim_result_init(&res, ac_registry_find_claim(id));
@@ -479,7 +479,7 @@ Test(svm_measure, planted_records_fail_their_rows)
  * swapped in the claim's code fails this test. */
 Test(svm_measure, direction_records_are_the_measurements_of_the_trial)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, ac_test_seed(1), NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     ac_trial_set set;
     ac_msg msg = {{0}};
     const ac_trial_def *def = ac_registry_find_claim("svm.direction-cyclic")->trials;
@@ -518,7 +518,7 @@ Test(svm_measure, direction_records_are_the_measurements_of_the_trial)
  * over its acyclic and cyclic instances, as the measurements give them. */
 Test(svm_measure, structure_records_are_the_measurements_of_the_trial)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, ac_test_seed(1), NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     ac_trial_set set;
     ac_msg msg = {{0}};
     const ac_trial_def *def = ac_registry_find_claim("svm.structure")->trials;
@@ -559,7 +559,7 @@ Test(svm_measure, structure_records_are_the_measurements_of_the_trial)
  * replayed here by plain NGD from W(4000). */
 Test(svm_measure, a_slow_trial_continues_until_it_reaches_the_corr)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, 5, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 5};
     ac_trial_set set;
     ac_msg msg = {{0}};
     const ac_trial_def *def = ac_registry_find_claim("svm.direction-cyclic")->trials;

@@ -15,7 +15,7 @@
 /* ------------------------------------------------------------------------ */
 /* Settings                                                                 */
 
-static const ac_svm_gen_settings base = {6, 4, 6, 8, AC_SVM_GEN_ANY, 10};
+static const ac_svm_gen_settings base = {.n = 6, .T = 4, .K = 6, .d = 8, .mode = AC_SVM_GEN_ANY, .max_tries = 10};
 
 static void check_ok(ac_svm_gen_settings s, const char *what)
 {
@@ -311,7 +311,8 @@ Test(svm_data, modes_give_the_structure_they_name)
     for (int c = 0; c < cases; c++)
         for (int mode = 0; mode < 3; mode++) {
             gsl_rng *r = ac_test_rng(seed + (unsigned long)c);
-            ac_svm_gen_settings s = {6, 4, 6, 8, (ac_svm_gen_mode)mode, AC_SVM_GEN_MAX_TRIES};
+            ac_svm_gen_settings s = {.n = 6, .T = 4, .K = 6, .d = 8,
+                .mode = (ac_svm_gen_mode)mode, .max_tries = AC_SVM_GEN_MAX_TRIES};
             ac_tpg_data *D;
             double *E;
             long tries;
@@ -339,7 +340,7 @@ Test(svm_data, modes_give_the_structure_they_name)
 Test(svm_data, impossible_structure_ends_after_max_tries)
 {
     gsl_rng *r = ac_test_rng(3);
-    ac_svm_gen_settings s = {1, 2, 2, 2, AC_SVM_GEN_CYCLIC, 50};
+    ac_svm_gen_settings s = {.n = 1, .T = 2, .K = 2, .d = 2, .mode = AC_SVM_GEN_CYCLIC, .max_tries = 50};
     ac_tpg_data *D = (ac_tpg_data *)&s;
     double *E = (double *)&s;
     long tries = 0;

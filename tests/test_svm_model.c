@@ -15,7 +15,7 @@
 
 static ac_tpg_data *draw(gsl_rng *r, int n, int T, int K, int d, ac_svm_gen_mode mode, double **E)
 {
-    ac_svm_gen_settings s = {n, T, K, d, mode, AC_SVM_GEN_MAX_TRIES};
+    ac_svm_gen_settings s = {.n = n, .T = T, .K = K, .d = d, .mode = mode, .max_tries = AC_SVM_GEN_MAX_TRIES};
     ac_tpg_data *D = NULL;
     ac_msg msg;
     cr_assert_eq(ac_svm_generate(r, &s, &D, E, NULL, &msg), AC_OK, "%s", msg.text);
@@ -210,7 +210,7 @@ Test(svm_data, impossible_sizes_are_refused)
         cr_assert(msg.text[0], "setting %zu: no message", i);
     }
     /* a structure that cannot occur: one example of one token has no cycle */
-    ac_svm_gen_settings never = {1, 2, 2, 2, AC_SVM_GEN_CYCLIC, 50};
+    ac_svm_gen_settings never = {.n = 1, .T = 2, .K = 2, .d = 2, .mode = AC_SVM_GEN_CYCLIC, .max_tries = 50};
     gsl_rng *r = ac_test_rng(19);
     ac_tpg_data *D;
     double *E;

@@ -179,7 +179,8 @@ Test(svm_serialise, instance_files_read_back_exactly)
 {
     ac_tpg_data *D;
     double *E;
-    ac_svm_gen_settings gs = {7, 4, 6, 5, AC_SVM_GEN_ANY, AC_SVM_GEN_MAX_TRIES};
+    ac_svm_gen_settings gs = {.n = 7, .T = 4, .K = 6, .d = 5,
+        .mode = AC_SVM_GEN_ANY, .max_tries = AC_SVM_GEN_MAX_TRIES};
     gsl_rng *r = ac_test_rng(17);
     ac_msg msg = {{0}};
     cr_assert_eq(ac_svm_generate(r, &gs, &D, &E, NULL, &msg), AC_OK, "%s", msg.text);

@@ -121,7 +121,7 @@ static void split_rows(const ac_claim_def *cdef, const ac_trial_def *def, const 
 
 Test(trial, split_runs_merged_through_json_give_the_table_bit_for_bit)
 {
-    ac_run_opts o = {AC_SIZE_DEFAULT, ac_test_seed(17), NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = ac_test_seed(17)};
     ac_claim_result full;
     cr_assert_eq(ac_claim_run(&fake_claim_def, &o, &full), AC_OK, "%s", full.error);
     cr_assert_eq(full.nfigs, 1);
@@ -141,7 +141,7 @@ Test(trial, split_runs_merged_through_json_give_the_table_bit_for_bit)
  * records something else. */
 Test(trial, a_trial_depends_on_seed_and_index_only)
 {
-    ac_run_opts o = {AC_SIZE_DEFAULT, ac_test_seed(5), NULL, NULL}, o2 = o;
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = ac_test_seed(5)}, o2 = o;
     o2.seed++;
     ac_trial_set all, one, other;
     ac_msg msg = {{0}};
@@ -169,7 +169,7 @@ Test(trial, json_keeps_every_bit_nan_and_infinities)
     const double v[] = {1.7312, -0.0, 0.1, 1.0 / 3.0, DBL_MIN, 4.9406564584124654e-324, DBL_MAX, -2.5e-300,
                         NAN, INFINITY, -INFINITY, 3.0};
     int n = (int)(sizeof v / sizeof v[0]);
-    ac_run_opts o = {AC_SIZE_PAPER, 123456789UL, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_PAPER, .seed = 123456789UL};
     ac_trial_set set, one;
     ac_trial_set_init(&set, "x.json", &o, 4);
     ac_trial_set_init(&one, "x.json", &o, 4);
@@ -250,7 +250,7 @@ Test(trial, records_files_read_back_and_merged_give_the_run_bit_for_bit)
     temp_dir(dir, sizeof dir);
     snprintf(pa, sizeof pa, "%s/a.json", dir);
     snprintf(pb, sizeof pb, "%s/b.json", dir);
-    ac_run_opts o = {AC_SIZE_DEFAULT, ac_test_seed(23), NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = ac_test_seed(23)};
     ac_claim_result full;
     cr_assert_eq(ac_claim_run(&fake_claim_def, &o, &full), AC_OK, "%s", full.error);
     for (int k = 0; k <= FAKE_TRIALS; k++) {
@@ -318,7 +318,7 @@ Test(trial, a_bad_records_file_is_refused_naming_it)
     cr_assert(strstr(msg.text, path) && strstr(msg.text, "cannot open"), "%s", msg.text);
     cr_assert_eq(ac_trial_set_read(dir, &set, &msg), AC_EIO);
     cr_assert(strstr(msg.text, dir) && strstr(msg.text, "read failed"), "%s", msg.text);
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     ac_trial_set_init(&set, "x.y", &o, 1);
     cr_assert_neq(ac_trial_set_write(&set, dir, &msg), AC_OK);
     cr_assert(strstr(msg.text, dir), "%s", msg.text);
@@ -330,7 +330,7 @@ Test(trial, a_bad_records_file_is_refused_naming_it)
  * without trials cannot run. */
 Test(trial, a_result_from_records_needs_every_trial_of_this_run)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, 4, NULL, NULL}, o2 = o;
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 4}, o2 = o;
     o2.seed = 5;
     ac_trial_set set;
     ac_msg msg = {{0}};
@@ -365,7 +365,7 @@ Test(trial, a_result_from_records_needs_every_trial_of_this_run)
  * rows need every trial. */
 Test(trial, merge_refuses_other_runs_and_rows_need_every_trial)
 {
-    ac_run_opts o = {AC_SIZE_DEFAULT, 9, NULL, NULL}, o2 = o;
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 9}, o2 = o;
     o2.seed = 10;
     ac_trial_set a, b, c, d;
     ac_msg msg = {{0}};
@@ -405,7 +405,7 @@ Test(trial, statistics_agree_with_gsl_and_skip_absent_vectors)
     gsl_rng *r = ac_test_rng(31);
     for (int cs = 0; cs < ac_test_cases(20); cs++) {
         int n = (int)gsl_rng_uniform_int(r, 9), m = 1 + (int)gsl_rng_uniform_int(r, 4);
-        ac_run_opts o = {AC_SIZE_DEFAULT, 1, NULL, NULL};
+        ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 1};
         ac_trial_set set;
         ac_trial_set_init(&set, "x.stats", &o, n + 1);
         set.rec = calloc((size_t)n + 1, sizeof *set.rec);
@@ -499,7 +499,7 @@ static const ac_trial_def missing_def = {.ntrials = three, .trial = fake_trial, 
 
 Test(trial, a_failed_put_or_band_makes_the_claim_an_error)
 {
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     static const ac_claim_def d1 = {.id = "x.twice", .paper = "x", .statement = "", .trials = &twice_def},
                               d2 = {.id = "x.band", .paper = "x", .statement = "", .trials = &missing_def};
     ac_claim_result res;
@@ -542,7 +542,7 @@ static int stop_at_half(void *ctx, const char *id, double frac)
 Test(trial, progress_sees_every_trial_and_can_stop_the_run)
 {
     int calls = 0;
-    ac_run_opts o = {AC_SIZE_DEFAULT, 1, stop_at_half, &calls};
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 1, .progress = stop_at_half, .progress_ctx = &calls};
     ac_claim_result res;
     cr_assert_eq(ac_claim_run(&fake_claim_def, &o, &res), AC_ECALLBACK);
     cr_assert_eq(calls, 4, "7 trials: stops after the 4th (4/7 >= 1/2)");
@@ -571,7 +571,7 @@ static const ac_trial_def slow_def = {.ntrials = three, .trial = slow_theory_tri
 Test(trial, each_phase_is_timed_on_its_side)
 {
     static const ac_claim_def d = {.id = "x.slow", .paper = "x", .statement = "", .trials = &slow_def};
-    ac_run_opts o = {AC_SIZE_QUICK, 1, NULL, NULL};
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     ac_claim_result res;
     cr_assert_eq(ac_claim_run(&d, &o, &res), AC_OK, "%s", res.error);
     /* nanosleep sleeps at least as asked; the upper bounds only say the
