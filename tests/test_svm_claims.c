@@ -600,3 +600,51 @@ Test(svm_measure, a_slow_trial_continues_until_it_reaches_the_corr)
     gsl_rng_free(r);
     ac_trial_set_clear(&set);
 }
+
+/* Plant value as entry k of vector `name` in every record of a fresh quick
+ * run of id and return the verdict of `row`; the unplanted run must pass it. */
+static ac_verdict planted_everywhere(const char *id, const char *name, int k, double value, const char *row)
+{
+    ac_trial_set set;
+    quick_set(id, &set);
+    cr_assert_eq(row_verdict(id, &set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
+    for (int i = 0; i < set.nrec; i++)
+        *entry(&set, i, name, k) = value;
+    ac_verdict v = row_verdict(id, &set, row);
+    ac_trial_set_clear(&set);
+    return v;
+}
+
+/* The judged rows the test above leaves out, each seen to fail under a
+ * planted violation: S3 on acyclic data, the acyclic direction and norm
+ * rows, the local head's margin over the labels' Graph-SVM, and the three
+ * judged high-precision rows of each instance kind. */
+Test(svm_measure, planted_records_fail_the_remaining_judged_rows)
+{
+    cr_assert_eq(planted_everywhere("svm.structure", "s3_dim", 0, 1.0, "S3 largest dim"), AC_VERDICT_FAIL);
+    cr_assert_eq(planted_everywhere("svm.structure", "s3_norm", 0, 0.5, "S3 largest ||W_fin||"), AC_VERDICT_FAIL);
+    cr_assert_eq(planted_everywhere("svm.direction-acyclic", "last", 0, 0.5, "mean final corr"), AC_VERDICT_FAIL);
+    cr_assert_eq(planted_everywhere("svm.direction-acyclic", "reach", 0, INFINITY, "worst-trial NGD steps"),
+                 AC_VERDICT_FAIL);
+    cr_assert_eq(planted_everywhere("svm.norm-growth", "err_acyclic", 0, 1.0, "acyclic: mean |slope"),
+                 AC_VERDICT_FAIL);
+    cr_assert_eq(planted_everywhere("svm.local-head", "cg", 0, 1.0, "mean corr(W, local) - mean corr"),
+                 AC_VERDICT_FAIL);
+    ac_trial_set set;
+    quick_set("svm.high-precision", &set);
+    for (int m = 0; m < 2; m++) {
+        const char *mode = m == 0 ? "acyclic" : "cyclic";
+        char name[AC_TRIAL_NAME], row[3][128];
+        snprintf(name, sizeof name, "%s.counts", mode);
+        long prec = (long)ac_trial_get1(&set.rec[0], name, 5);
+        snprintf(row[0], sizeof row[0], "%s: grid steps where the %ld-bit", mode, prec);
+        snprintf(row[1], sizeof row[1], "%s: grid points where the %ld-bit", mode, prec);
+        snprintf(row[2], sizeof row[2], "%s: worst |L_double - L_mpfr|", mode);
+        const int k[3] = {0, 1, 4}; /* mp_nondecr, mp_nonneg, err_ratio in the counts vector */
+        for (int j = 0; j < 3; j++) {
+            cr_assert_eq(planted_everywhere("svm.high-precision", name, k[j], 2.0, row[j]), AC_VERDICT_FAIL,
+                         "%s", row[j]);
+        }
+    }
+    ac_trial_set_clear(&set);
+}
