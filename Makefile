@@ -30,12 +30,16 @@ TBIN = $(BUILD)/attncheck-tests
 
 # Debian packages the build, the tests and the results need (make deps).
 DEPS_PKGS = libgsl-dev liblapacke-dev libopenblas-dev libmpfr-dev libgmp-dev \
-            libcriterion-dev libjansson-dev pkg-config gnuplot-nox locales
+            libcriterion-dev libjansson-dev pkg-config gnuplot-nox locales \
+            python3-sklearn fortunes
+# Data read from Debian packages, never copied into the project: scikit-learn's
+# 1797 handwritten digits (paths.digits) and the fortunes text corpus
+# (joma.text-entropy).
 # A locale with a decimal comma, so that the tests that write numbers under it
 # (svm_io, report) run instead of skipping: %.17g must give '.' whatever the
 # locale.
 TEST_LOCALE = de_DE.UTF-8
-BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine
+BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine libsundials-dev
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
 .PHONY: all deps test test-sanitize test-valgrind results baseline regress bench fuzz clean
@@ -59,11 +63,13 @@ $(BIN): $(CLI_OBJ) $(LIBA)
 $(TBIN): $(TEST_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIBA) -lcriterion $(LIBS)
 
-# The suite runs the CLI too (tests/cli.sh): exit codes and messages.
+# The suite runs the CLI too (tests/cli.sh, and tests/cli_<paper>.sh for each
+# paper's own command): exit codes and messages.
+CLI_TESTS = tests/cli.sh $(sort $(wildcard tests/cli_*.sh))
 test: deps
 	$(MAKE) $(TBIN) $(BIN)
 	AC_BIN=$(BIN) ./$(TBIN) --jobs 2
-	AC_BIN=$(BIN) ./tests/cli.sh
+	@for s in $(CLI_TESTS); do echo "$$s"; AC_BIN=$(BIN) ./$$s || exit 1; done
 
 test-sanitize: deps
 	$(MAKE) SANITIZE=1 test-run-san
@@ -71,7 +77,7 @@ test-sanitize: deps
 .PHONY: test-run-san
 test-run-san: $(TBIN) $(BIN)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 AC_BIN=$(BIN) ./$(TBIN) --jobs 2
-	ASAN_OPTIONS=detect_leaks=1 AC_BIN=$(BIN) ./tests/cli.sh
+	@for s in $(CLI_TESTS); do echo "$$s"; ASAN_OPTIONS=detect_leaks=1 AC_BIN=$(BIN) ./$$s || exit 1; done
 
 # The suite under valgrind (memcheck), every forked test child traced; a
 # memory error or a leak exits 99, which fails the test that made it.

@@ -148,4 +148,11 @@ step_size large 512 32 64 64 50 0.1
 # Past the bottom of the loss NGD oscillates and amplifies rounding (report.py).
 step_size paper-long 6 4 6 8 200 0.1 "past step ~140 NGD oscillates with ||g|| ~ 5e-3 and rounding grows ~20x per step"
 
+# Each paper module's own benchmarks: bench/<paper>.sh BIN, run in turn.
+for b in "$BENCH"/paths.sh "$BENCH"/joma.sh "$BENCH"/moe.sh; do
+    [ -x "$b" ] || continue
+    echo
+    "$b" "$BIN" || echo "bench: $(basename "$b") failed (status $?)"
+done
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

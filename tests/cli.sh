@@ -2,54 +2,7 @@
 # End-to-end checks of the attncheck command line: exit statuses, messages
 # naming file and line, outputs written whole or not at all, and the README
 # example through every svm command.  AC_BIN names the binary.
-set -u
-BIN=${AC_BIN:-build/attncheck}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-# expect STATUS DESCRIPTION -- COMMAND...: run, compare the exit status.
-expect() {
-    want=$1; what=$2; shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $what: exit $got, expected $want: $*"
-        sed 's/^/    /' "$T/err" | head -5
-    fi
-}
-
-# check DESCRIPTION COMMAND...: COMMAND's success is a pass.
-check() {
-    what=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $what"
-    fi
-}
-
-# grep_in FILE PATTERN DESCRIPTION: PATTERN occurs in $T/FILE.
-grep_in() {
-    if grep -q -- "$2" "$T/$1"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $3: '$2' not in $1:"
-        sed 's/^/    /' "$T/$1" | head -5
-    fi
-}
-
-absent() {
-    check "$2: $1 was left behind" [ ! -e "$1" ]
-}
+. "$(dirname "$0")/clilib.sh"
 
 EX=examples
 expect 2 "no command" -- "$BIN"
@@ -404,5 +357,4 @@ expect 2 "--trials with --out" -- "$BIN" run $C --size quick --trials 0:1 --reco
 absent "$T/sw/x.json" "a refused run's records file"
 expect 2 "--records onto a directory" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw"
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary cli

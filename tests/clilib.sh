@@ -1,0 +1,59 @@
+# Shared helpers of the command-line checks (sourced by tests/cli.sh and by
+# each module's tests/cli_<paper>.sh): AC_BIN, a temporary directory $T removed
+# on exit, the pass/fail counters and expect / check / grep_in / absent.
+# A script that sources this ends with `cli_summary NAME`.
+set -u
+BIN=${AC_BIN:-build/attncheck}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+# expect STATUS DESCRIPTION -- COMMAND...: run, compare the exit status.
+expect() {
+    want=$1; what=$2; shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $what: exit $got, expected $want: $*"
+        sed 's/^/    /' "$T/err" | head -5
+    fi
+}
+
+# check DESCRIPTION COMMAND...: COMMAND's success is a pass.
+check() {
+    what=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $what"
+    fi
+}
+
+# grep_in FILE PATTERN DESCRIPTION: PATTERN occurs in $T/FILE.
+grep_in() {
+    if grep -q -- "$2" "$T/$1"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $3: '$2' not in $1:"
+        sed 's/^/    /' "$T/$1" | head -5
+    fi
+}
+
+absent() {
+    check "$2: $1 was left behind" [ ! -e "$1" ]
+}
+
+# cli_summary NAME: print the counts; the script's exit status is 0 only when
+# nothing failed.
+cli_summary() {
+    echo "$1: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
