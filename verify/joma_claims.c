@@ -750,6 +750,43 @@ static int argmax(int n, const double *x)
     return k;
 }
 
+ac_status ac_joma_ratio_law_score(const ac_ode_system *sys, const double *delta, double t1, double *score,
+                                  long *steps, ac_msg *msg)
+{
+    int M = sys->dim;
+    ac_ode_workspace *w = ac_ode_alloc(M);
+    double *v0 = calloc((size_t)M, sizeof(double)), *v = malloc(sizeof(double) * (size_t)M);
+    ac_status st = w && v0 && v ? AC_OK : ac_fail(msg, AC_ENOMEM, "no memory for the ratio-law ODE");
+    ac_ode_settings os;
+    ac_ode_settings_default(&os);
+    ac_ode_info info;
+    if (st == AC_OK)
+        st = ac_ode_solve(w, sys, 0.0, v0, t1, v, &os, &info, msg);
+    if (st == AC_OK && info.status != AC_ODE_DONE) {
+        ac_msg m2;
+        ac_ode_info_message(&info, &m2);
+        st = ac_fail(msg, AC_ENUMERIC, "ratio-law ODE: %s", m2.text);
+    }
+    if (st == AC_OK) {
+        double rmin = HUGE_VAL, rmax = -HUGE_VAL, vmin = HUGE_VAL;
+        for (int l = 0; l < M; l++) {
+            double r = ac_joma_erf_ratio(v[l], delta[l], AC_JOMA_T_PAPER);
+            rmin = fmin(rmin, r);
+            rmax = fmax(rmax, r);
+            vmin = fmin(vmin, fabs(v[l]));
+        }
+        /* the relative error of each erf(v/sqrt 2) is at most that of v (erf
+         * is concave on v >= 0): the accumulated steps (rtol + atol / v) */
+        double tol = LIN_ODE_C * (double)info.steps * (os.rtol + os.atol / vmin);
+        *score = (rmax / rmin - 1.0) / tol;
+        *steps = info.steps;
+    }
+    ac_ode_free(w);
+    free(v0);
+    free(v);
+    return st;
+}
+
 /* The exp run: v (one row per step, the start included) and the entropy
  * until the iterate overflows; *n receives the steps taken (finite rows - 1). */
 static ac_status lin_exp_run(ac_trial *t, const ac_joma_data *D, double **Vout, double **Hout, long *n,
@@ -947,24 +984,11 @@ static ac_status trial_linear(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
             lin_reduced(&red, AC_JOMA_ATT_SOFTMAX, a);
             ac_ode_system sys;
             ac_joma_reduced_system(&red, &sys);
-            ac_ode_settings os;
-            ac_ode_settings_default(&os);
-            ac_ode_info info;
-            double vo[LIN_M];
-            st = ac_ode_solve(w, &sys, 0.0, (double[LIN_M]){0}, LIN_LR * (double)LIN_SM_STEPS, vo, &os, &info, msg);
-            rmin = HUGE_VAL, rmax = -HUGE_VAL;
-            double vmin = HUGE_VAL;
-            for (int l = 0; l < LIN_M; l++) {
-                double r = ac_joma_erf_ratio(vo[l], a[l], AC_JOMA_T_PAPER);
-                rmin = fmin(rmin, r);
-                rmax = fmax(rmax, r);
-                vmin = fmin(vmin, fabs(vo[l]));
-            }
-            /* the relative error of each erf(v/sqrt 2) is at most that of v
-             * (erf is concave on v >= 0): steps (rtol + atol / v) */
-            double tol = LIN_ODE_C * (double)info.steps * (os.rtol + os.atol / vmin);
-            double ode[3] = {(rmax / rmin - 1.0) / tol, (double)info.steps,
-                             info.status == AC_ODE_DONE ? 1.0 : 0.0};
+            double ode[3];
+            long steps = 0;
+            st = ac_joma_ratio_law_score(&sys, a, LIN_LR * (double)LIN_SM_STEPS, &ode[0], &steps, msg);
+            ode[1] = (double)steps;
+            ode[2] = 1.0;
             ac_trial_enter(t, AC_TRIAL_OTHER);
             ac_trial_put(t->rec, "sm_ode", 3, ode);
         }

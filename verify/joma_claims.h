@@ -20,6 +20,7 @@
 
 #include <mpfr.h>
 
+#include "solvers/ode.h"
 #include "solvers/ode_mpfr.h"
 #include "solvers/status.h"
 #include "theory/joma.h"
@@ -82,6 +83,17 @@ double ac_joma_nc(int n, const double *a, const double *b);
  * drift of the invariant (-1/2 sum Dv^2) fed back through z.  Returns e1 at
  * the exact v(t) (v >= 0). */
 double ac_joma_sgd_lag_coeff(double a, double v);
+
+/* The ratio law (spec §3.1, §6.3 I3) on the reduced softmax linear system
+ * sys (the claim passes ac_joma_reduced_system of the SOFTMAX, linear model
+ * with x = Delta, T = 2; a test passes a broken one): integrated from v = 0
+ * to t1 by rk8pd at the default tolerances, *score = (max_l r_l / min_l
+ * r_l - 1) / (10 steps (rtol + atol / min v)), r_l = erf(v_l/sqrt 2) /
+ * Delta_l, the spread over its tolerance (<= 1 when the law holds); *steps
+ * the accepted steps.  AC_ENUMERIC (msg with t and h) when the integration
+ * does not reach t1. */
+ac_status ac_joma_ratio_law_score(const ac_ode_system *sys, const double *delta, double t1, double *score,
+                                  long *steps, ac_msg *msg);
 
 /* ---- joma.solver-crosscheck: the MPFR checks of spec §6.4 ----
  * Both take the right-hand side F to integrate (the claim passes
