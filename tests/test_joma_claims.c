@@ -470,6 +470,17 @@ Test(joma_claims, mpfr_invariant_checks_fail_with_a_broken_right_hand_side, .tim
     cr_assert_eq(ac_joma_mpfr_invariant_drift(&J, broken_joint_rhs, y0, AC_ODE_MPFR_GL, 4, 8, 2.0, 128, &gl, &msg),
                  AC_OK, "%s", msg.text);
     cr_assert(gl > 1e-13, "broken GL drift %g", gl);
+    /* linear attention (I1'): the same break */
+    double gll;
+    J.attention = AC_JOMA_ATT_LINEAR;
+    double y0l[DIM];
+    memcpy(y0l, y0, sizeof y0l);
+    for (int l = 0; l < M; l++)
+        y0l[l] = 0.5 + fabs(y0[l]); /* z > 0: the branch of z^2 - v^2 = c */
+    cr_assert_eq(ac_joma_mpfr_invariant_drift(&J, broken_joint_rhs, y0l, AC_ODE_MPFR_GL, 4, 8, 2.0, 128, &gll, &msg),
+                 AC_OK, "%s", msg.text);
+    cr_assert(gll > 1e-13, "broken GL drift (linear) %g", gll);
+    J.attention = AC_JOMA_ATT_EXP;
     joint_err = 1e-7;
     const long ns[3] = {40, 80, 160};
     for (int k = 0; k < 3; k++)
@@ -487,8 +498,98 @@ Test(joma_claims, mpfr_invariant_checks_fail_with_a_broken_right_hand_side, .tim
     ac_trial_set s;
     quick_set(id, &s);
     plant(id, &s, 0, "gl", 0, gl, "exp attention: MPFR Gauss-Legendre worst");
+    plant(id, &s, 0, "gl", 3, gll, "linear attention: MPFR Gauss-Legendre worst");
     plant(id, &s, 0, "rk_order", 0, p, "exp attention: MPFR RK4 fitted order");
     plant(id, &s, 0, "softmax", 1, miss, "softmax: |drift - integral");
     ac_trial_set_clear(&s);
     gsl_rng_free(r);
+}
+
+/* I4, the implicit solution F_j(v_j(t)) = t, on a broken reduced system:
+ * f_0 off by 1e-6 relative is seen far beyond the integrator's bound. */
+static int broken_jac(void *ctx, double t, const double *y, double *J, double *dfdt)
+{
+    const broken_sys *b = ctx;
+    return b->inner.jac(b->inner.ctx, t, y, J, dfdt);
+}
+
+Test(joma_claims, quadrature_law_fails_with_a_broken_right_hand_side)
+{
+    enum { M = 4 };
+    const double mu[M] = {1.17, 1.53, 1.86, 1.2731}, v0[M] = {0.05, 0.05, 0.05, 0.05};
+    ac_joma_reduced m;
+    ac_joma_reduced_init(&m, M, AC_JOMA_ATT_EXP, AC_JOMA_ACT_NONLINEAR, mu);
+    broken_sys b;
+    ac_joma_reduced_system(&m, &b.inner);
+    ac_ode_system sys = {M, broken_rhs, broken_jac, NULL, &b};
+    ac_msg msg = {{0}};
+    double score, bound;
+    b.err = 0.0;
+    cr_assert_eq(ac_joma_quadrature_score(&m, &sys, v0, 1.5, &score, &bound, &msg), AC_OK, "%s", msg.text);
+    cr_assert(score <= 1.0, "true rhs: score %g", score);
+    b.err = 1e-6;
+    cr_assert_eq(ac_joma_quadrature_score(&m, &sys, v0, 1.5, &score, &bound, &msg), AC_OK, "%s", msg.text);
+    cr_assert(score > 1.0, "broken rhs: score %g", score);
+    cr_assert_eq(verdict_with("joma.solver-crosscheck", "quad", 0, score, "msbdf against the quadrature"),
+                 AC_VERDICT_FAIL);
+}
+
+/* I2, NC of the changes early on, with the softmax block: the true
+ * gradient gives NC near 1 at step 10; the z-gradient reversed (a broken
+ * right-hand side for z) gives NC near -1, and every record planted with it
+ * fails the claim's median row. */
+static double softmax_early_nc(double gz_sign)
+{
+    enum { MD = 3, MC = 3, KK = 4, DD = 8, M = MD + MC };
+    const double T = 0.5;
+    gsl_rng *r = ac_test_rng(74);
+    ac_joma_data D;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_joma_data_synthetic(&D, AC_JOMA_DATA_GAUSSIAN, MD, MC, KK, r, &msg), AC_OK, "%s", msg.text);
+    ac_joma_model m = {M, KK, DD, NULL, AC_JOMA_ATT_SOFTMAX, AC_JOMA_MODEL_ACT_IDENTITY, AC_JOMA_MODEL_LOSS_CE, T};
+    double z[M], z0[M], W[DD * KK], gz[M], gW[DD * KK], V[KK * M], bbar[M], e0[M], e[M], dz[M], de[M];
+    ac_joma_model_init(r, &m, 0.01, z, W);
+    memcpy(z0, z, sizeof z);
+    ac_joma_data_mean(&D, bbar);
+    for (int s = 0; s <= 10; s++) {
+        ac_joma_model_project(&m, W, V, NULL);
+        double nrm = 0.0;
+        for (int i = 0; i < KK * M; i++)
+            nrm += V[i] * V[i];
+        for (int l = 0; l < M; l++) {
+            double q = 0.0;
+            for (int k = 0; k < KK; k++)
+                q += V[k * M + l] * V[k * M + l];
+            e[l] = (q - bbar[l] * nrm) / (2 * T); /* the theory's estimate, spec §2.1 */
+        }
+        if (s == 0)
+            memcpy(e0, e, sizeof e);
+        if (s == 10)
+            break;
+        memset(gz, 0, sizeof gz);
+        memset(gW, 0, sizeof gW);
+        ac_joma_model_loss(&m, &D, NULL, 0, z, W, gz, gW);
+        for (int l = 0; l < M; l++)
+            z[l] -= 0.1 * gz_sign * gz[l];
+        for (int i = 0; i < DD * KK; i++)
+            W[i] -= 0.1 * gW[i];
+    }
+    for (int l = 0; l < M; l++) {
+        dz[l] = z[l] - z0[l];
+        de[l] = e[l] - e0[l];
+    }
+    ac_joma_data_clear(&D);
+    gsl_rng_free(r);
+    return ac_joma_nc(M, dz, de);
+}
+
+Test(joma_claims, softmax_nc_fails_with_a_broken_z_gradient)
+{
+    double good = softmax_early_nc(1.0), bad = softmax_early_nc(-1.0);
+    cr_assert(good > 0.9, "true gradient: NC %g", good);
+    cr_assert(bad < 0.0, "reversed z-gradient: NC %g", bad);
+    ac_trial_set s;
+    quick_set("joma.invariant", &s);
+    plant("joma.invariant", &s, -1, "ncearly_gaussian", 0, bad, "softmax, gaussian X: median NC(z - z(0)");
+    ac_trial_set_clear(&s);
 }

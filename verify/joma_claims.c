@@ -335,7 +335,7 @@ static ac_status inv_softmax_run(ac_trial *t, const ac_joma_data *D, long steps,
     int ncp = (int)(steps / INV_NCP) + 1;
     char name[AC_TRIAL_NAME];
     snprintf(name, sizeof name, "nc_%s", kind);
-    double *nc = ac_trial_put(t->rec, name, ncp, NULL);
+    ac_trial_put(t->rec, name, ncp, NULL);
     ac_joma_trainer *tr = NULL;
     ac_status st = inv_trainer(D, AC_JOMA_ATT_SOFTMAX, INV_LR, steps, z0, W0, &tr, msg);
     double early = NAN;
@@ -359,9 +359,9 @@ static ac_status inv_softmax_run(ac_trial *t, const ac_joma_data *D, long steps,
             dz[l] = z[l] - z0[l];
             de[l] = e[l] - e0[l];
         }
-        nc = (double *)ac_trial_get(t->rec, name)->v;
-        if (s % INV_NCP == 0)
-            nc[s / INV_NCP] = ac_joma_nc(M, z, zh);
+        const ac_trial_vec *ncv = ac_trial_get(t->rec, name); /* NULL after a failed put (sticky) */
+        if (ncv && s % INV_NCP == 0)
+            ncv->v[s / INV_NCP] = ac_joma_nc(M, z, zh);
         if (s == INV_EARLY)
             early = ac_joma_nc(M, dz, de);
         if (s == steps) {
@@ -1502,6 +1502,19 @@ static const ac_trial_def nonlinear_trials = {
 #define XC_PREC 128
 #define XC_PREC_SM 192
 #define XC_T1 1.5
+/* The MPFR reference of (c): GL s = 6 (order 12), 150 steps of h = 0.01:
+ * error ~ C 1e-24, far below double. */
+#define XC_REF_STAGES 6
+#define XC_REF_STEPS 150
+/* (d): GL s = 4 (order 8); (f): GL s = 8 (order 16), 50 steps over t = 1. */
+#define XC_GL_STAGES 4
+#define XC_SM_STAGES 8
+#define XC_SM_STEPS 50
+#define XC_SM_T1 1.0
+/* Tolerances of the double runs of (b), (c): tight, so that the Dahlquist
+ * bound (~1e3 steps x rtol x growth) stays ~1e-10. */
+#define XC_RTOL 1e-12
+#define XC_ATOL 1e-14
 /* QAG's targets: a few hundred ulps of F = O(1), reachable in double. */
 #define XC_QUAD_ABS 1e-14
 #define XC_QUAD_REL 1e-13
@@ -1715,6 +1728,45 @@ static double fitted_order(const long *n, const double *d, int k)
     return -(k * sxy - sx * sy) / (k * sxx - sx * sx);
 }
 
+ac_status ac_joma_quadrature_score(const ac_joma_reduced *m, const ac_ode_system *sys, const double *v0, double t1,
+                                   double *score, double *bound, ac_msg *msg)
+{
+    int M = m->M;
+    if (M > XC_M || sys->dim != M)
+        return ac_fail(msg, AC_EINVAL, "quadrature check: M = %d (at most %d, and the system's dimension)", M, XC_M);
+    ac_ode_workspace *w = ac_ode_alloc(M);
+    if (!w)
+        return ac_fail(msg, AC_ENOMEM, "no memory for the ODE");
+    ac_ode_settings s;
+    ac_ode_settings_default(&s);
+    s.method = AC_ODE_MSBDF;
+    s.rtol = XC_RTOL;
+    s.atol = XC_ATOL;
+    ac_ode_info info;
+    ac_status st = ac_ode_set(w, sys, 0.0, v0, t1, &s, msg);
+    double bnd = st == AC_OK ? xc_run_bound(w, m, &s, &info) : NAN;
+    if (st == AC_OK && info.status != AC_ODE_DONE) {
+        ac_msg m2;
+        ac_ode_info_message(&info, &m2);
+        st = ac_fail(msg, AC_ENUMERIC, "quadrature check: %s", m2.text);
+    }
+    double sc = 0.0;
+    for (int l = 0; st == AC_OK && l < M; l++) {
+        /* F_j(v_j(t1)) = lambda e^c t1 = t1; |dF/dv| = e^{-v^2/T}/(mu - v)
+         * carries the bound on v, plus the quadrature's own error */
+        double F, ae, v = ac_ode_y(w)[l];
+        ac_status q = ac_joma_nonlinear_F(m->mu[l], m->T, v0[l], v, XC_QUAD_ABS, XC_QUAD_REL, &F, &ae);
+        double dF = exp(-v * v / m->T) / (m->mu[l] - v);
+        double tol = dF * bnd + 2.0 * ae + XC_QUAD_REL * fabs(F);
+        double e = q == AC_OK ? fabs(F - t1) / tol : NAN;
+        sc = isnan(e) ? NAN : fmax(sc, e);
+    }
+    *score = st == AC_OK ? sc : NAN;
+    *bound = bnd;
+    ac_ode_free(w);
+    return st;
+}
+
 static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
     (void)o;
@@ -1762,13 +1814,13 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
     ac_joma_reduced_system(&nl, &sys);
     double qd[2] = {NAN, NAN}, mp[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
     mpfr_t *vr = mp_vec(M, XC_PREC);
-    ac_ode_mpfr_stepper *gl = ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, M, 6, XC_PREC);
+    ac_ode_mpfr_stepper *gl = ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, M, XC_REF_STAGES, XC_PREC);
     if (st == AC_OK && (!vr || !gl))
         st = ac_fail(msg, AC_ENOMEM, "no memory for the MPFR reference");
     if (st == AC_OK) {
         for (int l = 0; l < M; l++)
             mpfr_set_d(vr[l], v0[l], MPFR_RNDN);
-        st = ac_ode_mpfr_integrate(gl, ac_joma_reduced_rhs_mpfr, &nl, vr, 0.0, XC_T1, 150, NULL);
+        st = ac_ode_mpfr_integrate(gl, ac_joma_reduced_rhs_mpfr, &nl, vr, 0.0, XC_T1, XC_REF_STEPS, NULL);
         if (st != AC_OK)
             ac_fail(msg, st, "MPFR reference: %s", ac_status_str(st));
     }
@@ -1777,8 +1829,8 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
         ac_ode_settings s;
         ac_ode_settings_default(&s);
         s.method = mm[k];
-        s.rtol = 1e-12;
-        s.atol = 1e-14;
+        s.rtol = XC_RTOL;
+        s.atol = XC_ATOL;
         ac_ode_info info;
         st = ac_ode_set(w, &sys, 0.0, v0, XC_T1, &s, msg);
         double bound = st == AC_OK ? xc_run_bound(w, &nl, &s, &info) : NAN;
@@ -1791,22 +1843,9 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
         }
         mp[k] = err / bound;
         mp[3 + k] = -log10(rel);
-        if (k == 1 && st == AC_OK) {
-            /* (b): F_j(v_j(t1)) = t1; |dF/dv| = e^{-v^2/2}/(mu - v) carries
-             * the bound on v, plus the quadrature's own error */
-            double sc = 0.0;
-            for (int l = 0; l < M; l++) {
-                double F, ae, v = ac_ode_y(w)[l];
-                ac_status q = ac_joma_nonlinear_F(mu[l], AC_JOMA_T_PAPER, v0[l], v, XC_QUAD_ABS, XC_QUAD_REL, &F, &ae);
-                double dF = exp(-0.5 * v * v) / (mu[l] - v);
-                double tol = dF * bound + 2.0 * ae + XC_QUAD_REL * fabs(F);
-                double e = q == AC_OK ? fabs(F - XC_T1) / tol : NAN;
-                sc = isnan(e) ? NAN : fmax(sc, e);
-            }
-            qd[0] = sc;
-            qd[1] = bound;
-        }
     }
+    if (st == AC_OK)
+        st = ac_joma_quadrature_score(&nl, &sys, v0, XC_T1, &qd[0], &qd[1], msg);
     ac_ode_mpfr_stepper_free(gl);
     mp_vec_free(vr, M);
     ac_ode_free(w);
@@ -1817,7 +1856,7 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
         double y0[XC_JDIM];
         xc_joint_draw(t->r, &b, a == 0 ? AC_JOMA_ATT_EXP : AC_JOMA_ATT_LINEAR, a == 0, y0);
         for (int k = 0; st == AC_OK && k < 3; k++)
-            st = ac_joma_mpfr_invariant_drift(&b.J, ac_joma_joint_rhs_mpfr, y0, AC_ODE_MPFR_GL, 4, xc_gl_steps[k],
+            st = ac_joma_mpfr_invariant_drift(&b.J, ac_joma_joint_rhs_mpfr, y0, AC_ODE_MPFR_GL, XC_GL_STAGES, xc_gl_steps[k],
                                               XC_JT1, XC_PREC, &gld[3 * a + k], msg);
         for (int k = 0; st == AC_OK && k < 3; k++)
             st = ac_joma_mpfr_invariant_drift(&b.J, ac_joma_joint_rhs_mpfr, y0, AC_ODE_MPFR_RK4, 0,
@@ -1832,7 +1871,8 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
         xc_joint b;
         double y0[XC_JDIM];
         xc_joint_draw(t->r, &b, AC_JOMA_ATT_SOFTMAX, 1, y0);
-        st = ac_joma_mpfr_softmax_drift(&b.J, ac_joma_joint_rhs_mpfr, y0, 8, 50, 1.0, XC_PREC_SM, &sm[0], &sm[1], msg);
+        st = ac_joma_mpfr_softmax_drift(&b.J, ac_joma_joint_rhs_mpfr, y0, XC_SM_STAGES, XC_SM_STEPS, XC_SM_T1, XC_PREC_SM,
+                                        &sm[0], &sm[1], msg);
     }
     ac_trial_enter(t, AC_TRIAL_OTHER);
     if (st == AC_OK) {

@@ -95,7 +95,20 @@ double ac_joma_sgd_lag_coeff(double a, double v);
 ac_status ac_joma_ratio_law_score(const ac_ode_system *sys, const double *delta, double t1, double *score,
                                   long *steps, ac_msg *msg);
 
-/* ---- joma.solver-crosscheck: the MPFR checks of spec §6.4 ----
+/* ---- joma.solver-crosscheck ---- */
+
+/* The implicit solution of the nonlinear EXP model m (lambda = 1, c = 0,
+ * M <= 4; spec §2.2b, §6.3 I4): sys (the claim passes
+ * ac_joma_reduced_system(m); a test passes a broken one, with a Jacobian)
+ * integrated by msbdf at rtol 1e-12 from v0 to t1, then *score = max_j
+ * |F_j(v_j(t1)) - t1| / (|dF/dv| bound + 2 abserr + rel |F|), F by
+ * quadrature (ac_joma_nonlinear_F), bound the Dahlquist bound on the
+ * global error built from m's Jacobian (*bound).  <= 1 when the law holds.
+ * AC_EINVAL for M > 4; AC_ENUMERIC when the integration does not reach t1. */
+ac_status ac_joma_quadrature_score(const ac_joma_reduced *m, const ac_ode_system *sys, const double *v0, double t1,
+                                   double *score, double *bound, ac_msg *msg);
+
+/* The MPFR checks of spec §6.4.
  * Both take the right-hand side F to integrate (the claim passes
  * ac_joma_joint_rhs_mpfr; a test passes a broken one) and y0 (the joint
  * state, ac_joma_joint_dim(J) entries). */
