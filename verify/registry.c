@@ -3,11 +3,15 @@
 #include <string.h>
 
 #include "verify/claim.h"
+#include "verify/joma_claims.h"
 #include "verify/svm_claims.h"
 
 static const ac_paper_def papers[] = {
     {"svm", "Li, Huang, Ildiz, Rawat, Oymak. Mechanics of Next Token Prediction with Self-Attention. AISTATS 2024",
      ac_svm_claims, AC_SVM_NCLAIMS},
+    {"joma", "Tian, Wang, Zhang, Chen, Du. JoMA: Demystifying Multilayer Transformers via JOint Dynamics of MLP and "
+             "Attention. ICLR 2024",
+     ac_joma_claims, AC_JOMA_NCLAIMS},
 };
 
 int ac_registry_npapers(void)
