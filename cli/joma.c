@@ -533,7 +533,7 @@ static int joma_integrate(int argc, char **argv)
     m.T = T, m.lambda = in.lambda, m.x = in.x, m.c = in.c;
     ac_msg msg = {{0}};
     if (ac_joma_reduced_check(&m, &msg) != AC_OK) {
-        cli_error("%s: %s", in.drive_name, msg.text);
+        cli_error("joma integrate: %s", msg.text);
         goto done;
     }
     double scale = 0.0;
@@ -605,6 +605,9 @@ done:
 #define TRAIN_STEPS_MAX 100000000L
 /* Rows of the table: 0, 1, 2, 5, 10, 20, 50, ... and the last step. */
 #define TRAIN_ROWS_MAX 64
+/* The JSON output carries v_train and v_ode (K x M each) per row when K M is
+ * at most this: 2^16 numbers, some 3 MB of JSON per row at %.17g. */
+#define TRAIN_JSON_V_MAX 65536
 
 /* The next step of the 1-2-5 sequence. */
 static long next_row_step(long s)
@@ -670,13 +673,15 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
                                     "loss", w->loss, "entropy_train", w->H_train, "entropy_ode", w->H_ode,
                                     "invariant_drift_train", w->inv_train, "invariant_drift_ode", w->inv_ode,
                                     "max_abs_v_diff", w->dv, "max_abs_z_diff", w->dz);
-            json_t *vt = json_array(), *vo = json_array();
-            for (int k = 0; k < r->K * r->M; k++) {
-                json_array_append_new(vt, json_real(w->v_train[k]));
-                json_array_append_new(vo, json_real(w->v_ode[k]));
+            if (w->v_train) {
+                json_t *vt = json_array(), *vo = json_array();
+                for (int k = 0; k < r->K * r->M; k++) {
+                    json_array_append_new(vt, json_real(w->v_train[k]));
+                    json_array_append_new(vo, json_real(w->v_ode[k]));
+                }
+                json_object_set_new(row, "v_train", vt);
+                json_object_set_new(row, "v_ode", vo);
             }
-            json_object_set_new(row, "v_train", vt);
-            json_object_set_new(row, "v_ode", vo);
             json_array_append_new(rows, row);
         }
         json_object_set_new(o, "rows", rows);
@@ -855,13 +860,14 @@ static int joma_train(int argc, char **argv)
     double *z0 = malloc(sizeof(double) * (size_t)M), *W0 = malloc(sizeof(double) * (size_t)d * K);
     double *y0 = malloc(sizeof(double) * (size_t)dim), *y = malloc(sizeof(double) * (size_t)dim);
     double *I0 = malloc(sizeof(double) * (size_t)M), *I = malloc(sizeof(double) * (size_t)M);
-    double *vrows = calloc((size_t)TRAIN_ROWS_MAX * 2 * KM, sizeof(double));
+    int keep_v = fmt == OUT_JSON && KM <= TRAIN_JSON_V_MAX;
+    double *vrows = keep_v ? calloc((size_t)TRAIN_ROWS_MAX * 2 * KM, sizeof(double)) : NULL;
     train_row *rows = calloc(TRAIN_ROWS_MAX, sizeof *rows);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     ac_joma_trainer *tr = ac_joma_trainer_alloc(D->N, M, K, d);
     ac_ode_workspace *w = ac_ode_alloc(dim);
     ac_ode_info oinfo = {0};
-    if (!z0 || !W0 || !y0 || !y || !I0 || !I || !vrows || !rows || !r || !tr || !w) {
+    if (!z0 || !W0 || !y0 || !y || !I0 || !I || (keep_v && !vrows) || !rows || !r || !tr || !w) {
         cli_error("%s: out of memory (M = %d, K = %d)", src, M, K);
         goto done;
     }
@@ -914,7 +920,8 @@ static int joma_train(int argc, char **argv)
         }
         train_row *row = &rows[n];
         row->step = s, row->t = t;
-        row->v_train = vrows + (size_t)n * 2 * KM, row->v_ode = row->v_train + KM;
+        if (keep_v)
+            row->v_train = vrows + (size_t)n * 2 * KM, row->v_ode = row->v_train + KM;
         trained_state(&mdl, ac_joma_trainer_z(tr), ac_joma_trainer_W(tr), y);
         const double *yo = ac_ode_y(w);
         row->loss = ac_joma_joint_loss(&J, y);
@@ -924,8 +931,10 @@ static int joma_train(int argc, char **argv)
         row->inv_ode = invariant_drift(&J, yo, I0, I);
         row->dv = max_abs_diff(y + M, yo + M, KM);
         row->dz = max_abs_diff(y, yo, (size_t)M);
-        memcpy(row->v_train, y + M, sizeof(double) * KM);
-        memcpy(row->v_ode, yo + M, sizeof(double) * KM);
+        if (keep_v) {
+            memcpy(row->v_train, y + M, sizeof(double) * KM);
+            memcpy(row->v_ode, yo + M, sizeof(double) * KM);
+        }
         n++;
         if (oc != AC_TRAIN_RUNNING || s == ts.steps || n == TRAIN_ROWS_MAX)
             break;

@@ -34,6 +34,16 @@ grep_in out '"t_star": [0-9]' "exp/linear reports the closed-form t*"
 check "exp/nonlinear drift below 1e-8" /usr/bin/python3 -c '
 import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["outcome"] == "done" and d["drift_max"] < 1e-8))' "$T/exp.json"
 
+# The other two laws: the softmax ratio law (linear activation) and the
+# linear-attention closed form (asinh), same bound and reason.
+for kinds in "softmax --activation linear" "linear --activation linear --c 0.5"; do
+    "$BIN" joma integrate $EX/joma-mu.txt --attention $kinds --t-end 0.5 --format json >"$T/law.json"
+    check "drift of $kinds below 1e-8" /usr/bin/python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["outcome"] == "done" and d["drift_max"] < 1e-8))' "$T/law.json"
+done
+expect 2 "linear attention with c < 0" -- $J integrate $EX/joma-mu.txt --attention linear --c -1
+grep_in err "c\[0\] = z^2 - v^2 >= 0, got -1" "c < 0: the quantity named"
+
 # ---- generate, and integrate on what it wrote ------------------------------
 expect 0 "generate toy" -- $J generate --task toy --out "$T/toy"
 grep_in toy.mu "^# attncheck joma integrate FILE --activation nonlinear" "the toy file says how the claims integrate it"
