@@ -669,10 +669,13 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
         json_object_set_new(o, "ode_t_reached", json_real(r->ode->t));
         for (int i = 0; i < r->n; i++) {
             const train_row *w = &r->rows[i];
-            json_t *row = json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "step", (json_int_t)w->step, "t", w->t,
-                                    "loss", w->loss, "entropy_train", w->H_train, "entropy_ode", w->H_ode,
-                                    "invariant_drift_train", w->inv_train, "invariant_drift_ode", w->inv_ode,
-                                    "max_abs_v_diff", w->dv, "max_abs_z_diff", w->dz);
+            json_t *row = json_object();
+            json_object_set_new(row, "step", json_integer((json_int_t)w->step));
+            static const char *const keys[] = {"t", "loss", "entropy_train", "entropy_ode", "invariant_drift_train",
+                                               "invariant_drift_ode", "max_abs_v_diff", "max_abs_z_diff"};
+            const double vals[] = {w->t, w->loss, w->H_train, w->H_ode, w->inv_train, w->inv_ode, w->dv, w->dz};
+            for (int k = 0; k < 8; k++) /* NaN (an entropy of signed linear attention): null */
+                json_object_set_new(row, keys[k], isfinite(vals[k]) ? json_real(vals[k]) : json_null());
             if (w->v_train) {
                 json_t *vt = json_array(), *vo = json_array();
                 for (int k = 0; k < r->K * r->M; k++) {

@@ -75,6 +75,10 @@ check "exp: the flow's invariant drift below 1e-10" awk -F, 'NR > 1 && !($7 < 1e
 expect 0 "train on generated synthetic data, json" -- $J train --data "$T/syn.data" --steps 50 --format json --out "$T/tr.json"
 grep_in tr.json '"entropy_ode"' "train JSON has the ODE column"
 grep_in tr.json '"v_train"' "train JSON has the v components"
+# Linear attention from a small start has b = x z < 0, so no entropy: the
+# rows are still there, with null.
+expect 0 "train linear attention, json" -- $J train --tokens $EX/joma-tokens.txt --attention linear --steps 20 --format json
+grep_in out '"entropy_train": null' "a NaN entropy is null, and its row is kept"
 
 # ---- bad input: message with file, line or quantity; exit 2; nothing written
 printf '1\nnan\n2\n' >"$T/nan.mu"
