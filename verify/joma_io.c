@@ -545,11 +545,11 @@ void ac_joma_tokens_clear(ac_joma_tokens *tk)
 {
     if (!tk)
         return;
-    ac_joma_data_clear(&tk->D);
     for (int i = 0; tk->context && i < tk->D.M; i++)
         free(tk->context[i]);
     for (int i = 0; tk->labels && i < tk->D.K; i++)
         free(tk->labels[i]);
+    ac_joma_data_clear(&tk->D); /* after: it zeroes M and K */
     free(tk->context);
     free(tk->labels);
     free(tk->line);
