@@ -26,6 +26,7 @@
 #include "verify/joma_io.h"
 #include "verify/joma_model.h"
 #include "verify/joma_toy.h"
+#include "verify/trial.h"
 
 #define SEED_MAX (1L << 62)
 /* pi to double precision (M_PI is not C11). */
@@ -1035,17 +1036,18 @@ static int gen_toy(const gen_options *o)
 
 static int gen_synthetic(const gen_options *o)
 {
-    ac_joma_data_kind kind = AC_JOMA_DATA_UNIFORM;
-    if (o->variant && strcmp(o->variant, "gaussian") == 0)
-        kind = AC_JOMA_DATA_GAUSSIAN;
-    else if (o->variant && strcmp(o->variant, "uniform") != 0) {
+    ac_joma_data_kind kind = AC_JOMA_DATA_GAUSSIAN;
+    if (o->variant && strcmp(o->variant, "uniform") == 0)
+        kind = AC_JOMA_DATA_UNIFORM;
+    else if (o->variant && strcmp(o->variant, "gaussian") != 0) {
         cli_error("joma generate --task synthetic: --variant '%s' is not uniform or gaussian", o->variant);
         return EXIT_USAGE;
     }
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    /* the trial harness's generator: trial i of a claim run with --seed S
+     * draws from ac_trial_rng_alloc(S, i), i.e. mt19937 seeded S + i */
+    gsl_rng *r = ac_trial_rng_alloc(o->seed, 0);
     if (!r)
         return EXIT_USAGE;
-    gsl_rng_set(r, o->seed);
     ac_joma_data D = {0};
     ac_msg msg = {{0}};
     ac_status st = ac_joma_data_synthetic(&D, kind, AC_JOMA_DATA_MDISTINCT, AC_JOMA_DATA_MCOMMON, AC_JOMA_DATA_K, r,
@@ -1075,7 +1077,7 @@ static int gen_synthetic(const gen_options *o)
 static const gen_task gen_tasks[] = {
     {"toy", "PREFIX.mu", gen_toy, "mu of the section 4.2 toy (seed 0 only)"},
     {"synthetic", "PREFIX.data", gen_synthetic,
-     "the section 4.1 data (--variant uniform|gaussian, default uniform)"},
+     "the section 4.1 data (--variant gaussian|uniform, default gaussian)"},
 };
 #define N_GEN_TASKS ((int)(sizeof gen_tasks / sizeof gen_tasks[0]))
 

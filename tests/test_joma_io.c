@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "solvers/ode.h"
 #include "tests/testutil.h"
+#include "theory/joma.h"
 #include "verify/joma_data.h"
 #include "verify/joma_io.h"
 #include "verify/joma_toy.h"
+#include "verify/trial.h"
 
 /* Parse text as a vector named v.txt; expect want and a message holding sub. */
 static void vector_fails(const char *text, size_t len, ac_status want, const char *sub)
@@ -345,4 +349,97 @@ Test(joma_io, json_has_the_documented_keys)
     cr_assert_eq(json_array_size(json_object_get(j, "v")), 3);
     cr_assert(json_real_value(json_object_get(j, "drift_max")) == 2e-13);
     json_decref(j);
+}
+
+/* ---- the CLI against the claims' in-memory path --------------------------- */
+
+static const char *cli_bin(void)
+{
+    const char *bin = getenv("AC_BIN");
+    if (!bin || access(bin, X_OK) != 0)
+        cr_skip_test("AC_BIN does not name the attncheck binary (make test sets it)");
+    return bin;
+}
+
+/* `joma generate --task toy` then `joma integrate` on the file gives, bit for
+ * bit, the trajectory of the in-memory toy mu through the same model and
+ * integrator (what the claims integrate: theory/joma.h with
+ * ac_joma_toy_mu_seed0). */
+Test(joma_io, cli_integrate_on_the_generated_toy_is_the_in_memory_trajectory)
+{
+    const char *bin = cli_bin();
+    enum { NT = 11 };
+    double mu[AC_JOMA_TOY_M], v0[AC_JOMA_TOY_M], t[NT], V[NT * AC_JOMA_TOY_M];
+    ac_joma_toy_mu_seed0(mu);
+    const double t_end = AC_JOMA_TOY_ETA * (double)AC_JOMA_TOY_STEPS;
+    for (int l = 0; l < AC_JOMA_TOY_M; l++)
+        v0[l] = AC_JOMA_TOY_V0;
+    for (int k = 0; k < NT; k++) /* the CLI's --n-out times */
+        t[k] = 0.0 + (t_end - 0.0) * (double)k / (double)(NT - 1);
+    t[NT - 1] = t_end;
+    ac_joma_reduced m;
+    ac_joma_reduced_init(&m, AC_JOMA_TOY_M, AC_JOMA_ATT_SOFTMAX, AC_JOMA_ACT_NONLINEAR, mu);
+    m.T = AC_JOMA_TOY_T;
+    ac_ode_system sys;
+    ac_joma_reduced_system(&m, &sys);
+    ac_ode_workspace *w = ac_ode_alloc(AC_JOMA_TOY_M);
+    ac_ode_info info;
+    int nd;
+    cr_assert_eq(ac_ode_trajectory(w, &sys, 0.0, v0, NT, t, V, &nd, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_ODE_DONE);
+    ac_ode_free(w);
+
+    char dir[] = "/tmp/ac_joma_io_XXXXXX", cmd[2048], json[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(json, sizeof json, "%s/traj.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s joma generate --task toy --out %s/toy && %s joma integrate %s/toy.mu --activation nonlinear "
+             "--attention softmax --T %.17g --v0 %.17g --t-end %.17g --n-out %d --format json --out %s",
+             bin, dir, bin, dir, AC_JOMA_TOY_T, AC_JOMA_TOY_V0, t_end, NT, json);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    json_error_t err;
+    json_t *root = json_load_file(json, 0, &err);
+    cr_assert_not_null(root, "%s: %s", json, err.text);
+    json_t *rows = json_object_get(root, "v");
+    cr_assert_eq(json_array_size(rows), NT);
+    for (int k = 0; k < NT; k++)
+        for (int l = 0; l < AC_JOMA_TOY_M; l++) {
+            double x = json_number_value(json_array_get(json_array_get(rows, (size_t)k), (size_t)l));
+            cr_assert(x == V[k * AC_JOMA_TOY_M + l], "t = %g, v_%d: %.17g (CLI) != %.17g (in memory)", t[k], l, x,
+                      V[k * AC_JOMA_TOY_M + l]);
+        }
+    json_decref(root);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* `joma generate --task synthetic --seed S+i` writes the Gaussian X that trial
+ * i of a claim run with seed S draws first (verify/trial.h generator). */
+Test(joma_io, cli_generated_synthetic_is_the_trial_draw)
+{
+    const char *bin = cli_bin();
+    const unsigned long seed = 7;
+    for (int trial = 0; trial < 2; trial++) {
+        gsl_rng *r = ac_trial_rng_alloc(seed, trial);
+        ac_joma_data D, E;
+        cr_assert_eq(ac_joma_data_synthetic(&D, AC_JOMA_DATA_GAUSSIAN, AC_JOMA_DATA_MDISTINCT, AC_JOMA_DATA_MCOMMON,
+                                            AC_JOMA_DATA_K, r, NULL),
+                     AC_OK);
+        gsl_rng_free(r);
+        char dir[] = "/tmp/ac_joma_io_XXXXXX", cmd[1024], path[256];
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(cmd, sizeof cmd, "%s joma generate --task synthetic --seed %lu --out %s/syn", bin,
+                 seed + (unsigned long)trial, dir);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        snprintf(path, sizeof path, "%s/syn.data", dir);
+        ac_msg m = {{0}};
+        cr_assert_eq(ac_joma_io_read_data(path, &E, &m), AC_OK, "%s", m.text);
+        cr_assert(E.N == D.N && E.M == D.M && E.K == D.K);
+        cr_assert(memcmp(E.X, D.X, sizeof(double) * (size_t)D.N * D.M) == 0, "trial %d: X differs", trial);
+        cr_assert(memcmp(E.label, D.label, sizeof(int) * (size_t)D.N) == 0);
+        ac_joma_data_clear(&D);
+        ac_joma_data_clear(&E);
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        cr_assert_eq(system(cmd), 0);
+    }
 }
