@@ -77,5 +77,6 @@ int cmd_merge(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_svm(int argc, char **argv);
 int cmd_moe(int argc, char **argv);
+int cmd_joma(int argc, char **argv);
 
 #endif
