@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include "verify/claim.h"
+#include "verify/moe_claims.h"
 #include "verify/svm_claims.h"
 
 static const ac_paper_def papers[] = {
     {"svm", "Li, Huang, Ildiz, Rawat, Oymak. Mechanics of Next Token Prediction with Self-Attention. AISTATS 2024",
      ac_svm_claims, AC_SVM_NCLAIMS},
+    {"moe", "Wibisono, Wang. Bidirectional Attention as a Mixture of Continuous Word Experts. UAI 2023", ac_moe_claims,
+     AC_MOE_NCLAIMS},
 };
 
 int ac_registry_npapers(void)
