@@ -77,8 +77,8 @@ ac_status ac_moe_form_trainer_iterate(ac_moe_form_trainer *tr);
 ac_train_outcome ac_moe_form_trainer_test(const ac_moe_form_trainer *tr);
 /* Iterate until `steps` steps in all or an ending; the outcome then. */
 ac_train_outcome ac_moe_form_trainer_run(ac_moe_form_trainer *tr, long steps);
-/* The current form (owned by the trainer; valid until free, changed by
- * each iterate) and the info. */
+/* The current form (owned by the trainer, valid until free; a copy of the
+ * current iterate refreshed at each call) and the info. */
 const ac_moe_form *ac_moe_form_trainer_form(const ac_moe_form_trainer *tr);
 const ac_train_info *ac_moe_form_trainer_info(const ac_moe_form_trainer *tr);
 

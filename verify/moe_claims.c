@@ -730,24 +730,27 @@ static ac_status trial_fit(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
     }
     if (st == AC_OK)
         st = ac_moe_form_from_attention(&att->m, fm, msg);
+    /* the fits are the experiment; the maps between the coordinates theory */
     ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
     if (st == AC_OK)
         st = adam_att(att, n, X, steps, msg);
     if (st == AC_OK)
         st = polish(att, NULL, n, X, &ea, msg);
-    ac_trial_enter(t, AC_TRIAL_THEORY);
     if (st == AC_OK)
         st = adam_form(fm, n, X, steps, msg);
     if (st == AC_OK)
         st = polish(NULL, fm, n, X, &em, msg);
     /* the attention optimum in form coordinates */
+    ac_trial_enter(t, AC_TRIAL_THEORY);
     if (st == AC_OK)
         st = ac_moe_form_from_attention(&att->m, fa, msg);
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
     if (st == AC_OK)
         st = ac_moe_form_fit_loss(fa, n, X, &la_map, NULL, msg);
     if (st == AC_OK)
         st = polish(NULL, fa, n, X, &eam, msg);
     /* the CBOW-MoE optimum in attention coordinates */
+    ac_trial_enter(t, AC_TRIAL_THEORY);
     if (st == AC_OK) {
         size_t V = s.V, L = s.L, d = s.d;
         memcpy(back->E, fm->w, sizeof(double) * (V + 1) * d);
