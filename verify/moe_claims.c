@@ -691,6 +691,43 @@ static ac_status adam_form(ac_moe_form *f, int n, const int *X, long steps, ac_m
     return st;
 }
 
+/* The fit's sentences into X (n x L): every sentence once, so that every
+ * context has every word and no conditional can be fitted exactly (a fit
+ * that still runs off, e.g. towards saturated gates, is counted in the
+ * rows and left out of the judged ones), then n - npat Gibbs samples of a
+ * teacher with N(0, TEACH_SCALE^2) weights drawn from r. */
+static ac_status fit_data(gsl_rng *r, ac_moe_model *teach, int npat, int n, int *X, ac_msg *msg)
+{
+    const ac_moe_sizes *s = &teach->m.s;
+    ac_moe_model_randomize(teach, r, TEACH_SCALE);
+    for (int k = 0; k < npat; k++)
+        for (int j = 0, c = k; j < s->L; j++, c /= s->V)
+            X[(size_t)k * s->L + j] = c % s->V;
+    return gibbs(att_cond, &teach->m, s->V, s->L, n - npat, TEACH_SWEEPS, r, X + (size_t)npat * s->L, msg);
+}
+
+/* The tolerances of the two exact maps on the mean loss of n sentences:
+ * each cell's log p within ac_moe_logp_tolerance on both paths, the means
+ * adding n L eps |loss| each; for the attention weights rebuilt from the
+ * form fm, the tolerance scaled to the solve's residual as the reverse
+ * property of moe.equivalence does. */
+static void map_tolerances(const ac_moe_model *att, const ac_moe_model *back, const ac_moe_form *fm, int n,
+                           double la, double lm, double *tol_map, double *tol_back)
+{
+    const ac_moe_sizes *s = &fm->s;
+    double nl = (double)n * s->L * DBL_EPSILON;
+    double B = 0.0, nn = s->d + s->dk + s->H * s->dv + s->dout + s->L + s->V + 4;
+    for (size_t k = 0; k < (size_t)s->H * s->L * s->d; k++)
+        B = fmax(B, fabs(fm->gamma[k]));
+    for (size_t k = 0; k < (size_t)s->H * (s->V + 1) * s->dv; k++)
+        B = fmax(B, fabs(fm->a[k]));
+    for (size_t k = 0; k < (size_t)s->H * s->L * s->dv; k++)
+        B = fmax(B, fabs(fm->b[k]));
+    *tol_map = 2.0 * ac_moe_logp_tolerance(&att->m) + 2.0 * nl * fabs(la);
+    *tol_back = 2.0 * ac_moe_logp_tolerance(&back->m) * (1.0 + AC_MOE_REVERSE_RTOL * (1.0 + B) / (nn * DBL_EPSILON)) +
+                2.0 * nl * fabs(lm);
+}
+
 /* Trial i: a teacher attention model and sentences from it (every
  * sentence once, then Gibbs samples); a random start theta0 and its form
  * phi(theta0); the attention fit from theta0 and the CBOW-MoE fit from
@@ -715,15 +752,8 @@ static ac_status trial_fit(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         st = ac_fail(msg, AC_ENOMEM, "no memory for the fits");
     double teach_loss = NAN, la_map = NAN, lm_back = NAN, tol_map = NAN, tol_back = NAN;
     fit_end ea = {0}, em = {0}, eam = {0}, ema = {0};
-    if (st == AC_OK) {
-        ac_moe_model_randomize(teach, t->r, TEACH_SCALE);
-        /* every sentence once, so that every context has every word and the
-         * maximum is attained, then the teacher's samples */
-        for (int k = 0; k < npat; k++)
-            for (int j = 0, c = k; j < s.L; j++, c /= s.V)
-                X[(size_t)k * s.L + j] = c % s.V;
-        st = gibbs(att_cond, &teach->m, s.V, s.L, n - npat, TEACH_SWEEPS, t->r, X + (size_t)npat * s.L, msg);
-    }
+    if (st == AC_OK)
+        st = fit_data(t->r, teach, npat, n, X, msg);
     if (st == AC_OK) {
         ac_moe_model_randomize(att, t->r, FIT_START_SCALE);
         st = ac_moe_mlm_loss(&teach->m, n, X, &teach_loss, NULL, msg);
@@ -762,21 +792,7 @@ static ac_status trial_fit(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
     if (st == AC_OK)
         st = ac_moe_mlm_loss(&back->m, n, X, &lm_back, NULL, msg);
     if (st == AC_OK) {
-        /* each cell's log p within ac_moe_logp_tolerance on both paths; the
-         * means add n L eps |loss| each */
-        double nl = (double)n * s.L * DBL_EPSILON;
-        double B = 0.0, nn = s.d + s.dk + s.H * s.dv + s.dout + s.L + s.V + 4;
-        for (size_t k = 0; k < (size_t)s.H * s.L * s.d; k++)
-            B = fmax(B, fabs(fm->gamma[k]));
-        for (size_t k = 0; k < (size_t)s.H * (s.V + 1) * s.dv; k++)
-            B = fmax(B, fabs(fm->a[k]));
-        for (size_t k = 0; k < (size_t)s.H * s.L * s.dv; k++)
-            B = fmax(B, fabs(fm->b[k]));
-        tol_map = 2.0 * ac_moe_logp_tolerance(&att->m) + 2.0 * nl * fabs(ea.loss);
-        /* as the reverse property of moe.equivalence */
-        tol_back = 2.0 * ac_moe_logp_tolerance(&back->m) *
-                       (1.0 + AC_MOE_REVERSE_RTOL * (1.0 + B) / (nn * DBL_EPSILON)) +
-                   2.0 * nl * fabs(em.loss);
+        map_tolerances(att, back, fm, n, ea.loss, em.loss, &tol_map, &tol_back);
         st = polish(back, NULL, n, X, &ema, msg);
     }
     ac_trial_enter(t, AC_TRIAL_OTHER);
