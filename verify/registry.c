@@ -4,6 +4,7 @@
 
 #include "verify/claim.h"
 #include "verify/joma_claims.h"
+#include "verify/moe_claims.h"
 #include "verify/svm_claims.h"
 
 static const ac_paper_def papers[] = {
@@ -12,6 +13,8 @@ static const ac_paper_def papers[] = {
     {"joma", "Tian, Wang, Zhang, Chen, Du. JoMA: Demystifying Multilayer Transformers via JOint Dynamics of MLP and "
              "Attention. ICLR 2024",
      ac_joma_claims, AC_JOMA_NCLAIMS},
+    {"moe", "Wibisono, Wang. Bidirectional Attention as a Mixture of Continuous Word Experts. UAI 2023", ac_moe_claims,
+     AC_MOE_NCLAIMS},
 };
 
 int ac_registry_npapers(void)
