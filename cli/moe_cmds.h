@@ -3,14 +3,19 @@
 #define AC_CLI_MOE_CMDS_H
 #include "cli/cli.h"
 #include "solvers/status.h"
+#include "verify/claim.h"
 
 /* convert and check (cli/moe_model.c). */
 extern const cli_command moe_model_commands[];
 extern const int moe_model_ncommands;
 
-/* Write the random equivalence instance of a variant (one-head, no-self,
- * biases, residual, multi-head, two-layer) drawn from seed to out, in the
- * model format of verify/moe_io.h.  AC_EINVAL (msg) for an unknown variant. */
-ac_status moe_generate_model(const char *variant, unsigned long seed, const char *out, ac_msg *msg);
+/* Write the model of a variant (moe_variant_list) that trial `trial` of
+ * moe.equivalence draws at seed and size, bit for bit
+ * (ac_moe_eq_instance), to out in the model format of verify/moe_io.h.
+ * AC_EINVAL (msg) for an unknown variant. */
+ac_status moe_generate_model(const char *variant, unsigned long seed, ac_size size, int trial,
+                             const char *out, ac_msg *msg);
+/* "one-head, no-self, ...": the variant names generate accepts. */
+const char *moe_variant_list(void);
 
 #endif

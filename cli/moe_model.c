@@ -17,6 +17,7 @@
 #include "theory/moe_mpfr.h"
 #include "verify/atomic.h"
 #include "verify/json_array.h"
+#include "verify/moe_claims.h"
 #include "verify/moe_io.h"
 
 /* Defaults of check: 32 sentences, every slot, seed 1, 256 bits. */
@@ -312,50 +313,31 @@ static int moe_check(int argc, char **argv)
 
 /* ---- generate: the equivalence instances --------------------------------- */
 
-/* The random instance of spec cbow_moe §2.5 item 1 for a variant: sizes V
- * = 7, L = 5, d = 6, dk = 4, dv = 3, entries N(0, 1). */
-typedef struct {
-    const char *name;
-    int H, layers, self, residual;
-    unsigned with;
-} variant_def;
+/* Command-line names of moe.equivalence's variants, in the order of
+ * ac_moe_variant (verify/moe_claims.h). */
+static const char *const variant_slugs[] = {"one-head", "no-self",       "biases",     "residual",
+                                            "heads",    "heads-no-self", "two-layers", "two-layers-no-self"};
+_Static_assert(sizeof variant_slugs / sizeof variant_slugs[0] == AC_MOE_NVAR,
+               "one command-line name per variant of moe.equivalence");
 
-static const variant_def variants[] = {
-    {"one-head", 1, 1, 1, 0, AC_MOE_WITH_P},
-    {"no-self", 1, 1, 0, 0, AC_MOE_WITH_P},
-    {"biases", 1, 1, 1, 0, AC_MOE_WITH_P | AC_MOE_WITH_BQ | AC_MOE_WITH_BK | AC_MOE_WITH_BV |
-                               AC_MOE_WITH_WO | AC_MOE_WITH_BO | AC_MOE_WITH_C},
-    {"residual", 1, 1, 1, 1, AC_MOE_WITH_P | AC_MOE_WITH_WO | AC_MOE_WITH_C},
-    {"multi-head", 2, 1, 1, 0, AC_MOE_WITH_P | AC_MOE_WITH_WO},
-    {"two-layer", 1, 2, 1, 0, AC_MOE_WITH_P},
-};
-enum { NVARIANTS = (int)(sizeof variants / sizeof variants[0]) };
-
-ac_status moe_generate_model(const char *variant, unsigned long seed, const char *out, ac_msg *msg)
+const char *moe_variant_list(void)
 {
-    const variant_def *vd = NULL;
-    for (int k = 0; k < NVARIANTS; k++)
-        if (strcmp(variants[k].name, variant) == 0)
-            vd = &variants[k];
-    if (!vd)
-        return ac_fail(msg, AC_EINVAL, "--variant: '%s' is not one-head, no-self, biases, residual, "
-                       "multi-head or two-layer", variant);
-    ac_moe_sizes s;
-    ac_moe_sizes_default(&s);
-    s.H = vd->H;
-    s.layers = vd->layers;
-    s.self = vd->self;
-    s.residual = vd->residual;
-    s.dout = vd->with & AC_MOE_WITH_WO ? s.d : s.H * s.dv;
-    ac_moe_model *mm = ac_moe_model_alloc(&s, vd->with);
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    ac_status st = mm && r ? AC_OK : ac_fail(msg, AC_ENOMEM, "out of memory");
-    if (st == AC_OK) {
-        gsl_rng_set(r, seed);
-        ac_moe_model_randomize(mm, r, 1.0);
+    return "one-head, no-self, biases, residual, heads, heads-no-self, two-layers, two-layers-no-self";
+}
+
+ac_status moe_generate_model(const char *variant, unsigned long seed, ac_size size, int trial,
+                             const char *out, ac_msg *msg)
+{
+    int v = -1;
+    for (int k = 0; k < AC_MOE_NVAR; k++)
+        if (strcmp(variant_slugs[k], variant) == 0)
+            v = k;
+    if (v < 0)
+        return ac_fail(msg, AC_EINVAL, "--variant: '%s' is not one of %s", variant, moe_variant_list());
+    ac_moe_model *mm = NULL;
+    ac_status st = ac_moe_eq_instance(seed, size, trial, (ac_moe_variant)v, &mm, msg);
+    if (st == AC_OK)
         st = ac_atomic_write(out, ac_moe_model_write, mm, msg);
-    }
-    gsl_rng_free(r);
     ac_moe_model_free(mm);
     return st;
 }

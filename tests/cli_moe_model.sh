@@ -17,8 +17,10 @@ expect 0 "convert the example model" -- "$BIN" moe convert --model $EX/moe-model
 check "convert wrote the form" grep -q '"format": "attncheck-moe-form-1"' "$T/form.json"
 check "the form has gates" grep -q '"gamma": \[\[\[' "$T/form.json"
 
-# Every variant exported, then checked: in double and in MPFR it holds.
-for v in one-head no-self biases residual multi-head two-layer; do
+# Every variant of moe.equivalence exported (trial 0 at seed 5; the model is
+# the claim's bit for bit, tests/test_moe_claims.c), then checked: in double
+# and in MPFR it holds.
+for v in one-head no-self biases residual heads heads-no-self two-layers two-layers-no-self; do
     expect 0 "generate $v" -- "$BIN" moe generate --task equivalence --variant $v --seed 5 --out "$T/$v.json"
     expect 0 "check $v" -- "$BIN" moe check --model "$T/$v.json" --sentences 4 --format json
     grep_in out '"holds": true' "check $v holds"
@@ -28,6 +30,11 @@ expect 0 "generate again" -- "$BIN" moe generate --task equivalence --variant bi
 check "generate replays from its seed" cmp -s "$T/biases.json" "$T/again.json"
 expect 0 "generate seed 6" -- "$BIN" moe generate --task equivalence --variant biases --seed 6 --out "$T/six.json"
 check "another seed, another model" sh -c "! cmp -s '$T/biases.json' '$T/six.json'"
+expect 0 "generate trial 1" -- "$BIN" moe generate --task equivalence --variant biases --seed 5 --trial 1 --out "$T/t1.json"
+check "trial 1 of seed 5 is not trial 0" sh -c "! cmp -s '$T/biases.json' '$T/t1.json'"
+expect 0 "generate seed 6 trial 0" -- "$BIN" moe generate --task equivalence --variant biases --seed 4 --trial 2 --out "$T/s4t2.json"
+expect 0 "generate seed 6 trial 0" -- "$BIN" moe generate --task equivalence --variant biases --seed 6 --trial 0 --out "$T/s6t0.json"
+check "trial i of seed S is trial 0 of seed S + i" cmp -s "$T/s4t2.json" "$T/s6t0.json"
 
 # A form that does not match its model fails (exit 1): the test hook adds δ
 # to the form's c_0.  δ = 1e-6 is far above the double tolerance (~2e-12);

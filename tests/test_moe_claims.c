@@ -308,3 +308,27 @@ Test(moe_claims, records_are_the_measurements_of_the_trial)
     gsl_rng_free(r);
     ac_trial_set_clear(&set);
 }
+
+/* `attncheck moe generate --task equivalence` writes ac_moe_eq_instance's
+ * model: it must be the one the claim's trial drew.  The trial records
+ * each variant's ac_moe_logp_tolerance, a function of every weight; the
+ * replayed model gives the same value bit for bit (seen to fail with the
+ * replay skipping the MPFR sentences). */
+Test(moe_claims, generate_replays_the_claims_instances)
+{
+    const ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 7};
+    ac_trial_set set;
+    ac_trial_set_init(&set, "moe.equivalence", &o, 2);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_trial_run(&ac_moe_equivalence_trials, &o, 1, 2, &set, &msg), AC_OK, "%s", msg.text);
+    const ac_trial_vec *tol = ac_trial_get(&set.rec[0], "tol");
+    cr_assert_not_null(tol);
+    for (int v = 0; v < AC_MOE_NVAR; v++) {
+        ac_moe_model *mm = NULL;
+        cr_assert_eq(ac_moe_eq_instance(o.seed, o.size, 1, (ac_moe_variant)v, &mm, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_moe_logp_tolerance(&mm->m), tol->v[v], "variant %d: %.17g vs %.17g", v,
+                     ac_moe_logp_tolerance(&mm->m), tol->v[v]);
+        ac_moe_model_free(mm);
+    }
+    ac_trial_set_clear(&set);
+}

@@ -357,6 +357,42 @@ static ac_status eq_reverse(ac_trial *t, int nsent, eq_props *pr, ac_msg *msg)
     return st;
 }
 
+ac_status ac_moe_eq_instance(unsigned long seed, ac_size size, int trial, ac_moe_variant v,
+                             ac_moe_model **out, ac_msg *msg)
+{
+    *out = NULL;
+    if ((int)v < 0 || v >= AC_MOE_NVAR || trial < 0)
+        return ac_fail(msg, AC_EINVAL, "no variant %d or trial %d of moe.equivalence", (int)v, trial);
+    gsl_rng *r = ac_trial_rng_alloc(seed, trial);
+    if (!r)
+        return ac_fail(msg, AC_ENOMEM, "no memory for the generator");
+    /* The draws of eq_variant, in its order: the weights, the double
+     * sentences, the MPFR sentences (nothing else it calls draws). */
+    const int nwords = ac_moe_eq_sentences(size, 0) + ac_moe_eq_sentences(size, 1);
+    int x[AC_MOE_MAX_DIM];
+    ac_status st = AC_OK;
+    for (int k = 0; k <= (int)v && st == AC_OK; k++) {
+        ac_moe_sizes s;
+        unsigned with;
+        ac_moe_variant_sizes((ac_moe_variant)k, &s, &with);
+        ac_moe_model *mm = ac_moe_model_alloc(&s, with);
+        if (!mm) {
+            st = ac_fail(msg, AC_ENOMEM, "no memory for variant '%s'", variants[k].name);
+            break;
+        }
+        ac_moe_model_randomize(mm, r, EQ_SCALE);
+        if (k == (int)v) {
+            *out = mm;
+            break;
+        }
+        for (int n = 0; n < nwords; n++)
+            rand_words(r, s.V, s.L, x);
+        ac_moe_model_free(mm);
+    }
+    gsl_rng_free(r);
+    return st;
+}
+
 static ac_status trial_equivalence(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
     eq_meas e[AC_MOE_NVAR];

@@ -47,6 +47,14 @@ ac_status ac_moe_variant_sizes(ac_moe_variant v, ac_moe_sizes *s, unsigned *with
  * MPFR ones, from the generator of seed S + i. */
 int ac_moe_eq_sentences(ac_size s, int mpfr);
 
+/* The model of variant v that trial `trial` of moe.equivalence draws at
+ * seed and size (the claim's instance, bit for bit): replays the trial's
+ * generator through the variants before v.  *out is a new model the
+ * caller frees (ac_moe_model_free).  AC_EINVAL for a bad variant or a
+ * negative trial, AC_ENOMEM. */
+ac_status ac_moe_eq_instance(unsigned long seed, ac_size size, int trial, ac_moe_variant v,
+                             ac_moe_model **out, ac_msg *msg);
+
 /* The check passes each variant when the largest |Δ log p| (and so |Δp|)
  * stays under ac_moe_logp_tolerance; at AC_MOE_EQ_PREC bits the two sides
  * must agree to AC_MOE_EQ_DIGITS significant digits (spec §2.5 item 3:
