@@ -7,7 +7,8 @@
  * Reads the fortunes corpus with a vocabulary of V (verify/joma_text.h),
  * draws theta0 for the model V, d = dh = D, L = 35 from an mt19937 seeded
  * with SEED (ac_joma_text_init), and runs STEPS steps of the trainer (batch
- * 20, Adam at LR, default 1e-4, clip 0.5) on the training tokens.  Writes
+ * 20, Adam at LR, default 1e-4, clip 0.5, no dropout) on the training
+ * tokens.  Writes
  *   OUT_PREFIX.theta0   theta0, nparams float64 (machine order)
  *   OUT_PREFIX.thetaN   theta after STEPS steps, the same shape
  *   OUT_PREFIX.batch    the STEPS batches, int32, STEPS x 20 x 36 (inputs
@@ -85,8 +86,9 @@ int main(int argc, char **argv)
     ac_joma_text_train_settings_default(&s);
     s.steps = steps;
     s.lr = lr;
-    if (ac_joma_text_trainer_set(tr, C.tok, C.ntrain, &s, th0, &msg) != AC_OK ||
-        ac_joma_text_trainer_set(warm, C.tok, C.ntrain, &s, th0, &msg) != AC_OK) {
+    s.dropout = 0.0; /* the peer's masks come from another generator */
+    if (ac_joma_text_trainer_set(tr, C.tok, C.ntrain, &s, th0, NULL, &msg) != AC_OK ||
+        ac_joma_text_trainer_set(warm, C.tok, C.ntrain, &s, th0, NULL, &msg) != AC_OK) {
         fprintf(stderr, "joma_text_step: %s\n", msg.text);
         return 2;
     }

@@ -149,17 +149,22 @@ static double *random_theta(const ac_joma_text_model *m, gsl_rng *r)
 #define FD_H 1e-5
 #define FD_TOL 1e-6
 
+/* The same in train mode: dropout masks drawn once (p = 0.3) and held
+ * fixed while the differences are taken, so the loss is a smooth function
+ * of theta; each mask enters the backward in one place. */
 Test(joma_text_model, backward_matches_central_differences)
 {
     gsl_rng *r = ac_test_rng(61);
     const int sizes[4][5] = {{7, 4, 5, 4, 1}, {5, 2, 1, 1, 1}, {9, 6, 3, 5, 0}, {3, 4, 4, 3, 1}};
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 8; c++) {
         ac_joma_text_model m;
-        small_model(&m, sizes[c][0], sizes[c][1], sizes[c][2], sizes[c][3], sizes[c][4]);
+        small_model(&m, sizes[c % 4][0], sizes[c % 4][1], sizes[c % 4][2], sizes[c % 4][3], sizes[c % 4][4]);
         int n = 2, L = m.L;
         long np = ac_joma_text_nparams(&m);
         ac_joma_text_work *w = ac_joma_text_work_alloc(&m, n);
         cr_assert_not_null(w);
+        if (c >= 4)
+            ac_joma_text_work_dropout(w, 0.3, r, n);
         double *th = random_theta(&m, r), *g = malloc(sizeof(double) * (size_t)np);
         int in[64], tgt[64];
         for (int i = 0; i < n * L; i++) {
@@ -240,7 +245,7 @@ Test(joma_text_trainer, adam_lowers_the_loss_and_ends_at_the_step_limit)
     s.lr = 1e-2;
     ac_msg msg = {{0}};
     cr_assert_eq(ac_joma_text_trainer_iterate(tr), AC_EINVAL, "iterate before set");
-    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, r, &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(ac_joma_text_trainer_run(tr, 100), AC_TRAIN_RUNNING);
     cr_assert_eq(ac_joma_text_trainer_info(tr)->steps, 100);
     cr_assert_eq(ac_joma_text_trainer_run(tr, 1000), AC_TRAIN_STEP_LIMIT);
@@ -249,12 +254,14 @@ Test(joma_text_trainer, adam_lowers_the_loss_and_ends_at_the_step_limit)
     cr_assert(info->loss < 0.5 * info->loss0, "loss %g from %g", info->loss, info->loss0);
     /* bad input */
     tok[7] = 8;
-    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, &msg), AC_EINVAL);
+    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, r, &msg), AC_EINVAL);
     cr_assert(strstr(msg.text, "token 7"), "%s", msg.text);
     tok[7] = 0;
-    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 20, &s, th, &msg), AC_EINVAL);
+    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 20, &s, th, r, &msg), AC_EINVAL);
+    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "dropout"), "%s", msg.text);
     th[3] = NAN;
-    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, &msg), AC_EINVAL);
+    cr_assert_eq(ac_joma_text_trainer_set(tr, tok, 600, &s, th, r, &msg), AC_EINVAL);
     free(th);
     ac_joma_text_trainer_free(tr);
     gsl_rng_free(r);
@@ -281,6 +288,10 @@ Test(joma_text_trainer, every_invalid_setting_and_size_is_rejected)
     b = s, b.clip = -0.5;
     cr_assert_not_null(ac_joma_text_train_settings_check(&b));
     b = s, b.diverge_factor = 1.0;
+    cr_assert_not_null(ac_joma_text_train_settings_check(&b));
+    b = s, b.dropout = 1.0;
+    cr_assert_not_null(ac_joma_text_train_settings_check(&b));
+    b = s, b.dropout = -0.1;
     cr_assert_not_null(ac_joma_text_train_settings_check(&b));
     ac_joma_text_model m = {.V = 10, .d = 4, .dh = 3, .L = 5, .positional = 1};
     cr_assert_null(ac_joma_text_model_check(&m));

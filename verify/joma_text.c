@@ -476,6 +476,11 @@ struct ac_joma_text_work {
     double *X0, *Q, *K, *Vv, *A, *O, *R1, *H1, *xh1, *rs1, *Z1, *P, *R2, *H2, *xh2, *rs2, *lg;
     /* backward */
     double *dH, *dR, *dO, *dQ, *dK, *dV, *dA, *dP, *dX;
+    /* dropout (train mode): the masks (0 or 1/(1-p)) of the input rows, the
+     * attention weights, the attention block's output, the FFN's hidden
+     * layer and its output; Am = A o mA and Pm = P o mP */
+    int train;
+    double *mX, *mA, *mY, *mP, *mF, *Am, *Pm;
 };
 
 ac_joma_text_work *ac_joma_text_work_alloc(const ac_joma_text_model *m, int nseq)
@@ -503,6 +508,13 @@ ac_joma_text_work *ac_joma_text_work_alloc(const ac_joma_text_model *m, int nseq
     ok &= (w->rs2 = malloc(sizeof(double) * n)) != NULL;
     ok &= (w->lg = malloc(sizeof(double) * n * (size_t)m->V)) != NULL;
     ok &= (w->pe = calloc(L * d, sizeof(double))) != NULL;
+    double **md[] = {&w->mX, &w->mY, &w->mF};
+    for (size_t k = 0; k < sizeof md / sizeof md[0]; k++)
+        ok &= (*md[k] = malloc(sizeof(double) * n * d)) != NULL;
+    ok &= (w->mA = malloc(sizeof(double) * n * L)) != NULL;
+    ok &= (w->Am = malloc(sizeof(double) * n * L)) != NULL;
+    ok &= (w->mP = malloc(sizeof(double) * n * dh)) != NULL;
+    ok &= (w->Pm = malloc(sizeof(double) * n * dh)) != NULL;
     if (!ok) {
         ac_joma_text_work_free(w);
         return NULL;
@@ -524,7 +536,7 @@ void ac_joma_text_work_free(ac_joma_text_work *w)
         return;
     double *a[] = {w->pe, w->X0, w->Q,  w->K,   w->Vv, w->A,  w->O,  w->R1, w->H1, w->xh1, w->rs1, w->Z1,
                    w->P,  w->R2, w->H2, w->xh2, w->rs2, w->lg, w->dH, w->dR, w->dO, w->dQ,  w->dK,  w->dV,
-                   w->dA, w->dP, w->dX};
+                   w->dA, w->dP, w->dX, w->mX, w->mA, w->mY, w->mP, w->mF, w->Am, w->Pm};
     for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
         free(a[k]);
     free(w);
@@ -616,7 +628,8 @@ static int embed(ac_joma_text_work *w, const double *theta, const int *in, int n
 }
 
 /* Causal single-head attention of n sequences: Q, K, V from X0, then A (per
- * sequence L x L, zero above the diagonal) and O = A V. */
+ * sequence L x L, zero above the diagonal) and O = A V (train mode: O = Am V
+ * with the dropped-out weights Am = A o mA). */
 static void attention(ac_joma_text_work *w, const double *theta, int n)
 {
     int L = w->m.L, d = w->m.d, rows = n * L;
@@ -640,7 +653,15 @@ static void attention(ac_joma_text_work *w, const double *theta, int n)
             for (int j = i + 1; j < L; j++)
                 a[j] = 0.0;
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0, A, L, w->Vv + (size_t)s * L * d, d,
+        const double *Au = A;
+        if (w->train) {
+            double *Am = w->Am + (size_t)s * L * L;
+            const double *mA = w->mA + (size_t)s * L * L;
+            for (int k = 0; k < L * L; k++)
+                Am[k] = A[k] * mA[k];
+            Au = Am;
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0, Au, L, w->Vv + (size_t)s * L * d, d,
                     0.0, w->O + (size_t)s * L * d, d);
     }
 }
@@ -657,7 +678,10 @@ double ac_joma_text_entropy(ac_joma_text_work *w, const double *theta, const int
 {
     if (n < 1 || n > w->nseq || embed(w, theta, in, n) != 0)
         return NAN;
+    int train = w->train;
+    w->train = 0; /* eval mode */
     attention(w, theta, n);
+    w->train = train;
     int L = w->m.L;
     double h = 0.0;
     for (long r = 0; r < (long)n * L; r++) {
@@ -674,17 +698,22 @@ static double forward(ac_joma_text_work *w, const double *theta, const int *tgt,
 {
     int L = w->m.L, d = w->m.d, dh = w->m.dh, V = w->m.V, rows = n * L;
     const ac_joma_text_layout *l = &w->l;
+    if (w->train)
+        for (long k = 0; k < (long)rows * d; k++)
+            w->X0[k] *= w->mX[k];
     attention(w, theta, n);
     linear(rows, d, d, w->O, theta + l->Wo, theta + l->bo, w->R1);
     for (long k = 0; k < (long)rows * d; k++)
-        w->R1[k] += w->X0[k];
+        w->R1[k] = (w->train ? w->mY[k] * w->R1[k] : w->R1[k]) + w->X0[k];
     layernorm(rows, d, w->R1, theta + l->g1, theta + l->b1n, w->xh1, w->rs1, w->H1);
     linear(rows, dh, d, w->H1, theta + l->W1, theta + l->b1, w->Z1);
-    for (long k = 0; k < (long)rows * dh; k++)
+    for (long k = 0; k < (long)rows * dh; k++) {
         w->P[k] = w->Z1[k] > 0.0 ? w->Z1[k] : 0.0;
-    linear(rows, d, dh, w->P, theta + l->W2, theta + l->b2, w->R2);
+        w->Pm[k] = w->train ? w->P[k] * w->mP[k] : w->P[k];
+    }
+    linear(rows, d, dh, w->Pm, theta + l->W2, theta + l->b2, w->R2);
     for (long k = 0; k < (long)rows * d; k++)
-        w->R2[k] += w->H1[k];
+        w->R2[k] = (w->train ? w->mF[k] * w->R2[k] : w->R2[k]) + w->H1[k];
     layernorm(rows, d, w->R2, theta + l->g2, theta + l->b2n, w->xh2, w->rs2, w->H2);
     linear(rows, V, d, w->H2, theta + l->Wd, theta + l->bd, w->lg);
     double loss = 0.0;
@@ -714,23 +743,30 @@ static void backward(ac_joma_text_work *w, const double *theta, const int *in, c
     cblas_dscal(rows * V, 1.0 / rows, w->lg, 1);
     linear_back(rows, V, d, w->H2, theta + l->Wd, w->lg, grad + l->Wd, grad + l->bd, w->dH, 0.0);
     layernorm_back(rows, d, w->xh2, w->rs2, theta + l->g2, w->dH, grad + l->g2, grad + l->b2n, w->dR, 0.0);
-    /* R2 = H1 + FFN(H1): dH1 = dR2 + FFN backward */
-    linear_back(rows, d, dh, w->P, theta + l->W2, w->dR, grad + l->W2, grad + l->b2, w->dP, 0.0);
+    /* R2 = H1 + mF o FFN(H1): dH1 = dR2 + FFN backward of dF = mF o dR2 */
+    for (long k = 0; k < (long)rows * d; k++)
+        w->dX[k] = w->train ? w->mF[k] * w->dR[k] : w->dR[k];
+    linear_back(rows, d, dh, w->Pm, theta + l->W2, w->dX, grad + l->W2, grad + l->b2, w->dP, 0.0);
     for (long k = 0; k < (long)rows * dh; k++)
-        w->dP[k] = w->Z1[k] > 0.0 ? w->dP[k] : 0.0;
+        w->dP[k] = w->Z1[k] > 0.0 ? (w->train ? w->mP[k] * w->dP[k] : w->dP[k]) : 0.0;
     memcpy(w->dH, w->dR, sizeof(double) * (size_t)rows * d);
     linear_back(rows, dh, d, w->H1, theta + l->W1, w->dP, grad + l->W1, grad + l->b1, w->dH, 1.0);
     layernorm_back(rows, d, w->xh1, w->rs1, theta + l->g1, w->dH, grad + l->g1, grad + l->b1n, w->dR, 0.0);
-    /* R1 = X0 + O Wo^T + bo: dX0 = dR1 + attention backward */
-    linear_back(rows, d, d, w->O, theta + l->Wo, w->dR, grad + l->Wo, grad + l->bo, w->dO, 0.0);
+    /* R1 = X0 + mY o (O Wo^T + bo): dX0 = dR1 + attention backward of mY o dR1 */
+    for (long k = 0; k < (long)rows * d; k++)
+        w->dX[k] = w->train ? w->mY[k] * w->dR[k] : w->dR[k];
+    linear_back(rows, d, d, w->O, theta + l->Wo, w->dX, grad + l->Wo, grad + l->bo, w->dO, 0.0);
     double sc = 1.0 / sqrt((double)d);
     for (int s = 0; s < n; s++) {
         size_t off = (size_t)s * L * d;
-        const double *A = w->A + (size_t)s * L * L;
-        /* dA = dO V^T; dV = A^T dO; dS = A o (dA - rowsum(dA o A)) */
+        const double *A = w->A + (size_t)s * L * L, *Au = w->train ? w->Am + (size_t)s * L * L : A;
+        /* dAm = dO V^T, dA = mA o dAm; dV = Am^T dO; dS = A o (dA - rowsum(dA o A)) */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, 1.0, w->dO + off, d, w->Vv + off, d, 0.0,
                     w->dA, L);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, d, L, 1.0, A, L, w->dO + off, d, 0.0, w->dV + off,
+        if (w->train)
+            for (int k = 0; k < L * L; k++)
+                w->dA[k] *= w->mA[(size_t)s * L * L + k];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, d, L, 1.0, Au, L, w->dO + off, d, 0.0, w->dV + off,
                     d);
         for (int i = 0; i < L; i++) {
             double *g = w->dA + (size_t)i * L, dot = 0.0;
@@ -750,11 +786,35 @@ static void backward(ac_joma_text_work *w, const double *theta, const int *in, c
     linear_back(rows, d, d, w->X0, theta + l->Wq, w->dQ, grad + l->Wq, grad + l->bq, w->dX, 1.0);
     linear_back(rows, d, d, w->X0, theta + l->Wk, w->dK, grad + l->Wk, grad + l->bk, w->dX, 1.0);
     linear_back(rows, d, d, w->X0, theta + l->Wv, w->dV, grad + l->Wv, grad + l->bv, w->dX, 1.0);
-    /* X0 = sqrt(d) E[in] + PE */
+    /* X0 = mX o (sqrt(d) E[in] + PE) */
     double sd = sqrt((double)d);
     double *gE = grad + l->E;
+    if (w->train)
+        for (long k = 0; k < (long)rows * d; k++)
+            w->dX[k] *= w->mX[k];
     for (int r = 0; r < rows; r++)
         cblas_daxpy(d, sd, w->dX + (size_t)r * d, 1, gE + (size_t)in[r] * d, 1);
+}
+
+/* Entries kept with probability 1 - p, scaled by 1/(1 - p) (inverted dropout, as PyTorch). */
+static void draw_mask(gsl_rng *r, double p, double *m, long n)
+{
+    double keep = 1.0 / (1.0 - p);
+    for (long k = 0; k < n; k++)
+        m[k] = gsl_rng_uniform(r) < p ? 0.0 : keep;
+}
+
+void ac_joma_text_work_dropout(ac_joma_text_work *w, double p, gsl_rng *r, int n)
+{
+    w->train = p > 0.0 && p < 1.0 && r && n >= 1 && n <= w->nseq;
+    if (!w->train)
+        return;
+    long rows = (long)n * w->m.L, d = w->m.d;
+    draw_mask(r, p, w->mX, rows * d);
+    draw_mask(r, p, w->mA, rows * w->m.L);
+    draw_mask(r, p, w->mY, rows * d);
+    draw_mask(r, p, w->mP, rows * w->m.dh);
+    draw_mask(r, p, w->mF, rows * d);
 }
 
 double ac_joma_text_loss(ac_joma_text_work *w, const double *theta, const int *in, const int *tgt, int n,
@@ -779,6 +839,7 @@ ac_status ac_joma_text_eval(ac_joma_text_work *w, const double *theta, const int
         return ac_fail(msg, AC_EINVAL, "evaluation needs %d chunks of %d tokens and one more; the text has %ld",
                        nseq, L, ntok);
     double H = 0.0, lo = 0.0;
+    w->train = 0; /* eval mode */
     for (int c = 0; c < nseq; c += w->nseq) {
         int g = nseq - c < w->nseq ? nseq - c : w->nseq;
         const int *in = tok + (long)c * L;
@@ -805,6 +866,7 @@ struct ac_joma_text_trainer {
     int *in, *tgt;
     const int *tok;
     long ntok, chunks; /* chunks per column */
+    gsl_rng *r;        /* borrowed: the dropout masks */
     ac_joma_text_train_settings s;
     ac_train_info info;
     int ready;
@@ -819,6 +881,7 @@ void ac_joma_text_train_settings_default(ac_joma_text_train_settings *s)
     s->adam_eps = AC_JOMA_TEXT_ADAM_EPS_DEFAULT;
     s->clip = AC_JOMA_TEXT_CLIP_DEFAULT;
     s->diverge_factor = AC_JOMA_TEXT_DIVERGE_FACTOR;
+    s->dropout = AC_JOMA_TEXT_DROPOUT_DEFAULT;
 }
 
 const char *ac_joma_text_train_settings_check(const ac_joma_text_train_settings *s)
@@ -835,6 +898,8 @@ const char *ac_joma_text_train_settings_check(const ac_joma_text_train_settings 
         return "clip must be 0 (none) or a positive finite norm";
     if (!(s->diverge_factor > 1.0))
         return "diverge_factor must exceed 1";
+    if (!(s->dropout >= 0.0 && s->dropout < 1.0))
+        return "dropout must lie in [0, 1)";
     return NULL;
 }
 
@@ -880,12 +945,15 @@ void ac_joma_text_trainer_free(ac_joma_text_trainer *tr)
 }
 
 ac_status ac_joma_text_trainer_set(ac_joma_text_trainer *tr, const int *tok, long ntok,
-                                   const ac_joma_text_train_settings *s, const double *theta0, ac_msg *msg)
+                                   const ac_joma_text_train_settings *s, const double *theta0, gsl_rng *r,
+                                   ac_msg *msg)
 {
     tr->ready = 0;
     const char *why = ac_joma_text_train_settings_check(s);
     if (why)
         return ac_fail(msg, AC_EINVAL, "text trainer: %s", why);
+    if (s->dropout > 0.0 && !r)
+        return ac_fail(msg, AC_EINVAL, "text trainer: dropout %g needs a generator for its masks", s->dropout);
     int L = tr->m.L;
     long col = ntok / tr->batch;
     if (col < L + 1)
@@ -899,6 +967,7 @@ ac_status ac_joma_text_trainer_set(ac_joma_text_trainer *tr, const int *tok, lon
             return ac_fail(msg, AC_EINVAL, "text trainer: start parameter %ld is not finite", k);
     tr->tok = tok;
     tr->ntok = ntok;
+    tr->r = r;
     tr->chunks = (col - 1) / L;
     tr->s = *s;
     memcpy(tr->theta, theta0, sizeof(double) * (size_t)tr->np);
@@ -931,6 +1000,7 @@ ac_status ac_joma_text_trainer_iterate(ac_joma_text_trainer *tr)
         return AC_OK;
     double t0 = ac_clock();
     fill_batch(tr, tr->info.steps);
+    ac_joma_text_work_dropout(tr->w, tr->s.dropout, tr->r, tr->batch);
     double loss = ac_joma_text_loss(tr->w, tr->theta, tr->in, tr->tgt, tr->batch, tr->grad);
     double gn = ac_la_nrm2(tr->grad, (int)tr->np);
     tr->info.loss = loss;

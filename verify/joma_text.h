@@ -27,10 +27,12 @@
  *   h1   = LN(x + (sum_j a_ij v_j) Wo^T + bo)
  *   h2   = LN(h1 + W2 relu(W1 h1 + b1) + b2)
  *   loss = mean_i -log softmax(Wd h2_i + bd)[tok_{i+1}]
- * LN(r) = g o (r - mean r) / sqrt(var r + AC_JOMA_TEXT_LN_EPS) + b.  The
- * recipe's dropout (0.2) is left out: the entropy is measured in eval mode,
- * where dropout is off, and a deterministic step is what the FD test and the
- * PyTorch bench compare.
+ * LN(r) = g o (r - mean r) / sqrt(var r + AC_JOMA_TEXT_LN_EPS) + b.
+ * Training applies the recipe's dropout where PyTorch's encoder layer does:
+ * to x, to the attention weights a, to the attention block's output before
+ * its residual sum, to the FFN's hidden layer and to its output before its
+ * residual sum (inverted dropout: kept entries scaled by 1/(1 - p)).  The
+ * entropy and the held-out loss are evaluated in eval mode (no dropout).
  * The attention entropy of a sequence is the mean over its rows i of
  * -sum_{j <= i} a_ij ln(a_ij + AC_JOMA_TEXT_ENTROPY_EPS) (the authors'
  * decoder_wiki.py, spec §4.3). */
@@ -133,6 +135,14 @@ typedef struct ac_joma_text_work ac_joma_text_work;
 ac_joma_text_work *ac_joma_text_work_alloc(const ac_joma_text_model *m, int nseq);
 void ac_joma_text_work_free(ac_joma_text_work *w);
 
+/* Train mode: draw the dropout masks of n <= nseq sequences with r (each
+ * entry kept with probability 1 - p, in the order x, a, the attention
+ * output, the FFN hidden layer, the FFN output, row by row), used by every
+ * ac_joma_text_loss until the next call.  p = 0, r NULL or n out of range:
+ * eval mode (no dropout).  ac_joma_text_entropy and ac_joma_text_eval always
+ * evaluate in eval mode (ac_joma_text_eval leaves w in it). */
+void ac_joma_text_work_dropout(ac_joma_text_work *w, double p, gsl_rng *r, int n);
+
 /* Mean next-token cross-entropy (nats) over the n <= nseq sequences
  * in[s*L .. s*L+L-1] with targets tgt (same shape; ids in [0, V)), at theta,
  * and its gradient into grad (nparams; NULL: loss only).  NaN when n is out
@@ -170,6 +180,8 @@ ac_status ac_joma_text_eval(ac_joma_text_work *w, const double *theta, const int
 #define AC_JOMA_TEXT_BATCH_DEFAULT 20
 #define AC_JOMA_TEXT_BPTT_DEFAULT 35
 #define AC_JOMA_TEXT_STEPS_DEFAULT 5000L
+/* The recipe's dropout (spec §4.3). */
+#define AC_JOMA_TEXT_DROPOUT_DEFAULT 0.2
 /* A loss above this factor times the loss at the start is a blow-up: Adam
  * at these rates never multiplies a cross-entropy of ~ln V by 10. */
 #define AC_JOMA_TEXT_DIVERGE_FACTOR 10.0
@@ -181,6 +193,7 @@ typedef struct {
     double adam_eps;       /* > 0 */
     double clip;           /* clip ||grad|| at this norm; 0: no clipping */
     double diverge_factor; /* diverged when loss > diverge_factor loss0, > 1 */
+    double dropout;        /* in [0, 1): the masks' drop probability (0: none) */
 } ac_joma_text_train_settings;
 
 void ac_joma_text_train_settings_default(ac_joma_text_train_settings *s);
@@ -196,15 +209,18 @@ void ac_joma_text_trainer_free(ac_joma_text_trainer *tr);
 
 /* Start a run on the training tokens tok[0..ntok-1] (borrowed until the
  * next set or free) from theta0 (copied; Adam's moments zero) under s
- * (copied).  The batches are the tutorial's: the stream cut into `batch`
+ * (copied); r (borrowed likewise) draws the dropout masks, one set per step
+ * (NULL allowed when s.dropout = 0).  The batches are the tutorial's: the stream cut into `batch`
  * equal columns, step k reads rows [c L, c L + L] of every column with c = k
  * mod (the chunks per column), so an epoch is every chunk once, in order.
- * AC_EINVAL (msg says which) for bad settings, an id outside [0, V), a
- * non-finite theta0, or fewer tokens than one chunk per column needs. */
+ * AC_EINVAL (msg says which) for bad settings, dropout without r, an id
+ * outside [0, V), a non-finite theta0, or fewer tokens than one chunk per
+ * column needs. */
 ac_status ac_joma_text_trainer_set(ac_joma_text_trainer *tr, const int *tok, long ntok,
-                                   const ac_joma_text_train_settings *s, const double *theta0, ac_msg *msg);
-/* One step: the batch's loss and gradient, the endings, then clip and
- * Adam.  Diverged when the loss or gradient is not finite or the loss
+                                   const ac_joma_text_train_settings *s, const double *theta0, gsl_rng *r,
+                                   ac_msg *msg);
+/* One step: the dropout masks, the batch's loss and gradient, the
+ * endings, then clip and Adam.  Diverged when the loss or gradient is not finite or the loss
  * exceeds diverge_factor loss0 (theta stays the last finite iterate); step
  * limit after s.steps.  AC_EINVAL before a good set, else AC_OK. */
 ac_status ac_joma_text_trainer_iterate(ac_joma_text_trainer *tr);

@@ -33,8 +33,8 @@ typedef struct {
     int judge_rebound;   /* 1: the rebound is judged (near the paper's width); 0: INFO */
 } ac_joma_text_setup;
 
-/* quick: V 200, d 16, 300 steps at lr 1e-3, 2 seeds; default: V 500, d 16,
- * 1000 steps at lr 1e-3, 2 seeds; paper: the §4.3b reference run, V 5000,
+/* quick: V 200, d 16, 200 steps at lr 1e-3, 3 seeds; default: V 500, d 16,
+ * 600 steps at lr 1e-3, 3 seeds; paper: the §4.3b reference run, V 5000,
  * d 200, 5000 steps at lr 1e-4, 4 seeds, rebound judged. */
 ac_joma_text_setup ac_joma_text_claim_setup(ac_size size);
 
