@@ -67,7 +67,7 @@ extern const char *const AC_JOMA_TEXT_FILES[AC_JOMA_TEXT_NFILES];
  * ac_joma_text_corpus_clear). */
 typedef struct {
     int V;          /* vocabulary size, <unk> included */
-    char **word;    /* V spellings, word[0] = "<unk>" */
+    char **word;    /* V spellings, word[0] = "<unk>"; ids past ntypes are unused, spelled "" */
     long *count;    /* V counts in the whole stream (count[0]: tokens read as <unk>) */
     int *tok;       /* ntok ids in [0, V) */
     long ntok;      /* tokens in the stream */

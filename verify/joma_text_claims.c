@@ -68,7 +68,7 @@ ac_joma_text_setup ac_joma_text_claim_setup(ac_size size)
                                     .lr = 1e-4, .eval_chunks = 57, .trials = 4, .judge_rebound = 1};
     default:
         return (ac_joma_text_setup){.V = 500, .d = 16, .L = 35, .batch = 20, .steps = 600, .every = 30,
-                                    .lr = 1e-3, .eval_chunks = 57, .trials = 3, .judge_rebound = 0};
+                                    .lr = 2e-3, .eval_chunks = 57, .trials = 3, .judge_rebound = 0};
     }
 }
 
