@@ -519,11 +519,11 @@ ac_joma_text_work *ac_joma_text_work_alloc(const ac_joma_text_model *m, int nseq
         ac_joma_text_work_free(w);
         return NULL;
     }
-    /* PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(same) (the tutorial) */
+    /* PE[p, 2i] = sin(p / base^(2i/d)), PE[p, 2i+1] = cos(same) (the tutorial) */
     if (m->positional)
         for (size_t p = 0; p < L; p++)
             for (size_t i = 0; i < d / 2; i++) {
-                double f = exp(-(double)(2 * i) * log(10000.0) / (double)d);
+                double f = exp(-(double)(2 * i) * log(AC_JOMA_TEXT_PE_BASE) / (double)d);
                 w->pe[p * d + 2 * i] = sin((double)p * f);
                 w->pe[p * d + 2 * i + 1] = cos((double)p * f);
             }
@@ -1012,8 +1012,8 @@ ac_status ac_joma_text_trainer_iterate(ac_joma_text_trainer *tr)
         tr->info.seconds += ac_clock() - t0;
         return AC_OK;
     }
-    /* clip_grad_norm_: scale by clip / (||g|| + 1e-6) when that is below 1 (PyTorch) */
-    double sc = tr->s.clip > 0.0 ? tr->s.clip / (gn + 1e-6) : 1.0;
+    /* clip_grad_norm_: scale by clip / (||g|| + eps) when that is below 1 (PyTorch) */
+    double sc = tr->s.clip > 0.0 ? tr->s.clip / (gn + AC_JOMA_TEXT_CLIP_EPS) : 1.0;
     if (sc > 1.0)
         sc = 1.0;
     /* Adam (PyTorch's form): m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,

@@ -95,6 +95,9 @@ void ac_joma_text_corpus_clear(ac_joma_text_corpus *C);
 #define AC_JOMA_TEXT_LN_EPS 1e-5
 /* The entropy's guard inside the log (decoder_wiki.py, spec §4.3). */
 #define AC_JOMA_TEXT_ENTROPY_EPS 1e-8
+/* The sinusoidal positions' base: PE[p, 2i] = sin(p / 10000^(2i/d)) (the
+ * PyTorch tutorial, after Vaswani et al.). */
+#define AC_JOMA_TEXT_PE_BASE 10000.0
 /* Init (spec §4.3): embedding and decoder weights U(-0.1, 0.1). */
 #define AC_JOMA_TEXT_INIT_RANGE 0.1
 
@@ -177,6 +180,9 @@ ac_status ac_joma_text_eval(ac_joma_text_work *w, const double *theta, const int
 #define AC_JOMA_TEXT_BETA2_DEFAULT 0.999
 #define AC_JOMA_TEXT_ADAM_EPS_DEFAULT 1e-8
 #define AC_JOMA_TEXT_CLIP_DEFAULT 0.5
+/* clip_grad_norm_ scales by clip / (||g|| + this) (PyTorch's constant, so
+ * the bench's steps agree to rounding). */
+#define AC_JOMA_TEXT_CLIP_EPS 1e-6
 #define AC_JOMA_TEXT_BATCH_DEFAULT 20
 #define AC_JOMA_TEXT_BPTT_DEFAULT 35
 #define AC_JOMA_TEXT_STEPS_DEFAULT 5000L
