@@ -23,8 +23,10 @@
 #include "theory/joma.h"
 #include "verify/atomic.h"
 #include "verify/joma_data.h"
+#include "verify/joma_hblt.h"
 #include "verify/joma_io.h"
 #include "verify/joma_model.h"
+#include "verify/joma_text_claims.h"
 #include "verify/joma_toy.h"
 #include "verify/trial.h"
 
@@ -1073,11 +1075,76 @@ static int gen_synthetic(const gen_options *o)
     return rc;
 }
 
-/* The tasks: one row each (the HBLT generator joins as one more row). */
+typedef struct {
+    const char *header;
+    int N, nleaves;
+    const unsigned char *Y;
+} gen_hblt_file;
+
+static ac_status fill_hblt(FILE *f, void *ctx, ac_msg *msg)
+{
+    const gen_hblt_file *g = ctx;
+    for (const char *p = g->header; *p;) {
+        const char *e = strchr(p, '\n');
+        int len = e ? (int)(e - p) : (int)strlen(p);
+        fprintf(f, "# %.*s\n", len, p);
+        p += len + (e != NULL);
+    }
+    for (int s = 0; s < g->N; s++)
+        for (int l = 0; l < g->nleaves; l++)
+            fputs(g->Y[(size_t)s * g->nleaves + l] ? (l + 1 < g->nleaves ? "1 " : "1\n")
+                                                   : (l + 1 < g->nleaves ? "0 " : "0\n"), f);
+    return ferror(f) ? ac_fail(msg, AC_EIO, "write error") : AC_OK;
+}
+
+/* The HBLT samples of joma.hierarchy (spec joma 4.5): the tree of the
+ * claim's setup at size --variant (quick|default|paper, default default),
+ * sampled first from trial 0's generator of --seed, which is what trial i
+ * of a run with --seed S - i draws. */
+static int gen_hblt(const gen_options *o)
+{
+    int size = AC_SIZE_DEFAULT;
+    if (o->variant && (size = ac_size_parse(o->variant)) < 0) {
+        cli_error("joma generate --task hblt: --variant '%s' is not quick, default or paper (the claim's size)",
+                  o->variant);
+        return EXIT_USAGE;
+    }
+    ac_joma_hierarchy_setup su = ac_joma_hierarchy_claim_setup((ac_size)size);
+    double rho[AC_JOMA_HBLT_DEPTH_MAX];
+    for (int k = 0; k < su.depth; k++)
+        rho[k] = su.rho;
+    ac_joma_hblt h = {.depth = su.depth, .p_root = 0.5, .rho = rho};
+    const int nl = ac_joma_hblt_nleaves(&h);
+    unsigned char *Y = malloc((size_t)su.nsample * (size_t)nl);
+    gsl_rng *r = ac_trial_rng_alloc(o->seed, 0);
+    ac_msg msg = {{0}};
+    ac_status st = Y && r ? ac_joma_hblt_sample(&h, r, su.nsample, Y, &msg) : AC_ENOMEM;
+    gsl_rng_free(r);
+    int rc = EXIT_USAGE;
+    char path[AC_ATOMIC_PATH_MAX], header[512];
+    if (st != AC_OK)
+        cli_error("joma generate: %s", msg.text[0] ? msg.text : ac_status_str(st));
+    else if (gen_path(o->prefix, ".hblt", path, sizeof path)) {
+        snprintf(header, sizeof header,
+                 "attncheck joma generate --task hblt --variant %s --seed %lu\n"
+                 "spec joma 4.5: binary latent tree of depth %d (%d leaves), P(root = 1) = 0.5, every edge's\n"
+                 "correlation rho = %g; %d samples drawn first by trial 0 of seed %lu (joma.hierarchy).\n"
+                 "One sample per line: y_1 .. y_%d (0 or 1); its tokens are the leaves with y = 1.",
+                 ac_size_str((ac_size)size), o->seed, su.depth, nl, su.rho, su.nsample, o->seed, nl);
+        gen_hblt_file g = {header, su.nsample, nl, Y};
+        rc = write_output(path, fill_hblt, &g) ? EXIT_HOLDS : EXIT_USAGE;
+    }
+    free(Y);
+    return rc;
+}
+
+/* The tasks: one row each. */
 static const gen_task gen_tasks[] = {
     {"toy", "PREFIX.mu", gen_toy, "mu of the section 4.2 toy (seed 0 only)"},
     {"synthetic", "PREFIX.data", gen_synthetic,
      "the section 4.1 data (--variant gaussian|uniform, default gaussian)"},
+    {"hblt", "PREFIX.hblt", gen_hblt,
+     "the section 4.5 tree's samples of joma.hierarchy (--variant quick|default|paper, default default)"},
 };
 #define N_GEN_TASKS ((int)(sizeof gen_tasks / sizeof gen_tasks[0]))
 

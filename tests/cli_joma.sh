@@ -136,4 +136,17 @@ expect 1 "training that diverges" -- $J train --tokens $EX/joma-tokens.txt --lr 
 grep_in err "training diverged" "divergence named"
 
 check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
+# generate --task hblt writes the samples joma.hierarchy's trial draws: the
+# siblings' pooled P(y_l = 1 | y_m = 1), recomputed here from the file, is the
+# trial's recorded cond_sample[0] to the last bit (integer counts, one
+# division).
+expect 0 "generate hblt" -- $J generate --task hblt --variant quick --seed 3 --out "$T/tree"
+expect 0 "the claim's trial 0 at seed 3" -- "$BIN" run joma.hierarchy --size quick --seed 3 --trials 0:1 --records "$T/tree.json"
+rec=$(sed -n 's/.*"cond_sample": *\[\([^],]*\).*/\1/p' "$T/tree.json")
+got=$(awk '!/^#/ { for (l = 1; l <= NF; l += 2) { b += $l * $(l + 1) }; for (l = 1; l <= NF; l++) g += $l }
+           END { printf "%.17g", 2 * b / g }' "$T/tree.hblt")
+check "hblt export is the claim's sample (file $got, record $rec)" awk -v a="$got" -v b="$rec" 'BEGIN { exit !(a + 0 == b + 0) }'
+expect 2 "hblt: a bad size" -- $J generate --task hblt --variant huge --seed 3 --out "$T/tree2"
+absent "$T/tree2.hblt" "a refused hblt export"
+
 cli_summary cli_joma

@@ -24,6 +24,7 @@
 #include "theory/joma_mpfr.h"
 #include "verify/joma_data.h"
 #include "verify/joma_model.h"
+#include "verify/joma_text_claims.h"
 #include "verify/joma_toy.h"
 #include "verify/trial.h"
 
@@ -1975,4 +1976,8 @@ const ac_claim_def ac_joma_claims[AC_JOMA_NCLAIMS] = {
      .statement = "The integrators agree with the closed form, the quadrature and MPFR; Gauss-Legendre keeps the "
                   "invariants to 30 digits, RK4 loses them as h^4, the softmax drift is the covariance term",
      .trials = &crosscheck_trials},
+    {.id = "joma.hierarchy", .paper = "joma", .statement = AC_JOMA_HIERARCHY_STATEMENT,
+     .trials = &ac_joma_hierarchy_trials},
+    {.id = "joma.text-entropy", .paper = "joma", .statement = AC_JOMA_TEXT_STATEMENT,
+     .trials = &ac_joma_text_trials},
 };

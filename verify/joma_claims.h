@@ -27,7 +27,7 @@
 #include "verify/claim.h"
 #include "verify/trial.h"
 
-#define AC_JOMA_NCLAIMS 4
+#define AC_JOMA_NCLAIMS 6
 extern const ac_claim_def ac_joma_claims[AC_JOMA_NCLAIMS];
 
 /* ---- joma.invariant: the exp invariant along SGD ----
