@@ -342,3 +342,36 @@ Test(paths_net, a_blown_up_run_ends_diverged)
     free(th0);
     gsl_rng_free(r);
 }
+
+/* Examples are processed in chunks (of 128): the loss and gradient over 130
+ * examples equal the weighted sum of those over two halves done apart.
+ * Rounding: sums of O(100) terms of O(1), 1e-12 relative. */
+Test(paths_net, chunked_batches_give_the_same_loss_and_gradient)
+{
+    gsl_rng *r = ac_test_rng(19);
+    ac_paths_net_shape sh = small_shape(AC_PATHS_NET_MEAN);
+    int P = 130, h = 65;
+    size_t nt = ac_paths_net_size(&sh), nx = (size_t)sh.N0 * sh.ntok;
+    double *X = malloc(sizeof(double) * P * nx), *Y = malloc(sizeof(double) * P);
+    double *th = malloc(sizeof(double) * nt), *g = malloc(sizeof(double) * nt);
+    double *g1 = malloc(sizeof(double) * nt), *g2 = malloc(sizeof(double) * nt);
+    random_data(r, &sh, P, X, Y);
+    ac_paths_net_init(&sh, r, th);
+    double l, l1, l2;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_paths_net_loss(&sh, th, 1, P, X, Y, &l, g, &msg), AC_OK);
+    ac_paths_net_loss(&sh, th, 1, h, X, Y, &l1, g1, &msg);
+    ac_paths_net_loss(&sh, th, 1, P - h, X + h * nx, Y + h, &l2, g2, &msg);
+    cr_assert_float_eq(l, (h * l1 + (P - h) * l2) / P, 1e-12 * l);
+    for (size_t j = 0; j < nt; j++) {
+        double want = (h * g1[j] + (P - h) * g2[j]) / P;
+        cr_assert_float_eq(g[j], want, 1e-12 * fmax(1e-3, fabs(want)), "entry %zu", j);
+    }
+    free(X);
+    free(Y);
+    free(th);
+    free(g);
+    free(g1);
+    free(g2);
+    gsl_rng_free(r);
+}

@@ -148,19 +148,30 @@ ac_status ac_paths_net_set_head_w(const ac_paths_net_shape *sh, int l, int h, co
     return AC_OK;
 }
 
-/* ---- scratch of one example --------------------------------------------- */
+/* ---- scratch of a batch ---------------------------------------------------- */
+
+/* Examples are processed in batches of at most this many on the value side
+ * (one level-3 product per head and layer for the whole batch): 128 columns
+ * per path already run BLAS near its speed, and the per-example attention
+ * records of a batch stay in cache-sized arrays. */
+#define NET_CHUNK 128
 
 typedef struct {
     ac_paths_net_shape sh;
-    int nh, np;
+    int nh, np, Bmax;
     int D[AC_PATHS_MAX_LAYERS + 2];         /* D[l] = H_l ... H_L, D[L+1] = 1 */
-    size_t soff[AC_PATHS_MAX_LAYERS + 2];   /* suffix level l (D_l x ntok) at suf + soff[l] */
-    size_t woff[AC_PATHS_MAX_LAYERS + 1];   /* w^l (n x D_{l+1}) at w + woff[l] */
+    size_t soff[AC_PATHS_MAX_LAYERS + 2];   /* suffix level l (D_l x ntok) at soff[l] in a record */
+    size_t ssize;                           /* doubles of one example's suffix record */
+    size_t woff[AC_PATHS_MAX_LAYERS + 1];   /* w^l (n x D_{l+1} B) at w + woff[l] */
     double *W, *dW;       /* heads x N0 x N0: bilinear forms and their gradients */
-    double *Om, *dOm;     /* heads x ntok x ntok */
-    double *suf, *gsuf;   /* suffix vectors s_l and their gradients */
-    double *Xi, *gXi;     /* N0 x H^L: xi_pi as columns */
-    double *w, *g;        /* value-side vectors w^l and their gradients */
+    double *Om;           /* Bmax x heads x ntok x ntok: each example's attention */
+    double *dOm;          /* heads x ntok x ntok */
+    double *suf;          /* Bmax suffix records; s_{L+1} = r in each */
+    double *gsuf;         /* one suffix record of gradients */
+    double *Xi, *gXi;     /* N0 x H^L of one example: xi_pi as columns */
+    double *Xa, *gXa;     /* N0 x (H^L B): column (pi, b) = xi_pi(x^b) */
+    double *w, *g;        /* value-side w^l (n x D_{l+1} B, column (rest, b)) and gradients */
+    double *f, *e;        /* B outputs and dLoss/df */
     double *tmp;          /* N0 x ntok */
     double *r;            /* readout vector */
 } net_ws;
@@ -175,20 +186,26 @@ static void ws_clear(net_ws *ws)
     free(ws->gsuf);
     free(ws->Xi);
     free(ws->gXi);
+    free(ws->Xa);
+    free(ws->gXa);
     free(ws->w);
     free(ws->g);
+    free(ws->f);
+    free(ws->e);
     free(ws->tmp);
     free(ws->r);
     memset(ws, 0, sizeof *ws);
 }
 
-static ac_status ws_init(net_ws *ws, const ac_paths_net_shape *sh)
+static ac_status ws_init(net_ws *ws, const ac_paths_net_shape *sh, int Bmax)
 {
     memset(ws, 0, sizeof *ws);
     ws->sh = *sh;
     ws->nh = ac_paths_net_heads(sh);
     ws->np = ac_paths_net_paths(sh);
+    ws->Bmax = Bmax < 1 ? 1 : Bmax > NET_CHUNK ? NET_CHUNK : Bmax;
     int L = sh->L;
+    size_t B = (size_t)ws->Bmax;
     ws->D[L + 1] = 1;
     for (int l = L; l >= 1; l--)
         ws->D[l] = sh->H[l - 1] * ws->D[l + 1];
@@ -197,31 +214,37 @@ static ac_status ws_init(net_ws *ws, const ac_paths_net_shape *sh)
         ws->soff[l] = so;
         so += (size_t)ws->D[l] * sh->ntok;
     }
+    ws->ssize = so;
     for (int l = 0; l <= L; l++) {
         ws->woff[l] = wo;
-        wo += (size_t)sh->n * ws->D[l + 1];
+        wo += (size_t)sh->n * ws->D[l + 1] * B;
     }
     size_t nn = (size_t)sh->N0 * sh->N0, tt = (size_t)sh->ntok * sh->ntok;
     size_t nx = (size_t)sh->N0 * ws->np;
     ws->W = malloc(sizeof(double) * ws->nh * nn);
     ws->dW = malloc(sizeof(double) * ws->nh * nn);
-    ws->Om = malloc(sizeof(double) * ws->nh * tt);
+    ws->Om = malloc(sizeof(double) * B * ws->nh * tt);
     ws->dOm = malloc(sizeof(double) * ws->nh * tt);
-    ws->suf = malloc(sizeof(double) * so);
+    ws->suf = malloc(sizeof(double) * B * so);
     ws->gsuf = malloc(sizeof(double) * so);
     ws->Xi = malloc(sizeof(double) * nx);
     ws->gXi = malloc(sizeof(double) * nx);
+    ws->Xa = malloc(sizeof(double) * nx * B);
+    ws->gXa = malloc(sizeof(double) * nx * B);
     ws->w = malloc(sizeof(double) * wo);
     ws->g = malloc(sizeof(double) * wo);
+    ws->f = malloc(sizeof(double) * B);
+    ws->e = malloc(sizeof(double) * B);
     ws->tmp = malloc(sizeof(double) * (size_t)sh->N0 * sh->ntok);
     ws->r = malloc(sizeof(double) * sh->ntok);
     if (!ws->W || !ws->dW || !ws->Om || !ws->dOm || !ws->suf || !ws->gsuf || !ws->Xi || !ws->gXi ||
-        !ws->w || !ws->g || !ws->tmp || !ws->r) {
+        !ws->Xa || !ws->gXa || !ws->w || !ws->g || !ws->f || !ws->e || !ws->tmp || !ws->r) {
         ws_clear(ws);
         return AC_ENOMEM;
     }
     ac_paths_net_readout(sh, ws->r);
-    memcpy(ws->suf + ws->soff[L + 1], ws->r, sizeof(double) * sh->ntok);
+    for (size_t b = 0; b < B; b++)
+        memcpy(ws->suf + b * so + ws->soff[L + 1], ws->r, sizeof(double) * sh->ntok);
     return AC_OK;
 }
 
@@ -235,13 +258,14 @@ static void ws_heads_w(net_ws *ws, const double *theta)
             ac_paths_net_head_w(sh, theta, l, h, ws->W + head_index(sh, l, h) * nn);
 }
 
-/* Omega_k[s, t] = softmax_s x_s^T W_k x_t for every head k of example x. */
-static void example_attention(net_ws *ws, const double *x)
+/* Om_k[s, t] = softmax_s x_s^T W_k x_t for every head k of example x
+ * (Om: heads x ntok x ntok). */
+static void example_attention(net_ws *ws, const double *x, double *Om)
 {
     const ac_paths_net_shape *sh = &ws->sh;
     int N0 = sh->N0, nt = sh->ntok;
     for (int k = 0; k < ws->nh; k++) {
-        double *S = ws->Om + (size_t)k * nt * nt;
+        double *S = Om + (size_t)k * nt * nt;
         /* tmp = W x (N0 x ntok); S = x^T tmp, S[s, t] = x_s^T W x_t. */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N0, nt, N0, 1.0,
                     ws->W + (size_t)k * N0 * N0, N0, x, nt, 0.0, ws->tmp, nt);
@@ -260,24 +284,41 @@ static void example_attention(net_ws *ws, const double *x)
 }
 
 /* Suffix vectors s_l[(h_l, rest)] = Omega_l^{h_l} s_{l+1}[rest], s_{L+1} = r,
- * stored as rows (D_l x ntok); s_1 = omega_pi (§2), and Xi = x omega^T
- * (N0 x H^L), column pi = xi_pi(x). */
-static void example_xi(net_ws *ws, const double *x)
+ * stored as rows (D_l x ntok) in the record suf; s_1 = omega_pi (§2), and
+ * ws->Xi = x omega^T (N0 x H^L), column pi = xi_pi(x). */
+static void example_xi(net_ws *ws, const double *x, const double *Om, double *suf)
 {
     const ac_paths_net_shape *sh = &ws->sh;
     int nt = sh->ntok;
     for (int l = sh->L; l >= 1; l--) {
         int Dn = ws->D[l + 1];
         for (int h = 0; h < sh->H[l - 1]; h++) {
-            const double *Om = ws->Om + (size_t)head_index(sh, l, h) * nt * nt;
+            const double *O = Om + (size_t)head_index(sh, l, h) * nt * nt;
             /* rows: s_l[h, rest]^T = s_{l+1}[rest]^T Omega^T */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Dn, nt, nt, 1.0,
-                        ws->suf + ws->soff[l + 1], nt, Om, nt, 0.0,
-                        ws->suf + ws->soff[l] + (size_t)h * Dn * nt, nt);
+                        suf + ws->soff[l + 1], nt, O, nt, 0.0,
+                        suf + ws->soff[l] + (size_t)h * Dn * nt, nt);
         }
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, sh->N0, ws->np, nt, 1.0, x, nt,
-                ws->suf + ws->soff[1], nt, 0.0, ws->Xi, ws->np);
+                suf + ws->soff[1], nt, 0.0, ws->Xi, ws->np);
+}
+
+/* Column (pi, b) of Xa (N0 x H^L B) from Xi (N0 x H^L), and back for gXa. */
+static void scatter_xi(net_ws *ws, const double *Xi, int b, int B)
+{
+    int np = ws->np;
+    for (int i = 0; i < ws->sh.N0; i++)
+        for (int p = 0; p < np; p++)
+            ws->Xa[(size_t)i * np * B + (size_t)p * B + b] = Xi[(size_t)i * np + p];
+}
+
+static void gather_gxi(net_ws *ws, int b, int B)
+{
+    int np = ws->np;
+    for (int i = 0; i < ws->sh.N0; i++)
+        for (int p = 0; p < np; p++)
+            ws->gXi[(size_t)i * np + p] = ws->gXa[(size_t)i * np * B + (size_t)p * B + b];
 }
 
 /* Scale of layer l's head sum with the kept heads: 1/sqrt(H_kept n); 0 when
@@ -293,18 +334,19 @@ static void layer_scales(const net_ws *ws, const int *keep, double *c)
     }
 }
 
-/* The value side from Xi (N0 x H^L): w^0 = c_0 V_0 Xi; w^l[rest] = c_l
- * sum_{h kept} V_l^h w^{l-1}[(h, rest)]; f = c_a a . w^L (§1 read path by
- * path, §2). */
-static double value_forward(net_ws *ws, const double *theta, const int *keep, const double *c,
-                            const double *Xi)
+/* The value side of B examples from Xa: w^0 = c_0 V_0 Xa; w^l[(rest, b)] =
+ * c_l sum_{h kept} V_l^h w^{l-1}[(h, rest, b)]; f_b = c_a a . w^L[b] (§1
+ * read path by path, §2).  Columns are ordered (path suffix, b), so each
+ * head's block is contiguous: one product per head and layer. */
+static void value_forward(net_ws *ws, const double *theta, const int *keep, const double *c, int B)
 {
     const ac_paths_net_shape *sh = &ws->sh;
     int n = sh->n;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, ws->np, sh->N0,
-                1.0 / sqrt((double)sh->N0), theta + n, sh->N0, Xi, ws->np, 0.0, ws->w, ws->np);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, ws->np * B, sh->N0,
+                1.0 / sqrt((double)sh->N0), theta + n, sh->N0, ws->Xa, ws->np * B, 0.0, ws->w,
+                ws->np * B);
     for (int l = 1; l <= sh->L; l++) {
-        int Dl = ws->D[l], Dn = ws->D[l + 1];
+        int Dl = ws->D[l] * B, Dn = ws->D[l + 1] * B;
         double *out = ws->w + ws->woff[l];
         memset(out, 0, sizeof(double) * (size_t)n * Dn);
         for (int h = 0; h < sh->H[l - 1]; h++) {
@@ -315,25 +357,26 @@ static double value_forward(net_ws *ws, const double *theta, const int *keep, co
                         Dl, 1.0, out, Dn);
         }
     }
-    return cblas_ddot(n, theta, 1, ws->w + ws->woff[sh->L], 1) / sqrt((double)n);
+    cblas_dgemv(CblasRowMajor, CblasTrans, n, B, 1.0 / sqrt((double)n), ws->w + ws->woff[sh->L], B,
+                theta, 1, 0.0, ws->f, 1);
 }
 
-/* The backward pass of value_forward for dLoss/df = e (no pruning in
- * training: c from all heads): adds to grad's a, V_0, V_l^h; fills gXi =
- * dLoss/dXi when want_xi. */
-static void value_backward(net_ws *ws, const double *theta, const double *c, double e,
-                           const double *Xi, double *grad, int want_xi)
+/* The backward pass of value_forward for dLoss/df_b = e_b (all heads kept):
+ * adds to grad's a, V_0, V_l^h; fills gXa = dLoss/dXa when want_xi. */
+static void value_backward(net_ws *ws, const double *theta, const double *c, int B, double *grad,
+                           int want_xi)
 {
     const ac_paths_net_shape *sh = &ws->sh;
-    int n = sh->n, L = sh->L;
+    int n = sh->n, L = sh->L, npB = ws->np * B;
     double ca = 1.0 / sqrt((double)n), c0 = 1.0 / sqrt((double)sh->N0);
-    /* f = c_a a . w^L: da = e c_a w^L, g^L = e c_a a. */
-    cblas_daxpy(n, e * ca, ws->w + ws->woff[L], 1, grad, 1);
+    /* f_b = c_a a . w^L[b]: da = c_a w^L e, g^L = c_a a e^T. */
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, n, B, ca, ws->w + ws->woff[L], B, ws->e, 1, 1.0, grad,
+                1);
     double *gL = ws->g + ws->woff[L];
-    for (int i = 0; i < n; i++)
-        gL[i] = e * ca * theta[i];
+    memset(gL, 0, sizeof(double) * (size_t)n * B);
+    cblas_dger(CblasRowMajor, n, B, ca, theta, 1, ws->e, 1, gL, B);
     for (int l = L; l >= 1; l--) {
-        int Dl = ws->D[l], Dn = ws->D[l + 1];
+        int Dl = ws->D[l] * B, Dn = ws->D[l + 1] * B;
         const double *gl = ws->g + ws->woff[l];
         for (int h = 0; h < sh->H[l - 1]; h++) {
             const double *win = ws->w + ws->woff[l - 1] + (size_t)h * Dn;
@@ -345,16 +388,17 @@ static void value_backward(net_ws *ws, const double *theta, const double *c, dou
                         ws->g + ws->woff[l - 1] + (size_t)h * Dn, Dl);
         }
     }
-    /* w^0 = c_0 V_0 Xi: dV_0 += c_0 g^0 Xi^T, dXi = c_0 V_0^T g^0. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, sh->N0, ws->np, c0, ws->g, ws->np, Xi,
-                ws->np, 1.0, grad + n, sh->N0);
+    /* w^0 = c_0 V_0 Xa: dV_0 += c_0 g^0 Xa^T, dXa = c_0 V_0^T g^0. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, sh->N0, npB, c0, ws->g, npB, ws->Xa,
+                npB, 1.0, grad + n, sh->N0);
     if (want_xi)
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, sh->N0, ws->np, n, c0, theta + n,
-                    sh->N0, ws->g, ws->np, 0.0, ws->gXi, ws->np);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, sh->N0, npB, n, c0, theta + n, sh->N0,
+                    ws->g, npB, 0.0, ws->gXa, npB);
 }
 
-/* From gXi back to the heads' W: adds x dS x^T to dW for every head. */
-static void attention_backward(net_ws *ws, const double *x)
+/* From ws->gXi back to the heads' W for example x (its attention Om and
+ * suffix record suf): adds x dS x^T to dW for every head. */
+static void attention_backward(net_ws *ws, const double *x, const double *Om, const double *suf)
 {
     const ac_paths_net_shape *sh = &ws->sh;
     int nt = sh->ntok, N0 = sh->N0, L = sh->L;
@@ -371,21 +415,21 @@ static void attention_backward(net_ws *ws, const double *x)
             const double *gb = ws->gsuf + ws->soff[l] + (size_t)h * Dn * nt;
             /* s_l[h blk] = s_{l+1} Omega^T: dOmega += gb^T s_{l+1}, ds_{l+1} += gb Omega */
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nt, nt, Dn, 1.0, gb, nt,
-                        ws->suf + ws->soff[l + 1], nt, 1.0, ws->dOm + k * nt * nt, nt);
+                        suf + ws->soff[l + 1], nt, 1.0, ws->dOm + k * nt * nt, nt);
             if (l < L)
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Dn, nt, nt, 1.0, gb, nt,
-                            ws->Om + k * nt * nt, nt, 1.0, ws->gsuf + ws->soff[l + 1], nt);
+                            Om + k * nt * nt, nt, 1.0, ws->gsuf + ws->soff[l + 1], nt);
         }
     }
     for (int k = 0; k < ws->nh; k++) {
-        const double *Om = ws->Om + (size_t)k * nt * nt;
+        const double *O = Om + (size_t)k * nt * nt;
         double *dS = ws->dOm + (size_t)k * nt * nt; /* overwritten in place */
         for (int t = 0; t < nt; t++) { /* softmax over s: dS = Om (dOm - sum_s' Om dOm) */
             double dot = 0.0;
             for (int s = 0; s < nt; s++)
-                dot += Om[s * nt + t] * dS[s * nt + t];
+                dot += O[s * nt + t] * dS[s * nt + t];
             for (int s = 0; s < nt; s++)
-                dS[s * nt + t] = Om[s * nt + t] * (dS[s * nt + t] - dot);
+                dS[s * nt + t] = O[s * nt + t] * (dS[s * nt + t] - dot);
         }
         /* S = x^T W x: dW += x dS x^T. */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N0, nt, nt, 1.0, x, nt, dS, nt, 0.0,
@@ -413,16 +457,36 @@ static void qk_backward(net_ws *ws, const double *theta, double *grad)
         }
 }
 
-/* Loss (1/B) sum (f - y)^2 over the examples idx[0..B) (all P when idx is
- * NULL) and its gradient added into grad (zeroed here; may be NULL).  Xi
- * from cache (P x N0 x H^L) when non-NULL (frozen attention), else from the
- * attention at theta. */
-static double batch_loss(net_ws *ws, const double *theta, int learn_qk, const double *X,
-                         const double *Y, const int *idx, int B, const double *cache,
-                         double *grad)
+/* Fill Xa for examples ids[0..B) (ids NULL: first + 0..B-1): Xi from cache
+ * (P x N0 x H^L) when non-NULL, else from each example's attention at the
+ * heads' W (ws_heads_w done), keeping the attention and suffix records. */
+static void batch_inputs(net_ws *ws, const double *X, const int *ids, int first, int B,
+                         const double *cache)
 {
     const ac_paths_net_shape *sh = &ws->sh;
     size_t nx = (size_t)sh->N0 * sh->ntok, nxi = (size_t)sh->N0 * ws->np;
+    size_t no = (size_t)ws->nh * sh->ntok * sh->ntok;
+    for (int b = 0; b < B; b++) {
+        int mu = ids ? ids[b] : first + b;
+        if (cache) {
+            scatter_xi(ws, cache + (size_t)mu * nxi, b, B);
+        } else {
+            example_attention(ws, X + (size_t)mu * nx, ws->Om + b * no);
+            example_xi(ws, X + (size_t)mu * nx, ws->Om + b * no, ws->suf + b * ws->ssize);
+            scatter_xi(ws, ws->Xi, b, B);
+        }
+    }
+}
+
+/* Loss (1/Btot) sum (f - y)^2 over the examples idx[0..Btot) (0..Btot-1 when
+ * idx is NULL), in chunks of Bmax, and its gradient into grad (zeroed here;
+ * may be NULL).  Xi from cache when non-NULL (frozen attention). */
+static double batch_loss(net_ws *ws, const double *theta, int learn_qk, const double *X,
+                         const double *Y, const int *idx, int Btot, const double *cache,
+                         double *grad)
+{
+    const ac_paths_net_shape *sh = &ws->sh;
+    size_t nx = (size_t)sh->N0 * sh->ntok, no = (size_t)ws->nh * sh->ntok * sh->ntok;
     double c[AC_PATHS_MAX_LAYERS + 1];
     layer_scales(ws, NULL, c);
     int qk = grad && learn_qk && !cache;
@@ -434,27 +498,29 @@ static double batch_loss(net_ws *ws, const double *theta, int learn_qk, const do
     if (!cache)
         ws_heads_w(ws, theta);
     double loss = 0.0;
-    for (int b = 0; b < B; b++) {
-        int mu = idx ? idx[b] : b;
-        const double *x = X + (size_t)mu * nx, *Xi = ws->Xi;
-        if (cache) {
-            Xi = cache + (size_t)mu * nxi;
-        } else {
-            example_attention(ws, x);
-            example_xi(ws, x);
+    for (int first = 0; first < Btot; first += ws->Bmax) {
+        int B = Btot - first < ws->Bmax ? Btot - first : ws->Bmax;
+        const int *ids = idx ? idx + first : NULL;
+        batch_inputs(ws, X, ids, first, B, cache);
+        value_forward(ws, theta, NULL, c, B);
+        for (int b = 0; b < B; b++) {
+            int mu = ids ? ids[b] : first + b;
+            double d = ws->f[b] - Y[mu];
+            loss += d * d;
+            ws->e[b] = 2.0 * d / Btot;
         }
-        double f = value_forward(ws, theta, NULL, c, Xi);
-        double d = f - Y[mu];
-        loss += d * d;
-        if (grad) {
-            value_backward(ws, theta, c, 2.0 * d / B, Xi, grad, qk);
-            if (qk)
-                attention_backward(ws, x);
+        if (!grad)
+            continue;
+        value_backward(ws, theta, c, B, grad, qk);
+        for (int b = 0; qk && b < B; b++) {
+            int mu = ids ? ids[b] : first + b;
+            gather_gxi(ws, b, B);
+            attention_backward(ws, X + (size_t)mu * nx, ws->Om + b * no, ws->suf + b * ws->ssize);
         }
     }
     if (qk)
         qk_backward(ws, theta, grad);
-    return loss / B;
+    return loss / Btot;
 }
 
 /* ---- evaluation ----------------------------------------------------------- */
@@ -463,14 +529,12 @@ ac_status ac_paths_net_omega(const ac_paths_net_shape *sh, const double *theta, 
                              const double *X, double *Omega)
 {
     net_ws ws;
-    if (ws_init(&ws, sh) != AC_OK)
+    if (ws_init(&ws, sh, 1) != AC_OK)
         return AC_ENOMEM;
     ws_heads_w(&ws, theta);
     size_t nx = (size_t)sh->N0 * sh->ntok, no = (size_t)ws.nh * sh->ntok * sh->ntok;
-    for (int mu = 0; mu < P; mu++) {
-        example_attention(&ws, X + (size_t)mu * nx);
-        memcpy(Omega + (size_t)mu * no, ws.Om, sizeof(double) * no);
-    }
+    for (int mu = 0; mu < P; mu++)
+        example_attention(&ws, X + (size_t)mu * nx, Omega + (size_t)mu * no);
     ws_clear(&ws);
     return AC_OK;
 }
@@ -482,16 +546,16 @@ ac_status ac_paths_net_predict(const ac_paths_net_shape *sh, const double *theta
     if (why)
         return ac_fail(msg, AC_EINVAL, "net: %s", why);
     net_ws ws;
-    if (ws_init(&ws, sh) != AC_OK)
+    if (ws_init(&ws, sh, P) != AC_OK)
         return ac_fail(msg, AC_ENOMEM, "net: out of memory");
     double c[AC_PATHS_MAX_LAYERS + 1];
     layer_scales(&ws, keep, c);
     ws_heads_w(&ws, theta);
-    size_t nx = (size_t)sh->N0 * sh->ntok;
-    for (int mu = 0; mu < P; mu++) {
-        example_attention(&ws, X + (size_t)mu * nx);
-        example_xi(&ws, X + (size_t)mu * nx);
-        f[mu] = value_forward(&ws, theta, keep, c, ws.Xi);
+    for (int first = 0; first < P; first += ws.Bmax) {
+        int B = P - first < ws.Bmax ? P - first : ws.Bmax;
+        batch_inputs(&ws, X, NULL, first, B, NULL);
+        value_forward(&ws, theta, keep, c, B);
+        memcpy(f + first, ws.f, sizeof(double) * B);
     }
     ws_clear(&ws);
     return AC_OK;
@@ -542,7 +606,7 @@ ac_status ac_paths_net_loss(const ac_paths_net_shape *sh, const double *theta, i
     if (P < 1)
         return ac_fail(msg, AC_EINVAL, "net: the loss needs at least one example (P = %d)", P);
     net_ws ws;
-    if (ws_init(&ws, sh) != AC_OK)
+    if (ws_init(&ws, sh, P) != AC_OK)
         return ac_fail(msg, AC_ENOMEM, "net: out of memory");
     *loss = batch_loss(&ws, theta, learn_qk, X, Y, NULL, P, NULL, grad);
     ws_clear(&ws);
@@ -619,7 +683,7 @@ ac_paths_net_trainer *ac_paths_net_trainer_alloc(const ac_paths_net_shape *sh, i
     tr->next = malloc(sizeof(double) * tr->size);
     tr->perm = malloc(sizeof(int) * (size_t)Pmax);
     if (!tr->theta || !tr->grad || !tr->m || !tr->v || !tr->next || !tr->perm ||
-        ws_init(&tr->ws, sh) != AC_OK) {
+        ws_init(&tr->ws, sh, Pmax) != AC_OK) {
         ac_paths_net_trainer_free(tr);
         return NULL;
     }
@@ -683,8 +747,8 @@ ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double
             return ac_fail(msg, AC_ENOMEM, "net train: out of memory");
         ws_heads_w(&tr->ws, tr->theta);
         for (int mu = 0; mu < P; mu++) {
-            example_attention(&tr->ws, X + (size_t)mu * nx);
-            example_xi(&tr->ws, X + (size_t)mu * nx);
+            example_attention(&tr->ws, X + (size_t)mu * nx, tr->ws.Om);
+            example_xi(&tr->ws, X + (size_t)mu * nx, tr->ws.Om, tr->ws.suf);
             memcpy(tr->cache + (size_t)mu * nxi, tr->ws.Xi, sizeof(double) * nxi);
         }
     }

@@ -163,7 +163,7 @@ const char *ac_paths_net_train_settings_check(const ac_paths_net_train_settings 
 typedef struct ac_paths_net_trainer ac_paths_net_trainer;
 
 /* A trainer for at most Pmax examples of the shape (copied).  Memory
- * O(size + scratch of one example), plus Pmax N0 H^L doubles for the cached
+ * O(size + scratch of a batch of min(Pmax, 128) examples), plus Pmax N0 H^L doubles for the cached
  * path inputs when Q/K are frozen.  NULL on a bad shape, Pmax < 1 or no
  * memory. */
 ac_paths_net_trainer *ac_paths_net_trainer_alloc(const ac_paths_net_shape *sh, int Pmax);
