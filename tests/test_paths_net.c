@@ -375,3 +375,70 @@ Test(paths_net, chunked_batches_give_the_same_loss_and_gradient)
     free(g2);
     gsl_rng_free(r);
 }
+
+/* Path inputs: the theory's Phi times sqrt(N0 H^L) gives the same f as the
+ * inputs X (rounding of one scaling, 1e-12); training on path inputs equals
+ * training with frozen Q/K on X bit for bit (same cached inputs, same
+ * generator); prune_each on either agrees; learn_qk = 1 on path inputs is
+ * refused. */
+Test(paths_net, path_inputs_stand_for_the_frozen_attention)
+{
+    gsl_rng *r = ac_test_rng(23);
+    ac_paths_net_shape sh = small_shape(4);
+    int P = 12, nh = ac_paths_net_heads(&sh), np = ac_paths_net_paths(&sh);
+    size_t nt = ac_paths_net_size(&sh);
+    double *X = malloc(sizeof(double) * P * sh.N0 * sh.ntok), *Y = malloc(sizeof(double) * P);
+    double *th = malloc(sizeof(double) * nt), *t1 = malloc(sizeof(double) * nt), *t2 = malloc(sizeof(double) * nt);
+    double *Om = malloc(sizeof(double) * P * nh * sh.ntok * sh.ntok), rd[5];
+    double *Phi = malloc(sizeof(double) * P * sh.N0 * np), *Xi = malloc(sizeof(double) * P * sh.N0 * np);
+    double f[12], fp[12];
+    random_data(r, &sh, P, X, Y);
+    ac_paths_net_init(&sh, r, th);
+    ac_msg msg = {{0}};
+    ac_paths_settings s;
+    ac_paths_net_theory_settings(&sh, 7, 0.3, &s);
+    ac_paths_net_readout(&sh, rd);
+    ac_paths_net_omega(&sh, th, P, X, Om);
+    cr_assert_eq(ac_paths_phi(&s, P, sh.N0, sh.ntok, X, Om, rd, Phi, &msg), AC_OK, "%s", msg.text);
+    for (int j = 0; j < P * sh.N0 * np; j++)
+        Phi[j] *= sqrt((double)sh.N0 * np);
+    ac_paths_net_predict(&sh, th, NULL, P, X, f, &msg);
+    cr_assert_eq(ac_paths_net_predict_paths(&sh, th, NULL, P, Phi, fp, &msg), AC_OK);
+    for (int mu = 0; mu < P; mu++)
+        cr_assert_float_eq(fp[mu], f[mu], 1e-12 * fmax(1.0, fabs(f[mu])), "example %d", mu);
+    cr_assert_eq(ac_paths_net_path_inputs(&sh, th, P, X, Xi), AC_OK);
+    ac_paths_net_train_settings set;
+    ac_paths_net_train_settings_default(&set);
+    set.steps = 25;
+    set.batch = 5;
+    set.learn_qk = 0;
+    ac_paths_net_trainer *tr = ac_paths_net_trainer_alloc(&sh, P);
+    gsl_rng_set(r, 99);
+    cr_assert_eq(ac_paths_net_trainer_set(tr, P, X, Y, &set, th, &msg), AC_OK, "%s", msg.text);
+    ac_paths_net_trainer_run(tr, r, set.steps);
+    memcpy(t1, ac_paths_net_trainer_theta(tr), sizeof(double) * nt);
+    gsl_rng_set(r, 99);
+    cr_assert_eq(ac_paths_net_trainer_set_paths(tr, P, Xi, Y, &set, th, &msg), AC_OK, "%s", msg.text);
+    ac_paths_net_trainer_run(tr, r, set.steps);
+    memcpy(t2, ac_paths_net_trainer_theta(tr), sizeof(double) * nt);
+    cr_assert_eq(memcmp(t1, t2, sizeof(double) * nt), 0);
+    double a0, a[5], b0, b[5];
+    ac_paths_net_prune_each(&sh, t1, P, X, Y, &a0, a, &msg);
+    ac_paths_net_prune_each_paths(&sh, t1, P, Xi, Y, &b0, b, &msg);
+    cr_assert_eq(a0, b0);
+    for (int k = 0; k < nh; k++)
+        cr_assert_eq(a[k], b[k], "head %d", k);
+    set.learn_qk = 1;
+    cr_assert_eq(ac_paths_net_trainer_set_paths(tr, P, Xi, Y, &set, th, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "learn_qk"), "%s", msg.text);
+    ac_paths_net_trainer_free(tr);
+    free(X);
+    free(Y);
+    free(th);
+    free(t1);
+    free(t2);
+    free(Om);
+    free(Phi);
+    free(Xi);
+    gsl_rng_free(r);
+}

@@ -561,6 +561,44 @@ ac_status ac_paths_net_predict(const ac_paths_net_shape *sh, const double *theta
     return AC_OK;
 }
 
+/* f on P examples given by their path inputs Xi (P x N0 x H^L) with heads
+ * kept as keep says (ws_init done). */
+static void predict_paths(net_ws *ws, const double *theta, const int *keep, int P, const double *Xi,
+                          double *f)
+{
+    double c[AC_PATHS_MAX_LAYERS + 1];
+    layer_scales(ws, keep, c);
+    for (int first = 0; first < P; first += ws->Bmax) {
+        int B = P - first < ws->Bmax ? P - first : ws->Bmax;
+        batch_inputs(ws, NULL, NULL, first, B, Xi);
+        value_forward(ws, theta, keep, c, B);
+        memcpy(f + first, ws->f, sizeof(double) * B);
+    }
+}
+
+static double sign_accuracy(int P, const double *f, const double *Y)
+{
+    int right = 0;
+    for (int mu = 0; mu < P; mu++)
+        right += f[mu] * Y[mu] > 0.0;
+    return P > 0 ? (double)right / P : NAN;
+}
+
+ac_status ac_paths_net_predict_paths(const ac_paths_net_shape *sh, const double *theta,
+                                     const int *keep, int P, const double *Xi, double *f,
+                                     ac_msg *msg)
+{
+    const char *why = ac_paths_net_shape_check(sh);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "net: %s", why);
+    net_ws ws;
+    if (ws_init(&ws, sh, P) != AC_OK)
+        return ac_fail(msg, AC_ENOMEM, "net: out of memory");
+    predict_paths(&ws, theta, keep, P, Xi, f);
+    ws_clear(&ws);
+    return AC_OK;
+}
+
 ac_status ac_paths_net_accuracy(const ac_paths_net_shape *sh, const double *theta, const int *keep,
                                 int P, const double *X, const double *Y, double *acc, ac_msg *msg)
 {
@@ -568,31 +606,73 @@ ac_status ac_paths_net_accuracy(const ac_paths_net_shape *sh, const double *thet
     if (!f)
         return ac_fail(msg, AC_ENOMEM, "net: out of memory");
     ac_status st = ac_paths_net_predict(sh, theta, keep, P, X, f, msg);
-    if (st == AC_OK) {
-        int right = 0;
-        for (int mu = 0; mu < P; mu++)
-            right += f[mu] * Y[mu] > 0.0;
-        *acc = P > 0 ? (double)right / P : NAN;
-    }
+    if (st == AC_OK)
+        *acc = sign_accuracy(P, f, Y);
     free(f);
     return st;
+}
+
+ac_status ac_paths_net_prune_each_paths(const ac_paths_net_shape *sh, const double *theta, int P,
+                                        const double *Xi, const double *Y, double *acc0,
+                                        double *acc, ac_msg *msg)
+{
+    const char *why = ac_paths_net_shape_check(sh);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "net: %s", why);
+    int nh = ac_paths_net_heads(sh);
+    int *keep = malloc(sizeof(int) * nh);
+    double *f = malloc(sizeof(double) * (P > 0 ? P : 1));
+    net_ws ws;
+    if (!keep || !f || ws_init(&ws, sh, P) != AC_OK) {
+        free(keep);
+        free(f);
+        return ac_fail(msg, AC_ENOMEM, "net: out of memory");
+    }
+    predict_paths(&ws, theta, NULL, P, Xi, f);
+    *acc0 = sign_accuracy(P, f, Y);
+    for (int k = 0; k < nh; k++) {
+        for (int j = 0; j < nh; j++)
+            keep[j] = j != k;
+        predict_paths(&ws, theta, keep, P, Xi, f);
+        acc[k] = sign_accuracy(P, f, Y);
+    }
+    ws_clear(&ws);
+    free(keep);
+    free(f);
+    return AC_OK;
+}
+
+ac_status ac_paths_net_path_inputs(const ac_paths_net_shape *sh, const double *theta, int P,
+                                   const double *X, double *Xi)
+{
+    net_ws ws;
+    if (ws_init(&ws, sh, 1) != AC_OK)
+        return AC_ENOMEM;
+    ws_heads_w(&ws, theta);
+    size_t nx = (size_t)sh->N0 * sh->ntok, nxi = (size_t)sh->N0 * ws.np;
+    for (int mu = 0; mu < P; mu++) {
+        example_attention(&ws, X + (size_t)mu * nx, ws.Om);
+        example_xi(&ws, X + (size_t)mu * nx, ws.Om, ws.suf);
+        memcpy(Xi + (size_t)mu * nxi, ws.Xi, sizeof(double) * nxi);
+    }
+    ws_clear(&ws);
+    return AC_OK;
 }
 
 ac_status ac_paths_net_prune_each(const ac_paths_net_shape *sh, const double *theta, int P,
                                   const double *X, const double *Y, double *acc0, double *acc,
                                   ac_msg *msg)
 {
-    ac_status st = ac_paths_net_accuracy(sh, theta, NULL, P, X, Y, acc0, msg);
-    int nh = st == AC_OK ? ac_paths_net_heads(sh) : 0;
-    int *keep = malloc(sizeof(int) * (nh > 0 ? nh : 1));
-    if (!keep)
+    const char *why = ac_paths_net_shape_check(sh);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "net: %s", why);
+    double *Xi = malloc(sizeof(double) * (size_t)(P > 0 ? P : 1) * sh->N0 * ac_paths_net_paths(sh));
+    if (!Xi || ac_paths_net_path_inputs(sh, theta, P, X, Xi) != AC_OK) {
+        free(Xi);
         return ac_fail(msg, AC_ENOMEM, "net: out of memory");
-    for (int k = 0; k < nh && st == AC_OK; k++) {
-        for (int j = 0; j < nh; j++)
-            keep[j] = j != k;
-        st = ac_paths_net_accuracy(sh, theta, keep, P, X, Y, &acc[k], msg);
     }
-    free(keep);
+    ac_status st = ac_paths_net_prune_each_paths(sh, theta, P, Xi, Y, acc0, acc, msg);
+    free(Xi);
     return st;
 }
 
@@ -660,7 +740,8 @@ struct ac_paths_net_trainer {
     ac_paths_net_train_settings set;
     size_t size;
     double *theta, *grad, *m, *v, *next;
-    double *cache;   /* Pmax x N0 x H^L when Q/K are frozen */
+    double *cache;   /* Pmax x N0 x H^L when Q/K are frozen (owned) */
+    const double *paths; /* the path inputs the run uses: cache or borrowed */
     int *perm, pos, started;
     ac_train_info info;
     net_ws ws;
@@ -713,9 +794,11 @@ static int all_finite(const double *a, size_t n)
     return 1;
 }
 
-ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double *X,
-                                   const double *Y, const ac_paths_net_train_settings *set,
-                                   const double *theta0, ac_msg *msg)
+/* Start a run on inputs X (Q/K learned or frozen) or on path inputs Xi
+ * (frozen; X NULL). */
+static ac_status trainer_start(ac_paths_net_trainer *tr, int P, const double *X, const double *Xi,
+                               const double *Y, const ac_paths_net_train_settings *set,
+                               const double *theta0, ac_msg *msg)
 {
     const char *why = ac_paths_net_train_settings_check(set);
     if (why)
@@ -724,10 +807,15 @@ ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double
         return ac_fail(msg, AC_EINVAL, "net train: %d examples, the trainer holds 1..%d", P,
                        tr->Pmax);
     const ac_paths_net_shape *sh = &tr->sh;
-    if (!X || !Y || !theta0)
+    size_t nxi = (size_t)sh->N0 * tr->ws.np, nx = (size_t)sh->N0 * sh->ntok;
+    if ((!X && !Xi) || !Y || !theta0)
         return ac_fail(msg, AC_EINVAL, "net train: the inputs, labels or start are missing");
-    if (!all_finite(X, (size_t)P * sh->N0 * sh->ntok))
+    if (Xi && set->learn_qk)
+        return ac_fail(msg, AC_EINVAL, "net train: path inputs fix the attention: learn_qk must be 0");
+    if (X && !all_finite(X, (size_t)P * nx))
         return ac_fail(msg, AC_EINVAL, "net train: the inputs X hold a non-finite value");
+    if (Xi && !all_finite(Xi, (size_t)P * nxi))
+        return ac_fail(msg, AC_EINVAL, "net train: the path inputs hold a non-finite value");
     if (!all_finite(Y, (size_t)P))
         return ac_fail(msg, AC_EINVAL, "net train: the labels Y hold a non-finite value");
     if (!all_finite(theta0, tr->size))
@@ -741,8 +829,8 @@ ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double
     memset(tr->v, 0, sizeof(double) * tr->size);
     free(tr->cache);
     tr->cache = NULL;
-    if (!set->learn_qk) { /* frozen attention: xi_pi(x^mu) once */
-        size_t nxi = (size_t)sh->N0 * tr->ws.np, nx = (size_t)sh->N0 * sh->ntok;
+    tr->paths = Xi;
+    if (X && !set->learn_qk) { /* frozen attention: xi_pi(x^mu) once */
         if (!(tr->cache = malloc(sizeof(double) * (size_t)P * nxi)))
             return ac_fail(msg, AC_ENOMEM, "net train: out of memory");
         ws_heads_w(&tr->ws, tr->theta);
@@ -751,6 +839,7 @@ ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double
             example_xi(&tr->ws, X + (size_t)mu * nx, tr->ws.Om, tr->ws.suf);
             memcpy(tr->cache + (size_t)mu * nxi, tr->ws.Xi, sizeof(double) * nxi);
         }
+        tr->paths = tr->cache;
     }
     for (int mu = 0; mu < P; mu++)
         tr->perm[mu] = mu;
@@ -759,6 +848,24 @@ ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double
     tr->info = (ac_train_info){.outcome = AC_TRAIN_RUNNING, .loss = NAN, .loss0 = NAN,
                                .grad_norm = NAN};
     return AC_OK;
+}
+
+ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double *X,
+                                   const double *Y, const ac_paths_net_train_settings *set,
+                                   const double *theta0, ac_msg *msg)
+{
+    if (!X)
+        return ac_fail(msg, AC_EINVAL, "net train: the inputs X are missing");
+    return trainer_start(tr, P, X, NULL, Y, set, theta0, msg);
+}
+
+ac_status ac_paths_net_trainer_set_paths(ac_paths_net_trainer *tr, int P, const double *Xi,
+                                         const double *Y, const ac_paths_net_train_settings *set,
+                                         const double *theta0, ac_msg *msg)
+{
+    if (!Xi)
+        return ac_fail(msg, AC_EINVAL, "net train: the path inputs are missing");
+    return trainer_start(tr, P, NULL, Xi, Y, set, theta0, msg);
 }
 
 /* The next mini-batch: B indices from the epoch's permutation (a new
@@ -791,7 +898,7 @@ ac_status ac_paths_net_trainer_iterate(ac_paths_net_trainer *tr, gsl_rng *r)
     int B;
     const int *idx = next_batch(tr, r, &B);
     double loss = batch_loss(&tr->ws, tr->theta, tr->set.learn_qk, tr->X, tr->Y, idx, B,
-                             tr->cache, tr->grad);
+                             tr->paths, tr->grad);
     double gn = cblas_dnrm2((int)tr->size, tr->grad, 1);
     ac_train_info *in = &tr->info;
     in->loss = loss;

@@ -122,6 +122,21 @@ ac_status ac_paths_net_prune_each(const ac_paths_net_shape *sh, const double *th
                                   const double *X, const double *Y, double *acc0, double *acc,
                                   ac_msg *msg);
 
+/* Frozen attention as path inputs: Xi (P x N0 x H^L), entry [mu, i, pi] =
+ * xi_pi(x^mu)_i, the layout of ac_paths_phi (whose Phi is Xi times
+ * sigma_0 / sqrt(N0 H^L)).  ac_paths_net_path_inputs computes it from theta's
+ * Q/K (AC_ENOMEM or AC_OK); the _paths variants below take it instead of X,
+ * so that attention computed elsewhere (the Markov task's hand-built heads,
+ * ac_paths_markov_phi) is used as it is and computed once. */
+ac_status ac_paths_net_path_inputs(const ac_paths_net_shape *sh, const double *theta, int P,
+                                   const double *X, double *Xi);
+ac_status ac_paths_net_predict_paths(const ac_paths_net_shape *sh, const double *theta,
+                                     const int *keep, int P, const double *Xi, double *f,
+                                     ac_msg *msg);
+ac_status ac_paths_net_prune_each_paths(const ac_paths_net_shape *sh, const double *theta, int P,
+                                        const double *Xi, const double *Y, double *acc0,
+                                        double *acc, ac_msg *msg);
+
 /* The loss (1/P) sum_mu (f(x^mu) - y^mu)^2 over P >= 1 examples and, when
  * grad is non-NULL, its gradient (ac_paths_net_size entries; with learn_qk =
  * 0 the Q/K entries are left zero).  AC_EINVAL (msg), AC_ENOMEM, AC_OK. */
@@ -177,6 +192,12 @@ void ac_paths_net_trainer_free(ac_paths_net_trainer *tr);
 ac_status ac_paths_net_trainer_set(ac_paths_net_trainer *tr, int P, const double *X,
                                    const double *Y, const ac_paths_net_train_settings *set,
                                    const double *theta0, ac_msg *msg);
+/* The same on path inputs Xi (P x N0 x H^L, borrowed like X): the attention
+ * is fixed, so set->learn_qk must be 0 (AC_EINVAL otherwise) and theta's
+ * Q/K are not used. */
+ac_status ac_paths_net_trainer_set_paths(ac_paths_net_trainer *tr, int P, const double *Xi,
+                                         const double *Y, const ac_paths_net_train_settings *set,
+                                         const double *theta0, ac_msg *msg);
 /* One Adam step on the next mini-batch (the examples in an order drawn from
  * r, reshuffled every epoch).  Endings, tested in this order after the
  * batch loss and gradient are evaluated at the current theta: diverged when
