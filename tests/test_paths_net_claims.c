@@ -174,7 +174,7 @@ static void plant_drops(ac_trial_set *set, const char *prefix, const double *sig
     }
 }
 
-Test(paths_net_claims, a_reversed_head_ranking_fails_the_pruning_rows, .timeout = 120)
+Test(paths_net_claims, a_reversed_head_ranking_fails_the_pruning_rows)
 {
     need_digits();
     ac_trial_set set;
@@ -197,7 +197,7 @@ Test(paths_net_claims, a_reversed_head_ranking_fails_the_pruning_rows, .timeout 
 /* The finite-width-beats-GP rows: a difference of +0.3 with 3 discordant
  * points passes (bar 2 sqrt(4)/n); -0.05 fails; 0 with no discordant point
  * (equal predictions) fails. */
-Test(paths_net_claims, finite_width_not_beating_gp_fails, .timeout = 120)
+Test(paths_net_claims, finite_width_not_beating_gp_fails)
 {
     need_digits();
     ac_trial_set set;
@@ -223,7 +223,7 @@ Test(paths_net_claims, finite_width_not_beating_gp_fails, .timeout = 120)
 /* Theory against samples: with mixed chains planted, agreement passes; an
  * accuracy off by 0.1 with at most 0.5 expected flips on 50 points fails; a
  * variance off by 10 standard errors fails; unmixed chains give INFO. */
-Test(paths_net_claims, theory_against_samples_sees_a_planted_gap, .timeout = 120)
+Test(paths_net_claims, theory_against_samples_sees_a_planted_gap)
 {
     need_digits();
     ac_trial_set set;
