@@ -828,14 +828,17 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
     snprintf(why, sizeof why,
              "%s: tolerance = expected sign flips from Monte-Carlo error plus %g sigma of their count "
              "(q_m = Phi(-|mean_m| / sqrt(var_m / ESS_m)) per test point), over %g points",
-             mixed ? "chains mixed" : "chains NOT mixed (R-hat or ESS short of the thresholds), not judged",
+             mixed ? "chains mixed"
+                   : "chains NOT mixed (R-hat or ESS short of the thresholds) or the theory's solve "
+                     "did not converge: not judged",
              AC_PATHS_NET_MC_Z, pg);
     ac_claim_add(res, q, "theory (saddle point)", n ? at / n : NAN, n ? as / n : NAN, met, tol_acc, why);
     snprintf(q, sizeof q, "N = %g, T = %g: mean test variance of f, sampled against theory", su.gibbs_N,
              su.gibbs_T);
     snprintf(why, sizeof why,
              "%s: tolerance %g Monte-Carlo standard errors of the sampled mean variance (its ESS)",
-             mixed ? "chains mixed" : "chains NOT mixed, not judged", AC_PATHS_NET_MC_Z);
+             mixed ? "chains mixed" : "chains NOT mixed or the solve did not converge: not judged",
+             AC_PATHS_NET_MC_Z);
     ac_claim_add(res, q, "theory (saddle point)", n ? vt / n : NAN, n ? vs / n : NAN, met,
                  n ? AC_PATHS_NET_MC_Z * sqrt(vm) / n : NAN, why);
     ac_claim_add(res, "sampler: largest split R-hat (theory column: the threshold)", "R-hat threshold",
