@@ -265,11 +265,12 @@ static void split(char *s, char **out)
         }
 }
 
+/* A line without data: empty, spaces only, or a comment ('#' first). */
 static int blank(const char *s)
 {
     for (; *s; s++)
         if (!isspace((unsigned char)*s))
-            return 0;
+            return *s == '#';
     return 1;
 }
 
@@ -642,4 +643,24 @@ done:
         ac_moe_tab_clear(test);
     }
     return st;
+}
+
+/* ---- Writing ------------------------------------------------------------------- */
+
+ac_status ac_moe_tab_write_csv(FILE *f, const char *comment, const ac_moe_tab *train, const ac_moe_tab *test)
+{
+    if (comment)
+        fprintf(f, "# %s\n", comment);
+    for (int j = 0; j < train->L - 1; j++)
+        fprintf(f, "x%d,", j);
+    fprintf(f, "y,%s\n", AC_MOE_SPLIT_COLUMN);
+    const ac_moe_tab *t[2] = {train, test};
+    static const char *const name[2] = {"train", "test"};
+    for (int s = 0; s < 2; s++)
+        for (int r = 0; r < t[s]->n; r++) {
+            for (int j = 0; j < t[s]->L; j++)
+                fprintf(f, "%d,", t[s]->X[(size_t)r * t[s]->L + j]);
+            fprintf(f, "%s\n", name[s]);
+        }
+    return ferror(f) ? AC_EIO : AC_OK;
 }

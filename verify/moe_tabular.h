@@ -15,6 +15,8 @@
 #ifndef AC_MOE_TABULAR_H
 #define AC_MOE_TABULAR_H
 
+#include <stdio.h>
+
 #include <gsl/gsl_rng.h>
 
 #include "solvers/status.h"
@@ -101,7 +103,8 @@ ac_status ac_moe_shift_generate(const ac_moe_shift_settings *s, gsl_rng *r, ac_m
 /* A CSV file read as text: a header of column names (line 1, or the first
  * non-blank line), then rows of the same number of cells.  Cells are
  * separated by commas and trimmed of spaces and tabs; quoting is not
- * supported (a comma always separates).  Blank lines are skipped.  A
+ * supported (a comma always separates).  Blank lines and lines whose
+ * first non-blank character is '#' (comments) are skipped.  A
  * struct the caller owns (_init, _clear). */
 typedef struct {
     char path[512];  /* the name messages use (copied) */
@@ -149,6 +152,16 @@ int ac_moe_filter_match(const ac_moe_filter *f, const ac_moe_csv *c, int r);
  * COL=.. selects no rows") or nfeat < 1; AC_ENOMEM. */
 ac_status ac_moe_csv_table(const ac_moe_csv *c, const ac_moe_filter *f, const int *feat, int nfeat,
                            int target, int ncat, ac_moe_tab *out, ac_msg *msg);
+
+/* The split column of ac_moe_tab_write_csv. */
+#define AC_MOE_SPLIT_COLUMN "split"
+
+/* Write train and test as one CSV: an optional "# comment" line, the
+ * header x0,..,x{L-2},y,split, then the training rows (split = train) and
+ * the test rows (split = test).  ac_moe_csv_read with the filters
+ * split=train and split=test and the columns x0.., y reads them back.
+ * AC_EIO when the stream reports an error (ferror). */
+ac_status ac_moe_tab_write_csv(FILE *f, const char *comment, const ac_moe_tab *train, const ac_moe_tab *test);
 
 /* ---- Auto MPG (§3.6) ----------------------------------------------------- */
 
