@@ -27,7 +27,7 @@ static const char moe_formats_help[] =
     "(compared as text).\n";
 
 /* Bounds of the options (values outside are refused). */
-#define SEED_MAX 2147483647L
+#define SEED_MAX 4611686018427387903L /* as attncheck run --seed */
 #define SEEDS_MAX 1000L
 #define EPOCHS_MAX 100000L
 #define NCAT_MAX 1000L
@@ -428,7 +428,7 @@ static int moe_generate(int argc, char **argv)
 }
 
 static const cli_command moe_commands[] = {
-    {"tabular", "--csv FILE --target COL --train-where EXPR --test-where EXPR", moe_tabular,
+    {"tabular", "--csv FILE --target COL --train-where E --test-where E", moe_tabular,
      "attention against the C baselines out of distribution on your categorical table"},
     {"generate", "--task shift --out PREFIX", moe_generate, "PREFIX.csv from the claims' simulation (spec 3.2)"},
 };

@@ -426,12 +426,16 @@ static ac_status ood_rows(const ac_run_opts *o, const ac_trial_set *set, ac_clai
         setting_label(z.settings[k], lab, sizeof lab);
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", lab);
     }
+    char other[96] = "";
+    if (K < AC_MOE_SHIFT_NSETTINGS)
+        snprintf(other, sizeof other, " (the other %d of the 12 settings run at --size paper)",
+                 AC_MOE_SHIFT_NSETTINGS - K);
     snprintf(res->setup, sizeof res->setup,
              "spec 3.2 simulation, N %d rows per split, D 5, 10 bins; settings (core/corr/noise) %s%s; %d seeds: "
              "setting k of trial i draws its data from seed (S+i)*12+k, S = %lu, and trains from that seed + %lu; "
              "ATTN = the authors' block, %d epochs, batch 128, Adam 1e-3; LR (L2, C 1, BFGS), MLP (100 ReLU, "
              "Adam 0.01, sklearn's stopping)%s",
-             z.n, list, K < AC_MOE_SHIFT_NSETTINGS ? " (the other 8 of the 12 settings run at --size paper)" : "",
+             z.n, list, other, 
              z.seeds, o->seed, AC_MOE_TAB_TRAIN_SEED_OFFSET, z.epochs,
              z.bare ? "; BARE = the bare attention layer" : "");
     double *a = malloc((size_t)n * K * sizeof(double)), paper[AC_MOE_SHIFT_NSETTINGS];
