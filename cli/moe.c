@@ -54,7 +54,7 @@ static int parse_format(const char *s, out_format *f)
 
 typedef struct {
     const char *csv, *target, *train_where, *test_where;
-    int feat[4096], nfeat, ncat, seeds, epochs, bare;
+    int feat[AC_MOE_BASELINE_MAX_FEATURES], nfeat, ncat, seeds, epochs, bare;
     unsigned long seed;
     ac_moe_tab train, test;
     ac_moe_tab_result *res; /* seeds */
@@ -87,10 +87,15 @@ static int tabular_load(tabular_run *t)
         st = ac_moe_filter_parse(t->test_where, &c, &ftest, &msg);
     if (!st) {
         t->nfeat = 0;
-        for (int j = 0; j < c.ncol && t->nfeat < (int)(sizeof t->feat / sizeof t->feat[0]); j++)
-            if (j != target && j != ftrain.col && j != ftest.col)
-                t->feat[t->nfeat++] = j;
-        if (t->nfeat < 1)
+        for (int j = 0; j < c.ncol && !st; j++)
+            if (j != target && j != ftrain.col && j != ftest.col) {
+                if (t->nfeat == AC_MOE_BASELINE_MAX_FEATURES)
+                    st = ac_fail(&msg, AC_EINVAL, "%s: more than %d feature columns", t->csv,
+                                 AC_MOE_BASELINE_MAX_FEATURES);
+                else
+                    t->feat[t->nfeat++] = j;
+            }
+        if (!st && t->nfeat < 1)
             st = ac_fail(&msg, AC_EINVAL, "%s: no feature column left beside the target and the filters", t->csv);
     }
     int ncat = t->ncat ? t->ncat : (int)NCAT_MAX;

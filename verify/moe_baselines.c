@@ -93,7 +93,7 @@ const char *ac_moe_logreg_settings_check(const ac_moe_logreg_settings *s)
 
 ac_moe_logreg *ac_moe_logreg_alloc(int L, int ncat)
 {
-    if (L < 2 || ncat < 2)
+    if (L < 2 || ncat < 2 || L - 1 > AC_MOE_BASELINE_MAX_FEATURES || ncat > AC_MOE_BASELINE_MAX_CLASSES)
         return NULL;
     ac_moe_logreg *m = calloc(1, sizeof *m);
     if (!m)
@@ -123,8 +123,8 @@ static double logreg_f(int L, int ncat, int p, const double *theta, const ac_moe
                        double *g)
 {
     const double *W = theta, *b = theta + (size_t)ncat * p;
-    int idx[AC_MOE_CSV_LINE_MAX / 2 + 1];
-    double z[1024], f = 0.0, inv_n = 1.0 / t->n;
+    int idx[AC_MOE_BASELINE_MAX_FEATURES];
+    double z[AC_MOE_BASELINE_MAX_CLASSES], f = 0.0, inv_n = 1.0 / t->n;
     size_t np = (size_t)ncat * (p + 1);
     if (g)
         memset(g, 0, np * sizeof(double));
@@ -175,18 +175,15 @@ static int logreg_fn(void *ctx, const double *x, double *f, double *g)
     return 0;
 }
 
-/* Classes per model: the logits live on the stack of logreg_f. */
-#define LOGREG_MAX_CLASSES 1024
-
 ac_status ac_moe_logreg_fit(ac_moe_logreg *m, const ac_moe_tab *train, const ac_moe_logreg_settings *s,
                             ac_min_info *info, ac_msg *msg)
 {
     const char *why = ac_moe_logreg_settings_check(s);
     if (why)
         return ac_fail(msg, AC_EINVAL, "logistic regression settings: %s", why);
-    if (m->ncat > LOGREG_MAX_CLASSES || m->L - 1 > AC_MOE_CSV_LINE_MAX / 2)
-        return ac_fail(msg, AC_EINVAL, "logistic regression: more than %d classes or too many columns",
-                       LOGREG_MAX_CLASSES);
+    if (m->ncat > AC_MOE_BASELINE_MAX_CLASSES || m->L - 1 > AC_MOE_BASELINE_MAX_FEATURES)
+        return ac_fail(msg, AC_EINVAL, "logistic regression: more than %d classes or %d feature columns",
+                       AC_MOE_BASELINE_MAX_CLASSES, AC_MOE_BASELINE_MAX_FEATURES);
     ac_status st = check_tab(train, m->L, m->ncat, msg);
     if (st)
         return st;
@@ -217,8 +214,8 @@ ac_status ac_moe_logreg_predict(const ac_moe_logreg *m, const ac_moe_tab *t, int
     ac_status st = check_tab(t, m->L, m->ncat, msg);
     if (st)
         return st;
-    int idx[AC_MOE_CSV_LINE_MAX / 2 + 1];
-    double z[LOGREG_MAX_CLASSES];
+    int idx[AC_MOE_BASELINE_MAX_FEATURES];
+    double z[AC_MOE_BASELINE_MAX_CLASSES];
     for (int r = 0; r < t->n; r++) {
         int a = active(t->X + (size_t)r * m->L, m->L, m->ncat, idx);
         for (int k = 0; k < m->ncat; k++) {
@@ -272,7 +269,7 @@ const char *ac_moe_mlp_settings_check(const ac_moe_mlp_settings *s)
 
 ac_moe_mlp *ac_moe_mlp_alloc(int L, int ncat, int hidden)
 {
-    if (L < 2 || ncat < 2 || hidden < 1 || ncat > LOGREG_MAX_CLASSES || L - 1 > AC_MOE_CSV_LINE_MAX / 2)
+    if (L < 2 || ncat < 2 || hidden < 1 || ncat > AC_MOE_BASELINE_MAX_CLASSES || L - 1 > AC_MOE_BASELINE_MAX_FEATURES)
         return NULL;
     ac_moe_mlp *m = calloc(1, sizeof *m);
     if (!m)
@@ -310,7 +307,7 @@ static double mlp_forward(const ac_moe_mlp *m, const ac_moe_tab *t, int nb, cons
                           double *Z)
 {
     int h = m->hidden, K = m->ncat, p = m->p, L = m->L;
-    int idx[AC_MOE_CSV_LINE_MAX / 2 + 1];
+    int idx[AC_MOE_BASELINE_MAX_FEATURES];
     for (int k = 0; k < nb; k++) {
         const int *x = t->X + (size_t)(rows ? rows[k] : k) * L;
         int a = active(x, L, K, idx);
@@ -365,7 +362,7 @@ static double mlp_loss_grad(const ac_moe_mlp *m, const ac_moe_tab *t, int nb, co
     }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, h, nb, 1.0, Z, K, A, h, 0.0, gW2, h);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, h, K, 1.0, Z, K, m->W2, h, 0.0, dA, h);
-    int idx[AC_MOE_CSV_LINE_MAX / 2 + 1];
+    int idx[AC_MOE_BASELINE_MAX_FEATURES];
     for (int k = 0; k < nb; k++) {
         const int *x = t->X + (size_t)(rows ? rows[k] : k) * L;
         int a = active(x, L, K, idx);

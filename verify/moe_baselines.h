@@ -26,6 +26,11 @@
 #include "verify/moe_tabular.h"
 #include "verify/train.h"
 
+/* Bounds of the baselines: feature columns and classes (the per-row
+ * buffers live on the stack).  Larger tables are refused by _alloc. */
+#define AC_MOE_BASELINE_MAX_FEATURES 1024
+#define AC_MOE_BASELINE_MAX_CLASSES 1024
+
 /* Columns of the one-hot design of L - 1 features of ncat categories. */
 int ac_moe_onehot_width(int L, int ncat);
 
@@ -61,7 +66,7 @@ typedef struct {
 } ac_moe_logreg;
 
 /* A zero model for rows of L cells of ncat categories; NULL on L < 2,
- * ncat < 2 or no memory. */
+ * ncat < 2, L - 1 or ncat over the bounds above, or no memory. */
 ac_moe_logreg *ac_moe_logreg_alloc(int L, int ncat);
 void ac_moe_logreg_free(ac_moe_logreg *m);
 
@@ -113,6 +118,7 @@ typedef struct {
     double *W2, *b2; /* ncat x hidden, ncat */
 } ac_moe_mlp;
 
+/* NULL on L < 2, ncat < 2, hidden < 1, the bounds above, or no memory. */
 ac_moe_mlp *ac_moe_mlp_alloc(int L, int ncat, int hidden);
 void ac_moe_mlp_free(ac_moe_mlp *m);
 

@@ -158,6 +158,9 @@ ac_status ac_moe_tab_run(const ac_moe_tab *train, const ac_moe_tab *test, const 
                        "the training table (%d rows of %d cells, %d categories) and the test table (%d, %d, %d) "
                        "do not fit one experiment",
                        train->n, train->L, train->ncat, test->n, test->L, test->ncat);
+    if (train->L - 1 > AC_MOE_BASELINE_MAX_FEATURES || train->ncat > AC_MOE_BASELINE_MAX_CLASSES)
+        return ac_fail(msg, AC_EINVAL, "%d feature columns of %d categories: the baselines take at most %d and %d",
+                       train->L - 1, train->ncat, AC_MOE_BASELINE_MAX_FEATURES, AC_MOE_BASELINE_MAX_CLASSES);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r)
         return ac_fail(msg, AC_ENOMEM, "no memory for the generator");

@@ -63,7 +63,8 @@ typedef struct {
  * generator (above) is drawn in the order: block init, block training,
  * bare init, bare training, MLP.  The block's sizes are V = ncat, L = the
  * tables' L.  A diverged training is an error naming the method.
- * AC_EINVAL (bad settings, tables of other shapes), AC_ENOMEM. */
+ * AC_EINVAL (bad settings, tables of other shapes or over the baselines'
+ * bounds), AC_ENOMEM. */
 ac_status ac_moe_tab_run(const ac_moe_tab *train, const ac_moe_tab *test, const ac_moe_tab_settings *s,
                          unsigned long seed, ac_moe_tab_result *res, ac_msg *msg);
 
