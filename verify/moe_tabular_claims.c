@@ -429,10 +429,13 @@ static ac_status ood_rows(const ac_run_opts *o, const ac_trial_set *set, ac_clai
         setting_label(z.settings[k], lab, sizeof lab);
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", lab);
     }
-    char other[96] = "";
-    if (K < AC_MOE_SHIFT_NSETTINGS)
-        snprintf(other, sizeof other, " (the other %d of the 12 settings run at --size paper)",
-                 AC_MOE_SHIFT_NSETTINGS - K);
+    /* What this size skips of the paper size. */
+    ac_moe_ood_size full;
+    ac_moe_ood_size_of(AC_SIZE_PAPER, &full);
+    char other[160] = "";
+    if (K < full.nsettings || z.seeds < full.seeds || !z.bare || z.n < full.n || z.epochs < full.epochs)
+        snprintf(other, sizeof other, " (--size paper runs all %d settings, N %d, %d epochs, %d seeds and BARE)",
+                 full.nsettings, full.n, full.epochs, full.seeds);
     snprintf(res->setup, sizeof res->setup,
              "spec 3.2 simulation, N %d rows per split, D 5, 10 bins; settings (core/corr/noise) %s%s; %d seeds: "
              "setting k of trial i draws its data from seed (S+i)*12+k, S = %lu, and trains from that seed + %lu; "
@@ -593,8 +596,9 @@ static ac_status mpg_rows(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     snprintf(res->setup, sizeof res->setup,
              "UCI Auto MPG (%s) prepared as spec 3.6: '?' rows dropped, cylinders 4/6/8, pooled terciles; train "
              "origin 1, test origins 2 and 3; %d seeds S+i (S = %lu), training from seed + %lu; ATTN the authors' "
-             "block, %d epochs; BARE the bare layer; LR, MLP as in moe.tabular-ood",
-             AC_MOE_MPG_PATH, z.seeds, o->seed, AC_MOE_TAB_TRAIN_SEED_OFFSET, z.epochs);
+             "block, %d epochs; BARE the bare layer; LR, MLP as in moe.tabular-ood%s",
+             AC_MOE_MPG_PATH, z.seeds, o->seed, AC_MOE_TAB_TRAIN_SEED_OFFSET, z.epochs,
+             o->size == AC_SIZE_PAPER ? "" : " (--size paper: 20 seeds, 200 epochs)");
     static const char *const count_names[5] = {"rows read", "rows dropped for a '?'",
                                                "rows dropped for cylinders not 4/6/8", "training rows (USA)",
                                                "test rows (Europe, Japan)"};
