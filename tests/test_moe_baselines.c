@@ -28,7 +28,8 @@ Test(moe_baselines, logreg_gradient_matches_central_differences)
     gsl_rng *r = ac_test_rng(61);
     int cases = ac_test_cases(20);
     for (int cs = 0; cs < cases; cs++) {
-        int L = 2 + (int)gsl_rng_uniform_int(r, 3), K = 2 + (int)gsl_rng_uniform_int(r, 3), n = 1 + (int)gsl_rng_uniform_int(r, 6);
+        int L = 2 + (int)gsl_rng_uniform_int(r, 3), K = 2 + (int)gsl_rng_uniform_int(r, 3);
+        int n = 1 + (int)gsl_rng_uniform_int(r, 6);
         ac_moe_tab t;
         rand_tab(r, n, L, K, &t);
         ac_moe_logreg *m = ac_moe_logreg_alloc(L, K);
@@ -91,7 +92,8 @@ Test(moe_baselines, mlp_gradient_matches_central_differences)
     gsl_rng *r = ac_test_rng(63);
     int cases = ac_test_cases(10);
     for (int cs = 0; cs < cases; cs++) {
-        int L = 2 + (int)gsl_rng_uniform_int(r, 3), K = 2 + (int)gsl_rng_uniform_int(r, 3), n = 1 + (int)gsl_rng_uniform_int(r, 6);
+        int L = 2 + (int)gsl_rng_uniform_int(r, 3), K = 2 + (int)gsl_rng_uniform_int(r, 3);
+        int n = 1 + (int)gsl_rng_uniform_int(r, 6);
         int hidden = 1 + (int)gsl_rng_uniform_int(r, 5);
         ac_moe_tab t;
         rand_tab(r, n, L, K, &t);

@@ -638,7 +638,9 @@ ac_status ac_moe_train(int n, const int *X, const ac_moe_model *start,
 
 /* ==== The tabular block (spec §3.3) ====================================== */
 
-#include <gsl/gsl_cblas.h> /* cblas_dgemm from OpenBLAS through GSL's declarations: OpenBLAS's cblas.h clashes with them in this file */
+/* cblas_dgemm from OpenBLAS, through GSL's declarations (OpenBLAS's cblas.h
+ * clashes with them in this file). */
+#include <gsl/gsl_cblas.h>
 
 void ac_moe_block_sizes_default(ac_moe_block_sizes *s)
 {

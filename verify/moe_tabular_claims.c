@@ -441,8 +441,7 @@ static ac_status ood_rows(const ac_run_opts *o, const ac_trial_set *set, ac_clai
              "setting k of trial i draws its data from seed (S+i)*12+k, S = %lu, and trains from that seed + %lu; "
              "ATTN = the authors' block, %d epochs, batch 128, Adam 1e-3; LR (L2, C 1, BFGS), MLP (100 ReLU, "
              "Adam 0.01, sklearn's stopping)%s",
-             z.n, list, other, 
-             z.seeds, o->seed, AC_MOE_TAB_TRAIN_SEED_OFFSET, z.epochs,
+             z.n, list, other, z.seeds, o->seed, AC_MOE_TAB_TRAIN_SEED_OFFSET, z.epochs,
              z.bare ? "; BARE = the bare attention layer" : "");
     double *a = malloc((size_t)n * K * sizeof(double)), paper[AC_MOE_SHIFT_NSETTINGS];
     if (!a)
@@ -458,7 +457,7 @@ static ac_status ood_rows(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     if (judged)
         snprintf(why, sizeof why,
                  "seed spread: pooled SD %.3g of the paired per-seed advantage (df %d); SE ours SD/sqrt(%d), "
-                 "paper's SD/sqrt(20*%d) (same spread assumed); tol = t_df(%.4f) * sqrt(SE^2 + SE^2)",
+                 "paper's SD/sqrt(20*%d) (same spread assumed); tol = t_df(%.5f) * sqrt(SE^2 + SE^2)",
                  adv.sd, adv.dof, n * K, K, 1.0 - AC_MOE_ADV_ALPHA / 2.0);
     else
         snprintf(why, sizeof why,
