@@ -303,3 +303,25 @@ Test(moe_block, invalid_settings_sizes_and_cells_are_refused)
     ac_moe_block_trainer_free(tr);
     ac_moe_block_free(b);
 }
+
+Test(moe_block, a_blown_up_step_ends_the_run_as_diverged_and_keeps_finite_weights)
+{
+    gsl_rng *r = ac_test_rng(49);
+    ac_moe_block *b = rand_block(r, 1);
+    int n = 3, *X = rand_cells(r, &b->s, n);
+    ac_moe_block_train_settings set;
+    ac_moe_block_train_settings_default(&set);
+    set.lr = 1e300; /* the first update overflows or blows the loss up */
+    set.steps = 50;
+    ac_moe_block_trainer *tr = ac_moe_block_trainer_alloc(&b->s, n);
+    cr_assert_eq(ac_moe_block_trainer_set(tr, n, X, b, &set, r, NULL), AC_OK);
+    cr_assert_eq(ac_moe_block_trainer_run(tr, set.steps), AC_TRAIN_DIVERGED);
+    const ac_moe_block *cur = ac_moe_block_trainer_model(tr);
+    for (size_t j = 0; j < cur->n; j++)
+        cr_assert(isfinite(cur->w[j]), "weight %zu", j);
+    cr_assert(ac_moe_block_trainer_info(tr)->steps < set.steps);
+    ac_moe_block_trainer_free(tr);
+    ac_moe_block_free(b);
+    free(X);
+    gsl_rng_free(r);
+}

@@ -164,8 +164,8 @@ ac_status ac_moe_train(int n, const int *X, const ac_moe_model *start,
  *   in prediction.
  * The loss of a set of examples is the mean of -log softmax(logits)[x_i].
  * (Keras divides it by L again, spec §3.3's "loss scale"; Adam's steps are
- * unchanged by a constant factor apart from epsilon's share, which we do
- * not mimic.) */
+ * unchanged by a constant factor apart from epsilon's share: epsilon L
+ * here is Keras's epsilon, which ac_moe_tab_run passes.) */
 
 typedef struct {
     int V;     /* categories; the mask token is V; >= 1 */

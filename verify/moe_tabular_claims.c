@@ -77,6 +77,10 @@ static ac_status run_attention(const ac_moe_tab *train, const ac_moe_tab *test, 
     ts.steps = (long)s->epochs * ac_moe_block_steps_per_epoch(train->n, train->L, ts.batch);
     if (!block)
         ts.dropout = 0.0; /* the bare layer has no dropout */
+    /* Keras divides the masked-cell loss by L (spec §3.3's loss scale), so
+     * its gradients are ours / L; in Adam's step m / (sqrt(v) + eps) that
+     * is our step with eps L. */
+    ts.epsilon *= train->L;
     if ((st = ac_moe_block_trainer_set(tr, train->n, train->X, b, &ts, r, msg)))
         goto done;
     ac_train_outcome oc = ac_moe_block_trainer_run(tr, ts.steps);

@@ -34,7 +34,9 @@ typedef struct {
     int epochs;                       /* passes over the masked examples, >= 0 */
     int bare;                         /* 1: also train the bare layer */
     int d, H, dk, ffn;                /* block widths (AC_MOE_BLOCK_*_DEFAULT) */
-    ac_moe_block_train_settings attn; /* steps are set from epochs by ac_moe_tab_run */
+    ac_moe_block_train_settings attn; /* steps are set from epochs by ac_moe_tab_run, and
+                                         epsilon (Keras's) is multiplied by L there, since
+                                         Keras's loss is ours / L */
     ac_moe_logreg_settings lr;
     ac_moe_mlp_settings mlp;
 } ac_moe_tab_settings;
