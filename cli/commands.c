@@ -10,7 +10,7 @@ const cli_command cli_commands[] = {
     {"regress", "", cmd_regress, "rerun the claims and compare with the committed baseline"},
     {"svm", "COMMAND", cmd_svm, "the Graph-SVM theory on your own data (graph, solve, train, generate)"},
     {"joma", "COMMAND", cmd_joma, "the JoMA dynamics on your own system (integrate, train, generate)"},
-    {"moe", "COMMAND", cmd_moe, "the CBOW-MoE view on your own model and table"},
+    {"moe", "COMMAND", cmd_moe, "the CBOW-MoE view on your own model and table (convert, check, tabular, generate)"},
 };
 
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);

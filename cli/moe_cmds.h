@@ -1,13 +1,14 @@
-/* The pieces of `attncheck moe` that live outside cli/moe.c. */
+/* The pieces of `attncheck moe` that live outside cli/moe.c: the commands
+ * on a user's attention model (cli/moe_model.c). */
 #ifndef AC_CLI_MOE_CMDS_H
 #define AC_CLI_MOE_CMDS_H
 #include "cli/cli.h"
 #include "solvers/status.h"
 #include "verify/claim.h"
 
-/* convert and check (cli/moe_model.c). */
-extern const cli_command moe_model_commands[];
-extern const int moe_model_ncommands;
+/* attncheck moe convert and check (cli/moe_model.c). */
+int moe_convert(int argc, char **argv);
+int moe_check(int argc, char **argv);
 
 /* Write the model of a variant (moe_variant_list) that trial `trial` of
  * moe.equivalence draws at seed and size, bit for bit

@@ -48,7 +48,7 @@ static ac_moe_model *load_model(const char *path)
 
 /* ---- convert ------------------------------------------------------------- */
 
-static int moe_convert(int argc, char **argv)
+int moe_convert(int argc, char **argv)
 {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"out", required_argument, 0, 'o'},
@@ -235,7 +235,7 @@ static ac_status check_json(FILE *out, void *ctx, ac_msg *msg)
     return st;
 }
 
-static int moe_check(int argc, char **argv)
+int moe_check(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"sentences", required_argument, 0, 'n'},
@@ -341,10 +341,3 @@ ac_status moe_generate_model(const char *variant, unsigned long seed, ac_size si
     ac_moe_model_free(mm);
     return st;
 }
-
-/* The rows of moe's subcommand table this file serves. */
-const cli_command moe_model_commands[] = {
-    {"convert", "--model FILE", moe_convert, "the CBOW-MoE form (gates, experts, output embeddings) of your attention model"},
-    {"check", "--model FILE", moe_check, "the equivalence on your model, in double and in MPFR, with the digits of agreement"},
-};
-const int moe_model_ncommands = (int)(sizeof moe_model_commands / sizeof moe_model_commands[0]);

@@ -21,19 +21,19 @@ check "the form has gates" grep -q '"gamma": \[\[\[' "$T/form.json"
 # the claim's bit for bit, tests/test_moe_claims.c), then checked: in double
 # and in MPFR it holds.
 for v in one-head no-self biases residual heads heads-no-self two-layers two-layers-no-self; do
-    expect 0 "generate $v" -- "$BIN" moe generate --task equivalence --variant $v --seed 5 --out "$T/$v.json"
+    expect 0 "generate $v" -- "$BIN" moe generate --task equivalence --variant $v --seed 5 --out "$T/$v"
     expect 0 "check $v" -- "$BIN" moe check --model "$T/$v.json" --sentences 4 --format json
     grep_in out '"holds": true' "check $v holds"
 done
 # The same seed writes the same model; another seed another.
-expect 0 "generate again" -- "$BIN" moe generate --task equivalence --variant biases --seed 5 --out "$T/again.json"
+expect 0 "generate again" -- "$BIN" moe generate --task equivalence --variant biases --seed 5 --out "$T/again"
 check "generate replays from its seed" cmp -s "$T/biases.json" "$T/again.json"
-expect 0 "generate seed 6" -- "$BIN" moe generate --task equivalence --variant biases --seed 6 --out "$T/six.json"
+expect 0 "generate seed 6" -- "$BIN" moe generate --task equivalence --variant biases --seed 6 --out "$T/six"
 check "another seed, another model" sh -c "! cmp -s '$T/biases.json' '$T/six.json'"
-expect 0 "generate trial 1" -- "$BIN" moe generate --task equivalence --variant biases --seed 5 --trial 1 --out "$T/t1.json"
+expect 0 "generate trial 1" -- "$BIN" moe generate --task equivalence --variant biases --seed 5 --trial 1 --out "$T/t1"
 check "trial 1 of seed 5 is not trial 0" sh -c "! cmp -s '$T/biases.json' '$T/t1.json'"
-expect 0 "generate seed 6 trial 0" -- "$BIN" moe generate --task equivalence --variant biases --seed 4 --trial 2 --out "$T/s4t2.json"
-expect 0 "generate seed 6 trial 0" -- "$BIN" moe generate --task equivalence --variant biases --seed 6 --trial 0 --out "$T/s6t0.json"
+expect 0 "generate seed 4 trial 2" -- "$BIN" moe generate --task equivalence --variant biases --seed 4 --trial 2 --out "$T/s4t2"
+expect 0 "generate seed 6 trial 0" -- "$BIN" moe generate --task equivalence --variant biases --seed 6 --trial 0 --out "$T/s6t0"
 check "trial i of seed S is trial 0 of seed S + i" cmp -s "$T/s4t2.json" "$T/s6t0.json"
 
 # A form that does not match its model fails (exit 1): the test hook adds δ
@@ -71,9 +71,9 @@ expect 2 "a missing file" -- "$BIN" moe check --model "$T/nosuch.json"
 grep_in err "nosuch.json: cannot open" "the message names the file"
 expect 2 "no --model" -- "$BIN" moe check
 expect 2 "--sentences 0" -- "$BIN" moe check --model $EX/moe-model.json --sentences 0
-expect 2 "an unknown variant" -- "$BIN" moe generate --task equivalence --variant nine-heads --out "$T/v.json"
+expect 2 "an unknown variant" -- "$BIN" moe generate --task equivalence --variant nine-heads --out "$T/v"
 absent "$T/v.json" "a refused generate's output"
-expect 2 "an unknown task" -- "$BIN" moe generate --task nosuch --out "$T/v.json"
+expect 2 "an unknown task" -- "$BIN" moe generate --task nosuch --out "$T/v"
 expect 2 "convert onto a directory" -- "$BIN" moe convert --model $EX/moe-model.json --out "$T"
 
 cli_summary cli_moe_model

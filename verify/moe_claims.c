@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "theory/moe.h"
+#include "verify/moe_tabular_claims.h"
 #include "theory/moe_mpfr.h"
 #include "solvers/minimize.h"
 #include "verify/moe_cbow.h"
@@ -1264,4 +1265,15 @@ const ac_claim_def ac_moe_claims[AC_MOE_NCLAIMS] = {
                   "(bidirectional attention) needs more (equal gate scores, or degenerate pairs), so a "
                   "parallelogram with unequal scores leaves a defect (spec cbow_moe 4.2, 4.4)",
      .trials = &ac_moe_analogy_trials},
+    {.id = "moe.tabular-ood",
+     .paper = "moe",
+     .statement = "On categorical tables, the attention model trained by masked-cell prediction (CBOW-MoE) "
+                  "keeps more accuracy under covariate shift than logistic regression and an MLP (spec cbow_moe "
+                  "3.2-3.5)",
+     .trials = &ac_moe_tabular_ood_trials},
+    {.id = "moe.tabular-mpg",
+     .paper = "moe",
+     .statement = "Auto MPG: trained on US cars, tested on European and Japanese cars, the attention model "
+                  "against the baselines, mean and SD over seeds beside the authors' single seed (spec cbow_moe 3.6)",
+     .trials = &ac_moe_tabular_mpg_trials},
 };

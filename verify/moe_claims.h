@@ -11,7 +11,7 @@
 #include "verify/claim.h"
 #include "verify/trial.h"
 
-#define AC_MOE_NCLAIMS 3
+#define AC_MOE_NCLAIMS 5
 extern const ac_claim_def ac_moe_claims[AC_MOE_NCLAIMS];
 
 /* The trial definitions, for a table that adds claims beside them. */
