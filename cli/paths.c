@@ -325,8 +325,8 @@ static int paths_solve(int argc, char **argv)
     ac_status st = ac_paths_task_solve(&t, &set, &r, &msg);
     int rc = EXIT_HOLDS;
     if (st == AC_ENUMERIC) {
-        cli_error("%s: T: %s; the kernel K + T I has no Cholesky factor at the GP start: raise T "
-                  "or rescale the inputs", task, msg.text);
+        cli_error("%s: T: %s at the GP start of the solve: raise T or rescale the inputs", task,
+                  msg.text);
         rc = EXIT_USAGE;
     } else if (st != AC_OK) {
         cli_error("%s: %s", task, msg.text[0] ? msg.text : ac_status_str(st));
