@@ -581,8 +581,18 @@ static void markov_in_memory(double N, double *U, ac_paths_info *info, double *a
     ac_paths_markov_data_clear(&d);
 }
 
+/* Under valgrind (~50x slower) the two Markov comparisons below, seconds
+ * natively, would take minutes; the same reader, writer and solve run there
+ * in the smaller tests above. */
+#define SKIP_UNDER_VALGRIND()                                                        \
+    do {                                                                             \
+        if (getenv("AC_UNDER_VALGRIND"))                                             \
+            cr_skip_test("the Markov task's file comparison is too slow under valgrind"); \
+    } while (0)
+
 Test(paths_io, markov_task_from_its_file_solves_bit_for_bit_as_the_claims, .timeout = 300)
 {
+    SKIP_UNDER_VALGRIND();
     ac_paths_task_gen g = {AC_PATHS_IO_MARKOV_SEED_DEFAULT, MARKOV_WIDTH, 0, MARKOV_TEST_POINTS};
     ac_paths_task t, u;
     ac_msg msg = {{0}};
@@ -617,6 +627,7 @@ Test(paths_io, markov_task_from_its_file_solves_bit_for_bit_as_the_claims, .time
  * --format json, whose %.17g numbers read back exactly. */
 Test(paths_io, markov_task_through_the_cli_solves_bit_for_bit_as_the_claims, .timeout = 300)
 {
+    SKIP_UNDER_VALGRIND();
     const char *bin = getenv("AC_BIN");
     if (!bin || access(bin, X_OK) != 0)
         cr_skip_test("AC_BIN does not name the attncheck binary (make test sets it)");
