@@ -548,7 +548,7 @@ Test(paths_io, matrices_of_a_qk_task_give_the_same_solve)
 
 /* ---- the Markov task: file against the claims' in-memory solve ------------------ */
 
-/* Test points: a tenth of the claims' 1000, to keep the file at 15 MB; the
+/* Test points: a tenth of the claims' 1000, to keep the file at 29 MB; the
  * training set, hence U, is the claims' own. */
 #define MARKOV_TEST_POINTS 100
 #define MARKOV_WIDTH 10.0
