@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "theory/paths.h"
 #include "verify/atomic.h"
+#include "verify/claim.h" /* AC_VERSION */
 #include "verify/paths_gibbs.h"
 #include "verify/paths_io.h"
 
@@ -71,6 +72,13 @@ static json_t *jmat(const double *A, int d)
     for (int j = 0; j < d; j++)
         json_array_append_new(a, jvec(A + (size_t)j * d, d));
     return a;
+}
+
+/* What made an output: the program's version and its command line. */
+static void provenance_json(json_t *o)
+{
+    json_object_set_new(o, "version", json_string(AC_VERSION));
+    json_object_set_new(o, "command", json_string(cli_command_line()));
 }
 
 static json_t *settings_json(const ac_paths_task *t)
@@ -172,6 +180,7 @@ static json_t *solve_json(const solve_ctx *c)
     const ac_paths_task_result *r = c->r;
     const ac_paths_settings *s = &t->s;
     json_t *o = json_object(), *U = json_array(), *sc = json_array(), *te = json_object();
+    provenance_json(o);
     json_object_set_new(o, "task", json_string(c->path));
     json_object_set_new(o, "settings", settings_json(t));
     json_object_set_new(o, "outcome", json_string(ac_min_status_str(r->info.min.status)));
@@ -379,6 +388,7 @@ static json_t *sample_json(const sample_ctx *c)
     const ac_paths_gibbs_info *in = c->info;
     int Pt = c->t->Pt, np = ac_paths_count(&c->t->s);
     json_t *o = json_object(), *te = json_object(), *u = json_object();
+    provenance_json(o);
     json_object_set_new(o, "task", json_string(c->path));
     json_object_set_new(o, "settings", settings_json(c->t));
     json_object_set_new(o, "chains", json_integer(c->gs->chains));

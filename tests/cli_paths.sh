@@ -31,7 +31,7 @@ grep_in out "head scores" "solve prints head scores"
 grep_in out "accuracy 1.0000" "the example is learnt"
 expect 0 "solve json to a file" -- "$BIN" paths solve --task "$TASK" --format json --out "$T/sol.json"
 check "solve --out leaves stdout empty" [ ! -s "$T/out" ]
-for k in outcome iterations grad_norm eps_grad S U_a U head_scores mean variance variance_mean accuracy gp_accuracy mse settings; do
+for k in version command outcome iterations grad_norm eps_grad S U_a U head_scores mean variance variance_mean accuracy gp_accuracy mse settings; do
     grep -q "\"$k\"" "$T/sol.json" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: solve json lacks key $k"; }
 done
 check "solve json is JSON" "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["outcome"] == "converged" and len(d["U"]) == 2 and len(d["test"]["mean"]) == 4' "$T/sol.json"
@@ -65,7 +65,7 @@ u = d["U_1"]
 assert len(u["value"]) == len(u["rhat"]) == len(u["ess"]) == 4
 assert d["mixed"] is True' "$T/smp.json"
 expect 0 "sample replays from its seed" -- "$BIN" paths sample --task "$TASK" --format json --out "$T/smp2.json"
-check "same seed, same numbers (but the time)" sh -c "grep -v '\"seconds\"' '$T/smp.json' >'$T/a'; grep -v '\"seconds\"' '$T/smp2.json' >'$T/b'; cmp -s '$T/a' '$T/b'"
+check "same seed, same numbers (but the time and the command line)" sh -c "grep -v -e '\"seconds\"' -e '\"command\"' '$T/smp.json' >'$T/a'; grep -v -e '\"seconds\"' -e '\"command\"' '$T/smp2.json' >'$T/b'; cmp -s '$T/a' '$T/b'"
 expect 1 "sample too short to mix" -- "$BIN" paths sample --task "$TASK" --chains 2 --burn 0 --sweeps 4
 grep_in err "have not mixed" "not-mixed warning"
 grep_in out "NOT MIXED" "not-mixed numbers are marked"
