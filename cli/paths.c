@@ -142,6 +142,8 @@ static int emit(const char *out, out_format fmt, json_t *j, text_fn text, const 
     } else {
         text(f, ctx);
     }
+    if (out)
+        cli_test_stall(); /* tests/cli_paths.sh signals a run here */
     if (out && (cli_interrupted() || !ok)) {
         ac_atomic_abort(&a);
         if (!ok)
@@ -629,10 +631,6 @@ static const task_row task_table[] = {
 };
 #define NTASKS ((int)(sizeof task_table / sizeof task_table[0]))
 
-static ac_status fill_task(FILE *f, void *ctx, ac_msg *msg)
-{
-    return ac_paths_task_write(f, ctx, msg);
-}
 
 static int paths_generate(int argc, char **argv)
 {
@@ -705,13 +703,23 @@ static int paths_generate(int argc, char **argv)
         cli_error("paths generate --task %s: %s", row->name, msg.text);
         return EXIT_USAGE;
     }
+    /* the file whole or not at all, also under SIGINT/SIGTERM (verify/atomic.h) */
+    ac_atomic a = {0};
     cli_hold_signals();
-    ac_status st = ac_atomic_write(out, fill_task, &t, &msg);
+    ac_status st = ac_atomic_open(&a, out, &msg);
+    if (st == AC_OK) {
+        st = ac_paths_task_write(a.f, &t, &msg);
+        cli_test_stall();
+        if (st != AC_OK || cli_interrupted())
+            ac_atomic_abort(&a);
+        else
+            st = ac_atomic_commit(&a, &msg);
+    }
     if (st != AC_OK && !cli_interrupted())
         cli_error("%s", msg.text);
     cli_release_signals();
     ac_paths_task_clear(&t);
-    return cli_finish(st == AC_OK ? EXIT_HOLDS : EXIT_USAGE);
+    return cli_finish(st == AC_OK && !cli_interrupted() ? EXIT_HOLDS : EXIT_USAGE);
 }
 
 static const cli_command paths_commands[] = {
