@@ -78,5 +78,6 @@ int cmd_regress(int argc, char **argv);
 int cmd_svm(int argc, char **argv);
 int cmd_moe(int argc, char **argv);
 int cmd_joma(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
 
 #endif

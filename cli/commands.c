@@ -10,6 +10,7 @@ const cli_command cli_commands[] = {
     {"regress", "", cmd_regress, "rerun the claims and compare with the committed baseline"},
     {"svm", "COMMAND", cmd_svm, "the Graph-SVM theory on your own data (graph, solve, train, generate)"},
     {"joma", "COMMAND", cmd_joma, "the JoMA dynamics on your own system (integrate, train, generate)"},
+    {"paths", "COMMAND", cmd_paths, "the attention-paths theory on your own task (solve, sample, generate)"},
     {"moe", "COMMAND", cmd_moe, "the CBOW-MoE view on your own model and table (convert, check, tabular, generate)"},
 };
 
