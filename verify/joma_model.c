@@ -104,7 +104,8 @@ static void prepare_attention(const ac_joma_model *m, const double *z, double *w
     } else if (m->attention == AC_JOMA_ATT_SOFTMAX) {
         double zm = -HUGE_VAL;
         for (int l = 0; l < M; l++)
-            zm = fmax(zm, z[l]);
+            if (z[l] > zm)
+                zm = z[l];
         for (int l = 0; l < M; l++)
             w[l] = exp((z[l] - zm) / m->T);
     }
@@ -163,7 +164,8 @@ static double sample_loss(const ac_joma_model *m, const double *a0, const double
     double loss = 0.0, hmax = -HUGE_VAL;
     for (int k = 0; k < K; k++) {
         s->h[k] = act(m->activation, a0[k] + q[k], &s->dp[k]);
-        hmax = fmax(hmax, s->h[k]);
+        if (s->h[k] > hmax) /* fmax, inlined: a NaN h leaves hmax */
+            hmax = s->h[k];
     }
     if (m->loss == AC_JOMA_MODEL_LOSS_CE) {
         double se = 0.0;
