@@ -1113,7 +1113,7 @@ static int gen_hblt(const gen_options *o)
     double rho[AC_JOMA_HBLT_DEPTH_MAX];
     for (int k = 0; k < su.depth; k++)
         rho[k] = su.rho;
-    ac_joma_hblt h = {.depth = su.depth, .p_root = 0.5, .rho = rho};
+    ac_joma_hblt h = {.depth = su.depth, .p_root = su.p_root, .rho = rho};
     const int nl = ac_joma_hblt_nleaves(&h);
     unsigned char *Y = malloc((size_t)su.nsample * (size_t)nl);
     gsl_rng *r = ac_trial_rng_alloc(o->seed, 0);
@@ -1127,10 +1127,10 @@ static int gen_hblt(const gen_options *o)
     else if (gen_path(o->prefix, ".hblt", path, sizeof path)) {
         snprintf(header, sizeof header,
                  "attncheck joma generate --task hblt --variant %s --seed %lu\n"
-                 "spec joma 4.5: binary latent tree of depth %d (%d leaves), P(root = 1) = 0.5, every edge's\n"
+                 "spec joma 4.5: binary latent tree of depth %d (%d leaves), P(root = 1) = %g, every edge's\n"
                  "correlation rho = %g; %d samples drawn first by trial 0 of seed %lu (joma.hierarchy).\n"
                  "One sample per line: y_1 .. y_%d (0 or 1); its tokens are the leaves with y = 1.",
-                 ac_size_str((ac_size)size), o->seed, su.depth, nl, su.rho, su.nsample, o->seed, nl);
+                 ac_size_str((ac_size)size), o->seed, su.depth, nl, su.p_root, su.rho, su.nsample, o->seed, nl);
         gen_hblt_file g = {header, su.nsample, nl, Y};
         rc = write_output(path, fill_hblt, &g) ? EXIT_HOLDS : EXIT_USAGE;
     }

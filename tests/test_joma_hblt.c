@@ -198,3 +198,21 @@ Test(joma_hblt, spearman_on_known_orders)
     cr_assert(isnan(ac_joma_hblt_spearman(c, b, 3)));
     cr_assert(isnan(ac_joma_hblt_spearman(a, b, 1)));
 }
+
+/* Half time: the first checkpoint at half the final value, the same for a
+ * path scaled by any nonzero constant (negative included), NaN for a path
+ * that ends at 0 or not finite. */
+Test(joma_hblt, half_time_is_scale_free)
+{
+    double t[5] = {0, 10, 20, 30, 40};
+    double v[5] = {0.0, 0.2, 0.49, 0.8, 1.0}, w[5], u[5] = {0.0, 0.7, 0.6, 0.5, 1.0};
+    cr_assert_eq(ac_joma_hblt_half_time(t, v, 5), 30.0);
+    for (int c = 0; c < 5; c++)
+        w[c] = -3.5 * v[c];
+    cr_assert_eq(ac_joma_hblt_half_time(t, w, 5), 30.0);
+    cr_assert_eq(ac_joma_hblt_half_time(t, u, 5), 10.0, "the first crossing, not the last");
+    v[4] = 0.0;
+    cr_assert(isnan(ac_joma_hblt_half_time(t, v, 5)));
+    v[4] = NAN;
+    cr_assert(isnan(ac_joma_hblt_half_time(t, v, 5)));
+}

@@ -44,13 +44,22 @@ int ac_joma_hblt_tokens(const ac_joma_hblt *h, const unsigned char *y, int *tok)
     return c;
 }
 
-/* |f - p| / sqrt(p (1 - p) / N), the degenerate p = 0, 1 as in the header. */
+/* |f - p| / sqrt(p (1 - p) / N), the degenerate p = 0, 1 as in the header;
+ * NaN when p is NaN (a formula that fails must not read as a fit). */
 static double zscore(double f, double p, int N)
 {
     double v = p * (1.0 - p) / N;
+    if (isnan(v))
+        return NAN;
     if (v <= 0.0)
         return f == p ? 0.0 : INFINITY;
     return fabs(f - p) / sqrt(v);
+}
+
+/* The larger of a and b, NaN when either is (fmax would drop it). */
+static double max_nan(double a, double b)
+{
+    return isnan(a) || isnan(b) ? NAN : fmax(a, b);
 }
 
 ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y, int N, ac_joma_hblt_fit *fit,
@@ -77,11 +86,13 @@ ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y
     double both[AC_JOMA_HBLT_DEPTH_MAX] = {0}, given[AC_JOMA_HBLT_DEPTH_MAX] = {0};
     for (int l = 0; l < n; l++) {
         double fm = (double)cnt[(size_t)l * n + l] / N;
-        fit->zmax_marg = fmax(fit->zmax_marg, zscore(fm, ac_joma_hblt_marginal(h), N));
+        fit->zmax_marg = max_nan(fit->zmax_marg, zscore(fm, ac_joma_hblt_marginal(h), N));
         for (int m = l + 1; m < n; m++) {
             double f = (double)cnt[(size_t)l * n + m] / N, p = ac_joma_hblt_cooccur(h, l, m);
             double z = zscore(f, p, N);
-            if (z > fit->zmax_pair || (l == 0 && m == 1)) {
+            /* the first pair seeds the worst; a NaN z stays the worst for good */
+            int first = l == 0 && m == 1;
+            if (first || (!isnan(fit->zmax_pair) && (isnan(z) || z > fit->zmax_pair))) {
                 fit->zmax_pair = z;
                 fit->worst_l = l;
                 fit->worst_m = m;
@@ -147,7 +158,17 @@ ac_status ac_joma_hblt_task(const ac_joma_hblt *h, int N, gsl_rng *r, ac_joma_da
                        draws);
     }
     return AC_OK;
-}/* Ranks 1..n of x, ties at their mean rank. */
+}double ac_joma_hblt_half_time(const double *t, const double *v, int n)
+{
+    if (n < 1 || !(isfinite(v[n - 1]) && v[n - 1] != 0.0))
+        return NAN;
+    for (int c = 0; c < n; c++)
+        if (v[c] / v[n - 1] >= 0.5)
+            return t[c];
+    return t[n - 1]; /* not reached: v[n-1] / v[n-1] = 1 */
+}
+
+/* Ranks 1..n of x, ties at their mean rank. */
 static void ranks(const double *x, int n, double *rk)
 {
     for (int i = 0; i < n; i++) {

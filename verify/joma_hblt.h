@@ -19,9 +19,13 @@
  * projected MLP weight v_{n l} = u_l . w_n; at the start of training it
  * grows at the rate Delta_{n l} = E[x_l ([y = n] - 1/K)] (spec §2.2, the
  * drive of the linear case), which orders the pairs as their co-occurrence
- * P(y_l = 1, y_n = 1) does.  The theory (spec §3 item 4, the Fig. 5
- * caption, "Theorem 4") says the pairs that co-occur strongly are associated
- * first, and the weakly co-occurring ones are picked up later. */
+ * P(y_l = 1, y_n = 1) does at the first step: the size of the early change
+ * is the order of that gradient, not a learning order.  The theory (spec §3
+ * item 4, the Fig. 5 caption, "Theorem 4") says the pairs that co-occur
+ * strongly are associated first, by query m's attention z_{ml}, and the
+ * weakly co-occurring ones are picked up later; the block has one attention
+ * vector shared by all labels, so it cannot show that ordering by pair
+ * (verify/joma_text_claims.c). */
 #ifndef AC_JOMA_HBLT_VERIFY_H
 #define AC_JOMA_HBLT_VERIFY_H
 
@@ -60,7 +64,8 @@ typedef struct {
 
 /* Fill fit from Y (N x 2^depth).  AC_EINVAL for a bad tree or N < 1;
  * AC_ENOMEM.  A pair whose p is 0 or 1 has no spread: it contributes z = 0
- * when f = p and +inf otherwise. */
+ * when f = p and +inf otherwise.  The maxima keep a NaN (a formula that
+ * gives NaN makes zmax NaN, never a fit). */
 ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y, int N, ac_joma_hblt_fit *fit,
                                    ac_msg *msg);
 
@@ -70,6 +75,12 @@ ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y
  * sequence yield too few (a tree that rarely shows two tokens). */
 #define AC_JOMA_HBLT_TASK_DRAWS_MAX 1000
 ac_status ac_joma_hblt_task(const ac_joma_hblt *h, int N, gsl_rng *r, ac_joma_data *D, ac_msg *msg);
+
+/* The time a path v[0..n) (n >= 1, at times t[0..n)) first reaches half
+ * its final value: the first t[c] with v[c] / v[n-1] >= 1/2 (a scale-free
+ * time: multiplying v by a constant leaves it unchanged).  NaN when
+ * v[n-1] is 0 or not finite. */
+double ac_joma_hblt_half_time(const double *t, const double *v, int n);
 
 /* Spearman's rank correlation of x and y (n >= 2 entries; ties get their
  * mean rank); NaN when either has no spread. */

@@ -46,17 +46,24 @@ ac_joma_text_setup ac_joma_text_claim_setup(ac_size size);
  * by JoMA's block (verify/joma_model.h: softmax attention, identity
  * activation, cross-entropy, full-batch SGD), with "t" (checkpoints), "vH1"
  * .. "vH<depth>" (the mean change of v_{n l} over the pairs at each height),
- * "rho_early" and "rho_end" (Spearman's correlation over the pairs n != l
- * of the change of v_{n l} with the formula's P(y_l = 1, y_n = 1), at a
- * tenth of the run and at its end). */
+ * "t_early", "rho_early" (Spearman's correlation over the pairs n != l of
+ * the change of v_{n l} at a tenth of the run with the formula's P(y_l =
+ * 1, y_n = 1)), "thalf_rho" (the same correlation of each pair's half time,
+ * ac_joma_hblt_half_time), "weak_slope" (the slope per step of the mean
+ * change of the pairs depth levels apart over the last third), and
+ * "rho_early_frozen", "thalf_rho_frozen" from the same data and init with
+ * the attention frozen (T = 1e6).  The learning-order rows are INFO: the
+ * block's one attention vector cannot order pairs (verify/
+ * joma_text_claims.c says why). */
 extern const ac_trial_def ac_joma_hierarchy_trials;
 #define AC_JOMA_HIERARCHY_STATEMENT                                                                            \
     "In a hierarchical binary latent tree, token co-occurrence follows the tree's closed form (decaying with " \
-    "the height of the common ancestor), and a trained layer associates the strongly co-occurring token "      \
-    "pairs first"
+    "the height of the common ancestor); which token pairs a trained layer associates first is shown, not "    \
+    "judged"
 
 typedef struct {
     int depth;       /* tree depth: 2^depth tokens */
+    double p_root;   /* P(root = 1): not 1/2, so the E s_l terms count */
     double rho;      /* every edge's channel correlation */
     int nsample;     /* samples for the co-occurrence check */
     int nseq;        /* sequences of the learning task */
@@ -65,7 +72,7 @@ typedef struct {
     int trials;
 } ac_joma_hierarchy_setup;
 
-/* quick: depth 3, rho 0.8, 5000 samples, 200 sequences, 300 steps, 3
+/* p_root 0.35 at every size; quick: depth 3, rho 0.8, 5000 samples, 200 sequences, 300 steps, 3
  * seeds; default: depth 4, rho 0.9, 20000 samples, 300 sequences, 1000
  * steps, 5 seeds; paper: depth 5, rho 0.9, 100000 samples, 1000 sequences,
  * 5000 steps, 10 seeds.  SGD lr 0.1 and T 0.5 (verify/joma_model.h's
