@@ -183,40 +183,143 @@ Test(moe_claims, planted_records_fail_every_judged_equivalence_row, .timeout = 1
     ac_trial_set_clear(&set);
 }
 
-/* The first record where flags c1 and c2 are both 1. */
-static int eligible(const ac_trial_set *set, const char *c1, const char *c2)
+/* The first record where flag c is 1. */
+static int eligible(const ac_trial_set *set, const char *c)
 {
     for (int i = 0; i < set->nrec; i++)
-        if (ac_trial_get1(&set->rec[i], c1, 0) == 1.0 && ac_trial_get1(&set->rec[i], c2, 0) == 1.0)
+        if (ac_trial_get1(&set->rec[i], c, 0) == 1.0)
             return i;
-    cr_assert_fail("no record with %s and %s", c1, c2);
+    cr_assert_fail("no record with %s", c);
     return -1;
 }
 
 /* moe.fit-equivalence: a carried fit that goes lower by 10 x the
- * tolerance, no fit at an optimum (the row has no trial), the exact maps
- * off by twice their tolerance. */
+ * tolerance, also when the carried fit met the iteration limit (the trial
+ * where the carried point is no optimum: seen to pass when the row left
+ * out unconverged carried fits); a NaN loss; no source fit at an optimum
+ * (the row has no trial); the exact maps off by twice their tolerance. */
 Test(moe_claims, planted_records_fail_every_judged_fit_row, .timeout = 120)
 {
     const char *id = "moe.fit-equivalence";
     ac_trial_set set;
     quick_set(id, &set);
-    int i = eligible(&set, "ca", "cam"), j = eligible(&set, "cm", "cma");
+    int i = eligible(&set, "ca"), j = eligible(&set, "cm");
     const char *r1 = "worst loss decrease by CBOW-MoE coordinates", *r2 = "worst loss decrease by attention coordinates";
     plant_fails(id, &set, i, "lam", 0, ac_trial_get1(&set.rec[i], "la_map", 0) - 10.0 * AC_MOE_FIT_TOL, r1);
     plant_fails(id, &set, j, "lma", 0, ac_trial_get1(&set.rec[j], "lm_back", 0) - 10.0 * AC_MOE_FIT_TOL, r2);
-    /* no trial whose fits reached an optimum: NaN, FAIL */
-    for (int k = 0; k < set.nrec; k++)
+    double *cam = entry(&set, i, "cam", 0), *cma = entry(&set, j, "cma", 0), keep[2] = {*cam, *cma};
+    *cam = 0.0, *cma = 0.0;
+    plant_fails(id, &set, i, "lam", 0, ac_trial_get1(&set.rec[i], "la_map", 0) - 10.0 * AC_MOE_FIT_TOL, r1);
+    plant_fails(id, &set, j, "lma", 0, ac_trial_get1(&set.rec[j], "lm_back", 0) - 10.0 * AC_MOE_FIT_TOL, r2);
+    *cam = keep[0], *cma = keep[1];
+    plant_fails(id, &set, i, "lam", 0, NAN, r1);
+    plant_fails(id, &set, j, "lma", 0, NAN, r2);
+    /* no source fit at an optimum: NaN, FAIL */
+    double ca[64];
+    cr_assert(set.nrec <= 64);
+    for (int k = 0; k < set.nrec; k++) {
+        ca[k] = ac_trial_get1(&set.rec[k], "ca", 0);
         *entry(&set, k, "ca", 0) = 0.0;
+    }
     cr_assert_eq(row_verdict(id, &set, r1), AC_VERDICT_FAIL);
     for (int k = 0; k < set.nrec; k++)
-        *entry(&set, k, "ca", 0) = ac_trial_get1(&set.rec[k], "cam", 0) == 1.0 ? 1.0 : 0.0;
+        *entry(&set, k, "ca", 0) = ca[k];
     plant_fails(id, &set, 0, "la_map", 0,
                 ac_trial_get1(&set.rec[0], "la", 0) + 2.0 * ac_trial_stat(&set, "tol_map", 0).max,
                 "worst |loss of the attention optimum's form");
     plant_fails(id, &set, 1, "lm_back", 0,
                 ac_trial_get1(&set.rec[1], "lm", 0) + 2.0 * ac_trial_stat(&set, "tol_back", 0).max,
                 "worst |loss of attention weights rebuilt");
+    plant_fails(id, &set, 1, "la_map", 0, NAN, "worst |loss of the attention optimum's form");
+    plant_fails(id, &set, 1, "lm_back", 0, NAN, "worst |loss of attention weights rebuilt");
+    ac_trial_set_clear(&set);
+}
+
+/* Every judged row of moe.equivalence and moe.analogy FAILs when its
+ * measurement in trial 1 (not the first record) is NaN: the worst case over
+ * trials keeps the NaN (verify/trial.h).  Seen to pass every row with the
+ * old statistics (fmax-like, a NaN after the first record dropped). */
+Test(moe_claims, a_nan_measurement_in_a_later_trial_fails_its_row, .timeout = 120)
+{
+    static const char *const ids[2] = {"moe.equivalence", "moe.analogy"};
+    for (int c = 0; c < 2; c++) {
+        ac_trial_set set;
+        quick_set(ids[c], &set);
+        cr_assert(set.nrec >= 2);
+        ac_claim_result res;
+        rows_of(ids[c], &set, &res);
+        int judged = 0, planted = 0;
+        const ac_trial_record *rec = &set.rec[1];
+        for (int r = 0; r < res.nrows; r++) {
+            if (res.rows[r].metric == AC_METRIC_INFO)
+                continue;
+            judged++;
+            char row[AC_CLAIM_TEXT];
+            snprintf(row, sizeof row, "%s", res.rows[r].quantity);
+            /* NaN in turn into every entry of every vector of trial 1
+             * (those NaN on purpose, geo of two layers, left as they
+             * are): the row must fail for at least one of them, its own */
+            int failed = 0;
+            for (int v = 0; v < rec->nvec; v++)
+                for (int k = 0; k < rec->vec[v].n; k++) {
+                    double *e = &rec->vec[v].v[k], keep = *e;
+                    if (isnan(keep))
+                        continue;
+                    *e = NAN;
+                    failed |= row_verdict(ids[c], &set, row) == AC_VERDICT_FAIL;
+                    *e = keep;
+                }
+            cr_assert(failed, "%s: '%s' passes with every entry of trial 1 NaN in turn", ids[c], row);
+            planted++;
+        }
+        cr_assert_eq(planted, judged);
+        cr_assert(judged > 0);
+        ac_claim_result_clear(&res);
+        ac_trial_set_clear(&set);
+    }
+}
+
+/* Through the maxima of the measurement: a NaN log-probability of either
+ * side, at any word, makes both worst differences NaN, whatever they held
+ * (fmax would return the finite rest); planted as the "dlp" and "dp" of
+ * trial 1, every variant's rows FAIL. */
+Test(moe_claims, a_nan_log_probability_makes_the_worst_difference_nan)
+{
+    enum { V = 5 };
+    double a[V], b[V];
+    for (int v = 0; v < V; v++)
+        a[v] = log((v + 1.0) / 15.0), b[v] = a[v];
+    for (int side = 0; side < 2; side++)
+        for (int at = 0; at < V; at++) {
+            double *x = side ? b : a, keep = x[at];
+            x[at] = NAN;
+            double dlp = 0.0, dp = 0.0;
+            ac_moe_eq_diffs(V, a, b, &dlp, &dp);
+            cr_assert(isnan(dlp) && isnan(dp), "side %d word %d", side, at);
+            dlp = 1.0, dp = 1.0; /* a running maximum already larger */
+            ac_moe_eq_diffs(V, a, b, &dlp, &dp);
+            cr_assert(isnan(dlp) && isnan(dp), "side %d word %d", side, at);
+            x[at] = keep;
+            dlp = NAN, dp = NAN; /* a NaN earlier in the maximum stays */
+            ac_moe_eq_diffs(V, a, b, &dlp, &dp);
+            cr_assert(isnan(dlp) && isnan(dp));
+        }
+    double dlp = 0.0, dp = 0.0;
+    ac_moe_eq_diffs(V, a, b, &dlp, &dp);
+    cr_assert(dlp == 0.0 && dp == 0.0); /* equal sides: exactly 0 */
+    a[2] = NAN;
+    ac_moe_eq_diffs(V, a, b, &dlp, &dp);
+    const char *id = "moe.equivalence";
+    ac_trial_set set;
+    quick_set(id, &set);
+    char row[AC_CLAIM_TEXT];
+    for (int v = 0; v < AC_MOE_NVAR; v++) {
+        const char *nm = ac_moe_variant_name((ac_moe_variant)v);
+        snprintf(row, sizeof row, "%s: worst max |log p_attention - log p_CBOW", nm);
+        plant_fails(id, &set, 1, "dlp", v, dlp, row);
+        snprintf(row, sizeof row, "%s: worst max |p_attention", nm);
+        plant_fails(id, &set, 1, "dp", v, dp, row);
+    }
     ac_trial_set_clear(&set);
 }
 

@@ -461,6 +461,45 @@ Test(trial, statistics_agree_with_gsl_and_skip_absent_vectors)
     gsl_rng_free(r);
 }
 
+/* A NaN in any record, the first or a later one, makes min, max, mean and
+ * sd NaN, and a row judged on the max FAILs: a worst case must not skip a
+ * failed measurement (fmax(m, NaN) is m).  Seen to fail with the old
+ * comparisons, which kept the min and max of the other records when the
+ * NaN was not the first. */
+Test(trial, a_nan_in_any_record_makes_every_statistic_nan)
+{
+    for (int n = 1; n <= 5; n++)
+        for (int at = 0; at < n; at++) {
+            ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+            ac_trial_set set;
+            ac_trial_set_init(&set, "x.nan", &o, n);
+            set.rec = calloc((size_t)n, sizeof *set.rec);
+            set.cap = n;
+            double col[5];
+            for (int i = 0; i < n; i++) {
+                ac_trial_record_init(&set.rec[i], i);
+                set.nrec++;
+                col[i] = i == at ? NAN : 0.25 * i; /* every other value passes the row below */
+                ac_trial_put1(&set.rec[i], "q", col[i]);
+            }
+            ac_trial_stats s = ac_trial_stat(&set, "q", 0), t = ac_trial_stats_of(col, n);
+            cr_assert_eq(s.n, n);
+            cr_assert(isnan(s.min) && isnan(s.max) && isnan(s.mean) && isnan(s.sd), "n %d, NaN in record %d", n, at);
+            cr_assert(isnan(t.min) && isnan(t.max) && isnan(t.mean) && isnan(t.sd), "n %d, NaN at %d", n, at);
+            static const ac_claim_def def = {.id = "x.nan", .paper = "x", .statement = ""};
+            ac_claim_result res;
+            ac_claim_result_init(&res, &def);
+            ac_claim_add(&res, "worst q", "0", 0.0, s.max, AC_METRIC_AT_MOST, 10.0, "");
+            ac_claim_add(&res, "fewest q", "0", 0.0, s.min, AC_METRIC_AT_LEAST, 10.0, "");
+            ac_claim_judge(&res);
+            cr_assert_eq(res.rows[0].verdict, AC_VERDICT_FAIL, "n %d, NaN in record %d", n, at);
+            cr_assert_eq(res.rows[1].verdict, AC_VERDICT_FAIL, "n %d, NaN in record %d", n, at);
+            cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+            ac_claim_result_clear(&res);
+            ac_trial_set_clear(&set);
+        }
+}
+
 /* ---- sticky errors ---- */
 
 /* A trial whose put fails (a name twice) is an error naming the trial. */

@@ -55,6 +55,13 @@ int ac_moe_eq_sentences(ac_size s, int mpfr);
 ac_status ac_moe_eq_instance(unsigned long seed, ac_size size, int trial, ac_moe_variant v,
                              ac_moe_model **out, ac_msg *msg);
 
+/* The worst differences of two conditionals over the V words: *dlp gets
+ * the larger of itself and max_v |a_v - b_v|, *dp of itself and max_v
+ * |e^a_v - e^b_v| (the measurement of every |Δ log p| and |Δp| row of
+ * moe.equivalence).  A NaN in a, b, *dlp or *dp makes the result NaN, so a
+ * failed evaluation fails the row instead of vanishing from the maximum. */
+void ac_moe_eq_diffs(int V, const double *a, const double *b, double *dlp, double *dp);
+
 /* The check passes each variant when the largest |Δ log p| (and so |Δp|)
  * stays under ac_moe_logp_tolerance; at AC_MOE_EQ_PREC bits the two sides
  * must agree to AC_MOE_EQ_DIGITS significant digits (spec §2.5 item 3:

@@ -385,14 +385,14 @@ ac_trial_stats ac_trial_stats_of(const double *x, int n)
     s.min = s.max = x[0];
     for (int i = 0; i < n; i++) {
         sum += x[i];
-        s.min = x[i] < s.min ? x[i] : s.min;
-        s.max = x[i] > s.max ? x[i] : s.max;
+        s.min = ac_min_keep_nan(s.min, x[i]);
+        s.max = ac_max_keep_nan(s.max, x[i]);
     }
     s.mean = sum / n;
     double v = 0.0;
     for (int i = 0; i < n; i++)
         v += (x[i] - s.mean) * (x[i] - s.mean);
-    s.sd = n > 1 ? sqrt(v / (n - 1)) : 0.0;
+    s.sd = n > 1 ? sqrt(v / (n - 1)) : isnan(s.mean) ? NAN : 0.0;
     return s;
 }
 
@@ -410,8 +410,8 @@ ac_trial_stats ac_trial_stat(const ac_trial_set *set, const char *name, int k)
         if (s.n++ == 0)
             s.min = s.max = x;
         sum += x;
-        s.min = x < s.min ? x : s.min;
-        s.max = x > s.max ? x : s.max;
+        s.min = ac_min_keep_nan(s.min, x);
+        s.max = ac_max_keep_nan(s.max, x);
     }
     if (s.n == 0)
         return s;
@@ -422,7 +422,7 @@ ac_trial_stats ac_trial_stat(const ac_trial_set *set, const char *name, int k)
         if (e && k >= 0 && k < e->n)
             v += (e->v[k] - s.mean) * (e->v[k] - s.mean);
     }
-    s.sd = s.n > 1 ? sqrt(v / (s.n - 1)) : 0.0;
+    s.sd = s.n > 1 ? sqrt(v / (s.n - 1)) : isnan(s.mean) ? NAN : 0.0;
     return s;
 }
 

@@ -28,6 +28,7 @@
 #ifndef AC_TRIAL_H
 #define AC_TRIAL_H
 
+#include <math.h>
 #include <gsl/gsl_rng.h>
 #include <jansson.h>
 
@@ -128,14 +129,29 @@ ac_status ac_trial_set_read(const char *path, ac_trial_set *set, ac_msg *msg);
 /* ---- statistics over the records of a set ---- */
 
 typedef struct {
-    double mean, sd, min, max; /* NaN when n = 0; sd is 0 when n = 1 */
+    double mean, sd, min, max; /* NaN when n = 0; sd is 0 when n = 1 (NaN for a NaN value) */
     int n;                     /* records that have the vector and entry */
 } ac_trial_stats;
 
-/* Mean, sample standard deviation (n - 1), min and max of x[0..n). */
+/* The larger and the smaller of a and b, NaN when either is NaN.  For
+ * every running worst case over measurements: fmax(m, NaN) and fmin(m,
+ * NaN) return m, and a comparison such as `x > m ? x : m` drops a NaN x,
+ * so a failed measurement would vanish from the maximum. */
+static inline double ac_max_keep_nan(double a, double b) { return isnan(a) || isnan(b) ? NAN : (b > a ? b : a); }
+static inline double ac_min_keep_nan(double a, double b) { return isnan(a) || isnan(b) ? NAN : (b < a ? b : a); }
+
+/* Mean, sample standard deviation (n - 1), min and max of x[0..n).
+ *
+ * NaN propagates into every field: one NaN value, wherever it stands, makes
+ * mean, sd, min and max all NaN (fmin/fmax would drop it, and a worst case
+ * that skips a failed measurement could turn it into a PASS; a judged row
+ * with a NaN value FAILs in ac_claim_judge).  A caller whose records hold
+ * NaN on purpose ("not applicable") must leave those entries out itself,
+ * e.g. by a statistic over the subset where the quantity applies. */
 ac_trial_stats ac_trial_stats_of(const double *x, int n);
 /* The same over entry k of vector `name` of every record that has it, in
- * trial order (records without it are passed over: a trial may be skipped). */
+ * trial order (records without it are passed over: a trial may be skipped;
+ * a record that has it with the value NaN is not passed over, see above). */
 ac_trial_stats ac_trial_stat(const ac_trial_set *set, const char *name, int k);
 
 /* A curve of the mean over trials of vector yname, entry by entry from
