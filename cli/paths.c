@@ -17,6 +17,7 @@
 #include "verify/atomic.h"
 #include "verify/claim.h" /* AC_VERSION */
 #include "verify/paths_gibbs.h"
+#include "verify/paths_export.h"
 #include "verify/paths_io.h"
 
 static const char paths_format_help[] =
@@ -628,6 +629,9 @@ typedef struct {
 static const task_row task_table[] = {
     {"markov", "the four-path Markov-chain task of spec attention_paths 4.1 (seed 27: the claims')",
      ac_paths_task_markov, AC_PATHS_IO_MARKOV_SEED_DEFAULT, AC_PATHS_IO_MARKOV_WIDTH_DEFAULT},
+    {"digits", "the 2-way 1-shot digits task of spec 4.2b at paths.digits' default size, attention "
+               "frozen from its GD model (seed S + i: trial i of a run with base seed S)",
+     ac_paths_task_digits, 1, 10},
 };
 #define NTASKS ((int)(sizeof task_table / sizeof task_table[0]))
 
