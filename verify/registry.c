@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include "verify/claim.h"
+#include "verify/paths_claims.h"
 #include "verify/svm_claims.h"
 
 static const ac_paper_def papers[] = {
     {"svm", "Li, Huang, Ildiz, Rawat, Oymak. Mechanics of Next Token Prediction with Self-Attention. AISTATS 2024",
      ac_svm_claims, AC_SVM_NCLAIMS},
+    {"paths", "Tiberi, Mignacco, Irie, Sompolinsky. Dissecting the Interplay of Attention Paths in a Statistical Mechanics Theory of Transformers. NeurIPS 2024",
+     ac_paths_claims, AC_PATHS_NCLAIMS},
 };
 
 int ac_registry_npapers(void)
