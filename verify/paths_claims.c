@@ -11,6 +11,7 @@
 #include "verify/paths_claims.h"
 
 #include <float.h>
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
@@ -101,16 +102,23 @@ void ac_paths_claim_setup_of(ac_size size, ac_paths_claim_setup *s)
         memcpy(s->width, widths, sizeof widths);
     }
     s->test_stride = size == AC_SIZE_QUICK ? 10 : 1;
+    s->gibbs_chains = size == AC_SIZE_QUICK ? 2 : 4;
     if (size == AC_SIZE_QUICK) {
-        s->gibbs_chains = 2, s->gibbs_burn = 10, s->gibbs_keep = 20, s->gibbs_test_stride = 10;
+        for (int i = 0; i < 2; i++)
+            s->gibbs_burn[i] = 10, s->gibbs_keep[i] = 20, s->gibbs_test_stride[i] = 10;
     } else if (size == AC_SIZE_DEFAULT) {
-        /* fits the module's minute of `make results` (N = 100 is ~10 ms a
-         * chain sweep on one core); ESS of U_1 ~ 0.5 per draw at N = 100 */
-        s->gibbs_chains = 4, s->gibbs_burn = 100, s->gibbs_keep = 300, s->gibbs_test_stride = 5;
+        /* fits the module's minute of `make results`: a chain sweep at N =
+         * 100 takes ~10 ms on one core; U_1's ESS is ~0.5 per draw there, so
+         * 4 x 300 kept draws reach the 400 that count as mixed.  At N = 10
+         * U_1 decorrelates over ~100 sweeps: not mixed at this size. */
+        for (int i = 0; i < 2; i++)
+            s->gibbs_burn[i] = 100, s->gibbs_keep[i] = 300, s->gibbs_test_stride[i] = 5;
     } else {
-        /* spec §6: drop ~200, keep ~500 per chain; more at N = 10, where
-         * U_1 decorrelates over ~100 sweeps, is the paper size's job */
-        s->gibbs_chains = 4, s->gibbs_burn = 1000, s->gibbs_keep = 5000, s->gibbs_test_stride = 1;
+        /* spec §6: drop ~200, keep ~500 per chain, 10x that at N = 100; at
+         * N = 10 (~1/80 effective draws per draw for U_1, cheap sweeps)
+         * 25000 kept draws on 200 test points (160 MB of records) */
+        s->gibbs_burn[0] = 2000, s->gibbs_keep[0] = 25000, s->gibbs_test_stride[0] = 5;
+        s->gibbs_burn[1] = 1000, s->gibbs_keep[1] = 5000, s->gibbs_test_stride[1] = 1;
     }
 }
 
@@ -640,6 +648,718 @@ static ac_status rows_kern(const ac_run_opts *o, const ac_trial_set *set, ac_cla
 
 static const ac_trial_def kern_trials = {.ntrials = trials_one, .trial = trial_kern, .rows = rows_kern};
 
+/* ==== paths.gp-limit (§3.4) ================================================ */
+
+/* U_l = 1.5 I + 0.2 (J - I) in every layer: positive definite (eigenvalues
+ * 1.3 and 1.5 + 0.2 (D - 1)) and away from the GP values, so that the
+ * solver has to travel to the limit. */
+static void gp_start(const ac_paths_settings *s, double *U)
+{
+    for (int l = 1; l <= s->L; l++) {
+        int D = ac_paths_dim(s, l);
+        double *Ul = U + ac_paths_u_offset(s, l);
+        for (int a = 0; a < D; a++)
+            for (int b = 0; b < D; b++)
+                Ul[a * D + b] = a == b ? 1.5 : 0.2;
+    }
+}
+
+static double norm2(int n, const double *x)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* lambda_min of the Hessian of f = S/n_max in theta at theta, by central
+ * differences of the analytic gradient (step HESS_STEP), symmetrised. */
+static ac_status hessian_min(ac_paths_workspace *w, int n, const double *theta, double *lmin, ac_msg *msg)
+{
+    double *H = malloc(sizeof(double) * (size_t)n * n), *x = malloc(sizeof(double) * (size_t)n);
+    double *gp = malloc(sizeof(double) * (size_t)n), *gm = malloc(sizeof(double) * (size_t)n);
+    gsl_vector *ev = gsl_vector_alloc((size_t)n);
+    gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc((size_t)n);
+    ac_status st = AC_OK;
+    if (!H || !x || !gp || !gm || !ev || !ws) {
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the Hessian");
+        goto out;
+    }
+    for (int j = 0; j < n && st == AC_OK; j++) {
+        double f;
+        memcpy(x, theta, sizeof(double) * (size_t)n);
+        x[j] = theta[j] + HESS_STEP;
+        int a = ac_paths_objective(w, x, &f, gp);
+        x[j] = theta[j] - HESS_STEP;
+        int b = ac_paths_objective(w, x, &f, gm);
+        if (a || b)
+            st = ac_fail(msg, AC_ENUMERIC, "gp-limit: the Hessian's step left the domain at parameter %d", j);
+        for (int i = 0; i < n; i++)
+            H[i * n + j] = (gp[i] - gm[i]) / (2 * HESS_STEP);
+    }
+    if (st == AC_OK) {
+        gsl_matrix_view Hv = gsl_matrix_view_array(H, (size_t)n, (size_t)n);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < i; j++)
+                H[i * n + j] = H[j * n + i] = 0.5 * (H[i * n + j] + H[j * n + i]);
+        if (gsl_eigen_symm(&Hv.matrix, ev, ws) != GSL_SUCCESS)
+            st = ac_fail(msg, AC_ENUMERIC, "gp-limit: eigenvalues of the Hessian");
+        else
+            *lmin = gsl_vector_min(ev);
+    }
+out:
+    free(H), free(x), free(gp), free(gm);
+    gsl_vector_free(ev);
+    gsl_eigen_symm_free(ws);
+    return st;
+}
+
+/* GP regression with K_GP = prod sigma^2 / (N0 H^L) sum_pi xi_pi . xi_pi (§3.4)
+ * by its own loops and GSL's Cholesky, independent of theory/paths.c's
+ * kernel and predictor: mean, var on the Pt test points, and for the
+ * bound of the rows a_mu = sum_pi |Phi_pi(x^mu)| on train (a) and test
+ * (at), |v| (v = (K+TI)^{-1} Y), |w_m| (w_m = (K+TI)^{-1} k_m) and |K|_F. */
+typedef struct {
+    double *mean, *var, *at, *wn;
+    double an, vn, kf;
+} gp_route;
+
+static double phi_dot(const double *a, const double *b, int np, double ugp)
+{
+    double s = 0.0;
+    for (int i = 0; i < N0; i++)
+        for (int p = 0; p < np; p++)
+            s += a[i * np + p] * b[i * np + p];
+    return ugp * s;
+}
+
+static ac_status gp_direct(const task *k, double ugp, gp_route *g, ac_msg *msg)
+{
+    int P = k->tr.P, Pt = k->te.P, np = k->np;
+    size_t ex = (size_t)N0 * np;
+    gsl_matrix *A = gsl_matrix_alloc((size_t)P, (size_t)P);
+    gsl_vector *y = gsl_vector_alloc((size_t)P), *v = gsl_vector_alloc((size_t)P);
+    gsl_vector *km = gsl_vector_alloc((size_t)P), *wm = gsl_vector_alloc((size_t)P);
+    double *a = malloc(sizeof(double) * (size_t)P);
+    ac_status st = AC_OK;
+    if (!A || !y || !v || !km || !wm || !a) {
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the GP regression");
+        goto out;
+    }
+    g->kf = 0.0;
+    for (int i = 0; i < P; i++) {
+        for (int j = 0; j <= i; j++) {
+            double kij = phi_dot(k->Phi + i * ex, k->Phi + j * ex, np, ugp);
+            gsl_matrix_set(A, (size_t)i, (size_t)j, kij);
+            gsl_matrix_set(A, (size_t)j, (size_t)i, kij);
+            g->kf += (i == j ? 1.0 : 2.0) * kij * kij;
+        }
+        *gsl_matrix_ptr(A, (size_t)i, (size_t)i) += k->s.T;
+        gsl_vector_set(y, (size_t)i, k->tr.Y[i]);
+    }
+    g->kf = sqrt(g->kf);
+    g->an = 0.0;
+    for (int i = 0; i < P; i++) {
+        a[i] = 0.0;
+        for (int p = 0; p < np; p++) {
+            double s2 = 0.0;
+            for (int c = 0; c < N0; c++)
+                s2 += k->Phi[i * ex + (size_t)c * np + p] * k->Phi[i * ex + (size_t)c * np + p];
+            a[i] += sqrt(s2);
+        }
+        g->an += a[i] * a[i];
+    }
+    g->an = sqrt(g->an);
+    if (gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS) {
+        st = ac_fail(msg, AC_ENUMERIC, "gp-limit: K_GP + T I has no Cholesky factor");
+        goto out;
+    }
+    gsl_linalg_cholesky_solve(A, y, v);
+    g->vn = gsl_blas_dnrm2(v);
+    for (int m = 0; m < Pt; m++) {
+        const double *xm = k->Phit + m * ex;
+        for (int i = 0; i < P; i++)
+            gsl_vector_set(km, (size_t)i, phi_dot(xm, k->Phi + i * ex, np, ugp));
+        gsl_linalg_cholesky_solve(A, km, wm);
+        double mean = 0.0, kw = 0.0;
+        gsl_blas_ddot(km, v, &mean);
+        gsl_blas_ddot(km, wm, &kw);
+        g->mean[m] = mean;
+        g->var[m] = phi_dot(xm, xm, np, ugp) - kw;
+        g->wn[m] = gsl_blas_dnrm2(wm);
+        g->at[m] = 0.0;
+        for (int p = 0; p < np; p++) {
+            double s2 = 0.0;
+            for (int c = 0; c < N0; c++)
+                s2 += xm[(size_t)c * np + p] * xm[(size_t)c * np + p];
+            g->at[m] += sqrt(s2);
+        }
+    }
+out:
+    gsl_matrix_free(A);
+    gsl_vector_free(y), gsl_vector_free(v), gsl_vector_free(km), gsl_vector_free(wm);
+    free(a);
+    return st;
+}
+
+/* Records: "du" max |U - U_GP| over every layer, "du_tol" its bound,
+ * "du1" over U_1 alone, "conv", "iter", "grad", "lmin", "g0", "gs";
+ * "mean_ratio", "var_ratio": the worst |route B - route A| over its bound
+ * per test point; "dmean", "dvar": the worst differences. */
+static ac_status trial_gp(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    ac_paths_claim_setup su = setup_of(o->size);
+    task k;
+    ac_status st = task_init(&k, AC_PATHS_NET_FOUR_PATHS, 1.0, su.test_stride, msg);
+    if (st != AC_OK)
+        return st;
+    int P = k.tr.P, Pt = k.te.P, np = k.np;
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    ac_paths_workspace *w = task_workspace(&k, GP_WIDTH, msg);
+    int nth = ac_paths_theta_size(&k.s);
+    size_t nu = ac_paths_u_size(&k.s);
+    double *U = malloc(sizeof(double) * nu), *Ug = malloc(sizeof(double) * nu);
+    double *th = malloc(sizeof(double) * (size_t)nth), *g = malloc(sizeof(double) * (size_t)nth);
+    double *buf = malloc(sizeof(double) * (size_t)Pt * 6);
+    gp_route gr = {0};
+    if (!w || !U || !Ug || !th || !g || !buf) {
+        st = w ? ac_fail(msg, AC_ENOMEM, "no memory for the gp-limit claim") : AC_ENOMEM;
+        goto out;
+    }
+    double *mB = buf, *vB = buf + Pt;
+    gr.mean = buf + 2 * Pt, gr.var = buf + 3 * Pt, gr.at = buf + 4 * Pt, gr.wn = buf + 5 * Pt;
+    double f, g0, gs, lmin = NAN;
+    ac_paths_gp_u(&k.s, Ug);
+    if ((st = ac_paths_theta_from_u(&k.s, Ug, th, msg)) != AC_OK)
+        goto out;
+    ac_paths_objective(w, th, &f, g);
+    g0 = norm2(nth, g); /* the energy's pull: the entropy is stationary at U_GP */
+    gp_start(&k.s, U);
+    ac_min_settings ms;
+    ac_min_settings_default(&ms);
+    ms.eps_grad = GP_EPS_GRAD;
+    ac_paths_info info;
+    if ((st = ac_paths_solve(w, &ms, U, &info, msg)) != AC_OK)
+        goto out;
+    if ((st = ac_paths_theta_from_u(&k.s, U, th, msg)) != AC_OK)
+        goto out;
+    ac_paths_objective(w, th, &f, g);
+    gs = norm2(nth, g);
+    if ((st = hessian_min(w, nth, th, &lmin, msg)) != AC_OK)
+        goto out;
+    /* the bound on |U - U_GP|: theta within (|g0| + |g*|)/lambda_min of
+     * theta_GP to first order; U = L L^T moves by at most 2 |L|_F |dL|_F +
+     * |dL|_F^2, |dL|_F <= max(1, max L_jj) e^{|dtheta|} |dtheta| (the
+     * diagonal is exp(theta)) */
+    double dth = SECOND_ORDER * (g0 + gs) / lmin, lf = 0.0, ljj = 1.0;
+    for (int l = 1; l <= k.s.L; l++) {
+        int D = ac_paths_dim(&k.s, l);
+        double lfl = 0.0;
+        const double *Ul = U + ac_paths_u_offset(&k.s, l);
+        for (int a = 0; a < D; a++)
+            ljj = fmax(ljj, sqrt(Ul[a * D + a])), lfl += Ul[a * D + a]; /* |L|_F^2 = Tr U */
+        lf = fmax(lf, sqrt(lfl));
+    }
+    double dl = ljj * exp(dth) * dth, du_tol = 2.0 * lf * dl + dl * dl;
+    double du = 0.0, du1 = 0.0;
+    size_t off1 = ac_paths_u_offset(&k.s, 1);
+    for (size_t j = 0; j < nu; j++) {
+        du = fmax(du, fabs(U[j] - Ug[j]));
+        if (j >= off1 && j < off1 + (size_t)np * np)
+            du1 = fmax(du1, fabs(U[j] - Ug[j]));
+    }
+    /* the predictor, route B (theory/paths.c at the solver's U_1) */
+    if ((st = ac_paths_predict(w, U + off1, Pt, k.Phit, mB, vB, msg)) != AC_OK)
+        goto out;
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    /* route A: GP regression with K_GP by its own loops (U_GP = u I) */
+    if ((st = gp_direct(&k, Ug[off1], &gr, msg)) != AC_OK)
+        goto out;
+    /* per point: |dmean| <= du1 (a_m |a| |v| + |w_m| |a|^2 |v|) and |dvar| <=
+     * du1 (a_m^2 + 2 a_m |a| |w_m| + |w_m|^2 |a|^2), to first order (factor
+     * SECOND_ORDER), plus the rounding of two Cholesky routes:
+     * P eps kappa, kappa <= (|K|_F + T)/T, times the size of each term */
+    double kappa = (gr.kf + k.s.T) / k.s.T, mr = 0.0, vr = 0.0, dm = 0.0, dv = 0.0;
+    for (int m = 0; m < Pt; m++) {
+        double am = gr.at[m], wn = gr.wn[m], an = gr.an, vn = gr.vn;
+        double bm = SECOND_ORDER * du1 * (am * an * vn + wn * an * an * vn) + P * EPS * kappa * (am * an * vn + 1.0);
+        double bv = SECOND_ORDER * du1 * (am * am + 2 * am * an * wn + wn * wn * an * an) +
+                    P * EPS * kappa * (am * am + 1.0);
+        dm = fmax(dm, fabs(mB[m] - gr.mean[m]));
+        dv = fmax(dv, fabs(vB[m] - gr.var[m]));
+        mr = fmax(mr, fabs(mB[m] - gr.mean[m]) / bm);
+        vr = fmax(vr, fabs(vB[m] - gr.var[m]) / bv);
+    }
+    const struct {
+        const char *name;
+        double v;
+    } q[] = {{"du", du},     {"du_tol", du_tol}, {"du1", du1},   {"conv", info.min.status == AC_MIN_CONVERGED},
+             {"iter", info.min.iter}, {"grad", info.min.grad_norm}, {"lmin", lmin}, {"g0", g0},
+             {"gs", gs},     {"mean_ratio", mr}, {"var_ratio", vr}, {"dmean", dm}, {"dvar", dv},
+             {"ntest", Pt}};
+    for (size_t j = 0; j < sizeof q / sizeof q[0]; j++)
+        ac_trial_put1(t->rec, q[j].name, q[j].v);
+out:
+    ac_paths_free(w);
+    free(U), free(Ug), free(th), free(g), free(buf);
+    task_clear(&k);
+    return st;
+}
+
+static ac_status rows_gp(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    const ac_trial_record *rec = &set->rec[0];
+    double g = ac_trial_get1(rec, "grad", 0);
+    snprintf(res->setup, sizeof res->setup,
+             "spec 4.1 Markov task, 4 paths, P = %d, %g test points, T = %g; general solver at every width %g "
+             "(alpha = %g) from U_l = 1.5 I + 0.2 (J - I) to |grad S/N|_inf <= %g; GP route: K_GP by direct sums "
+             "and GSL's Cholesky",
+             AC_PATHS_MARKOV_P_TRAIN, ac_trial_get1(rec, "ntest", 0), AC_PATHS_MARKOV_T, GP_WIDTH,
+             AC_PATHS_MARKOV_P_TRAIN / GP_WIDTH, GP_EPS_GRAD);
+    char w[AC_CLAIM_TEXT];
+    ac_claim_add(res, "solver ended converged", "1", 1.0, ac_trial_get1(rec, "conv", 0), AC_METRIC_AT_LEAST, 0.0,
+                 "exact: the end point is a saddle point only where the gradient test passed");
+    snprintf(w, sizeof w, "U_GP, within (|g(U_GP)| + |g*|)/lambda_min = %.3g in theta", ac_trial_get1(rec, "du_tol", 0));
+    ac_claim_add(res, "max |U_l - U_GP| over every layer", w, 0.0, ac_trial_get1(rec, "du", 0), AC_METRIC_AT_MOST,
+                 ac_trial_get1(rec, "du_tol", 0),
+                 "first order: theta moves by at most (|g(theta_GP)|_2 + |g(theta*)|_2)/lambda_min(Hessian) from "
+                 "theta_GP (the energy's pull at alpha = 1e-6 and the solver's residual), x" STR(SECOND_ORDER)
+                 " for second order; mapped to U = L L^T");
+    ac_claim_add(res, "worst |mean - GP mean| / its bound, per test point", "<= 1", 0.0,
+                 ac_trial_get1(rec, "mean_ratio", 0), AC_METRIC_AT_MOST, 1.0,
+                 "bound per point: max|dU_1| (a_m |a| |v| + |w_m| |a|^2 |v|) x" STR(SECOND_ORDER)
+                 " + P eps kappa(K + T I) rounding; a = sum_pi |Phi_pi|, v = G Y, w_m = G k_m");
+    ac_claim_add(res, "worst |variance - GP variance| / its bound, per test point", "<= 1", 0.0,
+                 ac_trial_get1(rec, "var_ratio", 0), AC_METRIC_AT_MOST, 1.0,
+                 "bound per point: max|dU_1| (a_m^2 + 2 a_m |a| |w_m| + |w_m|^2 |a|^2) x" STR(SECOND_ORDER)
+                 " + P eps kappa rounding");
+    ac_claim_add(res, "max |U_1 - U_GP| x N (first-order coefficient)", "", NAN,
+                 ac_trial_get1(rec, "du1", 0) * GP_WIDTH, AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "worst |mean - GP mean|", "", NAN, ac_trial_get1(rec, "dmean", 0), AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "worst |variance - GP variance|", "", NAN, ac_trial_get1(rec, "dvar", 0), AC_METRIC_INFO, 0.0,
+                 "");
+    ac_claim_add(res, "lambda_min of the Hessian of S/N in theta", "", NAN, ac_trial_get1(rec, "lmin", 0),
+                 AC_METRIC_INFO, 0.0, "central differences of the analytic gradient, step " STR(HESS_STEP));
+    ac_claim_add(res, "|g(theta_GP)|_2, the energy's pull", "", NAN, ac_trial_get1(rec, "g0", 0), AC_METRIC_INFO, 0.0,
+                 "");
+    ac_claim_add(res, "|grad|_inf at the end", "", NAN, g, AC_METRIC_INFO, 0.0, "");
+    add_count(res, "BFGS iterations", ac_trial_get1(rec, "iter", 0), "");
+    return AC_OK;
+}
+
+static const ac_trial_def gp_trials = {.ntrials = trials_one, .trial = trial_gp, .rows = rows_gp};
+
+/* ==== paths.closed-form (§3.7) =============================================== */
+
+static const double cf_N[3] = {10, 100, 1000};
+
+/* One layer, one head (the good head), every width N, sigma^2 = 1, on the
+ * training set of §4.1. */
+static void cf_settings(double N, double T, ac_paths_settings *s)
+{
+    ac_paths_settings_default(s);
+    s->L = 1, s->H[0] = 1;
+    s->n[0] = s->n[1] = N;
+    s->T = T;
+}
+
+/* The solver's u, the 1-D root and the solver's error bound at (N, T). */
+static ac_status cf_solve(const double *Phi, const double *Y, double N, double T, double *u_solver, double *u_root,
+                          double *tol, int *conv, ac_msg *msg)
+{
+    ac_paths_settings s;
+    cf_settings(N, T, &s);
+    int P = AC_PATHS_MARKOV_P_TRAIN;
+    ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+    if (!w)
+        return ac_fail(msg, AC_ENOMEM, "no workspace at width %g", N);
+    ac_status st = ac_paths_set_data(w, Phi, Y, msg);
+    if (st == AC_OK)
+        st = ac_paths_one_path_u(w, u_root, msg);
+    double U;
+    ac_paths_gp_u(&s, &U);
+    ac_min_settings ms;
+    ac_min_settings_default(&ms);
+    ms.eps_grad = CF_EPS_GRAD;
+    ac_paths_info info;
+    if (st == AC_OK && tol)
+        st = ac_paths_solve(w, &ms, &U, &info, msg);
+    if (st == AC_OK && tol) {
+        /* theta = ln sqrt(u): |dtheta| <= |g| / f''(theta), f'' by a central
+         * difference of g (relative error O(h^2)); u moves by 2 u dtheta.
+         * Twice that, plus the rounding of g (1e3 eps) over f''. */
+        double th = 0.5 * log(U), tp = th + HESS_STEP, tm = th - HESS_STEP, fv, gp, gm;
+        ac_paths_objective(w, &tp, &fv, &gp);
+        ac_paths_objective(w, &tm, &fv, &gm);
+        double curv = (gp - gm) / (2 * HESS_STEP);
+        *u_solver = U;
+        *tol = 2.0 * 2.0 * U * (info.min.grad_norm + 1e3 * EPS) / curv;
+        *conv = info.min.status == AC_MIN_CONVERGED && curv > 0;
+    }
+    ac_paths_free(w);
+    return st;
+}
+
+/* Records: "u_solver", "u_root", "tol", "conv" per width of cf_N; "u0" the
+ * T -> 0 cubic at N = 1000, "T" the three temperatures, "err" |u(T) - u0|,
+ * "lmin" lambda_min(C), "r" = Y^T C^{-1} Y. */
+static ac_status trial_cf(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    (void)o;
+    ac_paths_settings s;
+    cf_settings(1.0, AC_PATHS_MARKOV_T, &s);
+    ac_paths_markov_head head = {.kind = AC_PATHS_HEAD_GOOD, .seed = 1};
+    ac_paths_markov_settings ds;
+    ac_paths_markov_settings_default(&ds);
+    ac_paths_markov_data d = {0};
+    int P = AC_PATHS_MARKOV_P_TRAIN;
+    double *Phi = malloc(sizeof(double) * (size_t)P * N0);
+    gsl_matrix *C = gsl_matrix_alloc((size_t)P, (size_t)P), *V = gsl_matrix_alloc((size_t)P, (size_t)P);
+    gsl_vector *ev = gsl_vector_alloc((size_t)P);
+    gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)P);
+    ac_status st = AC_OK;
+    if (!Phi || !C || !V || !ev || !ws)
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the closed-form claim");
+    if (st == AC_OK)
+        st = ac_paths_markov_data_init(&d, &ds, msg);
+    if (st == AC_OK)
+        st = ac_paths_markov_phi(&s, &head, &d, Phi, msg);
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    double us[3], ur[3], tol[3], conv[3];
+    for (int j = 0; j < 3 && st == AC_OK; j++) {
+        int c = 0;
+        st = cf_solve(Phi, d.Y, cf_N[j], AC_PATHS_MARKOV_T, &us[j], &ur[j], &tol[j], &c, msg);
+        conv[j] = c;
+    }
+    /* T -> 0 at N = 1000: r = Y^T C^{-1} Y from C's eigenpairs */
+    double lmin = NAN, r = 0.0, u0 = NAN, T[3], err[3];
+    if (st == AC_OK) {
+        for (int a = 0; a < P; a++)
+            for (int b = 0; b <= a; b++) {
+                double c = 0.0;
+                for (int i = 0; i < N0; i++)
+                    c += Phi[a * N0 + i] * Phi[b * N0 + i];
+                gsl_matrix_set(C, (size_t)a, (size_t)b, c);
+                gsl_matrix_set(C, (size_t)b, (size_t)a, c);
+            }
+        if (gsl_eigen_symmv(C, ev, V, ws) != GSL_SUCCESS)
+            st = ac_fail(msg, AC_ENUMERIC, "closed-form: eigenvalues of C");
+    }
+    if (st == AC_OK) {
+        lmin = gsl_vector_min(ev);
+        for (int k = 0; k < P; k++) {
+            double q = 0.0;
+            for (int i = 0; i < P; i++)
+                q += gsl_matrix_get(V, (size_t)i, (size_t)k) * d.Y[i];
+            r += q * q / gsl_vector_get(ev, (size_t)k);
+        }
+        double N = cf_N[2];
+        u0 = ac_paths_one_path_u_t0(P / N, r / N);
+        for (int j = 0; j < 3 && st == AC_OK; j++) {
+            double u;
+            T[j] = CF_T_RATIO0 * u0 * lmin * pow(10.0, -j);
+            st = cf_solve(Phi, d.Y, N, T[j], NULL, &u, NULL, NULL, msg);
+            err[j] = fabs(u - u0);
+        }
+    }
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    if (st == AC_OK) {
+        ac_trial_put(t->rec, "u_solver", 3, us);
+        ac_trial_put(t->rec, "u_root", 3, ur);
+        ac_trial_put(t->rec, "tol", 3, tol);
+        ac_trial_put(t->rec, "conv", 3, conv);
+        ac_trial_put1(t->rec, "u0", u0);
+        ac_trial_put(t->rec, "T", 3, T);
+        ac_trial_put(t->rec, "err", 3, err);
+        ac_trial_put1(t->rec, "lmin", lmin);
+        ac_trial_put1(t->rec, "r", r);
+    }
+    free(Phi);
+    gsl_matrix_free(C), gsl_matrix_free(V);
+    gsl_vector_free(ev);
+    gsl_eigen_symmv_free(ws);
+    ac_paths_markov_data_clear(&d);
+    return st;
+}
+
+static ac_status rows_cf(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    const ac_trial_record *rec = &set->rec[0];
+    char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT];
+    snprintf(res->setup, sizeof res->setup,
+             "one layer, one head (the good head of spec 4.1) on its P = %d training sequences, sigma^2 = 1; "
+             "u = U_1 from the 1-D root of dS/du on C's eigenvalues (ac_paths_one_path_u) and from the general "
+             "BFGS solver to |grad|_inf <= %g, T = %g at N = 10, 100, 1000; the T -> 0 cubic at N = 1000 with "
+             "T = %g u0 lambda_min(C) x 1, 0.1, 0.01",
+             AC_PATHS_MARKOV_P_TRAIN, CF_EPS_GRAD, AC_PATHS_MARKOV_T, CF_T_RATIO0);
+    double nconv = 0.0;
+    for (int j = 0; j < 3; j++) {
+        nconv += ac_trial_get1(rec, "conv", j) != 1.0;
+        ac_claim_add(res, fmt(q, sizeof q, "u from the general solver, N = %g", cf_N[j]), "1-D root of dS/du",
+                     ac_trial_get1(rec, "u_root", j), ac_trial_get1(rec, "u_solver", j), AC_METRIC_ABS,
+                     ac_trial_get1(rec, "tol", j),
+                     "the solver's end: |du| <= 2 u |g|/f''(theta) (theta = ln sqrt u, f'' by central differences), "
+                     "x2, plus 1e3 eps rounding of g; the root is closed to 4 eps");
+    }
+    ac_claim_add(res, "widths whose solve did not converge", "0", 0.0, nconv, AC_METRIC_AT_MOST, 0.0,
+                 "exact: the bound above needs the gradient test passed and f'' > 0");
+    for (int j = 0; j < 2; j++) {
+        double e0 = ac_trial_get1(rec, "err", j), e1 = ac_trial_get1(rec, "err", j + 1);
+        snprintf(w, sizeof w, "10 (|u(T) - u0| = O(T), u0 = %.6g the root of u^{3/2} = (1 - alpha) u + r/N)",
+                 ac_trial_get1(rec, "u0", 0));
+        ac_claim_add(res,
+                     fmt(q, sizeof q, "|u(T) - u0| at T = %.3g over that at T/10, N = 1000",
+                         ac_trial_get1(rec, "T", j)),
+                     w, 10.0, e0 / e1, AC_METRIC_REL, CF_RATE_TOL,
+                     "the next term is O(T/(u lambda_min)) <= 1e-2 relative; the rest is the cubic's rounding");
+    }
+    ac_claim_add(res, "lambda_min(C) of the path kernel", "", NAN, ac_trial_get1(rec, "lmin", 0), AC_METRIC_INFO,
+                 0.0, "");
+    ac_claim_add(res, "r/N = Y^T C^{-1} Y / N at N = 1000", "", NAN, ac_trial_get1(rec, "r", 0) / cf_N[2],
+                 AC_METRIC_INFO, 0.0, "");
+    return AC_OK;
+}
+
+static const ac_trial_def cf_trials = {.ntrials = trials_one, .trial = trial_cf, .rows = rows_cf};
+
+/* ==== paths.theory-vs-samples (§4.1, §6) =================================== */
+
+/* Trial i samples the width tvs_N[i]. */
+static const double tvs_N[2] = {10, 100};
+/* The spec's reference run (§4.1 [run]): theory and HMC accuracy and mean
+ * test variance at N = 10, 100, shown beside ours. */
+static const double ref_tvs[2][4] = {{0.964, 0.957, 0.237, 0.248}, {0.911, 0.901, 0.350, 0.365}};
+
+static int trials_tvs(const ac_run_opts *o)
+{
+    (void)o;
+    return 2;
+}
+
+/* The theory's numbers at width N on the task's kept test points: accuracy,
+ * mean test variance, U_1 (np x np). */
+static ac_status tvs_theory(task *k, double N, double *acc, double *var, double *U1, ac_msg *msg)
+{
+    int Pt = k->te.P, np = k->np;
+    double *U = malloc(sizeof(double) * ac_paths_u_size(&k->s));
+    double *m = malloc(sizeof(double) * (size_t)Pt * 2);
+    if (!U || !m) {
+        free(U), free(m);
+        return ac_fail(msg, AC_ENOMEM, "no memory for the theory");
+    }
+    ac_paths_info info = {0};
+    ac_status st = task_theory(k, N, U, m, m + Pt, &info, msg);
+    if (st == AC_OK && N > 0 && info.min.status != AC_MIN_CONVERGED)
+        st = ac_fail(msg, AC_ENOCONV, "the saddle point at width %g ended %s with |grad| %g", N,
+                     ac_min_status_str(info.min.status), info.min.grad_norm);
+    if (st == AC_OK) {
+        *acc = accuracy(Pt, m, k->te.Y);
+        *var = mean_of(Pt, m + Pt);
+        if (U1)
+            memcpy(U1, U + ac_paths_u_offset(&k->s, 1), sizeof(double) * (size_t)np * np);
+    }
+    free(U), free(m);
+    return st;
+}
+
+/* Records of trial i (width N = tvs_N[i]):
+ *   theory "acc_th", "var_th", "u_th" (U_1), and the same at width N - D_1 - 1
+ *   ("acc_fs", "var_fs", "u_fs");
+ *   sampled "acc_s", "undecided" (test points whose sampled mean is within
+ *   MC_Z standard errors of 0), "var_s", "var_mcse", "u_s", "u_mcse";
+ *   diagnostics "mixed", "rhat_max", "ess_min", "outcome", "sweeps",
+ *   "ntest";
+ *   trial 0 also the theory curve "curve_N", "curve_acc" and "acc_gp". */
+static ac_status trial_tvs(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    ac_paths_claim_setup su = setup_of(o->size);
+    double N = tvs_N[t->index];
+    task k;
+    ac_status st = task_init(&k, AC_PATHS_NET_FOUR_PATHS, 1.0, su.gibbs_test_stride[t->index], msg);
+    if (st != AC_OK)
+        return st;
+    int P = k.tr.P, Pt = k.te.P, np = k.np, np2 = np * np;
+    double acc_th, var_th, acc_fs, var_fs, u_th[AC_PATHS_MARKOV_MAX_HEADS * AC_PATHS_MARKOV_MAX_HEADS],
+        u_fs[AC_PATHS_MARKOV_MAX_HEADS * AC_PATHS_MARKOV_MAX_HEADS];
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    st = tvs_theory(&k, N, &acc_th, &var_th, u_th, msg);
+    if (st == AC_OK)
+        st = tvs_theory(&k, N - (np + 1), &acc_fs, &var_fs, u_fs, msg);
+    double curve[AC_PATHS_CLAIM_NWIDTH], gp = NAN, v;
+    for (int j = 0; t->index == 0 && j <= su.nwidth && st == AC_OK; j++)
+        st = tvs_theory(&k, j < su.nwidth ? su.width[j] : 0.0, j < su.nwidth ? &curve[j] : &gp, &v, NULL, msg);
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+    ac_paths_gibbs_settings gs;
+    ac_paths_gibbs_settings_default(&gs);
+    ac_paths_markov_network(k.net, N, &gs.net, k.heads);
+    gs.chains = su.gibbs_chains, gs.burn = su.gibbs_burn[t->index], gs.keep = su.gibbs_keep[t->index];
+    ac_paths_gibbs *g = st == AC_OK ? ac_paths_gibbs_alloc(&gs, P, Pt, N0) : NULL;
+    double *buf = malloc(sizeof(double) * ((size_t)Pt * 4 + (size_t)np2 * 4));
+    if (st == AC_OK && (!g || !buf))
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the sampler at width %g", N);
+    if (st == AC_OK)
+        st = ac_paths_gibbs_set(g, k.Phi, k.tr.Y, k.Phit, t->r, msg);
+    if (st == AC_OK)
+        st = ac_paths_gibbs_run(g, t->r, msg);
+    ac_paths_gibbs_info info;
+    if (st == AC_OK)
+        st = ac_paths_gibbs_info_get(g, &info);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    if (st == AC_OK && info.train.outcome != AC_TRAIN_STEP_LIMIT)
+        st = ac_fail(msg, AC_ENUMERIC, "the sampler at width %g ended %s after %ld sweeps", N,
+                     ac_train_outcome_str(info.train.outcome), info.train.steps);
+    if (st == AC_OK) {
+        double *mean = buf, *var = buf + Pt, *rh = buf + 2 * Pt, *es = buf + 3 * Pt;
+        double *us = buf + 4 * Pt, *urh = us + np2, *ues = urh + np2, *usd = ues + np2;
+        ac_paths_gibbs_test_stats(g, mean, var, rh, es);
+        ac_paths_gibbs_u1(g, us, urh, ues);
+        ac_paths_gibbs_u1_sd(g, usd);
+        int und = 0;
+        for (int m = 0; m < Pt; m++)
+            und += fabs(mean[m]) <= MC_Z * sqrt(var[m] / es[m]);
+        for (int e = 0; e < np2; e++)
+            usd[e] /= sqrt(ues[e]); /* now the mcse */
+        double rmax = fmax(fmax(info.mean_rhat_max, info.var_mean.rhat), info.u_rhat_max);
+        double emin = fmin(fmin(info.mean_ess_min, info.var_mean.ess), info.u_ess_min);
+        const struct {
+            const char *name;
+            double v;
+        } q[] = {{"acc_th", acc_th},
+                 {"var_th", var_th},
+                 {"acc_fs", acc_fs},
+                 {"var_fs", var_fs},
+                 {"acc_s", accuracy(Pt, mean, k.te.Y)},
+                 {"undecided", und},
+                 {"var_s", info.var_mean.value},
+                 {"var_mcse", info.var_mean.mcse},
+                 {"mixed", info.mixed},
+                 {"rhat_max", rmax},
+                 {"ess_min", emin},
+                 {"sweeps", info.train.steps},
+                 {"ntest", Pt}};
+        for (size_t j = 0; j < sizeof q / sizeof q[0]; j++)
+            ac_trial_put1(t->rec, q[j].name, q[j].v);
+        ac_trial_put(t->rec, "u_th", np2, u_th);
+        ac_trial_put(t->rec, "u_fs", np2, u_fs);
+        ac_trial_put(t->rec, "u_s", np2, us);
+        ac_trial_put(t->rec, "u_mcse", np2, usd);
+        if (t->index == 0) {
+            ac_trial_put(t->rec, "curve_N", su.nwidth, su.width);
+            ac_trial_put(t->rec, "curve_acc", su.nwidth, curve);
+            ac_trial_put1(t->rec, "acc_gp", gp);
+        }
+    }
+    ac_paths_gibbs_free(g);
+    free(buf);
+    task_clear(&k);
+    return st;
+}
+
+/* Path names in code order (§4.1): good, good -> random 2, denoising,
+ * random -> random. */
+static const char *const path_name[4] = {"g", "g>r2", "dn", "r1>r2"};
+
+static ac_status rows_tvs(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    ac_paths_claim_setup su = setup_of(o->size);
+    char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT], why[AC_CLAIM_REASON];
+    snprintf(res->setup, sizeof res->setup,
+             "spec 4.1 Markov task, 4 paths, P = %d, T = %g; blocked Gibbs (exact Gaussian conditionals), %d "
+             "chains from prior draws, seed %lu+i for width i; N = 10: %ld burn-in and %ld kept sweeps per chain, "
+             "every %d-th of the 1000 test points; N = 100: %ld, %ld, every %d-th; judged only where every "
+             "number's split R-hat < %g and ESS >= %g; tolerance %g MC standard errors (ESS) plus the theory's "
+             "finite-size error, estimated as its change from width N to N - %d",
+             AC_PATHS_MARKOV_P_TRAIN, AC_PATHS_MARKOV_T, su.gibbs_chains, o->seed, su.gibbs_burn[0],
+             su.gibbs_keep[0], su.gibbs_test_stride[0], su.gibbs_burn[1], su.gibbs_keep[1],
+             su.gibbs_test_stride[1], AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, MC_Z, 5);
+    double sx[2], sy[2], slo[2], shi[2];
+    int ns = 0;
+    for (int i = 0; i < set->nrec && i < 2; i++) {
+        const ac_trial_record *rec = &set->rec[i];
+        double N = tvs_N[i], nt = ac_trial_get1(rec, "ntest", 0);
+        int mixed = ac_trial_get1(rec, "mixed", 0) == 1.0;
+        ac_metric mt = mixed ? AC_METRIC_ABS : AC_METRIC_INFO;
+        char nm[AC_CLAIM_REASON];
+        snprintf(nm, sizeof nm, "not judged: chains not mixed (max split R-hat %.4g, min ESS %.4g; need < %g, >= %g)",
+                 ac_trial_get1(rec, "rhat_max", 0), ac_trial_get1(rec, "ess_min", 0), AC_PATHS_GIBBS_RHAT_OK,
+                 AC_PATHS_GIBBS_ESS_OK);
+        /* accuracy */
+        double at = ac_trial_get1(rec, "acc_th", 0), as = ac_trial_get1(rec, "acc_s", 0);
+        double amc = ac_trial_get1(rec, "undecided", 0) / nt, afs = FS_FACTOR * fabs(at - ac_trial_get1(rec, "acc_fs", 0));
+        snprintf(w, sizeof w, "theory accuracy (spec run: theory %.3f, HMC %.3f on 1000 points)", ref_tvs[i][0],
+                 ref_tvs[i][1]);
+        snprintf(why, sizeof why,
+                 "%g test points with the sampled mean within %g MC SE of 0 (%.4g) + finite size |acc(N) - acc(N - 5)| "
+                 "(%.4g)",
+                 ac_trial_get1(rec, "undecided", 0), MC_Z, amc, afs);
+        ac_claim_add(res, fmt(q, sizeof q, "sampled accuracy, N = %g", N), w, at, as, mt, amc + afs,
+                     mixed ? why : nm);
+        sx[ns] = N, sy[ns] = as, slo[ns] = as - amc, shi[ns] = as + amc, ns++;
+        /* mean test variance */
+        double vt = ac_trial_get1(rec, "var_th", 0), vs = ac_trial_get1(rec, "var_s", 0);
+        double vmc = MC_Z * ac_trial_get1(rec, "var_mcse", 0), vfs = FS_FACTOR * fabs(vt - ac_trial_get1(rec, "var_fs", 0));
+        snprintf(w, sizeof w, "theory K(x,x) - k'Gk (spec run: theory %.3f, HMC %.3f)", ref_tvs[i][2], ref_tvs[i][3]);
+        snprintf(why, sizeof why, "%g MC SE (%.4g) + finite size |var(N) - var(N - 5)| (%.4g)", MC_Z, vmc, vfs);
+        ac_claim_add(res, fmt(q, sizeof q, "mean test variance, N = %g", N), w, vt, vs, mt, vmc + vfs,
+                     mixed ? why : nm);
+        /* U_1, upper triangle */
+        for (int a = 0; a < 4; a++)
+            for (int b = a; b < 4; b++) {
+                int e = a * 4 + b;
+                double ut = ac_trial_get1(rec, "u_th", e), us = ac_trial_get1(rec, "u_s", e);
+                double umc = MC_Z * ac_trial_get1(rec, "u_mcse", e), ufs = FS_FACTOR * fabs(ut - ac_trial_get1(rec, "u_fs", e));
+                snprintf(why, sizeof why, "%g MC SE (%.4g) + finite size |U(N) - U(N - 5)| (%.4g)", MC_Z, umc, ufs);
+                ac_claim_add(res, fmt(q, sizeof q, "U_1[%s, %s], N = %g", path_name[a], path_name[b], N),
+                             "saddle point", ut, us, mt, umc + ufs, mixed ? why : nm);
+            }
+        ac_claim_add(res, fmt(q, sizeof q, "max split R-hat, N = %g", N), "< " STR(AC_PATHS_GIBBS_RHAT_OK), NAN,
+                     ac_trial_get1(rec, "rhat_max", 0), AC_METRIC_INFO, 0.0, "");
+        ac_claim_add(res, fmt(q, sizeof q, "min ESS, N = %g", N), ">= " STR(AC_PATHS_GIBBS_ESS_OK), NAN,
+                     ac_trial_get1(rec, "ess_min", 0), AC_METRIC_INFO, 0.0, "");
+        add_count(res, fmt(q, sizeof q, "sweeps per chain, N = %g", N), ac_trial_get1(rec, "sweeps", 0), "");
+    }
+    /* figures */
+    ac_figure *f = ac_claim_add_figure(res, "paths-theory-vs-samples-accuracy",
+                                       "Markov task: accuracy against width, theory and Gibbs samples", "width N",
+                                       "test accuracy", 1, 0);
+    if (set->nrec > 0) {
+        const ac_trial_vec *cN = ac_trial_get(&set->rec[0], "curve_N"), *ca = ac_trial_get(&set->rec[0], "curve_acc");
+        if (cN && ca) {
+            ac_figure_add_series(f, "theory", cN->n, cN->v, ca->v, NULL, NULL);
+            double gx[2] = {cN->v[0], cN->v[cN->n - 1]}, gy[2];
+            gy[0] = gy[1] = ac_trial_get1(&set->rec[0], "acc_gp", 0);
+            ac_figure_add_series(f, "GP limit", 2, gx, gy, NULL, NULL);
+        }
+    }
+    ac_figure_add_series(f, "Gibbs samples (band: undecided points)", ns, sx, sy, slo, shi);
+    ac_figure *fu = ac_claim_add_figure(res, "paths-theory-vs-samples-u1",
+                                        "U_1 entries (upper triangle, row by row: g, g>r2, dn, r1>r2)",
+                                        "entry index", "U_1 entry", 0, 0);
+    for (int i = 0; i < set->nrec && i < 2; i++) {
+        const ac_trial_record *rec = &set->rec[i];
+        double x[10], yt[10], ys[10], lo[10], hi[10];
+        int n = 0;
+        for (int a = 0; a < 4; a++)
+            for (int b = a; b < 4; b++, n++) {
+                int e = a * 4 + b;
+                double mc = MC_Z * ac_trial_get1(rec, "u_mcse", e);
+                x[n] = n + 1;
+                yt[n] = ac_trial_get1(rec, "u_th", e);
+                ys[n] = ac_trial_get1(rec, "u_s", e);
+                lo[n] = ys[n] - mc, hi[n] = ys[n] + mc;
+            }
+        ac_figure_add_series(fu, fmt(q, sizeof q, "theory, N = %g", tvs_N[i]), n, x, yt, NULL, NULL);
+        ac_figure_add_series(fu, fmt(q, sizeof q, "sampled, N = %g (band %g MC SE)", tvs_N[i], MC_Z), n, x, ys, lo,
+                             hi);
+    }
+    return AC_OK;
+}
+
+static const ac_trial_def tvs_trials = {.ntrials = trials_tvs, .trial = trial_tvs, .rows = rows_tvs};
+
 const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS] = {
     {.id = "paths.accuracy-vs-width",
      .paper = "paths",
@@ -652,4 +1372,19 @@ const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS] = {
      .statement = "At finite width the renormalised kernel K(U) combines the path-path kernels so that its top "
                   "principal components align with the labels better than the GP kernel's",
      .trials = &kern_trials},
+    {.id = "paths.gp-limit",
+     .paper = "paths",
+     .statement = "As the width grows (alpha = P/N -> 0) the saddle point tends to the GP values U_l = "
+                  "sigma_a^2 prod sigma_k^2 I and the predictor to GP regression with the path-averaged kernel",
+     .trials = &gp_trials},
+    {.id = "paths.closed-form",
+     .paper = "paths",
+     .statement = "With one layer and one head the general solver gives the scalar order parameter of the "
+                  "closed form, which tends to the root of u^{3/2} = (1 - alpha) u + r/N as T -> 0",
+     .trials = &cf_trials},
+    {.id = "paths.theory-vs-samples",
+     .paper = "paths",
+     .statement = "The theory's accuracy, mean test variance and order parameter U_1 agree with the finite-width "
+                  "network's Bayesian posterior, sampled by Gibbs, at N = 10 and N = 100",
+     .trials = &tvs_trials},
 };

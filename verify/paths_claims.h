@@ -14,7 +14,7 @@
 #include "verify/trial.h"
 
 /* The claim table (ids in the order below). */
-#define AC_PATHS_NCLAIMS 2
+#define AC_PATHS_NCLAIMS 5
 extern const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS];
 
 /* The widths of the spec's accuracy table (§4.1). */
@@ -25,10 +25,10 @@ typedef struct {
     int nwidth;                             /* widths of the accuracy table used */
     double width[AC_PATHS_CLAIM_NWIDTH];    /* those widths, increasing */
     int test_stride;                        /* theory claims: every test_stride-th test point */
-    /* paths.theory-vs-samples */
+    /* paths.theory-vs-samples, at N = 10 ([0]) and N = 100 ([1]) */
     int gibbs_chains;
-    long gibbs_burn, gibbs_keep;
-    int gibbs_test_stride;                  /* the sampler's test points: every k-th of the 1000 */
+    long gibbs_burn[2], gibbs_keep[2];
+    int gibbs_test_stride[2];               /* the sampler's test points: every k-th of the 1000 */
 } ac_paths_claim_setup;
 
 /* The setup of a run size (quick for tests, default for `make results`,
