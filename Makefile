@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS = -I. -D_POSIX_C_SOURCE=200809L
 STD      = -std=c11
-LIBS     = -lgsl -llapacke -lopenblas -lmpfr -lgmp -ljansson -lm
+LIBS     = -lgsl -llapacke -lopenblas -lmpfr -lgmp -ljansson -lz -lm
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
@@ -31,7 +31,7 @@ TBIN = $(BUILD)/attncheck-tests
 # Debian packages the build, the tests and the results need (make deps).
 DEPS_PKGS = libgsl-dev liblapacke-dev libopenblas-dev libmpfr-dev libgmp-dev \
             libcriterion-dev libjansson-dev pkg-config gnuplot-nox locales \
-            python3-sklearn fortunes
+            python3-sklearn fortunes zlib1g-dev
 # Data read from Debian packages, never copied into the project: scikit-learn's
 # 1797 handwritten digits (paths.digits) and the fortunes text corpus
 # (joma.text-entropy).

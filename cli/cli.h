@@ -76,5 +76,8 @@ int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_svm(int argc, char **argv);
+int cmd_moe(int argc, char **argv);
+int cmd_joma(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
 
 #endif

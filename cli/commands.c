@@ -9,6 +9,9 @@ const cli_command cli_commands[] = {
     {"merge", "FILE...", cmd_merge, "the table of a claim from trial records run apart (run --records)"},
     {"regress", "", cmd_regress, "rerun the claims and compare with the committed baseline"},
     {"svm", "COMMAND", cmd_svm, "the Graph-SVM theory on your own data (graph, solve, train, generate)"},
+    {"joma", "COMMAND", cmd_joma, "the JoMA dynamics on your own system (integrate, train, generate)"},
+    {"paths", "COMMAND", cmd_paths, "the attention-paths theory on your own task (solve, sample, generate)"},
+    {"moe", "COMMAND", cmd_moe, "the CBOW-MoE view on your own model and table (convert, check, tabular, generate)"},
 };
 
 const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);

@@ -109,6 +109,28 @@ static double log_partition(const ac_joma_reduced *m, const double *v)
     return zmax + log(s);
 }
 
+/* SOFTMAX a_l = exp(z_l - zmax) / sum_m x_m exp(z_m - zmax) (terms with
+ * x_m = 0 left out of the sum): one exponential per component, where
+ * exp(z_l - log_partition) takes two; the profile of the reduced
+ * integration (bench/joma.sh) is exponentials for the most part.  The
+ * shift by zmax keeps every exponential <= 1 and the sum >= min x > 0. */
+static void softmax_factors(const ac_joma_reduced *m, const double *v, double *a)
+{
+    double zmax = -HUGE_VAL, s = 0.0;
+    for (int l = 0; l < m->M; l++) {
+        a[l] = logit(m, l, v[l], NULL);
+        if (weight(m, l) > 0.0 && a[l] > zmax)
+            zmax = a[l];
+    }
+    for (int l = 0; l < m->M; l++) {
+        a[l] = exp(a[l] - zmax);
+        if (weight(m, l) > 0.0)
+            s += weight(m, l) * a[l];
+    }
+    for (int l = 0; l < m->M; l++)
+        a[l] /= s;
+}
+
 /* g_l and dg_l/dv_l. */
 static double drive(const ac_joma_reduced *m, int l, double v, double *dg)
 {
@@ -126,15 +148,16 @@ static double drive(const ac_joma_reduced *m, int l, double v, double *dg)
  * (AC_JOMA_Z_OVERFLOW). */
 static int factors(const ac_joma_reduced *m, const double *v, double *a)
 {
-    double lA = m->attention == AC_JOMA_ATT_SOFTMAX ? log_partition(m, v) : 0.0;
+    if (m->attention == AC_JOMA_ATT_SOFTMAX)
+        return softmax_factors(m, v, a), 0;
     for (int l = 0; l < m->M; l++) {
         double z = logit(m, l, v[l], NULL);
         if (m->attention == AC_JOMA_ATT_LINEAR)
             a[l] = z;
-        else if (m->attention == AC_JOMA_ATT_EXP && z > AC_JOMA_Z_OVERFLOW)
+        else if (z > AC_JOMA_Z_OVERFLOW)
             return 1;
         else
-            a[l] = exp(z - lA);
+            a[l] = exp(z);
     }
     return 0;
 }

@@ -285,7 +285,24 @@ struct ac_paths_workspace {
     double *Q, *X;               /* D_2 x D_2 scratch (partial traces) */
     double *Ut, *Gt;             /* usize: U(theta) and its gradient */
     double ld1;                  /* ln det U_1 of the last factor */
+    /* Pre-kernels (NULL when not used, see AC_PATHS_PREKERNEL_MAX): for each
+     * pair a <= b of paths, in the order (0,0), (0,1), ..., (np-1,np-1), the
+     * lower triangle, packed by rows (row mu at mu(mu+1)/2), of
+     * C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with Phi_a the
+     * P x N0 slice of path a; Pa (P x N0) is scratch for that slice. */
+    double *Cpk, *Pa;
 };
+
+/* Pre-kernels are used when they fit and win: assembling K from them reads
+ * np(np+1)/2 packed triangles (memory-bound, ~8 bytes per multiply-add),
+ * where K = Z Z^T costs N0 np multiply-adds per entry (compute-bound), so
+ * they pay off when 4 (np + 1) <= N0; the paper's tasks (np = 4, N0 = 231;
+ * np = 16, N0 = 192) qualify. */
+static int use_prekernels(int P, int N0, int np)
+{
+    double n = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
+    return P > 0 && 4.0 * (np + 1) <= N0 && n <= (double)AC_PATHS_PREKERNEL_MAX;
+}
 
 const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w)
 {
@@ -336,8 +353,13 @@ ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0)
     w->X = malloc(sizeof(double) * d2 * d2);
     w->Ut = malloc(sizeof(double) * w->usize);
     w->Gt = malloc(sizeof(double) * w->usize);
+    int pk = use_prekernels(P, N0, w->np);
+    if (pk) {
+        w->Cpk = malloc(sizeof(double) * (np * (np + 1) / 2) * ((size_t)P * (P + 1) / 2));
+        w->Pa = malloc(sizeof(double) * 2 * (size_t)P * N0);
+    }
     if (!w->K || !w->Z || !w->v || !w->wv || !w->b || !w->M || !w->G1 || !w->Lu || !w->Inv || !w->Q ||
-        !w->X || !w->Ut || !w->Gt) {
+        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa))) {
         ac_paths_free(w);
         return NULL;
     }
@@ -350,7 +372,42 @@ void ac_paths_free(ac_paths_workspace *w)
         return;
     free(w->K), free(w->Z), free(w->v), free(w->wv), free(w->b), free(w->M), free(w->G1);
     free(w->Lu), free(w->Inv), free(w->Q), free(w->X), free(w->Ut), free(w->Gt);
+    free(w->Cpk), free(w->Pa);
     free(w);
+}
+
+/* Path a's slice of Phi, P x N0, into A. */
+static void path_slice(const ac_paths_workspace *w, int a, double *A)
+{
+    size_t np = (size_t)w->np;
+    for (int mu = 0; mu < w->P; mu++)
+        for (int i = 0; i < w->N0; i++)
+            A[(size_t)mu * w->N0 + i] = w->Phi[((size_t)mu * w->N0 + i) * np + a];
+}
+
+/* The pre-kernels of the workspace's layout (above), with w->K as P x P
+ * scratch: C_ab = Phi_a Phi_b^T = H^L C_{ab}(x, x') of §2. */
+static void prekernels(ac_paths_workspace *w)
+{
+    int P = w->P, N0 = w->N0, np = w->np;
+    size_t tri = (size_t)P * (P + 1) / 2;
+    double *A = w->Pa, *B = w->Pa + (size_t)P * N0, *C = w->K, *out = w->Cpk;
+    for (int a = 0; a < np; a++) {
+        path_slice(w, a, A);
+        for (int b = a; b < np; b++, out += tri) {
+            if (b == a) {
+                cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, N0, 1.0, A, N0, 0.0, C, P);
+            } else {
+                path_slice(w, b, B);
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, P, N0, 1.0, A, N0, B, N0,
+                            0.0, C, P);
+            }
+            for (int mu = 0; mu < P; mu++)
+                for (int nu = 0; nu <= mu; nu++)
+                    out[(size_t)mu * (mu + 1) / 2 + nu] =
+                        b == a ? C[(size_t)mu * P + nu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
+        }
+    }
 }
 
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
@@ -368,6 +425,8 @@ ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const doub
         if (!isfinite(Y[mu]))
             return ac_fail(msg, AC_EINVAL, "attention paths: label %d is not finite", mu);
     w->Phi = Phi, w->Y = Y;
+    if (w->Cpk)
+        prekernels(w);
     return AC_OK;
 }
 
@@ -507,20 +566,44 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
 
 /* ---- Energy (§3.2), its gradient (§3.6), predictor (§3.3) -------------- */
 
-/* Factor K(U_1) + T I into w->K (lower) with Z = Phi L_1 on the way, and
- * wv = L^{-1} Y, v = (K + T I)^{-1} Y, *logdet = ln det(K + T I). */
-static ac_status factor(ac_paths_workspace *w, const double *U1, double *logdet, ac_msg *msg)
+/* K's lower triangle from the pre-kernels: K = sum_i Phi_i U_1 Phi_i^T =
+ * sum_{a,b} U_ab C_ab = sum_a U_aa C_aa + sum_{a<b} U_ba (C_ab + C_ab^T),
+ * reading U_1's lower triangle (as its Cholesky factor does). */
+static void kernel_prekernels(ac_paths_workspace *w, const double *U1)
+{
+    int P = w->P, np = w->np;
+    size_t tri = (size_t)P * (P + 1) / 2;
+    for (int mu = 0; mu < P; mu++) {
+        double *row = w->K + (size_t)mu * P;
+        const double *c = w->Cpk + (size_t)mu * (mu + 1) / 2;
+        memset(row, 0, sizeof(double) * (size_t)(mu + 1));
+        for (int a = 0, k = 0; a < np; a++)
+            for (int b = a; b < np; b++, k++)
+                cblas_daxpy(mu + 1, U1[(size_t)b * np + a], c + k * tri, 1, row, 1);
+    }
+}
+
+/* Factor K(U_1) + T I into w->K (lower), and wv = L^{-1} Y, v = (K + T I)^{-1}
+ * Y, *logdet = ln det(K + T I); Z = Phi L_1 on the way when the kernel is
+ * built from it, or when need_z (the predictor reads it). */
+static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, double *logdet,
+                        ac_msg *msg)
 {
     int P = w->P, np = w->np, m = w->N0 * np;
     double ldu;
     if (chol(U1, np, w->Lu, &ldu))
         return ac_fail(msg, AC_ENUMERIC, "order parameter U_1 (%d x %d) is not positive definite",
                        np, np);
+    if (need_z || !w->Cpk)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P * w->N0, np, np, 1.0, w->Phi,
+                    np, w->Lu, np, 0.0, w->Z, np);
     /* K = sum_i Phi_i U_1 Phi_i^T = Z Z^T with Z = Phi L_1 over the path
-     * index: positive semidefinite by construction. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P * w->N0, np, np, 1.0, w->Phi, np,
-                w->Lu, np, 0.0, w->Z, np);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, m, 1.0, w->Z, m, 0.0, w->K, P);
+     * index (positive semidefinite by construction), or the same sum from
+     * the pre-kernels. */
+    if (w->Cpk)
+        kernel_prekernels(w, U1);
+    else
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, m, 1.0, w->Z, m, 0.0, w->K, P);
     for (int mu = 0; mu < P; mu++)
         w->K[(size_t)mu * P + mu] += w->s.T;
     int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', P, w->K, P);
@@ -552,7 +635,7 @@ ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, do
         return AC_OK;
     }
     double ld;
-    ac_status st = factor(w, U1, &ld, msg);
+    ac_status st = factor(w, U1, 0, &ld, msg);
     if (st != AC_OK)
         return st;
     *E = ld + cblas_ddot(P, w->wv, 1, w->wv, 1);
@@ -609,7 +692,7 @@ ac_status ac_paths_predict(ac_paths_workspace *w, const double *U1, int Pt,
     double ld;
     ac_status st = AC_OK;
     if (P > 0)
-        st = factor(w, U1, &ld, msg);
+        st = factor(w, U1, 1, &ld, msg);
     else if (chol(U1, np, w->Lu, &ld))
         st = ac_fail(msg, AC_ENUMERIC, "order parameter U_1 (%d x %d) is not positive definite",
                      np, np);

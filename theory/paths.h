@@ -127,9 +127,17 @@ void ac_paths_head_scores(const ac_paths_settings *s, const double *U1, double *
  * size) for P < 0, N0 < 1, or P N0 or N0 H^L beyond BLAS's int dimensions. */
 ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg *msg);
 
+/* Pre-kernels C_ab = Phi_a Phi_b^T (one P x P triangle per pair of paths,
+ * computed once by set_data) let each evaluation assemble K in
+ * O(H^L(H^L+1)/2 P^2) instead of O(P^2 N0 H^L); the workspace holds them
+ * when they win (4 (H^L + 1) <= N0) and take at most this many doubles,
+ * 2^25 (256 MiB): the Markov task at P = 2000 needs 2e7.  Otherwise K is
+ * Z Z^T with Z = Phi L_1. */
+#define AC_PATHS_PREKERNEL_MAX ((size_t)1 << 25)
+
 /* A workspace for P training examples of N0 features (O(P^2 + P N0 H^L)
- * doubles).  Copies s; NULL on no memory or when ac_paths_check_sizes
- * fails. */
+ * doubles, plus the pre-kernels above when used).  Copies s; NULL on no
+ * memory or when ac_paths_check_sizes fails. */
 typedef struct ac_paths_workspace ac_paths_workspace;
 ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0);
 void ac_paths_free(ac_paths_workspace *w);
@@ -137,7 +145,8 @@ void ac_paths_free(ac_paths_workspace *w);
 const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w);
 
 /* Attach the training data: Phi (P x N0 x H^L) and labels Y (P).  Both
- * borrowed until the next set_data or free.  Returns AC_EINVAL (msg names
+ * borrowed until the next set_data or free, and must not change meanwhile
+ * (the pre-kernels are computed from Phi here).  Returns AC_EINVAL (msg names
  * the entry) for a NULL or non-finite entry, else AC_OK. */
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
                             ac_msg *msg);

@@ -20,6 +20,7 @@ const char *ac_joma_model_loss_name(ac_joma_model_loss_kind l)
     switch (l) {
     case AC_JOMA_MODEL_LOSS_CE: return "ce";
     case AC_JOMA_MODEL_LOSS_SQUARED: return "squared";
+    case AC_JOMA_MODEL_LOSS_LINEAR: return "linear";
     }
     return NULL;
 }
@@ -90,7 +91,8 @@ static double act(ac_joma_model_activation k, double a, double *dphi)
 }
 
 /* One sample's loss; with gz, gW, adds weight times its gradient:
- *   dl/dh_k = e_k (CE: softmax(h)_k - [k = y]; SQUARED: h_k - [k = y]),
+ *   dl/dh_k = e_k (CE: softmax(h)_k - [k = y]; SQUARED: h_k - [k = y];
+ *                  LINEAR: -[k = y]),
  *   delta_k = weight e_k phi'(a_k),  dl/dw_k = delta_k f,
  *   dl/db = U_C^T sum_k delta_k w_k =: gb,
  *   dl/dz_l = EXP gb_l b_l / T; SOFTMAX b_l (gb_l - gb . b) / T; LINEAR gb_l x_l. */
@@ -122,6 +124,10 @@ static double sample_loss(const ac_joma_model *m, const double *x, int y, const 
         loss = lse - s->h[y];
         for (int k = 0; k < K; k++)
             s->e[k] = exp(s->h[k] - lse) - (k == y);
+    } else if (m->loss == AC_JOMA_MODEL_LOSS_LINEAR) {
+        loss = -s->h[y];
+        for (int k = 0; k < K; k++)
+            s->e[k] = -(double)(k == y);
     } else {
         for (int k = 0; k < K; k++) {
             s->e[k] = s->h[k] - (k == y);
@@ -290,7 +296,7 @@ const char *ac_joma_train_settings_check(const ac_joma_train_settings *s)
     if (!ac_joma_model_activation_name(s->activation))
         return "joma train: activation must be identity, tanh or relu";
     if (!ac_joma_model_loss_name(s->loss))
-        return "joma train: loss must be ce or squared";
+        return "joma train: loss must be ce, squared or linear";
     if (!(s->grad_tol >= 0.0))
         return "joma train: grad_tol must be at least 0";
     if (!(s->diverge_factor > 1.0))

@@ -14,6 +14,9 @@
  *   MLP        h_k = phi(w_k . f), phi = identity, tanh or ReLU
  *   loss       CE       -log softmax(h)_y         (the authors' script)
  *              SQUARED  1/2 sum_k (h_k - [k = y])^2 (theory/joma's joint flow)
+ *              LINEAR   -h_y: a back-propagated gradient g = -dL/dh that is
+ *                       constant in time (spec §1.4 Assumption 1, exactly),
+ *                       the setting of the linear-activation dynamics §2.2a
  * averaged over a batch.  The projected weights are v_k = U_C^T w_k and the
  * residual weights q_k = u_q . w_k; with orthonormal U, T = 1, the SQUARED
  * loss and the full batch, one SGD step moves y = [z | v_1..v_K | q] by
@@ -38,9 +41,14 @@ typedef enum {
     AC_JOMA_MODEL_ACT_RELU
 } ac_joma_model_activation;
 
-typedef enum { AC_JOMA_MODEL_LOSS_CE = 0, AC_JOMA_MODEL_LOSS_SQUARED } ac_joma_model_loss_kind;
+typedef enum {
+    AC_JOMA_MODEL_LOSS_CE = 0,
+    AC_JOMA_MODEL_LOSS_SQUARED,
+    AC_JOMA_MODEL_LOSS_LINEAR
+} ac_joma_model_loss_kind;
 
-/* "identity", "tanh", "relu"; "ce", "squared"; NULL outside the lists. */
+/* "identity", "tanh", "relu"; "ce", "squared", "linear"; NULL outside the
+ * lists. */
 const char *ac_joma_model_activation_name(ac_joma_model_activation a);
 const char *ac_joma_model_loss_name(ac_joma_model_loss_kind l);
 

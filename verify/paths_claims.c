@@ -25,6 +25,7 @@
 #include "solvers/minimize.h"
 #include "theory/paths.h"
 #include "verify/paths_gibbs.h"
+#include "verify/paths_net_claims.h"
 #include "verify/paths_task.h"
 #include "verify/trial.h"
 
@@ -1418,4 +1419,12 @@ const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS] = {
      .statement = "The theory's accuracy, mean test variance and order parameter U_1 agree with the finite-width "
                   "network's Bayesian posterior, sampled by Gibbs, at N = 10 and N = 100",
      .trials = &tvs_trials},
+    {.id = "paths.head-pruning",
+     .paper = "paths",
+     .statement = AC_PATHS_PRUNING_STATEMENT,
+     .trials = &ac_paths_pruning_trials},
+    {.id = "paths.digits",
+     .paper = "paths",
+     .statement = AC_PATHS_DIGITS_STATEMENT,
+     .trials = &ac_paths_digits_trials},
 };

@@ -24,6 +24,13 @@ struct ac_paths_gibbs {
     double *f;                /* M, scratch */
     /* block scratch */
     double *G, *resid, *alpha, *theta0, *Lg, *Ck, *tk, *sk;
+    /* Pre-kernels of the V_0 block (NULL when unused): for each pair of
+     * paths a <= b, the packed lower triangle (row mu at mu(mu+1)/2) of
+     * R0_a R0_b^T (a = b) or R0_a R0_b^T + R0_b R0_a^T (a < b), R0_a the
+     * training rows of R_0 for path a (P x N0).  R_0 is the data, fixed
+     * after set, so J J^T of the V_0 block is sum_{a<=b} Lg_ab C_ab: O(H^L^2
+     * P^2) per sweep instead of O(H^L P^2 N0) (theory/paths.h's rule). */
+    double *Cpk;
     size_t max_block;
     int max_q;
     /* records */
@@ -110,6 +117,7 @@ void ac_paths_gibbs_free(ac_paths_gibbs *g)
     free(g->Ck);
     free(g->tk);
     free(g->sk);
+    free(g->Cpk);
     free(g->rec_f);
     free(g->rec_u);
     free(g->rec_loss);
@@ -183,11 +191,35 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     g->rec_loss = malloc(sizeof(double) * (size_t)s->chains);
     ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ck &&
           g->tk && g->sk && g->rec_f && g->rec_u && g->rec_loss;
+    double npk = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
+    if (ok && 4.0 * (np + 1) <= N0 && npk <= (double)AC_PATHS_PREKERNEL_MAX) {
+        g->Cpk = malloc(sizeof(double) * (size_t)npk);
+        ok &= g->Cpk != NULL;
+    }
     if (!ok) {
         ac_paths_gibbs_free(g);
         return NULL;
     }
     return g;
+}
+
+/* The V_0 block's pre-kernels (layout above) from R_0's training rows, with
+ * g->G as P x P scratch. */
+static void prekernels(ac_paths_gibbs *g)
+{
+    int P = g->P, M = g->M, N0 = g->N0, np = g->np;
+    size_t tri = (size_t)P * (P + 1) / 2;
+    double *C = g->G, *out = g->Cpk;
+    for (int a = 0; a < np; a++)
+        for (int b = a; b < np; b++, out += tri) {
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, P, N0, 1.0,
+                        g->R[0] + (size_t)a * M * N0, N0, g->R[0] + (size_t)b * M * N0, N0, 0.0,
+                        C, P);
+            for (int mu = 0; mu < P; mu++)
+                for (int nu = 0; nu <= mu; nu++)
+                    out[(size_t)mu * (mu + 1) / 2 + nu] =
+                        b == a ? C[(size_t)mu * P + nu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
+        }
 }
 
 ac_status ac_paths_gibbs_set(ac_paths_gibbs *g, const double *Phi, const double *Y,
@@ -212,6 +244,8 @@ ac_status ac_paths_gibbs_set(ac_paths_gibbs *g, const double *Phi, const double 
                 g->R[0][((size_t)pi * M + mu) * N0 + i] = k * v;
             }
     }
+    if (g->Cpk)
+        prekernels(g);
     for (int mu = 0; mu < g->P; mu++) {
         if (!isfinite(Y[mu]))
             return ac_fail(msg, AC_EINVAL, "gibbs set: Y[%d] is not finite", mu);
@@ -300,7 +334,8 @@ static void forward(ac_paths_gibbs *g, double *th, int rows)
  * right_pi(mu) = row mu of Rl[pi] (M x q).  Draw theta from its Gaussian
  * conditional by Matheron's rule (§6).  Returns 0, or the dpotrf info. */
 static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, double sigma2,
-                        const double *lam, double lscale, const double *Rl, int lay, gsl_rng *r)
+                        const double *lam, double lscale, const double *Rl, int lay,
+                        const double *pk, gsl_rng *r)
 {
     int np = g->np, P = g->P, M = g->M;
     double T = g->s.net.T, sd = sqrt(sigma2);
@@ -333,11 +368,28 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
                         : lscale * lscale;
             g->Lg[a * np + b] = v;
         }
-    /* G = T I + sigma^2 J J^T, J J^T = sum_{a} R_a (sum_b Lg_ab R_b)^T (train rows) */
-    memset(g->G, 0, sizeof(double) * (size_t)P * P);
-    for (int mu = 0; mu < P; mu++)
-        g->G[(size_t)mu * P + mu] = T;
-    for (int a = 0; a < np; a++) {
+    /* G = T I + sigma^2 J J^T, J J^T = sum_{a} R_a (sum_b Lg_ab R_b)^T (train
+     * rows); from the pre-kernels pk when given, lower triangle only (what
+     * dpotrf 'L' reads): J J^T = sum_a Lg_aa C_aa + sum_{a<b} Lg_ab (C_ab +
+     * C_ab^T), Lg symmetric. */
+    if (pk) {
+        size_t tri = (size_t)P * (P + 1) / 2;
+        for (int mu = 0; mu < P; mu++) {
+            double *row = g->G + (size_t)mu * P;
+            memset(row, 0, sizeof(double) * (size_t)(mu + 1));
+            for (int a = 0, k = 0; a < np; a++)
+                for (int b = a; b < np; b++, k++)
+                    if (g->Lg[a * np + b] != 0.0)
+                        cblas_daxpy(mu + 1, sigma2 * g->Lg[a * np + b],
+                                    pk + k * tri + (size_t)mu * (mu + 1) / 2, 1, row, 1);
+            row[mu] += T;
+        }
+    } else {
+        memset(g->G, 0, sizeof(double) * (size_t)P * P);
+        for (int mu = 0; mu < P; mu++)
+            g->G[(size_t)mu * P + mu] = T;
+    }
+    for (int a = 0; a < np && !pk; a++) {
         memset(g->Ck, 0, sizeof(double) * (size_t)P * q);
         int any = 0;
         for (int b = 0; b < np; b++)
@@ -388,7 +440,8 @@ static int sweep(ac_paths_gibbs *g, double *th, gsl_rng *r)
     int L = g->L, info;
     forward(g, th, g->P);
     if (b & AC_PATHS_GIBBS_BLOCK_A) {
-        info = block_update(g, th, 1, 1, g->n[L], net->sigma2_a, NULL, g->ca, g->R[L + 1], 0, r);
+        info = block_update(g, th, 1, 1, g->n[L], net->sigma2_a, NULL, g->ca, g->R[L + 1], 0,
+                            NULL, r);
         if (info)
             return info;
     }
@@ -399,7 +452,7 @@ static int sweep(ac_paths_gibbs *g, double *th, gsl_rng *r)
     for (int l = L; l >= 1; l--) {
         if (b & AC_PATHS_GIBBS_BLOCK_V(l)) {
             info = block_update(g, th + g->off[l], net->H[l - 1], g->n[l], g->n[l - 1],
-                                net->sigma2[l], g->Lam[l], g->c[l], g->R[l], l, r);
+                                net->sigma2[l], g->Lam[l], g->c[l], g->R[l], l, NULL, r);
             if (info)
                 return info;
         }
@@ -407,7 +460,7 @@ static int sweep(ac_paths_gibbs *g, double *th, gsl_rng *r)
     }
     if (b & AC_PATHS_GIBBS_BLOCK_V0) {
         info = block_update(g, th + g->off[0], 1, g->n[0], g->N0, net->sigma2[0], g->Lam[0],
-                            g->c[0], g->R[0], 0, r);
+                            g->c[0], g->R[0], 0, g->Cpk, r);
         if (info)
             return info;
     }

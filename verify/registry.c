@@ -3,13 +3,22 @@
 #include <string.h>
 
 #include "verify/claim.h"
+#include "verify/joma_claims.h"
+#include "verify/moe_claims.h"
 #include "verify/paths_claims.h"
 #include "verify/svm_claims.h"
 
 static const ac_paper_def papers[] = {
     {"svm", "Li, Huang, Ildiz, Rawat, Oymak. Mechanics of Next Token Prediction with Self-Attention. AISTATS 2024",
      ac_svm_claims, AC_SVM_NCLAIMS},
-    {"paths", "Tiberi, Mignacco, Irie, Sompolinsky. Dissecting the Interplay of Attention Paths in a Statistical Mechanics Theory of Transformers. NeurIPS 2024",
+    {"joma", "Tian, Wang, Zhang, Chen, Du. JoMA: Demystifying Multilayer Transformers via JOint Dynamics of MLP and "
+             "Attention. ICLR 2024",
+     ac_joma_claims, AC_JOMA_NCLAIMS},
+    {"moe", "Wibisono, Wang. Bidirectional Attention as a Mixture of Continuous Word Experts. UAI 2023", ac_moe_claims,
+     AC_MOE_NCLAIMS},
+    {"paths",
+     "Tiberi, Mignacco, Irie, Sompolinsky. Dissecting the Interplay of Attention Paths in a Statistical Mechanics "
+     "Theory of Transformers. NeurIPS 2024",
      ac_paths_claims, AC_PATHS_NCLAIMS},
 };
 

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Lines of the JoMA benchmark report (bench/joma.sh), with each target judged
+met or MISSED.
+
+usage: joma_report.py scipy C_JSON SCIPY_JSON      ours vs solve_ivp (target: >= 20x)
+       joma_report.py cvode C_JSON                 ours vs CVODE at equal accuracy (target: <= 2x)
+       joma_report.py step C_JSON TORCH_JSON       a training step vs PyTorch (target: >= 3x)
+"""
+import json
+import sys
+
+SCIPY_TARGET = 20.0
+CVODE_TARGET = 2.0
+TORCH_TARGET = 3.0
+
+
+def ms(s):
+    return f"{s * 1e3:.3g} ms"
+
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def fmt_err(e):
+    return "n/a" if e is None else f"{e:.2g}"
+
+
+def scipy(c, p):
+    r = p["seconds"] / c["seconds"]
+    print(f"   {c['kind']:6s} M={c['M']:<5d} {c['NT']:3d} times: ours {ms(c['seconds'])} ({c['steps']} steps, "
+          f"{c['nfev']} f) | solve_ivp {ms(p['seconds'])} ({p['nfev']} f) | ratio {r:.3g}x "
+          f"(target >= {SCIPY_TARGET:g}x: {verdict(r >= SCIPY_TARGET)})")
+    print(f"          max |v_ours - v_scipy| = {fmt_err(p['max_diff_ours'])}; error against the closed form: "
+          f"ours {fmt_err(c['err'])}, solve_ivp {fmt_err(p['err'])}")
+
+
+def cvode(c):
+    """For each CVODE tolerance: its error e against the closed form and its
+    time; ours: the fastest of our runs (rtol 1e-6 .. 1e-13) whose error is
+    <= e.  The judged ratio is the worst over CVODE's tolerances."""
+    sw = c["sweep"]
+    ours = [(r["ours_err"], r["ours_seconds"]) for r in sw if r["ours_err"] is not None]
+    worst, beyond = 0.0, []
+    print(f"   M={c['M']}: CVODE (Adams, fixed point) rtol -> error, time | ours at error <= that -> time, ratio")
+    for r in sw:
+        e, s = r["cvode_err"], r["cvode_seconds"]
+        if e is None or s is None:
+            print(f"     rtol {r['rtol']:g}: CVODE failed")
+            continue
+        cand = [t for (eo, t) in ours if eo <= e]
+        if not cand:
+            print(f"     rtol {r['rtol']:g}: CVODE {e:.2g} in {ms(s)} | no run of ours has error <= {e:.2g}")
+            continue
+        t = min(cand)
+        worst = max(worst, t / s)
+        print(f"     rtol {r['rtol']:g}: CVODE err {e:.2g} in {ms(s)} ({r['cvode_nfev']} f) | ours {ms(t)}, "
+              f"ours/CVODE {t / s:.3g}")
+    best_cv = min((r["cvode_err"] for r in sw if r["cvode_err"] is not None), default=None)
+    best_us = min((e for e, _ in ours), default=None)
+    print(f"     worst ours/CVODE at equal accuracy {worst:.3g} (target <= {CVODE_TARGET:g}: "
+          f"{verdict(worst <= CVODE_TARGET)}); smallest error reached: CVODE {fmt_err(best_cv)}, ours "
+          f"{fmt_err(best_us)}")
+
+
+def step(c, p):
+    r = p["seconds_per_step"] / c["seconds_per_step"]
+    print(f"   M={c['M']} K={c['K']} d={c['d']} N={c['N']}: C {c['seconds_per_step'] * 1e6:.3g} us/step | "
+          f"PyTorch (1 thread) {p['seconds_per_step'] * 1e6:.3g} us/step | ratio {r:.3g}x "
+          f"(target >= {TORCH_TARGET:g}x: {verdict(r >= TORCH_TARGET)}); first step agrees to "
+          f"{p['max_diff_first_step']:.2g}")
+
+
+def main():
+    mode, files = sys.argv[1], [json.load(open(f)) for f in sys.argv[2:]]
+    {"scipy": scipy, "cvode": cvode, "step": step}[mode](*files)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+#!/bin/sh
+# Command-line checks of attncheck joma (integrate, train, generate): the
+# hand-written examples of docs/joma.md, the exported claim inputs against the
+# in-memory ones, every bad input with its message and exit status, and no
+# output or temporary left behind by a failed run.  AC_BIN names the binary.
+. "$(dirname "$0")/clilib.sh"
+
+EX=examples
+J="$BIN joma"
+expect 2 "joma without a command" -- $J
+expect 0 "joma --help" -- $J --help
+for c in integrate train generate; do
+    expect 0 "joma $c --help" -- $J $c --help
+done
+
+# ---- integrate: the hand-written drive ------------------------------------
+expect 0 "integrate the example" -- $J integrate $EX/joma-mu.txt --t-end 20 --n-out 11
+grep_in out "^# outcome: done" "the outcome heads the CSV"
+grep_in out "^t,v_0,v_1,v_2,v_3,v_4,v_5,v_6,v_7,entropy,drift$" "CSV header: t, the 8 components, entropy, drift"
+check "11 rows after the header" [ "$(grep -c '^[0-9]' "$T/out")" -eq 11 ]
+expect 0 "integrate the example, json, implicit stepper" -- \
+    $J integrate $EX/joma-mu.txt --method msbdf --t-end 20 --format json --out "$T/traj.json"
+for k in '"outcome": "done"' '"t_star": null' '"drift_kind": "ratio_law"' '"entropy"' '"njev"'; do
+    grep_in traj.json "$k" "integrate JSON has $k"
+done
+expect 0 "integrate a list, linear activation, exp attention" -- \
+    $J integrate --mu 0.3,-0.2,0.1 --activation linear --attention exp --t-end 1 --format json
+grep_in out '"drift_kind": "closed_form"' "exp/linear drift is the closed form's"
+grep_in out '"t_star": [0-9]' "exp/linear reports the closed-form t*"
+# The first integral holds to the integration's accuracy: the drift stays
+# below 1e-8 (local tolerance 1e-10 per step over some tens of steps; a
+# broken right-hand side gives O(1)).
+"$BIN" joma integrate $EX/joma-mu.txt --attention exp --T 2 --t-end 0.05 --format json >"$T/exp.json"
+check "exp/nonlinear drift below 1e-8" /usr/bin/python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["outcome"] == "done" and d["drift_max"] < 1e-8))' "$T/exp.json"
+
+# The other two laws: the softmax ratio law (linear activation) and the
+# linear-attention closed form (asinh), same bound and reason.
+for kinds in "softmax --activation linear" "linear --activation linear --c 0.5"; do
+    "$BIN" joma integrate $EX/joma-mu.txt --attention $kinds --t-end 0.5 --format json >"$T/law.json"
+    check "drift of $kinds below 1e-8" /usr/bin/python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["outcome"] == "done" and d["drift_max"] < 1e-8))' "$T/law.json"
+done
+expect 2 "linear attention with c < 0" -- $J integrate $EX/joma-mu.txt --attention linear --c -1
+grep_in err "c\[0\] = z^2 - v^2 >= 0, got -1" "c < 0: the quantity named"
+
+# ---- generate, and integrate on what it wrote ------------------------------
+expect 0 "generate toy" -- $J generate --task toy --out "$T/toy"
+grep_in toy.mu "^# attncheck joma integrate FILE --activation nonlinear" "the toy file says how the claims integrate it"
+TOYOPTS="--activation nonlinear --attention softmax --T 3 --v0 0.05 --t-end 100 --n-out 51"
+$J integrate "$T/toy.mu" $TOYOPTS >"$T/file.csv"
+$J integrate --builtin toy $TOYOPTS >"$T/mem.csv"
+check "integrate on the exported toy mu = the in-memory mu, byte for byte" cmp -s "$T/file.csv" "$T/mem.csv"
+# §3 item 2: the toy's entropy ends near 1.549 (Euler at eta 0.02 vs the
+# flow: the difference is O(eta), 1e-2 allows it).
+check "toy entropy at t = 100 near the reference 1.549" awk -F, '/^100,/ { e = $(NF-1) } END { exit !(e > 1.539 && e < 1.559) }' "$T/file.csv"
+expect 2 "generate toy with another seed" -- $J generate --task toy --seed 3 --out "$T/toy3"
+grep_in err "seed 0 only" "the toy exists for seed 0 only"
+absent "$T/toy3.mu" "a refused generate"
+expect 2 "generate an unknown task" -- $J generate --task nosuch --out "$T/x"
+grep_in err "not one of: toy, synthetic" "the message lists the tasks"
+expect 2 "generate without --out" -- $J generate --task toy
+expect 0 "generate synthetic" -- $J generate --task synthetic --variant gaussian --seed 4 --out "$T/syn"
+check "20 rows of 20 numbers and a label" [ "$(grep -c '| [0-9]*$' "$T/syn.data")" -eq 20 ]
+
+# ---- train -------------------------------------------------------------------
+expect 0 "train on the example tokens" -- $J train --tokens $EX/joma-tokens.txt --steps 200
+grep_in out "M = 16 context tokens, K = 7 labels" "the sizes of the example"
+grep_in out "H_train" "the theory-vs-training table"
+expect 0 "train exp attention, csv" -- $J train --tokens $EX/joma-tokens.txt --attention exp --steps 100 --format csv
+grep_in out "^step,t,loss,entropy_train,entropy_ode,invariant_drift_train,invariant_drift_ode," "train CSV header"
+# Exp attention conserves I exactly along the flow: the ODE column stays at
+# rounding (1e-10 allows rk8pd's local 1e-10 control), SGD drifts by O(lr).
+check "exp: the flow's invariant drift below 1e-10" awk -F, 'NR > 1 && !($7 < 1e-10) { bad = 1 } END { exit bad }' "$T/out"
+expect 0 "train on generated synthetic data, json" -- $J train --data "$T/syn.data" --steps 50 --format json --out "$T/tr.json"
+grep_in tr.json '"entropy_ode"' "train JSON has the ODE column"
+grep_in tr.json '"v_train"' "train JSON has the v components"
+# Linear attention from a small start has b = x z < 0, so no entropy: the
+# rows are still there, with null.
+expect 0 "train linear attention, json" -- $J train --tokens $EX/joma-tokens.txt --attention linear --steps 20 --format json
+grep_in out '"entropy_train": null' "a NaN entropy is null, and its row is kept"
+
+# ---- bad input: message with file, line or quantity; exit 2; nothing written
+printf '1\nnan\n2\n' >"$T/nan.mu"
+expect 2 "mu with NaN" -- $J integrate "$T/nan.mu" --out "$T/o1.csv"
+grep_in err "nan.mu:2: 'nan' is not a finite number" "NaN: file and line"
+absent "$T/o1.csv" "a NaN mu"
+expect 2 "mu of the wrong length" -- $J integrate $EX/joma-mu.txt --M 10 --out "$T/o2.csv"
+grep_in err "joma-mu.txt: 8 values, but --M is 10" "wrong length names the file and both counts"
+absent "$T/o2.csv" "a wrong length"
+expect 2 "--v0 of the wrong length" -- $J integrate $EX/joma-mu.txt --v0 1,2,3
+grep_in err "\-\-v0: 3 values, but the drive" "--v0 length"
+expect 2 "a tolerance that cannot be met" -- $J integrate $EX/joma-mu.txt --rtol 1e-17 --out "$T/o3.csv"
+grep_in err "rtol 1e-17 cannot be met in double precision" "the tolerance is named"
+absent "$T/o3.csv" "an unmeetable tolerance"
+expect 2 "a bad method" -- $J integrate $EX/joma-mu.txt --method euler
+printf '1\n\377\n' >"$T/bin.mu"
+expect 2 "mu not text" -- $J integrate "$T/bin.mu"
+grep_in err "bin.mu:2: not a text file" "binary mu: file and line"
+expect 2 "a missing mu file" -- $J integrate "$T/none.mu"
+grep_in err "none.mu: No such file" "missing file named"
+
+# ---- endings short of the end time: exit 1, the rows reached written whole
+expect 1 "blow-up inside the span" -- $J integrate --mu 1,0.5 --activation linear --attention exp --t-end 2 --out "$T/blow.csv"
+grep_in err "blow-up inside the requested span: closed-form t\* = 1.25331413731" "blow-up: t* named"
+grep_in err "at t = 1.25331413" "blow-up: the time reached"
+grep_in blow.csv "^# outcome: step_underflow" "the partial trajectory records its ending"
+check "blow-up: rows only before t*" awk -F, '/^[0-9]/ && $1 > 1.2533141373 { bad = 1 } END { exit bad }' "$T/blow.csv"
+expect 1 "step budget exhausted" -- $J integrate $EX/joma-mu.txt --max-steps 3 --format json --out "$T/budget.json"
+grep_in err "step budget exhausted before the end time at t = " "budget: the time reached"
+grep_in budget.json '"outcome": "max_steps"' "budget: the JSON records the ending"
+# Stiff: lambda = 1e5 makes the explicit stepper's stable step 1e-5 or so.
+expect 1 "a stiff system with an explicit stepper" -- $J integrate $EX/joma-mu.txt --lambda 1e5 --max-steps 2000 --t-end 5
+grep_in err "may be stiff: try --method msbdf" "stiff: the message suggests an implicit stepper"
+expect 0 "the stiff system with msbdf" -- $J integrate $EX/joma-mu.txt --lambda 1e5 --method msbdf --max-steps 2000 --t-end 5
+
+# token files
+: >"$T/empty.txt"
+expect 2 "empty token file" -- $J train --tokens "$T/empty.txt" --out "$T/o4.txt"
+grep_in err "empty.txt: empty file" "empty token file named"
+absent "$T/o4.txt" "an empty token file"
+printf 'a b c\n\n' >"$T/blank.txt"
+expect 2 "empty line" -- $J train --tokens "$T/blank.txt"
+grep_in err "blank.txt:2: empty line" "empty line: file and line"
+printf 'a b c\nd\n' >"$T/one.txt"
+expect 2 "one-token line" -- $J train --tokens "$T/one.txt"
+grep_in err "one.txt:2: one token" "one-token line: file and line"
+printf 'a b c\nd \303\050 e\n' >"$T/utf.txt"
+expect 2 "invalid UTF-8" -- $J train --tokens "$T/utf.txt"
+grep_in err "utf.txt:2: not a text file (byte 0xc3 at column 3)" "invalid UTF-8: file, line, column"
+printf '0.5 0.5 | 0\n1 0 0 | 1\n' >"$T/ragged.data"
+expect 2 "ragged data" -- $J train --data "$T/ragged.data"
+grep_in err "ragged.data:2: 3 numbers, but the first row (line 1) has 2" "ragged: file and line"
+expect 2 "train with both inputs" -- $J train --tokens $EX/joma-tokens.txt --data "$T/syn.data"
+expect 1 "training that diverges" -- $J train --tokens $EX/joma-tokens.txt --lr 1000 --steps 50
+grep_in err "training diverged" "divergence named"
+
+check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
+# generate --task hblt writes the samples joma.hierarchy's trial draws: the
+# siblings' pooled P(y_l = 1 | y_m = 1), recomputed here from the file, is the
+# trial's recorded cond_sample[0] to the last bit (integer counts, one
+# division).
+expect 0 "generate hblt" -- $J generate --task hblt --variant quick --seed 3 --out "$T/tree"
+expect 0 "the claim's trial 0 at seed 3" -- "$BIN" run joma.hierarchy --size quick --seed 3 --trials 0:1 --records "$T/tree.json"
+rec=$(sed -n 's/.*"cond_sample": *\[\([^],]*\).*/\1/p' "$T/tree.json")
+got=$(awk '!/^#/ { for (l = 1; l <= NF; l += 2) { b += $l * $(l + 1) }; for (l = 1; l <= NF; l++) g += $l }
+           END { printf "%.17g", 2 * b / g }' "$T/tree.hblt")
+check "hblt export is the claim's sample (file $got, record $rec)" awk -v a="$got" -v b="$rec" 'BEGIN { exit !(a + 0 == b + 0) }'
+expect 2 "hblt: a bad size" -- $J generate --task hblt --variant huge --seed 3 --out "$T/tree2"
+absent "$T/tree2.hblt" "a refused hblt export"
+
+cli_summary cli_joma

@@ -1,0 +1,208 @@
+#!/bin/sh
+# Command-line checks of attncheck paths (solve, sample, generate): every
+# command on the hand-written example and on a generated task, each ending
+# (converged, step limit, not mixed), and every kind of bad input, each with
+# its message checked to name the file and the key, and nothing left behind.
+# The bit-for-bit comparison of a generated task with the claims' in-memory
+# solve is tests/test_paths_io.c (markov_task_through_the_cli_...).
+. "$(dirname "$0")/clilib.sh"
+EX=$(cd "$(dirname "$0")/../examples" && pwd)
+TASK=$EX/paths-task.json
+PY=${PYTHON:-python3}
+
+# --- help ---------------------------------------------------------------------
+expect 0 "paths --help" -- "$BIN" paths --help
+grep_in out "solve" "paths usage lists solve"
+expect 2 "paths without a command" -- "$BIN" paths
+expect 2 "paths unknown command" -- "$BIN" paths fit
+for c in solve sample generate; do
+    expect 0 "paths $c --help" -- "$BIN" paths $c --help
+    grep_in out "usage: attncheck paths $c" "paths $c usage"
+done
+"$BIN" --help >"$T/out" 2>&1
+grep_in out "paths" "the top-level usage lists paths"
+
+# --- solve on the hand-written example ---------------------------------------
+expect 0 "solve the example" -- "$BIN" paths solve --task "$TASK"
+grep_in out "minimiser: converged" "solve prints the ending"
+grep_in out "U_1 (4 x 4" "solve prints U_1"
+grep_in out "U_2 (2 x 2" "solve prints U_2"
+grep_in out "head scores" "solve prints head scores"
+grep_in out "accuracy 1.0000" "the example is learnt"
+expect 0 "solve json to a file" -- "$BIN" paths solve --task "$TASK" --format json --out "$T/sol.json"
+check "solve --out leaves stdout empty" [ ! -s "$T/out" ]
+for k in version command outcome iterations grad_norm eps_grad S U_a U head_scores mean variance variance_mean accuracy gp_accuracy mse settings; do
+    grep -q "\"$k\"" "$T/sol.json" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: solve json lacks key $k"; }
+done
+check "solve json is JSON" "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["outcome"] == "converged" and len(d["U"]) == 2 and len(d["test"]["mean"]) == 4' "$T/sol.json"
+
+# the step-limit ending: the result is written, a warning, exit 1
+expect 1 "solve stopped by --max-iter" -- "$BIN" paths solve --task "$TASK" --max-iter 1 --format json --out "$T/lim.json"
+grep_in err "warning: the minimiser ended with 'iteration limit reached'" "step-limit warning"
+grep_in err "paths-task.json" "step-limit warning names the task"
+check "step-limit result written whole" "$PY" -c 'import json,sys; assert json.load(open(sys.argv[1]))["outcome"] == "iteration limit reached"' "$T/lim.json"
+expect 2 "solve --max-iter -1" -- "$BIN" paths solve --task "$TASK" --max-iter -1
+expect 2 "solve --eps-grad x" -- "$BIN" paths solve --task "$TASK" --eps-grad x
+expect 2 "solve --format csv" -- "$BIN" paths solve --task "$TASK" --format csv
+expect 2 "solve without --task" -- "$BIN" paths solve
+expect 2 "solve with a stray argument" -- "$BIN" paths solve --task "$TASK" extra
+expect 2 "solve --out a directory" -- "$BIN" paths solve --task "$TASK" --out "$T"
+
+# --- sample ---------------------------------------------------------------------
+expect 0 "sample the example (defaults: mixed)" -- "$BIN" paths sample --task "$TASK" --seed 3
+grep_in out "mixed (every R-hat" "sample prints the verdict"
+grep_in out "R-hat" "sample prints R-hat"
+grep_in out "ESS" "sample prints ESS"
+expect 0 "sample json" -- "$BIN" paths sample --task "$TASK" --format json --out "$T/smp.json"
+check "sample json holds a diagnostic beside each number" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["test"]
+assert len(t["mean"]) == len(t["rhat"]) == len(t["ess"]) == 4
+for k in ("accuracy", "variance_mean"):
+    assert set(("value", "rhat", "ess", "mixed")) <= set(t[k])
+u = d["U_1"]
+assert len(u["value"]) == len(u["rhat"]) == len(u["ess"]) == 4
+assert d["mixed"] is True' "$T/smp.json"
+expect 0 "sample replays from its seed" -- "$BIN" paths sample --task "$TASK" --format json --out "$T/smp2.json"
+check "same seed, same numbers (but the time and the command line)" sh -c "grep -v -e '\"seconds\"' -e '\"command\"' '$T/smp.json' >'$T/a'; grep -v -e '\"seconds\"' -e '\"command\"' '$T/smp2.json' >'$T/b'; cmp -s '$T/a' '$T/b'"
+expect 1 "sample too short to mix" -- "$BIN" paths sample --task "$TASK" --chains 2 --burn 0 --sweeps 4
+grep_in err "have not mixed" "not-mixed warning"
+grep_in out "NOT MIXED" "not-mixed numbers are marked"
+expect 2 "sample --sweeps 3" -- "$BIN" paths sample --task "$TASK" --sweeps 3
+expect 2 "sample --chains 0" -- "$BIN" paths sample --task "$TASK" --chains 0
+sed 's/"N": 8,/"N": 8.5,/' "$TASK" >"$T/frac.json"
+expect 0 "solve takes a real width" -- "$BIN" paths solve --task "$T/frac.json"
+expect 2 "sample refuses a real width" -- "$BIN" paths sample --task "$T/frac.json" --out "$T/frac.out"
+grep_in err "frac.json: N:" "real width message names the file and the key"
+absent "$T/frac.out" "refused sample"
+
+# --- generate -------------------------------------------------------------------
+expect 0 "generate markov (small)" -- "$BIN" paths generate --task markov --train 20 --test 10 --width 30 --out "$T/mk.json"
+expect 0 "solve the generated task" -- "$BIN" paths solve --task "$T/mk.json" --format json --out "$T/mks.json"
+check "generated task: 4 paths, width 30" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["settings"]
+assert s["paths"] == 4 and s["N"] == [30, 30, 30] and s["P"] == 20 and s["Pt"] == 10 and s["N0"] == 231 and s["ntok"] == 31
+assert d["test"]["accuracy"] is not None' "$T/mks.json"
+expect 0 "generate again, same seed" -- "$BIN" paths generate --task markov --train 20 --test 10 --width 30 --out "$T/mk2.json"
+check "generate is deterministic" cmp -s "$T/mk.json" "$T/mk2.json"
+expect 0 "generate another seed" -- "$BIN" paths generate --task markov --train 20 --test 10 --seed 28 --out "$T/mk3.json"
+check "another seed, another task" sh -c "! cmp -s '$T/mk.json' '$T/mk3.json'"
+expect 1 "sample the generated task briefly (not mixed)" -- "$BIN" paths sample --task "$T/mk.json" --chains 2 --burn 2 --sweeps 4
+expect 2 "generate an unknown task" -- "$BIN" paths generate --task omniglot --out "$T/g.json"
+grep_in err "'omniglot' is not a task" "unknown task message"
+expect 2 "generate without --out" -- "$BIN" paths generate --task markov
+expect 2 "generate --seed 0" -- "$BIN" paths generate --task markov --seed 0 --out "$T/g.json"
+expect 2 "generate --train 3 (odd)" -- "$BIN" paths generate --task markov --train 3 --out "$T/g.json"
+grep_in err "even" "odd size message"
+expect 2 "generate --width 0" -- "$BIN" paths generate --task markov --width 0 --out "$T/g.json"
+expect 2 "generate into a missing directory" -- "$BIN" paths generate --task markov --train 2 --test 2 --out "$T/no/such/g.json"
+absent "$T/g.json" "refused generate"
+
+# --- bad task files: each refused with exit 2, naming the file and the key -------
+# One Python run writes every bad file: NAME, the key its message must name,
+# and the edit of d (the parsed example) that makes it (Python starts slowly
+# on a loaded machine, so once).
+cat >"$T/bad.py" <<'PYEOF'
+import json, sys
+task, out = sys.argv[1], sys.argv[2]
+n = 3  # tokens per example in the example task
+A = [[0.5 if t == 0 else 0.25 for t in range(n)] for s in range(n)]  # rows sum to 1, columns do not
+def matrices(d):
+    d["L"] = 1; d["H"] = [1]; d["N"] = 8
+    d["attention"] = {"kind": "matrices", "train": [[[A]] for _ in d["train"]["x"]],
+                      "test": [[[A]] for _ in d["test"]["x"]]}
+def npd(d):
+    d["T"] = 1e-300
+    d["train"]["x"][1] = d["train"]["x"][0]
+cases = [
+    ("t-zero", "T: temperature 0", lambda d: d.update(T=0)),
+    ("t-negative", "T: temperature -1", lambda d: d.update(T=-1)),
+    ("t-nan", ":1:", lambda d: d.update(T=float("nan"))),
+    ("x-inf", ":1:", lambda d: d["train"]["x"][0][0].__setitem__(0, float("inf"))),
+    ("no-T", 'missing key "T"', lambda d: d.pop("T")),
+    ("no-attention", 'missing key "attention"', lambda d: d.pop("attention")),
+    ("h-length", "H: expected an array of L = 2", lambda d: d.update(H=[2])),
+    ("too-many-paths", "exceeds 4096", lambda d: d.update(L=3, H=[20, 20, 20], N=8)),
+    ("width-zero", "N: width n_2 = 0", lambda d: d.update(N=[8, 8, 0])),
+    ("ragged-token", r"train.x\[2\]\[1\]: 3 numbers, expected 4",
+     lambda d: d["train"]["x"][2].__setitem__(1, [1, 0, 1])),
+    ("short-example", r"test.x\[1\]: 2 rows, expected 3",
+     lambda d: d["test"]["x"].__setitem__(1, d["test"]["x"][1][:2])),
+    ("labels", "train.y: 5 numbers, expected 6", lambda d: d["train"].update(y=d["train"]["y"][:5])),
+    ("q-width", r"attention.heads\[1\]\[1\].Q\[0\]: 3 numbers, expected 4",
+     lambda d: d["attention"]["heads"][1][1].update(Q=[[0, 1, 1]])),
+    ("k-rows", r"attention.heads\[0\]\[1\].K: 1 rows, expected 2",
+     lambda d: d["attention"]["heads"][0][1].update(K=[[1, 0, 0, 0]])),
+    ("kind", 'attention.kind: expected "qk"', lambda d: d["attention"].update(kind="softmax")),
+    ("unknown-key", 'unknown key "temperature"', lambda d: d.update(temperature=1)),
+    ("readout", "readout: readout token 3 is outside 0..2", lambda d: d.update(readout=3)),
+    ("string-number", r"train.y\[0\]: expected a number", lambda d: d["train"]["y"].__setitem__(0, "1")),
+    ("transposed", "is the matrix transposed", matrices),
+    ("npd", "T: K + T I", npd),
+]
+with open(out, "w") as f:
+    for name, key, edit in cases:
+        d = json.load(open(task))
+        edit(d)
+        json.dump(d, open(sys.argv[3] + "/" + name + ".json", "w"), allow_nan=True)
+        f.write(name + "\t" + key + "\n")
+PYEOF
+"$PY" "$T/bad.py" "$TASK" "$T/bad.list" "$T"
+while IFS='	' read -r name key; do
+    for c in solve sample; do
+        [ "$name" = npd ] && [ "$c" = sample ] && continue # the sampler's T is fine there
+        expect 2 "$c: $name" -- "$BIN" paths $c --task "$T/$name.json" --out "$T/$name.out"
+        grep_in err "$name.json" "$c: $name: message names the file"
+        grep_in err "$key" "$c: $name: message names the key"
+        absent "$T/$name.out" "$c: $name"
+    done
+done <"$T/bad.list"
+grep_in err "not positive definite" "non-PD message says what failed"
+printf '{"L": 1, "H": [1], "N": 4, "T": 0.1, ' >"$T/trunc.json"
+for c in solve sample; do
+    expect 2 "$c: truncated JSON" -- "$BIN" paths $c --task "$T/trunc.json"
+    grep_in err "trunc.json:1:" "$c: truncated JSON: file:line:column"
+done
+expect 2 "solve: missing file" -- "$BIN" paths solve --task "$T/none.json"
+grep_in err "none.json: cannot open" "missing file message"
+expect 2 "solve: a directory as task" -- "$BIN" paths solve --task "$T"
+
+# --- signalled while writing: the old output intact, no temporary left --------
+# (clilib's check and expect use the globals what and f: other names here)
+wait_for() {
+    i=0
+    while [ $i -lt 200 ]; do
+        for w in $1; do [ -e "$w" ] && return 0; done
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+mkdir -p "$T/k"
+echo old >"$T/k/sol.json"
+echo old >"$T/k/task.json"
+for cmd in solve generate; do
+    if [ $cmd = solve ]; then
+        AC_TEST_STALL_SECONDS=30 "$BIN" paths solve --task "$TASK" --format json --out "$T/k/sol.json" >/dev/null 2>&1 &
+        file=sol.json
+    else
+        AC_TEST_STALL_SECONDS=30 "$BIN" paths generate --task markov --train 2 --test 2 --out "$T/k/task.json" >/dev/null 2>&1 &
+        file=task.json
+    fi
+    p=$!
+    wait_for "$T/k/$file.tmp.*" || echo "FAIL: $cmd: no temporary appeared"
+    kill -TERM $p
+    wait $p 2>/dev/null
+    st=$?
+    check "$cmd killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
+    check "$cmd killed: the old $file intact" grep -qx old "$T/k/$file"
+    check "$cmd killed: no temporary left" [ -z "$(ls -A "$T/k" | grep -v -x -e sol.json -e task.json)" ]
+done
+
+# nothing half-written anywhere: no temporaries in the output directory
+check "no temporary files left" sh -c "! ls -a '$T' | grep -q 'tmp\.'"
+
+cli_summary cli_paths

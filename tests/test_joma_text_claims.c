@@ -1,0 +1,233 @@
+/* joma.text-entropy and joma.hierarchy through the trial harness
+ * (verify/joma_text_claims.h): split runs give the same table bit for bit,
+ * and every judged row fails under a planted violation of known size.  The
+ * claim rows live in the joma table (verify/joma_claims.c); the tests build
+ * their own ac_claim_def around the exported trial definitions. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim_compare.h"
+#include "testutil.h"
+#include "verify/joma_text_claims.h"
+#include "verify/trial.h"
+
+static const ac_claim_def text_claim = {
+    .id = "joma.text-entropy", .paper = "joma", .statement = AC_JOMA_TEXT_STATEMENT, .trials = &ac_joma_text_trials};
+
+/* The rows from trials [0, k) and [k, n) run apart, each written to JSON
+ * and read back, then merged. */
+static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac_claim_result *res)
+{
+    const ac_trial_def *def = cdef->trials;
+    int n = def->ntrials(o);
+    ac_trial_set part[2];
+    ac_msg msg = {{0}};
+    for (int p = 0; p < 2; p++) {
+        ac_trial_set_init(&part[p], cdef->id, o, n);
+        cr_assert_eq(ac_trial_run(def, o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
+        json_t *j = ac_trial_set_to_json(&part[p]);
+        char *text = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        ac_trial_set_clear(&part[p]);
+        j = json_loads(text, 0, NULL);
+        free(text);
+        cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
+        json_decref(j);
+    }
+    cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
+    ac_claim_result_init(res, cdef);
+    cr_assert_eq(ac_trial_rows(def, o, &part[1], res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(res);
+    ac_trial_set_clear(&part[0]);
+    ac_trial_set_clear(&part[1]);
+}
+
+/* The row whose quantity starts with `row` (exactly one). */
+static const ac_claim_row *find_row(const ac_claim_result *res, const char *row)
+{
+    const ac_claim_row *r = NULL;
+    int found = 0;
+    for (int i = 0; i < res->nrows; i++)
+        if (strncmp(res->rows[i].quantity, row, strlen(row)) == 0)
+            r = &res->rows[i], found++;
+    cr_assert_eq(found, 1, "%d rows start with '%s'", found, row);
+    return r;
+}
+
+/* Every judged row states why its tolerance is what it is. */
+static void judged_rows_have_reasons(const ac_claim_result *res)
+{
+    for (int i = 0; i < res->nrows; i++)
+        if (res->rows[i].metric != AC_METRIC_INFO)
+            cr_assert(res->rows[i].tol_reason[0], "judged row '%s' has no tolerance reason", res->rows[i].quantity);
+}
+
+Test(joma_text_claims, quick_run_passes_and_splits_bit_for_bit, .timeout = 120)
+{
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
+    ac_claim_result full, part;
+    cr_assert_eq(ac_claim_run(&text_claim, &o, &full), AC_OK, "%s", full.error);
+    split_rows(&text_claim, &o, 1, &part);
+    ac_test_same_result(&full, &part, text_claim.id);
+    judged_rows_have_reasons(&full);
+    cr_assert_eq(find_row(&full, "dip")->verdict, AC_VERDICT_PASS, "dip: %g", find_row(&full, "dip")->empirical);
+    cr_assert_eq(find_row(&full, "rebound")->metric, AC_METRIC_INFO, "the rebound is INFO below paper size");
+    cr_assert_eq(full.nfigs, 1);
+    ac_claim_result_clear(&full);
+    ac_claim_result_clear(&part);
+}
+
+/* ---- planted violations on records of known shape ----
+ *
+ * Records at --size paper built by hand: curve i is a dip and rebound of
+ * known depth and height plus a seed offset, so the rows' numbers are known;
+ * then the rebound or the dip is removed by a known amount. */
+
+#define PLANT_SEEDS 4
+#define PLANT_NCP 21
+
+/* H_i(c) = 2.5 - depth s(c) + rise r(c) + 0.01 i + e(i, c), with s rising
+ * from 0 to 1 by checkpoint 8, r rising from 0 at checkpoint 8 to 1 at the
+ * end, and a checkpoint-to-checkpoint wobble e in [0, 0.004]. */
+static double planted_curve(int i, int c, double depth, double rise)
+{
+    double s = c < 8 ? c / 8.0 : 1.0, r = c <= 8 ? 0.0 : (c - 8) / (double)(PLANT_NCP - 1 - 8);
+    return 2.5 - depth * s + rise * r + 0.01 * i + 0.001 * ((i * 7 + c * 3) % 5);
+}
+
+static void planted_set(ac_trial_set *set, const ac_run_opts *o, double depth, double rise)
+{
+    ac_trial_set_init(set, text_claim.id, o, PLANT_SEEDS);
+    for (int i = 0; i < PLANT_SEEDS; i++) {
+        ac_trial_set one;
+        ac_trial_set_init(&one, text_claim.id, o, PLANT_SEEDS);
+        one.rec = calloc(1, sizeof *one.rec);
+        one.nrec = one.cap = 1;
+        ac_trial_record_init(&one.rec[0], i);
+        double t[PLANT_NCP], H[PLANT_NCP], val[PLANT_NCP];
+        for (int c = 0; c < PLANT_NCP; c++) {
+            t[c] = 250.0 * c;
+            H[c] = planted_curve(i, c, depth, rise);
+            val[c] = 8.0 - 0.1 * c;
+        }
+        ac_trial_put(&one.rec[0], "t", PLANT_NCP, t);
+        ac_trial_put(&one.rec[0], "H", PLANT_NCP, H);
+        ac_trial_put(&one.rec[0], "val", PLANT_NCP, val);
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_trial_set_merge(set, &one, &msg), AC_OK, "%s", msg.text);
+        ac_trial_set_clear(&one);
+    }
+}
+
+static ac_verdict planted_verdict(double depth, double rise, const char *row, double *value)
+{
+    ac_run_opts o = {.size = AC_SIZE_PAPER, .seed = 1};
+    cr_assert_eq(ac_joma_text_claim_setup(AC_SIZE_PAPER).trials, PLANT_SEEDS);
+    ac_trial_set set;
+    planted_set(&set, &o, depth, rise);
+    ac_claim_result res;
+    ac_msg msg = {{0}};
+    ac_claim_result_init(&res, &text_claim);
+    cr_assert_eq(ac_trial_rows(text_claim.trials, &o, &set, &res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(&res);
+    judged_rows_have_reasons(&res);
+    const ac_claim_row *r = find_row(&res, row);
+    cr_assert_neq(r->metric, AC_METRIC_INFO, "'%s' is judged at paper size", row);
+    ac_verdict v = r->verdict;
+    *value = r->empirical;
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&set);
+    return v;
+}
+
+/* A dip of 0.7 and a rebound of 0.1 (the §4.3b reference run's sizes)
+ * pass; the same curve with the rebound replaced by a fall of 0.1 after t*
+ * (0.008 per checkpoint, twice the wobble) fails the rebound row; a curve
+ * that rises by 0.2 before it falls back (no dip: H(1) is 0.025 above H(0))
+ * fails the dip row. */
+Test(joma_text_claims, rebound_and_dip_rows_fail_when_planted_away)
+{
+    double v;
+    cr_assert_eq(planted_verdict(0.7, 0.1, "rebound", &v), AC_VERDICT_PASS, "rebound bound %g", v);
+    cr_assert(fabs(v - 0.1) < 0.02, "rebound bound %g for a planted 0.1", v);
+    cr_assert_eq(planted_verdict(0.7, 0.1, "dip", &v), AC_VERDICT_PASS, "dip bound %g", v);
+    cr_assert(fabs(v - 0.7) < 0.02, "dip bound %g for a planted 0.7", v);
+    cr_assert_eq(planted_verdict(0.7, -0.1, "rebound", &v), AC_VERDICT_FAIL, "a fall of 0.1 after t*: %g", v);
+    cr_assert_eq(planted_verdict(-0.2, -0.1, "dip", &v), AC_VERDICT_FAIL, "a rise of 0.2 instead of a dip: %g", v);
+}
+
+/* ---- joma.hierarchy ---- */
+
+static const ac_claim_def hier_claim = {.id = "joma.hierarchy",
+                                        .paper = "joma",
+                                        .statement = AC_JOMA_HIERARCHY_STATEMENT,
+                                        .trials = &ac_joma_hierarchy_trials};
+
+static ac_verdict row_verdict(const ac_trial_set *set, const ac_run_opts *o, const char *row, double *value)
+{
+    ac_claim_result res;
+    ac_msg msg = {{0}};
+    ac_claim_result_init(&res, &hier_claim);
+    cr_assert_eq(ac_trial_rows(hier_claim.trials, o, set, &res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(&res);
+    const ac_claim_row *r = find_row(&res, row);
+    ac_verdict v = r->verdict;
+    if (value)
+        *value = r->empirical;
+    ac_claim_result_clear(&res);
+    return v;
+}
+
+/* Scalar `name` of record i, writable. */
+static double *entry(ac_trial_set *set, int i, const char *name)
+{
+    for (int v = 0; v < set->rec[i].nvec; v++)
+        if (strcmp(set->rec[i].vec[v].name, name) == 0)
+            return &set->rec[i].vec[v].v[0];
+    cr_assert_fail("record %d has no %s", i, name);
+    return NULL;
+}
+
+/* The quick run passes and splits bit for bit; then, planted in its
+ * records: the co-occurrence z that a tree with rho lowered from 0.8 to 0.7
+ * gives against the formula (tests/test_joma_hblt.c measures such shifts;
+ * here the value is computed from the planted tree's known frequency), and
+ * a learning order reversed (Spearman -0.3 in one seed, which pulls the
+ * 95 % bound of 3 seeds below 0). */
+Test(joma_hierarchy_claims, quick_run_passes_splits_and_fails_when_planted, .timeout = 120)
+{
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
+    ac_claim_result full, part;
+    cr_assert_eq(ac_claim_run(&hier_claim, &o, &full), AC_OK, "%s", full.error);
+    split_rows(&hier_claim, &o, 1, &part);
+    ac_test_same_result(&full, &part, hier_claim.id);
+    judged_rows_have_reasons(&full);
+    cr_assert_eq(full.verdict, AC_VERDICT_PASS);
+    cr_assert_eq(full.nfigs, 1);
+    ac_claim_result_clear(&full);
+    ac_claim_result_clear(&part);
+
+    ac_joma_hierarchy_setup su = ac_joma_hierarchy_claim_setup(AC_SIZE_QUICK);
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&set, hier_claim.id, &o, su.trials);
+    cr_assert_eq(ac_trial_run(hier_claim.trials, &o, 0, su.trials, &set, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(row_verdict(&set, &o, "largest z =", NULL), AC_VERDICT_PASS);
+    /* siblings at depth 3: P(both) = (1 + rho^2)/4 = 0.41 at rho 0.8, 0.3725 at 0.7 */
+    double p = 0.25 * (1 + 0.64), f = 0.25 * (1 + 0.49);
+    double z = fabs(f - p) / sqrt(p * (1 - p) / su.nsample);
+    *entry(&set, 1, "cooc_z") = z;
+    double v;
+    cr_assert_eq(row_verdict(&set, &o, "largest z =", &v), AC_VERDICT_FAIL, "planted z %g", z);
+    cr_assert_float_eq(v, z, 1e-12);
+    /* marginal: P(y = 1) = 0.5 against a planted root probability 0.4 (E s = -0.2 x 0.8^3) */
+    double pm = 0.5, fm = 0.5 * (1 - 0.2 * 0.512);
+    *entry(&set, 2, "marg_z") = fabs(fm - pm) / sqrt(pm * (1 - pm) / su.nsample);
+    cr_assert_eq(row_verdict(&set, &o, "largest z of a marginal", NULL), AC_VERDICT_FAIL);
+    cr_assert_eq(row_verdict(&set, &o, "Spearman", NULL), AC_VERDICT_PASS);
+    *entry(&set, 0, "rho_early") = -0.3;
+    cr_assert_eq(row_verdict(&set, &o, "Spearman", &v), AC_VERDICT_FAIL, "bound %g", v);
+    ac_trial_set_clear(&set);
+}

@@ -1,0 +1,186 @@
+/* The task file of the attention-paths commands (attncheck paths solve |
+ * sample | generate): a user's own inputs, labels and frozen attention in
+ * JSON, read with every quantity checked, and written back in the same
+ * format (docs/paths.md is the user's description; spec attention_paths
+ * §1-§3 the theory it feeds).
+ *
+ * The file is one JSON object:
+ *   "format"    optional, "attncheck-paths-task/1"
+ *   "description" optional string (free text)
+ *   "L"         layers, 1..AC_PATHS_MAX_LAYERS
+ *   "H"         L head counts (>= 1; H_1 ... H_L <= AC_PATHS_MAX_PATHS paths)
+ *   "N"         every width (a number), or L+1 widths n_0 .. n_L (n_L = N_a), > 0
+ *   "sigma2"    optional: every sigma_l^2, or L+1 of them (default 1), > 0
+ *   "sigma2_a"  optional: readout prior variance (default 1), > 0
+ *   "T"         temperature (likelihood variance), > 0
+ *   "readout"   optional: "last" (default), "mean", or a token index 0..ntok-1
+ *   "train"     {"x": P examples, "y": P labels}, P >= 1
+ *   "test"      optional: {"x": Pt examples, "y": optional Pt labels}
+ *   "attention" {"kind": "qk", "heads": [[{"Q": G x N0, "K": G x N0}, ...H_1], ...L]}
+ *             | {"kind": "bilinear", "heads": [[{"W": N0 x N0}, ...H_1], ...L]}
+ *             | {"kind": "matrices", "train": [P][L][H_l][ntok][ntok],
+ *                                    "test": [Pt][L][H_l][ntok][ntok]}
+ * An example is ntok tokens, each N0 numbers ([[x_0], [x_1], ...]); N0 and
+ * ntok are read off train.x[0] and every other example must match it.
+ * Attention (spec §1; key s, query t; softmax over the key s):
+ *   qk:       Omega[s, t] = softmax_s((K x_s) . (Q x_t) / sqrt(G))
+ *   bilinear: Omega[s, t] = softmax_s(x_s^T W x_t)
+ *   matrices: Omega as given: entries >= 0, every column (query) summing to
+ *             1 within AC_PATHS_IO_COLSUM_TOL.
+ * Unknown keys are refused (a misspelt optional key would otherwise be
+ * silently ignored).  Numbers are JSON numbers; NaN and Inf cannot be
+ * written in JSON and are refused by the parser.
+ *
+ * Every error returns a status with msg "FILE: KEY: reason" naming the key
+ * path (train.x[3][2]) and the quantity, or "FILE:LINE:COLUMN: reason" for
+ * JSON syntax.  Library code: no printing, no exits. */
+#ifndef AC_PATHS_IO_H
+#define AC_PATHS_IO_H
+
+#include <stdio.h>
+
+#include "solvers/minimize.h"
+#include "solvers/status.h"
+#include "theory/paths.h"
+
+#define AC_PATHS_IO_FORMAT "attncheck-paths-task/1"
+/* Column sums of given attention matrices: 1 within 1e-5, so that a float32
+ * softmax (rounding ~6e-8 per entry, ntok of them) passes and a transposed
+ * matrix (rows summing to 1) does not. */
+#define AC_PATHS_IO_COLSUM_TOL 1e-5
+/* Largest path tensor (P + Pt) x N0 x H^L a task may need: 2^28 doubles
+ * (2 GiB), far above the paper's tasks (1100 x 231 x 4 = 1e6) and below
+ * what a workstation holds twice. */
+#define AC_PATHS_IO_MAX_PHI ((size_t)1 << 28)
+
+typedef enum {
+    AC_PATHS_ATTN_QK,        /* per head Q, K (G_k x N0 each) */
+    AC_PATHS_ATTN_BILINEAR,  /* per head W (N0 x N0) */
+    AC_PATHS_ATTN_MATRICES   /* per example, layer and head, ntok x ntok */
+} ac_paths_attn_kind;
+
+/* The readout vector r of ac_paths_phi: e_t (token t), 1/ntok everywhere
+ * (mean), or e_{ntok-1} (last). */
+#define AC_PATHS_READOUT_LAST (-1)
+#define AC_PATHS_READOUT_MEAN (-2)
+
+typedef struct {
+    ac_paths_settings s;   /* L, H, widths, sigma^2, sigma_a^2, T */
+    int N0, ntok;
+    int readout;           /* token index, or AC_PATHS_READOUT_LAST / _MEAN */
+    int P, Pt;             /* training and test examples */
+    double *X, *Y;         /* P x N0 x ntok (example mu: N0 x ntok, tokens as
+                              columns, as spec §1 and ac_paths_phi), P labels */
+    double *Xt, *Yt;       /* Pt x N0 x ntok; Pt labels or NULL (none given) */
+    ac_paths_attn_kind kind;
+    int nheads;            /* sum_l H_l; heads in order layer 1 first */
+    int *G;                /* qk: nheads row counts */
+    double *Q, *K;         /* qk: head k's G_k x N0 blocks one after the other */
+    double *W;             /* bilinear: nheads x N0 x N0 */
+    double *Om, *Omt;      /* matrices: P (Pt) x nheads x ntok x ntok, [s, t] */
+    char *description;     /* NULL or a copy */
+} ac_paths_task;
+
+/* An empty task (every pointer NULL); _clear frees what it holds and
+ * empties it again (safe on an empty task). */
+void ac_paths_task_init(ac_paths_task *t);
+void ac_paths_task_clear(ac_paths_task *t);
+
+/* AC_OK when t is a usable task, else AC_EINVAL (or AC_ESIZE for sizes) with
+ * msg "NAME: KEY: reason", NAME the file name used in messages: the settings
+ * (ac_paths_settings_check's bound, under the key that sets it), sizes (P >=
+ * 1, N0, ntok >= 1, G >= 1, the path tensor within AC_PATHS_IO_MAX_PHI and
+ * BLAS's int sizes), a non-finite entry, a readout token outside the
+ * sequence, attention matrices with a negative entry or a column not summing
+ * to 1.  The reader calls it; the writer too, before writing anything. */
+ac_status ac_paths_task_check(const ac_paths_task *t, const char *name, ac_msg *msg);
+
+/* Parse a task from buf[0..len) (name is used in messages; NULL reads as
+ * "<task>").  t is initialised here; on error it is left empty.  AC_EPARSE
+ * (JSON syntax, a missing or unknown key, a wrong type or shape), AC_EINVAL /
+ * AC_ESIZE (ac_paths_task_check), AC_ENOMEM. */
+ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
+                              ac_msg *msg);
+/* Read the file path and parse it; AC_EIO (msg "PATH: reason") when it
+ * cannot be read. */
+ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg);
+
+/* Write t in the format above, every number as %.17g in the C locale
+ * whatever the process locale (a -0.0 as -0.0), so that reading it back
+ * gives the same doubles bit for bit.  Checks t first (nothing written when
+ * it fails; msg names "<task>").  AC_EIO when a write fails (f's error flag
+ * set; f is not closed: that stays with the caller, e.g. ac_atomic_commit). */
+ac_status ac_paths_task_write(FILE *f, const ac_paths_task *t, ac_msg *msg);
+
+/* Doubles of scratch ac_paths_task_omega needs: N0 ntok + 2 max(G) ntok +
+ * ntok. */
+size_t ac_paths_task_omega_work(const ac_paths_task *t);
+/* The attention matrices of example mu (test: of the test set), nheads x
+ * ntok x ntok in ac_paths_attention's layout, into Om (work: the scratch
+ * above).  For "bilinear" the arithmetic is that of ac_paths_markov_omega
+ * (two dgemm, log-sum-exp), so a Markov task written to a file gives the
+ * same Omega bit for bit; for "qk" it is S = (K X)^T (Q X) / sqrt(G), then
+ * the same softmax; "matrices" are copied. */
+void ac_paths_task_omega(const ac_paths_task *t, int test, int mu, double *Om, double *work);
+
+/* The path tensor (P or Pt x N0 x H^L, ac_paths_phi's layout) of the
+ * training (test = 0) or test set.  AC_ENOMEM, AC_EINVAL (ac_paths_phi's
+ * message), AC_OK. */
+ac_status ac_paths_task_phi(const ac_paths_task *t, int test, double *Phi, ac_msg *msg);
+
+/* ---- The theory on a task (attncheck paths solve) ------------------------ */
+
+typedef struct {
+    ac_paths_info info;    /* how the minimisation ended, S, U_a */
+    double *U;             /* ac_paths_u_size entries: U_1 .. U_L */
+    double *scores;        /* nheads head scores (ac_paths_head_scores) */
+    double *mean, *var;    /* Pt: predictor mean and variance at U */
+    double accuracy;       /* sign accuracy of mean on test labels, NaN without */
+    double mse;            /* mean (mean - y)^2 on test labels, NaN without */
+    double var_mean;       /* mean of var over the test set (NaN when Pt = 0) */
+    double gp_accuracy;    /* the same at the GP values of U (§3.4), NaN without */
+    double seconds;        /* path tensor, solve and prediction */
+} ac_paths_task_result;
+
+void ac_paths_task_result_init(ac_paths_task_result *r);
+void ac_paths_task_result_clear(ac_paths_task_result *r);
+
+/* The saddle point of S from the GP start by ac_paths_solve (set NULL:
+ * ac_min_settings_default), the predictor on the test set at it and at the
+ * GP values, and the head scores: the computation of
+ * ac_paths_markov_accuracy, step for step, on the task's path tensor.
+ * Returns AC_OK whenever the minimiser ran (read r->info.min.status);
+ * AC_ENUMERIC when K + T I has no Cholesky factor at the GP start (msg names
+ * T), AC_EINVAL (bad settings), AC_ENOMEM. */
+ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set,
+                              ac_paths_task_result *r, ac_msg *msg);
+
+/* ---- Tasks of the claims (attncheck paths generate) ---------------------- */
+
+typedef struct {
+    unsigned long seed;  /* the task's seed */
+    double width;        /* every width N */
+    int train, test;     /* examples; 0: the claim's */
+} ac_paths_task_gen;
+
+/* A builder fills an initialised task from g; AC_EINVAL (msg: the option),
+ * AC_ENOMEM, AC_OK. */
+typedef ac_status (*ac_paths_task_builder)(const ac_paths_task_gen *g, ac_paths_task *t,
+                                           ac_msg *msg);
+
+/* Seeds of the Markov task: seed S sets the training data's seed S, the
+ * test data's S + 32 and the random heads' 147 + (S - 27) and 247 + (S - 27)
+ * (offsets added to every seed, as the spec's seed spread), so S = 27 is the
+ * claims' task (§4.1). */
+#define AC_PATHS_IO_MARKOV_SEED_DEFAULT 27UL
+/* The width written when none is asked: the first column of §4.1's table. */
+#define AC_PATHS_IO_MARKOV_WIDTH_DEFAULT 10.0
+
+/* The four-path Markov task of §4.1 (AC_PATHS_NET_FOUR_PATHS): exact data
+ * draws (ac_paths_markov_data_init), the hand-built heads as bilinear forms
+ * (ac_paths_markov_head_w), readout on the last token, every width
+ * g->width, sigma^2 = 1, T = 0.01; train / test even (per class halves;
+ * 0: 100 and 1000). */
+ac_status ac_paths_task_markov(const ac_paths_task_gen *g, ac_paths_task *t, ac_msg *msg);
+
+#endif
