@@ -31,6 +31,12 @@ trap 'rm -rf "$T"' EXIT INT TERM
 "$PY" -c 'import scipy, torch; print("JoMA peers: scipy", scipy.__version__, "| torch", torch.__version__)'
 grep -m1 SUNDIALS_VERSION /usr/include/sundials/sundials_config.h | sed 's/^#define /      /'
 
+# One BLAS thread on both sides: the thread CPU clock counts the calling
+# thread alone, so work handed to an OpenBLAS worker thread would go unseen
+# (joma_model's step calls DGEMM; PyTorch's set_num_threads(1) does the same
+# for its side).
+export OPENBLAS_NUM_THREADS=1
+
 REPS=${JOMA_BENCH_REPS:-5}
 echo
 echo "### JoMA 1. reduced ODE: attncheck (GSL rk8pd) vs scipy solve_ivp (DOP853), rtol 1e-10, atol 1e-12"

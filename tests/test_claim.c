@@ -16,7 +16,7 @@ static ac_verdict judge_one(ac_metric m, double t, double e, double tol)
     cr_assert_not_null(ac_claim_add(&r, "q", "t", t, e, m, tol, "why"));
     ac_claim_judge(&r);
     ac_verdict v = r.rows[0].verdict;
-    cr_assert_eq(r.verdict, v == AC_VERDICT_FAIL ? AC_VERDICT_FAIL : AC_VERDICT_PASS);
+    cr_assert_eq(r.verdict, v); /* one row: the claim is what it is */
     ac_claim_result_clear(&r);
     return v;
 }
@@ -60,6 +60,32 @@ Test(claim, one_failing_row_or_an_error_fails_the_claim)
     r.status = AC_ENOCONV;
     ac_claim_judge(&r);
     cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
+    ac_claim_result_clear(&r);
+}
+
+/* A claim whose rows are all INFO judged nothing: INFO, not PASS; one
+ * judged row makes it PASS or FAIL; no row at all is INFO too (seen to
+ * fail with the claim's verdict started at PASS and left there). */
+Test(claim, a_claim_that_judges_nothing_is_info_not_pass)
+{
+    ac_claim_result r;
+    ac_claim_result_init(&r, &fake);
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_INFO);
+    ac_claim_add(&r, "shown", "", 1.0, 2.0, AC_METRIC_INFO, 0.0, "shown");
+    ac_claim_add(&r, "shown too", "", NAN, NAN, AC_METRIC_INFO, 0.0, "shown");
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_INFO);
+    ac_claim_add(&r, "judged", "", 0.0, 0.25, AC_METRIC_AT_MOST, 0.5, "why");
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_PASS);
+    r.rows[2].empirical = 1.0;
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
+    r.rows[2].metric = AC_METRIC_INFO;
+    r.status = AC_ENOCONV;
+    ac_claim_judge(&r);
+    cr_assert_eq(r.verdict, AC_VERDICT_FAIL, "an error fails even a claim that judges nothing");
     ac_claim_result_clear(&r);
 }
 

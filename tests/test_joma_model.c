@@ -514,3 +514,328 @@ Test(joma_model, sgd_changes_the_invariants_by_exactly_the_second_order_term)
     }
     gsl_rng_free(r);
 }
+
+/* ---- the batched step against a plain reference ---- */
+
+/* The loss and gradient written plainly from the formulas of
+ * verify/joma_model.h, one sample at a time, with the embeddings as an
+ * explicit matrix (Ue: d x (M+1), the identity when the model's U is NULL)
+ * and softmax(ln x + z/T) by log-sum-exp: the implementation the batched
+ * DGEMM step replaced.  Beside each result it carries a running error
+ * scale (the same chain with every term replaced by a bound on its size
+ * and on the error it inherits, Wilkinson's |.| analysis), so that any
+ * two correct evaluations of the same sums differ by at most a few times
+ * n eps times that scale, n the longest sum of the chain. */
+typedef struct {
+    double loss, loss_s;  /* mean loss, its error scale */
+    double *gz, *gz_s;    /* M */
+    double *gW, *gW_s;    /* d x K */
+} ref_grad;
+
+static double ref_loss(const ac_joma_model *m, const double *Ue, const ac_joma_data *D, const int *idx, int B,
+                       const double *z, const double *W, ref_grad *g)
+{
+    int M = m->M, K = m->K, d = m->d, C = M + 1;
+    double *b = calloc((size_t)M, sizeof(double)), *bs = calloc((size_t)M, sizeof(double));
+    double *f = calloc((size_t)d, sizeof(double)), *fs = calloc((size_t)d, sizeof(double));
+    double *gf = calloc((size_t)d, sizeof(double)), *gfs = calloc((size_t)d, sizeof(double));
+    double *h = calloc((size_t)K, sizeof(double)), *as = calloc((size_t)K, sizeof(double));
+    double *dp = calloc((size_t)K, sizeof(double)), *dl = calloc((size_t)K, sizeof(double));
+    double *dls = calloc((size_t)K, sizeof(double));
+    double n = B + M + K + d, zmax = 0.0, T = m->T;
+    for (int l = 0; l < M; l++)
+        zmax = fmax(zmax, fabs(z[l]));
+    memset(g->gz, 0, sizeof(double) * (size_t)M);
+    memset(g->gz_s, 0, sizeof(double) * (size_t)M);
+    memset(g->gW, 0, sizeof(double) * (size_t)d * K);
+    memset(g->gW_s, 0, sizeof(double) * (size_t)d * K);
+    g->loss = g->loss_s = 0.0;
+    for (int j = 0; j < B; j++) {
+        int nn = idx ? idx[j] : j, y = D->label[nn];
+        const double *x = D->X + (size_t)nn * M;
+        /* b: EXP x exp(z/T); SOFTMAX exp(ln x + z/T - lse); LINEAR x z.  The
+         * arguments of exp are rounded to eps times |z|/T, |ln x| and |lse|,
+         * which the scale carries as a relative error of that size over n. */
+        double lse = 0.0, lxmax = 0.0;
+        if (m->attention == AC_JOMA_ATT_SOFTMAX) {
+            double mx = -HUGE_VAL, s = 0.0;
+            for (int l = 0; l < M; l++)
+                if (x[l] > 0.0) {
+                    mx = fmax(mx, log(x[l]) + z[l] / T);
+                    lxmax = fmax(lxmax, fabs(log(x[l])));
+                }
+            for (int l = 0; l < M; l++)
+                if (x[l] > 0.0)
+                    s += exp(log(x[l]) + z[l] / T - mx);
+            lse = mx + log(s);
+        }
+        for (int l = 0; l < M; l++) {
+            switch (m->attention) {
+            case AC_JOMA_ATT_LINEAR: b[l] = x[l] * z[l]; break;
+            case AC_JOMA_ATT_EXP: b[l] = x[l] * exp(z[l] / T); break;
+            default: b[l] = x[l] > 0.0 ? exp(log(x[l]) + z[l] / T - lse) : 0.0; break;
+            }
+            bs[l] = fabs(b[l]) * (1.0 + (3.0 * zmax / T + 2.0 * lxmax + fabs(lse)) / n);
+        }
+        /* f = U_C b + u_q, a = W^T f, h = phi(a) */
+        for (int i = 0; i < d; i++) {
+            f[i] = Ue[i * C + M];
+            fs[i] = fabs(Ue[i * C + M]);
+            for (int l = 0; l < M; l++) {
+                f[i] += Ue[i * C + l] * b[l];
+                fs[i] += fabs(Ue[i * C + l]) * bs[l];
+            }
+        }
+        double hmax = -HUGE_VAL, asmax = 0.0;
+        for (int k = 0; k < K; k++) {
+            double a = 0.0;
+            as[k] = 0.0;
+            for (int i = 0; i < d; i++) {
+                a += W[i * K + k] * f[i];
+                as[k] += fabs(W[i * K + k]) * fs[i];
+            }
+            asmax = fmax(asmax, as[k]);
+            switch (m->activation) {
+            case AC_JOMA_MODEL_ACT_TANH: h[k] = tanh(a); dp[k] = 1.0 - h[k] * h[k]; break;
+            case AC_JOMA_MODEL_ACT_RELU: h[k] = a > 0.0 ? a : 0.0; dp[k] = a > 0.0; break;
+            default: h[k] = a; dp[k] = 1.0; break;
+            }
+            hmax = fmax(hmax, h[k]);
+        }
+        /* loss and e = dl/dh; the scales add what the error of h (<= as)
+         * moves them by: a softmax probability by at most 2 max as, tanh's
+         * derivative by 2 as */
+        double ls;
+        if (m->loss == AC_JOMA_MODEL_LOSS_CE) {
+            double se = 0.0;
+            for (int k = 0; k < K; k++)
+                se += exp(h[k] - hmax);
+            double l2 = hmax + log(se);
+            g->loss += l2 - h[y];
+            ls = fabs(l2) + fabs(h[y]) + 2.0 * asmax + 1.0;
+            for (int k = 0; k < K; k++) {
+                double p = exp(h[k] - l2);
+                dl[k] = p - (k == y);
+                dls[k] = p + (k == y) + 2.0 * asmax;
+            }
+        } else if (m->loss == AC_JOMA_MODEL_LOSS_LINEAR) {
+            g->loss += -h[y];
+            ls = fabs(h[y]) + as[y];
+            for (int k = 0; k < K; k++) {
+                dl[k] = -(double)(k == y);
+                dls[k] = (double)(k == y);
+            }
+        } else {
+            ls = 0.0;
+            for (int k = 0; k < K; k++) {
+                dl[k] = h[k] - (k == y);
+                g->loss += 0.5 * dl[k] * dl[k];
+                ls += dl[k] * dl[k] + fabs(dl[k]) * as[k];
+                dls[k] = fabs(h[k]) + 1.0 + as[k];
+            }
+        }
+        g->loss_s += ls;
+        /* delta_k = e_k phi'(a_k) / B */
+        for (int k = 0; k < K; k++) {
+            double dps = fabs(dp[k]) + (m->activation == AC_JOMA_MODEL_ACT_TANH ? 2.0 * as[k] : 0.0);
+            dl[k] *= dp[k] / B;
+            dls[k] *= dps / B;
+        }
+        /* dl/dw_k = delta_k f; gf = sum_k delta_k w_k; gb = U_C^T gf */
+        for (int i = 0; i < d; i++) {
+            gf[i] = gfs[i] = 0.0;
+            for (int k = 0; k < K; k++) {
+                g->gW[i * K + k] += dl[k] * f[i];
+                g->gW_s[i * K + k] += dls[k] * fs[i];
+                gf[i] += dl[k] * W[i * K + k];
+                gfs[i] += dls[k] * fabs(W[i * K + k]);
+            }
+        }
+        double gbb = 0.0, gbbs = 0.0, gbl[64], gbls[64];
+        cr_assert(M <= 64);
+        for (int l = 0; l < M; l++) {
+            gbl[l] = gbls[l] = 0.0;
+            for (int i = 0; i < d; i++) {
+                gbl[l] += Ue[i * C + l] * gf[i];
+                gbls[l] += fabs(Ue[i * C + l]) * gfs[i];
+            }
+            gbb += gbl[l] * b[l];
+            gbbs += gbls[l] * bs[l];
+        }
+        /* dl/dz_l: EXP gb_l b_l / T; SOFTMAX b_l (gb_l - gb . b) / T; LINEAR gb_l x_l */
+        for (int l = 0; l < M; l++) {
+            switch (m->attention) {
+            case AC_JOMA_ATT_LINEAR:
+                g->gz[l] += gbl[l] * x[l];
+                g->gz_s[l] += gbls[l] * x[l];
+                break;
+            case AC_JOMA_ATT_EXP:
+                g->gz[l] += gbl[l] * b[l] / T;
+                g->gz_s[l] += gbls[l] * bs[l] / T;
+                break;
+            default:
+                g->gz[l] += b[l] * (gbl[l] - gbb) / T;
+                g->gz_s[l] += bs[l] * (gbls[l] + gbbs) / T;
+                break;
+            }
+        }
+    }
+    g->loss /= B;
+    g->loss_s /= B;
+    free(b), free(bs), free(f), free(fs), free(gf), free(gfs), free(h), free(as), free(dp), free(dl), free(dls);
+    return g->loss;
+}
+
+/* Two evaluations of the same sums, each within n eps of the exact value
+ * times the error scale (n the longest chain, B + M + K + d), with a few
+ * more ulps per stage for exp, log, tanh and the divisions: 8 n eps
+ * times the scale.  A wrong term moves an entry by a fraction of the
+ * scale itself, 1e12 times more. */
+#define REF_ULPS 8.0
+
+static void assert_near(double got, double want, double scale, double n, const char *what, int i, int c)
+{
+    double tol = REF_ULPS * n * DBL_EPSILON * scale;
+    cr_assert(fabs(got - want) <= tol, "case %d: %s[%d] = %.17g, reference %.17g (|diff| %.3g > tol %.3g)", c, what,
+              i, got, want, fabs(got - want), tol);
+}
+
+/* Every attention, activation and loss, identity and random (not
+ * orthonormal) embeddings, the full batch and a minibatch with a repeated
+ * index, a token absent from a sample (x_l = 0): ac_joma_model_loss
+ * equals the reference to rounding. */
+Test(joma_model, batched_step_equals_the_plain_reference)
+{
+    gsl_rng *r = ac_test_rng(58);
+    const int M = 5, K = 4, d = 8, N = 7, C = M + 1;
+    ac_joma_data D;
+    random_data(r, &D, N, M, K);
+    D.X[2 * M + 1] = 0.0; /* a token missing from sample 2 */
+    double Ue[8 * 6], Ur[8 * 6], z[5], W[8 * 4], gz[5], gW[32], rgz[5], rgzs[5], rgW[32], rgWs[32];
+    ref_grad g = {0, 0, rgz, rgzs, rgW, rgWs};
+    for (int i = 0; i < d * C; i++)
+        Ue[i] = (i / C == i % C);
+    random_U(r, d, M, 0, Ur);
+    const int idx[4] = {3, 0, 3, 6};
+    int c = 0;
+    for (int att = 0; att < 3; att++)
+        for (int act = 0; act < 3; act++)
+            for (int loss = 0; loss < 3; loss++)
+                for (int u = 0; u < 2; u++)
+                    for (int mb = 0; mb < 2; mb++, c++) {
+                        for (int l = 0; l < M; l++)
+                            z[l] = gsl_ran_gaussian(r, 1.0);
+                        for (int i = 0; i < d * K; i++)
+                            W[i] = gsl_ran_gaussian(r, 1.0);
+                        ac_joma_model m = {M, K, d, u ? Ur : NULL, (ac_joma_attention)att,
+                                           (ac_joma_model_activation)act, (ac_joma_model_loss_kind)loss, 0.7};
+                        int B = mb ? 4 : N;
+                        const int *ix = mb ? idx : NULL;
+                        double L = ac_joma_model_loss(&m, &D, ix, B, z, W, gz, gW);
+                        double L0 = ac_joma_model_loss(&m, &D, ix, B, z, W, NULL, NULL);
+                        ref_loss(&m, u ? Ur : Ue, &D, ix, B, z, W, &g);
+                        double n = B + M + K + d;
+                        cr_assert_eq(L, L0, "case %d: the loss without the gradient differs", c);
+                        assert_near(L, g.loss, g.loss_s, n, "loss", 0, c);
+                        for (int l = 0; l < M; l++)
+                            assert_near(gz[l], rgz[l], rgzs[l], n, "gz", l, c);
+                        for (int i = 0; i < d * K; i++)
+                            assert_near(gW[i], rgW[i], rgWs[i], n, "gW", i, c);
+                    }
+    ac_joma_data_clear(&D);
+    gsl_rng_free(r);
+}
+
+/* The trainer at the §4.1 setting (softmax, CE, identity U) and with
+ * random U and squared loss: at each of 6 steps its loss is the
+ * reference's at the iterate it starts from, and its step is lr times the
+ * reference gradient (one more rounding of the subtraction: eps |w|). */
+Test(joma_model, trainer_steps_follow_the_plain_reference)
+{
+    gsl_rng *r = ac_test_rng(59);
+    const int M = 6, K = 3, d = 9, N = 5, C = M + 1, STEPS = 6;
+    ac_joma_data D;
+    random_data(r, &D, N, M, K);
+    double Ue[9 * 7], Ur[9 * 7], z0[6], W0[27], zc[6], Wc[27], rgz[6], rgzs[6], rgW[27], rgWs[27];
+    ref_grad g = {0, 0, rgz, rgzs, rgW, rgWs};
+    for (int i = 0; i < d * C; i++)
+        Ue[i] = (i / C == i % C);
+    random_U(r, d, M, 0, Ur);
+    ac_joma_trainer *tr = ac_joma_trainer_alloc(N, M, K, d);
+    cr_assert(tr);
+    for (int c = 0; c < 2; c++) {
+        ac_joma_train_settings s;
+        ac_joma_train_settings_default(&s);
+        s.lr = 0.5; /* larger than the default: the iterates move visibly in 6 steps */
+        if (c == 1) {
+            s.loss = AC_JOMA_MODEL_LOSS_SQUARED;
+            s.activation = AC_JOMA_MODEL_ACT_TANH;
+        }
+        for (int l = 0; l < M; l++)
+            z0[l] = gsl_ran_gaussian(r, 0.5);
+        for (int i = 0; i < d * K; i++)
+            W0[i] = gsl_ran_gaussian(r, 0.5);
+        cr_assert_eq(ac_joma_trainer_set(tr, &D, c ? Ur : NULL, &s, z0, W0, NULL, NULL), AC_OK);
+        const ac_joma_model *m = ac_joma_trainer_model(tr);
+        double n = N + M + K + d;
+        for (int it = 0; it < STEPS; it++) {
+            memcpy(zc, ac_joma_trainer_z(tr), sizeof zc);
+            memcpy(Wc, ac_joma_trainer_W(tr), sizeof Wc);
+            ref_loss(m, c ? Ur : Ue, &D, NULL, N, zc, Wc, &g);
+            ac_joma_trainer_iterate(tr);
+            cr_assert_eq(ac_joma_trainer_info(tr)->steps, it + 1);
+            assert_near(ac_joma_trainer_info(tr)->loss, g.loss, g.loss_s, n, "loss", it, c);
+            const double *z = ac_joma_trainer_z(tr), *W = ac_joma_trainer_W(tr);
+            for (int l = 0; l < M; l++)
+                assert_near(z[l], zc[l] - s.lr * rgz[l], s.lr * rgzs[l] + fabs(z[l]) / n, n, "z", l, c);
+            for (int i = 0; i < d * K; i++)
+                assert_near(W[i], Wc[i] - s.lr * rgW[i], s.lr * rgWs[i] + fabs(W[i]) / n, n, "W", i, c);
+        }
+        cr_assert(memcmp(zc, z0, sizeof zc) != 0);
+    }
+    ac_joma_trainer_free(tr);
+    ac_joma_data_clear(&D);
+    gsl_rng_free(r);
+}
+
+/* Softmax logits spread so far that the tokens of a sample all have
+ * exp((z_l - max z)/T) below DBL_MIN (the batched step's shifted sum
+ * underflows) or subnormal: the per-sample log-sum-exp fallback gives the
+ * reference's attention, loss and gradient, all finite. */
+Test(joma_model, softmax_with_far_spread_logits_equals_the_reference)
+{
+    gsl_rng *r = ac_test_rng(60);
+    const int M = 4, K = 3, d = 5, N = 3, C = M + 1;
+    ac_joma_data D;
+    random_data(r, &D, N, M, K);
+    /* sample 0 lacks token 0, whose logit is far above the rest */
+    D.X[0] = 0.0;
+    double Ue[5 * 5], W[15], gz[4], gW[15], rgz[4], rgzs[4], rgW[15], rgWs[15];
+    ref_grad g = {0, 0, rgz, rgzs, rgW, rgWs};
+    for (int i = 0; i < d * C; i++)
+        Ue[i] = (i / C == i % C);
+    for (int i = 0; i < d * K; i++)
+        W[i] = gsl_ran_gaussian(r, 1.0);
+    /* (z_0 - z_l) / T about 2000 (e^-2000 is 0 in double: the shifted sum
+     * is 0), 720 (e^-720 ~ 1e-313, subnormal: the sum is below the
+     * fallback's bound), 650 (e^-650 ~ 5e-283: above the bound, the
+     * shifted formula with arguments rounded to 650 eps) and 10 (ordinary) */
+    const double spread[4] = {1000.0, 360.0, 325.0, 5.0};
+    for (int c = 0; c < 4; c++) {
+        double z[4] = {spread[c], 0.1, -0.2, 0.3};
+        ac_joma_model m = {M, K, d, NULL, AC_JOMA_ATT_SOFTMAX, AC_JOMA_MODEL_ACT_IDENTITY, AC_JOMA_MODEL_LOSS_CE, 0.5};
+        double L = ac_joma_model_loss(&m, &D, NULL, 0, z, W, gz, gW);
+        ref_loss(&m, Ue, &D, NULL, N, z, W, &g);
+        cr_assert(isfinite(L) && isfinite(g.loss), "case %d: loss %g, reference %g", c, L, g.loss);
+        double n = N + M + K + d;
+        assert_near(L, g.loss, g.loss_s, n, "loss", 0, c);
+        for (int l = 0; l < M; l++)
+            assert_near(gz[l], rgz[l], rgzs[l], n, "gz", l, c);
+        for (int i = 0; i < d * K; i++)
+            assert_near(gW[i], rgW[i], rgWs[i], n, "gW", i, c);
+        double H = ac_joma_model_entropy(&m, &D, z);
+        cr_assert(isfinite(H), "case %d: entropy %g", c, H);
+    }
+    ac_joma_data_clear(&D);
+    gsl_rng_free(r);
+}

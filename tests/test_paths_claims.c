@@ -66,7 +66,7 @@ static void copy_set(const ac_trial_set *src, ac_trial_set *dst)
     json_decref(j);
 }
 
-/* Every paths claim passes at quick size; and its trials run apart, each
+/* No paths claim fails at quick size; and its trials run apart, each
  * part through JSON, then merged, give the same table bit for bit as the
  * whole run's rows. */
 Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table, .timeout = 600)
@@ -99,7 +99,9 @@ Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table, .tim
             cr_expect_neq(full.rows[r].verdict, AC_VERDICT_FAIL, "%s: row '%s' fails: theory %g, ours %g, tol %g",
                           c->id, full.rows[r].quantity, full.rows[r].theory, full.rows[r].empirical,
                           full.rows[r].tol);
-        cr_assert_eq(full.verdict, AC_VERDICT_PASS, "%s does not pass at quick size", c->id);
+        /* INFO when nothing is judged at quick size (theory-vs-samples: the
+         * chains of 20 sweeps are not mixed) */
+        cr_assert_neq(full.verdict, AC_VERDICT_FAIL, "%s fails at quick size", c->id);
         rows_of(c->id, &part[1], &split);
         ac_test_same_result(&full, &split, c->id);
         ac_claim_result_clear(&full);

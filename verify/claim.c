@@ -203,12 +203,18 @@ static void judge_row(ac_claim_row *r)
 
 void ac_claim_judge(ac_claim_result *res)
 {
+    /* A claim whose rows are all INFO judged nothing: its verdict is INFO,
+     * never a PASS that no row earned. */
+    int judged = 0;
     res->verdict = AC_VERDICT_PASS;
     for (int i = 0; i < res->nrows; i++) {
         judge_row(&res->rows[i]);
+        judged += res->rows[i].verdict != AC_VERDICT_INFO;
         if (res->rows[i].verdict == AC_VERDICT_FAIL)
             res->verdict = AC_VERDICT_FAIL;
     }
+    if (!judged)
+        res->verdict = AC_VERDICT_INFO;
     if (res->status != AC_OK)
         res->verdict = AC_VERDICT_FAIL;
 }

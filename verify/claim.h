@@ -191,7 +191,9 @@ ac_figure *ac_claim_add_figure(ac_claim_result *res, const char *name, const cha
 ac_status ac_figure_add_series(ac_figure *fig, const char *label, int n, const double *x,
                                const double *y, const double *lo, const double *hi);
 
-/* Judge every row and the claim; NaN in a judged row fails it. */
+/* Judge every row and the claim: FAIL if a judged row fails (NaN in a
+ * judged row fails it) or the claim could not run, INFO if no row is judged
+ * (nothing was checked), else PASS. */
 void ac_claim_judge(ac_claim_result *res);
 
 /* The sticky status of res: add_status, else the first figure's status

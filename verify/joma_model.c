@@ -1,9 +1,20 @@
 #include "verify/joma_model.h"
 
+#include <gsl/gsl_cblas.h>
+#include <float.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The shifted softmax b_l = x_l w_l / s, w_l = exp((z_l - max z) / T),
+ * s = x . w, is used when s >= this bound: a term x_l w_l that is
+ * subnormal (below DBL_MIN, relative error up to 1) then moves b by at
+ * most DBL_MIN / s <= DBL_EPSILON, i.e. the formula is as accurate as the
+ * per-sample log-sum-exp it replaces.  Below it (every token present in
+ * the sample has z_l far below max z) the sample falls back to that
+ * log-sum-exp. */
+#define SOFTMAX_SUM_MIN (DBL_MIN / DBL_EPSILON)
 
 const char *ac_joma_model_activation_name(ac_joma_model_activation a)
 {
@@ -25,34 +36,40 @@ const char *ac_joma_model_loss_name(ac_joma_model_loss_kind l)
     return NULL;
 }
 
-/* U[i][j] (d x (M+1)); the identity when U is NULL. */
-static double emb(const ac_joma_model *m, int i, int j)
-{
-    return m->U ? m->U[i * (m->M + 1) + j] : (double)(i == j);
-}
-
-/* Per-sample scratch: b, gb (M); f, gf (d); a, h, e (K). */
+/* The batch workspace, for at most B samples of M tokens, K outputs:
+ *   bm    B x M  the attention rows b_n (later, LINEAR only: gb_n)
+ *   a0    B x K  b_n^T V_C (the MLP's input without the residual q)
+ *   dl    B x K  delta_n (the back-propagated dl/da, batch weight included)
+ *   V, G  (M+1) x K  U^T W and [B^T Delta; 1^T Delta] (general U only)
+ *   w     M      the per-step attention factors (see prepare_attention)
+ *   gbb   B      gb_n . b_n (SOFTMAX)
+ *   h, dp K      one sample's phi(a) and phi'(a) */
 typedef struct {
-    double *b, *gb, *f, *gf, *a, *h, *e;
-} scratch;
+    double *bm, *a0, *dl, *V, *G, *w, *gbb, *h, *dp;
+} work;
 
-static double *scratch_alloc(const ac_joma_model *m, scratch *s)
+static double *work_alloc(int B, int M, int K, work *s)
 {
-    double *p = malloc(sizeof(double) * (size_t)(2 * m->M + 2 * m->d + 3 * m->K));
+    size_t nb = (size_t)B, nm = (size_t)M, nk = (size_t)K;
+    double *p = malloc(sizeof(double) * (nb * nm + 2 * nb * nk + 2 * (nm + 1) * nk + nm + nb + 2 * nk));
     if (!p)
         return NULL;
-    s->b = p;
-    s->gb = s->b + m->M;
-    s->f = s->gb + m->M;
-    s->gf = s->f + m->d;
-    s->a = s->gf + m->d;
-    s->h = s->a + m->K;
-    s->e = s->h + m->K;
+    s->bm = p;
+    s->a0 = s->bm + nb * nm;
+    s->dl = s->a0 + nb * nk;
+    s->V = s->dl + nb * nk;
+    s->G = s->V + (nm + 1) * nk;
+    s->w = s->G + (nm + 1) * nk;
+    s->gbb = s->w + nm;
+    s->h = s->gbb + nb;
+    s->dp = s->h + nk;
     return p;
 }
 
-/* The attention b(x, z) of the header's table. */
-static void attention(const ac_joma_model *m, const double *x, const double *z, double *b)
+/* The attention b(x, z) of the header's table, written plainly: SOFTMAX is
+ * softmax(ln x + z/T) by log-sum-exp over the tokens with x_l > 0.  The
+ * fallback of attention_row. */
+static void attention_lse(const ac_joma_model *m, const double *x, const double *z, double *b)
 {
     int M = m->M;
     if (m->attention == AC_JOMA_ATT_LINEAR) {
@@ -62,7 +79,6 @@ static void attention(const ac_joma_model *m, const double *x, const double *z, 
         for (int l = 0; l < M; l++)
             b[l] = x[l] * exp(z[l] / m->T);
     } else {
-        /* softmax(ln x + z/T) by log-sum-exp over the tokens with x_l > 0 */
         double mx = -HUGE_VAL, s = 0.0;
         for (int l = 0; l < M; l++)
             if (x[l] > 0.0)
@@ -73,6 +89,50 @@ static void attention(const ac_joma_model *m, const double *x, const double *z, 
         double lse = mx + log(s);
         for (int l = 0; l < M; l++)
             b[l] = x[l] > 0.0 ? exp(log(x[l]) + z[l] / m->T - lse) : 0.0;
+    }
+}
+
+/* The factors of b that depend on z alone, once per step (M exp instead of
+ * M per sample): EXP w_l = exp(z_l / T); SOFTMAX w_l = exp((z_l - max z)/T),
+ * so that b_l = x_l w_l / (x . w) = softmax(ln x + z/T)_l; LINEAR none. */
+static void prepare_attention(const ac_joma_model *m, const double *z, double *w)
+{
+    int M = m->M;
+    if (m->attention == AC_JOMA_ATT_EXP) {
+        for (int l = 0; l < M; l++)
+            w[l] = exp(z[l] / m->T);
+    } else if (m->attention == AC_JOMA_ATT_SOFTMAX) {
+        double zm = -HUGE_VAL;
+        for (int l = 0; l < M; l++)
+            if (z[l] > zm)
+                zm = z[l];
+        for (int l = 0; l < M; l++)
+            w[l] = exp((z[l] - zm) / m->T);
+    }
+}
+
+/* b(x, z) from the factors w of prepare_attention. */
+static void attention_row(const ac_joma_model *m, const double *x, const double *z, const double *w,
+                          double *b)
+{
+    int M = m->M;
+    if (m->attention == AC_JOMA_ATT_LINEAR) {
+        for (int l = 0; l < M; l++)
+            b[l] = x[l] * z[l];
+    } else if (m->attention == AC_JOMA_ATT_EXP) {
+        for (int l = 0; l < M; l++)
+            b[l] = x[l] * w[l];
+    } else {
+        double s = 0.0;
+        for (int l = 0; l < M; l++)
+            s += (b[l] = x[l] * w[l]);
+        if (!(s >= SOFTMAX_SUM_MIN && s <= DBL_MAX)) {
+            attention_lse(m, x, z, b);
+            return;
+        }
+        double r = 1.0 / s;
+        for (int l = 0; l < M; l++)
+            b[l] *= r;
     }
 }
 
@@ -90,94 +150,153 @@ static double act(ac_joma_model_activation k, double a, double *dphi)
     }
 }
 
-/* One sample's loss; with gz, gW, adds weight times its gradient:
+/* One sample's loss from its MLP input a0 = b^T V_C and the residual
+ * weights q (K each); with dl (K), its weighted back-propagated gradient
  *   dl/dh_k = e_k (CE: softmax(h)_k - [k = y]; SQUARED: h_k - [k = y];
- *                  LINEAR: -[k = y]),
- *   delta_k = weight e_k phi'(a_k),  dl/dw_k = delta_k f,
- *   dl/db = U_C^T sum_k delta_k w_k =: gb,
- *   dl/dz_l = EXP gb_l b_l / T; SOFTMAX b_l (gb_l - gb . b) / T; LINEAR gb_l x_l. */
-static double sample_loss(const ac_joma_model *m, const double *x, int y, const double *z,
-                          const double *W, double weight, double *gz, double *gW, scratch *s)
+ *                  LINEAR: -[k = y]),  h_k = phi(a0_k + q_k),
+ *   delta_k = e_k weight phi'(a_k)  into dl.
+ * CE's softmax(h)_k is exp(h_k - max h) / sum_j exp(h_j - max h): the
+ * same exponentials as the log-sum-exp of the loss. */
+static double sample_loss(const ac_joma_model *m, const double *a0, const double *q, int y, double weight,
+                          double *dl, work *s)
 {
-    int M = m->M, K = m->K, d = m->d;
-    attention(m, x, z, s->b);
-    /* f = U_C b + u_q */
-    for (int i = 0; i < d; i++) {
-        double fi = emb(m, i, M);
-        for (int l = 0; l < M; l++)
-            fi += emb(m, i, l) * s->b[l];
-        s->f[i] = fi;
-    }
+    int K = m->K;
     double loss = 0.0, hmax = -HUGE_VAL;
     for (int k = 0; k < K; k++) {
-        double a = 0.0;
-        for (int i = 0; i < d; i++)
-            a += W[i * K + k] * s->f[i];
-        s->h[k] = act(m->activation, a, &s->a[k]); /* a[k] now holds phi'(a_k) */
-        hmax = fmax(hmax, s->h[k]);
+        s->h[k] = act(m->activation, a0[k] + q[k], &s->dp[k]);
+        if (s->h[k] > hmax) /* fmax, inlined: a NaN h leaves hmax */
+            hmax = s->h[k];
     }
     if (m->loss == AC_JOMA_MODEL_LOSS_CE) {
         double se = 0.0;
+        for (int k = 0; k < K; k++) {
+            double ek = exp(s->h[k] - hmax);
+            se += ek;
+            if (dl)
+                dl[k] = ek;
+        }
+        loss = hmax + log(se) - s->h[y];
+        if (!dl)
+            return loss;
+        double r = 1.0 / se;
         for (int k = 0; k < K; k++)
-            se += exp(s->h[k] - hmax);
-        double lse = hmax + log(se);
-        loss = lse - s->h[y];
-        for (int k = 0; k < K; k++)
-            s->e[k] = exp(s->h[k] - lse) - (k == y);
+            dl[k] = (dl[k] * r - (k == y)) * (weight * s->dp[k]);
     } else if (m->loss == AC_JOMA_MODEL_LOSS_LINEAR) {
         loss = -s->h[y];
-        for (int k = 0; k < K; k++)
-            s->e[k] = -(double)(k == y);
+        for (int k = 0; dl && k < K; k++)
+            dl[k] = -(double)(k == y) * (weight * s->dp[k]);
     } else {
         for (int k = 0; k < K; k++) {
-            s->e[k] = s->h[k] - (k == y);
-            loss += 0.5 * s->e[k] * s->e[k];
-        }
-    }
-    if (!gz || !gW)
-        return loss;
-    for (int k = 0; k < K; k++)
-        s->e[k] *= weight * s->a[k]; /* delta_k */
-    for (int i = 0; i < d; i++) {
-        double g = 0.0;
-        for (int k = 0; k < K; k++) {
-            gW[i * K + k] += s->e[k] * s->f[i];
-            g += s->e[k] * W[i * K + k];
-        }
-        s->gf[i] = g;
-    }
-    double gbb = 0.0;
-    for (int l = 0; l < M; l++) {
-        double g = 0.0;
-        for (int i = 0; i < d; i++)
-            g += emb(m, i, l) * s->gf[i];
-        s->gb[l] = g;
-        gbb += g * s->b[l];
-    }
-    for (int l = 0; l < M; l++) {
-        switch (m->attention) {
-        case AC_JOMA_ATT_LINEAR: gz[l] += s->gb[l] * x[l]; break;
-        case AC_JOMA_ATT_SOFTMAX: gz[l] += s->b[l] * (s->gb[l] - gbb) / m->T; break;
-        default: gz[l] += s->gb[l] * s->b[l] / m->T; break;
+            double ek = s->h[k] - (k == y);
+            loss += 0.5 * ek * ek;
+            if (dl)
+                dl[k] = ek * (weight * s->dp[k]);
         }
     }
     return loss;
 }
 
-/* Mean loss over the batch (idx NULL: all samples) and its gradient. */
-static double batch_loss(const ac_joma_model *m, const ac_joma_data *D, const int *idx, int B,
-                         const double *z, const double *W, double *gz, double *gW, scratch *s)
+/* The forward pass over the batch: w, the attention rows bm and a0 =
+ * bm V_C (one DGEMM); V_C, q point into W (identity U: v_k and q_k are
+ * W's first M rows and row M) or into s->V = U^T W.  Returns the mean
+ * loss; with grad, the rows delta_n of dl and gbb. */
+static double forward(const ac_joma_model *m, const ac_joma_data *D, const int *idx, int B, const double *z,
+                      const double *W, int grad, const double **Vp, work *s)
 {
-    if (gz && gW) {
-        memset(gz, 0, sizeof(double) * (size_t)m->M);
-        memset(gW, 0, sizeof(double) * (size_t)m->d * m->K);
+    int M = m->M, K = m->K;
+    prepare_attention(m, z, s->w);
+    for (int j = 0; j < B; j++) {
+        int n = idx ? idx[j] : j;
+        attention_row(m, D->X + (size_t)n * M, z, s->w, s->bm + (size_t)j * M);
     }
+    const double *V = W;
+    if (m->U) { /* V = U^T W, (M+1) x K */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M + 1, K, m->d, 1.0, m->U, M + 1, W, K, 0.0,
+                    s->V, K);
+        V = s->V;
+    }
+    *Vp = V;
+    const double *q = V + (size_t)M * K;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, K, M, 1.0, s->bm, M, V, K, 0.0, s->a0, K);
     double L = 0.0;
     for (int j = 0; j < B; j++) {
         int n = idx ? idx[j] : j;
-        L += sample_loss(m, D->X + n * D->M, D->label[n], z, W, 1.0 / B, gz, gW, s);
+        const double *a0 = s->a0 + (size_t)j * K;
+        double *dl = grad ? s->dl + (size_t)j * K : NULL;
+        L += sample_loss(m, a0, q, D->label[n], 1.0 / B, dl, s);
+        if (grad && m->attention == AC_JOMA_ATT_SOFTMAX) {
+            double g = 0.0; /* gb . b = (V_C delta) . b = delta . a0 */
+            for (int k = 0; k < K; k++)
+                g += dl[k] * a0[k];
+            s->gbb[j] = g;
+        }
     }
     return L / B;
+}
+
+/* The gradient of the mean loss from the forward pass (spec joma §1):
+ *   dL/dw_k = sum_n delta_nk f_n, f_n = U_C b_n + u_q, so
+ *     gW = U [G; 1^T Delta] with G = B^T Delta (M x K, one DGEMM);
+ *   gb_n = V_C delta_n, and
+ *     EXP      dL/dz_l = sum_n gb_nl b_nl / T = sum_k V_lk G_lk / T,
+ *     SOFTMAX  dL/dz_l = sum_n b_nl (gb_nl - gb_n . b_n) / T
+ *                      = (sum_k V_lk G_lk - sum_n b_nl gbb_n) / T,
+ *     LINEAR   dL/dz_l = sum_n gb_nl x_nl (gb = Delta V_C^T, one DGEMM).
+ * Identity U: gW's first M rows are G, row M is 1^T Delta, the rest 0. */
+static void backward(const ac_joma_model *m, const ac_joma_data *D, const int *idx, int B, const double *V,
+                     double *gz, double *gW, work *s)
+{
+    int M = m->M, K = m->K, d = m->d;
+    double *G = m->U ? s->G : gW;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, B, 1.0, s->bm, M, s->dl, K, 0.0, G, K);
+    double *g1 = G + (size_t)M * K;
+    for (int k = 0; k < K; k++)
+        g1[k] = 0.0;
+    for (int j = 0; j < B; j++)
+        for (int k = 0; k < K; k++)
+            g1[k] += s->dl[(size_t)j * K + k];
+    if (m->U)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, K, M + 1, 1.0, m->U, M + 1, G, K, 0.0, gW,
+                    K);
+    else if (d > M + 1)
+        memset(gW + (size_t)(M + 1) * K, 0, sizeof(double) * (size_t)(d - M - 1) * K);
+    if (m->attention == AC_JOMA_ATT_LINEAR) {
+        /* bm is free now: gb = Delta V_C^T into it */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, M, K, 1.0, s->dl, K, V, K, 0.0, s->bm, M);
+        for (int l = 0; l < M; l++)
+            gz[l] = 0.0;
+        for (int j = 0; j < B; j++) {
+            const double *x = D->X + (size_t)(idx ? idx[j] : j) * M, *gb = s->bm + (size_t)j * M;
+            for (int l = 0; l < M; l++)
+                gz[l] += gb[l] * x[l];
+        }
+        return;
+    }
+    /* G's first M rows still hold B^T Delta when U is the identity (they are gW's) */
+    const double *BD = m->U ? s->G : gW;
+    for (int l = 0; l < M; l++) {
+        double g = 0.0;
+        for (int k = 0; k < K; k++)
+            g += V[(size_t)l * K + k] * BD[(size_t)l * K + k];
+        gz[l] = g;
+    }
+    if (m->attention == AC_JOMA_ATT_SOFTMAX)
+        cblas_dgemv(CblasRowMajor, CblasTrans, B, M, -1.0, s->bm, M, s->gbb, 1, 1.0, gz, 1);
+    for (int l = 0; l < M; l++)
+        gz[l] /= m->T;
+}
+
+/* Mean loss over the batch (idx NULL: the first B samples) and, when gz
+ * and gW are non-NULL, its gradient. */
+static double batch_loss(const ac_joma_model *m, const ac_joma_data *D, const int *idx, int B,
+                         const double *z, const double *W, double *gz, double *gW, work *s)
+{
+    int grad = gz && gW;
+    const double *V;
+    double L = forward(m, D, idx, B, z, W, grad, &V, s);
+    if (grad)
+        backward(m, D, idx, B, V, gz, gW, s);
+    return L;
 }
 
 static int model_fits(const ac_joma_model *m, const ac_joma_data *D)
@@ -206,8 +325,8 @@ double ac_joma_model_loss(const ac_joma_model *m, const ac_joma_data *D, const i
     for (int j = 0; idx && j < B; j++)
         if (idx[j] < 0 || idx[j] >= D->N)
             return NAN;
-    scratch s;
-    double *p = scratch_alloc(m, &s);
+    work s;
+    double *p = work_alloc(B, m->M, m->K, &s);
     if (!p)
         return NAN;
     double L = batch_loss(m, D, idx, B, z, W, gz, gW, &s);
@@ -217,12 +336,13 @@ double ac_joma_model_loss(const ac_joma_model *m, const ac_joma_data *D, const i
 
 double ac_joma_model_entropy(const ac_joma_model *m, const ac_joma_data *D, const double *z)
 {
-    double *b = malloc(sizeof(double) * (size_t)m->M);
+    double *b = malloc(sizeof(double) * 2 * (size_t)m->M), *w = b + m->M;
     if (!b)
         return NAN;
+    prepare_attention(m, z, w);
     double H = 0.0;
     for (int n = 0; n < D->N; n++) {
-        attention(m, D->X + n * D->M, z, b);
+        attention_row(m, D->X + (size_t)n * D->M, z, w, b);
         double s = 0.0, h = 0.0;
         int neg = 0;
         for (int l = 0; l < m->M; l++) {
@@ -245,17 +365,19 @@ double ac_joma_model_entropy(const ac_joma_model *m, const ac_joma_data *D, cons
 void ac_joma_model_project(const ac_joma_model *m, const double *W, double *V, double *q)
 {
     int M = m->M, K = m->K;
-    for (int k = 0; k < K; k++) {
-        for (int l = 0; l <= M; l++) {
-            double s = 0.0;
-            for (int i = 0; i < m->d; i++)
-                s += emb(m, i, l) * W[i * K + k];
-            if (l < M)
-                V[k * M + l] = s;
-            else if (q)
-                q[k] = s;
+    if (!m->U) { /* v_k = w_k's first M entries, q_k its entry M */
+        for (int k = 0; k < K; k++) {
+            for (int l = 0; l < M; l++)
+                V[(size_t)k * M + l] = W[(size_t)l * K + k];
+            if (q)
+                q[k] = W[(size_t)M * K + k];
         }
+        return;
     }
+    /* V = W^T U_C (K x M), q = W^T u_q */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, M, m->d, 1.0, W, K, m->U, M + 1, 0.0, V, M);
+    if (q)
+        cblas_dgemv(CblasRowMajor, CblasTrans, m->d, K, 1.0, W, K, m->U + M, M + 1, 0.0, q, 1);
 }
 
 void ac_joma_model_init(gsl_rng *r, const ac_joma_model *m, double scale, double *z0, double *W0)
@@ -314,7 +436,7 @@ struct ac_joma_trainer {
     double *buf;               /* one block holding the six arrays below */
     double *z, *W, *zn, *Wn, *gz, *gW; /* M, d K, M, d K, M, d K; z/zn and W/Wn swap */
     int *all, *idx;            /* N each */
-    scratch s;
+    work s;
     double *sbuf;
     ac_train_info info;
 };
@@ -340,9 +462,7 @@ ac_joma_trainer *ac_joma_trainer_alloc(int N, int M, int K, int d)
     size_t dk = (size_t)d * K;
     tr->buf = malloc(sizeof(double) * (3 * (size_t)M + 3 * dk));
     tr->all = malloc(sizeof(int) * 2 * (size_t)N);
-    ac_joma_model shape = {M, K, d, NULL, AC_JOMA_ATT_SOFTMAX, AC_JOMA_MODEL_ACT_IDENTITY,
-                           AC_JOMA_MODEL_LOSS_CE, 1.0};
-    tr->sbuf = scratch_alloc(&shape, &tr->s);
+    tr->sbuf = work_alloc(N, M, K, &tr->s);
     if (!tr->buf || !tr->all || !tr->sbuf) {
         ac_joma_trainer_free(tr);
         return NULL;
