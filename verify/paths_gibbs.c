@@ -690,6 +690,29 @@ ac_status ac_paths_gibbs_u1(const ac_paths_gibbs *g, double *U, double *rhat, do
     return AC_OK;
 }
 
+ac_status ac_paths_gibbs_u1_sd(const ac_paths_gibbs *g, double *sd)
+{
+    long n = g->kept;
+    int C = g->s.chains, np2 = g->np * g->np;
+    if (n < 4 || n != g->s.keep)
+        return AC_EINVAL;
+    double tot = (double)C * n;
+    for (int e = 0; e < np2; e++) {
+        double s = 0.0, s2 = 0.0;
+        for (int c = 0; c < C; c++)
+            for (long t = 0; t < n; t++)
+                s += g->rec_u[((size_t)c * g->s.keep + t) * np2 + e];
+        s /= tot;
+        for (int c = 0; c < C; c++)
+            for (long t = 0; t < n; t++) {
+                double d = g->rec_u[((size_t)c * g->s.keep + t) * np2 + e] - s;
+                s2 += d * d;
+            }
+        sd[e] = sqrt(s2 / (tot - 1));
+    }
+    return AC_OK;
+}
+
 ac_status ac_paths_gibbs_info_get(const ac_paths_gibbs *g, ac_paths_gibbs_info *info)
 {
     memset(info, 0, sizeof *info);

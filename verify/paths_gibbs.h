@@ -145,6 +145,11 @@ ac_status ac_paths_gibbs_test_stats(const ac_paths_gibbs *g, double *mean, doubl
 /* U_1 (H^L x H^L, row-major; arrays may be NULL): mean over draws, split
  * R-hat and ESS per entry.  AC_EINVAL before all keep draws are kept. */
 ac_status ac_paths_gibbs_u1(const ac_paths_gibbs *g, double *U, double *rhat, double *ess);
+/* The standard deviation of each U_1 entry over all kept draws of all
+ * chains (n - 1 denominator; H^L x H^L, row-major): with ess from
+ * ac_paths_gibbs_u1, the Monte-Carlo standard error of the mean is
+ * sd / sqrt(ess).  AC_EINVAL before all keep draws are kept. */
+ac_status ac_paths_gibbs_u1_sd(const ac_paths_gibbs *g, double *sd);
 
 /* f at the current state of chain c on the training (ftr, P) and test (fte,
  * Pt) points; either may be NULL.  AC_EINVAL before set. */

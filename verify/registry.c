@@ -5,6 +5,7 @@
 #include "verify/claim.h"
 #include "verify/joma_claims.h"
 #include "verify/moe_claims.h"
+#include "verify/paths_claims.h"
 #include "verify/svm_claims.h"
 
 static const ac_paper_def papers[] = {
@@ -15,6 +16,10 @@ static const ac_paper_def papers[] = {
      ac_joma_claims, AC_JOMA_NCLAIMS},
     {"moe", "Wibisono, Wang. Bidirectional Attention as a Mixture of Continuous Word Experts. UAI 2023", ac_moe_claims,
      AC_MOE_NCLAIMS},
+    {"paths",
+     "Tiberi, Mignacco, Irie, Sompolinsky. Dissecting the Interplay of Attention Paths in a Statistical Mechanics "
+     "Theory of Transformers. NeurIPS 2024",
+     ac_paths_claims, AC_PATHS_NCLAIMS},
 };
 
 int ac_registry_npapers(void)

@@ -1,0 +1,439 @@
+/* The attention-paths claims through the trial harness
+ * (verify/paths_claims.h, verify/trial.h): each passes at quick size, a
+ * split run gives the same table, and every judged row fails under a
+ * planted violation of known size. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim_compare.h"
+#include "testutil.h"
+#include "verify/paths_claims.h"
+#include "verify/paths_gibbs.h"
+#include "verify/paths_task.h"
+#include "verify/trial.h"
+
+/* ---- quick runs, shared by the tests of one process ---- */
+
+/* The records of a quick run of claim id (seed 1), computed once. */
+static ac_trial_set *quick_set(const char *id)
+{
+    static struct {
+        char id[64];
+        ac_trial_set set;
+    } cache[AC_PATHS_NCLAIMS];
+    static int ncache;
+    for (int i = 0; i < ncache; i++)
+        if (strcmp(cache[i].id, id) == 0)
+            return &cache[i].set;
+    cr_assert_lt(ncache, AC_PATHS_NCLAIMS);
+    gsl_set_error_handler_off();
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    const ac_claim_def *c = ac_registry_find_claim(id);
+    cr_assert_not_null(c, "%s is not registered", id);
+    ac_msg msg = {{0}};
+    ac_trial_set *set = &cache[ncache].set;
+    ac_trial_set_init(set, id, &o, c->trials->ntrials(&o));
+    cr_assert_eq(ac_trial_run(c->trials, &o, 0, set->ntrials, set, &msg), AC_OK, "%s: %s", id, msg.text);
+    snprintf(cache[ncache].id, sizeof cache[ncache].id, "%s", id);
+    ncache++;
+    return set;
+}
+
+/* The rows of a set under the claim's own rows function, judged. */
+static void rows_of(const char *id, const ac_trial_set *set, ac_claim_result *res)
+{
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    const ac_claim_def *c = ac_registry_find_claim(id);
+    ac_msg msg = {{0}};
+    ac_claim_result_init(res, c);
+    cr_assert_eq(ac_trial_rows(c->trials, &o, set, res, &msg), AC_OK, "%s: %s", id, msg.text);
+    ac_claim_judge(res);
+}
+
+/* A deep copy of a set (the records are plain vectors). */
+static void copy_set(const ac_trial_set *src, ac_trial_set *dst)
+{
+    ac_run_opts o = {.size = src->size, .seed = src->seed};
+    ac_trial_set_init(dst, src->id, &o, src->ntrials);
+    json_t *j = ac_trial_set_to_json(src);
+    ac_msg msg = {{0}};
+    ac_trial_set_clear(dst);
+    cr_assert_eq(ac_trial_set_from_json(j, dst, &msg), AC_OK, "%s", msg.text);
+    json_decref(j);
+}
+
+/* No paths claim fails at quick size; and its trials run apart, each
+ * part through JSON, then merged, give the same table bit for bit as the
+ * whole run's rows. */
+Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table, .timeout = 600)
+{
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    /* the claims of verify/paths_claims.c (paths.head-pruning and
+     * paths.digits have their own split test in test_paths_net_claims.c) */
+    for (int i = 0; i < AC_PATHS_MARKOV_NCLAIMS; i++) {
+        const ac_claim_def *c = &ac_paths_claims[i];
+        const ac_trial_def *def = c->trials;
+        int n = def->ntrials(&o), k = n > 1 ? n / 2 : n;
+        ac_trial_set part[2];
+        ac_msg msg = {{0}};
+        for (int p = 0; p < 2; p++) {
+            ac_trial_set_init(&part[p], c->id, &o, n);
+            cr_assert_eq(ac_trial_run(def, &o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
+            json_t *j = ac_trial_set_to_json(&part[p]);
+            char *text = json_dumps(j, JSON_COMPACT);
+            json_decref(j);
+            ac_trial_set_clear(&part[p]);
+            j = json_loads(text, 0, NULL);
+            free(text);
+            cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
+            json_decref(j);
+        }
+        cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
+        ac_claim_result full, split;
+        rows_of(c->id, quick_set(c->id), &full);
+        for (int r = 0; r < full.nrows; r++)
+            cr_expect_neq(full.rows[r].verdict, AC_VERDICT_FAIL, "%s: row '%s' fails: theory %g, ours %g, tol %g",
+                          c->id, full.rows[r].quantity, full.rows[r].theory, full.rows[r].empirical,
+                          full.rows[r].tol);
+        /* INFO when nothing is judged at quick size (theory-vs-samples: the
+         * chains of 20 sweeps are not mixed) */
+        cr_assert_neq(full.verdict, AC_VERDICT_FAIL, "%s fails at quick size", c->id);
+        rows_of(c->id, &part[1], &split);
+        ac_test_same_result(&full, &split, c->id);
+        ac_claim_result_clear(&full);
+        ac_claim_result_clear(&split);
+        ac_trial_set_clear(&part[0]);
+        ac_trial_set_clear(&part[1]);
+    }
+}
+
+/* ---- planted violations ----
+ *
+ * Each judged row is seen to fail when a value of known size is planted in
+ * a copy of the claim's quick records (the rows read nothing else), after
+ * the same row passed with a value inside its tolerance. */
+
+/* Entry k of vector name of record i, writable (the vector must exist). */
+static double *entry(ac_trial_set *set, int i, const char *name, int k)
+{
+    for (int v = 0; v < set->rec[i].nvec; v++)
+        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
+            return &set->rec[i].vec[v].v[k];
+    cr_assert_fail("record %d has no %s[%d]", i, name, k);
+    return NULL;
+}
+
+/* The row whose quantity is exactly `row`, judged from set. */
+static ac_claim_row row_of(const char *id, const ac_trial_set *set, const char *row)
+{
+    ac_claim_result res;
+    rows_of(id, set, &res);
+    ac_claim_row r;
+    memset(&r, 0, sizeof r);
+    int found = 0;
+    for (int i = 0; i < res.nrows; i++)
+        if (strcmp(res.rows[i].quantity, row) == 0)
+            r = res.rows[i], found++;
+    cr_assert_eq(found, 1, "%s: %d rows '%s'", id, found, row);
+    ac_claim_result_clear(&res);
+    return r;
+}
+
+static ac_verdict verdict_of(const char *id, const ac_trial_set *set, const char *row)
+{
+    return row_of(id, set, row).verdict;
+}
+
+/* A fresh writable copy of claim id's quick records. */
+static void fresh(const char *id, ac_trial_set *set)
+{
+    copy_set(quick_set(id), set);
+}
+
+Test(paths_measure, paired_se_is_the_standard_error_of_the_mean_paired_difference)
+{
+    /* d_m = +1 on b points, -1 on c points, 0 elsewhere: SE^2 = population
+     * variance of d over n, summed directly. */
+    const double cases[][3] = {{69, 16, 1000}, {8, 0, 1000}, {3, 7, 25}, {0, 0, 10}, {1, 0, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        double b = cases[c][0], cc = cases[c][1], n = cases[c][2], mean = (b - cc) / n, v = 0.0;
+        for (int m = 0; m < (int)n; m++) {
+            double d = m < b ? 1.0 : m < b + cc ? -1.0 : 0.0;
+            v += (d - mean) * (d - mean);
+        }
+        double se = sqrt(v / n / n);
+        cr_assert(fabs(ac_paths_paired_se(b, cc, n) - se) <= 1e-15 * (1.0 + se), "b %g c %g n %g: %.17g vs %.17g", b,
+                  cc, n, ac_paths_paired_se(b, cc, n), se);
+    }
+    cr_assert_eq(ac_paths_paired_se(1, 1, 0), 0.0);
+}
+
+/* K = sum_k lambda_k u_k u_k^T with orthonormal u_k (QR of a random matrix)
+ * and Y = sum_k c_k u_k: the overlaps are |c_k|/sqrt(P) in decreasing
+ * lambda order and the alignment is sum lambda_k c_k^2 / (P |lambda|_2). */
+Test(paths_measure, kernel_alignment_recovers_planted_eigenvectors)
+{
+    gsl_rng *r = ac_test_rng(311);
+    enum { P = 9 };
+    gsl_matrix *A = gsl_matrix_alloc(P, P);
+    gsl_vector *tau = gsl_vector_alloc(P);
+    gsl_matrix *Q = gsl_matrix_alloc(P, P), *R = gsl_matrix_alloc(P, P);
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++)
+            gsl_matrix_set(A, i, j, gsl_ran_gaussian(r, 1.0));
+    gsl_linalg_QR_decomp(A, tau);
+    gsl_linalg_QR_unpack(A, tau, Q, R);
+    double lam[P], c[P], K[P * P] = {0}, Y[P] = {0}, l2 = 0.0, num = 0.0;
+    for (int k = 0; k < P; k++) {
+        lam[k] = 5.7312 / (1.0 + k); /* distinct, decreasing */
+        c[k] = (k % 2 ? -1.0 : 1.0) * (0.3 + 0.41 * k);
+        l2 += lam[k] * lam[k];
+        num += lam[k] * c[k] * c[k];
+    }
+    for (int i = 0; i < P; i++)
+        for (int k = 0; k < P; k++) {
+            Y[i] += c[k] * gsl_matrix_get(Q, i, k);
+            for (int j = 0; j < P; j++)
+                K[i * P + j] += lam[k] * gsl_matrix_get(Q, i, k) * gsl_matrix_get(Q, j, k);
+        }
+    double ov[P], kta;
+    cr_assert_eq(ac_paths_kernel_alignment(P, K, Y, P, ov, &kta), AC_OK);
+    /* eigenvectors to eps |K|/gap (gaps >= 0.1 here): 1e-12 */
+    for (int k = 0; k < P; k++)
+        cr_assert(fabs(ov[k] - fabs(c[k]) / sqrt((double)P)) < 1e-12, "PC %d: %.17g vs %.17g", k, ov[k],
+                  fabs(c[k]) / sqrt((double)P));
+    cr_assert(fabs(kta - num / (P * sqrt(l2))) < 1e-12, "alignment %.17g vs %.17g", kta, num / (P * sqrt(l2)));
+    gsl_matrix_free(A), gsl_matrix_free(Q), gsl_matrix_free(R);
+    gsl_vector_free(tau);
+    gsl_rng_free(r);
+}
+
+/* ac_paths_gibbs_u1_sd against U_1 recomputed from every kept state (one
+ * layer, one head: W = V_1^T a / sqrt(N_a), U_1 = W . W / n_0), and zero
+ * when only V_0 moves (U_1 excludes V_0, spec §6). */
+Test(paths_measure, gibbs_u1_sd_is_the_spread_of_the_recorded_overlaps)
+{
+    gsl_rng *r = ac_test_rng(312);
+    enum { P = 5, NF = 3, NW = 4, KEEP = 12, CH = 2 };
+    ac_paths_gibbs_settings s;
+    ac_paths_gibbs_settings_default(&s);
+    s.net.n[0] = s.net.n[1] = NW;
+    s.net.T = 0.3;
+    s.chains = CH, s.burn = 0, s.keep = KEEP;
+    double Phi[P * NF], Y[P];
+    for (int i = 0; i < P * NF; i++)
+        Phi[i] = 0.7 * gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < P; i++)
+        Y[i] = i % 2 ? 1.0 : -1.0;
+    for (int pass = 0; pass < 2; pass++) {
+        s.blocks = pass ? AC_PATHS_GIBBS_BLOCK_V0 : AC_PATHS_GIBBS_ALL_BLOCKS;
+        ac_paths_gibbs *g = ac_paths_gibbs_alloc(&s, P, 0, NF);
+        cr_assert_not_null(g);
+        cr_assert_eq(ac_paths_gibbs_set(g, Phi, Y, NULL, r, NULL), AC_OK);
+        double u[CH * KEEP], su = 0.0;
+        for (int t = 0; t < KEEP; t++) {
+            cr_assert_eq(ac_paths_gibbs_iterate(g, r, NULL), AC_OK);
+            for (int c = 0; c < CH; c++) {
+                const double *th = ac_paths_gibbs_state(g, c), *a = th, *V1 = th + NW + NW * NF;
+                double ww = 0.0;
+                for (int k = 0; k < NW; k++) {
+                    double wk = 0.0;
+                    for (int j = 0; j < NW; j++)
+                        wk += a[j] * V1[j * NW + k];
+                    ww += wk * wk / NW;
+                }
+                u[c * KEEP + t] = ww / NW;
+                su += u[c * KEEP + t];
+            }
+        }
+        su /= CH * KEEP;
+        double v = 0.0;
+        for (int j = 0; j < CH * KEEP; j++)
+            v += (u[j] - su) * (u[j] - su);
+        double sd = sqrt(v / (CH * KEEP - 1)), um, usd;
+        cr_assert_eq(ac_paths_gibbs_u1(g, &um, NULL, NULL), AC_OK);
+        cr_assert_eq(ac_paths_gibbs_u1_sd(g, &usd), AC_OK);
+        /* sums of 24 values of size ~1: 1e-13 relative */
+        cr_assert(fabs(um - su) < 1e-13 * fmax(1.0, su), "mean %.17g vs %.17g", um, su);
+        cr_assert(fabs(usd - sd) < 1e-12 * fmax(1.0, sd), "pass %d: sd %.17g vs %.17g", pass, usd, sd);
+        /* V_0 alone: each chain keeps its start's U_1 (the spread is the
+         * chains' starts only) */
+        for (int c = 0; pass && c < CH; c++)
+            for (int t = 1; t < KEEP; t++)
+                cr_assert_eq(u[c * KEEP + t], u[c * KEEP], "chain %d: U_1 moved with V_0 alone", c);
+        cr_assert_gt(usd, 0.0);
+        ac_paths_gibbs_free(g);
+    }
+    gsl_rng_free(r);
+}
+
+/* accuracy-vs-width: the table rows, the ordering and the convergence row. */
+Test(paths_measure, accuracy_rows_fail_planted_violations)
+{
+    const char *id = "paths.accuracy-vs-width";
+    ac_trial_set set;
+    fresh(id, &set);
+    const char *row10 = "accuracy, 4 paths, N = 10", *rowgp = "accuracy, 4 paths, GP limit";
+    const char *ord = "ordering, 4 paths: FW(1000) - GP";
+    /* at quick size (100 test points) the table and the ordering are shown only */
+    cr_assert_eq(row_of(id, &set, row10).metric, AC_METRIC_INFO);
+    cr_assert_eq(row_of(id, &set, ord).metric, AC_METRIC_INFO);
+    /* the whole test set: the table's values pass, one test point more fails */
+    *entry(&set, 0, "ntest", 0) = 1000;
+    *entry(&set, 0, "acc", 0) = 0.964, *entry(&set, 0, "acc_gp", 0) = 0.826;
+    *entry(&set, 0, "disc", 4) = 8, *entry(&set, 0, "disc", 5) = 0; /* the spec run's discordance */
+    cr_assert_eq(verdict_of(id, &set, row10), AC_VERDICT_PASS);
+    cr_assert_eq(verdict_of(id, &set, rowgp), AC_VERDICT_PASS);
+    cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_PASS);
+    *entry(&set, 0, "acc", 0) = 0.965;
+    cr_assert_eq(verdict_of(id, &set, row10), AC_VERDICT_FAIL);
+    *entry(&set, 0, "acc_gp", 0) = 0.825;
+    cr_assert_eq(verdict_of(id, &set, rowgp), AC_VERDICT_FAIL);
+    /* the ordering reversed, then right but not resolved: 10 against 5
+     * discordant points is 0.005 < 2 SE = 0.0077 */
+    *entry(&set, 0, "disc", 4) = 0, *entry(&set, 0, "disc", 5) = 8;
+    cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_FAIL);
+    *entry(&set, 0, "disc", 4) = 10, *entry(&set, 0, "disc", 5) = 5;
+    cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_FAIL);
+    *entry(&set, 0, "disc", 4) = 13, *entry(&set, 0, "disc", 5) = 2; /* 0.011 > 2 SE = 0.0077 */
+    cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_PASS);
+    const char *cv = "widths whose saddle-point solve did not converge";
+    cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_PASS);
+    *entry(&set, 1, "conv", 2) = 0;
+    cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+}
+
+Test(paths_measure, kernel_rows_fail_planted_violations)
+{
+    const char *id = "paths.kernel-combination";
+    ac_trial_set set;
+    fresh(id, &set);
+    const char *kta = "kernel-target alignment Y'KY/(P |K|_F), N = 10, minus GP";
+    const char *top3 = "share of |Y|^2 in the top 3 PCs, N = 10 minus GP";
+    const char *top30 = "share of |Y|^2 in the top 30 PCs, N = 10 minus GP";
+    cr_assert_eq(verdict_of(id, &set, kta), AC_VERDICT_PASS);
+    cr_assert_eq(verdict_of(id, &set, top3), AC_VERDICT_PASS);
+    cr_assert_eq(verdict_of(id, &set, top30), AC_VERDICT_PASS);
+    /* the finite-width kernel as aligned as the GP kernel (within rounding) */
+    *entry(&set, 0, "w0.kta", 0) = *entry(&set, 0, "gp.kta", 0);
+    cr_assert_eq(verdict_of(id, &set, kta), AC_VERDICT_FAIL);
+    for (int k = 0; k < 30; k++)
+        *entry(&set, 0, "w0.ov", k) = *entry(&set, 0, "gp.ov", k) * (1 - 1e-3);
+    cr_assert_eq(verdict_of(id, &set, top3), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, top30), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+}
+
+Test(paths_measure, gp_limit_rows_fail_planted_violations)
+{
+    const char *id = "paths.gp-limit";
+    const char *rows[] = {"max |U_l - U_GP| over every layer",
+                          "worst |mean - (GP mean + first order in dU_1)| / its bound, per test point",
+                          "worst |variance - (GP variance + first order in dU_1)| / its bound, per test point",
+                          "solver ended converged"};
+    ac_trial_set set;
+    fresh(id, &set);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(verdict_of(id, &set, rows[i]), AC_VERDICT_PASS, "%s", rows[i]);
+    *entry(&set, 0, "du", 0) = 1.01 * *entry(&set, 0, "du_tol", 0);
+    *entry(&set, 0, "mean_ratio", 0) = 1.01;
+    *entry(&set, 0, "var_ratio", 0) = 1.01;
+    *entry(&set, 0, "conv", 0) = 0;
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(verdict_of(id, &set, rows[i]), AC_VERDICT_FAIL, "%s", rows[i]);
+    ac_trial_set_clear(&set);
+}
+
+Test(paths_measure, closed_form_rows_fail_planted_violations)
+{
+    const char *id = "paths.closed-form";
+    ac_trial_set set;
+    fresh(id, &set);
+    const char *u100 = "u from the general solver, N = 100", *cv = "widths whose solve did not converge";
+    ac_claim_row r = row_of(id, &set, u100);
+    cr_assert_eq(r.verdict, AC_VERDICT_PASS);
+    cr_assert_gt(r.tol, 0.0);
+    *entry(&set, 0, "u_solver", 1) = *entry(&set, 0, "u_root", 1) + 1.01 * *entry(&set, 0, "tol", 1);
+    cr_assert_eq(verdict_of(id, &set, u100), AC_VERDICT_FAIL);
+    *entry(&set, 0, "conv", 0) = 0;
+    cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
+    /* the T -> 0 error falling 8-fold per decade instead of 10: O(T) broken */
+    char rate[AC_CLAIM_TEXT];
+    snprintf(rate, sizeof rate, "|u(T) - u0| at T = %.3g over that at T/10, N = 1000", *entry(&set, 0, "T", 0));
+    cr_assert_eq(verdict_of(id, &set, rate), AC_VERDICT_PASS);
+    *entry(&set, 0, "err", 1) = *entry(&set, 0, "err", 0) / 8.0;
+    cr_assert_eq(verdict_of(id, &set, rate), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+}
+
+/* theory-vs-samples: with the chains marked mixed and known standard
+ * errors, each row passes inside its tolerance and fails outside it; not
+ * mixed, the same deviation is shown, not judged. */
+Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
+{
+    const char *id = "paths.theory-vs-samples";
+    ac_trial_set set;
+    fresh(id, &set);
+    int i = 1; /* N = 100 */
+    double nt = *entry(&set, i, "ntest", 0);
+    *entry(&set, i, "mixed", 0) = 1;
+    /* accuracy: 2 undecided points, no finite-size change: tol 2/nt */
+    double at = *entry(&set, i, "acc_th", 0);
+    *entry(&set, i, "acc_fs", 0) = at, *entry(&set, i, "undecided", 0) = 2;
+    *entry(&set, i, "acc_s", 0) = at + 1.0 / nt;
+    /* variance: MC SE 0.01, finite size max(|var(N) - var(N - 5)| = 0.03,
+     * 5/N |var| = 0.05 x ~0.35): tol 3.5 x 0.01 + 0.03 = 0.065 */
+    double vt = *entry(&set, i, "var_th", 0);
+    cr_assert_lt(0.05 * vt, 0.03);
+    *entry(&set, i, "var_fs", 0) = vt + 0.03, *entry(&set, i, "var_mcse", 0) = 0.01;
+    *entry(&set, i, "var_s", 0) = vt + 0.06;
+    /* U_1[g, dn] (entry 2): MC SE 0.01, no change with the width: tol 0.035
+     * + 5/N sqrt(U_gg U_dn,dn) */
+    double ut = *entry(&set, i, "u_th", 2);
+    double utol = 0.035 + 0.05 * sqrt(*entry(&set, i, "u_th", 0) * *entry(&set, i, "u_th", 10));
+    *entry(&set, i, "u_fs", 2) = ut, *entry(&set, i, "u_mcse", 2) = 0.01;
+    *entry(&set, i, "u_s", 2) = ut - 0.95 * utol;
+    const char *ra = "sampled accuracy, N = 100", *rv = "mean test variance, N = 100", *ru = "U_1[g, dn], N = 100";
+    cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_PASS);
+    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_PASS);
+    cr_assert_eq(verdict_of(id, &set, ru), AC_VERDICT_PASS);
+    cr_assert(fabs(row_of(id, &set, rv).tol - 0.065) < 1e-12, "tol %.17g", row_of(id, &set, rv).tol);
+    cr_assert(fabs(row_of(id, &set, ru).tol - utol) < 1e-12, "tol %.17g", row_of(id, &set, ru).tol);
+    *entry(&set, i, "acc_s", 0) = at + 3.0 / nt;
+    *entry(&set, i, "var_s", 0) = vt + 0.07;
+    *entry(&set, i, "u_s", 2) = ut - 1.05 * utol;
+    cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, ru), AC_VERDICT_FAIL);
+    /* every U_1 row of N = 10 too, each planted past its own tolerance */
+    *entry(&set, 0, "mixed", 0) = 1;
+    for (int e = 0; e < 16; e++) {
+        double sc = sqrt(fabs(*entry(&set, 0, "u_th", (e / 4) * 5) * *entry(&set, 0, "u_th", (e % 4) * 5)));
+        *entry(&set, 0, "u_fs", e) = *entry(&set, 0, "u_th", e);
+        *entry(&set, 0, "u_mcse", e) = 0.01;
+        *entry(&set, 0, "u_s", e) = *entry(&set, 0, "u_th", e) + 1.05 * (0.035 + 0.5 * sc);
+    }
+    ac_claim_result res;
+    rows_of(id, &set, &res);
+    int nu = 0;
+    for (int k = 0; k < res.nrows; k++) {
+        const char *qn = res.rows[k].quantity;
+        size_t L = strlen(qn);
+        if (strncmp(qn, "U_1[", 4) == 0 && L > 6 && strcmp(qn + L - 6, "N = 10") == 0) {
+            cr_assert_eq(res.rows[k].verdict, AC_VERDICT_FAIL, "%s", qn);
+            nu++;
+        }
+    }
+    cr_assert_eq(nu, 10);
+    ac_claim_result_clear(&res);
+    /* not mixed: shown, not judged */
+    *entry(&set, i, "mixed", 0) = 0;
+    cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_INFO);
+    cr_assert_eq(verdict_of(id, &set, ru), AC_VERDICT_INFO);
+    ac_trial_set_clear(&set);
+}

@@ -1,0 +1,1430 @@
+/* The attention-paths claims (spec attention_paths §3.4, §3.7, §4.1).
+ *
+ * Every claim runs through the trial harness (verify/trial.h).  The theory
+ * side is theory/paths.h (kernel, action, saddle point by ac_paths_solve,
+ * predictor, the exact special cases); the experiment side of
+ * paths.theory-vs-samples is the finite-width network sampled by blocked
+ * Gibbs (verify/paths_gibbs.h), which never reads a theory output.  The
+ * task is verify/paths_task.h's, drawn with the authors' seeds, so only the
+ * sampler uses the trial's generator.  Rows are computed from the records
+ * alone. */
+#include "verify/paths_claims.h"
+
+#include <float.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solvers/minimize.h"
+#include "theory/paths.h"
+#include "verify/paths_gibbs.h"
+#include "verify/paths_net_claims.h"
+#include "verify/paths_task.h"
+#include "verify/trial.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define N0 AC_PATHS_MARKOV_N0
+#define EPS DBL_EPSILON
+
+/* ---- tolerances and constants, each with its reason ------------------- */
+
+/* The spec's accuracy tables (§4.1) are printed to 3 decimals and the issue
+ * asks to hold them there: |ours - table| <= 0.0005, i.e. the same count of
+ * the 1000 test points (an accuracy is k/1000). */
+#define TOL_TABLE 5e-4
+/* The ordering FW(10) > FW(100) > FW(1000) > GP is judged on the 1000 test
+ * points as a difference of paired accuracies that must exceed
+ * ORDER_Z_RESOLVE paired standard errors (McNemar), i.e. be resolved by the
+ * test set at about 2 sigma. */
+#define ORDER_Z_RESOLVE 2.0
+/* paths.gp-limit: the width at which the general solver is compared with
+ * the GP values.  alpha = P/N = 1e-6: the energy's pull on U is then
+ * O(1e-6) against an entropy curvature O(1), well above the solver's
+ * stopping level below (so the solver has to travel) and far below 1 (so
+ * the linearisation behind the bound holds). */
+#define GP_WIDTH 1e8
+/* Its stopping level on |grad S/n_max|_inf: at n_max = 1e8 the gradient is
+ * O(1) entropy terms rounded at 1e-16; 1e-12 leaves x1e4 for them. */
+#define GP_EPS_GRAD 1e-12
+/* Central-difference step for the Hessian of S/n_max in theta: relative
+ * error O(h^2) = 1e-8 of the curvature, the rounding of g (1e-16) over h
+ * 1e-12: both negligible against the factor SECOND_ORDER. */
+#define HESS_STEP 1e-4
+/* The linearised distance bound |dtheta| <= (|g0| + |g*|)/lambda_min is
+ * exact to first order; its second-order remainder is O(|dtheta|) relative
+ * (about 1e-6 here): a factor 2 covers it and the O(h^2) of lambda_min. */
+#define SECOND_ORDER 2.0
+/* paths.closed-form: the solver's stopping level (as the unit test of
+ * §6.3), and the three temperatures of the T -> 0 rate, as fractions of
+ * u lambda_min(C) (the scale at which T enters the energy). */
+#define CF_EPS_GRAD 1e-11
+#define CF_T_RATIO0 1e-2
+/* The error u(T) - u(0) is c T + O(T^2): between T and T/10 it falls by
+ * 10 (1 + O(T / (u lambda_min))), within 1 % at the temperatures above;
+ * REL 0.05 leaves room for the cubic's own rounding at the smallest T. */
+#define CF_RATE_TOL 0.05
+/* paths.theory-vs-samples: Monte-Carlo allowance in standard errors (ESS
+ * based).  About 30 judged numbers at 3.5 sigma: a false alarm in about
+ * 1.4 % of runs. */
+#define MC_Z 3.5
+/* The theory is a saddle point (§1): it neglects O(1/N) terms, the Wishart
+ * exponent n - D_1 - 1 replaced by n (D_1 = H^L = 4) and the Gaussian
+ * fluctuations about the saddle.  Their size is allowed for as the larger
+ * of two estimates: FS_SHIFT/N = (D_1 + 1)/N relative to the quantity's
+ * scale (|var|; sqrt(U_aa U_bb) for the overlap U_ab, its Cauchy-Schwarz
+ * scale), and the theory's own change when the width moves by FS_SHIFT.
+ * A reference run (4 x 2000 Gibbs draws at N = 100, seed 7) found the
+ * sampled mean test variance 2.3 % above the theory's, about 5x the second
+ * estimate: the first, relative one is what covers the O(1/N) constant.
+ * The accuracy, a count of signs, takes the second only. */
+#define FS_SHIFT 5
+
+/* paths.kernel-combination: eigenvectors of the P x P kernels are computed
+ * to eps ||K|| / gap; the overlaps and the alignment are sums of P products
+ * of them: 1e-9 is far above that rounding for gaps above 1e-5 ||K||. */
+#define TOL_EIG 1e-9
+/* PCs shown in Fig. 2d (spec §4.1). */
+#define NPC 30
+
+/* ---- setups ------------------------------------------------------------ */
+
+void ac_paths_claim_setup_of(ac_size size, ac_paths_claim_setup *s)
+{
+    static const double widths[AC_PATHS_CLAIM_NWIDTH] = {10, 30, 50, 100, 300, 500, 1000};
+    memset(s, 0, sizeof *s);
+    if (size == AC_SIZE_QUICK) {
+        s->nwidth = 3;
+        s->width[0] = 10, s->width[1] = 100, s->width[2] = 1000;
+    } else {
+        s->nwidth = AC_PATHS_CLAIM_NWIDTH;
+        memcpy(s->width, widths, sizeof widths);
+    }
+    s->test_stride = size == AC_SIZE_QUICK ? 10 : 1;
+    s->gibbs_chains = size == AC_SIZE_QUICK ? 2 : 4;
+    if (size == AC_SIZE_QUICK) {
+        for (int i = 0; i < 2; i++)
+            s->gibbs_burn[i] = 10, s->gibbs_keep[i] = 20, s->gibbs_test_stride[i] = 10;
+    } else if (size == AC_SIZE_DEFAULT) {
+        /* fits the module's minute of `make results`: a chain sweep at N =
+         * 100 takes ~10 ms on one core; U_1's ESS is ~0.5 per draw there, so
+         * 4 x 300 kept draws reach the 400 that count as mixed.  At N = 10
+         * U_1 decorrelates over ~100 sweeps: not mixed at this size. */
+        for (int i = 0; i < 2; i++)
+            s->gibbs_burn[i] = 100, s->gibbs_keep[i] = 300, s->gibbs_test_stride[i] = 5;
+    } else {
+        /* spec §6: drop ~200, keep ~500 per chain, 10x that at N = 100; at
+         * N = 10 (~1/80 effective draws per draw for U_1, cheap sweeps)
+         * 25000 kept draws on 200 test points (160 MB of records) */
+        s->gibbs_burn[0] = 2000, s->gibbs_keep[0] = 25000, s->gibbs_test_stride[0] = 5;
+        s->gibbs_burn[1] = 1000, s->gibbs_keep[1] = 5000, s->gibbs_test_stride[1] = 1;
+    }
+}
+
+static ac_paths_claim_setup setup_of(ac_size size)
+{
+    ac_paths_claim_setup s;
+    ac_paths_claim_setup_of(size, &s);
+    return s;
+}
+
+/* ---- measurements -------------------------------------------------------- */
+
+double ac_paths_paired_se(double b, double c, double n)
+{
+    if (n < 1)
+        return 0.0;
+    double v = b + c - (b - c) * (b - c) / n;
+    return sqrt(v > 0 ? v : 0.0) / n;
+}
+
+ac_status ac_paths_kernel_alignment(int P, const double *K, const double *Y, int nk,
+                                    double *overlap, double *kta)
+{
+    gsl_matrix *A = gsl_matrix_alloc((size_t)P, (size_t)P);
+    gsl_matrix *V = gsl_matrix_alloc((size_t)P, (size_t)P);
+    gsl_vector *ev = gsl_vector_alloc((size_t)P);
+    gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)P);
+    ac_status st = AC_OK;
+    if (!A || !V || !ev || !ws) {
+        st = AC_ENOMEM;
+        goto out;
+    }
+    double fro = 0.0, yky = 0.0;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++) {
+            double k = K[(size_t)i * P + j];
+            gsl_matrix_set(A, (size_t)i, (size_t)j, k);
+            fro += k * k;
+            yky += Y[i] * k * Y[j];
+        }
+    *kta = yky / (P * sqrt(fro));
+    if (gsl_eigen_symmv(A, ev, V, ws) != GSL_SUCCESS) {
+        st = AC_ENUMERIC;
+        goto out;
+    }
+    gsl_eigen_symmv_sort(ev, V, GSL_EIGEN_SORT_VAL_DESC);
+    for (int k = 0; k < nk && k < P; k++) {
+        double d = 0.0;
+        for (int i = 0; i < P; i++)
+            d += gsl_matrix_get(V, (size_t)i, (size_t)k) * Y[i];
+        overlap[k] = fabs(d) / sqrt((double)P);
+    }
+out:
+    gsl_matrix_free(A);
+    gsl_matrix_free(V);
+    gsl_vector_free(ev);
+    gsl_eigen_symmv_free(ws);
+    return st;
+}
+
+/* ---- the Markov task of a network -------------------------------------- */
+
+typedef struct {
+    ac_paths_markov_net net;
+    ac_paths_settings s;                              /* widths set per solve */
+    ac_paths_markov_head heads[AC_PATHS_MARKOV_MAX_HEADS];
+    ac_paths_markov_data tr, te;                      /* te: the kept test points */
+    int np;
+    double *Phi, *Phit;                               /* P x N0 x np, Pt x N0 x np */
+} task;
+
+static void task_clear(task *k)
+{
+    ac_paths_markov_data_clear(&k->tr);
+    ac_paths_markov_data_clear(&k->te);
+    free(k->Phi);
+    free(k->Phit);
+    memset(k, 0, sizeof *k);
+}
+
+/* The train set and every stride-th test point of §4.1 (sigma_perp for both)
+ * with the path tensors of net.  The test set is drawn whole (its draws are
+ * what they are) and thinned after. */
+static ac_status task_init(task *k, ac_paths_markov_net net, double sigma_perp, int stride, ac_msg *msg)
+{
+    memset(k, 0, sizeof *k);
+    k->net = net;
+    if (!ac_paths_markov_network(net, 1.0, &k->s, k->heads))
+        return ac_fail(msg, AC_EINVAL, "unknown network %d", (int)net);
+    k->np = ac_paths_count(&k->s);
+    ac_paths_markov_settings tr, te;
+    ac_paths_markov_settings_default(&tr);
+    tr.sigma_perp = sigma_perp;
+    te = tr;
+    te.per_class = AC_PATHS_MARKOV_P_TEST / 2;
+    te.seed = AC_PATHS_MARKOV_SEED_TEST;
+    ac_status st = ac_paths_markov_data_init(&k->tr, &tr, msg);
+    if (st == AC_OK)
+        st = ac_paths_markov_data_init(&k->te, &te, msg);
+    if (st != AC_OK) {
+        task_clear(k);
+        return st;
+    }
+    size_t ex = (size_t)N0 * AC_PATHS_MARKOV_NTOK;
+    int Pt = 0;
+    for (int m = 0; m < k->te.P; m += stride, Pt++) {
+        memmove(k->te.X + (size_t)Pt * ex, k->te.X + (size_t)m * ex, sizeof(double) * ex);
+        k->te.Y[Pt] = k->te.Y[m];
+    }
+    k->te.P = Pt;
+    k->Phi = malloc(sizeof(double) * (size_t)k->tr.P * N0 * k->np);
+    k->Phit = malloc(sizeof(double) * (size_t)Pt * N0 * k->np);
+    if (!k->Phi || !k->Phit)
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the path tensors");
+    if (st == AC_OK)
+        st = ac_paths_markov_phi(&k->s, k->heads, &k->tr, k->Phi, msg);
+    if (st == AC_OK)
+        st = ac_paths_markov_phi(&k->s, k->heads, &k->te, k->Phit, msg);
+    if (st != AC_OK)
+        task_clear(k);
+    return st;
+}
+
+/* A workspace for the task at width N (every width N; the net's heads). */
+static ac_paths_workspace *task_workspace(task *k, double N, ac_msg *msg)
+{
+    ac_paths_markov_network(k->net, N, &k->s, k->heads); /* every width N, sigma^2 = 1, T */
+    ac_paths_workspace *w = ac_paths_alloc(&k->s, k->tr.P, N0);
+    if (!w) {
+        ac_fail(msg, AC_ENOMEM, "no workspace at width %g", N);
+        return NULL;
+    }
+    if (ac_paths_set_data(w, k->Phi, k->tr.Y, msg) != AC_OK) {
+        ac_paths_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* The theory at width N (N = 0: the GP limit, U = ac_paths_gp_u): U (the
+ * saddle point from the GP start, eps_grad 0 = the default), the predictor's
+ * mean and variance on the kept test points (var may be NULL), and how the
+ * solve ended (info, may be NULL; zeroed for the GP limit). */
+static ac_status task_theory(task *k, double N, double *U, double *mean, double *var, ac_paths_info *info,
+                             ac_msg *msg)
+{
+    ac_paths_workspace *w = task_workspace(k, N > 0 ? N : 1.0, msg);
+    if (!w)
+        return AC_ENOMEM;
+    ac_paths_gp_u(&k->s, U);
+    ac_paths_info inf;
+    memset(&inf, 0, sizeof inf);
+    inf.min.status = AC_MIN_CONVERGED;
+    ac_status st = AC_OK;
+    if (N > 0)
+        st = ac_paths_solve(w, NULL, U, &inf, msg);
+    if (info)
+        *info = inf;
+    if (st == AC_OK)
+        st = ac_paths_predict(w, U + ac_paths_u_offset(&k->s, 1), k->te.P, k->Phit, mean, var, msg);
+    ac_paths_free(w);
+    return st;
+}
+
+/* Fraction of the Pt points with sign(mean) = y (mean 0 counts as wrong). */
+static double accuracy(int Pt, const double *mean, const double *y)
+{
+    int ok = 0;
+    for (int m = 0; m < Pt; m++)
+        ok += mean[m] * y[m] > 0.0;
+    return Pt > 0 ? (double)ok / Pt : NAN;
+}
+
+static double mean_of(int n, const double *x)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return n > 0 ? s / n : NAN;
+}
+
+/* ---- small row helpers --------------------------------------------------- */
+
+static void add_count(ac_claim_result *res, const char *quantity, double v, const char *why)
+{
+    ac_claim_row *r = ac_claim_add(res, quantity, "", NAN, v, AC_METRIC_INFO, 0.0, why);
+    if (r)
+        r->is_count = 1;
+}
+
+static const char *fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static const char *fmt(char *buf, size_t n, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, n, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+static int trials_one(const ac_run_opts *o)
+{
+    (void)o;
+    return 1;
+}
+
+/* ==== paths.accuracy-vs-width (§4.1 tables, Fig. 2c, 2e) ==================== */
+
+/* Trial i: one network of §4.1. */
+static const ac_paths_markov_net acc_net[4] = {AC_PATHS_NET_FOUR_PATHS, AC_PATHS_NET_FIG2E, AC_PATHS_NET_GOOD_PATH,
+                                               AC_PATHS_NET_GOOD_DENOISE};
+static const double acc_sigma_perp[4] = {1.0, 5.0, 1.0, 1.0};
+static const char *const acc_name[4] = {"4 paths", "Fig. 2e (2 paths, sigma_perp = 5)", "good path only",
+                                        "good + denoising paths"};
+
+/* The spec's §4.1 numbers [run: the authors' code on the same draws]: the
+ * accuracy tables (widths 10 .. 1000, then GP), the GP lines of Fig. 2c and
+ * the good path alone at N = 1000 (§3.7). */
+static const double ref_four[AC_PATHS_CLAIM_NWIDTH + 1] = {0.964, 0.961, 0.945, 0.911, 0.855, 0.840, 0.834, 0.826};
+static const double ref_fig2e[AC_PATHS_CLAIM_NWIDTH + 1] = {0.957, 0.955, 0.954, 0.925, 0.881, 0.862, 0.857, 0.843};
+#define REF_GOOD_GP 0.940
+#define REF_GOOD_1000 0.924
+#define REF_GOOD_DENOISE_GP 0.955
+
+/* The widths a trial of network i solves at. */
+static int acc_widths(int i, const ac_paths_claim_setup *su, double *N)
+{
+    if (i <= 1) {
+        memcpy(N, su->width, sizeof(double) * (size_t)su->nwidth);
+        return su->nwidth;
+    }
+    if (i == 2) {
+        N[0] = 1000;
+        return 1;
+    }
+    return 0;
+}
+
+/* The ordering chain FW(10) > FW(100) > FW(1000) > GP. */
+static const double order_N[3] = {10, 100, 1000};
+
+static int trials_acc(const ac_run_opts *o)
+{
+    (void)o;
+    return 4;
+}
+
+/* Records: "N", "acc" (per width), "acc_gp", "conv" (1 when the solve
+ * converged, per width), "grad" (its |grad|_inf); network 0 and 1 also
+ * "disc": for the consecutive pairs of the ordering chain, the points right
+ * under the first and wrong under the second, then the reverse. */
+static ac_status trial_acc(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    ac_paths_claim_setup su = setup_of(o->size);
+    int i = t->index;
+    double N[AC_PATHS_CLAIM_NWIDTH];
+    int nw = acc_widths(i, &su, N);
+    task k;
+    ac_status st = task_init(&k, acc_net[i], acc_sigma_perp[i], su.test_stride, msg);
+    if (st != AC_OK)
+        return st;
+    int Pt = k.te.P;
+    double *U = malloc(sizeof(double) * ac_paths_u_size(&k.s));
+    double *mean = malloc(sizeof(double) * (size_t)Pt * (nw + 1));
+    double acc[AC_PATHS_CLAIM_NWIDTH + 1], conv[AC_PATHS_CLAIM_NWIDTH], grad[AC_PATHS_CLAIM_NWIDTH];
+    if (!U || !mean)
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the predictor");
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    for (int j = 0; j <= nw && st == AC_OK; j++) {
+        ac_paths_info info = {0};
+        st = task_theory(&k, j < nw ? N[j] : 0.0, U, mean + (size_t)j * Pt, NULL, &info, msg);
+        acc[j] = accuracy(Pt, mean + (size_t)j * Pt, k.te.Y);
+        if (j < nw) {
+            conv[j] = info.min.status == AC_MIN_CONVERGED;
+            grad[j] = info.min.grad_norm;
+        }
+    }
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    if (st == AC_OK) {
+        ac_trial_put(t->rec, "N", nw, N);
+        ac_trial_put(t->rec, "acc", nw, acc);
+        ac_trial_put1(t->rec, "acc_gp", acc[nw]);
+        ac_trial_put(t->rec, "conv", nw, conv);
+        ac_trial_put(t->rec, "grad", nw, grad);
+        if (i <= 1) {
+            /* columns of the chain: three widths, then GP (column nw) */
+            int col[4] = {-1, -1, -1, nw};
+            for (int c = 0; c < 3; c++)
+                for (int j = 0; j < nw; j++)
+                    if (N[j] == order_N[c])
+                        col[c] = j;
+            double disc[6];
+            for (int p = 0; p < 3; p++) {
+                int b = 0, c = 0;
+                const double *ma = mean + (size_t)col[p] * Pt, *mb = mean + (size_t)col[p + 1] * Pt;
+                for (int m = 0; m < Pt; m++) {
+                    int ra = ma[m] * k.te.Y[m] > 0, rb = mb[m] * k.te.Y[m] > 0;
+                    b += ra && !rb;
+                    c += rb && !ra;
+                }
+                disc[2 * p] = b, disc[2 * p + 1] = c;
+            }
+            ac_trial_put(t->rec, "disc", 6, disc);
+        }
+        ac_trial_put1(t->rec, "ntest", Pt);
+    }
+    free(U);
+    free(mean);
+    task_clear(&k);
+    return st;
+}
+
+/* The table value for width N of a 7-entry reference, or NaN. */
+static double ref_at(const double *ref, double N)
+{
+    static const double widths[AC_PATHS_CLAIM_NWIDTH] = {10, 30, 50, 100, 300, 500, 1000};
+    for (int j = 0; j < AC_PATHS_CLAIM_NWIDTH; j++)
+        if (widths[j] == N)
+            return ref[j];
+    return NAN;
+}
+
+static ac_status rows_acc(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    ac_paths_claim_setup su = setup_of(o->size);
+    char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT];
+    snprintf(res->setup, sizeof res->setup,
+             "spec 4.1 Markov task: P = %d train (seed %lu), %d test (seed %lu), N0 = %d, %d tokens, T = %g, all "
+             "sigma^2 = 1, random heads seeds %lu, %lu; %d widths from %g to %g; saddle point by BFGS from the GP "
+             "values to |grad S/N|_inf <= %g; accuracy of the sign of the mean predictor",
+             AC_PATHS_MARKOV_P_TRAIN, AC_PATHS_MARKOV_SEED_TRAIN, AC_PATHS_MARKOV_P_TEST,
+             AC_PATHS_MARKOV_SEED_TEST, N0, AC_PATHS_MARKOV_NTOK, AC_PATHS_MARKOV_T, AC_PATHS_MARKOV_SEED_RANDOM1,
+             AC_PATHS_MARKOV_SEED_RANDOM2, su.nwidth, su.width[0], su.width[su.nwidth - 1],
+             AC_MIN_EPS_GRAD_DEFAULT);
+    const char *tr = "3 decimals as the issue asks (the count of 1000 test points); the table is the authors' "
+                     "code on the same draws [run]";
+    const char *thin = "not judged: the table needs all 1000 test points, this size keeps every 10th";
+    double nconv_fail = 0.0;
+    for (int i = 0; i < set->nrec && i < 4; i++) {
+        const ac_trial_record *rec = &set->rec[i];
+        const ac_trial_vec *vN = ac_trial_get(rec, "N");
+        int nw = vN ? vN->n : 0;
+        /* the table is judged on the whole test set only */
+        int whole = ac_trial_get1(rec, "ntest", 0) == AC_PATHS_MARKOV_P_TEST;
+        ac_metric mt = whole ? AC_METRIC_ABS : AC_METRIC_INFO;
+        for (int j = 0; j < nw; j++) {
+            double Nj = vN->v[j], a = ac_trial_get1(rec, "acc", j);
+            nconv_fail += ac_trial_get1(rec, "conv", j) != 1.0;
+            double ref = i == 0 ? ref_at(ref_four, Nj) : i == 1 ? ref_at(ref_fig2e, Nj) : REF_GOOD_1000;
+            ac_claim_add(res, fmt(q, sizeof q, "accuracy, %s, N = %g", acc_name[i], Nj), "spec 4.1 table", ref, a,
+                         mt, TOL_TABLE, whole ? tr : thin);
+        }
+        double ref_gp = i == 0   ? ref_four[AC_PATHS_CLAIM_NWIDTH]
+                        : i == 1 ? ref_fig2e[AC_PATHS_CLAIM_NWIDTH]
+                        : i == 2 ? REF_GOOD_GP
+                                 : REF_GOOD_DENOISE_GP;
+        ac_claim_add(res, fmt(q, sizeof q, "accuracy, %s, GP limit", acc_name[i]),
+                     i <= 1 ? "spec 4.1 table" : "spec 4.1 GP line of Fig. 2c", ref_gp,
+                     ac_trial_get1(rec, "acc_gp", 0), mt, TOL_TABLE, whole ? tr : thin);
+        if (i > 1)
+            continue;
+        /* the ordering, each step resolved by the paired test points */
+        double n = ac_trial_get1(rec, "ntest", 0);
+        const char *lab[4] = {"FW(10)", "FW(100)", "FW(1000)", "GP"};
+        for (int p = 0; p < 3; p++) {
+            double b = ac_trial_get1(rec, "disc", 2 * p), c = ac_trial_get1(rec, "disc", 2 * p + 1);
+            double se = ac_paths_paired_se(b, c, n);
+            snprintf(w, sizeof w, "> 0, resolved: %g paired SE (%g and %g discordant points)", ORDER_Z_RESOLVE, b, c);
+            ac_claim_add(res, fmt(q, sizeof q, "ordering, %s: %s - %s", acc_name[i], lab[p], lab[p + 1]), w,
+                         ORDER_Z_RESOLVE * se, (b - c) / n, whole ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0,
+                         !whole ? thin : "the difference of paired accuracies on the same test points must exceed " STR(
+                             ORDER_Z_RESOLVE) " McNemar standard errors sqrt(b + c - (b - c)^2/n)/n");
+        }
+    }
+    ac_claim_add(res, "widths whose saddle-point solve did not converge", "0", 0.0, nconv_fail, AC_METRIC_AT_MOST,
+                 0.0, "exact: a theory number is the saddle point only where the gradient test passed");
+    /* figure: theory lines, the spec's tables, GP lines */
+    ac_figure *f = ac_claim_add_figure(res, "paths-accuracy-vs-width",
+                                       "Markov task: theory accuracy of the mean predictor against width", "width N",
+                                       "test accuracy", 1, 0);
+    for (int i = 0; i < 2 && i < set->nrec; i++) {
+        const ac_trial_record *rec = &set->rec[i];
+        const ac_trial_vec *vN = ac_trial_get(rec, "N"), *va = ac_trial_get(rec, "acc");
+        if (!vN || !va)
+            continue;
+        ac_figure_add_series(f, fmt(q, sizeof q, "theory, %s", acc_name[i]), vN->n, vN->v, va->v, NULL, NULL);
+        double ref[AC_PATHS_CLAIM_NWIDTH], gx[2] = {vN->v[0], vN->v[vN->n - 1]}, gy[2];
+        for (int j = 0; j < vN->n; j++)
+            ref[j] = ref_at(i == 0 ? ref_four : ref_fig2e, vN->v[j]);
+        ac_figure_add_series(f, fmt(q, sizeof q, "spec 4.1 table, %s", acc_name[i]), vN->n, vN->v, ref, NULL, NULL);
+        gy[0] = gy[1] = ac_trial_get1(rec, "acc_gp", 0);
+        ac_figure_add_series(f, fmt(q, sizeof q, "GP limit, %s", acc_name[i]), 2, gx, gy, NULL, NULL);
+    }
+    for (int i = 2; i < 4 && i < set->nrec; i++) {
+        double gx[2] = {su.width[0], su.width[su.nwidth - 1]}, gy[2];
+        gy[0] = gy[1] = ac_trial_get1(&set->rec[i], "acc_gp", 0);
+        ac_figure_add_series(f, fmt(q, sizeof q, "GP limit, %s", acc_name[i]), 2, gx, gy, NULL, NULL);
+    }
+    return AC_OK;
+}
+
+static const ac_trial_def acc_trials = {.ntrials = trials_acc, .trial = trial_acc, .rows = rows_acc};
+
+/* ==== paths.kernel-combination (§3.4, Fig. 2d) ============================= */
+
+/* The widths whose renormalised kernel is compared with the GP kernel. */
+static int kern_widths(ac_size size, double *N)
+{
+    N[0] = 10;
+    if (size == AC_SIZE_QUICK)
+        return 1;
+    N[1] = 100, N[2] = 1000;
+    return 3;
+}
+
+/* Records: "N"; for the GP kernel ("gp.") and each width ("w<j>.") the
+ * overlaps |PC_k . Y|/sqrt(P) of the first NPC PCs ("ov") and the
+ * kernel-target alignment ("kta"), all on the training set. */
+static ac_status trial_kern(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    double N[3];
+    int nw = kern_widths(o->size, N);
+    task k;
+    ac_status st = task_init(&k, AC_PATHS_NET_FOUR_PATHS, 1.0, AC_PATHS_MARKOV_P_TEST, msg);
+    if (st != AC_OK)
+        return st;
+    int P = k.tr.P;
+    double *U = malloc(sizeof(double) * ac_paths_u_size(&k.s));
+    double *K = malloc(sizeof(double) * (size_t)P * P);
+    double *mean = malloc(sizeof(double) * (size_t)k.te.P);
+    if (!U || !K || !mean)
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the kernels");
+    ac_trial_put(t->rec, "N", nw, N);
+    for (int j = 0; j <= nw && st == AC_OK; j++) {
+        int gp = j == nw;
+        ac_trial_enter(t, AC_TRIAL_THEORY);
+        st = task_theory(&k, gp ? 0.0 : N[j], U, mean, NULL, NULL, msg);
+        if (st == AC_OK)
+            st = ac_paths_kernel(&k.s, N0, P, k.Phi, P, k.Phi, U + ac_paths_u_offset(&k.s, 1), K);
+        ac_trial_enter(t, AC_TRIAL_OTHER);
+        double ov[NPC], kta;
+        if (st == AC_OK && (st = ac_paths_kernel_alignment(P, K, k.tr.Y, NPC, ov, &kta)) != AC_OK)
+            ac_fail(msg, st, "eigenvectors of the kernel at %s", gp ? "GP" : "finite width");
+        char name[32];
+        if (st == AC_OK) {
+            snprintf(name, sizeof name, gp ? "gp.ov" : "w%d.ov", j);
+            ac_trial_put(t->rec, name, NPC, ov);
+            snprintf(name, sizeof name, gp ? "gp.kta" : "w%d.kta", j);
+            ac_trial_put1(t->rec, name, kta);
+        }
+    }
+    free(U), free(K), free(mean);
+    task_clear(&k);
+    return st;
+}
+
+/* Sum of the squared overlaps of the first n PCs: the share of |Y|^2 in
+ * their span. */
+static double captured(const ac_trial_record *rec, const char *name, int n)
+{
+    double s = 0.0;
+    for (int k = 0; k < n; k++) {
+        double v = ac_trial_get1(rec, name, k);
+        s += v * v;
+    }
+    return s;
+}
+
+static ac_status rows_kern(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    const ac_trial_record *rec = &set->rec[0];
+    const ac_trial_vec *vN = ac_trial_get(rec, "N");
+    int nw = vN ? vN->n : 0;
+    char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT], name[32];
+    snprintf(res->setup, sizeof res->setup,
+             "spec 4.1 Markov task, 4 paths, P = %d training sequences (seed %lu), T = %g; kernels K_GP (U = I) "
+             "and K(U_1) at the saddle point of widths %g%s; PCs of the P x P kernels by GSL's symmetric "
+             "eigensolver, overlap |PC_k . Y|/sqrt(P), first %d PCs",
+             AC_PATHS_MARKOV_P_TRAIN, AC_PATHS_MARKOV_SEED_TRAIN, AC_PATHS_MARKOV_T, vN ? vN->v[0] : NAN,
+             o->size == AC_SIZE_QUICK ? "" : ", 100, 1000", NPC);
+    double kta_gp = ac_trial_get1(rec, "gp.kta", 0);
+    const char *eig = "eigenvectors to eps ||K||/gap, sums of P products: rounding far below " STR(TOL_EIG);
+    for (int j = 0; j < nw; j++) {
+        snprintf(name, sizeof name, "w%d.kta", j);
+        double kta = ac_trial_get1(rec, name, 0);
+        ac_claim_add(res, fmt(q, sizeof q, "kernel-target alignment Y'KY/(P |K|_F), N = %g, minus GP", vN->v[j]),
+                     fmt(w, sizeof w, "> 0 (GP: %.4f; N = %g: %.4f)", kta_gp, vN->v[j], kta), TOL_EIG,
+                     kta - kta_gp, AC_METRIC_AT_LEAST, 0.0, eig);
+    }
+    /* the share of |Y|^2 in the top PCs (spec's three, then the figure's 30) */
+    const int top[2] = {3, NPC};
+    for (int c = 0; c < 2; c++) {
+        double cg = captured(rec, "gp.ov", top[c]);
+        snprintf(name, sizeof name, "w0.ov");
+        double cw = captured(rec, name, top[c]);
+        ac_claim_add(res, fmt(q, sizeof q, "share of |Y|^2 in the top %d PCs, N = %g minus GP", top[c], vN->v[0]),
+                     fmt(w, sizeof w, "> 0 (GP: %.3f; N = %g: %.3f)", cg, vN->v[0], cw), TOL_EIG, cw - cg,
+                     AC_METRIC_AT_LEAST, 0.0, eig);
+    }
+    /* the spec's overlaps of the first three PCs [run], shown beside ours */
+    static const double ref_gp[3] = {0.10, 0.02, 0.16}, ref_10[3] = {0.09, 0.19, 0.85};
+    for (int k = 0; k < 3; k++) {
+        ac_claim_add(res, fmt(q, sizeof q, "|PC_%d . Y|/sqrt(P), GP kernel", k + 1), "spec 4.1 [run]", ref_gp[k],
+                     ac_trial_get1(rec, "gp.ov", k), AC_METRIC_INFO, 0.0, "reference run, shown not judged");
+        ac_claim_add(res, fmt(q, sizeof q, "|PC_%d . Y|/sqrt(P), N = 10 kernel", k + 1), "spec 4.1 [run]", ref_10[k],
+                     ac_trial_get1(rec, "w0.ov", k), AC_METRIC_INFO, 0.0, "reference run, shown not judged");
+    }
+    ac_figure *f = ac_claim_add_figure(res, "paths-kernel-pc-overlap",
+                                       "Markov task: overlap of the kernel's principal components with the labels",
+                                       "PC index (decreasing eigenvalue)", "|PC . Y| / sqrt(P)", 0, 0);
+    double x[NPC];
+    for (int k = 0; k < NPC; k++)
+        x[k] = k + 1;
+    const ac_trial_vec *v = ac_trial_get(rec, "gp.ov");
+    if (v)
+        ac_figure_add_series(f, "GP kernel", v->n, x, v->v, NULL, NULL);
+    for (int j = 0; j < nw; j++) {
+        snprintf(name, sizeof name, "w%d.ov", j);
+        if ((v = ac_trial_get(rec, name)))
+            ac_figure_add_series(f, fmt(q, sizeof q, "renormalised kernel, N = %g", vN->v[j]), v->n, x, v->v, NULL,
+                                 NULL);
+    }
+    return AC_OK;
+}
+
+static const ac_trial_def kern_trials = {.ntrials = trials_one, .trial = trial_kern, .rows = rows_kern};
+
+/* ==== paths.gp-limit (§3.4) ================================================ */
+
+/* U_l = 1.5 I + 0.2 (J - I) in every layer: positive definite (eigenvalues
+ * 1.3 and 1.5 + 0.2 (D - 1)) and away from the GP values, so that the
+ * solver has to travel to the limit. */
+static void gp_start(const ac_paths_settings *s, double *U)
+{
+    for (int l = 1; l <= s->L; l++) {
+        int D = ac_paths_dim(s, l);
+        double *Ul = U + ac_paths_u_offset(s, l);
+        for (int a = 0; a < D; a++)
+            for (int b = 0; b < D; b++)
+                Ul[a * D + b] = a == b ? 1.5 : 0.2;
+    }
+}
+
+static double norm2(int n, const double *x)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* lambda_min of the Hessian of f = S/n_max in theta at theta, by central
+ * differences of the analytic gradient (step HESS_STEP), symmetrised. */
+static ac_status hessian_min(ac_paths_workspace *w, int n, const double *theta, double *lmin, ac_msg *msg)
+{
+    double *H = malloc(sizeof(double) * (size_t)n * n), *x = malloc(sizeof(double) * (size_t)n);
+    double *gp = malloc(sizeof(double) * (size_t)n), *gm = malloc(sizeof(double) * (size_t)n);
+    gsl_vector *ev = gsl_vector_alloc((size_t)n);
+    gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc((size_t)n);
+    ac_status st = AC_OK;
+    if (!H || !x || !gp || !gm || !ev || !ws) {
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the Hessian");
+        goto out;
+    }
+    for (int j = 0; j < n && st == AC_OK; j++) {
+        double f;
+        memcpy(x, theta, sizeof(double) * (size_t)n);
+        x[j] = theta[j] + HESS_STEP;
+        int a = ac_paths_objective(w, x, &f, gp);
+        x[j] = theta[j] - HESS_STEP;
+        int b = ac_paths_objective(w, x, &f, gm);
+        if (a || b)
+            st = ac_fail(msg, AC_ENUMERIC, "gp-limit: the Hessian's step left the domain at parameter %d", j);
+        for (int i = 0; i < n; i++)
+            H[i * n + j] = (gp[i] - gm[i]) / (2 * HESS_STEP);
+    }
+    if (st == AC_OK) {
+        gsl_matrix_view Hv = gsl_matrix_view_array(H, (size_t)n, (size_t)n);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < i; j++)
+                H[i * n + j] = H[j * n + i] = 0.5 * (H[i * n + j] + H[j * n + i]);
+        if (gsl_eigen_symm(&Hv.matrix, ev, ws) != GSL_SUCCESS)
+            st = ac_fail(msg, AC_ENUMERIC, "gp-limit: eigenvalues of the Hessian");
+        else
+            *lmin = gsl_vector_min(ev);
+    }
+out:
+    free(H), free(x), free(gp), free(gm);
+    gsl_vector_free(ev);
+    gsl_eigen_symm_free(ws);
+    return st;
+}
+
+/* The GP side of paths.gp-limit, by its own loops and GSL's Cholesky,
+ * independent of theory/paths.c's kernel and predictor: GP regression with
+ * K_GP = u_GP sum_pi Phi_pi Phi_pi^T (§3.4) on the Pt test points, and its
+ * first-order change when U_1 moves from u_GP I by dU (np x np, the
+ * solver's end point minus U_GP):
+ *   dmean = dk' v - w' dK v,  dvar = dK_mm - 2 dk' w + w' dK w,
+ * with G = (K + T I)^{-1}, v = G Y, w = G k_m, dK = K(dU) (train x train),
+ * dk = K(dU)(train, x_m).  Each point's bound on |route B - route A -
+ * first order| (route B: theory/paths.c at U_GP + dU) is the second-order
+ * remainder, with rho = |dK|_F / T >= |G dK|:
+ *   mean: rho (|dk| |v| + |w| |dK|_F |v|) / (1 - rho)
+ *   var:  (|dk| + |dK|_F |w|)^2 / (T (1 - rho))
+ * times SECOND_ORDER, plus the rounding of two backward-stable Cholesky
+ * routes, ROUND_CHOL P eps kappa (kappa = (|K|_F + T)/T) times the size of
+ * the terms (|k| |v|, and |k| |w| + K_mm). */
+#define ROUND_CHOL 10.0
+
+typedef struct {
+    double mean_ratio, var_ratio; /* worst |B - A - first order| / bound */
+    double dmean, dvar;           /* worst |B - A| */
+    double first_mean;            /* worst |first-order change of the mean| */
+} gp_check;
+
+/* sum_{pi pi'} M[pi pi'] Phi_a[:, pi] . Phi_b[:, pi'] for one pair of
+ * examples (N0 x np each). */
+static double phi_form(const double *a, const double *b, int np, const double *M)
+{
+    double s = 0.0;
+    for (int i = 0; i < N0; i++)
+        for (int p = 0; p < np; p++)
+            for (int q = 0; q < np; q++)
+                s += M[p * np + q] * a[i * np + p] * b[i * np + q];
+    return s;
+}
+
+static ac_status gp_direct(const task *k, const double *U0, const double *dU, const double *meanB,
+                           const double *varB, gp_check *c, ac_msg *msg)
+{
+    int P = k->tr.P, Pt = k->te.P, np = k->np;
+    size_t ex = (size_t)N0 * np;
+    double T = k->s.T;
+    gsl_matrix *A = gsl_matrix_alloc((size_t)P, (size_t)P), *dK = gsl_matrix_alloc((size_t)P, (size_t)P);
+    gsl_vector *y = gsl_vector_alloc((size_t)P), *v = gsl_vector_alloc((size_t)P);
+    gsl_vector *km = gsl_vector_alloc((size_t)P), *wm = gsl_vector_alloc((size_t)P);
+    gsl_vector *dk = gsl_vector_alloc((size_t)P), *dKv = gsl_vector_alloc((size_t)P);
+    gsl_vector *dKw = gsl_vector_alloc((size_t)P);
+    ac_status st = AC_OK;
+    if (!A || !dK || !y || !v || !km || !wm || !dk || !dKv || !dKw) {
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the GP regression");
+        goto out;
+    }
+    double kf = 0.0, dkf = 0.0;
+    for (int i = 0; i < P; i++) {
+        for (int j = 0; j <= i; j++) {
+            double kij = phi_form(k->Phi + i * ex, k->Phi + j * ex, np, U0);
+            double dij = phi_form(k->Phi + i * ex, k->Phi + j * ex, np, dU);
+            gsl_matrix_set(A, (size_t)i, (size_t)j, kij), gsl_matrix_set(A, (size_t)j, (size_t)i, kij);
+            gsl_matrix_set(dK, (size_t)i, (size_t)j, dij), gsl_matrix_set(dK, (size_t)j, (size_t)i, dij);
+            kf += (i == j ? 1.0 : 2.0) * kij * kij;
+            dkf += (i == j ? 1.0 : 2.0) * dij * dij;
+        }
+        *gsl_matrix_ptr(A, (size_t)i, (size_t)i) += T;
+        gsl_vector_set(y, (size_t)i, k->tr.Y[i]);
+    }
+    kf = sqrt(kf), dkf = sqrt(dkf);
+    double kappa = (kf + T) / T, rho = dkf / T, rnd = ROUND_CHOL * P * EPS * kappa;
+    if (rho >= 0.5) {
+        st = ac_fail(msg, AC_ENUMERIC, "gp-limit: |dK|/T = %g, too far from the GP values for a first-order check",
+                     rho);
+        goto out;
+    }
+    if (gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS) {
+        st = ac_fail(msg, AC_ENUMERIC, "gp-limit: K_GP + T I has no Cholesky factor");
+        goto out;
+    }
+    gsl_linalg_cholesky_solve(A, y, v);
+    gsl_blas_dsymv(CblasLower, 1.0, dK, v, 0.0, dKv);
+    double vn = gsl_blas_dnrm2(v);
+    memset(c, 0, sizeof *c);
+    for (int m = 0; m < Pt; m++) {
+        const double *xm = k->Phit + m * ex;
+        for (int i = 0; i < P; i++) {
+            gsl_vector_set(km, (size_t)i, phi_form(xm, k->Phi + i * ex, np, U0));
+            gsl_vector_set(dk, (size_t)i, phi_form(xm, k->Phi + i * ex, np, dU));
+        }
+        gsl_linalg_cholesky_solve(A, km, wm);
+        gsl_blas_dsymv(CblasLower, 1.0, dK, wm, 0.0, dKw);
+        double mA, kw, dkv, wdKv, dkw, wdKw;
+        gsl_blas_ddot(km, v, &mA);
+        gsl_blas_ddot(km, wm, &kw);
+        gsl_blas_ddot(dk, v, &dkv);
+        gsl_blas_ddot(wm, dKv, &wdKv);
+        gsl_blas_ddot(dk, wm, &dkw);
+        gsl_blas_ddot(wm, dKw, &wdKw);
+        double kmm = phi_form(xm, xm, np, U0), vA = kmm - kw;
+        double dmean = dkv - wdKv, dvar = phi_form(xm, xm, np, dU) - 2 * dkw + wdKw;
+        double kn = gsl_blas_dnrm2(km), wn = gsl_blas_dnrm2(wm), dkn = gsl_blas_dnrm2(dk);
+        double bm = SECOND_ORDER * rho * (dkn * vn + wn * dkf * vn) / (1 - rho) + rnd * kn * vn;
+        double bv = SECOND_ORDER * (dkn + dkf * wn) * (dkn + dkf * wn) / (T * (1 - rho)) + rnd * (kn * wn + kmm);
+        c->mean_ratio = fmax(c->mean_ratio, fabs(meanB[m] - mA - dmean) / bm);
+        c->var_ratio = fmax(c->var_ratio, fabs(varB[m] - vA - dvar) / bv);
+        c->dmean = fmax(c->dmean, fabs(meanB[m] - mA));
+        c->dvar = fmax(c->dvar, fabs(varB[m] - vA));
+        c->first_mean = fmax(c->first_mean, fabs(dmean));
+    }
+out:
+    gsl_matrix_free(A), gsl_matrix_free(dK);
+    gsl_vector_free(y), gsl_vector_free(v), gsl_vector_free(km), gsl_vector_free(wm);
+    gsl_vector_free(dk), gsl_vector_free(dKv), gsl_vector_free(dKw);
+    return st;
+}
+
+/* Records: "du" max |U - U_GP| over every layer, "du_tol" its bound,
+ * "du1" over U_1 alone, "conv", "iter", "grad", "lmin", "g0", "gs";
+ * "mean_ratio", "var_ratio": the worst |route B - route A| over its bound
+ * per test point; "dmean", "dvar": the worst differences. */
+static ac_status trial_gp(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    ac_paths_claim_setup su = setup_of(o->size);
+    task k;
+    ac_status st = task_init(&k, AC_PATHS_NET_FOUR_PATHS, 1.0, su.test_stride, msg);
+    if (st != AC_OK)
+        return st;
+    int Pt = k.te.P, np = k.np;
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    ac_paths_workspace *w = task_workspace(&k, GP_WIDTH, msg);
+    int nth = ac_paths_theta_size(&k.s);
+    size_t nu = ac_paths_u_size(&k.s);
+    double *U = malloc(sizeof(double) * nu), *Ug = malloc(sizeof(double) * nu);
+    double *th = malloc(sizeof(double) * (size_t)nth), *g = malloc(sizeof(double) * (size_t)nth);
+    double *buf = malloc(sizeof(double) * ((size_t)Pt * 2 + (size_t)np * np * 2));
+    gp_check gc;
+    if (!w || !U || !Ug || !th || !g || !buf) {
+        st = w ? ac_fail(msg, AC_ENOMEM, "no memory for the gp-limit claim") : AC_ENOMEM;
+        goto out;
+    }
+    double *mB = buf, *vB = buf + Pt, *U0 = buf + 2 * Pt, *dU = U0 + np * np;
+    double f, g0, gs, lmin = NAN;
+    ac_paths_gp_u(&k.s, Ug);
+    if ((st = ac_paths_theta_from_u(&k.s, Ug, th, msg)) != AC_OK)
+        goto out;
+    ac_paths_objective(w, th, &f, g);
+    g0 = norm2(nth, g); /* the energy's pull: the entropy is stationary at U_GP */
+    gp_start(&k.s, U);
+    ac_min_settings ms;
+    ac_min_settings_default(&ms);
+    ms.eps_grad = GP_EPS_GRAD;
+    ac_paths_info info;
+    if ((st = ac_paths_solve(w, &ms, U, &info, msg)) != AC_OK)
+        goto out;
+    if ((st = ac_paths_theta_from_u(&k.s, U, th, msg)) != AC_OK)
+        goto out;
+    ac_paths_objective(w, th, &f, g);
+    gs = norm2(nth, g);
+    if ((st = hessian_min(w, nth, th, &lmin, msg)) != AC_OK)
+        goto out;
+    /* the bound on |U - U_GP|: theta within (|g0| + |g*|)/lambda_min of
+     * theta_GP to first order; U = L L^T moves by at most 2 |L|_F |dL|_F +
+     * |dL|_F^2, |dL|_F <= max(1, max L_jj) e^{|dtheta|} |dtheta| (the
+     * diagonal is exp(theta)) */
+    double dth = SECOND_ORDER * (g0 + gs) / lmin, lf = 0.0, ljj = 1.0;
+    for (int l = 1; l <= k.s.L; l++) {
+        int D = ac_paths_dim(&k.s, l);
+        double lfl = 0.0;
+        const double *Ul = U + ac_paths_u_offset(&k.s, l);
+        for (int a = 0; a < D; a++)
+            ljj = fmax(ljj, sqrt(Ul[a * D + a])), lfl += Ul[a * D + a]; /* |L|_F^2 = Tr U */
+        lf = fmax(lf, sqrt(lfl));
+    }
+    double dl = ljj * exp(dth) * dth, du_tol = 2.0 * lf * dl + dl * dl;
+    double du = 0.0, du1 = 0.0;
+    size_t off1 = ac_paths_u_offset(&k.s, 1);
+    for (size_t j = 0; j < nu; j++) {
+        du = fmax(du, fabs(U[j] - Ug[j]));
+        if (j >= off1 && j < off1 + (size_t)np * np)
+            du1 = fmax(du1, fabs(U[j] - Ug[j]));
+    }
+    /* the predictor, route B (theory/paths.c at the solver's U_1) */
+    if ((st = ac_paths_predict(w, U + off1, Pt, k.Phit, mB, vB, msg)) != AC_OK)
+        goto out;
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    /* route A: GP regression at U_GP by its own loops, plus its first-order
+     * change towards the solver's U_1 */
+    for (int j = 0; j < np * np; j++)
+        U0[j] = Ug[off1 + j], dU[j] = U[off1 + j] - Ug[off1 + j];
+    if ((st = gp_direct(&k, U0, dU, mB, vB, &gc, msg)) != AC_OK)
+        goto out;
+    const struct {
+        const char *name;
+        double v;
+    } q[] = {{"du", du},     {"du_tol", du_tol}, {"du1", du1},   {"conv", info.min.status == AC_MIN_CONVERGED},
+             {"iter", info.min.iter}, {"grad", info.min.grad_norm}, {"lmin", lmin}, {"g0", g0},
+             {"gs", gs},     {"mean_ratio", gc.mean_ratio}, {"var_ratio", gc.var_ratio}, {"dmean", gc.dmean},
+             {"dvar", gc.dvar}, {"first_mean", gc.first_mean},
+             {"ntest", Pt}};
+    for (size_t j = 0; j < sizeof q / sizeof q[0]; j++)
+        ac_trial_put1(t->rec, q[j].name, q[j].v);
+out:
+    ac_paths_free(w);
+    free(U), free(Ug), free(th), free(g), free(buf);
+    task_clear(&k);
+    return st;
+}
+
+static ac_status rows_gp(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    const ac_trial_record *rec = &set->rec[0];
+    double g = ac_trial_get1(rec, "grad", 0);
+    snprintf(res->setup, sizeof res->setup,
+             "spec 4.1 Markov task, 4 paths, P = %d, %g test points, T = %g; general solver at every width %g "
+             "(alpha = %g) from U_l = 1.5 I + 0.2 (J - I) to |grad S/N|_inf <= %g; GP route: K_GP by direct sums "
+             "and GSL's Cholesky",
+             AC_PATHS_MARKOV_P_TRAIN, ac_trial_get1(rec, "ntest", 0), AC_PATHS_MARKOV_T, GP_WIDTH,
+             AC_PATHS_MARKOV_P_TRAIN / GP_WIDTH, GP_EPS_GRAD);
+    char w[AC_CLAIM_TEXT];
+    ac_claim_add(res, "solver ended converged", "1", 1.0, ac_trial_get1(rec, "conv", 0), AC_METRIC_AT_LEAST, 0.0,
+                 "exact: the end point is a saddle point only where the gradient test passed");
+    snprintf(w, sizeof w, "U_GP, within (|g(U_GP)| + |g*|)/lambda_min = %.3g in theta", ac_trial_get1(rec, "du_tol", 0));
+    ac_claim_add(res, "max |U_l - U_GP| over every layer", w, 0.0, ac_trial_get1(rec, "du", 0), AC_METRIC_AT_MOST,
+                 ac_trial_get1(rec, "du_tol", 0),
+                 "first order: theta moves by at most (|g(theta_GP)|_2 + |g(theta*)|_2)/lambda_min(Hessian) from "
+                 "theta_GP (the energy's pull at alpha = 1e-6 and the solver's residual), x" STR(SECOND_ORDER)
+                 " for second order; mapped to U = L L^T");
+    ac_claim_add(res, "worst |mean - (GP mean + first order in dU_1)| / its bound, per test point", "<= 1", 0.0,
+                 ac_trial_get1(rec, "mean_ratio", 0), AC_METRIC_AT_MOST, 1.0,
+                 "bound per point: the second-order remainder rho (|dk| |v| + |w| |dK| |v|)/(1 - rho), rho = "
+                 "|dK|_F/T, x" STR(SECOND_ORDER) ", plus " STR(ROUND_CHOL) " P eps kappa(K + T I) |k| |v| for two "
+                 "Cholesky routes");
+    ac_claim_add(res, "worst |variance - (GP variance + first order in dU_1)| / its bound, per test point", "<= 1",
+                 0.0, ac_trial_get1(rec, "var_ratio", 0), AC_METRIC_AT_MOST, 1.0,
+                 "bound per point: the second-order remainder (|dk| + |dK| |w|)^2/(T (1 - rho)), x" STR(SECOND_ORDER)
+                 ", plus " STR(ROUND_CHOL) " P eps kappa (|k| |w| + K_mm)");
+    ac_claim_add(res, "worst |first-order change of the mean|", "", NAN, ac_trial_get1(rec, "first_mean", 0),
+                 AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "max |U_1 - U_GP| x N (first-order coefficient)", "", NAN,
+                 ac_trial_get1(rec, "du1", 0) * GP_WIDTH, AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "worst |mean - GP mean|", "", NAN, ac_trial_get1(rec, "dmean", 0), AC_METRIC_INFO, 0.0, "");
+    ac_claim_add(res, "worst |variance - GP variance|", "", NAN, ac_trial_get1(rec, "dvar", 0), AC_METRIC_INFO, 0.0,
+                 "");
+    ac_claim_add(res, "lambda_min of the Hessian of S/N in theta", "", NAN, ac_trial_get1(rec, "lmin", 0),
+                 AC_METRIC_INFO, 0.0, "central differences of the analytic gradient, step " STR(HESS_STEP));
+    ac_claim_add(res, "|g(theta_GP)|_2, the energy's pull", "", NAN, ac_trial_get1(rec, "g0", 0), AC_METRIC_INFO, 0.0,
+                 "");
+    ac_claim_add(res, "|grad|_inf at the end", "", NAN, g, AC_METRIC_INFO, 0.0, "");
+    add_count(res, "BFGS iterations", ac_trial_get1(rec, "iter", 0), "");
+    return AC_OK;
+}
+
+static const ac_trial_def gp_trials = {.ntrials = trials_one, .trial = trial_gp, .rows = rows_gp};
+
+/* ==== paths.closed-form (§3.7) =============================================== */
+
+static const double cf_N[3] = {10, 100, 1000};
+
+/* One layer, one head (the good head), every width N, sigma^2 = 1, on the
+ * training set of §4.1. */
+static void cf_settings(double N, double T, ac_paths_settings *s)
+{
+    ac_paths_settings_default(s);
+    s->L = 1, s->H[0] = 1;
+    s->n[0] = s->n[1] = N;
+    s->T = T;
+}
+
+/* The solver's u, the 1-D root and the solver's error bound at (N, T). */
+static ac_status cf_solve(const double *Phi, const double *Y, double N, double T, double *u_solver, double *u_root,
+                          double *tol, int *conv, ac_msg *msg)
+{
+    ac_paths_settings s;
+    cf_settings(N, T, &s);
+    int P = AC_PATHS_MARKOV_P_TRAIN;
+    ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+    if (!w)
+        return ac_fail(msg, AC_ENOMEM, "no workspace at width %g", N);
+    ac_status st = ac_paths_set_data(w, Phi, Y, msg);
+    if (st == AC_OK)
+        st = ac_paths_one_path_u(w, u_root, msg);
+    double U;
+    ac_paths_gp_u(&s, &U);
+    ac_min_settings ms;
+    ac_min_settings_default(&ms);
+    ms.eps_grad = CF_EPS_GRAD;
+    ac_paths_info info;
+    if (st == AC_OK && tol)
+        st = ac_paths_solve(w, &ms, &U, &info, msg);
+    if (st == AC_OK && tol) {
+        /* theta = ln sqrt(u): |dtheta| <= |g| / f''(theta), f'' by a central
+         * difference of g (relative error O(h^2)); u moves by 2 u dtheta.
+         * Twice that, plus the rounding of g (1e3 eps) over f''. */
+        double th = 0.5 * log(U), tp = th + HESS_STEP, tm = th - HESS_STEP, fv, gp, gm;
+        ac_paths_objective(w, &tp, &fv, &gp);
+        ac_paths_objective(w, &tm, &fv, &gm);
+        double curv = (gp - gm) / (2 * HESS_STEP);
+        *u_solver = U;
+        *tol = 2.0 * 2.0 * U * (info.min.grad_norm + 1e3 * EPS) / curv;
+        *conv = info.min.status == AC_MIN_CONVERGED && curv > 0;
+    }
+    ac_paths_free(w);
+    return st;
+}
+
+/* Records: "u_solver", "u_root", "tol", "conv" per width of cf_N; "u0" the
+ * T -> 0 cubic at N = 1000, "T" the three temperatures, "err" |u(T) - u0|,
+ * "lmin" lambda_min(C), "r" = Y^T C^{-1} Y. */
+static ac_status trial_cf(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    (void)o;
+    ac_paths_settings s;
+    cf_settings(1.0, AC_PATHS_MARKOV_T, &s);
+    ac_paths_markov_head head = {.kind = AC_PATHS_HEAD_GOOD, .seed = 1};
+    ac_paths_markov_settings ds;
+    ac_paths_markov_settings_default(&ds);
+    ac_paths_markov_data d = {0};
+    int P = AC_PATHS_MARKOV_P_TRAIN;
+    double *Phi = malloc(sizeof(double) * (size_t)P * N0);
+    gsl_matrix *C = gsl_matrix_alloc((size_t)P, (size_t)P), *V = gsl_matrix_alloc((size_t)P, (size_t)P);
+    gsl_vector *ev = gsl_vector_alloc((size_t)P);
+    gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)P);
+    ac_status st = AC_OK;
+    if (!Phi || !C || !V || !ev || !ws)
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the closed-form claim");
+    if (st == AC_OK)
+        st = ac_paths_markov_data_init(&d, &ds, msg);
+    if (st == AC_OK)
+        st = ac_paths_markov_phi(&s, &head, &d, Phi, msg);
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    double us[3], ur[3], tol[3], conv[3];
+    for (int j = 0; j < 3 && st == AC_OK; j++) {
+        int c = 0;
+        st = cf_solve(Phi, d.Y, cf_N[j], AC_PATHS_MARKOV_T, &us[j], &ur[j], &tol[j], &c, msg);
+        conv[j] = c;
+    }
+    /* T -> 0 at N = 1000: r = Y^T C^{-1} Y from C's eigenpairs */
+    double lmin = NAN, r = 0.0, u0 = NAN, T[3], err[3];
+    if (st == AC_OK) {
+        for (int a = 0; a < P; a++)
+            for (int b = 0; b <= a; b++) {
+                double c = 0.0;
+                for (int i = 0; i < N0; i++)
+                    c += Phi[a * N0 + i] * Phi[b * N0 + i];
+                gsl_matrix_set(C, (size_t)a, (size_t)b, c);
+                gsl_matrix_set(C, (size_t)b, (size_t)a, c);
+            }
+        if (gsl_eigen_symmv(C, ev, V, ws) != GSL_SUCCESS)
+            st = ac_fail(msg, AC_ENUMERIC, "closed-form: eigenvalues of C");
+    }
+    if (st == AC_OK) {
+        lmin = gsl_vector_min(ev);
+        for (int k = 0; k < P; k++) {
+            double q = 0.0;
+            for (int i = 0; i < P; i++)
+                q += gsl_matrix_get(V, (size_t)i, (size_t)k) * d.Y[i];
+            r += q * q / gsl_vector_get(ev, (size_t)k);
+        }
+        double N = cf_N[2];
+        u0 = ac_paths_one_path_u_t0(P / N, r / N);
+        for (int j = 0; j < 3 && st == AC_OK; j++) {
+            double u;
+            T[j] = CF_T_RATIO0 * u0 * lmin * pow(10.0, -j);
+            st = cf_solve(Phi, d.Y, N, T[j], NULL, &u, NULL, NULL, msg);
+            err[j] = fabs(u - u0);
+        }
+    }
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    if (st == AC_OK) {
+        ac_trial_put(t->rec, "u_solver", 3, us);
+        ac_trial_put(t->rec, "u_root", 3, ur);
+        ac_trial_put(t->rec, "tol", 3, tol);
+        ac_trial_put(t->rec, "conv", 3, conv);
+        ac_trial_put1(t->rec, "u0", u0);
+        ac_trial_put(t->rec, "T", 3, T);
+        ac_trial_put(t->rec, "err", 3, err);
+        ac_trial_put1(t->rec, "lmin", lmin);
+        ac_trial_put1(t->rec, "r", r);
+    }
+    free(Phi);
+    gsl_matrix_free(C), gsl_matrix_free(V);
+    gsl_vector_free(ev);
+    gsl_eigen_symmv_free(ws);
+    ac_paths_markov_data_clear(&d);
+    return st;
+}
+
+static ac_status rows_cf(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)o, (void)msg;
+    const ac_trial_record *rec = &set->rec[0];
+    char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT];
+    snprintf(res->setup, sizeof res->setup,
+             "one layer, one head (the good head of spec 4.1) on its P = %d training sequences, sigma^2 = 1; "
+             "u = U_1 from the 1-D root of dS/du on C's eigenvalues (ac_paths_one_path_u) and from the general "
+             "BFGS solver to |grad|_inf <= %g, T = %g at N = 10, 100, 1000; the T -> 0 cubic at N = 1000 with "
+             "T = %g u0 lambda_min(C) x 1, 0.1, 0.01",
+             AC_PATHS_MARKOV_P_TRAIN, CF_EPS_GRAD, AC_PATHS_MARKOV_T, CF_T_RATIO0);
+    double nconv = 0.0;
+    for (int j = 0; j < 3; j++) {
+        nconv += ac_trial_get1(rec, "conv", j) != 1.0;
+        ac_claim_add(res, fmt(q, sizeof q, "u from the general solver, N = %g", cf_N[j]), "1-D root of dS/du",
+                     ac_trial_get1(rec, "u_root", j), ac_trial_get1(rec, "u_solver", j), AC_METRIC_ABS,
+                     ac_trial_get1(rec, "tol", j),
+                     "the solver's end: |du| <= 2 u |g|/f''(theta) (theta = ln sqrt u, f'' by central differences), "
+                     "x2, plus 1e3 eps rounding of g; the root is closed to 4 eps");
+    }
+    ac_claim_add(res, "widths whose solve did not converge", "0", 0.0, nconv, AC_METRIC_AT_MOST, 0.0,
+                 "exact: the bound above needs the gradient test passed and f'' > 0");
+    for (int j = 0; j < 2; j++) {
+        double e0 = ac_trial_get1(rec, "err", j), e1 = ac_trial_get1(rec, "err", j + 1);
+        snprintf(w, sizeof w, "10 (|u(T) - u0| = O(T), u0 = %.6g the root of u^{3/2} = (1 - alpha) u + r/N)",
+                 ac_trial_get1(rec, "u0", 0));
+        ac_claim_add(res,
+                     fmt(q, sizeof q, "|u(T) - u0| at T = %.3g over that at T/10, N = 1000",
+                         ac_trial_get1(rec, "T", j)),
+                     w, 10.0, e0 / e1, AC_METRIC_REL, CF_RATE_TOL,
+                     "the next term is O(T/(u lambda_min)) <= 1e-2 relative; the rest is the cubic's rounding");
+    }
+    ac_claim_add(res, "lambda_min(C) of the path kernel", "", NAN, ac_trial_get1(rec, "lmin", 0), AC_METRIC_INFO,
+                 0.0, "");
+    ac_claim_add(res, "r/N = Y^T C^{-1} Y / N at N = 1000", "", NAN, ac_trial_get1(rec, "r", 0) / cf_N[2],
+                 AC_METRIC_INFO, 0.0, "");
+    return AC_OK;
+}
+
+static const ac_trial_def cf_trials = {.ntrials = trials_one, .trial = trial_cf, .rows = rows_cf};
+
+/* ==== paths.theory-vs-samples (§4.1, §6) =================================== */
+
+/* Trial i samples the width tvs_N[i]. */
+static const double tvs_N[2] = {10, 100};
+/* The spec's reference run (§4.1 [run]): theory and HMC accuracy and mean
+ * test variance at N = 10, 100, shown beside ours. */
+static const double ref_tvs[2][4] = {{0.964, 0.957, 0.237, 0.248}, {0.911, 0.901, 0.350, 0.365}};
+
+static int trials_tvs(const ac_run_opts *o)
+{
+    (void)o;
+    return 2;
+}
+
+/* The theory's numbers at width N on the task's kept test points: accuracy,
+ * mean test variance, U_1 (np x np). */
+static ac_status tvs_theory(task *k, double N, double *acc, double *var, double *U1, ac_msg *msg)
+{
+    int Pt = k->te.P, np = k->np;
+    double *U = malloc(sizeof(double) * ac_paths_u_size(&k->s));
+    double *m = malloc(sizeof(double) * (size_t)Pt * 2);
+    if (!U || !m) {
+        free(U), free(m);
+        return ac_fail(msg, AC_ENOMEM, "no memory for the theory");
+    }
+    ac_paths_info info = {0};
+    ac_status st = task_theory(k, N, U, m, m + Pt, &info, msg);
+    if (st == AC_OK && N > 0 && info.min.status != AC_MIN_CONVERGED)
+        st = ac_fail(msg, AC_ENOCONV, "the saddle point at width %g ended %s with |grad| %g", N,
+                     ac_min_status_str(info.min.status), info.min.grad_norm);
+    if (st == AC_OK) {
+        *acc = accuracy(Pt, m, k->te.Y);
+        *var = mean_of(Pt, m + Pt);
+        if (U1)
+            memcpy(U1, U + ac_paths_u_offset(&k->s, 1), sizeof(double) * (size_t)np * np);
+    }
+    free(U), free(m);
+    return st;
+}
+
+/* Records of trial i (width N = tvs_N[i]):
+ *   theory "acc_th", "var_th", "u_th" (U_1), and the same at width N - D_1 - 1
+ *   ("acc_fs", "var_fs", "u_fs");
+ *   sampled "acc_s", "undecided" (test points whose sampled mean is within
+ *   MC_Z standard errors of 0), "var_s", "var_mcse", "u_s", "u_mcse";
+ *   diagnostics "mixed", "rhat_max", "ess_min", "outcome", "sweeps",
+ *   "ntest";
+ *   trial 0 also the theory curve "curve_N", "curve_acc" and "acc_gp"
+ *   (not at quick size). */
+static ac_status trial_tvs(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    ac_paths_claim_setup su = setup_of(o->size);
+    double N = tvs_N[t->index];
+    task k;
+    ac_status st = task_init(&k, AC_PATHS_NET_FOUR_PATHS, 1.0, su.gibbs_test_stride[t->index], msg);
+    if (st != AC_OK)
+        return st;
+    int P = k.tr.P, Pt = k.te.P, np = k.np, np2 = np * np;
+    double acc_th, var_th, acc_fs, var_fs, u_th[AC_PATHS_MARKOV_MAX_HEADS * AC_PATHS_MARKOV_MAX_HEADS],
+        u_fs[AC_PATHS_MARKOV_MAX_HEADS * AC_PATHS_MARKOV_MAX_HEADS];
+    ac_trial_enter(t, AC_TRIAL_THEORY);
+    st = tvs_theory(&k, N, &acc_th, &var_th, u_th, msg);
+    if (st == AC_OK)
+        st = tvs_theory(&k, N - FS_SHIFT, &acc_fs, &var_fs, u_fs, msg);
+    double curve[AC_PATHS_CLAIM_NWIDTH], gp = NAN, v;
+    /* the theory curve of the figure (not at quick size) */
+    int curve_n = o->size == AC_SIZE_QUICK ? 0 : su.nwidth;
+    for (int j = 0; t->index == 0 && curve_n && j <= su.nwidth && st == AC_OK; j++)
+        st = tvs_theory(&k, j < su.nwidth ? su.width[j] : 0.0, j < su.nwidth ? &curve[j] : &gp, &v, NULL, msg);
+    ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+    ac_paths_gibbs_settings gs;
+    ac_paths_gibbs_settings_default(&gs);
+    ac_paths_markov_network(k.net, N, &gs.net, k.heads);
+    gs.chains = su.gibbs_chains, gs.burn = su.gibbs_burn[t->index], gs.keep = su.gibbs_keep[t->index];
+    ac_paths_gibbs *g = st == AC_OK ? ac_paths_gibbs_alloc(&gs, P, Pt, N0) : NULL;
+    double *buf = malloc(sizeof(double) * ((size_t)Pt * 4 + (size_t)np2 * 4));
+    if (st == AC_OK && (!g || !buf))
+        st = ac_fail(msg, AC_ENOMEM, "no memory for the sampler at width %g", N);
+    if (st == AC_OK)
+        st = ac_paths_gibbs_set(g, k.Phi, k.tr.Y, k.Phit, t->r, msg);
+    if (st == AC_OK)
+        st = ac_paths_gibbs_run(g, t->r, msg);
+    ac_paths_gibbs_info info;
+    if (st == AC_OK)
+        st = ac_paths_gibbs_info_get(g, &info);
+    ac_trial_enter(t, AC_TRIAL_OTHER);
+    if (st == AC_OK && info.train.outcome != AC_TRAIN_STEP_LIMIT)
+        st = ac_fail(msg, AC_ENUMERIC, "the sampler at width %g ended %s after %ld sweeps", N,
+                     ac_train_outcome_str(info.train.outcome), info.train.steps);
+    if (st == AC_OK) {
+        double *mean = buf, *var = buf + Pt, *rh = buf + 2 * Pt, *es = buf + 3 * Pt;
+        double *us = buf + 4 * Pt, *urh = us + np2, *ues = urh + np2, *usd = ues + np2;
+        ac_paths_gibbs_test_stats(g, mean, var, rh, es);
+        ac_paths_gibbs_u1(g, us, urh, ues);
+        ac_paths_gibbs_u1_sd(g, usd);
+        int und = 0;
+        for (int m = 0; m < Pt; m++)
+            und += fabs(mean[m]) <= MC_Z * sqrt(var[m] / es[m]);
+        for (int e = 0; e < np2; e++)
+            usd[e] /= sqrt(ues[e]); /* now the mcse */
+        double rmax = fmax(fmax(info.mean_rhat_max, info.var_mean.rhat), info.u_rhat_max);
+        double emin = fmin(fmin(info.mean_ess_min, info.var_mean.ess), info.u_ess_min);
+        const struct {
+            const char *name;
+            double v;
+        } q[] = {{"acc_th", acc_th},
+                 {"var_th", var_th},
+                 {"acc_fs", acc_fs},
+                 {"var_fs", var_fs},
+                 {"acc_s", accuracy(Pt, mean, k.te.Y)},
+                 {"undecided", und},
+                 {"var_s", info.var_mean.value},
+                 {"var_mcse", info.var_mean.mcse},
+                 {"mixed", info.mixed},
+                 {"rhat_max", rmax},
+                 {"ess_min", emin},
+                 {"sweeps", info.train.steps},
+                 {"ntest", Pt}};
+        for (size_t j = 0; j < sizeof q / sizeof q[0]; j++)
+            ac_trial_put1(t->rec, q[j].name, q[j].v);
+        ac_trial_put(t->rec, "u_th", np2, u_th);
+        ac_trial_put(t->rec, "u_fs", np2, u_fs);
+        ac_trial_put(t->rec, "u_s", np2, us);
+        ac_trial_put(t->rec, "u_mcse", np2, usd);
+        if (t->index == 0 && curve_n) {
+            ac_trial_put(t->rec, "curve_N", su.nwidth, su.width);
+            ac_trial_put(t->rec, "curve_acc", su.nwidth, curve);
+            ac_trial_put1(t->rec, "acc_gp", gp);
+        }
+    }
+    ac_paths_gibbs_free(g);
+    free(buf);
+    task_clear(&k);
+    return st;
+}
+
+/* Path names in code order (§4.1): good, good -> random 2, denoising,
+ * random -> random. */
+static const char *const path_name[4] = {"g", "g>r2", "dn", "r1>r2"};
+
+static ac_status rows_tvs(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
+{
+    (void)msg;
+    ac_paths_claim_setup su = setup_of(o->size);
+    char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT], why[AC_CLAIM_REASON];
+    snprintf(res->setup, sizeof res->setup,
+             "spec 4.1 Markov task, 4 paths, P = %d, T = %g; blocked Gibbs (exact Gaussian conditionals), %d "
+             "chains from prior draws, seed %lu+i for width i; N = 10: %ld burn-in and %ld kept sweeps per chain, "
+             "every %d-th of the 1000 test points; N = 100: %ld, %ld, every %d-th; judged only where every "
+             "number's split R-hat < %g and ESS >= %g; tolerance %g MC standard errors (ESS) plus the theory's "
+             "finite-size error, O(1/N): the larger of %d/N of the quantity's scale and its change from width N to N - %d",
+             AC_PATHS_MARKOV_P_TRAIN, AC_PATHS_MARKOV_T, su.gibbs_chains, o->seed, su.gibbs_burn[0],
+             su.gibbs_keep[0], su.gibbs_test_stride[0], su.gibbs_burn[1], su.gibbs_keep[1],
+             su.gibbs_test_stride[1], AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, MC_Z, FS_SHIFT, FS_SHIFT);
+    double sx[2], sy[2], slo[2], shi[2];
+    int ns = 0;
+    for (int i = 0; i < set->nrec && i < 2; i++) {
+        const ac_trial_record *rec = &set->rec[i];
+        double N = tvs_N[i], nt = ac_trial_get1(rec, "ntest", 0);
+        int mixed = ac_trial_get1(rec, "mixed", 0) == 1.0;
+        ac_metric mt = mixed ? AC_METRIC_ABS : AC_METRIC_INFO;
+        char nm[AC_CLAIM_REASON];
+        snprintf(nm, sizeof nm, "not judged: chains not mixed (max split R-hat %.4g, min ESS %.4g; need < %g, >= %g)",
+                 ac_trial_get1(rec, "rhat_max", 0), ac_trial_get1(rec, "ess_min", 0), AC_PATHS_GIBBS_RHAT_OK,
+                 AC_PATHS_GIBBS_ESS_OK);
+        /* accuracy */
+        double at = ac_trial_get1(rec, "acc_th", 0), as = ac_trial_get1(rec, "acc_s", 0);
+        double amc = ac_trial_get1(rec, "undecided", 0) / nt, afs = fabs(at - ac_trial_get1(rec, "acc_fs", 0));
+        snprintf(w, sizeof w, "theory accuracy (spec run: theory %.3f, HMC %.3f on 1000 points)", ref_tvs[i][0],
+                 ref_tvs[i][1]);
+        snprintf(why, sizeof why,
+                 "%g test points with the sampled mean within %g MC SE of 0 (%.4g) + finite size |acc(N) - acc(N - %d)| "
+                 "(%.4g)",
+                 ac_trial_get1(rec, "undecided", 0), MC_Z, amc, FS_SHIFT, afs);
+        ac_claim_add(res, fmt(q, sizeof q, "sampled accuracy, N = %g", N), w, at, as, mt, amc + afs,
+                     mixed ? why : nm);
+        sx[ns] = N, sy[ns] = as, slo[ns] = as - amc, shi[ns] = as + amc, ns++;
+        /* mean test variance */
+        double vt = ac_trial_get1(rec, "var_th", 0), vs = ac_trial_get1(rec, "var_s", 0);
+        double vmc = MC_Z * ac_trial_get1(rec, "var_mcse", 0), vfs = fmax(fabs(vt - ac_trial_get1(rec, "var_fs", 0)), FS_SHIFT / N * fabs(vt));
+        snprintf(w, sizeof w, "theory K(x,x) - k'Gk (spec run: theory %.3f, HMC %.3f)", ref_tvs[i][2], ref_tvs[i][3]);
+        snprintf(why, sizeof why,
+                 "%g MC SE (%.4g) + finite size max(|var(N) - var(N - %d)|, %d/N |var|) (%.4g): saddle point, O(1/N)",
+                 MC_Z, vmc, FS_SHIFT, FS_SHIFT, vfs);
+        ac_claim_add(res, fmt(q, sizeof q, "mean test variance, N = %g", N), w, vt, vs, mt, vmc + vfs,
+                     mixed ? why : nm);
+        /* U_1, upper triangle */
+        for (int a = 0; a < 4; a++)
+            for (int b = a; b < 4; b++) {
+                int e = a * 4 + b;
+                double ut = ac_trial_get1(rec, "u_th", e), us = ac_trial_get1(rec, "u_s", e);
+                double scale = sqrt(fabs(ac_trial_get1(rec, "u_th", a * 5) * ac_trial_get1(rec, "u_th", b * 5)));
+                double umc = MC_Z * ac_trial_get1(rec, "u_mcse", e);
+                double ufs = fmax(fabs(ut - ac_trial_get1(rec, "u_fs", e)), FS_SHIFT / N * scale);
+                snprintf(why, sizeof why,
+                         "%g MC SE (%.4g) + finite size max(|U(N) - U(N - %d)|, %d/N sqrt(U_aa U_bb)) (%.4g): saddle "
+                         "point, O(1/N)",
+                         MC_Z, umc, FS_SHIFT, FS_SHIFT, ufs);
+                ac_claim_add(res, fmt(q, sizeof q, "U_1[%s, %s], N = %g", path_name[a], path_name[b], N),
+                             "saddle point", ut, us, mt, umc + ufs, mixed ? why : nm);
+            }
+        ac_claim_add(res, fmt(q, sizeof q, "max split R-hat, N = %g", N), "< " STR(AC_PATHS_GIBBS_RHAT_OK), NAN,
+                     ac_trial_get1(rec, "rhat_max", 0), AC_METRIC_INFO, 0.0, "");
+        ac_claim_add(res, fmt(q, sizeof q, "min ESS, N = %g", N), ">= " STR(AC_PATHS_GIBBS_ESS_OK), NAN,
+                     ac_trial_get1(rec, "ess_min", 0), AC_METRIC_INFO, 0.0, "");
+        add_count(res, fmt(q, sizeof q, "sweeps per chain, N = %g", N), ac_trial_get1(rec, "sweeps", 0), "");
+    }
+    /* figures */
+    ac_figure *f = ac_claim_add_figure(res, "paths-theory-vs-samples-accuracy",
+                                       "Markov task: accuracy against width, theory and Gibbs samples", "width N",
+                                       "test accuracy", 1, 0);
+    if (set->nrec > 0) {
+        const ac_trial_vec *cN = ac_trial_get(&set->rec[0], "curve_N"), *ca = ac_trial_get(&set->rec[0], "curve_acc");
+        if (cN && ca) {
+            ac_figure_add_series(f, "theory", cN->n, cN->v, ca->v, NULL, NULL);
+            double gx[2] = {cN->v[0], cN->v[cN->n - 1]}, gy[2];
+            gy[0] = gy[1] = ac_trial_get1(&set->rec[0], "acc_gp", 0);
+            ac_figure_add_series(f, "GP limit", 2, gx, gy, NULL, NULL);
+        }
+    }
+    ac_figure_add_series(f, "Gibbs samples (band: undecided points)", ns, sx, sy, slo, shi);
+    ac_figure *fu = ac_claim_add_figure(res, "paths-theory-vs-samples-u1",
+                                        "U_1 entries (upper triangle, row by row: g, g>r2, dn, r1>r2)",
+                                        "entry index", "U_1 entry", 0, 0);
+    for (int i = 0; i < set->nrec && i < 2; i++) {
+        const ac_trial_record *rec = &set->rec[i];
+        double x[10], yt[10], ys[10], lo[10], hi[10];
+        int n = 0;
+        for (int a = 0; a < 4; a++)
+            for (int b = a; b < 4; b++, n++) {
+                int e = a * 4 + b;
+                double mc = MC_Z * ac_trial_get1(rec, "u_mcse", e);
+                x[n] = n + 1;
+                yt[n] = ac_trial_get1(rec, "u_th", e);
+                ys[n] = ac_trial_get1(rec, "u_s", e);
+                lo[n] = ys[n] - mc, hi[n] = ys[n] + mc;
+            }
+        ac_figure_add_series(fu, fmt(q, sizeof q, "theory, N = %g", tvs_N[i]), n, x, yt, NULL, NULL);
+        ac_figure_add_series(fu, fmt(q, sizeof q, "sampled, N = %g (band %g MC SE)", tvs_N[i], MC_Z), n, x, ys, lo,
+                             hi);
+    }
+    return AC_OK;
+}
+
+static const ac_trial_def tvs_trials = {.ntrials = trials_tvs, .trial = trial_tvs, .rows = rows_tvs};
+
+const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS] = {
+    {.id = "paths.accuracy-vs-width",
+     .paper = "paths",
+     .statement = "Finite width beats the GP limit on the Markov task: theory accuracy FW(10) > FW(100) > FW(1000) > "
+                  "GP, with the values of the spec's section 4.1 tables (all paths; Fig. 2e's two paths with "
+                  "sigma_perp = 5; the GP lines of single-path and good + denoising networks)",
+     .trials = &acc_trials},
+    {.id = "paths.kernel-combination",
+     .paper = "paths",
+     .statement = "At finite width the renormalised kernel K(U) combines the path-path kernels so that its top "
+                  "principal components align with the labels better than the GP kernel's",
+     .trials = &kern_trials},
+    {.id = "paths.gp-limit",
+     .paper = "paths",
+     .statement = "As the width grows (alpha = P/N -> 0) the saddle point tends to the GP values U_l = "
+                  "sigma_a^2 prod sigma_k^2 I and the predictor to GP regression with the path-averaged kernel",
+     .trials = &gp_trials},
+    {.id = "paths.closed-form",
+     .paper = "paths",
+     .statement = "With one layer and one head the general solver gives the scalar order parameter of the "
+                  "closed form, which tends to the root of u^{3/2} = (1 - alpha) u + r/N as T -> 0",
+     .trials = &cf_trials},
+    {.id = "paths.theory-vs-samples",
+     .paper = "paths",
+     .statement = "The theory's accuracy, mean test variance and order parameter U_1 agree with the finite-width "
+                  "network's Bayesian posterior, sampled by Gibbs, at N = 10 and N = 100",
+     .trials = &tvs_trials},
+    {.id = "paths.head-pruning",
+     .paper = "paths",
+     .statement = AC_PATHS_PRUNING_STATEMENT,
+     .trials = &ac_paths_pruning_trials},
+    {.id = "paths.digits",
+     .paper = "paths",
+     .statement = AC_PATHS_DIGITS_STATEMENT,
+     .trials = &ac_paths_digits_trials},
+};
