@@ -205,4 +205,12 @@ done
 # nothing half-written anywhere: no temporaries in the output directory
 check "no temporary files left" sh -c "! ls -a '$T' | grep -q 'tmp\.'"
 
+# The digits task is the claim's (tests/test_paths_export.c checks its path
+# tensors); here only that generate offers it and refuses other sizes.
+expect 0 "generate --help lists digits" -- "$BIN" paths generate --help
+grep_in out "digits" "generate's help names the digits task"
+expect 2 "digits with --train" -- "$BIN" paths generate --task digits --train 10 --out "$T/dg.json"
+grep_in err "claim's" "the message says the sizes are the claim's"
+absent "$T/dg.json" "a refused digits export"
+
 cli_summary cli_paths
