@@ -593,3 +593,73 @@ Test(joma_claims, softmax_nc_fails_with_a_broken_z_gradient)
     plant("joma.invariant", &s, -1, "ncearly_gaussian", 0, bad, "softmax, gaussian X: median NC(z - z(0)");
     ac_trial_set_clear(&s);
 }
+
+/* ---- NaN measurements ----
+ * A NaN is a failed measurement: it must reach the row as NaN (which fails
+ * a judged row) and never vanish into a max or min (fmax(x, NaN) = x). */
+
+/* NaN in one Delta_l of the ratio law (its erf ratio is NaN, the others
+ * fine): the score is NaN, and a NaN score fails the row. */
+Test(joma_claims, a_nan_in_the_ratio_law_is_not_dropped)
+{
+    enum { M = 5 };
+    const double a[M] = {0.31, 0.17, 0.23, 0.12, 0.17731};
+    double an[M];
+    memcpy(an, a, sizeof an);
+    an[2] = NAN;
+    ac_joma_reduced red;
+    ac_joma_reduced_init(&red, M, AC_JOMA_ATT_SOFTMAX, AC_JOMA_ACT_LINEAR, a);
+    red.T = AC_JOMA_T_PAPER;
+    red.x = a;
+    ac_ode_system sys;
+    ac_joma_reduced_system(&red, &sys);
+    ac_msg msg = {{0}};
+    double score;
+    long steps;
+    cr_assert_eq(ac_joma_ratio_law_score(&sys, an, 60.0, &score, &steps, &msg), AC_OK, "%s", msg.text);
+    cr_assert(isnan(score), "NaN ratio dropped: score %g", score);
+    cr_assert_eq(verdict_with("joma.linear-sparse", "sm_ode", 0, NAN, "softmax ODE: worst ratio-law spread"),
+                 AC_VERDICT_FAIL);
+}
+
+/* A right-hand side that returns NaN in dz_0/dt: RK4 (explicit, no
+ * convergence test) carries it to the end, and the drift is NaN, not the
+ * max over the other components; the claim's rows fail on it. */
+static int nan_joint_rhs(void *ctx, mpfr_t *y, mpfr_t *f, mpfr_prec_t prec)
+{
+    int rc = ac_joma_joint_rhs_mpfr(ctx, y, f, prec);
+    mpfr_set_nan(f[0]);
+    return rc;
+}
+
+Test(joma_claims, a_nan_in_the_mpfr_drift_is_not_dropped, .timeout = 60)
+{
+    enum { M = 3, K = 2, N = 3, DIM = M + K * M + K };
+    gsl_rng *r = ac_test_rng(74);
+    double X[N * M], Y[N * K], y0[DIM];
+    for (int i = 0; i < N * M; i++)
+        X[i] = 0.1 + gsl_rng_uniform(r);
+    for (int i = 0; i < N * K; i++)
+        Y[i] = 0.8 * gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < DIM; i++)
+        y0[i] = 0.3 * gsl_ran_gaussian(r, 1.0);
+    ac_joma_joint J = {M, K, N, AC_JOMA_ATT_EXP, 1, X, Y, NULL};
+    ac_msg msg = {{0}};
+    double d = 0.0;
+    cr_assert_eq(ac_joma_mpfr_invariant_drift(&J, nan_joint_rhs, y0, AC_ODE_MPFR_RK4, 0, 8, 1.0, 128, &d, &msg),
+                 AC_OK, "%s", msg.text);
+    cr_assert(isnan(d), "NaN drift dropped: %g", d);
+    const char *id = "joma.solver-crosscheck";
+    cr_assert_eq(verdict_with(id, "gl", 1, NAN, "exp attention: MPFR Gauss-Legendre worst"), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_with(id, "softmax", 1, NAN, "softmax: |drift - integral"), AC_VERDICT_FAIL);
+    gsl_rng_free(r);
+}
+
+/* The exp-invariant row takes the worse of two worst-of columns (lr and
+ * lr/2): a NaN in either fails it. */
+Test(joma_claims, a_nan_in_either_exp_invariant_column_fails_the_row, .timeout = 120)
+{
+    const char *id = "joma.invariant";
+    cr_assert_eq(verdict_with(id, "exp", 0, NAN, "exp: worst |I(t) - I(0)|"), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_with(id, "exp", 3, NAN, "exp: worst |I(t) - I(0)|"), AC_VERDICT_FAIL);
+}
