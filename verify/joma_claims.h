@@ -4,8 +4,9 @@
  *
  *   joma.invariant               §2.1, §4.1, §6.3 I1/I2: z against (1/2T) sum_k v_k^2
  *                                along SGD of the one-layer block
- *   joma.linear-sparse           §2.2a, §3.1: erf law, Euler lag, blow-up, ratio law,
- *                                sparsity
+ *   joma.linear-sparse           §2.2a, §3.1: erf law, Euler lag, blow-up, sparsity;
+ *                                the ratio law of the reduced softmax model (an
+ *                                integrator check: an identity of that model)
  *   joma.nonlinear-sparse-dense  §2.2b, §3.2, §4.2: entropy dip and rebound, toy
  *                                against the ODE, salient first
  *   joma.solver-crosscheck       §6.2-§6.4: integrator against closed form,
