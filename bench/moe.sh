@@ -21,13 +21,14 @@ for prog in moe_step moe_block_step; do
 done
 
 echo "CBOW-MoE: one MLM training step (loss, backward, Adam) of the single-layer attention model, C vs PyTorch float64"
+# Both sides on one thread (OPENBLAS_NUM_THREADS=1; torch.set_num_threads(1)).
 # name V L d dk dv H n steps: the spec's instance sizes with a Keras batch,
 # and the tabular shape of §3 (V = n_cat + 1 words, L = D + 1 columns) at
 # a larger width.
 for cfg in "spec 7 5 6 4 3 2 128 50" "tabular 11 8 16 16 16 1 128 50" "wide 50 8 32 16 16 4 128 20"; do
     set -- $cfg
     name=$1 V=$2 L=$3 d=$4 dk=$5 dv=$6 H=$7 n=$8 steps=$9
-    "$T/moe_step" "$V" "$L" "$d" "$dk" "$dv" "$H" "$n" 1 "$steps" "$T/$name" >"$T/$name.c.json"
+    OPENBLAS_NUM_THREADS=1 "$T/moe_step" "$V" "$L" "$d" "$dk" "$dv" "$H" "$n" 1 "$steps" "$T/$name" >"$T/$name.c.json"
     "$PY" "$ROOT/bench/moe_torch.py" "$T/$name" "$steps" >"$T/$name.t.json"
     "$PY" - "$T/$name.c.json" "$T/$name.t.json" "$name" <<'PYEOF'
 import json, sys

@@ -20,6 +20,9 @@ import time
 import torch
 
 torch.set_default_dtype(torch.float64)
+# One thread on both sides: bench/moe.sh runs the C side with
+# OPENBLAS_NUM_THREADS=1, so the ratio compares one core with one core.
+torch.set_num_threads(1)
 
 
 def load(prefix):
