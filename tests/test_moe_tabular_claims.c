@@ -72,7 +72,7 @@ static const char *const LOWER_ROW = "lower confidence bound on the mean OOD-acc
 /* The paired per-seed SD of ATTN - LR measured at the default size (the
  * pooled SD of the judged row's reason, `attncheck run moe.tabular-ood`,
  * seed 1): the plants below use the spread the claim really sees. */
-#define DEFAULT_ADV_SD 0.025
+#define DEFAULT_ADV_SD 0.033
 
 /* Records of the default size's settings with ATTN - LR drawn around the
  * paper's per-setting advantage minus `plant`, noise SD sigma. */
