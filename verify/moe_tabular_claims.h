@@ -76,7 +76,7 @@ ac_status ac_moe_tab_run(const ac_moe_tab *train, const ac_moe_tab *test, const 
  * --task shift --setting k --seed u` writes it. */
 unsigned long ac_moe_shift_data_seed(unsigned long seed, int index, int setting);
 
-/* ---- The judged row of moe.tabular-ood ---------------------------------- */
+/* ---- The judged rows of moe.tabular-ood -------------------------------- */
 
 /* Our advantage over LR in OOD accuracy against the paper's:
  *   ours   A = mean over seeds i and settings k of a_ik = attn_ik - lr_ik;
@@ -84,7 +84,11 @@ unsigned long ac_moe_shift_data_seed(unsigned long seed, int index, int setting)
  * s the pooled within-setting SD of a_ik (df = K (n - 1)); our SE s /
  * sqrt(n K) (settings are independent data sets); the paper's s /
  * sqrt(20 K), assuming its per-seed spread equals ours (same protocol);
- * tol = t_{df}(1 - AC_MOE_ADV_ALPHA / 2) sqrt(SE_ours^2 + SE_paper^2). */
+ *   tol   = t_df(1 - AC_MOE_ADV_ALPHA / 2) s sqrt(1 / (K n) + 1 / (20 K))
+ *         (|A - P| <= tol: the size of the advantage agrees with the paper's);
+ *   lower = A - t_df(1 - AC_MOE_ADV_ALPHA / 2) s / sqrt(K n)
+ *         (lower > 0: the one-sided claim the paper makes, ATTN beats LR;
+ *         the same quantile, used one-sided, is a 0.135% test). */
 #define AC_MOE_ADV_ALPHA 0.0027 /* two-sided, the 3-sigma level of a normal */
 #define AC_MOE_PAPER_SEEDS 20
 
@@ -92,11 +96,12 @@ typedef struct {
     double ours, paper;   /* A and P */
     double sd;            /* pooled s */
     double se_ours, se_paper, tol;
+    double lower;         /* the one-sided lower bound on the advantage */
     int n, K, dof;
 } ac_moe_adv;
 
 /* a (n x K, row i = seed) and the paper's per-setting advantages paper[k]
- * (K) into out; tol is NaN when dof < 1. */
+ * (K) into out; tol and lower are NaN when dof < 1. */
 void ac_moe_advantage(const double *a, int n, int K, const double *paper, ac_moe_adv *out);
 /* Paper's §3.5 values: metric 0..3 (OOD acc, train acc, OOD MSE, train
  * MSE), setting k, method column 0..4 (LR, RF, GB, MLP, ATTN), what 0 mean
@@ -115,6 +120,14 @@ typedef struct {
     int n, epochs, seeds, bare;
 } ac_moe_ood_size;
 void ac_moe_ood_size_of(ac_size size, ac_moe_ood_size *z);
+
+/* Trial `index` of moe.tabular-ood with base seed `seed` at size z (z
+ * need not be one of ac_moe_ood_size_of's: a test plants a measurement
+ * with, e.g., 0 epochs) into rec (initialised; the vectors
+ * "<method>_<metric>" of z->nsettings entries).  The claim's trial is this
+ * with the size of its --size. */
+ac_status ac_moe_ood_trial_at(const ac_moe_ood_size *z, unsigned long seed, int index, ac_trial_record *rec,
+                              ac_msg *msg);
 
 typedef struct {
     int seeds, epochs, bare;
