@@ -540,9 +540,9 @@ static seed_view view_of(const ac_trial_record *r, const char *prefix)
      * = (acc_j + acc_k - disc_jk / n) / 2 (both right = each right minus
      * exactly one right, halved): the mean over n points has w' C w / n. */
     int h = nh / 2;
-    double w[64];
-    if (nh > 64)
-        return v;
+    double *w = malloc(sizeof(double) * nh);
+    if (!w)
+        return v; /* left out as missing */
     for (int k = 0; k < nh; k++) {
         int below = 0;
         for (int j = 0; j < nh; j++)
@@ -557,6 +557,7 @@ static seed_view view_of(const ac_trial_record *r, const char *prefix)
             var += w[j] * w[k] * (both - a->v[j] * a->v[k]);
         }
     }
+    free(w);
     v.D = D;
     v.D_se = sqrt(fmax(var, 0.0) / n);
     v.why = isfinite(v.rho) ? SEED_KEPT : SEED_UNRESOLVED;
