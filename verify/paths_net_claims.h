@@ -10,10 +10,16 @@
  *    .statement = AC_PATHS_PRUNING_STATEMENT, .trials = &ac_paths_pruning_trials}.
  *
  * Trials are seeds: trial i of a run with base seed S draws everything from
- * the trial's generator (MT19937 at S + i; the digits task of trial i is
- * ac_paths_digits_task_init at seed S + i with the size's settings), and
- * the Markov task of trial i adds S + i to every seed of §4.1 (data 27, 59;
- * random heads 147, 247).  Rows come from the records alone. */
+ * the trial's generator (MT19937 at S + i).  Its first draws make the
+ * digits task: in both claims the digits task of trial i is
+ * ac_paths_digits_task_init at seed S + i with the claim's digits settings
+ * (ac_paths_pruning_setup_of or ac_paths_digits_setup_of: the two differ in
+ * the GD model's steps, so only the sequences agree).  After it the same
+ * generator gives paths.digits' Gibbs chains and paths.head-pruning's
+ * Markov net (initial weights, then batches).  The Markov task of trial i
+ * adds S + i to every seed of §4.1 (data 27, 59; random heads 147, 247) and
+ * draws nothing else from the generator.  Rows come from the records
+ * alone. */
 #ifndef AC_PATHS_NET_CLAIMS_H
 #define AC_PATHS_NET_CLAIMS_H
 
@@ -25,8 +31,9 @@
     "Heads ranked by the theory's head score (sum of |U_1| over the paths through the head, "  \
     "from the saddle point on the trained network's frozen attention) cost the trained "        \
     "network accuracy in the same order when pruned one at a time: low-score heads cost least " \
-    "(spec §4.2, Fig. 3e); judged as a positive Spearman correlation of score and drop over "  \
-    "seeds, on the Markov task and on digits"
+    "(spec §4.2, Fig. 3e); judged on the Markov task and on digits as a positive Spearman "     \
+    "correlation of score and drop over seeds (drops within test-set error tied) and as the "   \
+    "upper-score half costing more than the lower half"
 #define AC_PATHS_DIGITS_STATEMENT                                                              \
     "On a real-image one-shot task (scikit-learn digits, spec §4.2b) with Q/K frozen from a "  \
     "GD-trained network, finite-width theory beats its GP limit at every temperature, and the " \
@@ -84,5 +91,19 @@ void ac_paths_digits_setup_of(ac_size size, ac_paths_digits_setup *su);
  * of their ranks, ties given their mean rank.  NaN when n < 2 or a side is
  * constant. */
 double ac_paths_spearman(int n, const double *x, const double *y);
+/* The same with y's ties decided by measurement error: y_j and y_k (accuracy
+ * drops on ntest test points) count as different only when |y_j - y_k| > z
+ * sqrt(disc[j n + k]) / ntest, disc (n x n, borrowed) holding the test points
+ * where exactly one of the two pruned nets is right (McNemar's n01 + n10;
+ * sqrt(disc)/ntest bounds the standard error of the paired difference).  A
+ * pair not resolved adds 1/2 to both ranks, as a tie adds to mid-ranks, so
+ * with every pair resolved (or exactly equal) this is ac_paths_spearman; the
+ * relation need not be transitive.  Under no association (a random
+ * permutation of one side) any Pearson correlation of two fixed non-constant
+ * vectors has mean 0 and variance exactly 1/(n - 1), ties or not: the null
+ * spread used for judging does not change.  NaN when n < 2 or a side's
+ * ranks are constant (every drop unresolved from every other). */
+double ac_paths_spearman_resolved(int n, const double *x, const double *y, const double *disc,
+                                  int ntest, double z);
 
 #endif
