@@ -371,69 +371,71 @@ Test(paths_measure, closed_form_rows_fail_planted_violations)
     ac_trial_set_clear(&set);
 }
 
-/* theory-vs-samples: with the chains marked mixed and known standard
- * errors, each row passes inside its tolerance and fails outside it; not
- * mixed, the same deviation is shown, not judged. */
+/* theory-vs-samples: the gap at each width is INFO; the rate row (N |gap|
+ * not growing from N = 50, trial 1, to N = 100, trial 2) passes for a gap
+ * falling like 1/N and fails for a planted gap that does not shrink (the
+ * violation an O(1/N) theory forbids); not mixed, it is shown, not judged. */
 Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
 {
     const char *id = "paths.theory-vs-samples";
     ac_trial_set set;
     fresh(id, &set);
-    int i = 1; /* N = 100 */
-    double nt = *entry(&set, i, "ntest", 0);
-    *entry(&set, i, "mixed", 0) = 1;
-    /* accuracy: 2 undecided points, no finite-size change: tol 2/nt */
-    double at = *entry(&set, i, "acc_th", 0);
-    *entry(&set, i, "acc_fs", 0) = at, *entry(&set, i, "undecided", 0) = 2;
-    *entry(&set, i, "acc_s", 0) = at + 1.0 / nt;
-    /* variance: MC SE 0.01, finite size max(|var(N) - var(N - 5)| = 0.03,
-     * 5/N |var| = 0.05 x ~0.35): tol 3.5 x 0.01 + 0.03 = 0.065 */
-    double vt = *entry(&set, i, "var_th", 0);
-    cr_assert_lt(0.05 * vt, 0.03);
-    *entry(&set, i, "var_fs", 0) = vt + 0.03, *entry(&set, i, "var_mcse", 0) = 0.01;
-    *entry(&set, i, "var_s", 0) = vt + 0.06;
-    /* U_1[g, dn] (entry 2): MC SE 0.01, no change with the width: tol 0.035
-     * + 5/N sqrt(U_gg U_dn,dn) */
-    double ut = *entry(&set, i, "u_th", 2);
-    double utol = 0.035 + 0.05 * sqrt(*entry(&set, i, "u_th", 0) * *entry(&set, i, "u_th", 10));
-    *entry(&set, i, "u_fs", 2) = ut, *entry(&set, i, "u_mcse", 2) = 0.01;
-    *entry(&set, i, "u_s", 2) = ut - 0.95 * utol;
-    const char *ra = "sampled accuracy, N = 100", *rv = "mean test variance, N = 100", *ru = "U_1[g, dn], N = 100";
-    cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_PASS);
-    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_PASS);
-    cr_assert_eq(verdict_of(id, &set, ru), AC_VERDICT_PASS);
-    cr_assert(fabs(row_of(id, &set, rv).tol - 0.065) < 1e-12, "tol %.17g", row_of(id, &set, rv).tol);
-    cr_assert(fabs(row_of(id, &set, ru).tol - utol) < 1e-12, "tol %.17g", row_of(id, &set, ru).tol);
-    *entry(&set, i, "acc_s", 0) = at + 3.0 / nt;
-    *entry(&set, i, "var_s", 0) = vt + 0.07;
-    *entry(&set, i, "u_s", 2) = ut - 1.05 * utol;
-    cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_FAIL);
-    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_FAIL);
-    cr_assert_eq(verdict_of(id, &set, ru), AC_VERDICT_FAIL);
-    /* every U_1 row of N = 10 too, each planted past its own tolerance */
-    *entry(&set, 0, "mixed", 0) = 1;
+    const double Na = 50, Nb = 100; /* the widths of trials 1 and 2 */
+    *entry(&set, 1, "mixed", 0) = 1, *entry(&set, 2, "mixed", 0) = 1;
+    const char *ra = "N |gap| of sampled accuracy, N = 100 vs 50", *rv = "N |gap| of mean test variance, N = 100 vs 50";
+    /* accuracy: one undecided point at each width bounds its error by
+     * 1/ntest: tol Na/nt_a + Nb/nt_b */
+    double nta = *entry(&set, 1, "ntest", 0), ntb = *entry(&set, 2, "ntest", 0), atol = Na / nta + Nb / ntb;
+    *entry(&set, 1, "undecided", 0) = 1, *entry(&set, 2, "undecided", 0) = 1;
+    double ata = *entry(&set, 1, "acc_th", 0), atb = *entry(&set, 2, "acc_th", 0);
+    *entry(&set, 1, "acc_s", 0) = ata + 0.04, *entry(&set, 2, "acc_s", 0) = atb + 0.02; /* 1/N: 2 vs 2 */
+    /* variance: MC SE 0.001 at both: tol 3.5 hypot(0.05, 0.1) = 0.391 */
+    double vta = *entry(&set, 1, "var_th", 0), vtb = *entry(&set, 2, "var_th", 0);
+    *entry(&set, 1, "var_mcse", 0) = 0.001, *entry(&set, 2, "var_mcse", 0) = 0.001;
+    *entry(&set, 1, "var_s", 0) = vta + 0.01, *entry(&set, 2, "var_s", 0) = vtb + 0.005; /* 0.5 vs 0.5 */
+    /* every U_1 entry: MC SE 0.001, gap 0.02 at N = 50 and 0.01 at N = 100 */
     for (int e = 0; e < 16; e++) {
-        double sc = sqrt(fabs(*entry(&set, 0, "u_th", (e / 4) * 5) * *entry(&set, 0, "u_th", (e % 4) * 5)));
-        *entry(&set, 0, "u_fs", e) = *entry(&set, 0, "u_th", e);
-        *entry(&set, 0, "u_mcse", e) = 0.01;
-        *entry(&set, 0, "u_s", e) = *entry(&set, 0, "u_th", e) + 1.05 * (0.035 + 0.5 * sc);
+        for (int i = 1; i < 3; i++)
+            *entry(&set, i, "u_mcse", e) = 0.001;
+        *entry(&set, 1, "u_s", e) = *entry(&set, 1, "u_th", e) - 0.02;
+        *entry(&set, 2, "u_s", e) = *entry(&set, 2, "u_th", e) - 0.01;
     }
     ac_claim_result res;
     rows_of(id, &set, &res);
-    int nu = 0;
+    int nrate = 0;
     for (int k = 0; k < res.nrows; k++) {
-        const char *qn = res.rows[k].quantity;
-        size_t L = strlen(qn);
-        if (strncmp(qn, "U_1[", 4) == 0 && L > 6 && strcmp(qn + L - 6, "N = 10") == 0) {
-            cr_assert_eq(res.rows[k].verdict, AC_VERDICT_FAIL, "%s", qn);
-            nu++;
-        }
+        const ac_claim_row *r = &res.rows[k];
+        if (strncmp(r->quantity, "N |gap|", 7) == 0) {
+            cr_assert_eq(r->verdict, AC_VERDICT_PASS, "%s", r->quantity);
+            nrate++;
+        } else
+            cr_assert_eq(r->verdict, AC_VERDICT_INFO, "%s is judged", r->quantity);
     }
-    cr_assert_eq(nu, 10);
+    cr_assert_eq(nrate, 12);
     ac_claim_result_clear(&res);
-    /* not mixed: shown, not judged */
-    *entry(&set, i, "mixed", 0) = 0;
+    cr_assert(fabs(row_of(id, &set, rv).tol - 3.5 * hypot(Na * 0.001, Nb * 0.001)) < 1e-12, "tol %.17g",
+              row_of(id, &set, rv).tol);
+    cr_assert(fabs(row_of(id, &set, ra).tol - atol) < 1e-12, "tol %.17g", row_of(id, &set, ra).tol);
+    /* planted: gaps that do not shrink with N (accuracy 0.04 -> 0.04 + 2
+     * atol / Nb; variance 0.01 -> 0.01; U_1 0.02 -> 0.02): N |gap| doubles */
+    *entry(&set, 2, "acc_s", 0) = atb + 0.04 + 2 * atol / Nb;
+    *entry(&set, 2, "var_s", 0) = vtb + 0.01;
+    for (int e = 0; e < 16; e++)
+        *entry(&set, 2, "u_s", e) = *entry(&set, 2, "u_th", e) - 0.02;
+    rows_of(id, &set, &res);
+    nrate = 0;
+    for (int k = 0; k < res.nrows; k++)
+        if (strncmp(res.rows[k].quantity, "N |gap|", 7) == 0) {
+            cr_assert_eq(res.rows[k].verdict, AC_VERDICT_FAIL, "%s", res.rows[k].quantity);
+            nrate++;
+        }
+    cr_assert_eq(nrate, 12);
+    cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+    ac_claim_result_clear(&res);
+    /* one width not mixed: shown, not judged */
+    *entry(&set, 1, "mixed", 0) = 0;
     cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_INFO);
-    cr_assert_eq(verdict_of(id, &set, ru), AC_VERDICT_INFO);
+    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_INFO);
+    cr_assert_eq(verdict_of(id, &set, "N |gap| of U_1[g, dn], N = 100 vs 50"), AC_VERDICT_INFO);
     ac_trial_set_clear(&set);
 }

@@ -29,10 +29,10 @@ typedef struct {
     int nwidth;                             /* widths of the accuracy table used */
     double width[AC_PATHS_CLAIM_NWIDTH];    /* those widths, increasing */
     int test_stride;                        /* theory claims: every test_stride-th test point */
-    /* paths.theory-vs-samples, at N = 10 ([0]) and N = 100 ([1]) */
+    /* paths.theory-vs-samples, at N = 10 ([0]), 50 ([1]) and 100 ([2]) */
     int gibbs_chains;
-    long gibbs_burn[2], gibbs_keep[2];
-    int gibbs_test_stride[2];               /* the sampler's test points: every k-th of the 1000 */
+    long gibbs_burn[3], gibbs_keep[3];
+    int gibbs_test_stride[3];               /* the sampler's test points: every k-th of the 1000 */
 } ac_paths_claim_setup;
 
 /* The setup of a run size (quick for tests, default for `make results`,
