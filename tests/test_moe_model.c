@@ -490,3 +490,245 @@ Test(moe_train, each_pass_of_batches_covers_every_sentence_once)
     free(X);
     gsl_rng_free(r);
 }
+
+/* ---- A plain reference for the loss and its gradient ------------------- */
+
+/* Spec §1 slot by slot, written from the formulas with no tables or BLAS:
+ * e_j = E[t_j] + P[j] (t_i = mask V), q = Wq^h e_i, k_j = Wk^h e_j,
+ * v_j = Wv^h e_j, a = softmax_{j in J}(q·k_j / sqrt(dk)), o^h = sum a_j v_j,
+ * z = U o + c, loss = mean of -log softmax(z)[x_i]; backward
+ *   dz = wt (softmax(z) - e_y), dc += dz, dU += dz o^T, do = U^T dz,
+ *   ds_j = a_j (do·v_j - sum_k a_k do·v_k) / sqrt(dk),
+ *   dq = sum_j ds_j k_j, dk_j = ds_j q, dv_j = a_j do,
+ *   dWq += dq e_i^T, dWk += dk_j e_j^T, dWv += dv_j e_j^T,
+ *   de_i += Wq^T dq, de_j += Wk^T dk_j + Wv^T dv_j, dE[t_j], dP[j] += de_j. */
+static double ref_loss_grad(const ac_moe_attention *m, int n, const int *X, ac_moe_model *g)
+{
+    const ac_moe_sizes *s = &m->s;
+    int V = s->V, L = s->L, d = s->d, dk = s->dk, dv = s->dv, H = s->H;
+    double *p[7];
+    size_t len[7];
+    arrays(g, p, len);
+    for (int a = 0; a < 7; a++)
+        memset(p[a], 0, len[a] * sizeof(double));
+    double *e = malloc((size_t)L * d * sizeof(double)), *q = malloc((size_t)H * dk * sizeof(double));
+    double *k = malloc((size_t)H * L * dk * sizeof(double)), *v = malloc((size_t)H * L * dv * sizeof(double));
+    double *a = malloc((size_t)H * L * sizeof(double)), *o = malloc((size_t)H * dv * sizeof(double));
+    double *z = malloc((size_t)V * sizeof(double)), *dout = malloc((size_t)H * dv * sizeof(double));
+    double *de = malloc((size_t)L * d * sizeof(double)), *dq = malloc((size_t)dk * sizeof(double));
+    int *t = malloc((size_t)L * sizeof(int));
+    double wt = 1.0 / ((double)n * L), total = 0.0, scale = 1.0 / sqrt((double)dk);
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < L; i++) {
+            const int *x = X + (size_t)r * L;
+            for (int j = 0; j < L; j++) {
+                t[j] = j == i ? V : x[j];
+                for (int c = 0; c < d; c++)
+                    e[j * d + c] = m->E[t[j] * d + c] + m->P[j * d + c];
+            }
+            for (int h = 0; h < H; h++) {
+                for (int r2 = 0; r2 < dk; r2++) {
+                    q[h * dk + r2] = 0.0;
+                    for (int c = 0; c < d; c++)
+                        q[h * dk + r2] += m->Wq[(h * dk + r2) * d + c] * e[i * d + c];
+                }
+                for (int j = 0; j < L; j++) {
+                    for (int r2 = 0; r2 < dk; r2++) {
+                        k[(h * L + j) * dk + r2] = 0.0;
+                        for (int c = 0; c < d; c++)
+                            k[(h * L + j) * dk + r2] += m->Wk[(h * dk + r2) * d + c] * e[j * d + c];
+                    }
+                    for (int r2 = 0; r2 < dv; r2++) {
+                        v[(h * L + j) * dv + r2] = 0.0;
+                        for (int c = 0; c < d; c++)
+                            v[(h * L + j) * dv + r2] += m->Wv[(h * dv + r2) * d + c] * e[j * d + c];
+                    }
+                }
+                double mx = -INFINITY, sum = 0.0;
+                for (int j = 0; j < L; j++) {
+                    double sc = 0.0;
+                    for (int c = 0; c < dk; c++)
+                        sc += q[h * dk + c] * k[(h * L + j) * dk + c];
+                    a[h * L + j] = (s->self || j != i) ? sc * scale : -INFINITY;
+                    mx = fmax(mx, a[h * L + j]);
+                }
+                for (int j = 0; j < L; j++)
+                    sum += (a[h * L + j] = exp(a[h * L + j] - mx));
+                for (int c = 0; c < dv; c++)
+                    o[h * dv + c] = 0.0;
+                for (int j = 0; j < L; j++) {
+                    a[h * L + j] /= sum;
+                    for (int c = 0; c < dv; c++)
+                        o[h * dv + c] += a[h * L + j] * v[(h * L + j) * dv + c];
+                }
+            }
+            double mx = -INFINITY, sum = 0.0;
+            for (int u = 0; u < V; u++) {
+                z[u] = m->c[u];
+                for (int c = 0; c < H * dv; c++)
+                    z[u] += m->U[u * H * dv + c] * o[c];
+                mx = fmax(mx, z[u]);
+            }
+            for (int u = 0; u < V; u++)
+                sum += exp(z[u] - mx);
+            total -= z[x[i]] - mx - log(sum);
+            /* backward */
+            memset(dout, 0, (size_t)H * dv * sizeof(double));
+            memset(de, 0, (size_t)L * d * sizeof(double));
+            for (int u = 0; u < V; u++) {
+                double dz = wt * (exp(z[u] - mx) / sum - (u == x[i]));
+                g->c[u] += dz;
+                for (int c = 0; c < H * dv; c++) {
+                    g->U[u * H * dv + c] += dz * o[c];
+                    dout[c] += m->U[u * H * dv + c] * dz;
+                }
+            }
+            for (int h = 0; h < H; h++) {
+                double abar = 0.0, dav[64]; /* L <= 64 here */
+                cr_assert(L <= 64);
+                for (int j = 0; j < L; j++) {
+                    dav[j] = 0.0;
+                    for (int c = 0; c < dv; c++)
+                        dav[j] += dout[h * dv + c] * v[(h * L + j) * dv + c];
+                    abar += a[h * L + j] * dav[j];
+                }
+                memset(dq, 0, (size_t)dk * sizeof(double));
+                for (int j = 0; j < L; j++) {
+                    double aj = a[h * L + j], ds = aj * (dav[j] - abar) * scale;
+                    for (int c = 0; c < dk; c++)
+                        dq[c] += ds * k[(h * L + j) * dk + c];
+                    for (int r2 = 0; r2 < dk; r2++)
+                        for (int c = 0; c < d; c++) {
+                            double dkr = ds * q[h * dk + r2];
+                            g->Wk[(h * dk + r2) * d + c] += dkr * e[j * d + c];
+                            de[j * d + c] += m->Wk[(h * dk + r2) * d + c] * dkr;
+                        }
+                    for (int r2 = 0; r2 < dv; r2++)
+                        for (int c = 0; c < d; c++) {
+                            double dvr = aj * dout[h * dv + r2];
+                            g->Wv[(h * dv + r2) * d + c] += dvr * e[j * d + c];
+                            de[j * d + c] += m->Wv[(h * dv + r2) * d + c] * dvr;
+                        }
+                }
+                for (int r2 = 0; r2 < dk; r2++)
+                    for (int c = 0; c < d; c++) {
+                        g->Wq[(h * dk + r2) * d + c] += dq[r2] * e[i * d + c];
+                        de[i * d + c] += m->Wq[(h * dk + r2) * d + c] * dq[r2];
+                    }
+            }
+            for (int j = 0; j < L; j++)
+                for (int c = 0; c < d; c++) {
+                    g->E[t[j] * d + c] += de[j * d + c];
+                    g->P[j * d + c] += de[j * d + c];
+                }
+        }
+    free(e), free(q), free(k), free(v), free(a), free(o), free(z), free(dout), free(de), free(dq);
+    free(t);
+    return total * wt;
+}
+
+static double max_abs_model(const ac_moe_model *mm)
+{
+    double *p[7], mx = 0.0;
+    size_t len[7];
+    arrays(mm, p, len);
+    for (int a = 0; a < 7; a++)
+        for (size_t j = 0; j < len[a]; j++)
+            mx = fmax(mx, fabs(p[a][j]));
+    return mx;
+}
+
+/* Fast path (ac_moe_mlm_loss, and the trainer's first gradient norm) against
+ * the reference at model m with n sentences. */
+static void check_against_reference(ac_moe_model *mm, int n, const int *X, const char *what)
+{
+    const ac_moe_sizes *s = &mm->m.s;
+    ac_moe_model *g = ac_moe_mlm_model_alloc(s), *gr = ac_moe_mlm_model_alloc(s);
+    double loss, ref;
+    ac_msg msg;
+    cr_assert_eq(ac_moe_mlm_loss(&mm->m, n, X, &loss, g, &msg), AC_OK, "%s", msg.text);
+    ref = ref_loss_grad(&mm->m, n, X, gr);
+    /* Both sides sum the same terms in other orders and groupings (the fast
+     * path projects w and p separately, W w + W p for W (w + p), and sums
+     * the slots through BLAS).  The longest chain of additions behind any
+     * entry has K = d + L (dk + dv) + H dv + V + n L^2 terms, so each side
+     * is within K DBL_EPSILON times the sum of the absolute terms.  Each
+     * per-cell term of the loss or gradient is a product of at most four
+     * weight-sized factors (U, a query or key map, a value map or an
+     * embedding; softmax weights are <= 1), bounded by M^4 with M = max(1,
+     * largest |weight|), and the mean's weight 1/(n L) cancels the count of
+     * cells; the factor 8 covers the two sides and exp/log's few ulps. */
+    double M = fmax(1.0, max_abs_model(mm));
+    double K = s->d + s->L * (s->dk + s->dv) + s->H * s->dv + s->V + (double)n * s->L * s->L;
+    double tol = 8.0 * K * DBL_EPSILON * M * M * M * M;
+    cr_assert(fabs(loss - ref) <= tol * fmax(1.0, fabs(ref)), "%s: loss %.17g reference %.17g tol %g",
+              what, loss, ref, tol);
+    double *p[7], *pr[7], gn2 = 0.0;
+    size_t len[7];
+    arrays(g, p, len);
+    arrays(gr, pr, len);
+    for (int a = 0; a < 7; a++)
+        for (size_t j = 0; j < len[a]; j++) {
+            cr_assert(fabs(p[a][j] - pr[a][j]) <= tol,
+                      "%s: array %d entry %zu: grad %.17g reference %.17g tol %g", what, a, j,
+                      p[a][j], pr[a][j], tol);
+            gn2 += pr[a][j] * pr[a][j];
+        }
+    /* The trainer's step, full batch: its gradient norm at the start. */
+    ac_moe_trainer *tr = ac_moe_trainer_alloc(s, n);
+    ac_moe_train_settings set;
+    ac_moe_train_settings_default(&set);
+    set.batch = n;
+    set.steps = 1;
+    cr_assert_eq(ac_moe_trainer_set(tr, n, X, mm, &set, NULL, &msg), AC_OK, "%s", msg.text);
+    ac_moe_trainer_iterate(tr);
+    const ac_train_info *in = ac_moe_trainer_info(tr);
+    /* The norm of vectors within tol entrywise differs by at most tol
+     * sqrt(entries). */
+    double nent = 0.0;
+    for (int a = 0; a < 7; a++)
+        nent += (double)len[a];
+    cr_assert(fabs(in->loss0 - ref) <= tol * fmax(1.0, fabs(ref)), "%s: trainer loss %.17g vs %.17g",
+              what, in->loss0, ref);
+    cr_assert(fabs(in->grad_norm - sqrt(gn2)) <= tol * sqrt(nent), "%s: trainer |grad| %.17g vs %.17g",
+              what, in->grad_norm, sqrt(gn2));
+    ac_moe_trainer_free(tr);
+    ac_moe_model_free(g);
+    ac_moe_model_free(gr);
+}
+
+Test(moe_model, fast_loss_and_gradient_equal_a_plain_reference)
+{
+    gsl_rng *r = ac_test_rng(33);
+    char what[96];
+    /* Random small sizes from 1 (self = 0 among them). */
+    int cases = ac_test_cases(100);
+    for (int cs = 0; cs < cases; cs++) {
+        ac_moe_model *mm = rand_model(r);
+        int n = pick(r, 1, 4);
+        int *X = rand_words(r, &mm->m.s, n);
+        snprintf(what, sizeof what, "seed %lu case %d (self %d)", ac_test_seed(33), cs, mm->m.s.self);
+        check_against_reference(mm, n, X, what);
+        free(X);
+        ac_moe_model_free(mm);
+    }
+    /* The bench's sizes (both self values), and more sentences than one
+     * chunk of the fast path (256). */
+    int fixed[][8] = {{50, 8, 32, 16, 16, 4, 3, 1}, {50, 8, 32, 16, 16, 4, 3, 0},
+                      {11, 8, 16, 16, 16, 1, 5, 0}, {4, 3, 3, 2, 3, 2, 600, 0}};
+    for (int f = 0; f < 4; f++) {
+        ac_moe_sizes s;
+        ac_moe_sizes_default(&s);
+        s.V = fixed[f][0], s.L = fixed[f][1], s.d = fixed[f][2], s.dk = fixed[f][3];
+        s.dv = fixed[f][4], s.H = fixed[f][5], s.dout = s.H * s.dv, s.self = fixed[f][7];
+        ac_moe_model *mm = ac_moe_mlm_model_alloc(&s);
+        ac_moe_model_randomize(mm, r, SCALE);
+        int n = fixed[f][6];
+        int *X = rand_words(r, &s, n);
+        snprintf(what, sizeof what, "seed %lu fixed %d", ac_test_seed(33), f);
+        check_against_reference(mm, n, X, what);
+        free(X);
+        ac_moe_model_free(mm);
+    }
+    gsl_rng_free(r);
+}

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <gsl/gsl_randist.h>
+/* cblas_dgemm from OpenBLAS, through GSL's declarations (as the block code below). */
+#include <gsl/gsl_cblas.h>
 
 /* ---- The model's arrays as a list -------------------------------------- */
 
@@ -81,226 +83,242 @@ void ac_moe_mlm_init(ac_moe_model *mm, gsl_rng *r)
 
 /* ---- Forward and backward ---------------------------------------------- */
 
+/* Every projection is a sum of a token table and a position table: with
+ * e_j = w_{t_j} + p_j, W e_j = (W w_{t_j}) + (W p_j).  So the step projects
+ * the V+1 token rows and the L position rows once through all H heads
+ * (level-3 BLAS), reads q, k_j, v_j of every (sentence, slot) as sums of two
+ * table rows, batches the output layer over the slots of a chunk of
+ * sentences, and adds the per-slot gradients into tables of the same shape,
+ * which one product per weight maps back (dW = dT^T E + dTP^T P, dE = dT W,
+ * dP = dTP W).  The mathematics is that of §1; only the rounding differs
+ * from projecting each e_j (W w + W p instead of W (w + p)). */
+
+/* Sentences per chunk: bounds the chunk buffers (rows x V logits, rows x H L
+ * weights) whatever n is, while leaving the output-layer products large. */
+enum { CHUNK_SENTENCES = 256 };
+
 typedef struct {
     ac_moe_sizes s;
-    int *t;               /* L tokens, slot i masked */
-    double *e;            /* L x d inputs e_j = w_{t_j} + p_j */
-    double *q;            /* H x dk queries of the masked slot */
-    double *k, *v;        /* H x L x dk keys, H x L x dv values */
-    double *a;            /* H x L attention weights (0 off J) */
-    double *o;            /* H dv head outputs, concatenated */
-    double *z;            /* V logits, then dz */
-    double *dout;         /* H dv */
-    double *de;           /* L x d */
-    double *dq, *dkj;     /* dk */
-    double *da;           /* L */
+    int chunk;               /* sentences per chunk */
+    double *QE, *KE, *VE;    /* (V+1) x H dk, (V+1) x H dk, (V+1) x H dv */
+    double *QP, *KP, *VP;    /* L x H dk, L x H dk, L x H dv */
+    double *dQE, *dKE, *dVE; /* their gradients */
+    double *dQP, *dKP, *dVP;
+    double *Ks, *Vs;         /* L x H dk, L x H dv: one sentence's keys, values (true tokens) */
+    double *Km, *Vm;         /* L x H dk, L x H dv: keys, values of the mask token at slot j */
+    double *A;               /* chunk L x H x L attention weights (0 off J) */
+    double *O, *dO;          /* chunk L x H dv head outputs and their gradient */
+    double *Z;               /* chunk L x V logits, then dz */
+    double *da;              /* L */
+    double *dq;              /* dk */
 } work;
 
 static void work_clear(work *w)
 {
-    free(w->t);
-    free(w->e);
-    free(w->q);
-    free(w->k);
-    free(w->v);
-    free(w->a);
-    free(w->o);
-    free(w->z);
-    free(w->dout);
-    free(w->de);
-    free(w->dq);
-    free(w->dkj);
-    free(w->da);
+    double *all[] = {w->QE, w->KE, w->VE, w->QP, w->KP, w->VP, w->dQE, w->dKE, w->dVE, w->dQP,
+                     w->dKP, w->dVP, w->Ks, w->Vs, w->Km, w->Vm, w->A, w->O, w->dO, w->Z,
+                     w->da, w->dq};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        free(all[k]);
     memset(w, 0, sizeof *w);
 }
 
-static int work_init(work *w, const ac_moe_sizes *s)
+/* The workspace for batches of up to n sentences. */
+static int work_init(work *w, const ac_moe_sizes *s, int n)
 {
     memset(w, 0, sizeof *w);
     w->s = *s;
-    size_t V = (size_t)s->V, L = (size_t)s->L, d = (size_t)s->d, dk = (size_t)s->dk,
-           dv = (size_t)s->dv, H = (size_t)s->H;
-    w->t = malloc(L * sizeof(int));
-    w->e = malloc(L * d * sizeof(double));
-    w->q = malloc(H * dk * sizeof(double));
-    w->k = malloc(H * L * dk * sizeof(double));
-    w->v = malloc(H * L * dv * sizeof(double));
-    w->a = malloc(H * L * sizeof(double));
-    w->o = malloc(H * dv * sizeof(double));
-    w->z = malloc(V * sizeof(double));
-    w->dout = malloc(H * dv * sizeof(double));
-    w->de = malloc(L * d * sizeof(double));
-    w->dq = malloc(dk * sizeof(double));
-    w->dkj = malloc(dk * sizeof(double));
-    w->da = malloc(L * sizeof(double));
-    if (!w->t || !w->e || !w->q || !w->k || !w->v || !w->a || !w->o || !w->z || !w->dout ||
-        !w->de || !w->dq || !w->dkj || !w->da) {
+    w->chunk = n < CHUNK_SENTENCES ? n : CHUNK_SENTENCES;
+    size_t V = (size_t)s->V, L = (size_t)s->L, dk = (size_t)s->dk, dv = (size_t)s->dv,
+           H = (size_t)s->H, R = (size_t)w->chunk * L;
+    double **tab[] = {&w->QE, &w->KE, &w->VE, &w->dQE, &w->dKE, &w->dVE};
+    size_t tw[] = {H * dk, H * dk, H * dv, H * dk, H * dk, H * dv};
+    int ok = 1;
+    for (int k = 0; k < 6; k++)
+        ok = (*tab[k] = malloc((V + 1) * tw[k] * sizeof(double))) && ok;
+    double **pos[] = {&w->QP, &w->KP, &w->VP, &w->dQP, &w->dKP, &w->dVP, &w->Ks, &w->Vs, &w->Km,
+                      &w->Vm};
+    size_t pw[] = {H * dk, H * dk, H * dv, H * dk, H * dk, H * dv, H * dk, H * dv, H * dk, H * dv};
+    for (int k = 0; k < 10; k++)
+        ok = (*pos[k] = malloc(L * pw[k] * sizeof(double))) && ok;
+    ok = (w->A = malloc(R * H * L * sizeof(double))) && ok;
+    ok = (w->O = malloc(R * H * dv * sizeof(double))) && ok;
+    ok = (w->dO = malloc(R * H * dv * sizeof(double))) && ok;
+    ok = (w->Z = malloc(R * V * sizeof(double))) && ok;
+    ok = (w->da = malloc(L * sizeof(double))) && ok;
+    ok = (w->dq = malloc(dk * sizeof(double))) && ok;
+    if (!ok)
         work_clear(w);
-        return 0;
-    }
-    return 1;
+    return ok;
 }
 
-/* y = A x for A (rows x cols, row-major). */
-static void matvec(const double *A, int rows, int cols, const double *x, double *y)
+/* C = op(A) op(B) (+ C when acc), row-major, through OpenBLAS. */
+static void mm_nt(int m, int n, int k, const double *A, const double *B, double *C, int acc)
 {
-    for (int r = 0; r < rows; r++) {
-        double acc = 0.0;
-        for (int c = 0; c < cols; c++)
-            acc += A[(size_t)r * cols + c] * x[c];
-        y[r] = acc;
-    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, A, k, B, k, acc ? 1.0 : 0.0,
+                C, n);
 }
 
-/* y += A^T x. */
-static void matvec_t_add(const double *A, int rows, int cols, const double *x, double *y)
+static void mm_tn(int m, int n, int k, const double *A, const double *B, double *C, int acc)
 {
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            y[c] += A[(size_t)r * cols + c] * x[r];
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0, A, m, B, n, acc ? 1.0 : 0.0,
+                C, n);
 }
 
-/* G += x y^T (G rows x cols). */
-static void outer_add(double *G, int rows, int cols, const double *x, const double *y)
+static void mm_nn(int m, int n, int k, const double *A, const double *B, double *C, int acc)
 {
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            G[(size_t)r * cols + c] += x[r] * y[c];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, A, k, B, n,
+                acc ? 1.0 : 0.0, C, n);
 }
 
 static int in_keys(const ac_moe_sizes *s, int i, int j) { return s->self || j != i; }
 
-/* §1 forward pass for sentence x masked at i: fills w->e, q, k, v, a, o and
- * the logits z; returns log p(x_i | x_-i). */
-static double forward(work *w, const ac_moe_attention *m, const int *x, int i)
+static void add_rows(double *y, const double *a, const double *b, size_t len)
+{
+    for (size_t c = 0; c < len; c++)
+        y[c] = a[c] + b[c];
+}
+
+/* The token and position tables of the weights, and the mask token's keys
+ * and values at each slot. */
+static void tables(work *w, const ac_moe_attention *m)
 {
     const ac_moe_sizes *s = &w->s;
-    int L = s->L, d = s->d, dk = s->dk, dv = s->dv, H = s->H, V = s->V;
+    int V = s->V, L = s->L, d = s->d, Hk = s->H * s->dk, Hv = s->H * s->dv;
+    mm_nt(V + 1, Hk, d, m->E, m->Wq, w->QE, 0);
+    mm_nt(V + 1, Hk, d, m->E, m->Wk, w->KE, 0);
+    mm_nt(V + 1, Hv, d, m->E, m->Wv, w->VE, 0);
+    mm_nt(L, Hk, d, m->P, m->Wq, w->QP, 0);
+    mm_nt(L, Hk, d, m->P, m->Wk, w->KP, 0);
+    mm_nt(L, Hv, d, m->P, m->Wv, w->VP, 0);
     for (int j = 0; j < L; j++) {
-        w->t[j] = j == i ? V : x[j];
-        for (int c = 0; c < d; c++)
-            w->e[(size_t)j * d + c] = m->E[(size_t)w->t[j] * d + c] + m->P[(size_t)j * d + c];
+        add_rows(w->Km + (size_t)j * Hk, w->KE + (size_t)V * Hk, w->KP + (size_t)j * Hk, (size_t)Hk);
+        add_rows(w->Vm + (size_t)j * Hv, w->VE + (size_t)V * Hv, w->VP + (size_t)j * Hv, (size_t)Hv);
     }
+}
+
+/* Sentence x's keys and values with its true tokens. */
+static void sentence_kv(work *w, const int *x)
+{
+    int L = w->s.L, Hk = w->s.H * w->s.dk, Hv = w->s.H * w->s.dv;
+    for (int j = 0; j < L; j++) {
+        add_rows(w->Ks + (size_t)j * Hk, w->KE + (size_t)x[j] * Hk, w->KP + (size_t)j * Hk,
+                 (size_t)Hk);
+        add_rows(w->Vs + (size_t)j * Hv, w->VE + (size_t)x[j] * Hv, w->VP + (size_t)j * Hv,
+                 (size_t)Hv);
+    }
+}
+
+/* Key (or value) row of slot j while slot i is masked, head h. */
+static const double *key(const work *w, int i, int j, int h)
+{
+    size_t Hk = (size_t)w->s.H * w->s.dk;
+    return (j == i ? w->Km : w->Ks) + (size_t)j * Hk + (size_t)h * w->s.dk;
+}
+
+static const double *value(const work *w, int i, int j, int h)
+{
+    size_t Hv = (size_t)w->s.H * w->s.dv;
+    return (j == i ? w->Vm : w->Vs) + (size_t)j * Hv + (size_t)h * w->s.dv;
+}
+
+/* §1 attention of the sentence whose keys and values sentence_kv loaded,
+ * masked at i: the weights a (H x L) and the head outputs o (H dv). */
+static void attend(work *w, int i, double *a, double *o)
+{
+    const ac_moe_sizes *s = &w->s;
+    int L = s->L, dk = s->dk, dv = s->dv, H = s->H, V = s->V, Hk = H * dk;
     double scale = 1.0 / sqrt((double)dk);
     for (int h = 0; h < H; h++) {
-        const double *Wq = m->Wq + (size_t)h * dk * d, *Wk = m->Wk + (size_t)h * dk * d,
-                     *Wv = m->Wv + (size_t)h * dv * d;
-        double *q = w->q + (size_t)h * dk, *a = w->a + (size_t)h * L, *o = w->o + (size_t)h * dv;
-        matvec(Wq, dk, d, w->e + (size_t)i * d, q);
+        const double *qm = w->QE + (size_t)V * Hk + (size_t)h * dk,
+                     *qp = w->QP + (size_t)i * Hk + (size_t)h * dk;
+        double *ah = a + (size_t)h * L, *oh = o + (size_t)h * dv;
+        double *q = w->dq; /* scratch: the query */
+        for (int c = 0; c < dk; c++)
+            q[c] = qm[c] + qp[c];
         double mx = -INFINITY;
         for (int j = 0; j < L; j++) {
-            double *kj = w->k + ((size_t)h * L + j) * dk;
-            matvec(Wk, dk, d, w->e + (size_t)j * d, kj);
-            matvec(Wv, dv, d, w->e + (size_t)j * d, w->v + ((size_t)h * L + j) * dv);
             if (!in_keys(s, i, j))
                 continue;
+            const double *kj = key(w, i, j, h);
             double sc = 0.0;
             for (int c = 0; c < dk; c++)
                 sc += q[c] * kj[c];
-            a[j] = sc * scale;
-            if (a[j] > mx)
-                mx = a[j];
+            ah[j] = sc * scale;
+            if (ah[j] > mx)
+                mx = ah[j];
         }
         double sum = 0.0;
         for (int j = 0; j < L; j++) {
-            a[j] = in_keys(s, i, j) ? exp(a[j] - mx) : 0.0;
-            sum += a[j];
+            ah[j] = in_keys(s, i, j) ? exp(ah[j] - mx) : 0.0;
+            sum += ah[j];
         }
         for (int c = 0; c < dv; c++)
-            o[c] = 0.0;
+            oh[c] = 0.0;
         for (int j = 0; j < L; j++) {
-            a[j] /= sum;
-            const double *vj = w->v + ((size_t)h * L + j) * dv;
+            ah[j] /= sum;
+            const double *vj = value(w, i, j, h);
             for (int c = 0; c < dv; c++)
-                o[c] += a[j] * vj[c];
+                oh[c] += ah[j] * vj[c];
         }
     }
-    matvec(m->U, V, H * dv, w->o, w->z);
-    double mx = -INFINITY;
-    for (int u = 0; u < V; u++) {
-        w->z[u] += m->c[u];
-        if (w->z[u] > mx)
-            mx = w->z[u];
-    }
-    double sum = 0.0;
-    for (int u = 0; u < V; u++)
-        sum += exp(w->z[u] - mx);
-    return w->z[x[i]] - mx - log(sum);
 }
 
-/* The backward pass of forward() for the cell's loss weight wt (the loss
- * is -wt log p): adds the gradient into g.  Chain rule of §1:
- *   dz = wt (softmax(z) - e_y),  dc += dz,  dU += dz o^T,  do = U^T dz;
- *   per head: dv_j = a_j do,  ds_j = a_j (do·v_j - sum_k a_k do·v_k),
+/* The backward pass of attend() for the head-output gradient dO (H dv),
+ * into the gradient tables.  Chain rule of §1, per head:
+ *   dv_j = a_j do,  ds_j = a_j (do·v_j - sum_k a_k do·v_k),
  *   dq = sum_j ds_j k_j / sqrt(dk),  dk_j = ds_j q / sqrt(dk);
- *   dWq += dq e_i^T, dWk += sum_j dk_j e_j^T, dWv += sum_j dv_j e_j^T;
- *   de_i += Wq^T dq, de_j += Wk^T dk_j + Wv^T dv_j;  dE[t_j] += de_j, dP[j] += de_j. */
-static void backward(work *w, const ac_moe_attention *m, int y, int i, double wt, ac_moe_model *g)
+ * q's gradient goes to the mask token's row and slot i's position row, k_j's
+ * and v_j's to token t_j's row and position j's row. */
+static void attend_back(work *w, const int *x, int i, const double *a, const double *dO)
 {
     const ac_moe_sizes *s = &w->s;
-    int L = s->L, d = s->d, dk = s->dk, dv = s->dv, H = s->H, V = s->V;
-    double mx = -INFINITY, sum = 0.0;
-    for (int u = 0; u < V; u++)
-        if (w->z[u] > mx)
-            mx = w->z[u];
-    for (int u = 0; u < V; u++) {
-        w->z[u] = exp(w->z[u] - mx);
-        sum += w->z[u];
-    }
-    for (int u = 0; u < V; u++)
-        w->z[u] = wt * (w->z[u] / sum - (u == y));
-    for (int u = 0; u < V; u++)
-        g->c[u] += w->z[u];
-    outer_add(g->U, V, H * dv, w->z, w->o);
-    memset(w->dout, 0, (size_t)H * dv * sizeof(double));
-    matvec_t_add(m->U, V, H * dv, w->z, w->dout);
-    memset(w->de, 0, (size_t)L * d * sizeof(double));
+    int L = s->L, dk = s->dk, dv = s->dv, H = s->H, V = s->V, Hk = H * dk, Hv = H * dv;
     double scale = 1.0 / sqrt((double)dk);
     for (int h = 0; h < H; h++) {
-        const double *Wq = m->Wq + (size_t)h * dk * d, *Wk = m->Wk + (size_t)h * dk * d,
-                     *Wv = m->Wv + (size_t)h * dv * d;
-        double *gWq = g->Wq + (size_t)h * dk * d, *gWk = g->Wk + (size_t)h * dk * d,
-               *gWv = g->Wv + (size_t)h * dv * d;
-        const double *q = w->q + (size_t)h * dk, *a = w->a + (size_t)h * L;
-        const double *dO = w->dout + (size_t)h * dv;
+        const double *ah = a + (size_t)h * L, *dOh = dO + (size_t)h * dv;
+        const double *qm = w->QE + (size_t)V * Hk + (size_t)h * dk,
+                     *qp = w->QP + (size_t)i * Hk + (size_t)h * dk;
         double abar = 0.0;
         for (int j = 0; j < L; j++) {
-            const double *vj = w->v + ((size_t)h * L + j) * dv;
+            const double *vj = value(w, i, j, h);
             double acc = 0.0;
             for (int c = 0; c < dv; c++)
-                acc += dO[c] * vj[c];
+                acc += dOh[c] * vj[c];
             w->da[j] = acc;
-            abar += a[j] * acc;
+            abar += ah[j] * acc;
         }
-        memset(w->dq, 0, (size_t)dk * sizeof(double));
+        double *dq = w->dq;
+        memset(dq, 0, (size_t)dk * sizeof(double));
         for (int j = 0; j < L; j++) {
             if (!in_keys(s, i, j))
                 continue;
-            double ds = a[j] * (w->da[j] - abar) * scale;
-            const double *kj = w->k + ((size_t)h * L + j) * dk;
+            int t = j == i ? V : x[j];
+            double ds = ah[j] * (w->da[j] - abar) * scale;
+            const double *kj = key(w, i, j, h);
+            double *dKt = w->dKE + (size_t)t * Hk + (size_t)h * dk,
+                   *dKp = w->dKP + (size_t)j * Hk + (size_t)h * dk;
             for (int c = 0; c < dk; c++) {
-                w->dq[c] += ds * kj[c];
-                w->dkj[c] = ds * q[c];
+                dq[c] += ds * kj[c];
+                double g = ds * (qm[c] + qp[c]);
+                dKt[c] += g;
+                dKp[c] += g;
             }
-            const double *ej = w->e + (size_t)j * d;
-            double *dej = w->de + (size_t)j * d;
-            outer_add(gWk, dk, d, w->dkj, ej);
-            matvec_t_add(Wk, dk, d, w->dkj, dej);
-            /* dv_j = a_j do: added as a_j (do e_j^T) and a_j Wv^T do */
-            for (int r = 0; r < dv; r++)
-                for (int c = 0; c < d; c++) {
-                    gWv[(size_t)r * d + c] += a[j] * dO[r] * ej[c];
-                    dej[c] += a[j] * Wv[(size_t)r * d + c] * dO[r];
-                }
+            double *dVt = w->dVE + (size_t)t * Hv + (size_t)h * dv,
+                   *dVp = w->dVP + (size_t)j * Hv + (size_t)h * dv;
+            for (int c = 0; c < dv; c++) {
+                double g = ah[j] * dOh[c];
+                dVt[c] += g;
+                dVp[c] += g;
+            }
         }
-        outer_add(gWq, dk, d, w->dq, w->e + (size_t)i * d);
-        matvec_t_add(Wq, dk, d, w->dq, w->de + (size_t)i * d);
+        double *dQt = w->dQE + (size_t)V * Hk + (size_t)h * dk,
+               *dQp = w->dQP + (size_t)i * Hk + (size_t)h * dk;
+        for (int c = 0; c < dk; c++) {
+            dQt[c] += dq[c];
+            dQp[c] += dq[c];
+        }
     }
-    for (int j = 0; j < L; j++)
-        for (int c = 0; c < d; c++) {
-            g->E[(size_t)w->t[j] * d + c] += w->de[(size_t)j * d + c];
-            g->P[(size_t)j * d + c] += w->de[(size_t)j * d + c];
-        }
 }
 
 static void zero_model(ac_moe_model *g)
@@ -313,21 +331,83 @@ static void zero_model(ac_moe_model *g)
 }
 
 /* The mean loss over the n sentences (rows of X; rows[r] picks X's row, or
- * r itself when rows is NULL) and its gradient into g when non-NULL. */
+ * r itself when rows is NULL) and its gradient into g when non-NULL; the
+ * output layer per chunk of sentences:
+ *   z = U o + c,  dz = wt (softmax(z) - e_y),  dc += dz,  dU += dz o^T,
+ *   do = U^T dz;
+ * then the tables' gradients back to the weights (header of this section). */
 static double loss_grad(work *w, const ac_moe_attention *m, int n, const int *X, const int *rows,
                         ac_moe_model *g)
 {
-    int L = w->s.L;
+    const ac_moe_sizes *s = &w->s;
+    int L = s->L, V = s->V, d = s->d, H = s->H, Hk = H * s->dk, Hv = H * s->dv;
     double wt = 1.0 / ((double)n * L), total = 0.0;
-    if (g)
+    tables(w, m);
+    if (g) {
         zero_model(g);
-    for (int r = 0; r < n; r++) {
-        const int *x = X + (size_t)(rows ? rows[r] : r) * L;
-        for (int i = 0; i < L; i++) {
-            total -= forward(w, m, x, i);
-            if (g)
-                backward(w, m, x[i], i, wt, g);
+        double *dt[] = {w->dQE, w->dKE, w->dVE, w->dQP, w->dKP, w->dVP};
+        size_t len[] = {(size_t)(V + 1) * Hk, (size_t)(V + 1) * Hk, (size_t)(V + 1) * Hv,
+                        (size_t)L * Hk, (size_t)L * Hk, (size_t)L * Hv};
+        for (int k = 0; k < 6; k++)
+            memset(dt[k], 0, len[k] * sizeof(double));
+    }
+    for (int r0 = 0; r0 < n; r0 += w->chunk) {
+        int nc = n - r0 < w->chunk ? n - r0 : w->chunk, R = nc * L;
+        for (int r = 0; r < nc; r++) {
+            sentence_kv(w, X + (size_t)(rows ? rows[r0 + r] : r0 + r) * L);
+            for (int i = 0; i < L; i++) {
+                size_t row = (size_t)r * L + i;
+                attend(w, i, w->A + row * H * L, w->O + row * Hv);
+            }
         }
+        mm_nt(R, V, Hv, w->O, m->U, w->Z, 0);
+        for (int r = 0; r < nc; r++) {
+            const int *x = X + (size_t)(rows ? rows[r0 + r] : r0 + r) * L;
+            for (int i = 0; i < L; i++) {
+                double *z = w->Z + ((size_t)r * L + i) * V;
+                double mx = -INFINITY, sum = 0.0;
+                for (int u = 0; u < V; u++) {
+                    z[u] += m->c[u];
+                    if (z[u] > mx)
+                        mx = z[u];
+                }
+                for (int u = 0; u < V; u++)
+                    sum += exp(z[u] - mx);
+                total -= z[x[i]] - mx - log(sum);
+                if (!g)
+                    continue;
+                for (int u = 0; u < V; u++)
+                    z[u] = wt * (exp(z[u] - mx) / sum - (u == x[i]));
+                for (int u = 0; u < V; u++)
+                    g->c[u] += z[u];
+            }
+        }
+        if (!g)
+            continue;
+        mm_tn(V, Hv, R, w->Z, w->O, g->U, 1);
+        mm_nn(R, Hv, V, w->Z, m->U, w->dO, 0);
+        for (int r = 0; r < nc; r++) {
+            const int *x = X + (size_t)(rows ? rows[r0 + r] : r0 + r) * L;
+            sentence_kv(w, x);
+            for (int i = 0; i < L; i++) {
+                size_t row = (size_t)r * L + i;
+                attend_back(w, x, i, w->A + row * H * L, w->dO + row * Hv);
+            }
+        }
+    }
+    if (g) {
+        mm_tn(Hk, d, V + 1, w->dQE, m->E, g->Wq, 0);
+        mm_tn(Hk, d, L, w->dQP, m->P, g->Wq, 1);
+        mm_tn(Hk, d, V + 1, w->dKE, m->E, g->Wk, 0);
+        mm_tn(Hk, d, L, w->dKP, m->P, g->Wk, 1);
+        mm_tn(Hv, d, V + 1, w->dVE, m->E, g->Wv, 0);
+        mm_tn(Hv, d, L, w->dVP, m->P, g->Wv, 1);
+        mm_nn(V + 1, d, Hk, w->dQE, m->Wq, g->E, 0);
+        mm_nn(V + 1, d, Hk, w->dKE, m->Wk, g->E, 1);
+        mm_nn(V + 1, d, Hv, w->dVE, m->Wv, g->E, 1);
+        mm_nn(L, d, Hk, w->dQP, m->Wq, g->P, 0);
+        mm_nn(L, d, Hk, w->dKP, m->Wk, g->P, 1);
+        mm_nn(L, d, Hv, w->dVP, m->Wv, g->P, 1);
     }
     return total * wt;
 }
@@ -370,7 +450,7 @@ ac_status ac_moe_mlm_loss(const ac_moe_attention *m, int n, const int *X, double
     if (grad && (!same_sizes(&grad->m.s, &m->s) || !grad->P || !grad->c))
         return ac_fail(msg, AC_EINVAL, "the gradient's model has other sizes or arrays");
     work w;
-    if (!work_init(&w, &m->s))
+    if (!work_init(&w, &m->s, n))
         return ac_fail(msg, AC_ENOMEM, "no memory for the MLM workspace");
     *loss = loss_grad(&w, m, n, X, NULL, grad);
     work_clear(&w);
@@ -451,7 +531,7 @@ ac_moe_trainer *ac_moe_trainer_alloc(const ac_moe_sizes *s, int n)
         return NULL;
     tr->s = *s;
     tr->nmax = n;
-    if (!work_init(&tr->w, s)) {
+    if (!work_init(&tr->w, s, n)) {
         free(tr);
         return NULL;
     }
