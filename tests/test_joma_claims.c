@@ -52,7 +52,7 @@ static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac
 
 /* Each joma claim runs at quick size, passes, and its table from trials
  * run apart (through JSON) equals the one-run table bit for bit. */
-Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it, .timeout = 300)
+Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     for (int i = 0; i < AC_JOMA_NCLAIMS; i++) {
@@ -139,7 +139,7 @@ static void plant(const char *id, ac_trial_set *set, int rec, const char *name, 
         *entry(set, i, name, k) = old[i];
 }
 
-Test(joma_claims, every_judged_invariant_row_fails_under_a_planted_violation, .timeout = 120)
+Test(joma_claims, every_judged_invariant_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.invariant";
     ac_trial_set s;
@@ -191,7 +191,7 @@ Test(joma_claims, every_judged_invariant_row_fails_under_a_planted_violation, .t
     ac_trial_set_clear(&s);
 }
 
-Test(joma_claims, every_judged_linear_row_fails_under_a_planted_violation, .timeout = 120)
+Test(joma_claims, every_judged_linear_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.linear-sparse";
     ac_trial_set s;
@@ -213,7 +213,7 @@ Test(joma_claims, every_judged_linear_row_fails_under_a_planted_violation, .time
     ac_trial_set_clear(&s);
 }
 
-Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation, .timeout = 120)
+Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.nonlinear-sparse-dense";
     ac_trial_set s;
@@ -241,7 +241,7 @@ Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation, .t
     ac_trial_set_clear(&s);
 }
 
-Test(joma_claims, every_judged_crosscheck_row_fails_under_a_planted_violation, .timeout = 120)
+Test(joma_claims, every_judged_crosscheck_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.solver-crosscheck";
     ac_trial_set s;
@@ -469,7 +469,7 @@ static int broken_joint_rhs(void *ctx, mpfr_t *y, mpfr_t *f, mpfr_prec_t prec)
     return rc;
 }
 
-Test(joma_claims, mpfr_invariant_checks_fail_with_a_broken_right_hand_side, .timeout = 120)
+Test(joma_claims, mpfr_invariant_checks_fail_with_a_broken_right_hand_side)
 {
     enum { M = 3, K = 2, N = 3, DIM = M + K * M + K };
     gsl_rng *r = ac_test_rng(73);
@@ -654,7 +654,7 @@ static int nan_joint_rhs(void *ctx, mpfr_t *y, mpfr_t *f, mpfr_prec_t prec)
     return rc;
 }
 
-Test(joma_claims, a_nan_in_the_mpfr_drift_is_not_dropped, .timeout = 60)
+Test(joma_claims, a_nan_in_the_mpfr_drift_is_not_dropped)
 {
     enum { M = 3, K = 2, N = 3, DIM = M + K * M + K };
     gsl_rng *r = ac_test_rng(74);
@@ -679,7 +679,7 @@ Test(joma_claims, a_nan_in_the_mpfr_drift_is_not_dropped, .timeout = 60)
 
 /* The exp-invariant row takes the worse of two worst-of columns (lr and
  * lr/2): a NaN in either fails it. */
-Test(joma_claims, a_nan_in_either_exp_invariant_column_fails_the_row, .timeout = 120)
+Test(joma_claims, a_nan_in_either_exp_invariant_column_fails_the_row)
 {
     const char *id = "joma.invariant";
     cr_assert_eq(verdict_with(id, "exp", 0, NAN, "exp: worst |I(t) - I(0)|"), AC_VERDICT_FAIL);

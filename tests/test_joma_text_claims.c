@@ -65,7 +65,7 @@ static void judged_rows_have_reasons(const ac_claim_result *res)
             cr_assert(res->rows[i].tol_reason[0], "judged row '%s' has no tolerance reason", res->rows[i].quantity);
 }
 
-Test(joma_text_claims, quick_run_passes_and_splits_bit_for_bit, .timeout = 120)
+Test(joma_text_claims, quick_run_passes_and_splits_bit_for_bit)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     ac_claim_result full, part;
@@ -198,7 +198,7 @@ static double *entry(ac_trial_set *set, int i, const char *name)
  * marginal from a root probability lowered by 0.1, and a NaN z-score in
  * either row (a formula that gives NaN), each caught.  The learning-order
  * rows are INFO (verify/joma_text_claims.c says why). */
-Test(joma_hierarchy_claims, quick_run_passes_splits_and_fails_when_planted, .timeout = 120)
+Test(joma_hierarchy_claims, quick_run_passes_splits_and_fails_when_planted)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     ac_claim_result full, part;

@@ -44,7 +44,7 @@ static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac
 
 /* Every moe claim's table from split runs equals the one-run table bit
  * for bit, and passes at quick size. */
-Test(moe_claims, split_trials_reproduce_every_table_and_pass, .timeout = 300)
+Test(moe_claims, split_trials_reproduce_every_table_and_pass)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(3)};
     for (int i = 0; i < AC_MOE_NCLAIMS; i++) {
@@ -133,7 +133,7 @@ static void plant_fails(const char *id, ac_trial_set *set, int i, const char *na
  * digits at 49 (one short of the spec's 50); each control at the rounding
  * level; the properties at twice their tolerance (the masked word at the
  * smallest nonzero change, 2^-60). */
-Test(moe_claims, planted_records_fail_every_judged_equivalence_row, .timeout = 120)
+Test(moe_claims, planted_records_fail_every_judged_equivalence_row)
 {
     const char *id = "moe.equivalence";
     ac_trial_set set;
@@ -198,7 +198,7 @@ static int eligible(const ac_trial_set *set, const char *c)
  * where the carried point is no optimum: seen to pass when the row left
  * out unconverged carried fits); a NaN loss; no source fit at an optimum
  * (the row has no trial); the exact maps off by twice their tolerance. */
-Test(moe_claims, planted_records_fail_every_judged_fit_row, .timeout = 120)
+Test(moe_claims, planted_records_fail_every_judged_fit_row)
 {
     const char *id = "moe.fit-equivalence";
     ac_trial_set set;
@@ -239,7 +239,7 @@ Test(moe_claims, planted_records_fail_every_judged_fit_row, .timeout = 120)
  * measurement in trial 1 (not the first record) is NaN: the worst case over
  * trials keeps the NaN (verify/trial.h).  Seen to pass every row with the
  * old statistics (fmax-like, a NaN after the first record dropped). */
-Test(moe_claims, a_nan_measurement_in_a_later_trial_fails_its_row, .timeout = 120)
+Test(moe_claims, a_nan_measurement_in_a_later_trial_fails_its_row)
 {
     static const char *const ids[2] = {"moe.equivalence", "moe.analogy"};
     for (int c = 0; c < 2; c++) {
@@ -325,7 +325,7 @@ Test(moe_claims, a_nan_log_probability_makes_the_worst_difference_nan)
 
 /* moe.analogy: each zero case's Var Δ at twice the largest rounding bound,
  * in double and MPFR; the positive case at 0. */
-Test(moe_claims, planted_records_fail_every_judged_analogy_row, .timeout = 120)
+Test(moe_claims, planted_records_fail_every_judged_analogy_row)
 {
     const char *id = "moe.analogy";
     ac_trial_set set;

@@ -171,7 +171,7 @@ Test(moe_tabular_claims, unresolved_size_row_is_info)
  * class) on the default size's settings and seeds; the rows judged at the
  * default size fail.  N is the quick size's (the baselines still beat an
  * untrained ATTN) to keep the test short. */
-Test(moe_tabular_claims, untrained_attention_fails_the_advantage_rows, .timeout = 120)
+Test(moe_tabular_claims, untrained_attention_fails_the_advantage_rows)
 {
     ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 5};
     ac_moe_ood_size z, quick;

@@ -69,7 +69,7 @@ static void copy_set(const ac_trial_set *src, ac_trial_set *dst)
 /* No paths claim fails at quick size; and its trials run apart, each
  * part through JSON, then merged, give the same table bit for bit as the
  * whole run's rows. */
-Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table, .timeout = 600)
+Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     /* the claims of verify/paths_claims.c (paths.head-pruning and

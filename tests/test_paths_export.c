@@ -12,7 +12,7 @@
 /* The quick-size digits task of seed 3 exported at N = 10, T = 0.5: Phi and
  * Phi_t from the task's matrices equal the task's own (seen to fail with
  * the readout exported as the last token instead of the mean). */
-Test(paths_export, digits_task_file_gives_the_claims_path_tensors, .timeout = 120)
+Test(paths_export, digits_task_file_gives_the_claims_path_tensors)
 {
     ac_paths_digits_setup su;
     ac_paths_digits_setup_of(AC_SIZE_QUICK, &su);

@@ -590,7 +590,7 @@ static void markov_in_memory(double N, double *U, ac_paths_info *info, double *a
             cr_skip_test("the Markov task's file comparison is too slow under valgrind"); \
     } while (0)
 
-Test(paths_io, markov_task_from_its_file_solves_bit_for_bit_as_the_claims, .timeout = 300)
+Test(paths_io, markov_task_from_its_file_solves_bit_for_bit_as_the_claims)
 {
     SKIP_UNDER_VALGRIND();
     ac_paths_task_gen g = {AC_PATHS_IO_MARKOV_SEED_DEFAULT, MARKOV_WIDTH, 0, MARKOV_TEST_POINTS};
@@ -625,7 +625,7 @@ Test(paths_io, markov_task_from_its_file_solves_bit_for_bit_as_the_claims, .time
 
 /* The same through the command line: paths generate, then paths solve
  * --format json, whose %.17g numbers read back exactly. */
-Test(paths_io, markov_task_through_the_cli_solves_bit_for_bit_as_the_claims, .timeout = 300)
+Test(paths_io, markov_task_through_the_cli_solves_bit_for_bit_as_the_claims)
 {
     SKIP_UNDER_VALGRIND();
     const char *bin = getenv("AC_BIN");

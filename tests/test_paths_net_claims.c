@@ -142,7 +142,7 @@ static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac
 
 /* Both claims run at quick size, give a table with judged rows and a
  * figure, and the same table from split trials, bit for bit. */
-Test(paths_net_claims, quick_runs_and_split_trials_reproduce_the_table, .timeout = 300)
+Test(paths_net_claims, quick_runs_and_split_trials_reproduce_the_table)
 {
     need_digits();
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(3)};
