@@ -51,7 +51,13 @@ static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac
 }
 
 /* Each joma claim runs at quick size, passes, and its table from trials
- * run apart (through JSON) equals the one-run table bit for bit. */
+ * run apart (through JSON) equals the one-run table bit for bit.
+ * joma.nonlinear-sparse-dense is the exception: its trained block (tanh,
+ * the linear loss of Assumption 1) shows no rebound, and the claim FAILs
+ * on that row at every size run so far.  A FAIL there is a scientific
+ * result, not a broken test, so for that claim alone the test asks that it
+ * runs without error and that every judged row is computed (finite theory
+ * and measurement); its rows' own tests below plant violations. */
 Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
@@ -59,7 +65,20 @@ Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
         const ac_claim_def *c = &ac_joma_claims[i];
         ac_claim_result full, part;
         cr_assert_eq(ac_claim_run(c, &o, &full), AC_OK, "%s", full.error);
-        cr_assert_eq(full.verdict, AC_VERDICT_PASS, "%s fails at quick size (seed %lu)", c->id, o.seed);
+        if (strcmp(c->id, "joma.nonlinear-sparse-dense") == 0) {
+            int judged = 0;
+            for (int r = 0; r < full.nrows; r++) {
+                const ac_claim_row *row = &full.rows[r];
+                if (row->metric == AC_METRIC_INFO)
+                    continue;
+                judged++;
+                cr_assert(isfinite(row->theory) && isfinite(row->empirical), "%s: row '%s' not computed (%g, %g)",
+                          c->id, row->quantity, row->theory, row->empirical);
+            }
+            cr_assert_gt(judged, 0, "%s judges no row", c->id);
+        } else {
+            cr_assert_eq(full.verdict, AC_VERDICT_PASS, "%s fails at quick size (seed %lu)", c->id, o.seed);
+        }
         int n = c->trials->ntrials(&o), k = n > 1 ? 1 : n;
         split_rows(c, &o, k, &part);
         ac_test_same_result(&full, &part, c->id);
@@ -237,7 +256,70 @@ Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation)
     plant(id, &s, 0, "toy_summary", 2, 670.0, "§3 reference numbers: toy step of H_min"), n++;
     plant(id, &s, 0, "toy_summary", 3, 1.549 - 6e-4, "§3 reference numbers: toy H(step 4999)"), n++;
     plant(id, &s, 0, "toy_summary", 4, 1.622 + 6e-4, "§3 reference numbers: H(softmax(mu^2/3))"), n++;
+    /* The trained block's rows.  Its measured curves show no rebound (that
+     * row FAILs on the real records), so the records are replaced by
+     * constructed ones with a dip and a rebound, seed by seed a little
+     * apart: H(0) 2.7, H_min 2.0 + 0.01 i, H(end) 2.3 - 0.01 i, which pass;
+     * then each is planted away. */
+    cr_assert_geq(s.nrec, 2);
+    for (int i = 0; i < s.nrec; i++) {
+        *entry(&s, i, "trained", 0) = 2.7;
+        *entry(&s, i, "trained", 1) = 2.0 + 0.01 * i;
+        *entry(&s, i, "trained", 3) = 2.3 - 0.01 * i;
+    }
+    /* no dip: every seed's minimum is its start */
+    {
+        double old[64];
+        for (int i = 0; i < s.nrec; i++)
+            old[i] = *entry(&s, i, "trained", 0);
+        plant(id, &s, -1, "trained", 0, 2.0, "trained block: dip H(0) - H(t_min), 95% lower bound"), n++;
+        /* a small mean dip inside its seed spread (1e-3 -+ 2e-3 by seed): the Student-t bound is below 0 */
+        for (int i = 0; i < s.nrec; i++)
+            *entry(&s, i, "trained", 0) = *entry(&s, i, "trained", 1) + 1e-3 + (i % 2 ? 2e-3 : -2e-3);
+        cr_assert_eq(row_verdict(id, &s, "trained block: dip H(0) - H(t_min), 95% lower bound"), AC_VERDICT_FAIL);
+        for (int i = 0; i < s.nrec; i++)
+            *entry(&s, i, "trained", 0) = old[i];
+    }
+    /* no rebound: every seed's minimum is its end; then a rebound of 1e-13, below the entropy's rounding */
+    {
+        double old[64];
+        for (int i = 0; i < s.nrec; i++)
+            old[i] = *entry(&s, i, "trained", 3);
+        plant(id, &s, -1, "trained", 3, 2.0, "trained block: rebound H(end) - H(t_min), 95% lower bound"), n++;
+        for (int i = 0; i < s.nrec; i++)
+            *entry(&s, i, "trained", 3) = *entry(&s, i, "trained", 1) + 1e-13;
+        cr_assert_eq(row_verdict(id, &s, "trained block: rebound H(end) - H(t_min), 95% lower bound"),
+                     AC_VERDICT_FAIL);
+        for (int i = 0; i < s.nrec; i++)
+            *entry(&s, i, "trained", 3) = old[i];
+        cr_assert_eq(row_verdict(id, &s, "trained block: rebound H(end) - H(t_min), 95% lower bound"),
+                     AC_VERDICT_PASS);
+    }
     cr_assert_eq(n, judged_rows(id, &s), "every judged row planted");
+    ac_trial_set_clear(&s);
+}
+
+/* The trained block's records on a real quick run: whatever its rows say
+ * is the result; here only that each seed's summary (H(0), H_min, step of
+ * H_min, H(end)) is read off its own entropy curve. */
+Test(joma_claims, trained_block_records_are_consistent)
+{
+    const char *id = "joma.nonlinear-sparse-dense";
+    ac_trial_set s;
+    quick_set(id, &s);
+    for (int i = 0; i < s.nrec; i++) {
+        const ac_trial_vec *H = ac_trial_get(&s.rec[i], "trained_H"), *t = ac_trial_get(&s.rec[i], "trained_t");
+        cr_assert(H && t && H->n == t->n && H->n > 2, "record %d: no entropy curve", i);
+        double hmin = H->v[0];
+        long kmin = 0;
+        for (int k = 1; k < H->n; k++)
+            if (H->v[k] < hmin)
+                hmin = H->v[k], kmin = k;
+        cr_assert_eq(ac_trial_get1(&s.rec[i], "trained", 1), hmin);
+        cr_assert_eq(ac_trial_get1(&s.rec[i], "trained", 2), t->v[kmin]);
+        cr_assert_eq(ac_trial_get1(&s.rec[i], "trained", 0), H->v[0]);
+        cr_assert_eq(ac_trial_get1(&s.rec[i], "trained", 3), H->v[H->n - 1]);
+    }
     ac_trial_set_clear(&s);
 }
 

@@ -8,7 +8,8 @@
  *                                the ratio law of the reduced softmax model (an
  *                                integrator check: an identity of that model)
  *   joma.nonlinear-sparse-dense  §2.2b, §3.2, §4.2: entropy dip and rebound, toy
- *                                against the ODE, salient first
+ *                                against the ODE, salient first; the trained block
+ *                                (tanh, linear loss: Assumption 1) over seeds
  *   joma.solver-crosscheck       §6.2-§6.4: integrator against closed form,
  *                                quadrature and MPFR; GL invariants; RK4 order;
  *                                softmax drift against the covariance term
