@@ -179,7 +179,7 @@ Test(registry, ids_are_unique_and_carry_their_paper)
 
 /* Every registered claim runs at quick size, and every row it judges states
  * a reason for its tolerance: the project's rule for honest numbers. */
-Test(registry, every_claim_runs_and_justifies_its_tolerances, .timeout = 300)
+Test(registry, every_claim_runs_and_justifies_its_tolerances)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
     for (int p = 0; p < ac_registry_npapers(); p++) {

@@ -237,7 +237,7 @@ Test(paths_task, attention_columns_sum_to_one_and_good_head_attends_as_designed)
 /* The §4.1 table, four paths, sigma_perp = 1: the acceptance targets the
  * spec gives (authors' code, their seeds, 1000 test points, so each cell is
  * a count out of 1000 and must match exactly). */
-Test(paths_task, accuracy_table_matches_spec_4_1, .timeout = 600)
+Test(paths_task, accuracy_table_matches_spec_4_1)
 {
     /* 16 solves of P = 100 and 1000 test points: some 50x slower under
      * valgrind than its 600 s allow; the same code runs there in the smaller
@@ -274,7 +274,7 @@ Test(paths_task, accuracy_table_matches_spec_4_1, .timeout = 600)
  * lines of Fig. 2c, each in its own network (§4.1: good path only 0.940 and
  * 0.924 at N = 1000; good + denoising 0.955): spec targets, counts out of
  * 1000, exact. */
-Test(paths_task, fig2e_table_and_gp_lines_match_spec_4_1, .timeout = 600)
+Test(paths_task, fig2e_table_and_gp_lines_match_spec_4_1)
 {
     /* 16 solves of P = 100 and 1000 test points: some 50x slower under
      * valgrind than its 600 s allow; the same code runs there in the smaller

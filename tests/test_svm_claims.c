@@ -43,7 +43,7 @@ static void split_rows(const ac_claim_def *cdef, const ac_trial_def *def, const 
 
 /* Every svm claim's table from split runs equals the one-run table bit for
  * bit: the basis of sweeps over many machines. */
-Test(svm_claims, split_trials_reproduce_every_table_bit_for_bit, .timeout = 300)
+Test(svm_claims, split_trials_reproduce_every_table_bit_for_bit)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(3)};
     for (int i = 0; i < AC_SVM_NCLAIMS; i++) {

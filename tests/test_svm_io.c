@@ -891,7 +891,7 @@ Test(svm_io, long_comment_and_embedding_lines_count_too)
 
 /* An endless stream stops at the first line past the limit, within a bounded
  * amount of memory. */
-Test(svm_io, dev_zero_stops_at_the_line_limit, .timeout = 60)
+Test(svm_io, dev_zero_stops_at_the_line_limit)
 {
     if (access("/dev/zero", R_OK) != 0)
         cr_skip_test("no /dev/zero");
@@ -944,7 +944,7 @@ static void lines_case(size_t blank, const char *tail, int ok)
     free(b);
 }
 
-Test(svm_io, line_count_at_the_limit_and_one_past, .timeout = 120)
+Test(svm_io, line_count_at_the_limit_and_one_past)
 {
     const size_t N = AC_SVM_IO_MAX_LINES;
     lines_case(N - 1, "0 | 0\n", 1);   /* the last example on line N; the final LF starts no line */
@@ -1098,7 +1098,7 @@ Test(svm_io, ids_at_the_vocabulary_limit_and_one_past)
 /* The ids of issue 10 §3: refused at their line within 64 MiB, where they
  * used to take 7.7 and 8.4 GB; the largest id accepted builds its graphs
  * within the same bound. */
-Test(svm_io, a_large_id_costs_no_memory, .timeout = 60)
+Test(svm_io, a_large_id_costs_no_memory)
 {
     limit_memory(SMALL_MEMORY);
     DATA_FAILS("1000000000 | 1000000000\n", 0, AC_EPARSE, "data.txt:1: token 1000000000 is too large");
