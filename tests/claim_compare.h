@@ -5,9 +5,12 @@
 #define AC_CLAIM_COMPARE_H
 
 #include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "verify/claim.h"
+#include "verify/trial.h"
 
 /* Same bits, so NaN equals NaN and -0 differs from 0. */
 static inline int ac_test_same_bits(double a, double b)
@@ -55,6 +58,38 @@ static inline void ac_test_same_result(const ac_claim_result *a, const ac_claim_
                       "%s: %s series '%s' differs", what, g->name, p->label);
         }
     }
+}
+
+/* The rows of claim cdef from trials [0, k) and [k, n) run apart, each set
+ * written to JSON text and read back, then merged and judged into res (the
+ * caller clears it): what `attncheck run --trials` and `attncheck merge`
+ * do across machines.  A part with no trials is written and read empty. */
+static inline void ac_test_split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k,
+                                      ac_claim_result *res)
+{
+    const ac_trial_def *def = cdef->trials;
+    int n = def->ntrials(o);
+    ac_trial_set part[2];
+    ac_msg msg = {{0}};
+    for (int p = 0; p < 2; p++) {
+        ac_trial_set_init(&part[p], cdef->id, o, n);
+        if ((p ? n : k) > (p ? k : 0))
+            cr_assert_eq(ac_trial_run(def, o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
+        json_t *j = ac_trial_set_to_json(&part[p]);
+        char *text = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        ac_trial_set_clear(&part[p]);
+        j = json_loads(text, 0, NULL);
+        free(text);
+        cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
+        json_decref(j);
+    }
+    cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
+    ac_claim_result_init(res, cdef);
+    cr_assert_eq(ac_trial_rows(def, o, &part[1], res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(res);
+    ac_trial_set_clear(&part[0]);
+    ac_trial_set_clear(&part[1]);
 }
 
 #endif

@@ -23,33 +23,6 @@
 
 /* ---- split and merge ---- */
 
-static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac_claim_result *res)
-{
-    const ac_trial_def *def = cdef->trials;
-    int n = def->ntrials(o);
-    ac_trial_set part[2];
-    ac_msg msg = {{0}};
-    for (int p = 0; p < 2; p++) {
-        ac_trial_set_init(&part[p], cdef->id, o, n);
-        if ((p ? n : k) > (p ? k : 0))
-            cr_assert_eq(ac_trial_run(def, o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_t *j = ac_trial_set_to_json(&part[p]);
-        char *text = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        ac_trial_set_clear(&part[p]);
-        j = json_loads(text, 0, NULL);
-        free(text);
-        cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_decref(j);
-    }
-    cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
-    ac_claim_result_init(res, cdef);
-    cr_assert_eq(ac_trial_rows(def, o, &part[1], res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(res);
-    ac_trial_set_clear(&part[0]);
-    ac_trial_set_clear(&part[1]);
-}
-
 /* Each joma claim runs at quick size, passes, and its table from trials
  * run apart (through JSON) equals the one-run table bit for bit.
  * joma.nonlinear-sparse-dense is the exception: its trained block (tanh,
@@ -80,7 +53,7 @@ Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
             cr_assert_eq(full.verdict, AC_VERDICT_PASS, "%s fails at quick size (seed %lu)", c->id, o.seed);
         }
         int n = c->trials->ntrials(&o), k = n > 1 ? 1 : n;
-        split_rows(c, &o, k, &part);
+        ac_test_split_rows(c, &o, k, &part);
         ac_test_same_result(&full, &part, c->id);
         ac_claim_result_clear(&full);
         ac_claim_result_clear(&part);

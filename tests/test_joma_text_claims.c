@@ -17,34 +17,6 @@
 static const ac_claim_def text_claim = {
     .id = "joma.text-entropy", .paper = "joma", .statement = AC_JOMA_TEXT_STATEMENT, .trials = &ac_joma_text_trials};
 
-/* The rows from trials [0, k) and [k, n) run apart, each written to JSON
- * and read back, then merged. */
-static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac_claim_result *res)
-{
-    const ac_trial_def *def = cdef->trials;
-    int n = def->ntrials(o);
-    ac_trial_set part[2];
-    ac_msg msg = {{0}};
-    for (int p = 0; p < 2; p++) {
-        ac_trial_set_init(&part[p], cdef->id, o, n);
-        cr_assert_eq(ac_trial_run(def, o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_t *j = ac_trial_set_to_json(&part[p]);
-        char *text = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        ac_trial_set_clear(&part[p]);
-        j = json_loads(text, 0, NULL);
-        free(text);
-        cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_decref(j);
-    }
-    cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
-    ac_claim_result_init(res, cdef);
-    cr_assert_eq(ac_trial_rows(def, o, &part[1], res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(res);
-    ac_trial_set_clear(&part[0]);
-    ac_trial_set_clear(&part[1]);
-}
-
 /* The row whose quantity starts with `row` (exactly one). */
 static const ac_claim_row *find_row(const ac_claim_result *res, const char *row)
 {
@@ -70,7 +42,7 @@ Test(joma_text_claims, quick_run_passes_and_splits_bit_for_bit)
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     ac_claim_result full, part;
     cr_assert_eq(ac_claim_run(&text_claim, &o, &full), AC_OK, "%s", full.error);
-    split_rows(&text_claim, &o, 1, &part);
+    ac_test_split_rows(&text_claim, &o, 1, &part);
     ac_test_same_result(&full, &part, text_claim.id);
     judged_rows_have_reasons(&full);
     cr_assert_eq(find_row(&full, "dip")->verdict, AC_VERDICT_PASS, "dip: %g", find_row(&full, "dip")->empirical);
@@ -203,7 +175,7 @@ Test(joma_hierarchy_claims, quick_run_passes_splits_and_fails_when_planted)
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
     ac_claim_result full, part;
     cr_assert_eq(ac_claim_run(&hier_claim, &o, &full), AC_OK, "%s", full.error);
-    split_rows(&hier_claim, &o, 1, &part);
+    ac_test_split_rows(&hier_claim, &o, 1, &part);
     ac_test_same_result(&full, &part, hier_claim.id);
     judged_rows_have_reasons(&full);
     cr_assert_eq(full.verdict, AC_VERDICT_PASS);

@@ -14,34 +14,6 @@
 #include "verify/moe_claims.h"
 #include "verify/trial.h"
 
-/* The rows from trials [0, k) and [k, n) run apart, each written to JSON
- * text and read back, then merged. */
-static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac_claim_result *res)
-{
-    const ac_trial_def *def = cdef->trials;
-    int n = def->ntrials(o);
-    ac_trial_set part[2];
-    ac_msg msg = {{0}};
-    for (int p = 0; p < 2; p++) {
-        ac_trial_set_init(&part[p], cdef->id, o, n);
-        cr_assert_eq(ac_trial_run(def, o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_t *j = ac_trial_set_to_json(&part[p]);
-        char *text = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        ac_trial_set_clear(&part[p]);
-        j = json_loads(text, 0, NULL);
-        free(text);
-        cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_decref(j);
-    }
-    cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
-    ac_claim_result_init(res, cdef);
-    cr_assert_eq(ac_trial_rows(def, o, &part[1], res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(res);
-    ac_trial_set_clear(&part[0]);
-    ac_trial_set_clear(&part[1]);
-}
-
 /* Every moe claim's table from split runs equals the one-run table bit
  * for bit, and passes at quick size. */
 Test(moe_claims, split_trials_reproduce_every_table_and_pass)
@@ -54,7 +26,7 @@ Test(moe_claims, split_trials_reproduce_every_table_and_pass)
         cr_assert_eq(ac_claim_run(c, &o, &full), AC_OK, "%s", full.error);
         cr_assert_neq(full.verdict, AC_VERDICT_FAIL, "%s fails at quick size, seed %lu", c->id, o.seed); /* INFO: judges nothing at quick size */
         int n = c->trials->ntrials(&o);
-        split_rows(c, &o, n > 1 ? 1 : n, &part);
+        ac_test_split_rows(c, &o, n > 1 ? 1 : n, &part);
         ac_test_same_result(&full, &part, c->id);
         ac_claim_result_clear(&full);
         ac_claim_result_clear(&part);

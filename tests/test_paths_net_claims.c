@@ -112,34 +112,6 @@ Test(paths_net_claims, spearman_resolved_ties_drops_within_their_error)
     cr_assert(isnan(ac_paths_spearman_resolved(3, score, d1, disc, n, 2.0)));
 }
 
-/* The rows from trials [0, k) and [k, n) run apart, written to JSON and read
- * back, then merged. */
-static void split_rows(const ac_claim_def *cdef, const ac_run_opts *o, int k, ac_claim_result *res)
-{
-    const ac_trial_def *def = cdef->trials;
-    int n = def->ntrials(o);
-    ac_trial_set part[2];
-    ac_msg msg = {{0}};
-    for (int p = 0; p < 2; p++) {
-        ac_trial_set_init(&part[p], cdef->id, o, n);
-        cr_assert_eq(ac_trial_run(def, o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_t *j = ac_trial_set_to_json(&part[p]);
-        char *text = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        ac_trial_set_clear(&part[p]);
-        j = json_loads(text, 0, NULL);
-        free(text);
-        cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
-        json_decref(j);
-    }
-    cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
-    ac_claim_result_init(res, cdef);
-    cr_assert_eq(ac_trial_rows(def, o, &part[1], res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(res);
-    ac_trial_set_clear(&part[0]);
-    ac_trial_set_clear(&part[1]);
-}
-
 /* Both claims run at quick size, give a table with judged rows and a
  * figure, and the same table from split trials, bit for bit. */
 Test(paths_net_claims, quick_runs_and_split_trials_reproduce_the_table)
@@ -162,7 +134,7 @@ Test(paths_net_claims, quick_runs_and_split_trials_reproduce_the_table)
         cr_assert_gt(full.nfigs, 0, "%s has no figure", defs[c]->id);
         cr_assert_gt(strlen(full.setup), 0);
         int n = defs[c]->trials->ntrials(&o);
-        split_rows(defs[c], &o, n > 1 ? 1 : n, &part);
+        ac_test_split_rows(defs[c], &o, n > 1 ? 1 : n, &part);
         ac_test_same_result(&full, &part, defs[c]->id);
         ac_claim_result_clear(&full);
         ac_claim_result_clear(&part);
