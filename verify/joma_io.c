@@ -5,6 +5,7 @@
  * place.  Numbers are read and written under a private C locale object
  * (uselocale), never by changing the process locale. */
 #include "verify/joma_io.h"
+#include "verify/text.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -17,60 +18,6 @@
 
 /* ---- text ----------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at b[i] (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *b, size_t len, size_t i)
-{
-    unsigned c = b[i], lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 1;
-    else if (c == 0xE0)
-        n = 2, lo = 0xA0;
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-        n = 2;
-    else if (c == 0xED)
-        n = 2, hi = 0x9F;
-    else if (c == 0xF0)
-        n = 3, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3)
-        n = 3;
-    else if (c == 0xF4)
-        n = 3, hi = 0x8F;
-    else
-        return 0;
-    if (len - i <= n)
-        return 0;
-    for (size_t k = 1; k <= n; k++) {
-        unsigned cc = b[i + k];
-        if (cc < (k == 1 ? lo : 0x80) || cc > (k == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return n + 1;
-}
-
-static ac_status check_text(const unsigned char *b, size_t len, const char *name, ac_msg *msg)
-{
-    long line = 1;
-    size_t start = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned c = b[i];
-        size_t n = 1;
-        if (c == '\n') {
-            line++;
-            start = i + 1;
-        } else if (c >= 0x80) {
-            n = utf8_len(b, len, i);
-        } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
-            n = 0;
-        }
-        if (n == 0)
-            return ac_fail(msg, AC_EPARSE, "%s:%ld: not a text file (byte 0x%02x at column %zu)", name, line,
-                           c, i - start + 1);
-        i += n;
-    }
-    return AC_OK;
-}
 
 typedef struct {
     char *s;
@@ -91,7 +38,7 @@ static ac_status reader_init(reader *r, const char *buf, size_t len, const char 
                        AC_JOMA_IO_MAX_BYTES);
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         buf += 3, len -= 3;
-    ac_status st = check_text((const unsigned char *)buf, len, r->name, msg);
+    ac_status st = ac_text_check((const unsigned char *)buf, len, r->name, msg);
     if (st)
         return st;
     if (!(r->s = malloc(len + 1)))

@@ -7,6 +7,7 @@
  * characters), so that later messages can quote words from it safely; then
  * lines are cut in place (comment and CR removed) and split into words. */
 #include "verify/svm_io.h"
+#include "verify/text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,65 +41,6 @@ static ac_status too_many_lines(const char *name, long line, ac_msg *msg)
 /* ------------------------------------------------------------------------ */
 /* Text check                                                               */
 
-/* Length of the UTF-8 sequence that starts at b[i] (b has len bytes), or 0
- * when it is not a well-formed one (RFC 3629 table 3-7: no overlong forms,
- * no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *b, size_t len, size_t i)
-{
-    unsigned c = b[i];
-    unsigned lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 1;
-    else if (c == 0xE0)
-        n = 2, lo = 0xA0;
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-        n = 2;
-    else if (c == 0xED)
-        n = 2, hi = 0x9F;
-    else if (c == 0xF0)
-        n = 3, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3)
-        n = 3;
-    else if (c == 0xF4)
-        n = 3, hi = 0x8F;
-    else
-        return 0;
-    if (len - i <= n)
-        return 0;
-    for (size_t k = 1; k <= n; k++) {
-        unsigned cc = b[i + k];
-        if (cc < (k == 1 ? lo : 0x80) || cc > (k == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return n + 1;
-}
-
-/* AC_OK when b[0..len) is UTF-8 with no control character but tab, CR and
- * LF; else AC_EPARSE naming the first bad byte (the lead byte of a broken
- * multi-byte sequence), its line and its 1-based byte column. */
-static ac_status check_text(const unsigned char *b, size_t len, const char *name, ac_msg *msg)
-{
-    long line = 1;
-    size_t start = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned c = b[i];
-        size_t n = 1;
-        if (c == '\n') {
-            line++;
-            start = i + 1;
-        } else if (c >= 0x80) {
-            n = utf8_seq(b, len, i);
-        } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
-            n = 0;
-        }
-        if (n == 0)
-            return ac_fail(msg, AC_EPARSE, "%s:%ld: not a text file (byte 0x%02x at column %zu)",
-                           name, line, c, i - start + 1);
-        i += n;
-    }
-    return AC_OK;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Lines and words                                                          */
@@ -400,7 +342,7 @@ ac_status ac_svm_io_parse_data(const char *buf, size_t len, const char *name, in
     if (K_or_0 < 0 || K_or_0 > AC_SVM_IO_MAX_VOCAB)
         return ac_fail(msg, AC_EINVAL, "%s: vocabulary size %d is outside 0 to %d", name, K_or_0,
                        AC_SVM_IO_MAX_VOCAB);
-    ac_status st = check_text((const unsigned char *)buf, len, name, msg);
+    ac_status st = ac_text_check((const unsigned char *)buf, len, name, msg);
     if (st)
         return st;
     reader r;
@@ -594,7 +536,7 @@ ac_status ac_svm_io_parse_emb(const char *buf, size_t len, const char *name, dou
         name = DEFAULT_NAME;
     if (!buf && len)
         return ac_fail(msg, AC_EINVAL, "%s: no buffer", name);
-    ac_status st = check_text((const unsigned char *)buf, len, name, msg);
+    ac_status st = ac_text_check((const unsigned char *)buf, len, name, msg);
     if (st)
         return st;
     locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);

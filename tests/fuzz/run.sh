@@ -70,7 +70,7 @@ status=0
 for t in "$@"; do
     echo "== building fuzz_$t"
     case $t in
-    data | emb) objs="solvers/status.c verify/svm_io.c $plain" ;;
+    data | emb) objs="solvers/status.c verify/svm_io.c verify/text.c $plain" ;;
     *) objs=$cov ;;
     esac
     dict=
