@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "solvers/linalg.h"
+#include "verify/text.h"
 
 const char *const AC_JOMA_TEXT_FILES[AC_JOMA_TEXT_NFILES] = {
     "art",       "ascii-art",     "computers", "cookie",      "debian",    "definitions", "disclaimer",
@@ -99,27 +100,11 @@ static void strtab_free(strtab *t)
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629). */
+ * ASCII (control bytes too: rule 1 needs the backspace) or ac_utf8_seq's
+ * RFC 3629 sequences. */
 static int utf8_len(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (len == 0 || (size_t)len > n)
-        return 0;
-    for (int k = 1; k < len; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    if (c == 0xE0 && s[1] < 0xA0)
-        return 0; /* overlong */
-    if (c == 0xED && s[1] >= 0xA0)
-        return 0; /* surrogate */
-    if (c == 0xF0 && s[1] < 0x90)
-        return 0; /* overlong */
-    if (c == 0xF4 && s[1] >= 0x90)
-        return 0; /* above U+10FFFF */
-    return len;
+    return s[0] < 0x80 ? 1 : (int)ac_utf8_seq(s, n, 0);
 }
 
 /* The whole file into a new buffer (*n bytes, 0-terminated). */
