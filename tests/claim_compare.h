@@ -1,6 +1,7 @@
-/* Bit-for-bit comparison of two claim results (rows, setup, figures), the
- * wall-clock timings aside: for the tests that split a claim's trials and
- * merge their records. */
+/* What every paper's claim tests share: bit-for-bit comparison of two claim
+ * results (rows, setup, figures; the wall-clock timings aside) for the tests
+ * that split a claim's trials and merge their records, and the quick-size
+ * records, rows and verdicts that the planted-violation tests edit and read. */
 #ifndef AC_CLAIM_COMPARE_H
 #define AC_CLAIM_COMPARE_H
 
@@ -90,6 +91,60 @@ static inline void ac_test_split_rows(const ac_claim_def *cdef, const ac_run_opt
     ac_claim_judge(res);
     ac_trial_set_clear(&part[0]);
     ac_trial_set_clear(&part[1]);
+}
+
+/* The records of a claim's quick run (seed 1) into set (the caller clears it). */
+static inline void ac_test_quick_set(const char *id, ac_trial_set *set)
+{
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    const ac_trial_def *def = ac_registry_find_claim(id)->trials;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(set, id, &o, def->ntrials(&o));
+    cr_assert_eq(ac_trial_run(def, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
+}
+
+/* Entry k of vector `name` of record i, writable (a test failure when the
+ * record has none). */
+static inline double *ac_test_entry(ac_trial_set *set, int i, const char *name, int k)
+{
+    for (int v = 0; v < set->rec[i].nvec; v++)
+        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
+            return &set->rec[i].vec[v].v[k];
+    cr_assert_fail("record %d has no %s[%d]", i, name, k);
+    return NULL;
+}
+
+/* The judged rows of set under the claim's own rows function, quick size
+ * (the caller clears res). */
+static inline void ac_test_rows_of(const char *id, const ac_trial_set *set, ac_claim_result *res)
+{
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    ac_msg msg = {{0}};
+    ac_claim_result_init(res, ac_registry_find_claim(id));
+    cr_assert_eq(ac_trial_rows(ac_registry_find_claim(id)->trials, &o, set, res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(res);
+}
+
+/* The one row whose quantity starts with `row`. */
+static inline const ac_claim_row *ac_test_row_of(const ac_claim_result *res, const char *row)
+{
+    const ac_claim_row *r = NULL;
+    int found = 0;
+    for (int i = 0; i < res->nrows; i++)
+        if (strncmp(res->rows[i].quantity, row, strlen(row)) == 0)
+            r = &res->rows[i], found++;
+    cr_assert_eq(found, 1, "%s: %d rows start with '%s'", res->id, found, row);
+    return r;
+}
+
+/* The verdict of the one row whose quantity starts with `row`. */
+static inline ac_verdict ac_test_row_verdict(const char *id, const ac_trial_set *set, const char *row)
+{
+    ac_claim_result res;
+    ac_test_rows_of(id, set, &res);
+    ac_verdict v = ac_test_row_of(&res, row)->verdict;
+    ac_claim_result_clear(&res);
+    return v;
 }
 
 #endif

@@ -35,66 +35,15 @@ Test(moe_claims, split_trials_reproduce_every_table_and_pass)
 
 /* ---- planted violations ---------------------------------------------- */
 
-/* The records of a claim's quick run (seed 1). */
-static void quick_set(const char *id, ac_trial_set *set)
-{
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
-    const ac_trial_def *def = ac_registry_find_claim(id)->trials;
-    ac_msg msg = {{0}};
-    ac_trial_set_init(set, id, &o, def->ntrials(&o));
-    cr_assert_eq(ac_trial_run(def, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
-}
-
-/* Entry k of vector name of record i, writable. */
-static double *entry(ac_trial_set *set, int i, const char *name, int k)
-{
-    for (int v = 0; v < set->rec[i].nvec; v++)
-        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
-            return &set->rec[i].vec[v].v[k];
-    cr_assert_fail("record %d has no %s[%d]", i, name, k);
-    return NULL;
-}
-
-/* The rows of set under the claim's own rows function. */
-static void rows_of(const char *id, const ac_trial_set *set, ac_claim_result *res)
-{
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
-    ac_msg msg = {{0}};
-    ac_claim_result_init(res, ac_registry_find_claim(id));
-    cr_assert_eq(ac_trial_rows(ac_registry_find_claim(id)->trials, &o, set, res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(res);
-}
-
-/* The row whose quantity starts with `row` (exactly one). */
-static const ac_claim_row *row_of(const ac_claim_result *res, const char *row)
-{
-    const ac_claim_row *r = NULL;
-    int found = 0;
-    for (int i = 0; i < res->nrows; i++)
-        if (strncmp(res->rows[i].quantity, row, strlen(row)) == 0)
-            r = &res->rows[i], found++;
-    cr_assert_eq(found, 1, "%s: %d rows start with '%s'", res->id, found, row);
-    return r;
-}
-
-static ac_verdict row_verdict(const char *id, const ac_trial_set *set, const char *row)
-{
-    ac_claim_result res;
-    rows_of(id, set, &res);
-    ac_verdict v = row_of(&res, row)->verdict;
-    ac_claim_result_clear(&res);
-    return v;
-}
-
 /* Plant value as entry k of `name` in record i, check that row `row`
  * passed before and fails now, and restore the entry. */
 static void plant_fails(const char *id, ac_trial_set *set, int i, const char *name, int k, double value,
                         const char *row)
 {
-    cr_assert_eq(row_verdict(id, set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
-    double *e = entry(set, i, name, k), keep = *e;
+    cr_assert_eq(ac_test_row_verdict(id, set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
+    double *e = ac_test_entry(set, i, name, k), keep = *e;
     *e = value;
-    cr_assert_eq(row_verdict(id, set, row), AC_VERDICT_FAIL, "%s: '%s' passes with %s[%d] = %g in record %d", id,
+    cr_assert_eq(ac_test_row_verdict(id, set, row), AC_VERDICT_FAIL, "%s: '%s' passes with %s[%d] = %g in record %d", id,
                  row, name, k, value, i);
     *e = keep;
 }
@@ -109,7 +58,7 @@ Test(moe_claims, planted_records_fail_every_judged_equivalence_row)
 {
     const char *id = "moe.equivalence";
     ac_trial_set set;
-    quick_set(id, &set);
+    ac_test_quick_set(id, &set);
     char row[AC_CLAIM_TEXT];
     for (int v = 0; v < AC_MOE_NVAR; v++) {
         const char *nm = ac_moe_variant_name((ac_moe_variant)v);
@@ -126,7 +75,7 @@ Test(moe_claims, planted_records_fail_every_judged_equivalence_row)
         plant_fails(id, &set, 0, "digmp", v, AC_MOE_EQ_DIGITS - 1.0, row);
     }
     ac_claim_result res;
-    rows_of(id, &set, &res);
+    ac_test_rows_of(id, &set, &res);
     int nctl = 0;
     for (int r = 0; r < res.nrows; r++)
         if (strncmp(res.rows[r].quantity, "control ", 8) == 0) {
@@ -143,7 +92,7 @@ Test(moe_claims, planted_records_fail_every_judged_equivalence_row)
     plant_fails(id, &set, 0, "p_perm", 0, 2.0 * ac_trial_stat(&set, "p_perm_tol", 0).max, "property (P = 0)");
     plant_fails(id, &set, 1, "p_rev", 0, 2.0 * ac_trial_stat(&set, "p_rev_tol", 0).max, "reverse construction");
     /* and no judged row is left out above */
-    rows_of(id, &set, &res);
+    ac_test_rows_of(id, &set, &res);
     int judged = 0;
     for (int r = 0; r < res.nrows; r++)
         judged += res.rows[r].metric != AC_METRIC_INFO;
@@ -174,12 +123,12 @@ Test(moe_claims, planted_records_fail_every_judged_fit_row)
 {
     const char *id = "moe.fit-equivalence";
     ac_trial_set set;
-    quick_set(id, &set);
+    ac_test_quick_set(id, &set);
     int i = eligible(&set, "ca"), j = eligible(&set, "cm");
     const char *r1 = "worst loss decrease by CBOW-MoE coordinates", *r2 = "worst loss decrease by attention coordinates";
     plant_fails(id, &set, i, "lam", 0, ac_trial_get1(&set.rec[i], "la_map", 0) - 10.0 * AC_MOE_FIT_TOL, r1);
     plant_fails(id, &set, j, "lma", 0, ac_trial_get1(&set.rec[j], "lm_back", 0) - 10.0 * AC_MOE_FIT_TOL, r2);
-    double *cam = entry(&set, i, "cam", 0), *cma = entry(&set, j, "cma", 0), keep[2] = {*cam, *cma};
+    double *cam = ac_test_entry(&set, i, "cam", 0), *cma = ac_test_entry(&set, j, "cma", 0), keep[2] = {*cam, *cma};
     *cam = 0.0, *cma = 0.0;
     plant_fails(id, &set, i, "lam", 0, ac_trial_get1(&set.rec[i], "la_map", 0) - 10.0 * AC_MOE_FIT_TOL, r1);
     plant_fails(id, &set, j, "lma", 0, ac_trial_get1(&set.rec[j], "lm_back", 0) - 10.0 * AC_MOE_FIT_TOL, r2);
@@ -191,11 +140,11 @@ Test(moe_claims, planted_records_fail_every_judged_fit_row)
     cr_assert(set.nrec <= 64);
     for (int k = 0; k < set.nrec; k++) {
         ca[k] = ac_trial_get1(&set.rec[k], "ca", 0);
-        *entry(&set, k, "ca", 0) = 0.0;
+        *ac_test_entry(&set, k, "ca", 0) = 0.0;
     }
-    cr_assert_eq(row_verdict(id, &set, r1), AC_VERDICT_FAIL);
+    cr_assert_eq(ac_test_row_verdict(id, &set, r1), AC_VERDICT_FAIL);
     for (int k = 0; k < set.nrec; k++)
-        *entry(&set, k, "ca", 0) = ca[k];
+        *ac_test_entry(&set, k, "ca", 0) = ca[k];
     plant_fails(id, &set, 0, "la_map", 0,
                 ac_trial_get1(&set.rec[0], "la", 0) + 2.0 * ac_trial_stat(&set, "tol_map", 0).max,
                 "worst |loss of the attention optimum's form");
@@ -216,10 +165,10 @@ Test(moe_claims, a_nan_measurement_in_a_later_trial_fails_its_row)
     static const char *const ids[2] = {"moe.equivalence", "moe.analogy"};
     for (int c = 0; c < 2; c++) {
         ac_trial_set set;
-        quick_set(ids[c], &set);
+        ac_test_quick_set(ids[c], &set);
         cr_assert(set.nrec >= 2);
         ac_claim_result res;
-        rows_of(ids[c], &set, &res);
+        ac_test_rows_of(ids[c], &set, &res);
         int judged = 0, planted = 0;
         const ac_trial_record *rec = &set.rec[1];
         for (int r = 0; r < res.nrows; r++) {
@@ -238,7 +187,7 @@ Test(moe_claims, a_nan_measurement_in_a_later_trial_fails_its_row)
                     if (isnan(keep))
                         continue;
                     *e = NAN;
-                    failed |= row_verdict(ids[c], &set, row) == AC_VERDICT_FAIL;
+                    failed |= ac_test_row_verdict(ids[c], &set, row) == AC_VERDICT_FAIL;
                     *e = keep;
                 }
             cr_assert(failed, "%s: '%s' passes with every entry of trial 1 NaN in turn", ids[c], row);
@@ -283,7 +232,7 @@ Test(moe_claims, a_nan_log_probability_makes_the_worst_difference_nan)
     ac_moe_eq_diffs(V, a, b, &dlp, &dp);
     const char *id = "moe.equivalence";
     ac_trial_set set;
-    quick_set(id, &set);
+    ac_test_quick_set(id, &set);
     char row[AC_CLAIM_TEXT];
     for (int v = 0; v < AC_MOE_NVAR; v++) {
         const char *nm = ac_moe_variant_name((ac_moe_variant)v);
@@ -301,9 +250,9 @@ Test(moe_claims, planted_records_fail_every_judged_analogy_row)
 {
     const char *id = "moe.analogy";
     ac_trial_set set;
-    quick_set(id, &set);
+    ac_test_quick_set(id, &set);
     ac_claim_result res;
-    rows_of(id, &set, &res);
+    ac_test_rows_of(id, &set, &res);
     int judged = 0;
     for (int r = 0; r < res.nrows; r++) {
         const ac_claim_row *w = &res.rows[r];

@@ -66,55 +66,15 @@ static void unit_direction(const ac_svm_instance *I, gsl_rng *r, int in_sfin, do
         D[j] /= n;
 }
 
-/* The records of a claim's quick run (seed 1). */
-static void quick_set(const char *id, ac_trial_set *set)
-{
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
-    const ac_trial_def *def = ac_registry_find_claim(id)->trials;
-    ac_msg msg = {{0}};
-    ac_trial_set_init(set, id, &o, def->ntrials(&o));
-    cr_assert_eq(ac_trial_run(def, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
-}
-
-/* Entry k of vector name of record i, writable. */
-static double *entry(ac_trial_set *set, int i, const char *name, int k)
-{
-    for (int v = 0; v < set->rec[i].nvec; v++)
-        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
-            return &set->rec[i].vec[v].v[k];
-    cr_assert_fail("record %d has no %s[%d]", i, name, k);
-    return NULL;
-}
-
-/* The verdict of the row whose quantity starts with `row`, from the rows of
- * set under the claim's own rows function. */
-static ac_verdict row_verdict(const char *id, const ac_trial_set *set, const char *row)
-{
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
-    ac_claim_result res;
-    ac_msg msg = {{0}};
-    ac_claim_result_init(&res, ac_registry_find_claim(id));
-    cr_assert_eq(ac_trial_rows(ac_registry_find_claim(id)->trials, &o, set, &res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(&res);
-    ac_verdict v = AC_VERDICT_INFO;
-    int found = 0;
-    for (int i = 0; i < res.nrows; i++)
-        if (strncmp(res.rows[i].quantity, row, strlen(row)) == 0)
-            v = res.rows[i].verdict, found++;
-    cr_assert_eq(found, 1, "%s: %d rows start with '%s'", id, found, row);
-    ac_claim_result_clear(&res);
-    return v;
-}
-
 /* Plant value as scalar `name` of record 1 of a fresh quick run of id and
  * return the verdict of `row`; the unplanted run must pass it. */
 static ac_verdict planted_verdict(const char *id, const char *name, double value, const char *row)
 {
     ac_trial_set set;
-    quick_set(id, &set);
-    cr_assert_eq(row_verdict(id, &set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
-    *entry(&set, 1, name, 0) = value;
-    ac_verdict v = row_verdict(id, &set, row);
+    ac_test_quick_set(id, &set);
+    cr_assert_eq(ac_test_row_verdict(id, &set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
+    *ac_test_entry(&set, 1, name, 0) = value;
+    ac_verdict v = ac_test_row_verdict(id, &set, row);
     ac_trial_set_clear(&set);
     return v;
 }
@@ -407,12 +367,12 @@ Test(svm_measure, rate_window_along_the_prediction_and_a_planted_slower_rate)
     free(Nd), free(U);
     /* a slower rate by 0.2, planted in the records of a quick run */
     ac_trial_set set;
-    quick_set("svm.retrieval", &set);
-    cr_assert_eq(row_verdict("svm.retrieval", &set, "worst-trial |slope"), AC_VERDICT_PASS);
+    ac_test_quick_set("svm.retrieval", &set);
+    cr_assert_eq(ac_test_row_verdict("svm.retrieval", &set, "worst-trial |slope"), AC_VERDICT_PASS);
     const ac_trial_vec *Rv = ac_trial_get(&set.rec[1], "rate_R");
     for (int c = 0; c < Rv->n; c++)
-        *entry(&set, 1, "rate_leak", c) *= exp(0.2 * Rv->v[c]);
-    cr_assert_eq(row_verdict("svm.retrieval", &set, "worst-trial |slope"), AC_VERDICT_FAIL);
+        *ac_test_entry(&set, 1, "rate_leak", c) *= exp(0.2 * Rv->v[c]);
+    cr_assert_eq(ac_test_row_verdict("svm.retrieval", &set, "worst-trial |slope"), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
     ac_svm_heldout_clear(&h);
     free(Ws);
@@ -436,12 +396,12 @@ Test(svm_measure, planted_records_fail_their_rows)
     cr_assert_eq(planted_verdict("svm.local-head", "cl", 0.0, "mean corr(W, local Graph-SVM"), AC_VERDICT_FAIL);
     cr_assert_eq(planted_verdict("svm.norm-growth", "err_cyclic", 1.0, "cyclic: mean |slope"), AC_VERDICT_FAIL);
     ac_trial_set set;
-    quick_set("svm.retrieval", &set);
-    cr_assert_eq(row_verdict("svm.retrieval", &set, "worst max_j"), AC_VERDICT_PASS);
+    ac_test_quick_set("svm.retrieval", &set);
+    cr_assert_eq(ac_test_row_verdict("svm.retrieval", &set, "worst max_j"), AC_VERDICT_PASS);
     const ac_trial_vec *b = ac_trial_get(&set.rec[1], "soft_bound");
     cr_assert_gt(b->n, 0);
-    *entry(&set, 1, "soft", 0) = b->v[0] + 1e-9;
-    cr_assert_eq(row_verdict("svm.retrieval", &set, "worst max_j"), AC_VERDICT_FAIL);
+    *ac_test_entry(&set, 1, "soft", 0) = b->v[0] + 1e-9;
+    cr_assert_eq(ac_test_row_verdict("svm.retrieval", &set, "worst max_j"), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
 }
 
@@ -578,11 +538,11 @@ Test(svm_measure, a_slow_trial_continues_until_it_reaches_the_corr)
 static ac_verdict planted_everywhere(const char *id, const char *name, int k, double value, const char *row)
 {
     ac_trial_set set;
-    quick_set(id, &set);
-    cr_assert_eq(row_verdict(id, &set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
+    ac_test_quick_set(id, &set);
+    cr_assert_eq(ac_test_row_verdict(id, &set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
     for (int i = 0; i < set.nrec; i++)
-        *entry(&set, i, name, k) = value;
-    ac_verdict v = row_verdict(id, &set, row);
+        *ac_test_entry(&set, i, name, k) = value;
+    ac_verdict v = ac_test_row_verdict(id, &set, row);
     ac_trial_set_clear(&set);
     return v;
 }
@@ -603,7 +563,7 @@ Test(svm_measure, planted_records_fail_the_remaining_judged_rows)
     cr_assert_eq(planted_everywhere("svm.local-head", "cg", 0, 1.0, "mean corr(W, local) - mean corr"),
                  AC_VERDICT_FAIL);
     ac_trial_set set;
-    quick_set("svm.high-precision", &set);
+    ac_test_quick_set("svm.high-precision", &set);
     for (int m = 0; m < 2; m++) {
         const char *mode = m == 0 ? "acyclic" : "cyclic";
         char name[AC_TRIAL_NAME], row[3][128];
