@@ -448,11 +448,7 @@ ac_status ac_moe_mlp_fit(ac_moe_mlp *m, const ac_moe_tab *train, const ac_moe_ml
             b1t *= s->beta1;
             b2t *= s->beta2;
             double lt = s->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
-            for (size_t k = 0; k < np; k++) {
-                mo[k] = s->beta1 * mo[k] + (1.0 - s->beta1) * g[k];
-                va[k] = s->beta2 * va[k] + (1.0 - s->beta2) * g[k] * g[k];
-                m->W1[k] -= lt * mo[k] / (sqrt(va[k]) + s->epsilon);
-            }
+            ac_adam_folded(np, m->W1, g, s->beta1, s->beta2, lt, s->epsilon, mo, va, m->W1);
         }
         double epoch_loss = acc / n;
         if (!isfinite(epoch_loss)) {

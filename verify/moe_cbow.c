@@ -126,15 +126,8 @@ static void adam_iterate(adam *a)
     } else {
         double b1t = a->b1t * s->beta1, b2t = a->b2t * s->beta2;
         double alpha = s->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
-        int finite = 1;
-        for (size_t k = 0; k < a->total; k++) {
-            double m = s->beta1 * a->mom[k] + (1.0 - s->beta1) * a->g[k];
-            double v = s->beta2 * a->var[k] + (1.0 - s->beta2) * a->g[k] * a->g[k];
-            a->mom[k] = m;
-            a->var[k] = v;
-            a->next[k] = a->w[k] - alpha * m / (sqrt(v) + s->epsilon);
-            finite = finite && isfinite(a->next[k]);
-        }
+        int finite = ac_adam_folded(a->total, a->w, a->g, s->beta1, s->beta2, alpha, s->epsilon, a->mom, a->var,
+                                    a->next);
         if (!finite) {
             in->outcome = AC_TRAIN_DIVERGED;
         } else {

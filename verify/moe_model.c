@@ -651,15 +651,9 @@ ac_status ac_moe_trainer_iterate(ac_moe_trainer *tr)
         double alpha = s->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
         int finite = 1;
         size_t f = 0;
-        for (int k = 0; k < NPART; k++)
-            for (size_t j = 0; j < len[k]; j++, f++) {
-                double m = s->beta1 * tr->mom[f] + (1.0 - s->beta1) * g[k][j];
-                double v = s->beta2 * tr->var[f] + (1.0 - s->beta2) * g[k][j] * g[k][j];
-                tr->mom[f] = m;
-                tr->var[f] = v;
-                tr->next[f] = w[k][j] - alpha * m / (sqrt(v) + s->epsilon);
-                finite = finite && isfinite(tr->next[f]);
-            }
+        for (int k = 0; k < NPART; f += len[k], k++)
+            finite &= ac_adam_folded(len[k], w[k], g[k], s->beta1, s->beta2, alpha, s->epsilon, tr->mom + f,
+                                     tr->var + f, tr->next + f);
         if (!finite) {
             in->outcome = AC_TRAIN_DIVERGED;
         } else {
@@ -1597,15 +1591,8 @@ ac_status ac_moe_block_trainer_iterate(ac_moe_block_trainer *tr)
         const ac_moe_block_train_settings *s = &tr->set;
         double b1t = tr->b1t * s->beta1, b2t = tr->b2t * s->beta2;
         double alpha = s->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
-        int finite = 1;
-        for (size_t k = 0; k < nw; k++) {
-            double m = s->beta1 * tr->mom[k] + (1.0 - s->beta1) * g[k];
-            double v = s->beta2 * tr->var[k] + (1.0 - s->beta2) * g[k] * g[k];
-            tr->mom[k] = m;
-            tr->var[k] = v;
-            tr->next[k] = tr->b->w[k] - alpha * m / (sqrt(v) + s->epsilon);
-            finite = finite && isfinite(tr->next[k]);
-        }
+        int finite = ac_adam_folded(nw, tr->b->w, g, s->beta1, s->beta2, alpha, s->epsilon, tr->mom, tr->var,
+                                    tr->next);
         if (!finite) {
             in->outcome = AC_TRAIN_DIVERGED;
         } else {

@@ -911,21 +911,15 @@ ac_status ac_paths_net_trainer_iterate(ac_paths_net_trainer *tr, gsl_rng *r)
     } else if (loss <= tr->set.loss_tol) {
         in->outcome = AC_TRAIN_CONVERGED;
     } else {
-        /* Adam: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
-         * theta -= lr mhat / (sqrt(vhat) + eps), hats bias-corrected. */
+        /* Adam with PyTorch's bias-corrected hats (verify/train.h); only the
+         * value weights move when Q/K are frozen. */
         const ac_paths_net_train_settings *s = &tr->set;
         long t = in->steps + 1;
         double bc1 = 1.0 - pow(s->beta1, (double)t), bc2 = 1.0 - pow(s->beta2, (double)t);
         size_t nupd = s->learn_qk ? tr->size : ac_paths_net_value_size(&tr->sh);
-        int finite = 1;
         memcpy(tr->next, tr->theta, sizeof(double) * tr->size);
-        for (size_t j = 0; j < nupd; j++) {
-            double g = tr->grad[j];
-            tr->m[j] = s->beta1 * tr->m[j] + (1.0 - s->beta1) * g;
-            tr->v[j] = s->beta2 * tr->v[j] + (1.0 - s->beta2) * g * g;
-            tr->next[j] -= s->lr * (tr->m[j] / bc1) / (sqrt(tr->v[j] / bc2) + s->adam_eps);
-            finite &= isfinite(tr->next[j]) != 0;
-        }
+        int finite = ac_adam_hats(nupd, tr->theta, tr->grad, s->beta1, s->beta2, s->lr, bc1, bc2, s->adam_eps,
+                                  tr->m, tr->v, tr->next);
         if (!finite) {
             in->outcome = AC_TRAIN_DIVERGED;
         } else {

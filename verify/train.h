@@ -20,6 +20,8 @@
 #ifndef AC_TRAIN_H
 #define AC_TRAIN_H
 
+#include <stddef.h>
+
 #define AC_TRAIN_OUTCOME_LIST(X)                                                  \
     X(AC_TRAIN_RUNNING, "running")          /* no ending reached yet */           \
     X(AC_TRAIN_STEP_LIMIT, "step limit")    /* took settings.steps steps */       \
@@ -43,5 +45,23 @@ typedef struct {
     double grad_norm;  /* gradient norm at the last evaluated iterate */
     double seconds;    /* wall time spent in iterate */
 } ac_train_info;
+
+/* Adam (Kingma and Ba 2015), the step every trainer shares.  From the
+ * gradient g of n parameters w, update the moments in place,
+ *   m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2,
+ * and write the proposed iterate next (which may be w itself).  The bias
+ * correction comes in the two forms the peer libraries write, each kept
+ * term for term so that our runs compare bit for bit with theirs:
+ *   folded (Keras, scikit-learn): next = w - alpha m / (sqrt(v) + eps),
+ *          alpha = lr sqrt(1 - beta2^t) / (1 - beta1^t);
+ *   hats (PyTorch, the paper's own code): next = w - lr (m / c1) / (sqrt(v / c2) + eps),
+ *          c1 = 1 - beta1^t, c2 = 1 - beta2^t.
+ * The caller computes alpha or c1, c2 (as a running product or by pow, as its
+ * peer does).  Returns 1 when every next[k] is finite, 0 otherwise (the
+ * caller keeps w: a diverged run keeps its last finite iterate). */
+int ac_adam_folded(size_t n, const double *w, const double *g, double beta1, double beta2, double alpha,
+                   double eps, double *m, double *v, double *next);
+int ac_adam_hats(size_t n, const double *w, const double *g, double beta1, double beta2, double lr, double c1,
+                 double c2, double eps, double *m, double *v, double *next);
 
 #endif
