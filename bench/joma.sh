@@ -13,6 +13,7 @@
 # time would measure the neighbours.
 #
 # usage: bench/joma.sh path/to/attncheck     (from bench/run.sh or by hand)
+#   JOMA_BENCH_ONLY=ode runs parts 1 and 2 alone; JOMA_BENCH_REPS (5) repeats.
 set -eu
 
 BIN=${1:?usage: bench/joma.sh path/to/attncheck}
@@ -65,6 +66,8 @@ for nt in 101 2; do
         "$PY" "$BENCH/joma_report.py" cvode "$T/explin-$M-$nt/c.json"
     done
 done
+
+[ "${JOMA_BENCH_ONLY:-}" = ode ] && exit 0
 
 echo
 echo "### JoMA 3. one SGD step of the block (softmax attention, T 0.5, CE, full batch, lr 0.1; 4.1 run):"

@@ -143,6 +143,8 @@ void ac_ode_free(ac_ode_workspace *w)
     free(w);
 }
 
+static int all_finite(const double *y, int n);
+
 /* GSL's view of the user's callbacks.  GSL_EBADFUNC makes evolve_apply stop
  * at once; any other failure makes it halve the step and retry (GSL
  * ode-initval2/evolve.c), which is the CVODE meaning of a positive return. */
@@ -151,9 +153,8 @@ static int gsl_rhs(double t, const double y[], double f[], void *p)
     ac_ode_workspace *w = p;
     w->nfev++;
     int rc = w->sys.rhs(w->sys.ctx, t, y, f);
-    for (int i = 0; rc == 0 && i < w->n; i++)
-        if (!isfinite(f[i]))
-            rc = 1;
+    if (rc == 0 && !all_finite(f, w->n))
+        rc = 1;
     if (rc != 0)
         w->user_code = rc;
     if (rc < 0) {
@@ -193,12 +194,23 @@ static double norm_inf(const double *y, int n)
     return m;
 }
 
+/* 1 when every y_i is finite.  0 y_i is +-0 for a finite y_i and NaN for
+ * an infinite or NaN one, so the sum of the products is 0 exactly when all
+ * are finite; four running sums and no branch, because this runs on every
+ * right-hand side (it was a tenth of a solve with a cheap one). */
 static int all_finite(const double *y, int n)
 {
-    for (int i = 0; i < n; i++)
-        if (!isfinite(y[i]))
-            return 0;
-    return 1;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int n4 = n & ~3;
+    for (int i = 0; i < n4; i += 4) {
+        s0 += 0.0 * y[i];
+        s1 += 0.0 * y[i + 1];
+        s2 += 0.0 * y[i + 2];
+        s3 += 0.0 * y[i + 3];
+    }
+    for (int i = n4; i < n; i++)
+        s0 += 0.0 * y[i];
+    return (s0 + s1) + (s2 + s3) == 0.0;
 }
 
 /* Blow-up test on the accepted state: max|y_i| > y_max or the predicate. */
