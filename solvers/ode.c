@@ -16,6 +16,10 @@ struct ac_ode_workspace {
     double t, t_end, h;
     double *y;                /* current (last accepted) state */
     double *y_prev;           /* the state before the step in progress */
+    /* HERMITE output: the last AC_ODE_HERMITE_POINTS accepted points, point
+     * p in slot p % AC_ODE_HERMITE_POINTS (times, states, derivatives) */
+    double ring_t[AC_ODE_HERMITE_POINTS];
+    double *ring_y, *ring_f;
     int ready;                /* a good ac_ode_set happened */
     ac_ode_outcome status;
     long steps, nfev, njev;
@@ -90,6 +94,7 @@ void ac_ode_settings_default(ac_ode_settings *s)
     s->hmin = 0.0;
     s->max_steps = AC_ODE_MAX_STEPS_DEFAULT;
     s->y_max = AC_ODE_Y_MAX_DEFAULT;
+    s->output = AC_ODE_OUTPUT_LAND;
 }
 
 const char *ac_ode_settings_check(const ac_ode_settings *s)
@@ -112,6 +117,8 @@ const char *ac_ode_settings_check(const ac_ode_settings *s)
         return "ODE step budget max_steps must be >= 1";
     if (!(s->y_max > 0.0))
         return "ODE blow-up bound y_max must be > 0";
+    if ((int)s->output < 0 || s->output >= AC_ODE_OUTPUT_COUNT)
+        return "ODE output mode is not LAND or HERMITE";
     return NULL;
 }
 
@@ -125,7 +132,9 @@ ac_ode_workspace *ac_ode_alloc(int n)
     w->n = n;
     w->y = malloc(sizeof(double) * (size_t)n);
     w->y_prev = malloc(sizeof(double) * (size_t)n);
-    if (!w->y || !w->y_prev) {
+    w->ring_y = malloc(sizeof(double) * AC_ODE_HERMITE_POINTS * (size_t)n);
+    w->ring_f = malloc(sizeof(double) * AC_ODE_HERMITE_POINTS * (size_t)n);
+    if (!w->y || !w->y_prev || !w->ring_y || !w->ring_f) {
         ac_ode_free(w);
         return NULL;
     }
@@ -140,6 +149,8 @@ void ac_ode_free(ac_ode_workspace *w)
         gsl_odeiv2_driver_free(w->d);
     free(w->y);
     free(w->y_prev);
+    free(w->ring_y);
+    free(w->ring_f);
     free(w);
 }
 
@@ -422,6 +433,109 @@ ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
     return AC_OK;
 }
 
+/* ---- HERMITE output (ode.h, ac_ode_output) ---- */
+
+/* The weights of the Hermite interpolant through k points (x_i, y_i, y'_i)
+ * at t: p(t) = sum_i a_i y_i + b_i y'_i, with L_i the Lagrange basis
+ * polynomial of the x,
+ *     a_i = (1 - 2 L_i'(x_i) (t - x_i)) L_i(t)^2,  b_i = (t - x_i) L_i(t)^2,
+ *     L_i'(x_i) = sum_{j != i} 1/(x_i - x_j)
+ * (the standard form: a_i and b_i are the degree-(2k-1) polynomials with
+ * a_i(x_j) = delta_ij, a_i'(x_j) = 0, b_i(x_j) = 0, b_i'(x_j) = delta_ij). */
+static void hermite_weights(int k, const double *x, double t, double *a, double *b)
+{
+    for (int i = 0; i < k; i++) {
+        double L = 1.0, dL = 0.0;
+        for (int j = 0; j < k; j++) {
+            if (j == i)
+                continue;
+            L *= (t - x[j]) / (x[i] - x[j]);
+            dL += 1.0 / (x[i] - x[j]);
+        }
+        a[i] = (1.0 - 2.0 * dL * (t - x[i])) * L * L;
+        b[i] = (t - x[i]) * L * L;
+    }
+}
+
+/* Row out (n) = the interpolant at t through the k points in the ring
+ * (slots 0..k-1), or a point's state when t is its time. */
+static void hermite_row(const ac_ode_workspace *w, int k, double t, double *restrict out)
+{
+    int n = w->n, n4 = n & ~3;
+    for (int i = 0; i < k; i++)
+        if (w->ring_t[i] == t) {
+            memcpy(out, w->ring_y + (size_t)i * (size_t)n, sizeof(double) * (size_t)n);
+            return;
+        }
+    double a[AC_ODE_HERMITE_POINTS], b[AC_ODE_HERMITE_POINTS];
+    hermite_weights(k, w->ring_t, t, a, b);
+    for (int j = 0; j < n; j++)
+        out[j] = 0.0;
+    for (int i = 0; i < k; i++) {
+        const double *restrict y = w->ring_y + (size_t)i * (size_t)n;
+        const double *restrict f = w->ring_f + (size_t)i * (size_t)n;
+        double ai = a[i], bi = b[i];
+        for (int j = 0; j < n4; j++)
+            out[j] += ai * y[j] + bi * f[j];
+        for (int j = n4; j < n; j++)
+            out[j] += ai * y[j] + bi * f[j];
+    }
+}
+
+/* Put point p = (w->t, w->y, f) into its slot; f from the stepper when GSL
+ * computed it exactly at this point (after_step), else one right-hand side
+ * call.  Returns 0, or -1 when that call fails (status RHS_REFUSED). */
+static int ring_push(ac_ode_workspace *w, long p, int after_step)
+{
+    int n = w->n, s = (int)(p % AC_ODE_HERMITE_POINTS);
+    double *y = w->ring_y + (size_t)s * (size_t)n, *f = w->ring_f + (size_t)s * (size_t)n;
+    w->ring_t[s] = w->t;
+    memcpy(y, w->y, sizeof(double) * (size_t)n);
+    if (after_step && w->d->s->type->gives_exact_dydt_out) {
+        memcpy(f, w->d->e->dydt_out, sizeof(double) * (size_t)n);
+        return 0;
+    }
+    if (gsl_rhs(w->t, y, f, w) != GSL_SUCCESS) {
+        w->status = AC_ODE_RHS_REFUSED;
+        return -1;
+    }
+    return 0;
+}
+
+/* ac_ode_trajectory with HERMITE rows, after ac_ode_set to times[nt-1].
+ * Once point p >= 3 is in, the rows with times up to point p - 1's come
+ * from points p-3..p (centred on the step that holds them, or the first
+ * four); at the end the rest come from the last (up to) four points. */
+static int trajectory_hermite(ac_ode_workspace *w, int nt, const double *times, double *Y)
+{
+    int n = w->n, k = 0;
+    double dir = w->h >= 0.0 ? 1.0 : -1.0;
+    long np = 0;
+    if (w->status != AC_ODE_RUNNING && w->status != AC_ODE_DONE)
+        return 0;
+    if (ring_push(w, np++, 0) != 0)
+        return 0;
+    while (!ac_ode_test(w, NULL)) {
+        long before = w->steps;
+        ac_ode_step(w);
+        if (w->steps == before || (w->status != AC_ODE_RUNNING && w->status != AC_ODE_DONE))
+            break;
+        if (ring_push(w, np, 1) != 0)
+            return k; /* slot np % 4 is spoilt: no row past those emitted */
+        np++;
+        if (np >= AC_ODE_HERMITE_POINTS) {
+            double t_emit = w->ring_t[(np - AC_ODE_HERMITE_POINTS / 2) % AC_ODE_HERMITE_POINTS];
+            for (; k < nt && dir * (times[k] - t_emit) <= 0.0; k++)
+                hermite_row(w, AC_ODE_HERMITE_POINTS, times[k], Y + (size_t)k * (size_t)n);
+        }
+    }
+    int pts = np < AC_ODE_HERMITE_POINTS ? (int)np : AC_ODE_HERMITE_POINTS;
+    double t_last = w->ring_t[(np - 1) % AC_ODE_HERMITE_POINTS];
+    for (; k < nt && dir * (times[k] - t_last) <= 0.0; k++)
+        hermite_row(w, pts, times[k], Y + (size_t)k * (size_t)n);
+    return k;
+}
+
 ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
                             const double *y0, int nt, const double *times, double *Y,
                             int *n_done, const ac_ode_settings *set, ac_ode_info *info,
@@ -442,7 +556,9 @@ ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, doubl
                            k, times[k], t0);
         prev = times[k];
     }
-    ac_status st = ac_ode_set(w, sys, t0, y0, nt > 0 ? times[0] : t0, set, msg);
+    int hermite = set && set->output == AC_ODE_OUTPUT_HERMITE;
+    double t_first = nt == 0 ? t0 : hermite ? times[nt - 1] : times[0];
+    ac_status st = ac_ode_set(w, sys, t0, y0, t_first, set, msg);
     if (st != AC_OK) {
         if (info)
             ac_ode_test(w, info);
@@ -451,15 +567,19 @@ ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, doubl
     for (int k = 0; k < nt * n; k++)
         Y[k] = NAN;
     int done = 0;
-    for (int k = 0; k < nt; k++) {
-        if (k > 0 && ac_ode_extend(w, times[k]) != AC_OK)
-            break;
-        while (!ac_ode_test(w, NULL))
-            ac_ode_step(w);
-        if (w->status != AC_ODE_DONE)
-            break;
-        memcpy(Y + (size_t)k * (size_t)n, w->y, sizeof(double) * (size_t)n);
-        done = k + 1;
+    if (hermite && nt > 0) {
+        done = trajectory_hermite(w, nt, times, Y);
+    } else {
+        for (int k = 0; k < nt; k++) {
+            if (k > 0 && ac_ode_extend(w, times[k]) != AC_OK)
+                break;
+            while (!ac_ode_test(w, NULL))
+                ac_ode_step(w);
+            if (w->status != AC_ODE_DONE)
+                break;
+            memcpy(Y + (size_t)k * (size_t)n, w->y, sizeof(double) * (size_t)n);
+            done = k + 1;
+        }
     }
     if (n_done)
         *n_done = done;

@@ -91,6 +91,32 @@ int ac_ode_method_needs_jac(ac_ode_method m);
  * thousands of steps.  100 ulps keeps h resolved to 1 % in t + h. */
 #define AC_ODE_HMIN_ULPS 100.0
 
+/* How ac_ode_trajectory produces the solution at the requested times.
+ *   LAND     (the default) every requested time is the end of a step: the
+ *            stepper shortens the step that would cross it.  Rows are the
+ *            integrator's own states, but each requested time inside a
+ *            step costs a step (at 101 times over a span that needs 19
+ *            steps, 106 steps instead of 19).
+ *   HERMITE  the stepper takes its own steps to the last time; each row is
+ *            the Hermite interpolant of degree 7 through the states and
+ *            derivatives y, f at four consecutive accepted steps: those that
+ *            bracket the time and one more on each side (the first or last
+ *            four at the ends; all of them when fewer than four).  Its error
+ *            is y^(8)/8! prod_i (t - t_i)^2, O(h^8) in the step size h: the
+ *            order of DOP853's dense output (solve_ivp's t_eval), one below
+ *            rk8pd's order 9 local error; ode.h's tests bound it against a
+ *            closed form.  A requested time equal to a step's end is that
+ *            step's state exactly.  f at each step's end comes from the
+ *            stepper where GSL computes it exactly (its gives_exact_dydt_out,
+ *            rk8pd among them), else from one more right-hand side call
+ *            (counted in nfev); f(t0, y0) costs
+ *            one call either way. */
+typedef enum { AC_ODE_OUTPUT_LAND = 0, AC_ODE_OUTPUT_HERMITE, AC_ODE_OUTPUT_COUNT } ac_ode_output;
+
+/* Points of the Hermite interpolant of AC_ODE_OUTPUT_HERMITE (degree
+ * 2 AC_ODE_HERMITE_POINTS - 1 = 7). */
+#define AC_ODE_HERMITE_POINTS 4
+
 typedef struct {
     ac_ode_method method;
     double rtol;      /* >= 0, with rtol + atol > 0 */
@@ -99,6 +125,7 @@ typedef struct {
     double hmin;      /* absolute step floor, >= 0 (0: the ulp floor alone) */
     long max_steps;   /* accepted steps allowed since ac_ode_set, >= 1 */
     double y_max;     /* blow-up bound on max_i |y_i|, > 0 (may be +inf) */
+    ac_ode_output output; /* ac_ode_trajectory's rows: LAND (default) or HERMITE */
 } ac_ode_settings;
 
 void ac_ode_settings_default(ac_ode_settings *s);
@@ -194,9 +221,11 @@ ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
 
 /* The solution at nt requested times: times[0..nt-1] monotone in one
  * direction from t0 (times[0] may equal t0), Y (nt x n, row-major) row k =
- * y(times[k]); each time is stepped to exactly.  Rows past the time reached
- * on a failure are NaN; *n_done (when non-NULL) receives the number of
- * rows filled.  Returns AC_EINVAL for non-monotone or non-finite times (or
+ * y(times[k]); each time is stepped to exactly (set->output LAND) or
+ * interpolated between the stepper's own steps (HERMITE, see
+ * ac_ode_output).  Rows past the time reached on a failure are NaN (HERMITE:
+ * past the last accepted step before it); *n_done (when non-NULL) receives
+ * the number of rows filled.  Returns AC_EINVAL for non-monotone or non-finite times (or
  * ac_ode_set's errors), else AC_OK whatever info->status. */
 ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
                             const double *y0, int nt, const double *times, double *Y,

@@ -149,6 +149,79 @@ Test(ode, trajectory_at_requested_times_forward_and_backward)
     ac_ode_free(w);
 }
 
+/* HERMITE rows (ode.h ac_ode_output) on the rotation of radius R = 1.7312,
+ * y = R (sin om t, cos om t).  The rows come from the natural steps of a
+ * solve to the last time, which a plain step loop with the same settings
+ * reproduces (the nodes t_i below).  Hermite's remainder for the degree-7
+ * interpolant through the four nodes of a row's window is
+ *     y(t) - p(t) = y^(8)(xi)/8! prod_i (t - t_i)^2,  |y^(8)| <= R om^8,
+ * to which the nodes' own integration error adds, carried by weights of
+ * order one (the a_i, b_i of ode.c at |t - t_i| <= 3 h): 100 times the
+ * largest node error covers it.  The window is the one ode.h names: the
+ * step holding t and one node on each side, or the first/last four. */
+Test(ode, hermite_rows_stay_within_the_remainder_bound_of_degree_7)
+{
+    double om = 1.3, R = 1.7312;
+    ac_ode_system sys = {2, rot_rhs, rot_jac, NULL, &om};
+    ac_ode_workspace *w = ac_ode_alloc(2);
+    ac_ode_settings s;
+    ac_ode_settings_default(&s);
+    s.output = AC_ODE_OUTPUT_HERMITE;
+    double y0[2] = {0.0, R};
+    enum { NT = 201, NODES_MAX = 400 };
+    double times[NT], Y[2 * NT], tn[NODES_MAX], en = 0.0;
+    for (int k = 0; k < NT; k++)
+        times[k] = 12.0 * k / (NT - 1);
+    /* the nodes: the natural steps of a solve to times[NT - 1] */
+    int nn = 0;
+    cr_assert_eq(ac_ode_set(w, &sys, 0.0, y0, times[NT - 1], &s, NULL), AC_OK);
+    tn[nn++] = 0.0;
+    while (!ac_ode_test(w, NULL) && nn < NODES_MAX) {
+        ac_ode_step(w);
+        double t = ac_ode_t(w);
+        const double *y = ac_ode_y(w);
+        tn[nn++] = t;
+        en = fmax(en, fmax(fabs(y[0] - R * sin(om * t)), fabs(y[1] - R * cos(om * t))));
+    }
+    cr_assert(nn >= 5 && nn < NODES_MAX, "%d nodes", nn);
+    double yend[2] = {ac_ode_y(w)[0], ac_ode_y(w)[1]};
+    int nd;
+    ac_ode_info info;
+    cr_assert_eq(ac_ode_trajectory(w, &sys, 0.0, y0, NT, times, Y, &nd, &s, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_ODE_DONE);
+    cr_assert_eq(nd, NT);
+    cr_assert_eq(info.steps, nn - 1, "HERMITE took %ld steps, the natural ones are %d", info.steps,
+                 nn - 1);
+    /* a row at a node is that node's state: the last time is the last step's end */
+    cr_assert(Y[2 * (NT - 1)] == yend[0] && Y[2 * (NT - 1) + 1] == yend[1]);
+    double om8 = pow(om, 8.0), fact8 = 40320.0, worst = 0.0;
+    int j = 0;
+    for (int k = 0; k < NT; k++) {
+        double t = times[k];
+        while (j + 2 < nn && tn[j + 1] < t)
+            j++; /* t in [tn[j], tn[j + 1]] */
+        int lo = j - 1 < 0 ? 0 : j - 1;
+        if (lo + 3 > nn - 1)
+            lo = nn - 4;
+        double prod = 1.0;
+        for (int i = lo; i < lo + 4; i++)
+            prod *= (t - tn[i]) * (t - tn[i]);
+        double bound = R * om8 * prod / fact8 + 100.0 * en + 4.0 * DBL_EPSILON * R;
+        double e = fmax(fabs(Y[2 * k] - R * sin(om * t)), fabs(Y[2 * k + 1] - R * cos(om * t)));
+        worst = fmax(worst, e / bound);
+        cr_assert(e <= bound, "row %d t = %.17g: error %.3g above the bound %.3g (window from node %d, "
+                  "node error %.3g)", k, t, e, bound, lo, en);
+    }
+    /* LAND steps onto every row: more steps for the same rows */
+    ac_ode_info land;
+    ac_ode_settings sl = s;
+    sl.output = AC_ODE_OUTPUT_LAND;
+    cr_assert_eq(ac_ode_trajectory(w, &sys, 0.0, y0, NT, times, Y, &nd, &sl, &land, NULL), AC_OK);
+    cr_assert_gt(land.steps, info.steps);
+    cr_log_info("hermite: %d nodes, worst error / bound %.3g, LAND %ld steps", nn, worst, land.steps);
+    ac_ode_free(w);
+}
+
 /* Gauss-Legendre (rk4imp) conserves the quadratic invariant |y|^2 of the
  * rotation up to its Newton tolerance and rounding, whatever the accuracy
  * of the trajectory: at a loose rtol the phase error is large, the radius
@@ -310,7 +383,7 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     ac_ode_settings_default(&s);
     cr_assert_null(ac_ode_settings_check(&s));
     cr_assert_not_null(ac_ode_settings_check(NULL));
-    const char *why[9];
+    const char *why[10];
     int k = 0;
 #define BAD(field, value)                                                                          \
     do {                                                                                           \
@@ -327,6 +400,7 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     BAD(hmin, -1.0);
     BAD(max_steps, 0);
     BAD(y_max, 0.0);
+    BAD(output, AC_ODE_OUTPUT_COUNT);
     {
         ac_ode_settings b = s;
         b.rtol = 0.0;
@@ -339,7 +413,7 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     /* Each sentence names a different quantity (rtol twice: sign, zero sum). */
     cr_assert(strstr(why[1], "rtol") && strstr(why[2], "atol") && strstr(why[3], "h0") &&
               strstr(why[4], "hmin") && strstr(why[5], "max_steps") && strstr(why[6], "y_max") &&
-              strstr(why[7], "both"));
+              strstr(why[7], "output") && strstr(why[8], "both"));
 
     decay p = decay_make(1.0);
     ac_ode_system sys = {1, decay_rhs, NULL, NULL, &p};
