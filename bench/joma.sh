@@ -40,10 +40,11 @@ export OPENBLAS_NUM_THREADS=1
 
 REPS=${JOMA_BENCH_REPS:-5}
 echo
-echo "### JoMA 1. reduced ODE: attncheck (GSL rk8pd) vs scipy solve_ivp (DOP853), rtol 1e-10, atol 1e-12"
+echo "### JoMA 1. reduced ODE: attncheck (GSL rk8pd, automatic first step) vs scipy solve_ivp (DOP853), rtol 1e-10, atol 1e-12"
 echo "    explin: exp attention, linear activation, T = 2, v(0) = 0, t to 0.9 t* (closed form exact);"
 echo "    softnl: softmax attention, nonlinear activation (the 4.2 toy's shape), T = 3, v(0) = 0.05, t to 100."
-echo "    101 times: the trajectory (ours steps onto each time; solve_ivp interpolates, t_eval);"
+echo "    101 times: the trajectory (ours steps onto each time; solve_ivp interpolates, t_eval); beside it, not"
+echo "    judged, ours with HERMITE rows (interpolated between its own steps; error above the tolerance);"
 echo "    2 times: the end point only (both take their natural steps)."
 for kind in explin softnl; do
     for M in 10 100 1000; do

@@ -9,7 +9,9 @@
  *       toy's shape), mu_l = 1 + 3 U[0,1) sorted, T = 3, v(0) = 0.05, t in
  *       [0, 100].
  *     NT (2 to 101) output times evenly over the span.  Ours: ac_ode_trajectory (rk8pd, rtol 1e-10, atol
- *     1e-12: the defaults), the median of REPS timed runs.  CVODE (SUNDIALS,
+ *     1e-12: the defaults; first step AC_ODE_H0_AUTO; output LAND, each time a step's end), the fastest of REPS timed runs; beside
+ *     it the same with output HERMITE (rows interpolated between the stepper's own steps), its time, error
+ *     and difference from the LAND rows.  CVODE (SUNDIALS,
  *     Adams-Moulton with fixed-point iteration: its non-stiff method) at
  *     rtol 1e-6 .. 1e-13 (atol = rtol / 100), each the median of REPS runs,
  *     with its error against the closed form (explin).  Writes DIR/sys.txt
@@ -174,6 +176,7 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
     ac_joma_reduced_system(&m, &sys);
     ac_ode_settings set;
     ac_ode_settings_default(&set);
+    set.h0 = AC_ODE_H0_AUTO; /* the first step chosen as solve_ivp and DOP853 choose it */
     ac_ode_workspace *w = ac_ode_alloc(M);
     ac_ode_info info;
     int nd;
@@ -183,6 +186,17 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
         sec[i] = cpu_clock() - t0;
     }
     double ours = best(sec, reps);
+    /* the same solve with HERMITE rows (solvers/ode.h): the stepper's own
+     * steps, rows interpolated; printed beside the judged line */
+    ac_ode_settings sh = set;
+    sh.output = AC_ODE_OUTPUT_HERMITE;
+    ac_ode_info ih;
+    for (int i = 0; i < reps; i++) {
+        double t0 = cpu_clock();
+        ac_ode_trajectory(w, &sys, 0.0, v0, NT, t, W, &nd, &sh, &ih, NULL);
+        sec[i] = cpu_clock() - t0;
+    }
+    double herm = best(sec, reps), herm_diff = max_err(W, V, (size_t)NT * M);
     char path[4096];
     FILE *f;
     snprintf(path, sizeof path, "%s/sys.txt", dir);
@@ -203,10 +217,14 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
         write_rows(path, R, NT, M);
         err_ours = max_err(V, R, (size_t)NT * M);
     }
+    double err_herm = explin ? max_err(W, R, (size_t)NT * M) : NAN;
     printf("{\"kind\": \"%s\", \"NT\": %d, \"M\": %d, \"T\": %.17g, \"t_end\": %.17g, \"outcome\": \"%s\", \"steps\": %ld, "
-           "\"nfev\": %ld, \"seconds\": %.6e, \"rtol\": %g, \"atol\": %g, \"err\": %s, \"reps\": %d, \"sweep\": [",
+           "\"nfev\": %ld, \"seconds\": %.6e, \"rtol\": %g, \"atol\": %g, \"err\": %s, \"reps\": %d, "
+           "\"hermite\": {\"outcome\": \"%s\", \"steps\": %ld, \"nfev\": %ld, \"seconds\": %.6e, \"err\": %s, "
+           "\"diff_land\": %s}, \"sweep\": [",
            kind, NT, M, T, t_end, info.status == AC_ODE_DONE ? "done" : "failed", info.steps, info.nfev, ours, set.rtol,
-           set.atol, jnum(err_ours, b1), reps);
+           set.atol, jnum(err_ours, b1), reps, ih.status == AC_ODE_DONE ? "done" : "failed", ih.steps, ih.nfev, herm,
+           jnum(err_herm, b2), jnum(herm_diff, b3));
     /* both integrators at rtol 1e-6 .. 1e-13, atol = rtol / 100: the
      * time-accuracy curves the report compares at equal accuracy */
     int first = 1;

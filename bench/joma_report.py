@@ -33,6 +33,12 @@ def scipy(c, p):
           f"(target >= {SCIPY_TARGET:g}x: {verdict(r >= SCIPY_TARGET)})")
     print(f"          max |v_ours - v_scipy| = {fmt_err(p['max_diff_ours'])}; error against the closed form: "
           f"ours {fmt_err(c['err'])}, solve_ivp {fmt_err(p['err'])}")
+    h = c.get("hermite")
+    if h and c["NT"] > 2:
+        rh = p["seconds"] / h["seconds"]
+        print(f"          (not judged) ours with HERMITE rows: {ms(h['seconds'])} ({h['steps']} steps, {h['nfev']} f), "
+              f"ratio {rh:.3g}x; error against the closed form {fmt_err(h['err'])}, "
+              f"|HERMITE - LAND| {fmt_err(h['diff_land'])} (rtol {c['rtol']:g})")
 
 
 def cvode(c):

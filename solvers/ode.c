@@ -109,8 +109,8 @@ const char *ac_ode_settings_check(const ac_ode_settings *s)
         return "ODE atol must be finite and >= 0";
     if (!(s->rtol + s->atol > 0.0))
         return "ODE rtol and atol cannot both be 0";
-    if (!(s->h0 > 0.0) || !isfinite(s->h0))
-        return "ODE first step h0 must be finite and > 0";
+    if (!(s->h0 >= 0.0) || !isfinite(s->h0))
+        return "ODE first step h0 must be finite and >= 0 (0: automatic)";
     if (!(s->hmin >= 0.0) || !isfinite(s->hmin))
         return "ODE step floor hmin must be finite and >= 0";
     if (s->max_steps < 1)
@@ -155,6 +155,7 @@ void ac_ode_free(ac_ode_workspace *w)
 }
 
 static int all_finite(const double *y, int n);
+static double auto_h0(ac_ode_workspace *w);
 
 /* GSL's view of the user's callbacks.  GSL_EBADFUNC makes evolve_apply stop
  * at once; any other failure makes it halve the step and retry (GSL
@@ -279,7 +280,8 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     if (w->d)
         gsl_odeiv2_driver_free(w->d);
     gsl_error_handler_t *old = gsl_set_error_handler_off();
-    w->d = gsl_odeiv2_driver_alloc_y_new(&w->gsys, method_type(set->method), set->h0, set->atol,
+    w->d = gsl_odeiv2_driver_alloc_y_new(&w->gsys, method_type(set->method),
+                                         set->h0 > 0.0 ? set->h0 : AC_ODE_H0_DEFAULT, set->atol,
                                          set->rtol);
     gsl_set_error_handler(old);
     if (!w->d)
@@ -289,10 +291,15 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     memmove(w->y, y0, sizeof(double) * (size_t)w->n);
     w->t = t0;
     w->t_end = t_end;
-    w->h = t_end >= t0 ? set->h0 : -set->h0;
     w->steps = w->nfev = w->njev = 0;
     w->user_code = 0;
     w->refused = 0;
+    double h0 = set->h0;
+    if (h0 == AC_ODE_H0_AUTO)
+        h0 = t0 == t_end ? AC_ODE_H0_DEFAULT : auto_h0(w);
+    w->user_code = 0;
+    w->refused = 0;
+    w->h = t_end >= t0 ? h0 : -h0;
     w->status = AC_ODE_RUNNING;
     w->ready = 1;
     if (blown_up(w))
@@ -300,6 +307,51 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     else if (t0 == t_end)
         w->status = AC_ODE_DONE;
     return AC_OK;
+}
+
+/* The order p of each method's propagated solution (its local error is
+ * O(h^(p+1))), for the automatic first step. */
+static double method_order(ac_ode_method m)
+{
+    switch (m) {
+    case AC_ODE_RK8PD: return 8.0;
+    case AC_ODE_MSBDF: return 1.0; /* it starts at order 1 */
+    default: return 4.0;
+    }
+}
+
+/* The automatic first step of ode.h (AC_ODE_H0_AUTO), from (w->t, w->y)
+ * towards w->t_end; scratch: y_prev (n) and the Hermite ring's first 2 rows.
+ * AC_ODE_H0_DEFAULT when a right-hand side call fails. */
+static double auto_h0(ac_ode_workspace *w)
+{
+    int n = w->n;
+    double *f0 = w->ring_f, *f1 = w->ring_f + n, *y1 = w->y_prev;
+    double span = fabs(w->t_end - w->t), dir = w->t_end >= w->t ? 1.0 : -1.0;
+    if (gsl_rhs(w->t, w->y, f0, w) != GSL_SUCCESS)
+        return AC_ODE_H0_DEFAULT;
+    double d0 = 0.0, d1 = 0.0, d2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        double sc = w->set.atol + w->set.rtol * fabs(w->y[i]);
+        d0 += (w->y[i] / sc) * (w->y[i] / sc);
+        d1 += (f0[i] / sc) * (f0[i] / sc);
+    }
+    d0 = sqrt(d0 / n), d1 = sqrt(d1 / n);
+    double ha = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+    ha = fmin(ha, span);
+    for (int i = 0; i < n; i++)
+        y1[i] = w->y[i] + dir * ha * f0[i];
+    if (gsl_rhs(w->t + dir * ha, y1, f1, w) != GSL_SUCCESS)
+        return AC_ODE_H0_DEFAULT;
+    for (int i = 0; i < n; i++) {
+        double sc = w->set.atol + w->set.rtol * fabs(w->y[i]);
+        d2 += ((f1[i] - f0[i]) / sc) * ((f1[i] - f0[i]) / sc);
+    }
+    d2 = sqrt(d2 / n) / ha;
+    double dm = fmax(d1, d2);
+    double hb = dm <= 1e-15 ? fmax(1e-6, ha * 1e-3) : pow(0.01 / dm, 1.0 / (method_order(w->set.method) + 1.0));
+    double h = fmin(fmin(100.0 * ha, hb), span);
+    return h > 0.0 && isfinite(h) ? h : AC_ODE_H0_DEFAULT;
 }
 
 /* Why evolve_apply failed, once (t, y) are back at the last accepted step:
@@ -557,12 +609,18 @@ ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, doubl
         prev = times[k];
     }
     int hermite = set && set->output == AC_ODE_OUTPUT_HERMITE;
-    double t_first = nt == 0 ? t0 : hermite ? times[nt - 1] : times[0];
-    ac_status st = ac_ode_set(w, sys, t0, y0, t_first, set, msg);
+    /* set towards the last time (the direction, and the span an automatic
+     * first step sees), then LAND pulls the end back to the first time */
+    ac_status st = ac_ode_set(w, sys, t0, y0, nt == 0 ? t0 : times[nt - 1], set, msg);
     if (st != AC_OK) {
         if (info)
             ac_ode_test(w, info);
         return st;
+    }
+    if (!hermite && nt > 0 && w->status == AC_ODE_RUNNING) {
+        w->t_end = times[0];
+        if (times[0] == t0)
+            w->status = AC_ODE_DONE;
     }
     for (int k = 0; k < nt * n; k++)
         Y[k] = NAN;

@@ -78,6 +78,18 @@ int ac_ode_method_needs_jac(ac_ode_method m);
 #define AC_ODE_RTOL_DEFAULT 1e-10
 #define AC_ODE_ATOL_DEFAULT 1e-12
 #define AC_ODE_H0_DEFAULT 1e-6
+/* h0 = AC_ODE_H0_AUTO: ac_ode_set chooses the first step as Hairer, Norsett
+ * and Wanner (Solving ODE I, sec. II.4) do, and as DOP853 / solve_ivp do:
+ * with sc_i = atol + rtol |y0_i| and rms norms over sc,
+ *     d0 = |y0|, d1 = |f(t0, y0)|, h_a = 0.01 d0/d1 (1e-6 when d0 or d1 < 1e-5),
+ *     d2 = |f(t0 + h_a, y0 + h_a f0) - f0| / h_a,
+ *     h0 = min(100 h_a, (0.01 / max(d1, d2))^(1/(p+1)), |t_end - t0|),
+ * p the method's order (two right-hand side calls, counted in nfev; a call
+ * that fails falls back to AC_ODE_H0_DEFAULT).  From h0 = 1e-6 the control
+ * grows the step at most 5x a step (GSL control.c), so a span that needs
+ * steps of 0.05 spends ~7 steps getting there (7 of the 19 of bench/joma.sh's
+ * end-point solve). */
+#define AC_ODE_H0_AUTO 0.0
 #define AC_ODE_MAX_STEPS_DEFAULT 1000000L
 /* A state with max_i |y_i| > y_max is a blow-up.  1e100: far beyond any
  * state these problems reach while regular, and far enough below
@@ -121,7 +133,8 @@ typedef struct {
     ac_ode_method method;
     double rtol;      /* >= 0, with rtol + atol > 0 */
     double atol;      /* >= 0 */
-    double h0;        /* first trial step, > 0 (its sign follows the direction of time) */
+    double h0;        /* first trial step, >= 0 (its sign follows the direction of time);
+                       * 0: chosen by ac_ode_set from f at t0 (AC_ODE_H0_AUTO) */
     double hmin;      /* absolute step floor, >= 0 (0: the ulp floor alone) */
     long max_steps;   /* accepted steps allowed since ac_ode_set, >= 1 */
     double y_max;     /* blow-up bound on max_i |y_i|, > 0 (may be +inf) */

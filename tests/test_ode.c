@@ -222,6 +222,33 @@ Test(ode, hermite_rows_stay_within_the_remainder_bound_of_degree_7)
     ac_ode_free(w);
 }
 
+/* h0 = AC_ODE_H0_AUTO: the first step from f at t0 (ode.h) lands within the
+ * same accuracy bound as the fixed 1e-6 start, with fewer steps (from 1e-6
+ * the control needs some log_5(h/1e-6) steps to grow), two more rhs calls
+ * at the start, and stays inside a span shorter than the guess. */
+Test(ode, automatic_first_step_saves_the_ramp_within_the_same_bound)
+{
+    double om = 1.3, R = 1.7312, y0[2] = {0.0, R}, y[2];
+    ac_ode_system sys = {2, rot_rhs, rot_jac, NULL, &om};
+    ac_ode_workspace *w = ac_ode_alloc(2);
+    ac_ode_settings s;
+    ac_ode_settings_default(&s);
+    ac_ode_info fixed, autoh;
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, 7.0, y, &s, &fixed, NULL), AC_OK);
+    s.h0 = AC_ODE_H0_AUTO;
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, 7.0, y, &s, &autoh, NULL), AC_OK);
+    cr_assert_eq(autoh.status, AC_ODE_DONE);
+    double bound = global_bound(&autoh, &s, R);
+    cr_assert(fabs(y[0] - R * sin(om * 7.0)) <= bound && fabs(y[1] - R * cos(om * 7.0)) <= bound);
+    cr_assert_lt(autoh.steps + 3, fixed.steps, "auto %ld steps, fixed h0 %ld", autoh.steps, fixed.steps);
+    /* a span far shorter than any guess: one step, ending exactly there */
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, -1e-9, y, &s, &autoh, NULL), AC_OK);
+    cr_assert_eq(autoh.status, AC_ODE_DONE);
+    cr_assert_eq(autoh.steps, 1);
+    cr_assert_eq(autoh.t, -1e-9);
+    ac_ode_free(w);
+}
+
 /* Gauss-Legendre (rk4imp) conserves the quadratic invariant |y|^2 of the
  * rotation up to its Newton tolerance and rounding, whatever the accuracy
  * of the trajectory: at a loose rtol the phase error is large, the radius
@@ -396,7 +423,7 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     BAD(method, AC_ODE_METHOD_COUNT);
     BAD(rtol, -1e-3);
     BAD(atol, NAN);
-    BAD(h0, 0.0);
+    BAD(h0, -1.0);
     BAD(hmin, -1.0);
     BAD(max_steps, 0);
     BAD(y_max, 0.0);
