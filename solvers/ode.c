@@ -20,6 +20,9 @@ struct ac_ode_workspace {
      * p in slot p % AC_ODE_HERMITE_POINTS (times, states, derivatives) */
     double ring_t[AC_ODE_HERMITE_POINTS];
     double *ring_y, *ring_f;
+    double *scratch;          /* n: HERMITE side steps' error, the control's row */
+    double *scratch2;         /* n: HERMITE estimate per component */
+    long side_steps;          /* HERMITE rows computed by a side step */
     int ready;                /* a good ac_ode_set happened */
     ac_ode_outcome status;
     long steps, nfev, njev;
@@ -119,6 +122,8 @@ const char *ac_ode_settings_check(const ac_ode_settings *s)
         return "ODE blow-up bound y_max must be > 0";
     if ((int)s->output < 0 || s->output >= AC_ODE_OUTPUT_COUNT)
         return "ODE output mode is not LAND or HERMITE";
+    if (s->output == AC_ODE_OUTPUT_HERMITE && s->method != AC_ODE_RK8PD && s->method != AC_ODE_RKF45)
+        return "ODE output HERMITE needs an explicit one-step method (rk8pd or rkf45)";
     return NULL;
 }
 
@@ -134,7 +139,9 @@ ac_ode_workspace *ac_ode_alloc(int n)
     w->y_prev = malloc(sizeof(double) * (size_t)n);
     w->ring_y = malloc(sizeof(double) * AC_ODE_HERMITE_POINTS * (size_t)n);
     w->ring_f = malloc(sizeof(double) * AC_ODE_HERMITE_POINTS * (size_t)n);
-    if (!w->y || !w->y_prev || !w->ring_y || !w->ring_f) {
+    w->scratch = malloc(sizeof(double) * (size_t)n);
+    w->scratch2 = malloc(sizeof(double) * (size_t)n);
+    if (!w->y || !w->y_prev || !w->ring_y || !w->ring_f || !w->scratch || !w->scratch2) {
         ac_ode_free(w);
         return NULL;
     }
@@ -151,6 +158,8 @@ void ac_ode_free(ac_ode_workspace *w)
     free(w->y_prev);
     free(w->ring_y);
     free(w->ring_f);
+    free(w->scratch);
+    free(w->scratch2);
     free(w);
 }
 
@@ -292,6 +301,7 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     w->t = t0;
     w->t_end = t_end;
     w->steps = w->nfev = w->njev = 0;
+    w->side_steps = 0;
     w->user_code = 0;
     w->refused = 0;
     double h0 = set->h0;
@@ -439,6 +449,7 @@ int ac_ode_test(const ac_ode_workspace *w, ac_ode_info *info)
             info->njev = w->njev;
             info->y_norm = norm_inf(w->y, w->n);
             info->user_code = w->user_code;
+            info->side_steps = w->side_steps;
         }
     }
     return !w || !w->ready || w->status != AC_ODE_RUNNING;
@@ -509,29 +520,110 @@ static void hermite_weights(int k, const double *x, double t, double *a, double 
     }
 }
 
-/* Row out (n) = the interpolant at t through the k points in the ring
- * (slots 0..k-1), or a point's state when t is its time. */
-static void hermite_row(const ac_ode_workspace *w, int k, double t, double *restrict out)
+/* hermite_row for a full ring (k = AC_ODE_HERMITE_POINTS = 5), the common
+ * case, in one pass over the ten rows of the ring with the sums in
+ * registers.  With ratio = 0 it only tells whether the estimate is within
+ * the tolerance (returns 0 or 2: a comparison where the ratio costs a
+ * division per component), else it returns the ratio. */
+static double full_window_row(const ac_ode_workspace *w, const double *a, const double *b,
+                              const double *ea, const double *eb, int ratio, double *restrict out)
 {
     int n = w->n, n4 = n & ~3;
+    size_t sn = (size_t)n;
+    const double *restrict y = w->ring_y, *restrict f = w->ring_f;
+    double *restrict e = w->scratch2, rtol = w->set.rtol, atol = w->set.atol, est = 0.0;
+    double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
+    double b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4];
+    double c0 = ea[0], c1 = ea[1], c2 = ea[2], c3 = ea[3], c4 = ea[4];
+    double d0 = eb[0], d1 = eb[1], d2 = eb[2], d3 = eb[3], d4 = eb[4];
+#define AC_HERMITE_TERMS(j)                                                                        \
+    do {                                                                                           \
+        double y0 = y[j], y1 = y[sn + j], y2 = y[2 * sn + j], y3 = y[3 * sn + j];                  \
+        double y4 = y[4 * sn + j], f0 = f[j], f1 = f[sn + j], f2 = f[2 * sn + j];                  \
+        double f3 = f[3 * sn + j], f4 = f[4 * sn + j];                                             \
+        out[j] = (a0 * y0 + b0 * f0 + a1 * y1 + b1 * f1 + a2 * y2) +                               \
+                 (b2 * f2 + a3 * y3 + b3 * f3 + a4 * y4 + b4 * f4);                                \
+        e[j] = (c0 * y0 + d0 * f0 + c1 * y1 + d1 * f1 + c2 * y2) +                                 \
+               (d2 * f2 + c3 * y3 + d3 * f3 + c4 * y4 + d4 * f4);                                  \
+    } while (0)
+    for (int j = 0; j < n4; j++)
+        AC_HERMITE_TERMS(j);
+    for (int j = n4; j < n; j++)
+        AC_HERMITE_TERMS(j);
+#undef AC_HERMITE_TERMS
+    if (ratio) {
+        for (int j = 0; j < n; j++)
+            est = fmax(est, fabs(e[j]) / (atol + rtol * fabs(out[j])));
+        return est;
+    }
+    int over = 0;
+    for (int j = 0; j < n; j++)
+        over |= fabs(e[j]) > atol + rtol * fabs(out[j]);
+    return over ? 2.0 : 0.0;
+}
+
+/* Row out (n) = the interpolant at t through the k points in the ring
+ * (slots 0..k-1), or a point's state when t is its time (returns 0 then).
+ * Returns the error estimate of ode.h: max_j |p(t)_j - q(t)_j| /
+ * (atol + rtol |p(t)_j|), q the interpolant without the point farthest
+ * from t (0 when k = 1); with ratio = 0 and a full ring, only whether it
+ * is within 1 (0, or 2 when not). */
+static double hermite_row(const ac_ode_workspace *w, int k, double t, int ratio, double *restrict out)
+{
+    int n = w->n, far = 0;
     for (int i = 0; i < k; i++)
         if (w->ring_t[i] == t) {
             memcpy(out, w->ring_y + (size_t)i * (size_t)n, sizeof(double) * (size_t)n);
-            return;
+            return 0.0;
         }
     double a[AC_ODE_HERMITE_POINTS], b[AC_ODE_HERMITE_POINTS];
+    double ea[AC_ODE_HERMITE_POINTS] = {0.0}, eb[AC_ODE_HERMITE_POINTS] = {0.0};
     hermite_weights(k, w->ring_t, t, a, b);
+    if (k < 2) {
+        memcpy(out, w->ring_y, sizeof(double) * (size_t)n);
+        return 0.0;
+    }
+    /* ea, eb: the weights of p - q (q's are 0 at the dropped point) */
+    double x[AC_ODE_HERMITE_POINTS], qa[AC_ODE_HERMITE_POINTS], qb[AC_ODE_HERMITE_POINTS];
+    for (int i = 1; i < k; i++)
+        if (fabs(t - w->ring_t[i]) > fabs(t - w->ring_t[far]))
+            far = i;
+    for (int i = 0, m = 0; i < k; i++)
+        if (i != far)
+            x[m++] = w->ring_t[i];
+    hermite_weights(k - 1, x, t, qa, qb);
+    for (int i = 0, m = 0; i < k; i++) {
+        ea[i] = a[i] - (i == far ? 0.0 : qa[m]);
+        eb[i] = b[i] - (i == far ? 0.0 : qb[m]);
+        m += i != far;
+    }
+    if (k == AC_ODE_HERMITE_POINTS)
+        return full_window_row(w, a, b, ea, eb, ratio, out);
+    /* point by point over whole rows (n4 = n rounded down to 4: loops the
+     * -O2 vectoriser takes), then the estimate */
+    double *restrict e = w->scratch2, rtol = w->set.rtol, atol = w->set.atol;
+    int n4 = n & ~3;
     for (int j = 0; j < n; j++)
-        out[j] = 0.0;
+        out[j] = e[j] = 0.0;
     for (int i = 0; i < k; i++) {
         const double *restrict y = w->ring_y + (size_t)i * (size_t)n;
         const double *restrict f = w->ring_f + (size_t)i * (size_t)n;
-        double ai = a[i], bi = b[i];
-        for (int j = 0; j < n4; j++)
+        double ai = a[i], bi = b[i], eai = ea[i], ebi = eb[i];
+        for (int j = 0; j < n4; j++) {
             out[j] += ai * y[j] + bi * f[j];
-        for (int j = n4; j < n; j++)
+            e[j] += eai * y[j] + ebi * f[j];
+        }
+        for (int j = n4; j < n; j++) {
             out[j] += ai * y[j] + bi * f[j];
+            e[j] += eai * y[j] + ebi * f[j];
+        }
     }
+    double est = 0.0;
+    for (int j = 0; j < n; j++) {
+        double r = fabs(e[j]) / (atol + rtol * fabs(out[j]));
+        est = r > est ? r : est;
+    }
+    return est;
 }
 
 /* Put point p = (w->t, w->y, f) into its slot; f from the stepper when GSL
@@ -554,14 +646,44 @@ static int ring_push(ac_ode_workspace *w, long p, int after_step)
     return 0;
 }
 
-/* ac_ode_trajectory with HERMITE rows, after ac_ode_set to times[nt-1].
- * Once point p >= 3 is in, the rows with times up to point p - 1's come
- * from points p-3..p (centred on the step that holds them, or the first
- * four); at the end the rest come from the last (up to) four points. */
+/* One row of HERMITE output at t among the k ring points: the interpolant
+ * when its estimate is within the tolerance, else one step of the stepper
+ * from the last point at or before t (a side step: the integration goes
+ * on from its own points).  Returns the estimate. */
+static double hermite_emit(ac_ode_workspace *w, int k, double t, double dir, double *out)
+{
+    double est = hermite_row(w, k, t, 0, out);
+    if (est <= 1.0)
+        return est;
+    int n = w->n, from = -1;
+    for (int i = 0; i < k; i++)
+        if (dir * (w->ring_t[i] - t) <= 0.0 && (from < 0 || dir * (w->ring_t[i] - w->ring_t[from]) > 0.0))
+            from = i;
+    if (from < 0)
+        return est;
+    double t0 = w->ring_t[from];
+    memcpy(w->y_prev, w->ring_y + (size_t)from * (size_t)n, sizeof(double) * (size_t)n);
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int rc = gsl_odeiv2_step_apply(w->d->s, t0, t - t0, w->y_prev, w->scratch,
+                                   w->ring_f + (size_t)from * (size_t)n, NULL, &w->gsys);
+    gsl_set_error_handler(old);
+    if (rc == GSL_SUCCESS && all_finite(w->y_prev, n)) {
+        memcpy(out, w->y_prev, sizeof(double) * (size_t)n);
+        w->side_steps++;
+    }
+    return est;
+}
+
+/* ac_ode_trajectory with HERMITE rows, after ac_ode_set to times[nt-1]
+ * (ode.h ac_ode_output).  Once point p >= 4 is in, the rows with times up
+ * to point p - 1's come from points p-4..p; at the end the rest come from
+ * the last (up to) five.  After each such emission the estimate at the
+ * middle of the step it covered, r, caps the steps that follow at that
+ * step's length times 0.8 r^(-1/8) (the estimate is O(h^8)). */
 static int trajectory_hermite(ac_ode_workspace *w, int nt, const double *times, double *Y)
 {
-    int n = w->n, k = 0;
-    double dir = w->h >= 0.0 ? 1.0 : -1.0;
+    int n = w->n, k = 0, R = AC_ODE_HERMITE_POINTS;
+    double dir = w->h >= 0.0 ? 1.0 : -1.0, hcap = HUGE_VAL;
     long np = 0;
     if (w->status != AC_ODE_RUNNING && w->status != AC_ODE_DONE)
         return 0;
@@ -569,22 +691,32 @@ static int trajectory_hermite(ac_ode_workspace *w, int nt, const double *times, 
         return 0;
     while (!ac_ode_test(w, NULL)) {
         long before = w->steps;
+        if (fabs(w->h) > hcap)
+            w->h = dir * hcap;
         ac_ode_step(w);
         if (w->steps == before || (w->status != AC_ODE_RUNNING && w->status != AC_ODE_DONE))
             break;
         if (ring_push(w, np, 1) != 0)
-            return k; /* slot np % 4 is spoilt: no row past those emitted */
+            return k; /* slot np % R is spoilt: no row past those emitted */
         np++;
-        if (np >= AC_ODE_HERMITE_POINTS) {
-            double t_emit = w->ring_t[(np - AC_ODE_HERMITE_POINTS / 2) % AC_ODE_HERMITE_POINTS];
-            for (; k < nt && dir * (times[k] - t_emit) <= 0.0; k++)
-                hermite_row(w, AC_ODE_HERMITE_POINTS, times[k], Y + (size_t)k * (size_t)n);
+        if (np >= R) {
+            double ta = w->ring_t[(np - 3) % R], tb = w->ring_t[(np - 2) % R];
+            for (; k < nt && dir * (times[k] - tb) <= 0.0; k++)
+                hermite_emit(w, R, times[k], dir, Y + (size_t)k * (size_t)n);
+            /* the cap, while rows remain short of the end (a row at the
+             * end is the last step's state, no interpolant) */
+            hcap = HUGE_VAL;
+            if (k < nt && dir * (times[k] - w->t_end) < 0.0) {
+                double r = hermite_row(w, R, 0.5 * (ta + tb), 1, w->scratch);
+                if (r > 0.0 && isfinite(r))
+                    hcap = fabs(tb - ta) * AC_ODE_HERMITE_SAFETY * pow(r, -1.0 / 8.0);
+            }
         }
     }
-    int pts = np < AC_ODE_HERMITE_POINTS ? (int)np : AC_ODE_HERMITE_POINTS;
-    double t_last = w->ring_t[(np - 1) % AC_ODE_HERMITE_POINTS];
+    int pts = np < R ? (int)np : R;
+    double t_last = w->ring_t[(np - 1) % R];
     for (; k < nt && dir * (times[k] - t_last) <= 0.0; k++)
-        hermite_row(w, pts, times[k], Y + (size_t)k * (size_t)n);
+        hermite_emit(w, pts, times[k], dir, Y + (size_t)k * (size_t)n);
     return k;
 }
 

@@ -110,24 +110,37 @@ int ac_ode_method_needs_jac(ac_ode_method m);
  *            step costs a step (at 101 times over a span that needs 19
  *            steps, 106 steps instead of 19).
  *   HERMITE  the stepper takes its own steps to the last time; each row is
- *            the Hermite interpolant of degree 7 through the states and
- *            derivatives y, f at four consecutive accepted steps: those that
- *            bracket the time and one more on each side (the first or last
- *            four at the ends; all of them when fewer than four).  Its error
- *            is y^(8)/8! prod_i (t - t_i)^2, O(h^8) in the step size h: the
- *            order of DOP853's dense output (solve_ivp's t_eval), one below
- *            rk8pd's order 9 local error; ode.h's tests bound it against a
- *            closed form.  A requested time equal to a step's end is that
+ *            the Hermite interpolant of degree 9 through the states and
+ *            derivatives y, f at five consecutive accepted steps around it
+ *            (the first or last five at the ends; all when fewer).  Its error
+ *            is estimated by its difference from the degree-7 interpolant
+ *            without the point farthest from t, scaled per component by
+ *            atol + rtol |y| (Hermite's remainder for degree 7 is
+ *            y^(8)/8! prod_i (t - t_i)^2, O(h^8)).  A row whose estimate is
+ *            above 1 is computed instead by a side step: one step of the
+ *            stepper from the last point before it (the integration itself
+ *            goes on from its own points; info.side_steps counts them).
+ *            While rows remain short of the last time, the estimate at the
+ *            middle of each step, r, also caps the steps that follow at that
+ *            step's length times AC_ODE_HERMITE_SAFETY r^(-1/8), so that
+ *            later rows interpolate within the tolerance
+ *            (rk8pd's own steps at rtol 1e-10 are so long that a degree-7
+ *            interpolant through them is off by 1e-7 on bench/joma.sh's
+ *            systems).  A requested time equal to a step's end is that
  *            step's state exactly.  f at each step's end comes from the
  *            stepper where GSL computes it exactly (its gives_exact_dydt_out,
  *            rk8pd among them), else from one more right-hand side call
- *            (counted in nfev); f(t0, y0) costs
- *            one call either way. */
+ *            (counted in nfev); f(t0, y0) costs one call either way.  Needs
+ *            an explicit one-step method (rk8pd, rkf45), whose steps keep no
+ *            state, so that a side step leaves the integration as it was. */
 typedef enum { AC_ODE_OUTPUT_LAND = 0, AC_ODE_OUTPUT_HERMITE, AC_ODE_OUTPUT_COUNT } ac_ode_output;
 
 /* Points of the Hermite interpolant of AC_ODE_OUTPUT_HERMITE (degree
- * 2 AC_ODE_HERMITE_POINTS - 1 = 7). */
-#define AC_ODE_HERMITE_POINTS 4
+ * 2 AC_ODE_HERMITE_POINTS - 1 = 9; its estimate drops one: degree 7). */
+#define AC_ODE_HERMITE_POINTS 5
+/* The step cap's safety factor: 0.8^8 = 0.17, so a step at the cap is
+ * expected to interpolate at a sixth of the tolerance. */
+#define AC_ODE_HERMITE_SAFETY 0.8
 
 typedef struct {
     ac_ode_method method;
@@ -178,6 +191,7 @@ typedef struct {
     long njev;         /* Jacobian calls */
     double y_norm;     /* max_i |y_i| at t */
     int user_code;     /* the last non-zero return of rhs/jac (0: none) */
+    long side_steps;   /* HERMITE output: rows computed by a side step */
 } ac_ode_info;
 
 /* The sentence for an ending, with the time, step size and step count
