@@ -663,10 +663,14 @@ static double hermite_emit(ac_ode_workspace *w, int k, double t, double dir, dou
         return est;
     double t0 = w->ring_t[from];
     memcpy(w->y_prev, w->ring_y + (size_t)from * (size_t)n, sizeof(double) * (size_t)n);
+    /* a right-hand side that fails here leaves the interpolated row and
+     * no trace in the integration's own diagnosis */
+    int refused = w->refused, user_code = w->user_code;
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     int rc = gsl_odeiv2_step_apply(w->d->s, t0, t - t0, w->y_prev, w->scratch,
                                    w->ring_f + (size_t)from * (size_t)n, NULL, &w->gsys);
     gsl_set_error_handler(old);
+    w->refused = refused, w->user_code = user_code;
     if (rc == GSL_SUCCESS && all_finite(w->y_prev, n)) {
         memcpy(out, w->y_prev, sizeof(double) * (size_t)n);
         w->side_steps++;
