@@ -1,8 +1,9 @@
 #!/bin/sh
 # JoMA benchmarks (issue 12, "Speed"), run by bench/run.sh after the common ones:
-#   1. the reduced ODE solve (solvers/ode.h, GSL rk8pd) against scipy's
-#      solve_ivp (DOP853) on the same system, tolerance, span and output times,
-#      M = 10, 100, 1000: ratio and the largest trajectory difference;
+#   1. the reduced ODE solve (solvers/ode.h, GSL rk8pd, HERMITE rows) against
+#      scipy's solve_ivp (DOP853) on the same system, tolerance, span and output
+#      times, M = 10, 100, 1000: ratio, the largest trajectory difference and
+#      each side's error against the closed form;
 #   2. the same solve against SUNDIALS CVODE at equal accuracy (error against
 #      the closed form of the exp/linear system);
 #   3. one SGD step of the one-layer block (verify/joma_model.h) against
@@ -13,6 +14,7 @@
 # time would measure the neighbours.
 #
 # usage: bench/joma.sh path/to/attncheck     (from bench/run.sh or by hand)
+#   JOMA_BENCH_ONLY=ode runs parts 1 and 2 alone; JOMA_BENCH_REPS (5) repeats.
 set -eu
 
 BIN=${1:?usage: bench/joma.sh path/to/attncheck}
@@ -39,10 +41,13 @@ export OPENBLAS_NUM_THREADS=1
 
 REPS=${JOMA_BENCH_REPS:-5}
 echo
-echo "### JoMA 1. reduced ODE: attncheck (GSL rk8pd) vs scipy solve_ivp (DOP853), rtol 1e-10, atol 1e-12"
+echo "### JoMA 1. reduced ODE: attncheck (GSL rk8pd, automatic first step, HERMITE rows) vs scipy solve_ivp (DOP853),"
+echo "    rtol 1e-10, atol 1e-12"
 echo "    explin: exp attention, linear activation, T = 2, v(0) = 0, t to 0.9 t* (closed form exact);"
 echo "    softnl: softmax attention, nonlinear activation (the 4.2 toy's shape), T = 3, v(0) = 0.05, t to 100."
-echo "    101 times: the trajectory (ours steps onto each time; solve_ivp interpolates, t_eval);"
+echo "    101 times: the trajectory, interpolated on both sides (ours: degree-9 Hermite between steps that its"
+echo "    error estimate caps, a side step where the estimate fails; solve_ivp: DOP853's dense output, t_eval);"
+echo "    beside it, not judged, ours stepping onto each time (LAND, solvers/ode.h's default);"
 echo "    2 times: the end point only (both take their natural steps)."
 for kind in explin softnl; do
     for M in 10 100 1000; do
@@ -58,13 +63,15 @@ done
 
 echo
 echo "### JoMA 2. the same solve vs SUNDIALS CVODE at equal accuracy (explin, error against the closed form;"
-echo "    both sides swept over rtol 1e-6 .. 1e-13 with atol = rtol / 100; CVODE interpolates onto output times)"
+echo "    both sides swept over rtol 1e-6 .. 1e-13 with atol = rtol / 100; both interpolate onto output times)"
 for nt in 101 2; do
     echo "   -- $nt output times"
     for M in 10 100 1000; do
         "$PY" "$BENCH/joma_report.py" cvode "$T/explin-$M-$nt/c.json"
     done
 done
+
+[ "${JOMA_BENCH_ONLY:-}" = ode ] && exit 0
 
 echo
 echo "### JoMA 3. one SGD step of the block (softmax attention, T 0.5, CE, full batch, lr 0.1; 4.1 run):"

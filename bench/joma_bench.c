@@ -9,7 +9,9 @@
  *       toy's shape), mu_l = 1 + 3 U[0,1) sorted, T = 3, v(0) = 0.05, t in
  *       [0, 100].
  *     NT (2 to 101) output times evenly over the span.  Ours: ac_ode_trajectory (rk8pd, rtol 1e-10, atol
- *     1e-12: the defaults), the median of REPS timed runs.  CVODE (SUNDIALS,
+ *     1e-12: the defaults; first step AC_ODE_H0_AUTO; output HERMITE, rows interpolated between steps whose
+ *     length the interpolant's error estimate caps), the fastest of REPS timed runs; beside it the same with
+ *     output LAND (each time a step's end), its time, error and difference from the HERMITE rows.  CVODE (SUNDIALS,
  *     Adams-Moulton with fixed-point iteration: its non-stiff method) at
  *     rtol 1e-6 .. 1e-13 (atol = rtol / 100), each the median of REPS runs,
  *     with its error against the closed form (explin).  Writes DIR/sys.txt
@@ -174,6 +176,8 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
     ac_joma_reduced_system(&m, &sys);
     ac_ode_settings set;
     ac_ode_settings_default(&set);
+    set.h0 = AC_ODE_H0_AUTO; /* the first step chosen as solve_ivp and DOP853 choose it */
+    set.output = AC_ODE_OUTPUT_HERMITE; /* rows interpolated, as solve_ivp's t_eval and CVODE's */
     ac_ode_workspace *w = ac_ode_alloc(M);
     ac_ode_info info;
     int nd;
@@ -183,6 +187,17 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
         sec[i] = cpu_clock() - t0;
     }
     double ours = best(sec, reps);
+    /* the same solve with LAND rows (solvers/ode.h): every output time a
+     * step's end; printed beside the judged line */
+    ac_ode_settings sl = set;
+    sl.output = AC_ODE_OUTPUT_LAND;
+    ac_ode_info il;
+    for (int i = 0; i < reps; i++) {
+        double t0 = cpu_clock();
+        ac_ode_trajectory(w, &sys, 0.0, v0, NT, t, W, &nd, &sl, &il, NULL);
+        sec[i] = cpu_clock() - t0;
+    }
+    double land_s = best(sec, reps), land_diff = max_err(W, V, (size_t)NT * M); /* LAND's */
     char path[4096];
     FILE *f;
     snprintf(path, sizeof path, "%s/sys.txt", dir);
@@ -203,10 +218,14 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
         write_rows(path, R, NT, M);
         err_ours = max_err(V, R, (size_t)NT * M);
     }
-    printf("{\"kind\": \"%s\", \"NT\": %d, \"M\": %d, \"T\": %.17g, \"t_end\": %.17g, \"outcome\": \"%s\", \"steps\": %ld, "
-           "\"nfev\": %ld, \"seconds\": %.6e, \"rtol\": %g, \"atol\": %g, \"err\": %s, \"reps\": %d, \"sweep\": [",
-           kind, NT, M, T, t_end, info.status == AC_ODE_DONE ? "done" : "failed", info.steps, info.nfev, ours, set.rtol,
-           set.atol, jnum(err_ours, b1), reps);
+    double err_land = explin ? max_err(W, R, (size_t)NT * M) : NAN;
+    printf("{\"kind\": \"%s\", \"NT\": %d, \"side_steps\": %ld, \"M\": %d, \"T\": %.17g, \"t_end\": %.17g, \"outcome\": \"%s\", \"steps\": %ld, "
+           "\"nfev\": %ld, \"seconds\": %.6e, \"rtol\": %g, \"atol\": %g, \"err\": %s, \"reps\": %d, "
+           "\"land\": {\"outcome\": \"%s\", \"steps\": %ld, \"nfev\": %ld, \"seconds\": %.6e, \"err\": %s, "
+           "\"diff\": %s}, \"sweep\": [",
+           kind, NT, info.side_steps, M, T, t_end, info.status == AC_ODE_DONE ? "done" : "failed", info.steps, info.nfev, ours, set.rtol,
+           set.atol, jnum(err_ours, b1), reps, il.status == AC_ODE_DONE ? "done" : "failed", il.steps, il.nfev, land_s,
+           jnum(err_land, b2), jnum(land_diff, b3));
     /* both integrators at rtol 1e-6 .. 1e-13, atol = rtol / 100: the
      * time-accuracy curves the report compares at equal accuracy */
     int first = 1;

@@ -29,10 +29,16 @@ def fmt_err(e):
 def scipy(c, p):
     r = p["seconds"] / c["seconds"]
     print(f"   {c['kind']:6s} M={c['M']:<5d} {c['NT']:3d} times: ours {ms(c['seconds'])} ({c['steps']} steps, "
-          f"{c['nfev']} f) | solve_ivp {ms(p['seconds'])} ({p['nfev']} f) | ratio {r:.3g}x "
+          f"{c['nfev']} f, {c.get('side_steps', 0)} side) | solve_ivp {ms(p['seconds'])} ({p['nfev']} f) | ratio {r:.3g}x "
           f"(target >= {SCIPY_TARGET:g}x: {verdict(r >= SCIPY_TARGET)})")
     print(f"          max |v_ours - v_scipy| = {fmt_err(p['max_diff_ours'])}; error against the closed form: "
           f"ours {fmt_err(c['err'])}, solve_ivp {fmt_err(p['err'])}")
+    h = c.get("land")
+    if h and c["NT"] > 2:
+        rh = p["seconds"] / h["seconds"]
+        print(f"          (not judged) ours with LAND rows (a step onto each time): {ms(h['seconds'])} ({h['steps']} steps, "
+              f"{h['nfev']} f), ratio {rh:.3g}x; error against the closed form {fmt_err(h['err'])}, "
+              f"|LAND - HERMITE| {fmt_err(h['diff'])}")
 
 
 def cvode(c):

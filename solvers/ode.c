@@ -16,6 +16,13 @@ struct ac_ode_workspace {
     double t, t_end, h;
     double *y;                /* current (last accepted) state */
     double *y_prev;           /* the state before the step in progress */
+    /* HERMITE output: the last AC_ODE_HERMITE_POINTS accepted points, point
+     * p in slot p % AC_ODE_HERMITE_POINTS (times, states, derivatives) */
+    double ring_t[AC_ODE_HERMITE_POINTS];
+    double *ring_y, *ring_f;
+    double *scratch;          /* n: HERMITE side steps' error, the control's row */
+    double *scratch2;         /* n: HERMITE estimate per component */
+    long side_steps;          /* HERMITE rows computed by a side step */
     int ready;                /* a good ac_ode_set happened */
     ac_ode_outcome status;
     long steps, nfev, njev;
@@ -90,6 +97,7 @@ void ac_ode_settings_default(ac_ode_settings *s)
     s->hmin = 0.0;
     s->max_steps = AC_ODE_MAX_STEPS_DEFAULT;
     s->y_max = AC_ODE_Y_MAX_DEFAULT;
+    s->output = AC_ODE_OUTPUT_LAND;
 }
 
 const char *ac_ode_settings_check(const ac_ode_settings *s)
@@ -104,14 +112,18 @@ const char *ac_ode_settings_check(const ac_ode_settings *s)
         return "ODE atol must be finite and >= 0";
     if (!(s->rtol + s->atol > 0.0))
         return "ODE rtol and atol cannot both be 0";
-    if (!(s->h0 > 0.0) || !isfinite(s->h0))
-        return "ODE first step h0 must be finite and > 0";
+    if (!(s->h0 >= 0.0) || !isfinite(s->h0))
+        return "ODE first step h0 must be finite and >= 0 (0: automatic)";
     if (!(s->hmin >= 0.0) || !isfinite(s->hmin))
         return "ODE step floor hmin must be finite and >= 0";
     if (s->max_steps < 1)
         return "ODE step budget max_steps must be >= 1";
     if (!(s->y_max > 0.0))
         return "ODE blow-up bound y_max must be > 0";
+    if ((int)s->output < 0 || s->output >= AC_ODE_OUTPUT_COUNT)
+        return "ODE output mode is not LAND or HERMITE";
+    if (s->output == AC_ODE_OUTPUT_HERMITE && s->method != AC_ODE_RK8PD && s->method != AC_ODE_RKF45)
+        return "ODE output HERMITE needs an explicit one-step method (rk8pd or rkf45)";
     return NULL;
 }
 
@@ -125,7 +137,11 @@ ac_ode_workspace *ac_ode_alloc(int n)
     w->n = n;
     w->y = malloc(sizeof(double) * (size_t)n);
     w->y_prev = malloc(sizeof(double) * (size_t)n);
-    if (!w->y || !w->y_prev) {
+    w->ring_y = malloc(sizeof(double) * AC_ODE_HERMITE_POINTS * (size_t)n);
+    w->ring_f = malloc(sizeof(double) * AC_ODE_HERMITE_POINTS * (size_t)n);
+    w->scratch = malloc(sizeof(double) * (size_t)n);
+    w->scratch2 = malloc(sizeof(double) * (size_t)n);
+    if (!w->y || !w->y_prev || !w->ring_y || !w->ring_f || !w->scratch || !w->scratch2) {
         ac_ode_free(w);
         return NULL;
     }
@@ -140,8 +156,15 @@ void ac_ode_free(ac_ode_workspace *w)
         gsl_odeiv2_driver_free(w->d);
     free(w->y);
     free(w->y_prev);
+    free(w->ring_y);
+    free(w->ring_f);
+    free(w->scratch);
+    free(w->scratch2);
     free(w);
 }
+
+static int all_finite(const double *y, int n);
+static double auto_h0(ac_ode_workspace *w);
 
 /* GSL's view of the user's callbacks.  GSL_EBADFUNC makes evolve_apply stop
  * at once; any other failure makes it halve the step and retry (GSL
@@ -151,9 +174,8 @@ static int gsl_rhs(double t, const double y[], double f[], void *p)
     ac_ode_workspace *w = p;
     w->nfev++;
     int rc = w->sys.rhs(w->sys.ctx, t, y, f);
-    for (int i = 0; rc == 0 && i < w->n; i++)
-        if (!isfinite(f[i]))
-            rc = 1;
+    if (rc == 0 && !all_finite(f, w->n))
+        rc = 1;
     if (rc != 0)
         w->user_code = rc;
     if (rc < 0) {
@@ -193,12 +215,23 @@ static double norm_inf(const double *y, int n)
     return m;
 }
 
+/* 1 when every y_i is finite.  0 y_i is +-0 for a finite y_i and NaN for
+ * an infinite or NaN one, so the sum of the products is 0 exactly when all
+ * are finite; four running sums and no branch, because this runs on every
+ * right-hand side (it was a tenth of a solve with a cheap one). */
 static int all_finite(const double *y, int n)
 {
-    for (int i = 0; i < n; i++)
-        if (!isfinite(y[i]))
-            return 0;
-    return 1;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int n4 = n & ~3;
+    for (int i = 0; i < n4; i += 4) {
+        s0 += 0.0 * y[i];
+        s1 += 0.0 * y[i + 1];
+        s2 += 0.0 * y[i + 2];
+        s3 += 0.0 * y[i + 3];
+    }
+    for (int i = n4; i < n; i++)
+        s0 += 0.0 * y[i];
+    return (s0 + s1) + (s2 + s3) == 0.0;
 }
 
 /* Blow-up test on the accepted state: max|y_i| > y_max or the predicate. */
@@ -256,7 +289,8 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     if (w->d)
         gsl_odeiv2_driver_free(w->d);
     gsl_error_handler_t *old = gsl_set_error_handler_off();
-    w->d = gsl_odeiv2_driver_alloc_y_new(&w->gsys, method_type(set->method), set->h0, set->atol,
+    w->d = gsl_odeiv2_driver_alloc_y_new(&w->gsys, method_type(set->method),
+                                         set->h0 > 0.0 ? set->h0 : AC_ODE_H0_DEFAULT, set->atol,
                                          set->rtol);
     gsl_set_error_handler(old);
     if (!w->d)
@@ -266,10 +300,16 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     memmove(w->y, y0, sizeof(double) * (size_t)w->n);
     w->t = t0;
     w->t_end = t_end;
-    w->h = t_end >= t0 ? set->h0 : -set->h0;
     w->steps = w->nfev = w->njev = 0;
+    w->side_steps = 0;
     w->user_code = 0;
     w->refused = 0;
+    double h0 = set->h0;
+    if (h0 == AC_ODE_H0_AUTO)
+        h0 = t0 == t_end ? AC_ODE_H0_DEFAULT : auto_h0(w);
+    w->user_code = 0;
+    w->refused = 0;
+    w->h = t_end >= t0 ? h0 : -h0;
     w->status = AC_ODE_RUNNING;
     w->ready = 1;
     if (blown_up(w))
@@ -277,6 +317,51 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     else if (t0 == t_end)
         w->status = AC_ODE_DONE;
     return AC_OK;
+}
+
+/* The order p of each method's propagated solution (its local error is
+ * O(h^(p+1))), for the automatic first step. */
+static double method_order(ac_ode_method m)
+{
+    switch (m) {
+    case AC_ODE_RK8PD: return 8.0;
+    case AC_ODE_MSBDF: return 1.0; /* it starts at order 1 */
+    default: return 4.0;
+    }
+}
+
+/* The automatic first step of ode.h (AC_ODE_H0_AUTO), from (w->t, w->y)
+ * towards w->t_end; scratch: y_prev (n) and the Hermite ring's first 2 rows.
+ * AC_ODE_H0_DEFAULT when a right-hand side call fails. */
+static double auto_h0(ac_ode_workspace *w)
+{
+    int n = w->n;
+    double *f0 = w->ring_f, *f1 = w->ring_f + n, *y1 = w->y_prev;
+    double span = fabs(w->t_end - w->t), dir = w->t_end >= w->t ? 1.0 : -1.0;
+    if (gsl_rhs(w->t, w->y, f0, w) != GSL_SUCCESS)
+        return AC_ODE_H0_DEFAULT;
+    double d0 = 0.0, d1 = 0.0, d2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        double sc = w->set.atol + w->set.rtol * fabs(w->y[i]);
+        d0 += (w->y[i] / sc) * (w->y[i] / sc);
+        d1 += (f0[i] / sc) * (f0[i] / sc);
+    }
+    d0 = sqrt(d0 / n), d1 = sqrt(d1 / n);
+    double ha = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+    ha = fmin(ha, span);
+    for (int i = 0; i < n; i++)
+        y1[i] = w->y[i] + dir * ha * f0[i];
+    if (gsl_rhs(w->t + dir * ha, y1, f1, w) != GSL_SUCCESS)
+        return AC_ODE_H0_DEFAULT;
+    for (int i = 0; i < n; i++) {
+        double sc = w->set.atol + w->set.rtol * fabs(w->y[i]);
+        d2 += ((f1[i] - f0[i]) / sc) * ((f1[i] - f0[i]) / sc);
+    }
+    d2 = sqrt(d2 / n) / ha;
+    double dm = fmax(d1, d2);
+    double hb = dm <= 1e-15 ? fmax(1e-6, ha * 1e-3) : pow(0.01 / dm, 1.0 / (method_order(w->set.method) + 1.0));
+    double h = fmin(fmin(100.0 * ha, hb), span);
+    return h > 0.0 && isfinite(h) ? h : AC_ODE_H0_DEFAULT;
 }
 
 /* Why evolve_apply failed, once (t, y) are back at the last accepted step:
@@ -364,6 +449,7 @@ int ac_ode_test(const ac_ode_workspace *w, ac_ode_info *info)
             info->njev = w->njev;
             info->y_norm = norm_inf(w->y, w->n);
             info->user_code = w->user_code;
+            info->side_steps = w->side_steps;
         }
     }
     return !w || !w->ready || w->status != AC_ODE_RUNNING;
@@ -410,6 +496,234 @@ ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
     return AC_OK;
 }
 
+/* ---- HERMITE output (ode.h, ac_ode_output) ---- */
+
+/* The weights of the Hermite interpolant through k points (x_i, y_i, y'_i)
+ * at t: p(t) = sum_i a_i y_i + b_i y'_i, with L_i the Lagrange basis
+ * polynomial of the x,
+ *     a_i = (1 - 2 L_i'(x_i) (t - x_i)) L_i(t)^2,  b_i = (t - x_i) L_i(t)^2,
+ *     L_i'(x_i) = sum_{j != i} 1/(x_i - x_j)
+ * (the standard form: a_i and b_i are the degree-(2k-1) polynomials with
+ * a_i(x_j) = delta_ij, a_i'(x_j) = 0, b_i(x_j) = 0, b_i'(x_j) = delta_ij). */
+static void hermite_weights(int k, const double *x, double t, double *a, double *b)
+{
+    for (int i = 0; i < k; i++) {
+        double L = 1.0, dL = 0.0;
+        for (int j = 0; j < k; j++) {
+            if (j == i)
+                continue;
+            L *= (t - x[j]) / (x[i] - x[j]);
+            dL += 1.0 / (x[i] - x[j]);
+        }
+        a[i] = (1.0 - 2.0 * dL * (t - x[i])) * L * L;
+        b[i] = (t - x[i]) * L * L;
+    }
+}
+
+/* hermite_row for a full ring (k = AC_ODE_HERMITE_POINTS = 5), the common
+ * case, in one pass over the ten rows of the ring with the sums in
+ * registers.  With ratio = 0 it only tells whether the estimate is within
+ * the tolerance (returns 0 or 2: a comparison where the ratio costs a
+ * division per component), else it returns the ratio. */
+static double full_window_row(const ac_ode_workspace *w, const double *a, const double *b,
+                              const double *ea, const double *eb, int ratio, double *restrict out)
+{
+    int n = w->n, n4 = n & ~3;
+    size_t sn = (size_t)n;
+    const double *restrict y = w->ring_y, *restrict f = w->ring_f;
+    double *restrict e = w->scratch2, rtol = w->set.rtol, atol = w->set.atol, est = 0.0;
+    double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
+    double b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4];
+    double c0 = ea[0], c1 = ea[1], c2 = ea[2], c3 = ea[3], c4 = ea[4];
+    double d0 = eb[0], d1 = eb[1], d2 = eb[2], d3 = eb[3], d4 = eb[4];
+#define AC_HERMITE_TERMS(j)                                                                        \
+    do {                                                                                           \
+        double y0 = y[j], y1 = y[sn + j], y2 = y[2 * sn + j], y3 = y[3 * sn + j];                  \
+        double y4 = y[4 * sn + j], f0 = f[j], f1 = f[sn + j], f2 = f[2 * sn + j];                  \
+        double f3 = f[3 * sn + j], f4 = f[4 * sn + j];                                             \
+        out[j] = (a0 * y0 + b0 * f0 + a1 * y1 + b1 * f1 + a2 * y2) +                               \
+                 (b2 * f2 + a3 * y3 + b3 * f3 + a4 * y4 + b4 * f4);                                \
+        e[j] = (c0 * y0 + d0 * f0 + c1 * y1 + d1 * f1 + c2 * y2) +                                 \
+               (d2 * f2 + c3 * y3 + d3 * f3 + c4 * y4 + d4 * f4);                                  \
+    } while (0)
+    for (int j = 0; j < n4; j++)
+        AC_HERMITE_TERMS(j);
+    for (int j = n4; j < n; j++)
+        AC_HERMITE_TERMS(j);
+#undef AC_HERMITE_TERMS
+    if (ratio) {
+        for (int j = 0; j < n; j++)
+            est = fmax(est, fabs(e[j]) / (atol + rtol * fabs(out[j])));
+        return est;
+    }
+    int over = 0;
+    for (int j = 0; j < n; j++)
+        over |= fabs(e[j]) > atol + rtol * fabs(out[j]);
+    return over ? 2.0 : 0.0;
+}
+
+/* Row out (n) = the interpolant at t through the k points in the ring
+ * (slots 0..k-1), or a point's state when t is its time (returns 0 then).
+ * Returns the error estimate of ode.h: max_j |p(t)_j - q(t)_j| /
+ * (atol + rtol |p(t)_j|), q the interpolant without the point farthest
+ * from t (0 when k = 1); with ratio = 0 and a full ring, only whether it
+ * is within 1 (0, or 2 when not). */
+static double hermite_row(const ac_ode_workspace *w, int k, double t, int ratio, double *restrict out)
+{
+    int n = w->n, far = 0;
+    for (int i = 0; i < k; i++)
+        if (w->ring_t[i] == t) {
+            memcpy(out, w->ring_y + (size_t)i * (size_t)n, sizeof(double) * (size_t)n);
+            return 0.0;
+        }
+    double a[AC_ODE_HERMITE_POINTS], b[AC_ODE_HERMITE_POINTS];
+    double ea[AC_ODE_HERMITE_POINTS] = {0.0}, eb[AC_ODE_HERMITE_POINTS] = {0.0};
+    hermite_weights(k, w->ring_t, t, a, b);
+    if (k < 2) {
+        memcpy(out, w->ring_y, sizeof(double) * (size_t)n);
+        return 0.0;
+    }
+    /* ea, eb: the weights of p - q (q's are 0 at the dropped point) */
+    double x[AC_ODE_HERMITE_POINTS], qa[AC_ODE_HERMITE_POINTS], qb[AC_ODE_HERMITE_POINTS];
+    for (int i = 1; i < k; i++)
+        if (fabs(t - w->ring_t[i]) > fabs(t - w->ring_t[far]))
+            far = i;
+    for (int i = 0, m = 0; i < k; i++)
+        if (i != far)
+            x[m++] = w->ring_t[i];
+    hermite_weights(k - 1, x, t, qa, qb);
+    for (int i = 0, m = 0; i < k; i++) {
+        ea[i] = a[i] - (i == far ? 0.0 : qa[m]);
+        eb[i] = b[i] - (i == far ? 0.0 : qb[m]);
+        m += i != far;
+    }
+    if (k == AC_ODE_HERMITE_POINTS)
+        return full_window_row(w, a, b, ea, eb, ratio, out);
+    /* point by point over whole rows (n4 = n rounded down to 4: loops the
+     * -O2 vectoriser takes), then the estimate */
+    double *restrict e = w->scratch2, rtol = w->set.rtol, atol = w->set.atol;
+    int n4 = n & ~3;
+    for (int j = 0; j < n; j++)
+        out[j] = e[j] = 0.0;
+    for (int i = 0; i < k; i++) {
+        const double *restrict y = w->ring_y + (size_t)i * (size_t)n;
+        const double *restrict f = w->ring_f + (size_t)i * (size_t)n;
+        double ai = a[i], bi = b[i], eai = ea[i], ebi = eb[i];
+        for (int j = 0; j < n4; j++) {
+            out[j] += ai * y[j] + bi * f[j];
+            e[j] += eai * y[j] + ebi * f[j];
+        }
+        for (int j = n4; j < n; j++) {
+            out[j] += ai * y[j] + bi * f[j];
+            e[j] += eai * y[j] + ebi * f[j];
+        }
+    }
+    double est = 0.0;
+    for (int j = 0; j < n; j++) {
+        double r = fabs(e[j]) / (atol + rtol * fabs(out[j]));
+        est = r > est ? r : est;
+    }
+    return est;
+}
+
+/* Put point p = (w->t, w->y, f) into its slot; f from the stepper when GSL
+ * computed it exactly at this point (after_step), else one right-hand side
+ * call.  Returns 0, or -1 when that call fails (status RHS_REFUSED). */
+static int ring_push(ac_ode_workspace *w, long p, int after_step)
+{
+    int n = w->n, s = (int)(p % AC_ODE_HERMITE_POINTS);
+    double *y = w->ring_y + (size_t)s * (size_t)n, *f = w->ring_f + (size_t)s * (size_t)n;
+    w->ring_t[s] = w->t;
+    memcpy(y, w->y, sizeof(double) * (size_t)n);
+    if (after_step && w->d->s->type->gives_exact_dydt_out) {
+        memcpy(f, w->d->e->dydt_out, sizeof(double) * (size_t)n);
+        return 0;
+    }
+    if (gsl_rhs(w->t, y, f, w) != GSL_SUCCESS) {
+        w->status = AC_ODE_RHS_REFUSED;
+        return -1;
+    }
+    return 0;
+}
+
+/* One row of HERMITE output at t among the k ring points: the interpolant
+ * when its estimate is within the tolerance, else one step of the stepper
+ * from the last point at or before t (a side step: the integration goes
+ * on from its own points).  Returns the estimate. */
+static double hermite_emit(ac_ode_workspace *w, int k, double t, double dir, double *out)
+{
+    double est = hermite_row(w, k, t, 0, out);
+    if (est <= 1.0)
+        return est;
+    int n = w->n, from = -1;
+    for (int i = 0; i < k; i++)
+        if (dir * (w->ring_t[i] - t) <= 0.0 && (from < 0 || dir * (w->ring_t[i] - w->ring_t[from]) > 0.0))
+            from = i;
+    if (from < 0)
+        return est;
+    double t0 = w->ring_t[from];
+    memcpy(w->y_prev, w->ring_y + (size_t)from * (size_t)n, sizeof(double) * (size_t)n);
+    /* a right-hand side that fails here leaves the interpolated row and
+     * no trace in the integration's own diagnosis */
+    int refused = w->refused, user_code = w->user_code;
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int rc = gsl_odeiv2_step_apply(w->d->s, t0, t - t0, w->y_prev, w->scratch,
+                                   w->ring_f + (size_t)from * (size_t)n, NULL, &w->gsys);
+    gsl_set_error_handler(old);
+    w->refused = refused, w->user_code = user_code;
+    if (rc == GSL_SUCCESS && all_finite(w->y_prev, n)) {
+        memcpy(out, w->y_prev, sizeof(double) * (size_t)n);
+        w->side_steps++;
+    }
+    return est;
+}
+
+/* ac_ode_trajectory with HERMITE rows, after ac_ode_set to times[nt-1]
+ * (ode.h ac_ode_output).  Once point p >= 4 is in, the rows with times up
+ * to point p - 1's come from points p-4..p; at the end the rest come from
+ * the last (up to) five.  After each such emission the estimate at the
+ * middle of the step it covered, r, caps the steps that follow at that
+ * step's length times 0.8 r^(-1/8) (the estimate is O(h^8)). */
+static int trajectory_hermite(ac_ode_workspace *w, int nt, const double *times, double *Y)
+{
+    int n = w->n, k = 0, R = AC_ODE_HERMITE_POINTS;
+    double dir = w->h >= 0.0 ? 1.0 : -1.0, hcap = HUGE_VAL;
+    long np = 0;
+    if (w->status != AC_ODE_RUNNING && w->status != AC_ODE_DONE)
+        return 0;
+    if (ring_push(w, np++, 0) != 0)
+        return 0;
+    while (!ac_ode_test(w, NULL)) {
+        long before = w->steps;
+        if (fabs(w->h) > hcap)
+            w->h = dir * hcap;
+        ac_ode_step(w);
+        if (w->steps == before || (w->status != AC_ODE_RUNNING && w->status != AC_ODE_DONE))
+            break;
+        if (ring_push(w, np, 1) != 0)
+            return k; /* slot np % R is spoilt: no row past those emitted */
+        np++;
+        if (np >= R) {
+            double ta = w->ring_t[(np - 3) % R], tb = w->ring_t[(np - 2) % R];
+            for (; k < nt && dir * (times[k] - tb) <= 0.0; k++)
+                hermite_emit(w, R, times[k], dir, Y + (size_t)k * (size_t)n);
+            /* the cap, while rows remain short of the end (a row at the
+             * end is the last step's state, no interpolant) */
+            hcap = HUGE_VAL;
+            if (k < nt && dir * (times[k] - w->t_end) < 0.0) {
+                double r = hermite_row(w, R, 0.5 * (ta + tb), 1, w->scratch);
+                if (r > 0.0 && isfinite(r))
+                    hcap = fabs(tb - ta) * AC_ODE_HERMITE_SAFETY * pow(r, -1.0 / 8.0);
+            }
+        }
+    }
+    int pts = np < R ? (int)np : R;
+    double t_last = w->ring_t[(np - 1) % R];
+    for (; k < nt && dir * (times[k] - t_last) <= 0.0; k++)
+        hermite_emit(w, pts, times[k], dir, Y + (size_t)k * (size_t)n);
+    return k;
+}
+
 ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
                             const double *y0, int nt, const double *times, double *Y,
                             int *n_done, const ac_ode_settings *set, ac_ode_info *info,
@@ -430,24 +744,36 @@ ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, doubl
                            k, times[k], t0);
         prev = times[k];
     }
-    ac_status st = ac_ode_set(w, sys, t0, y0, nt > 0 ? times[0] : t0, set, msg);
+    int hermite = set && set->output == AC_ODE_OUTPUT_HERMITE;
+    /* set towards the last time (the direction, and the span an automatic
+     * first step sees), then LAND pulls the end back to the first time */
+    ac_status st = ac_ode_set(w, sys, t0, y0, nt == 0 ? t0 : times[nt - 1], set, msg);
     if (st != AC_OK) {
         if (info)
             ac_ode_test(w, info);
         return st;
     }
+    if (!hermite && nt > 0 && w->status == AC_ODE_RUNNING) {
+        w->t_end = times[0];
+        if (times[0] == t0)
+            w->status = AC_ODE_DONE;
+    }
     for (int k = 0; k < nt * n; k++)
         Y[k] = NAN;
     int done = 0;
-    for (int k = 0; k < nt; k++) {
-        if (k > 0 && ac_ode_extend(w, times[k]) != AC_OK)
-            break;
-        while (!ac_ode_test(w, NULL))
-            ac_ode_step(w);
-        if (w->status != AC_ODE_DONE)
-            break;
-        memcpy(Y + (size_t)k * (size_t)n, w->y, sizeof(double) * (size_t)n);
-        done = k + 1;
+    if (hermite && nt > 0) {
+        done = trajectory_hermite(w, nt, times, Y);
+    } else {
+        for (int k = 0; k < nt; k++) {
+            if (k > 0 && ac_ode_extend(w, times[k]) != AC_OK)
+                break;
+            while (!ac_ode_test(w, NULL))
+                ac_ode_step(w);
+            if (w->status != AC_ODE_DONE)
+                break;
+            memcpy(Y + (size_t)k * (size_t)n, w->y, sizeof(double) * (size_t)n);
+            done = k + 1;
+        }
     }
     if (n_done)
         *n_done = done;

@@ -78,6 +78,18 @@ int ac_ode_method_needs_jac(ac_ode_method m);
 #define AC_ODE_RTOL_DEFAULT 1e-10
 #define AC_ODE_ATOL_DEFAULT 1e-12
 #define AC_ODE_H0_DEFAULT 1e-6
+/* h0 = AC_ODE_H0_AUTO: ac_ode_set chooses the first step as Hairer, Norsett
+ * and Wanner (Solving ODE I, sec. II.4) do, and as DOP853 / solve_ivp do:
+ * with sc_i = atol + rtol |y0_i| and rms norms over sc,
+ *     d0 = |y0|, d1 = |f(t0, y0)|, h_a = 0.01 d0/d1 (1e-6 when d0 or d1 < 1e-5),
+ *     d2 = |f(t0 + h_a, y0 + h_a f0) - f0| / h_a,
+ *     h0 = min(100 h_a, (0.01 / max(d1, d2))^(1/(p+1)), |t_end - t0|),
+ * p the method's order (two right-hand side calls, counted in nfev; a call
+ * that fails falls back to AC_ODE_H0_DEFAULT).  From h0 = 1e-6 the control
+ * grows the step at most 5x a step (GSL control.c), so a span that needs
+ * steps of 0.05 spends ~7 steps getting there (7 of the 19 of bench/joma.sh's
+ * end-point solve). */
+#define AC_ODE_H0_AUTO 0.0
 #define AC_ODE_MAX_STEPS_DEFAULT 1000000L
 /* A state with max_i |y_i| > y_max is a blow-up.  1e100: far beyond any
  * state these problems reach while regular, and far enough below
@@ -91,14 +103,55 @@ int ac_ode_method_needs_jac(ac_ode_method m);
  * thousands of steps.  100 ulps keeps h resolved to 1 % in t + h. */
 #define AC_ODE_HMIN_ULPS 100.0
 
+/* How ac_ode_trajectory produces the solution at the requested times.
+ *   LAND     (the default) every requested time is the end of a step: the
+ *            stepper shortens the step that would cross it.  Rows are the
+ *            integrator's own states, but each requested time inside a
+ *            step costs a step (at 101 times over a span that needs 19
+ *            steps, 106 steps instead of 19).
+ *   HERMITE  the stepper takes its own steps to the last time; each row is
+ *            the Hermite interpolant of degree 9 through the states and
+ *            derivatives y, f at five consecutive accepted steps around it
+ *            (the first or last five at the ends; all when fewer).  Its error
+ *            is estimated by its difference from the degree-7 interpolant
+ *            without the point farthest from t, scaled per component by
+ *            atol + rtol |y| (Hermite's remainder for degree 7 is
+ *            y^(8)/8! prod_i (t - t_i)^2, O(h^8)).  A row whose estimate is
+ *            above 1 is computed instead by a side step: one step of the
+ *            stepper from the last point before it (the integration itself
+ *            goes on from its own points; info.side_steps counts them).
+ *            While rows remain short of the last time, the estimate at the
+ *            middle of each step, r, also caps the steps that follow at that
+ *            step's length times AC_ODE_HERMITE_SAFETY r^(-1/8), so that
+ *            later rows interpolate within the tolerance
+ *            (rk8pd's own steps at rtol 1e-10 are so long that a degree-7
+ *            interpolant through them is off by 1e-7 on bench/joma.sh's
+ *            systems).  A requested time equal to a step's end is that
+ *            step's state exactly.  f at each step's end comes from the
+ *            stepper where GSL computes it exactly (its gives_exact_dydt_out,
+ *            rk8pd among them), else from one more right-hand side call
+ *            (counted in nfev); f(t0, y0) costs one call either way.  Needs
+ *            an explicit one-step method (rk8pd, rkf45), whose steps keep no
+ *            state, so that a side step leaves the integration as it was. */
+typedef enum { AC_ODE_OUTPUT_LAND = 0, AC_ODE_OUTPUT_HERMITE, AC_ODE_OUTPUT_COUNT } ac_ode_output;
+
+/* Points of the Hermite interpolant of AC_ODE_OUTPUT_HERMITE (degree
+ * 2 AC_ODE_HERMITE_POINTS - 1 = 9; its estimate drops one: degree 7). */
+#define AC_ODE_HERMITE_POINTS 5
+/* The step cap's safety factor: 0.8^8 = 0.17, so a step at the cap is
+ * expected to interpolate at a sixth of the tolerance. */
+#define AC_ODE_HERMITE_SAFETY 0.8
+
 typedef struct {
     ac_ode_method method;
     double rtol;      /* >= 0, with rtol + atol > 0 */
     double atol;      /* >= 0 */
-    double h0;        /* first trial step, > 0 (its sign follows the direction of time) */
+    double h0;        /* first trial step, >= 0 (its sign follows the direction of time);
+                       * 0: chosen by ac_ode_set from f at t0 (AC_ODE_H0_AUTO) */
     double hmin;      /* absolute step floor, >= 0 (0: the ulp floor alone) */
     long max_steps;   /* accepted steps allowed since ac_ode_set, >= 1 */
     double y_max;     /* blow-up bound on max_i |y_i|, > 0 (may be +inf) */
+    ac_ode_output output; /* ac_ode_trajectory's rows: LAND (default) or HERMITE */
 } ac_ode_settings;
 
 void ac_ode_settings_default(ac_ode_settings *s);
@@ -138,6 +191,7 @@ typedef struct {
     long njev;         /* Jacobian calls */
     double y_norm;     /* max_i |y_i| at t */
     int user_code;     /* the last non-zero return of rhs/jac (0: none) */
+    long side_steps;   /* HERMITE output: rows computed by a side step */
 } ac_ode_info;
 
 /* The sentence for an ending, with the time, step size and step count
@@ -194,9 +248,11 @@ ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
 
 /* The solution at nt requested times: times[0..nt-1] monotone in one
  * direction from t0 (times[0] may equal t0), Y (nt x n, row-major) row k =
- * y(times[k]); each time is stepped to exactly.  Rows past the time reached
- * on a failure are NaN; *n_done (when non-NULL) receives the number of
- * rows filled.  Returns AC_EINVAL for non-monotone or non-finite times (or
+ * y(times[k]); each time is stepped to exactly (set->output LAND) or
+ * interpolated between the stepper's own steps (HERMITE, see
+ * ac_ode_output).  Rows past the time reached on a failure are NaN (HERMITE:
+ * past the last accepted step before it); *n_done (when non-NULL) receives
+ * the number of rows filled.  Returns AC_EINVAL for non-monotone or non-finite times (or
  * ac_ode_set's errors), else AC_OK whatever info->status. */
 ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
                             const double *y0, int nt, const double *times, double *Y,

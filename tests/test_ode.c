@@ -149,6 +149,92 @@ Test(ode, trajectory_at_requested_times_forward_and_backward)
     ac_ode_free(w);
 }
 
+/* HERMITE rows (ode.h ac_ode_output) on the rotation of radius R = 1.7312,
+ * y = R (sin om t, cos om t), a flow that does not amplify errors.  A row
+ * is an interpolant whose estimated error is within the local tolerance
+ * atol + rtol |y| (or a side step, itself within it), on top of the
+ * nodes' own error, which global_bound covers: twice global_bound covers
+ * both.  The interpolant does the work: side steps for at most a tenth of
+ * the rows (a wrong weight makes the estimate fail everywhere), fewer steps
+ * than LAND but more than the stepper's own (the estimate's cap at work),
+ * and the last row is the last step's state bit for bit. */
+Test(ode, hermite_rows_stay_within_the_tolerance_with_few_side_steps)
+{
+    double om = 1.3, R = 1.7312;
+    ac_ode_system sys = {2, rot_rhs, rot_jac, NULL, &om};
+    ac_ode_workspace *w = ac_ode_alloc(2);
+    ac_ode_settings s;
+    ac_ode_settings_default(&s);
+    s.output = AC_ODE_OUTPUT_HERMITE;
+    s.h0 = AC_ODE_H0_AUTO;
+    double y0[2] = {0.0, R};
+    enum { NT = 201 };
+    double times[NT], Y[2 * NT];
+    for (int dir = 0; dir < 2; dir++) {
+        double sign = dir ? -1.0 : 1.0;
+        for (int k = 0; k < NT; k++)
+            times[k] = sign * 12.0 * k / (NT - 1);
+        int nd;
+        ac_ode_info info, land;
+        cr_assert_eq(ac_ode_trajectory(w, &sys, 0.0, y0, NT, times, Y, &nd, &s, &info, NULL), AC_OK);
+        cr_assert_eq(info.status, AC_ODE_DONE);
+        cr_assert_eq(nd, NT);
+        cr_assert(Y[2 * (NT - 1)] == ac_ode_y(w)[0] && Y[2 * (NT - 1) + 1] == ac_ode_y(w)[1]);
+        double bound = 2.0 * global_bound(&info, &s, R), worst = 0.0;
+        for (int k = 0; k < NT; k++) {
+            double t = times[k];
+            double e = fmax(fabs(Y[2 * k] - R * sin(om * t)), fabs(Y[2 * k + 1] - R * cos(om * t)));
+            worst = fmax(worst, e);
+            cr_assert(e <= bound, "dir %d row %d t = %.17g: error %.3g above %.3g (%ld steps, %ld side)",
+                      dir, k, t, e, bound, info.steps, info.side_steps);
+        }
+        cr_assert_leq(info.side_steps, NT / 10, "%ld side steps", info.side_steps);
+        ac_ode_settings sl = s;
+        sl.output = AC_ODE_OUTPUT_LAND;
+        cr_assert_eq(ac_ode_trajectory(w, &sys, 0.0, y0, NT, times, Y, &nd, &sl, &land, NULL), AC_OK);
+        cr_assert_lt(info.steps, land.steps);
+        /* and more than rk8pd's own steps: at rtol 1e-10 they are too long to
+         * interpolate within the tolerance, so the estimate caps them */
+        ac_ode_info plain;
+        double yend[2];
+        cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, times[NT - 1], yend, &s, &plain, NULL), AC_OK);
+        cr_assert_gt(info.steps, plain.steps);
+        cr_log_info("hermite dir %d: %ld steps (LAND %ld), %ld side steps, worst error %.3g of bound %.3g",
+                    dir, info.steps, land.steps, info.side_steps, worst, bound);
+    }
+    /* an implicit method cannot take side steps */
+    s.method = AC_ODE_MSBDF;
+    cr_assert_not_null(ac_ode_settings_check(&s));
+    ac_ode_free(w);
+}
+
+/* h0 = AC_ODE_H0_AUTO: the first step from f at t0 (ode.h) lands within the
+ * same accuracy bound as the fixed 1e-6 start, with fewer steps (from 1e-6
+ * the control needs some log_5(h/1e-6) steps to grow), two more rhs calls
+ * at the start, and stays inside a span shorter than the guess. */
+Test(ode, automatic_first_step_saves_the_ramp_within_the_same_bound)
+{
+    double om = 1.3, R = 1.7312, y0[2] = {0.0, R}, y[2];
+    ac_ode_system sys = {2, rot_rhs, rot_jac, NULL, &om};
+    ac_ode_workspace *w = ac_ode_alloc(2);
+    ac_ode_settings s;
+    ac_ode_settings_default(&s);
+    ac_ode_info fixed, autoh;
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, 7.0, y, &s, &fixed, NULL), AC_OK);
+    s.h0 = AC_ODE_H0_AUTO;
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, 7.0, y, &s, &autoh, NULL), AC_OK);
+    cr_assert_eq(autoh.status, AC_ODE_DONE);
+    double bound = global_bound(&autoh, &s, R);
+    cr_assert(fabs(y[0] - R * sin(om * 7.0)) <= bound && fabs(y[1] - R * cos(om * 7.0)) <= bound);
+    cr_assert_lt(autoh.steps + 3, fixed.steps, "auto %ld steps, fixed h0 %ld", autoh.steps, fixed.steps);
+    /* a span far shorter than any guess: one step, ending exactly there */
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, y0, -1e-9, y, &s, &autoh, NULL), AC_OK);
+    cr_assert_eq(autoh.status, AC_ODE_DONE);
+    cr_assert_eq(autoh.steps, 1);
+    cr_assert_eq(autoh.t, -1e-9);
+    ac_ode_free(w);
+}
+
 /* Gauss-Legendre (rk4imp) conserves the quadratic invariant |y|^2 of the
  * rotation up to its Newton tolerance and rounding, whatever the accuracy
  * of the trajectory: at a loose rtol the phase error is large, the radius
@@ -310,7 +396,7 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     ac_ode_settings_default(&s);
     cr_assert_null(ac_ode_settings_check(&s));
     cr_assert_not_null(ac_ode_settings_check(NULL));
-    const char *why[9];
+    const char *why[10];
     int k = 0;
 #define BAD(field, value)                                                                          \
     do {                                                                                           \
@@ -323,10 +409,11 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     BAD(method, AC_ODE_METHOD_COUNT);
     BAD(rtol, -1e-3);
     BAD(atol, NAN);
-    BAD(h0, 0.0);
+    BAD(h0, -1.0);
     BAD(hmin, -1.0);
     BAD(max_steps, 0);
     BAD(y_max, 0.0);
+    BAD(output, AC_ODE_OUTPUT_COUNT);
     {
         ac_ode_settings b = s;
         b.rtol = 0.0;
@@ -339,7 +426,7 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     /* Each sentence names a different quantity (rtol twice: sign, zero sum). */
     cr_assert(strstr(why[1], "rtol") && strstr(why[2], "atol") && strstr(why[3], "h0") &&
               strstr(why[4], "hmin") && strstr(why[5], "max_steps") && strstr(why[6], "y_max") &&
-              strstr(why[7], "both"));
+              strstr(why[7], "output") && strstr(why[8], "both"));
 
     decay p = decay_make(1.0);
     ac_ode_system sys = {1, decay_rhs, NULL, NULL, &p};

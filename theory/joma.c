@@ -109,26 +109,145 @@ static double log_partition(const ac_joma_reduced *m, const double *v)
     return zmax + log(s);
 }
 
+/* ---- the right-hand side's exponentials ----
+ * The reduced integration spends most of its time in exp (bench/joma.sh:
+ * 55 % of the EXP/linear solve at M = 1000 in glibc's scalar exp, ~3.6 ns a
+ * call), one per component and right-hand side call.  exp_array computes
+ * the M of a call together: on x86-64 glibc with AVX2 through libmvec's
+ * 4-lane exp (_ZGVdN4v_exp, glibc's vector ABI; ~0.8 ns a value, within
+ * glibc's documented 4 ulp and measured within 2 ulp of the scalar exp),
+ * elsewhere the scalar exp.  The tail of n mod 4 values goes through the
+ * same 4-lane call (padded), so a value depends only on its argument, never
+ * on its index.  libmvec is reached through -lm (Debian's libm.so is a
+ * linker script that adds it as needed). */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define HAVE_MVEC_EXP 1
+/* glibc libmvec: exp on 4 doubles, AVX2 ("d" ISA, "N4": 4 lanes unmasked). */
+__m256d _ZGVdN4v_exp(__m256d x);
+
+__attribute__((target("avx2"))) static void exp_array_avx2(const double *x, double *y, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(y + i, _ZGVdN4v_exp(_mm256_loadu_pd(x + i)));
+    if (i < n) {
+        double pad[4] = {0.0, 0.0, 0.0, 0.0};
+        memcpy(pad, x + i, sizeof(double) * (size_t)(n - i));
+        _mm256_storeu_pd(pad, _ZGVdN4v_exp(_mm256_loadu_pd(pad)));
+        memcpy(y + i, pad, sizeof(double) * (size_t)(n - i));
+    }
+}
+#endif
+
+/* y_i = exp(x_i), i < n; y may alias x. */
+static void exp_array(const double *x, double *y, int n)
+{
+#ifdef HAVE_MVEC_EXP
+    if (__builtin_cpu_supports("avx2")) {
+        exp_array_avx2(x, y, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++)
+        y[i] = exp(x[i]);
+}
+
+/* The loops below are written for -O2 (the Makefile's flags), whose
+ * vectoriser takes only loops with no remainder and no aliasing to check:
+ * restrict pointers and a trip count M4 = M rounded down to a multiple of
+ * 4, then the remainder; reductions (max, sum) keep 4 running values, so
+ * that a step does not wait for the previous one (a max or add chain costs
+ * 4 cycles a value, more than the rest of the loop). */
+
+/* The logits z_l of the header's table for all l (z may not alias v), and
+ * their maximum over the l with x_l > 0 (all l when x is NULL).  EXP and
+ * SOFTMAX multiply by 1/T where logit() divides by T (a division costs 8
+ * multiplications' time, and this loop was a fifth of the solve at
+ * M = 1000): the two differ by at most one rounding, and not at all for
+ * T = 2 (the paper's), whose reciprocal is exact. */
+/* max_l z_l over the l with x_l > 0 (-inf when none). */
+static double masked_max(const double *z, const double *x, int M)
+{
+    double mx = -HUGE_VAL;
+    for (int l = 0; l < M; l++)
+        if (x[l] > 0.0 && z[l] > mx)
+            mx = z[l];
+    return mx;
+}
+
+static double logits_all(const ac_joma_reduced *m, const double *restrict v, double *restrict z)
+{
+    int M = m->M, M4 = M & ~3;
+    const double *restrict c = m->c, *restrict x = m->x;
+    if (m->attention == AC_JOMA_ATT_LINEAR) {
+        for (int l = 0; l < M; l++)
+            z[l] = logit(m, l, v[l], NULL);
+    } else {
+        double rT = 1.0 / m->T;
+        if (c) {
+            for (int l = 0; l < M4; l++)
+                z[l] = v[l] * v[l] * rT + c[l];
+            for (int l = M4; l < M; l++)
+                z[l] = v[l] * v[l] * rT + c[l];
+        } else {
+            for (int l = 0; l < M4; l++)
+                z[l] = v[l] * v[l] * rT;
+            for (int l = M4; l < M; l++)
+                z[l] = v[l] * v[l] * rT;
+        }
+    }
+    if (x)
+        return masked_max(z, x, M);
+    double m0 = -HUGE_VAL, m1 = -HUGE_VAL, m2 = -HUGE_VAL, m3 = -HUGE_VAL;
+    for (int l = 0; l < M4; l += 4) {
+        m0 = z[l] > m0 ? z[l] : m0;
+        m1 = z[l + 1] > m1 ? z[l + 1] : m1;
+        m2 = z[l + 2] > m2 ? z[l + 2] : m2;
+        m3 = z[l + 3] > m3 ? z[l + 3] : m3;
+    }
+    for (int l = M4; l < M; l++)
+        m0 = z[l] > m0 ? z[l] : m0;
+    return fmax(fmax(m0, m1), fmax(m2, m3));
+}
+
 /* SOFTMAX a_l = exp(z_l - zmax) / sum_m x_m exp(z_m - zmax) (terms with
  * x_m = 0 left out of the sum): one exponential per component, where
  * exp(z_l - log_partition) takes two; the profile of the reduced
  * integration (bench/joma.sh) is exponentials for the most part.  The
  * shift by zmax keeps every exponential <= 1 and the sum >= min x > 0. */
-static void softmax_factors(const ac_joma_reduced *m, const double *v, double *a)
+static void softmax_factors(const ac_joma_reduced *m, const double *restrict v, double *restrict a)
 {
-    double zmax = -HUGE_VAL, s = 0.0;
-    for (int l = 0; l < m->M; l++) {
-        a[l] = logit(m, l, v[l], NULL);
-        if (weight(m, l) > 0.0 && a[l] > zmax)
-            zmax = a[l];
+    int M = m->M, M4 = M & ~3;
+    const double *restrict x = m->x;
+    double zmax = logits_all(m, v, a);
+    for (int l = 0; l < M4; l++)
+        a[l] -= zmax;
+    for (int l = M4; l < M; l++)
+        a[l] -= zmax;
+    exp_array(a, a, M);
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    if (x) {
+        for (int l = 0; l < M; l++)
+            if (x[l] > 0.0)
+                s0 += x[l] * a[l];
+    } else {
+        for (int l = 0; l < M4; l += 4) {
+            s0 += a[l];
+            s1 += a[l + 1];
+            s2 += a[l + 2];
+            s3 += a[l + 3];
+        }
+        for (int l = M4; l < M; l++)
+            s0 += a[l];
     }
-    for (int l = 0; l < m->M; l++) {
-        a[l] = exp(a[l] - zmax);
-        if (weight(m, l) > 0.0)
-            s += weight(m, l) * a[l];
-    }
-    for (int l = 0; l < m->M; l++)
-        a[l] /= s;
+    /* times 1/s rather than divided by s, for the division's cost (as in
+     * logits_all): one more rounding */
+    double rs = 1.0 / ((s0 + s1) + (s2 + s3));
+    for (int l = 0; l < M4; l++)
+        a[l] *= rs;
+    for (int l = M4; l < M; l++)
+        a[l] *= rs;
 }
 
 /* g_l and dg_l/dv_l. */
@@ -145,32 +264,47 @@ static double drive(const ac_joma_reduced *m, int l, double v, double *dg)
 
 /* The attention factors a_l of the header's table (spec joma §6.1), by
  * log-sum-exp for SOFTMAX.  Returns 1 when an EXP logit would overflow
- * (AC_JOMA_Z_OVERFLOW). */
+ * (AC_JOMA_Z_OVERFLOW); a (M) may not alias v. */
 static int factors(const ac_joma_reduced *m, const double *v, double *a)
 {
     if (m->attention == AC_JOMA_ATT_SOFTMAX)
         return softmax_factors(m, v, a), 0;
-    for (int l = 0; l < m->M; l++) {
-        double z = logit(m, l, v[l], NULL);
-        if (m->attention == AC_JOMA_ATT_LINEAR)
-            a[l] = z;
-        else if (z > AC_JOMA_Z_OVERFLOW)
-            return 1;
-        else
-            a[l] = exp(z);
-    }
+    double zmax = logits_all(m, v, a);
+    if (m->attention == AC_JOMA_ATT_LINEAR)
+        return 0;
+    if (zmax > AC_JOMA_Z_OVERFLOW)
+        return 1;
+    exp_array(a, a, m->M);
     return 0;
 }
 
-int ac_joma_reduced_rhs(void *ctx, double t, const double *v, double *f)
+/* f_l = g_l a_l, the drive in one loop per activation (lambda = 1 when
+ * NULL, as drive() takes it); f may not alias v. */
+int ac_joma_reduced_rhs(void *ctx, double t, const double *restrict v, double *restrict f)
 {
     const ac_joma_reduced *m = ctx;
+    int M = m->M, M4 = M & ~3;
     (void)t;
     if (factors(m, v, f) != 0)
         return 1;
-    for (int l = 0; l < m->M; l++) {
-        double dg;
-        f[l] *= drive(m, l, v[l], &dg);
+    if (m->activation == AC_JOMA_ACT_LINEAR) {
+        const double *restrict delta = m->delta;
+        for (int l = 0; l < M4; l++)
+            f[l] *= delta[l];
+        for (int l = M4; l < M; l++)
+            f[l] *= delta[l];
+    } else if (m->lambda) {
+        const double *restrict mu = m->mu, *restrict lam = m->lambda;
+        for (int l = 0; l < M4; l++)
+            f[l] *= lam[l] * (mu[l] - v[l]);
+        for (int l = M4; l < M; l++)
+            f[l] *= lam[l] * (mu[l] - v[l]);
+    } else {
+        const double *restrict mu = m->mu;
+        for (int l = 0; l < M4; l++)
+            f[l] *= mu[l] - v[l];
+        for (int l = M4; l < M; l++)
+            f[l] *= mu[l] - v[l];
     }
     return 0;
 }
