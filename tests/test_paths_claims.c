@@ -372,17 +372,24 @@ Test(paths_measure, closed_form_rows_fail_planted_violations)
 }
 
 /* theory-vs-samples: the gap at each width is INFO; the rate row (N |gap|
- * not growing from N = 50, trial 1, to N = 100, trial 2) passes for a gap
- * falling like 1/N and fails for a planted gap that does not shrink (the
- * violation an O(1/N) theory forbids); not mixed, it is shown, not judged. */
+ * not growing from (N, P) = (50, 50), trial 1, to (100, 100), trial 2, both
+ * alpha = 1) passes for a gap falling like 1/N and fails for a planted gap
+ * that does not shrink (the violation an O(1/N) theory forbids); when its
+ * tolerance is not below the excess such a gap would give ((Nb/Na - 1) Na
+ * |gap_a|), a pass is INFO (not resolved) but a growth beyond the
+ * tolerance still fails; not mixed, it is shown, not judged. */
 Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
 {
     const char *id = "paths.theory-vs-samples";
     ac_trial_set set;
     fresh(id, &set);
     const double Na = 50, Nb = 100; /* the widths of trials 1 and 2 */
+    /* ... sampled with P = N training examples: alpha = 1 at both */
+    cr_assert_eq(*entry(&set, 1, "ptrain", 0), Na);
+    cr_assert_eq(*entry(&set, 2, "ptrain", 0), Nb);
     *entry(&set, 1, "mixed", 0) = 1, *entry(&set, 2, "mixed", 0) = 1;
-    const char *ra = "N |gap| of sampled accuracy, N = 100 vs 50", *rv = "N |gap| of mean test variance, N = 100 vs 50";
+    const char *ra = "N |gap| of sampled accuracy, (N, P) = (100, 100) vs (50, 50)",
+               *rv = "N |gap| of mean test variance, (N, P) = (100, 100) vs (50, 50)";
     /* accuracy: one undecided point at each width bounds its error by
      * 1/ntest: tol Na/nt_a + Nb/nt_b */
     double nta = *entry(&set, 1, "ntest", 0), ntb = *entry(&set, 2, "ntest", 0), atol = Na / nta + Nb / ntb;
@@ -432,10 +439,27 @@ Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
     cr_assert_eq(nrate, 12);
     cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
     ac_claim_result_clear(&res);
+    /* resolution: variance gaps 0.01 -> 0.005 (N |gap| 0.5 and 0.5), so a
+     * gap that did not shrink would exceed the bar by alt = 0.5; tol = 3.5
+     * hypot(Na s, Nb s) = 391.3 s is below it for s = 0.0012 (tol 0.470:
+     * judged, PASS), not for s = 0.0013 (0.509: INFO) */
+    *entry(&set, 2, "var_s", 0) = vtb + 0.005;
+    for (int k = 0; k < 2; k++) {
+        double sk = k ? 0.0013 : 0.0012;
+        *entry(&set, 1, "var_mcse", 0) = sk, *entry(&set, 2, "var_mcse", 0) = sk;
+        ac_claim_row r = row_of(id, &set, rv);
+        cr_assert_eq(r.verdict, k ? AC_VERDICT_INFO : AC_VERDICT_PASS, "s = %g: tol %.6g", sk, r.tol);
+    }
+    /* unresolved (tol 3.5 hypot(0.5, 1) = 3.91 > alt 0.5), but N |gap|
+     * growing from 0.5 to 5 (gap 0.05 at N = 100) exceeds it: FAIL */
+    *entry(&set, 1, "var_mcse", 0) = 0.01, *entry(&set, 2, "var_mcse", 0) = 0.01;
+    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_INFO);
+    *entry(&set, 2, "var_s", 0) = vtb + 0.05;
+    cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_FAIL);
     /* one width not mixed: shown, not judged */
     *entry(&set, 1, "mixed", 0) = 0;
     cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_INFO);
     cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_INFO);
-    cr_assert_eq(verdict_of(id, &set, "N |gap| of U_1[g, dn], N = 100 vs 50"), AC_VERDICT_INFO);
+    cr_assert_eq(verdict_of(id, &set, "N |gap| of U_1[g, dn], (N, P) = (100, 100) vs (50, 50)"), AC_VERDICT_INFO);
     ac_trial_set_clear(&set);
 }

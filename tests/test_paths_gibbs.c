@@ -390,3 +390,75 @@ Test(paths_gibbs, forward_pass_and_u1_equal_the_path_formulas_of_spec_2)
     ac_paths_gibbs_free(g);
     gsl_rng_free(r);
 }
+
+/* The sampler and the theory's predictor (theory/paths.h) describe the same
+ * f: the same prior variances, 1/sqrt(width) factors, N0 and path
+ * normalisation, test inputs.  Under the prior, the second moment of the
+ * network's f is exactly the GP kernel at ANY width (f is linear in each
+ * block and the blocks are independent, zero-mean: E f(x) f(x') =
+ * sigma_a^2 prod sigma_l^2 (1/H^L) sum_pi (sigma_0^2/N0) xi_pi . xi_pi', §3.4),
+ * although f itself is not Gaussian there.  At T = PRIOR_T the likelihood
+ * moves f by a fraction O(K/T) = 1e-8 of its variance, so every sweep is a
+ * fresh prior draw and the sampled mean test variance must equal the GP
+ * predictor's K(x,x) - k'(K+TI)^{-1}k (U_1 = the GP values) within its
+ * Monte-Carlo error; 5 ESS-based standard errors (that SE is computed from
+ * the draws, so it includes f's excess kurtosis at small width): a false
+ * alarm has probability < 6e-7.  Checked: with c_0 = 1/sqrt(N0 - 1) in the
+ * sampler (variance x 1.5) it fails at z = 8 and 12; without the 1/H_l of
+ * c_l (x 2 in the shape with H = 2) at z = 12 and 17.  The mean variance
+ * also equals the mean of the per-point variances (same draws, same n - 1). */
+#define PRIOR_T 1e8
+Test(paths_gibbs, prior_variance_of_f_is_the_gp_kernel_at_any_width)
+{
+    gsl_rng *r = ac_test_rng(307);
+    /* two shapes with two paths each: H = (2, 1) and H = (1, 2), widths
+     * unequal and small (the prior of f is then far from Gaussian) */
+    const int H1[2] = {2, 1}, H2[2] = {1, 2};
+    const double n[2][3] = {{2, 3, 2}, {4, 1, 3}};
+    for (int k = 0; k < 2; k++) {
+        ac_paths_gibbs_settings s;
+        tiny_settings(&s);
+        s.net.H[0] = H1[k], s.net.H[1] = H2[k];
+        for (int l = 0; l < 3; l++)
+            s.net.n[l] = n[k][l];
+        s.net.T = PRIOR_T;
+        s.burn = 0;
+        s.keep = 2000;
+        int np = ac_paths_count(&s.net);
+        cr_assert_eq(np, 2);
+        double Phi[P * N0 * 2], Phit[PT * N0 * 2], Y[P];
+        tiny_data(r, np, Phi, Y, Phit);
+        /* theory: the GP predictor's variance */
+        ac_paths_workspace *w = ac_paths_alloc(&s.net, P, N0);
+        cr_assert(w);
+        ac_msg msg;
+        cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_OK, "%s", msg.text);
+        double U[16], mean_th[PT], var_th[PT], v_th = 0.0;
+        cr_assert(ac_paths_u_size(&s.net) <= 16);
+        ac_paths_gp_u(&s.net, U);
+        cr_assert_eq(ac_paths_predict(w, U + ac_paths_u_offset(&s.net, 1), PT, Phit, mean_th, var_th, &msg),
+                     AC_OK, "%s", msg.text);
+        for (int m = 0; m < PT; m++)
+            v_th += var_th[m] / PT;
+        ac_paths_free(w);
+        /* samples */
+        ac_paths_gibbs *g = ac_paths_gibbs_alloc(&s, P, PT, N0);
+        cr_assert(g);
+        cr_assert_eq(ac_paths_gibbs_set(g, Phi, Y, Phit, r, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_paths_gibbs_run(g, r, &msg), AC_OK, "%s", msg.text);
+        ac_paths_gibbs_info info;
+        cr_assert_eq(ac_paths_gibbs_info_get(g, &info), AC_OK);
+        double var_s[PT], v_s = 0.0;
+        cr_assert_eq(ac_paths_gibbs_test_stats(g, NULL, var_s, NULL, NULL), AC_OK);
+        for (int m = 0; m < PT; m++)
+            v_s += var_s[m] / PT;
+        /* the same sum in another order: rounding only */
+        cr_expect(fabs(info.var_mean.value - v_s) <= 1e-12 * v_s, "var_mean %.17g, mean of var %.17g",
+                  info.var_mean.value, v_s);
+        double z = (info.var_mean.value - v_th) / info.var_mean.mcse;
+        cr_expect(fabs(z) < 5.0, "shape %d: sampled prior variance %.6g, GP kernel %.6g, MC SE %.3g (z %.2f, ESS %.0f)",
+                  k, info.var_mean.value, v_th, info.var_mean.mcse, z, info.var_mean.ess);
+        ac_paths_gibbs_free(g);
+    }
+    gsl_rng_free(r);
+}

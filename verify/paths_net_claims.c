@@ -1060,14 +1060,27 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
                      "did not converge: not judged",
              AC_PATHS_NET_MC_Z, pg);
     ac_claim_add(res, q, "theory (saddle point)", n ? at / n : NAN, n ? as / n : NAN, met, tol_acc, why);
+    /* The predictor's variance is shown, not judged: the saddle point is
+     * exact only as N, P -> infinity at fixed alpha and neglects the
+     * fluctuations of U about it (they add O(1/(N + c P)) to the posterior
+     * variance of f, e.g. Var_U of the conditional mean); at N = 10 < H^L
+     * paths the spec itself warns that the sampled U_1 is rank-deficient
+     * (§6).  The theory claims no size at which the gap is below the
+     * Monte-Carlo error, and a rate across two widths does not fit the
+     * module's default budget, so the gap and its z-score are information.
+     * (The sampler and the predictor define the same f: at T -> infinity,
+     * where the posterior is the prior at any width, they agree within MC
+     * error, tests/test_paths_gibbs.c.) */
+    double vgap = n ? (vs - vt) / n : NAN, vse = n ? sqrt(vm) / n : NAN;
     snprintf(q, sizeof q, "N = %g, T = %g: mean test variance of f, sampled against theory", su.gibbs_N,
              su.gibbs_T);
     snprintf(why, sizeof why,
-             "%s: tolerance %g Monte-Carlo standard errors of the sampled mean variance (its ESS)",
-             mixed ? "chains mixed" : "chains NOT mixed or the solve did not converge: not judged",
-             AC_PATHS_NET_MC_Z);
-    ac_claim_add(res, q, "theory (saddle point)", n ? vt / n : NAN, n ? vs / n : NAN, met,
-                 n ? AC_PATHS_NET_MC_Z * sqrt(vm) / n : NAN, why);
+             "%s; gap sampled - theory %.4g (%.3g %% of theory), z = %.4g (ESS-based MC SE %.3g): shown, not "
+             "judged -- the saddle point is exact only as N, P -> infinity at fixed alpha, and at N = %g the "
+             "theory does not claim the variance to within Monte-Carlo error",
+             mixed ? "chains mixed" : "chains NOT mixed or the solve did not converge", vgap,
+             n ? 100 * (vs - vt) / vt : NAN, vgap / vse, vse, su.gibbs_N);
+    ac_claim_add(res, q, "theory (saddle point)", n ? vt / n : NAN, n ? vs / n : NAN, AC_METRIC_INFO, 0.0, why);
     ac_claim_add(res, "sampler: largest split R-hat (theory column: the threshold)", "R-hat threshold",
                  AC_PATHS_GIBBS_RHAT_OK, stat1(set, "s_rhat_max").max, AC_METRIC_INFO, 0.0,
                  "over the test points' f and the mean variance, worst seed");
