@@ -29,7 +29,7 @@ typedef struct {
     int nwidth;                             /* widths of the accuracy table used */
     double width[AC_PATHS_CLAIM_NWIDTH];    /* those widths, increasing */
     int test_stride;                        /* theory claims: every test_stride-th test point */
-    /* paths.theory-vs-samples, at N = 10 ([0]), 50 ([1]) and 100 ([2]) */
+    /* paths.theory-vs-samples, at (N, P) = (10, 100) ([0]), (50, 50) ([1]) and (100, 100) ([2]) */
     int gibbs_chains;
     long gibbs_burn[3], gibbs_keep[3];
     int gibbs_test_stride[3];               /* the sampler's test points: every k-th of the 1000 */
