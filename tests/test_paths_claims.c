@@ -329,24 +329,69 @@ Test(paths_measure, kernel_rows_fail_planted_violations)
     ac_trial_set_clear(&set);
 }
 
+/* gp-limit.  The rate: N (U_1 - U_GP) entries at the widths of trial 0
+ * ("N", width-major in "ndu1") must agree within the rows' allowance;
+ * planted: U_1 - U_GP falling like 1/sqrt(N) (N (U_1 - U_GP) growing by
+ * sqrt(10) a decade: the first pair changes by 2.2 times the coefficient,
+ * 325, against an allowance of 113), and U_1 - U_GP not falling at all.
+ * The predictor at N = 1e6: the first-order change dropped, doubled, or
+ * off by 1 % (the largest first order is 350 times its bound on the mean)
+ * breaks the bound at some point. */
 Test(paths_measure, gp_limit_rows_fail_planted_violations)
 {
     const char *id = "paths.gp-limit";
-    const char *rows[] = {"max |U_l - U_GP| over every layer",
-                          "worst |mean - (GP mean + first order in dU_1)| / its bound, per test point",
-                          "worst |variance - (GP variance + first order in dU_1)| / its bound, per test point",
-                          "solver ended converged"};
+    const char *cv = "widths whose solve did not converge";
+    const char *rate[2] = {"max_e |N (U_1 - U_GP)|_e change, N = 100000 to 1e+06",
+                           "max_e |N (U_1 - U_GP)|_e change, N = 1e+06 to 1e+07"};
+    const char *mrow = "worst |mean - (GP mean + first order in dU_1)| / its bound, N = 1e+06";
+    const char *vrow = "worst |variance - (GP variance + first order in dU_1)| / its bound, N = 1e+06";
     ac_trial_set set;
     fresh(id, &set);
-    for (int i = 0; i < 4; i++)
-        cr_assert_eq(verdict_of(id, &set, rows[i]), AC_VERDICT_PASS, "%s", rows[i]);
-    *entry(&set, 0, "du", 0) = 1.01 * *entry(&set, 0, "du_tol", 0);
-    *entry(&set, 0, "mean_ratio", 0) = 1.01;
-    *entry(&set, 0, "var_ratio", 0) = 1.01;
-    *entry(&set, 0, "conv", 0) = 0;
-    for (int i = 0; i < 4; i++)
-        cr_assert_eq(verdict_of(id, &set, rows[i]), AC_VERDICT_FAIL, "%s", rows[i]);
+    const char *judged[] = {cv, rate[0], rate[1], mrow, vrow};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(verdict_of(id, &set, judged[i]), AC_VERDICT_PASS, "%s", judged[i]);
+    /* the check resolves the first order: some point's first order is above
+     * twice its bound, so that dropping or doubling it must break the bound */
+    cr_assert_gt(row_of(id, &set, "largest |first-order change of the mean| / its bound").empirical, 2.0);
+    cr_assert_gt(row_of(id, &set, "largest |first-order change of the variance| / its bound").empirical, 2.0);
+    *entry(&set, 0, "conv", 1) = 0;
+    cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
+
+    /* the rate: a slower fall, then none */
+    int ne = 0;
+    fresh(id, &set);
+    for (int v = 0; v < set.rec[0].nvec; v++)
+        if (strcmp(set.rec[0].vec[v].name, "ndu1") == 0)
+            ne = set.rec[0].vec[v].n / 3;
+    cr_assert_gt(ne, 0);
+    double N0w = *entry(&set, 0, "N", 0);
+    for (int j = 1; j < 3; j++)
+        for (int e = 0; e < ne; e++)
+            *entry(&set, 0, "ndu1", j * ne + e) *= sqrt(*entry(&set, 0, "N", j) / N0w);
+    cr_assert_eq(verdict_of(id, &set, rate[0]), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, rate[1]), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+    fresh(id, &set);
+    for (int j = 1; j < 3; j++)
+        for (int e = 0; e < ne; e++)
+            *entry(&set, 0, "ndu1", j * ne + e) *= *entry(&set, 0, "N", j) / N0w;
+    cr_assert_eq(verdict_of(id, &set, rate[0]), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, rate[1]), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+
+    /* the predictor's first order: dropped, doubled, 1 % off */
+    const char *first[2] = {"mfirst", "vfirst"}, *row[2] = {mrow, vrow};
+    const double scale[3] = {0.0, 2.0, 1.01};
+    int nt = (int)*entry(quick_set(id), 0, "ntest", 0);
+    for (int q = 0; q < 2; q++)
+        for (int s = 0; s < 3; s++) {
+            fresh(id, &set);
+            for (int m = 0; m < nt; m++)
+                *entry(&set, 0, first[q], m) *= scale[s];
+            cr_assert_eq(verdict_of(id, &set, row[q]), AC_VERDICT_FAIL, "%s x %g", first[q], scale[s]);
+            ac_trial_set_clear(&set);
+        }
 }
 
 Test(paths_measure, closed_form_rows_fail_planted_violations)
