@@ -71,7 +71,7 @@ static const double gp_rate_N[GP_NRATE] = {1e5, 1e6, 1e7};
  * 1e-12: both negligible against the factor SECOND_ORDER. */
 #define HESS_STEP 1e-4
 /* A first-order (linearised) bound is exact to first order; its remainder
- * is smaller by a factor O(|dtheta|) (1e-3 or less here): a factor 2
+ * is smaller by a factor O(|dtheta|) (3e-3 or less here): a factor 2
  * covers it and the O(h^2) of the differenced Hessians. */
 #define SECOND_ORDER 2.0
 /* paths.closed-form: the solver's stopping level (as the unit test of
