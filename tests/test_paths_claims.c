@@ -11,6 +11,7 @@
 
 #include "claim_compare.h"
 #include "testutil.h"
+#include "theory/paths.h"
 #include "verify/paths_claims.h"
 #include "verify/paths_gibbs.h"
 #include "verify/paths_task.h"
@@ -329,24 +330,69 @@ Test(paths_measure, kernel_rows_fail_planted_violations)
     ac_trial_set_clear(&set);
 }
 
+/* gp-limit.  The rate: N (U_1 - U_GP) entries at the widths of trial 0
+ * ("N", width-major in "ndu1") must agree within the rows' allowance;
+ * planted: U_1 - U_GP falling like 1/sqrt(N) (N (U_1 - U_GP) growing by
+ * sqrt(10) a decade: the first pair changes by 2.2 times the coefficient,
+ * 325, against an allowance of 113), and U_1 - U_GP not falling at all.
+ * The predictor at N = 1e6: the first-order change dropped, doubled, or
+ * off by 1 % (the largest first order is 350 times its bound on the mean)
+ * breaks the bound at some point. */
 Test(paths_measure, gp_limit_rows_fail_planted_violations)
 {
     const char *id = "paths.gp-limit";
-    const char *rows[] = {"max |U_l - U_GP| over every layer",
-                          "worst |mean - (GP mean + first order in dU_1)| / its bound, per test point",
-                          "worst |variance - (GP variance + first order in dU_1)| / its bound, per test point",
-                          "solver ended converged"};
+    const char *cv = "widths whose solve did not converge";
+    const char *rate[2] = {"max_e |N (U_1 - U_GP)|_e change, N = 100000 to 1e+06",
+                           "max_e |N (U_1 - U_GP)|_e change, N = 1e+06 to 1e+07"};
+    const char *mrow = "worst |mean - (GP mean + first order in dU_1)| / its bound, N = 1e+06";
+    const char *vrow = "worst |variance - (GP variance + first order in dU_1)| / its bound, N = 1e+06";
     ac_trial_set set;
     fresh(id, &set);
-    for (int i = 0; i < 4; i++)
-        cr_assert_eq(verdict_of(id, &set, rows[i]), AC_VERDICT_PASS, "%s", rows[i]);
-    *entry(&set, 0, "du", 0) = 1.01 * *entry(&set, 0, "du_tol", 0);
-    *entry(&set, 0, "mean_ratio", 0) = 1.01;
-    *entry(&set, 0, "var_ratio", 0) = 1.01;
-    *entry(&set, 0, "conv", 0) = 0;
-    for (int i = 0; i < 4; i++)
-        cr_assert_eq(verdict_of(id, &set, rows[i]), AC_VERDICT_FAIL, "%s", rows[i]);
+    const char *judged[] = {cv, rate[0], rate[1], mrow, vrow};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(verdict_of(id, &set, judged[i]), AC_VERDICT_PASS, "%s", judged[i]);
+    /* the check resolves the first order: some point's first order is above
+     * twice its bound, so that dropping or doubling it must break the bound */
+    cr_assert_gt(row_of(id, &set, "largest |first-order change of the mean| / its bound").empirical, 2.0);
+    cr_assert_gt(row_of(id, &set, "largest |first-order change of the variance| / its bound").empirical, 2.0);
+    *entry(&set, 0, "conv", 1) = 0;
+    cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
+
+    /* the rate: a slower fall, then none */
+    int ne = 0;
+    fresh(id, &set);
+    for (int v = 0; v < set.rec[0].nvec; v++)
+        if (strcmp(set.rec[0].vec[v].name, "ndu1") == 0)
+            ne = set.rec[0].vec[v].n / 3;
+    cr_assert_gt(ne, 0);
+    double N0w = *entry(&set, 0, "N", 0);
+    for (int j = 1; j < 3; j++)
+        for (int e = 0; e < ne; e++)
+            *entry(&set, 0, "ndu1", j * ne + e) *= sqrt(*entry(&set, 0, "N", j) / N0w);
+    cr_assert_eq(verdict_of(id, &set, rate[0]), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, rate[1]), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+    fresh(id, &set);
+    for (int j = 1; j < 3; j++)
+        for (int e = 0; e < ne; e++)
+            *entry(&set, 0, "ndu1", j * ne + e) *= *entry(&set, 0, "N", j) / N0w;
+    cr_assert_eq(verdict_of(id, &set, rate[0]), AC_VERDICT_FAIL);
+    cr_assert_eq(verdict_of(id, &set, rate[1]), AC_VERDICT_FAIL);
+    ac_trial_set_clear(&set);
+
+    /* the predictor's first order: dropped, doubled, 1 % off */
+    const char *first[2] = {"mfirst", "vfirst"}, *row[2] = {mrow, vrow};
+    const double scale[3] = {0.0, 2.0, 1.01};
+    int nt = (int)*entry(quick_set(id), 0, "ntest", 0);
+    for (int q = 0; q < 2; q++)
+        for (int s = 0; s < 3; s++) {
+            fresh(id, &set);
+            for (int m = 0; m < nt; m++)
+                *entry(&set, 0, first[q], m) *= scale[s];
+            cr_assert_eq(verdict_of(id, &set, row[q]), AC_VERDICT_FAIL, "%s x %g", first[q], scale[s]);
+            ac_trial_set_clear(&set);
+        }
 }
 
 Test(paths_measure, closed_form_rows_fail_planted_violations)
@@ -462,4 +508,135 @@ Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
     cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_INFO);
     cr_assert_eq(verdict_of(id, &set, "N |gap| of U_1[g, dn], (N, P) = (100, 100) vs (50, 50)"), AC_VERDICT_INFO);
     ac_trial_set_clear(&set);
+}
+
+/* ---- measurement-level plants ---- */
+
+/* What an exact sampler run at temperature T with every prior variance
+ * sigma2 measures at width N, up to the O(1/N) the saddle point neglects:
+ * the theory's accuracy, mean test variance and U_1 at those settings, on
+ * the Markov task (4 paths) and every stride-th test point, as
+ * paths.theory-vs-samples thins them. */
+static void markov_theory_at(double N, double T, double sigma2, int stride, double *acc, double *var, double *U1)
+{
+    ac_paths_settings s;
+    ac_paths_markov_head heads[AC_PATHS_MARKOV_MAX_HEADS];
+    cr_assert(ac_paths_markov_network(AC_PATHS_NET_FOUR_PATHS, N, &s, heads));
+    s.T = T;
+    for (int l = 0; l <= s.L; l++)
+        s.sigma2[l] = sigma2;
+    s.sigma2_a = sigma2;
+    ac_paths_markov_settings tr, te;
+    ac_paths_markov_settings_default(&tr);
+    te = tr;
+    te.per_class = AC_PATHS_MARKOV_P_TEST / 2;
+    te.seed = AC_PATHS_MARKOV_SEED_TEST;
+    ac_paths_markov_data dtr, dte;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_paths_markov_data_init(&dtr, &tr, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_paths_markov_data_init(&dte, &te, &msg), AC_OK, "%s", msg.text);
+    size_t ex = (size_t)AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK;
+    int Pt = 0;
+    for (int m = 0; m < dte.P; m += stride, Pt++) {
+        memmove(dte.X + (size_t)Pt * ex, dte.X + (size_t)m * ex, sizeof(double) * ex);
+        dte.Y[Pt] = dte.Y[m];
+    }
+    dte.P = Pt;
+    int np = ac_paths_count(&s), P = dtr.P;
+    double *Phi = malloc(sizeof(double) * (size_t)P * AC_PATHS_MARKOV_N0 * np);
+    double *Phit = malloc(sizeof(double) * (size_t)Pt * AC_PATHS_MARKOV_N0 * np);
+    double *U = malloc(sizeof(double) * ac_paths_u_size(&s)), *f = malloc(sizeof(double) * (size_t)Pt * 2);
+    cr_assert(Phi && Phit && U && f);
+    cr_assert_eq(ac_paths_markov_phi(&s, heads, &dtr, Phi, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_paths_markov_phi(&s, heads, &dte, Phit, &msg), AC_OK, "%s", msg.text);
+    ac_paths_workspace *w = ac_paths_alloc(&s, P, AC_PATHS_MARKOV_N0);
+    cr_assert_not_null(w);
+    cr_assert_eq(ac_paths_set_data(w, Phi, dtr.Y, &msg), AC_OK, "%s", msg.text);
+    ac_paths_gp_u(&s, U);
+    ac_paths_info info;
+    cr_assert_eq(ac_paths_solve(w, NULL, U, &info, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(info.min.status, AC_MIN_CONVERGED, "N = %g, T = %g, sigma^2 = %g", N, T, sigma2);
+    size_t off1 = ac_paths_u_offset(&s, 1);
+    cr_assert_eq(ac_paths_predict(w, U + off1, Pt, Phit, f, f + Pt, &msg), AC_OK, "%s", msg.text);
+    int right = 0;
+    double v = 0.0;
+    for (int m = 0; m < Pt; m++)
+        right += f[m] * dte.Y[m] > 0.0, v += f[Pt + m] / Pt;
+    *acc = (double)right / Pt, *var = v;
+    memcpy(U1, U + off1, sizeof(double) * (size_t)np * np);
+    ac_paths_free(w);
+    free(Phi), free(Phit), free(U), free(f);
+    ac_paths_markov_data_clear(&dtr);
+    ac_paths_markov_data_clear(&dte);
+}
+
+/* paths.theory-vs-samples with the fault in the measurement: a sampler run
+ * with every prior variance sigma^2 = 2, or at 2T.  The judged rows are the
+ * rate rows at N = 50 and 100 and need mixed chains at both widths: about
+ * 4 x 600 sweeps at N = 50 and 4 x 400 at N = 100 (25 s of CPU, the default
+ * size), far above a test's budget, and the quick claim's 2 x 20 sweeps are
+ * not mixed (its rows are INFO).  So the fault is planted at the judging
+ * function with a measurement of known size: the sampled numbers replaced
+ * by the theory at the faulty settings (what such a sampler converges to,
+ * up to O(1/N)), both widths marked mixed.  The gap theory - samples is
+ * then the fault's effect, which does not fall like 1/N.
+ *   sigma^2 = 2: with the Monte-Carlo errors of the quick run, N |gap| of
+ * the mean test variance goes from 10.8 to 57.7 (tolerance 8.3) and four
+ * U_1 rows fail.
+ *   2T: a smaller effect: N |gap| of the variance goes from 0.46 to 0.83,
+ * of U_1[r1>r2, r1>r2] from 2.1 to 4.9.  With the quick run's errors
+ * (tolerances 8.3 and 15.8) and with the default size's (0.87 and 3.9 in
+ * the committed results) this is not resolved: a sampler at 2T passes the
+ * claim at those sizes.  With MC errors of 5e-4 on the variance and 5e-3 on
+ * U_1 at both widths (about 4 times below the default size's: the paper
+ * size's 10x longer chains) it is: the variance row and a U_1 row fail.
+ * The accuracy row sees neither fault (a few test points change sign
+ * against an undecided-point bound of 40 at quick size): reported only. */
+Test(paths_measure, a_sampler_at_the_wrong_temperature_or_prior_fails_the_rate_rows)
+{
+    const char *id = "paths.theory-vs-samples";
+    const char *rv = "N |gap| of mean test variance, N = 100 vs 50";
+    ac_paths_claim_setup su;
+    ac_paths_claim_setup_of(AC_SIZE_QUICK, &su);
+    const double T = AC_PATHS_MARKOV_T;
+    const struct {
+        const char *what;
+        double T, sigma2;
+        double var_mcse, u_mcse; /* 0: the quick run's own */
+    } fault[2] = {{"sigma^2 = 2", T, 2.0, 0.0, 0.0}, {"2T", 2 * T, 1.0, 5e-4, 5e-3}};
+    const double Nw[2] = {50, 100}; /* trials 1 and 2 */
+    for (int f = 0; f < 2; f++) {
+        ac_trial_set set;
+        fresh(id, &set);
+        for (int i = 1; i < 3; i++) {
+            double acc, var, U1[16];
+            markov_theory_at(Nw[i - 1], fault[f].T, fault[f].sigma2, su.gibbs_test_stride[i], &acc, &var, U1);
+            *entry(&set, i, "mixed", 0) = 1;
+            *entry(&set, i, "acc_s", 0) = acc;
+            *entry(&set, i, "var_s", 0) = var;
+            if (fault[f].var_mcse > 0)
+                *entry(&set, i, "var_mcse", 0) = fault[f].var_mcse;
+            for (int e = 0; e < 16; e++) {
+                *entry(&set, i, "u_s", e) = U1[e];
+                if (fault[f].u_mcse > 0)
+                    *entry(&set, i, "u_mcse", e) = fault[f].u_mcse;
+            }
+        }
+        ac_claim_result res;
+        rows_of(id, &set, &res);
+        int nu = 0;
+        for (int k = 0; k < res.nrows; k++) {
+            const ac_claim_row *r = &res.rows[k];
+            if (strncmp(r->quantity, "N |gap|", 7) != 0)
+                continue;
+            cr_log_info("%s: %s: %g against %g + %g: %s", fault[f].what, r->quantity, r->empirical, r->theory,
+                        r->tol, ac_verdict_str(r->verdict));
+            nu += strstr(r->quantity, "U_1") != NULL && r->verdict == AC_VERDICT_FAIL;
+        }
+        cr_assert_eq(row_of(id, &set, rv).verdict, AC_VERDICT_FAIL, "%s", fault[f].what);
+        cr_assert_gt(nu, 0, "%s: no U_1 rate row fails", fault[f].what);
+        cr_assert_eq(res.verdict, AC_VERDICT_FAIL);
+        ac_claim_result_clear(&res);
+        ac_trial_set_clear(&set);
+    }
 }

@@ -3,6 +3,8 @@
  * table holds the real ones), and every judged row under a planted
  * violation of known size. */
 #include <criterion/criterion.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,9 @@
 
 #include "claim_compare.h"
 #include "testutil.h"
+#include "verify/paths_digits.h"
+#include "verify/paths_gibbs.h"
+#include "verify/paths_net.h"
 #include "verify/paths_net_claims.h"
 #include "verify/trial.h"
 
@@ -522,5 +527,100 @@ Test(paths_net_claims, reversing_the_score_order_negates_both_pruning_rows)
         else
             cr_assert(isnan(r1.empirical));
     }
+    ac_trial_set_clear(&set);
+}
+
+/* ---- measurement-level plants ---- */
+
+/* The sampled rows of paths.digits as digits_samples fills them, from a
+ * Gibbs run of the net at (N, T) with the given sigma^2 on the quick task
+ * of seed 1 (the task trial 0 draws: ac_paths_digits_task_init at seed
+ * S + 0), on the same Pg test points of the test half; written into record
+ * 0 of set.  The sampler's generator has a seed of its own (7): the chains
+ * differ from the trial's, the posterior they sample does not. */
+static void digits_resample(ac_trial_set *set, const ac_paths_digits_task *task, const ac_paths_digits_setup *su,
+                            double T, double sigma2, int chains, long burn, long keep)
+{
+    int Pv = task->Pt / 2, Pg = su->gibbs_test < task->Pt - Pv ? su->gibbs_test : task->Pt - Pv;
+    int np = ac_paths_net_paths(&task->sh);
+    const double *Phig = task->Phi_t + (size_t)Pv * task->sh.N0 * np, *Yg = task->Yt + Pv;
+    ac_paths_gibbs_settings gs;
+    ac_paths_gibbs_settings_default(&gs);
+    ac_paths_net_theory_settings(&task->sh, su->gibbs_N, T, &gs.net);
+    for (int l = 0; l <= gs.net.L; l++)
+        gs.net.sigma2[l] = sigma2;
+    gs.net.sigma2_a = sigma2;
+    gs.chains = chains, gs.burn = burn, gs.keep = keep;
+    ac_paths_gibbs *g = ac_paths_gibbs_alloc(&gs, task->Pth, Pg, task->sh.N0);
+    cr_assert_not_null(g);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_paths_gibbs_set(g, task->Phi, task->Y, Phig, r, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_paths_gibbs_run(g, r, &msg), AC_OK, "%s", msg.text);
+    ac_paths_gibbs_info gi;
+    cr_assert_eq(ac_paths_gibbs_info_get(g, &gi), AC_OK);
+    double *ms = malloc(sizeof(double) * Pg), *vs = malloc(sizeof(double) * Pg), *ess = malloc(sizeof(double) * Pg);
+    cr_assert_eq(ac_paths_gibbs_test_stats(g, ms, vs, NULL, ess), AC_OK);
+    double qsum = 0, qvar = 0;
+    int right = 0;
+    for (int m = 0; m < Pg; m++) {
+        double mcse = sqrt(vs[m] / ess[m]), q = mcse > 0 ? gsl_cdf_ugaussian_P(-fabs(ms[m]) / mcse) : 0.0;
+        qsum += q, qvar += q * (1 - q);
+        right += ms[m] * Yg[m] > 0.0;
+    }
+    cr_assert_eq((int)*entry(set, 0, "s_n", 0), Pg, "the record's test points are not the task's");
+    *entry(set, 0, "s_acc_sampled", 0) = (double)right / Pg;
+    *entry(set, 0, "s_flip_mean", 0) = qsum;
+    *entry(set, 0, "s_flip_var", 0) = qvar;
+    *entry(set, 0, "s_var_sampled", 0) = gi.var_mean.value;
+    *entry(set, 0, "s_var_mcse", 0) = gi.var_mean.mcse;
+    *entry(set, 0, "s_mixed", 0) = gi.mixed;
+    free(ms), free(vs), free(ess);
+    gsl_rng_free(r);
+    ac_paths_gibbs_free(g);
+}
+
+/* paths.digits, theory against samples, with the fault planted in the
+ * measurement: the sampler itself run at 2T (T = 1 for the claim's 0.5),
+ * and at the right T with every prior variance sigma^2 = 2 for the claim's
+ * 1, on the quick task's 50 test points.  The quick claim's own chains (2 x
+ * 20 sweeps) are not mixed and its rows INFO; here 4 chains x 1000 kept
+ * sweeps after 200 (Pth = 40, N = 10: about a second) mix, so the rows are
+ * judged: at the right T and sigma^2 the variance row passes (the gap
+ * theory - samples at N = 10 is then within 3 MC SE), at 2T or sigma^2 = 2
+ * the sampled mean variance moves by many MC SE and the row fails.  The
+ * accuracy row cannot see these faults at quick size: the quick GD model is
+ * at chance (0.5), its signs carry no T; it is left out. */
+Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_fails_the_sampled_variance)
+{
+    need_digits();
+    ac_trial_set set;
+    quick_set(&digits_def, &set);
+    ac_paths_digits_setup su;
+    ac_paths_digits_setup_of(AC_SIZE_QUICK, &su);
+    ac_paths_digits_task task;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_paths_digits_task_init(&task, NULL, &su.digits, 1, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(*entry(&set, 0, "s_conv", 0), 1.0, "the quick theory solve at N = 10, T = 0.5 did not converge");
+    const char *rvar = "N = 10, T = 0.5: mean test variance";
+    const int chains = 4;
+    const long burn = 100, keep = 400;
+    digits_resample(&set, &task, &su, su.gibbs_T, 1.0, chains, burn, keep);
+    cr_assert_eq(*entry(&set, 0, "s_mixed", 0), 1.0, "the test's chains did not mix");
+    ac_claim_row ok = the_row(&digits_def, &set, rvar);
+    cr_assert_eq(ok.verdict, AC_VERDICT_PASS, "right T: theory %g, sampled %g, tol %g", ok.theory, ok.empirical,
+                 ok.tol);
+    digits_resample(&set, &task, &su, 2 * su.gibbs_T, 1.0, chains, burn, keep);
+    ac_claim_row hot = the_row(&digits_def, &set, rvar);
+    cr_assert_eq(hot.verdict, AC_VERDICT_FAIL, "2T: theory %g, sampled %g, tol %g", hot.theory, hot.empirical,
+                 hot.tol);
+    digits_resample(&set, &task, &su, su.gibbs_T, 2.0, chains, burn, keep);
+    ac_claim_row wide = the_row(&digits_def, &set, rvar);
+    cr_assert_eq(wide.verdict, AC_VERDICT_FAIL, "sigma^2 = 2: theory %g, sampled %g, tol %g", wide.theory,
+                 wide.empirical, wide.tol);
+    cr_log_info("digits variance row: theory %g; sampled %g (right T), %g (2T), %g (sigma^2 = 2); tol %g, %g, %g",
+                ok.theory, ok.empirical, hot.empirical, wide.empirical, ok.tol, hot.tol, wide.tol);
+    ac_paths_digits_task_clear(&task);
     ac_trial_set_clear(&set);
 }
