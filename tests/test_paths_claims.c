@@ -517,7 +517,8 @@ Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
  * the theory's accuracy, mean test variance and U_1 at those settings, on
  * the Markov task (4 paths) and every stride-th test point, as
  * paths.theory-vs-samples thins them. */
-static void markov_theory_at(double N, double T, double sigma2, int stride, double *acc, double *var, double *U1)
+static void markov_theory_at(double N, int P_train, double T, double sigma2, int stride, double *acc, double *var,
+                             double *U1)
 {
     ac_paths_settings s;
     ac_paths_markov_head heads[AC_PATHS_MARKOV_MAX_HEADS];
@@ -529,6 +530,7 @@ static void markov_theory_at(double N, double T, double sigma2, int stride, doub
     ac_paths_markov_settings tr, te;
     ac_paths_markov_settings_default(&tr);
     te = tr;
+    tr.per_class = P_train / 2;
     te.per_class = AC_PATHS_MARKOV_P_TEST / 2;
     te.seed = AC_PATHS_MARKOV_SEED_TEST;
     ac_paths_markov_data dtr, dte;
@@ -595,7 +597,7 @@ static void markov_theory_at(double N, double T, double sigma2, int stride, doub
 Test(paths_measure, a_sampler_at_the_wrong_temperature_or_prior_fails_the_rate_rows)
 {
     const char *id = "paths.theory-vs-samples";
-    const char *rv = "N |gap| of mean test variance, N = 100 vs 50";
+    const char *rv = "N |gap| of mean test variance, (N, P) = (100, 100) vs (50, 50)";
     ac_paths_claim_setup su;
     ac_paths_claim_setup_of(AC_SIZE_QUICK, &su);
     const double T = AC_PATHS_MARKOV_T;
@@ -604,13 +606,14 @@ Test(paths_measure, a_sampler_at_the_wrong_temperature_or_prior_fails_the_rate_r
         double T, sigma2;
         double var_mcse, u_mcse; /* 0: the quick run's own */
     } fault[2] = {{"sigma^2 = 2", T, 2.0, 0.0, 0.0}, {"2T", 2 * T, 1.0, 5e-4, 5e-3}};
-    const double Nw[2] = {50, 100}; /* trials 1 and 2 */
+    const double Nw[2] = {50, 100}; /* trials 1 and 2, at fixed alpha = 1 */
+    const int Pw[2] = {AC_PATHS_MARKOV_P_TRAIN / 2, AC_PATHS_MARKOV_P_TRAIN};
     for (int f = 0; f < 2; f++) {
         ac_trial_set set;
         fresh(id, &set);
         for (int i = 1; i < 3; i++) {
             double acc, var, U1[16];
-            markov_theory_at(Nw[i - 1], fault[f].T, fault[f].sigma2, su.gibbs_test_stride[i], &acc, &var, U1);
+            markov_theory_at(Nw[i - 1], Pw[i - 1], fault[f].T, fault[f].sigma2, su.gibbs_test_stride[i], &acc, &var, U1);
             *entry(&set, i, "mixed", 0) = 1;
             *entry(&set, i, "acc_s", 0) = acc;
             *entry(&set, i, "var_s", 0) = var;

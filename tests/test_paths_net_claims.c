@@ -584,15 +584,17 @@ static void digits_resample(ac_trial_set *set, const ac_paths_digits_task *task,
 /* paths.digits, theory against samples, with the fault planted in the
  * measurement: the sampler itself run at 2T (T = 1 for the claim's 0.5),
  * and at the right T with every prior variance sigma^2 = 2 for the claim's
- * 1, on the quick task's 50 test points.  The quick claim's own chains (2 x
- * 20 sweeps) are not mixed and its rows INFO; here 4 chains x 1000 kept
- * sweeps after 200 (Pth = 40, N = 10: about a second) mix, so the rows are
- * judged: at the right T and sigma^2 the variance row passes (the gap
- * theory - samples at N = 10 is then within 3 MC SE), at 2T or sigma^2 = 2
- * the sampled mean variance moves by many MC SE and the row fails.  The
- * accuracy row cannot see these faults at quick size: the quick GD model is
- * at chance (0.5), its signs carry no T; it is left out. */
-Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_fails_the_sampled_variance)
+ * 1, on the quick task's 50 test points.  The variance row is information
+ * (the saddle point's gap at N = 10 is not bounded by the theory; see
+ * digits_samples), so the test checks what the row shows: 4 chains x 400
+ * kept sweeps after 100 (Pth = 40, N = 10: about a second) mix; at the right
+ * T and sigma^2 the sampled mean variance sits within 3 MC SE of the theory
+ * here, and each planted fault moves it by more than 5 combined MC SE from
+ * the right run's, so a broken sampler shows in the row's numbers and its
+ * z-score even though no verdict rests on them.  The accuracy row (judged)
+ * cannot see these faults at quick size: the quick GD model is at chance
+ * (0.5), its signs carry no T. */
+Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_moves_the_sampled_variance)
 {
     need_digits();
     ac_trial_set set;
@@ -606,21 +608,25 @@ Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_fails_the_sam
     const char *rvar = "N = 10, T = 0.5: mean test variance";
     const int chains = 4;
     const long burn = 100, keep = 400;
-    digits_resample(&set, &task, &su, su.gibbs_T, 1.0, chains, burn, keep);
-    cr_assert_eq(*entry(&set, 0, "s_mixed", 0), 1.0, "the test's chains did not mix");
-    ac_claim_row ok = the_row(&digits_def, &set, rvar);
-    cr_assert_eq(ok.verdict, AC_VERDICT_PASS, "right T: theory %g, sampled %g, tol %g", ok.theory, ok.empirical,
-                 ok.tol);
-    digits_resample(&set, &task, &su, 2 * su.gibbs_T, 1.0, chains, burn, keep);
-    ac_claim_row hot = the_row(&digits_def, &set, rvar);
-    cr_assert_eq(hot.verdict, AC_VERDICT_FAIL, "2T: theory %g, sampled %g, tol %g", hot.theory, hot.empirical,
-                 hot.tol);
-    digits_resample(&set, &task, &su, su.gibbs_T, 2.0, chains, burn, keep);
-    ac_claim_row wide = the_row(&digits_def, &set, rvar);
-    cr_assert_eq(wide.verdict, AC_VERDICT_FAIL, "sigma^2 = 2: theory %g, sampled %g, tol %g", wide.theory,
-                 wide.empirical, wide.tol);
-    cr_log_info("digits variance row: theory %g; sampled %g (right T), %g (2T), %g (sigma^2 = 2); tol %g, %g, %g",
-                ok.theory, ok.empirical, hot.empirical, wide.empirical, ok.tol, hot.tol, wide.tol);
+    double v[3], se[3];
+    const double T[3] = {su.gibbs_T, 2 * su.gibbs_T, su.gibbs_T}, s2[3] = {1.0, 1.0, 2.0};
+    ac_claim_row row;
+    for (int k = 0; k < 3; k++) {
+        digits_resample(&set, &task, &su, T[k], s2[k], chains, burn, keep);
+        cr_assert_eq(*entry(&set, 0, "s_mixed", 0), 1.0, "case %d: the test's chains did not mix", k);
+        row = the_row(&digits_def, &set, rvar);
+        cr_assert_eq(row.verdict, AC_VERDICT_INFO, "case %d: the variance row is judged", k);
+        cr_assert(ac_test_same_bits(row.empirical, *entry(&set, 0, "s_var_sampled", 0)), "case %d", k);
+        v[k] = row.empirical;
+        se[k] = *entry(&set, 0, "s_var_mcse", 0);
+    }
+    cr_assert_leq(fabs(v[0] - row.theory), 3 * se[0], "right T: theory %g, sampled %g, MC SE %g", row.theory, v[0],
+                  se[0]);
+    for (int k = 1; k < 3; k++)
+        cr_assert_gt(fabs(v[k] - v[0]), 5 * hypot(se[k], se[0]), "case %d: sampled %g against %g (MC SE %g, %g)", k,
+                     v[k], v[0], se[k], se[0]);
+    cr_log_info("digits variance row: theory %g; sampled %g (right T), %g (2T), %g (sigma^2 = 2)", row.theory, v[0],
+                v[1], v[2]);
     ac_paths_digits_task_clear(&task);
     ac_trial_set_clear(&set);
 }
