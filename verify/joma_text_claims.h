@@ -52,7 +52,9 @@ ac_joma_text_setup ac_joma_text_claim_setup(ac_size size);
  * y_m = 1): judged, its one-sided 95 % upper bound over the seeds must be
  * <= 0), "order_rho_shuffled" (the control: the leaves relabelled at
  * random), "order_rho_half" (the same with each change's half time, rising
- * or falling), "loss0" and "loss" (verify/joma_text_claims.c says more). */
+ * or falling), "order_rho_half_rising" and "n_rising" (that over the pairs
+ * whose logit rose, and their count), "loss0" and "loss"
+ * (verify/joma_text_claims.c says more). */
 extern const ac_trial_def ac_joma_hierarchy_trials;
 #define AC_JOMA_HIERARCHY_STATEMENT                                                                            \
     "In a hierarchical binary latent tree, token co-occurrence follows the tree's closed form (decaying with " \
