@@ -30,7 +30,9 @@
  * on that row at every size run so far.  A FAIL there is a scientific
  * result, not a broken test, so for that claim alone the test asks that it
  * runs without error and that every judged row is computed (finite theory
- * and measurement); its rows' own tests below plant violations. */
+ * and measurement); its rows' own tests below plant violations.  The same
+ * holds for joma.hierarchy, whose learning-order row FAILs (siblings'
+ * attention falls; tests/test_joma_text_claims.c plants its violations). */
 Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = ac_test_seed(1)};
@@ -38,7 +40,7 @@ Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
         const ac_claim_def *c = &ac_joma_claims[i];
         ac_claim_result full, part;
         cr_assert_eq(ac_claim_run(c, &o, &full), AC_OK, "%s", full.error);
-        if (strcmp(c->id, "joma.nonlinear-sparse-dense") == 0) {
+        if (strcmp(c->id, "joma.nonlinear-sparse-dense") == 0 || strcmp(c->id, "joma.hierarchy") == 0) {
             int judged = 0;
             for (int r = 0; r < full.nrows; r++) {
                 const ac_claim_row *row = &full.rows[r];

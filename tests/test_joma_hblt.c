@@ -216,3 +216,173 @@ Test(joma_hblt, half_time_is_scale_free)
     v[4] = NAN;
     cr_assert(isnan(ac_joma_hblt_half_time(t, v, 5)));
 }
+
+/* ---- the query block ---- */
+
+/* The query task: a query and a label among a sample's tokens, neither in
+ * the context, the context (at least one token) normalised. */
+Test(joma_hblt, query_task_keeps_query_and_label_out_of_a_normalised_context)
+{
+    double rho[3] = {0.8, 0.8, 0.8};
+    ac_joma_hblt h = {.depth = 3, .p_root = 0.5, .rho = rho};
+    gsl_rng *r = ac_test_rng(75);
+    ac_joma_hblt_qtask q;
+    cr_assert_eq(ac_joma_hblt_qtask_init(&q, &h, 100, r, NULL), AC_OK);
+    cr_assert_eq(q.data.N, 100);
+    cr_assert_eq(q.data.M, 8);
+    int differ = 0;
+    for (int s = 0; s < 100; s++) {
+        const double *x = q.data.X + s * 8;
+        double sum = 0;
+        int nz = 0;
+        for (int l = 0; l < 8; l++) {
+            sum += x[l];
+            nz += x[l] > 0;
+        }
+        cr_assert(nz >= 1);
+        cr_assert(fabs(sum - 1.0) < 8 * DBL_EPSILON, "sample %d sums to %g", s, sum);
+        cr_assert_neq(q.query[s], q.data.label[s]);
+        cr_assert_eq(x[q.query[s]], 0.0, "the query is in its own context");
+        cr_assert_eq(x[q.data.label[s]], 0.0, "the label is in its own context");
+        cr_assert_eq(q.data.Y[s * 8 + q.data.label[s]], 1.0);
+        differ += q.query[s] != q.query[0];
+    }
+    cr_assert(differ > 0, "every sequence has the same query");
+    ac_joma_hblt_qtask_clear(&q);
+    ac_joma_hblt_qtask_clear(&q); /* a cleared task: a no-op */
+    double one[3] = {1.0, 1.0, 1.0};
+    ac_joma_hblt never = {.depth = 3, .p_root = 0.0, .rho = one};
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_joma_hblt_qtask_init(&q, &never, 3, r, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "only 0 of 3"), "%s", msg.text);
+    gsl_rng_free(r);
+}
+
+/* The gradient against central differences of the loss: step e = 1e-5 on
+ * O(1) parameters gives a truncation error O(e^2) ~ 1e-10 times the third
+ * derivative (O(1)) and a rounding error O(DBL_EPSILON / e) ~ 2e-11 on a
+ * loss of O(1); the tolerance 1e-7 is far above both and far below a
+ * missing factor (the 1/T, the softmax's centring, a sign). */
+#define FD_STEP 1e-5
+#define FD_TOL 1e-7
+
+Test(joma_hblt, query_block_gradient_matches_finite_differences)
+{
+    double rho[2] = {0.7312, 0.6};
+    ac_joma_hblt h = {.depth = 2, .p_root = 0.6, .rho = rho};
+    gsl_rng *r = ac_test_rng(76);
+    ac_joma_hblt_qtask q;
+    cr_assert_eq(ac_joma_hblt_qtask_init(&q, &h, 7, r, NULL), AC_OK);
+    const int M = 4, mm = 16;
+    double P[48], G[48], Pp[48], Pm[48];
+    for (int j = 0; j < 48; j++)
+        P[j] = 1.7312 * (gsl_rng_uniform(r) - 0.5);
+    const double T = 0.7;
+    double L = ac_joma_hblt_q_loss(&q, P, P + mm, P + 2 * mm, T, G, G + mm, G + 2 * mm);
+    cr_assert(isfinite(L));
+    cr_assert_float_eq(ac_joma_hblt_q_loss(&q, P, P + mm, P + 2 * mm, T, NULL, NULL, NULL), L, 0.0);
+    for (int j = 0; j < 3 * mm; j++) {
+        memcpy(Pp, P, sizeof P);
+        memcpy(Pm, P, sizeof P);
+        Pp[j] += FD_STEP;
+        Pm[j] -= FD_STEP;
+        double fd = (ac_joma_hblt_q_loss(&q, Pp, Pp + mm, Pp + 2 * mm, T, NULL, NULL, NULL) -
+                     ac_joma_hblt_q_loss(&q, Pm, Pm + mm, Pm + 2 * mm, T, NULL, NULL, NULL)) /
+                    (2 * FD_STEP);
+        cr_assert(fabs(fd - G[j]) < FD_TOL, "entry %d of %s: gradient %.12g, differences %.12g", j % mm,
+                  j < mm ? "Z" : j < 2 * mm ? "V" : "Q", G[j], fd);
+    }
+    /* z_m of a query that never occurs gets no gradient */
+    for (int m = 0; m < M; m++) {
+        int seen = 0;
+        for (int s = 0; s < q.data.N; s++)
+            seen += q.query[s] == m;
+        for (int l = 0; l < M && !seen; l++)
+            cr_assert_eq(G[m * M + l], 0.0);
+    }
+    q.query[0] = M;
+    cr_assert(isnan(ac_joma_hblt_q_loss(&q, P, P + mm, P + 2 * mm, T, NULL, NULL, NULL)), "a query out of range");
+    ac_joma_hblt_qtask_clear(&q);
+    gsl_rng_free(r);
+}
+
+/* The trainer: a step is exactly P - lr G; the loss falls along a run that
+ * ends at its step limit; bad settings, sizes and starts are refused; an
+ * absurd step diverges and keeps the last finite iterate. */
+Test(joma_hblt, query_trainer_steps_ends_and_refuses)
+{
+    double rho[2] = {0.8, 0.8};
+    ac_joma_hblt h = {.depth = 2, .p_root = 0.5, .rho = rho};
+    gsl_rng *r = ac_test_rng(77);
+    ac_joma_hblt_qtask q;
+    cr_assert_eq(ac_joma_hblt_qtask_init(&q, &h, 40, r, NULL), AC_OK);
+    const int mm = 16;
+    ac_joma_hblt_q_settings s;
+    ac_joma_hblt_q_settings_default(&s);
+    cr_assert_null(ac_joma_hblt_q_settings_check(&s));
+    s.steps = 30;
+    s.lr = 0.3;
+    ac_joma_hblt_q_trainer *tr = ac_joma_hblt_q_trainer_alloc(4);
+    cr_assert_eq(ac_joma_hblt_q_trainer_iterate(tr), AC_EINVAL, "iterate before set");
+    cr_assert_eq(ac_joma_hblt_q_trainer_set(tr, &q, &s, NULL, NULL, NULL, NULL), AC_OK);
+    double G[48];
+    ac_joma_hblt_q_loss(&q, ac_joma_hblt_q_trainer_Z(tr), ac_joma_hblt_q_trainer_V(tr),
+                        ac_joma_hblt_q_trainer_Q(tr), s.T, G, G + mm, G + 2 * mm);
+    cr_assert_eq(ac_joma_hblt_q_trainer_iterate(tr), AC_OK);
+    for (int j = 0; j < mm; j++) {
+        cr_assert_eq(ac_joma_hblt_q_trainer_Z(tr)[j], -s.lr * G[j]);
+        cr_assert_eq(ac_joma_hblt_q_trainer_V(tr)[j], -s.lr * G[mm + j]);
+        cr_assert_eq(ac_joma_hblt_q_trainer_Q(tr)[j], -s.lr * G[2 * mm + j]);
+    }
+    cr_assert_eq(ac_joma_hblt_q_trainer_run(tr, 1000), AC_TRAIN_STEP_LIMIT);
+    const ac_train_info *in = ac_joma_hblt_q_trainer_info(tr);
+    cr_assert_eq(in->steps, 30);
+    cr_assert(in->loss < in->loss0, "loss %g from %g", in->loss, in->loss0);
+    /* a zero start predicts uniformly: ln 4 per sequence, the mean of 40
+     * equal terms off by at most 40 roundings of ~1.4 */
+    cr_assert_float_eq(in->loss0, log(4.0), 64 * DBL_EPSILON, "loss0 %.17g", in->loss0);
+    /* refusals */
+    ac_msg msg = {{0}};
+    s.lr = -1;
+    cr_assert_eq(ac_joma_hblt_q_trainer_set(tr, &q, &s, NULL, NULL, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "lr"), "%s", msg.text);
+    s.lr = 0.3;
+    s.T = 0;
+    cr_assert_not_null(ac_joma_hblt_q_settings_check(&s));
+    s.T = 0.5;
+    double bad[16] = {0};
+    bad[5] = NAN;
+    cr_assert_eq(ac_joma_hblt_q_trainer_set(tr, &q, &s, NULL, bad, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "entry 5 of V"), "%s", msg.text);
+    ac_joma_hblt_q_trainer *small = ac_joma_hblt_q_trainer_alloc(2);
+    cr_assert_eq(ac_joma_hblt_q_trainer_set(small, &q, &s, NULL, NULL, NULL, &msg), AC_ESIZE);
+    ac_joma_hblt_q_trainer_free(small);
+    cr_assert_null(ac_joma_hblt_q_trainer_alloc(0));
+    ac_joma_hblt_q_trainer_free(NULL);
+    /* divergence: a huge step from a large start */
+    double big[16];
+    for (int j = 0; j < 16; j++)
+        big[j] = 300.0 * (j % 3 - 1);
+    s.lr = 1e300;
+    cr_assert_eq(ac_joma_hblt_q_trainer_set(tr, &q, &s, big, big, big, NULL), AC_OK);
+    cr_assert_eq(ac_joma_hblt_q_trainer_run(tr, 30), AC_TRAIN_DIVERGED);
+    for (int j = 0; j < mm; j++)
+        cr_assert(isfinite(ac_joma_hblt_q_trainer_Z(tr)[j]), "the last finite iterate stays");
+    ac_joma_hblt_q_trainer_free(tr);
+    ac_joma_hblt_qtask_clear(&q);
+    gsl_rng_free(r);
+}
+
+/* The level time: the first checkpoint at or above the level, +inf when
+ * never reached, NaN for a NaN level or a NaN before the crossing. */
+Test(joma_hblt, level_time_is_the_first_crossing)
+{
+    double t[5] = {0, 10, 20, 30, 40}, v[5] = {0.0, 0.3, 0.2, 0.5, 0.4};
+    cr_assert_eq(ac_joma_hblt_level_time(t, v, 5, 0.25), 10.0);
+    cr_assert_eq(ac_joma_hblt_level_time(t, v, 5, 0.5), 30.0, "reaching the level counts");
+    cr_assert(isinf(ac_joma_hblt_level_time(t, v, 5, 0.6)));
+    cr_assert(isnan(ac_joma_hblt_level_time(t, v, 5, NAN)));
+    v[1] = NAN;
+    cr_assert(isnan(ac_joma_hblt_level_time(t, v, 5, 0.5)));
+    cr_assert_eq(ac_joma_hblt_level_time(t, v, 5, -1.0), 0.0);
+}

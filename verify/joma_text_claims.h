@@ -42,24 +42,24 @@ ac_joma_text_setup ac_joma_text_claim_setup(ac_size size);
  * i, with the generator of seed S + i: nsample samples of the tree against
  * the co-occurrence formula ("cooc_z", "marg_z": the largest binomial
  * z-scores; "cond_theory", "cond_sample": P(y_l = 1 | y_m = 1) by height),
- * then the masked-token task of verify/joma_hblt.h (nseq sequences) learned
- * by JoMA's block (verify/joma_model.h: softmax attention, identity
- * activation, cross-entropy, full-batch SGD), with "t" (checkpoints), "vH1"
- * .. "vH<depth>" (the mean change of v_{n l} over the pairs at each height),
- * "t_early", "rho_early" (Spearman's correlation over the pairs n != l of
- * the change of v_{n l} at a tenth of the run with the formula's P(y_l =
- * 1, y_n = 1)), "thalf_rho" (the same correlation of each pair's half time,
- * ac_joma_hblt_half_time), "weak_slope" (the slope per step of the mean
- * change of the pairs depth levels apart over the last third), and
- * "rho_early_frozen", "thalf_rho_frozen" from the same data and init with
- * the attention frozen (T = 1e6).  The learning-order rows are INFO: the
- * block's one attention vector cannot order pairs (verify/
- * joma_text_claims.c says why). */
+ * then the query-token task of verify/joma_hblt.h (nseq sequences) learned
+ * by its query block (one attention row z_m per query: softmax, identity
+ * activation, cross-entropy, full-batch SGD), with "t" (checkpoints),
+ * "zH1" .. "zH<depth>" (the mean change of z_{ml} over the pairs at each
+ * height), "learned" (the fraction of pairs at each height whose z_{ml}
+ * reached half its row's largest final change), "order_rho" (Spearman's
+ * correlation over the pairs m != l of that learning time with P(y_l = 1 |
+ * y_m = 1): judged, its one-sided 95 % upper bound over the seeds must be
+ * <= 0), "order_rho_shuffled" (the control: the leaves relabelled at
+ * random), "order_rho_half" (the same with each change's half time, rising
+ * or falling), "order_rho_half_rising" and "n_rising" (that over the pairs
+ * whose logit rose, and their count), "loss0" and "loss"
+ * (verify/joma_text_claims.c says more). */
 extern const ac_trial_def ac_joma_hierarchy_trials;
 #define AC_JOMA_HIERARCHY_STATEMENT                                                                            \
     "In a hierarchical binary latent tree, token co-occurrence follows the tree's closed form (decaying with " \
-    "the height of the common ancestor); which token pairs a trained layer associates first is shown, not "    \
-    "judged"
+    "the height of the common ancestor), and a layer with one attention row per query learns the attention "  \
+    "of a query to the tokens that co-occur with it most first"
 
 typedef struct {
     int depth;       /* tree depth: 2^depth tokens */
@@ -72,11 +72,12 @@ typedef struct {
     int trials;
 } ac_joma_hierarchy_setup;
 
-/* p_root 0.35 at every size; quick: depth 3, rho 0.8, 5000 samples, 200 sequences, 300 steps, 3
- * seeds; default: depth 4, rho 0.9, 20000 samples, 300 sequences, 1000
- * steps, 5 seeds; paper: depth 5, rho 0.9, 100000 samples, 1000 sequences,
- * 5000 steps, 10 seeds.  SGD lr 0.1 and T 0.5 (verify/joma_model.h's
- * defaults, the authors' §4.1 run). */
+/* p_root 0.35 at every size; quick: depth 3, rho 0.8, 5000 samples, 200
+ * sequences, 400 steps, 3 seeds; default: depth 4, rho 0.9, 20000 samples,
+ * 1000 sequences, 2000 steps, 5 seeds; paper: depth 5, rho 0.9, 100000
+ * samples, 4000 sequences, 5000 steps, 10 seeds.  SGD lr 0.5 (five times
+ * the authors' §4.1 step, so that z moves by O(1) within the default run's
+ * budget) and T 0.5 (the authors'). */
 ac_joma_hierarchy_setup ac_joma_hierarchy_claim_setup(ac_size size);
 
 #endif
