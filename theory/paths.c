@@ -291,6 +291,20 @@ struct ac_paths_workspace {
      * C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with Phi_a the
      * P x N0 slice of path a; Pa (P x N0) is scratch for that slice. */
     double *Cpk, *Pa;
+    /* The compressed gradient route (AC_PATHS_GRAD_COMPRESSED; NULL
+     * otherwise), set by set_data from the LQ factorisation Phi = R Q of
+     * Phi seen as P x m (m = N0 H^L), R lower trapezoidal P x r, r =
+     * min(P, m), Q with orthonormal rows (r x m):
+     *   Rq: R, P x r row-major (zero above the diagonal);
+     *   Sp: for each pair a <= b of paths in the pre-kernels' order, the
+     *       packed lower triangle (row j at j(j+1)/2) of S_ab with
+     *       (S_ab)_jj = (M_ab)_jj and (S_ab)_jk = (M_ab)_jk + (M_ab)_kj for
+     *       j > k, M_ab = Q_a Q_b^T (r x r), Q_a the columns of Q of path a;
+     *   Wp: r(r+1)/2 scratch (the packed triangle of W = Y^T Y);
+     *   gp: one entry per pair (scratch). */
+    ac_paths_grad_route route;
+    int r;
+    double *Rq, *Sp, *Wp, *gp;
 };
 
 /* Pre-kernels are used when they fit and win: assembling K from them reads
@@ -302,6 +316,68 @@ static int use_prekernels(int P, int N0, int np)
 {
     double n = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
     return P > 0 && 4.0 * (np + 1) <= N0 && n <= (double)AC_PATHS_PREKERNEL_MAX;
+}
+
+/* Column block of the trapezoidal solve Y = L^{-1} R (energy_grad_compressed):
+ * block [j0, j0 + nb) of R is zero above row j0, so only L's trailing
+ * (P - j0) x (P - j0) part acts on it, and the solve costs sum over blocks of
+ * (P - j0)^2 nb ~ P^3/3 + P^2 nb/2 flops.  nb = P/8, kept within [16, 128]:
+ * the block overhead stays near 1.5 nb / P ~ 20% of P^3/3 while each dtrsm
+ * call is wide enough for OpenBLAS's blocked kernels. */
+#define BLOCK_MIN 16
+#define BLOCK_MAX 128
+#define BLOCK_DIV 8
+
+static int trapezoid_block(int P)
+{
+    int nb = P / BLOCK_DIV;
+    return nb < BLOCK_MIN ? BLOCK_MIN : nb > BLOCK_MAX ? BLOCK_MAX : nb;
+}
+
+/* Doubles the compressed route keeps: R (P r) and the packed S_ab of every
+ * pair a <= b. */
+static double compressed_doubles(int P, int m, int np)
+{
+    double r = P < m ? P : m;
+    return (double)P * r + (double)np * (np + 1) / 2 * (r * (r + 1) / 2);
+}
+
+/* Flops of one gradient evaluation beyond what both routes share (the
+ * Cholesky of K + T I, b = Phi^T v and B):
+ *   direct:     the solve L^{-1} Phi (P x m right-hand sides), P^2 m, and
+ *               M = Z^T Z over P N0 rows, P m H^L;
+ *   compressed: the blocked trapezoidal solve sum (P - j0)^2 nb, W = Y^T Y
+ *               (dlauum r^3/3 and dsyrk r^2 (P - r)), and the inner
+ *               products <W, S_ab>, one pass over Sp, np(np+1)/2 r^2. */
+static double direct_flops(int P, int m, int np)
+{
+    return (double)P * P * m + (double)P * m * np;
+}
+
+static double compressed_flops(int P, int m, int np)
+{
+    int r = P < m ? P : m, nb = trapezoid_block(P);
+    double f = 0.0;
+    for (int j0 = 0; j0 < r; j0 += nb) {
+        int w = r - j0 < nb ? r - j0 : nb;
+        f += (double)(P - j0) * (P - j0) * w;
+    }
+    f += (double)r * r * r / 3 + (double)r * r * (P - r);
+    return f + (double)np * (np + 1) / 2 * r * r;
+}
+
+/* The route a workspace takes (route requested, AUTO resolved); -1 when the
+ * compressed route is asked for but exceeds AC_PATHS_COMPRESS_MAX. */
+static int resolve_route(ac_paths_grad_route route, int P, int N0, int np)
+{
+    int m = N0 * np;
+    int fits = P > 0 && compressed_doubles(P, m, np) <= (double)AC_PATHS_COMPRESS_MAX;
+    if (route == AC_PATHS_GRAD_DIRECT)
+        return AC_PATHS_GRAD_DIRECT;
+    if (route == AC_PATHS_GRAD_COMPRESSED)
+        return fits ? AC_PATHS_GRAD_COMPRESSED : -1;
+    return fits && compressed_flops(P, m, np) < direct_flops(P, m, np) ? AC_PATHS_GRAD_COMPRESSED
+                                                                        : AC_PATHS_GRAD_DIRECT;
 }
 
 const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w)
@@ -329,7 +405,19 @@ ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg
 
 ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0)
 {
+    return ac_paths_alloc_route(s, P, N0, AC_PATHS_GRAD_AUTO);
+}
+
+ac_paths_workspace *ac_paths_alloc_route(const ac_paths_settings *s, int P, int N0,
+                                         ac_paths_grad_route route)
+{
     if (ac_paths_check_sizes(s, P, N0, NULL) != AC_OK)
+        return NULL;
+    if (route != AC_PATHS_GRAD_AUTO && route != AC_PATHS_GRAD_DIRECT &&
+        route != AC_PATHS_GRAD_COMPRESSED)
+        return NULL;
+    int rt = resolve_route(route, P, N0, ac_paths_count(s));
+    if (rt < 0)
         return NULL;
     ac_paths_workspace *w = calloc(1, sizeof *w);
     if (!w)
@@ -358,8 +446,20 @@ ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0)
         w->Cpk = malloc(sizeof(double) * (np * (np + 1) / 2) * ((size_t)P * (P + 1) / 2));
         w->Pa = malloc(sizeof(double) * 2 * (size_t)P * N0);
     }
+    w->route = (ac_paths_grad_route)rt;
+    int cq = rt == AC_PATHS_GRAD_COMPRESSED;
+    if (cq) {
+        int r = P < N0 * w->np ? P : N0 * w->np;
+        size_t tri = (size_t)r * (r + 1) / 2, npair = np * (np + 1) / 2;
+        w->r = r;
+        w->Rq = malloc(sizeof(double) * (size_t)P * r);
+        w->Sp = malloc(sizeof(double) * npair * tri);
+        w->Wp = malloc(sizeof(double) * tri);
+        w->gp = malloc(sizeof(double) * npair);
+    }
     if (!w->K || !w->Z || !w->v || !w->wv || !w->b || !w->M || !w->G1 || !w->Lu || !w->Inv || !w->Q ||
-        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa))) {
+        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa)) ||
+        (cq && (!w->Rq || !w->Sp || !w->Wp || !w->gp))) {
         ac_paths_free(w);
         return NULL;
     }
@@ -373,6 +473,7 @@ void ac_paths_free(ac_paths_workspace *w)
     free(w->K), free(w->Z), free(w->v), free(w->wv), free(w->b), free(w->M), free(w->G1);
     free(w->Lu), free(w->Inv), free(w->Q), free(w->X), free(w->Ut), free(w->Gt);
     free(w->Cpk), free(w->Pa);
+    free(w->Rq), free(w->Sp), free(w->Wp), free(w->gp);
     free(w);
 }
 
@@ -410,6 +511,67 @@ static void prekernels(ac_paths_workspace *w)
     }
 }
 
+/* The compressed route's data (the workspace's Rq and Sp, see there), once
+ * per set_data.  Phi (P x m) = R Q by LAPACK's LQ factorisation (dgelqf, Q
+ * formed by dorglq), so Phi_a = R Q_a and
+ *   M_ab = tr[(K+TI)^{-1} Phi_a Phi_b^T] = tr[Y^T Y Q_a Q_b^T],  Y = L^{-1} R
+ * (§3.6 step 3 with Phi compressed to its r = min(P, m) directions): each
+ * evaluation then solves with R (P x r, trapezoidal) instead of Phi (P x m)
+ * and reads the pairs' M_ab = Q_a Q_b^T computed here.  w->Z (P m doubles)
+ * holds the factorisation, w->K (P x P >= r x r) one pair's product. */
+static ac_status compress(ac_paths_workspace *w, ac_msg *msg)
+{
+    int P = w->P, N0 = w->N0, np = w->np, m = N0 * np, r = w->r;
+    size_t tri = (size_t)r * (r + 1) / 2;
+    double *A = w->Z, *C = w->K;
+    double *tau = malloc(sizeof(double) * (size_t)r);
+    double *Qp = malloc(sizeof(double) * (size_t)m * r);
+    if (!tau || !Qp) {
+        free(tau), free(Qp);
+        return ac_fail(msg, AC_ENOMEM, "attention paths: out of memory compressing the path tensor");
+    }
+    memcpy(A, w->Phi, sizeof(double) * (size_t)P * m);
+    int info = LAPACKE_dgelqf(LAPACK_ROW_MAJOR, P, m, A, m, tau);
+    for (int mu = 0; info == 0 && mu < P; mu++)
+        for (int j = 0; j < r; j++)
+            w->Rq[(size_t)mu * r + j] = j <= mu ? A[(size_t)mu * m + j] : 0.0;
+    if (info == 0)
+        info = LAPACKE_dorglq(LAPACK_ROW_MAJOR, r, m, r, A, m, tau);
+    if (info != 0) {
+        free(tau), free(Qp);
+        return ac_fail(msg, info == LAPACK_WORK_MEMORY_ERROR ? AC_ENOMEM : AC_ELAPACK,
+                       "attention paths: LQ factorisation of the %d x %d path tensor failed "
+                       "(LAPACK dgelqf/dorglq: %d)", P, m, info);
+    }
+    /* Qp: path a's columns of Q as an N0 x r block, row i = column i np + a. */
+    for (int a = 0; a < np; a++)
+        for (int i = 0; i < N0; i++)
+            for (int j = 0; j < r; j++)
+                Qp[((size_t)a * N0 + i) * r + j] = A[(size_t)j * m + (size_t)i * np + a];
+    double *out = w->Sp;
+    for (int a = 0; a < np; a++) {
+        const double *Qa = Qp + (size_t)a * N0 * r;
+        for (int b = a; b < np; b++, out += tri) {
+            const double *Qb = Qp + (size_t)b * N0 * r;
+            /* C = M_ab: (M_ab)_jk = sum_i Qp_a[i][j] Qp_b[i][k] (lower triangle
+             * only for a = b, M_aa being symmetric). */
+            if (b == a)
+                cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, N0, 1.0, Qa, r, 0.0, C, r);
+            else
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, N0, 1.0, Qa, r, Qb, r,
+                            0.0, C, r);
+            for (int j = 0; j < r; j++)
+                for (int k = 0; k <= j; k++)
+                    out[(size_t)j * (j + 1) / 2 + k] =
+                        k == j ? C[(size_t)j * r + j]
+                        : b == a ? 2.0 * C[(size_t)j * r + k]
+                                 : C[(size_t)j * r + k] + C[(size_t)k * r + j];
+        }
+    }
+    free(tau), free(Qp);
+    return AC_OK;
+}
+
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
                             ac_msg *msg)
 {
@@ -427,7 +589,14 @@ ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const doub
     w->Phi = Phi, w->Y = Y;
     if (w->Cpk)
         prekernels(w);
+    if (w->route == AC_PATHS_GRAD_COMPRESSED)
+        return compress(w, msg);
     return AC_OK;
+}
+
+ac_paths_grad_route ac_paths_route_of(const ac_paths_workspace *w)
+{
+    return w->route;
 }
 
 /* ---- Entropy (§3.2) and its gradient (§3.6) ---------------------------- */
@@ -622,6 +791,38 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
     return AC_OK;
 }
 
+/* M's lower triangle (§3.6 step 3) by the compressed route (compress):
+ * M_ab = tr[W M_ab] = <W, S_ab> over the packed lower triangles, with
+ * W = Y^T Y, Y = L^{-1} R (P x r, L = w->K's factor).  R is zero above its
+ * diagonal, so column block [j0, j1) of Y is L[j0:, j0:]^{-1} R[j0:, j0:j1]
+ * below row j0 and zero above (trapezoid_block); W = Y_1^T Y_1 + Y_2^T Y_2
+ * with Y_1 the leading r x r (lower triangular: LAPACK dlauum) and Y_2 the
+ * P - r rows below (dsyrk).  Y lives in w->Z (P r <= P m doubles). */
+static void energy_m_compressed(ac_paths_workspace *w)
+{
+    int P = w->P, np = w->np, r = w->r, nb = trapezoid_block(P);
+    size_t tri = (size_t)r * (r + 1) / 2;
+    double *Y = w->Z;
+    memcpy(Y, w->Rq, sizeof(double) * (size_t)P * r);
+    for (int j0 = 0; j0 < r; j0 += nb) {
+        int wd = r - j0 < nb ? r - j0 : nb;
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P - j0, wd,
+                    1.0, w->K + (size_t)j0 * P + j0, P, Y + (size_t)j0 * r + j0, r);
+    }
+    LAPACKE_dlauum(LAPACK_ROW_MAJOR, 'L', r, Y, r);
+    if (P > r)
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, P - r, 1.0, Y + (size_t)r * r, r, 1.0,
+                    Y, r);
+    for (int j = 0; j < r; j++)
+        memcpy(w->Wp + (size_t)j * (j + 1) / 2, Y + (size_t)j * r, sizeof(double) * (size_t)(j + 1));
+    int npair = np * (np + 1) / 2;
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, npair, (int)tri, 1.0, w->Sp, (int)tri, w->Wp, 1, 0.0,
+                w->gp, 1);
+    for (int a = 0, k = 0; a < np; a++)
+        for (int b = a; b < np; b++, k++)
+            w->M[(size_t)b * np + a] = w->gp[k];
+}
+
 ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, double *G1,
                           ac_msg *msg)
 {
@@ -641,12 +842,17 @@ ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, do
     *E = ld + cblas_ddot(P, w->wv, 1, w->wv, 1);
     if (!G1)
         return AC_OK;
-    /* M = sum_i Phi_i^T (K+TI)^{-1} Phi_i = Z'^T Z' with Z = L^{-1} Phi seen
-     * as a (P N0) x H^L matrix (§3.6 steps 2-3). */
-    memcpy(w->Z, w->Phi, sizeof(double) * (size_t)P * m);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0, w->K,
-                P, w->Z, m);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * w->N0, 1.0, w->Z, np, 0.0, w->M, np);
+    if (w->route == AC_PATHS_GRAD_COMPRESSED)
+        energy_m_compressed(w);
+    else {
+        /* M = sum_i Phi_i^T (K+TI)^{-1} Phi_i = Z'^T Z' with Z = L^{-1} Phi
+         * seen as a (P N0) x H^L matrix (§3.6 steps 2-3). */
+        memcpy(w->Z, w->Phi, sizeof(double) * (size_t)P * m);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0,
+                    w->K, P, w->Z, m);
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * w->N0, 1.0, w->Z, np, 0.0, w->M,
+                    np);
+    }
     /* b = Phi^T v (N0 x H^L) and B = b^T b (§3.6 step 4); G1 = M - B. */
     cblas_dgemv(CblasRowMajor, CblasTrans, P, m, 1.0, w->Phi, m, w->v, 1, 0.0, w->b, 1);
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, w->N0, -1.0, w->b, np, 1.0, w->M, np);
