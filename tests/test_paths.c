@@ -1087,9 +1087,10 @@ Test(paths, compressed_gradient_route_equals_the_direct_one_to_rounding)
     gsl_rng_free(r);
 }
 
-/* AUTO takes the route with fewer flops per evaluation: COMPRESSED when
- * P << m (the Markov task: m = 924), DIRECT when m is small against P and
- * the pairs' r^2 terms outweigh the saving. */
+/* AUTO takes the cheaper route per evaluation: COMPRESSED when P << m (the
+ * Markov task at P = 100: m = 924), DIRECT when m is small against P and
+ * the pass over the pairs' r^2 outweighs the saving, or when r = m < P
+ * (P = 2000). */
 Test(paths, auto_route_follows_the_flop_count)
 {
     ac_paths_settings s;
@@ -1098,9 +1099,10 @@ Test(paths, auto_route_follows_the_flop_count)
     ac_paths_workspace *w = ac_paths_alloc(&s, 100, 231);
     cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_COMPRESSED);
     ac_paths_free(w);
-    /* P = 7 > m = 4 (N0 = 1): direct P^2 m = 196 + 112 flops against the
-     * pairs' 10 r^2 = 160 plus the solve and W */
-    w = ac_paths_alloc(&s, 7, 1);
+    w = ac_paths_alloc(&s, 7, 1); /* m = 4 */
+    cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_DIRECT);
+    ac_paths_free(w);
+    w = ac_paths_alloc(&s, 2000, 231);
     cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_DIRECT);
     ac_paths_free(w);
     cr_assert_null(ac_paths_alloc_route(&s, 0, 1, AC_PATHS_GRAD_COMPRESSED));

@@ -318,21 +318,22 @@ static int use_prekernels(int P, int N0, int np)
     return P > 0 && 4.0 * (np + 1) <= N0 && n <= (double)AC_PATHS_PREKERNEL_MAX;
 }
 
-/* Column block of the trapezoidal solve Y = L^{-1} R (energy_grad_compressed):
- * block [j0, j0 + nb) of R is zero above row j0, so only L's trailing
- * (P - j0) x (P - j0) part acts on it, and the solve costs sum over blocks of
- * (P - j0)^2 nb ~ P^3/3 + P^2 nb/2 flops.  nb = P/8, kept within [16, 128]:
- * the block overhead stays near 1.5 nb / P ~ 20% of P^3/3 while each dtrsm
- * call is wide enough for OpenBLAS's blocked kernels. */
-#define BLOCK_MIN 16
-#define BLOCK_MAX 128
-#define BLOCK_DIV 8
-
-static int trapezoid_block(int P)
-{
-    int nb = P / BLOCK_DIV;
-    return nb < BLOCK_MIN ? BLOCK_MIN : nb > BLOCK_MAX ? BLOCK_MAX : nb;
-}
+/* Below this order the triangular-by-triangular solve (tri_tri_solve) is
+ * one dtrsm on the whole square: recursing further costs more in calls
+ * than the zeros above the diagonal it skips. */
+#define TRI_BASE 32
+/* A double streamed from memory (the pass over the pairs' S_ab) counts as
+ * this many flops in the route choice: a single core moves ~1 double per
+ * ns against ~15-30 flops per ns in dpotrf/dtrsm on the machines we use. */
+#define MEM_FLOPS 16.0
+/* The direct route's one wide dtrsm (P x P against m columns) runs at about
+ * this multiple of the flop rate of the compressed route's calls (dpotrf-
+ * and dlauum-like orders, narrower blocks): measured with OpenBLAS 0.3.21,
+ * one thread, a P x P dtrsm against P columns (P^3 flops) takes 2.1-2.4
+ * times a dpotrf (P^3/3) at P = 500 ... 2000.  With it the choice matches
+ * the measured faster route on the Markov task (compressed at P = 100, 500;
+ * direct at 1000, 2000, where r = m = 924 no longer falls short of P). */
+#define DIRECT_SPEED 1.5
 
 /* Doubles the compressed route keeps: R (P r) and the packed S_ab of every
  * pair a <= b. */
@@ -343,27 +344,24 @@ static double compressed_doubles(int P, int m, int np)
 }
 
 /* Flops of one gradient evaluation beyond what both routes share (the
- * Cholesky of K + T I, b = Phi^T v and B):
+ * Cholesky of K + T I, b = Phi^T v and B), in dpotrf-rate flops:
  *   direct:     the solve L^{-1} Phi (P x m right-hand sides), P^2 m, and
- *               M = Z^T Z over P N0 rows, P m H^L;
- *   compressed: the blocked trapezoidal solve sum (P - j0)^2 nb, W = Y^T Y
- *               (dlauum r^3/3 and dsyrk r^2 (P - r)), and the inner
- *               products <W, S_ab>, one pass over Sp, np(np+1)/2 r^2. */
+ *               M = Z^T Z over P N0 rows, P m H^L, over DIRECT_SPEED;
+ *   compressed: Y = L^{-1} R (tri_tri_solve r^3/3 on the leading r x r,
+ *               then dgemm (P - r) r^2 and dtrsm (P - r)^2 r below it),
+ *               W = Y^T Y (dlauum r^3/3, dsyrk r^2 (P - r)), and one pass
+ *               over the pairs' packed S_ab (np(np+1)/2 r^2/2 doubles, at
+ *               MEM_FLOPS each). */
 static double direct_flops(int P, int m, int np)
 {
-    return (double)P * P * m + (double)P * m * np;
+    return ((double)P * P * m + (double)P * m * np) / DIRECT_SPEED;
 }
 
 static double compressed_flops(int P, int m, int np)
 {
-    int r = P < m ? P : m, nb = trapezoid_block(P);
-    double f = 0.0;
-    for (int j0 = 0; j0 < r; j0 += nb) {
-        int w = r - j0 < nb ? r - j0 : nb;
-        f += (double)(P - j0) * (P - j0) * w;
-    }
-    f += (double)r * r * r / 3 + (double)r * r * (P - r);
-    return f + (double)np * (np + 1) / 2 * r * r;
+    double r = P < m ? P : m, d = P - r;
+    return 2.0 * r * r * r / 3 + 2.0 * d * r * r + d * d * r +
+           MEM_FLOPS * np * (np + 1) / 2 * r * r / 2;
 }
 
 /* The route a workspace takes (route requested, AUTO resolved); -1 when the
@@ -791,25 +789,52 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
     return AC_OK;
 }
 
+/* Y := L^{-1} Y for n x n lower triangular L and Y (Y holds R on entry,
+ * zero above its diagonal, and stays so): with L = [L11 0; L21 L22] and Y
+ * alike, Y11 = L11^{-1} Y11, Y21 = L22^{-1} (Y21 - L21 Y11), Y22 =
+ * L22^{-1} Y22, recursively, so that every flop is in a full-size dgemm or
+ * dtrsm: n^3/4 per level, n^3/3 in all, against n^3 for one dtrsm that
+ * ignores Y's zeros. */
+static void tri_tri_solve(int n, const double *L, int ldl, double *Y, int ldy)
+{
+    if (n <= TRI_BASE) {
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, n, 1.0, L,
+                    ldl, Y, ldy);
+        return;
+    }
+    int h = n / 2;
+    tri_tri_solve(h, L, ldl, Y, ldy);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n - h, h, h, -1.0, L + (size_t)h * ldl,
+                ldl, Y, ldy, 1.0, Y + (size_t)h * ldy, ldy);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n - h, h, 1.0,
+                L + (size_t)h * ldl + h, ldl, Y + (size_t)h * ldy, ldy);
+    tri_tri_solve(n - h, L + (size_t)h * ldl + h, ldl, Y + (size_t)h * ldy + h, ldy);
+}
+
 /* M's lower triangle (§3.6 step 3) by the compressed route (compress):
  * M_ab = tr[W M_ab] = <W, S_ab> over the packed lower triangles, with
- * W = Y^T Y, Y = L^{-1} R (P x r, L = w->K's factor).  R is zero above its
- * diagonal, so column block [j0, j1) of Y is L[j0:, j0:]^{-1} R[j0:, j0:j1]
- * below row j0 and zero above (trapezoid_block); W = Y_1^T Y_1 + Y_2^T Y_2
- * with Y_1 the leading r x r (lower triangular: LAPACK dlauum) and Y_2 the
- * P - r rows below (dsyrk).  Y lives in w->Z (P r <= P m doubles). */
+ * W = Y^T Y, Y = L^{-1} R (P x r, L = w->K's factor).  R's leading r x r
+ * is lower triangular (tri_tri_solve) and its P - r rows below are full:
+ * Y_2 = L_22^{-1} (R_2 - L_21 Y_1); W = Y_1^T Y_1 + Y_2^T Y_2 by LAPACK
+ * dlauum (Y_1 lower triangular) and dsyrk.  Y lives in w->Z (P r <= P m
+ * doubles). */
 static void energy_m_compressed(ac_paths_workspace *w)
 {
-    int P = w->P, np = w->np, r = w->r, nb = trapezoid_block(P);
+    int P = w->P, np = w->np, r = w->r;
     size_t tri = (size_t)r * (r + 1) / 2;
     double *Y = w->Z;
     memcpy(Y, w->Rq, sizeof(double) * (size_t)P * r);
-    for (int j0 = 0; j0 < r; j0 += nb) {
-        int wd = r - j0 < nb ? r - j0 : nb;
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P - j0, wd,
-                    1.0, w->K + (size_t)j0 * P + j0, P, Y + (size_t)j0 * r + j0, r);
+    tri_tri_solve(r, w->K, P, Y, r);
+    if (P > r) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P - r, r, r, -1.0,
+                    w->K + (size_t)r * P, P, Y, r, 1.0, Y + (size_t)r * r, r);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P - r, r, 1.0,
+                    w->K + (size_t)r * P + r, P, Y + (size_t)r * r, r);
     }
-    LAPACKE_dlauum(LAPACK_ROW_MAJOR, 'L', r, Y, r);
+    /* Y_1^T Y_1 into Y_1's lower triangle: row-major lower is column-major
+     * upper, where dlauum's U U^T is the same product without LAPACKE's
+     * row-major transposition copies. */
+    LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', r, Y, r);
     if (P > r)
         cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, P - r, 1.0, Y + (size_t)r * r, r, 1.0,
                     Y, r);

@@ -141,13 +141,19 @@ ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg
  *     P^2 m flops per evaluation), M = Z^T Z over the P N0 rows.
  *   COMPRESSED: once per set_data, the LQ factorisation Phi = R Q (R P x r
  *     lower trapezoidal, Q orthonormal rows) and, for each pair a <= b of
- *     paths, M_ab = Q_a Q_b^T (r x r, Q_a path a's columns of Q); then per
- *     evaluation M_ab = tr[W M_ab] with W = Y^T Y, Y = L^{-1} R: a solve
- *     with R's r columns restricted to L's trailing blocks (~ P^3/3 flops
- *     when r = P), W by dlauum/dsyrk (~ r^3/3 + r^2 (P - r)), and one pass
- *     over the pairs (np(np+1)/2 r^2).  No inverse is formed.
- *   AUTO: COMPRESSED when its flops per evaluation are fewer and its data
- *     fit AC_PATHS_COMPRESS_MAX, else DIRECT.
+ *     paths, Q_a Q_b^T (r x r, Q_a path a's columns of Q); then per
+ *     evaluation M's entry (a, b) is tr[W Q_a Q_b^T] with W = Y^T Y,
+ *     Y = L^{-1} R: a solve
+ *     with R, triangular on its leading r x r (P^3/3 flops when r = P, by
+ *     recursive halving into dgemm and dtrsm), W by dlauum/dsyrk (r^3/3 +
+ *     r^2 (P - r)), and one pass over the pairs (np(np+1)/2 r^2/2
+ *     doubles).  No inverse is formed.
+ *   AUTO: COMPRESSED when its cost per evaluation is lower (flops, the
+ *     direct route's wide dtrsm weighted by its higher flop rate and the
+ *     compressed route's pass over the pairs by memory traffic; see
+ *     theory/paths.c) and its data fit AC_PATHS_COMPRESS_MAX, else DIRECT.
+ *     The once-per-data compression (LQ, ~2 P^2 m - 2P^3/3 flops, and the
+ *     pairs' products) is not weighed: it is amortised over a solve.
  * Both compute the same quantity from the same factor L; they differ by
  * rounding only (tests/test_paths.c bounds the difference). */
 typedef enum {
