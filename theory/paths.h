@@ -164,7 +164,7 @@ typedef enum {
 
 /* Doubles the compressed route may keep, R (P r) and the packed M_ab of
  * every pair (np(np+1)/2 r(r+1)/2): 2^25 (256 MiB), as the pre-kernels.
- * The Markov task (4 paths, m = 924) at P = 2000 needs 6.1e6 (49 MiB:
+ * The Markov task (4 paths, m = 924) at P = 2000 needs 6.1e6 (47 MiB:
  * 1.8e6 for R, 4.3e6 for the ten pairs' triangles). */
 #define AC_PATHS_COMPRESS_MAX ((size_t)1 << 25)
 
