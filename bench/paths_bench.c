@@ -1,8 +1,12 @@
 /* C side of the attention-paths benchmark (bench/paths.sh): on the Markov
  * task of spec attention_paths §4.1 with P training examples (the four-path
  * network, every width N, T = 0.01),
+ *   0. ac_paths_set_data once (the pre-kernels and, on the compressed
+ *      gradient route, the LQ compression of the path tensor: once per data
+ *      set, so once per solve);
  *   1. the action and its gradient at a fixed positive definite U
- *      (ac_paths_action), best of REPS calls;
+ *      (ac_paths_action), best of REPS calls, on the route AUTO takes and
+ *      on the direct route (theory/paths.h ac_paths_grad_route);
  *   2. the whole solve from the GP values (ac_paths_solve), once, with the
  *      number of evaluations (one Cholesky of the P x P matrix K + T I each);
  *   3. the Cholesky factorisation of K + T I alone (LAPACKE_dpotrf), best of
@@ -111,8 +115,16 @@ int main(int argc, char **argv)
     write_bin(dir, "phi.bin", Phi, (size_t)P * m);
     write_bin(dir, "y.bin", d.Y, (size_t)P);
     ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+    double t0 = cpu();
     if (!w || ac_paths_set_data(w, Phi, d.Y, &msg) != AC_OK) {
         fprintf(stderr, "paths_bench: %s\n", msg.text);
+        return 1;
+    }
+    /* the set-up once per data set: pre-kernels and the compression */
+    double t_setup = cpu() - t0;
+    ac_paths_workspace *wd = ac_paths_alloc_route(&s, P, N0, AC_PATHS_GRAD_DIRECT);
+    if (!wd || ac_paths_set_data(wd, Phi, d.Y, &msg) != AC_OK) {
+        fprintf(stderr, "paths_bench: direct route: %s\n", msg.text[0] ? msg.text : "alloc");
         return 1;
     }
     /* 1. action and gradient at a fixed PD U with off-diagonal entries */
@@ -136,19 +148,35 @@ int main(int argc, char **argv)
     write_bin(dir, "u.bin", U, us);
     double S = 0.0;
     for (int k = 0; k < reps; k++) {
-        double t0 = cpu();
+        double t1 = cpu();
         if (ac_paths_action(w, U, &S, NULL, G, &msg) != AC_OK) {
             fprintf(stderr, "paths_bench: action: %s\n", msg.text);
             return 1;
         }
-        t[k] = cpu() - t0;
+        t[k] = cpu() - t1;
     }
     double t_action = best_of(t, reps);
+    /* 1b. the same with the direct gradient route (theory/paths.h) */
+    double Sd = 0.0;
+    for (int k = 0; k < reps; k++) {
+        double t1 = cpu();
+        if (ac_paths_action(wd, U, &Sd, NULL, G, &msg) != AC_OK) {
+            fprintf(stderr, "paths_bench: action (direct): %s\n", msg.text);
+            return 1;
+        }
+        t[k] = cpu() - t1;
+    }
+    double t_action_direct = best_of(t, reps);
+    ac_paths_free(wd);
+    if (ac_paths_action(w, U, &S, NULL, G, &msg) != AC_OK) { /* G of the route timed in 2. */
+        fprintf(stderr, "paths_bench: action: %s\n", msg.text);
+        return 1;
+    }
     /* 2. the whole solve, from the GP values each time */
     ac_paths_info info;
     for (int k = 0; k < sreps; k++) {
         ac_paths_gp_u(&s, Us);
-        double t0 = cpu();
+        t0 = cpu();
         if (ac_paths_solve(w, NULL, Us, &info, &msg) != AC_OK) {
             fprintf(stderr, "paths_bench: solve: %s\n", msg.text);
             return 1;
@@ -188,7 +216,10 @@ int main(int argc, char **argv)
     double t_sweep = best_of(t + 1, GIBBS_SWEEPS - 1);
     printf("{\"P\": %d, \"N\": %.17g, \"N0\": %d, \"paths\": %d, \"T\": %.17g, \"reps\": %d", P, N, N0,
            np, s.T, reps);
-    printf(", \"action_seconds\": %.17g, \"S\": %.17g", t_action, S);
+    printf(", \"route\": \"%s\", \"setup_seconds\": %.17g",
+           ac_paths_route_of(w) == AC_PATHS_GRAD_COMPRESSED ? "compressed" : "direct", t_setup);
+    printf(", \"action_seconds\": %.17g, \"action_direct_seconds\": %.17g, \"S\": %.17g", t_action,
+           t_action_direct, S);
     print_vec("grad", G, us);
     printf(", \"solve_seconds\": %.17g, \"solve_S\": %.17g, \"solve_Ua\": %.17g, \"outcome\": \"%s\", "
            "\"iterations\": %d, \"evaluations\": %d, \"grad_norm\": %.17g", t_solve, info.S, info.Ua,

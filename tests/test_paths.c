@@ -947,3 +947,164 @@ Test(paths, solver_end_point_satisfies_the_fixed_point_form)
     }
     gsl_rng_free(r);
 }
+
+/* ---- The two gradient routes (theory/paths.h ac_paths_grad_route) ------- */
+
+/* gamma_n = n u / (1 - n u) (Higham, Accuracy and Stability, §3.1). */
+static double gam(double n)
+{
+    double u = EPS / 2;
+    return n * u / (1.0 - n * u);
+}
+
+/* Householder QR/LQ's gamma~_n = c n u (Higham Thm 19.4, 19.13: the
+ * backward error of the factorisation and the distance of the formed Q
+ * from an exactly orthonormal one), with the unnamed small constant c taken
+ * as 8. */
+#define HOUSEHOLDER_C 8.0
+
+/* The energy gradient by the COMPRESSED route equals the DIRECT one to a
+ * bound derived from both computations, on random tasks with P < m and
+ * P > m (m = N0 H^L), and the energy is bit-for-bit the same (one code path
+ * up to M).  With A = K + T I = L L^T (the same computed L in both routes),
+ * Z = L^{-1} Phi, z_a = |Z_a|_F, z^2 = |Z|_F^2, c_L = | |L^{-1}| |L| |_F,
+ * r = min(P, m), to first order in u:
+ *   DIRECT: each column of Z solves (L + dL) z = phi, |dL| <= g_P |L|
+ *     (Higham Thm 8.5), so |dz| <= g_P c_L |z|; M_ab sums P N0 products:
+ *     (2 g_P c_L + g_{P N0}) z_a z_b.
+ *   COMPRESSED: (i) the LQ's backward error dPhi, |dPhi|_F <= g~_{mr}
+ *     |Phi|_F, enters tr[A^{-1} dPhi_a Phi_b^T] <= |L^{-1}|_2 |dPhi|_F z_b,
+ *     |L^{-1}|_2 <= 1/sqrt(T) since A >= T I: g~ |Phi|_F (z_a + z_b)/sqrt T;
+ *     (ii) Q's distance from orthonormal, |tr W dM| <= tr W |dM|_2 with
+ *     tr W = |Y|_F^2 = z^2: 2 sqrt(r) g~ z^2; (iii) the solve for Y as
+ *     above, through W = Y^T Y and |M_ab|_2 <= 1: 2 g_P c_L z^2; (iv) W's
+ *     inner products of length <= P: g_P |M_ab|_F z^2 <= g_P sqrt(r) z^2;
+ *     (v) M_ab's inner products of length N0: g_N0 |Q_a|_F |Q_b|_F z^2 <=
+ *     g_N0 r z^2; (vi) <W, S_ab> over r(r+1)/2 terms, |S_ab|_F <=
+ *     2 sqrt(r): 2 g_{r(r+1)/2} sqrt(r) z^2.
+ *   Both subtract B (the same b = Phi^T v): u (|G_ab| + 2|B_ab|) each. */
+Test(paths, compressed_gradient_route_equals_the_direct_one_to_rounding)
+{
+    gsl_rng *r = ac_test_rng(54);
+    int ncase = ac_test_cases(24);
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        rand_settings(r, &s, 3);
+        int np = ac_paths_count(&s), N0 = 1 + (int)gsl_rng_uniform_int(r, 6), m = N0 * np;
+        /* even cases P < m (r = P), odd cases P > m (r = m) */
+        int P = c % 2 == 0 ? (m > 2 ? 1 + (int)gsl_rng_uniform_int(r, (unsigned long)(m - 1)) : 1)
+                           : m + 1 + (int)gsl_rng_uniform_int(r, 12);
+        if (c % 2 == 0 && P >= m)
+            continue; /* m = 1: no P below it */
+        double *Phi = rand_vec(r, (size_t)P * m, 0.7), *Y = rand_labels(r, P);
+        double *U1 = malloc(sizeof(double) * (size_t)np * np);
+        rand_pd(r, np, U1);
+        ac_paths_workspace *wd = ac_paths_alloc_route(&s, P, N0, AC_PATHS_GRAD_DIRECT);
+        ac_paths_workspace *wc = ac_paths_alloc_route(&s, P, N0, AC_PATHS_GRAD_COMPRESSED);
+        cr_assert(wd && wc, "case %d: allocation", c);
+        cr_assert_eq(ac_paths_route_of(wd), AC_PATHS_GRAD_DIRECT);
+        cr_assert_eq(ac_paths_route_of(wc), AC_PATHS_GRAD_COMPRESSED);
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_paths_set_data(wd, Phi, Y, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_paths_set_data(wc, Phi, Y, &msg), AC_OK, "%s", msg.text);
+        double Ed, Ec, *Gd = malloc(sizeof(double) * np * np), *Gc = malloc(sizeof(double) * np * np);
+        cr_assert_eq(ac_paths_energy(wd, U1, &Ed, Gd, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_paths_energy(wc, U1, &Ec, Gc, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(Ed, Ec, "case %d: energy %.17g vs %.17g (one code path)", c, Ed, Ec);
+        /* The bound's ingredients, by a route of the test's own: A by
+         * ac_paths_kernel, its Cholesky factor by GSL, L^{-1} by substitution. */
+        double *A = malloc(sizeof(double) * P * P), *Li = calloc((size_t)P * P, sizeof(double));
+        ac_paths_kernel(&s, N0, P, Phi, P, Phi, U1, A);
+        gsl_matrix *F = gsl_matrix_alloc(P, P);
+        for (int i = 0; i < P; i++)
+            for (int j = 0; j < P; j++)
+                gsl_matrix_set(F, i, j, 0.5 * (A[i * P + j] + A[j * P + i]) + (i == j ? s.T : 0.0));
+        cr_assert_eq(gsl_linalg_cholesky_decomp1(F), 0);
+#define LF(i, j) ((j) <= (i) ? gsl_matrix_get(F, i, j) : 0.0)
+        for (int j = 0; j < P; j++)
+            for (int i = j; i < P; i++) {
+                double acc = i == j ? 1.0 : 0.0;
+                for (int k = j; k < i; k++)
+                    acc -= LF(i, k) * Li[k * P + j];
+                Li[i * P + j] = acc / LF(i, i);
+            }
+        double cL = 0.0;
+        for (int i = 0; i < P; i++)
+            for (int j = 0; j <= i; j++) {
+                double acc = 0.0;
+                for (int k = j; k <= i; k++)
+                    acc += fabs(Li[i * P + k]) * fabs(LF(k, j));
+                cL += acc * acc;
+            }
+        cL = sqrt(cL);
+#undef LF
+        /* z_a, |Phi|_F; v = A^{-1} Y = L^{-T} L^{-1} Y and b = Phi^T v */
+        double *za = calloc(np, sizeof(double)), z2 = 0.0, phi = 0.0;
+        double *wv = calloc(P, sizeof(double)), *v = calloc(P, sizeof(double));
+        double *b = calloc((size_t)m, sizeof(double));
+        for (int mu = 0; mu < P; mu++)
+            for (int k = 0; k < m; k++) {
+                double acc = 0.0;
+                for (int nu = 0; nu <= mu; nu++)
+                    acc += Li[mu * P + nu] * Phi[nu * m + k];
+                za[k % np] += acc * acc;
+                phi += Phi[mu * m + k] * Phi[mu * m + k];
+            }
+        for (int a = 0; a < np; a++)
+            z2 += za[a], za[a] = sqrt(za[a]);
+        phi = sqrt(phi);
+        for (int mu = 0; mu < P; mu++)
+            for (int nu = 0; nu <= mu; nu++)
+                wv[mu] += Li[mu * P + nu] * Y[nu];
+        for (int mu = 0; mu < P; mu++)
+            for (int nu = mu; nu < P; nu++)
+                v[mu] += Li[nu * P + mu] * wv[nu];
+        for (int mu = 0; mu < P; mu++)
+            for (int k = 0; k < m; k++)
+                b[k] += Phi[mu * m + k] * v[mu];
+        int rr = P < m ? P : m;
+        double gt = HOUSEHOLDER_C * m * rr * EPS / 2, sr = sqrt((double)rr);
+        double cz = 2.0 * sr * gt + 2.0 * gam(P) * cL + gam(P) * sr + gam(N0) * rr +
+                    2.0 * gam((double)rr * (rr + 1) / 2) * sr;
+        for (int a = 0; a < np; a++)
+            for (int bb = 0; bb < np; bb++) {
+                double Bab = 0.0;
+                for (int i = 0; i < N0; i++)
+                    Bab += b[i * np + a] * b[i * np + bb];
+                double bound = (2.0 * gam(P) * cL + gam((double)P * N0)) * za[a] * za[bb] +
+                               gt * phi / sqrt(s.T) * (za[a] + za[bb]) + cz * z2 +
+                               EPS * (fabs(Gd[a * np + bb]) + 2.0 * fabs(Bab));
+                double d = fabs(Gc[a * np + bb] - Gd[a * np + bb]);
+                cr_assert_leq(d, bound, "seed 54 case %d (P %d, m %d) G1[%d][%d]: compressed %.17g, "
+                              "direct %.17g, bound %g", c, P, m, a, bb, Gc[a * np + bb],
+                              Gd[a * np + bb], bound);
+            }
+        gsl_matrix_free(F);
+        free(A), free(Li), free(za), free(wv), free(v), free(b), free(Gd), free(Gc);
+        ac_paths_free(wd), ac_paths_free(wc);
+        free(Phi), free(Y), free(U1);
+    }
+    gsl_rng_free(r);
+}
+
+/* AUTO takes the cheaper route per evaluation: COMPRESSED when P << m (the
+ * Markov task at P = 100: m = 924), DIRECT when m is small against P and
+ * the pass over the pairs' r^2 outweighs the saving, or when r = m < P
+ * (P = 2000). */
+Test(paths, auto_route_follows_the_flop_count)
+{
+    ac_paths_settings s;
+    ac_paths_settings_default(&s);
+    s.L = 2, s.H[0] = 2, s.H[1] = 2;
+    ac_paths_workspace *w = ac_paths_alloc(&s, 100, 231);
+    cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_COMPRESSED);
+    ac_paths_free(w);
+    w = ac_paths_alloc(&s, 7, 1); /* m = 4 */
+    cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_DIRECT);
+    ac_paths_free(w);
+    w = ac_paths_alloc(&s, 2000, 231);
+    cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_DIRECT);
+    ac_paths_free(w);
+    cr_assert_null(ac_paths_alloc_route(&s, 0, 1, AC_PATHS_GRAD_COMPRESSED));
+    cr_assert_null(ac_paths_alloc_route(&s, 5, 1, (ac_paths_grad_route)7));
+}

@@ -291,6 +291,20 @@ struct ac_paths_workspace {
      * C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with Phi_a the
      * P x N0 slice of path a; Pa (P x N0) is scratch for that slice. */
     double *Cpk, *Pa;
+    /* The compressed gradient route (AC_PATHS_GRAD_COMPRESSED; NULL
+     * otherwise), set by set_data from the LQ factorisation Phi = R Q of
+     * Phi seen as P x m (m = N0 H^L), R lower trapezoidal P x r, r =
+     * min(P, m), Q with orthonormal rows (r x m):
+     *   Rq: R, P x r row-major (zero above the diagonal);
+     *   Sp: for each pair a <= b of paths in the pre-kernels' order, the
+     *       packed lower triangle (row j at j(j+1)/2) of S_ab with
+     *       (S_ab)_jj = (M_ab)_jj and (S_ab)_jk = (M_ab)_jk + (M_ab)_kj for
+     *       j > k, M_ab = Q_a Q_b^T (r x r), Q_a the columns of Q of path a;
+     *   Wp: r(r+1)/2 scratch (the packed triangle of W = Y^T Y);
+     *   gp: one entry per pair (scratch). */
+    ac_paths_grad_route route;
+    int r;
+    double *Rq, *Sp, *Wp, *gp;
 };
 
 /* Pre-kernels are used when they fit and win: assembling K from them reads
@@ -302,6 +316,66 @@ static int use_prekernels(int P, int N0, int np)
 {
     double n = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
     return P > 0 && 4.0 * (np + 1) <= N0 && n <= (double)AC_PATHS_PREKERNEL_MAX;
+}
+
+/* Below this order the triangular-by-triangular solve (tri_tri_solve) is
+ * one dtrsm on the whole square: recursing further costs more in calls
+ * than the zeros above the diagonal it skips. */
+#define TRI_BASE 32
+/* A double streamed from memory (the pass over the pairs' S_ab) counts as
+ * this many flops in the route choice: a single core moves ~1 double per
+ * ns against ~15-30 flops per ns in dpotrf/dtrsm on the machines we use. */
+#define MEM_FLOPS 16.0
+/* The direct route's one wide dtrsm (P x P against m columns) runs at about
+ * this multiple of the flop rate of the compressed route's calls (dpotrf-
+ * and dlauum-like orders, narrower blocks): measured with OpenBLAS 0.3.21,
+ * one thread, a P x P dtrsm against P columns (P^3 flops) takes 2.1-2.4
+ * times a dpotrf (P^3/3) at P = 500 ... 2000.  With it the choice matches
+ * the measured faster route on the Markov task (compressed at P = 100, 500;
+ * direct at 1000, 2000, where r = m = 924 no longer falls short of P). */
+#define DIRECT_SPEED 1.5
+
+/* Doubles the compressed route keeps: R (P r) and the packed S_ab of every
+ * pair a <= b. */
+static double compressed_doubles(int P, int m, int np)
+{
+    double r = P < m ? P : m;
+    return (double)P * r + (double)np * (np + 1) / 2 * (r * (r + 1) / 2);
+}
+
+/* Flops of one gradient evaluation beyond what both routes share (the
+ * Cholesky of K + T I, b = Phi^T v and B), in dpotrf-rate flops:
+ *   direct:     the solve L^{-1} Phi (P x m right-hand sides), P^2 m, and
+ *               M = Z^T Z over P N0 rows, P m H^L, over DIRECT_SPEED;
+ *   compressed: Y = L^{-1} R (tri_tri_solve r^3/3 on the leading r x r,
+ *               then dgemm (P - r) r^2 and dtrsm (P - r)^2 r below it),
+ *               W = Y^T Y (dlauum r^3/3, dsyrk r^2 (P - r)), and one pass
+ *               over the pairs' packed S_ab (np(np+1)/2 r^2/2 doubles, at
+ *               MEM_FLOPS each). */
+static double direct_flops(int P, int m, int np)
+{
+    return ((double)P * P * m + (double)P * m * np) / DIRECT_SPEED;
+}
+
+static double compressed_flops(int P, int m, int np)
+{
+    double r = P < m ? P : m, d = P - r;
+    return 2.0 * r * r * r / 3 + 2.0 * d * r * r + d * d * r +
+           MEM_FLOPS * np * (np + 1) / 2 * r * r / 2;
+}
+
+/* The route a workspace takes (route requested, AUTO resolved); -1 when the
+ * compressed route is asked for but exceeds AC_PATHS_COMPRESS_MAX. */
+static int resolve_route(ac_paths_grad_route route, int P, int N0, int np)
+{
+    int m = N0 * np;
+    int fits = P > 0 && compressed_doubles(P, m, np) <= (double)AC_PATHS_COMPRESS_MAX;
+    if (route == AC_PATHS_GRAD_DIRECT)
+        return AC_PATHS_GRAD_DIRECT;
+    if (route == AC_PATHS_GRAD_COMPRESSED)
+        return fits ? AC_PATHS_GRAD_COMPRESSED : -1;
+    return fits && compressed_flops(P, m, np) < direct_flops(P, m, np) ? AC_PATHS_GRAD_COMPRESSED
+                                                                        : AC_PATHS_GRAD_DIRECT;
 }
 
 const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w)
@@ -329,7 +403,19 @@ ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg
 
 ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0)
 {
+    return ac_paths_alloc_route(s, P, N0, AC_PATHS_GRAD_AUTO);
+}
+
+ac_paths_workspace *ac_paths_alloc_route(const ac_paths_settings *s, int P, int N0,
+                                         ac_paths_grad_route route)
+{
     if (ac_paths_check_sizes(s, P, N0, NULL) != AC_OK)
+        return NULL;
+    if (route != AC_PATHS_GRAD_AUTO && route != AC_PATHS_GRAD_DIRECT &&
+        route != AC_PATHS_GRAD_COMPRESSED)
+        return NULL;
+    int rt = resolve_route(route, P, N0, ac_paths_count(s));
+    if (rt < 0)
         return NULL;
     ac_paths_workspace *w = calloc(1, sizeof *w);
     if (!w)
@@ -358,8 +444,20 @@ ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0)
         w->Cpk = malloc(sizeof(double) * (np * (np + 1) / 2) * ((size_t)P * (P + 1) / 2));
         w->Pa = malloc(sizeof(double) * 2 * (size_t)P * N0);
     }
+    w->route = (ac_paths_grad_route)rt;
+    int cq = rt == AC_PATHS_GRAD_COMPRESSED;
+    if (cq) {
+        int r = P < N0 * w->np ? P : N0 * w->np;
+        size_t tri = (size_t)r * (r + 1) / 2, npair = np * (np + 1) / 2;
+        w->r = r;
+        w->Rq = malloc(sizeof(double) * (size_t)P * r);
+        w->Sp = malloc(sizeof(double) * npair * tri);
+        w->Wp = malloc(sizeof(double) * tri);
+        w->gp = malloc(sizeof(double) * npair);
+    }
     if (!w->K || !w->Z || !w->v || !w->wv || !w->b || !w->M || !w->G1 || !w->Lu || !w->Inv || !w->Q ||
-        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa))) {
+        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa)) ||
+        (cq && (!w->Rq || !w->Sp || !w->Wp || !w->gp))) {
         ac_paths_free(w);
         return NULL;
     }
@@ -373,6 +471,7 @@ void ac_paths_free(ac_paths_workspace *w)
     free(w->K), free(w->Z), free(w->v), free(w->wv), free(w->b), free(w->M), free(w->G1);
     free(w->Lu), free(w->Inv), free(w->Q), free(w->X), free(w->Ut), free(w->Gt);
     free(w->Cpk), free(w->Pa);
+    free(w->Rq), free(w->Sp), free(w->Wp), free(w->gp);
     free(w);
 }
 
@@ -410,6 +509,67 @@ static void prekernels(ac_paths_workspace *w)
     }
 }
 
+/* The compressed route's data (the workspace's Rq and Sp, see there), once
+ * per set_data.  Phi (P x m) = R Q by LAPACK's LQ factorisation (dgelqf, Q
+ * formed by dorglq), so Phi_a = R Q_a and
+ *   M_ab = tr[(K+TI)^{-1} Phi_a Phi_b^T] = tr[Y^T Y Q_a Q_b^T],  Y = L^{-1} R
+ * (§3.6 step 3 with Phi compressed to its r = min(P, m) directions): each
+ * evaluation then solves with R (P x r, trapezoidal) instead of Phi (P x m)
+ * and reads the pairs' M_ab = Q_a Q_b^T computed here.  w->Z (P m doubles)
+ * holds the factorisation, w->K (P x P >= r x r) one pair's product. */
+static ac_status compress(ac_paths_workspace *w, ac_msg *msg)
+{
+    int P = w->P, N0 = w->N0, np = w->np, m = N0 * np, r = w->r;
+    size_t tri = (size_t)r * (r + 1) / 2;
+    double *A = w->Z, *C = w->K;
+    double *tau = malloc(sizeof(double) * (size_t)r);
+    double *Qp = malloc(sizeof(double) * (size_t)m * r);
+    if (!tau || !Qp) {
+        free(tau), free(Qp);
+        return ac_fail(msg, AC_ENOMEM, "attention paths: out of memory compressing the path tensor");
+    }
+    memcpy(A, w->Phi, sizeof(double) * (size_t)P * m);
+    int info = LAPACKE_dgelqf(LAPACK_ROW_MAJOR, P, m, A, m, tau);
+    for (int mu = 0; info == 0 && mu < P; mu++)
+        for (int j = 0; j < r; j++)
+            w->Rq[(size_t)mu * r + j] = j <= mu ? A[(size_t)mu * m + j] : 0.0;
+    if (info == 0)
+        info = LAPACKE_dorglq(LAPACK_ROW_MAJOR, r, m, r, A, m, tau);
+    if (info != 0) {
+        free(tau), free(Qp);
+        return ac_fail(msg, info == LAPACK_WORK_MEMORY_ERROR ? AC_ENOMEM : AC_ELAPACK,
+                       "attention paths: LQ factorisation of the %d x %d path tensor failed "
+                       "(LAPACK dgelqf/dorglq: %d)", P, m, info);
+    }
+    /* Qp: path a's columns of Q as an N0 x r block, row i = column i np + a. */
+    for (int a = 0; a < np; a++)
+        for (int i = 0; i < N0; i++)
+            for (int j = 0; j < r; j++)
+                Qp[((size_t)a * N0 + i) * r + j] = A[(size_t)j * m + (size_t)i * np + a];
+    double *out = w->Sp;
+    for (int a = 0; a < np; a++) {
+        const double *Qa = Qp + (size_t)a * N0 * r;
+        for (int b = a; b < np; b++, out += tri) {
+            const double *Qb = Qp + (size_t)b * N0 * r;
+            /* C = M_ab: (M_ab)_jk = sum_i Qp_a[i][j] Qp_b[i][k] (lower triangle
+             * only for a = b, M_aa being symmetric). */
+            if (b == a)
+                cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, N0, 1.0, Qa, r, 0.0, C, r);
+            else
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, N0, 1.0, Qa, r, Qb, r,
+                            0.0, C, r);
+            for (int j = 0; j < r; j++)
+                for (int k = 0; k <= j; k++)
+                    out[(size_t)j * (j + 1) / 2 + k] =
+                        k == j ? C[(size_t)j * r + j]
+                        : b == a ? 2.0 * C[(size_t)j * r + k]
+                                 : C[(size_t)j * r + k] + C[(size_t)k * r + j];
+        }
+    }
+    free(tau), free(Qp);
+    return AC_OK;
+}
+
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
                             ac_msg *msg)
 {
@@ -427,7 +587,14 @@ ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const doub
     w->Phi = Phi, w->Y = Y;
     if (w->Cpk)
         prekernels(w);
+    if (w->route == AC_PATHS_GRAD_COMPRESSED)
+        return compress(w, msg);
     return AC_OK;
+}
+
+ac_paths_grad_route ac_paths_route_of(const ac_paths_workspace *w)
+{
+    return w->route;
 }
 
 /* ---- Entropy (§3.2) and its gradient (§3.6) ---------------------------- */
@@ -622,6 +789,65 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
     return AC_OK;
 }
 
+/* Y := L^{-1} Y for n x n lower triangular L and Y (Y holds R on entry,
+ * zero above its diagonal, and stays so): with L = [L11 0; L21 L22] and Y
+ * alike, Y11 = L11^{-1} Y11, Y21 = L22^{-1} (Y21 - L21 Y11), Y22 =
+ * L22^{-1} Y22, recursively, so that every flop is in a full-size dgemm or
+ * dtrsm: n^3/4 per level, n^3/3 in all, against n^3 for one dtrsm that
+ * ignores Y's zeros. */
+static void tri_tri_solve(int n, const double *L, int ldl, double *Y, int ldy)
+{
+    if (n <= TRI_BASE) {
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, n, 1.0, L,
+                    ldl, Y, ldy);
+        return;
+    }
+    int h = n / 2;
+    tri_tri_solve(h, L, ldl, Y, ldy);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n - h, h, h, -1.0, L + (size_t)h * ldl,
+                ldl, Y, ldy, 1.0, Y + (size_t)h * ldy, ldy);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n - h, h, 1.0,
+                L + (size_t)h * ldl + h, ldl, Y + (size_t)h * ldy, ldy);
+    tri_tri_solve(n - h, L + (size_t)h * ldl + h, ldl, Y + (size_t)h * ldy + h, ldy);
+}
+
+/* M's lower triangle (§3.6 step 3) by the compressed route (compress):
+ * M_ab = tr[W M_ab] = <W, S_ab> over the packed lower triangles, with
+ * W = Y^T Y, Y = L^{-1} R (P x r, L = w->K's factor).  R's leading r x r
+ * is lower triangular (tri_tri_solve) and its P - r rows below are full:
+ * Y_2 = L_22^{-1} (R_2 - L_21 Y_1); W = Y_1^T Y_1 + Y_2^T Y_2 by LAPACK
+ * dlauum (Y_1 lower triangular) and dsyrk.  Y lives in w->Z (P r <= P m
+ * doubles). */
+static void energy_m_compressed(ac_paths_workspace *w)
+{
+    int P = w->P, np = w->np, r = w->r;
+    size_t tri = (size_t)r * (r + 1) / 2;
+    double *Y = w->Z;
+    memcpy(Y, w->Rq, sizeof(double) * (size_t)P * r);
+    tri_tri_solve(r, w->K, P, Y, r);
+    if (P > r) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P - r, r, r, -1.0,
+                    w->K + (size_t)r * P, P, Y, r, 1.0, Y + (size_t)r * r, r);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P - r, r, 1.0,
+                    w->K + (size_t)r * P + r, P, Y + (size_t)r * r, r);
+    }
+    /* Y_1^T Y_1 into Y_1's lower triangle: row-major lower is column-major
+     * upper, where dlauum's U U^T is the same product without LAPACKE's
+     * row-major transposition copies. */
+    LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', r, Y, r);
+    if (P > r)
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, P - r, 1.0, Y + (size_t)r * r, r, 1.0,
+                    Y, r);
+    for (int j = 0; j < r; j++)
+        memcpy(w->Wp + (size_t)j * (j + 1) / 2, Y + (size_t)j * r, sizeof(double) * (size_t)(j + 1));
+    int npair = np * (np + 1) / 2;
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, npair, (int)tri, 1.0, w->Sp, (int)tri, w->Wp, 1, 0.0,
+                w->gp, 1);
+    for (int a = 0, k = 0; a < np; a++)
+        for (int b = a; b < np; b++, k++)
+            w->M[(size_t)b * np + a] = w->gp[k];
+}
+
 ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, double *G1,
                           ac_msg *msg)
 {
@@ -641,12 +867,17 @@ ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, do
     *E = ld + cblas_ddot(P, w->wv, 1, w->wv, 1);
     if (!G1)
         return AC_OK;
-    /* M = sum_i Phi_i^T (K+TI)^{-1} Phi_i = Z'^T Z' with Z = L^{-1} Phi seen
-     * as a (P N0) x H^L matrix (§3.6 steps 2-3). */
-    memcpy(w->Z, w->Phi, sizeof(double) * (size_t)P * m);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0, w->K,
-                P, w->Z, m);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * w->N0, 1.0, w->Z, np, 0.0, w->M, np);
+    if (w->route == AC_PATHS_GRAD_COMPRESSED)
+        energy_m_compressed(w);
+    else {
+        /* M = sum_i Phi_i^T (K+TI)^{-1} Phi_i = Z'^T Z' with Z = L^{-1} Phi
+         * seen as a (P N0) x H^L matrix (§3.6 steps 2-3). */
+        memcpy(w->Z, w->Phi, sizeof(double) * (size_t)P * m);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0,
+                    w->K, P, w->Z, m);
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * w->N0, 1.0, w->Z, np, 0.0, w->M,
+                    np);
+    }
     /* b = Phi^T v (N0 x H^L) and B = b^T b (§3.6 step 4); G1 = M - B. */
     cblas_dgemv(CblasRowMajor, CblasTrans, P, m, 1.0, w->Phi, m, w->v, 1, 0.0, w->b, 1);
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, w->N0, -1.0, w->b, np, 1.0, w->M, np);

@@ -135,19 +135,61 @@ ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg
  * Z Z^T with Z = Phi L_1. */
 #define AC_PATHS_PREKERNEL_MAX ((size_t)1 << 25)
 
+/* How the energy gradient's M = sum_i Phi_i^T (K+TI)^{-1} Phi_i (§3.6) is
+ * computed; m = N0 H^L, r = min(P, m), L L^T = K + T I.
+ *   DIRECT: Z = L^{-1} Phi (a triangular solve with m right-hand sides,
+ *     P^2 m flops per evaluation), M = Z^T Z over the P N0 rows.
+ *   COMPRESSED: once per set_data, the LQ factorisation Phi = R Q (R P x r
+ *     lower trapezoidal, Q orthonormal rows) and, for each pair a <= b of
+ *     paths, Q_a Q_b^T (r x r, Q_a path a's columns of Q); then per
+ *     evaluation M's entry (a, b) is tr[W Q_a Q_b^T] with W = Y^T Y,
+ *     Y = L^{-1} R: a solve
+ *     with R, triangular on its leading r x r (P^3/3 flops when r = P, by
+ *     recursive halving into dgemm and dtrsm), W by dlauum/dsyrk (r^3/3 +
+ *     r^2 (P - r)), and one pass over the pairs (np(np+1)/2 r^2/2
+ *     doubles).  No inverse is formed.
+ *   AUTO: COMPRESSED when its cost per evaluation is lower (flops, the
+ *     direct route's wide dtrsm weighted by its higher flop rate and the
+ *     compressed route's pass over the pairs by memory traffic; see
+ *     theory/paths.c) and its data fit AC_PATHS_COMPRESS_MAX, else DIRECT.
+ *     The once-per-data compression (LQ, ~2 P^2 m - 2P^3/3 flops, and the
+ *     pairs' products) is not weighed: it is amortised over a solve.
+ * Both compute the same quantity from the same factor L; they differ by
+ * rounding only (tests/test_paths.c bounds the difference). */
+typedef enum {
+    AC_PATHS_GRAD_AUTO = 0,
+    AC_PATHS_GRAD_DIRECT,
+    AC_PATHS_GRAD_COMPRESSED
+} ac_paths_grad_route;
+
+/* Doubles the compressed route may keep, R (P r) and the packed M_ab of
+ * every pair (np(np+1)/2 r(r+1)/2): 2^25 (256 MiB), as the pre-kernels.
+ * The Markov task (4 paths, m = 924) at P = 2000 needs 6.1e6 (47 MiB:
+ * 1.8e6 for R, 4.3e6 for the ten pairs' triangles). */
+#define AC_PATHS_COMPRESS_MAX ((size_t)1 << 25)
+
 /* A workspace for P training examples of N0 features (O(P^2 + P N0 H^L)
- * doubles, plus the pre-kernels above when used).  Copies s; NULL on no
- * memory or when ac_paths_check_sizes fails. */
+ * doubles, plus the pre-kernels above and the compressed route's data when
+ * used).  Copies s; NULL on no memory or when ac_paths_check_sizes fails.
+ * ac_paths_alloc takes AC_PATHS_GRAD_AUTO; ac_paths_alloc_route the route
+ * given (NULL also for an unknown route, or COMPRESSED beyond
+ * AC_PATHS_COMPRESS_MAX or with P = 0). */
 typedef struct ac_paths_workspace ac_paths_workspace;
 ac_paths_workspace *ac_paths_alloc(const ac_paths_settings *s, int P, int N0);
+ac_paths_workspace *ac_paths_alloc_route(const ac_paths_settings *s, int P, int N0,
+                                         ac_paths_grad_route route);
+/* The route the workspace takes (DIRECT or COMPRESSED, AUTO resolved). */
+ac_paths_grad_route ac_paths_route_of(const ac_paths_workspace *w);
 void ac_paths_free(ac_paths_workspace *w);
 /* The settings the workspace holds (borrowed). */
 const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w);
 
 /* Attach the training data: Phi (P x N0 x H^L) and labels Y (P).  Both
  * borrowed until the next set_data or free, and must not change meanwhile
- * (the pre-kernels are computed from Phi here).  Returns AC_EINVAL (msg names
- * the entry) for a NULL or non-finite entry, else AC_OK. */
+ * (the pre-kernels and the compressed route's factorisation are computed
+ * from Phi here).  Returns AC_EINVAL (msg names the entry) for a NULL or
+ * non-finite entry, AC_ENOMEM or AC_ELAPACK when the compression fails,
+ * else AC_OK. */
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
                             ac_msg *msg);
 
@@ -164,7 +206,7 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
  * positive definite), and (G1 non-NULL) its matrix gradient M - B (§3.6):
  * M = sum_i Phi_i^T (K+TI)^{-1} Phi_i, B = sum_i b_i b_i^T, b_i = Phi_i^T v,
  * v = (K + T I)^{-1} Y.  One Cholesky of K + T I (LAPACKE dpotrf), no
- * inverse.  Returns AC_EINVAL before set_data, AC_ENUMERIC when U_1 or
+ * inverse; M by the workspace's route (ac_paths_grad_route).  Returns AC_EINVAL before set_data, AC_ENUMERIC when U_1 or
  * K + T I is not positive definite (msg says which), else AC_OK. */
 ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, double *G1,
                           ac_msg *msg);
