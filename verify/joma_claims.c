@@ -1290,7 +1290,7 @@ static long argmin_l(long n, const double *H)
     return k;
 }
 
-/* ---- the trained block in the theorem's setting ----
+/* ---- the trained block: a nonlinear activation in the linear regime ----
  * The reviewer's experiment: the one-layer block of verify/joma_model
  * (public API only; the SGD of joma.invariant) trained with a nonlinear
  * activation, its attention entropy along training over seeds.  The
@@ -1304,12 +1304,36 @@ static long argmin_l(long n, const double *H)
  *     init, full batch, lr 0.1: the authors' §4.1 block;
  *   - data: §4.1 GAUSSIAN X (10 + 10 tokens, 20 classes, one sample per
  *     class), the variant with class-specific salient tokens, drawn per seed.
- * The spec gives no mapping from these data to the reduced ODE's mu (§2.2b:
- * "mu is the cluster target", the step from Theorem 3 is not derived and
- * its prefactors lambda_j are not given), so no ODE dip time is compared
- * with training's: the rows judge the shape only.  The mean entropy over the
- * 20 samples is kept every NLT_EVERY steps; t_min per seed is the argmin of
- * that curve. */
+ * Which regime this block is in (derived, spec §1.3, §2.2): with the
+ * linear loss g_{h_k} = [k = y] / N and one sample per class, output k is
+ * driven by sample k alone, so
+ *   dv_k/dt = E[g_{h_k} h'_k b] = (1/N) h'_k(t) b^(k)(t),  h'_k = 1 - tanh^2(w_k . f^(k)) > 0:
+ * the driving term of §2.2 is E[g h' x] = (1/N) h'_k(t) x^(k), a positive
+ * scalar times a fixed vector.  The tanh only changes each neuron's clock,
+ * dtau_k = h'_k dt, and the block follows the LINEAR-activation dynamics of
+ * §2.2a (Delta_k = x^(k) / N) in those clocks: attention sparsifies and
+ * never rebounds.  The nonlinear form dv/dt ~ (mu - v) o exp(v^2/2) needs
+ * a finite zero mu of E[g h' x] (Theorem 3: a neuron seeing a mixture,
+ * gated by phi', on the unit sphere); here E[g h' x] has no zero at any
+ * finite w, so the block has no mu and no ODE dip time exists for it, at
+ * any horizon or lr.  Theorem 3's own setting (unit-norm neurons, a
+ * mixture per class) does not give a fixed mu either once attention is on:
+ * the zero of P_v^perp E[g h' b] is v ~ e^{z/T} o E[g h' x / A], a target
+ * that moves toward the attended tokens, so attention keeps sharpening
+ * (outside the claim: 8 samples per class of 20 tokens drawn from the §4.1
+ * class distributions, unit-norm tanh neurons, the linear loss, lr 0.1,
+ * seed 1: H 2.25 -> 0.19 at 20000 steps -> 0.044 at 100000, its minimum
+ * at the end).  The nonlinear ODE's fixed mu, with attention as a rate
+ * factor only, is the paper's "closed-form simplification" (spec §2.2b),
+ * not a consequence of a trained block's gradient.  (Outside the claim, the same block and init with
+ * identity or ReLU activation collapse to H < 1e-3 within 5000 steps; the
+ * tanh block falls slowly, H 2.73 -> 2.57 at 20000 steps -> 1.83 at 400000,
+ * seed 1, with its minimum at the last step, as its saturating clock
+ * predicts.)  So the rows judge what the theory predicts for this block:
+ * sparse first (a dip) and no rebound within the run; the rebound the claim
+ * is about is judged on the reduced ODE and the toy above.  The mean
+ * entropy over the 20 samples is kept every NLT_EVERY steps; t_min per
+ * seed is the argmin of that curve. */
 #define NLT_D INV_D
 #define NLT_LR INV_LR
 #define NLT_T INV_T
@@ -1331,14 +1355,18 @@ static nlt_size nlt_size_of(ac_size s)
 {
     switch (s) {
     case AC_SIZE_QUICK: return (nlt_size){3, 2000};
-    case AC_SIZE_PAPER: return (nlt_size){20, 20000};
+    /* paper: five times the default horizon, to see whether a rebound
+     * appears later (the derivation above says it never does) */
+    case AC_SIZE_PAPER: return (nlt_size){20, 100000};
     default: return (nlt_size){8, 20000};
     }
 }
 
 /* One seed: data, init, training; "trained_H" the entropy curve
  * (steps/NLT_EVERY + 1 entries) at the steps "trained_t", "trained" = {H(0),
- * H_min, step of H_min, H(end), H(mid) - H(end)}. */
+ * H_min, step of H_min, H(end), H(mid) - H(end)}; "twin" = {H(end), H_min}
+ * of the same data, init, lr and steps with the identity activation (the
+ * linear case the derivation maps the block to, on an unslowed clock). */
 static ac_status nl_trained(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
     nlt_size sz = nlt_size_of(o->size);
@@ -1384,6 +1412,24 @@ static ac_status nl_trained(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         double sm[5] = {H[0], H[kmin], (double)(kmin * NLT_EVERY), H[n - 1], H[(n - 1) / 2] - H[n - 1]};
         ac_trial_put(t->rec, "trained", 5, sm);
     }
+    /* the identity-activation twin */
+    s.activation = m.activation = AC_JOMA_MODEL_ACT_IDENTITY;
+    if (st == AC_OK)
+        st = ac_joma_trainer_set(tr, &D, NULL, &s, z0, W0, NULL, msg);
+    double tw[2] = {NAN, HUGE_VAL};
+    for (long k = 0; st == AC_OK && k <= sz.steps; k++) {
+        if (k > 0) {
+            ac_trial_enter(t, AC_TRIAL_EXPERIMENT);
+            st = step_or_fail(tr, "identity twin of the trained block", msg);
+            ac_trial_enter(t, AC_TRIAL_OTHER);
+        }
+        if (st == AC_OK && k % NLT_EVERY == 0) {
+            tw[0] = ac_joma_model_entropy(&m, &D, ac_joma_trainer_z(tr));
+            tw[1] = fmin(tw[1], tw[0]);
+        }
+    }
+    if (st == AC_OK)
+        ac_trial_put(t->rec, "twin", 2, tw);
     ac_joma_trainer_free(tr);
     ac_joma_data_clear(&D);
     return st;
@@ -1590,11 +1636,20 @@ static ac_status rows_nonlinear(const ac_run_opts *o, const ac_trial_set *set, a
     ac_claim_add(res, "ODE: H at t = 2000 against H(softmax(mu^2/T))", "the limit (dense)",
                  ac_trial_get1(r, "toy_summary", 4) + AC_JOMA_TOY_ENTROPY_EPS, ac_trial_get1(r, "H_long", 0),
                  AC_METRIC_INFO, 0.0, "the approach to the limit, shown");
+    /* salient first: the pairs out of order, counted here from the recorded
+     * reach times (the trial's own counts, lag[2] and lag[3], are the same
+     * numbers; counting them again from the times lets a planted time be
+     * seen) */
+    const ac_trial_vec *mu_r = ac_trial_get(r, "mu"), *ro = ac_trial_get(r, "reach_ode"),
+                       *rt = ac_trial_get(r, "reach_toy");
+    int reach_ok = mu_r && ro && rt && mu_r->n == NL_M && ro->n == NL_M && rt->n == NL_M;
+    double inv_ode = reach_ok ? (double)inversions(NL_M, mu_r->v, ro->v) : NAN,
+           inv_toy = reach_ok ? (double)inversions(NL_M, mu_r->v, rt->v) : NAN;
     add_judged_count(res, "ODE: pairs converging out of order of mu (gap <= 5% of its start)", "0 (salient first)",
-                     0.0, ac_trial_get1(r, "lag", 2), AC_METRIC_AT_MOST, 0.0,
+                     0.0, inv_ode, AC_METRIC_AT_MOST, 0.0,
                      "a theorem for the relative gap: d ln(mu - v)/dt = -s(v), s increasing in v and v in mu");
     add_judged_count(res, "toy: pairs converging out of order of mu within its 5000 steps", "0 (salient first)", 0.0,
-                     ac_trial_get1(r, "lag", 3), AC_METRIC_AT_MOST, 0.0,
+                     inv_toy, AC_METRIC_AT_MOST, 0.0,
                      "the same for the map: (mu - v) <- (mu - v)(1 - eta s); unconverged components count as later");
     /* §3 reference numbers beside ours */
     ac_claim_add(res, "§3 reference numbers: toy H_min (spec §3 [run])", "0.942", NL_REF_HMIN, ac_trial_get1(r, "toy_summary", 1),
@@ -1627,7 +1682,7 @@ static ac_status rows_nonlinear(const ac_run_opts *o, const ac_trial_set *set, a
         double dlo = nlt_lower(dip, n, &dm, &ds), rlo = nlt_lower(reb, n, &rm, &rs);
         nlt_lower(tm, n, &tmm, &tms);
         nlt_lower(hm, n, &hmm, &hms);
-        char why[256];
+        char why[512];
         snprintf(why, sizeof why,
                  "%d seeds of the §4.1 gaussian data, softmax T %g, tanh, the linear loss (Assumption 1), lr %g, full "
                  "batch, %ld steps",
@@ -1646,18 +1701,30 @@ static ac_status rows_nonlinear(const ac_run_opts *o, const ac_trial_set *set, a
                  100.0 * NLT_CONF, NLT_ROUND);
         ac_claim_add(res, "trained block: dip H(0) - H(t_min), 95% lower bound over seeds", "> 0 (sparse first)",
                      NLT_ROUND, n >= 2 ? dlo : NAN, AC_METRIC_AT_LEAST, 0.0, why);
+        ac_claim_add(res, "trained block: rebound H(end) - H(t_min), 95% lower bound over seeds", "", NAN,
+                     n >= 2 ? rlo : NAN, AC_METRIC_INFO, 0.0,
+                     "shown: the theory predicts no rebound for this block (next row)");
+        int nreb = 0;
+        for (int i = 0; i < n; i++)
+            nreb += reb[i] > NLT_ROUND;
         snprintf(why, sizeof why,
-                 "then dense: one-sided %g%% Student-t lower bound over the seeds; above the entropy's rounding %g "
-                 "(a curve whose minimum is its end, i.e. no rebound, fails)",
-                 100.0 * NLT_CONF, NLT_ROUND);
-        ac_claim_add(res, "trained block: rebound H(end) - H(t_min), 95% lower bound over seeds", "> 0 (then dense)",
-                     NLT_ROUND, n >= 2 ? rlo : NAN, AC_METRIC_AT_LEAST, 0.0, why);
+                 "the linear loss with one sample per output makes E[g h' x] = h'_k(t) x^(k) / N: tanh only "
+                 "rescales each neuron's clock, so the block is the linear case of §2.2a (no target mu, no "
+                 "rebound at any horizon); a seed whose H(end) exceeds its minimum by more than the rounding %g "
+                 "contradicts it",
+                 NLT_ROUND);
+        add_judged_count(res, "trained block (linear regime by §2.2): seeds that rebound, H(end) - H(t_min) above rounding",
+                         "0 (no rebound predicted)", 0.0, n ? (double)nreb : NAN, AC_METRIC_AT_MOST, 0.0, why);
         ac_claim_add(res, "trained block: H(mid-run) - H(end), mean over seeds", "", NAN,
                      ac_trial_stat(set, "trained", 4).mean, AC_METRIC_INFO, 0.0,
                      "> 0: the entropy still falls over the second half of the run");
+        ac_claim_add(res, "identity-activation twin (same data, init, lr, steps): H(end), mean over seeds", "", NAN,
+                     ac_trial_stat(set, "twin", 0).mean, AC_METRIC_INFO, 0.0,
+                     "the linear case the block maps to, on an unslowed clock: it sparsifies to near 0; the tanh "
+                     "block's saturating clock h'_k = 1 - tanh^2 slows the same fall");
         ac_claim_add(res, "trained block: dip time against the ODE's", "not compared", NAN, NAN, AC_METRIC_INFO, 0.0,
-                     "the spec gives no mapping from the data to the reduced ODE's mu (§2.2b: the step from Theorem 3 "
-                     "is not derived, the prefactors lambda_j are not given): no ODE time to set beside training's");
+                     "no mu exists for this block: the nonlinear ODE's mu is a finite zero of E[g h' x], and here "
+                     "E[g h' x] = h'_k x^(k) / N with h'_k > 0 never vanishes; its dip is the end of the run");
         free(dip);
         free(reb);
         free(tm);
@@ -2214,10 +2281,11 @@ const ac_claim_def ac_joma_claims[AC_JOMA_NCLAIMS] = {
      .paper = "joma",
      .statement = "With nonlinear activation attention is first sparse, then dense: along the reduced dynamics "
                   "dv/dt = (mu - v) o softmax(v^2/T) the entropy dips and rebounds and salient components converge "
-                  "first (the authors' toy map, its Euler method, is a discretisation check); and in the trained "
-                  "one-layer block in the theorem's setting (tanh, the linear loss of Assumption 1, softmax T 0.5, "
-                  "the §4.1 gaussian data) the entropy has a dip and a rebound, judged by Student-t lower bounds "
-                  "over seeds (no ODE time is compared: the spec maps no data to mu)",
+                  "first (the authors' toy map, its Euler method, is a discretisation check).  The trained "
+                  "one-layer block (tanh, the linear loss of Assumption 1, softmax T 0.5, the §4.1 gaussian data) "
+                  "is, by the derivation in verify/joma_claims.c, the LINEAR case on a slowed clock (E[g h' x] = "
+                  "h'_k x^(k) / N has no zero mu): it is judged for what that predicts, a dip (Student-t lower bound "
+                  "over seeds) and no rebound; it is no evidence for or against the rebound",
      .trials = &nonlinear_trials},
     {.id = "joma.solver-crosscheck",
      .paper = "joma",
