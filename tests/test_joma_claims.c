@@ -62,43 +62,6 @@ Test(joma_claims, each_claim_passes_at_quick_size_and_split_trials_reproduce_it)
 
 /* ---- planted records ---- */
 
-static void quick_set(const char *id, ac_trial_set *set)
-{
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
-    const ac_trial_def *def = ac_registry_find_claim(id)->trials;
-    ac_msg msg = {{0}};
-    ac_trial_set_init(set, id, &o, def->ntrials(&o));
-    cr_assert_eq(ac_trial_run(def, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
-}
-
-static double *entry(ac_trial_set *set, int i, const char *name, int k)
-{
-    for (int v = 0; v < set->rec[i].nvec; v++)
-        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
-            return &set->rec[i].vec[v].v[k];
-    cr_assert_fail("record %d has no %s[%d]", i, name, k);
-    return NULL;
-}
-
-/* The verdict of the row whose quantity starts with `row`. */
-static ac_verdict row_verdict(const char *id, const ac_trial_set *set, const char *row)
-{
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
-    ac_claim_result res;
-    ac_msg msg = {{0}};
-    ac_claim_result_init(&res, ac_registry_find_claim(id));
-    cr_assert_eq(ac_trial_rows(ac_registry_find_claim(id)->trials, &o, set, &res, &msg), AC_OK, "%s", msg.text);
-    ac_claim_judge(&res);
-    ac_verdict v = AC_VERDICT_INFO;
-    int found = 0;
-    for (int i = 0; i < res.nrows; i++)
-        if (strncmp(res.rows[i].quantity, row, strlen(row)) == 0)
-            v = res.rows[i].verdict, found++;
-    cr_assert_eq(found, 1, "%s: %d rows start with '%s'", id, found, row);
-    ac_claim_result_clear(&res);
-    return v;
-}
-
 /* Every judged row of the claim's quick table, counted. */
 static int judged_rows(const char *id, const ac_trial_set *set)
 {
@@ -118,39 +81,39 @@ static int judged_rows(const char *id, const ac_trial_set *set)
  * `row` fail, restore, see it pass again. */
 static void plant(const char *id, ac_trial_set *set, int rec, const char *name, int k, double value, const char *row)
 {
-    cr_assert_eq(row_verdict(id, set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
+    cr_assert_eq(ac_test_row_verdict(id, set, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
     double old[64];
     int lo = rec < 0 ? 0 : rec, hi = rec < 0 ? set->nrec : rec + 1;
     for (int i = lo; i < hi; i++) {
-        old[i] = *entry(set, i, name, k);
-        *entry(set, i, name, k) = value;
+        old[i] = *ac_test_entry(set, i, name, k);
+        *ac_test_entry(set, i, name, k) = value;
     }
-    cr_assert_eq(row_verdict(id, set, row), AC_VERDICT_FAIL, "%s: '%s' passes with %s[%d] = %g", id, row, name, k,
+    cr_assert_eq(ac_test_row_verdict(id, set, row), AC_VERDICT_FAIL, "%s: '%s' passes with %s[%d] = %g", id, row, name, k,
                  value);
     for (int i = lo; i < hi; i++)
-        *entry(set, i, name, k) = old[i];
+        *ac_test_entry(set, i, name, k) = old[i];
 }
 
 Test(joma_claims, every_judged_invariant_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.invariant";
     ac_trial_set s;
-    quick_set(id, &s);
+    ac_test_quick_set(id, &s);
     int n = 0;
     /* a drift 1 % above the step's second-order sum; the same at lr/2 */
     plant(id, &s, 1, "exp", 0, 1.01, "exp: worst |I(t) - I(0)|"), n++;
     plant(id, &s, 2, "exp", 3, 1.01, "exp: worst |I(t) - I(0)|");
     /* a drift that does not halve with lr (order 0) */
-    cr_assert_eq(row_verdict(id, &s, "exp: order in lr"), AC_VERDICT_PASS);
+    cr_assert_eq(ac_test_row_verdict(id, &s, "exp: order in lr"), AC_VERDICT_PASS);
     double old[64];
     for (int i = 0; i < s.nrec; i++) {
-        old[i] = *entry(&s, i, "exp", 4);
-        *entry(&s, i, "exp", 4) = *entry(&s, i, "exp", 1);
+        old[i] = *ac_test_entry(&s, i, "exp", 4);
+        *ac_test_entry(&s, i, "exp", 4) = *ac_test_entry(&s, i, "exp", 1);
     }
-    cr_assert_eq(row_verdict(id, &s, "exp: order in lr"), AC_VERDICT_FAIL);
+    cr_assert_eq(ac_test_row_verdict(id, &s, "exp: order in lr"), AC_VERDICT_FAIL);
     n++;
     for (int i = 0; i < s.nrec; i++)
-        *entry(&s, i, "exp", 4) = old[i];
+        *ac_test_entry(&s, i, "exp", 4) = old[i];
     /* NC medians: a majority of seeds below each bound */
     /* NC medians: every seed 0.01 below the bar (spec median at step 1000 for the quick run's 200 steps; the
      * low end 0.95 early), where the spread, and so the standard error, is 0 */
@@ -162,23 +125,23 @@ Test(joma_claims, every_judged_invariant_row_fails_under_a_planted_violation)
     {
         double old3[64];
         for (int i = 0; i < s.nrec; i++)
-            old3[i] = *entry(&s, i, "ncearly_gaussian", 0);
+            old3[i] = *ac_test_entry(&s, i, "ncearly_gaussian", 0);
         /* values 0.95 - c + {-d, 0, +d}: MAD = d, sigma = 1.4826 d, SE = sqrt(pi/2) sigma / sqrt 3; with
          * c = 4 SE the median sits 4 SE below 0.95 and must fail */
         double d = 0.01, se = sqrt(M_PI / 2) * 1.4826 * d / sqrt(3.0);
         cr_assert_eq(s.nrec, 3);
         for (int i = 0; i < 3; i++)
-            *entry(&s, i, "ncearly_gaussian", 0) = 0.95 - 4.0 * se + (i - 1) * d;
-        cr_assert_eq(row_verdict(id, &s, "softmax, gaussian X: median NC(z - z(0)"), AC_VERDICT_FAIL);
+            *ac_test_entry(&s, i, "ncearly_gaussian", 0) = 0.95 - 4.0 * se + (i - 1) * d;
+        cr_assert_eq(ac_test_row_verdict(id, &s, "softmax, gaussian X: median NC(z - z(0)"), AC_VERDICT_FAIL);
         for (int i = 0; i < 3; i++)
-            *entry(&s, i, "ncearly_gaussian", 0) = 0.95 - 2.0 * se + (i - 1) * d;
-        cr_assert_eq(row_verdict(id, &s, "softmax, gaussian X: median NC(z - z(0)"), AC_VERDICT_PASS);
+            *ac_test_entry(&s, i, "ncearly_gaussian", 0) = 0.95 - 2.0 * se + (i - 1) * d;
+        cr_assert_eq(ac_test_row_verdict(id, &s, "softmax, gaussian X: median NC(z - z(0)"), AC_VERDICT_PASS);
         for (int i = 0; i < s.nrec; i++)
-            *entry(&s, i, "ncearly_gaussian", 0) = old3[i];
+            *ac_test_entry(&s, i, "ncearly_gaussian", 0) = old3[i];
     }
     /* one bad seed alone does not move the median: never one lucky (or unlucky) seed */
-    *entry(&s, 0, "ncend_uniform", 0) = 0.5;
-    cr_assert_eq(row_verdict(id, &s, "softmax, uniform X: median NC(z, zhat)"), AC_VERDICT_PASS);
+    *ac_test_entry(&s, 0, "ncend_uniform", 0) = 0.5;
+    cr_assert_eq(ac_test_row_verdict(id, &s, "softmax, uniform X: median NC(z, zhat)"), AC_VERDICT_PASS);
     cr_assert_eq(n, judged_rows(id, &s), "every judged row planted");
     ac_trial_set_clear(&s);
 }
@@ -187,7 +150,7 @@ Test(joma_claims, every_judged_linear_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.linear-sparse";
     ac_trial_set s;
-    quick_set(id, &s);
+    ac_test_quick_set(id, &s);
     int n = 0;
     plant(id, &s, 1, "lag", 0, 1.5, "exp: worst |(v_erf - v_SGD)/(lr e1) - 1| / (2.5 lr (1/t + f')) at t = 0.5"), n++;
     plant(id, &s, 1, "lag", 1, 1.5, "exp: worst |(v_erf - v_SGD)/(lr e1) - 1| / (2.5 lr (1/t + f')) at t = 0.8"), n++;
@@ -209,7 +172,7 @@ Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.nonlinear-sparse-dense";
     ac_trial_set s;
-    quick_set(id, &s);
+    ac_test_quick_set(id, &s);
     int n = 0;
     const ac_trial_vec *H = ac_trial_get(&s.rec[0], "toy_H");
     cr_assert_not_null(H);
@@ -247,13 +210,13 @@ Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation)
     {
         double old[64];
         for (int i = 0; i < s.nrec; i++)
-            old[i] = *entry(&s, i, "trained", 0);
+            old[i] = *ac_test_entry(&s, i, "trained", 0);
         plant(id, &s, -1, "trained", 0, -1.0, "trained block: dip H(0) - H(t_min), 95% lower bound"), n++;
         for (int i = 0; i < s.nrec; i++)
-            *entry(&s, i, "trained", 0) = *entry(&s, i, "trained", 1) + 1e-3 + (i % 2 ? 2e-3 : -2e-3);
-        cr_assert_eq(row_verdict(id, &s, "trained block: dip H(0) - H(t_min), 95% lower bound"), AC_VERDICT_FAIL);
+            *ac_test_entry(&s, i, "trained", 0) = *ac_test_entry(&s, i, "trained", 1) + 1e-3 + (i % 2 ? 2e-3 : -2e-3);
+        cr_assert_eq(ac_test_row_verdict(id, &s, "trained block: dip H(0) - H(t_min), 95% lower bound"), AC_VERDICT_FAIL);
         for (int i = 0; i < s.nrec; i++)
-            *entry(&s, i, "trained", 0) = old[i];
+            *ac_test_entry(&s, i, "trained", 0) = old[i];
     }
     /* a rebound of 1e-3 in one seed fails; one of 1e-13, below the
      * entropy's rounding, does not */
@@ -262,9 +225,9 @@ Test(joma_claims, every_judged_nonlinear_row_fails_under_a_planted_violation)
         double h1 = ac_trial_get1(&s.rec[1], "trained", 1), old = ac_trial_get1(&s.rec[1], "trained", 3);
         cr_assert_eq(old, h1, "seed 1's minimum is its end");
         plant(id, &s, 1, "trained", 3, h1 + 1e-3, row), n++;
-        *entry(&s, 1, "trained", 3) = h1 + 1e-13;
-        cr_assert_eq(row_verdict(id, &s, row), AC_VERDICT_PASS);
-        *entry(&s, 1, "trained", 3) = old;
+        *ac_test_entry(&s, 1, "trained", 3) = h1 + 1e-13;
+        cr_assert_eq(ac_test_row_verdict(id, &s, row), AC_VERDICT_PASS);
+        *ac_test_entry(&s, 1, "trained", 3) = old;
     }
     cr_assert_eq(n, judged_rows(id, &s), "every judged row planted");
     ac_trial_set_clear(&s);
@@ -277,7 +240,7 @@ Test(joma_claims, trained_block_records_are_consistent)
 {
     const char *id = "joma.nonlinear-sparse-dense";
     ac_trial_set s;
-    quick_set(id, &s);
+    ac_test_quick_set(id, &s);
     for (int i = 0; i < s.nrec; i++) {
         const ac_trial_vec *H = ac_trial_get(&s.rec[i], "trained_H"), *t = ac_trial_get(&s.rec[i], "trained_t");
         cr_assert(H && t && H->n == t->n && H->n > 2, "record %d: no entropy curve", i);
@@ -298,7 +261,7 @@ Test(joma_claims, every_judged_crosscheck_row_fails_under_a_planted_violation)
 {
     const char *id = "joma.solver-crosscheck";
     ac_trial_set s;
-    quick_set(id, &s);
+    ac_test_quick_set(id, &s);
     int n = 0;
     plant(id, &s, 0, "closed", 0, 1.5, "rk8pd against the erf closed form"), n++;
     plant(id, &s, 0, "closed", 1, 1.5, "msbdf against the erf closed form"), n++;
@@ -325,10 +288,10 @@ Test(joma_claims, every_judged_crosscheck_row_fails_under_a_planted_violation)
 static ac_verdict verdict_with(const char *id, const char *name, int k, double value, const char *row)
 {
     ac_trial_set s;
-    quick_set(id, &s);
-    cr_assert_eq(row_verdict(id, &s, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
-    *entry(&s, 0, name, k) = value;
-    ac_verdict v = row_verdict(id, &s, row);
+    ac_test_quick_set(id, &s);
+    cr_assert_eq(ac_test_row_verdict(id, &s, row), AC_VERDICT_PASS, "%s: '%s' fails unplanted", id, row);
+    *ac_test_entry(&s, 0, name, k) = value;
+    ac_verdict v = ac_test_row_verdict(id, &s, row);
     ac_trial_set_clear(&s);
     return v;
 }
@@ -571,7 +534,7 @@ Test(joma_claims, mpfr_invariant_checks_fail_with_a_broken_right_hand_side)
     cr_assert(miss > 1e-13, "broken: miss %g", miss);
     const char *id = "joma.solver-crosscheck";
     ac_trial_set s;
-    quick_set(id, &s);
+    ac_test_quick_set(id, &s);
     plant(id, &s, 0, "gl", 0, gl, "exp attention: MPFR Gauss-Legendre worst");
     plant(id, &s, 0, "gl", 3, gll, "linear attention: MPFR Gauss-Legendre worst");
     plant(id, &s, 0, "rk_order", 0, p, "exp attention: MPFR RK4 fitted order");
@@ -664,7 +627,7 @@ Test(joma_claims, softmax_nc_fails_with_a_broken_z_gradient)
     cr_assert(good > 0.9, "true gradient: NC %g", good);
     cr_assert(bad < 0.0, "reversed z-gradient: NC %g", bad);
     ac_trial_set s;
-    quick_set("joma.invariant", &s);
+    ac_test_quick_set("joma.invariant", &s);
     plant("joma.invariant", &s, -1, "ncearly_gaussian", 0, bad, "softmax, gaussian X: median NC(z - z(0)");
     ac_trial_set_clear(&s);
 }

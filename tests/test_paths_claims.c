@@ -118,16 +118,6 @@ Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table)
  * a copy of the claim's quick records (the rows read nothing else), after
  * the same row passed with a value inside its tolerance. */
 
-/* Entry k of vector name of record i, writable (the vector must exist). */
-static double *entry(ac_trial_set *set, int i, const char *name, int k)
-{
-    for (int v = 0; v < set->rec[i].nvec; v++)
-        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
-            return &set->rec[i].vec[v].v[k];
-    cr_assert_fail("record %d has no %s[%d]", i, name, k);
-    return NULL;
-}
-
 /* The row whose quantity is exactly `row`, judged from set. */
 static ac_claim_row row_of(const char *id, const ac_trial_set *set, const char *row)
 {
@@ -284,27 +274,27 @@ Test(paths_measure, accuracy_rows_fail_planted_violations)
     cr_assert_eq(row_of(id, &set, row10).metric, AC_METRIC_INFO);
     cr_assert_eq(row_of(id, &set, ord).metric, AC_METRIC_INFO);
     /* the whole test set: the table's values pass, one test point more fails */
-    *entry(&set, 0, "ntest", 0) = 1000;
-    *entry(&set, 0, "acc", 0) = 0.964, *entry(&set, 0, "acc_gp", 0) = 0.826;
-    *entry(&set, 0, "disc", 4) = 8, *entry(&set, 0, "disc", 5) = 0; /* the spec run's discordance */
+    *ac_test_entry(&set, 0, "ntest", 0) = 1000;
+    *ac_test_entry(&set, 0, "acc", 0) = 0.964, *ac_test_entry(&set, 0, "acc_gp", 0) = 0.826;
+    *ac_test_entry(&set, 0, "disc", 4) = 8, *ac_test_entry(&set, 0, "disc", 5) = 0; /* the spec run's discordance */
     cr_assert_eq(verdict_of(id, &set, row10), AC_VERDICT_PASS);
     cr_assert_eq(verdict_of(id, &set, rowgp), AC_VERDICT_PASS);
     cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_PASS);
-    *entry(&set, 0, "acc", 0) = 0.965;
+    *ac_test_entry(&set, 0, "acc", 0) = 0.965;
     cr_assert_eq(verdict_of(id, &set, row10), AC_VERDICT_FAIL);
-    *entry(&set, 0, "acc_gp", 0) = 0.825;
+    *ac_test_entry(&set, 0, "acc_gp", 0) = 0.825;
     cr_assert_eq(verdict_of(id, &set, rowgp), AC_VERDICT_FAIL);
     /* the ordering reversed, then right but not resolved: 10 against 5
      * discordant points is 0.005 < 2 SE = 0.0077 */
-    *entry(&set, 0, "disc", 4) = 0, *entry(&set, 0, "disc", 5) = 8;
+    *ac_test_entry(&set, 0, "disc", 4) = 0, *ac_test_entry(&set, 0, "disc", 5) = 8;
     cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_FAIL);
-    *entry(&set, 0, "disc", 4) = 10, *entry(&set, 0, "disc", 5) = 5;
+    *ac_test_entry(&set, 0, "disc", 4) = 10, *ac_test_entry(&set, 0, "disc", 5) = 5;
     cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_FAIL);
-    *entry(&set, 0, "disc", 4) = 13, *entry(&set, 0, "disc", 5) = 2; /* 0.011 > 2 SE = 0.0077 */
+    *ac_test_entry(&set, 0, "disc", 4) = 13, *ac_test_entry(&set, 0, "disc", 5) = 2; /* 0.011 > 2 SE = 0.0077 */
     cr_assert_eq(verdict_of(id, &set, ord), AC_VERDICT_PASS);
     const char *cv = "widths whose saddle-point solve did not converge";
     cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_PASS);
-    *entry(&set, 1, "conv", 2) = 0;
+    *ac_test_entry(&set, 1, "conv", 2) = 0;
     cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
 }
@@ -321,10 +311,10 @@ Test(paths_measure, kernel_rows_fail_planted_violations)
     cr_assert_eq(verdict_of(id, &set, top3), AC_VERDICT_PASS);
     cr_assert_eq(verdict_of(id, &set, top30), AC_VERDICT_PASS);
     /* the finite-width kernel as aligned as the GP kernel (within rounding) */
-    *entry(&set, 0, "w0.kta", 0) = *entry(&set, 0, "gp.kta", 0);
+    *ac_test_entry(&set, 0, "w0.kta", 0) = *ac_test_entry(&set, 0, "gp.kta", 0);
     cr_assert_eq(verdict_of(id, &set, kta), AC_VERDICT_FAIL);
     for (int k = 0; k < 30; k++)
-        *entry(&set, 0, "w0.ov", k) = *entry(&set, 0, "gp.ov", k) * (1 - 1e-3);
+        *ac_test_entry(&set, 0, "w0.ov", k) = *ac_test_entry(&set, 0, "gp.ov", k) * (1 - 1e-3);
     cr_assert_eq(verdict_of(id, &set, top3), AC_VERDICT_FAIL);
     cr_assert_eq(verdict_of(id, &set, top30), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
@@ -355,7 +345,7 @@ Test(paths_measure, gp_limit_rows_fail_planted_violations)
      * twice its bound, so that dropping or doubling it must break the bound */
     cr_assert_gt(row_of(id, &set, "largest |first-order change of the mean| / its bound").empirical, 2.0);
     cr_assert_gt(row_of(id, &set, "largest |first-order change of the variance| / its bound").empirical, 2.0);
-    *entry(&set, 0, "conv", 1) = 0;
+    *ac_test_entry(&set, 0, "conv", 1) = 0;
     cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
 
@@ -366,17 +356,17 @@ Test(paths_measure, gp_limit_rows_fail_planted_violations)
         if (strcmp(set.rec[0].vec[v].name, "ndu1") == 0)
             ne = set.rec[0].vec[v].n / 3;
     cr_assert_gt(ne, 0);
-    double N0w = *entry(&set, 0, "N", 0);
+    double N0w = *ac_test_entry(&set, 0, "N", 0);
     for (int j = 1; j < 3; j++)
         for (int e = 0; e < ne; e++)
-            *entry(&set, 0, "ndu1", j * ne + e) *= sqrt(*entry(&set, 0, "N", j) / N0w);
+            *ac_test_entry(&set, 0, "ndu1", j * ne + e) *= sqrt(*ac_test_entry(&set, 0, "N", j) / N0w);
     cr_assert_eq(verdict_of(id, &set, rate[0]), AC_VERDICT_FAIL);
     cr_assert_eq(verdict_of(id, &set, rate[1]), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
     fresh(id, &set);
     for (int j = 1; j < 3; j++)
         for (int e = 0; e < ne; e++)
-            *entry(&set, 0, "ndu1", j * ne + e) *= *entry(&set, 0, "N", j) / N0w;
+            *ac_test_entry(&set, 0, "ndu1", j * ne + e) *= *ac_test_entry(&set, 0, "N", j) / N0w;
     cr_assert_eq(verdict_of(id, &set, rate[0]), AC_VERDICT_FAIL);
     cr_assert_eq(verdict_of(id, &set, rate[1]), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
@@ -384,12 +374,12 @@ Test(paths_measure, gp_limit_rows_fail_planted_violations)
     /* the predictor's first order: dropped, doubled, 1 % off */
     const char *first[2] = {"mfirst", "vfirst"}, *row[2] = {mrow, vrow};
     const double scale[3] = {0.0, 2.0, 1.01};
-    int nt = (int)*entry(quick_set(id), 0, "ntest", 0);
+    int nt = (int)*ac_test_entry(quick_set(id), 0, "ntest", 0);
     for (int q = 0; q < 2; q++)
         for (int s = 0; s < 3; s++) {
             fresh(id, &set);
             for (int m = 0; m < nt; m++)
-                *entry(&set, 0, first[q], m) *= scale[s];
+                *ac_test_entry(&set, 0, first[q], m) *= scale[s];
             cr_assert_eq(verdict_of(id, &set, row[q]), AC_VERDICT_FAIL, "%s x %g", first[q], scale[s]);
             ac_trial_set_clear(&set);
         }
@@ -404,15 +394,15 @@ Test(paths_measure, closed_form_rows_fail_planted_violations)
     ac_claim_row r = row_of(id, &set, u100);
     cr_assert_eq(r.verdict, AC_VERDICT_PASS);
     cr_assert_gt(r.tol, 0.0);
-    *entry(&set, 0, "u_solver", 1) = *entry(&set, 0, "u_root", 1) + 1.01 * *entry(&set, 0, "tol", 1);
+    *ac_test_entry(&set, 0, "u_solver", 1) = *ac_test_entry(&set, 0, "u_root", 1) + 1.01 * *ac_test_entry(&set, 0, "tol", 1);
     cr_assert_eq(verdict_of(id, &set, u100), AC_VERDICT_FAIL);
-    *entry(&set, 0, "conv", 0) = 0;
+    *ac_test_entry(&set, 0, "conv", 0) = 0;
     cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     /* the T -> 0 error falling 8-fold per decade instead of 10: O(T) broken */
     char rate[AC_CLAIM_TEXT];
-    snprintf(rate, sizeof rate, "|u(T) - u0| at T = %.3g over that at T/10, N = 1000", *entry(&set, 0, "T", 0));
+    snprintf(rate, sizeof rate, "|u(T) - u0| at T = %.3g over that at T/10, N = 1000", *ac_test_entry(&set, 0, "T", 0));
     cr_assert_eq(verdict_of(id, &set, rate), AC_VERDICT_PASS);
-    *entry(&set, 0, "err", 1) = *entry(&set, 0, "err", 0) / 8.0;
+    *ac_test_entry(&set, 0, "err", 1) = *ac_test_entry(&set, 0, "err", 0) / 8.0;
     cr_assert_eq(verdict_of(id, &set, rate), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
 }
@@ -431,27 +421,27 @@ Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
     fresh(id, &set);
     const double Na = 50, Nb = 100; /* the widths of trials 1 and 2 */
     /* ... sampled with P = N training examples: alpha = 1 at both */
-    cr_assert_eq(*entry(&set, 1, "ptrain", 0), Na);
-    cr_assert_eq(*entry(&set, 2, "ptrain", 0), Nb);
-    *entry(&set, 1, "mixed", 0) = 1, *entry(&set, 2, "mixed", 0) = 1;
+    cr_assert_eq(*ac_test_entry(&set, 1, "ptrain", 0), Na);
+    cr_assert_eq(*ac_test_entry(&set, 2, "ptrain", 0), Nb);
+    *ac_test_entry(&set, 1, "mixed", 0) = 1, *ac_test_entry(&set, 2, "mixed", 0) = 1;
     const char *ra = "N |gap| of sampled accuracy, (N, P) = (100, 100) vs (50, 50)",
                *rv = "N |gap| of mean test variance, (N, P) = (100, 100) vs (50, 50)";
     /* accuracy: one undecided point at each width bounds its error by
      * 1/ntest: tol Na/nt_a + Nb/nt_b */
-    double nta = *entry(&set, 1, "ntest", 0), ntb = *entry(&set, 2, "ntest", 0), atol = Na / nta + Nb / ntb;
-    *entry(&set, 1, "undecided", 0) = 1, *entry(&set, 2, "undecided", 0) = 1;
-    double ata = *entry(&set, 1, "acc_th", 0), atb = *entry(&set, 2, "acc_th", 0);
-    *entry(&set, 1, "acc_s", 0) = ata + 0.04, *entry(&set, 2, "acc_s", 0) = atb + 0.02; /* 1/N: 2 vs 2 */
+    double nta = *ac_test_entry(&set, 1, "ntest", 0), ntb = *ac_test_entry(&set, 2, "ntest", 0), atol = Na / nta + Nb / ntb;
+    *ac_test_entry(&set, 1, "undecided", 0) = 1, *ac_test_entry(&set, 2, "undecided", 0) = 1;
+    double ata = *ac_test_entry(&set, 1, "acc_th", 0), atb = *ac_test_entry(&set, 2, "acc_th", 0);
+    *ac_test_entry(&set, 1, "acc_s", 0) = ata + 0.04, *ac_test_entry(&set, 2, "acc_s", 0) = atb + 0.02; /* 1/N: 2 vs 2 */
     /* variance: MC SE 0.001 at both: tol 3.5 hypot(0.05, 0.1) = 0.391 */
-    double vta = *entry(&set, 1, "var_th", 0), vtb = *entry(&set, 2, "var_th", 0);
-    *entry(&set, 1, "var_mcse", 0) = 0.001, *entry(&set, 2, "var_mcse", 0) = 0.001;
-    *entry(&set, 1, "var_s", 0) = vta + 0.01, *entry(&set, 2, "var_s", 0) = vtb + 0.005; /* 0.5 vs 0.5 */
+    double vta = *ac_test_entry(&set, 1, "var_th", 0), vtb = *ac_test_entry(&set, 2, "var_th", 0);
+    *ac_test_entry(&set, 1, "var_mcse", 0) = 0.001, *ac_test_entry(&set, 2, "var_mcse", 0) = 0.001;
+    *ac_test_entry(&set, 1, "var_s", 0) = vta + 0.01, *ac_test_entry(&set, 2, "var_s", 0) = vtb + 0.005; /* 0.5 vs 0.5 */
     /* every U_1 entry: MC SE 0.001, gap 0.02 at N = 50 and 0.01 at N = 100 */
     for (int e = 0; e < 16; e++) {
         for (int i = 1; i < 3; i++)
-            *entry(&set, i, "u_mcse", e) = 0.001;
-        *entry(&set, 1, "u_s", e) = *entry(&set, 1, "u_th", e) - 0.02;
-        *entry(&set, 2, "u_s", e) = *entry(&set, 2, "u_th", e) - 0.01;
+            *ac_test_entry(&set, i, "u_mcse", e) = 0.001;
+        *ac_test_entry(&set, 1, "u_s", e) = *ac_test_entry(&set, 1, "u_th", e) - 0.02;
+        *ac_test_entry(&set, 2, "u_s", e) = *ac_test_entry(&set, 2, "u_th", e) - 0.01;
     }
     ac_claim_result res;
     rows_of(id, &set, &res);
@@ -471,10 +461,10 @@ Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
     cr_assert(fabs(row_of(id, &set, ra).tol - atol) < 1e-12, "tol %.17g", row_of(id, &set, ra).tol);
     /* planted: gaps that do not shrink with N (accuracy 0.04 -> 0.04 + 2
      * atol / Nb; variance 0.01 -> 0.01; U_1 0.02 -> 0.02): N |gap| doubles */
-    *entry(&set, 2, "acc_s", 0) = atb + 0.04 + 2 * atol / Nb;
-    *entry(&set, 2, "var_s", 0) = vtb + 0.01;
+    *ac_test_entry(&set, 2, "acc_s", 0) = atb + 0.04 + 2 * atol / Nb;
+    *ac_test_entry(&set, 2, "var_s", 0) = vtb + 0.01;
     for (int e = 0; e < 16; e++)
-        *entry(&set, 2, "u_s", e) = *entry(&set, 2, "u_th", e) - 0.02;
+        *ac_test_entry(&set, 2, "u_s", e) = *ac_test_entry(&set, 2, "u_th", e) - 0.02;
     rows_of(id, &set, &res);
     nrate = 0;
     for (int k = 0; k < res.nrows; k++)
@@ -489,21 +479,21 @@ Test(paths_measure, theory_vs_samples_rows_fail_planted_violations)
      * gap that did not shrink would exceed the bar by alt = 0.5; tol = 3.5
      * hypot(Na s, Nb s) = 391.3 s is below it for s = 0.0012 (tol 0.470:
      * judged, PASS), not for s = 0.0013 (0.509: INFO) */
-    *entry(&set, 2, "var_s", 0) = vtb + 0.005;
+    *ac_test_entry(&set, 2, "var_s", 0) = vtb + 0.005;
     for (int k = 0; k < 2; k++) {
         double sk = k ? 0.0013 : 0.0012;
-        *entry(&set, 1, "var_mcse", 0) = sk, *entry(&set, 2, "var_mcse", 0) = sk;
+        *ac_test_entry(&set, 1, "var_mcse", 0) = sk, *ac_test_entry(&set, 2, "var_mcse", 0) = sk;
         ac_claim_row r = row_of(id, &set, rv);
         cr_assert_eq(r.verdict, k ? AC_VERDICT_INFO : AC_VERDICT_PASS, "s = %g: tol %.6g", sk, r.tol);
     }
     /* unresolved (tol 3.5 hypot(0.5, 1) = 3.91 > alt 0.5), but N |gap|
      * growing from 0.5 to 5 (gap 0.05 at N = 100) exceeds it: FAIL */
-    *entry(&set, 1, "var_mcse", 0) = 0.01, *entry(&set, 2, "var_mcse", 0) = 0.01;
+    *ac_test_entry(&set, 1, "var_mcse", 0) = 0.01, *ac_test_entry(&set, 2, "var_mcse", 0) = 0.01;
     cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_INFO);
-    *entry(&set, 2, "var_s", 0) = vtb + 0.05;
+    *ac_test_entry(&set, 2, "var_s", 0) = vtb + 0.05;
     cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_FAIL);
     /* one width not mixed: shown, not judged */
-    *entry(&set, 1, "mixed", 0) = 0;
+    *ac_test_entry(&set, 1, "mixed", 0) = 0;
     cr_assert_eq(verdict_of(id, &set, ra), AC_VERDICT_INFO);
     cr_assert_eq(verdict_of(id, &set, rv), AC_VERDICT_INFO);
     cr_assert_eq(verdict_of(id, &set, "N |gap| of U_1[g, dn], (N, P) = (100, 100) vs (50, 50)"), AC_VERDICT_INFO);
@@ -614,15 +604,15 @@ Test(paths_measure, a_sampler_at_the_wrong_temperature_or_prior_fails_the_rate_r
         for (int i = 1; i < 3; i++) {
             double acc, var, U1[16];
             markov_theory_at(Nw[i - 1], Pw[i - 1], fault[f].T, fault[f].sigma2, su.gibbs_test_stride[i], &acc, &var, U1);
-            *entry(&set, i, "mixed", 0) = 1;
-            *entry(&set, i, "acc_s", 0) = acc;
-            *entry(&set, i, "var_s", 0) = var;
+            *ac_test_entry(&set, i, "mixed", 0) = 1;
+            *ac_test_entry(&set, i, "acc_s", 0) = acc;
+            *ac_test_entry(&set, i, "var_s", 0) = var;
             if (fault[f].var_mcse > 0)
-                *entry(&set, i, "var_mcse", 0) = fault[f].var_mcse;
+                *ac_test_entry(&set, i, "var_mcse", 0) = fault[f].var_mcse;
             for (int e = 0; e < 16; e++) {
-                *entry(&set, i, "u_s", e) = U1[e];
+                *ac_test_entry(&set, i, "u_s", e) = U1[e];
                 if (fault[f].u_mcse > 0)
-                    *entry(&set, i, "u_mcse", e) = fault[f].u_mcse;
+                    *ac_test_entry(&set, i, "u_mcse", e) = fault[f].u_mcse;
             }
         }
         ac_claim_result res;

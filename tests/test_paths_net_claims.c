@@ -156,15 +156,6 @@ static void quick_set(const ac_claim_def *cdef, ac_trial_set *set)
     cr_assert_eq(ac_trial_run(cdef->trials, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
 }
 
-static double *entry(ac_trial_set *set, int i, const char *name, int k)
-{
-    for (int v = 0; v < set->rec[i].nvec; v++)
-        if (strcmp(set->rec[i].vec[v].name, name) == 0 && k < set->rec[i].vec[v].n)
-            return &set->rec[i].vec[v].v[k];
-    cr_assert_fail("record %d has no %s[%d]", i, name, k);
-    return NULL;
-}
-
 /* The one row whose quantity starts with `row`, judged. */
 static ac_claim_row the_row(const ac_claim_def *cdef, const ac_trial_set *set, const char *row)
 {
@@ -224,20 +215,20 @@ static void plant_drops1(ac_trial_set *set, int i, const char *prefix, double si
     char nn[16], nc[16];
     snprintf(nn, sizeof nn, "%s_n", prefix);
     snprintf(nc, sizeof nc, "%s_conv", prefix);
-    double n = *entry(set, i, nn, 0);
-    *entry(set, i, nm[4], 0) = acc0;
-    *entry(set, i, nc, 0) = 1;
+    double n = *ac_test_entry(set, i, nn, 0);
+    *ac_test_entry(set, i, nm[4], 0) = acc0;
+    *ac_test_entry(set, i, nc, 0) = 1;
     cr_assert_geq(n, 100, "the planted steps need n >= 100 to be resolved");
     for (int k = 0; k < nh; k++) {
         int rank = 0;
         for (int j = 0; j < nh; j++)
             rank += s->v[j] < s->v[k] || (s->v[j] == s->v[k] && j < k);
-        *entry(set, i, nm[1], k) = round((0.01 + sign * 0.05 * (rank - (nh - 1) / 2.0)) * n) / n;
-        *entry(set, i, nm[2], k) = acc0 - *entry(set, i, nm[1], k);
+        *ac_test_entry(set, i, nm[1], k) = round((0.01 + sign * 0.05 * (rank - (nh - 1) / 2.0)) * n) / n;
+        *ac_test_entry(set, i, nm[2], k) = acc0 - *ac_test_entry(set, i, nm[1], k);
     }
     for (int j = 0; j < nh; j++)
         for (int k = 0; k < nh; k++)
-            *entry(set, i, nm[3], j * nh + k) = round(fabs(*entry(set, i, nm[2], j) - *entry(set, i, nm[2], k)) * n);
+            *ac_test_entry(set, i, nm[3], j * nh + k) = round(fabs(*ac_test_entry(set, i, nm[2], j) - *ac_test_entry(set, i, nm[2], k)) * n);
 }
 
 static void plant_drops(ac_trial_set *set, const char *prefix, const double *sign)
@@ -293,7 +284,7 @@ Test(paths_net_claims, seeds_at_chance_unconverged_or_unresolved_are_left_out)
         snprintf(nn, sizeof nn, "%s_n", task[k]);
         snprintf(nc, sizeof nc, "%s_conv", task[k]);
         snprintf(nd, sizeof nd, "%s_disc", task[k]);
-        double n = *entry(&set, 0, nn, 0);
+        double n = *ac_test_entry(&set, 0, nn, 0);
         /* at chance: 0.5 + 2 * 0.5 / sqrt(n) is the edge; just below it */
         double edge = 0.5 + AC_PATHS_NET_Z * 0.5 / sqrt(n);
         for (int i = 0; i < 2; i++)
@@ -309,7 +300,7 @@ Test(paths_net_claims, seeds_at_chance_unconverged_or_unresolved_are_left_out)
         cr_assert_eq(row_verdict(&pruning_def, &set, rho[k]), AC_VERDICT_PASS);
         cr_assert_eq(the_row(&pruning_def, &set, left[k]).empirical, 0);
         /* one seed's solve unconverged: rho not judged, the half row on one seed */
-        *entry(&set, 1, nc, 0) = 0;
+        *ac_test_entry(&set, 1, nc, 0) = 0;
         r = the_row(&pruning_def, &set, left[k]);
         cr_assert_eq(r.empirical, 1);
         cr_assert(strstr(r.tol_reason, "1 theory unconverged"), "%s", r.tol_reason);
@@ -323,10 +314,10 @@ Test(paths_net_claims, seeds_at_chance_unconverged_or_unresolved_are_left_out)
         snprintf(nac, sizeof nac, "%s_acc", task[k]);
         const ac_trial_vec *dv = ac_trial_get(&set.rec[1], nd), *drv = ac_trial_get(&set.rec[1], ndr);
         for (int j = 0; j < dv->n; j++)
-            *entry(&set, 1, nd, j) = 0;
+            *ac_test_entry(&set, 1, nd, j) = 0;
         for (int j = 0; j < drv->n; j++) {
-            *entry(&set, 1, ndr, j) = 0.01;
-            *entry(&set, 1, nac, j) = edge;
+            *ac_test_entry(&set, 1, ndr, j) = 0.01;
+            *ac_test_entry(&set, 1, nac, j) = edge;
         }
         r = the_row(&pruning_def, &set, left[k]);
         cr_assert_eq(r.empirical, 1);
@@ -355,16 +346,16 @@ Test(paths_net_claims, finite_width_not_beating_gp_fails)
         const char *says[3] = {"resolved", "REVERSED", "NOT RESOLVED"};
         for (int c = 0; c < 3; c++) {
             for (int i = 0; i < set.nrec; i++) {
-                *entry(&set, i, "gd_acc", 0) = 0.9;
-                *entry(&set, i, "fw_gp_diff", it) = d[c];
-                *entry(&set, i, "fw_gp_disc", it) = disc[c];
+                *ac_test_entry(&set, i, "gd_acc", 0) = 0.9;
+                *ac_test_entry(&set, i, "fw_gp_diff", it) = d[c];
+                *ac_test_entry(&set, i, "fw_gp_disc", it) = disc[c];
             }
             ac_claim_row r = the_row(&digits_def, &set, row);
             cr_assert_eq(r.verdict, want[c], "%s: planted %g", row, d[c]);
             cr_assert(strstr(r.tol_reason, says[c]), "%s: %s", row, r.tol_reason);
         }
         for (int i = 0; i < set.nrec; i++)
-            *entry(&set, i, "gd_acc", 0) = 0.5;
+            *ac_test_entry(&set, i, "gd_acc", 0) = 0.5;
         ac_claim_row r = the_row(&digits_def, &set, row);
         cr_assert_eq(r.verdict, AC_VERDICT_INFO, "%s: GD model at chance", row);
         cr_assert(strstr(r.tol_reason, "chance"), "%s", r.tol_reason);
@@ -385,21 +376,21 @@ Test(paths_net_claims, theory_against_samples_sees_a_planted_gap)
     const char *racc = "N = 10, T = 0.5: test accuracy of the sampled", *rvar = "N = 10, T = 0.5: mean test variance";
     double vt = 0;
     for (int i = 0; i < set.nrec; i++) {
-        *entry(&set, i, "s_mixed", 0) = 1;
-        *entry(&set, i, "s_conv", 0) = 1;
-        *entry(&set, i, "s_flip_mean", 0) = 0.5;
-        *entry(&set, i, "s_flip_var", 0) = 0.25;
-        *entry(&set, i, "s_n", 0) = 50;
-        *entry(&set, i, "s_acc_sampled", 0) = *entry(&set, i, "s_acc_theory", 0);
-        *entry(&set, i, "s_var_mcse", 0) = 1e-3;
-        *entry(&set, i, "s_var_sampled", 0) = *entry(&set, i, "s_var_theory", 0);
-        vt += *entry(&set, i, "s_var_theory", 0) / set.nrec;
+        *ac_test_entry(&set, i, "s_mixed", 0) = 1;
+        *ac_test_entry(&set, i, "s_conv", 0) = 1;
+        *ac_test_entry(&set, i, "s_flip_mean", 0) = 0.5;
+        *ac_test_entry(&set, i, "s_flip_var", 0) = 0.25;
+        *ac_test_entry(&set, i, "s_n", 0) = 50;
+        *ac_test_entry(&set, i, "s_acc_sampled", 0) = *ac_test_entry(&set, i, "s_acc_theory", 0);
+        *ac_test_entry(&set, i, "s_var_mcse", 0) = 1e-3;
+        *ac_test_entry(&set, i, "s_var_sampled", 0) = *ac_test_entry(&set, i, "s_var_theory", 0);
+        vt += *ac_test_entry(&set, i, "s_var_theory", 0) / set.nrec;
     }
     cr_assert_eq(row_verdict(&digits_def, &set, racc), AC_VERDICT_PASS);
     cr_assert_eq(row_verdict(&digits_def, &set, rvar), AC_VERDICT_INFO);
     for (int i = 0; i < set.nrec; i++) {
-        *entry(&set, i, "s_acc_sampled", 0) = *entry(&set, i, "s_acc_theory", 0) - 0.1;
-        *entry(&set, i, "s_var_sampled", 0) = *entry(&set, i, "s_var_theory", 0) + 0.01;
+        *ac_test_entry(&set, i, "s_acc_sampled", 0) = *ac_test_entry(&set, i, "s_acc_theory", 0) - 0.1;
+        *ac_test_entry(&set, i, "s_var_sampled", 0) = *ac_test_entry(&set, i, "s_var_theory", 0) + 0.01;
     }
     cr_assert_eq(row_verdict(&digits_def, &set, racc), AC_VERDICT_FAIL);
     ac_claim_row r = the_row(&digits_def, &set, rvar);
@@ -412,7 +403,7 @@ Test(paths_net_claims, theory_against_samples_sees_a_planted_gap)
     snprintf(z, sizeof z, "z = %.4g", 0.01 / (1e-3 / sqrt((double)set.nrec)));
     cr_assert(strstr(r.tol_reason, z), "reason '%s' lacks '%s'", r.tol_reason, z);
     for (int i = 0; i < set.nrec; i++)
-        *entry(&set, i, "s_mixed", 0) = 0;
+        *ac_test_entry(&set, i, "s_mixed", 0) = 0;
     cr_assert_eq(row_verdict(&digits_def, &set, racc), AC_VERDICT_INFO);
     cr_assert_eq(row_verdict(&digits_def, &set, rvar), AC_VERDICT_INFO);
     ac_trial_set_clear(&set);
@@ -431,8 +422,8 @@ Test(paths_net_claims, the_half_difference_error_matches_the_test_points)
     ac_trial_set set;
     quick_set(&pruning_def, &set);
     cr_assert_eq(set.nrec, 2);
-    int n = (int)*entry(&set, 0, "m_n", 0), nh = 4;
-    cr_assert_eq(*entry(&set, 1, "m_n", 0), n);
+    int n = (int)*ac_test_entry(&set, 0, "m_n", 0), nh = 4;
+    cr_assert_eq(*ac_test_entry(&set, 1, "m_n", 0), n);
     gsl_rng *r = ac_test_rng(7);
     int *c = malloc(sizeof(int) * n * nh);
     for (int i = 0; i < n; i++) {
@@ -450,21 +441,21 @@ Test(paths_net_claims, the_half_difference_error_matches_the_test_points)
         }
     double v = 0, mz = 0;
     for (int s = 0; s < 2; s++) {
-        *entry(&set, s, "m_acc0", 0) = 0.95;
-        *entry(&set, s, "m_conv", 0) = 1;
+        *ac_test_entry(&set, s, "m_acc0", 0) = 0.95;
+        *ac_test_entry(&set, s, "m_conv", 0) = 1;
         for (int k = 0; k < nh; k++) {
-            *entry(&set, s, "m_acc", k) = acc[k];
-            *entry(&set, s, "m_drop", k) = 0.95 - acc[k];
+            *ac_test_entry(&set, s, "m_acc", k) = acc[k];
+            *ac_test_entry(&set, s, "m_drop", k) = 0.95 - acc[k];
         }
         for (int k = 0; k < nh * nh; k++)
-            *entry(&set, s, "m_disc", k) = disc[k];
+            *ac_test_entry(&set, s, "m_disc", k) = disc[k];
     }
     const ac_trial_vec *sc = ac_trial_get(&set.rec[0], "m_score");
     cr_assert(sc->v[0] != sc->v[1] || sc->v[1] != sc->v[2]);
     /* both seeds share the scores' halves only if their scores order alike:
      * plant seed 1's scores as seed 0's */
     for (int k = 0; k < nh; k++)
-        *entry(&set, 1, "m_score", k) = sc->v[k];
+        *ac_test_entry(&set, 1, "m_score", k) = sc->v[k];
     double w[4];
     for (int k = 0; k < nh; k++) {
         int below = 0;
@@ -511,12 +502,12 @@ Test(paths_net_claims, reversing_the_score_order_negates_both_pruning_rows)
         snprintf(na0, sizeof na0, "%s_acc0", task[k]);
         snprintf(nsc, sizeof nsc, "%s_score", task[k]);
         for (int i = 0; i < set.nrec; i++)
-            *entry(&set, i, na0, 0) = 1.0;
+            *ac_test_entry(&set, i, na0, 0) = 1.0;
         ac_claim_row r0 = the_row(&pruning_def, &set, rho[k]), h0 = the_row(&pruning_def, &set, half[k]);
         for (int i = 0; i < set.nrec; i++) {
             const ac_trial_vec *s = ac_trial_get(&set.rec[i], nsc);
             for (int j = 0; j < s->n; j++)
-                *entry(&set, i, nsc, j) = 1.0 / s->v[j];
+                *ac_test_entry(&set, i, nsc, j) = 1.0 / s->v[j];
         }
         ac_claim_row r1 = the_row(&pruning_def, &set, rho[k]), h1 = the_row(&pruning_def, &set, half[k]);
         cr_assert(isfinite(h0.empirical), "%s: no seed judged", half[k]);
@@ -569,13 +560,13 @@ static void digits_resample(ac_trial_set *set, const ac_paths_digits_task *task,
         qsum += q, qvar += q * (1 - q);
         right += ms[m] * Yg[m] > 0.0;
     }
-    cr_assert_eq((int)*entry(set, 0, "s_n", 0), Pg, "the record's test points are not the task's");
-    *entry(set, 0, "s_acc_sampled", 0) = (double)right / Pg;
-    *entry(set, 0, "s_flip_mean", 0) = qsum;
-    *entry(set, 0, "s_flip_var", 0) = qvar;
-    *entry(set, 0, "s_var_sampled", 0) = gi.var_mean.value;
-    *entry(set, 0, "s_var_mcse", 0) = gi.var_mean.mcse;
-    *entry(set, 0, "s_mixed", 0) = gi.mixed;
+    cr_assert_eq((int)*ac_test_entry(set, 0, "s_n", 0), Pg, "the record's test points are not the task's");
+    *ac_test_entry(set, 0, "s_acc_sampled", 0) = (double)right / Pg;
+    *ac_test_entry(set, 0, "s_flip_mean", 0) = qsum;
+    *ac_test_entry(set, 0, "s_flip_var", 0) = qvar;
+    *ac_test_entry(set, 0, "s_var_sampled", 0) = gi.var_mean.value;
+    *ac_test_entry(set, 0, "s_var_mcse", 0) = gi.var_mean.mcse;
+    *ac_test_entry(set, 0, "s_mixed", 0) = gi.mixed;
     free(ms), free(vs), free(ess);
     gsl_rng_free(r);
     ac_paths_gibbs_free(g);
@@ -604,7 +595,7 @@ Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_moves_the_sam
     ac_paths_digits_task task;
     ac_msg msg = {{0}};
     cr_assert_eq(ac_paths_digits_task_init(&task, NULL, &su.digits, 1, &msg), AC_OK, "%s", msg.text);
-    cr_assert_eq(*entry(&set, 0, "s_conv", 0), 1.0, "the quick theory solve at N = 10, T = 0.5 did not converge");
+    cr_assert_eq(*ac_test_entry(&set, 0, "s_conv", 0), 1.0, "the quick theory solve at N = 10, T = 0.5 did not converge");
     const char *rvar = "N = 10, T = 0.5: mean test variance";
     const int chains = 4;
     const long burn = 100, keep = 400;
@@ -613,12 +604,12 @@ Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_moves_the_sam
     ac_claim_row row;
     for (int k = 0; k < 3; k++) {
         digits_resample(&set, &task, &su, T[k], s2[k], chains, burn, keep);
-        cr_assert_eq(*entry(&set, 0, "s_mixed", 0), 1.0, "case %d: the test's chains did not mix", k);
+        cr_assert_eq(*ac_test_entry(&set, 0, "s_mixed", 0), 1.0, "case %d: the test's chains did not mix", k);
         row = the_row(&digits_def, &set, rvar);
         cr_assert_eq(row.verdict, AC_VERDICT_INFO, "case %d: the variance row is judged", k);
-        cr_assert(ac_test_same_bits(row.empirical, *entry(&set, 0, "s_var_sampled", 0)), "case %d", k);
+        cr_assert(ac_test_same_bits(row.empirical, *ac_test_entry(&set, 0, "s_var_sampled", 0)), "case %d", k);
         v[k] = row.empirical;
-        se[k] = *entry(&set, 0, "s_var_mcse", 0);
+        se[k] = *ac_test_entry(&set, 0, "s_var_mcse", 0);
     }
     cr_assert_leq(fabs(v[0] - row.theory), 3 * se[0], "right T: theory %g, sampled %g, MC SE %g", row.theory, v[0],
                   se[0]);
