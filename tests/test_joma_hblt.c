@@ -152,40 +152,6 @@ Test(joma_hblt, generator_replays_and_tokens_list_the_active_leaves)
     gsl_rng_free(r2);
 }
 
-Test(joma_hblt, masked_token_task_has_a_label_outside_a_normalised_context)
-{
-    double rho[3] = {0.8, 0.8, 0.8};
-    ac_joma_hblt h = {.depth = 3, .p_root = 0.5, .rho = rho};
-    gsl_rng *r = ac_test_rng(74);
-    ac_joma_data D;
-    cr_assert_eq(ac_joma_hblt_task(&h, 100, r, &D, NULL), AC_OK);
-    cr_assert_eq(D.N, 100);
-    cr_assert_eq(D.M, 8);
-    cr_assert_eq(D.K, 8);
-    for (int s = 0; s < 100; s++) {
-        double sum = 0;
-        int nz = 0;
-        for (int l = 0; l < 8; l++) {
-            sum += D.X[s * 8 + l];
-            nz += D.X[s * 8 + l] > 0;
-        }
-        cr_assert(fabs(sum - 1.0) < 8 * DBL_EPSILON, "sample %d sums to %g", s, sum);
-        cr_assert_eq(D.X[s * 8 + D.label[s]], 0.0, "the label is in its own context");
-        for (int l = 0; l < 8; l++)
-            if (D.X[s * 8 + l] > 0)
-                cr_assert(fabs(D.X[s * 8 + l] - 1.0 / nz) < DBL_EPSILON);
-        cr_assert_eq(D.Y[s * 8 + D.label[s]], 1.0);
-    }
-    ac_joma_data_clear(&D);
-    /* a tree that never shows a token: too few samples, said so */
-    double zero[3] = {1.0, 1.0, 1.0};
-    ac_joma_hblt never = {.depth = 3, .p_root = 0.0, .rho = zero};
-    ac_msg msg = {{0}};
-    cr_assert_eq(ac_joma_hblt_task(&never, 3, r, &D, &msg), AC_EINVAL);
-    cr_assert(strstr(msg.text, "only 0 of 3"), "%s", msg.text);
-    gsl_rng_free(r);
-}
-
 Test(joma_hblt, spearman_on_known_orders)
 {
     double x[5] = {1.7312, 2.5, 3.25, 4.0, 9.5}, y[5] = {0.1, 0.2, 0.3, 0.4, 0.5}, z[5] = {5, 4, 3, 2, 1};

@@ -113,53 +113,6 @@ ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y
     return AC_OK;
 }
 
-ac_status ac_joma_hblt_task(const ac_joma_hblt *h, int N, gsl_rng *r, ac_joma_data *D, ac_msg *msg)
-{
-    memset(D, 0, sizeof *D);
-    ac_status st = ac_joma_hblt_check(h, msg);
-    if (st != AC_OK)
-        return st;
-    int n = ac_joma_hblt_nleaves(h);
-    if (N < 1 || !r)
-        return ac_fail(msg, AC_EINVAL, "HBLT task: N = %d must be >= 1 and a generator given", N);
-    st = ac_joma_data_init(D, N, n, n, msg);
-    if (st != AC_OK)
-        return st;
-    unsigned char *y = malloc((size_t)n);
-    int *tok = malloc(sizeof(int) * (size_t)n);
-    if (!y || !tok) {
-        free(y);
-        free(tok);
-        ac_joma_data_clear(D);
-        return ac_fail(msg, AC_ENOMEM, "no memory for the HBLT task");
-    }
-    long draws = 0, limit = (long)AC_JOMA_HBLT_TASK_DRAWS_MAX * N;
-    int kept = 0;
-    while (kept < N && draws < limit) {
-        draws++;
-        ac_joma_hblt_sample(h, r, 1, y, NULL);
-        int c = ac_joma_hblt_tokens(h, y, tok);
-        if (c < 2)
-            continue;
-        int pick = (int)gsl_rng_uniform_int(r, (unsigned long)c);
-        double *x = D->X + (size_t)kept * n;
-        for (int k = 0; k < c; k++)
-            if (k != pick)
-                x[tok[k]] = 1.0 / (c - 1);
-        D->label[kept] = tok[pick];
-        D->Y[(size_t)kept * n + tok[pick]] = 1.0;
-        kept++;
-    }
-    free(y);
-    free(tok);
-    if (kept < N) {
-        ac_joma_data_clear(D);
-        return ac_fail(msg, AC_EINVAL, "HBLT task: only %d of %d samples with two tokens in %ld draws", kept, N,
-                       draws);
-    }
-    return AC_OK;
-}
-
 double ac_joma_hblt_half_time(const double *t, const double *v, int n)
 {
     if (n < 1 || !(isfinite(v[n - 1]) && v[n - 1] != 0.0))

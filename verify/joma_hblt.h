@@ -75,12 +75,9 @@ typedef struct {
 ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y, int N, ac_joma_hblt_fit *fit,
                                    ac_msg *msg);
 
-/* The learning task with N sequences, drawn with r: D is initialised here
- * (N samples, M = K = 2^depth; clear it after).  AC_EINVAL for a bad tree,
- * N < 1, r NULL, or when AC_JOMA_HBLT_TASK_DRAWS_MAX draws per kept
- * sequence yield too few (a tree that rarely shows two tokens). */
+/* Draws allowed per kept sequence of a learning task (a tree that rarely
+ * shows enough tokens ends the draw with AC_EINVAL, not a hang). */
 #define AC_JOMA_HBLT_TASK_DRAWS_MAX 1000
-ac_status ac_joma_hblt_task(const ac_joma_hblt *h, int N, gsl_rng *r, ac_joma_data *D, ac_msg *msg);
 
 /* The time a path v[0..n) (n >= 1, at times t[0..n)) first reaches half
  * its final value: the first t[c] with v[c] / v[n-1] >= 1/2 (a scale-free
