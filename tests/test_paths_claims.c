@@ -77,23 +77,7 @@ Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table)
      * paths.digits have their own split test in test_paths_net_claims.c) */
     for (int i = 0; i < AC_PATHS_MARKOV_NCLAIMS; i++) {
         const ac_claim_def *c = &ac_paths_claims[i];
-        const ac_trial_def *def = c->trials;
-        int n = def->ntrials(&o), k = n > 1 ? n / 2 : n;
-        ac_trial_set part[2];
-        ac_msg msg = {{0}};
-        for (int p = 0; p < 2; p++) {
-            ac_trial_set_init(&part[p], c->id, &o, n);
-            cr_assert_eq(ac_trial_run(def, &o, p ? k : 0, p ? n : k, &part[p], &msg), AC_OK, "%s", msg.text);
-            json_t *j = ac_trial_set_to_json(&part[p]);
-            char *text = json_dumps(j, JSON_COMPACT);
-            json_decref(j);
-            ac_trial_set_clear(&part[p]);
-            j = json_loads(text, 0, NULL);
-            free(text);
-            cr_assert_eq(ac_trial_set_from_json(j, &part[p], &msg), AC_OK, "%s", msg.text);
-            json_decref(j);
-        }
-        cr_assert_eq(ac_trial_set_merge(&part[1], &part[0], &msg), AC_OK, "%s", msg.text);
+        int n = c->trials->ntrials(&o), k = n > 1 ? n / 2 : n;
         ac_claim_result full, split;
         rows_of(c->id, quick_set(c->id), &full);
         for (int r = 0; r < full.nrows; r++)
@@ -103,12 +87,10 @@ Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table)
         /* INFO when nothing is judged at quick size (theory-vs-samples: the
          * chains of 20 sweeps are not mixed) */
         cr_assert_neq(full.verdict, AC_VERDICT_FAIL, "%s fails at quick size", c->id);
-        rows_of(c->id, &part[1], &split);
+        ac_test_split_rows(c, &o, k, &split);
         ac_test_same_result(&full, &split, c->id);
         ac_claim_result_clear(&full);
         ac_claim_result_clear(&split);
-        ac_trial_set_clear(&part[0]);
-        ac_trial_set_clear(&part[1]);
     }
 }
 
