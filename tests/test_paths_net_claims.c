@@ -578,11 +578,13 @@ static void digits_resample(ac_trial_set *set, const ac_paths_digits_task *task,
  * 1, on the quick task's 50 test points.  The variance row is information
  * (the saddle point's gap at N = 10 is not bounded by the theory; see
  * digits_samples), so the test checks what the row shows: 4 chains x 400
- * kept sweeps after 100 (Pth = 40, N = 10: about a second) mix; at the right
- * T and sigma^2 the sampled mean variance sits within 3 MC SE of the theory
- * here, and each planted fault moves it by more than 5 combined MC SE from
- * the right run's, so a broken sampler shows in the row's numbers and its
- * z-score even though no verdict rests on them.  The accuracy row (judged)
+ * kept sweeps after 100 (Pth = 40, N = 10: about a second) mix; each
+ * planted fault moves the sampled mean variance by more than 5 combined MC
+ * SE from the right run's, so a broken sampler shows in the row's numbers
+ * and its z-score even though no verdict rests on them.  (The right run is
+ * not held to the theory: at N = 10 the theory gives no bound on the gap;
+ * that the sampler draws the posterior it should is checked at T = 1e8 in
+ * tests/test_paths_gibbs.c.)  The accuracy row (judged)
  * cannot see these faults at quick size: the quick GD model is at chance
  * (0.5), its signs carry no T. */
 Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_moves_the_sampled_variance)
@@ -611,8 +613,6 @@ Test(paths_net_claims, a_sampler_at_the_wrong_temperature_or_prior_moves_the_sam
         v[k] = row.empirical;
         se[k] = *ac_test_entry(&set, 0, "s_var_mcse", 0);
     }
-    cr_assert_leq(fabs(v[0] - row.theory), 3 * se[0], "right T: theory %g, sampled %g, MC SE %g", row.theory, v[0],
-                  se[0]);
     for (int k = 1; k < 3; k++)
         cr_assert_gt(fabs(v[k] - v[0]), 5 * hypot(se[k], se[0]), "case %d: sampled %g against %g (MC SE %g, %g)", k,
                      v[k], v[0], se[k], se[0]);
