@@ -60,7 +60,7 @@ Test(joma_text_claims, quick_run_passes_and_splits_bit_for_bit)
  * known depth and height plus a seed offset, so the rows' numbers are known;
  * then the rebound or the dip is removed by a known amount. */
 
-#define PLANT_SEEDS 4
+#define PLANT_SEEDS 8
 #define PLANT_NCP 21
 
 /* H_i(c) = 2.5 - depth s(c) + rise r(c) + 0.01 i + e(i, c), with s rising

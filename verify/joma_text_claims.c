@@ -57,6 +57,14 @@ static const double wt2_H[] = {2.51, 1.89, 1.55, 1.59, 1.68, 1.87, 2.06, 2.17, 2
 #define PEER_MIN_STEP 2000.0
 #define PEER_END_H 1.908
 
+/* Seeds at --size paper.  A first 4-seed run (results/paper/README.md) gave
+ * a rebound of 0.046 with a seed sd of 0.043: its 95 % bound needs
+ * t_{0.975, n-1} sd / sqrt(n) < mean, which 4 seeds (1.59 sd) miss and 8
+ * seeds (0.84 sd) meet if the mean and sd hold.  The count is fixed here,
+ * before the 8-seed run, and its verdict is reported whichever way it comes
+ * out; more seeds only sharpen the bound, they do not move what it judges. */
+#define TEXT_PAPER_SEEDS 8
+
 ac_joma_text_setup ac_joma_text_claim_setup(ac_size size)
 {
     switch (size) {
@@ -65,7 +73,7 @@ ac_joma_text_setup ac_joma_text_claim_setup(ac_size size)
                                     .lr = 1e-3, .eval_chunks = 20, .trials = 3, .judge_rebound = 0};
     case AC_SIZE_PAPER:
         return (ac_joma_text_setup){.V = 5000, .d = 200, .L = 35, .batch = 20, .steps = 5000, .every = 250,
-                                    .lr = 1e-4, .eval_chunks = 57, .trials = 4, .judge_rebound = 1};
+                                    .lr = 1e-4, .eval_chunks = 57, .trials = TEXT_PAPER_SEEDS, .judge_rebound = 1};
     default:
         return (ac_joma_text_setup){.V = 500, .d = 16, .L = 35, .batch = 20, .steps = 600, .every = 30,
                                     .lr = 2e-3, .eval_chunks = 57, .trials = 3, .judge_rebound = 0};

@@ -35,7 +35,7 @@ typedef struct {
 
 /* quick: V 200, d 16, 200 steps at lr 1e-3, 3 seeds; default: V 500, d 16,
  * 600 steps at lr 2e-3, 3 seeds; paper: the §4.3b reference run, V 5000,
- * d 200, 5000 steps at lr 1e-4, 4 seeds, rebound judged. */
+ * d 200, 5000 steps at lr 1e-4, 8 seeds, rebound judged. */
 ac_joma_text_setup ac_joma_text_claim_setup(ac_size size);
 
 /* joma.hierarchy: our symmetric-channel HBLT (theory/joma_hblt.h).  Trial
