@@ -94,6 +94,55 @@ static void write_rows(const char *path, const double *V, int nt, int M)
     fclose(f);
 }
 
+/* ---- the right-hand side alone ------------------------------------------- */
+
+/* A recording wrapper around a system's rhs: each call's (t, y) appended to
+ * ts / ys (up to cap calls), then the wrapped rhs called.  Used for one
+ * untimed solve, so that the rhs alone can be timed on the very states the
+ * solver asked for (the ceiling of the ratio to solve_ivp). */
+typedef struct {
+    ac_ode_system inner;
+    long n, cap;
+    double *ts, *ys;
+} rhs_record;
+
+static int rhs_recording(void *ctx, double t, const double *y, double *f)
+{
+    rhs_record *r = ctx;
+    if (r->n < r->cap) {
+        r->ts[r->n] = t;
+        memcpy(r->ys + (size_t)r->n * r->inner.dim, y, sizeof(double) * (size_t)r->inner.dim);
+    }
+    r->n++;
+    return r->inner.rhs(r->inner.ctx, t, y, f);
+}
+
+static int blowup_recording(void *ctx, double t, const double *y)
+{
+    rhs_record *r = ctx;
+    return r->inner.blowup ? r->inner.blowup(r->inner.ctx, t, y) : 0;
+}
+
+/* Calls recorded at most: the M = 1000 solves call the rhs ~ 300 times; a
+ * solve past this cap reports a replay of its first RHS_CAP calls scaled by
+ * its call count (said so in the JSON: "rhs_replayed"). */
+#define RHS_CAP 20000
+
+/* Best of reps thread-CPU times of the rhs replayed on the n recorded states
+ * (n = the solve's nfev), into f (dim). */
+static double rhs_replay(const rhs_record *r, long n, int reps, double *f, double *sec)
+{
+    int M = r->inner.dim;
+    long k = n < r->cap ? n : r->cap;
+    for (int i = 0; i < reps; i++) {
+        double t0 = cpu_clock();
+        for (long c = 0; c < k; c++)
+            r->inner.rhs(r->inner.ctx, r->ts[c], r->ys + (size_t)c * M, f);
+        sec[i] = cpu_clock() - t0;
+    }
+    return best(sec, reps) * (double)n / (double)k;
+}
+
 /* ---- CVODE ---------------------------------------------------------------- */
 
 static int cv_rhs(realtype t, N_Vector y, N_Vector ydot, void *ud)
@@ -187,6 +236,17 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
         sec[i] = cpu_clock() - t0;
     }
     double ours = best(sec, reps);
+    /* the rhs alone, on the states of one more (recorded) solve: the part of
+     * our time no stepper of ours could remove at our f count */
+    rhs_record rec = {sys, 0, RHS_CAP, malloc(sizeof(double) * RHS_CAP),
+                      malloc(sizeof(double) * RHS_CAP * (size_t)M)};
+    ac_ode_system sysr = {M, rhs_recording, NULL, blowup_recording, &rec};
+    ac_ode_info irec;
+    ac_ode_trajectory(w, &sysr, 0.0, v0, NT, t, W, &nd, &set, &irec, NULL);
+    double *fbuf = malloc(sizeof(double) * (size_t)M);
+    double rhs_s = rhs_replay(&rec, rec.n, reps, fbuf, sec);
+    long rhs_n = rec.n;
+    free(rec.ts), free(rec.ys), free(fbuf);
     /* the same solve with LAND rows (solvers/ode.h): every output time a
      * step's end; printed beside the judged line */
     ac_ode_settings sl = set;
@@ -222,10 +282,11 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
     printf("{\"kind\": \"%s\", \"NT\": %d, \"side_steps\": %ld, \"M\": %d, \"T\": %.17g, \"t_end\": %.17g, \"outcome\": \"%s\", \"steps\": %ld, "
            "\"nfev\": %ld, \"seconds\": %.6e, \"rtol\": %g, \"atol\": %g, \"err\": %s, \"reps\": %d, "
            "\"land\": {\"outcome\": \"%s\", \"steps\": %ld, \"nfev\": %ld, \"seconds\": %.6e, \"err\": %s, "
-           "\"diff\": %s}, \"sweep\": [",
+           "\"diff\": %s}, \"rejected\": %ld, \"rhs_calls\": %ld, \"rhs_seconds\": %.6e, \"rhs_replayed\": %ld, "
+           "\"sweep\": [",
            kind, NT, info.side_steps, M, T, t_end, info.status == AC_ODE_DONE ? "done" : "failed", info.steps, info.nfev, ours, set.rtol,
            set.atol, jnum(err_ours, b1), reps, il.status == AC_ODE_DONE ? "done" : "failed", il.steps, il.nfev, land_s,
-           jnum(err_land, b2), jnum(land_diff, b3));
+           jnum(err_land, b2), jnum(land_diff, b3), info.rejected, rhs_n, rhs_s, rhs_n < RHS_CAP ? rhs_n : (long)RHS_CAP);
     /* both integrators at rtol 1e-6 .. 1e-13, atol = rtol / 100: the
      * time-accuracy curves the report compares at equal accuracy */
     int first = 1;

@@ -26,11 +26,26 @@ def fmt_err(e):
     return "n/a" if e is None else f"{e:.2g}"
 
 
+def us(s):
+    return f"{s * 1e6:.3g} us"
+
+
 def scipy(c, p):
     r = p["seconds"] / c["seconds"]
+    # The ceiling: solve_ivp's time over our right-hand side alone at our f
+    # count (both timed on the states their own solves asked for): the ratio
+    # a stepper of ours costing nothing would reach.
+    ceil = p["seconds"] / c["rhs_seconds"]
+    reach = f"reachable: {'yes' if ceil >= SCIPY_TARGET else 'no'}, ceiling {ceil:.3g}x"
     print(f"   {c['kind']:6s} M={c['M']:<5d} {c['NT']:3d} times: ours {ms(c['seconds'])} ({c['steps']} steps, "
-          f"{c['nfev']} f, {c.get('side_steps', 0)} side) | solve_ivp {ms(p['seconds'])} ({p['nfev']} f) | ratio {r:.3g}x "
-          f"(target >= {SCIPY_TARGET:g}x: {verdict(r >= SCIPY_TARGET)})")
+          f"{c.get('rejected', 0)} rejected, {c['nfev']} f, {c.get('side_steps', 0)} side) | solve_ivp "
+          f"{ms(p['seconds'])} ({p['nfev']} f) | ratio {r:.3g}x "
+          f"(target >= {SCIPY_TARGET:g}x: {verdict(r >= SCIPY_TARGET)}; {reach})")
+    so, sp = c["seconds"] - c["rhs_seconds"], p["seconds"] - p["rhs_seconds"]
+    print(f"          ceiling: solve_ivp time / our RHS-only time ({c['rhs_calls']} f, {ms(c['rhs_seconds'])}, "
+          f"{us(c['rhs_seconds'] / c['rhs_calls'])}/f) = {ceil:.3g}x; ours outside the RHS {ms(so)} "
+          f"({so / c['seconds']:.0%}); solve_ivp: RHS {ms(p['rhs_seconds'])} ({p['rhs_calls']} f, "
+          f"{us(p['rhs_seconds'] / p['rhs_calls'])}/f), its stepper {ms(sp)} ({sp / p['seconds']:.0%})")
     print(f"          max |v_ours - v_scipy| = {fmt_err(p['max_diff_ours'])}; error against the closed form: "
           f"ours {fmt_err(c['err'])}, solve_ivp {fmt_err(p['err'])}")
     h = c.get("land")
