@@ -11,6 +11,9 @@
  *      number of evaluations (one Cholesky of the P x P matrix K + T I each);
  *   3. the Cholesky factorisation of K + T I alone (LAPACKE_dpotrf), best of
  *      REPS, so that the solve is measured against the Choleskies it needs;
+ *   3b. the floor of one exact gradient: the dense calls of each gradient
+ *      route alone (floor_calls) and the pre-kernel stream that forms K
+ *      (kernel_stream), best of REPS, on the factor of 3;
  *   4. one Gibbs sweep (ac_paths_gibbs_iterate, one chain), best of a few,
  *      against its own L + 2 Choleskies (one P x P factor per block).
  * It writes the inputs for the NumPy peer (bench/paths_numpy.py) into DIR:
@@ -24,6 +27,7 @@
  * several runs: with one BLAS thread that is the work done, which other
  * load on a shared machine does not inflate (wall time under a load of 8
  * on 2 cores was up to 5x the CPU time). */
+#include <cblas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 #include <lapacke.h>
@@ -42,6 +46,13 @@
 /* The off-diagonal scale of the U of part 1: U_l = GP + 0.3 A A^T / D,
  * positive definite with every entry non-zero. */
 #define U_OFFDIAG 0.3
+
+/* The floor's calls are timed alone, each the best of its runs; a floor
+ * is a sum of such minima, so a noisy term would lift it above the solve it
+ * bounds: up to this P, where a run takes microseconds to milliseconds and
+ * load swings them most, each is the best of at least this many runs. */
+#define FLOOR_SMALL_P 500
+#define FLOOR_SMALL_REPS 25
 
 static double cpu(void)
 {
@@ -75,6 +86,135 @@ static void print_vec(const char *key, const double *v, size_t n)
     for (size_t i = 0; i < n; i++)
         printf(i ? ", %.17g" : "%.17g", v[i]);
     printf("]");
+}
+
+/* The best of reps times of fn(buf) on a fresh copy of src (n doubles). */
+static double time_copy(void (*fn)(int, int, int, double *, const double *), int a, int b, int c,
+                        double *buf, const double *src, size_t n, int reps, double *t)
+{
+    for (int k = 0; k < reps; k++) {
+        memcpy(buf, src, sizeof(double) * n);
+        double t1 = cpu();
+        fn(a, b, c, buf, src);
+        t[k] = cpu() - t1;
+    }
+    return best_of(t, reps);
+}
+
+/* The dense calls an exact gradient cannot avoid beyond the Cholesky, one
+ * per line of theory/paths.c's energy, timed alone on the factor L (P x P,
+ * lower, row-major) of K + T I, each the best of reps:
+ *   compressed (r = min(P, m)): Y_1 = L_11^{-1} R_1 with R_1 lower
+ *     triangular, r^3/3 flops, timed as LAPACK dtrtri(r) (the same count,
+ *     a triangle by a triangle); W_1 = Y_1^T Y_1 by dlauum(r), r^3/3; when
+ *     P > r, Y_2 = L_22^{-1} (R_2 - L_21 Y_1): dgemm (P-r) x r x r and dtrsm
+ *     (P-r) x (P-r) against r columns, and W += Y_2^T Y_2 by dsyrk;
+ *     and the pass over the np(np+1)/2 pairs' packed r x r S_ab (dgemv);
+ *   direct: Z = L^{-1} Phi, dtrsm P x P against m columns (P^2 m), and
+ *     M = Z^T Z over P N0 rows of H^L, dsyrk.
+ * The inputs' values do not matter to these calls' time (no pivoting, no
+ * early exit); L's own triangle keeps them finite. */
+static void f_trtri(int r, int P, int unused, double *Y, const double *L)
+{
+    (void)unused, (void)L;
+    LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', r, Y, P);
+}
+static void f_lauum(int r, int P, int unused, double *Y, const double *L)
+{
+    (void)unused, (void)L;
+    LAPACKE_dlauum(LAPACK_COL_MAJOR, 'U', r, Y, P);
+}
+static void f_below(int r, int P, int unused, double *Y, const double *L)
+{
+    (void)unused;
+    int d = P - r;
+    /* Y's rows r..P-1 stand for Y_2 (d x r, leading dimension P) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, r, r, -1.0, L + (size_t)r * P, P, L, P,
+                1.0, Y + (size_t)r * P, P);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, d, r, 1.0,
+                L + (size_t)r * P + r, P, Y + (size_t)r * P, P);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, d, 1.0, Y + (size_t)r * P, P, 1.0, Y, P);
+}
+
+/* K(U_1) from pre-kernels, as theory/paths.c assembles it (its
+ * kernel_prekernels: row mu of K's lower triangle = sum over the
+ * np(np+1)/2 pairs of a coefficient times that pair's packed row), on
+ * stand-in values: a stream of np(np+1)/2 P(P+1)/2 doubles, the least any
+ * evaluation that forms K reads.  Best of reps; 0 when out of memory. */
+static double kernel_stream(int P, int np, int reps, double *t)
+{
+    int npair = np * (np + 1) / 2;
+    size_t tri = (size_t)P * (P + 1) / 2;
+    double *C = malloc(sizeof(double) * tri * npair), *K = malloc(sizeof(double) * (size_t)P * P);
+    if (!C || !K) {
+        free(C), free(K);
+        return 0.0;
+    }
+    for (size_t i = 0; i < tri * npair; i++)
+        C[i] = 1.0 / (double)(1 + i % 5);
+    for (int k = 0; k < reps; k++) {
+        double t1 = cpu();
+        for (int mu = 0; mu < P; mu++) {
+            double *row = K + (size_t)mu * P;
+            const double *c = C + (size_t)mu * (mu + 1) / 2;
+            memset(row, 0, sizeof(double) * (size_t)(mu + 1));
+            for (int q = 0; q < npair; q++)
+                cblas_daxpy(mu + 1, 0.5 + q, c + q * tri, 1, row, 1);
+        }
+        t[k] = cpu() - t1;
+    }
+    free(C), free(K);
+    return best_of(t, reps);
+}
+
+static void floor_calls(int P, int m, int np, const double *L, int reps, double *t, double *compressed,
+                        double *direct)
+{
+    int r = P < m ? P : m;
+    size_t n = (size_t)P * P;
+    double *Y = malloc(sizeof(double) * n), *Z = malloc(sizeof(double) * (size_t)P * m),
+           *Mm = malloc(sizeof(double) * (size_t)np * np);
+    if (!Y || !Z || !Mm) {
+        fprintf(stderr, "paths_bench: out of memory\n");
+        exit(1);
+    }
+    /* L row-major lower = column-major upper: dtrtri / dlauum see a
+     * triangle of order r with L's values */
+    double c = time_copy(f_trtri, r, P, 0, Y, L, n, reps, t);
+    c += time_copy(f_lauum, r, P, 0, Y, L, n, reps, t);
+    if (P > r)
+        c += time_copy(f_below, r, P, 0, Y, L, n, reps, t);
+    /* and the pass over the pairs' packed S_ab (one dgemv against W's
+     * packed triangle) */
+    int npair = np * (np + 1) / 2;
+    size_t tri = (size_t)r * (r + 1) / 2;
+    double *Sp = malloc(sizeof(double) * tri * npair), *Wp = malloc(sizeof(double) * tri), gp[64];
+    if (Sp && Wp && npair <= 64) {
+        for (size_t i = 0; i < tri * npair; i++)
+            Sp[i] = 1.0 / (double)(1 + i % 5);
+        for (size_t i = 0; i < tri; i++)
+            Wp[i] = 1.0 / (double)(1 + i % 3);
+        for (int k = 0; k < reps; k++) {
+            double t1 = cpu();
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, npair, (int)tri, 1.0, Sp, (int)tri, Wp, 1, 0.0, gp, 1);
+            t[k] = cpu() - t1;
+        }
+        c += best_of(t, reps);
+    }
+    free(Sp), free(Wp);
+    *compressed = c;
+    for (size_t i = 0; i < (size_t)P * m; i++)
+        Z[i] = 1.0 / (double)(1 + i % 7);
+    for (int k = 0; k < reps; k++) {
+        double t1 = cpu();
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0, L, P, Z, m);
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * (m / np), 1.0, Z, np, 0.0, Mm, np);
+        t[k] = cpu() - t1;
+        for (size_t i = 0; i < (size_t)P * m; i++)
+            Z[i] = 1.0 / (double)(1 + i % 7);
+    }
+    *direct = best_of(t, reps);
+    free(Y), free(Z), free(Mm);
 }
 
 int main(int argc, char **argv)
@@ -168,6 +308,22 @@ int main(int argc, char **argv)
     }
     double t_action_direct = best_of(t, reps);
     ac_paths_free(wd);
+    /* 1c. the same with the compressed route, where it fits (NaN if not) */
+    double t_action_compressed = NAN;
+    ac_paths_workspace *wc = ac_paths_alloc_route(&s, P, N0, AC_PATHS_GRAD_COMPRESSED);
+    if (wc && ac_paths_set_data(wc, Phi, d.Y, &msg) == AC_OK) {
+        double Sc;
+        for (int k = 0; k < reps; k++) {
+            double t1 = cpu();
+            if (ac_paths_action(wc, U, &Sc, NULL, G, &msg) != AC_OK) {
+                fprintf(stderr, "paths_bench: action (compressed): %s\n", msg.text);
+                return 1;
+            }
+            t[k] = cpu() - t1;
+        }
+        t_action_compressed = best_of(t, reps);
+    }
+    ac_paths_free(wc);
     if (ac_paths_action(w, U, &S, NULL, G, &msg) != AC_OK) { /* G of the route timed in 2. */
         fprintf(stderr, "paths_bench: action: %s\n", msg.text);
         return 1;
@@ -198,6 +354,18 @@ int main(int argc, char **argv)
         t[k] = cpu() - t1;
     }
     double t_chol = best_of(t, reps);
+    /* 3b. the floor of one exact gradient: its dense calls alone, on the
+     * factor L just computed (floor_calls) */
+    double t_floor_c, t_floor_d;
+    int freps = P <= FLOOR_SMALL_P && reps < FLOOR_SMALL_REPS ? FLOOR_SMALL_REPS : reps;
+    double *tf = malloc(sizeof(double) * (size_t)freps);
+    if (!tf) {
+        fprintf(stderr, "paths_bench: out of memory\n");
+        return 1;
+    }
+    floor_calls(P, (int)m, np, F, freps, tf, &t_floor_c, &t_floor_d);
+    double t_kernel = kernel_stream(P, np, freps, tf);
+    free(tf);
     /* 4. Gibbs sweeps, one chain, no test points */
     ac_paths_gibbs_settings gs;
     ac_paths_gibbs_settings_default(&gs);
@@ -220,6 +388,12 @@ int main(int argc, char **argv)
            ac_paths_route_of(w) == AC_PATHS_GRAD_COMPRESSED ? "compressed" : "direct", t_setup);
     printf(", \"action_seconds\": %.17g, \"action_direct_seconds\": %.17g, \"S\": %.17g", t_action,
            t_action_direct, S);
+    if (isnan(t_action_compressed))
+        printf(", \"action_compressed_seconds\": null");
+    else
+        printf(", \"action_compressed_seconds\": %.17g", t_action_compressed);
+    printf(", \"floor_compressed_seconds\": %.17g, \"floor_direct_seconds\": %.17g, \"kernel_seconds\": %.17g",
+           t_floor_c, t_floor_d, t_kernel);
     print_vec("grad", G, us);
     printf(", \"solve_seconds\": %.17g, \"solve_S\": %.17g, \"solve_Ua\": %.17g, \"outcome\": \"%s\", "
            "\"iterations\": %d, \"evaluations\": %d, \"grad_norm\": %.17g", t_solve, info.S, info.Ua,

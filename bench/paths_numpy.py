@@ -17,7 +17,8 @@ exp(theta)), f = S / n_max, stopping at |grad f|_inf <= eps (as the C side).
   paths_numpy.py DIR P N0 N T L H_1..H_L REPS SOLVE_REPS EPS MAXITER  ->  one JSON object
 
 Times are CPU seconds of the process (time.process_time), best of REPS
-(SOLVE_REPS for the solve), as the C side measures.
+(SOLVE_REPS for the solve), as the C side measures; chol_seconds is one
+scipy.linalg.cholesky of K + T I at u (the unit the report divides by).
 
 DIR holds phi.bin (P x N0 x H^L float64), y.bin (P) and u.bin (the U at
 which the action is timed), as bench/paths_bench.c writes them.  All widths
@@ -102,6 +103,18 @@ def main():
         S, _, G = action(U)
         best = min(best, time.process_time() - t0)
     out = {"action_seconds": best, "S": S, "grad": np.concatenate([g.ravel() for g in G]).tolist()}
+    # One Cholesky of K + T I at u on this side (scipy.linalg.cholesky, the
+    # call action makes), timed alike: the unit of the per-evaluation cost.
+    L1 = sl.cholesky(U[0], lower=True, check_finite=False)
+    Z = (Phi @ L1).reshape(P, N0 * npaths)
+    K = Z @ Z.T
+    K[np.diag_indices(P)] += T
+    best = np.inf
+    for _ in range(reps):
+        t0 = time.process_time()
+        sl.cholesky(K, lower=True, check_finite=False)
+        best = min(best, time.process_time() - t0)
+    out["chol_seconds"] = best
 
     # 2. the solve on U_l = L_l L_l^T
     tri = [np.tril_indices(D[l]) for l in range(L)]

@@ -35,6 +35,82 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
+def flops(c):
+    """Flops of one action+gradient evaluation on each side (a multiply-add
+    counts 2; dpotrf(n) n^3/3, dtrtri / dlauum(n) n^3/3, dtrsm n x n
+    against k columns n^2 k, dsyrk n x k n^2 k, dgemm 2 m n k):
+      ours (theory/paths.c): K from the pre-kernels (np(np+1)/2 packed
+        triangles, np(np+1) P^2/2), dpotrf(P), and the route's calls:
+        compressed (r = min(P, m), d = P - r) r^3/3 + r^3/3 + 2 d r^2 +
+        d^2 r + d r^2 (and a memory pass over np(np+1)/2 r^2/2 doubles, left
+        out); direct P^2 m + P m np;
+      NumPy (bench/paths_numpy.py): Z = Phi L_1 (2 P m np), K = Z Z^T
+        (2 P^2 m, a full matmul), cholesky (P^3/3), solve_triangular against
+        Phi (P^2 m), M = W^T W (2 P m np), b (2 P m).
+    Lower-order terms (dtrsv, the D_l x D_l blocks) left out on both."""
+    P, m, k = c["P"], c["N0"] * c["paths"], c["paths"]
+    r = min(P, m)
+    d = P - r
+    chol = P ** 3 / 3
+    kern = k * (k + 1) * P * P / 2
+    comp = 2 * r ** 3 / 3 + 2 * d * r * r + d * d * r + d * r * r
+    direct = P * P * m + P * m * k
+    numpy = 2 * P * m * k + 2 * P * P * m + chol + P * P * m + 2 * P * m * k + 2 * P * m
+    return chol, kern, comp, direct, numpy
+
+
+def floor_numbers(c, p):
+    """(a) and (b) of floors(), without printing: the solve-over-Choleskies
+    floor a, NumPy/C reachable at equal evaluation counts b."""
+    ch = c["chol_seconds"]
+    fl = ch + c.get("kernel_seconds", 0.0) + min(c["floor_compressed_seconds"], c["floor_direct_seconds"])
+    a = fl * c["evaluations"] / (c["solve_choleskies"] * ch)
+    b = p["solve_seconds"] / p["evaluations"] / fl
+    return a, b
+
+
+def floors(c, p):
+    """What the two targets can reach: (a) the solve against its Choleskies
+    cannot fall below one evaluation's unavoidable calls (dpotrf, the
+    stream of pre-kernels that forms K and the cheaper gradient route's
+    dense calls, each timed alone by paths_bench.c) per evaluation; (b) at equal evaluation counts NumPy/C cannot exceed NumPy's
+    time per evaluation over that floor."""
+    P, ch = c["P"], c["chol_seconds"]
+    nc, npv = c["evaluations"], p["evaluations"]
+    chol, kern, comp, direct, numpy = flops(c)
+    ec, ep = c["solve_seconds"] / nc, p["solve_seconds"] / npv
+    print(f"   evaluations: C {nc} (|grad| {c['grad_norm']:.2g}), NumPy/SciPy {npv} (|grad| {p['grad_norm']:.2g}"
+          f"{'' if p['success'] else ', stopped early'}); per evaluation: C {ms(ec)} = {ec / ch:.3g} Choleskies "
+          f"(dpotrf({P}) {ms(ch)}), NumPy {ms(ep)} = {ep / ch:.3g} of ours, {ep / p['chol_seconds']:.3g} of its own "
+          f"(scipy cholesky {ms(p['chol_seconds'])})")
+    nm = "compressed" if comp <= direct else "direct"
+    print(f"   flops per evaluation in Choleskies (P^3/3 = {chol:.3g}): ours 1 + route (compressed {comp / chol:.3g}, "
+          f"direct {direct / chol:.3g}; {c['route']} taken) + kernel from pre-kernels {kern / chol:.2g} = "
+          f"{(chol + kern + min(comp, direct)) / chol:.3g} on the {nm} route; NumPy's formulas "
+          f"{numpy / chol:.3g} (its K = Z Z^T and L^{{-1}} Phi: 3 P^2 m = {3 * P * P * c['N0'] * c['paths'] / chol:.3g})")
+    fc, fd = c["floor_compressed_seconds"], c["floor_direct_seconds"]
+    kt = c.get("kernel_seconds", 0.0)
+    fl = ch + kt + min(fc, fd)
+    route = "compressed" if fc <= fd else "direct"
+    nch = c["solve_choleskies"]
+    a = fl * nc / (nch * ch)
+    ac = c.get("action_compressed_seconds")
+    acs = "n/a" if ac is None else f"{ac / ch:.3g}"
+    print(f"   (a) exact-gradient floor, measured: dpotrf 1 + K from the pre-kernels {kt / ch:.3g} + the route's calls "
+          f"alone (compressed {fc / ch:.3g}, direct {fd / ch:.3g}) = {fl / ch:.3g} Choleskies per evaluation ({route}); "
+          f"a solve of {nc} "
+          f"evaluations at this floor would take {a:.3g}x its {nch} Choleskies: target <= 3x "
+          f"{'reachable' if a <= 3 else 'NOT reachable by this method'}; one action+gradient now "
+          f"{c['action_seconds'] / ch:.3g} (AUTO: {c['route']}; forced direct {c['action_direct_seconds'] / ch:.3g}, "
+          f"forced compressed {acs})")
+    b = ep / fl
+    bsolve = p["solve_seconds"] / (nc * fl)
+    print(f"   (b) NumPy/C reachable at equal evaluation counts: NumPy per evaluation / our floor = {b:.3g}x "
+          f"(target >= 5x {'reachable' if b >= 5 else 'NOT reachable by this method'}); flops alone "
+          f"{numpy / (chol + kern + min(comp, direct)):.3g}x; at the counts taken ({npv} vs {nc}) "
+          f"{bsolve:.3g}x; now at equal counts {ep / ec:.3g}x (information)")
+
+
 def main():
     c = json.load(open(sys.argv[1]))
     p = json.load(open(sys.argv[2]))
@@ -50,6 +126,7 @@ def main():
           f"NumPy/C = {ra:.3g}x; |dS|/|S| = {rS:.2g}, max|dG|/max|G| = {rG:.2g} "
           f"(agree to 1e-9: {'yes' if rS <= 1e-9 and rG <= 1e-9 else 'NO'})")
     # 2. whole solve
+    fa, fb = floor_numbers(c, p)
     rs = p["solve_seconds"] / c["solve_seconds"]
     uc, up = np.array(c["solve_U"]), np.array(p["solve_U"])
     dU = np.max(np.abs(uc - up)) / np.max(np.abs(uc))
@@ -59,7 +136,8 @@ def main():
           f"{ms(p['solve_seconds'])} ({'converged' if p['success'] else p['message']}, "
           f"{p['iterations']} iterations, {p['evaluations']} evaluations, |grad| {p['grad_norm']:.2g})")
     rs_su = p["solve_seconds"] / (c["solve_seconds"] + c["setup_seconds"])
-    print(f"          NumPy/C = {rs:.3g}x (target >= 5x: {verdict(rs >= 5)}), {rs_su:.3g}x counting C's "
+    print(f"          NumPy/C = {rs:.3g}x (target >= 5x: {verdict(rs >= 5)}; reachable: "
+          f"{'yes' if fb >= 5 else 'no'}, at most {fb:.3g}x at equal evaluation counts, (b) below), {rs_su:.3g}x counting C's "
           f"set-up ({verdict(rs_su >= 5)}); "
           f"S agrees to {dS:.2g} relative, U to {dU:.2g} (max|dU|/max|U|)")
     # 3. solve against its Choleskies
@@ -68,9 +146,11 @@ def main():
     r = c["solve_seconds"] / bound
     rsu = (c["solve_seconds"] + c["setup_seconds"]) / bound
     print(f"   solve / its Choleskies: {nch} x dpotrf({P}) = {nch} x {ms(c['chol_seconds'])} = "
-          f"{ms(bound)}; solve = {r:.3g}x that (target <= 3x: {verdict(r <= 3)}); with the "
+          f"{ms(bound)}; solve = {r:.3g}x that (target <= 3x: {verdict(r <= 3)}; reachable: "
+          f"{'yes' if fa <= 3 else 'no'}, floor {fa:.3g}x, (a) below); with the "
           f"once-per-data set-up ({ms(c['setup_seconds'])}: pre-kernels, compression) "
           f"{rsu:.3g}x ({verdict(rsu <= 3)})")
+    floors(c, p)
     # 4. Gibbs sweep against its Choleskies
     nsw = c["sweep_choleskies"]
     bsw = nsw * c["chol_seconds"]
