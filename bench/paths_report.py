@@ -59,21 +59,37 @@ def flops(c):
     return chol, kern, comp, direct, numpy
 
 
+def route_floors(c):
+    """Seconds of each gradient route's own calls per evaluation, at least
+    what they cannot go below: the dense calls timed alone, or their flops at
+    the rate dpotrf(P) reached, whichever is less (LAPACK's dtrtri stands in
+    for the triangle-by-triangle solve and is slower than theory/paths.c's
+    recursive one at small P, so the flop figure bounds it there), plus,
+    compressed, the pass over the pairs' S_ab (memory, timed alone)."""
+    ch = c["chol_seconds"]
+    chol, _, comp, direct, _ = flops(c)
+    fc = min(c["floor_compressed_seconds"], comp / chol * ch) + c.get("floor_pass_seconds", 0.0)
+    fd = min(c["floor_direct_seconds"], direct / chol * ch)
+    return fc, fd
+
+
 def floor_numbers(c, p):
     """(a) and (b) of floors(), without printing: the solve-over-Choleskies
-    floor a, NumPy/C reachable at equal evaluation counts b."""
+    floor a, NumPy/C reachable at equal evaluation counts b, the floor per
+    evaluation in seconds."""
     ch = c["chol_seconds"]
-    fl = ch + c.get("kernel_seconds", 0.0) + min(c["floor_compressed_seconds"], c["floor_direct_seconds"])
+    fl = ch + c.get("kernel_seconds", 0.0) + c.get("shared_seconds", 0.0) + min(route_floors(c))
     a = fl * c["evaluations"] / (c["solve_choleskies"] * ch)
     b = p["solve_seconds"] / p["evaluations"] / fl
-    return a, b
+    return a, b, fl
 
 
 def floors(c, p):
     """What the two targets can reach: (a) the solve against its Choleskies
     cannot fall below one evaluation's unavoidable calls (dpotrf, the
-    stream of pre-kernels that forms K and the cheaper gradient route's
-    dense calls, each timed alone by paths_bench.c) per evaluation; (b) at equal evaluation counts NumPy/C cannot exceed NumPy's
+    stream of pre-kernels that forms K, v = (K + T I)^{-1} Y and b = Phi^T v,
+    and the cheaper gradient route's own calls, route_floors) per
+    evaluation; (b) at equal evaluation counts NumPy/C cannot exceed NumPy's
     time per evaluation over that floor."""
     P, ch = c["P"], c["chol_seconds"]
     nc, npv = c["evaluations"], p["evaluations"]
@@ -88,22 +104,19 @@ def floors(c, p):
           f"direct {direct / chol:.3g}; {c['route']} taken) + kernel from pre-kernels {kern / chol:.2g} = "
           f"{(chol + kern + min(comp, direct)) / chol:.3g} on the {nm} route; NumPy's formulas "
           f"{numpy / chol:.3g} (its K = Z Z^T and L^{{-1}} Phi: 3 P^2 m = {3 * P * P * c['N0'] * c['paths'] / chol:.3g})")
-    fc, fd = c["floor_compressed_seconds"], c["floor_direct_seconds"]
-    kt = c.get("kernel_seconds", 0.0)
-    fl = ch + kt + min(fc, fd)
+    fc, fd = route_floors(c)
+    kt, st = c.get("kernel_seconds", 0.0), c.get("shared_seconds", 0.0)
+    a, b, fl = floor_numbers(c, p)
     route = "compressed" if fc <= fd else "direct"
     nch = c["solve_choleskies"]
-    a = fl * nc / (nch * ch)
     ac = c.get("action_compressed_seconds")
     acs = "n/a" if ac is None else f"{ac / ch:.3g}"
-    print(f"   (a) exact-gradient floor, measured: dpotrf 1 + K from the pre-kernels {kt / ch:.3g} + the route's calls "
-          f"alone (compressed {fc / ch:.3g}, direct {fd / ch:.3g}) = {fl / ch:.3g} Choleskies per evaluation ({route}); "
-          f"a solve of {nc} "
-          f"evaluations at this floor would take {a:.3g}x its {nch} Choleskies: target <= 3x "
-          f"{'reachable' if a <= 3 else 'NOT reachable by this method'}; one action+gradient now "
-          f"{c['action_seconds'] / ch:.3g} (AUTO: {c['route']}; forced direct {c['action_direct_seconds'] / ch:.3g}, "
-          f"forced compressed {acs})")
-    b = ep / fl
+    print(f"   (a) exact-gradient floor, measured: dpotrf 1 + K from the pre-kernels {kt / ch:.3g} + v and b = Phi^T v "
+          f"{st / ch:.3g} + the route's own calls (compressed {fc / ch:.3g}, direct {fd / ch:.3g}) = {fl / ch:.3g} "
+          f"Choleskies per evaluation ({route}); a solve of {nc} evaluations at this floor would take {a:.3g}x its "
+          f"{nch} Choleskies: target <= 3x {'reachable' if a <= 3 else 'NOT reachable by this method'}; one "
+          f"action+gradient now {c['action_seconds'] / ch:.3g} (AUTO: {c['route']}; forced direct "
+          f"{c['action_direct_seconds'] / ch:.3g}, forced compressed {acs})")
     bsolve = p["solve_seconds"] / (nc * fl)
     print(f"   (b) NumPy/C reachable at equal evaluation counts: NumPy per evaluation / our floor = {b:.3g}x "
           f"(target >= 5x {'reachable' if b >= 5 else 'NOT reachable by this method'}); flops alone "
@@ -126,7 +139,7 @@ def main():
           f"NumPy/C = {ra:.3g}x; |dS|/|S| = {rS:.2g}, max|dG|/max|G| = {rG:.2g} "
           f"(agree to 1e-9: {'yes' if rS <= 1e-9 and rG <= 1e-9 else 'NO'})")
     # 2. whole solve
-    fa, fb = floor_numbers(c, p)
+    fa, fb, _ = floor_numbers(c, p)
     rs = p["solve_seconds"] / c["solve_seconds"]
     uc, up = np.array(c["solve_U"]), np.array(p["solve_U"])
     dU = np.max(np.abs(uc - up)) / np.max(np.abs(uc))
