@@ -123,10 +123,11 @@ static int blowup_recording(void *ctx, double t, const double *y)
     return r->inner.blowup ? r->inner.blowup(r->inner.ctx, t, y) : 0;
 }
 
-/* Calls recorded at most: the M = 1000 solves call the rhs ~ 300 times; a
- * solve past this cap reports a replay of its first RHS_CAP calls scaled by
- * its call count (said so in the JSON: "rhs_replayed"). */
-#define RHS_CAP 20000
+/* States recorded at most, in doubles (32 MiB): M = 1000 keeps 4194 calls,
+ * where the solves here make 95-1342; a solve past the cap reports a replay
+ * of its first calls scaled by its call count (the JSON says how many were
+ * replayed: "rhs_replayed"). */
+#define RHS_CAP_DOUBLES ((long)1 << 22)
 
 /* Best of reps thread-CPU times of the rhs replayed on the n recorded states
  * (n = the solve's nfev), into f (dim). */
@@ -299,8 +300,12 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
     double ours = best(sec, reps);
     /* the rhs alone, on the states of one more (recorded) solve: the part of
      * our time no stepper of ours could remove at our f count */
-    rhs_record rec = {sys, 0, RHS_CAP, malloc(sizeof(double) * RHS_CAP),
-                      malloc(sizeof(double) * RHS_CAP * (size_t)M)};
+    long cap = RHS_CAP_DOUBLES / M;
+    rhs_record rec = {sys, 0, cap, malloc(sizeof(double) * (size_t)cap), malloc(sizeof(double) * (size_t)cap * M)};
+    if (!rec.ts || !rec.ys) {
+        fprintf(stderr, "joma_bench: out of memory\n");
+        return 2;
+    }
     ac_ode_system sysr = {M, rhs_recording, NULL, blowup_recording, &rec};
     ac_ode_info irec;
     ac_ode_trajectory(w, &sysr, 0.0, v0, NT, t, W, &nd, &set, &irec, NULL);
@@ -350,7 +355,7 @@ static int ode_bench(const char *kind, int M, int reps, const char *dir)
            "\"rk_arith_seconds\": %.6e, \"sweep\": [",
            kind, NT, info.side_steps, M, T, t_end, info.status == AC_ODE_DONE ? "done" : "failed", info.steps, info.nfev, ours, set.rtol,
            set.atol, jnum(err_ours, b1), reps, il.status == AC_ODE_DONE ? "done" : "failed", il.steps, il.nfev, land_s,
-           jnum(err_land, b2), jnum(land_diff, b3), info.rejected, rhs_n, rhs_s, rhs_n < RHS_CAP ? rhs_n : (long)RHS_CAP, rk_s);
+           jnum(err_land, b2), jnum(land_diff, b3), info.rejected, rhs_n, rhs_s, rhs_n < cap ? rhs_n : cap, rk_s);
     /* both integrators at rtol 1e-6 .. 1e-13, atol = rtol / 100: the
      * time-accuracy curves the report compares at equal accuracy */
     int first = 1;
