@@ -3,7 +3,9 @@
 #   1. the reduced ODE solve (solvers/ode.h, GSL rk8pd, HERMITE rows) against
 #      scipy's solve_ivp (DOP853) on the same system, tolerance, span and output
 #      times, M = 10, 100, 1000: ratio, the largest trajectory difference and
-#      each side's error against the closed form;
+#      each side's error against the closed form; and the ceiling of the
+#      ratio (each side's right-hand side timed alone on its own solve's
+#      states), which says whether 20x is reachable;
 #   2. the same solve against SUNDIALS CVODE at equal accuracy (error against
 #      the closed form of the exp/linear system);
 #   3. one SGD step of the one-layer block (verify/joma_model.h) against
@@ -49,6 +51,8 @@ echo "    101 times: the trajectory, interpolated on both sides (ours: degree-9 
 echo "    error estimate caps, a side step where the estimate fails; solve_ivp: DOP853's dense output, t_eval);"
 echo "    beside it, not judged, ours stepping onto each time (LAND, solvers/ode.h's default);"
 echo "    2 times: the end point only (both take their natural steps)."
+echo "    ceiling: solve_ivp's time over our right-hand side alone (replayed on our solve's states, same clock): the"
+echo "    best ratio a stepper of ours could reach at our f count; then with an RK8 step's least arithmetic added."
 for kind in explin softnl; do
     for M in 10 100 1000; do
         for nt in 101 2; do
