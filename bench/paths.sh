@@ -7,6 +7,10 @@
 #     (bench/paths_numpy.py), with the ratio and the agreement of S and U;
 #   - the solve's time against the Cholesky factorisations it needs (one
 #     P x P factor of K + T I per evaluation, counted);
+#   - what those two targets can reach: the exact gradient's unavoidable
+#     calls timed alone (the floor in Choleskies) and NumPy's time per
+#     evaluation over that floor, with both sides' evaluation counts,
+#     gradient norms and flops per evaluation;
 #   - a Gibbs sweep (verify/paths_gibbs.c) against its own Choleskies (one per
 #     block, L + 2).
 # Both sides run with the same OPENBLAS_NUM_THREADS (1 unless set), so the
@@ -42,6 +46,9 @@ echo "    Markov task of spec 4.1, four paths, width $WIDTH, T = 0.01; OPENBLAS_
 echo "    times: CPU seconds (one BLAS thread: the work done, not inflated by other load); action+gradient and"
 echo "    dpotrf best of $REPS; solve from the GP values (stop at |grad S/n_max| <= $EPS) best of 3 up to P = 500,"
 echo "    once above; Gibbs sweep best of 3 after one warm-up"
+echo "    floors: (a) one exact gradient's unavoidable calls (dpotrf, K from the pre-kernels, v and b = Phi^T v, the"
+echo "    cheaper route's own calls), each timed alone, in Choleskies: the least solve/Choleskies of this method;"
+echo "    (b) NumPy's time per evaluation over that floor: the most NumPy/C can reach at equal evaluation counts"
 echo
 for P in $SIZES; do
     d=$T/P$P
