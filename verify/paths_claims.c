@@ -1323,7 +1323,7 @@ static ac_status cf_bracket(const ac_paths_settings *s, const double *Phi, const
         double ub = us + step;
         if (ub == us)
             ub = nextafter(us, step > 0 ? INFINITY : 0.0);
-        if (!(ub > 0.0))
+        if (!(ub > 0.0) || !isfinite(ub)) /* a slope guess of 0 or NaN */
             break;
         st = cf_dsdu_mpfr(s, Phi, Y, ub, &s1, &g1, msg);
         if (st == AC_OK && s1 != s0)
