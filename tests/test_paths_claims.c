@@ -12,6 +12,7 @@
 #include "claim_compare.h"
 #include "testutil.h"
 #include "theory/paths.h"
+#include "theory/paths_mpfr.h"
 #include "verify/paths_claims.h"
 #include "verify/paths_gibbs.h"
 #include "verify/paths_task.h"
@@ -367,17 +368,39 @@ Test(paths_measure, gp_limit_rows_fail_planted_violations)
         }
 }
 
+/* closed-form: each width's tolerance is its two derived parts (tol_s, the
+ * solver's bracket, shown as INFO; tol_r, the root's rounding bound); u
+ * moved from the root by 0.99 of it passes, by 1.01 or 3 times it fails;
+ * a width not converged fails the count; the T -> 0 rate falling 8-fold
+ * per decade fails. */
 Test(paths_measure, closed_form_rows_fail_planted_violations)
 {
     const char *id = "paths.closed-form";
     ac_trial_set set;
     fresh(id, &set);
-    const char *u100 = "u from the general solver, N = 100", *cv = "widths whose solve did not converge";
-    ac_claim_row r = row_of(id, &set, u100);
-    cr_assert_eq(r.verdict, AC_VERDICT_PASS);
-    cr_assert_gt(r.tol, 0.0);
-    *ac_test_entry(&set, 0, "u_solver", 1) = *ac_test_entry(&set, 0, "u_root", 1) + 1.01 * *ac_test_entry(&set, 0, "tol", 1);
-    cr_assert_eq(verdict_of(id, &set, u100), AC_VERDICT_FAIL);
+    const char *cv = "widths whose solve did not converge";
+    for (int j = 0; j < 3; j++) {
+        char row[AC_CLAIM_TEXT], info[AC_CLAIM_TEXT];
+        const double N[3] = {10, 100, 1000};
+        snprintf(row, sizeof row, "u from the general solver, N = %g", N[j]);
+        snprintf(info, sizeof info, "|u_solver - u*| bracket at 128 bits, N = %g", N[j]);
+        ac_claim_row r = row_of(id, &set, row);
+        double ts = *ac_test_entry(&set, 0, "tol_s", j), tr = *ac_test_entry(&set, 0, "tol_r", j);
+        cr_assert_eq(r.verdict, AC_VERDICT_PASS, "%s", row);
+        cr_assert(ts >= 0.0 && tr > 0.0, "%s: parts %g, %g", row, ts, tr);
+        cr_assert_eq(r.tol, ts + tr, "%s: tolerance %.17g is not its parts' sum", row, r.tol);
+        ac_claim_row ri = row_of(id, &set, info);
+        cr_assert_eq(ri.verdict, AC_VERDICT_INFO);
+        cr_assert_eq(ri.empirical, ts);
+        double ur = *ac_test_entry(&set, 0, "u_root", j), us = *ac_test_entry(&set, 0, "u_solver", j);
+        const double by[3] = {0.99, 1.01, 3.0};
+        for (int k = 0; k < 3; k++) {
+            *ac_test_entry(&set, 0, "u_solver", j) = ur + by[k] * r.tol;
+            cr_assert_eq(verdict_of(id, &set, row), k == 0 ? AC_VERDICT_PASS : AC_VERDICT_FAIL, "%s moved by %g tol",
+                         row, by[k]);
+        }
+        *ac_test_entry(&set, 0, "u_solver", j) = us;
+    }
     *ac_test_entry(&set, 0, "conv", 0) = 0;
     cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     /* the T -> 0 error falling 8-fold per decade instead of 10: O(T) broken */
@@ -387,6 +410,57 @@ Test(paths_measure, closed_form_rows_fail_planted_violations)
     *ac_test_entry(&set, 0, "err", 1) = *ac_test_entry(&set, 0, "err", 0) / 8.0;
     cr_assert_eq(verdict_of(id, &set, rate), AC_VERDICT_FAIL);
     ac_trial_set_clear(&set);
+}
+
+/* The sign of dS/du at 128 bits (the general action's MPFR mirror) at u,
+ * one layer and one head of width N on data (Phi, Y). */
+static int cf_sign(const double *Phi, const double *Y, double N, double u)
+{
+    ac_paths_settings s;
+    ac_paths_settings_default(&s);
+    s.n[0] = s.n[1] = N, s.T = AC_PATHS_MARKOV_T;
+    mpfr_t S, G[1];
+    mpfr_inits2(128, S, G[0], (mpfr_ptr)0);
+    cr_assert_eq(ac_paths_action_mpfr(&s, AC_PATHS_MARKOV_P_TRAIN, AC_PATHS_MARKOV_N0, Phi, Y, &u, S, NULL, G, 128),
+                 AC_OK);
+    int sg = mpfr_sgn(G[0]);
+    mpfr_clears(S, G[0], (mpfr_ptr)0);
+    return sg;
+}
+
+/* closed-form: each part of the tolerance holds what it claims, seen from
+ * outside the claim: dS/du at 128 bits changes sign within tol_s of the
+ * solver's end (the bracket) and within tol_r of the 1-D root (its rounding
+ * bound), on the claim's own data (§4.1's training set, the good head).
+ * 128 bits: dS/du's rounding there is < 1e-28 of its terms (see CF_PREC in
+ * verify/paths_claims.c), far below |dS/du| >= f' tol ~ 1e-17 at the ends. */
+Test(paths_measure, closed_form_tolerance_parts_each_contain_the_128_bit_stationary_point)
+{
+    const ac_trial_set *set = quick_set("paths.closed-form");
+    ac_paths_settings s;
+    ac_paths_settings_default(&s);
+    ac_paths_markov_head head = {.kind = AC_PATHS_HEAD_GOOD, .seed = 1};
+    ac_paths_markov_settings ds;
+    ac_paths_markov_settings_default(&ds);
+    ac_paths_markov_data d = {0};
+    ac_msg msg = {{0}};
+    double *Phi = malloc(sizeof(double) * AC_PATHS_MARKOV_P_TRAIN * AC_PATHS_MARKOV_N0);
+    cr_assert_eq(ac_paths_markov_data_init(&d, &ds, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_paths_markov_phi(&s, &head, &d, Phi, &msg), AC_OK, "%s", msg.text);
+    const double N[3] = {10, 100, 1000};
+    for (int j = 0; j < 3; j++) {
+        const ac_trial_record *rec = &set->rec[0];
+        double us = ac_trial_get1(rec, "u_solver", j), ts = ac_trial_get1(rec, "tol_s", j);
+        double ur = ac_trial_get1(rec, "u_root", j), tr = ac_trial_get1(rec, "tol_r", j);
+        int lo = cf_sign(Phi, d.Y, N[j], us - ts), hi = cf_sign(Phi, d.Y, N[j], us + ts);
+        cr_assert(lo <= 0 && hi >= 0, "N = %g: no stationary point within tol_s %g of the solver's u %.17g (signs %d, %d)",
+                  N[j], ts, us, lo, hi);
+        lo = cf_sign(Phi, d.Y, N[j], ur - tr), hi = cf_sign(Phi, d.Y, N[j], ur + tr);
+        cr_assert(lo <= 0 && hi >= 0, "N = %g: no stationary point within tol_r %g of the root %.17g (signs %d, %d)", N[j],
+                  tr, ur, lo, hi);
+    }
+    ac_paths_markov_data_clear(&d);
+    free(Phi);
 }
 
 /* theory-vs-samples: the gap at each width is INFO; the rate row (N |gap|

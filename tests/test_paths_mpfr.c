@@ -125,6 +125,55 @@ Test(paths_mpfr, action_and_gradient_agree_with_double_when_well_conditioned)
     gsl_rng_free(r);
 }
 
+/* One layer, one head: the minimiser's objective f(theta) = S(u)/n_max with
+ * u = e^{2 theta} (theory/paths.h, ac_paths_objective) has gradient
+ * df/dtheta = 2 u dS/du / n_max, so the MPFR matrix gradient G (= dS/du
+ * for a 1 x 1 U_1) through that chain factor is the solver's gradient: the
+ * link paths.closed-form's 128-bit bracket relies on (it brackets the zero
+ * of G, the solver stops near the zero of g).  u in [1.3, 3] and n_max >= 2
+ * put each wrong factor (1 or u for 2u, no 1/n_max) at least 2x off, a miss
+ * of >= 50 % of |g|; only cases with |g| >= 1e-3 (away from the minimum)
+ * are judged. */
+Test(paths_mpfr, one_path_objective_gradient_is_the_mpfr_gradient_times_2u_over_n_max)
+{
+    gsl_rng *r = ac_test_rng(63);
+    int ncase = ac_test_cases(20), checked = 0;
+    for (int c = 0; c < ncase; c++) {
+        ac_paths_settings s;
+        ac_paths_settings_default(&s);
+        s.n[0] = 2.0 + 28.0 * gsl_rng_uniform(r), s.n[1] = 2.0 + 28.0 * gsl_rng_uniform(r);
+        s.sigma2[1] = 0.5 + 1.5 * gsl_rng_uniform(r), s.sigma2_a = 0.5 + 1.5 * gsl_rng_uniform(r);
+        s.T = 0.1 + gsl_rng_uniform(r);
+        int P = 2 + (int)gsl_rng_uniform_int(r, 6), N0 = 1 + (int)gsl_rng_uniform_int(r, 4);
+        double *Phi = rvec(r, (size_t)P * N0, 0.7), *Y = rvec(r, (size_t)P, 1.0);
+        double theta = 0.5 * log(1.3 + 1.7 * gsl_rng_uniform(r)), u, f, g;
+        ac_paths_u_from_theta(&s, &theta, &u);
+        ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+        ac_paths_set_data(w, Phi, Y, NULL);
+        cr_assert_eq(ac_paths_objective(w, &theta, &f, &g), 0);
+        mpfr_t Sm, Gm[1];
+        mpfr_inits2(PREC, Sm, Gm[0], (mpfr_ptr)0);
+        cr_assert_eq(ac_paths_action_mpfr(&s, P, N0, Phi, Y, &u, Sm, NULL, Gm, PREC), AC_OK);
+        double nmax = fmax(s.n[0], s.n[1]), G = mpfr_get_d(Gm[0], MPFR_RNDN), gm = 2.0 * u * G / nmax;
+        /* The double G's rounding as in the test above (cond(K + T I) <= 1 +
+         * P N0 max Phi^2 u / T, bounded by 1 + P N0 4 u / T for |Phi| ~ 0.7),
+         * carried through 2u/n_max, plus a few eps of the chain's products. */
+        double cond = 1.0 + P * N0 * 4.0 * u / s.T;
+        double tol = 64.0 * (P + 5) * cond * EPS * (s.n[0] + s.n[1] + fabs(G)) * 2.0 * u / nmax + 8 * EPS * fabs(gm);
+        if (fabs(gm) >= 1e-3) {
+            cr_assert_leq(fabs(g - gm), tol, "seed 63 case %d: g %.17g, 2u G/n_max %.17g (u %g, n_max %g)", c, g,
+                          gm, u, nmax);
+            cr_assert_lt(tol, 0.3 * fabs(gm), "seed 63 case %d: tolerance %g does not resolve a chain factor", c, tol);
+            checked++;
+        }
+        mpfr_clears(Sm, Gm[0], (mpfr_ptr)0);
+        ac_paths_free(w);
+        free(Phi), free(Y);
+    }
+    cr_assert_geq(checked, ncase / 2, "only %d of %d cases away from the minimum", checked, ncase);
+    gsl_rng_free(r);
+}
+
 /* Correct digits of x against the reference m: -log10 |x - m| / |m|,
  * capped at 17. */
 static double digits(double x, mpfr_t m)

@@ -238,6 +238,21 @@ done:
     return st;
 }
 
+/* Z <- L^{-1} Z in place by forward substitution, L lower n x n, Z n x m
+ * row-major (m right-hand sides), each inner product one fused
+ * multiply-add. */
+static void chol_forward_mat(mpfr_t *L, int n, mpfr_t *Z, int m, mpfr_t t)
+{
+    for (int c = 0; c < m; c++)
+        for (int i = 0; i < n; i++) {
+            mpfr_set_zero(t, 1);
+            for (int k = 0; k < i; k++)
+                mpfr_fma(t, L[i * n + k], Z[(size_t)k * m + c], t, R);
+            mpfr_sub(t, Z[(size_t)i * m + c], t, R);
+            mpfr_div(Z[(size_t)i * m + c], t, L[i * n + i], R);
+        }
+}
+
 ac_status ac_paths_energy_mpfr(const ac_paths_settings *s, int P, int N0, const double *Phi,
                                const double *Y, const double *U1, mpfr_t E, mpfr_t *G1,
                                mpfr_prec_t prec)
@@ -245,14 +260,13 @@ ac_status ac_paths_energy_mpfr(const ac_paths_settings *s, int P, int N0, const 
     if (ac_paths_settings_check(s) || !prec_ok(prec) || P < 0 || N0 < 1)
         return AC_EINVAL;
     int np = ac_paths_count(s), m = N0 * np;
-    size_t n1 = (size_t)np * np;
+    size_t n1 = (size_t)np * np, pm = (size_t)P * m;
     mpfr_t *Fu = vinit(n1, prec), *K = vinit((size_t)P * P, prec), *v = vinit((size_t)P, prec);
-    mpfr_t *W = vinit((size_t)P * m, prec), *col = vinit((size_t)P, prec);
-    mpfr_t *b = vinit((size_t)m, prec);
+    mpfr_t *F = vinit(pm, prec), *A = vinit(pm, prec), *b = vinit((size_t)m, prec);
     mpfr_t t, a, ld;
     mpfr_inits2(prec, t, a, ld, (mpfr_ptr)0);
     ac_status st = AC_OK;
-    if (!Fu || !K || !v || !W || !col || !b) {
+    if (!Fu || !K || !v || !F || !A || !b) {
         st = AC_ENOMEM;
         goto done;
     }
@@ -262,18 +276,25 @@ ac_status ac_paths_energy_mpfr(const ac_paths_settings *s, int P, int N0, const 
         st = AC_ENUMERIC;
         goto done;
     }
-    /* K = sum_i Phi_i U_1 Phi_i^T + T I (§2), directly. */
+    /* K = sum_i Phi_i U_1 Phi_i^T + T I (§2), directly: A_i = Phi_i U_1
+     * (A[mu, i, q] = sum_p Phi[mu, i, p] U_pq), K_{mu nu} = sum_{i, q} A[mu,
+     * i, q] Phi[nu, i, q]. */
+    for (size_t c = 0; c < pm; c++)
+        mpfr_set_d(F[c], Phi[c], R);
+    for (size_t mi = 0; mi < (size_t)P * N0; mi++)
+        for (int q = 0; q < np; q++) {
+            mpfr_set_zero(a, 1);
+            for (int p = 0; p < np; p++) {
+                mpfr_mul_d(t, F[mi * np + p], U1[p * np + q], R);
+                mpfr_add(a, a, t, R);
+            }
+            mpfr_set(A[mi * np + q], a, R);
+        }
     for (int mu = 0; mu < P; mu++)
         for (int nu = 0; nu <= mu; nu++) {
             mpfr_set_zero(a, 1);
-            for (int i = 0; i < N0; i++)
-                for (int p = 0; p < np; p++)
-                    for (int q = 0; q < np; q++) {
-                        mpfr_set_d(t, Phi[((size_t)mu * N0 + i) * np + p], R);
-                        mpfr_mul_d(t, t, U1[p * np + q], R);
-                        mpfr_mul_d(t, t, Phi[((size_t)nu * N0 + i) * np + q], R);
-                        mpfr_add(a, a, t, R);
-                    }
+            for (int c = 0; c < m; c++)
+                mpfr_fma(a, A[(size_t)mu * m + c], F[(size_t)nu * m + c], a, R);
             if (mu == nu)
                 mpfr_add_d(a, a, s->T, R);
             mpfr_set(K[mu * P + nu], a, R);
@@ -294,41 +315,28 @@ ac_status ac_paths_energy_mpfr(const ac_paths_settings *s, int P, int N0, const 
     }
     if (!G1)
         goto done;
-    /* W = (K + T I)^{-1} Phi column by column; M_ab = sum_{mu,i} Phi[mu,i,a]
-     * W[mu,i,b]; b_ia = Phi_i^T v; B = sum_i b_i b_i^T (§3.6). */
-    for (int c = 0; c < m; c++) {
-        for (int mu = 0; mu < P; mu++)
-            mpfr_set_d(col[mu], Phi[(size_t)mu * m + c], R);
-        chol_solve(K, P, col, t);
-        for (int mu = 0; mu < P; mu++)
-            mpfr_set(W[(size_t)mu * m + c], col[mu], R);
-    }
+    /* M - B (§3.6) with v = (K + T I)^{-1} Y, b_ia = Phi_i^T v, B = sum_i b_i
+     * b_i^T and M = sum_i Phi_i^T (K + T I)^{-1} Phi_i = sum_i Z_i^T Z_i, Z =
+     * L^{-1} Phi (K + T I = L L^T), one forward substitution per column. */
     for (int c = 0; c < m; c++) {
         mpfr_set_zero(b[c], 1);
-        for (int mu = 0; mu < P; mu++) {
-            mpfr_mul_d(t, v[mu], Phi[(size_t)mu * m + c], R);
-            mpfr_add(b[c], b[c], t, R);
-        }
+        for (int mu = 0; mu < P; mu++)
+            mpfr_fma(b[c], v[mu], F[(size_t)mu * m + c], b[c], R);
     }
+    chol_forward_mat(K, P, F, m, t); /* F <- Z */
     for (int p = 0; p < np; p++)
         for (int q = 0; q < np; q++) {
             mpfr_set_zero(a, 1);
-            for (int mu = 0; mu < P; mu++)
-                for (int i = 0; i < N0; i++) {
-                    mpfr_mul_d(t, W[((size_t)mu * N0 + i) * np + q],
-                               Phi[((size_t)mu * N0 + i) * np + p], R);
-                    mpfr_add(a, a, t, R);
-                }
-            for (int i = 0; i < N0; i++) {
-                mpfr_mul(t, b[i * np + p], b[i * np + q], R);
-                mpfr_sub(a, a, t, R);
-            }
+            for (size_t mi = 0; mi < (size_t)P * N0; mi++)
+                mpfr_fma(a, F[mi * np + p], F[mi * np + q], a, R);
+            for (int i = 0; i < N0; i++)
+                mpfr_fms(a, b[i * np + p], b[i * np + q], a, R), mpfr_neg(a, a, R);
             mpfr_set(G1[p * np + q], a, R);
         }
 done:
     mpfr_clears(t, a, ld, (mpfr_ptr)0);
-    vclear(Fu, n1), vclear(K, (size_t)P * P), vclear(v, (size_t)P), vclear(W, (size_t)P * m);
-    vclear(col, (size_t)P), vclear(b, (size_t)m);
+    vclear(Fu, n1), vclear(K, (size_t)P * P), vclear(v, (size_t)P);
+    vclear(F, pm), vclear(A, pm), vclear(b, (size_t)m);
     return st;
 }
 

@@ -24,6 +24,7 @@
 
 #include "solvers/minimize.h"
 #include "theory/paths.h"
+#include "theory/paths_mpfr.h"
 #include "verify/paths_gibbs.h"
 #include "verify/paths_net_claims.h"
 #include "verify/paths_task.h"
@@ -79,6 +80,29 @@ static const double gp_rate_N[GP_NRATE] = {1e5, 1e6, 1e7};
  * u lambda_min(C) (the scale at which T enters the energy). */
 #define CF_EPS_GRAD 1e-11
 #define CF_T_RATIO0 1e-2
+/* Its tolerance on |u_solver - u_root| is the sum of two derived bounds on
+ * their distances to the stationary point u* of S (no allowance typed in):
+ * the solver's end by a bracket, the 1-D root by a first-order rounding
+ * bound.  The bracket evaluates dS/du at CF_PREC bits (the general action's
+ * MPFR mirror, theory/paths_mpfr.h): its relative rounding, 2^-128 times
+ * cond(K + T I) <= u lambda_max(C)/T + 1 < 1e6 and P N0 ~ 2e4 terms, is <
+ * 1e-28 of its terms' absolute sum (< 1e4 here), so its sign is exact
+ * unless |ub - u*| < 1e-24 / f'(u), f' > 1e-3 -- and then a wrong sign
+ * moves the bracket by < 1e-21, far below its width (>= one ulp of u). */
+#define CF_PREC 128
+/* The far end is tried at CF_STEP^k Newton steps from the solver's end, k =
+ * 1 .. CF_STEP_TRIES: dS/du is linear to O(|du| f''/f') < 1e-10 relative
+ * over such steps, so k = 1 brackets unless the guessed slope (the closed
+ * form's) is 1.5 times too large, and the bracket is then at most 1.5 times
+ * the solver's true distance. */
+#define CF_STEP 1.5
+#define CF_STEP_TRIES 6
+/* The root's error: ac_paths_one_path_u's eigenpairs (dsyev, backward
+ * stable) are exact for C + E with ||E||_2 <= p(P) eps ||C||_2 (LAPACK
+ * Users' Guide §4.7, "a modestly growing function of n"; p(n) = n, the
+ * n Householder reflections' growth, Higham §19.3).  The sum over P terms
+ * adds gamma_P = P eps / (1 - P eps) of their absolute sum (Higham §3.1). */
+#define CF_EIG_BACKWARD(P) ((double)(P) * EPS)
 /* The error u(T) - u(0) is c T + O(T^2): between T and T/10 it falls by
  * 10 (1 + O(T / (u lambda_min))), within 1 % at the temperatures above;
  * REL 0.05 leaves room for the cubic's own rounding at the smallest T. */
@@ -1214,9 +1238,109 @@ static void cf_settings(double N, double T, ac_paths_settings *s)
     s->T = T;
 }
 
-/* The solver's u, the 1-D root and the solver's error bound at (N, T). */
-static ac_status cf_solve(const double *Phi, const double *Y, double N, double T, double *u_solver, double *u_root,
-                          double *tol, int *conv, ac_msg *msg)
+/* Higham's gamma_n = n eps / (1 - n eps): the relative error of a sum of
+ * n terms. */
+static double gamma_n(int n)
+{
+    return n * EPS / (1.0 - n * EPS);
+}
+
+/* The spectral sums at u on C's eigenpairs (lam, q = V^T Y; P of them):
+ * the slope f'(u) of dS/du and the first-order bound dmax on the rounding
+ * of the closed form's dS/du (see CF_EIG_BACKWARD).  With R = (uC + TI)^{-1},
+ * v = R Y, w = R C v, the matrix gradient of dS/du in C is T R^2 - v v^T +
+ * u (w v^T + v w^T), of nuclear norm at most T tr R^2 + |v|^2 + 2 u |v||w|,
+ * which times ||E||_2 <= P eps ||C||_2 bounds the eigenpairs' effect; q's
+ * own error (V orthogonal to P eps, the dot products' gamma_P) |dq| <= (P
+ * eps + sqrt(P) gamma_P) |Y| moves the last sum by 2 |dq| |w|; the sums
+ * themselves add gamma_P sum_k |terms|.  f'(u) = n_0 [1/u^2 - U_a'/(sigma_1^2
+ * U_a^2)] + sum_k [2 lam^2 q^2/den^3 - lam^2/den^2], den = u lam + T, U_a' =
+ * gamma / (u (2 U_a + beta)) from U_a^2 + beta U_a - gamma(u) = 0 (§3.2,
+ * gamma ~ u). */
+static void cf_spectral(const ac_paths_settings *s, const double *lam, const double *q, const double *Y, int P,
+                        double u, double *slope, double *dmax)
+{
+    double T = s->T, n0 = s->n[0], ua = ac_paths_ua(s, u), lmax = 0.0;
+    double beta = s->sigma2_a * (s->H[0] * n0 / s->n[1] - 1.0), gamma = n0 * s->sigma2_a * u / (s->n[1] * s->sigma2[1]);
+    double dua = gamma / (u * (2.0 * ua + beta));
+    double fp = n0 * (1.0 / (u * u) - dua / (s->sigma2[1] * ua * ua));
+    double trR2 = 0.0, v2 = 0.0, w2 = 0.0, y2 = 0.0, mag = n0 * (1.0 / (s->sigma2[1] * ua) + 1.0 / u);
+    for (int k = 0; k < P; k++) {
+        double l = lam[k], den = u * l + T, qq = q[k] * q[k];
+        fp += 2.0 * l * l * qq / (den * den * den) - l * l / (den * den);
+        trR2 += 1.0 / (den * den);
+        v2 += qq / (den * den);
+        w2 += l * l * qq / (den * den * den * den);
+        mag += fabs(l) / den + fabs(l) * qq / (den * den);
+        lmax = fmax(lmax, fabs(l));
+        y2 += Y[k] * Y[k];
+    }
+    double dq = (CF_EIG_BACKWARD(P) + sqrt((double)P) * gamma_n(P)) * sqrt(y2);
+    *slope = fp;
+    *dmax = CF_EIG_BACKWARD(P) * lmax * (T * trR2 + v2 + 2.0 * u * sqrt(v2 * w2)) + 2.0 * dq * sqrt(w2) +
+            gamma_n(P) * mag;
+}
+
+/* dS/du at u, L = H = 1, by the CF_PREC-bit mirror of the general action
+ * (K formed directly; theory/paths_mpfr.h): its sign and its value. */
+static ac_status cf_dsdu_mpfr(const ac_paths_settings *s, const double *Phi, const double *Y, double u,
+                              int *sign, double *val, ac_msg *msg)
+{
+    mpfr_t S, G[1];
+    mpfr_inits2(CF_PREC, S, G[0], (mpfr_ptr)0);
+    ac_status st = ac_paths_action_mpfr(s, AC_PATHS_MARKOV_P_TRAIN, N0, Phi, Y, &u, S, NULL, G, CF_PREC);
+    if (st != AC_OK)
+        st = ac_fail(msg, st, "closed-form: the %d-bit action failed at u = %.17g, N = %g", CF_PREC, u, s->n[0]);
+    *sign = mpfr_sgn(G[0]);
+    *val = mpfr_get_d(G[0], MPFR_RNDN);
+    mpfr_clears(S, G[0], (mpfr_ptr)0);
+    return st;
+}
+
+/* A bracket of the stationary point u* of S beside the solver's end us:
+ * dS/du at CF_PREC bits at us and at ub = us - CF_STEP^k G(us)/slope (slope
+ * a guess; ub at least one ulp away), k = 1, 2, ... until the signs differ:
+ * then u* lies between them and |us - u*| <= |ub - us| (*bs), and *fp gets
+ * the secant (G(ub) - G(us))/(ub - us), the slope of the general S's dS/du
+ * there (slope itself when G(us) is 0).  *found 0 when no sign change
+ * within CF_STEP_TRIES. */
+static ac_status cf_bracket(const ac_paths_settings *s, const double *Phi, const double *Y, double us, double slope,
+                            double *bs, double *fp, int *found, ac_msg *msg)
+{
+    int s0, s1;
+    double g0, g1;
+    *found = 0, *bs = NAN, *fp = slope;
+    ac_status st = cf_dsdu_mpfr(s, Phi, Y, us, &s0, &g0, msg);
+    if (st != AC_OK)
+        return st;
+    if (s0 == 0) {
+        *found = 1, *bs = 0.0;
+        return AC_OK;
+    }
+    double step = -g0 / fabs(slope);
+    for (int k = 1; k <= CF_STEP_TRIES && st == AC_OK && !*found; k++) {
+        step *= CF_STEP;
+        double ub = us + step;
+        if (ub == us)
+            ub = nextafter(us, step > 0 ? INFINITY : 0.0);
+        if (!(ub > 0.0) || !isfinite(ub)) /* a slope guess of 0 or NaN */
+            break;
+        st = cf_dsdu_mpfr(s, Phi, Y, ub, &s1, &g1, msg);
+        if (st == AC_OK && s1 != s0)
+            *found = 1, *bs = fabs(ub - us), *fp = (g1 - g0) / (ub - us);
+    }
+    return st;
+}
+
+/* The solver's u, the 1-D root and (tol non-NULL; lam, q C's eigenpairs)
+ * the two parts of the tolerance at (N, T): *tol_s bounds the solver's end's
+ * distance to the stationary point (cf_bracket), *tol_r the closed-form
+ * root's, 4 eps u (Brent's bracket) + dmax (cf_spectral) / f'(u), f' the
+ * bracket's secant on the general S (first order: f' moves by f'' |u_root -
+ * u_solver| ~ 1e-10 relative between them): a wrong closed form cannot
+ * widen its own allowance through its own slope. */
+static ac_status cf_solve(const double *Phi, const double *Y, double N, double T, const double *lam, const double *q,
+                          double *u_solver, double *u_root, double *tol_s, double *tol_r, int *conv, ac_msg *msg)
 {
     ac_paths_settings s;
     cf_settings(N, T, &s);
@@ -1233,19 +1357,16 @@ static ac_status cf_solve(const double *Phi, const double *Y, double N, double T
     ac_min_settings_default(&ms);
     ms.eps_grad = CF_EPS_GRAD;
     ac_paths_info info;
-    if (st == AC_OK && tol)
+    if (st == AC_OK && tol_s)
         st = ac_paths_solve(w, &ms, &U, &info, msg);
-    if (st == AC_OK && tol) {
-        /* theta = ln sqrt(u): |dtheta| <= |g| / f''(theta), f'' by a central
-         * difference of g (relative error O(h^2)); u moves by 2 u dtheta.
-         * Twice that, plus the rounding of g (1e3 eps) over f''. */
-        double th = 0.5 * log(U), tp = th + HESS_STEP, tm = th - HESS_STEP, fv, gp, gm;
-        ac_paths_objective(w, &tp, &fv, &gp);
-        ac_paths_objective(w, &tm, &fv, &gm);
-        double curv = (gp - gm) / (2 * HESS_STEP);
+    if (st == AC_OK && tol_s) {
+        double slope, dmax, fp;
+        int found = 0;
+        cf_spectral(&s, lam, q, Y, P, *u_root, &slope, &dmax);
         *u_solver = U;
-        *tol = 2.0 * 2.0 * U * (info.min.grad_norm + 1e3 * EPS) / curv;
-        *conv = info.min.status == AC_MIN_CONVERGED && curv > 0;
+        st = cf_bracket(&s, Phi, Y, U, slope, tol_s, &fp, &found, msg);
+        *tol_r = AC_PATHS_ONE_U_RTOL * *u_root + dmax / fabs(fp);
+        *conv = info.min.status == AC_MIN_CONVERGED && found && fp > 0.0;
     }
     ac_paths_free(w);
     return st;
@@ -1276,14 +1397,9 @@ static ac_status trial_cf(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
     if (st == AC_OK)
         st = ac_paths_markov_phi(&s, &head, &d, Phi, msg);
     ac_trial_enter(t, AC_TRIAL_THEORY);
-    double us[3], ur[3], tol[3], conv[3];
-    for (int j = 0; j < 3 && st == AC_OK; j++) {
-        int c = 0;
-        st = cf_solve(Phi, d.Y, cf_N[j], AC_PATHS_MARKOV_T, &us[j], &ur[j], &tol[j], &c, msg);
-        conv[j] = c;
-    }
-    /* T -> 0 at N = 1000: r = Y^T C^{-1} Y from C's eigenpairs */
-    double lmin = NAN, r = 0.0, u0 = NAN, T[3], err[3];
+    /* C = Phi Phi^T's eigenpairs: lambda_min, r = Y^T C^{-1} Y for the T -> 0
+     * cubic and the spectral sums of the root's error bound (cf_spectral). */
+    double lmin = NAN, r = 0.0, u0 = NAN, T[3], err[3], lam[AC_PATHS_MARKOV_P_TRAIN], qv[AC_PATHS_MARKOV_P_TRAIN];
     if (st == AC_OK) {
         for (int a = 0; a < P; a++)
             for (int b = 0; b <= a; b++) {
@@ -1302,14 +1418,24 @@ static ac_status trial_cf(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
             double q = 0.0;
             for (int i = 0; i < P; i++)
                 q += gsl_matrix_get(V, (size_t)i, (size_t)k) * d.Y[i];
-            r += q * q / gsl_vector_get(ev, (size_t)k);
+            lam[k] = gsl_vector_get(ev, (size_t)k), qv[k] = q;
+            r += q * q / lam[k];
         }
+    }
+    double us[3], ur[3], tol_s[3], tol_r[3], tol[3], conv[3];
+    for (int j = 0; j < 3 && st == AC_OK; j++) {
+        int c = 0;
+        st = cf_solve(Phi, d.Y, cf_N[j], AC_PATHS_MARKOV_T, lam, qv, &us[j], &ur[j], &tol_s[j], &tol_r[j], &c, msg);
+        conv[j] = c;
+        tol[j] = tol_s[j] + tol_r[j];
+    }
+    if (st == AC_OK) {
         double N = cf_N[2];
         u0 = ac_paths_one_path_u_t0(P / N, r / N);
         for (int j = 0; j < 3 && st == AC_OK; j++) {
             double u;
             T[j] = CF_T_RATIO0 * u0 * lmin * pow(10.0, -j);
-            st = cf_solve(Phi, d.Y, N, T[j], NULL, &u, NULL, NULL, msg);
+            st = cf_solve(Phi, d.Y, N, T[j], NULL, NULL, NULL, &u, NULL, NULL, NULL, msg);
             err[j] = fabs(u - u0);
         }
     }
@@ -1318,6 +1444,8 @@ static ac_status trial_cf(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         ac_trial_put(t->rec, "u_solver", 3, us);
         ac_trial_put(t->rec, "u_root", 3, ur);
         ac_trial_put(t->rec, "tol", 3, tol);
+        ac_trial_put(t->rec, "tol_s", 3, tol_s);
+        ac_trial_put(t->rec, "tol_r", 3, tol_r);
         ac_trial_put(t->rec, "conv", 3, conv);
         ac_trial_put1(t->rec, "u0", u0);
         ac_trial_put(t->rec, "T", 3, T);
@@ -1350,11 +1478,18 @@ static ac_status rows_cf(const ac_run_opts *o, const ac_trial_set *set, ac_claim
         ac_claim_add(res, fmt(q, sizeof q, "u from the general solver, N = %g", cf_N[j]), "1-D root of dS/du",
                      ac_trial_get1(rec, "u_root", j), ac_trial_get1(rec, "u_solver", j), AC_METRIC_ABS,
                      ac_trial_get1(rec, "tol", j),
-                     "the solver's end: |du| <= 2 u |g|/f''(theta) (theta = ln sqrt u, f'' by central differences), "
-                     "x2, plus 1e3 eps rounding of g; the root is closed to 4 eps");
+                     "derived distances to the stationary point u* of S: the solver's end's 128-bit bracket (dS/du "
+                     "changes sign beside it, MPFR mirror of the general action; rows below) + the 1-D root's "
+                     "first-order rounding: 4 eps u (Brent) + [P eps ||C|| (dsyev's backward error) x nuclear norm "
+                     "of d(dS/du)/dC + gamma_P sum |terms|] / f'(u)");
     }
+    for (int j = 0; j < 3; j++)
+        ac_claim_add(res, fmt(q, sizeof q, "|u_solver - u*| bracket at 128 bits, N = %g", cf_N[j]), "", NAN,
+                     ac_trial_get1(rec, "tol_s", j), AC_METRIC_INFO, 0.0,
+                     "the solver's part of the tolerance above; the rest is the 1-D root's rounding bound");
     ac_claim_add(res, "widths whose solve did not converge", "0", 0.0, nconv, AC_METRIC_AT_MOST, 0.0,
-                 "exact: the bound above needs the gradient test passed and f'' > 0");
+                 fmt(w, sizeof w, "exact: the bound above needs the gradient test passed, a 128-bit sign change of "
+                     "dS/du within %d tries and f'(u) > 0", CF_STEP_TRIES));
     for (int j = 0; j < 2; j++) {
         double e0 = ac_trial_get1(rec, "err", j), e1 = ac_trial_get1(rec, "err", j + 1);
         snprintf(w, sizeof w, "10 (|u(T) - u0| = O(T), u0 = %.6g the root of u^{3/2} = (1 - alpha) u + r/N)",
