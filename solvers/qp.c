@@ -56,6 +56,8 @@ struct ac_qp_workspace {
     double *lam_save;          /* m_max: lambda kept while a polish is tried */
     double *cbest;             /* m_max: the CG iterate of least residual */
     double *pbest;             /* m_max: the polish round of least violation */
+    double *ray;               /* m_max: the unbounded dual ray active_set_solve met */
+    int have_ray;              /* ray holds one from this test's active_set_solve */
     int n_direct;              /* min(m_max, AC_QP_DIRECT_MAX) */
     double *gss, *gev;         /* n_direct^2 and n_direct: a G_SS and its eigenvalues */
     double *gy;                /* n_direct: its right-hand side, then solution */
@@ -142,6 +144,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     w->lam_save = zalloc(M, sizeof(double));
     w->cbest = zalloc(M, sizeof(double));
     w->pbest = zalloc(M, sizeof(double));
+    w->ray = zalloc(M, sizeof(double));
     w->n_direct = m < AC_QP_DIRECT_MAX ? m : AC_QP_DIRECT_MAX;
     w->gss = zalloc((size_t)w->n_direct * (size_t)w->n_direct, sizeof(double));
     w->gev = zalloc((size_t)w->n_direct, sizeof(double));
@@ -152,7 +155,7 @@ ac_qp_workspace *ac_qp_alloc(int p, int q, int m)
     if (!w->perm || !w->kstart || !w->gcc || !w->lambda || !w->lambda_prev || !w->y ||
         !w->LamT || !w->Ut || !w->T1 || !w->T2 || !w->dlam || !w->gd || !w->FL ||
         !w->FR || !w->eig || !w->cx || !w->cr || !w->cz || !w->cp || !w->cq || !w->on ||
-        !w->lam_save || !w->cbest || !w->pbest || !w->gss || !w->gev || !w->gy || !w->sidx || !w->gwork) {
+        !w->lam_save || !w->cbest || !w->pbest || !w->ray || !w->gss || !w->gev || !w->gy || !w->sidx || !w->gwork) {
         ac_qp_free(w);
         return NULL;
     }
@@ -187,6 +190,7 @@ void ac_qp_free(ac_qp_workspace *w)
     free(w->lam_save);
     free(w->cbest);
     free(w->pbest);
+    free(w->ray);
     free(w->gss);
     free(w->gev);
     free(w->gy);
@@ -396,6 +400,7 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
     w->polish_next = set->polish_start;
     w->polish_sweep = set->polish_sweeps;
     w->n_polish = 0;
+    w->have_ray = 0;
     w->have_prob = 1;
     return AC_OK;
 }
@@ -1055,9 +1060,11 @@ static void null_shift(ac_qp_workspace *w, int n, double cut, int j, const doubl
  * z as far as the bounds allow, freezing the inequality that blocks (x_c :=
  * 0); when rhs_F has a part v in the null space of G_FF, f grows without
  * bound along v and x steps along v to the first blocking bound instead (no
- * bound: the dual is unbounded, the problem infeasible, which the
- * certificate test reports; return 0).  At z, the inequality off F most
- * violated by more than the polish's add tolerance joins F; none: x solves
+ * bound: the dual is unbounded and v is a Farkas ray: G_FF v = 0 to the
+ * rank cut, v_c >= 0 on the inequalities of F (any negative one would have
+ * blocked), rhs^T v = ||v||^2 > 0.  It is kept in w->ray for the
+ * certificate test (ray_passes) and the method returns 0).  At z, the
+ * inequality off F most violated by more than the polish's add tolerance joins F; none: x solves
  * the problem, lambda := x, return 1.  At most AC_QP_ACTIVE_SET_ITERS m + 10
  * steps (each changes F by one). */
 static int active_set_solve(ac_qp_workspace *w)
@@ -1124,8 +1131,15 @@ static int active_set_solve(ac_qp_workspace *w)
                 block = c;
             }
         }
-        if (!isfinite(step))
+        if (!isfinite(step)) {
+            if (unbounded && block < 0 && step == INFINITY) {
+                memset(w->ray, 0, sizeof(double) * (size_t)m);
+                for (int i = 0; i < n; i++)
+                    w->ray[w->sidx[i]] = s[i];
+                w->have_ray = 1;
+            }
             return 0;
+        }
         for (int i = 0; i < n; i++)
             x[w->sidx[i]] += step * s[i];
         if (block >= 0) {
@@ -1178,6 +1192,26 @@ static int kkt_holds(const ac_qp_workspace *w, const ac_qp_info *info)
     return kkt_holds_at(info, w->set.eps);
 }
 
+/* The infeasibility test of the header on y = the ray active_set_solve
+ * met in this test (entries below AC_QP_CERT_DROP of the largest dropped,
+ * as for a sweep difference); returns 1 when it passes, writes the ratio
+ * (0 when rhs^T y fails certificate_rhs). */
+static int ray_passes(ac_qp_workspace *w, double *ratio)
+{
+    const ac_qp_problem *P = &w->prob;
+    double ymax = 0.0, rty;
+    *ratio = 0.0;
+    for (int c = 0; c < P->m; c++)
+        ymax = fmax(ymax, fabs(w->ray[c]));
+    for (int c = 0; c < P->m; c++)
+        w->y[c] = fabs(w->ray[c]) <= AC_QP_CERT_DROP * ymax ? 0.0 : w->ray[c];
+    if (!certificate_rhs(w, &rty))
+        return 0;
+    scatter_coeffs(P, w->y, w->T1);
+    *ratio = coeff_norm(w, w->T1) / rty;
+    return *ratio <= w->set.eps_infeas;
+}
+
 /* Decide the ending from the residuals in info (header: stopping test). */
 static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finite)
 {
@@ -1187,7 +1221,8 @@ static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finit
     if (kkt_holds(w, info))
         return AC_QP_SOLVED;
     double ratio = 0.0;
-    if (w->sweeps >= S->cert_min_sweeps && certificate_passes(w, &ratio)) {
+    int cert = w->sweeps >= S->cert_min_sweeps;
+    if (cert && certificate_passes(w, &ratio)) {
         w->infeas_hits++;
         w->cert_residual = ratio;
         if (w->infeas_hits >= AC_QP_INFEAS_CONFIRM)
@@ -1195,6 +1230,13 @@ static ac_qp_status decide(ac_qp_workspace *w, const ac_qp_info *info, int finit
     } else {
         w->infeas_hits = 0;
         w->cert_residual = ratio;
+    }
+    /* the active-set ray needs no second test: the confirmation guards
+     * against a sweep difference caught in a transient, and the ray is no
+     * sweep difference but a null vector of G_FF, checked by the same test */
+    if (cert && w->have_ray && ray_passes(w, &ratio)) {
+        w->cert_residual = ratio;
+        return AC_QP_INFEASIBLE;
     }
     if (w->sweeps >= S->max_sweeps) {
         if (kkt_holds_at(info, sqrt(S->eps)))
@@ -1262,6 +1304,7 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
     const ac_qp_problem *P = &w->prob;
 
     info->stat_res = rebuild(w);
+    w->have_ray = 0;
     double rl;
     int finite = kkt_residuals(w, info, &rl) && !w->nonfinite;
     if (finite && !kkt_holds(w, info) && polish_due(w, info)) {

@@ -97,6 +97,19 @@
  * decompositions made by ac_qp_set), not as sqrt(tr(Y^T GL Y GR)), whose
  * cancellation would floor it at about sqrt(DBL_EPSILON) ||Y|| ||GL|| ||GR||.
  *
+ * A second candidate y, tested the same way at the same tests (from
+ * cert_min_sweeps on): the ray of the small-problem active-set method
+ * (qp.c, active_set_solve), when it finds the dual unbounded on its set F
+ * (v = the part of rhs_F in the null space of G_FF, v_c >= 0 on the
+ * inequalities of F, rhs^T v = ||v||^2 > 0).  One passing test suffices for
+ * it: AC_QP_INFEAS_CONFIRM guards against a sweep difference caught in a
+ * transient, and the ray is none.  It is needed where the sweeps' transient
+ * outlasts the sweep limit: nearly parallel constraints beside an exactly
+ * inconsistent set (rows 0.0017 rad apart) move lambda mostly along the
+ * nearly null direction of G for ~1/angle^2 sweeps, and the sweep
+ * difference's null-space part can even point against rhs
+ * (AC_TEST_MULTIPLIER=20 seeds 5 and 7, tests/test_qp.c).
+ *
  * Use: fill settings with ac_qp_settings_default, allocate a workspace from
  * the sizes, call ac_qp_solve (or ac_qp_set, then ac_qp_iterate / ac_qp_test
  * in a loop to watch each sweep), read info, free. */
@@ -315,7 +328,8 @@ typedef struct {
     double value_scale;  /* max_c ||A_c||_F ||W||_F >= max_c |s_c|: the scale of the tests */
     int n_polish;        /* polishes accepted (0 when settings.polish = 0) */
     /* Infeasibility certificate (status AC_QP_INFEASIBLE): y = the sweep
-     * difference described above, with cert_support nonzero entries;
+     * difference or the active-set ray described above, with cert_support
+     * nonzero entries;
      * cert_residual is ||sum y_c A_c||_F / (rhs^T y), the last one computed
      * (0 when none was).  ac_qp_certificate copies y out. */
     int cert_support;

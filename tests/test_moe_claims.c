@@ -12,6 +12,7 @@
 #include "testutil.h"
 #include "theory/moe.h"
 #include "verify/moe_claims.h"
+#include "verify/regress.h"
 #include "verify/trial.h"
 
 /* Every moe claim's table from split runs equals the one-run table bit
@@ -153,6 +154,54 @@ Test(moe_claims, planted_records_fail_every_judged_fit_row)
                 "worst |loss of attention weights rebuilt");
     plant_fails(id, &set, 1, "la_map", 0, NAN, "worst |loss of the attention optimum's form");
     plant_fails(id, &set, 1, "lm_back", 0, NAN, "worst |loss of attention weights rebuilt");
+    ac_trial_set_clear(&set);
+}
+
+/* The numbers that regress finds moved between base and the rows of set
+ * under rtol (NAN: the claim's own). */
+static int fit_moved(const char *id, const ac_trial_set *set, const ac_claim_result *base, double rtol)
+{
+    ac_claim_result cur;
+    ac_test_rows_of(id, set, &cur);
+    if (!isnan(rtol))
+        cur.regress_rtol = rtol;
+    ac_regress_summary sum;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_regress_compare(NULL, base, 1, &cur, 1, &sum, &msg), AC_OK, "%s", msg.text);
+    ac_claim_result_clear(&cur);
+    return sum.moved;
+}
+
+/* moe.fit-equivalence compares its numbers with AC_MOE_FIT_REGRESS_RTOL:
+ * the teacher's mean loss moved by half that allowance is no move (and
+ * would be one under AC_REGRESS_RTOL_DEFAULT), by twice it one; a mean BFGS
+ * iteration count (a count row) moved by 5% is none, by 20% one.  Seen to
+ * fail with the claim's rtol line and with the count rows' add_count
+ * removed. */
+Test(moe_claims, fit_regress_allows_the_stopping_rule_band)
+{
+    const char *id = "moe.fit-equivalence";
+    ac_trial_set set;
+    ac_test_quick_set(id, &set);
+    ac_claim_result base;
+    ac_test_rows_of(id, &set, &base);
+    cr_assert_eq(base.regress_rtol, AC_MOE_FIT_REGRESS_RTOL);
+    /* each row is a mean over the records: move record 0 by nrec times the
+     * change wanted in the mean */
+    double n = set.nrec, teach = ac_test_row_of(&base, "mean loss of the teacher")->empirical;
+    double iters = ac_test_row_of(&base, "mean BFGS iterations, attention")->empirical;
+    double *t = ac_test_entry(&set, 0, "teach", 0), *it = ac_test_entry(&set, 0, "ia", 0), keep[2] = {*t, *it};
+    *t = keep[0] + 0.5 * n * AC_MOE_FIT_REGRESS_RTOL * fabs(teach);
+    cr_assert_eq(fit_moved(id, &set, &base, NAN), 0);
+    cr_assert_eq(fit_moved(id, &set, &base, AC_REGRESS_RTOL_DEFAULT), 1);
+    *t = keep[0] + 2.0 * n * AC_MOE_FIT_REGRESS_RTOL * fabs(teach);
+    cr_assert_eq(fit_moved(id, &set, &base, NAN), 1);
+    *t = keep[0];
+    *it = keep[1] + 0.5 * n * AC_REGRESS_COUNT_FRACTION * iters;
+    cr_assert_eq(fit_moved(id, &set, &base, NAN), 0);
+    *it = keep[1] + 2.0 * n * AC_REGRESS_COUNT_FRACTION * iters;
+    cr_assert_eq(fit_moved(id, &set, &base, NAN), 1);
+    ac_claim_result_clear(&base);
     ac_trial_set_clear(&set);
 }
 

@@ -14,6 +14,17 @@
 
 #define EPS DBL_EPSILON
 
+/* gamma_n = n u / (1 - n u), u = EPS / 2 (Higham, Accuracy and Stability,
+ * §3.1): a sum of n products, computed in any order (blocked, with FMA),
+ * is within gamma_n of the sum of their absolute values; a quantity that
+ * passes through a chain of such steps gathers the sum of their n
+ * (gamma_a + gamma_b <= gamma_{a+b}, first order). */
+static double gam(double n)
+{
+    double u = EPS / 2;
+    return n * u / (1.0 - n * u);
+}
+
 /* ---- Random cases ------------------------------------------------------ */
 
 /* L in 1..3, H_l in 1..3 with at most 12 paths, widths in [2, 30], variances
@@ -170,6 +181,37 @@ static void rand_attention(gsl_rng *r, int ntok, double *Om)
     }
 }
 
+/* The rounding steps n of gamma_n (gam) between the two routes to C_{ab}
+ * and to K in the test below, on the absolute sums cabs and sabs.
+ *   xi (test): the product of L Omega's from the identity (the first
+ * product exact, L - 1 of ntok terms), times r (ntok), times x (ntok):
+ * (L + 1) ntok; every Omega >= 0, so its bound is the absolute sum xia.
+ *   Phi (library, ac_paths_phi): omega_pi by L matvecs (L ntok), the dgemm
+ * over tokens (ntok) and its alpha (1), alpha = sqrt(sigma^2 / (N0 H^L)) (a
+ * division and a square root: 2): (L + 1) ntok + 3, on c xia.
+ *   C_{ab}: test, an N0-term dot product of two xi and the scaling by
+ * sigma^2 / N0 (2): 2 (L + 1) ntok + N0 + 2; library
+ * (ac_paths_pair_kernel), two Phi, the dot product and the factor H^L:
+ * 2 ((L + 1) ntok + 3) + N0 + 1.  The routes differ by at most the sum.
+ *   K: test, the np^2-term sum of U_1 C_ab and the division by np:
+ * C's steps + np^2 + 1; library (ac_paths_kernel), W = Phi_b U^T (np
+ * terms) and Phi_a W^T (N0 np terms): 2 ((L + 1) ntok + 3) + np + N0 np.
+ * Measured at AC_TEST_MULTIPLIER=20: the largest error is 0.25 of the C
+ * bound and 0.20 of the K bound (the 8 n eps used before were 5 to 35 times
+ * these bounds). */
+static double c_route_steps(int N0, int ntok, int L)
+{
+    double test = 2.0 * (L + 1) * ntok + N0 + 2.0, lib = 2.0 * ((L + 1) * ntok + 3.0) + N0 + 1.0;
+    return test + lib;
+}
+
+static double k_route_steps(int N0, int ntok, int L, int np)
+{
+    double test = 2.0 * (L + 1) * ntok + N0 + 2.0 + (double)np * np + 1.0;
+    double lib = 2.0 * ((L + 1) * ntok + 3.0) + np + (double)N0 * np;
+    return test + lib;
+}
+
 Test(paths, kernel_from_phi_equals_pairwise_sum_of_path_kernels)
 {
     gsl_rng *r = ac_test_rng(41);
@@ -249,20 +291,14 @@ Test(paths, kernel_from_phi_equals_pairwise_sum_of_path_kernels)
                         cab *= s.sigma2[0] / N0, cabs *= s.sigma2[0] / N0;
                         /* The library's C_{ab} for this pair agrees too. */
                         ac_paths_pair_kernel(&s, N0, P, Phi, P, Phi, a, b, C);
-                        /* Both are N0-term dot products of xi entries that
-                         * are themselves ntok L-deep products: relative
-                         * rounding (N0 + 2 ntok L + 4) eps on the absolute
-                         * sum; 8x that. */
-                        double tc = 8.0 * (N0 + 2.0 * ntok * s.L + 4.0) * EPS * cabs;
+                        double tc = gam(c_route_steps(N0, ntok, s.L)) * cabs;
                         cr_assert_leq(fabs(C[mu * P + nu] - cab), tc,
                                       "seed 41 case %d pair (%d,%d) paths (%d,%d)", c, mu, nu, a, b);
                         sum += U1[a * np + b] * cab;
                         sabs += fabs(U1[a * np + b]) * cabs;
                     }
                 sum /= np, sabs /= np;
-                /* K_{mu nu} sums N0 np^2 products: 8 (N0 np^2 + 2 ntok L + 4)
-                 * eps of the absolute sum bounds both routes' rounding. */
-                double tol = 8.0 * (N0 * np * np + 2.0 * ntok * s.L + 4.0) * EPS * sabs;
+                double tol = gam(k_route_steps(N0, ntok, s.L, np)) * sabs;
                 cr_assert_leq(fabs(K[mu * P + nu] - sum), tol, "seed 41 case %d (%d,%d): %g vs %g",
                               c, mu, nu, K[mu * P + nu], sum);
             }
@@ -543,6 +579,31 @@ static double ua_part(double a, void *p)
     return q->Na * (a / q->sa - log(a)) + q->nL * (q->tr / (q->sL * a) + q->HL * log(a));
 }
 
+/* The bound on f'(a) = t1 - t2 - t3 + t4 at the computed a = ac_paths_ua
+ * (t1 = Na/sa, t2 = Na/a, t3 = nL tr/(sL a^2), t4 = nL HL/a), where the
+ * exact root has f' = 0.  Since f'(a) = (Na/(sa a^2)) g(a), g(a) = a^2 +
+ * beta a - gamma (§3.2), an error da of a gives g = (2a + beta) da, and
+ * errors dbeta, dgamma of the coefficients da = -(a dbeta - dgamma) /
+ * (2a + beta).  Mapped back through Na/(sa a^2):
+ *   beta = sa (HL nL/Na - 1) in 4 roundings: |dbeta| <= gamma_4 sa HL nL/Na
+ *     + gamma_2 sa, i.e. gamma_4 t4 + gamma_2 t2;
+ *   gamma = nL sa tr/(Na sL) in 4: gamma_4 t3;
+ *   the root sqrt(beta^2 + 4 gamma) (3) and the form without cancellation
+ *     (2) leave a within gamma_5 a of the root of the rounded coefficients
+ *     (either branch), and (Na/(sa a^2)) (2a + beta) a = 2 t1 + t4 - t2:
+ *     gamma_5 (2 t1 + t2 + t4);
+ *   the test's evaluation: t1, t2 one rounding, t3 four, t4 two, then the
+ *     three additions left to right (t1, t2 through 3, t3 through 2, t4
+ *     through 1): gamma_4 t1 + gamma_4 t2 + gamma_6 t3 + gamma_3 t4.
+ * Summed per term: gamma_14 t1 + gamma_11 t2 + gamma_10 t3 + gamma_12 t4
+ * (the 8 eps used before is gamma_16).  Measured at AC_TEST_MULTIPLIER=50:
+ * |f'| at most 0.22 of it; Brent's |x - a| at most 0.34 of its tolerance
+ * below with delta = gamma_6 (was 8 eps = gamma_16). */
+static double ua_fprime_bound(double t1, double t2, double t3, double t4)
+{
+    return gam(14) * t1 + gam(11) * t2 + gam(10) * t3 + gam(12) * t4;
+}
+
 Test(paths, ua_closed_form_is_the_one_dimensional_minimiser)
 {
     gsl_rng *r = ac_test_rng(47);
@@ -557,14 +618,17 @@ Test(paths, ua_closed_form_is_the_one_dimensional_minimiser)
         double a = ac_paths_ua(&s, q.tr);
         double beta = s.sigma2_a * (q.HL * q.nL / q.Na - 1.0);
         neg += beta < 0, pos += beta > 0;
-        /* f'(a) = 0 to rounding: its four terms, 8 eps each. */
+        /* f'(a) = t1 - t2 - t3 + t4 = 0 to rounding (ua_fprime_bound). */
         double t1 = q.Na / q.sa, t2 = q.Na / a, t3 = q.nL * q.tr / (q.sL * a * a), t4 = q.nL * q.HL / a;
-        cr_assert_leq(fabs(t1 - t2 - t3 + t4), 8.0 * EPS * (t1 + t2 + t3 + t4),
-                      "seed 47 case %d: f'(U_a) = %g", c, t1 - t2 - t3 + t4);
+        double fb = ua_fprime_bound(t1, t2, t3, t4);
+        cr_assert_leq(fabs(t1 - t2 - t3 + t4), fb, "seed 47 case %d: f'(U_a) = %g", c, t1 - t2 - t3 + t4);
         /* Brent's method on f over [a/8, 8a].  It locates the minimum only
          * to where f is flat to rounding: |x - a| <= sqrt(2 delta / f''),
-         * delta = 8 eps sum|terms of f|; twice that, plus the bracket it
-         * stops at (1e-12 relative). */
+         * delta the rounding of f; twice that, plus the bracket it stops
+         * at (1e-12 relative).  delta: ua_part's terms pass through at
+         * most 6 roundings (nL HL log a: log within an ulp, 2; the product,
+         * the sum in the bracket, the factor nL, the final sum), so
+         * delta = gamma_6 sum|terms of f|. */
         gsl_function F = {ua_part, &q};
         cr_assert_eq(gsl_min_fminimizer_set(m, &F, a * (1.0 + 0.3 * gsl_rng_uniform(r)), a / 8, 8 * a), 0,
                      "seed 47 case %d: closed form does not bracket a minimum", c);
@@ -576,8 +640,8 @@ Test(paths, ua_closed_form_is_the_one_dimensional_minimiser)
         }
         double x = gsl_min_fminimizer_x_minimum(m);
         double f2 = q.Na / (a * a) + 2.0 * q.nL * q.tr / (q.sL * a * a * a) - q.nL * q.HL / (a * a);
-        double delta = 8.0 * EPS * (q.Na * (a / q.sa + fabs(log(a))) +
-                                    q.nL * (q.tr / (q.sL * a) + q.HL * fabs(log(a))));
+        double delta = gam(6) * (q.Na * (a / q.sa + fabs(log(a))) +
+                                 q.nL * (q.tr / (q.sL * a) + q.HL * fabs(log(a))));
         double tol = 2.0 * sqrt(2.0 * delta / f2) + 1e-12 * a;
         cr_assert_leq(fabs(x - a), tol, "seed 47 case %d: Brent %.17g, closed form %.17g", c, x, a);
     }
@@ -949,13 +1013,6 @@ Test(paths, solver_end_point_satisfies_the_fixed_point_form)
 }
 
 /* ---- The two gradient routes (theory/paths.h ac_paths_grad_route) ------- */
-
-/* gamma_n = n u / (1 - n u) (Higham, Accuracy and Stability, §3.1). */
-static double gam(double n)
-{
-    double u = EPS / 2;
-    return n * u / (1.0 - n * u);
-}
 
 /* Householder QR/LQ's gamma~_n = c n u (Higham Thm 19.4, 19.13: the
  * backward error of the factorisation and the distance of the formed Q

@@ -335,39 +335,109 @@ static ac_qp_info solve_case(const qcase *c, const ac_qp_settings *set, double *
  * independent (p, q <= d, the only cases asked, where the measurement
  * above was made) is not enough (AC_TEST_MULTIPLIER=20 case 2225: p = q =
  * d = 3, 10^5 sweeps).  Eigenvalues below 1e-9 of the largest are the zeros
- * of repeated constraints. */
+ * of repeated constraints.
+ *
+ * Two Grams are asked: that of all m constraints and that of the binding
+ * set B at the solution (equalities, and inequalities whose slack at the
+ * polished solution Lam is within tol), because the last phase of the
+ * sweeps is Kaczmarz on B and runs at B's rate.  The least nonzero
+ * eigenvalue of a subset is not bounded by the whole set's when the whole
+ * Gram is singular (no interlacing for the zero eigenvalues):
+ * AC_TEST_MULTIPLIER=20 AC_TEST_SEED=9 case 2237, p = 2, q = 1, d = 2,
+ * has 9 constraints in a 2-dimensional span with lambda_min 1.06e-2, while
+ * its binding pair l_0 r^T and (l_1 - l_0) r^T is 0.0086 rad apart
+ * (B: lambda_min 5.9e-5): the residual halved every 1e4 sweeps and the sweeps
+ * alone ended at the limit with prim_res 1.6e-5. */
 #define SWEEPS_LAMBDA_MIN 1e-2
-static int sweeps_suffice(const qcase *c)
+static double lambda_min_over(const qcase *c, const unsigned char *in)
 {
-    int m = c->m, d = c->d, D = d * d;
-    if (m == 0)
-        return 1;
-    double *A = malloc(sizeof(double) * (size_t)(m * D)), *u = malloc(sizeof(double) * (size_t)d);
-    double *G = malloc(sizeof(double) * (size_t)(m * m)), *ev = malloc(sizeof(double) * (size_t)m);
-    for (int i = 0; i < m; i++) {
+    int d = c->d, D = d * d, n = 0;
+    for (int i = 0; i < c->m; i++)
+        n += in[i];
+    if (n == 0)
+        return INFINITY;
+    double *A = malloc(sizeof(double) * (size_t)(n * D)), *u = malloc(sizeof(double) * (size_t)d);
+    double *G = malloc(sizeof(double) * (size_t)(n * n)), *ev = malloc(sizeof(double) * (size_t)n);
+    for (int i = 0, r = 0; i < c->m; i++) {
+        if (!in[i])
+            continue;
         row_diff(c, c->a[i], c->b[i], u);
         double nrm = cons_norm(c, i);
         for (int x = 0; x < d; x++)
             for (int y = 0; y < d; y++)
-                A[i * D + x * d + y] = u[x] * c->R[c->k[i] * d + y] / nrm;
+                A[r * D + x * d + y] = u[x] * c->R[c->k[i] * d + y] / nrm;
+        r++;
     }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < m; j++) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
             double t = 0.0;
             for (int z = 0; z < D; z++)
                 t += A[i * D + z] * A[j * D + z];
-            G[i * m + j] = t;
+            G[i * n + j] = t;
         }
-    cr_assert_eq(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', m, G, m, ev), 0);
+    cr_assert_eq(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', n, G, n, ev), 0);
     double lmin = INFINITY;
-    for (int i = 0; i < m; i++)
-        if (ev[i] > 1e-9 * ev[m - 1])
+    for (int i = 0; i < n; i++)
+        if (ev[i] > 1e-9 * ev[n - 1])
             lmin = fmin(lmin, ev[i]);
     free(A);
     free(u);
     free(G);
     free(ev);
+    return lmin;
+}
+
+/* Lam: the solution (p x q) of the polished solve; tol: the slack below
+ * which an inequality counts as binding (the KKT check's eps + rounding). */
+static int sweeps_suffice(const qcase *c, const double *Lam, double tol)
+{
+    int m = c->m, d = c->d;
+    if (m == 0)
+        return 1;
+    unsigned char *in = malloc((size_t)m), *bind = malloc((size_t)m);
+    double *W = malloc(sizeof(double) * (size_t)(d * d));
+    lift(c, Lam, W);
+    for (int i = 0; i < m; i++) {
+        in[i] = 1;
+        bind[i] = c->eq[i] || cons_value(c, i, W) - c->rhs[i] <= tol;
+    }
+    double lmin = fmin(lambda_min_over(c, in), lambda_min_over(c, bind));
+    free(in);
+    free(bind);
+    free(W);
     return lmin >= SWEEPS_LAMBDA_MIN;
+}
+
+/* Solve the feasible case c with the polish and check the KKT conditions;
+ * then, where sweeps alone converge within the limit (sweeps_suffice at the
+ * polished solution; nearly parallel constraints from p > d or q > d, or
+ * from ill-conditioned rows, can need 10^6 sweeps), without it too. */
+static void check_feasible_case(const qcase *c, unsigned long seed, int cs)
+{
+    double *Lam1 = NULL;
+    for (int pol = 1; pol >= 0; pol--) {
+        ac_qp_settings set;
+        ac_qp_settings_default(&set);
+        set.polish = pol;
+        double *lambda, *Lam;
+        ac_qp_info info = solve_case(c, &set, &lambda, &Lam);
+        cr_assert_eq(info.status, AC_QP_SOLVED,
+                     "seed %lu case %d (p %d q %d d %d m %d polish %d): status %s, prim %g "
+                     "compl %g after %ld sweeps", seed, cs, c->p, c->q, c->d, c->m, pol,
+                     ac_qp_status_str(info.status), info.prim_res, info.compl_res, info.sweeps);
+        cr_assert_eq(info.dual_res, 0.0, "seed %lu case %d: dual_res %g", seed, cs,
+                     info.dual_res);
+        cr_assert_leq(info.prim_res, eps_v(&set, &info));
+        assert_kkt(c, lambda, Lam, eps_v(&set, &info), seed, cs);
+        int last = pol == 0 || !(c->p <= c->d && c->q <= c->d &&
+                                 sweeps_suffice(c, Lam, eps_v(&set, &info) + value_tol(c, lambda)));
+        free(lambda);
+        free(Lam1);
+        Lam1 = Lam;
+        if (last)
+            break;
+    }
+    free(Lam1);
 }
 
 Test(qp, kkt_residuals_vanish_on_feasible_problem)
@@ -379,27 +449,7 @@ Test(qp, kkt_residuals_vanish_on_feasible_problem)
         int p = (int)gsl_rng_uniform_int(r, 7), q = (int)gsl_rng_uniform_int(r, 5);
         int d = 1 + (int)gsl_rng_uniform_int(r, 6), m = (int)gsl_rng_uniform_int(r, 16);
         qcase *c = random_feasible(r, p, q, d, m);
-        /* sweeps alone only where they converge within the limit: nearly
-         * parallel constraints from p > d or q > d, or from ill-conditioned
-         * rows, can need 10^6 sweeps (sweeps_suffice) */
-        for (int pol = p <= d && q <= d && sweeps_suffice(c) ? 0 : 1; pol <= 1; pol++) {
-            ac_qp_settings set;
-            ac_qp_settings_default(&set);
-            set.polish = pol;
-            double *lambda, *Lam;
-            ac_qp_info info = solve_case(c, &set, &lambda, &Lam);
-            cr_assert_eq(info.status, AC_QP_SOLVED,
-                         "seed %lu case %d (p %d q %d d %d m %d polish %d): status %s, prim %g "
-                         "compl %g after %ld sweeps", seed, cs, p, q, d, c->m, pol,
-                         ac_qp_status_str(info.status), info.prim_res, info.compl_res,
-                         info.sweeps);
-            cr_assert_eq(info.dual_res, 0.0, "seed %lu case %d: dual_res %g", seed, cs,
-                         info.dual_res);
-            cr_assert_leq(info.prim_res, eps_v(&set, &info));
-            assert_kkt(c, lambda, Lam, eps_v(&set, &info), seed, cs);
-            free(lambda);
-            free(Lam);
-        }
+        check_feasible_case(c, seed, cs);
         case_free(c);
     }
     gsl_rng_free(r);
@@ -420,8 +470,10 @@ Test(qp, kkt_residuals_vanish_on_feasible_problem)
  * set passed for consistent, its null-space part tested unsquared against
  * a squared norm).  Seed 14: 1591 (p 5, q 1, d 3: a joining constraint
  * dependent on the active set with coefficients ~500 got a negative
- * min-norm multiplier and left at step 0; its null-space shift settles it).  Each is solved with and
- * without polish, as the test above does. */
+ * min-norm multiplier and left at step 0; its null-space shift settles it).
+ * Seed 9: 2237 (p 2, q 1, d 2: a binding pair 0.0086 rad apart among
+ * well-spread constraints, which the sweeps alone were asked to solve; see
+ * sweeps_suffice).  Each is solved as the test above does. */
 static gsl_rng *replay_rng(unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
@@ -436,29 +488,16 @@ Test(qp, hard_cases_of_the_long_run_are_solved)
         unsigned long seed;
         int cs;
     } hard[] = {{20240501, 170}, {20240501, 474}, {20240501, 2225}, {1, 3990},
-                {11, 1493},      {14, 1187},      {3, 1870},      {14, 1591}};
+                {11, 1493},      {14, 1187},      {3, 1870},      {14, 1591},
+                {9, 2237}};
     for (size_t h = 0; h < sizeof hard / sizeof hard[0]; h++) {
         gsl_rng *r = replay_rng(hard[h].seed);
         for (int cs = 0; cs <= hard[h].cs; cs++) {
             int p = (int)gsl_rng_uniform_int(r, 7), q = (int)gsl_rng_uniform_int(r, 5);
             int d = 1 + (int)gsl_rng_uniform_int(r, 6), m = (int)gsl_rng_uniform_int(r, 16);
             qcase *c = random_feasible(r, p, q, d, m);
-            for (int pol = 0; cs == hard[h].cs && pol <= 1; pol++) {
-                if (pol == 0 && !(p <= d && q <= d && sweeps_suffice(c)))
-                    continue;
-                ac_qp_settings set;
-                ac_qp_settings_default(&set);
-                set.polish = pol;
-                double *lambda, *Lam;
-                ac_qp_info info = solve_case(c, &set, &lambda, &Lam);
-                cr_assert_eq(info.status, AC_QP_SOLVED,
-                             "seed %lu case %d (p %d q %d d %d m %d polish %d): %s after %ld sweeps",
-                             hard[h].seed, cs, p, q, d, c->m, pol, ac_qp_status_str(info.status),
-                             info.sweeps);
-                assert_kkt(c, lambda, Lam, eps_v(&set, &info), hard[h].seed, cs);
-                free(lambda);
-                free(Lam);
-            }
+            if (cs == hard[h].cs)
+                check_feasible_case(c, hard[h].seed, cs);
             case_free(c);
         }
         gsl_rng_free(r);
@@ -864,35 +903,43 @@ Test(qp, planted_contradiction_is_certified_infeasible)
 
 /* Dependent rows, l_2 = l_0 + l_1 (p = 3 > d = 2), so u_2 = u_0 + u_1 for
  * every W: s_{0,2} = -u_1 >= 1 contradicts s_{1,-1} = u_1 >= 0.5; and the
- * equalities u_2 = 1, u_0 = 0.25, u_1 = 0.5 contradict one another. */
+ * equalities u_2 = 1, u_0 = 0.25, u_1 = 0.5 contradict one another (odd
+ * cs).  Case cs of the stream r. */
+static qcase *dependent_case(gsl_rng *r, int cs)
+{
+    int equalities = cs % 2, m = equalities ? 3 : 2;
+    qcase *c = case_alloc(3, 2, 2, m);
+    gaussian_fill(r, c->L, 4, 1.0);
+    c->L[4] = c->L[0] + c->L[2];
+    c->L[5] = c->L[1] + c->L[3];
+    gaussian_fill(r, c->R, 4, 1.0);
+    case_grams(c);
+    int kk = (int)gsl_rng_uniform_int(r, 2);
+    if (equalities) {
+        int A[3] = {2, 0, 1};
+        double rhs[3] = {1.0, 0.25, 0.5};
+        for (int i = 0; i < 3; i++) {
+            c->a[i] = A[i];
+            c->b[i] = -1;
+            c->k[i] = kk;
+            c->eq[i] = 1;
+            c->rhs[i] = rhs[i];
+        }
+    } else {
+        c->a[0] = 0, c->b[0] = 2, c->k[0] = kk, c->eq[0] = 0, c->rhs[0] = 1.0;
+        c->a[1] = 1, c->b[1] = -1, c->k[1] = kk, c->eq[1] = 0, c->rhs[1] = 0.5;
+    }
+    return c;
+}
+
 Test(qp, dependent_rows_contradiction_is_certified_infeasible)
 {
     gsl_rng *r = ac_test_rng(31);
     unsigned long seed = ac_test_seed(31);
     int n = ac_test_cases(20);
     for (int cs = 0; cs < n; cs++) {
-        int equalities = cs % 2, m = equalities ? 3 : 2;
-        qcase *c = case_alloc(3, 2, 2, m);
-        gaussian_fill(r, c->L, 4, 1.0);
-        c->L[4] = c->L[0] + c->L[2];
-        c->L[5] = c->L[1] + c->L[3];
-        gaussian_fill(r, c->R, 4, 1.0);
-        case_grams(c);
-        int kk = (int)gsl_rng_uniform_int(r, 2);
-        if (equalities) {
-            int A[3] = {2, 0, 1};
-            double rhs[3] = {1.0, 0.25, 0.5};
-            for (int i = 0; i < 3; i++) {
-                c->a[i] = A[i];
-                c->b[i] = -1;
-                c->k[i] = kk;
-                c->eq[i] = 1;
-                c->rhs[i] = rhs[i];
-            }
-        } else {
-            c->a[0] = 0, c->b[0] = 2, c->k[0] = kk, c->eq[0] = 0, c->rhs[0] = 1.0;
-            c->a[1] = 1, c->b[1] = -1, c->k[1] = kk, c->eq[1] = 0, c->rhs[1] = 0.5;
-        }
+        qcase *c = dependent_case(r, cs);
+        int m = c->m;
         ac_qp_workspace *w;
         ac_qp_info info = solve_keep(c, &w);
         cr_assert_eq(info.status, AC_QP_INFEASIBLE, "seed %lu case %d: status %s", seed, cs,
@@ -963,6 +1010,52 @@ Test(qp, far_away_feasible_solution_is_not_declared_infeasible)
         case_free(c);
     }
     gsl_rng_free(r);
+}
+
+/* Infeasible cases that AC_TEST_MULTIPLIER=20 found in the two tests
+ * above, replayed from their generator streams.  dependent_case seed 5 case
+ * 103: l_0 and l_1 0.0017 rad apart, so the sweeps move lambda mostly along
+ * the nearly null direction of G (a Kaczmarz transient of ~1/sin^2 = 3e5
+ * sweeps), the sweep difference's projection on the exact null vector
+ * (1, -1, -1) has rhs^T y < 0, and no certificate came within the 10^5
+ * sweeps.  planted_case seed 7 case 137 (p 5, q 2, d 2, r_0 and r_1 0.05
+ * rad from antiparallel): the same, with the certificate ratio falling only
+ * to 3e-4 by 10^5 sweeps.  Both are now certified by the ray of the
+ * active-set method (solvers/qp.h: infeasibility test) at the first polish,
+ * sweep 100. */
+Test(qp, hard_infeasible_cases_of_the_long_run_are_certified)
+{
+    static const struct {
+        int planted;
+        unsigned long seed;
+        int cs;
+    } hard[] = {{0, 5, 103}, {1, 7, 137}};
+    for (size_t h = 0; h < sizeof hard / sizeof hard[0]; h++) {
+        gsl_rng *r = replay_rng(hard[h].seed);
+        for (int cs = 0; cs <= hard[h].cs; cs++) {
+            int must[3] = {0, 1, 2}, m0 = 0, all = 1, nmust;
+            qcase *c;
+            if (hard[h].planted) {
+                c = planted_case(r, cs, must, &m0);
+                nmust = cs % 2 ? 3 : 2;
+                all = m0 == 0 && (cs % 2 == 0 || c->d >= 2);
+            } else {
+                c = dependent_case(r, cs);
+                nmust = c->m;
+            }
+            if (cs == hard[h].cs) {
+                ac_qp_workspace *w;
+                ac_qp_info info = solve_keep(c, &w);
+                cr_assert_eq(info.status, AC_QP_INFEASIBLE, "seed %lu case %d: status %s after "
+                             "%ld sweeps", hard[h].seed, cs, ac_qp_status_str(info.status),
+                             info.sweeps);
+                assert_certificate(c, w, &info, must, nmust, all, hard[h].seed, cs);
+                ac_qp_free(w);
+            }
+            case_free(c);
+        }
+        gsl_rng_free(r);
+    }
 }
 
 /* ------------------------------------------------------------- endings */

@@ -92,6 +92,23 @@ void ac_moe_eq_diffs(int V, const double *a, const double *b, double *dlp, doubl
 #define AC_MOE_FIT_GTOL 1e-7
 #define AC_MOE_FIT_BFGS_MAX 3000
 #define AC_MOE_FIT_TOL 1e-6
+/* The claim's regress_rtol (verify/regress.h), in place of
+ * AC_REGRESS_RTOL_DEFAULT's "a few ulps amplified by training".  Its
+ * numbers are of three kinds: fitted losses (and their means, differences
+ * and drops), which the gradient rule fixes only to within AC_MOE_FIT_TOL of
+ * their optimum's loss (above), not to the ulp; the exact maps' residuals
+ * (1e-16), which regress compares through their rows' tolerances; and the
+ * teacher's loss (no training: a few ulps).  The fitted losses are of order
+ * 1 nat (0.88 to 1.06 in the default run), so a relative AC_MOE_FIT_TOL is
+ * that band; a smaller loss would only make the allowance tighter.  Another
+ * summation order (OpenBLAS's Prescott and Nehalem kernels in place of
+ * Haswell's, default size) moved the losses of fits at the rule by at most
+ * 1.6e-8.  A larger move is another outcome of a fit and regress reports it:
+ * those kernels also sent one attention fit to another optimum (its loss
+ * by 1e-4) and moved a fit that met the iteration limit by 1.3e-5.  The
+ * BFGS iteration counts are count rows (a percentage); the largest final
+ * gradient is not reproducible below AC_MOE_FIT_GTOL and moves. */
+#define AC_MOE_FIT_REGRESS_RTOL AC_MOE_FIT_TOL
 
 /* ---- moe.analogy ------------------------------------------------------------- */
 
