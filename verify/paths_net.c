@@ -888,6 +888,38 @@ static const int *next_batch(ac_paths_net_trainer *tr, gsl_rng *r, int *B)
     return idx;
 }
 
+/* One Adam step on theta as PyTorch takes it on the recipe's model (spec
+ * §4.2b, the authors' my_vit.py): there the weights are w = c theta with c
+ * the fixed scale of the block (a: 1/sqrt(n), V_0: 1/sqrt(N0), V_l^h:
+ * 1/sqrt(n); Q, K: 1, their 1/sqrt(G) sits in the score, as the 1/sqrt(H) of
+ * the head sum stays outside the weights), and Adam acts on w.  With
+ * g_theta = c g_w, m_theta = c m_w and v_theta = c^2 v_w, the step
+ *   w -= lr (m_w / c1) / (sqrt(v_w / c2) + eps)
+ * reads in theta
+ *   theta -= (lr / c) (m_theta / c1) / (sqrt(v_theta / c2) + c eps),
+ * so each block takes ac_adam_hats with lr / c and c eps.  (Adam on theta
+ * itself would move w by lr c per step: 4 to 8 times more slowly on the
+ * value side than the recipe's model at N0 = 16, n = 64.)  Writes tr->next;
+ * returns ac_adam_hats' finiteness flag. */
+static int adam_blocks(ac_paths_net_trainer *tr, double bc1, double bc2)
+{
+    const ac_paths_net_shape *sh = &tr->sh;
+    const ac_paths_net_train_settings *s = &tr->set;
+    size_t n = (size_t)sh->n, nv = ac_paths_net_value_size(sh);
+    size_t start[4] = {0, n, n + n * sh->N0, nv};
+    size_t end[4] = {n, n + n * sh->N0, nv, s->learn_qk ? tr->size : nv};
+    double c[4] = {1.0 / sqrt((double)sh->n), 1.0 / sqrt((double)sh->N0),
+                   1.0 / sqrt((double)sh->n), 1.0};
+    int finite = 1;
+    for (int b = 0; b < 4; b++) {
+        size_t o = start[b];
+        finite &= ac_adam_hats(end[b] - o, tr->theta + o, tr->grad + o, s->beta1, s->beta2,
+                               s->lr / c[b], bc1, bc2, c[b] * s->adam_eps, tr->m + o, tr->v + o,
+                               tr->next + o);
+    }
+    return finite;
+}
+
 ac_status ac_paths_net_trainer_iterate(ac_paths_net_trainer *tr, gsl_rng *r)
 {
     if (!tr->started)
@@ -911,15 +943,14 @@ ac_status ac_paths_net_trainer_iterate(ac_paths_net_trainer *tr, gsl_rng *r)
     } else if (loss <= tr->set.loss_tol) {
         in->outcome = AC_TRAIN_CONVERGED;
     } else {
-        /* Adam with PyTorch's bias-corrected hats (verify/train.h); only the
-         * value weights move when Q/K are frozen. */
+        /* Adam with PyTorch's bias-corrected hats (verify/train.h) on the
+         * effective weights w = c theta (adam_blocks); only the value weights
+         * move when Q/K are frozen. */
         const ac_paths_net_train_settings *s = &tr->set;
         long t = in->steps + 1;
         double bc1 = 1.0 - pow(s->beta1, (double)t), bc2 = 1.0 - pow(s->beta2, (double)t);
-        size_t nupd = s->learn_qk ? tr->size : ac_paths_net_value_size(&tr->sh);
         memcpy(tr->next, tr->theta, sizeof(double) * tr->size);
-        int finite = ac_adam_hats(nupd, tr->theta, tr->grad, s->beta1, s->beta2, s->lr, bc1, bc2, s->adam_eps,
-                                  tr->m, tr->v, tr->next);
+        int finite = adam_blocks(tr, bc1, bc2);
         if (!finite) {
             in->outcome = AC_TRAIN_DIVERGED;
         } else {

@@ -27,7 +27,14 @@
  * Gibbs sampler (ac_paths_gibbs_set_state), and both compute the same f.
  *
  * Loss: the mean squared error (1/B) sum_mu (f(x^mu) - y^mu)^2 over a
- * (mini-)batch, minimised by Adam (Kingma & Ba 2015, with bias correction).
+ * (mini-)batch, minimised by Adam (Kingma & Ba 2015, with bias correction)
+ * acting on the plain weights of §4.2b's PyTorch model, w = c theta blockwise
+ * (a / sqrt(n), V_0 / sqrt(N0), V_l^h / sqrt(n), Q, K; the 1/sqrt(H_l) of the
+ * head sum and the 1/sqrt(G) of the score stay explicit there, as in the
+ * authors' my_vit.py): theta's blocks take Adam steps lr / c with epsilon
+ * c eps, the same iterates in exact arithmetic.  Adam on theta itself would
+ * move w 4 to 8 times more slowly on the value side at N0 = 16, n = 64
+ * (tests/test_paths_net_torch.c compares a few steps with torch.optim.Adam).
  * The backward pass is written by hand (verify/paths_net.c, derived beside
  * each loop) and checked against central differences in
  * tests/test_paths_net.c.
