@@ -17,6 +17,12 @@ double ac_la_nrm2(const double *a, int n)
     return n > 0 ? cblas_dnrm2(n, a, 1) : 0.0;
 }
 
+double ac_la_gamma(double n)
+{
+    double u = DBL_EPSILON / 2;
+    return n * u / (1.0 - n * u);
+}
+
 double ac_la_dist(const double *a, const double *b, int n)
 {
     /* Scaled sum of squares, as dnrm2 does, so that large entries do not overflow. */

@@ -11,6 +11,13 @@ double ac_la_dot(const double *a, const double *b, int n);
 /* Euclidean (Frobenius) norm of n entries. */
 double ac_la_nrm2(const double *a, int n);
 
+/* Higham's gamma_n = n u / (1 - n u), u = DBL_EPSILON / 2 (Accuracy and
+ * Stability, §3.1): a sum of n products, in any order (blocked, with FMA),
+ * is within gamma_n of the sum of their absolute values; a chain of such
+ * steps gathers the sum of their n (gamma_a + gamma_b <= gamma_{a+b} to
+ * first order).  For rounding bounds in tolerances; n u < 1. */
+double ac_la_gamma(double n);
+
 /* ||a - b|| over n entries. */
 double ac_la_dist(const double *a, const double *b, int n);
 

@@ -9,21 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "solvers/linalg.h"
 #include "theory/paths.h"
 #include "tests/testutil.h"
 
 #define EPS DBL_EPSILON
 
-/* gamma_n = n u / (1 - n u), u = EPS / 2 (Higham, Accuracy and Stability,
- * §3.1): a sum of n products, computed in any order (blocked, with FMA),
- * is within gamma_n of the sum of their absolute values; a quantity that
- * passes through a chain of such steps gathers the sum of their n
- * (gamma_a + gamma_b <= gamma_{a+b}, first order). */
-static double gam(double n)
-{
-    double u = EPS / 2;
-    return n * u / (1.0 - n * u);
-}
+/* gamma_n (Higham §3.1): ac_la_gamma, solvers/linalg.h. */
 
 /* ---- Random cases ------------------------------------------------------ */
 
@@ -181,7 +173,7 @@ static void rand_attention(gsl_rng *r, int ntok, double *Om)
     }
 }
 
-/* The rounding steps n of gamma_n (gam) between the two routes to C_{ab}
+/* The rounding steps n of gamma_n (ac_la_gamma) between the two routes to C_{ab}
  * and to K in the test below, on the absolute sums cabs and sabs.
  *   xi (test): the product of L Omega's from the identity (the first
  * product exact, L - 1 of ntok terms), times r (ntok), times x (ntok):
@@ -291,14 +283,14 @@ Test(paths, kernel_from_phi_equals_pairwise_sum_of_path_kernels)
                         cab *= s.sigma2[0] / N0, cabs *= s.sigma2[0] / N0;
                         /* The library's C_{ab} for this pair agrees too. */
                         ac_paths_pair_kernel(&s, N0, P, Phi, P, Phi, a, b, C);
-                        double tc = gam(c_route_steps(N0, ntok, s.L)) * cabs;
+                        double tc = ac_la_gamma(c_route_steps(N0, ntok, s.L)) * cabs;
                         cr_assert_leq(fabs(C[mu * P + nu] - cab), tc,
                                       "seed 41 case %d pair (%d,%d) paths (%d,%d)", c, mu, nu, a, b);
                         sum += U1[a * np + b] * cab;
                         sabs += fabs(U1[a * np + b]) * cabs;
                     }
                 sum /= np, sabs /= np;
-                double tol = gam(k_route_steps(N0, ntok, s.L, np)) * sabs;
+                double tol = ac_la_gamma(k_route_steps(N0, ntok, s.L, np)) * sabs;
                 cr_assert_leq(fabs(K[mu * P + nu] - sum), tol, "seed 41 case %d (%d,%d): %g vs %g",
                               c, mu, nu, K[mu * P + nu], sum);
             }
@@ -601,7 +593,7 @@ static double ua_part(double a, void *p)
  * below with delta = gamma_6 (was 8 eps = gamma_16). */
 static double ua_fprime_bound(double t1, double t2, double t3, double t4)
 {
-    return gam(14) * t1 + gam(11) * t2 + gam(10) * t3 + gam(12) * t4;
+    return ac_la_gamma(14) * t1 + ac_la_gamma(11) * t2 + ac_la_gamma(10) * t3 + ac_la_gamma(12) * t4;
 }
 
 Test(paths, ua_closed_form_is_the_one_dimensional_minimiser)
@@ -640,7 +632,7 @@ Test(paths, ua_closed_form_is_the_one_dimensional_minimiser)
         }
         double x = gsl_min_fminimizer_x_minimum(m);
         double f2 = q.Na / (a * a) + 2.0 * q.nL * q.tr / (q.sL * a * a * a) - q.nL * q.HL / (a * a);
-        double delta = gam(6) * (q.Na * (a / q.sa + fabs(log(a))) +
+        double delta = ac_la_gamma(6) * (q.Na * (a / q.sa + fabs(log(a))) +
                                  q.nL * (q.tr / (q.sL * a) + q.HL * fabs(log(a))));
         double tol = 2.0 * sqrt(2.0 * delta / f2) + 1e-12 * a;
         cr_assert_leq(fabs(x - a), tol, "seed 47 case %d: Brent %.17g, closed form %.17g", c, x, a);
@@ -1121,14 +1113,14 @@ Test(paths, compressed_gradient_route_equals_the_direct_one_to_rounding)
                 b[k] += Phi[mu * m + k] * v[mu];
         int rr = P < m ? P : m;
         double gt = HOUSEHOLDER_C * m * rr * EPS / 2, sr = sqrt((double)rr);
-        double cz = 2.0 * sr * gt + 2.0 * gam(P) * cL + gam(P) * sr + gam(N0) * rr +
-                    2.0 * gam((double)rr * (rr + 1) / 2) * sr;
+        double cz = 2.0 * sr * gt + 2.0 * ac_la_gamma(P) * cL + ac_la_gamma(P) * sr + ac_la_gamma(N0) * rr +
+                    2.0 * ac_la_gamma((double)rr * (rr + 1) / 2) * sr;
         for (int a = 0; a < np; a++)
             for (int bb = 0; bb < np; bb++) {
                 double Bab = 0.0;
                 for (int i = 0; i < N0; i++)
                     Bab += b[i * np + a] * b[i * np + bb];
-                double bound = (2.0 * gam(P) * cL + gam((double)P * N0)) * za[a] * za[bb] +
+                double bound = (2.0 * ac_la_gamma(P) * cL + ac_la_gamma((double)P * N0)) * za[a] * za[bb] +
                                gt * phi / sqrt(s.T) * (za[a] + za[bb]) + cz * z2 +
                                EPS * (fabs(Gd[a * np + bb]) + 2.0 * fabs(Bab));
                 double d = fabs(Gc[a * np + bb] - Gd[a * np + bb]);

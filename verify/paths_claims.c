@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "solvers/linalg.h"
 #include "solvers/minimize.h"
 #include "theory/paths.h"
 #include "theory/paths_mpfr.h"
@@ -101,7 +102,7 @@ static const double gp_rate_N[GP_NRATE] = {1e5, 1e6, 1e7};
  * stable) are exact for C + E with ||E||_2 <= p(P) eps ||C||_2 (LAPACK
  * Users' Guide §4.7, "a modestly growing function of n"; p(n) = n, the
  * n Householder reflections' growth, Higham §19.3).  The sum over P terms
- * adds gamma_P = P eps / (1 - P eps) of their absolute sum (Higham §3.1). */
+ * adds gamma_P (ac_la_gamma) of their absolute sum (Higham §3.1). */
 #define CF_EIG_BACKWARD(P) ((double)(P) * EPS)
 /* The error u(T) - u(0) is c T + O(T^2): between T and T/10 it falls by
  * 10 (1 + O(T / (u lambda_min))), within 1 % at the temperatures above;
@@ -1238,13 +1239,6 @@ static void cf_settings(double N, double T, ac_paths_settings *s)
     s->T = T;
 }
 
-/* Higham's gamma_n = n eps / (1 - n eps): the relative error of a sum of
- * n terms. */
-static double gamma_n(int n)
-{
-    return n * EPS / (1.0 - n * EPS);
-}
-
 /* The spectral sums at u on C's eigenpairs (lam, q = V^T Y; P of them):
  * the slope f'(u) of dS/du and the first-order bound dmax on the rounding
  * of the closed form's dS/du (see CF_EIG_BACKWARD).  With R = (uC + TI)^{-1},
@@ -1275,10 +1269,10 @@ static void cf_spectral(const ac_paths_settings *s, const double *lam, const dou
         lmax = fmax(lmax, fabs(l));
         y2 += Y[k] * Y[k];
     }
-    double dq = (CF_EIG_BACKWARD(P) + sqrt((double)P) * gamma_n(P)) * sqrt(y2);
+    double dq = (CF_EIG_BACKWARD(P) + sqrt((double)P) * ac_la_gamma(P)) * sqrt(y2);
     *slope = fp;
     *dmax = CF_EIG_BACKWARD(P) * lmax * (T * trR2 + v2 + 2.0 * u * sqrt(v2 * w2)) + 2.0 * dq * sqrt(w2) +
-            gamma_n(P) * mag;
+            ac_la_gamma(P) * mag;
 }
 
 /* dS/du at u, L = H = 1, by the CF_PREC-bit mirror of the general action
