@@ -91,6 +91,48 @@ static size_t v_offset(const ac_paths_net_shape *sh, int l, int h)
     return n + n * sh->N0 + (size_t)head_index(sh, l, h) * n * n;
 }
 
+/* ---- the fixed scales of the blocks ---------------------------------------- */
+
+/* The fixed scales of §1's network, one home for the forward pass, the
+ * backward pass and Adam (adam_blocks).  The plain weights of §4.2b's
+ * PyTorch model (the authors' my_vit.py) are w = c theta blockwise: the
+ * readout a enters as a / sqrt(n) (c_a: §1's f = a . z_L / sqrt(N_a) with
+ * N_a = n), the input layer V_0 as V_0 / sqrt(N0) (c_0: z_0 = V_0 x /
+ * sqrt(N0)), each value weight V_l^h as V_l^h / sqrt(n) (the 1/sqrt(n_{l-1})
+ * of §1's layer sum with n_{l-1} = n), and Q, K as they are (scale 1).  Two
+ * scales stay outside every weight, as in my_vit.py: the 1/sqrt(G) of the
+ * score (§1, real task: S = (K x_s).(Q x_t)/sqrt(G); §4.2b's "/ 4" at G = 16)
+ * and the 1/sqrt(H_l) of layer l's head sum (head_sum_scale).  The values
+ * are always formed by the same expressions, so every caller sees the same
+ * bits. */
+typedef struct {
+    double a;     /* readout a: 1/sqrt(n) */
+    double v0;    /* input layer V_0: 1/sqrt(N0) */
+    double v;     /* value weight V_l^h alone: 1/sqrt(n) (its head sum: head_sum_scale) */
+    double qk;    /* query/key weights Q, K: 1 */
+    double score; /* the score's 1/sqrt(G): W = K^T Q * score */
+} net_scales;
+
+static net_scales block_scales(const ac_paths_net_shape *sh)
+{
+    net_scales c;
+    c.a = 1.0 / sqrt((double)sh->n);
+    c.v0 = 1.0 / sqrt((double)sh->N0);
+    c.v = 1.0 / sqrt((double)sh->n);
+    c.qk = 1.0;
+    c.score = 1.0 / sqrt((double)sh->G);
+    return c;
+}
+
+/* Scale of layer l's sum over its hk kept heads, c_l = 1/sqrt(H_kept n) (§1's
+ * 1/sqrt(H_l n_{l-1}); pruning rescales by the kept count, §4.2's
+ * --drop_heads): the value block's 1/sqrt(n) times the head sum's
+ * 1/sqrt(H_kept), taken in one square root; 0 when no head is kept. */
+static double head_sum_scale(const ac_paths_net_shape *sh, int hk)
+{
+    return hk ? 1.0 / sqrt((double)hk * sh->n) : 0.0;
+}
+
 void ac_paths_net_readout(const ac_paths_net_shape *sh, double *r)
 {
     for (int t = 0; t < sh->ntok; t++)
@@ -117,6 +159,8 @@ void ac_paths_net_init(const ac_paths_net_shape *sh, gsl_rng *r, double *theta)
     size_t nv = ac_paths_net_value_size(sh), nt = ac_paths_net_size(sh);
     for (size_t j = 0; j < nv; j++)
         theta[j] = gsl_ran_gaussian(r, 1.0);
+    /* The initial spread of Q and K (an initialisation choice, not a block
+     * scale: Q and K enter with scale 1, block_scales). */
     double sd = 1.0 / sqrt((double)sh->N0);
     for (size_t j = nv; j < nt; j++)
         theta[j] = gsl_ran_gaussian(r, sd);
@@ -129,7 +173,7 @@ void ac_paths_net_head_w(const ac_paths_net_shape *sh, const double *theta, int 
     const double *K = theta + ac_paths_net_k_offset(sh, l, h);
     /* W = K^T Q / sqrt(G): x_s^T W x_t = (K x_s) . (Q x_t) / sqrt(G). */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, sh->N0, sh->N0, sh->G,
-                1.0 / sqrt((double)sh->G), K, sh->N0, Q, sh->N0, 0.0, W, sh->N0);
+                block_scales(sh).score, K, sh->N0, Q, sh->N0, 0.0, W, sh->N0);
 }
 
 ac_status ac_paths_net_set_head_w(const ac_paths_net_shape *sh, int l, int h, const double *W,
@@ -143,6 +187,7 @@ ac_status ac_paths_net_set_head_w(const ac_paths_net_shape *sh, int l, int h, co
     double *K = theta + ac_paths_net_k_offset(sh, l, h);
     memcpy(Q, W, sizeof(double) * nn);
     memset(K, 0, sizeof(double) * nn);
+    /* K = sqrt(G) I undoes the score's 1/sqrt(G) (block_scales). */
     for (int i = 0; i < sh->N0; i++)
         K[(size_t)i * sh->N0 + i] = sqrt((double)sh->G);
     return AC_OK;
@@ -158,6 +203,7 @@ ac_status ac_paths_net_set_head_w(const ac_paths_net_shape *sh, int l, int h, co
 
 typedef struct {
     ac_paths_net_shape sh;
+    net_scales sc;                          /* block_scales(&sh) */
     int nh, np, Bmax;
     int D[AC_PATHS_MAX_LAYERS + 2];         /* D[l] = H_l ... H_L, D[L+1] = 1 */
     size_t soff[AC_PATHS_MAX_LAYERS + 2];   /* suffix level l (D_l x ntok) at soff[l] in a record */
@@ -201,6 +247,7 @@ static ac_status ws_init(net_ws *ws, const ac_paths_net_shape *sh, int Bmax)
 {
     memset(ws, 0, sizeof *ws);
     ws->sh = *sh;
+    ws->sc = block_scales(sh);
     ws->nh = ac_paths_net_heads(sh);
     ws->np = ac_paths_net_paths(sh);
     ws->Bmax = Bmax < 1 ? 1 : Bmax > NET_CHUNK ? NET_CHUNK : Bmax;
@@ -321,8 +368,7 @@ static void gather_gxi(net_ws *ws, int b, int B)
             ws->gXi[(size_t)i * np + p] = ws->gXa[(size_t)i * np * B + (size_t)p * B + b];
 }
 
-/* Scale of layer l's head sum with the kept heads: 1/sqrt(H_kept n); 0 when
- * no head is kept. */
+/* c[l] = head_sum_scale of layer l's kept heads, l = 1..L. */
 static void layer_scales(const net_ws *ws, const int *keep, double *c)
 {
     const ac_paths_net_shape *sh = &ws->sh;
@@ -330,7 +376,7 @@ static void layer_scales(const net_ws *ws, const int *keep, double *c)
         int hk = 0;
         for (int h = 0; h < sh->H[l - 1]; h++)
             hk += !keep || keep[head_index(sh, l, h)];
-        c[l] = hk ? 1.0 / sqrt((double)hk * sh->n) : 0.0;
+        c[l] = head_sum_scale(sh, hk);
     }
 }
 
@@ -343,7 +389,7 @@ static void value_forward(net_ws *ws, const double *theta, const int *keep, cons
     const ac_paths_net_shape *sh = &ws->sh;
     int n = sh->n;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, ws->np * B, sh->N0,
-                1.0 / sqrt((double)sh->N0), theta + n, sh->N0, ws->Xa, ws->np * B, 0.0, ws->w,
+                ws->sc.v0, theta + n, sh->N0, ws->Xa, ws->np * B, 0.0, ws->w,
                 ws->np * B);
     for (int l = 1; l <= sh->L; l++) {
         int Dl = ws->D[l] * B, Dn = ws->D[l + 1] * B;
@@ -357,7 +403,7 @@ static void value_forward(net_ws *ws, const double *theta, const int *keep, cons
                         Dl, 1.0, out, Dn);
         }
     }
-    cblas_dgemv(CblasRowMajor, CblasTrans, n, B, 1.0 / sqrt((double)n), ws->w + ws->woff[sh->L], B,
+    cblas_dgemv(CblasRowMajor, CblasTrans, n, B, ws->sc.a, ws->w + ws->woff[sh->L], B,
                 theta, 1, 0.0, ws->f, 1);
 }
 
@@ -368,7 +414,7 @@ static void value_backward(net_ws *ws, const double *theta, const double *c, int
 {
     const ac_paths_net_shape *sh = &ws->sh;
     int n = sh->n, L = sh->L, npB = ws->np * B;
-    double ca = 1.0 / sqrt((double)n), c0 = 1.0 / sqrt((double)sh->N0);
+    double ca = ws->sc.a, c0 = ws->sc.v0;
     /* f_b = c_a a . w^L[b]: da = c_a w^L e, g^L = c_a a e^T. */
     cblas_dgemv(CblasRowMajor, CblasNoTrans, n, B, ca, ws->w + ws->woff[L], B, ws->e, 1, 1.0, grad,
                 1);
@@ -445,7 +491,7 @@ static void qk_backward(net_ws *ws, const double *theta, double *grad)
 {
     const ac_paths_net_shape *sh = &ws->sh;
     int N0 = sh->N0, G = sh->G;
-    double cg = 1.0 / sqrt((double)G);
+    double cg = ws->sc.score;
     for (int l = 1; l <= sh->L; l++)
         for (int h = 0; h < sh->H[l - 1]; h++) {
             size_t qo = ac_paths_net_q_offset(sh, l, h), ko = ac_paths_net_k_offset(sh, l, h);
@@ -890,9 +936,9 @@ static const int *next_batch(ac_paths_net_trainer *tr, gsl_rng *r, int *B)
 
 /* One Adam step on theta as PyTorch takes it on the recipe's model (spec
  * §4.2b, the authors' my_vit.py): there the weights are w = c theta with c
- * the fixed scale of the block (a: 1/sqrt(n), V_0: 1/sqrt(N0), V_l^h:
- * 1/sqrt(n); Q, K: 1, their 1/sqrt(G) sits in the score, as the 1/sqrt(H) of
- * the head sum stays outside the weights), and Adam acts on w.  With
+ * the fixed scale of the block (block_scales: a 1/sqrt(n), V_0 1/sqrt(N0),
+ * V_l^h 1/sqrt(n), Q and K 1; the score's 1/sqrt(G) and the head sum's
+ * 1/sqrt(H) stay outside the weights), and Adam acts on w.  With
  * g_theta = c g_w, m_theta = c m_w and v_theta = c^2 v_w, the step
  *   w -= lr (m_w / c1) / (sqrt(v_w / c2) + eps)
  * reads in theta
@@ -908,8 +954,8 @@ static int adam_blocks(ac_paths_net_trainer *tr, double bc1, double bc2)
     size_t n = (size_t)sh->n, nv = ac_paths_net_value_size(sh);
     size_t start[4] = {0, n, n + n * sh->N0, nv};
     size_t end[4] = {n, n + n * sh->N0, nv, s->learn_qk ? tr->size : nv};
-    double c[4] = {1.0 / sqrt((double)sh->n), 1.0 / sqrt((double)sh->N0),
-                   1.0 / sqrt((double)sh->n), 1.0};
+    net_scales sc = block_scales(sh);
+    double c[4] = {sc.a, sc.v0, sc.v, sc.qk};
     int finite = 1;
     for (int b = 0; b < 4; b++) {
         size_t o = start[b];
