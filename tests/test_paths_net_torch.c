@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "solvers/linalg.h"
 #include "tests/testutil.h"
 #include "verify/paths_net.h"
 
@@ -33,58 +34,97 @@
 #define ADAM_STEPS 3
 #define ADAM_LR 0.05
 
-/* Rounding tolerance.  Both sides evaluate the same sums in different orders
- * (BLAS blocks, path by path against layer by layer), so each compared number
- * is a chain of sums of products whose rounding error is at most
- * gamma_m sum |terms| <= m u sum |terms| (Higham, Accuracy and Stability,
- * Thm 3.5; u = DBL_EPSILON / 2) for each side, m the length of the longest
- * chain of dependent operations.  Forward: W = K^T Q / sqrt(G) (G), scores
- * (2 N0), softmax (ntok; exp and the division add 2 u relative, and an
- * absolute score error d moves a softmax entry by its value times 2 d), the L
- * attention products (ntok each), xi (ntok), V_0 (N0), each layer's head sum
- * (H_l n) and the readout (n); the backward pass runs the same chain back and
- * adds the batch sum (BATCH H^L columns), so
- *   m = 2 (G + 2 N0 + (L + 3) ntok + N0 + sum_l H_l n + n) + BATCH H^L + 16
- * covers both (16 for exp, divisions and square roots).  sum |terms| is not
- * the result: the sums cancel (f sums signed products of N(0, 1) weights).
- * We take it as CANCEL times the largest magnitude in the compared block.
- * Over 80 cases (AC_TEST_MULTIPLIER = 20) the largest |C - torch| / (m
- * DBL_EPSILON max|block|) seen is 1.3 (AC_TEST_VERBOSE=1 prints it), so
- * CANCEL = 100 leaves a factor 75; a modelling fault (a scale, a transposed
- * score, a head or path mixed up) moves these numbers by O(1) relative, some
- * 1e11 times the tolerance.  Both sides err, hence the tolerance
- * 2 m u CANCEL max|block| = m DBL_EPSILON CANCEL max|block|. */
-#define CANCEL 100.0
+/* Rounding tolerance, derived per compared number (no typed factor).  Both
+ * sides evaluate the same multilinear expansion in different orders (BLAS
+ * blocks, path by path against layer by layer).  In Higham's model
+ * (Accuracy and Stability, §3.1-3.4; u = DBL_EPSILON / 2, gamma_k =
+ * ac_la_gamma(k)) a computed sum of products is the exact sum with each
+ * term times 1 + theta, |theta| <= gamma_k, k the roundings that term meets,
+ * so the error is at most gamma_k times the sum of the terms' absolute
+ * values.  The test computes those sums alongside, by its own loops over the
+ * absolute values of the weights and inputs (abs_forward, abs_backward:
+ * every term of f, of its gradient and of the softmax derivative, with the
+ * attention entries, which are positive, as they are).  Per example:
+ *   scores: |dS| <= gamma_kS Sabs, Sabs = |x|^T |K|^T |Q| |x| / sqrt(G), kS
+ *     the score's roundings (score_steps), per side;
+ *   softmax: a score error d moves Omega_st by at most 2 Omega_st max|d|;
+ *     its own roundings (the max subtracted: u |S - max S|; exp within 1
+ *     ulp, the ntok-term sum, the division: gamma_{ntok+3}) are relative;
+ *     so each side's Omega is within eps_Om Omega of the exact one, and
+ *     the two sides within 2 eps_Om Omega (omega_rel);
+ *   f: each term carries L attention entries and meets at most kf
+ *     roundings (value_steps), so |f_C - f_T| <= (gamma_kfC + gamma_kfT +
+ *     2 L eps_Om) f_abs;
+ *   loss = mean (f - y)^2: (2/B) sum |f - y| df + 2 gamma_{B+3} loss;
+ *   gradient: dL/dtheta = (2/B) sum_b (f_b - y_b) df_b/dtheta, each term
+ *     with at most L + 1 attention entries (the softmax derivative adds one)
+ *     and the backward pass's roundings (grad_steps): the bound is the
+ *     absolute backward pass seeded with (2/B) [(gamma_kgC + gamma_kgT +
+ *     2 (L + 1) eps_Om) |f_b - y_b| + df_b] for example b, plus u |g| for
+ *     the division by the plain scale c.
+ * First order in u (O(u^2) terms dropped).  The step counts below are
+ * upper counts of both routes (verify/paths_net.c, tests/paths_net_torch.py).
+ * A modelling fault (a scale, a transposed score, a head or path mixed up)
+ * moves these numbers by O(1) relative, some 1e12 times the bounds. */
 
 /* Adam after the first gradient: an entry moves by lr mhat / (sqrt(vhat) +
  * eps), a ratio of a gradient average to its own root mean square.  A
  * relative error rho in the gradient entries moves that ratio by at most
  * 2 rho, and the bias corrections, square root and division add 8 u; over
  * ADAM_STEPS steps the plain weights differ by at most
- *   ADAM_STEPS lr (2 rho + 8 u) + 4 u |w|    (the final additions).
- * rho is the gradient's tolerance relative to the entry, which is small only
- * when the entry is not tiny against its block: the test asks every gradient
- * entry at every step to be at least GRAD_FLOOR of its block's largest (true
- * of these random draws; asserted on C's gradient before every step and on
- * torch's first), and with ADAM_STEPS <= 3 and the default betas the
- * Cauchy-Schwarz bound on sum_i w_i |g_i| / sqrt(sum_i w'_i g_i^2) (w, w' the
- * bias-corrected moment weights) is below 1, which gives the 2 rho; so
- * rho <= m DBL_EPSILON CANCEL / GRAD_FLOOR, about 2e-6 here, and the bound
- * about 1e-6: loose (the largest difference seen over 80 cases is 1.1e-11),
- * but far below the Adam steps' own size, about lr = 0.05 per entry. */
-#define GRAD_FLOOR 1e-6
+ *   ADAM_STEPS lr (2 rho / (1 - rho) + 8 u) + 4 u |w|    (the final additions),
+ * with rho as below.
+ * rho is the entry's derived gradient bound (at the first step, where both
+ * sides start from the same weights) over the smallest |gradient entry| C
+ * met at any step; at the later steps the two sides' weights differ by
+ * about the bound times lr, and the test takes the gradient's absolute
+ * error there to be the first step's (an assumption, not derived: the later
+ * gradients are not compared with torch's).  Gradients within a relative
+ * rho < 1 move mhat by at most rho sum_i w_i |g_i| and sqrt(vhat) by a factor
+ * within [1 - rho, 1 + rho], so the ratio by at most 2 rho / (1 - rho) times
+ * sum_i w_i |g_i| / sqrt(sum_i w'_i g_i^2) (w, w' the bias-corrected moment
+ * weights), which is below 1 by Cauchy-Schwarz with ADAM_STEPS <= 3 and the
+ * default betas; so 2 rho becomes 2 rho / (1 - rho), and the test asks rho
+ * <= RHO_MAX. */
+#define RHO_MAX 0.5
 
 /* The helper's exit status when torch does not import. */
 #define TORCH_MISSING 77
 
-/* The longest chain of dependent roundings m of the tolerance comment. */
-static double chain_length(const ac_paths_net_shape *sh)
+/* Roundings of one score S[s, t]: C forms W = K^T Q (G terms) times
+ * 1/sqrt(G) (3 with the scale's own square root and division), then x^T W x
+ * (two N0-term sums); torch q and k (N0 each), q . k (G) and / sqrt(G) (2). */
+static double score_steps(const ac_paths_net_shape *sh, int torch)
 {
-    int hn = 0;
+    return torch ? sh->G + 2.0 * sh->N0 + 2.0 : sh->G + 3.0 + 2.0 * sh->N0;
+}
+
+/* Roundings a term of f meets.  C: the suffix products and x (L + 1
+ * ntok-term sums), V_0 (N0 terms, its scale 3), each layer's dgemm (n
+ * terms, c_l and its forming 4) accumulated over H_l heads, the readout (n
+ * terms, c_a 3).  torch: V_0 (N0, its scale 3), per layer z V^T (n, V's scale
+ * 3), A @ (ntok), the head sum (H_l) and / sqrt(H_l) (2), the readout's mean
+ * (ntok + 1) and . a (n, a's scale 3). */
+static double value_steps(const ac_paths_net_shape *sh, int torch)
+{
+    double m = torch ? sh->N0 + 3.0 + sh->ntok + 1.0 + sh->n + 3.0
+                     : (sh->L + 1.0) * sh->ntok + sh->N0 + 3.0 + sh->n + 3.0;
     for (int l = 0; l < sh->L; l++)
-        hn += sh->H[l] * sh->n;
-    return 2.0 * (sh->G + 2 * sh->N0 + (sh->L + 3) * sh->ntok + sh->N0 + hn + sh->n) +
-           (double)BATCH * ac_paths_net_paths(sh) + 16.0;
+        m += torch ? sh->n + 3.0 + sh->ntok + sh->H[l] + 2.0 : sh->n + 4.0 + sh->H[l];
+    return m;
+}
+
+/* Roundings a gradient term meets: a term of f's (value_steps), the loss
+ * derivative 2 (f - y) / B (2), the batch sum (C: H^L B columns for V_0,
+ * fewer for the others; torch: B ntok rows), and for Q and K the softmax
+ * derivative (an ntok-term dot, a subtraction, a product: ntok + 2), x dS
+ * x^T (2 ntok), K dW or Q dW^T (N0; torch: its G-term q k^T backward and the
+ * N0-term q = x Q^T backward, G + N0), the scale 1/sqrt(G) (3). */
+static double grad_steps(const ac_paths_net_shape *sh, int torch)
+{
+    double batch = torch ? (double)BATCH * sh->ntok : (double)BATCH * ac_paths_net_paths(sh);
+    double qk = sh->ntok + 2.0 + 2.0 * sh->ntok + (torch ? sh->G + sh->N0 : sh->N0) + 3.0;
+    return value_steps(sh, torch) + 2.0 + batch + qk;
 }
 
 static json_t *array_of(const double *v, size_t n)
@@ -169,14 +209,6 @@ static json_t *torch_answers(json_t *cases)
     return arr;
 }
 
-/* Largest |v| over n entries. */
-static double max_abs(const double *v, size_t n)
-{
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs(v[i]));
-    return m;
-}
 
 /* The plain weights of the recipe's model are w = c theta, c the scale of
  * theta's block (the helper's docstring); c per entry of theta into c. */
@@ -212,45 +244,25 @@ static int blocks(const ac_paths_net_shape *sh, size_t *off, const char **name)
     return k;
 }
 
-/* |c - t| <= tol_rel max|t over the block| for each block of theta's layout;
- * returns the largest ratio |c - t| / (m DBL_EPSILON max|block|) seen. */
+/* |c - t| <= bound entry by entry, each named by its block of theta's
+ * layout; returns the largest |c - t| / bound seen. */
 static double expect_blocks(const ac_paths_net_shape *sh, const double *c, const double *t,
-                            double tol_rel, const char *what, unsigned long seed)
+                            const double *bound, const char *what, unsigned long seed)
 {
     size_t off[MAX_BLOCKS + 1];
     const char *name[MAX_BLOCKS];
     int nb = blocks(sh, off, name);
-    double worst = 0.0, m = chain_length(sh);
-    for (int b = 0; b < nb; b++) {
-        double scale = max_abs(t + off[b], off[b + 1] - off[b]);
+    double worst = 0.0;
+    for (int b = 0; b < nb; b++)
         for (size_t i = off[b]; i < off[b + 1]; i++) {
             double d = fabs(c[i] - t[i]);
-            worst = fmax(worst, d / (m * DBL_EPSILON * scale));
-            cr_expect(d <= tol_rel * scale,
+            worst = fmax(worst, d / bound[i]);
+            cr_expect(d <= bound[i],
                       "seed %lu, %s of %s, entry %zu of theta: C %.17g, torch %.17g "
-                      "(|diff| %.3g > %.3g)",
-                      seed, what, name[b], i, c[i], t[i], d, tol_rel * scale);
+                      "(|diff| %.3g > bound %.3g)",
+                      seed, what, name[b], i, c[i], t[i], d, bound[i]);
         }
-    }
     return worst;
-}
-
-/* Every gradient entry at least GRAD_FLOOR of its block's largest (the
- * premise of the Adam tolerance). */
-static void expect_floor(const ac_paths_net_shape *sh, const double *g, const char *what,
-                         unsigned long seed)
-{
-    size_t off[MAX_BLOCKS + 1];
-    const char *name[MAX_BLOCKS];
-    int nb = blocks(sh, off, name);
-    for (int b = 0; b < nb; b++) {
-        double scale = max_abs(g + off[b], off[b + 1] - off[b]);
-        for (size_t i = off[b]; i < off[b + 1]; i++)
-            cr_assert_geq(fabs(g[i]), GRAD_FLOOR * scale,
-                          "seed %lu, %s: gradient entry %zu of %s is %.3g, below %g of the "
-                          "block's largest %.3g; the Adam tolerance needs it (draw another seed)",
-                          seed, what, i, name[b], g[i], GRAD_FLOOR, scale);
-    }
 }
 
 /* One case: its shape and seed, the batch and weights drawn from the seed,
@@ -260,6 +272,7 @@ typedef struct {
     unsigned long seed;
     double X[BATCH * 64], Y[BATCH]; /* N0 ntok <= 64 in the cases below */
     double *th, *g, *after;         /* start, gradient there, after the Adam steps */
+    double *gmin;                   /* smallest |gradient entry| over the Adam steps */
     double f[BATCH], loss;
     ac_paths_net_train_settings set;
 } net_case;
@@ -274,8 +287,9 @@ static void c_side(net_case *cs)
     cs->th = malloc(sizeof(double) * nt);
     cs->g = malloc(sizeof(double) * nt);
     cs->after = malloc(sizeof(double) * nt);
+    cs->gmin = malloc(sizeof(double) * nt);
     double *gs = malloc(sizeof(double) * nt);
-    cr_assert(cs->th && cs->g && cs->after && gs);
+    cr_assert(cs->th && cs->g && cs->after && cs->gmin && gs);
     for (size_t j = 0; j < nx; j++)
         cs->X[j] = gsl_ran_gaussian(r, 1.0);
     for (int mu = 0; mu < BATCH; mu++)
@@ -306,7 +320,8 @@ static void c_side(net_case *cs)
         double ls;
         const double *cur = ac_paths_net_trainer_theta(tr);
         cr_assert_eq(ac_paths_net_loss(sh, cur, 1, BATCH, cs->X, cs->Y, &ls, gs, &msg), AC_OK);
-        expect_floor(sh, gs, "C gradient before an Adam step", cs->seed);
+        for (size_t i = 0; i < nt; i++)
+            cs->gmin[i] = s == 0 ? fabs(gs[i]) : fmin(cs->gmin[i], fabs(gs[i]));
         cr_assert_eq(ac_paths_net_trainer_iterate(tr, r), AC_OK);
     }
     cr_assert_eq(ac_paths_net_trainer_test(tr), AC_TRAIN_STEP_LIMIT, "Adam ended early: %s",
@@ -322,70 +337,285 @@ static void case_clear(net_case *cs)
     free(cs->th);
     free(cs->g);
     free(cs->after);
+    free(cs->gmin);
 }
 
-/* Compare the C side with torch's answer; returns the largest forward or
- * gradient error over m DBL_EPSILON max|block| (the CANCEL the case needed). */
+/* ---- The sums of absolute values of the tolerance comment -------------- */
+
+/* Largest n, N0, ntok, G of the cases (the scratch below is fixed). */
+#define AMAX 8
+
+/* One example's attention from the test's own loops: Om[k] (head k, layer
+ * 1's first; [s][t], s the key) and the relative bound omega_rel on the two
+ * sides' difference of its entries (the tolerance comment's 2 eps_Om). */
+static double abs_attention(const ac_paths_net_shape *sh, const double *theta, const double *x,
+                            double Om[][AMAX][AMAX])
+{
+    int N0 = sh->N0, nt = sh->ntok, G = sh->G;
+    double sg = 1.0 / sqrt((double)G), worst = 0.0;
+    for (int l = 1, k = 0; l <= sh->L; l++)
+        for (int h = 0; h < sh->H[l - 1]; h++, k++) {
+            const double *Q = theta + ac_paths_net_q_offset(sh, l, h);
+            const double *K = theta + ac_paths_net_k_offset(sh, l, h);
+            double S[AMAX][AMAX], sabs = 0.0;
+            for (int s = 0; s < nt; s++)
+                for (int t = 0; t < nt; t++) {
+                    double v = 0.0, va = 0.0;
+                    for (int g = 0; g < G; g++) {
+                        double ks = 0.0, qt = 0.0, ka = 0.0, qa = 0.0;
+                        for (int i = 0; i < N0; i++) {
+                            ks += K[g * N0 + i] * x[i * nt + s];
+                            qt += Q[g * N0 + i] * x[i * nt + t];
+                            ka += fabs(K[g * N0 + i] * x[i * nt + s]);
+                            qa += fabs(Q[g * N0 + i] * x[i * nt + t]);
+                        }
+                        v += ks * qt, va += ka * qa;
+                    }
+                    S[s][t] = v * sg;
+                    sabs = fmax(sabs, va * sg);
+                }
+            double range = 0.0;
+            for (int t = 0; t < nt; t++) {
+                double mx = -INFINITY, mn = INFINITY, z = 0.0;
+                for (int s = 0; s < nt; s++)
+                    mx = fmax(mx, S[s][t]), mn = fmin(mn, S[s][t]);
+                range = fmax(range, mx - mn);
+                for (int s = 0; s < nt; s++)
+                    z += Om[k][s][t] = exp(S[s][t] - mx);
+                for (int s = 0; s < nt; s++)
+                    Om[k][s][t] /= z;
+            }
+            double side = ac_la_gamma(score_steps(sh, 0)) + ac_la_gamma(score_steps(sh, 1));
+            double rel = 2.0 * side * sabs + 2.0 * (DBL_EPSILON / 2 * range + ac_la_gamma(nt + 3.0));
+            worst = fmax(worst, rel);
+        }
+    return worst;
+}
+
+/* The absolute network of one example x: z[l] (n x ntok) from |V_0| |x|
+ * and |V_l^h| with the attention as it is (positive), y[k] = z[l-1] Om[k]
+ * for head k of layer l; returns f_abs = c_a |a| . z[L] r. */
+static double abs_forward(const ac_paths_net_shape *sh, const double *theta, const double *x,
+                          double Om[][AMAX][AMAX], double z[][AMAX][AMAX],
+                          double y[][AMAX][AMAX])
+{
+    int n = sh->n, N0 = sh->N0, nt = sh->ntok;
+    double r[AMAX], c0 = 1.0 / sqrt((double)N0), ca = 1.0 / sqrt((double)n);
+    ac_paths_net_readout(sh, r);
+    const double *V0 = theta + n;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < nt; t++) {
+            double v = 0.0;
+            for (int j = 0; j < N0; j++)
+                v += fabs(V0[i * N0 + j] * x[j * nt + t]);
+            z[0][i][t] = c0 * v;
+        }
+    for (int l = 1, k = 0; l <= sh->L; l++) {
+        double cl = 1.0 / sqrt((double)sh->H[l - 1] * n);
+        memset(z[l], 0, sizeof z[l]);
+        for (int h = 0; h < sh->H[l - 1]; h++, k++) {
+            const double *V = theta + n + (size_t)n * N0 + (size_t)k * n * n;
+            for (int i = 0; i < n; i++)
+                for (int t = 0; t < nt; t++) {
+                    double v = 0.0;
+                    for (int s = 0; s < nt; s++)
+                        v += z[l - 1][i][s] * Om[k][s][t];
+                    y[k][i][t] = v;
+                }
+            for (int i = 0; i < n; i++)
+                for (int t = 0; t < nt; t++)
+                    for (int j = 0; j < n; j++)
+                        z[l][i][t] += cl * fabs(V[i * n + j]) * y[k][j][t];
+        }
+    }
+    double f = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < nt; t++)
+            f += ca * fabs(theta[i]) * z[sh->L][i][t] * r[t];
+    return f;
+}
+
+/* The backward pass of abs_forward seeded with w at f: adds to gb (theta's
+ * layout) the sums of absolute values of the terms of w df/dtheta, the
+ * value weights' and (through the softmax derivative dS = Om (dOm - sum_s'
+ * Om dOm), its two parts added) Q's and K's. */
+static void abs_backward(const ac_paths_net_shape *sh, const double *theta, const double *x,
+                         double Om[][AMAX][AMAX], double z[][AMAX][AMAX],
+                         double y[][AMAX][AMAX], double w, double *gb)
+{
+    int n = sh->n, N0 = sh->N0, nt = sh->ntok, G = sh->G, L = sh->L;
+    double r[AMAX], c0 = 1.0 / sqrt((double)N0), ca = 1.0 / sqrt((double)n);
+    double sg = 1.0 / sqrt((double)G);
+    double g[AMAX][AMAX], gp[AMAX][AMAX];
+    ac_paths_net_readout(sh, r);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < nt; t++) {
+            g[i][t] = ca * fabs(theta[i]) * r[t] * w;
+            gb[i] += ca * z[L][i][t] * r[t] * w;
+        }
+    int k0 = ac_paths_net_heads(sh);
+    for (int l = L; l >= 1; l--) {
+        double cl = 1.0 / sqrt((double)sh->H[l - 1] * n);
+        k0 -= sh->H[l - 1];
+        memset(gp, 0, sizeof gp);
+        for (int h = 0, k = k0; h < sh->H[l - 1]; h++, k++) {
+            size_t vo = (size_t)n + (size_t)n * N0 + (size_t)k * n * n;
+            const double *V = theta + vo;
+            double u[AMAX][AMAX], dOm[AMAX][AMAX], dS[AMAX][AMAX];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    for (int t = 0; t < nt; t++)
+                        gb[vo + (size_t)i * n + j] += cl * g[i][t] * y[k][j][t];
+            for (int j = 0; j < n; j++)
+                for (int t = 0; t < nt; t++) {
+                    u[j][t] = 0.0;
+                    for (int i = 0; i < n; i++)
+                        u[j][t] += cl * fabs(V[i * n + j]) * g[i][t];
+                }
+            for (int s = 0; s < nt; s++)
+                for (int t = 0; t < nt; t++) {
+                    dOm[s][t] = 0.0;
+                    for (int j = 0; j < n; j++) {
+                        dOm[s][t] += z[l - 1][j][s] * u[j][t];
+                        gp[j][s] += u[j][t] * Om[k][s][t];
+                    }
+                }
+            for (int t = 0; t < nt; t++) {
+                double dot = 0.0;
+                for (int s = 0; s < nt; s++)
+                    dot += Om[k][s][t] * dOm[s][t];
+                for (int s = 0; s < nt; s++)
+                    dS[s][t] = Om[k][s][t] * (dOm[s][t] + dot);
+            }
+            /* S = x^T W x, W = sg K^T Q: dW = |x| dS |x|^T, dQ = sg |K| dW,
+             * dK = sg |Q| dW^T */
+            double dW[AMAX][AMAX];
+            for (int i = 0; i < N0; i++)
+                for (int j = 0; j < N0; j++) {
+                    dW[i][j] = 0.0;
+                    for (int s = 0; s < nt; s++)
+                        for (int t = 0; t < nt; t++)
+                            dW[i][j] += fabs(x[i * nt + s]) * dS[s][t] * fabs(x[j * nt + t]);
+                }
+            size_t qo = ac_paths_net_q_offset(sh, l, h), ko = ac_paths_net_k_offset(sh, l, h);
+            for (int q = 0; q < G; q++)
+                for (int i = 0; i < N0; i++)
+                    for (int j = 0; j < N0; j++) {
+                        gb[qo + (size_t)q * N0 + j] += sg * fabs(theta[ko + (size_t)q * N0 + i]) * dW[i][j];
+                        gb[ko + (size_t)q * N0 + i] += sg * fabs(theta[qo + (size_t)q * N0 + j]) * dW[i][j];
+                    }
+        }
+        memcpy(g, gp, sizeof g);
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < N0; j++)
+            for (int t = 0; t < nt; t++)
+                gb[n + (size_t)i * N0 + j] += c0 * g[i][t] * fabs(x[j * nt + t]);
+}
+
+/* The derived bounds of one case (the tolerance comment): fb[b] on |f_C -
+ * f_T| for each example, *lb on the loss's, gb (theta's layout, theta
+ * units) on the gradient's. */
+static void derive_bounds(const net_case *cs, double *fb, double *lb, double *gb)
+{
+    const ac_paths_net_shape *sh = &cs->sh;
+    cr_assert(sh->n <= AMAX && sh->N0 <= AMAX && sh->ntok <= AMAX && sh->G <= AMAX,
+              "raise AMAX");
+    int nh = ac_paths_net_heads(sh);
+    size_t nx = (size_t)sh->N0 * sh->ntok;
+    double(*Om)[AMAX][AMAX] = malloc(sizeof(double[AMAX][AMAX]) * (size_t)nh);
+    double(*y)[AMAX][AMAX] = malloc(sizeof(double[AMAX][AMAX]) * (size_t)nh);
+    double(*z)[AMAX][AMAX] = malloc(sizeof(double[AMAX][AMAX]) * (size_t)(sh->L + 1));
+    cr_assert(Om && y && z);
+    double kf = ac_la_gamma(value_steps(sh, 0)) + ac_la_gamma(value_steps(sh, 1));
+    double kg = ac_la_gamma(grad_steps(sh, 0)) + ac_la_gamma(grad_steps(sh, 1));
+    memset(gb, 0, sizeof(double) * ac_paths_net_size(sh));
+    *lb = 2.0 * ac_la_gamma(BATCH + 3.0) * cs->loss;
+    for (int b = 0; b < BATCH; b++) {
+        const double *x = cs->X + (size_t)b * nx;
+        double orel = abs_attention(sh, cs->th, x, Om);
+        double fabs_b = abs_forward(sh, cs->th, x, Om, z, y);
+        double r = fabs(cs->f[b] - cs->Y[b]);
+        fb[b] = (kf + sh->L * orel) * fabs_b;
+        *lb += 2.0 / BATCH * r * fb[b];
+        double w = 2.0 / BATCH * ((kg + (sh->L + 1) * orel) * r + fb[b]);
+        abs_backward(sh, cs->th, x, Om, z, y, w, gb);
+    }
+    free(Om), free(y), free(z);
+}
+
+/* Compare the C side with torch's answer against the derived bounds;
+ * returns the largest |C - torch| / bound over f, loss and gradient. */
 static double compare_case(const net_case *cs, const json_t *ans)
 {
     const ac_paths_net_shape *sh = &cs->sh;
     size_t nt = ac_paths_net_size(sh);
-    double tf[BATCH], *tt = malloc(sizeof(double) * nt), *c = malloc(sizeof(double) * nt);
-    double *cw = malloc(sizeof(double) * nt);
-    cr_assert(tt && c && cw && json_is_object(ans), "torch output: a case is not an object");
+    double tf[BATCH], fb[BATCH], lb, *tt = malloc(sizeof(double) * nt);
+    double *c = malloc(sizeof(double) * nt), *cw = malloc(sizeof(double) * nt);
+    double *gb = malloc(sizeof(double) * nt);
+    cr_assert(tt && c && cw && gb && json_is_object(ans), "torch output: a case is not an object");
     plain_scales(sh, c);
+    derive_bounds(cs, fb, &lb, gb);
     read_array(ans, "f", tf, BATCH);
     const json_t *jl = json_object_get(ans, "loss");
     cr_assert(json_is_number(jl), "torch output: loss is not a number");
-    double tl = json_number_value(jl);
+    double tl = json_number_value(jl), worst = 0.0;
 
-    double m = chain_length(sh), tol = m * DBL_EPSILON * CANCEL, worst = 0.0;
-    double fs = max_abs(tf, BATCH);
     for (int mu = 0; mu < BATCH; mu++) {
-        worst = fmax(worst, fabs(cs->f[mu] - tf[mu]) / (m * DBL_EPSILON * fs));
-        cr_expect(fabs(cs->f[mu] - tf[mu]) <= tol * fs, "seed %lu: f[%d]: C %.17g, torch %.17g",
-                  cs->seed, mu, cs->f[mu], tf[mu]);
+        worst = fmax(worst, fabs(cs->f[mu] - tf[mu]) / fb[mu]);
+        cr_expect(fabs(cs->f[mu] - tf[mu]) <= fb[mu],
+                  "seed %lu: f[%d]: C %.17g, torch %.17g, bound %.3g", cs->seed, mu, cs->f[mu],
+                  tf[mu], fb[mu]);
     }
-    /* loss = mean (f - y)^2: the errors of f (at most tol max|f| each) move
-     * it by at most 2 tol max|f| max|f - y|, plus its own sum (BATCH u) */
-    double fy = 0.0;
-    for (int mu = 0; mu < BATCH; mu++)
-        fy = fmax(fy, fabs(tf[mu] - cs->Y[mu]));
-    cr_expect(fabs(cs->loss - tl) <= 2.0 * tol * fs * fy + BATCH * DBL_EPSILON * tl,
-              "seed %lu: loss: C %.17g, torch %.17g", cs->seed, cs->loss, tl);
+    worst = fmax(worst, fabs(cs->loss - tl) / lb);
+    cr_expect(fabs(cs->loss - tl) <= lb, "seed %lu: loss: C %.17g, torch %.17g, bound %.3g",
+              cs->seed, cs->loss, tl, lb);
 
-    /* the gradient in the plain weights w = c theta is dL/dtheta / c (one
-     * more rounding, inside the 16 of m's slack) */
+    /* the gradient in the plain weights w = c theta is dL/dtheta / c: the
+     * bound over c, plus u |g_w| for the division */
     read_array(ans, "grad_w", tt, nt);
-    expect_floor(sh, tt, "torch gradient", cs->seed);
-    for (size_t i = 0; i < nt; i++)
-        cw[i] = cs->g[i] / c[i];
-    worst = fmax(worst, expect_blocks(sh, cw, tt, tol, "gradient", cs->seed));
-
-    /* plain weights after ADAM_STEPS steps: ADAM_STEPS (lr (2 rho + 8 u) +
-     * 4 u |w|) per entry, rho = tol / GRAD_FLOOR (the Adam comment above),
-     * and 2 u |w| for C's w = c theta */
-    read_array(ans, "w_after", tt, nt);
-    double rho = tol / GRAD_FLOOR, moved = 0.0, most = 0.0, wdiff = 0.0;
     for (size_t i = 0; i < nt; i++) {
-        double bound = ADAM_STEPS * ADAM_LR * (2.0 * rho + 4.0 * DBL_EPSILON) +
+        cw[i] = cs->g[i] / c[i];
+        gb[i] = gb[i] / c[i] + DBL_EPSILON / 2 * fabs(cw[i]);
+    }
+    worst = fmax(worst, expect_blocks(sh, cw, tt, gb, "gradient", cs->seed));
+
+    /* plain weights after ADAM_STEPS steps: ADAM_STEPS (lr (2 rho / (1 - rho) + 8 u) +
+     * 4 u |w|) per entry, rho = the entry's gradient bound over its
+     * smallest size (the Adam comment above), and 2 u |w| for C's w = c
+     * theta */
+    read_array(ans, "w_after", tt, nt);
+    double most = 0.0, wdiff = 0.0, awst = 0.0;
+    size_t far = 0;
+    for (size_t i = 0; i < nt; i++) {
+        double rho = gb[i] / (cs->gmin[i] / c[i]);
+        cr_assert_leq(rho, RHO_MAX, "seed %lu: gradient entry %zu is %.3g at some step, its "
+                      "bound %.3g: outside the first-order Adam bound (draw another seed)",
+                      cs->seed, i, cs->gmin[i] / c[i], gb[i]);
+        double bound = ADAM_STEPS * ADAM_LR * (2.0 * rho / (1.0 - rho) + 4.0 * DBL_EPSILON) +
                        (2.0 * ADAM_STEPS + 1.0) * DBL_EPSILON * fabs(tt[i]);
         double w = c[i] * cs->after[i];
         most = fmax(most, bound);
-        moved = fmax(moved, fabs(tt[i] - c[i] * cs->th[i]));
+        far += fabs(tt[i] - c[i] * cs->th[i]) > 100.0 * bound;
         wdiff = fmax(wdiff, fabs(w - tt[i]));
+        awst = fmax(awst, fabs(w - tt[i]) / bound);
         cr_expect(fabs(w - tt[i]) <= bound,
-                  "seed %lu: w[%zu] after %d Adam steps: C %.17g, torch %.17g (start %.17g)",
-                  cs->seed, i, ADAM_STEPS, w, tt[i], c[i] * cs->th[i]);
+                  "seed %lu: w[%zu] after %d Adam steps: C %.17g, torch %.17g (start %.17g), "
+                  "bound %.3g", cs->seed, i, ADAM_STEPS, w, tt[i], c[i] * cs->th[i], bound);
     }
-    /* the steps did move the weights, by far more than the bound */
-    cr_expect_gt(moved, 100.0 * most, "seed %lu: Adam moved w by at most %g", cs->seed, moved);
+    /* the steps did move the weights, by far more than the bound: nine in
+     * ten entries by 100 times their own (an entry whose gradient came near
+     * 0 at some step has a loose bound) */
+    cr_expect_geq(far, 0.9 * nt, "seed %lu: Adam moved only %zu of %zu weights by 100 times "
+                  "their bound", cs->seed, far, nt);
     if (getenv("AC_TEST_VERBOSE"))
-        fprintf(stderr, "seed %lu: weights after Adam differ by %.3g, bound %.3g\n", cs->seed,
-                wdiff, most);
+        fprintf(stderr, "seed %lu: f/loss/gradient use %.3g of their bounds; weights after Adam "
+                "differ by %.3g, %.3g of their bounds (largest bound %.3g); %zu of %zu moved by "
+                "100 bounds\n", cs->seed, worst, wdiff, awst, most, far, nt);
     free(tt);
     free(c);
     free(cw);
+    free(gb);
     return worst;
 }
 
@@ -428,7 +658,7 @@ Test(paths_net_torch, forward_loss_gradient_and_adam_match_torch, .timeout = 60)
         case_clear(&cs[c]);
     }
     if (getenv("AC_TEST_VERBOSE"))
-        fprintf(stderr, "paths_net_torch: largest error / (m eps max|block|) = %.3g\n", worst);
+        fprintf(stderr, "paths_net_torch: largest |C - torch| / derived bound = %.3g\n", worst);
     json_decref(out);
     free(cs);
 }
