@@ -22,6 +22,9 @@ struct ac_paths_gibbs {
     double *Lam[AC_PATHS_MAX_LAYERS + 1]; /* Lambda_l: np x n_l */
     double *state;            /* chains x ssize */
     double *f;                /* M, scratch */
+    /* The chain and row count whose forward pass R_1..R_{L+1} and f now
+     * hold (fwd_chain -1: none; stale once a block of that chain moves). */
+    int fwd_chain, fwd_rows;
     /* block scratch */
     double *G, *resid, *alpha, *theta0, *Lg, *Ck, *tk, *sk;
     /* Pre-kernels of the V_0 block (NULL when unused): for each pair of
@@ -136,6 +139,7 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     g->L = s->net.L;
     g->np = ac_paths_count(&s->net);
     g->P = P, g->Pt = Pt, g->M = P + Pt, g->N0 = N0;
+    g->fwd_chain = -1;
     for (int l = 0; l <= g->L; l++)
         g->n[l] = (int)s->net.n[l];
     g->c[0] = 1.0 / sqrt((double)N0);
@@ -228,6 +232,7 @@ ac_status ac_paths_gibbs_set(ac_paths_gibbs *g, const double *Phi, const double 
     if (!g || !Phi || !Y || (g->Pt > 0 && !Phi_t) || !r)
         return ac_fail(msg, AC_EINVAL, "gibbs set: NULL argument");
     g->ready = 0; /* until the data are all read */
+    g->fwd_chain = -1;
     int np = g->np, N0 = g->N0, M = g->M;
     /* xi = Phi sqrt(N0 H^L) / sigma_0 (the normalisation of ac_paths_phi). */
     double k = sqrt((double)N0 * np / g->s.net.sigma2[0]);
@@ -286,6 +291,8 @@ ac_status ac_paths_gibbs_set_state(ac_paths_gibbs *g, int chain, const double *t
         if (!isfinite(theta[j]))
             return ac_fail(msg, AC_EINVAL, "gibbs set_state: theta[%zu] is not finite", j);
     memcpy(g->state + (size_t)chain * g->ssize, theta, sizeof(double) * g->ssize);
+    if (g->fwd_chain == chain)
+        g->fwd_chain = -1;
     return AC_OK;
 }
 
@@ -306,9 +313,11 @@ static double *vmat(const ac_paths_gibbs *g, double *th, int l, int h)
 
 /* R_{l+1}[pi] = c_l R_l[pi] V_l^{h_l(pi)}^T for l = 0..L, then f = c_a a .
  * sum_pi R_{L+1}[pi] (§1 read path by path), on the first `rows` examples
- * (P: the training rows the block updates need; M: the test rows too). */
-static void forward(ac_paths_gibbs *g, double *th, int rows)
+ * (P: the training rows the block updates need; M: the test rows too), for
+ * th, the state of chain `chain` (recorded in fwd_chain, fwd_rows). */
+static void forward(ac_paths_gibbs *g, double *th, int chain, int rows)
 {
+    g->fwd_chain = chain, g->fwd_rows = rows;
     int M = g->M;
     for (int l = 0; l <= g->L; l++) {
         int q = l == 0 ? g->N0 : g->n[l - 1], p = g->n[l];
@@ -389,16 +398,23 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
         for (int mu = 0; mu < P; mu++)
             g->G[(size_t)mu * P + mu] = T;
     }
-    for (int a = 0; a < np && !pk; a++) {
-        memset(g->Ck, 0, sizeof(double) * (size_t)P * q);
+    /* Ck = sum_b Lg_ab R_b depends on a only through row a of Lg: when that
+     * row equals the one Ck was built from (every row, on the readout block,
+     * where all paths act on a), Ck is kept, the same bits. */
+    for (int a = 0, built = -1; a < np && !pk; a++) {
         int any = 0;
         for (int b = 0; b < np; b++)
-            if (g->Lg[a * np + b] != 0.0) {
-                any = 1;
-                for (int mu = 0; mu < P; mu++)
-                    cblas_daxpy(q, g->Lg[a * np + b], Rl + ((size_t)b * M + mu) * q, 1,
-                                g->Ck + (size_t)mu * q, 1);
-            }
+            any |= g->Lg[a * np + b] != 0.0;
+        if (built < 0 || memcmp(g->Lg + (size_t)a * np, g->Lg + (size_t)built * np,
+                                sizeof(double) * (size_t)np) != 0) {
+            memset(g->Ck, 0, sizeof(double) * (size_t)P * q);
+            for (int b = 0; b < np; b++)
+                if (g->Lg[a * np + b] != 0.0)
+                    for (int mu = 0; mu < P; mu++)
+                        cblas_daxpy(q, g->Lg[a * np + b], Rl + ((size_t)b * M + mu) * q, 1,
+                                    g->Ck + (size_t)mu * q, 1);
+            built = a;
+        }
         if (any)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, P, q, sigma2,
                         Rl + (size_t)a * M * q, q, g->Ck, q, 1.0, g->G, P);
@@ -407,7 +423,10 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
     if (info != 0)
         return info;
     memcpy(g->alpha, g->resid, sizeof(double) * (size_t)P);
-    LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', P, 1, g->G, P, g->alpha, 1);
+    /* dpotrs without LAPACKE's NaN scan of the factor and alpha (the _work
+     * call does the same solve): the factor is finite when dpotrf succeeded
+     * on a scanned G, and its status is not read either way. */
+    LAPACKE_dpotrs_work(LAPACK_ROW_MAJOR, 'L', P, 1, g->G, P, g->alpha, 1);
     /* theta = theta0 + sigma^2 sum_pi left_pi (R_pi^T alpha)^T */
     for (int pi = 0; pi < np; pi++) {
         int h = lay > 0 ? g->head[pi * g->L + lay - 1] : 0;
@@ -432,13 +451,20 @@ static void lambda_down(ac_paths_gibbs *g, double *th, int l)
     }
 }
 
-/* One sweep of chain th: a, V_L, ..., V_1, V_0.  Returns 0 or dpotrf's info. */
-static int sweep(ac_paths_gibbs *g, double *th, gsl_rng *r)
+/* One sweep of chain `chain` (state th): a, V_L, ..., V_1, V_0.  Its
+ * forward pass on the training rows is skipped when R and f already hold
+ * this chain's at this state from a call with the same rows (the pass that
+ * ended the previous iterate, when one chain runs and no test row is
+ * recorded): the same calls on the same inputs, so the same bits.  Returns
+ * 0 or dpotrf's info. */
+static int sweep(ac_paths_gibbs *g, double *th, int chain, gsl_rng *r)
 {
     const ac_paths_settings *net = &g->s.net;
     unsigned b = g->s.blocks;
     int L = g->L, info;
-    forward(g, th, g->P);
+    if (g->fwd_chain != chain || g->fwd_rows != g->P)
+        forward(g, th, chain, g->P);
+    g->fwd_chain = -1; /* the blocks below move th */
     if (b & AC_PATHS_GIBBS_BLOCK_A) {
         info = block_update(g, th, 1, 1, g->n[L], net->sigma2_a, NULL, g->ca, g->R[L + 1], 0,
                             NULL, r);
@@ -478,7 +504,7 @@ ac_status ac_paths_gibbs_iterate(ac_paths_gibbs *g, gsl_rng *r, ac_msg *msg)
     int np = g->np;
     for (int c = 0; c < g->s.chains; c++) {
         double *th = g->state + (size_t)c * g->ssize;
-        if (sweep(g, th, r)) {
+        if (sweep(g, th, c, r)) {
             g->outcome = AC_TRAIN_DIVERGED;
             break;
         }
@@ -491,7 +517,7 @@ ac_status ac_paths_gibbs_iterate(ac_paths_gibbs *g, gsl_rng *r, ac_msg *msg)
                     u[a * np + bb] = np * cblas_ddot(g->n[0], g->Lam[0] + (size_t)a * g->n[0], 1,
                                                       g->Lam[0] + (size_t)bb * g->n[0], 1);
         }
-        forward(g, th, rec ? g->M : g->P);
+        forward(g, th, c, rec ? g->M : g->P);
         double loss = 0.0;
         for (int mu = 0; mu < g->P; mu++)
             loss += (g->f[mu] - g->Y[mu]) * (g->f[mu] - g->Y[mu]);
@@ -531,7 +557,7 @@ ac_status ac_paths_gibbs_predict(ac_paths_gibbs *g, int chain, double *ftr, doub
 {
     if (!g || !g->ready || chain < 0 || chain >= g->s.chains)
         return AC_EINVAL;
-    forward(g, g->state + (size_t)chain * g->ssize, g->M);
+    forward(g, g->state + (size_t)chain * g->ssize, chain, g->M);
     if (ftr)
         memcpy(ftr, g->f, sizeof(double) * (size_t)g->P);
     if (fte && g->Pt > 0)
