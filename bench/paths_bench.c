@@ -16,7 +16,10 @@
  *      (kernel_stream) and the calls both routes share (v and b = Phi^T v),
  *      best of REPS, on the factor of 3;
  *   4. one Gibbs sweep (ac_paths_gibbs_iterate, one chain), best of a few,
- *      against its own L + 2 Choleskies (one P x P factor per block).
+ *      against its own L + 2 Choleskies (one P x P factor per block);
+ *   4b. the floor of one sweep: the work every exact Gaussian conditional of
+ *      verify/paths_gibbs.c needs beyond its Cholesky, each piece timed
+ *      alone (gibbs_floor).
  * It writes the inputs for the NumPy peer (bench/paths_numpy.py) into DIR:
  * phi.bin (P x N0 x H^L doubles), y.bin (P), u.bin (the U of part 1) and
  * prints one JSON object on stdout.
@@ -28,8 +31,9 @@
  * several runs: with one BLAS thread that is the work done, which other
  * load on a shared machine does not inflate (wall time under a load of 8
  * on 2 cores was up to 5x the CPU time). */
-#include <cblas.h>
+#include <gsl/gsl_cblas.h> /* gsl_randist.h pulls it in; same cblas_* symbols (OpenBLAS) */
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <lapacke.h>
 #include <math.h>
@@ -219,6 +223,123 @@ static void floor_calls(int P, int m, int np, const double *L, int reps, double 
     free(Y), free(Z), free(Mm);
 }
 
+/* The floor of one Gibbs sweep beyond its L + 2 Choleskies: the work each
+ * exact Gaussian conditional of verify/paths_gibbs.c (Matheron's rule on
+ * the P x P matrix G = T I + sigma^2 J J^T of the block, spec §6) cannot
+ * avoid, each piece timed alone on stand-in values of the same shapes, the
+ * best of reps (one chain, training rows only):
+ *   draws: one N(0, sd) per weight of the state and P per block (the
+ *     likelihood noise): the same gsl_ran_gaussian calls on the same kind of
+ *     generator (mt19937), so the same count of the same draws;
+ *   forward: one pass over the training rows per sweep (the blocks' J
+ *     depends on the weights the previous sweep moved): per layer l and
+ *     path a P x n_l x n_{l-1} product (N0 for l = 0), and the readout;
+ *   precision: the lower triangle of J J^T per block, as little as the
+ *     method can form it: the readout a's J is P x n_L (every path acts on
+ *     a), one dsyrk; V_l's J J^T = sum_ab Lg_ab R_a R_b^T with Lg of rank at
+ *     most H^L, a dsyrk of P against H^L n_{l-1} columns; V_0 from the
+ *     pre-kernels when the sampler keeps them (the np(np+1)/2 packed
+ *     triangles, kernel_stream), else a dsyrk against H^L N0 columns;
+ *   solves: dpotrs with one right-hand side per block;
+ *   matvecs: J theta_0 and J^T alpha per block (2 H^L matrix-vector
+ *     products of P x q) and the rank-one update of theta_0 (H^L of p x q).
+ * Times into parts[0..4] in that order; the draw count into *ndraws. */
+static void gibbs_floor(const ac_paths_settings *s, int P, int N0, const double *F, int reps,
+                        double *t, double *parts, long *ndraws)
+{
+    int L = s->L, np = ac_paths_count(s), n[AC_PATHS_MAX_LAYERS + 1];
+    int qmax = N0;
+    for (int l = 0; l <= L; l++) {
+        n[l] = (int)s->n[l];
+        qmax = n[l] > qmax ? n[l] : qmax;
+    }
+    long nw = n[L] + (long)n[0] * N0;
+    for (int l = 1; l <= L; l++)
+        nw += (long)s->H[l - 1] * n[l] * n[l - 1];
+    *ndraws = nw + (long)(L + 2) * P;
+    size_t big = (size_t)np * P * qmax;
+    double *R = malloc(sizeof(double) * big), *R2 = malloc(sizeof(double) * big);
+    double *V = malloc(sizeof(double) * (size_t)qmax * qmax), *G = malloc(sizeof(double) * (size_t)P * P);
+    double *x = malloc(sizeof(double) * (size_t)(P > qmax ? P : qmax)), *y = malloc(sizeof(double) * (size_t)(P > qmax ? P : qmax));
+    if (!R || !R2 || !V || !G || !x || !y) {
+        fprintf(stderr, "paths_bench: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < big; i++)
+        R[i] = 1.0 / (double)(1 + i % 7), R2[i] = 0.0;
+    for (int i = 0; i < qmax * qmax; i++)
+        V[i] = 1.0 / (double)(1 + i % 5);
+    for (int i = 0; i < (P > qmax ? P : qmax); i++)
+        x[i] = 1.0 / (double)(1 + i % 3), y[i] = 0.0;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    double sink = 0.0;
+    for (int k = 0; k < reps; k++) { /* draws */
+        double t1 = cpu();
+        for (long j = 0; j < *ndraws; j++)
+            sink += gsl_ran_gaussian(r, 0.1);
+        t[k] = cpu() - t1;
+    }
+    parts[0] = best_of(t, reps);
+    for (int k = 0; k < reps; k++) { /* forward */
+        double t1 = cpu();
+        for (int l = 0; l <= L; l++) {
+            int q = l == 0 ? N0 : n[l - 1], p = n[l];
+            for (int a = 0; a < np; a++)
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, p, q, 0.5,
+                            R + (size_t)a * P * q, q, V, q, 0.0, R2 + (size_t)a * P * p, p);
+        }
+        for (int a = 0; a < np; a++)
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, P, n[L], 0.5, R2 + (size_t)a * P * n[L], n[L],
+                        x, 1, 1.0, y, 1);
+        t[k] = cpu() - t1;
+    }
+    parts[1] = best_of(t, reps);
+    int stream = 4 * (np + 1) <= N0 &&
+                 (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2) <= (double)AC_PATHS_PREKERNEL_MAX;
+    double tk = stream ? kernel_stream(P, np, reps, t) : 0.0;
+    for (int k = 0; k < reps; k++) { /* precision, beyond V_0's stream */
+        double t1 = cpu();
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, n[L], 1.0, R, n[L], 0.0, G, P);
+        for (int l = 1; l <= L; l++)
+            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, np * n[l - 1], 1.0, R,
+                        np * n[l - 1], 1.0, G, P);
+        if (!stream)
+            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, np * N0, 1.0, R, np * N0, 1.0,
+                        G, P);
+        t[k] = cpu() - t1;
+    }
+    parts[2] = best_of(t, reps) + tk;
+    for (int k = 0; k < reps; k++) { /* solves */
+        double t1 = cpu();
+        for (int b = 0; b < L + 2; b++) {
+            memcpy(y, x, sizeof(double) * (size_t)P);
+            LAPACKE_dpotrs_work(LAPACK_ROW_MAJOR, 'L', P, 1, F, P, y, 1);
+        }
+        t[k] = cpu() - t1;
+    }
+    parts[3] = best_of(t, reps);
+    for (int k = 0; k < reps; k++) { /* matvecs: J theta_0, J^T alpha, theta_0 update */
+        double t1 = cpu();
+        for (int b = 0; b < L + 2; b++) {
+            int q = b == 0 ? n[L] : b <= L ? n[L - b] : N0, p = b == 0 ? 1 : b <= L ? n[L - b + 1] : n[0];
+            for (int a = 0; a < np; a++) {
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, P, q, -1.0, R + (size_t)a * P * q, q, x, 1,
+                            1.0, y, 1);
+                cblas_dgemv(CblasRowMajor, CblasTrans, P, q, 1.0, R + (size_t)a * P * q, q, y, 1,
+                            0.0, R2, 1);
+                cblas_dger(CblasRowMajor, p, q, 0.5, x, 1, R2, 1, V, q);
+            }
+        }
+        t[k] = cpu() - t1;
+    }
+    parts[4] = best_of(t, reps);
+    if (sink == 42.0) /* keep the draws */
+        fprintf(stderr, " ");
+    gsl_rng_free(r);
+    free(R), free(R2), free(V), free(G), free(x), free(y);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -400,6 +521,17 @@ int main(int argc, char **argv)
         t[k] = cpu() - t1;
     }
     double t_sweep = best_of(t + 1, GIBBS_SWEEPS - 1);
+    /* 4b. the sweep's floor beyond its Choleskies, on the factor F of 3. */
+    double gparts[5];
+    long gdraws;
+    int greps = P <= FLOOR_SMALL_P && reps < FLOOR_SMALL_REPS ? FLOOR_SMALL_REPS : reps;
+    double *tg = malloc(sizeof(double) * (size_t)greps);
+    if (!tg) {
+        fprintf(stderr, "paths_bench: out of memory\n");
+        return 1;
+    }
+    gibbs_floor(&s, P, N0, F, greps, tg, gparts, &gdraws);
+    free(tg);
     printf("{\"P\": %d, \"N\": %.17g, \"N0\": %d, \"paths\": %d, \"T\": %.17g, \"reps\": %d", P, N, N0,
            np, s.T, reps);
     printf(", \"route\": \"%s\", \"setup_seconds\": %.17g",
@@ -421,7 +553,11 @@ int main(int argc, char **argv)
      * final action and the start's check (ac_paths_solve), and the D_l x D_l
      * factors of U, negligible beside them. */
     printf(", \"chol_seconds\": %.17g, \"solve_choleskies\": %d", t_chol, info.min.nfev + 2);
-    printf(", \"sweep_seconds\": %.17g, \"sweep_choleskies\": %d}\n", t_sweep, s.L + 2);
+    printf(", \"sweep_seconds\": %.17g, \"sweep_choleskies\": %d", t_sweep, s.L + 2);
+    printf(", \"sweep_draws\": %ld, \"sweep_floor_draws_seconds\": %.17g, "
+           "\"sweep_floor_forward_seconds\": %.17g, \"sweep_floor_precision_seconds\": %.17g, "
+           "\"sweep_floor_solves_seconds\": %.17g, \"sweep_floor_matvecs_seconds\": %.17g}\n",
+           gdraws, gparts[0], gparts[1], gparts[2], gparts[3], gparts[4]);
     ac_paths_gibbs_free(g);
     ac_paths_free(w);
     gsl_rng_free(r);
