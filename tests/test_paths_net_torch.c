@@ -65,12 +65,17 @@
  * First order in u (O(u^2) terms dropped).  The step counts below are
  * upper counts of both routes (verify/paths_net.c, tests/paths_net_torch.py).
  * A modelling fault (a scale, a transposed score, a head or path mixed up)
- * moves these numbers by O(1) relative, some 1e12 times the bounds. */
+ * moves these numbers by O(1) relative, some 1e12 times the bounds.
+ * Measured (AC_TEST_VERBOSE=1 prints it): the largest |C - torch| is 7.7e-5
+ * of its bound over the 4 default cases and 1.3e-4 over 80
+ * (AC_TEST_MULTIPLIER=20): worst-case bounds against rounding errors that
+ * mostly cancel, yet a relative 1e-10 planted in one scale fails them. */
 
 /* Adam after the first gradient: an entry moves by lr mhat / (sqrt(vhat) +
  * eps), a ratio of a gradient average to its own root mean square.  A
  * relative error rho in the gradient entries moves that ratio by at most
- * 2 rho, and the bias corrections, square root and division add 8 u; over
+ * 2 rho / (1 - rho) (below), and the bias corrections, square root and
+ * division add 8 u; over
  * ADAM_STEPS steps the plain weights differ by at most
  *   ADAM_STEPS lr (2 rho / (1 - rho) + 8 u) + 4 u |w|    (the final additions),
  * with rho as below.
