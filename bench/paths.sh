@@ -12,7 +12,9 @@
 #     evaluation over that floor, with both sides' evaluation counts,
 #     gradient norms and flops per evaluation;
 #   - a Gibbs sweep (verify/paths_gibbs.c) against its own Choleskies (one per
-#     block, L + 2).
+#     block, L + 2), and what that target can reach: the sweep's unavoidable
+#     work beyond them (draws, one forward pass, each block's J J^T at its
+#     least, the solves and matrix-vector products) timed piece by piece.
 # Both sides run with the same OPENBLAS_NUM_THREADS (1 unless set), so the
 # ratios compare code, not thread counts.  Speed is a ratio of programs run
 # in the same command; a slow run prints MISSED, it does not fail.
@@ -48,7 +50,9 @@ echo "    dpotrf best of $REPS; solve from the GP values (stop at |grad S/n_max|
 echo "    once above; Gibbs sweep best of 3 after one warm-up"
 echo "    floors: (a) one exact gradient's unavoidable calls (dpotrf, K from the pre-kernels, v and b = Phi^T v, the"
 echo "    cheaper route's own calls), each timed alone, in Choleskies: the least solve/Choleskies of this method;"
-echo "    (b) NumPy's time per evaluation over that floor: the most NumPy/C can reach at equal evaluation counts"
+echo "    (b) NumPy's time per evaluation over that floor: the most NumPy/C can reach at equal evaluation counts;"
+echo "    (c) a Gibbs sweep's unavoidable work beyond its Choleskies (the same draws, one forward pass, each block's"
+echo "    J J^T at its least, dpotrs, J theta_0 and J^T alpha), each timed alone: the least sweep/Choleskies"
 echo
 for P in $SIZES; do
     d=$T/P$P
