@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "solvers/ode.h"
@@ -62,6 +63,29 @@ static int parse_attention(const char *s, ac_joma_attention *a)
         }
     cli_error("--attention: '%s' is not exp, softmax or linear", s);
     return 0;
+}
+
+/* Refuse an --out that cannot be written before the run rather than after
+ * it (a sampler or a training can take minutes): open its temporary and
+ * remove it again, with ac_atomic_open's checks and message (a missing or
+ * unwritable directory, a directory, a dangling link).  Only for a path that
+ * is absent or a regular file: a FIFO's reader would take the first close
+ * for the end of the output.  0 after a message. */
+static int out_writable(const char *out)
+{
+    struct stat sb;
+    if (!out || (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
+        return 1;
+    ac_msg msg = {{0}};
+    ac_atomic a = {0};
+    cli_hold_signals();
+    ac_status st = ac_atomic_open(&a, out, &msg);
+    if (st == AC_OK)
+        ac_atomic_abort(&a);
+    else
+        cli_error("%s", msg.text);
+    cli_release_signals();
+    return st == AC_OK;
 }
 
 /* Write through fill to path atomically, or to stdout when path is NULL.
@@ -521,6 +545,8 @@ static int joma_integrate(int argc, char **argv)
         cli_error("joma integrate: at most one MU_FILE (see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     int_input in = {0};
     int rc = EXIT_USAGE, nt = 0, n_done = 0;
     double *tv = NULL, *V = NULL, *H = NULL, *drift = NULL;
@@ -611,6 +637,13 @@ done:
 /* The JSON output carries v_train and v_ode (K x M each) per row when K M is
  * at most this: 2^16 numbers, some 3 MB of JSON per row at %.17g. */
 #define TRAIN_JSON_V_MAX 65536
+/* The joint flow's unknowns, M + K M + K (ac_joma_joint_dim), at most 2^20.
+ * The run holds some 270 bytes an unknown (rk8pd's stages, the trainer, the
+ * table; measured 75 MB at M = K = 512 and 274 MB at 1024), so about 280 MB
+ * at the bound.  The readers' own bound (4096 each) alone let a 47 kB token
+ * file of 4096 two-word lines, or an 8 kB data file (one row of 4096 numbers,
+ * label 4095), ask for 4.5 GB. */
+#define TRAIN_DIM_MAX (1L << 20)
 
 /* The next step of the 1-2-5 sequence. */
 static long next_row_step(long s)
@@ -849,6 +882,8 @@ static int joma_train(int argc, char **argv)
         cli_error("joma train: expected one of --tokens FILE or --data FILE, and no other argument (see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     ac_msg msg = {{0}};
     ac_joma_tokens tk = {0};
     ac_joma_data *D = &tk.D;
@@ -858,6 +893,16 @@ static int joma_train(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *src = tokens ? tokens : data;
+    if ((long)D->M + (long)D->K * D->M + D->K > TRAIN_DIM_MAX) {
+        cli_error("%s: M = %d %s and K = %d %s give the joint flow M + K M + K = %ld unknowns, "
+                  "more than %ld (2^20, some 280 MB): use fewer distinct %s", src, D->M,
+                  tokens ? "distinct context tokens" : "numbers per row", D->K,
+                  tokens ? "distinct next tokens" : "labels (1 + the largest)",
+                  (long)D->M + (long)D->K * D->M + D->K, TRAIN_DIM_MAX,
+                  tokens ? "tokens" : "labels or shorter rows");
+        ac_joma_tokens_clear(&tk);
+        return EXIT_USAGE;
+    }
     int M = D->M, K = D->K, d = M + 1, rc = EXIT_USAGE, n = 0;
     ac_joma_model mdl = {M, K, d, NULL, ts.attention, ts.activation, ts.loss, ts.T};
     ac_joma_joint J = {M, K, D->N, ts.attention, ts.activation == AC_JOMA_MODEL_ACT_TANH, D->X, D->Y, NULL};

@@ -135,6 +135,25 @@ expect 2 "train with both inputs" -- $J train --tokens $EX/joma-tokens.txt --dat
 expect 1 "training that diverges" -- $J train --tokens $EX/joma-tokens.txt --lr 1000 --steps 50
 grep_in err "training diverged" "divergence named"
 
+# Memory follows the data, not its largest id: K = 1 + the largest label, so
+# one row of 4096 numbers with label 4095 (8 kB) would make a joint flow of
+# 16.8 million unknowns (4.5 GB), and 10000 rows "1 | 4095" a dense one-hot
+# Y of 41 million numbers.  Both refused at once with the count and the
+# bound (timeout: before the bounds the runs took minutes and gigabytes).
+awk 'BEGIN { for (i = 0; i < 4095; i++) printf "0 "; print "1 | 4095" }' >"$T/wide.data"
+expect 2 "a wide row and a large label" -- timeout 20 $J train --data "$T/wide.data" --steps 1
+grep_in err "wide.data: M = 4096 numbers per row and K = 4096 labels .* 16785408 unknowns, more than 1048576" \
+    "the joint flow's size: file, M, K, count, bound"
+awk 'BEGIN { for (i = 0; i < 10000; i++) print "1 | 4095" }' >"$T/tall.data"
+expect 2 "many rows with a large label" -- timeout 20 $J train --data "$T/tall.data" --steps 1
+grep_in err "tall.data: N x (M + K) = 10000 x (1 + 4096) = 40970000 numbers held dense .*AC_JOMA_IO_MAX_DENSE" \
+    "the dense samples' size: file, N, M, K, bound"
+# An --out in a missing directory is refused before training, not after.
+expect 2 "train --out in a missing directory, refused at once" -- \
+    timeout 10 $J train --tokens $EX/joma-tokens.txt --steps 100000000 --out "$T/no/dir/t.json"
+grep_in err "t.json: cannot create a temporary file beside it" "the missing directory named"
+absent "$T/no" "a refused --out"
+
 check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
 # generate --task hblt writes the samples joma.hierarchy's trial draws: the
 # siblings' pooled P(y_l = 1 | y_m = 1), recomputed here from the file, is the

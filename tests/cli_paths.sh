@@ -205,6 +205,23 @@ done
 # nothing half-written anywhere: no temporaries in the output directory
 check "no temporary files left" sh -c "! ls -a '$T' | grep -q 'tmp\.'"
 
+# --- sizes that the file does not pay for, and an --out refused up front ---------
+# qk attention is computed, one example at a time, as nheads x ntok x ntok
+# numbers from a few per token: 20000 one-feature tokens (a 200 kB file) would
+# ask for 3.2 GB.  Refused at once with the bound (timeout: before the bound
+# the run took minutes).
+awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+             for (e = 0; e < 2; e++) { printf "%s[", e ? "," : ""; for (i = 0; i < 20000; i++) printf "%s[1]", i ? "," : ""; printf "]" }
+             printf "], \"y\": [1, -1]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/longseq.json"
+expect 2 "20000 tokens: attention beyond its bound" -- timeout 20 "$BIN" paths solve --task "$T/longseq.json"
+grep_in err "longseq.json: train.x\[0\]: 20000 tokens: .*AC_PATHS_IO_MAX_OMEGA" "the long sequence: file, key, bound"
+# An --out in a missing directory is refused before sampling, not after (a
+# run of 10^6 sweeps would otherwise take minutes to say so).
+expect 2 "sample --out in a missing directory, refused at once" -- \
+    timeout 10 "$BIN" paths sample --task "$TASK" --sweeps 1000000 --out "$T/no/such/dir/s.json"
+grep_in err "s.json: cannot create a temporary file beside it" "the missing directory named"
+absent "$T/no" "a refused --out"
+
 # The digits task is the claim's (tests/test_paths_export.c checks its path
 # tensors); here only that generate offers it and refuses other sizes.
 expect 0 "generate --help lists digits" -- "$BIN" paths generate --help

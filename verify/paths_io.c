@@ -164,6 +164,12 @@ ac_status ac_paths_task_check(const ac_paths_task *t, const char *name, ac_msg *
                        "%s: H: (P + Pt) x N0 x H^L = (%d + %d) x %d x %d = %.0f path-tensor "
                        "entries exceed %zu (AC_PATHS_IO_MAX_PHI)", name, t->P, t->Pt, t->N0, np,
                        phi, AC_PATHS_IO_MAX_PHI);
+    double om = (double)t->nheads * t->ntok * t->ntok;
+    if (om > (double)AC_PATHS_IO_MAX_OMEGA)
+        return ac_fail(msg, AC_ESIZE,
+                       "%s: train.x[0]: %d tokens: one example's attention, %d heads x %d x %d "
+                       "= %.0f entries, exceeds %zu (AC_PATHS_IO_MAX_OMEGA)", name, t->ntok,
+                       t->nheads, t->ntok, t->ntok, om, AC_PATHS_IO_MAX_OMEGA);
     size_t nx = (size_t)t->N0 * t->ntok;
     long i;
     if ((i = first_nonfinite(t->X, (size_t)t->P * nx)) >= 0)
