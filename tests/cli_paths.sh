@@ -222,6 +222,16 @@ expect 2 "sample --out in a missing directory, refused at once" -- \
 grep_in err "s.json: cannot create a temporary file beside it" "the missing directory named"
 absent "$T/no" "a refused --out"
 
+# An endless stream is read up to the file bound, then refused (before the
+# bound the reader grew its buffer until memory ran out).  ulimit keeps a
+# regression from taking the machine's memory.
+expect 2 "a task from /dev/zero" -- sh -c "ulimit -v 2000000; exec timeout 30 \"$BIN\" paths solve --task /dev/zero"
+grep_in err "/dev/zero: more than 536870912 bytes (AC_PATHS_IO_MAX_BYTES" "the endless input: file and bound"
+# A UTF-8 byte-order mark (Windows editors write one) is skipped, as RFC 8259
+# allows, and as the joma readers do.
+printf '\357\273\277' | cat - "$TASK" >"$T/bom.json"
+expect 0 "a task with a byte-order mark" -- "$BIN" paths solve --task "$T/bom.json"
+
 # The digits task is the claim's (tests/test_paths_export.c checks its path
 # tensors); here only that generate offers it and refuses other sizes.
 expect 0 "generate --help lists digits" -- "$BIN" paths generate --help

@@ -733,6 +733,8 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
     ac_paths_task_init(t);
     if (!buf)
         return ac_fail(msg, AC_EINVAL, "%s: no text", name);
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) /* a byte-order mark */
+        buf += 3, len -= 3;
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
@@ -758,14 +760,22 @@ ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
         len += fread(buf + len, 1, cap - len, f);
         if (len < cap)
             break;
-        char *b = realloc(buf, 2 * cap);
+        if (len > AC_PATHS_IO_MAX_BYTES) {
+            free(buf);
+            fclose(f);
+            return ac_fail(msg, AC_ESIZE, "%s: more than %zu bytes (AC_PATHS_IO_MAX_BYTES, 512 MiB): "
+                           "not a task file", path, AC_PATHS_IO_MAX_BYTES);
+        }
+        /* one byte past the bound at most, to see that it is passed */
+        size_t ncap = 2 * cap > AC_PATHS_IO_MAX_BYTES + 1 ? AC_PATHS_IO_MAX_BYTES + 1 : 2 * cap;
+        char *b = realloc(buf, ncap);
         if (!b) {
             free(buf);
             buf = NULL;
             break;
         }
         buf = b;
-        cap *= 2;
+        cap = ncap;
     }
     int rerr = ferror(f), e = errno;
     fclose(f);
