@@ -462,8 +462,9 @@ static void sample_text(FILE *f, const void *ctx)
     int Pt = c->t->Pt, np = ac_paths_count(&c->t->s);
     settings_text(f, c->path, c->t);
     fprintf(f, "Gibbs: %d chains x (%ld burn-in + %ld kept sweeps), seed %lu, %.3g s; %s "
-            "(every R-hat < %g and ESS >= %g)\n", c->gs->chains, c->gs->burn, c->gs->keep,
-            c->seed, in->train.seconds, in->mixed ? "mixed" : "NOT MIXED", AC_PATHS_GIBBS_RHAT_OK,
+            "(%severy R-hat < %g and ESS >= %g)\n", c->gs->chains, c->gs->burn, c->gs->keep,
+            c->seed, in->train.seconds, in->mixed ? "mixed" : "NOT MIXED", in->mixed ? "" : "mixed needs ",
+            AC_PATHS_GIBBS_RHAT_OK,
             AC_PATHS_GIBBS_ESS_OK);
     if (Pt > 0) {
         if (c->t->Yt)
