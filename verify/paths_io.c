@@ -726,20 +726,14 @@ static ac_status read_root(const rd *r, const json_t *o, ac_paths_task *t)
     return ac_paths_task_check(t, r->name, r->msg);
 }
 
-ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
-                              ac_msg *msg)
+/* The task from a parsed root (a reference taken over), or the parse error
+ * err (root NULL) as "NAME:LINE:COLUMN: reason". */
+static ac_status task_from_root(json_t *root, const json_error_t *err, const char *name,
+                                ac_paths_task *t, ac_msg *msg)
 {
-    name = name ? name : DEFAULT_NAME;
-    ac_paths_task_init(t);
-    if (!buf)
-        return ac_fail(msg, AC_EINVAL, "%s: no text", name);
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) /* a byte-order mark */
-        buf += 3, len -= 3;
-    json_error_t err;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", name, err.line > 0 ? err.line : 1,
-                       err.column > 0 ? err.column : 1, err.text);
+        return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", name, err->line > 0 ? err->line : 1,
+                       err->column > 0 ? err->column : 1, err->text);
     rd r = {name, msg};
     ac_status st = read_root(&r, root, t);
     json_decref(root);
@@ -748,46 +742,64 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
     return st;
 }
 
+#define BOM "\xef\xbb\xbf"
+
+ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
+                              ac_msg *msg)
+{
+    name = name ? name : DEFAULT_NAME;
+    ac_paths_task_init(t);
+    if (!buf)
+        return ac_fail(msg, AC_EINVAL, "%s: no text", name);
+    if (len >= 3 && memcmp(buf, BOM, 3) == 0)
+        buf += 3, len -= 3;
+    json_error_t err;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    return task_from_root(root, &err, name, t, msg);
+}
+
+/* jansson's reader over a stream: the parser takes the text as it comes,
+ * so memory follows what was parsed and a stream that is not JSON (NUL
+ * bytes from /dev/zero) stops at its first byte. */
+typedef struct {
+    FILE *f;
+    int started; /* the first chunk was read (a byte-order mark skipped) */
+    int err;     /* errno of a failed read, 0 */
+} file_source;
+
+static size_t read_chunk(void *buffer, size_t buflen, void *data)
+{
+    file_source *s = data;
+    size_t n = fread(buffer, 1, buflen, s->f);
+    if (!s->started) {
+        s->started = 1;
+        if (n >= 3 && memcmp(buffer, BOM, 3) == 0) {
+            memmove(buffer, (char *)buffer + 3, n - 3);
+            n -= 3;
+        }
+    }
+    if (n == 0 && ferror(s->f)) {
+        s->err = errno ? errno : EIO;
+        return (size_t)-1;
+    }
+    return n;
+}
+
 ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
 {
     ac_paths_task_init(t);
     FILE *f = fopen(path, "rb");
     if (!f)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = (size_t)1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        if (len > AC_PATHS_IO_MAX_BYTES) {
-            free(buf);
-            fclose(f);
-            return ac_fail(msg, AC_ESIZE, "%s: more than %zu bytes (AC_PATHS_IO_MAX_BYTES, 512 MiB): "
-                           "not a task file", path, AC_PATHS_IO_MAX_BYTES);
-        }
-        /* one byte past the bound at most, to see that it is passed */
-        size_t ncap = 2 * cap > AC_PATHS_IO_MAX_BYTES + 1 ? AC_PATHS_IO_MAX_BYTES + 1 : 2 * cap;
-        char *b = realloc(buf, ncap);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        cap = ncap;
-    }
-    int rerr = ferror(f), e = errno;
+    file_source src = {f, 0, 0};
+    json_error_t err;
+    json_t *root = json_load_callback(read_chunk, &src, JSON_REJECT_DUPLICATES, &err);
     fclose(f);
-    if (!buf)
-        return ac_fail(msg, AC_ENOMEM, "%s: no memory to read the file", path);
-    if (rerr) {
-        free(buf);
-        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(e));
+    if (src.err) {
+        json_decref(root);
+        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(src.err));
     }
-    ac_status st = ac_paths_task_parse(buf, len, path, t, msg);
-    free(buf);
-    return st;
+    return task_from_root(root, &err, path, t, msg);
 }
 
 /* ---- Writing ------------------------------------------------------------------ */

@@ -58,10 +58,6 @@
  * one-feature tokens asked for 3 GiB).  The paper's tasks need 4 x 31 x 31;
  * the bound leaves 4 heads of 4096 tokens. */
 #define AC_PATHS_IO_MAX_OMEGA ((size_t)1 << 26)
-/* Largest task file: 512 MiB (the claims' Markov task with its 1000 test
- * examples is 145 MB; jansson's tree takes a few times the text).  Reading
- * stops past it, so /dev/zero or an endless pipe costs at most that. */
-#define AC_PATHS_IO_MAX_BYTES ((size_t)1 << 29)
 
 typedef enum {
     AC_PATHS_ATTN_QK,        /* per head Q, K (G_k x N0 each) */
@@ -113,8 +109,10 @@ ac_status ac_paths_task_check(const ac_paths_task *t, const char *name, ac_msg *
 ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
                               ac_msg *msg);
 /* Read the file path and parse it; AC_EIO (msg "PATH: reason") when it
- * cannot be read, AC_ESIZE past AC_PATHS_IO_MAX_BYTES.  A leading UTF-8
- * byte-order mark is skipped (RFC 8259 allows a parser to ignore one). */
+ * cannot be read.  The text is parsed as it is read (jansson's callback
+ * loader), so memory follows what was parsed: a stream that is not JSON
+ * stops at its first bad byte.  A leading UTF-8 byte-order mark is skipped,
+ * here and by _parse (RFC 8259 allows a parser to ignore one). */
 ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg);
 
 /* Write t in the format above, every number as %.17g in the C locale
