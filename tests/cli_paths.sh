@@ -233,6 +233,14 @@ grep_in err "/dev/zero:1:1: " "the endless input: file, line, column"
 printf '\357\273\277' | cat - "$TASK" >"$T/bom.json"
 expect 0 "a task with a byte-order mark" -- "$BIN" paths solve --task "$T/bom.json"
 
+# generate refuses a set larger than the reader takes back (37485 Markov
+# examples of 231 x 31 numbers within AC_PATHS_IO_MAX_PHI), before drawing
+# it (it used to try to allocate 60 GB for --test 1048576).
+expect 2 "generate more test examples than solve reads" -- \
+    sh -c "ulimit -v 2000000; exec timeout 30 \"$BIN\" paths generate --task markov --test 1048576 --out \"$T/huge.json\""
+grep_in err "markov task: --test 1048576 examples .*AC_PATHS_IO_MAX_PHI.*at most 37485 examples a set" "the set's size and the bound"
+absent "$T/huge.json" "a refused generate"
+
 # The digits task is the claim's (tests/test_paths_export.c checks its path
 # tensors); here only that generate offers it and refuses other sizes.
 expect 0 "generate --help lists digits" -- "$BIN" paths generate --help

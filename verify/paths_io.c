@@ -1154,6 +1154,16 @@ ac_status ac_paths_task_markov(const ac_paths_task_gen *g, ac_paths_task *t, ac_
     if (ntr < 2 || ntr % 2 || nte < 2 || nte % 2)
         return ac_fail(msg, AC_EINVAL, "markov task: --train %d and --test %d must be even and "
                        ">= 2 (half of each set per class)", ntr, nte);
+    /* what the reader takes back (examples(): each set's inputs within
+     * AC_PATHS_IO_MAX_PHI), checked before drawing gigabytes */
+    int most = ntr > nte ? ntr : nte;
+    double nx = (double)most * AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK;
+    if (nx > (double)AC_PATHS_IO_MAX_PHI)
+        return ac_fail(msg, AC_ESIZE, "markov task: %s %d examples x %d features x %d tokens = %.0f "
+                       "numbers exceed %zu (AC_PATHS_IO_MAX_PHI), more than paths solve reads back "
+                       "(at most %d examples a set)", most == ntr ? "--train" : "--test", most,
+                       AC_PATHS_MARKOV_N0, AC_PATHS_MARKOV_NTOK, nx, AC_PATHS_IO_MAX_PHI,
+                       (int)(AC_PATHS_IO_MAX_PHI / ((size_t)AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK)));
     unsigned long off = g->seed - AC_PATHS_IO_MARKOV_SEED_DEFAULT; /* wraps below 27: fine */
     unsigned long seeds[4] = {g->seed, g->seed + (AC_PATHS_MARKOV_SEED_TEST - AC_PATHS_MARKOV_SEED_TRAIN),
                               AC_PATHS_MARKOV_SEED_RANDOM1 + off, AC_PATHS_MARKOV_SEED_RANDOM2 + off};
