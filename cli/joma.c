@@ -135,6 +135,11 @@ static const builtin_mu builtin_mus[] = {
 #define INT_T_END_DEFAULT 10.0
 #define INT_NOUT_DEFAULT 101L
 #define INT_NOUT_MAX 1000000L
+/* The trajectory is held until the run ends (its ending heads the output),
+ * output times x M numbers, at most 2^27 (1 GiB; some 3 GB of CSV).  Without
+ * it --n-out 10000 on a drive of 100000 components took 6.4 GB, and the
+ * largest options (2^20 components, 10^6 times) asked for 8 TB. */
+#define INT_OUT_NUMBERS_MAX (1L << 27)
 /* The first-integral residuals are computed by GSL QAG to this relative
  * accuracy: 1e-12 sits two decades above the quadrature's rounding floor
  * and far below the 1e-10 local tolerance of a default integration. */
@@ -572,6 +577,12 @@ static int joma_integrate(int argc, char **argv)
         goto done;
     if (!(tv = output_times(times, nout, t0, t1, &nt)))
         goto done;
+    if ((long)nt * M > INT_OUT_NUMBERS_MAX) {
+        cli_error("%s: %d output times x M = %d components = %ld numbers exceed %ld (2^27, 1 GiB held "
+                  "until the end): fewer --n-out or --times", in.drive_name, nt, M, (long)nt * M,
+                  INT_OUT_NUMBERS_MAX);
+        goto done;
+    }
     V = malloc(sizeof(double) * (size_t)nt * (size_t)M);
     H = malloc(sizeof(double) * (size_t)nt);
     drift = malloc(sizeof(double) * (size_t)nt);

@@ -148,6 +148,14 @@ awk 'BEGIN { for (i = 0; i < 10000; i++) print "1 | 4095" }' >"$T/tall.data"
 expect 2 "many rows with a large label" -- timeout 20 $J train --data "$T/tall.data" --steps 1
 grep_in err "tall.data: N x (M + K) = 10000 x (1 + 4096) = 40970000 numbers held dense .*AC_JOMA_IO_MAX_DENSE" \
     "the dense samples' size: file, N, M, K, bound"
+# The trajectory is held until the end: output times x M at most 2^27
+# numbers, refused at once beyond (200 components x 10^6 times asked for
+# 1.6 GB and a 5 GB CSV).
+mu200=$(awk 'BEGIN { for (i = 0; i < 200; i++) printf "%s1", i ? "," : "" }')
+expect 2 "a trajectory beyond its bound" -- \
+    sh -c "ulimit -v 2000000; exec timeout 20 $BIN joma integrate --mu $mu200 --n-out 1000000 --t-end 1 --out \"$T/big.csv\""
+grep_in err "1000000 output times x M = 200 components = 200000000 numbers exceed 134217728" "the trajectory's size and the bound"
+absent "$T/big.csv" "a refused trajectory"
 # An --out in a missing directory is refused before training, not after.
 expect 2 "train --out in a missing directory, refused at once" -- \
     timeout 10 $J train --tokens $EX/joma-tokens.txt --steps 100000000 --out "$T/no/dir/t.json"
