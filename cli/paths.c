@@ -553,8 +553,9 @@ static int paths_sample(int argc, char **argv)
                    "  --seed S       seed, 0 to %ld (default: %lu)\n"
                    "  --format F     text | json (default: text); JSON keys in docs/paths.md\n"
                    "  --out FILE     write there instead of standard output (whole or not at all)\n\n"
-                   "Exit: 0 every reported number mixed (R-hat < %g, ESS >= %g); 1 some did not,\n"
-                   "or a chain diverged (the numbers are written, marked); 2 bad usage or input.\n\n%s",
+                   "Exit: 0 every reported number mixed (R-hat < %g, ESS >= %g); 1 some did not\n"
+                   "(the numbers are written, marked), or a chain diverged (nothing is written);\n"
+                   "2 bad usage or input.\n\n%s",
                    CHAINS_MAX, AC_PATHS_GIBBS_CHAINS_DEFAULT, AC_PATHS_GIBBS_BURN_DEFAULT,
                    AC_PATHS_GIBBS_KEEP_DEFAULT, SEED_MAX, SAMPLE_SEED_DEFAULT,
                    AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, paths_format_help);

@@ -205,6 +205,9 @@ done
 # nothing half-written anywhere: no temporaries in the output directory
 check "no temporary files left" sh -c "! ls -a '$T' | grep -q 'tmp\.'"
 
+# MEMCAP keeps a regression from taking the machine's memory (2 GB of
+# address space); not under AddressSanitizer, which reserves terabytes.
+if ldd "$BIN" 2>/dev/null | grep -q libasan; then MEMCAP=; else MEMCAP="ulimit -v 2000000;"; fi
 # --- sizes that the file does not pay for, and an --out refused up front ---------
 # qk attention is computed, one example at a time, as nheads x ntok x ntok
 # numbers from a few per token: 20000 one-feature tokens (a 200 kB file) would
@@ -226,7 +229,7 @@ absent "$T/no" "a refused --out"
 # stops at its first byte (the reader used to read the whole stream first,
 # growing its buffer until memory ran out).  ulimit keeps a regression from
 # taking the machine's memory.
-expect 2 "a task from /dev/zero" -- sh -c "ulimit -v 2000000; exec timeout 30 \"$BIN\" paths solve --task /dev/zero"
+expect 2 "a task from /dev/zero" -- sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths solve --task /dev/zero"
 grep_in err "/dev/zero:1:1: " "the endless input: file, line, column"
 # A UTF-8 byte-order mark (Windows editors write one) is skipped, as RFC 8259
 # allows, and as the joma readers do.
@@ -237,9 +240,24 @@ expect 0 "a task with a byte-order mark" -- "$BIN" paths solve --task "$T/bom.js
 # examples of 231 x 31 numbers within AC_PATHS_IO_MAX_PHI), before drawing
 # it (it used to try to allocate 60 GB for --test 1048576).
 expect 2 "generate more test examples than solve reads" -- \
-    sh -c "ulimit -v 2000000; exec timeout 30 \"$BIN\" paths generate --task markov --test 1048576 --out \"$T/huge.json\""
+    sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths generate --task markov --test 1048576 --out \"$T/huge.json\""
 grep_in err "markov task: --test 1048576 examples .*AC_PATHS_IO_MAX_PHI.*at most 37485 examples a set" "the set's size and the bound"
 absent "$T/huge.json" "a refused generate"
+
+# A singular kernel: two equal examples and T = 1e-320.  solve refuses at
+# the GP start (exit 2, naming T); sample's first Cholesky fails, so it
+# stops with exit 1 naming the sweep, and writes nothing (docs/paths.md).
+cat >"$T/singular.json" <<'EOF'
+{"L": 1, "H": [1], "N": 10, "T": 1e-320,
+ "train": {"x": [[[1, 0]], [[1, 0]]], "y": [1, -1]},
+ "test": {"x": [[[0, 1]]], "y": [1]},
+ "attention": {"kind": "qk", "heads": [[{"Q": [[1, 0]], "K": [[1, 0]]}]]}}
+EOF
+expect 2 "solve on a singular kernel" -- "$BIN" paths solve --task "$T/singular.json" --out "$T/sing.out"
+grep_in err "singular.json: T: K + T I (2 x 2, T = .*) is not positive definite" "the singular kernel: file, key, T"
+expect 1 "sample on a singular kernel" -- "$BIN" paths sample --task "$T/singular.json" --out "$T/sing.out"
+grep_in err "singular.json: the sampler diverged after 1 sweeps" "the divergence: file, sweep"
+absent "$T/sing.out" "a diverged sample"
 
 # The digits task is the claim's (tests/test_paths_export.c checks its path
 # tensors); here only that generate offers it and refuses other sizes.
