@@ -165,6 +165,15 @@ expect 2 "train --out in a missing directory, refused at once" -- \
 grep_in err "t.json: cannot create a temporary file beside it" "the missing directory named"
 absent "$T/no" "a refused --out"
 
+# The JSON keys docs/joma.md lists are exactly those of real outputs, both
+# ways (tests/doc_keys.py): integrate's object, train's object and its rows.
+KEYS="/usr/bin/python3 $(dirname "$0")/doc_keys.py"
+$J integrate $EX/joma-mu.txt --t-end 1 --n-out 3 --format json --out "$T/keys-int.json"
+check "integrate's JSON keys are the documented ones" $KEYS prose docs/joma.md '**JSON output**' '\n\n' "$T/keys-int.json"
+$J train --tokens $EX/joma-tokens.txt --steps 5 --format json --out "$T/keys-train.json"
+check "train's JSON keys are the documented ones" $KEYS prose docs/joma.md 'The JSON object also holds' '\n\n' "$T/keys-train.json"
+check "train's row keys are the documented columns" $KEYS column docs/joma.md '`joma train`' "$T/keys-train.json" rows
+
 check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
 # generate --task hblt writes the samples joma.hierarchy's trial draws: the
 # siblings' pooled P(y_l = 1 | y_m = 1), recomputed here from the file, is the

@@ -259,6 +259,16 @@ expect 1 "sample on a singular kernel" -- "$BIN" paths sample --task "$T/singula
 grep_in err "singular.json: the sampler diverged after 1 sweeps" "the divergence: file, sweep"
 absent "$T/sing.out" "a diverged sample"
 
+# The JSON keys docs/paths.md lists are exactly those of a real output, both
+# ways (tests/doc_keys.py), so the docs cannot drift from the writer.
+DOCS=$(cd "$(dirname "$0")/../docs" && pwd)
+"$BIN" paths solve --task "$TASK" --format json --out "$T/keys-solve.json" 2>/dev/null
+check "solve's JSON keys are the documented ones" \
+    $PY "$(dirname "$0")/doc_keys.py" table "$DOCS/paths.md" 'paths solve' "$T/keys-solve.json"
+"$BIN" paths sample --task "$TASK" --sweeps 20 --burn 5 --format json --out "$T/keys-sample.json" 2>/dev/null
+check "sample's JSON keys are the documented ones" \
+    $PY "$(dirname "$0")/doc_keys.py" table "$DOCS/paths.md" 'paths sample' "$T/keys-sample.json"
+
 # The digits task is the claim's (tests/test_paths_export.c checks its path
 # tensors); here only that generate offers it and refuses other sizes.
 expect 0 "generate --help lists digits" -- "$BIN" paths generate --help
