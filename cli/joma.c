@@ -388,6 +388,21 @@ static double *output_times(const char *list, long n, double t0, double t1, int 
             cli_error("%s", msg.text);
             return NULL;
         }
+        /* one way from t0, the way of the last time (ties allowed) */
+        double dir = t[*nt - 1] > t0 ? 1.0 : t[*nt - 1] < t0 ? -1.0 : 0.0;
+        for (int k = 0; k < *nt; k++) {
+            double prev = k ? t[k - 1] : t0;
+            if ((t[k] - prev) * dir < 0.0 || (dir == 0.0 && t[k] != t0)) {
+                if (k)
+                    cli_error("--times: entry %d (%.17g) goes back past entry %d (%.17g): the times run one way "
+                              "from --t0 = %g to the last one", k + 1, t[k], k, prev, t0);
+                else
+                    cli_error("--times: entry 1 (%.17g) lies on the other side of --t0 = %g from the last time "
+                              "(%.17g): the times run one way from --t0", t[0], t0, t[*nt - 1]);
+                free(t);
+                return NULL;
+            }
+        }
         return t;
     }
     if (!(t = malloc(sizeof(double) * (size_t)n))) {
@@ -403,9 +418,10 @@ static double *output_times(const char *list, long n, double t0, double t1, int 
 
 /* The message for an ending other than DONE: the outcome, the time reached,
  * the closed-form t* when known, and what to try. */
-static void ending_message(const ac_ode_info *info, double tstar, double t_end, ac_ode_method method, int rows,
-                           int nreq)
+static void ending_message(const ac_ode_info *info, double tstar, double t0, double t_end, ac_ode_method method,
+                           int rows, int nreq)
 {
+    int back = t_end < t0; /* the span runs backwards, and t* lies below t0 */
     ac_msg msg = {{0}};
     ac_ode_info_message(info, &msg);
     const char *hint = "";
@@ -417,10 +433,10 @@ static void ending_message(const ac_ode_info *info, double tstar, double t_end, 
                                : "; a singularity, or a tolerance too tight: loosen --rtol/--atol";
     else if (info->status == AC_ODE_BLOWUP)
         hint = "; shorten --t-end below the blow-up time";
-    if (isfinite(tstar) && tstar <= t_end)
-        cli_error("blow-up inside the requested span: closed-form t* = %.17g < --t-end %.17g; %s%s; wrote the "
+    if (isfinite(tstar) && (back ? tstar >= t_end : tstar <= t_end))
+        cli_error("blow-up inside the requested span: closed-form t* = %.17g %s --t-end %.17g; %s%s; wrote the "
                   "%d of %d rows before it ended",
-                  tstar, t_end, msg.text, hint, rows, nreq);
+                  tstar, back ? ">" : "<", t_end, msg.text, hint, rows, nreq);
     else if (isfinite(tstar))
         cli_error("%s; closed-form blow-up time t* = %.17g%s; wrote the %d of %d rows before it ended", msg.text,
                   tstar, hint, rows, nreq);
@@ -577,6 +593,7 @@ static int joma_integrate(int argc, char **argv)
         goto done;
     if (!(tv = output_times(times, nout, t0, t1, &nt)))
         goto done;
+    t1 = tv[nt - 1]; /* with --times the run ends at its last time */
     if ((long)nt * M > INT_OUT_NUMBERS_MAX) {
         cli_error("%s: %d output times x M = %d components = %ld numbers exceed %ld (2^27, 1 GiB held "
                   "until the end): fewer --n-out or --times", in.drive_name, nt, M, (long)nt * M,
@@ -611,13 +628,13 @@ static int joma_integrate(int argc, char **argv)
     free(scratch);
     double tstar = HUGE_VAL;
     if (att == AC_JOMA_ATT_EXP && act == AC_JOMA_ACT_LINEAR) {
-        /* the closed form's t* with Delta_l e^{c_l} as the rate (theory/joma.h) */
+        /* the closed form's t* with Delta_l e^{c_l} as the rate (theory/joma.h);
+         * backwards in time the system is the forward one with -Delta, whose
+         * blow-up lies at t0 - t* */
+        double dir = t1 < t0 ? -1.0 : 1.0;
         for (int l = 0; l < M; l++)
-            tstar = fmin(tstar, ac_joma_linear_tstar(in.drive[l] * exp(in.c ? in.c[l] : 0.0), T, in.v0[l]));
-        if (t1 < t0)
-            tstar = HUGE_VAL; /* backwards: the forward t* is not in the span */
-        else
-            tstar += t0;
+            tstar = fmin(tstar, ac_joma_linear_tstar(dir * in.drive[l] * exp(in.c ? in.c[l] : 0.0), T, in.v0[l]));
+        tstar = t0 + dir * tstar;
     }
     traj_out o = {{M, n_done, nt, tv, V, H, has_drift ? drift : NULL, dname, tstar, info,
                    ac_ode_method_name(set.method), set.rtol, set.atol},
@@ -626,7 +643,7 @@ static int joma_integrate(int argc, char **argv)
         goto done;
     rc = EXIT_HOLDS;
     if (info.status != AC_ODE_DONE) {
-        ending_message(&info, tstar, tv[nt - 1], set.method, n_done, nt);
+        ending_message(&info, tstar, t0, tv[nt - 1], set.method, n_done, nt);
         rc = EXIT_FAILS;
     }
 done:

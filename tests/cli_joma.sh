@@ -165,6 +165,23 @@ expect 2 "train --out in a missing directory, refused at once" -- \
 grep_in err "t.json: cannot create a temporary file beside it" "the missing directory named"
 absent "$T/no" "a refused --out"
 
+# Backwards in time the exp/linear system is the forward one with -Delta: at
+# v0 = 0 its blow-up lies at exactly minus the forward t* (erf(0) = 0), and
+# the message says the span holds it (t_star used to be inf backwards).
+$J integrate --mu 1,0.5 --activation linear --attention exp --t-end 2 >"$T/fwd.csv" 2>/dev/null
+expect 1 "a backward blow-up" -- $J integrate --mu 1,0.5 --activation linear --attention exp --t-end -2
+fwd=$(sed -n 's/^# t_star: //p' "$T/fwd.csv")
+check "backward t_star is minus the forward one ($fwd)" grep -qx -- "# t_star: -$fwd" "$T/out"
+grep_in err "blow-up inside the requested span: closed-form t\* = -$fwd > --t-end -2" "the backward blow-up named"
+# --times: the run ends at the last time (so a backward list is backward
+# whatever --t-end says), and a list that turns back is refused by entry.
+expect 1 "a backward --times list" -- $J integrate --mu 1,0.5 --activation linear --attention exp --times 0,-0.5,-2
+check "--times backward: t_star is the backward one" grep -qx -- "# t_star: -$fwd" "$T/out"
+expect 2 "--times that turn back" -- $J integrate --mu 1 --times 0,2,1
+grep_in err "--times: entry 3 (1) goes back past entry 2 (2)" "the entry that turns back"
+expect 2 "--times on both sides of t0" -- $J integrate --mu 1 --times -1,2
+grep_in err "--times: entry 1 (-1) lies on the other side of --t0 = 0" "the entry on the wrong side"
+
 # The JSON keys docs/joma.md lists are exactly those of real outputs, both
 # ways (tests/doc_keys.py): integrate's object, train's object and its rows.
 KEYS="/usr/bin/python3 $(dirname "$0")/doc_keys.py"
