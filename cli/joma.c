@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "solvers/ode.h"
@@ -62,6 +63,29 @@ static int parse_attention(const char *s, ac_joma_attention *a)
         }
     cli_error("--attention: '%s' is not exp, softmax or linear", s);
     return 0;
+}
+
+/* Refuse an --out that cannot be written before the run rather than after
+ * it (a sampler or a training can take minutes): open its temporary and
+ * remove it again, with ac_atomic_open's checks and message (a missing or
+ * unwritable directory, a directory, a dangling link).  Only for a path that
+ * is absent or a regular file: a FIFO's reader would take the first close
+ * for the end of the output.  0 after a message. */
+static int out_writable(const char *out)
+{
+    struct stat sb;
+    if (!out || (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
+        return 1;
+    ac_msg msg = {{0}};
+    ac_atomic a = {0};
+    cli_hold_signals();
+    ac_status st = ac_atomic_open(&a, out, &msg);
+    if (st == AC_OK)
+        ac_atomic_abort(&a);
+    else
+        cli_error("%s", msg.text);
+    cli_release_signals();
+    return st == AC_OK;
 }
 
 /* Write through fill to path atomically, or to stdout when path is NULL.
@@ -111,6 +135,11 @@ static const builtin_mu builtin_mus[] = {
 #define INT_T_END_DEFAULT 10.0
 #define INT_NOUT_DEFAULT 101L
 #define INT_NOUT_MAX 1000000L
+/* The trajectory is held until the run ends (its ending heads the output),
+ * output times x M numbers, at most 2^27 (1 GiB; some 3 GB of CSV).  Without
+ * it --n-out 10000 on a drive of 100000 components took 6.4 GB, and the
+ * largest options (2^20 components, 10^6 times) asked for 8 TB. */
+#define INT_OUT_NUMBERS_MAX (1L << 27)
 /* The first-integral residuals are computed by GSL QAG to this relative
  * accuracy: 1e-12 sits two decades above the quadrature's rounding floor
  * and far below the 1e-10 local tolerance of a default integration. */
@@ -359,6 +388,21 @@ static double *output_times(const char *list, long n, double t0, double t1, int 
             cli_error("%s", msg.text);
             return NULL;
         }
+        /* one way from t0, the way of the last time (ties allowed) */
+        double dir = t[*nt - 1] > t0 ? 1.0 : t[*nt - 1] < t0 ? -1.0 : 0.0;
+        for (int k = 0; k < *nt; k++) {
+            double prev = k ? t[k - 1] : t0;
+            if ((t[k] - prev) * dir < 0.0 || (dir == 0.0 && t[k] != t0)) {
+                if (k)
+                    cli_error("--times: entry %d (%.17g) goes back past entry %d (%.17g): the times run one way "
+                              "from --t0 = %g to the last one", k + 1, t[k], k, prev, t0);
+                else
+                    cli_error("--times: entry 1 (%.17g) lies on the other side of --t0 = %g from the last time "
+                              "(%.17g): the times run one way from --t0", t[0], t0, t[*nt - 1]);
+                free(t);
+                return NULL;
+            }
+        }
         return t;
     }
     if (!(t = malloc(sizeof(double) * (size_t)n))) {
@@ -374,9 +418,10 @@ static double *output_times(const char *list, long n, double t0, double t1, int 
 
 /* The message for an ending other than DONE: the outcome, the time reached,
  * the closed-form t* when known, and what to try. */
-static void ending_message(const ac_ode_info *info, double tstar, double t_end, ac_ode_method method, int rows,
-                           int nreq)
+static void ending_message(const ac_ode_info *info, double tstar, double t0, double t_end, ac_ode_method method,
+                           int rows, int nreq)
 {
+    int back = t_end < t0; /* the span runs backwards, and t* lies below t0 */
     ac_msg msg = {{0}};
     ac_ode_info_message(info, &msg);
     const char *hint = "";
@@ -388,10 +433,10 @@ static void ending_message(const ac_ode_info *info, double tstar, double t_end, 
                                : "; a singularity, or a tolerance too tight: loosen --rtol/--atol";
     else if (info->status == AC_ODE_BLOWUP)
         hint = "; shorten --t-end below the blow-up time";
-    if (isfinite(tstar) && tstar <= t_end)
-        cli_error("blow-up inside the requested span: closed-form t* = %.17g < --t-end %.17g; %s%s; wrote the "
+    if (isfinite(tstar) && (back ? tstar >= t_end : tstar <= t_end))
+        cli_error("blow-up inside the requested span: closed-form t* = %.17g %s --t-end %.17g; %s%s; wrote the "
                   "%d of %d rows before it ended",
-                  tstar, t_end, msg.text, hint, rows, nreq);
+                  tstar, back ? ">" : "<", t_end, msg.text, hint, rows, nreq);
     else if (isfinite(tstar))
         cli_error("%s; closed-form blow-up time t* = %.17g%s; wrote the %d of %d rows before it ended", msg.text,
                   tstar, hint, rows, nreq);
@@ -521,6 +566,8 @@ static int joma_integrate(int argc, char **argv)
         cli_error("joma integrate: at most one MU_FILE (see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     int_input in = {0};
     int rc = EXIT_USAGE, nt = 0, n_done = 0;
     double *tv = NULL, *V = NULL, *H = NULL, *drift = NULL;
@@ -546,6 +593,13 @@ static int joma_integrate(int argc, char **argv)
         goto done;
     if (!(tv = output_times(times, nout, t0, t1, &nt)))
         goto done;
+    t1 = tv[nt - 1]; /* with --times the run ends at its last time */
+    if ((long)nt * M > INT_OUT_NUMBERS_MAX) {
+        cli_error("%s: %d output times x M = %d components = %ld numbers exceed %ld (2^27, 1 GiB held "
+                  "until the end): fewer --n-out or --times", in.drive_name, nt, M, (long)nt * M,
+                  INT_OUT_NUMBERS_MAX);
+        goto done;
+    }
     V = malloc(sizeof(double) * (size_t)nt * (size_t)M);
     H = malloc(sizeof(double) * (size_t)nt);
     drift = malloc(sizeof(double) * (size_t)nt);
@@ -574,13 +628,13 @@ static int joma_integrate(int argc, char **argv)
     free(scratch);
     double tstar = HUGE_VAL;
     if (att == AC_JOMA_ATT_EXP && act == AC_JOMA_ACT_LINEAR) {
-        /* the closed form's t* with Delta_l e^{c_l} as the rate (theory/joma.h) */
+        /* the closed form's t* with Delta_l e^{c_l} as the rate (theory/joma.h);
+         * backwards in time the system is the forward one with -Delta, whose
+         * blow-up lies at t0 - t* */
+        double dir = t1 < t0 ? -1.0 : 1.0;
         for (int l = 0; l < M; l++)
-            tstar = fmin(tstar, ac_joma_linear_tstar(in.drive[l] * exp(in.c ? in.c[l] : 0.0), T, in.v0[l]));
-        if (t1 < t0)
-            tstar = HUGE_VAL; /* backwards: the forward t* is not in the span */
-        else
-            tstar += t0;
+            tstar = fmin(tstar, ac_joma_linear_tstar(dir * in.drive[l] * exp(in.c ? in.c[l] : 0.0), T, in.v0[l]));
+        tstar = t0 + dir * tstar;
     }
     traj_out o = {{M, n_done, nt, tv, V, H, has_drift ? drift : NULL, dname, tstar, info,
                    ac_ode_method_name(set.method), set.rtol, set.atol},
@@ -589,7 +643,7 @@ static int joma_integrate(int argc, char **argv)
         goto done;
     rc = EXIT_HOLDS;
     if (info.status != AC_ODE_DONE) {
-        ending_message(&info, tstar, tv[nt - 1], set.method, n_done, nt);
+        ending_message(&info, tstar, t0, tv[nt - 1], set.method, n_done, nt);
         rc = EXIT_FAILS;
     }
 done:
@@ -611,6 +665,13 @@ done:
 /* The JSON output carries v_train and v_ode (K x M each) per row when K M is
  * at most this: 2^16 numbers, some 3 MB of JSON per row at %.17g. */
 #define TRAIN_JSON_V_MAX 65536
+/* The joint flow's unknowns, M + K M + K (ac_joma_joint_dim), at most 2^20.
+ * The run holds some 270 bytes an unknown (rk8pd's stages, the trainer, the
+ * table; measured 75 MB at M = K = 512 and 274 MB at 1024), so about 280 MB
+ * at the bound.  The readers' own bound (4096 each) alone let a 47 kB token
+ * file of 4096 two-word lines, or an 8 kB data file (one row of 4096 numbers,
+ * label 4095), ask for 4.5 GB. */
+#define TRAIN_DIM_MAX (1L << 20)
 
 /* The next step of the 1-2-5 sequence. */
 static long next_row_step(long s)
@@ -849,6 +910,8 @@ static int joma_train(int argc, char **argv)
         cli_error("joma train: expected one of --tokens FILE or --data FILE, and no other argument (see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     ac_msg msg = {{0}};
     ac_joma_tokens tk = {0};
     ac_joma_data *D = &tk.D;
@@ -858,6 +921,16 @@ static int joma_train(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *src = tokens ? tokens : data;
+    if ((long)D->M + (long)D->K * D->M + D->K > TRAIN_DIM_MAX) {
+        cli_error("%s: M = %d %s and K = %d %s give the joint flow M + K M + K = %ld unknowns, "
+                  "more than %ld (2^20, some 280 MB): use fewer distinct %s", src, D->M,
+                  tokens ? "distinct context tokens" : "numbers per row", D->K,
+                  tokens ? "distinct next tokens" : "labels (1 + the largest)",
+                  (long)D->M + (long)D->K * D->M + D->K, TRAIN_DIM_MAX,
+                  tokens ? "tokens" : "labels or shorter rows");
+        ac_joma_tokens_clear(&tk);
+        return EXIT_USAGE;
+    }
     int M = D->M, K = D->K, d = M + 1, rc = EXIT_USAGE, n = 0;
     ac_joma_model mdl = {M, K, d, NULL, ts.attention, ts.activation, ts.loss, ts.T};
     ac_joma_joint J = {M, K, D->N, ts.attention, ts.activation == AC_JOMA_MODEL_ACT_TANH, D->X, D->Y, NULL};

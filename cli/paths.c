@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "theory/paths.h"
@@ -155,6 +156,29 @@ static int emit(const char *out, out_format fmt, json_t *j, text_fn text, const 
     }
     cli_release_signals();
     return ok;
+}
+
+/* Refuse an --out that cannot be written before the run rather than after
+ * it (a sampler or a training can take minutes): open its temporary and
+ * remove it again, with ac_atomic_open's checks and message (a missing or
+ * unwritable directory, a directory, a dangling link).  Only for a path that
+ * is absent or a regular file: a FIFO's reader would take the first close
+ * for the end of the output.  0 after a message. */
+static int out_writable(const char *out)
+{
+    struct stat sb;
+    if (!out || (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
+        return 1;
+    ac_msg msg = {{0}};
+    ac_atomic a = {0};
+    cli_hold_signals();
+    ac_status st = ac_atomic_open(&a, out, &msg);
+    if (st == AC_OK)
+        ac_atomic_abort(&a);
+    else
+        cli_error("%s", msg.text);
+    cli_release_signals();
+    return st == AC_OK;
 }
 
 /* Read the task; 0 after a message naming the file on failure. */
@@ -329,6 +353,8 @@ static int paths_solve(int argc, char **argv)
         cli_error("paths solve: expected --task FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     ac_paths_task t;
     if (!load(task, &t))
         return EXIT_USAGE;
@@ -436,8 +462,9 @@ static void sample_text(FILE *f, const void *ctx)
     int Pt = c->t->Pt, np = ac_paths_count(&c->t->s);
     settings_text(f, c->path, c->t);
     fprintf(f, "Gibbs: %d chains x (%ld burn-in + %ld kept sweeps), seed %lu, %.3g s; %s "
-            "(every R-hat < %g and ESS >= %g)\n", c->gs->chains, c->gs->burn, c->gs->keep,
-            c->seed, in->train.seconds, in->mixed ? "mixed" : "NOT MIXED", AC_PATHS_GIBBS_RHAT_OK,
+            "(%severy R-hat < %g and ESS >= %g)\n", c->gs->chains, c->gs->burn, c->gs->keep,
+            c->seed, in->train.seconds, in->mixed ? "mixed" : "NOT MIXED", in->mixed ? "" : "mixed needs ",
+            AC_PATHS_GIBBS_RHAT_OK,
             AC_PATHS_GIBBS_ESS_OK);
     if (Pt > 0) {
         if (c->t->Yt)
@@ -526,8 +553,9 @@ static int paths_sample(int argc, char **argv)
                    "  --seed S       seed, 0 to %ld (default: %lu)\n"
                    "  --format F     text | json (default: text); JSON keys in docs/paths.md\n"
                    "  --out FILE     write there instead of standard output (whole or not at all)\n\n"
-                   "Exit: 0 every reported number mixed (R-hat < %g, ESS >= %g); 1 some did not,\n"
-                   "or a chain diverged (the numbers are written, marked); 2 bad usage or input.\n\n%s",
+                   "Exit: 0 every reported number mixed (R-hat < %g, ESS >= %g); 1 some did not\n"
+                   "(the numbers are written, marked), or a chain diverged (nothing is written);\n"
+                   "2 bad usage or input.\n\n%s",
                    CHAINS_MAX, AC_PATHS_GIBBS_CHAINS_DEFAULT, AC_PATHS_GIBBS_BURN_DEFAULT,
                    AC_PATHS_GIBBS_KEEP_DEFAULT, SEED_MAX, SAMPLE_SEED_DEFAULT,
                    AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, paths_format_help);
@@ -539,6 +567,8 @@ static int paths_sample(int argc, char **argv)
         cli_error("paths sample: expected --task FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     ac_paths_task t;
     if (!load(task, &t))
         return EXIT_USAGE;
@@ -699,6 +729,8 @@ static int paths_generate(int argc, char **argv)
                   "(see --help)");
         return EXIT_USAGE;
     }
+    if (!out_writable(out))
+        return EXIT_USAGE;
     gen.seed = seed > 0 ? (unsigned long)seed : row->seed;
     gen.width = isnan(width) ? row->width : width;
     ac_paths_task t;

@@ -135,6 +135,62 @@ expect 2 "train with both inputs" -- $J train --tokens $EX/joma-tokens.txt --dat
 expect 1 "training that diverges" -- $J train --tokens $EX/joma-tokens.txt --lr 1000 --steps 50
 grep_in err "training diverged" "divergence named"
 
+# MEMCAP keeps a regression from taking the machine's memory (2 GB of
+# address space); not under AddressSanitizer, which reserves terabytes.
+if ldd "$BIN" 2>/dev/null | grep -q libasan; then MEMCAP=; else MEMCAP="ulimit -v 2000000;"; fi
+# Memory follows the data, not its largest id: K = 1 + the largest label, so
+# one row of 4096 numbers with label 4095 (8 kB) would make a joint flow of
+# 16.8 million unknowns (4.5 GB), and 10000 rows "1 | 4095" a dense one-hot
+# Y of 41 million numbers.  Both refused at once with the count and the
+# bound (timeout: before the bounds the runs took minutes and gigabytes).
+awk 'BEGIN { for (i = 0; i < 4095; i++) printf "0 "; print "1 | 4095" }' >"$T/wide.data"
+expect 2 "a wide row and a large label" -- timeout 20 $J train --data "$T/wide.data" --steps 1
+grep_in err "wide.data: M = 4096 numbers per row and K = 4096 labels .* 16785408 unknowns, more than 1048576" \
+    "the joint flow's size: file, M, K, count, bound"
+awk 'BEGIN { for (i = 0; i < 10000; i++) print "1 | 4095" }' >"$T/tall.data"
+expect 2 "many rows with a large label" -- timeout 20 $J train --data "$T/tall.data" --steps 1
+grep_in err "tall.data: N x (M + K) = 10000 x (1 + 4096) = 40970000 numbers held dense .*AC_JOMA_IO_MAX_DENSE" \
+    "the dense samples' size: file, N, M, K, bound"
+# The trajectory is held until the end: output times x M at most 2^27
+# numbers, refused at once beyond (200 components x 10^6 times asked for
+# 1.6 GB and a 5 GB CSV).
+mu200=$(awk 'BEGIN { for (i = 0; i < 200; i++) printf "%s1", i ? "," : "" }')
+expect 2 "a trajectory beyond its bound" -- \
+    sh -c "$MEMCAP exec timeout 20 $BIN joma integrate --mu $mu200 --n-out 1000000 --t-end 1 --out \"$T/big.csv\""
+grep_in err "1000000 output times x M = 200 components = 200000000 numbers exceed 134217728" "the trajectory's size and the bound"
+absent "$T/big.csv" "a refused trajectory"
+# An --out in a missing directory is refused before training, not after.
+expect 2 "train --out in a missing directory, refused at once" -- \
+    timeout 10 $J train --tokens $EX/joma-tokens.txt --steps 100000000 --out "$T/no/dir/t.json"
+grep_in err "t.json: cannot create a temporary file beside it" "the missing directory named"
+absent "$T/no" "a refused --out"
+
+# Backwards in time the exp/linear system is the forward one with -Delta: at
+# v0 = 0 its blow-up lies at exactly minus the forward t* (erf(0) = 0), and
+# the message says the span holds it (t_star used to be inf backwards).
+$J integrate --mu 1,0.5 --activation linear --attention exp --t-end 2 >"$T/fwd.csv" 2>/dev/null
+expect 1 "a backward blow-up" -- $J integrate --mu 1,0.5 --activation linear --attention exp --t-end -2
+fwd=$(sed -n 's/^# t_star: //p' "$T/fwd.csv")
+check "backward t_star is minus the forward one ($fwd)" grep -qx -- "# t_star: -$fwd" "$T/out"
+grep_in err "blow-up inside the requested span: closed-form t\* = -$fwd > --t-end -2" "the backward blow-up named"
+# --times: the run ends at the last time (so a backward list is backward
+# whatever --t-end says), and a list that turns back is refused by entry.
+expect 1 "a backward --times list" -- $J integrate --mu 1,0.5 --activation linear --attention exp --times 0,-0.5,-2
+check "--times backward: t_star is the backward one" grep -qx -- "# t_star: -$fwd" "$T/out"
+expect 2 "--times that turn back" -- $J integrate --mu 1 --times 0,2,1
+grep_in err "--times: entry 3 (1) goes back past entry 2 (2)" "the entry that turns back"
+expect 2 "--times on both sides of t0" -- $J integrate --mu 1 --times -1,2
+grep_in err "--times: entry 1 (-1) lies on the other side of --t0 = 0" "the entry on the wrong side"
+
+# The JSON keys docs/joma.md lists are exactly those of real outputs, both
+# ways (tests/doc_keys.py): integrate's object, train's object and its rows.
+KEYS="/usr/bin/python3 $(dirname "$0")/doc_keys.py"
+$J integrate $EX/joma-mu.txt --t-end 1 --n-out 3 --format json --out "$T/keys-int.json"
+check "integrate's JSON keys are the documented ones" $KEYS prose docs/joma.md '**JSON output**' '\n\n' "$T/keys-int.json"
+$J train --tokens $EX/joma-tokens.txt --steps 5 --format json --out "$T/keys-train.json"
+check "train's JSON keys are the documented ones" $KEYS prose docs/joma.md 'The JSON object also holds' '\n\n' "$T/keys-train.json"
+check "train's row keys are the documented columns" $KEYS column docs/joma.md '`joma train`' "$T/keys-train.json" rows
+
 check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
 # generate --task hblt writes the samples joma.hierarchy's trial draws: the
 # siblings' pooled P(y_l = 1 | y_m = 1), recomputed here from the file, is the

@@ -205,6 +205,70 @@ done
 # nothing half-written anywhere: no temporaries in the output directory
 check "no temporary files left" sh -c "! ls -a '$T' | grep -q 'tmp\.'"
 
+# MEMCAP keeps a regression from taking the machine's memory (2 GB of
+# address space); not under AddressSanitizer, which reserves terabytes.
+if ldd "$BIN" 2>/dev/null | grep -q libasan; then MEMCAP=; else MEMCAP="ulimit -v 2000000;"; fi
+# --- sizes that the file does not pay for, and an --out refused up front ---------
+# qk attention is computed, one example at a time, as nheads x ntok x ntok
+# numbers from a few per token: 20000 one-feature tokens (a 200 kB file) would
+# ask for 3.2 GB.  Refused at once with the bound (timeout: before the bound
+# the run took minutes).
+awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+             for (e = 0; e < 2; e++) { printf "%s[", e ? "," : ""; for (i = 0; i < 20000; i++) printf "%s[1]", i ? "," : ""; printf "]" }
+             printf "], \"y\": [1, -1]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/longseq.json"
+expect 2 "20000 tokens: attention beyond its bound" -- timeout 20 "$BIN" paths solve --task "$T/longseq.json"
+grep_in err "longseq.json: train.x\[0\]: 20000 tokens: .*AC_PATHS_IO_MAX_OMEGA" "the long sequence: file, key, bound"
+# An --out in a missing directory is refused before sampling, not after (a
+# run of 10^6 sweeps would otherwise take minutes to say so).
+expect 2 "sample --out in a missing directory, refused at once" -- \
+    timeout 10 "$BIN" paths sample --task "$TASK" --sweeps 1000000 --out "$T/no/such/dir/s.json"
+grep_in err "s.json: cannot create a temporary file beside it" "the missing directory named"
+absent "$T/no" "a refused --out"
+
+# The task is parsed as it is read, so an endless stream that is not JSON
+# stops at its first byte (the reader used to read the whole stream first,
+# growing its buffer until memory ran out).  ulimit keeps a regression from
+# taking the machine's memory.
+expect 2 "a task from /dev/zero" -- sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths solve --task /dev/zero"
+grep_in err "/dev/zero:1:1: " "the endless input: file, line, column"
+# A UTF-8 byte-order mark (Windows editors write one) is skipped, as RFC 8259
+# allows, and as the joma readers do.
+printf '\357\273\277' | cat - "$TASK" >"$T/bom.json"
+expect 0 "a task with a byte-order mark" -- "$BIN" paths solve --task "$T/bom.json"
+
+# generate refuses a set larger than the reader takes back (37485 Markov
+# examples of 231 x 31 numbers within AC_PATHS_IO_MAX_PHI), before drawing
+# it (it used to try to allocate 60 GB for --test 1048576).
+expect 2 "generate more test examples than solve reads" -- \
+    sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths generate --task markov --test 1048576 --out \"$T/huge.json\""
+grep_in err "markov task: --test 1048576 examples .*AC_PATHS_IO_MAX_PHI.*at most 37485 examples a set" "the set's size and the bound"
+absent "$T/huge.json" "a refused generate"
+
+# A singular kernel: two equal examples and T = 1e-320.  solve refuses at
+# the GP start (exit 2, naming T); sample's first Cholesky fails, so it
+# stops with exit 1 naming the sweep, and writes nothing (docs/paths.md).
+cat >"$T/singular.json" <<'EOF'
+{"L": 1, "H": [1], "N": 10, "T": 1e-320,
+ "train": {"x": [[[1, 0]], [[1, 0]]], "y": [1, -1]},
+ "test": {"x": [[[0, 1]]], "y": [1]},
+ "attention": {"kind": "qk", "heads": [[{"Q": [[1, 0]], "K": [[1, 0]]}]]}}
+EOF
+expect 2 "solve on a singular kernel" -- "$BIN" paths solve --task "$T/singular.json" --out "$T/sing.out"
+grep_in err "singular.json: T: K + T I (2 x 2, T = .*) is not positive definite" "the singular kernel: file, key, T"
+expect 1 "sample on a singular kernel" -- "$BIN" paths sample --task "$T/singular.json" --out "$T/sing.out"
+grep_in err "singular.json: the sampler diverged after 1 sweeps" "the divergence: file, sweep"
+absent "$T/sing.out" "a diverged sample"
+
+# The JSON keys docs/paths.md lists are exactly those of a real output, both
+# ways (tests/doc_keys.py), so the docs cannot drift from the writer.
+DOCS=$(cd "$(dirname "$0")/../docs" && pwd)
+"$BIN" paths solve --task "$TASK" --format json --out "$T/keys-solve.json" 2>/dev/null
+check "solve's JSON keys are the documented ones" \
+    $PY "$(dirname "$0")/doc_keys.py" table "$DOCS/paths.md" 'paths solve' "$T/keys-solve.json"
+"$BIN" paths sample --task "$TASK" --sweeps 20 --burn 5 --format json --out "$T/keys-sample.json" 2>/dev/null
+check "sample's JSON keys are the documented ones" \
+    $PY "$(dirname "$0")/doc_keys.py" table "$DOCS/paths.md" 'paths sample' "$T/keys-sample.json"
+
 # The digits task is the claim's (tests/test_paths_export.c checks its path
 # tensors); here only that generate offers it and refuses other sizes.
 expect 0 "generate --help lists digits" -- "$BIN" paths generate --help

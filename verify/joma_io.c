@@ -367,6 +367,19 @@ ac_status ac_joma_io_write_vector(FILE *f, const char *header, const double *x, 
     return ferror(f) ? AC_EIO : AC_OK;
 }
 
+/* AC_OK when N samples of M inputs and K labels fit AC_JOMA_IO_MAX_DENSE,
+ * else AC_EPARSE naming the file and the three counts. */
+static ac_status dense_fits(const char *name, int N, int M, const char *mwhat, int K, const char *kwhat,
+                            ac_msg *msg)
+{
+    double n = (double)N * ((double)M + K);
+    if (n <= (double)AC_JOMA_IO_MAX_DENSE)
+        return AC_OK;
+    return ac_fail(msg, AC_EPARSE,
+                   "%s: N x (M + K) = %d x (%d + %d) = %.0f numbers held dense (M: %s, K: %s) exceed %zu "
+                   "(AC_JOMA_IO_MAX_DENSE, 256 MiB)", name, N, M, K, n, mwhat, kwhat, AC_JOMA_IO_MAX_DENSE);
+}
+
 /* ---- token files ---------------------------------------------------------- */
 
 /* A vocabulary: words in order of first appearance, looked up by a hash
@@ -530,6 +543,8 @@ ac_status ac_joma_io_parse_tokens(const char *buf, size_t len, const char *name,
         st = ac_fail(msg, AC_EPARSE, "%s: more than %d sequences", r.name, AC_JOMA_IO_MAX_VALUES);
     int N = (int)lab.n;
     if (st == AC_OK)
+        st = dense_fits(r.name, N, cv.n, "distinct context tokens", lv.n, "distinct next tokens", msg);
+    if (st == AC_OK)
         st = ac_joma_data_init(&tk->D, N, cv.n, lv.n, msg);
     if (st == AC_OK) {
         for (int n = 0; n < N; n++) {
@@ -650,6 +665,8 @@ ac_status ac_joma_io_parse_data(const char *buf, size_t len, const char *name, a
         st = ac_fail(msg, AC_EPARSE, "%s: more than %d rows", r.name, AC_JOMA_IO_MAX_VALUES);
     for (size_t n = 0; st == AC_OK && n < lab.n; n++)
         K = lab.v[n] + 1 > K ? lab.v[n] + 1 : K;
+    if (st == AC_OK)
+        st = dense_fits(r.name, (int)lab.n, M, "numbers per row", K, "1 + the largest label", msg);
     if (st == AC_OK)
         st = ac_joma_data_init(D, (int)lab.n, M, K, msg);
     if (st == AC_OK) {

@@ -57,6 +57,12 @@
  * The joint flow has M + K M + K unknowns; at M = K = 4096 that is 16.8
  * million, already beyond what the comparison can integrate. */
 #define AC_JOMA_IO_MAX_VOCAB 4096
+/* The samples are held dense: X (N x M) and the one-hot Y (N x K), N (M + K)
+ * doubles, at most 2^25 (256 MiB).  Without it a 1.2 MB token file (4096
+ * distinct context words, then 200000 short lines) asked for 6.7 GB, and an
+ * 8 MB data file of rows "1 | 4095" (K = 4096 from one label) for 32 GB.
+ * The §4.1 data need 20 x 40. */
+#define AC_JOMA_IO_MAX_DENSE ((size_t)1 << 25)
 /* Messages quote at most this many bytes of an offending word, then "...". */
 #define AC_JOMA_IO_QUOTE_MAX 40
 

@@ -164,6 +164,12 @@ ac_status ac_paths_task_check(const ac_paths_task *t, const char *name, ac_msg *
                        "%s: H: (P + Pt) x N0 x H^L = (%d + %d) x %d x %d = %.0f path-tensor "
                        "entries exceed %zu (AC_PATHS_IO_MAX_PHI)", name, t->P, t->Pt, t->N0, np,
                        phi, AC_PATHS_IO_MAX_PHI);
+    double om = (double)t->nheads * t->ntok * t->ntok;
+    if (om > (double)AC_PATHS_IO_MAX_OMEGA)
+        return ac_fail(msg, AC_ESIZE,
+                       "%s: train.x[0]: %d tokens: one example's attention, %d heads x %d x %d "
+                       "= %.0f entries, exceeds %zu (AC_PATHS_IO_MAX_OMEGA)", name, t->ntok,
+                       t->nheads, t->ntok, t->ntok, om, AC_PATHS_IO_MAX_OMEGA);
     size_t nx = (size_t)t->N0 * t->ntok;
     long i;
     if ((i = first_nonfinite(t->X, (size_t)t->P * nx)) >= 0)
@@ -720,18 +726,14 @@ static ac_status read_root(const rd *r, const json_t *o, ac_paths_task *t)
     return ac_paths_task_check(t, r->name, r->msg);
 }
 
-ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
-                              ac_msg *msg)
+/* The task from a parsed root (a reference taken over), or the parse error
+ * err (root NULL) as "NAME:LINE:COLUMN: reason". */
+static ac_status task_from_root(json_t *root, const json_error_t *err, const char *name,
+                                ac_paths_task *t, ac_msg *msg)
 {
-    name = name ? name : DEFAULT_NAME;
-    ac_paths_task_init(t);
-    if (!buf)
-        return ac_fail(msg, AC_EINVAL, "%s: no text", name);
-    json_error_t err;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", name, err.line > 0 ? err.line : 1,
-                       err.column > 0 ? err.column : 1, err.text);
+        return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", name, err->line > 0 ? err->line : 1,
+                       err->column > 0 ? err->column : 1, err->text);
     rd r = {name, msg};
     ac_status st = read_root(&r, root, t);
     json_decref(root);
@@ -740,38 +742,64 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
     return st;
 }
 
+#define BOM "\xef\xbb\xbf"
+
+ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
+                              ac_msg *msg)
+{
+    name = name ? name : DEFAULT_NAME;
+    ac_paths_task_init(t);
+    if (!buf)
+        return ac_fail(msg, AC_EINVAL, "%s: no text", name);
+    if (len >= 3 && memcmp(buf, BOM, 3) == 0)
+        buf += 3, len -= 3;
+    json_error_t err;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    return task_from_root(root, &err, name, t, msg);
+}
+
+/* jansson's reader over a stream: the parser takes the text as it comes,
+ * so memory follows what was parsed and a stream that is not JSON (NUL
+ * bytes from /dev/zero) stops at its first byte. */
+typedef struct {
+    FILE *f;
+    int started; /* the first chunk was read (a byte-order mark skipped) */
+    int err;     /* errno of a failed read, 0 */
+} file_source;
+
+static size_t read_chunk(void *buffer, size_t buflen, void *data)
+{
+    file_source *s = data;
+    size_t n = fread(buffer, 1, buflen, s->f);
+    if (!s->started) {
+        s->started = 1;
+        if (n >= 3 && memcmp(buffer, BOM, 3) == 0) {
+            memmove(buffer, (char *)buffer + 3, n - 3);
+            n -= 3;
+        }
+    }
+    if (n == 0 && ferror(s->f)) {
+        s->err = errno ? errno : EIO;
+        return (size_t)-1;
+    }
+    return n;
+}
+
 ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
 {
     ac_paths_task_init(t);
     FILE *f = fopen(path, "rb");
     if (!f)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = (size_t)1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        char *b = realloc(buf, 2 * cap);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        cap *= 2;
-    }
-    int rerr = ferror(f), e = errno;
+    file_source src = {f, 0, 0};
+    json_error_t err;
+    json_t *root = json_load_callback(read_chunk, &src, JSON_REJECT_DUPLICATES, &err);
     fclose(f);
-    if (!buf)
-        return ac_fail(msg, AC_ENOMEM, "%s: no memory to read the file", path);
-    if (rerr) {
-        free(buf);
-        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(e));
+    if (src.err) {
+        json_decref(root);
+        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(src.err));
     }
-    ac_status st = ac_paths_task_parse(buf, len, path, t, msg);
-    free(buf);
-    return st;
+    return task_from_root(root, &err, path, t, msg);
 }
 
 /* ---- Writing ------------------------------------------------------------------ */
@@ -1126,6 +1154,16 @@ ac_status ac_paths_task_markov(const ac_paths_task_gen *g, ac_paths_task *t, ac_
     if (ntr < 2 || ntr % 2 || nte < 2 || nte % 2)
         return ac_fail(msg, AC_EINVAL, "markov task: --train %d and --test %d must be even and "
                        ">= 2 (half of each set per class)", ntr, nte);
+    /* what the reader takes back (examples(): each set's inputs within
+     * AC_PATHS_IO_MAX_PHI), checked before drawing gigabytes */
+    int most = ntr > nte ? ntr : nte;
+    double nx = (double)most * AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK;
+    if (nx > (double)AC_PATHS_IO_MAX_PHI)
+        return ac_fail(msg, AC_ESIZE, "markov task: %s %d examples x %d features x %d tokens = %.0f "
+                       "numbers exceed %zu (AC_PATHS_IO_MAX_PHI), more than paths solve reads back "
+                       "(at most %d examples a set)", most == ntr ? "--train" : "--test", most,
+                       AC_PATHS_MARKOV_N0, AC_PATHS_MARKOV_NTOK, nx, AC_PATHS_IO_MAX_PHI,
+                       (int)(AC_PATHS_IO_MAX_PHI / ((size_t)AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK)));
     unsigned long off = g->seed - AC_PATHS_IO_MARKOV_SEED_DEFAULT; /* wraps below 27: fine */
     unsigned long seeds[4] = {g->seed, g->seed + (AC_PATHS_MARKOV_SEED_TEST - AC_PATHS_MARKOV_SEED_TRAIN),
                               AC_PATHS_MARKOV_SEED_RANDOM1 + off, AC_PATHS_MARKOV_SEED_RANDOM2 + off};

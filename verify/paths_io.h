@@ -52,6 +52,12 @@
  * (2 GiB), far above the paper's tasks (1100 x 231 x 4 = 1e6) and below
  * what a workstation holds twice. */
 #define AC_PATHS_IO_MAX_PHI ((size_t)1 << 28)
+/* Largest attention of one example, nheads x ntok x ntok: 2^26 doubles (512
+ * MiB), the scratch ac_paths_task_phi holds (qk and bilinear compute it from
+ * a few numbers per token, so without this bound a 200 kB file of 20000
+ * one-feature tokens asked for 3 GiB).  The paper's tasks need 4 x 31 x 31;
+ * the bound leaves 4 heads of 4096 tokens. */
+#define AC_PATHS_IO_MAX_OMEGA ((size_t)1 << 26)
 
 typedef enum {
     AC_PATHS_ATTN_QK,        /* per head Q, K (G_k x N0 each) */
@@ -89,7 +95,8 @@ void ac_paths_task_clear(ac_paths_task *t);
 /* AC_OK when t is a usable task, else AC_EINVAL (or AC_ESIZE for sizes) with
  * msg "NAME: KEY: reason", NAME the file name used in messages: the settings
  * (ac_paths_settings_check's bound, under the key that sets it), sizes (P >=
- * 1, N0, ntok >= 1, G >= 1, the path tensor within AC_PATHS_IO_MAX_PHI and
+ * 1, N0, ntok >= 1, G >= 1, the path tensor within AC_PATHS_IO_MAX_PHI, one
+ * example's attention within AC_PATHS_IO_MAX_OMEGA, and
  * BLAS's int sizes), a non-finite entry, a readout token outside the
  * sequence, attention matrices with a negative entry or a column not summing
  * to 1.  The reader calls it; the writer too, before writing anything. */
@@ -102,7 +109,10 @@ ac_status ac_paths_task_check(const ac_paths_task *t, const char *name, ac_msg *
 ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
                               ac_msg *msg);
 /* Read the file path and parse it; AC_EIO (msg "PATH: reason") when it
- * cannot be read. */
+ * cannot be read.  The text is parsed as it is read (jansson's callback
+ * loader), so memory follows what was parsed: a stream that is not JSON
+ * stops at its first bad byte.  A leading UTF-8 byte-order mark is skipped,
+ * here and by _parse (RFC 8259 allows a parser to ignore one). */
 ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg);
 
 /* Write t in the format above, every number as %.17g in the C locale
