@@ -31,7 +31,7 @@ TBIN = $(BUILD)/attncheck-tests
 # Debian packages the build, the tests and the results need (make deps).
 DEPS_PKGS = libgsl-dev liblapacke-dev libopenblas-dev libmpfr-dev libgmp-dev \
             libcriterion-dev libjansson-dev pkg-config gnuplot-nox locales \
-            python3-sklearn fortunes zlib1g-dev
+            python3-sklearn fortunes zlib1g-dev gcc libc6-dev
 # Data read from Debian packages, never copied into the project: scikit-learn's
 # 1797 handwritten digits (paths.digits) and the fortunes text corpus
 # (joma.text-entropy).

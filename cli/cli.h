@@ -65,6 +65,14 @@ void cli_hold_signals(void);
 int cli_interrupted(void);
 void cli_release_signals(void);
 
+/* Refuse an --out that cannot be written before the run rather than after
+ * it (a sampler or a training can take minutes): open its temporary and
+ * remove it again, with ac_atomic_open's checks and message (a missing or
+ * unwritable directory, a directory, a dangling link).  Only for a path that
+ * is absent or a regular file: a FIFO's reader would take the first close
+ * for the end of the output.  NULL (stdout) passes.  0 after a message. */
+int cli_out_writable(const char *out);
+
 /* Test hook: sleep AC_TEST_STALL_SECONDS (environment; unset: no sleep)
  * between the files of an output set, so that tests/cli.sh can signal a run
  * while its temporaries exist. */

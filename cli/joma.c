@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "solvers/ode.h"
@@ -63,29 +62,6 @@ static int parse_attention(const char *s, ac_joma_attention *a)
         }
     cli_error("--attention: '%s' is not exp, softmax or linear", s);
     return 0;
-}
-
-/* Refuse an --out that cannot be written before the run rather than after
- * it (a sampler or a training can take minutes): open its temporary and
- * remove it again, with ac_atomic_open's checks and message (a missing or
- * unwritable directory, a directory, a dangling link).  Only for a path that
- * is absent or a regular file: a FIFO's reader would take the first close
- * for the end of the output.  0 after a message. */
-static int out_writable(const char *out)
-{
-    struct stat sb;
-    if (!out || (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
-        return 1;
-    ac_msg msg = {{0}};
-    ac_atomic a = {0};
-    cli_hold_signals();
-    ac_status st = ac_atomic_open(&a, out, &msg);
-    if (st == AC_OK)
-        ac_atomic_abort(&a);
-    else
-        cli_error("%s", msg.text);
-    cli_release_signals();
-    return st == AC_OK;
 }
 
 /* Write through fill to path atomically, or to stdout when path is NULL.
@@ -566,7 +542,7 @@ static int joma_integrate(int argc, char **argv)
         cli_error("joma integrate: at most one MU_FILE (see --help)");
         return EXIT_USAGE;
     }
-    if (!out_writable(out))
+    if (!cli_out_writable(out))
         return EXIT_USAGE;
     int_input in = {0};
     int rc = EXIT_USAGE, nt = 0, n_done = 0;
@@ -910,7 +886,7 @@ static int joma_train(int argc, char **argv)
         cli_error("joma train: expected one of --tokens FILE or --data FILE, and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!out_writable(out))
+    if (!cli_out_writable(out))
         return EXIT_USAGE;
     ac_msg msg = {{0}};
     ac_joma_tokens tk = {0};

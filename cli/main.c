@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "verify/atomic.h"
 #include "verify/claim.h" /* AC_VERSION */
 
 static char command_line[4096];
@@ -215,4 +217,22 @@ int main(int argc, char **argv)
                         "predicts with what a small trained model does.\n"
                         "exit status: 0 every claim holds, 1 some claim fails, 2 bad usage or bad input.\n",
                         cli_commands, cli_ncommands, argc, argv);
+}
+
+/* cli_out_writable: cli.h says what it refuses and why. */
+int cli_out_writable(const char *out)
+{
+    struct stat sb;
+    if (!out || (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
+        return 1;
+    ac_msg msg = {{0}};
+    ac_atomic a = {0};
+    cli_hold_signals();
+    ac_status st = ac_atomic_open(&a, out, &msg);
+    if (st == AC_OK)
+        ac_atomic_abort(&a);
+    else
+        cli_error("%s", msg.text);
+    cli_release_signals();
+    return st == AC_OK;
 }

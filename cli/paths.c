@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "theory/paths.h"
@@ -156,29 +155,6 @@ static int emit(const char *out, out_format fmt, json_t *j, text_fn text, const 
     }
     cli_release_signals();
     return ok;
-}
-
-/* Refuse an --out that cannot be written before the run rather than after
- * it (a sampler or a training can take minutes): open its temporary and
- * remove it again, with ac_atomic_open's checks and message (a missing or
- * unwritable directory, a directory, a dangling link).  Only for a path that
- * is absent or a regular file: a FIFO's reader would take the first close
- * for the end of the output.  0 after a message. */
-static int out_writable(const char *out)
-{
-    struct stat sb;
-    if (!out || (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
-        return 1;
-    ac_msg msg = {{0}};
-    ac_atomic a = {0};
-    cli_hold_signals();
-    ac_status st = ac_atomic_open(&a, out, &msg);
-    if (st == AC_OK)
-        ac_atomic_abort(&a);
-    else
-        cli_error("%s", msg.text);
-    cli_release_signals();
-    return st == AC_OK;
 }
 
 /* Read the task; 0 after a message naming the file on failure. */
@@ -353,7 +329,7 @@ static int paths_solve(int argc, char **argv)
         cli_error("paths solve: expected --task FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!out_writable(out))
+    if (!cli_out_writable(out))
         return EXIT_USAGE;
     ac_paths_task t;
     if (!load(task, &t))
@@ -567,7 +543,7 @@ static int paths_sample(int argc, char **argv)
         cli_error("paths sample: expected --task FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!out_writable(out))
+    if (!cli_out_writable(out))
         return EXIT_USAGE;
     ac_paths_task t;
     if (!load(task, &t))
@@ -729,7 +705,7 @@ static int paths_generate(int argc, char **argv)
                   "(see --help)");
         return EXIT_USAGE;
     }
-    if (!out_writable(out))
+    if (!cli_out_writable(out))
         return EXIT_USAGE;
     gen.seed = seed > 0 ? (unsigned long)seed : row->seed;
     gen.width = isnan(width) ? row->width : width;
