@@ -31,6 +31,10 @@
 # (bad usage, the unfaulted tree does not build or does not pass its checks).
 set -eu
 
+# The whole script is one function, read before it runs, so that editing
+# this file during a campaign does not change the running one.
+main() {
+
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 scope=${FAULTS_SCOPE:-module}
@@ -52,6 +56,7 @@ $helper list "${FAULTS:-}" >/dev/null || exit 2
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/attncheck-faults.XXXXXX")
 child=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
     if [ -n "$child" ]; then
         kill -TERM -- "-$child" 2>/dev/null || true
@@ -72,6 +77,9 @@ git ls-files -z --cached --others --exclude-standard |
 if [ -d build ]; then
     cp -a build "$src/build"
 fi
+# from here on the copy's fault list and helper: editing the tree during a
+# campaign changes nothing in it
+helper="python3 $src/tests/faults/faults.py"
 commit=$(git rev-parse --short=12 HEAD)
 if [ -n "$(git status --porcelain --untracked-files=normal)" ]; then
     commit="$commit plus uncommitted changes"
@@ -282,3 +290,5 @@ else
     $helper report "$results" "$out" "$title"
 fi
 echo "run.sh: wrote $out ($total s)" >&2
+}
+main "$@"; exit $?
