@@ -81,7 +81,7 @@ fi
 # campaign changes nothing in it
 helper="python3 $src/tests/faults/faults.py"
 commit=$(git rev-parse --short=12 HEAD)
-if [ -n "$(git status --porcelain --untracked-files=normal -- . ":!$out")" ]; then
+if git status --porcelain --untracked-files=normal | grep -qv "^...$out\$"; then
     commit="$commit plus uncommitted changes"
 fi
 bin=build/attncheck
