@@ -42,7 +42,7 @@ TEST_LOCALE = de_DE.UTF-8
 BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine libsundials-dev
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-.PHONY: all deps test test-sanitize test-valgrind results baseline regress bench fuzz clean
+.PHONY: all deps test test-sanitize test-valgrind results baseline regress bench faults fuzz clean
 all: $(BIN)
 
 deps:
@@ -106,6 +106,15 @@ regress: deps $(BIN)
 bench: deps $(BIN)
 	@./.ci/apt-install $(BENCH_PKGS)
 	./bench/run.sh $(BIN)
+
+# make faults: plant each fault of tests/faults/*.faults alone in a temporary
+# copy of the tree, build it, run the module's tests and regress, and count
+# what they catch into results/faults.md (docs/faults.md; ~45 min on 2 cores).
+# FAULTS=id1,id2 picks faults, FAULTS_SCOPE=all runs make test's checks.
+FAULTS_PKGS = python3 coreutils tar util-linux
+faults: deps $(BIN) $(TBIN)
+	@./.ci/apt-install $(FAULTS_PKGS)
+	./tests/faults/run.sh
 
 # make fuzz: the four libFuzzer targets of tests/fuzz (parsers: data, emb;
 # graph building: graph; the solve: solve), FUZZ_SECONDS shared between them

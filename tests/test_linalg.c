@@ -200,3 +200,27 @@ Test(linalg, cholesky_rebuilds_the_matrix_and_solves)
     ac_la_cholesky_solve(NULL, 0, NULL);
     gsl_rng_free(r);
 }
+
+/* gamma_n bounds n roundings with the unit roundoff u = DBL_EPSILON / 2
+ * (Higham §3.1), and is the tightest such bound for n = 1: fl(1 + 2^-53)
+ * is a tie that rounds to 1, a relative error of 2^-53 / (1 + 2^-53) =
+ * u (1 - u + O(u^2)) (computed exactly enough in double: the one rounding
+ * of the division is 2^-53 relative), which gamma_1 = u / (1 - u) exceeds
+ * by the factor 1 + 2u + O(u^2).  A bound built on DBL_EPSILON instead of u
+ * would be twice as large: 1.5 separates the two.  gamma_n is increasing
+ * and, for n u < 1/2, at most 2 n u. */
+Test(linalg, gamma_is_the_tight_bound_of_one_rounding_with_the_unit_roundoff)
+{
+    volatile double tiny = ldexp(1.0, -53), one = 1.0;
+    double rounded = one + tiny; /* a tie: rounds to even, 1 */
+    cr_assert_eq(rounded, 1.0);
+    double err = tiny / (1.0 + tiny); /* |(1 + 2^-53) - 1| / (1 + 2^-53) */
+    double g1 = ac_la_gamma(1);
+    cr_assert_geq(g1, err, "gamma_1 = %.17g is below the error %.17g of one rounding", g1, err);
+    cr_assert_lt(g1, 1.5 * err, "gamma_1 = %.17g is not the tight bound %.17g (u = DBL_EPSILON / 2)", g1,
+                 err);
+    for (int n = 1; n < 1000; n++) {
+        cr_assert_gt(ac_la_gamma(n + 1), ac_la_gamma(n), "gamma is not increasing at n = %d", n);
+        cr_assert_leq(ac_la_gamma(n), 2.0 * n * (DBL_EPSILON / 2), "gamma_%d above 2 n u", n);
+    }
+}

@@ -313,6 +313,37 @@ Test(ode, finite_time_singularity_ends_before_it_with_its_time)
     ac_ode_free(w);
 }
 
+/* The blow-up test fires at the first accepted state past y_max, whatever
+ * the method: the state before it is within the bound (a test at any larger
+ * multiple of y_max would step past it first).  y' = y^2 from y(0) = 1.7312
+ * reaches 1e4 before its singularity at t = 1/1.7312. */
+Test(ode, blowup_is_reported_at_the_first_state_past_y_max)
+{
+    ac_ode_system sys = {1, sq_rhs, NULL, NULL, NULL};
+    for (int m = 0; m < AC_ODE_METHOD_COUNT; m++) {
+        if (ac_ode_method_needs_jac((ac_ode_method)m))
+            continue;
+        ac_ode_settings s;
+        ac_ode_settings_default(&s);
+        s.method = (ac_ode_method)m;
+        s.y_max = 1e4;
+        ac_ode_workspace *w = ac_ode_alloc(1);
+        double y0 = 1.7312, prev = y0;
+        ac_ode_info info;
+        cr_assert_eq(ac_ode_set(w, &sys, 0.0, &y0, 2.0, &s, NULL), AC_OK);
+        while (!ac_ode_test(w, &info)) {
+            prev = ac_ode_y(w)[0];
+            cr_assert_eq(ac_ode_step(w), AC_OK);
+        }
+        cr_assert_eq(info.status, AC_ODE_BLOWUP, "%s: %s", ac_ode_method_name((ac_ode_method)m),
+                     ac_ode_outcome_str(info.status));
+        cr_assert(ac_ode_y(w)[0] > s.y_max && prev <= s.y_max,
+                  "%s: blow-up reported at y = %g after y = %g (y_max %g)",
+                  ac_ode_method_name((ac_ode_method)m), ac_ode_y(w)[0], prev, s.y_max);
+        ac_ode_free(w);
+    }
+}
+
 Test(ode, refusing_rhs_leaves_t_and_y_at_the_last_good_step)
 {
     for (int m = 0; m < AC_ODE_METHOD_COUNT; m++) {

@@ -350,3 +350,33 @@ Test(regress, json_baseline_of_the_same_results_moves_nothing)
     ac_report_set_clear(&set);
     free_pair(a, 2);
 }
+
+/* A tolerance that moves is reported even when the row's numbers and verdict
+ * stay: 10x looser (the size of the faults of tests/faults that nothing saw
+ * before), 1 + 1e-6 of the allowed change either way, and just below it. */
+Test(regress, a_tolerance_that_moves_is_reported_with_the_numbers_unchanged)
+{
+    struct {
+        double factor; /* tol_new = tol_base + factor * allowed, or tol_base * -factor for < 0 */
+        int moved;
+    } cases[] = {{-10.0, 1}, {JUST_ABOVE, 1}, {-JUST_ABOVE, 1}, {JUST_BELOW, 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ac_claim_result a[2], b[2];
+        make_pair(a);
+        make_pair(b);
+        double base = a[1].rows[0].tol;
+        double allowed = fmax(AC_REGRESS_RTOL_DEFAULT, AC_REGRESS_TOL_FRACTION) * fabs(base);
+        b[1].rows[0].tol = cases[k].factor == -10.0 ? 10.0 * base : base + cases[k].factor * allowed;
+        ac_claim_judge(&b[1]);
+        ac_regress_summary s;
+        char *text = compare(a, 2, b, 2, &s);
+        cr_assert_eq(s.verdict_changes + s.missing + s.added, 0, "case %zu:\n%s", k, text);
+        cr_assert_eq(s.moved, cases[k].moved, "case %zu: tol %.17g -> %.17g:\n%s", k, base,
+                     b[1].rows[0].tol, text);
+        if (cases[k].moved)
+            cr_assert(strstr(text, "fake.beta | gap | tolerance") != NULL, "%s", text);
+        free(text);
+        free_pair(a, 2);
+        free_pair(b, 2);
+    }
+}

@@ -2,6 +2,7 @@
  * verify/trial.h), and their measurements under planted faults
  * (verify/svm_measure.h). */
 #include <criterion/criterion.h>
+#include <gsl/gsl_fit.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,40 @@ Test(svm_measure, rate_judge_sees_a_planted_slower_rate)
     v = ac_svm_rate_judge(R, L, N, m);
     cr_assert_float_eq(v.drift, 10.2 * q, ROUND_FIT, "drift %.17g", v.drift);
     cr_assert_float_eq(v.bias, 1.0 / (exp(1.0) * 13.0), ROUND_UNIT, "mean R is 13");
+}
+
+/* The rate's tolerance is 3 se + drift + bias with se the slope's standard
+ * error, reached a second way (gsl_fit_linear's cov11 and its slopes on the
+ * halves), and a deviation planted 5 % past it fails while one 5 % inside
+ * passes.  ln L = -m R + noise + c R: the noise (a fixed wiggle of size 0.05)
+ * sets se and the drift, c the deviation; a linear term moves neither.  The
+ * two computations of tol differ by rounding only: 1e-9 relative covers
+ * sums of 51 terms of size O(10) in either (far below the 5 % margin). */
+Test(svm_measure, rate_tolerance_is_three_standard_errors_plus_drift_and_bias)
+{
+    enum { N = 51, H = N / 2 };
+    double R[N], y[N], L[N], m = 1.7312, c00, c01, c11, ss, a, b0, b1, bh, rbar = 0.0;
+    for (int i = 0; i < N; i++) {
+        R[i] = 8.0 + 0.2 * i;
+        y[i] = -m * R[i] + 0.05 * sin(1.7312 * i);
+        rbar += R[i] / N;
+    }
+    cr_assert_eq(gsl_fit_linear(R, 1, y, 1, N, &a, &b0, &c00, &c01, &c11, &ss), 0);
+    double se = sqrt(c11);
+    cr_assert_eq(gsl_fit_linear(R, 1, y, 1, H, &a, &b1, &c00, &c01, &c11, &ss), 0);
+    cr_assert_eq(gsl_fit_linear(R + H, 1, y + H, 1, N - H, &a, &bh, &c00, &c01, &c11, &ss), 0);
+    double tol = 3.0 * se + fabs(bh - b1) + 1.0 / (exp(1.0) * rbar);
+    double noise_slope = b0 + m;
+    for (int k = 0; k < 2; k++) {
+        double c = (k ? 1.05 : 0.95) * tol - noise_slope; /* deviation |b + m| = 1.05 or 0.95 tol */
+        for (int i = 0; i < N; i++)
+            L[i] = exp(y[i] + c * R[i]);
+        ac_svm_rate v = ac_svm_rate_judge(R, L, N, m);
+        cr_assert(fabs(v.tol - tol) <= 1e-9 * tol, "tol %.17g, 3 se + drift + bias %.17g", v.tol, tol);
+        cr_assert(fabs(v.se - se) <= 1e-9 * se, "se %.17g, gsl %.17g", v.se, se);
+        cr_assert_eq(v.pass, !k, "deviation %.17g against tol %.17g: %s", v.dev, v.tol,
+                     k ? "a planted excess of 5 %% passes" : "5 %% inside fails");
+    }
 }
 
 /* Along W_pred = W_fin + R W_svm itself the measured leakage is the

@@ -70,6 +70,22 @@ static void compare_number(FILE *out, const char *id, const ac_claim_row *b, con
                 b->is_count ? "count" : "max(rtol |base|, fraction of tol)");
 }
 
+/* A row's tolerance moved when |new - base| > max(rtol, AC_REGRESS_TOL_FRACTION)
+ * |base| (regress.h): the claim now judges its numbers differently even when
+ * they stay where they were. */
+static void compare_tol(FILE *out, const char *id, const ac_claim_row *b, double tc, double rtol,
+                        ac_regress_summary *sum)
+{
+    double allowed = fmax(rtol, AC_REGRESS_TOL_FRACTION) * fabs(b->tol);
+    if (!ac_regress_moved(b->tol, tc, allowed))
+        return;
+    sum->moved++;
+    if (out)
+        fprintf(out, "%s | %s | tolerance: base %.17g, new %.17g, change %.3g > allowed %.3g "
+                     "(max(rtol, tol fraction) |base|)\n",
+                id, b->quantity, b->tol, tc, fabs(tc - b->tol), allowed);
+}
+
 /* Rows of one matched claim. */
 static ac_status compare_rows(FILE *out, const ac_claim_result *b, const ac_claim_result *c,
                               ac_regress_summary *sum, ac_msg *msg)
@@ -94,6 +110,7 @@ static ac_status compare_rows(FILE *out, const ac_claim_result *b, const ac_clai
         sum->compared++;
         compare_number(out, id, rb, "theory", rb->theory, rc->theory, rtol, sum);
         compare_number(out, id, rb, "empirical", rb->empirical, rc->empirical, rtol, sum);
+        compare_tol(out, id, rb, rc->tol, rtol, sum);
         if (rb->verdict != rc->verdict) {
             sum->verdict_changes++;
             if (out)

@@ -9,7 +9,13 @@
  *     |new - base| > max(rtol |base|, AC_REGRESS_TOL_FRACTION |tol|)      (value rows)
  *     |new - base| > AC_REGRESS_COUNT_FRACTION |base|                   (rows with is_count)
  *
- * (verify/claim.h gives the reasons for the constants).  Two NaNs are equal,
+ * and its tolerance moved when
+ *
+ *     |tol_new - tol_base| > max(rtol, AC_REGRESS_TOL_FRACTION) |tol_base|
+ *
+ * (a tolerance made looser or tighter changes what the claim judges even when
+ * its numbers stay: make faults found such edits that nothing else saw).
+ * verify/claim.h gives the reasons for the constants.  Two NaNs are equal,
  * a NaN against a number moved, infinities equal only themselves.  rtol comes
  * from the current result: the code of today says how exactly a claim
  * replays; a claim with a NaN or negative rtol gets AC_REGRESS_RTOL_DEFAULT.
@@ -27,7 +33,7 @@
 
 typedef struct {
     int compared;        /* rows found on both sides */
-    int moved;           /* numbers (theory or empirical of a row) that moved */
+    int moved;           /* numbers (theory, empirical or tolerance of a row) that moved */
     int verdict_changes; /* claims whose verdict or status changed, plus rows whose verdict changed */
     int missing;         /* claims, and rows of matched claims, in the baseline only */
     int added;           /* claims, and rows of matched claims, in the current results only */
@@ -49,6 +55,7 @@ int ac_regress_moved(double base, double cur, double allowed);
  *   ID: verdict PASS -> FAIL
  *   ID: status AC_OK -> AC_ENUMERIC (message)
  *   ID | QUANTITY | empirical: base B, new N, change C > allowed A
+ *   ID | QUANTITY | tolerance: base B, new N, change C > allowed A
  *   ID | QUANTITY: verdict PASS -> FAIL
  *   ID: claim missing from the current results      ID: claim added
  *   ID | QUANTITY: row missing from the current results   ... row added
