@@ -78,27 +78,40 @@ static double *rand_labels(gsl_rng *r, int P)
     return Y;
 }
 
+/* The Cholesky factor of the n x n SPD A (row-major, n >= 1) by GSL: a
+ * route independent of the LAPACKE code under test.  The caller frees it. */
+static gsl_matrix *gsl_chol(const double *A, int n)
+{
+    gsl_matrix *F = gsl_matrix_alloc((size_t)n, (size_t)n);
+    for (int i = 0; i < n * n; i++)
+        F->data[i] = A[i];
+    cr_assert_eq(gsl_linalg_cholesky_decomp1(F), 0);
+    return F;
+}
+
+/* A^{-1} b through gsl_chol's factor F of A (n entries); the caller frees it. */
+static gsl_vector *gsl_chol_solve(const gsl_matrix *F, const double *b, int n)
+{
+    gsl_vector_const_view bv = gsl_vector_const_view_array(b, (size_t)n);
+    gsl_vector *x = gsl_vector_alloc((size_t)n);
+    gsl_linalg_cholesky_solve(F, &bv.vector, x);
+    return x;
+}
+
 /* ln det(A) + y^T A^{-1} y for the n x n SPD A by GSL's Cholesky: a route
  * independent of the LAPACKE code under test. */
 static double gsl_logdet_quad(const double *A, const double *y, int n)
 {
     if (n == 0)
         return 0.0;
-    gsl_matrix *M = gsl_matrix_alloc((size_t)n, (size_t)n);
-    gsl_vector *x = gsl_vector_alloc((size_t)n), *b = gsl_vector_alloc((size_t)n);
-    for (int i = 0; i < n; i++) {
-        gsl_vector_set(b, (size_t)i, y[i]);
-        for (int j = 0; j < n; j++)
-            gsl_matrix_set(M, (size_t)i, (size_t)j, A[i * n + j]);
-    }
-    cr_assert_eq(gsl_linalg_cholesky_decomp1(M), 0);
-    gsl_linalg_cholesky_solve(M, b, x);
+    gsl_matrix *M = gsl_chol(A, n);
+    gsl_vector *x = gsl_chol_solve(M, y, n);
     double ld = 0.0, q = 0.0;
     for (int i = 0; i < n; i++) {
         ld += 2.0 * log(gsl_matrix_get(M, (size_t)i, (size_t)i));
         q += y[i] * gsl_vector_get(x, (size_t)i);
     }
-    gsl_matrix_free(M), gsl_vector_free(x), gsl_vector_free(b);
+    gsl_matrix_free(M), gsl_vector_free(x);
     return ld + q;
 }
 
@@ -297,11 +310,7 @@ Test(paths, kernel_from_phi_equals_pairwise_sum_of_path_kernels)
  * that goes through L (Higham Thm 10.3), and an upper bound on |U|. */
 static void abs_chol_product(const double *U, int n, double *out)
 {
-    gsl_matrix *F = gsl_matrix_alloc((size_t)n, (size_t)n);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            gsl_matrix_set(F, (size_t)i, (size_t)j, U[i * n + j]);
-    cr_assert_eq(gsl_linalg_cholesky_decomp1(F), 0);
+    gsl_matrix *F = gsl_chol(U, n);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             double acc = 0.0;
@@ -343,15 +352,8 @@ static double energy_route_bound(const double *A, const double *Kabs, const doub
 {
     if (P == 0)
         return 0.0;
-    gsl_matrix *F = gsl_matrix_alloc((size_t)P, (size_t)P);
-    gsl_vector *yv = gsl_vector_alloc((size_t)P), *v = gsl_vector_alloc((size_t)P);
-    for (int i = 0; i < P; i++) {
-        gsl_vector_set(yv, (size_t)i, Y[i]);
-        for (int j = 0; j < P; j++)
-            gsl_matrix_set(F, (size_t)i, (size_t)j, A[i * P + j]);
-    }
-    cr_assert_eq(gsl_linalg_cholesky_decomp1(F), 0);
-    gsl_linalg_cholesky_solve(F, yv, v);
+    gsl_matrix *F = gsl_chol(A, P);
+    gsl_vector *v = gsl_chol_solve(F, Y, P);
     double logs = 0.0;
     for (int i = 0; i < P; i++)
         logs += fabs(2.0 * log(gsl_matrix_get(F, (size_t)i, (size_t)i)));
@@ -368,7 +370,7 @@ static double energy_route_bound(const double *A, const double *Kabs, const doub
                          (i == j ? sides * (EPS / 2) * (Kabs[i * P + i] + T) + tpert : 0.0));
         }
     }
-    gsl_matrix_free(F), gsl_vector_free(yv), gsl_vector_free(v);
+    gsl_matrix_free(F), gsl_vector_free(v);
     return form + sides * (ac_la_gamma(3.0 * P + 1) * chol + ac_la_gamma(P + 2.0) * logs +
                            ac_la_gamma(P) * yv_abs + EPS / 2 * fabs(E));
 }
@@ -401,18 +403,8 @@ static void predict_route_bound(const double *A, const double *Kabs, const doubl
     *bv = gf * ktabs + sides * u * fabs(kt);
     if (P == 0)
         return;
-    gsl_matrix *F = gsl_matrix_alloc((size_t)P, (size_t)P);
-    gsl_vector *kv = gsl_vector_alloc((size_t)P), *yv = gsl_vector_alloc((size_t)P);
-    gsl_vector *x = gsl_vector_alloc((size_t)P), *v = gsl_vector_alloc((size_t)P);
-    for (int i = 0; i < P; i++) {
-        gsl_vector_set(kv, (size_t)i, k[i]);
-        gsl_vector_set(yv, (size_t)i, Y[i]);
-        for (int j = 0; j < P; j++)
-            gsl_matrix_set(F, (size_t)i, (size_t)j, A[i * P + j]);
-    }
-    cr_assert_eq(gsl_linalg_cholesky_decomp1(F), 0);
-    gsl_linalg_cholesky_solve(F, kv, x);
-    gsl_linalg_cholesky_solve(F, yv, v);
+    gsl_matrix *F = gsl_chol(A, P);
+    gsl_vector *x = gsl_chol_solve(F, k, P), *v = gsl_chol_solve(F, Y, P);
     double xKv = 0.0, xKx = 0.0, dx = 0.0, dv = 0.0, kx = 0.0, kv1 = 0.0, yx = 0.0, kax = 0.0,
            kav = 0.0, tx = 0.0, tv = 0.0; /* tx, tv: the diagonal's K_ii + T roundings */
     for (int i = 0; i < P; i++) {
@@ -431,7 +423,7 @@ static void predict_route_bound(const double *A, const double *Kabs, const doubl
     *bm = gf * (xKv + kav) + tv + sides * gc * dx * dv + gp * (kv1 + (sides > 1 ? yx : 0.0));
     *bv += gf * (xKx + 2.0 * kax) + tx + sides * (gc * dx * dx + gp * kx + u * kx);
     gsl_matrix_free(F);
-    gsl_vector_free(kv), gsl_vector_free(yv), gsl_vector_free(x), gsl_vector_free(v);
+    gsl_vector_free(x), gsl_vector_free(v);
 }
 
 /* The rounding steps of the routes to K in the tests below: the library's
@@ -710,18 +702,11 @@ Test(paths, single_path_energy_and_predictor_depend_on_u_only_as_a_ridge)
         }
         double kl = lib_k_steps(N0, 1), ys = 0.0, lnu = P * log(u);
         if (P > 0) { /* |Ys|^T |A_1^{-1} Ys| */
-            gsl_matrix *F = gsl_matrix_alloc((size_t)P, (size_t)P);
-            gsl_vector *b = gsl_vector_alloc((size_t)P), *x = gsl_vector_alloc((size_t)P);
-            for (int i = 0; i < P; i++) {
-                gsl_vector_set(b, (size_t)i, Ys[i]);
-                for (int j = 0; j < P; j++)
-                    gsl_matrix_set(F, (size_t)i, (size_t)j, A2[i * P + j]);
-            }
-            cr_assert_eq(gsl_linalg_cholesky_decomp1(F), 0);
-            gsl_linalg_cholesky_solve(F, b, x);
+            gsl_matrix *F = gsl_chol(A2, P);
+            gsl_vector *x = gsl_chol_solve(F, Ys, P);
             for (int i = 0; i < P; i++)
                 ys += fabs(Ys[i]) * fabs(gsl_vector_get(x, (size_t)i));
-            gsl_matrix_free(F), gsl_vector_free(b), gsl_vector_free(x);
+            gsl_matrix_free(F), gsl_vector_free(x);
         }
         double tol = energy_route_bound(A1, K1abs, Y, P, s.T, kl, E, 1, 0.0) +
                      energy_route_bound(A2, Cabs, Ys, P, s1.T, kl, E1, 1, EPS / 2 * s1.T) +
@@ -1208,10 +1193,7 @@ Test(paths, not_positive_definite_and_non_finite_inputs_are_reported)
 /* Inverse of the d x d SPD A into X by GSL (a route apart from LAPACKE). */
 static void gsl_spd_inverse(const double *A, int d, double *X)
 {
-    gsl_matrix *M = gsl_matrix_alloc((size_t)d, (size_t)d);
-    for (int i = 0; i < d * d; i++)
-        M->data[i] = A[i];
-    cr_assert_eq(gsl_linalg_cholesky_decomp1(M), 0);
+    gsl_matrix *M = gsl_chol(A, d);
     gsl_linalg_cholesky_invert(M);
     for (int i = 0; i < d * d; i++)
         X[i] = M->data[i];
