@@ -42,8 +42,12 @@ TEST_LOCALE = de_DE.UTF-8
 BENCH_PKGS = python3-numpy python3-scipy python3-cvxopt python3-torch hyperfine libsundials-dev
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-.PHONY: all deps test test-sanitize test-valgrind results baseline regress bench faults fuzz clean
+.PHONY: all lib deps test test-sanitize test-valgrind results baseline regress bench faults fuzz clean
 all: $(BIN)
+
+# make lib: the static library alone, for linking your own C programs
+# (docs/library.md; tests/cli_library.sh builds examples/lib/ against it).
+lib: $(LIBA)
 
 deps:
 	@./.ci/apt-install $(DEPS_PKGS)
