@@ -182,7 +182,7 @@ fi
 if build moe_check; then
     run moe_check "$EX/moe-model.json" "$T/form.json"
     "$BIN" moe check --model "$EX/moe-model.json" --format json --out "$T/moe.json"
-    same moe_check "$T/moe.json" "tolerance max_abs_dlogp max_abs_dp holds_double"
+    same moe_check "$T/moe.json" "tolerance max_abs_dlogp max_abs_dp holds_double mpfr_max_rel_dlogp mpfr_digits holds_mpfr double_vs_mpfr"
     "$BIN" moe convert --model "$EX/moe-model.json" --out "$T/form_cli.json"
     check "examples/lib/moe_check writes moe convert's form byte for byte" cmp "$T/form.json" "$T/form_cli.json"
     refuses moe_check "$T/missing"
