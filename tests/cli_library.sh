@@ -59,20 +59,25 @@ done
 check "headers found under theory/, solvers/, verify/ ($nh)" [ "$nh" -gt 20 ]
 
 # --- the examples ---------------------------------------------------------------
-# build NAME: compile examples/lib/NAME.c with the documented line (warnings
-# are errors: an example is code to copy).
-build() {
+# build_file NAME SOURCE LABEL: compile SOURCE into $T/NAME with the
+# documented line (warnings are errors: an example is code to copy); build
+# NAME does examples/lib/NAME.c.
+build_file() {
     # shellcheck disable=SC2086 # LIBS and SAN are word lists
-    if "$CC" -std=c11 -Wall -Wextra -Werror $SAN -I"$ROOT" "$EX/lib/$1.c" "$LIB" $LIBS \
+    if "$CC" -std=c11 -Wall -Wextra -Werror $SAN -I"$ROOT" "$2" "$LIB" $LIBS \
         -o "$T/$1" 2>"$T/cerr"; then
         pass=$((pass + 1))
         return 0
     fi
     fail=$((fail + 1))
-    echo "FAIL: examples/lib/$1.c does not compile with the documented line:"
+    echo "FAIL: $3 does not compile with the documented line:"
     sed 's/^/    /' "$T/cerr" | head -10
     return 1
 }
+build() {
+    build_file "$1" "$EX/lib/$1.c" "examples/lib/$1.c"
+}
+EX_SHAPE=$T/shape.c
 
 # The comparison: every "KEY VALUE" line of the example against the CLI's
 # JSON (KEY a path: a.b[i][j]); and every leaf under each required key printed
@@ -158,6 +163,15 @@ refuses() {
     grep_in err "$T/missing" "examples/lib/$name names the missing file"
 }
 
+# The guide's first C block, "A program's shape", is a whole program too.
+awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' "$ROOT/docs/library.md" >"$EX_SHAPE" 2>/dev/null
+check "docs/library.md has a C block" [ -s "$EX_SHAPE" ]
+if build_file shape "$EX_SHAPE" "the C block of docs/library.md"; then
+    expect 0 "the guide's program reads the paths task" -- "$T/shape" "$EX/paths-task.json"
+    expect 2 "the guide's program refuses a missing file" -- "$T/shape" "$T/missing"
+    grep_in err "$T/missing" "the guide's program prints the library's message"
+fi
+
 if build svm_solve; then
     run svm_solve "$EX/toy.data" "$EX/toy.emb"
     "$BIN" svm solve "$EX/toy.data" --embeddings "$EX/toy.emb" --format json --out "$T/svm.json"
@@ -199,10 +213,11 @@ vg() {
     valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
         --show-leak-kinds=definite "$T/$name" "$@" >/dev/null 2>"$T/vg"
     st=$?
-    check "examples/lib/$name $* is valgrind clean (exit $st)" [ "$st" -ne 99 ]
+    check "$name $* is valgrind clean (exit $st)" [ "$st" -ne 99 ]
     [ "$st" -ne 99 ] || sed 's/^/    /' "$T/vg" | head -10
 }
 if [ -z "$SAN" ] && command -v valgrind >/dev/null 2>&1; then
+    vg shape "$EX/paths-task.json"
     vg svm_solve "$EX/toy.data" "$EX/toy.emb"
     vg svm_solve "$T/missing" "$EX/toy.emb"
     vg paths_solve "$EX/paths-task.json"
