@@ -20,14 +20,19 @@ V_0 = theta_V0 / sqrt(N0), V_l^h = theta_V / sqrt(n), Q and K as they are; the
 helper converts on the way in, and answers in these plain weights.
 
 Usage: paths_net_torch.py IN.json OUT.json.  IN is {"cases": [...]}, each case
-holding the shape (L, H, n, N0,
-ntok, G, readout: a token index or -1 for the mean), P, X (P x N0 x ntok,
-row-major, tokens as columns), Y (P), theta in the C layout (a, V_0, V_l^h for
-l = 1..L head 1 first, then per head Q_l^h and K_l^h), lr, beta1, beta2, eps
-and steps.  OUT gets {"cases": [...]}, each with f (P), loss, the gradient
-with respect to the plain weights (theta's layout and order) and the plain
-weights after `steps` Adam steps.  Exit status 77 when
-torch does not import (the test skips), 0 when done.
+holding the shape (L, H, n, N0, ntok, G, readout: a token index or -1 for the
+mean), P, X (P x N0 x ntok, row-major, tokens as columns), Y (P), lr, beta1,
+beta2, eps, and "steps": a list of starting states, each theta in the C layout
+(a, V_0, V_l^h for l = 1..L head 1 first, then per head Q_l^h and K_l^h), Adam's
+moments m and v in the same layout and theta's units (the plain weights' are
+m / c and v / c^2) and t, the steps taken before it.  For each state the helper
+evaluates the model there and takes one torch.optim.Adam step from exactly that
+state (its step count t, its moments), so no difference between the two sides
+carries from one step to the next.  OUT gets {"cases": [...]}, each a list of
+answers, one per state: f (P), loss, the gradient with respect to the plain
+weights (theta's layout and order), and after the step the moments m and v
+and the plain weights w.  Exit status 77 when torch does not import (the test
+skips), 0 when done.
 """
 import json
 import math
@@ -39,26 +44,41 @@ except ImportError:
     sys.exit(77)
 
 
+def block_shapes(d):
+    """The plain weight blocks in theta's order: (c, shape), w = c theta."""
+    n, N0, G = d["n"], d["N0"], d["G"]
+    cv = 1 / math.sqrt(n)
+    out = [(cv, (n,)), (1 / math.sqrt(N0), (n, N0))]
+    out += [(cv, (n, n)) for H in d["H"] for _ in range(H)]
+    out += [(1.0, (G, N0)) for H in d["H"] for _ in range(2 * H)]
+    return out
+
+
+def split(d, flat, power):
+    """flat (theta's layout) as plain blocks: each block times c^power."""
+    t = torch.tensor(flat, dtype=torch.float64)
+    blocks, pos = [], 0
+    for c, shape in block_shapes(d):
+        size = math.prod(shape)
+        blk = t[pos:pos + size].reshape(shape)
+        for _ in range(abs(power)):
+            blk = blk * c if power > 0 else blk / c
+        blocks.append(blk)
+        pos += size
+    assert pos == t.numel(), "%d entries, the shape needs %d" % (t.numel(), pos)
+    return blocks
+
+
 def unpack(d, theta):
     """The plain weight blocks of theta as leaf tensors, in theta's order."""
-    n, N0, G = d["n"], d["N0"], d["G"]
-    t = torch.tensor(theta, dtype=torch.float64)
-    pos = 0
-
-    def take(scale, *shape):
-        nonlocal pos
-        size = math.prod(shape)
-        blk = (t[pos:pos + size].reshape(shape) * scale).requires_grad_(True)
-        pos += size
-        return blk
-
-    a = take(1 / math.sqrt(n), n)
-    V0 = take(1 / math.sqrt(N0), n, N0)
-    V = [[take(1 / math.sqrt(n), n, n) for _ in range(H)] for H in d["H"]]
-    QK = [[(take(1.0, G, N0), take(1.0, G, N0)) for _ in range(H)] for H in d["H"]]
-    assert pos == t.numel(), "theta has %d entries, the shape needs %d" % (t.numel(), pos)
-    params = [a, V0] + [v for layer in V for v in layer] + \
-        [m for layer in QK for qk in layer for m in qk]
+    params = [b.requires_grad_(True) for b in split(d, theta, 1)]
+    nh = sum(d["H"])
+    a, V0 = params[0], params[1]
+    V, QK, k = [], [], 0
+    for H in d["H"]:
+        V.append(params[2 + k:2 + k + H])
+        QK.append([(params[2 + nh + 2 * j], params[3 + nh + 2 * j]) for j in range(k, k + H)])
+        k += H
     return a, V0, V, QK, params
 
 
@@ -78,26 +98,34 @@ def forward(d, X, a, V0, V, QK):
     return zr @ a
 
 
+def flat(tensors):
+    return torch.cat([x.detach().reshape(-1) for x in tensors]).tolist()
+
+
+def run_step(d, X, Y, st):
+    """Model at st's theta, then one Adam step from st's moments and count."""
+    a, V0, V, QK, params = unpack(d, st["theta"])
+    f = forward(d, X, a, V0, V, QK)
+    loss = torch.mean((f - Y) ** 2)
+    loss.backward()
+    grad = flat([p.grad for p in params])
+
+    opt = torch.optim.Adam(params, lr=d["lr"], betas=(d["beta1"], d["beta2"]), eps=d["eps"])
+    for p, m, v in zip(params, split(d, st["m"], -1), split(d, st["v"], -2)):
+        opt.state[p] = {"step": torch.tensor(float(st["t"])), "exp_avg": m.clone(),
+                        "exp_avg_sq": v.clone()}
+    opt.step()
+    state = [opt.state[p] for p in params]
+    return {"f": f.tolist(), "loss": loss.item(), "grad_w": grad,
+            "m": flat([s["exp_avg"] for s in state]),
+            "v": flat([s["exp_avg_sq"] for s in state]), "w": flat(params)}
+
+
 def run_case(d):
     P, N0, ntok = d["P"], d["N0"], d["ntok"]
     X = torch.tensor(d["X"], dtype=torch.float64).reshape(P, N0, ntok)
     Y = torch.tensor(d["Y"], dtype=torch.float64)
-    a, V0, V, QK, params = unpack(d, d["theta"])
-
-    f = forward(d, X, a, V0, V, QK)
-    loss = torch.mean((f - Y) ** 2)
-    loss.backward()
-    grad = torch.cat([p.grad.reshape(-1) for p in params])
-
-    opt = torch.optim.Adam(params, lr=d["lr"], betas=(d["beta1"], d["beta2"]), eps=d["eps"])
-    for _ in range(d["steps"]):
-        opt.zero_grad()
-        torch.mean((forward(d, X, a, V0, V, QK) - Y) ** 2).backward()
-        opt.step()
-    after = torch.cat([p.detach().reshape(-1) for p in params])
-
-    return {"f": f.tolist(), "loss": loss.item(), "grad_w": grad.tolist(),
-            "w_after": after.tolist()}
+    return [run_step(d, X, Y, st) for st in d["steps"]]
 
 
 def main():

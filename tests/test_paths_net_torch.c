@@ -3,11 +3,13 @@
  * attention_paths §4.2b's recipe (tests/paths_net_torch.py: written layer by
  * layer with tokens as rows and plain weights, as the authors' my_vit.py,
  * where the C code goes path by path with the fan-in scales pulled out of
- * theta): the same weights and batch on both sides give the same forward
- * output, loss, gradient of every weight block, and weights after a few Adam
- * steps (torch.optim.Adam on the plain weights against the trainer).  Debian's
- * python3-torch runs at test time; the test skips with a message when it is
- * absent. */
+ * theta).  The C trainer takes a few Adam steps; at the start of each, torch
+ * is handed the trainer's own state (weights, Adam's moments, step count),
+ * and from that same state both sides give the same forward output, loss,
+ * gradient of every weight block, and, one Adam step later (torch.optim.Adam
+ * on the plain weights against the trainer), the same moments and weights.
+ * Debian's python3-torch runs at test time; the test skips with a message
+ * when it is absent. */
 #include <criterion/criterion.h>
 #include <float.h>
 #include <jansson.h>
@@ -28,23 +30,28 @@
 #define HELPER "tests/paths_net_torch.py"
 
 /* Examples in the batch, Adam steps and their step size.  lr is larger than
- * the recipe's 3e-3 so that three steps move every weight by far more than
+ * the recipe's 3e-3 so that every step moves every weight by far more than
  * the tolerance below (a step moves a plain weight by about lr). */
 #define BATCH 6
 #define ADAM_STEPS 3
 #define ADAM_LR 0.05
 
-/* Rounding tolerance, derived per compared number (no typed factor).  Both
- * sides evaluate the same multilinear expansion in different orders (BLAS
- * blocks, path by path against layer by layer).  In Higham's model
- * (Accuracy and Stability, §3.1-3.4; u = DBL_EPSILON / 2, gamma_k =
- * ac_la_gamma(k)) a computed sum of products is the exact sum with each
- * term times 1 + theta, |theta| <= gamma_k, k the roundings that term meets,
- * so the error is at most gamma_k times the sum of the terms' absolute
- * values.  The test computes those sums alongside, by its own loops over the
- * absolute values of the weights and inputs (abs_forward, abs_backward:
- * every term of f, of its gradient and of the softmax derivative, with the
- * attention entries, which are positive, as they are).  Per example:
+/* Unit roundoff. */
+#define U (DBL_EPSILON / 2)
+
+/* Rounding tolerance of the model, derived per compared number (no typed
+ * factor); it holds at every Adam step alike, since torch evaluates the
+ * model at the C trainer's own weights of that step.  Both sides evaluate the
+ * same multilinear expansion in different orders (BLAS blocks, path by path
+ * against layer by layer).  In Higham's model (Accuracy and Stability,
+ * §3.1-3.4; u = DBL_EPSILON / 2, gamma_k = ac_la_gamma(k)) a computed sum of
+ * products is the exact sum with each term times 1 + theta, |theta| <=
+ * gamma_k, k the roundings that term meets, so the error is at most gamma_k
+ * times the sum of the terms' absolute values.  The test computes those sums
+ * alongside, by its own loops over the absolute values of the weights and
+ * inputs (abs_forward, abs_backward: every term of f, of its gradient and of
+ * the softmax derivative, with the attention entries, which are positive, as
+ * they are).  Per example:
  *   scores: |dS| <= gamma_kS Sabs, Sabs = |x|^T |K|^T |Q| |x| / sqrt(G), kS
  *     the score's roundings (score_steps), per side;
  *   softmax: a score error d moves Omega_st by at most 2 Omega_st max|d|;
@@ -61,40 +68,76 @@
  *     and the backward pass's roundings (grad_steps): the bound is the
  *     absolute backward pass seeded with (2/B) [(gamma_kgC + gamma_kgT +
  *     2 (L + 1) eps_Om) |f_b - y_b| + df_b] for example b, plus u |g| for
- *     the division by the plain scale c.
+ *     the division by the plain scale c.  It bounds the C gradient in any
+ *     order of the batch sum, so the trainer's (its batch shuffled) too.
  * First order in u (O(u^2) terms dropped).  The step counts below are
  * upper counts of both routes (verify/paths_net.c, tests/paths_net_torch.py).
  * A modelling fault (a scale, a transposed score, a head or path mixed up)
  * moves these numbers by O(1) relative, some 1e12 times the bounds.
- * Measured (AC_TEST_VERBOSE=1 prints it): the largest |C - torch| is 7.7e-5
- * of its bound over the 4 default cases and 1.3e-4 over 80
- * (AC_TEST_MULTIPLIER=20): worst-case bounds against rounding errors that
- * mostly cancel, yet a relative 1e-10 planted in one scale fails them. */
+ * Measured (AC_TEST_VERBOSE=1 prints it), over the three steps: the largest
+ * |C - torch| is 9.7e-5 of its bound over the 4 default cases and 2.1e-4
+ * over 80 (AC_TEST_MULTIPLIER=20): worst-case bounds against rounding errors
+ * that mostly cancel, yet a relative 1e-10 planted in one scale (c_a, or the
+ * score's 1/sqrt(G)) fails them. */
 
-/* Adam after the first gradient: an entry moves by lr mhat / (sqrt(vhat) +
- * eps), a ratio of a gradient average to its own root mean square.  A
- * relative error rho in the gradient entries moves that ratio by at most
- * 2 rho / (1 - rho) (below), and the bias corrections, square root and
- * division add 8 u; over
- * ADAM_STEPS steps the plain weights differ by at most
- *   ADAM_STEPS lr (2 rho / (1 - rho) + 8 u) + 4 u |w|    (the final additions),
- * with rho as below.
- * rho is the entry's derived gradient bound (at the first step, where both
- * sides start from the same weights) over the smallest |gradient entry| C
- * met at any step; at the later steps the two sides' weights differ by
- * about the bound times lr, and the test takes the gradient's absolute
- * error there to be the first step's (an assumption, not derived: the later
- * gradients are not compared with torch's).  Gradients within a relative
- * rho < 1 move mhat by at most rho sum_i w_i |g_i| and sqrt(vhat) by a factor
- * within [1 - rho, 1 + rho], so the ratio by at most 2 rho / (1 - rho) times
- * sum_i w_i |g_i| / sqrt(sum_i w'_i g_i^2) (w, w' the bias-corrected moment
- * weights), which is below 1 by Cauchy-Schwarz with ADAM_STEPS <= 3 and the
- * default betas; so 2 rho becomes 2 rho / (1 - rho), and the test asks rho
- * <= RHO_MAX. */
-#define RHO_MAX 0.5
+/* One Adam step from a common state.  Torch is given the trainer's weights
+ * theta_k, moments m_k, v_k and step count k at the start of step k + 1
+ * (converted to the plain weights: w = c theta, m / c, v / c^2; 1, 1 and 2
+ * roundings), so the two sides differ there only by those conversions, and
+ * nothing carries from one step to the next: each step is compared on its
+ * own, with no assumption on how errors propagate.  Both take, with t = k + 1,
+ *   m' = b1 m + (1 - b1) g,  v' = b2 v + (1 - b2) g^2,
+ *   w' = w - lr R(m', v'),   R(m, v) = (m / c1) / (sqrt(v / c2) + eps),
+ *   c1 = 1 - b1^t, c2 = 1 - b2^t
+ * (the C side in theta units, lr / c and c eps, the same in exact
+ * arithmetic), from gradients g_C, g_T within e = the model's derived
+ * gradient bound of each other.  So, in the plain weights, with |g| <=
+ * |g_T| + e:
+ *   moments: |m'_C - m'_T| <= dm = (1 - b1) e + (2 gamma_2 + 2u) (b1 |m| +
+ *     (1 - b1) |g|)  (each side's two products and sum, gamma_2 a term;
+ *     torch's m / c and the test's own, u each);
+ *     |v'_C - v'_T| <= dv = (1 - b2) e (2 |g_T| + e) + (2 gamma_3 + 4u) (b2 v
+ *     + (1 - b2) g^2)  (g^2 (1 - b2) two products, then the sum: gamma_3;
+ *     v / c^2 two divisions, on each of torch's input and the test's own);
+ *   step: both sides' moments lie in the box [m'_C +- dm] x [max(0, v'_C -
+ *     dv), v'_C + dv], and R rises with m and, at fixed m, falls in |R| as v
+ *     grows, so its exact values on the box lie in [Rmin, Rmax], two corners
+ *     (adam_box): this is exact in the gradient error, no relative-error
+ *     expansion and no sign condition on g.  Each side's own rounding of R
+ *     is relative: the bias corrections (1 - pow(b, t): pow within 1 ulp,
+ *     2u b^t, and the subtraction u, so relative u (2 b^t / (1 - b^t) + 1),
+ *     bias_rel; c2's under the square root counts half), and at most 8
+ *     further roundings (C: lr / c, m / c1, v / c2, sqrt, c eps, the sum,
+ *     the division, the product; torch: lr / c1, sqrt(c2), sqrt(v), the
+ *     division by it, + eps, m / denom, times the step size); the box's own
+ *     two corners, computed here, the same again; so
+ *       |w'_C - w'_T| <= lr (Rmax - Rmin + 4 (bias_rel(b1) + bias_rel(b2) / 2
+ *       + 8u) max(|Rmin|, |Rmax|)) + u (|w| + 3 |w'|)
+ *     the last for w = c theta on torch's side, the C side's subtraction and
+ *     w' = c theta', and torch's addition.
+ * First order in u, as above.  Measured: the moments use 7.3e-4 of their
+ * bounds over the default cases and 0.11 over 80 (entries with a gradient
+ * near 0, where a few ulp of v' meet the 10 u of the rounding part), the
+ * weights 1.6e-4 and 1.9e-3; an Adam fault (c2 from b1, eps under the
+ * square root, c1 one step off from step 2 on, a relative 1e-10 in lr) fails
+ * them at the steps it touches. */
 
 /* The helper's exit status when torch does not import. */
 #define TORCH_MISSING 77
+
+/* One case: its shape and seed, the batch and weights drawn from the seed,
+ * and the C trainer's states. */
+typedef struct {
+    ac_paths_net_shape sh;
+    unsigned long seed;
+    double X[BATCH * 64], Y[BATCH]; /* N0 ntok <= 64 in the cases below */
+    ac_paths_net_train_settings set;
+    /* the trainer's theta and Adam moments (theta units) at the start of
+     * step k + 1 (k = 0..ADAM_STEPS - 1) and after the last (k = ADAM_STEPS) */
+    double *th[ADAM_STEPS + 1], *m[ADAM_STEPS + 1], *v[ADAM_STEPS + 1];
+    /* C's f, loss and gradient at th[k] (ac_paths_net_predict, _loss) */
+    double f[ADAM_STEPS][BATCH], loss[ADAM_STEPS], *g[ADAM_STEPS];
+} net_case;
 
 /* Roundings of one score S[s, t]: C forms W = K^T Q (G terms) times
  * 1/sqrt(G) (3 with the scale's own square root and division), then x^T W x
@@ -153,13 +196,23 @@ static void read_array(const json_t *o, const char *key, double *v, size_t n)
     }
 }
 
-/* One case's input object for the helper. */
-static json_t *case_json(const ac_paths_net_shape *sh, const double *X, const double *Y,
-                         const double *theta, const ac_paths_net_train_settings *set)
+/* One case's input object for the helper: the shape, batch, Adam's settings
+ * and the trainer's state at the start of each step. */
+static json_t *case_json(const net_case *cs)
 {
-    json_t *H = json_array();
+    const ac_paths_net_shape *sh = &cs->sh;
+    size_t nt = ac_paths_net_size(sh);
+    json_t *H = json_array(), *steps = json_array();
     for (int l = 0; l < sh->L; l++)
         json_array_append_new(H, json_integer(sh->H[l]));
+    for (int k = 0; k < ADAM_STEPS; k++) {
+        json_t *s = json_object();
+        json_object_set_new(s, "theta", array_of(cs->th[k], nt));
+        json_object_set_new(s, "m", array_of(cs->m[k], nt));
+        json_object_set_new(s, "v", array_of(cs->v[k], nt));
+        json_object_set_new(s, "t", json_integer(k));
+        json_array_append_new(steps, s);
+    }
     json_t *o = json_object();
     json_object_set_new(o, "L", json_integer(sh->L));
     json_object_set_new(o, "H", H);
@@ -169,14 +222,13 @@ static json_t *case_json(const ac_paths_net_shape *sh, const double *X, const do
     json_object_set_new(o, "G", json_integer(sh->G));
     json_object_set_new(o, "readout", json_integer(sh->readout));
     json_object_set_new(o, "P", json_integer(BATCH));
-    json_object_set_new(o, "X", array_of(X, (size_t)BATCH * sh->N0 * sh->ntok));
-    json_object_set_new(o, "Y", array_of(Y, BATCH));
-    json_object_set_new(o, "theta", array_of(theta, ac_paths_net_size(sh)));
-    json_object_set_new(o, "lr", json_real(set->lr));
-    json_object_set_new(o, "beta1", json_real(set->beta1));
-    json_object_set_new(o, "beta2", json_real(set->beta2));
-    json_object_set_new(o, "eps", json_real(set->adam_eps));
-    json_object_set_new(o, "steps", json_integer(set->steps));
+    json_object_set_new(o, "X", array_of(cs->X, (size_t)BATCH * sh->N0 * sh->ntok));
+    json_object_set_new(o, "Y", array_of(cs->Y, BATCH));
+    json_object_set_new(o, "lr", json_real(cs->set.lr));
+    json_object_set_new(o, "beta1", json_real(cs->set.beta1));
+    json_object_set_new(o, "beta2", json_real(cs->set.beta2));
+    json_object_set_new(o, "eps", json_real(cs->set.adam_eps));
+    json_object_set_new(o, "steps", steps);
     return o;
 }
 
@@ -270,79 +322,73 @@ static double expect_blocks(const ac_paths_net_shape *sh, const double *c, const
     return worst;
 }
 
-/* One case: its shape and seed, the batch and weights drawn from the seed,
- * and what the C side computes from them. */
-typedef struct {
-    ac_paths_net_shape sh;
-    unsigned long seed;
-    double X[BATCH * 64], Y[BATCH]; /* N0 ntok <= 64 in the cases below */
-    double *th, *g, *after;         /* start, gradient there, after the Adam steps */
-    double *gmin;                   /* smallest |gradient entry| over the Adam steps */
-    double f[BATCH], loss;
-    ac_paths_net_train_settings set;
-} net_case;
-
-/* Draw the batch and weights from cs->seed and run the C side on them. */
+/* Draw the batch and weights from cs->seed and run the C trainer on them,
+ * keeping its state at each step and C's f, loss and gradient there. */
 static void c_side(net_case *cs)
 {
     const ac_paths_net_shape *sh = &cs->sh;
     cr_assert_leq(sh->N0 * sh->ntok, 64);
     gsl_rng *r = ac_test_rng(cs->seed);
     size_t nt = ac_paths_net_size(sh), nx = (size_t)BATCH * sh->N0 * sh->ntok;
-    cs->th = malloc(sizeof(double) * nt);
-    cs->g = malloc(sizeof(double) * nt);
-    cs->after = malloc(sizeof(double) * nt);
-    cs->gmin = malloc(sizeof(double) * nt);
-    double *gs = malloc(sizeof(double) * nt);
-    cr_assert(cs->th && cs->g && cs->after && cs->gmin && gs);
+    for (int k = 0; k <= ADAM_STEPS; k++) {
+        cs->th[k] = malloc(sizeof(double) * nt);
+        cs->m[k] = malloc(sizeof(double) * nt);
+        cs->v[k] = malloc(sizeof(double) * nt);
+        cr_assert(cs->th[k] && cs->m[k] && cs->v[k]);
+        if (k < ADAM_STEPS)
+            cr_assert(cs->g[k] = malloc(sizeof(double) * nt));
+    }
     for (size_t j = 0; j < nx; j++)
         cs->X[j] = gsl_ran_gaussian(r, 1.0);
     for (int mu = 0; mu < BATCH; mu++)
         cs->Y[mu] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
-    ac_paths_net_init(sh, r, cs->th);
+    ac_paths_net_init(sh, r, cs->th[0]);
     /* larger Q, K than the init's, so that the softmaxes are far from uniform
      * and a transposed score shows */
     for (size_t j = ac_paths_net_value_size(sh); j < nt; j++)
-        cs->th[j] *= 2.3;
-
-    ac_msg msg = {{0}};
-    cr_assert_eq(ac_paths_net_predict(sh, cs->th, NULL, BATCH, cs->X, cs->f, &msg), AC_OK, "%s",
-                 msg.text);
-    cr_assert_eq(ac_paths_net_loss(sh, cs->th, 1, BATCH, cs->X, cs->Y, &cs->loss, cs->g, &msg),
-                 AC_OK, "%s", msg.text);
+        cs->th[0][j] *= 2.3;
 
     /* Adam on the whole batch (batch = P: the trainer's shuffle only permutes
-     * the order of the batch sum), with a look at each step's gradient */
+     * the order of the batch sum) */
+    ac_msg msg = {{0}};
     ac_paths_net_train_settings_default(&cs->set);
     cs->set.steps = ADAM_STEPS;
     cs->set.batch = BATCH;
     cs->set.lr = ADAM_LR;
     ac_paths_net_trainer *tr = ac_paths_net_trainer_alloc(sh, BATCH);
     cr_assert(tr);
-    cr_assert_eq(ac_paths_net_trainer_set(tr, BATCH, cs->X, cs->Y, &cs->set, cs->th, &msg), AC_OK,
-                 "%s", msg.text);
-    for (int s = 0; s < ADAM_STEPS; s++) {
-        double ls;
-        const double *cur = ac_paths_net_trainer_theta(tr);
-        cr_assert_eq(ac_paths_net_loss(sh, cur, 1, BATCH, cs->X, cs->Y, &ls, gs, &msg), AC_OK);
-        for (size_t i = 0; i < nt; i++)
-            cs->gmin[i] = s == 0 ? fabs(gs[i]) : fmin(cs->gmin[i], fabs(gs[i]));
+    cr_assert_eq(ac_paths_net_trainer_set(tr, BATCH, cs->X, cs->Y, &cs->set, cs->th[0], &msg),
+                 AC_OK, "%s", msg.text);
+    for (int k = 0; k <= ADAM_STEPS; k++) {
+        const double *m, *v;
+        ac_paths_net_trainer_moments(tr, &m, &v);
+        memcpy(cs->th[k], ac_paths_net_trainer_theta(tr), sizeof(double) * nt);
+        memcpy(cs->m[k], m, sizeof(double) * nt);
+        memcpy(cs->v[k], v, sizeof(double) * nt);
+        if (k == ADAM_STEPS)
+            break;
+        cr_assert_eq(ac_paths_net_predict(sh, cs->th[k], NULL, BATCH, cs->X, cs->f[k], &msg),
+                     AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_paths_net_loss(sh, cs->th[k], 1, BATCH, cs->X, cs->Y, &cs->loss[k],
+                                       cs->g[k], &msg),
+                     AC_OK, "%s", msg.text);
         cr_assert_eq(ac_paths_net_trainer_iterate(tr, r), AC_OK);
     }
     cr_assert_eq(ac_paths_net_trainer_test(tr), AC_TRAIN_STEP_LIMIT, "Adam ended early: %s",
                  ac_train_outcome_str(ac_paths_net_trainer_test(tr)));
-    memcpy(cs->after, ac_paths_net_trainer_theta(tr), sizeof(double) * nt);
     ac_paths_net_trainer_free(tr);
-    free(gs);
     gsl_rng_free(r);
 }
 
 static void case_clear(net_case *cs)
 {
-    free(cs->th);
-    free(cs->g);
-    free(cs->after);
-    free(cs->gmin);
+    for (int k = 0; k <= ADAM_STEPS; k++) {
+        free(cs->th[k]);
+        free(cs->m[k]);
+        free(cs->v[k]);
+        if (k < ADAM_STEPS)
+            free(cs->g[k]);
+    }
 }
 
 /* ---- The sums of absolute values of the tolerance comment -------------- */
@@ -518,12 +564,14 @@ static void abs_backward(const ac_paths_net_shape *sh, const double *theta, cons
                 gb[n + (size_t)i * N0 + j] += c0 * g[i][t] * fabs(x[j * nt + t]);
 }
 
-/* The derived bounds of one case (the tolerance comment): fb[b] on |f_C -
- * f_T| for each example, *lb on the loss's, gb (theta's layout, theta
- * units) on the gradient's. */
-static void derive_bounds(const net_case *cs, double *fb, double *lb, double *gb)
+/* The derived bounds of the model at step k of a case (the tolerance
+ * comment), at the C trainer's weights th[k] with C's f and loss there:
+ * fb[b] on |f_C - f_T| for each example, *lb on the loss's, gb (theta's
+ * layout, theta units) on the gradient's. */
+static void derive_bounds(const net_case *cs, int k, double *fb, double *lb, double *gb)
 {
     const ac_paths_net_shape *sh = &cs->sh;
+    const double *th = cs->th[k];
     cr_assert(sh->n <= AMAX && sh->N0 <= AMAX && sh->ntok <= AMAX && sh->G <= AMAX,
               "raise AMAX");
     int nh = ac_paths_net_heads(sh);
@@ -535,93 +583,177 @@ static void derive_bounds(const net_case *cs, double *fb, double *lb, double *gb
     double kf = ac_la_gamma(value_steps(sh, 0)) + ac_la_gamma(value_steps(sh, 1));
     double kg = ac_la_gamma(grad_steps(sh, 0)) + ac_la_gamma(grad_steps(sh, 1));
     memset(gb, 0, sizeof(double) * ac_paths_net_size(sh));
-    *lb = 2.0 * ac_la_gamma(BATCH + 3.0) * cs->loss;
+    *lb = 2.0 * ac_la_gamma(BATCH + 3.0) * cs->loss[k];
     for (int b = 0; b < BATCH; b++) {
         const double *x = cs->X + (size_t)b * nx;
-        double orel = abs_attention(sh, cs->th, x, Om);
-        double fabs_b = abs_forward(sh, cs->th, x, Om, z, y);
-        double r = fabs(cs->f[b] - cs->Y[b]);
+        double orel = abs_attention(sh, th, x, Om);
+        double fabs_b = abs_forward(sh, th, x, Om, z, y);
+        double r = fabs(cs->f[k][b] - cs->Y[b]);
         fb[b] = (kf + sh->L * orel) * fabs_b;
         *lb += 2.0 / BATCH * r * fb[b];
         double w = 2.0 / BATCH * ((kg + (sh->L + 1) * orel) * r + fb[b]);
-        abs_backward(sh, cs->th, x, Om, z, y, w, gb);
+        abs_backward(sh, th, x, Om, z, y, w, gb);
     }
     free(Om), free(y), free(z);
 }
 
-/* Compare the C side with torch's answer against the derived bounds;
- * returns the largest |C - torch| / bound over f, loss and gradient. */
-static double compare_case(const net_case *cs, const json_t *ans)
+/* The largest |C - torch| / bound of each kind, over the compared numbers. */
+typedef struct {
+    double model;   /* f, loss, gradient */
+    double moments; /* m', v' after a step */
+    double weights; /* w' after a step */
+} shares;
+
+/* The model at step k: f, loss and gradient against torch's answer ans;
+ * the gradient bound in the plain weights into gbw (theta's layout). */
+static double compare_model(const net_case *cs, int k, const json_t *ans, const double *c,
+                            const double *tg, double *gbw)
 {
     const ac_paths_net_shape *sh = &cs->sh;
     size_t nt = ac_paths_net_size(sh);
-    double tf[BATCH], fb[BATCH], lb, *tt = malloc(sizeof(double) * nt);
-    double *c = malloc(sizeof(double) * nt), *cw = malloc(sizeof(double) * nt);
-    double *gb = malloc(sizeof(double) * nt);
-    cr_assert(tt && c && cw && gb && json_is_object(ans), "torch output: a case is not an object");
-    plain_scales(sh, c);
-    derive_bounds(cs, fb, &lb, gb);
+    double tf[BATCH], fb[BATCH], lb, *cw = malloc(sizeof(double) * nt);
+    cr_assert(cw);
+    derive_bounds(cs, k, fb, &lb, gbw);
     read_array(ans, "f", tf, BATCH);
     const json_t *jl = json_object_get(ans, "loss");
     cr_assert(json_is_number(jl), "torch output: loss is not a number");
     double tl = json_number_value(jl), worst = 0.0;
 
     for (int mu = 0; mu < BATCH; mu++) {
-        worst = fmax(worst, fabs(cs->f[mu] - tf[mu]) / fb[mu]);
-        cr_expect(fabs(cs->f[mu] - tf[mu]) <= fb[mu],
-                  "seed %lu: f[%d]: C %.17g, torch %.17g, bound %.3g", cs->seed, mu, cs->f[mu],
-                  tf[mu], fb[mu]);
+        double d = fabs(cs->f[k][mu] - tf[mu]);
+        worst = fmax(worst, d / fb[mu]);
+        cr_expect(d <= fb[mu], "seed %lu, step %d: f[%d]: C %.17g, torch %.17g, bound %.3g",
+                  cs->seed, k + 1, mu, cs->f[k][mu], tf[mu], fb[mu]);
     }
-    worst = fmax(worst, fabs(cs->loss - tl) / lb);
-    cr_expect(fabs(cs->loss - tl) <= lb, "seed %lu: loss: C %.17g, torch %.17g, bound %.3g",
-              cs->seed, cs->loss, tl, lb);
+    worst = fmax(worst, fabs(cs->loss[k] - tl) / lb);
+    cr_expect(fabs(cs->loss[k] - tl) <= lb,
+              "seed %lu, step %d: loss: C %.17g, torch %.17g, bound %.3g", cs->seed, k + 1,
+              cs->loss[k], tl, lb);
 
     /* the gradient in the plain weights w = c theta is dL/dtheta / c: the
      * bound over c, plus u |g_w| for the division */
-    read_array(ans, "grad_w", tt, nt);
     for (size_t i = 0; i < nt; i++) {
-        cw[i] = cs->g[i] / c[i];
-        gb[i] = gb[i] / c[i] + DBL_EPSILON / 2 * fabs(cw[i]);
+        cw[i] = cs->g[k][i] / c[i];
+        gbw[i] = gbw[i] / c[i] + U * fabs(cw[i]);
     }
-    worst = fmax(worst, expect_blocks(sh, cw, tt, gb, "gradient", cs->seed));
+    char what[32];
+    snprintf(what, sizeof what, "step %d gradient", k + 1);
+    worst = fmax(worst, expect_blocks(sh, cw, tg, gbw, what, cs->seed));
+    free(cw);
+    return worst;
+}
 
-    /* plain weights after ADAM_STEPS steps: ADAM_STEPS (lr (2 rho / (1 - rho) + 8 u) +
-     * 4 u |w|) per entry, rho = the entry's gradient bound over its
-     * smallest size (the Adam comment above), and 2 u |w| for C's w = c
-     * theta */
-    read_array(ans, "w_after", tt, nt);
-    double most = 0.0, wdiff = 0.0, awst = 0.0;
-    size_t far = 0;
+/* Relative error of a computed bias correction 1 - b^t (the Adam comment). */
+static double bias_rel(double b, int t)
+{
+    double p = pow(b, t);
+    return U * (2.0 * p / (1.0 - p) + 1.0);
+}
+
+/* Adam's step ratio R(m, v) = (m / c1) / (sqrt(v / c2) + eps). */
+static double adam_ratio(double m, double v, double c1, double c2, double eps)
+{
+    return m / c1 / (sqrt(v / c2) + eps);
+}
+
+/* [*rmin, *rmax]: R over the box [mlo, mhi] x [vlo, vhi], vlo >= 0 (the Adam
+ * comment): R rises with m; for m >= 0 it falls as v grows, for m < 0 it
+ * rises. */
+static void adam_box(double mlo, double mhi, double vlo, double vhi, double c1, double c2,
+                     double eps, double *rmin, double *rmax)
+{
+    *rmax = adam_ratio(mhi, mhi >= 0.0 ? vlo : vhi, c1, c2, eps);
+    *rmin = adam_ratio(mlo, mlo >= 0.0 ? vhi : vlo, c1, c2, eps);
+}
+
+/* One Adam step from the trainer's state at step k against torch's step
+ * from the same state (the Adam comment): moments m', v' and weights w'
+ * entry by entry, e = gbw the gradient bound.  Adds to *far the entries the
+ * step moved by 100 times their bound. */
+static void compare_adam(const net_case *cs, int k, const json_t *ans, const double *c,
+                         const double *tg, const double *gbw, shares *sh_out, size_t *far)
+{
+    size_t nt = ac_paths_net_size(&cs->sh);
+    double *tm = malloc(sizeof(double) * nt), *tv = malloc(sizeof(double) * nt);
+    double *tw = malloc(sizeof(double) * nt);
+    cr_assert(tm && tv && tw);
+    read_array(ans, "m", tm, nt);
+    read_array(ans, "v", tv, nt);
+    read_array(ans, "w", tw, nt);
+    const ac_paths_net_train_settings *s = &cs->set;
+    double b1 = s->beta1, b2 = s->beta2;
+    int t = k + 1;
+    double c1 = 1.0 - pow(b1, t), c2 = 1.0 - pow(b2, t);
+    double rel = 4.0 * (bias_rel(b1, t) + bias_rel(b2, t) / 2.0 + 8.0 * U);
+    double g2 = ac_la_gamma(2.0), g3 = ac_la_gamma(3.0);
     for (size_t i = 0; i < nt; i++) {
-        double rho = gb[i] / (cs->gmin[i] / c[i]);
-        cr_assert_leq(rho, RHO_MAX, "seed %lu: gradient entry %zu is %.3g at some step, its "
-                      "bound %.3g: outside the first-order Adam bound (draw another seed)",
-                      cs->seed, i, cs->gmin[i] / c[i], gb[i]);
-        double bound = ADAM_STEPS * ADAM_LR * (2.0 * rho / (1.0 - rho) + 4.0 * DBL_EPSILON) +
-                       (2.0 * ADAM_STEPS + 1.0) * DBL_EPSILON * fabs(tt[i]);
-        double w = c[i] * cs->after[i];
-        most = fmax(most, bound);
-        far += fabs(tt[i] - c[i] * cs->th[i]) > 100.0 * bound;
-        wdiff = fmax(wdiff, fabs(w - tt[i]));
-        awst = fmax(awst, fabs(w - tt[i]) / bound);
-        cr_expect(fabs(w - tt[i]) <= bound,
-                  "seed %lu: w[%zu] after %d Adam steps: C %.17g, torch %.17g (start %.17g), "
-                  "bound %.3g", cs->seed, i, ADAM_STEPS, w, tt[i], c[i] * cs->th[i], bound);
+        double e = gbw[i], g = fabs(tg[i]) + e;
+        double m0 = fabs(cs->m[k][i] / c[i]), v0 = cs->v[k][i] / c[i] / c[i];
+        double m1 = cs->m[k + 1][i] / c[i], v1 = cs->v[k + 1][i] / c[i] / c[i];
+        double dm = (1.0 - b1) * e + (2.0 * g2 + 2.0 * U) * (b1 * m0 + (1.0 - b1) * g);
+        double dv = (1.0 - b2) * e * (2.0 * fabs(tg[i]) + e) +
+                    (2.0 * g3 + 4.0 * U) * (b2 * v0 + (1.0 - b2) * g * g);
+        sh_out->moments = fmax(sh_out->moments, fmax(fabs(m1 - tm[i]) / dm,
+                                                     fabs(v1 - tv[i]) / dv));
+        cr_expect(fabs(m1 - tm[i]) <= dm,
+                  "seed %lu, step %d: m[%zu] after the step: C %.17g, torch %.17g, bound %.3g",
+                  cs->seed, t, i, m1, tm[i], dm);
+        cr_expect(fabs(v1 - tv[i]) <= dv,
+                  "seed %lu, step %d: v[%zu] after the step: C %.17g, torch %.17g, bound %.3g",
+                  cs->seed, t, i, v1, tv[i], dv);
+
+        double rmin, rmax;
+        adam_box(m1 - dm, m1 + dm, fmax(0.0, v1 - dv), v1 + dv, c1, c2, s->adam_eps, &rmin,
+                 &rmax);
+        double w0 = c[i] * cs->th[k][i], w1 = c[i] * cs->th[k + 1][i];
+        double bound = s->lr * (rmax - rmin + rel * fmax(fabs(rmin), fabs(rmax))) +
+                       U * (fabs(w0) + 3.0 * fabs(tw[i]));
+        double d = fabs(w1 - tw[i]);
+        sh_out->weights = fmax(sh_out->weights, d / bound);
+        *far += fabs(tw[i] - w0) > 100.0 * bound;
+        cr_expect(d <= bound,
+                  "seed %lu, step %d: w[%zu] after the step: C %.17g, torch %.17g (start "
+                  "%.17g), bound %.3g", cs->seed, t, i, w1, tw[i], w0, bound);
+    }
+    free(tm);
+    free(tv);
+    free(tw);
+}
+
+/* Compare the C side with torch's answers (one per step) against the
+ * derived bounds; returns the largest shares of each kind. */
+static shares compare_case(const net_case *cs, const json_t *ans)
+{
+    const ac_paths_net_shape *sh = &cs->sh;
+    size_t nt = ac_paths_net_size(sh), far = 0;
+    double *c = malloc(sizeof(double) * nt), *tg = malloc(sizeof(double) * nt);
+    double *gbw = malloc(sizeof(double) * nt);
+    cr_assert(c && tg && gbw);
+    cr_assert(json_is_array(ans) && json_array_size(ans) == ADAM_STEPS,
+              "torch output: a case is not a list of %d steps", ADAM_STEPS);
+    plain_scales(sh, c);
+    shares w = {0.0, 0.0, 0.0};
+    for (int k = 0; k < ADAM_STEPS; k++) {
+        const json_t *a = json_array_get(ans, (size_t)k);
+        cr_assert(json_is_object(a), "torch output: step %d is not an object", k + 1);
+        read_array(a, "grad_w", tg, nt);
+        w.model = fmax(w.model, compare_model(cs, k, a, c, tg, gbw));
+        compare_adam(cs, k, a, c, tg, gbw, &w, &far);
     }
     /* the steps did move the weights, by far more than the bound: nine in
-     * ten entries by 100 times their own (an entry whose gradient came near
-     * 0 at some step has a loose bound) */
-    cr_expect_geq(far, 0.9 * nt, "seed %lu: Adam moved only %zu of %zu weights by 100 times "
-                  "their bound", cs->seed, far, nt);
+     * ten entries by 100 times their own at each step (an entry whose
+     * gradient is near 0 has a loose bound) */
+    cr_expect_geq(far, 0.9 * ADAM_STEPS * nt, "seed %lu: Adam moved only %zu of %d x %zu "
+                  "weights by 100 times their bound", cs->seed, far, ADAM_STEPS, nt);
     if (getenv("AC_TEST_VERBOSE"))
-        fprintf(stderr, "seed %lu: f/loss/gradient use %.3g of their bounds; weights after Adam "
-                "differ by %.3g, %.3g of their bounds (largest bound %.3g); %zu of %zu moved by "
-                "100 bounds\n", cs->seed, worst, wdiff, awst, most, far, nt);
-    free(tt);
+        fprintf(stderr, "seed %lu: over %d steps, f/loss/gradient use %.3g of their bounds, "
+                "Adam's moments %.3g, the weights after each step %.3g; %zu of %d x %zu "
+                "moved by 100 bounds\n", cs->seed, ADAM_STEPS, w.model, w.moments, w.weights,
+                far, ADAM_STEPS, nt);
     free(c);
-    free(cw);
-    free(gb);
-    return worst;
+    free(tg);
+    free(gbw);
+    return w;
 }
 
 /* The cases: the recipe's form (L = 2, mean readout) with unequal head
@@ -645,7 +777,7 @@ Test(paths_net_torch, forward_loss_gradient_and_adam_match_torch, .timeout = 60)
                                             .G = 5, .readout = 2};
         cs[c].seed = 1100 + (unsigned long)c;
         c_side(&cs[c]);
-        json_array_append_new(in, case_json(&cs[c].sh, cs[c].X, cs[c].Y, cs[c].th, &cs[c].set));
+        json_array_append_new(in, case_json(&cs[c]));
     }
     json_t *out = torch_answers(in);
     if (!out) {
@@ -657,13 +789,18 @@ Test(paths_net_torch, forward_loss_gradient_and_adam_match_torch, .timeout = 60)
     }
     cr_assert_eq(json_array_size(out), (size_t)nc, "torch answered %zu of %d cases",
                  json_array_size(out), nc);
-    double worst = 0.0;
+    shares worst = {0.0, 0.0, 0.0};
     for (int c = 0; c < nc; c++) {
-        worst = fmax(worst, compare_case(&cs[c], json_array_get(out, c)));
+        shares w = compare_case(&cs[c], json_array_get(out, c));
+        worst.model = fmax(worst.model, w.model);
+        worst.moments = fmax(worst.moments, w.moments);
+        worst.weights = fmax(worst.weights, w.weights);
         case_clear(&cs[c]);
     }
     if (getenv("AC_TEST_VERBOSE"))
-        fprintf(stderr, "paths_net_torch: largest |C - torch| / derived bound = %.3g\n", worst);
+        fprintf(stderr, "paths_net_torch: largest |C - torch| / derived bound: f/loss/gradient "
+                "%.3g, Adam's moments %.3g, weights after a step %.3g\n", worst.model,
+                worst.moments, worst.weights);
     json_decref(out);
     free(cs);
 }

@@ -1032,6 +1032,13 @@ const ac_train_info *ac_paths_net_trainer_info(const ac_paths_net_trainer *tr)
     return &tr->info;
 }
 
+void ac_paths_net_trainer_moments(const ac_paths_net_trainer *tr, const double **m,
+                                  const double **v)
+{
+    *m = tr->m;
+    *v = tr->v;
+}
+
 ac_status ac_paths_net_train(const ac_paths_net_shape *sh, int P, const double *X, const double *Y,
                              const ac_paths_net_train_settings *set, const double *theta0,
                              gsl_rng *r, double *theta, ac_train_info *info, ac_msg *msg)

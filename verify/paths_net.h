@@ -223,6 +223,13 @@ ac_train_outcome ac_paths_net_trainer_run(ac_paths_net_trainer *tr, gsl_rng *r, 
  * grad_norm = Euclidean norm of the last batch gradient, seconds). */
 const double *ac_paths_net_trainer_theta(const ac_paths_net_trainer *tr);
 const ac_train_info *ac_paths_net_trainer_info(const ac_paths_net_trainer *tr);
+/* Adam's moments of the run, ac_paths_net_size entries each in theta's units
+ * (m: the moving average of the batch gradient in theta, v: of its square; the
+ * plain weights' are m / c and v / c^2, c the block's scale): zero after set,
+ * else those the last step left.  Both borrowed until the next iterate or
+ * set; for tests that start a peer optimiser from the trainer's state. */
+void ac_paths_net_trainer_moments(const ac_paths_net_trainer *tr, const double **m,
+                                  const double **v);
 
 /* alloc, set, run to the end, free: theta (size entries) gets the last
  * iterate, info how it ended.  Errors as alloc (AC_EINVAL / AC_ENOMEM) and
