@@ -294,6 +294,10 @@ static int moe_tabular(int argc, char **argv)
                   "argument (see --help)");
         return EXIT_USAGE;
     }
+    /* Before minutes of training: an --out that is the table or cannot be
+     * written is refused now, not after the run. */
+    if (moe_same_file(t.csv, out) || !cli_out_writable(out))
+        return EXIT_USAGE;
     if (!tabular_load(&t)) {
         ac_moe_tab_clear(&t.train);
         ac_moe_tab_clear(&t.test);
