@@ -74,6 +74,8 @@ expect 2 "a truncated file" -- "$BIN" moe check --model "$T/trunc.json"
 grep_in err "trunc.json:1:" "the message gives the line"
 expect 2 "a missing file" -- "$BIN" moe check --model "$T/nosuch.json"
 grep_in err "nosuch.json: cannot open" "the message names the file"
+expect 2 "a directory as the model" -- "$BIN" moe check --model "$T"
+grep_in err "$T: is a directory, not a model file" "the message says what it is"
 expect 2 "no --model" -- "$BIN" moe check
 expect 2 "--sentences 0" -- "$BIN" moe check --model $EX/moe-model.json --sentences 0
 expect 2 "an unknown variant" -- "$BIN" moe generate --task equivalence --variant nine-heads --out "$T/v"

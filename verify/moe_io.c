@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "verify/json_array.h"
 
@@ -119,6 +120,10 @@ static ac_status read_sizes(const json_t *root, const char *path, ac_moe_sizes *
 ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg)
 {
     *out = NULL;
+    /* jansson says only "read error" of a directory. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return ac_fail(msg, AC_EIO, "%s: is a directory, not a model file", path);
     json_t *root;
     ac_status st = ac_json_load(path, &root, msg);
     if (st != AC_OK)
