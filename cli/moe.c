@@ -323,7 +323,7 @@ static int moe_tabular(int argc, char **argv)
         tabular_out o = {.t = &t, .fmt = fmt};
         ac_msg msg = {{0}};
         if (out) {
-            if (ac_atomic_write(out, tabular_fill, &o, &msg) != AC_OK) {
+            if (moe_write_out(out, tabular_fill, &o, &msg) != AC_OK) {
                 cli_error("%s", msg.text);
                 rc = EXIT_USAGE;
             }
@@ -466,7 +466,7 @@ static int moe_generate(int argc, char **argv)
              setting, n, seed);
     shift_file sf = {.comment = comment, .train = &train, .test = &test};
     if (!st)
-        st = ac_atomic_write(path, fill_shift, &sf, &msg);
+        st = moe_write_out(path, fill_shift, &sf, &msg);
     if (st)
         cli_error("moe generate: %s", msg.text);
     gsl_rng_free(r);

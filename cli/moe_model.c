@@ -48,14 +48,21 @@ static ac_moe_model *load_model(const char *path)
     return mm;
 }
 
-/* Write through fill to out, whole or not at all, or to standard output
- * when out is NULL.  Standard output is never ac_atomic_write's "/dev/stdout":
+/* moe_cmds.h.  Standard output is never ac_atomic_write's "/dev/stdout":
  * when the shell redirected it to a file, that path resolves to the file and
  * a new file would be renamed over it, losing what was written there before
- * (`{ echo a; attncheck moe convert ...; } >log` kept only the form). */
-static ac_status write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg *msg)
+ * (`{ echo a; attncheck moe convert ...; } >log` kept only the form).  While
+ * a file is written, SIGINT, SIGTERM and SIGHUP are held, so that the
+ * temporary file never outlives the run (a SIGTERM during an 80 MB form left
+ * it behind). */
+ac_status moe_write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg *msg)
 {
-    return out ? ac_atomic_write(out, fill, ctx, msg) : fill(stdout, ctx, msg);
+    if (!out)
+        return fill(stdout, ctx, msg);
+    cli_hold_signals();
+    ac_status st = ac_atomic_write(out, fill, ctx, msg);
+    cli_release_signals();
+    return st;
 }
 
 int moe_same_file(const char *in, const char *out)
@@ -77,11 +84,11 @@ int moe_same_file(const char *in, const char *out)
  * and check estimate their cost from the sizes before any of the work and
  * refuse (exit 2) above these limits. */
 
-/* convert: numbers in the form.  2^22 numbers are about 80 MB of JSON (19
- * characters a number) and 200 MB of memory while jansson builds the
- * document (measured at V = L = 2048, d = 1: 79 MB written, 206 MB
- * resident, 1.9 s of CPU). */
-#define FORM_NUMBERS_MAX 4194304.0
+/* convert: numbers in the form.  5 million numbers are about 95 MB of JSON
+ * (19 characters a number) and 250 MB of memory while jansson builds the
+ * document (measured at V = L = 2048, d = 1, 4.2 million numbers: 79 MB
+ * written, 206 MB resident, 1.9 s of CPU). */
+#define FORM_NUMBERS_MAX 5e6
 /* check: bytes of the double and MPFR forms and of the rounding bound's
  * (V + 1) L d table of embeddings (ac_moe_logp_tolerance): 1 GiB, a
  * twentieth of the 23 GiB of the 2-core machine the limits were measured
@@ -168,7 +175,7 @@ static int convert_fits(const char *path, const ac_moe_sizes *s)
     char sz[256];
     sizes_text(s, sz, sizeof sz);
     cli_error("%s: the form of this model (%s) has %.3g numbers, %.3g of them the L x V table slot_bias: "
-              "about %.0f MB of JSON and %.0f MB of memory, over convert's limit of %.0f numbers (about 80 MB); "
+              "about %.0f MB of JSON and %.0f MB of memory, over convert's limit of %.0f numbers (about 95 MB); "
               "a model with a smaller L x V fits",
               path, sz, n, (double)s->L * s->V, n * 19 / 1e6, n * 56 / 1e6, FORM_NUMBERS_MAX);
     return 0;
@@ -262,7 +269,7 @@ int moe_convert(int argc, char **argv)
     ac_moe_form *f = ac_moe_form_alloc(&mm->m.s);
     ac_status st = f ? ac_moe_form_from_attention(&mm->m, f, &msg) : AC_ENOMEM;
     if (st == AC_OK)
-        st = write_out(out, ac_moe_form_write, f, &msg);
+        st = moe_write_out(out, ac_moe_form_write, f, &msg);
     if (st != AC_OK)
         cli_error("moe convert: %s", msg.text[0] ? msg.text : ac_status_str(st));
     ac_moe_form_free(f);
@@ -524,7 +531,7 @@ int moe_check(int argc, char **argv)
         st = run_check(mm, r, &res, &msg);
     }
     if (st == AC_OK)
-        st = write_out(out, json ? check_json : check_text, &res, &msg);
+        st = moe_write_out(out, json ? check_json : check_text, &res, &msg);
     if (st != AC_OK)
         cli_error("moe check: %s: %s", res.model, msg.text[0] ? msg.text : ac_status_str(st));
     gsl_rng_free(r);
@@ -560,7 +567,7 @@ ac_status moe_generate_model(const char *variant, unsigned long seed, ac_size si
     ac_moe_model *mm = NULL;
     ac_status st = ac_moe_eq_instance(seed, size, trial, (ac_moe_variant)v, &mm, msg);
     if (st == AC_OK)
-        st = ac_atomic_write(out, ac_moe_model_write, mm, msg);
+        st = moe_write_out(out, ac_moe_model_write, mm, msg);
     ac_moe_model_free(mm);
     return st;
 }

@@ -137,6 +137,25 @@ grep_in err "sentences [0-9] or fewer gets under it" "and how to get under it"
 absent "$T/long.out" "a refused check"
 expect 0 "convert of the same model fits" -- "$BIN" moe convert --model "$T/long.json" --out "$T/long-form.json"
 
+# SIGTERM while convert writes an 80 MB form (V = L = 2048, 4.2 million
+# numbers, about a second): the file is finished or absent, and no temporary
+# file outlives the run (one was left behind).
+python3 -c "
+import json
+V = L = 2048
+print(json.dumps({'sizes': {'V': V, 'L': L, 'd': 1, 'dk': 1, 'dv': 1, 'H': 1, 'layers': 1, 'self': 1, 'residual': 0},
+                  'E': [[0.5]] * (V + 1), 'Wq': [[[1.0]]], 'Wk': [[[1.0]]], 'Wv': [[[1.0]]], 'U': [[0.25]] * V}))
+" >"$T/mid.json"
+mkdir "$T/sig"
+"$BIN" moe convert --model "$T/mid.json" --out "$T/sig/form.json" 2>/dev/null &
+pid=$!
+i=0
+while [ $i -lt 200 ] && ! ls "$T/sig" | grep -q 'form.json.tmp'; do sleep 0.02; i=$((i + 1)); done
+kill -TERM $pid 2>/dev/null
+{ wait $pid; } 2>/dev/null
+check "a SIGTERM during convert's write leaves no temporary file" sh -c "! ls -a '$T/sig' | grep -q tmp"
+rm -rf "$T/sig" "$T/mid.json"
+
 # Entries so large that the double scores overflow: the rounding bound is
 # inf, the double rows are INFO (never PASS against inf), a NaN is shown, the
 # JSON writes them as strings; with nothing judged (--prec < 200) check
