@@ -74,6 +74,13 @@ expect 2 "a truncated file" -- "$BIN" moe check --model "$T/trunc.json"
 grep_in err "trunc.json:1:" "the message gives the line"
 expect 2 "a missing file" -- "$BIN" moe check --model "$T/nosuch.json"
 grep_in err "nosuch.json: cannot open" "the message names the file"
+# Sizes that ask for more than the file holds: refused at the short array,
+# before the model is allocated from the sizes (H dk d = 2^36 numbers, 550 GB:
+# it said "out of memory for the model").
+sed 's/"sizes": {"V": 3, "L": 3, "d": 4, "dk": 2, "dv": 2, "H": 1,/"sizes": {"V": 3, "L": 3, "d": 4096, "dk": 4096, "dv": 1, "H": 4096,/' \
+    $EX/moe-model.json >"$T/declared.json"
+expect 2 "sizes far beyond the file" -- "$BIN" moe check --model "$T/declared.json"
+grep_in err "declared.json: E\[0\]: 4 entries, expected 4096 (d)" "refused at the first short array, by key path"
 expect 2 "a directory as the model" -- "$BIN" moe check --model "$T"
 grep_in err "$T: is a directory, not a model file" "the message says what it is"
 expect 2 "no --model" -- "$BIN" moe check
