@@ -247,7 +247,9 @@ int moe_convert(int argc, char **argv)
                    "The CBOW-with-MoE-weights form (spec cbow_moe section 2) of the attention\n"
                    "model in FILE: gate vectors gamma, gate-score features w and p, experts\n"
                    "alpha = a + b, output embeddings rho, bias c and the residual's slot bias.\n"
-                   "Formats: docs/moe.md.  Default output: standard output.\n");
+                   "Formats: docs/moe.md.  Default output: standard output.  A form over %.0f\n"
+                   "numbers is refused from the sizes (docs/moe.md, Sizes and cost).\n",
+                   FORM_NUMBERS_MAX);
             return cli_finish(EXIT_HOLDS);
         } else
             return EXIT_USAGE;
@@ -492,9 +494,10 @@ int moe_check(int argc, char **argv)
                    "the same conditionals p(x_i | x_-i), at every slot of N sentences drawn\n"
                    "uniformly: in double, against the rounding bound of the model's sizes and\n"
                    "entries; at BITS bits (MPFR), to >= %d significant digits (judged at >= %d\n"
-                   "bits).  Exit 0 when it holds, 1 when it does not, 2 on bad input.\n"
+                   "bits).  Exit 0 when it holds, 1 when it does not, 2 on bad input or when the\n"
+                   "work estimated from the sizes is over about a minute or %.0f MB (docs/moe.md).\n"
                    "defaults: --sentences %d --seed %d --prec %d --format text.  Formats: docs/moe.md.\n",
-                   CHECK_MIN_DIGITS, CHECK_JUDGED_PREC, CHECK_SENTENCES, CHECK_SEED, CHECK_PREC);
+                   CHECK_MIN_DIGITS, CHECK_JUDGED_PREC, CHECK_BYTES_MAX / 1e6, CHECK_SENTENCES, CHECK_SEED, CHECK_PREC);
             return cli_finish(EXIT_HOLDS);
         default: return EXIT_USAGE;
         }
