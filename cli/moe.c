@@ -118,6 +118,35 @@ static int tabular_load(tabular_run *t)
     return 1;
 }
 
+/* The baselines see every feature one-hot over K categories and predict K:
+ * K (F (K - 1) + 1) parameters, quadratic in K, which is 1 + the largest
+ * category when --ncat is not given, so one cell of 999 in a 7-row table
+ * made a 48 s seed.  The run is refused when seeds x parameters exceed
+ * TABULAR_PARAMS_MAX: 2.5e6, about a minute of the baselines on this 2-core
+ * machine (measured, one seed: 180 000 parameters (K 300, F 2) 3.5 s,
+ * 199 000 (K 200, F 5) 3.6 s, 2.0 million (K 1000, F 2) 23 s on 400 rows
+ * and 48 s on 7). */
+#define TABULAR_PARAMS_MAX 2.5e6
+
+static int tabular_fits(const tabular_run *t, int ncat_given)
+{
+    const double K = t->ncat, F = t->nfeat, params = K * (F * (K - 1) + 1);
+    if (t->seeds * params <= TABULAR_PARAMS_MAX)
+        return 1;
+    const double fit = floor(TABULAR_PARAMS_MAX / params);
+    char how[160];
+    if (fit >= 1)
+        snprintf(how, sizeof how, "--seeds %.0f or fewer gets under it", fit);
+    else
+        snprintf(how, sizeof how, "even one seed is over it: fewer categories (numbered 0..K-1 without gaps) or "
+                 "fewer feature columns");
+    cli_error("%s: K = %d categories (%s) and %d feature columns give the one-hot baselines K (F (K - 1) + 1) = "
+              "%.3g parameters; %d seed%s are %.3g, over the limit of %.3g (about a minute); %s",
+              t->csv, t->ncat, ncat_given ? "--ncat" : "1 + the largest category in the used cells", t->nfeat,
+              params, t->seeds, t->seeds == 1 ? "" : "s", t->seeds * params, TABULAR_PARAMS_MAX, how);
+    return 0;
+}
+
 static void stats_of(const ac_moe_tab_result *r, int n, int method, int metric, double *mean, double *sd)
 {
     double s = 0.0, ss = 0.0;
@@ -294,7 +323,12 @@ static int moe_tabular(int argc, char **argv)
                   "argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!tabular_load(&t)) {
+    /* Before minutes of training: an --out that is the table or cannot be
+     * written is refused now, not after the run. */
+    if (moe_same_file(t.csv, out) || !cli_out_writable(out))
+        return EXIT_USAGE;
+    const int ncat_given = t.ncat != 0;
+    if (!tabular_load(&t) || !tabular_fits(&t, ncat_given)) {
         ac_moe_tab_clear(&t.train);
         ac_moe_tab_clear(&t.test);
         return EXIT_USAGE;
@@ -319,7 +353,7 @@ static int moe_tabular(int argc, char **argv)
         tabular_out o = {.t = &t, .fmt = fmt};
         ac_msg msg = {{0}};
         if (out) {
-            if (ac_atomic_write(out, tabular_fill, &o, &msg) != AC_OK) {
+            if (moe_write_out(out, tabular_fill, &o, &msg) != AC_OK) {
                 cli_error("%s", msg.text);
                 rc = EXIT_USAGE;
             }
@@ -462,7 +496,7 @@ static int moe_generate(int argc, char **argv)
              setting, n, seed);
     shift_file sf = {.comment = comment, .train = &train, .test = &test};
     if (!st)
-        st = ac_atomic_write(path, fill_shift, &sf, &msg);
+        st = moe_write_out(path, fill_shift, &sf, &msg);
     if (st)
         cli_error("moe generate: %s", msg.text);
     gsl_rng_free(r);

@@ -4,11 +4,23 @@
 #define AC_CLI_MOE_CMDS_H
 #include "cli/cli.h"
 #include "solvers/status.h"
+#include "verify/atomic.h"
 #include "verify/claim.h"
 
 /* attncheck moe convert and check (cli/moe_model.c). */
 int moe_convert(int argc, char **argv);
 int moe_check(int argc, char **argv);
+
+/* Write through fill to out, whole or not at all (verify/atomic.h), SIGINT,
+ * SIGTERM and SIGHUP held meanwhile (one that arrives ends the process once
+ * the file is in place and no temporary is left); to standard output,
+ * written through, when out is NULL. */
+ac_status moe_write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg *msg);
+
+/* 1 when the output path out (NULL: standard output) names the same file
+ * as the input path in (same device and inode, through links), after a
+ * message naming both: writing there would replace the input.  0 else. */
+int moe_same_file(const char *in, const char *out);
 
 /* Write the model of a variant (moe_variant_list) that trial `trial` of
  * moe.equivalence draws at seed and size, bit for bit

@@ -206,6 +206,16 @@ expect 0 "--out /dev/stdout into a file" -- $SOLVE --out /dev/stdout
 grep_in out "status: solved" "--out /dev/stdout into a file"
 mkdir "$T/adir"
 expect 2 "--out onto a directory" -- $SOLVE --out "$T/adir"
+# --out naming an input (or a link to one) is refused: it would replace it.
+cp $EX/toy.data $EX/toy.emb "$T/"
+ln -s toy.emb "$T/emb-link"
+for o in toy.data toy.emb emb-link; do
+    expect 2 "--out onto the input $o" -- "$BIN" svm solve "$T/toy.data" --embeddings "$T/toy.emb" --out "$T/$o"
+    grep_in err "is the input file" "the clash with $o named"
+done
+check "the inputs survive" sh -c "cmp -s '$T/toy.data' $EX/toy.data && cmp -s '$T/toy.emb' $EX/toy.emb"
+expect 2 "--out in a missing directory" -- $SOLVE --out "$T/no/dir/sol"
+grep_in err "$T/no/dir/sol: cannot create" "the path named"
 
 # ---- killed runs: a set appears whole; temporaries go ---------------------------
 mkdir -p "$T/k"

@@ -44,6 +44,11 @@ grep_in out "does NOT hold" "the text says so"
 AC_TEST_MOE_CHECK_PERTURB=1e-40 expect 1 "a planted 1e-40 fails in MPFR" -- "$BIN" moe check --model $EX/moe-model.json --format json
 grep_in out '"holds_double": true' "1e-40 is below the double tolerance"
 grep_in out '"holds_mpfr": false' "and caught by the MPFR row"
+# A NaN in the form (planted the same way) fails every judged row: the maxima
+# keep a NaN (fmax dropped it, and the check passed).
+AC_TEST_MOE_CHECK_PERTURB=nan expect 1 "a planted NaN fails" -- "$BIN" moe check --model $EX/moe-model.json --format json
+grep_in out '"max_abs_dlogp": "nan"' "the NaN is shown"
+grep_in out '"holds_mpfr": false' "and fails the MPFR row too"
 AC_TEST_MOE_CHECK_PERTURB=1e-70 expect 0 "a planted 1e-70 is below both" -- "$BIN" moe check --model $EX/moe-model.json
 # A precision below the judged level makes the MPFR row INFO.
 expect 0 "low precision is shown, not judged" -- "$BIN" moe check --model $EX/moe-model.json --prec 64
@@ -69,11 +74,106 @@ expect 2 "a truncated file" -- "$BIN" moe check --model "$T/trunc.json"
 grep_in err "trunc.json:1:" "the message gives the line"
 expect 2 "a missing file" -- "$BIN" moe check --model "$T/nosuch.json"
 grep_in err "nosuch.json: cannot open" "the message names the file"
+# Sizes that ask for more than the file holds: refused at the short array,
+# before the model is allocated from the sizes (H dk d = 2^36 numbers, 550 GB:
+# it said "out of memory for the model").
+sed 's/"sizes": {"V": 3, "L": 3, "d": 4, "dk": 2, "dv": 2, "H": 1,/"sizes": {"V": 3, "L": 3, "d": 4096, "dk": 4096, "dv": 1, "H": 4096,/' \
+    $EX/moe-model.json >"$T/declared.json"
+expect 2 "sizes far beyond the file" -- "$BIN" moe check --model "$T/declared.json"
+grep_in err "declared.json: E\[0\]: 4 entries, expected 4096 (d)" "refused at the first short array, by key path"
+expect 2 "a directory as the model" -- "$BIN" moe check --model "$T"
+grep_in err "$T: is a directory, not a model file" "the message says what it is"
 expect 2 "no --model" -- "$BIN" moe check
 expect 2 "--sentences 0" -- "$BIN" moe check --model $EX/moe-model.json --sentences 0
 expect 2 "an unknown variant" -- "$BIN" moe generate --task equivalence --variant nine-heads --out "$T/v"
 absent "$T/v.json" "a refused generate's output"
 expect 2 "an unknown task" -- "$BIN" moe generate --task nosuch --out "$T/v"
 expect 2 "convert onto a directory" -- "$BIN" moe convert --model $EX/moe-model.json --out "$T"
+
+# Standard output (no --out) is written through, never replaced: with a
+# shell's redirection to a file, earlier and later lines of the same
+# redirection stay (convert and check once renamed a new file over it).
+{ echo before; "$BIN" moe convert --model $EX/moe-model.json; "$BIN" moe check --model $EX/moe-model.json \
+    --sentences 1; echo after; } >"$T/group" 2>&1
+check "convert and check to a redirected stdout keep the lines around them" \
+    sh -c "grep -q '^before\$' '$T/group' && grep -q '^after\$' '$T/group' && grep -q attncheck-moe-form-1 '$T/group' \
+           && grep -q 'the equivalence holds' '$T/group'"
+
+# --out naming the input (or a link to it) is refused; the model is kept.
+cp $EX/moe-model.json "$T/keep.json"
+cp $EX/moe-model.json "$T/keep0.json"
+ln -s keep.json "$T/keep-link.json"
+for c in convert check; do
+    expect 2 "$c --out the model itself" -- "$BIN" moe $c --model "$T/keep.json" --out "$T/keep.json"
+    grep_in err "is the input file" "$c names the clash"
+    expect 2 "$c --out a link to the model" -- "$BIN" moe $c --model "$T/keep.json" --out "$T/keep-link.json"
+done
+check "the model survives" cmp -s "$T/keep.json" "$T/keep0.json"
+# An --out that cannot be written is refused before the work.
+expect 2 "check --out in a missing directory" -- "$BIN" moe check --model $EX/moe-model.json --out "$T/no/dir/r.json"
+grep_in err "$T/no/dir/r.json" "the message names the path"
+
+# Cost bounds (docs/moe.md "Sizes and cost"): a 79 kB model with
+# V = L = 4096 and d = 1 asks for a 16.8-million-entry form; convert and check
+# refuse it from the sizes, before any of the work, naming the file, the sizes
+# and the estimate, and saying how to get under.
+python3 -c "
+import json
+V = L = 4096
+print(json.dumps({'sizes': {'V': V, 'L': L, 'd': 1, 'dk': 1, 'dv': 1, 'H': 1, 'layers': 1, 'self': 1, 'residual': 0},
+                  'E': [[0.5]] * (V + 1), 'Wq': [[[1.0]]], 'Wk': [[[1.0]]], 'Wv': [[[1.0]]], 'U': [[1.0]] * V}))
+" >"$T/wide.json"
+expect 2 "convert refuses a form of 16.8 million numbers" -- "$BIN" moe convert --model "$T/wide.json" --out "$T/wide-form.json"
+grep_in err "wide.json: the form of this model (V = 4096, L = 4096" "convert names the file and sizes"
+grep_in err "over convert's limit" "convert names the limit"
+absent "$T/wide-form.json" "a refused convert"
+expect 2 "check refuses its memory" -- "$BIN" moe check --model "$T/wide.json"
+grep_in err "wide.json: moe check of this model (V = 4096, L = 4096.* MB" "check names the file, sizes, memory"
+# V = L = 1024: within memory, but 32 sentences are ~3e9 units (~8 minutes
+# measured); the message says how many sentences fit; those run.
+python3 -c "
+import json
+V = L = 1024
+print(json.dumps({'sizes': {'V': V, 'L': L, 'd': 1, 'dk': 1, 'dv': 1, 'H': 1, 'layers': 1, 'self': 1, 'residual': 0},
+                  'E': [[0.5]] * (V + 1), 'Wq': [[[1.0]]], 'Wk': [[[1.0]]], 'Wv': [[[1.0]]], 'U': [[1.0]] * V}))
+" >"$T/long.json"
+expect 2 "check refuses ~8 minutes of work" -- "$BIN" moe check --model "$T/long.json" --out "$T/long.out"
+grep_in err "long.json: moe check of this model (V = 1024, L = 1024.*32 sentences at --prec 256.*work units" \
+    "check names the file, sizes and estimate"
+grep_in err "sentences [0-9] or fewer gets under it" "and how to get under it"
+absent "$T/long.out" "a refused check"
+expect 0 "convert of the same model fits" -- "$BIN" moe convert --model "$T/long.json" --out "$T/long-form.json"
+
+# SIGTERM while convert writes an 80 MB form (V = L = 2048, 4.2 million
+# numbers, about a second): the file is finished or absent, and no temporary
+# file outlives the run (one was left behind).
+python3 -c "
+import json
+V = L = 2048
+print(json.dumps({'sizes': {'V': V, 'L': L, 'd': 1, 'dk': 1, 'dv': 1, 'H': 1, 'layers': 1, 'self': 1, 'residual': 0},
+                  'E': [[0.5]] * (V + 1), 'Wq': [[[1.0]]], 'Wk': [[[1.0]]], 'Wv': [[[1.0]]], 'U': [[0.25]] * V}))
+" >"$T/mid.json"
+mkdir "$T/sig"
+"$BIN" moe convert --model "$T/mid.json" --out "$T/sig/form.json" 2>/dev/null &
+pid=$!
+i=0
+while [ $i -lt 200 ] && ! ls "$T/sig" | grep -q 'form.json.tmp'; do sleep 0.02; i=$((i + 1)); done
+kill -TERM $pid 2>/dev/null
+{ wait $pid; } 2>/dev/null
+check "a SIGTERM during convert's write leaves no temporary file" sh -c "! ls -a '$T/sig' | grep -q tmp"
+rm -rf "$T/sig" "$T/mid.json"
+
+# Entries so large that the double scores overflow: the rounding bound is
+# inf, the double rows are INFO (never PASS against inf), a NaN is shown, the
+# JSON writes them as strings; with nothing judged (--prec < 200) check
+# refuses to run.
+sed 's/"E":  \[\[ 1.0,/"E":  [[ 1e300,/' $EX/moe-model.json >"$T/huge.json"
+expect 0 "huge entries: the MPFR row judges" -- "$BIN" moe check --model "$T/huge.json" --sentences 2
+grep_in out "inf  INFO" "the double rows are INFO against an infinite bound"
+expect 0 "huge entries, JSON" -- "$BIN" moe check --model "$T/huge.json" --sentences 2 --format json
+grep_in out '"tolerance": "inf"' "inf as a string"
+grep_in out '"double_judged": false' "the double rows are not judged"
+expect 2 "huge entries at --prec 64 judge nothing" -- "$BIN" moe check --model "$T/huge.json" --prec 64
+grep_in err "huge.json: the double rounding bound of this model is inf" "the message says why"
 
 cli_summary cli_moe_model

@@ -2,7 +2,9 @@
 #include "verify/moe_io.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "verify/json_array.h"
 
@@ -65,6 +67,50 @@ static int in_list(const char *key, const char *const *list, int n)
     return 0;
 }
 
+/* The numbers (non-array leaves) of a nested JSON array: what the file
+ * holds, whatever the sizes say. */
+static size_t count_leaves(const json_t *v)
+{
+    if (!json_is_array(v))
+        return 1;
+    size_t n = 0;
+    for (size_t k = 0; k < json_array_size(v); k++)
+        n += count_leaves(json_array_get(v, k));
+    return n;
+}
+
+/* Before the model is allocated from the sizes: every present array must
+ * hold at least the numbers its shape needs, so that a tiny file declaring
+ * H = dk = d = 4096 is refused at the array that is short (with
+ * ac_json_get_doubles's key-path message, read into a buffer the size of
+ * what the file holds: it stops at the first wrong length, having written
+ * no more entries than it visited) instead of asking for 550 GB. */
+static ac_status shapes_fit_file(const json_t *root, const arr_def *defs, const char *path, ac_msg *msg)
+{
+    for (int k = 0; k < NARRS; k++) {
+        const json_t *a = json_object_get(root, defs[k].key);
+        if (!a || json_is_null(a))
+            continue;
+        size_t need = 1;
+        for (int r = 0; r < defs[k].rank; r++)
+            need *= (size_t)defs[k].dims[r];
+        const size_t have = count_leaves(a);
+        if (have >= need)
+            continue;
+        double *scratch = malloc(sizeof(double) * (have + 1));
+        if (!scratch)
+            return ac_fail(msg, AC_ENOMEM, "%s: out of memory", path);
+        ac_status st = ac_json_get_doubles(root, defs[k].key, defs[k].rank, defs[k].dims, defs[k].names,
+                                           scratch, NULL, path, msg);
+        free(scratch);
+        if (st == AC_OK) /* cannot happen: fewer numbers than the shape */
+            st = ac_fail(msg, AC_EPARSE, "%s: %s: %zu numbers, the shape needs %zu", path, defs[k].key, have,
+                         need);
+        return st;
+    }
+    return AC_OK;
+}
+
 static ac_status read_sizes(const json_t *root, const char *path, ac_moe_sizes *s, ac_msg *msg)
 {
     const json_t *js = json_object_get(root, "sizes");
@@ -119,6 +165,10 @@ static ac_status read_sizes(const json_t *root, const char *path, ac_moe_sizes *
 ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg)
 {
     *out = NULL;
+    /* jansson says only "read error" of a directory. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return ac_fail(msg, AC_EIO, "%s: is a directory, not a model file", path);
     json_t *root;
     ac_status st = ac_json_load(path, &root, msg);
     if (st != AC_OK)
@@ -174,6 +224,8 @@ ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg)
                      "(spec cbow_moe §2.4): remove them or use one layer", path);
         goto done;
     }
+    if ((st = shapes_fit_file(root, defs, path, msg)) != AC_OK)
+        goto done;
     mm = ac_moe_model_alloc(&s, with);
     if (!mm) {
         st = ac_fail(msg, AC_ENOMEM, "%s: out of memory for the model", path);

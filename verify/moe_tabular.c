@@ -278,6 +278,10 @@ ac_status ac_moe_csv_parse(const char *text, const char *name, ac_moe_csv *c, ac
 {
     ac_moe_csv_init(c);
     snprintf(c->path, sizeof c->path, "%s", name);
+    /* A UTF-8 byte-order mark (spreadsheets write one) is not a character
+     * of the header. */
+    if (!strncmp(text, "\xef\xbb\xbf", 3))
+        text += 3;
     size_t len = strlen(text);
     c->buf = malloc(len + 1);
     if (!c->buf)
@@ -378,7 +382,9 @@ ac_status ac_moe_csv_read(const char *path, ac_moe_csv *c, ac_msg *msg)
     size_t cap = 1 << 16, len = 0;
     char *text = malloc(cap);
     ac_status st = AC_OK;
-    while (text) {
+    /* Stop at the first NUL or past AC_MOE_CSV_BYTES_MAX: memory follows
+     * the text read, never an endless input. */
+    while (text && st == AC_OK) {
         if (len + 1 >= cap) {
             char *t = realloc(text, cap * 2);
             if (!t) {
@@ -390,24 +396,32 @@ ac_status ac_moe_csv_read(const char *path, ac_moe_csv *c, ac_msg *msg)
             cap *= 2;
         }
         size_t got = fread(text + len, 1, cap - 1 - len, f);
+        const char *nul = memchr(text + len, '\0', got);
+        if (nul) {
+            size_t line = 1;
+            for (const char *q = text; q < nul; q++)
+                line += *q == '\n';
+            st = ac_fail(msg, AC_EPARSE, "%s:%zu: a NUL byte (the file is not text)", path, line);
+        }
         len += got;
+        if (st == AC_OK && len > (size_t)AC_MOE_CSV_BYTES_MAX)
+            st = ac_fail(msg, AC_EPARSE, "%s: more than %ld bytes (AC_MOE_CSV_BYTES_MAX): too large for a table",
+                         path, (long)AC_MOE_CSV_BYTES_MAX);
         if (got == 0)
             break;
     }
-    if (!text)
+    int err = errno;
+    if (st == AC_OK && !text)
         st = ac_fail(msg, AC_ENOMEM, "%s: no memory", path);
-    else if (ferror(f))
-        st = ac_fail(msg, AC_EIO, "%s: read error", path);
+    else if (st == AC_OK && ferror(f))
+        st = ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(err));
     fclose(f);
     if (st) {
         free(text);
         return st;
     }
     text[len] = '\0';
-    if (strlen(text) != len)
-        st = ac_fail(msg, AC_EPARSE, "%s: a NUL byte in the file (not text)", path);
-    else
-        st = ac_moe_csv_parse(text, path, c, msg);
+    st = ac_moe_csv_parse(text, path, c, msg);
     free(text);
     return st;
 }

@@ -99,6 +99,12 @@ ac_status ac_moe_shift_generate(const ac_moe_shift_settings *s, gsl_rng *r, ac_m
 
 /* Longest line and cell the reader accepts. */
 #define AC_MOE_CSV_LINE_MAX 65536
+/* Largest file the reader accepts: it holds the text and a pointer a cell,
+ * about 5 bytes a byte of the file; 64 MiB is 3 million rows of the
+ * simulation's 7 columns (`moe generate --task shift --n 1000000` writes
+ * 36 MB), and a larger file (or /dev/zero) is refused before it is read
+ * whole. */
+#define AC_MOE_CSV_BYTES_MAX (64L << 20)
 
 /* A CSV file read as text: a header of column names (line 1, or the first
  * non-blank line), then rows of the same number of cells.  Cells are
@@ -121,7 +127,9 @@ void ac_moe_csv_clear(ac_moe_csv *c);
  * AC_EPARSE with "PATH: ..." for an empty file (no header), a header
  * without data rows, an empty or repeated column name, a row with another
  * number of cells ("PATH:LINE: 7 cells, the header has 9") or a line over
- * AC_MOE_CSV_LINE_MAX; AC_ENOMEM.  On error c is left empty. */
+ * AC_MOE_CSV_LINE_MAX, a NUL byte, a file over AC_MOE_CSV_BYTES_MAX;
+ * AC_ENOMEM.  A UTF-8 byte-order mark at the start is skipped.  On error c
+ * is left empty. */
 ac_status ac_moe_csv_read(const char *path, ac_moe_csv *c, ac_msg *msg);
 /* The same from text in memory; name is used in messages. */
 ac_status ac_moe_csv_parse(const char *text, const char *name, ac_moe_csv *c, ac_msg *msg);
