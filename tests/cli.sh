@@ -204,6 +204,12 @@ grep_in err "write failed: No space left on device" "the reason is given"
 grep_in piped "status: solved" "--out /dev/stdout into a pipe is written through"
 expect 0 "--out /dev/stdout into a file" -- $SOLVE --out /dev/stdout
 grep_in out "status: solved" "--out /dev/stdout into a file"
+# ... and what the shell wrote into that file before and after stays: the file
+# open as stdout is written through, never replaced by a rename.
+{ echo before; "$BIN" svm solve $EX/toy.data --embeddings $EX/toy.emb --out /dev/stdout; echo after; } >"$T/around" 2>/dev/null
+check "--out /dev/stdout into a file keeps the line before it" [ "$(head -n 1 "$T/around")" = before ]
+check "--out /dev/stdout into a file keeps the line after it" [ "$(tail -n 1 "$T/around")" = after ]
+grep_in around "status: solved" "--out /dev/stdout into a file, between the shell's lines"
 mkdir "$T/adir"
 expect 2 "--out onto a directory" -- $SOLVE --out "$T/adir"
 # --out naming an input (or a link to one) is refused: it would replace it.

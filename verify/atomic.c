@@ -122,6 +122,34 @@ static ac_status open_direct(ac_atomic *a, const char *path, ac_msg *msg)
     return AC_OK;
 }
 
+/* Write through a duplicate of std_fd (standard output or error), at its
+ * offset and without truncating: the descriptor's file is the output. */
+static ac_status open_std(ac_atomic *a, const char *path, int std_fd, ac_msg *msg)
+{
+    int fd = dup(std_fd);
+    if (fd < 0)
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    a->f = fdopen(fd, "w");
+    if (!a->f) {
+        int e = errno;
+        close(fd);
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    a->direct = 1;
+    return AC_OK;
+}
+
+/* 1 or 2 when sb is the file open as standard output or error, else -1. */
+static int std_fd_of(const struct stat *sb)
+{
+    for (int fd = 1; fd <= 2; fd++) {
+        struct stat fb;
+        if (fstat(fd, &fb) == 0 && fb.st_dev == sb->st_dev && fb.st_ino == sb->st_ino)
+            return fd;
+    }
+    return -1;
+}
+
 ac_status ac_atomic_open(ac_atomic *a, const char *path, ac_msg *msg)
 {
     memset(a, 0, sizeof *a);
@@ -139,6 +167,8 @@ ac_status ac_atomic_open(ac_atomic *a, const char *path, ac_msg *msg)
         return ac_fail(msg, AC_EINVAL, "%s: is a directory", path);
     } else if (!S_ISREG(sb.st_mode)) {
         return open_direct(a, path, msg); /* a device, FIFO or socket: never replace it */
+    } else if (std_fd_of(&sb) >= 0) {
+        return open_std(a, path, std_fd_of(&sb), msg); /* stdout redirected to this file */
     } else if (is_link) {
         /* replace the file the link names, keep the link */
         char *real = realpath(path, NULL);

@@ -13,7 +13,12 @@
  *   - a device, FIFO or socket (/dev/stdout, /dev/null, a pipe): written
  *     through, opened without O_CREAT, never replaced; not atomic, but write
  *     errors (ENOSPC on /dev/full) are still reported;
- *   - a directory: refused (AC_EINVAL).
+ *   - a directory: refused (AC_EINVAL);
+ *   - the very file open as this process's standard output or error (same
+ *     device and inode: `--out /dev/stdout` with stdout redirected to a
+ *     file): written through a duplicate of that descriptor, at its offset,
+ *     without truncating, as a write to stdout would be.  Renaming a new file
+ *     over it would drop what the shell wrote there before and after.
  *
  * A set of files (ac_atomic_set_*): every member is written into a staging
  * directory DIR/.attncheck-set.<pid>.XXXXXX; commit writes a manifest naming
