@@ -73,6 +73,11 @@ void cli_release_signals(void);
  * for the end of the output.  NULL (stdout) passes.  0 after a message. */
 int cli_out_writable(const char *out);
 
+/* 1 when the output path out (NULL: standard output) names the same file
+ * as the input path in (same device and inode, through links), after a
+ * message naming both: writing there would replace the input.  0 else. */
+int cli_same_file(const char *in, const char *out);
+
 /* Test hook: sleep AC_TEST_STALL_SECONDS (environment; unset: no sleep)
  * between the files of an output set, so that tests/cli.sh can signal a run
  * while its temporaries exist. */

@@ -542,7 +542,7 @@ static int joma_integrate(int argc, char **argv)
         cli_error("joma integrate: at most one MU_FILE (see --help)");
         return EXIT_USAGE;
     }
-    if (!cli_out_writable(out))
+    if ((optind < argc && cli_same_file(argv[optind], out)) || !cli_out_writable(out))
         return EXIT_USAGE;
     int_input in = {0};
     int rc = EXIT_USAGE, nt = 0, n_done = 0;
@@ -886,7 +886,7 @@ static int joma_train(int argc, char **argv)
         cli_error("joma train: expected one of --tokens FILE or --data FILE, and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!cli_out_writable(out))
+    if (cli_same_file(tokens ? tokens : data, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     ac_msg msg = {{0}};
     ac_joma_tokens tk = {0};

@@ -219,6 +219,17 @@ int main(int argc, char **argv)
                         cli_commands, cli_ncommands, argc, argv);
 }
 
+/* cli_same_file: cli.h. */
+int cli_same_file(const char *in, const char *out)
+{
+    struct stat a, b;
+    if (!out || stat(in, &a) != 0 || stat(out, &b) != 0 || !S_ISREG(b.st_mode) || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino)
+        return 0;
+    cli_error("--out %s is the input file %s: writing there would replace it", out, in);
+    return 1;
+}
+
 /* cli_out_writable: cli.h says what it refuses and why. */
 int cli_out_writable(const char *out)
 {

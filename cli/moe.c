@@ -325,7 +325,7 @@ static int moe_tabular(int argc, char **argv)
     }
     /* Before minutes of training: an --out that is the table or cannot be
      * written is refused now, not after the run. */
-    if (moe_same_file(t.csv, out) || !cli_out_writable(out))
+    if (cli_same_file(t.csv, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     const int ncat_given = t.ncat != 0;
     if (!tabular_load(&t) || !tabular_fits(&t, ncat_given)) {

@@ -17,11 +17,6 @@ int moe_check(int argc, char **argv);
  * written through, when out is NULL. */
 ac_status moe_write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg *msg);
 
-/* 1 when the output path out (NULL: standard output) names the same file
- * as the input path in (same device and inode, through links), after a
- * message naming both: writing there would replace the input.  0 else. */
-int moe_same_file(const char *in, const char *out);
-
 /* Write the model of a variant (moe_variant_list) that trial `trial` of
  * moe.equivalence draws at seed and size, bit for bit
  * (ac_moe_eq_instance), to out in the model format of verify/moe_io.h.

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/moe_cmds.h"
@@ -63,16 +62,6 @@ ac_status moe_write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg 
     ac_status st = ac_atomic_write(out, fill, ctx, msg);
     cli_release_signals();
     return st;
-}
-
-int moe_same_file(const char *in, const char *out)
-{
-    struct stat a, b;
-    if (!out || stat(in, &a) != 0 || stat(out, &b) != 0 || !S_ISREG(b.st_mode) || a.st_dev != b.st_dev ||
-        a.st_ino != b.st_ino)
-        return 0;
-    cli_error("--out %s is the input file %s: writing there would replace it", out, in);
-    return 1;
 }
 
 /* ---- cost bounds ----------------------------------------------------------
@@ -258,7 +247,7 @@ int moe_convert(int argc, char **argv)
         cli_error("moe convert: expected --model FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (moe_same_file(model, out) || !cli_out_writable(out))
+    if (cli_same_file(model, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     ac_moe_model *mm = load_model(model);
     if (!mm)
@@ -506,7 +495,7 @@ int moe_check(int argc, char **argv)
         cli_error("moe check: expected --model FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (moe_same_file(res.model, out) || !cli_out_writable(out))
+    if (cli_same_file(res.model, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     ac_moe_model *mm = load_model(res.model);
     if (!mm)

@@ -329,7 +329,7 @@ static int paths_solve(int argc, char **argv)
         cli_error("paths solve: expected --task FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!cli_out_writable(out))
+    if (cli_same_file(task, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     ac_paths_task t;
     if (!load(task, &t))
@@ -543,7 +543,7 @@ static int paths_sample(int argc, char **argv)
         cli_error("paths sample: expected --task FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (!cli_out_writable(out))
+    if (cli_same_file(task, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     ac_paths_task t;
     if (!load(task, &t))

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "solvers/linalg.h"
@@ -47,19 +46,6 @@ static void input_free(svm_input *in)
     free(in->E);
     ac_tpg_free(in->G);
     memset(in, 0, sizeof *in);
-}
-
-/* 1 when the output path out (NULL: standard output) names the same file
- * as the input path in (same device and inode, through links), after a
- * message: writing there would replace the input.  0 else. */
-static int same_file(const char *in, const char *out)
-{
-    struct stat a, b;
-    if (!out || stat(in, &a) != 0 || stat(out, &b) != 0 || !S_ISREG(b.st_mode) || a.st_dev != b.st_dev ||
-        a.st_ino != b.st_ino)
-        return 0;
-    cli_error("--out %s is the input file %s: writing there would replace it", out, in);
-    return 1;
 }
 
 /* Read DATA (and EMB when emb_path is non-NULL), check them against each
@@ -322,7 +308,7 @@ static int svm_solve(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* Before the solve: an --out that is an input or cannot be written. */
-    if (same_file(argv[optind], out) || same_file(emb, out) || !cli_out_writable(out))
+    if (cli_same_file(argv[optind], out) || cli_same_file(emb, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     svm_input in;
     if (!load(argv[optind], emb, &in))

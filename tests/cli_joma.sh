@@ -205,4 +205,16 @@ check "hblt export is the claim's sample (file $got, record $rec)" awk -v a="$go
 expect 2 "hblt: a bad size" -- $J generate --task hblt --variant huge --seed 3 --out "$T/tree2"
 absent "$T/tree2.hblt" "a refused hblt export"
 
+# --out naming the input (mu file, token file, or a link to one) is refused: it would replace it.
+cp "$EX/joma-mu.txt" "$EX/joma-tokens.txt" "$T/"
+ln -s joma-mu.txt "$T/mu-link.txt"
+for o in joma-mu.txt mu-link.txt; do
+    expect 2 "integrate --out onto its mu file $o" -- $J integrate "$T/joma-mu.txt" --out "$T/$o"
+    grep_in err "is the input file" "integrate: the clash with $o named"
+done
+check "the mu file is untouched" cmp -s "$EX/joma-mu.txt" "$T/joma-mu.txt"
+expect 2 "train --out onto its token file" -- $J train --tokens "$T/joma-tokens.txt" --out "$T/joma-tokens.txt"
+grep_in err "is the input file" "train: the clash named"
+check "the token file is untouched" cmp -s "$EX/joma-tokens.txt" "$T/joma-tokens.txt"
+
 cli_summary cli_joma

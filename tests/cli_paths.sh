@@ -277,4 +277,15 @@ expect 2 "digits with --train" -- "$BIN" paths generate --task digits --train 10
 grep_in err "claim's" "the message says the sizes are the claim's"
 absent "$T/dg.json" "a refused digits export"
 
+# --out naming the task file (or a link to it) is refused: it would replace the input.
+cp "$EX/paths-task.json" "$T/own-task.json"
+ln -s own-task.json "$T/own-task-link.json"
+for cmd in solve sample; do
+    for o in own-task.json own-task-link.json; do
+        expect 2 "paths $cmd --out onto its task $o" -- "$BIN" paths $cmd --task "$T/own-task.json" --out "$T/$o"
+        grep_in err "is the input file" "paths $cmd: the clash with $o named"
+    done
+done
+check "the task file is untouched" cmp -s "$EX/paths-task.json" "$T/own-task.json"
+
 cli_summary cli_paths
