@@ -83,6 +83,12 @@ expect 2 "sizes far beyond the file" -- "$BIN" moe check --model "$T/declared.js
 grep_in err "declared.json: E\[0\]: 4 entries, expected 4096 (d)" "refused at the first short array, by key path"
 expect 2 "a directory as the model" -- "$BIN" moe check --model "$T"
 grep_in err "$T: is a directory, not a model file" "the message says what it is"
+# A UTF-8 byte-order mark before the model (some editors write one) is skipped,
+# through a pipe too (the reader takes the mark's three bytes whole).
+{ printf '\357\273\277'; cat $EX/moe-model.json; } >"$T/bom.json"
+expect 0 "a model after a byte-order mark" -- "$BIN" moe check --model "$T/bom.json" --sentences 1
+{ printf '\357\273\277'; cat $EX/moe-model.json; } | "$BIN" moe check --model /dev/stdin --sentences 1 >"$T/bom-pipe" 2>&1
+check "a model after a byte-order mark, through a pipe" grep -q "the equivalence holds" "$T/bom-pipe"
 expect 2 "no --model" -- "$BIN" moe check
 expect 2 "--sentences 0" -- "$BIN" moe check --model $EX/moe-model.json --sentences 0
 expect 2 "an unknown variant" -- "$BIN" moe generate --task equivalence --variant nine-heads --out "$T/v"

@@ -1,23 +1,74 @@
 /* Dense arrays in JSON files (verify/json_array.h). */
 #include "verify/json_array.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#define BOM "\xef\xbb\xbf"
+#define BOM_LEN 3
+
+/* jansson's chunk reader over a stdio stream, the mark skipped. */
+typedef struct {
+    FILE *f;
+    int started; /* the start was read (a byte-order mark skipped) */
+    int err;     /* errno of a failed read, 0 */
+} stream_source;
+
+static size_t read_chunk(void *buffer, size_t buflen, void *data)
+{
+    stream_source *s = data;
+    if (!s->started) {
+        /* the first BOM_LEN bytes, whole: a pipe may deliver them one by one */
+        s->started = 1;
+        unsigned char head[BOM_LEN];
+        size_t n = fread(head, 1, BOM_LEN, s->f);
+        if (n == BOM_LEN && memcmp(head, BOM, BOM_LEN) == 0)
+            n = 0;
+        if (n > 0 && buflen >= n) {
+            memcpy(buffer, head, n);
+            return n;
+        }
+        if (n > 0) { /* jansson reads in 1024-byte chunks (its load.c): not reached */
+            s->err = EIO;
+            return (size_t)-1;
+        }
+        if (ferror(s->f)) {
+            s->err = errno ? errno : EIO;
+            return (size_t)-1;
+        }
+    }
+    size_t n = fread(buffer, 1, buflen, s->f);
+    if (n == 0 && ferror(s->f)) {
+        s->err = errno ? errno : EIO;
+        return (size_t)-1;
+    }
+    return n;
+}
+
+json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno)
+{
+    stream_source src = {f, 0, 0};
+    errno = 0;
+    json_t *root = json_load_callback(read_chunk, &src, JSON_REJECT_DUPLICATES, err);
+    *read_errno = src.err;
+    return root;
+}
 
 ac_status ac_json_load(const char *path, json_t **root, ac_msg *msg)
 {
     *root = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return ac_fail(msg, AC_EIO, "%s: cannot open", path);
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
     json_error_t err;
-    json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
-    int rerr = ferror(f);
+    int rerr;
+    json_t *j = ac_json_read_stream(f, &err, &rerr);
     fclose(f);
     if (rerr) {
         json_decref(j);
-        return ac_fail(msg, AC_EIO, "%s: read error", path);
+        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(rerr));
     }
     if (!j)
         return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", path, err.line, err.column, err.text);

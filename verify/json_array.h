@@ -21,10 +21,20 @@
 /* Largest rank ac_json_get_doubles reads. */
 #define AC_JSON_MAX_RANK 4
 
-/* Parse the file at path into *root (a new reference the caller releases
- * with json_decref).  AC_EIO when the file cannot be read, AC_EPARSE for
- * malformed JSON ("FILE:LINE:COLUMN: what jansson says") or a top level
- * that is not an object. */
+/* Parse the stream f (opened by the caller, read to where the value ends)
+ * as it is read: jansson's parser takes the text in chunks, so memory
+ * follows what was parsed and a stream that is not JSON (the NUL bytes of
+ * /dev/zero) stops at its first byte.  A UTF-8 byte-order mark at the start
+ * (editors on some systems write one) is skipped.  Returns the root (a new
+ * reference) or NULL with err filled by jansson; *read_errno is the errno
+ * of a failed read (then the root is NULL or to be dropped), else 0. */
+json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno);
+
+/* Parse the file at path (ac_json_read_stream) into *root (a new reference
+ * the caller releases with json_decref).  AC_EIO when the file cannot be
+ * read ("FILE: read error: reason"), AC_EPARSE for malformed JSON
+ * ("FILE:LINE:COLUMN: what jansson says") or a top level that is not an
+ * object. */
 ac_status ac_json_load(const char *path, json_t **root, ac_msg *msg);
 
 /* Read obj[key] as an array of rank `rank` (1..AC_JSON_MAX_RANK) and shape

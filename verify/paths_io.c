@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/json_array.h"
 #include "verify/paths_task.h"
 
 #define DEFAULT_NAME "<task>"
@@ -758,46 +759,19 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
     return task_from_root(root, &err, name, t, msg);
 }
 
-/* jansson's reader over a stream: the parser takes the text as it comes,
- * so memory follows what was parsed and a stream that is not JSON (NUL
- * bytes from /dev/zero) stops at its first byte. */
-typedef struct {
-    FILE *f;
-    int started; /* the first chunk was read (a byte-order mark skipped) */
-    int err;     /* errno of a failed read, 0 */
-} file_source;
-
-static size_t read_chunk(void *buffer, size_t buflen, void *data)
-{
-    file_source *s = data;
-    size_t n = fread(buffer, 1, buflen, s->f);
-    if (!s->started) {
-        s->started = 1;
-        if (n >= 3 && memcmp(buffer, BOM, 3) == 0) {
-            memmove(buffer, (char *)buffer + 3, n - 3);
-            n -= 3;
-        }
-    }
-    if (n == 0 && ferror(s->f)) {
-        s->err = errno ? errno : EIO;
-        return (size_t)-1;
-    }
-    return n;
-}
-
 ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
 {
     ac_paths_task_init(t);
     FILE *f = fopen(path, "rb");
     if (!f)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    file_source src = {f, 0, 0};
     json_error_t err;
-    json_t *root = json_load_callback(read_chunk, &src, JSON_REJECT_DUPLICATES, &err);
+    int rerr;
+    json_t *root = ac_json_read_stream(f, &err, &rerr); /* parsed as it is read, a BOM skipped */
     fclose(f);
-    if (src.err) {
+    if (rerr) {
         json_decref(root);
-        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(src.err));
+        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(rerr));
     }
     return task_from_root(root, &err, path, t, msg);
 }
