@@ -287,3 +287,33 @@ Test(atomic, single_write_follows_links_and_writes_through_devices)
     cr_assert(stat(full, &sb) == 0 && S_ISCHR(sb.st_mode), "a full device was replaced");
     cr_assert_eq(hidden_entries(dir), 0);
 }
+
+/* The file open as standard output is written through at its offset, never
+ * replaced: a shell's `{ echo before; cmd --out /dev/stdout; echo after; } >
+ * f` keeps all three.  Standard output is pointed at dir/stdout.txt for the
+ * test and restored after. */
+Test(atomic, the_file_open_as_stdout_is_written_through_not_replaced)
+{
+    char p[128];
+    path_in(p, sizeof p, "stdout.txt");
+    fflush(stdout);
+    int saved = dup(1);
+    cr_assert_geq(saved, 0);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    cr_assert_geq(dup2(fileno(f), 1), 0);
+    fclose(f);
+    cr_assert_eq(write(1, "before\n", 7), 7);
+    ac_msg msg = {{0}};
+    ac_status st = ac_atomic_write("/dev/stdout", fill_text, "body\n", &msg);
+    ssize_t w = write(1, "after\n", 6);
+    /* the same file, by its own name (not through /dev/stdout), likewise */
+    ac_status st2 = ac_atomic_write(p, fill_text, "again\n", &msg);
+    cr_assert_geq(dup2(saved, 1), 0);
+    close(saved);
+    cr_assert_eq(st, AC_OK, "%s", msg.text);
+    cr_assert_eq(st2, AC_OK, "%s", msg.text);
+    cr_assert_eq(w, 6);
+    cr_assert_str_eq(slurp("stdout.txt"), "before\nbody\nafter\nagain\n");
+    cr_assert_eq(hidden_entries(dir), 0, "a temporary was left");
+}

@@ -174,3 +174,31 @@ Test(json_array, nested_row_major)
     cr_assert_eq(present, 0);
     json_decref(obj);
 }
+
+/* json_array: ac_json_load skips a UTF-8 byte-order mark at the start, and
+ * only there (a mark after the first byte is not JSON); a top level that
+ * is not an object is still refused after it. */
+Test(json_array, load_skips_a_byte_order_mark_at_the_start)
+{
+    json_t *root = NULL;
+    ac_msg msg = {{0}};
+    const char *path = write_tmp("\xef\xbb\xbf{\"a\": 1}");
+    ac_status st = ac_json_load(path, &root, &msg);
+    unlink(path);
+    cr_assert_eq(st, AC_OK, "%s", msg.text);
+    cr_assert_eq(json_integer_value(json_object_get(root, "a")), 1);
+    json_decref(root);
+    path = write_tmp(" \xef\xbb\xbf{\"a\": 1}");
+    st = ac_json_load(path, &root, &msg);
+    unlink(path);
+    cr_assert_eq(st, AC_EPARSE, "a mark after a space was accepted");
+    path = write_tmp("\xef\xbb\xbf[1]");
+    st = ac_json_load(path, &root, &msg);
+    unlink(path);
+    cr_assert_eq(st, AC_EPARSE);
+    cr_assert(strstr(msg.text, "not a JSON object") != NULL, "%s", msg.text);
+    path = write_tmp("\xef\xbb");
+    st = ac_json_load(path, &root, &msg);
+    unlink(path);
+    cr_assert_eq(st, AC_EPARSE, "two bytes of a mark and nothing else");
+}
