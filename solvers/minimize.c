@@ -23,8 +23,9 @@ struct ac_min_workspace {
     ac_min_status status;
     int iter, nfev, rejected, restarts, grad_steps;
     int polish, stall, polish_gain;         /* gradient-only phase (see ac_min_iterate) */
-    double alpha;                /* its Barzilai-Borwein step */
-    double *xp, *gp;             /* its current point and gradient */
+    double *xp, *gp, *d;         /* its current point, gradient and direction */
+    double *ps, *py, *prho;      /* its L-BFGS pairs s_i, y_i (m x n) and 1/(s_i.y_i) */
+    int npair, head;             /* pairs held; slot of the next one */
     double *xo, *go;             /* the accepted iterate before x */
     int have_old;
     double f;                    /* f at the accepted iterate x */
@@ -92,8 +93,12 @@ ac_min_workspace *ac_min_alloc(int n)
     w->gp = malloc(sizeof(double) * nv);
     w->xo = malloc(sizeof(double) * nv);
     w->go = malloc(sizeof(double) * nv);
+    w->d = malloc(sizeof(double) * nv);
+    w->ps = malloc(sizeof(double) * nv * AC_MIN_POLISH_MEMORY);
+    w->py = malloc(sizeof(double) * nv * AC_MIN_POLISH_MEMORY);
+    w->prho = malloc(sizeof(double) * AC_MIN_POLISH_MEMORY);
     if (!w->x || !w->g || !w->xc || !w->gc || !w->xt || !w->gt || !w->xp || !w->gp || !w->xo ||
-        !w->go) {
+        !w->go || !w->d || !w->ps || !w->py || !w->prho) {
         ac_min_free(w);
         return NULL;
     }
@@ -119,6 +124,7 @@ void ac_min_free(ac_min_workspace *w)
         gsl_vector_free(w->v);
     free(w->x), free(w->g), free(w->xc), free(w->gc), free(w->xt), free(w->gt);
     free(w->xp), free(w->gp), free(w->xo), free(w->go);
+    free(w->d), free(w->ps), free(w->py), free(w->prho);
     free(w);
 }
 
@@ -259,46 +265,175 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
 }
 
 
-/* One step of the gradient-only phase: x_p <- x_p - alpha g_p with the
- * Barzilai-Borwein step alpha = s.s / s.y (Barzilai & Borwein 1988), which
- * needs no values of f.  The best point (smallest |grad|_inf) is the
- * accepted iterate; AC_MIN_POLISH_STALL steps without a new best end the
- * phase with NO_PROGRESS. */
-static void polish_step(ac_min_workspace *w)
+/* Keep the pair s = x_new - x_old, y = g_new - g_old when its curvature
+ * s.y is positive (else the L-BFGS matrix would not be positive definite;
+ * Nocedal & Wright §7.2), dropping the oldest beyond AC_MIN_POLISH_MEMORY. */
+static void pair_push(ac_min_workspace *w, const double *xn, const double *gn, const double *xo,
+                      const double *go)
 {
     int n = w->n;
-    w->grad_steps++;
+    double *s = w->ps + (size_t)w->head * n, *y = w->py + (size_t)w->head * n, sy = 0.0;
+    for (int i = 0; i < n; i++) {
+        s[i] = xn[i] - xo[i], y[i] = gn[i] - go[i];
+        sy += s[i] * y[i];
+    }
+    if (!(sy > 0.0) || !isfinite(sy))
+        return;
+    w->prho[w->head] = 1.0 / sy;
+    w->head = (w->head + 1) % AC_MIN_POLISH_MEMORY;
+    if (w->npair < AC_MIN_POLISH_MEMORY)
+        w->npair++;
+}
+
+/* d = -H g_p by the L-BFGS two-loop recursion (Nocedal & Wright Alg. 7.4)
+ * over the pairs held, with H_0 = gamma I, gamma = s.y / y.y of the newest
+ * pair; with no pair, gamma = set.step / |g_p|_inf (a first step of
+ * set.step in units of x along -g_p). */
+static void polish_direction(ac_min_workspace *w)
+{
+    int n = w->n, m = AC_MIN_POLISH_MEMORY;
+    double a[AC_MIN_POLISH_MEMORY], *q = w->d;
     for (int i = 0; i < n; i++)
-        w->xt[i] = w->xp[i] - w->alpha * w->gp[i];
-    double f;
-    int rc = call(w, &f, w->gt);
+        q[i] = w->gp[i];
+    for (int k = 0; k < w->npair; k++) {
+        int j = (w->head - 1 - k + m) % m;
+        const double *s = w->ps + (size_t)j * n, *y = w->py + (size_t)j * n;
+        double sq = 0.0;
+        for (int i = 0; i < n; i++)
+            sq += s[i] * q[i];
+        a[j] = w->prho[j] * sq;
+        for (int i = 0; i < n; i++)
+            q[i] -= a[j] * y[i];
+    }
+    double gamma = w->set.step / fmax(norm_inf(w->gp, n), DBL_MIN);
+    if (w->npair > 0) {
+        int j = (w->head - 1 + m) % m;
+        const double *y = w->py + (size_t)j * n;
+        double yy = 0.0;
+        for (int i = 0; i < n; i++)
+            yy += y[i] * y[i];
+        gamma = 1.0 / (w->prho[j] * yy);
+    }
+    for (int i = 0; i < n; i++)
+        q[i] *= gamma;
+    for (int k = w->npair - 1; k >= 0; k--) {
+        int j = (w->head - 1 - k + m) % m;
+        const double *s = w->ps + (size_t)j * n, *y = w->py + (size_t)j * n;
+        double yr = 0.0;
+        for (int i = 0; i < n; i++)
+            yr += y[i] * q[i];
+        double b = w->prho[j] * yr;
+        for (int i = 0; i < n; i++)
+            q[i] += (a[j] - b) * s[i];
+    }
+    for (int i = 0; i < n; i++)
+        q[i] = -q[i];
+}
+
+/* Make the accepted iterate the point just evaluated (xt, gt, f) when its
+ * gradient is the smallest seen; returns 1 when it did.  (iter counts one
+ * per step of the phase that did so: polish_step.) */
+static int keep_best(ac_min_workspace *w, double f)
+{
+    int n = w->n;
+    if (!(norm_inf(w->gt, n) < norm_inf(w->g, n)))
+        return 0;
+    memcpy(w->x, w->xt, sizeof(double) * (size_t)n);
+    memcpy(w->g, w->gt, sizeof(double) * (size_t)n);
+    w->f = f;
+    return 1;
+}
+
+/* The gradient-only line search along d from x_p: a root of phi'(t) =
+ * grad f(x_p + t d).d, which is negative at t = 0, bracketed and refined
+ * by secants (exact on a quadratic), until the curvature condition
+ * |phi'(t)| <= AC_MIN_POLISH_CURV |phi'(0)| (strong Wolfe without the
+ * test on f) holds, in at most AC_MIN_POLISH_TRIALS calls.  On a quadratic
+ * phi(t) - phi(0) = t (phi'(0) + phi'(t)) / 2 exactly, so that condition
+ * (constant < 1) gives a decrease of f that the line search need not see.  A rejected point is a bracket's
+ * upper end without a slope (bisect).  Returns 1 with x_t, g_t at the
+ * accepted point, 0 when no point passed, -1 on a stop.  Every point
+ * evaluated may become the iterate (keep_best); *gain says if one did. */
+static int polish_search(ac_min_workspace *w, int *gain)
+{
+    int n = w->n;
+    double d0 = 0.0;
+    for (int i = 0; i < n; i++)
+        d0 += w->gp[i] * w->d[i];
+    if (!(d0 < 0.0))
+        return 0;
+    double lo = 0.0, dlo = d0, hi = INFINITY, dhi = NAN, t = 1.0;
+    for (int k = 0; k < AC_MIN_POLISH_TRIALS; k++) {
+        for (int i = 0; i < n; i++)
+            w->xt[i] = w->xp[i] + t * w->d[i];
+        double f;
+        int rc = call(w, &f, w->gt);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            hi = t, dhi = NAN;
+            t = 0.5 * (lo + hi);
+            continue;
+        }
+        *gain |= keep_best(w, f);
+        double dt = 0.0;
+        for (int i = 0; i < n; i++)
+            dt += w->gt[i] * w->d[i];
+        if (fabs(dt) <= AC_MIN_POLISH_CURV * -d0)
+            return 1;
+        if (dt < 0.0)
+            lo = t, dlo = dt;
+        else
+            hi = t, dhi = dt;
+        if (isfinite(hi) && isfinite(dhi)) {
+            /* Secant root of phi' in [lo, hi], kept off the ends. */
+            double r = lo - dlo * (hi - lo) / (dhi - dlo), m = 0.1 * (hi - lo);
+            t = fmin(fmax(r, lo + m), hi - m);
+        } else if (isfinite(hi)) {
+            t = 0.5 * (lo + hi);
+        } else {
+            /* Still descending: secant through (0, d0) and (lo, dlo) when
+             * phi' rose, at most 10 times as far; else 4 times. */
+            double r = dlo > d0 ? lo - dlo * lo / (dlo - d0) : 4.0 * lo;
+            t = fmin(fmax(r, 2.0 * lo), 10.0 * lo);
+        }
+    }
+    return 0;
+}
+
+/* One step of the gradient-only phase: a line search (polish_search)
+ * along the L-BFGS direction d at x_p.  An accepted point becomes x_p and
+ * gives its pair (s.y = t (phi'(t) - phi'(0)) > 0 by the curvature
+ * condition) to the memory; a failed search empties the memory, so that
+ * the next one runs along -g_p scaled as in polish_direction.  The
+ * accepted iterate is the point of smallest |grad|_inf.  The phase ends
+ * after AC_MIN_POLISH_STALL steps without a new one, or at once when a
+ * search along -g_p fails (the next would repeat it). */
+static void polish_step(ac_min_workspace *w)
+{
+    int n = w->n, gain = 0;
+    w->grad_steps++;
+    int rc = polish_search(w, &gain), dead = 0;
     if (rc < 0) {
         w->status = AC_MIN_STOPPED;
         return;
     }
     if (rc > 0) {
-        w->alpha *= 0.5;
-    } else {
-        double sy = 0.0, ss = 0.0;
-        for (int i = 0; i < n; i++) {
-            double si = w->xt[i] - w->xp[i], yi = w->gt[i] - w->gp[i];
-            sy += si * yi, ss += si * si;
-        }
-        if (sy > 0.0)
-            w->alpha = ss / sy;
+        pair_push(w, w->xt, w->gt, w->xp, w->gp);
         memcpy(w->xp, w->xt, sizeof(double) * (size_t)n);
         memcpy(w->gp, w->gt, sizeof(double) * (size_t)n);
-        if (norm_inf(w->gt, n) < norm_inf(w->g, n)) {
-            memcpy(w->x, w->xt, sizeof(double) * (size_t)n);
-            memcpy(w->g, w->gt, sizeof(double) * (size_t)n);
-            w->f = f;
-            w->iter++;
-            w->stall = 0;
-            w->polish_gain = 1;
-            return;
-        }
+    } else {
+        dead = w->npair == 0;
+        w->npair = 0, w->head = 0;
     }
-    if (++w->stall < AC_MIN_POLISH_STALL)
+    polish_direction(w);
+    if (gain) {
+        w->iter++;
+        w->polish_gain = 1;
+        w->stall = 0;
+        return;
+    }
+    if (!dead && ++w->stall < AC_MIN_POLISH_STALL)
         return;
     if (w->polish_gain) {
         /* The phase found smaller gradients: hand the best point back to
@@ -313,27 +448,21 @@ static void polish_step(ac_min_workspace *w)
     w->status = w->stop ? AC_MIN_STOPPED : AC_MIN_NO_PROGRESS;
 }
 
-/* Enter the gradient-only phase at the accepted iterate, with the
- * Barzilai-Borwein step of the last accepted BFGS step (or a first step of
- * set.step in units of x along -g/|g|_inf when there is none). */
+/* Enter the gradient-only phase at the accepted iterate, with an empty
+ * memory but for the pair of the last accepted BFGS step (when there is
+ * one and its curvature is positive). */
 static void polish_start(ac_min_workspace *w)
 {
     int n = w->n;
     w->polish = 1;
     w->stall = 0;
     w->polish_gain = 0;
+    w->npair = 0, w->head = 0;
     memcpy(w->xp, w->x, sizeof(double) * (size_t)n);
     memcpy(w->gp, w->g, sizeof(double) * (size_t)n);
-    w->alpha = w->set.step / fmax(norm_inf(w->g, n), DBL_MIN);
-    if (w->have_old) {
-        double sy = 0.0, ss = 0.0;
-        for (int i = 0; i < n; i++) {
-            double si = w->x[i] - w->xo[i], yi = w->g[i] - w->go[i];
-            sy += si * yi, ss += si * si;
-        }
-        if (sy > 0.0)
-            w->alpha = ss / sy;
-    }
+    if (w->have_old)
+        pair_push(w, w->x, w->g, w->xo, w->go);
+    polish_direction(w);
 }
 
 ac_status ac_min_iterate(ac_min_workspace *w)

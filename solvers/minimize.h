@@ -37,13 +37,34 @@
  * decrease, about |grad|^2 / (2 curvature), falls below the rounding of f
  * (a few eps |f|), near |grad| ~ sqrt(eps |f| curvature): 5e-8 for f = 3
  * with unit curvature.  From there the iteration goes on with gradients
- * only (Barzilai-Borwein steps x <- x - alpha g, alpha = s.s/s.y, which
- * need no f, and halve alpha at a rejected point), keeping as iterate the
- * point of smallest |grad|_inf.  After AC_MIN_POLISH_STALL such steps without
- * a new smallest gradient, BFGS restarts from that point if the phase found
- * one, else the iteration ends with NO_PROGRESS.  30 steps let the
- * non-monotone BB sequence come back down after its usual excursions. */
+ * only: L-BFGS steps x <- x + t d, d = -H g with H built from the pairs
+ * (s, y) = (step, change of gradient) of the last AC_MIN_POLISH_MEMORY
+ * accepted steps (Nocedal & Wright Alg. 7.4), and t found by a line search
+ * on the slope phi'(t) = grad f(x + t d).d alone (secants towards its
+ * root; no f is compared).  The sequence need not be monotone in f or
+ * |grad|, and the iterate is the point of smallest |grad|_inf.  After
+ * AC_MIN_POLISH_STALL steps without a new smallest gradient (or at once
+ * when a search along -grad fails), BFGS restarts from that point if the
+ * phase found one, else the iteration ends with NO_PROGRESS.  30 steps let
+ * the sequence come back down after an excursion, and end it once |grad|
+ * is at its own rounding floor.  Barzilai-Borwein steps (alpha = s.s/s.y,
+ * no memory, no line search), used before, stalled at |grad| 9e-10 on a
+ * paths action whose Hessian has condition 2.6e3 and whose gradient's
+ * rounding allowed 1e-15 (tests/test_paths.c, seed 53 case 172). */
 #define AC_MIN_POLISH_STALL 30
+/* The gradient-only phase's memory: 8 pairs (16 n doubles), within the 3
+ * to 20 that Nocedal & Wright §7.2 find enough in practice. */
+#define AC_MIN_POLISH_MEMORY 8
+/* Its line search accepts t when |phi'(t)| <= 0.1 |phi'(0)|: the strong
+ * Wolfe curvature condition with the tight constant Nocedal & Wright §3.1
+ * give for near-exact searches (0.9, their quasi-Newton value, let the
+ * model lag on an ill-conditioned valley: on the problem of
+ * tests/test_minimize.c's gradient-only test, 0.9 left 42 of 200 cases
+ * with Hessian condition ~1e5 unconverged, 0.1 none up to ~1e8).  At most 10 calls per search: the secant on
+ * phi' is exact on a quadratic, so a search takes 1 to 3 calls where the
+ * model holds, and 10 halvings of a bracket are a factor 1e3. */
+#define AC_MIN_POLISH_CURV 0.1
+#define AC_MIN_POLISH_TRIALS 10
 
 /* The objective.  Fills f and g (n entries) at x (borrowed for the call).
  * Returns 0 on success, a positive value to reject the point (the line search
@@ -69,8 +90,9 @@ typedef enum {
  *                trial was rejected) twice in a row, the second time after
  *                a restart along -grad, and the gradient-only phase of
  *                AC_MIN_POLISH_STALL then found no smaller gradient for
- *                AC_MIN_POLISH_STALL steps.  x is the point of smallest
- *                |grad|_inf seen; grad_norm says how far it got.
+ *                AC_MIN_POLISH_STALL steps (or its search along -grad
+ *                failed).  x is the point of smallest |grad|_inf seen;
+ *                grad_norm says how far it got.
  * In the gradient-only phase f is not monitored: x is the point of
  * smallest gradient, and its f may exceed the BFGS end point's by the
  * rounding-level amounts the line search could not resolve.
@@ -98,13 +120,13 @@ typedef struct {
     int nfev;            /* callback calls */
     int rejected;        /* callback calls that rejected their point */
     int restarts;        /* BFGS restarts after a failed line search */
-    int grad_steps;      /* steps of the gradient-only phase */
+    int grad_steps;      /* line searches of the gradient-only phase */
 } ac_min_info;
 
 typedef struct ac_min_workspace ac_min_workspace;
 
-/* Workspace for n >= 0 variables (O(n) doubles plus GSL's BFGS state).  NULL
- * on no memory or n < 0. */
+/* Workspace for n >= 0 variables ((11 + 2 AC_MIN_POLISH_MEMORY) n doubles
+ * plus GSL's BFGS state).  NULL on no memory or n < 0. */
 ac_min_workspace *ac_min_alloc(int n);
 void ac_min_free(ac_min_workspace *w);
 
