@@ -867,10 +867,12 @@ static ac_status trial_fit(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 /* max of a - b over the records where the source fit named by flag c
  * ended at the gradient rule (NaN when there is none, or a value is NaN);
  * *used gets their count.  The carried fit b is counted whether or not it
- * met the rule: from an optimum it has nothing to gain and stops at once,
+ * met the rule: from an optimum it has nothing to gain beyond rounding,
  * so a carried fit that runs to the iteration limit while the loss falls
- * is exactly the violation the row looks for, and leaving it out would
- * hide it. */
+ * by more than the tolerance is exactly the violation the row looks for,
+ * and leaving it out would hide it.  (One may run to the limit without
+ * gaining: the minimiser's gradient-only phase follows a flat direction,
+ * where the gates saturate, in steps of 1e-8 or less of loss.) */
 static double worst_drop(const ac_trial_set *set, const char *a, const char *b, const char *c, int *used)
 {
     double w = -INFINITY;
@@ -957,7 +959,8 @@ static ac_status rows_fit(const ac_run_opts *o, const ac_trial_set *set, ac_clai
               "FAIL");
     add_count(res, "trials in the second of these rows (CBOW-MoE fit at the rule)", used[1], "as above");
     add_count(res, "of the first row's trials, carried fits that met the iteration limit", carried_unconverged(set, "ca", "cam"),
-              "counted in the row all the same: from an optimum the carried fit stops at once");
+              "counted in the row all the same: from an optimum a carried fit can gain no more than the "
+              "tolerance, wherever it stops");
     add_count(res, "of the second row's trials, carried fits that met the iteration limit", carried_unconverged(set, "cm", "cma"),
               "as above");
     ac_claim_add(res, "worst |loss of the attention optimum's form - attention loss|", "0 (exact map)", 0.0,
