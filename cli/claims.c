@@ -458,7 +458,7 @@ int cmd_run(int argc, char **argv)
         cli_error("--trials prints no table: --out, --format and --quiet belong to attncheck merge");
         return EXIT_USAGE;
     }
-    if (w.out && !out_dir_usable(w.out))
+    if ((w.out && !out_dir_usable(w.out)) || (records && !cli_out_writable(records)))
         return EXIT_USAGE;
     selection sel;
     if (!select_claims(argv + optind, argc - optind, &sel)) {

@@ -419,5 +419,9 @@ expect 2 "--records of a paper" -- "$BIN" run svm --size quick --trials 0:1 --re
 expect 2 "--trials with --out" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw/x.json" --out "$T/sw/o"
 absent "$T/sw/x.json" "a refused run's records file"
 expect 2 "--records onto a directory" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw"
+# refused before the trials run (this claim takes minutes at the default size;
+# the timeout bounds a regression's cost)
+expect 2 "--records in a missing directory, refused before the run" -- timeout 10 "$BIN" run paths.theory-vs-samples --quiet --records "$T/sw/missing/x.json"
+grep_in err "missing/x.json: cannot create a temporary file" "the message names the file"
 
 cli_summary cli
