@@ -320,6 +320,12 @@ printf '{"meta": ' >"$T/rb-later/moe.json"
 expect 2 "regress refuses a bad second baseline" -- "$BIN" regress --baseline "$T/rb-later"
 grep_in err "rb-later/moe.json:1:" "the message names the file"
 check "a refused baseline set reruns nothing" [ ! -s "$T/out" ]
+# a NAME.json of no paper (misnamed, or a paper removed) is not skipped in silence
+"$BIN" run svm --size quick --format json --quiet --out "$T/rb-unknown" 2>"$T/err"
+expect 0 "regress against a whole svm baseline" -- "$BIN" regress --baseline "$T/rb-unknown"
+cp "$T/rb-unknown/svm.json" "$T/rb-unknown/svm-old.json"
+expect 1 "regress counts a baseline of no paper as missing" -- "$BIN" regress --baseline "$T/rb-unknown"
+grep_in out "rb-unknown/svm-old.json: no paper named 'svm-old'" "the line names the file"
 mkdir -p "$T/rb-fifo" "$T/rb-link"
 mkfifo "$T/rb-fifo/svm.json"
 expect 2 "regress refuses a FIFO baseline" -- timeout 20 "$BIN" regress --baseline "$T/rb-fifo"
