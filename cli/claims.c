@@ -686,13 +686,18 @@ static int baseline_usable(const char *path, const ac_paper_def *P, const ac_rep
     for (int i = 0; i < base->nres; i++) {
         const ac_claim_result *r = &base->res[i];
         const ac_claim_def *def = ac_registry_find_claim(r->id);
-        if (!r->id[0]) {
-            cli_error("%s: claims[%d].id: empty", path, i);
-            return 0;
-        }
         if (strcmp(r->paper, P->name) != 0 || (def && strcmp(def->paper, P->name) != 0)) {
             cli_error("%s: claims[%d]: %s is a claim of %s, but the file is the baseline of %s", path, i, r->id,
                       def ? def->paper : r->paper, P->name);
+            return 0;
+        }
+        /* an id is PAPER.NAME in [A-Za-z0-9._-]: it is printed in the findings,
+         * where a line break or escape would forge or hide one */
+        size_t plen = strlen(P->name), ok_chars = strspn(r->id, "abcdefghijklmnopqrstuvwxyz"
+                                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+        if (strncmp(r->id, P->name, plen) != 0 || r->id[plen] != '.' || r->id[ok_chars]) {
+            cli_error("%s: claims[%d].id: '%.60s' is not %s.NAME in letters, digits, '.', '_' and '-'", path, i,
+                      r->id, P->name);
             return 0;
         }
     }
