@@ -700,6 +700,13 @@ static int baseline_usable(const char *path, const ac_paper_def *P, const ac_rep
                       r->id, P->name);
             return 0;
         }
+        for (int k = 0; k < r->nrows; k++)
+            for (const char *q = r->rows[k].quantity; *q; q++)
+                if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+                    cli_error("%s: claims[%d].rows[%d].quantity: a control character (byte %d) at %d", path, i, k,
+                              (unsigned char)*q, (int)(q - r->rows[k].quantity));
+                    return 0;
+                }
     }
     /* each claim once: the ids sorted, neighbours compared (n log n in the
      * file's claims, however many a hostile file lists) */

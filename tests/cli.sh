@@ -312,6 +312,7 @@ bad_baseline seed 's/"seed": 1,/"seed": 4611686018427387904,/' "meta.seed: 46116
 bad_baseline dup 's/"id": "svm.retrieval"/"id": "svm.structure"/' "claims\[1\].id: svm.structure is also claims\[0\]"
 bad_baseline other-claim 's/"id": "svm.retrieval"/"id": "moe.equivalence"/' "claims\[1\]: moe.equivalence is a claim of moe"
 bad_baseline id-newline 's/"id": "svm.retrieval"/"id": "svm.x\\n== forged"/' "claims\\[1\\].id: 'svm.x"
+bad_baseline quantity-newline '0,/"quantity": "/s//"quantity": "\\n== forged /' "claims\\[0\\].rows\\[0\\].quantity: a control character (byte 10) at 0"
 bad_baseline other-paper 's/"name": "svm"/"name": "moe"/' "paper.name: 'moe', but the file is the baseline of svm"
 # every baseline is checked before any claim reruns: a bad later paper's
 # file is refused without svm's rerun first
