@@ -8,11 +8,14 @@
  *   attncheck run ID --trials A:B --records FILE    (part of a sweep)
  *   attncheck merge FILE... [--format F] [--out DIR] (the sweep's table)
  *   attncheck regress [--baseline DIR] */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -205,6 +208,53 @@ static int write_out(const char *dir, unsigned mask, int figures, const ac_claim
     return st == AC_OK;
 }
 
+/* run --out DIR, checked before the claims run (minutes at --size default)
+ * so that an output that cannot be written costs no run: DIR must be a
+ * directory, or missing below a directory this process may write in (the
+ * set creates it).  ac_atomic_set_init checks again when the set is written.
+ * 0 after a message naming the path. */
+static int out_dir_usable(const char *dir)
+{
+    char path[AC_ATOMIC_PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        cli_error("--out: %s", n ? "the directory name is too long" : "empty directory name");
+        return 0;
+    }
+    memcpy(path, dir, n + 1);
+    for (;;) {
+        struct stat sb;
+        if (stat(path, &sb) == 0) {
+            if (!S_ISDIR(sb.st_mode)) {
+                cli_error("--out %s: %s is not a directory", dir, path);
+                return 0;
+            }
+            if (access(path, W_OK | X_OK) != 0) {
+                cli_error("--out %s: cannot write in %s: %s", dir, path, strerror(errno));
+                return 0;
+            }
+            return 1;
+        }
+        if (errno != ENOENT) {
+            cli_error("--out %s: %s: %s", dir, path, strerror(errno));
+            return 0;
+        }
+        if (lstat(path, &sb) == 0) {
+            cli_error("--out %s: %s is a link to nothing, not a directory", dir, path);
+            return 0;
+        }
+        /* missing: its parent, "a/b//" -> "a" */
+        while (n > 1 && path[n - 1] == '/')
+            path[--n] = '\0';
+        while (n > 0 && path[n - 1] != '/')
+            path[--n] = '\0';
+        while (n > 1 && path[n - 1] == '/')
+            path[--n] = '\0';
+        if (n == 0)
+            memcpy(path, ".", 2), n = 1;
+    }
+}
+
 /* The options of run when none is given (its --help prints them). */
 static ac_run_opts run_opts_default(void)
 {
@@ -223,8 +273,10 @@ static void run_help(void)
            "  --size S       quick | default | paper (default: %s)\n"
            "  --seed N       base seed, 0 to %ld; trial i of a claim uses seed N+i (default: %lu)\n"
            "  --format F     md | csv | json | tex for standard output (default: md)\n"
-           "  --out DIR      also write DIR/<paper>.<ext>: all four formats unless --format\n"
-           "                 is given, then DIR/figures/*.png and the index DIR/README.md\n"
+           "  --out DIR      also write DIR/<paper>.<ext> in all four formats, the figures\n"
+           "                 DIR/figures/*.png and the index DIR/README.md; with --format,\n"
+           "                 that format's files alone (make baseline); DIR is created, and\n"
+           "                 refused before the run when it cannot be\n"
            "  --quiet        no table on standard output\n"
            "  --records FILE also write the records of the claim's trials to FILE (JSON;\n"
            "                 one claim ID only); attncheck merge makes the table from them\n"
@@ -407,6 +459,8 @@ int cmd_run(int argc, char **argv)
         cli_error("--trials prints no table: --out, --format and --quiet belong to attncheck merge");
         return EXIT_USAGE;
     }
+    if ((w.out && !out_dir_usable(w.out)) || (records && !cli_out_writable(records)))
+        return EXIT_USAGE;
     selection sel;
     if (!select_claims(argv + optind, argc - optind, &sel)) {
         free(sel.defs);
@@ -590,7 +644,9 @@ static void regress_help(void)
            "\n"
            "Rerun the claims of every paper that has DIR/<paper>.json, with the seed and size\n"
            "recorded there, and compare every number with the baseline within the tolerance\n"
-           "each claim states (see the README).  Prints the numbers that moved.\n"
+           "each claim states (see the README).  Prints the numbers that moved.  A DIR/NAME.json\n"
+           "of no paper in this version counts as missing; a baseline this version's run\n"
+           "cannot have written (another size, seed or paper, a claim twice) is refused.\n"
            "\n"
            "  --baseline DIR   committed baseline (default: %s; regenerate with make baseline)\n"
            "\n"
@@ -599,19 +655,92 @@ static void regress_help(void)
            DEFAULT_BASELINE);
 }
 
+/* qsort's comparison of claim indices by id, ties by index (qsort has no
+ * context argument: the results sorted are sort_claims). */
+static const ac_claim_result *sort_claims;
+static int by_id(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b, c = strcmp(sort_claims[i].id, sort_claims[j].id);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* A baseline is one paper's results as run --out wrote them: refuse, naming
+ * the file and key, what run cannot have written and regress would misread
+ * (a size it would silently replace by the default, a seed run refuses, a
+ * claim listed twice or belonging to another paper, which the compare would
+ * report as a missing claim).  0 after a message. */
+static int baseline_usable(const char *path, const ac_paper_def *P, const ac_report_set *base)
+{
+    if (!base->size || ac_size_parse(base->size) < 0) {
+        cli_error("%s: meta.size: '%s' is not quick, default or paper", path, base->size ? base->size : "");
+        return 0;
+    }
+    if (base->seed > (unsigned long)RUN_SEED_MAX) {
+        cli_error("%s: meta.seed: %lu is beyond the largest seed run takes, %ld", path, base->seed, RUN_SEED_MAX);
+        return 0;
+    }
+    if (base->paper_name && strcmp(base->paper_name, P->name) != 0) {
+        cli_error("%s: paper.name: '%s', but the file is the baseline of %s", path, base->paper_name, P->name);
+        return 0;
+    }
+    for (int i = 0; i < base->nres; i++) {
+        const ac_claim_result *r = &base->res[i];
+        const ac_claim_def *def = ac_registry_find_claim(r->id);
+        if (strcmp(r->paper, P->name) != 0 || (def && strcmp(def->paper, P->name) != 0)) {
+            cli_error("%s: claims[%d]: %s is a claim of %s, but the file is the baseline of %s", path, i, r->id,
+                      def ? def->paper : r->paper, P->name);
+            return 0;
+        }
+        /* an id is PAPER.NAME in [A-Za-z0-9._-]: it is printed in the findings,
+         * where a line break or escape would forge or hide one */
+        size_t plen = strlen(P->name), ok_chars = strspn(r->id, "abcdefghijklmnopqrstuvwxyz"
+                                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+        if (strncmp(r->id, P->name, plen) != 0 || r->id[plen] != '.' || r->id[ok_chars]) {
+            cli_error("%s: claims[%d].id: '%.60s' is not %s.NAME in letters, digits, '.', '_' and '-'", path, i,
+                      r->id, P->name);
+            return 0;
+        }
+        for (int k = 0; k < r->nrows; k++)
+            for (const char *q = r->rows[k].quantity; *q; q++)
+                if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+                    cli_error("%s: claims[%d].rows[%d].quantity: a control character (byte %d) at %d", path, i, k,
+                              (unsigned char)*q, (int)(q - r->rows[k].quantity));
+                    return 0;
+                }
+    }
+    /* each claim once: the ids sorted, neighbours compared (n log n in the
+     * file's claims, however many a hostile file lists) */
+    int *order = malloc(sizeof *order * (size_t)(base->nres + 1));
+    if (!order) {
+        cli_error("%s: no memory for %d claims", path, base->nres);
+        return 0;
+    }
+    for (int i = 0; i < base->nres; i++)
+        order[i] = i;
+    sort_claims = base->res;
+    qsort(order, (size_t)base->nres, sizeof *order, by_id);
+    for (int k = 1; k < base->nres; k++)
+        if (strcmp(base->res[order[k - 1]].id, base->res[order[k]].id) == 0) {
+            cli_error("%s: claims[%d].id: %s is also claims[%d]", path, order[k], base->res[order[k]].id,
+                      order[k - 1]);
+            free(order);
+            return 0;
+        }
+    free(order);
+    return 1;
+}
+
 /* Rerun the claims of one paper's baseline and compare; adds to *sum. */
 static int regress_paper(const ac_paper_def *P, const ac_report_set *base, ac_regress_summary *sum)
 {
-    ac_run_opts o = {AC_SIZE_DEFAULT, base->seed, NULL, NULL};
-    if (base->size && ac_size_parse(base->size) >= 0)
-        o.size = (ac_size)ac_size_parse(base->size);
+    ac_run_opts o = {(ac_size)ac_size_parse(base->size), base->seed, NULL, NULL}; /* baseline_usable */
     if (isatty(STDERR_FILENO))
         o.progress = show_progress;
     ac_claim_result *cur = calloc((size_t)P->nclaims + 1, sizeof *cur);
     if (!cur)
         return 0;
-    /* rerun exactly the baseline's claims; the compare reports the ones the
-     * registry no longer has */
+    /* rerun exactly the baseline's claims (each once, all of P: baseline_usable);
+     * the compare reports the ones the registry no longer has */
     selection sel = {calloc((size_t)base->nres + 1, sizeof *sel.defs), 0};
     if (!sel.defs) {
         free(cur);
@@ -648,6 +777,33 @@ static int regress_paper(const ac_paper_def *P, const ac_report_set *base, ac_re
     return st == AC_OK;
 }
 
+/* DIR/NAME.json of no paper in the registry (a paper since removed, a file
+ * misnamed): printed and counted as missing, never skipped in silence.  The
+ * number of them. */
+static int unknown_baselines(const char *dir, ac_regress_summary *sum)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        char stem[256];
+        if (e->d_name[0] == '.' || len <= 5 || len - 5 >= sizeof stem || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        memcpy(stem, e->d_name, len - 5);
+        stem[len - 5] = '\0';
+        if (ac_registry_find_paper(stem))
+            continue;
+        printf("%s/%s: no paper named '%s' in this version: its claims are missing\n", dir, e->d_name, stem);
+        sum->missing++;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int cmd_regress(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -667,30 +823,52 @@ int cmd_regress(int argc, char **argv)
         cli_error("regress: unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
-    ac_regress_summary sum = {0};
-    int found = 0, ok = 1;
-    for (int p = 0; p < ac_registry_npapers() && ok; p++) {
+    if (!dir[0]) {
+        cli_error("--baseline: empty directory name");
+        return EXIT_USAGE;
+    }
+    /* every baseline read and checked before any claim reruns (minutes at the
+     * default size): a bad joma.json is refused at once, not after svm's rerun */
+    int np = ac_registry_npapers(), found = 0, ok = 1;
+    ac_report_set *base = calloc((size_t)np + 1, sizeof *base);
+    char *have = calloc((size_t)np + 1, 1);
+    if (!base || !have) {
+        free(base), free(have);
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    for (int p = 0; p < np && ok; p++) {
         const ac_paper_def *P = ac_registry_paper(p);
         char path[4200];
         snprintf(path, sizeof path, "%s/%s.json", dir, P->name);
-        if (access(path, F_OK) != 0)
+        struct stat sb;
+        /* a dangling link is a baseline that cannot be opened, not an absent one */
+        if (lstat(path, &sb) != 0)
             continue;
         found++;
-        ac_report_set base;
         ac_msg msg = {{0}};
-        if (ac_report_read_json(path, &base, &msg) != AC_OK) {
+        if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* a FIFO would block the read for ever */
+            cli_error("%s: not a regular file", path);
+            ok = 0;
+        } else if (ac_report_read_json(path, &base[p], &msg) != AC_OK) {
             cli_error("%s", msg.text);
-            ac_report_set_clear(&base);
-            return EXIT_USAGE;
-        }
-        ok = regress_paper(P, &base, &sum);
-        ac_report_set_clear(&base);
+            ok = 0;
+        } else
+            ok = baseline_usable(path, P, &base[p]);
+        have[p] = 1;
     }
-    if (!found) {
+    ac_regress_summary sum = {0};
+    int unknown = ok ? unknown_baselines(dir, &sum) : 0;
+    if (ok && !found && !unknown)
         cli_error("no baseline: %s holds no <paper>.json (make baseline writes it)", dir);
-        return EXIT_USAGE;
-    }
-    if (!ok)
+    for (int p = 0; p < np && ok && found; p++)
+        if (have[p])
+            ok = regress_paper(ac_registry_paper(p), &base[p], &sum);
+    for (int p = 0; p < np; p++)
+        ac_report_set_clear(&base[p]);
+    free(base);
+    free(have);
+    if (!ok || (!found && !unknown))
         return EXIT_USAGE;
     int moved = sum.moved + sum.verdict_changes + sum.missing + sum.added;
     printf("regress, all papers: %d rows compared; %d numbers moved, %d verdict changes, %d missing, %d added: %s\n",

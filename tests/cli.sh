@@ -294,6 +294,61 @@ grep_in out "MOVED" "regress says MOVED"
 printf '{"meta": ' >"$T/res/svm.json"
 expect 2 "malformed baseline" -- "$BIN" regress --baseline "$T/res"
 grep_in err "svm.json:" "the message names the file"
+# A baseline run cannot have written is refused, naming the file and key,
+# before any claim reruns: an unknown size (it reran at the default size and
+# reported every number moved), a seed beyond run's, a claim listed twice or
+# one of another paper (each reported as a missing claim), another paper's
+# file; a FIFO (the read blocked) and a dangling link are not absent files.
+"$BIN" run svm.structure svm.retrieval --size quick --format json --quiet --out "$T/rb0" 2>"$T/err"
+bad_baseline() { # NAME SED-SCRIPT MESSAGE
+    mkdir -p "$T/rb-$1"
+    sed "$2" "$T/rb0/svm.json" >"$T/rb-$1/svm.json"
+    expect 2 "regress refuses a baseline with $1" -- "$BIN" regress --baseline "$T/rb-$1"
+    grep_in err "rb-$1/svm.json: $3" "the message names the file and key ($1)"
+    check "a refused baseline reruns nothing ($1)" [ ! -s "$T/out" ]
+}
+bad_baseline size 's/"size": "quick"/"size": "huge"/' "meta.size: 'huge' is not"
+bad_baseline seed 's/"seed": 1,/"seed": 4611686018427387904,/' "meta.seed: 4611686018427387904 is beyond"
+bad_baseline dup 's/"id": "svm.retrieval"/"id": "svm.structure"/' "claims\[1\].id: svm.structure is also claims\[0\]"
+bad_baseline other-claim 's/"id": "svm.retrieval"/"id": "moe.equivalence"/' "claims\[1\]: moe.equivalence is a claim of moe"
+bad_baseline id-newline 's/"id": "svm.retrieval"/"id": "svm.x\\n== forged"/' "claims\\[1\\].id: 'svm.x"
+bad_baseline quantity-newline '0,/"quantity": "/s//"quantity": "\\n== forged /' "claims\\[0\\].rows\\[0\\].quantity: a control character (byte 10) at 0"
+bad_baseline other-paper 's/"name": "svm"/"name": "moe"/' "paper.name: 'moe', but the file is the baseline of svm"
+# every baseline is checked before any claim reruns: a bad later paper's
+# file is refused without svm's rerun first
+mkdir -p "$T/rb-later"
+cp "$T/rb0/svm.json" "$T/rb-later/svm.json"
+printf '{"meta": ' >"$T/rb-later/moe.json"
+expect 2 "regress refuses a bad second baseline" -- "$BIN" regress --baseline "$T/rb-later"
+grep_in err "rb-later/moe.json:1:" "the message names the file"
+check "a refused baseline set reruns nothing" [ ! -s "$T/out" ]
+# a NAME.json of no paper (misnamed, or a paper removed) is not skipped in silence
+"$BIN" run svm --size quick --format json --quiet --out "$T/rb-unknown" 2>"$T/err"
+expect 0 "regress against a whole svm baseline" -- "$BIN" regress --baseline "$T/rb-unknown"
+cp "$T/rb-unknown/svm.json" "$T/rb-unknown/svm-old.json"
+expect 1 "regress counts a baseline of no paper as missing" -- "$BIN" regress --baseline "$T/rb-unknown"
+grep_in out "rb-unknown/svm-old.json: no paper named 'svm-old'" "the line names the file"
+mkdir -p "$T/rb-fifo" "$T/rb-link"
+mkfifo "$T/rb-fifo/svm.json"
+expect 2 "regress refuses a FIFO baseline" -- timeout 20 "$BIN" regress --baseline "$T/rb-fifo"
+grep_in err "rb-fifo/svm.json: not a regular file" "the message names the FIFO"
+ln -s nowhere.json "$T/rb-link/svm.json"
+expect 2 "regress refuses a dangling baseline link" -- "$BIN" regress --baseline "$T/rb-link"
+grep_in err "rb-link/svm.json: cannot open" "the message names the link"
+expect 2 "regress refuses an empty --baseline" -- "$BIN" regress --baseline ""
+grep_in err "empty directory name" "the message says so"
+# An --out that cannot be written is refused before the claims run (moe at
+# the default size takes a minute; the timeout bounds a regression's cost).
+: >"$T/regular"
+expect 2 "run --out a regular file, refused before the run" -- timeout 10 "$BIN" run moe --quiet --out "$T/regular"
+grep_in err "out .*regular: .*regular is not a directory" "the message names the option and path"
+ln -s "$T/nowhere" "$T/dangling-out"
+expect 2 "run --out a dangling link, refused before the run" -- timeout 10 "$BIN" run moe --quiet --out "$T/dangling-out"
+grep_in err "dangling-out is a link to nothing" "the message says what the path is"
+absent "$T/nowhere" "a directory created through a dangling link"
+expect 2 "run --out below a regular file" -- timeout 10 "$BIN" run moe --quiet --out "$T/regular/sub"
+grep_in err "regular/sub: Not a directory" "the message names the path and reason"
+expect 2 "run --out ''" -- "$BIN" run svm.structure --size quick --quiet --out ""
 
 
 # run --out writes a set: the figures directory is replaced whole, and a run
@@ -372,5 +427,9 @@ expect 2 "--records of a paper" -- "$BIN" run svm --size quick --trials 0:1 --re
 expect 2 "--trials with --out" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw/x.json" --out "$T/sw/o"
 absent "$T/sw/x.json" "a refused run's records file"
 expect 2 "--records onto a directory" -- "$BIN" run $C --size quick --trials 0:1 --records "$T/sw"
+# refused before the trials run (this claim takes minutes at the default size;
+# the timeout bounds a regression's cost)
+expect 2 "--records in a missing directory, refused before the run" -- timeout 10 "$BIN" run paths.theory-vs-samples --quiet --records "$T/sw/missing/x.json"
+grep_in err "missing/x.json: cannot create a temporary file" "the message names the file"
 
 cli_summary cli

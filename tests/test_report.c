@@ -1034,6 +1034,33 @@ Test(report, parse_json_from_a_buffer_without_nul)
     free_results(res, 3);
 }
 
+/* A report saved by an editor that writes a UTF-8 byte-order mark reads as
+ * without it (it was refused: '[' or '{' expected near the mark); a mark
+ * alone, or a mark cut short, is still malformed. */
+Test(report, parse_json_skips_a_byte_order_mark)
+{
+    ac_claim_result res[3];
+    make_results(res);
+    char *text = write_report("bom.json", AC_FMT_JSON, NULL, res, 3, NULL);
+    size_t n = strlen(text);
+    char *copy = malloc(n + 3);
+    memcpy(copy, "\xEF\xBB\xBF", 3);
+    memcpy(copy + 3, text, n);
+    ac_report_set set;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_report_parse_json(copy, n + 3, "bom", &set, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(set.nres, 3);
+    assert_same_result(&res[2], &set.res[2]);
+    ac_report_set_clear(&set);
+    cr_assert_eq(ac_report_parse_json(copy, 3, "bom", &set, &msg), AC_EPARSE);
+    memcpy(copy + 1, text, n); /* half a mark before the text */
+    cr_assert_eq(ac_report_parse_json(copy, n + 1, "bom", &set, &msg), AC_EPARSE);
+    cr_assert(strncmp(msg.text, "bom:1:", 6) == 0, "%s", msg.text);
+    free(copy);
+    free(text);
+    free_results(res, 3);
+}
+
 /* A text that fills its field reads back; one byte more is refused. */
 Test(report, read_json_keeps_texts_that_fit_and_refuses_longer)
 {

@@ -154,6 +154,7 @@ typedef struct {
  * is overwritten (it need not be initialised; on failure it is left empty,
  * safe to pass to ac_report_set_clear).
  *
+ * A UTF-8 byte-order mark before the text is skipped.
  * The keys read are those the writer writes, from the same field table
  * (verify/report_json.c).  Every one is required, except "summary", which is
  * derived and ignored; unknown keys are ignored.  Numbers may be JSON numbers

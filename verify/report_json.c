@@ -769,6 +769,11 @@ ac_status ac_report_parse_json(const char *text, size_t len, const char *name,
     name = name ? name : "(json)";
     if (!text)
         return ac_fail(msg, AC_EINVAL, "%s: no text", name);
+    /* a UTF-8 byte-order mark (some editors write one) is skipped, as
+     * ac_json_read_stream does for the other JSON inputs */
+    static const char bom[] = "\xEF\xBB\xBF";
+    if (len >= sizeof bom - 1 && memcmp(text, bom, sizeof bom - 1) == 0)
+        text += sizeof bom - 1, len -= sizeof bom - 1;
     json_error_t err;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
