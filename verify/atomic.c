@@ -106,10 +106,10 @@ static ac_status fill_and_close(FILE *f, const char *path, ac_atomic_fill fill, 
 
 /* ---- one file ------------------------------------------------------------ */
 
-/* Open path itself for writing, without creating or replacing it. */
-static ac_status open_direct(ac_atomic *a, const char *path, ac_msg *msg)
+/* Write through the descriptor fd (from open or dup; -1 when that failed,
+ * with errno set) as the output of path, no temporary. */
+static ac_status write_through(ac_atomic *a, const char *path, int fd, ac_msg *msg)
 {
-    int fd = open(path, O_WRONLY | O_TRUNC);
     if (fd < 0)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
     a->f = fdopen(fd, "w");
@@ -122,21 +122,10 @@ static ac_status open_direct(ac_atomic *a, const char *path, ac_msg *msg)
     return AC_OK;
 }
 
-/* Write through a duplicate of std_fd (standard output or error), at its
- * offset and without truncating: the descriptor's file is the output. */
-static ac_status open_std(ac_atomic *a, const char *path, int std_fd, ac_msg *msg)
+/* Open path itself for writing, without creating or replacing it. */
+static ac_status open_direct(ac_atomic *a, const char *path, ac_msg *msg)
 {
-    int fd = dup(std_fd);
-    if (fd < 0)
-        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    a->f = fdopen(fd, "w");
-    if (!a->f) {
-        int e = errno;
-        close(fd);
-        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(e));
-    }
-    a->direct = 1;
-    return AC_OK;
+    return write_through(a, path, open(path, O_WRONLY | O_TRUNC), msg);
 }
 
 /* 1 or 2 when sb is the file open as standard output or error, else -1. */
@@ -168,7 +157,9 @@ ac_status ac_atomic_open(ac_atomic *a, const char *path, ac_msg *msg)
     } else if (!S_ISREG(sb.st_mode)) {
         return open_direct(a, path, msg); /* a device, FIFO or socket: never replace it */
     } else if (std_fd_of(&sb) >= 0) {
-        return open_std(a, path, std_fd_of(&sb), msg); /* stdout redirected to this file */
+        /* stdout redirected to this file: a duplicate of that descriptor,
+         * at its offset and without truncating */
+        return write_through(a, path, dup(std_fd_of(&sb)), msg);
     } else if (is_link) {
         /* replace the file the link names, keep the link */
         char *real = realpath(path, NULL);
