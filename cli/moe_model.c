@@ -47,13 +47,11 @@ static ac_moe_model *load_model(const char *path)
     return mm;
 }
 
-/* moe_cmds.h.  Standard output is never ac_atomic_write's "/dev/stdout":
- * when the shell redirected it to a file, that path resolves to the file and
- * a new file would be renamed over it, losing what was written there before
- * (`{ echo a; attncheck moe convert ...; } >log` kept only the form).  While
- * a file is written, SIGINT, SIGTERM and SIGHUP are held, so that the
- * temporary file never outlives the run (a SIGTERM during an 80 MB form left
- * it behind). */
+/* moe_cmds.h.  Without --out the output goes to the stdout stream itself,
+ * interleaved with whatever else the process writes there, as any command's
+ * output does.  While a file is written, SIGINT, SIGTERM and SIGHUP are
+ * held, so that the temporary file never outlives the run (a SIGTERM during
+ * an 80 MB form left it behind). */
 ac_status moe_write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg *msg)
 {
     if (!out)
