@@ -36,8 +36,8 @@ static ac_status reader_init(reader *r, const char *buf, size_t len, const char 
     if (len > AC_JOMA_IO_MAX_BYTES)
         return ac_fail(msg, AC_EPARSE, "%s: longer than %zu bytes (the limit of the format)", r->name,
                        AC_JOMA_IO_MAX_BYTES);
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        buf += 3, len -= 3;
+    size_t bom = ac_utf8_bom(buf, len);
+    buf += bom, len -= bom;
     ac_status st = ac_text_check((const unsigned char *)buf, len, r->name, msg);
     if (st)
         return st;

@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BOM "\xef\xbb\xbf"
-#define BOM_LEN 3
+#include "verify/text.h"
 
 /* jansson's chunk reader over a stdio stream, the mark skipped. */
 typedef struct {
@@ -20,11 +19,11 @@ static size_t read_chunk(void *buffer, size_t buflen, void *data)
 {
     stream_source *s = data;
     if (!s->started) {
-        /* the first BOM_LEN bytes, whole: a pipe may deliver them one by one */
+        /* the first AC_UTF8_BOM_LEN bytes, whole: a pipe may deliver them one by one */
         s->started = 1;
-        unsigned char head[BOM_LEN];
-        size_t n = fread(head, 1, BOM_LEN, s->f);
-        if (n == BOM_LEN && memcmp(head, BOM, BOM_LEN) == 0)
+        unsigned char head[AC_UTF8_BOM_LEN];
+        size_t n = fread(head, 1, AC_UTF8_BOM_LEN, s->f);
+        if (ac_utf8_bom(head, n))
             n = 0;
         if (n > 0 && buflen >= n) {
             memcpy(buffer, head, n);

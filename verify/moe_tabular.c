@@ -12,6 +12,8 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "verify/text.h"
+
 void ac_moe_tab_init(ac_moe_tab *t) { memset(t, 0, sizeof *t); }
 
 void ac_moe_tab_clear(ac_moe_tab *t)
@@ -280,8 +282,7 @@ ac_status ac_moe_csv_parse(const char *text, const char *name, ac_moe_csv *c, ac
     snprintf(c->path, sizeof c->path, "%s", name);
     /* A UTF-8 byte-order mark (spreadsheets write one) is not a character
      * of the header. */
-    if (!strncmp(text, "\xef\xbb\xbf", 3))
-        text += 3;
+    text += ac_utf8_bom(text, strnlen(text, AC_UTF8_BOM_LEN));
     size_t len = strlen(text);
     c->buf = malloc(len + 1);
     if (!c->buf)

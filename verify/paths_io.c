@@ -12,6 +12,7 @@
 
 #include "verify/json_array.h"
 #include "verify/paths_task.h"
+#include "verify/text.h"
 
 #define DEFAULT_NAME "<task>"
 /* Key paths quoted in messages (train.x[123][45] and the like). */
@@ -743,8 +744,6 @@ static ac_status task_from_root(json_t *root, const json_error_t *err, const cha
     return st;
 }
 
-#define BOM "\xef\xbb\xbf"
-
 ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
                               ac_msg *msg)
 {
@@ -752,8 +751,8 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
     ac_paths_task_init(t);
     if (!buf)
         return ac_fail(msg, AC_EINVAL, "%s: no text", name);
-    if (len >= 3 && memcmp(buf, BOM, 3) == 0)
-        buf += 3, len -= 3;
+    size_t bom = ac_utf8_bom(buf, len);
+    buf += bom, len -= bom;
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     return task_from_root(root, &err, name, t, msg);

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/text.h"
+
 /* Enumerations are stored and read as int (F_ENUM). */
 _Static_assert(sizeof(ac_verdict) == sizeof(int), "ac_verdict is int-sized");
 _Static_assert(sizeof(ac_metric) == sizeof(int), "ac_metric is int-sized");
@@ -771,9 +773,8 @@ ac_status ac_report_parse_json(const char *text, size_t len, const char *name,
         return ac_fail(msg, AC_EINVAL, "%s: no text", name);
     /* a UTF-8 byte-order mark (some editors write one) is skipped, as
      * ac_json_read_stream does for the other JSON inputs */
-    static const char bom[] = "\xEF\xBB\xBF";
-    if (len >= sizeof bom - 1 && memcmp(text, bom, sizeof bom - 1) == 0)
-        text += sizeof bom - 1, len -= sizeof bom - 1;
+    size_t bom = ac_utf8_bom(text, len);
+    text += bom, len -= bom;
     json_error_t err;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)

@@ -58,10 +58,8 @@ static ac_status reader_init(reader *r, const char *buf, size_t len, const char 
     r->name = name;
     r->line = 0;
     r->pos = 0;
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
-        buf += 3;
-        len -= 3;
-    }
+    size_t bom = ac_utf8_bom(buf, len);
+    buf += bom, len -= bom;
     r->s = malloc(len + 1);
     if (!r->s)
         return AC_ENOMEM;

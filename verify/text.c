@@ -1,6 +1,8 @@
 /* Checking that a file read into memory is text (verify/text.h). */
 #include "verify/text.h"
 
+#include <string.h>
+
 /* Length of the UTF-8 sequence that starts at b[i] (b has len bytes), or 0
  * when it is not a well-formed one (RFC 3629 table 3-7: no overlong forms,
  * no surrogates, nothing above U+10FFFF). */
@@ -59,4 +61,9 @@ ac_status ac_text_check(const unsigned char *b, size_t len, const char *name, ac
         i += n;
     }
     return AC_OK;
+}
+
+size_t ac_utf8_bom(const void *b, size_t len)
+{
+    return len >= AC_UTF8_BOM_LEN && memcmp(b, "\xef\xbb\xbf", AC_UTF8_BOM_LEN) == 0 ? AC_UTF8_BOM_LEN : 0;
 }

@@ -16,4 +16,11 @@ size_t ac_utf8_seq(const unsigned char *b, size_t len, size_t i);
  * column C)" for the first bad byte (the lead byte of a broken sequence). */
 ac_status ac_text_check(const unsigned char *b, size_t len, const char *name, ac_msg *msg);
 
+/* The UTF-8 byte-order mark (EF BB BF), which some editors and spreadsheets
+ * write at the start of a text file and which is no character of its
+ * content: every reader of a user's file skips it there. */
+#define AC_UTF8_BOM_LEN 3
+/* AC_UTF8_BOM_LEN when b[0..len) starts with the mark, else 0. */
+size_t ac_utf8_bom(const void *b, size_t len);
+
 #endif
