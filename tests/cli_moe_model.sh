@@ -123,12 +123,16 @@ grep_in err "$T/no/dir/r.json" "the message names the path"
 # V = L = 4096 and d = 1 asks for a 16.8-million-entry form; convert and check
 # refuse it from the sizes, before any of the work, naming the file, the sizes
 # and the estimate, and saying how to get under.
-python3 -c "
+# wide_model N: a one-head model with V = L = N and d = dk = dv = 1.
+wide_model() {
+    python3 -c "
 import json
-V = L = 4096
+V = L = $1
 print(json.dumps({'sizes': {'V': V, 'L': L, 'd': 1, 'dk': 1, 'dv': 1, 'H': 1, 'layers': 1, 'self': 1, 'residual': 0},
                   'E': [[0.5]] * (V + 1), 'Wq': [[[1.0]]], 'Wk': [[[1.0]]], 'Wv': [[[1.0]]], 'U': [[1.0]] * V}))
-" >"$T/wide.json"
+"
+}
+wide_model 4096 >"$T/wide.json"
 expect 2 "convert refuses a form of 16.8 million numbers" -- "$BIN" moe convert --model "$T/wide.json" --out "$T/wide-form.json"
 grep_in err "wide.json: the form of this model (V = 4096, L = 4096" "convert names the file and sizes"
 grep_in err "over convert's limit" "convert names the limit"
@@ -137,12 +141,7 @@ expect 2 "check refuses its memory" -- "$BIN" moe check --model "$T/wide.json"
 grep_in err "wide.json: moe check of this model (V = 4096, L = 4096.* MB" "check names the file, sizes, memory"
 # V = L = 1024: within memory, but 32 sentences are ~3e9 units (~8 minutes
 # measured); the message says how many sentences fit; those run.
-python3 -c "
-import json
-V = L = 1024
-print(json.dumps({'sizes': {'V': V, 'L': L, 'd': 1, 'dk': 1, 'dv': 1, 'H': 1, 'layers': 1, 'self': 1, 'residual': 0},
-                  'E': [[0.5]] * (V + 1), 'Wq': [[[1.0]]], 'Wk': [[[1.0]]], 'Wv': [[[1.0]]], 'U': [[1.0]] * V}))
-" >"$T/long.json"
+wide_model 1024 >"$T/long.json"
 expect 2 "check refuses ~8 minutes of work" -- "$BIN" moe check --model "$T/long.json" --out "$T/long.out"
 grep_in err "long.json: moe check of this model (V = 1024, L = 1024.*32 sentences at --prec 256.*work units" \
     "check names the file, sizes and estimate"
