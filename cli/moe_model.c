@@ -17,6 +17,7 @@
 #include "theory/moe_mpfr.h"
 #include "verify/atomic.h"
 #include "verify/json_array.h"
+#include "verify/moe_check.h"
 #include "verify/moe_claims.h"
 #include "verify/moe_io.h"
 #include "verify/trial.h"
@@ -25,14 +26,6 @@
 #define CHECK_SENTENCES 32
 #define CHECK_SEED 1
 #define CHECK_PREC 256
-/* Acceptance of the high-precision side (spec cbow_moe §2.5 item 3): the
- * two forms agree to >= 50 significant digits at >= 200 bits.  At 256 bits
- * (77 digits) this leaves 27 digits for the rounding the log-sum-exps and
- * the products of the form accumulate, far more than the sizes allowed
- * (AC_MOE_MAX_DIM) can lose.  Below 200 bits the digits are shown, not
- * judged. */
-#define CHECK_MIN_DIGITS 50
-#define CHECK_JUDGED_PREC 200
 #define CHECK_MAX_SENTENCES 100000
 
 static ac_moe_model *load_model(const char *path)
@@ -272,122 +265,12 @@ typedef struct {
     const char *model;
     int sentences, prec;
     unsigned long seed;
-    double tol;            /* ac_moe_logp_tolerance */
-    double max_dlogp;      /* max |log p_attention - log p_form|, double */
-    double max_dp;         /* max |p_attention - p_form|, double */
-    double mpfr_max_rel;   /* max relative |log p_attention - log p_form| at prec bits */
-    double digits;         /* -log10 of that: significant digits of agreement */
-    double double_err;     /* max |log p_attention(double) - log p_attention(prec bits)| */
-    int double_judged, holds_double, mpfr_judged, holds_mpfr;
+    ac_moe_check_result c; /* verify/moe_check.h */
 } check_result;
-
-/* The double rows are judged when the rounding bound is under 1: a bound of
- * 1 or more on |log p| says the double forward pass may carry no correct
- * digit (entries so large that the scores overflow give inf or NaN), and
- * |p_attention - p_form| <= 1 always, so such a bound judges nothing. */
-static int double_judged(double tol)
-{
-    return tol < 1.0;
-}
-
-/* Every slot of `sentences` sentences drawn uniformly from r: both sides in
- * double and at prec bits. */
-static ac_status run_check(const ac_moe_model *mm, gsl_rng *r, check_result *res, ac_msg *msg)
-{
-    const ac_moe_sizes *s = &mm->m.s;
-    const int V = s->V, L = s->L;
-    ac_moe_form *f = ac_moe_form_alloc(s);
-    ac_moe_form_mpfr *fm = ac_moe_form_mpfr_alloc(s, res->prec);
-    int *x = malloc(sizeof *x * (size_t)L);
-    double *la = malloc(sizeof *la * (size_t)V), *lf = malloc(sizeof *lf * (size_t)V);
-    mpfr_t *ma = malloc(sizeof *ma * (size_t)V), *mf = malloc(sizeof *mf * (size_t)V);
-    mpfr_t diff;
-    ac_status st = f && fm && x && la && lf && ma && mf ? AC_OK : AC_ENOMEM;
-    int ninit = 0;
-    if (st == AC_OK) {
-        for (; ninit < V; ninit++) {
-            mpfr_init2(ma[ninit], res->prec);
-            mpfr_init2(mf[ninit], res->prec);
-        }
-        mpfr_init2(diff, res->prec);
-    }
-    if (st == AC_OK)
-        st = ac_moe_form_from_attention(&mm->m, f, msg);
-    if (st == AC_OK)
-        st = ac_moe_form_from_attention_mpfr(&mm->m, fm, msg);
-    /* Test hook (tests/cli_moe_model.sh): AC_TEST_MOE_CHECK_PERTURB=δ adds δ
-     * to the form's c_0 on both sides, a violation of known size that the
-     * double row (δ above its tolerance) or the MPFR row (δ below it but
-     * above 10^-50) must catch. */
-    const char *perturb = getenv("AC_TEST_MOE_CHECK_PERTURB");
-    if (st == AC_OK && perturb) {
-        f->c[0] += strtod(perturb, NULL);
-        mpfr_t dlt;
-        mpfr_init2(dlt, res->prec);
-        mpfr_set_str(dlt, perturb, 10, MPFR_RNDN);
-        mpfr_add(fm->c[0], fm->c[0], dlt, MPFR_RNDN);
-        mpfr_clear(dlt);
-    }
-    res->tol = ac_moe_logp_tolerance(&mm->m);
-    res->max_dlogp = res->max_dp = res->mpfr_max_rel = res->double_err = 0;
-    for (int n = 0; n < res->sentences && st == AC_OK; n++) {
-        for (int j = 0; j < L; j++)
-            x[j] = (int)gsl_rng_uniform_int(r, (unsigned long)V);
-        for (int i = 0; i < L && st == AC_OK; i++) {
-            if ((st = ac_moe_attention_logp(&mm->m, x, i, la, msg)) != AC_OK ||
-                (st = ac_moe_form_logp(f, x, i, lf, msg)) != AC_OK ||
-                (st = ac_moe_attention_logp_mpfr(&mm->m, x, i, ma, res->prec, msg)) != AC_OK ||
-                (st = ac_moe_form_logp_mpfr(fm, x, i, mf, msg)) != AC_OK)
-                break;
-            for (int v = 0; v < V; v++) {
-                /* NaN (an overflow in one form) is kept, and fails the row. */
-                res->max_dlogp = ac_max_keep_nan(res->max_dlogp, fabs(la[v] - lf[v]));
-                res->max_dp = ac_max_keep_nan(res->max_dp, fabs(exp(la[v]) - exp(lf[v])));
-                mpfr_sub(diff, ma[v], mf[v], MPFR_RNDN);
-                double d = fabs(mpfr_get_d(diff, MPFR_RNDN));
-                double scale = fmax(fabs(mpfr_get_d(ma[v], MPFR_RNDN)), 1.0);
-                res->mpfr_max_rel = ac_max_keep_nan(res->mpfr_max_rel, d / scale);
-                mpfr_sub_d(diff, ma[v], la[v], MPFR_RNDN);
-                res->double_err = ac_max_keep_nan(res->double_err, fabs(mpfr_get_d(diff, MPFR_RNDN)));
-            }
-        }
-    }
-    /* An exact agreement (0) is all the digits the precision carries. */
-    const double carried = res->prec * log10(2.0);
-    res->digits = isnan(res->mpfr_max_rel) ? NAN
-                  : res->mpfr_max_rel > 0   ? fmin(-log10(res->mpfr_max_rel), carried)
-                                            : carried;
-    res->double_judged = double_judged(res->tol);
-    res->holds_double = st == AC_OK && res->max_dlogp <= res->tol && res->max_dp <= res->tol;
-    res->mpfr_judged = res->prec >= CHECK_JUDGED_PREC;
-    res->holds_mpfr = res->digits >= CHECK_MIN_DIGITS;
-    if (ninit == V)
-        mpfr_clear(diff);
-    for (int v = 0; v < ninit; v++) {
-        mpfr_clear(ma[v]);
-        mpfr_clear(mf[v]);
-    }
-    free(ma);
-    free(mf);
-    free(x);
-    free(la);
-    free(lf);
-    ac_moe_form_mpfr_free(fm);
-    ac_moe_form_free(f);
-    mpfr_free_cache();
-    return st;
-}
 
 static const char *verdict(int judged, int holds)
 {
     return !judged ? "INFO" : holds ? "PASS" : "FAIL";
-}
-
-/* Every judged row holds (check refuses to run when no row would be
- * judged). */
-static int check_holds(const check_result *r)
-{
-    return (!r->double_judged || r->holds_double) && (!r->mpfr_judged || r->holds_mpfr);
 }
 
 static ac_status check_text(FILE *out, void *ctx, ac_msg *msg)
@@ -397,19 +280,19 @@ static ac_status check_text(FILE *out, void *ctx, ac_msg *msg)
     fprintf(out, "every slot of %d sentences drawn uniformly (seed %lu)\n\n", r->sentences, r->seed);
     fprintf(out, "%-44s %12s %12s  %s\n", "quantity", "value", "tolerance", "verdict");
     fprintf(out, "%-44s %12.3e %12.3e  %s\n", "max |log p_attention - log p_form| (double)",
-            r->max_dlogp, r->tol, verdict(r->double_judged, r->max_dlogp <= r->tol));
-    fprintf(out, "%-44s %12.3e %12.3e  %s\n", "max |p_attention - p_form| (double)", r->max_dp, r->tol,
-            verdict(r->double_judged, r->max_dp <= r->tol));
+            r->c.max_dlogp, r->c.tol, verdict(r->c.double_judged, r->c.max_dlogp <= r->c.tol));
+    fprintf(out, "%-44s %12.3e %12.3e  %s\n", "max |p_attention - p_form| (double)", r->c.max_dp, r->c.tol,
+            verdict(r->c.double_judged, r->c.max_dp <= r->c.tol));
     char q[64];
     snprintf(q, sizeof q, "significant digits of agreement (%d bits)", r->prec);
-    fprintf(out, "%-44s %12.1f %12s  %s\n", q, r->digits, r->mpfr_judged ? ">= 50" : "-",
-            verdict(r->mpfr_judged, r->holds_mpfr));
+    fprintf(out, "%-44s %12.1f %12s  %s\n", q, r->c.digits, r->c.mpfr_judged ? ">= 50" : "-",
+            verdict(r->c.mpfr_judged, r->c.holds_mpfr));
     fprintf(out, "%-44s %12.3e %12s  %s\n", "max |log p double - log p MPFR| (attention)",
-            r->double_err, "-", "INFO");
+            r->c.double_err, "-", "INFO");
     fprintf(out, "\ntolerance: rounding bound of theory/moe.c from the model's sizes and entries "
                  "(never an observed difference)%s\n",
-            r->double_judged ? "" : "; 1 or more: the double rows judge nothing (INFO)");
-    fprintf(out, "%s\n", check_holds(r) ? "the equivalence holds" : "the equivalence does NOT hold");
+            r->c.double_judged ? "" : "; 1 or more: the double rows judge nothing (INFO)");
+    fprintf(out, "%s\n", ac_moe_check_holds(&r->c) ? "the equivalence holds" : "the equivalence does NOT hold");
     return ferror(out) ? ac_fail(msg, AC_EIO, "write error") : AC_OK;
 }
 
@@ -425,11 +308,11 @@ static ac_status check_json(FILE *out, void *ctx, ac_msg *msg)
     const check_result *r = ctx;
     json_t *root = json_pack("{s:s, s:i, s:I, s:i, s:o, s:o, s:o, s:b, s:b, s:o, s:o, s:b, s:b, s:o, s:b}",
                              "model", r->model, "sentences", r->sentences, "seed", (json_int_t)r->seed,
-                             "prec_bits", r->prec, "tolerance", num(r->tol), "max_abs_dlogp", num(r->max_dlogp),
-                             "max_abs_dp", num(r->max_dp), "double_judged", r->double_judged, "holds_double",
-                             r->holds_double, "mpfr_digits", num(r->digits), "mpfr_max_rel_dlogp",
-                             num(r->mpfr_max_rel), "mpfr_judged", r->mpfr_judged, "holds_mpfr", r->holds_mpfr,
-                             "double_vs_mpfr", num(r->double_err), "holds", check_holds(r));
+                             "prec_bits", r->prec, "tolerance", num(r->c.tol), "max_abs_dlogp", num(r->c.max_dlogp),
+                             "max_abs_dp", num(r->c.max_dp), "double_judged", r->c.double_judged, "holds_double",
+                             r->c.holds_double, "mpfr_digits", num(r->c.digits), "mpfr_max_rel_dlogp",
+                             num(r->c.mpfr_max_rel), "mpfr_judged", r->c.mpfr_judged, "holds_mpfr", r->c.holds_mpfr,
+                             "double_vs_mpfr", num(r->c.double_err), "holds", ac_moe_check_holds(&r->c));
     if (!root)
         return ac_fail(msg, AC_ENOMEM, "out of memory building the JSON result");
     ac_status st = ac_json_dump(out, root, msg);
@@ -484,7 +367,7 @@ int moe_check(int argc, char **argv)
                    "bits).  Exit 0 when it holds, 1 when it does not, 2 on bad input or when the\n"
                    "work estimated from the sizes is over about a minute or %.0f MB (docs/moe.md).\n"
                    "defaults: --sentences %d --seed %d --prec %d --format text.  Formats: docs/moe.md.\n",
-                   CHECK_MIN_DIGITS, CHECK_JUDGED_PREC, CHECK_BYTES_MAX / 1e6, CHECK_SENTENCES, CHECK_SEED, CHECK_PREC);
+                   AC_MOE_CHECK_MIN_DIGITS, AC_MOE_CHECK_JUDGED_PREC, CHECK_BYTES_MAX / 1e6, CHECK_SENTENCES, CHECK_SEED, CHECK_PREC);
             return cli_finish(EXIT_HOLDS);
         default: return EXIT_USAGE;
         }
@@ -505,11 +388,11 @@ int moe_check(int argc, char **argv)
     /* Refuse a run that would judge nothing: a vacuous double bound and a
      * precision below the judged one. */
     const double tol = ac_moe_logp_tolerance(&mm->m);
-    if (!double_judged(tol) && res.prec < CHECK_JUDGED_PREC) {
+    if (!ac_moe_check_double_judged(tol) && res.prec < AC_MOE_CHECK_JUDGED_PREC) {
         cli_error("%s: the double rounding bound of this model is %g (its entries are so large that the "
                   "double forward pass may carry no correct digit), so the double rows judge nothing, and "
                   "--prec %d is below the %d bits at which the MPFR row is judged: run with --prec %d or more",
-                  res.model, tol, res.prec, CHECK_JUDGED_PREC, CHECK_JUDGED_PREC);
+                  res.model, tol, res.prec, AC_MOE_CHECK_JUDGED_PREC, AC_MOE_CHECK_JUDGED_PREC);
         ac_moe_model_free(mm);
         return EXIT_USAGE;
     }
@@ -518,7 +401,14 @@ int moe_check(int argc, char **argv)
     ac_status st = r ? AC_OK : AC_ENOMEM;
     if (st == AC_OK) {
         gsl_rng_set(r, res.seed);
-        st = run_check(mm, r, &res, &msg);
+        /* Test hook (tests/cli_moe_model.sh): AC_TEST_MOE_CHECK_PERTURB=δ adds
+         * δ to the form's c_0 on both sides, a violation of known size that the
+         * double row (δ above its tolerance) or the MPFR row (δ below it but
+         * above 10^-50) must catch. */
+        const char *perturb = getenv("AC_TEST_MOE_CHECK_PERTURB");
+        st = ac_moe_check(&mm->m, res.sentences, res.prec, perturb ? strtod(perturb, NULL) : 0.0, r, &res.c,
+                          &msg);
+        mpfr_free_cache(); /* MPFR's constant caches, so that a leak checker sees none */
     }
     if (st == AC_OK)
         st = moe_write_out(out, json ? check_json : check_text, &res, &msg);
@@ -528,7 +418,7 @@ int moe_check(int argc, char **argv)
     ac_moe_model_free(mm);
     if (st != AC_OK)
         return cli_finish(EXIT_USAGE);
-    return cli_finish(check_holds(&res) ? EXIT_HOLDS : EXIT_FAILS);
+    return cli_finish(ac_moe_check_holds(&res.c) ? EXIT_HOLDS : EXIT_FAILS);
 }
 
 /* ---- generate: the equivalence instances --------------------------------- */
