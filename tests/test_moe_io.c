@@ -2,12 +2,16 @@
  * (verify/json_array.h): round trips bit for bit, and every refusal names
  * the file and the key path. */
 #include <criterion/criterion.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <mpfr.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "testutil.h"
 #include "verify/json_array.h"
+#include "verify/moe_check.h"
 #include "verify/moe_io.h"
 
 static char tmp_path[64];
@@ -201,4 +205,37 @@ Test(json_array, load_skips_a_byte_order_mark_at_the_start)
     st = ac_json_load(path, &root, &msg);
     unlink(path);
     cr_assert_eq(st, AC_EPARSE, "two bytes of a mark and nothing else");
+}
+
+/* moe_check: ac_moe_check holds on a model read from a file, and catches a
+ * violation of known size planted in the form's c_0: 1e-6 (above the
+ * double rounding bound of these entries, asserted) fails the double rows
+ * and the MPFR row (6 digits), 1e-40 (below the double bound, above the
+ * 10^-50 of 50 digits) the MPFR row alone, NaN both; 1e-70 (below both)
+ * fails neither. */
+Test(moe_check, holds_and_catches_planted_violations)
+{
+    ac_moe_model *mm = NULL;
+    ac_msg msg = {{0}};
+    const char *path = write_tmp(base_model);
+    ac_status st = ac_moe_model_read(path, &mm, &msg);
+    unlink(path);
+    cr_assert_eq(st, AC_OK, "%s", msg.text);
+    const double plant[] = {0.0, 1e-6, 1e-40, NAN, 1e-70};
+    const int want_double[] = {1, 0, 1, 0, 1}, want_mpfr[] = {1, 0, 0, 0, 1};
+    for (int k = 0; k < 5; k++) {
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 1);
+        ac_moe_check_result c;
+        cr_assert_eq(ac_moe_check(&mm->m, 4, 256, plant[k], r, &c, &msg), AC_OK, "%s", msg.text);
+        gsl_rng_free(r);
+        cr_assert(c.tol < 1e-6, "the planted 1e-6 must exceed the bound %g", c.tol);
+        cr_assert(c.double_judged && c.mpfr_judged);
+        cr_assert_eq(c.holds_double, want_double[k], "plant %g: holds_double %d", plant[k], c.holds_double);
+        cr_assert_eq(c.holds_mpfr, want_mpfr[k], "plant %g: holds_mpfr %d (%g digits)", plant[k], c.holds_mpfr,
+                     c.digits);
+        cr_assert_eq(ac_moe_check_holds(&c), want_double[k] && want_mpfr[k]);
+    }
+    ac_moe_model_free(mm);
+    mpfr_free_cache();
 }
