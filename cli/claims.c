@@ -613,6 +613,9 @@ int cmd_merge(int argc, char **argv)
         cli_error("merge: no records file (attncheck run ID --trials A:B --records FILE writes them)");
         return EXIT_USAGE;
     }
+    /* as run: an --out that cannot be written is refused before any work */
+    if (w.out && !out_dir_usable(w.out))
+        return EXIT_USAGE;
     ac_trial_set all;
     memset(&all, 0, sizeof all);
     const ac_claim_def *def = NULL;

@@ -418,6 +418,10 @@ grep_in err "bad.json:2:" "the message names the file and line"
 expect 2 "merge refuses a missing file" -- "$BIN" merge "$T/sw/nosuch.json"
 grep_in err "nosuch.json: cannot open" "the message names the file"
 expect 2 "merge needs a file" -- "$BIN" merge
+# --out is checked before the records are read: with a malformed records
+# file too, the message is about --out
+expect 2 "merge --out a regular file, refused before merging" -- "$BIN" merge "$T/sw/bad.json" --out "$T/regular"
+grep_in err "regular is not a directory" "the message names --out's path"
 expect 2 "--trials without --records" -- "$BIN" run $C --size quick --trials 0:1
 expect 2 "--trials past the last trial" -- "$BIN" run $C --size quick --trials 2:4 --records "$T/sw/x.json"
 grep_in err "has 3 trials at size quick" "the message gives the number of trials"
