@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "verify/atomic.h"
@@ -121,6 +123,44 @@ Test(atomic, set_appears_whole_after_commit_and_not_before)
     cr_assert_str_eq(slurp("b.txt"), "new b");
     cr_assert_eq(hidden_entries(dir), 0, "the staging is left after a commit");
     ac_atomic_set_clear(&s); /* safe on a committed set */
+}
+
+/* Two runs committing into one directory take turns: while another process
+ * holds the directory's lock (as a committing run does), a commit moves
+ * nothing in.  The child takes the lock, tells the parent, waits 0.3 s and
+ * reports whether the parent's member appeared meanwhile; without the lock
+ * the parent's commit would be done long before. */
+Test(atomic, a_commit_waits_for_another_runs_commit)
+{
+    put("a.txt", "old a");
+    ac_atomic_set s;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_atomic_set_init(&s, dir, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_atomic_set_write(&s, "a.txt", fill_text, "new a", &msg), AC_OK, "%s", msg.text);
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
+    pid_t p = fork();
+    cr_assert(p >= 0);
+    if (p == 0) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0)
+            _exit(2);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(2);
+        struct timespec wait = {0, 300000000L};
+        nanosleep(&wait, NULL);
+        _exit(strcmp(slurp("a.txt"), "old a") == 0 ? 0 : 1); /* _exit releases the lock */
+    }
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1, "the child could not take the lock");
+    cr_assert_eq(ac_atomic_set_commit(&s, &msg), AC_OK, "%s", msg.text);
+    int status = 0;
+    cr_assert_eq(waitpid(p, &status, 0), p);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "a member moved in while another run held the directory's lock (child status %d)", status);
+    cr_assert_str_eq(slurp("a.txt"), "new a", "the commit did not finish after the lock was released");
+    close(ready[0]);
+    close(ready[1]);
 }
 
 Test(atomic, cleared_or_failed_set_leaves_the_old_files)

@@ -7,6 +7,7 @@
 #include <signal.h> /* kill(pid, 0) */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h> /* flock */
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -298,6 +299,34 @@ static int move_member(const char *stage, const char *dir, const char *name)
     return rename(src, dst);
 }
 
+/* The lock that makes the commits of two sets into one directory (two runs
+ * with the same --out) follow one another, so that the directory shows one
+ * whole set, never members of both: an exclusive flock on the directory
+ * itself, held while a manifest is committed and its members moved (and
+ * while a recovery moves a dead run's members).  Returns the descriptor to
+ * pass to dir_unlock, or -1 where the directory cannot be opened or the
+ * file system has no flock; the commit then goes on unlocked, as before. */
+static int dir_lock(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc;
+    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void dir_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing the descriptor releases its flock */
+}
+
 /* Finish a committed staging: move the members its manifest lists. */
 static int roll_forward(const char *stage, const char *dir)
 {
@@ -345,7 +374,14 @@ ac_status ac_atomic_recover(const char *dir, ac_msg *msg)
         if (!pid || strlen(p) != RANDOM_LEN || !pid_dead(pid))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        int bad = stage ? roll_forward(path, dir) != 0 || remove_tree(path, STAGE_DEPTH) != 0 : unlink(path) != 0;
+        int bad;
+        if (stage) {
+            int lock = dir_lock(dir);
+            bad = roll_forward(path, dir) != 0 || remove_tree(path, STAGE_DEPTH) != 0;
+            dir_unlock(lock);
+        } else {
+            bad = unlink(path) != 0;
+        }
         if (bad && st == AC_OK)
             st = ac_fail(msg, AC_EIO, "%s: left by a killed run and cannot be removed: %s", path, strerror(errno));
     }
@@ -449,11 +485,13 @@ ac_status ac_atomic_set_commit(ac_atomic_set *s, ac_msg *msg)
     FILE *f = fopen(tmp, "w");
     ac_status st = f ? fill_and_close(f, tmp, write_manifest, s, msg)
                      : ac_fail(msg, AC_EIO, "%s: cannot write the manifest: %s", s->dir, strerror(errno));
+    int lock = st == AC_OK ? dir_lock(s->dir) : -1;
     if (st == AC_OK && rename(tmp, path) != 0)
         st = ac_fail(msg, AC_EIO, "%s: cannot commit the manifest: %s", s->dir, strerror(errno));
     for (int i = 0; i < s->n && st == AC_OK; i++)
         if (move_member(s->stage, s->dir, s->names[i]) != 0)
             st = ac_fail(msg, AC_EIO, "%s/%s: cannot move into place: %s", s->dir, s->names[i], strerror(errno));
+    dir_unlock(lock);
     ac_atomic_set_clear(s);
     return st;
 }

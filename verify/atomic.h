@@ -31,7 +31,11 @@
  * ac_atomic_open in the same directory or ac_atomic_set_init on it: a run
  * killed by SIGKILL leaves nothing for longer than the next run.  A set
  * replaces only regular files and directories: a member whose target is a
- * link, device or FIFO is refused (AC_EINVAL).
+ * link, device or FIFO is refused (AC_EINVAL).  Two processes committing
+ * sets into one DIR take turns (an exclusive flock on DIR around the
+ * manifest and the renames), so DIR shows one whole set, the last one
+ * committed, never members of both; where DIR cannot be flocked the commit
+ * goes on unlocked.
  *
  * Signals: these functions install no handler.  The caller that wants SIGINT
  * and SIGTERM to leave no temporary catches them while temporaries exist,
