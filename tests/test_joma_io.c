@@ -231,6 +231,8 @@ Test(joma_io, data_errors_name_file_line_and_quantity)
     DFAILS("0.5 -0.5 | 0\n", "d.data:1: x_2 = -0.5 is negative");
     DFAILS("0.5 nan | 0\n", "d.data:1: 'nan' is not a finite number");
     DFAILS("0 0 | 0\n", "d.data:1: every x is 0");
+    DFAILS("1e-320 0 | 0\n", "d.data:1: the x sum to 9.99989e-321, outside the normal doubles");
+    DFAILS("1e308 1e308 | 0\n", "d.data:1: the x sum to inf, outside the normal doubles");
     DFAILS("1 0 | -1\n", "d.data:1: label '-1' is not an integer");
     DFAILS("1 0 | 2.5\n", "d.data:1: label '2.5' is not an integer");
     DFAILS("1 0 |\n", "d.data:1: no label");

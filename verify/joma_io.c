@@ -8,6 +8,7 @@
 #include "verify/text.h"
 
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -660,6 +661,11 @@ static ac_status data_line(reader *r, char *text, dvec *X, llvec *lab, vocab *se
     }
     if (!(sum > 0.0))
         return ac_fail(msg, AC_EPARSE, "%s:%ld: every x is 0 (a row needs some weight)", r->name, r->line);
+    /* the attention divides by sums of x e^z: a subnormal or infinite sum
+     * made the joint flow's right-hand side refuse at t = 0, with no line */
+    if (!(sum >= DBL_MIN) || !isfinite(sum))
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: the x sum to %g, outside the normal doubles [%g, %g]", r->name,
+                       r->line, sum, DBL_MIN, DBL_MAX);
     if (!(w = next_word(&rest)))
         return ac_fail(msg, AC_EPARSE, "%s:%ld: no label after '|'", r->name, r->line);
     long long y;

@@ -127,7 +127,7 @@ void ac_joma_tokens_clear(ac_joma_tokens *tk);
  * the D->K distinct labels.  When labels is not NULL, *labels is a new array
  * (free()) of the D->K labels as written, increasing: class k is label
  * (*labels)[k].  AC_EPARSE: no '|', a number that is not finite or negative,
- * a row of zeros, a label that is not an integer from 0 to
+ * a row of zeros or whose sum is not a normal double, a label that is not an integer from 0 to
  * AC_JOMA_IO_LABEL_MAX, more than AC_JOMA_IO_MAX_VOCAB distinct labels, a
  * row whose length differs from the first ("NAME:LINE: 19 numbers, but the
  * first row (line 2) has 20"), no rows, not text; AC_ENOMEM.  On error D is
