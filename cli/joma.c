@@ -429,12 +429,13 @@ static void ending_message(const ac_ode_info *info, double tstar, double t0, dou
                  set->max_steps, M, INT_WORK_MAX);
         hint = why;
     } else if (info->status == AC_ODE_STEP_UNDERFLOW && !isfinite(tstar) &&
-               fabs(info->h) < AC_ODE_HMIN_ULPS * DBL_EPSILON * fabs(t_end - t0) &&
-               AC_ODE_HMIN_ULPS * DBL_EPSILON * fabs(t_end - t0) > AC_ODE_HMIN_ULPS * DBL_EPSILON * fabs(info->t)) {
-        /* the floor came from the span, not from t: a span too long */
-        snprintf(why, sizeof why, "; the step floor is %g ulps of the span |t-end - t0| = %g, so no step below "
-                 "%.3g is taken: shorten the span", AC_ODE_HMIN_ULPS, fabs(t_end - t0),
-                 AC_ODE_HMIN_ULPS * DBL_EPSILON * fabs(t_end - t0));
+               fabs(t_end - info->t) > fabs(info->t)) {
+        /* the floor came from the span left, not from t (ode.h): a span too
+         * long is a third cause, beside a singularity and a tolerance too
+         * tight (a step shrunk by rejections falls below it as well) */
+        snprintf(why, sizeof why, "; a singularity, a tolerance too tight (loosen --rtol/--atol), or a span too "
+                 "long: the step floor is %g ulps of the span left, |t-end - t| = %g, so no step below %.3g is taken",
+                 AC_ODE_HMIN_ULPS, fabs(t_end - info->t), AC_ODE_HMIN_ULPS * DBL_EPSILON * fabs(t_end - info->t));
         hint = why;
     }
     else if (info->status == AC_ODE_BLOWUP)
@@ -583,6 +584,15 @@ static int joma_integrate(int argc, char **argv)
     if (!vector_option("--v0", v0s ? v0s : "0", M, &in.v0) || (lams && !vector_option("--lambda", lams, M, &in.lambda)) ||
         (xs && !vector_option("--x", xs, M, &in.x)) || (cs && !vector_option("--c", cs, M, &in.c)))
         goto done;
+    double xsum = 0.0;
+    for (int l = 0; in.x && l < M; l++)
+        xsum += in.x[l];
+    if (in.x && xsum > 0.0 && !(xsum >= DBL_MIN && isfinite(xsum))) {
+        /* softmax divides by sum x e^z: a subnormal or infinite sum made the
+         * right-hand side refuse at t = 0 with no quantity named */
+        cli_error("--x: the weights sum to %g, outside the normal doubles [%g, %g]", xsum, DBL_MIN, DBL_MAX);
+        goto done;
+    }
     ac_joma_reduced m;
     ac_joma_reduced_init(&m, M, att, act, in.drive);
     m.T = T, m.lambda = in.lambda, m.x = in.x, m.c = in.c;

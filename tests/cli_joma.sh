@@ -100,6 +100,12 @@ grep_in err "bin.mu:2: not a text file" "binary mu: file and line"
 expect 2 "a missing mu file" -- $J integrate "$T/none.mu"
 grep_in err "none.mu: No such file" "missing file named"
 
+printf '1\n1\n' >"$T/two.mu"
+expect 2 "softmax weights that sum to a subnormal" -- $J integrate "$T/two.mu" --x 0,1e-320
+grep_in err "\-\-x: the weights sum to 9.99989e-321, outside the normal doubles" "the subnormal sum named"
+expect 2 "weights that sum past the largest double" -- $J integrate "$T/two.mu" --x 1e308,1e308
+grep_in err "\-\-x: the weights sum to inf" "the infinite sum named"
+
 # ---- endings short of the end time: exit 1, the rows reached written whole
 expect 1 "blow-up inside the span" -- $J integrate --mu 1,0.5 --activation linear --attention exp --t-end 2 --out "$T/blow.csv"
 grep_in err "blow-up inside the requested span: closed-form t\* = 1.25331413731" "blow-up: t* named"
@@ -194,7 +200,7 @@ grep_in out "^# max_steps: 1000000$" "the default budget at M = 8"
 expect 2 "a span that overflows" -- $J integrate --mu 1 --t0 -1e308 --t-end 1e308
 grep_in err "the span t-end - t0 is not a finite double" "the overflowing span named"
 expect 1 "a span too long for the step floor" -- $J integrate --mu 1 --t-end 1e300 --n-out 3
-grep_in err "the step floor is 100 ulps of the span |t-end - t0| = 1e+300" "the long span named"
+grep_in err "or a span too long: the step floor is 100 ulps of the span left, |t-end - t| = 1e+300" "the long span named"
 # The trajectory is held until the end: output times x M at most 2^27
 # numbers, refused at once beyond (200 components x 10^6 times asked for
 # 1.6 GB and a 5 GB CSV).
