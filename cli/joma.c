@@ -318,15 +318,15 @@ static void integrate_help(void)
            "  --n-out N          N output times evenly from T0 to T1 (default: %ld)\n"
            "  --times LIST       output times instead (monotone, from T0)\n"
            "  --method M         rk8pd | rkf45 (explicit) | rk4imp | msbdf | bsimp (implicit, with\n"
-           "                     the Jacobian) (default: %s)\n"
+           "                     the dense Jacobian, M <= %d) (default: %s)\n"
            "  --rtol R, --atol A local error tolerances (default: %g, %g); rtol >= %.3g\n"
-           "  --max-steps N      step budget (default: %ld)\n"
+           "  --max-steps N      step budget (default: %ld, at most %ld / M)\n"
            "  --format F         csv | json (default: csv); --out FILE writes there atomically\n\n"
            "Exit 0: reached T1.  Exit 1: ended early (blow-up, step budget, step size underflow,\n"
            "refused right-hand side): the rows reached are written with the outcome, and stderr\n"
            "names the time reached.  Exit 2: bad input, nothing written.\n",
-           AC_JOMA_T_PAPER, INT_T_END_DEFAULT, INT_NOUT_DEFAULT, ac_ode_method_name(s.method), s.rtol, s.atol,
-           INT_RTOL_FLOOR, s.max_steps);
+           AC_JOMA_T_PAPER, INT_T_END_DEFAULT, INT_NOUT_DEFAULT, INT_IMPLICIT_M_MAX, ac_ode_method_name(s.method),
+           s.rtol, s.atol, INT_RTOL_FLOOR, s.max_steps, INT_WORK_MAX);
 }
 
 /* The drive from the file, list or built-in (exactly one). */
@@ -874,7 +874,7 @@ static void train_help(void)
            "  --data FILE      rows 'x_1 .. x_M | label' (what joma generate --task synthetic writes)\n"
            "  --attention K    exp | softmax | linear (default: softmax)\n"
            "  --activation A   identity | tanh (default: identity)\n"
-           "  --steps N        SGD steps, 1 to %ld (default: %ld)\n"
+           "  --steps N        SGD steps, 1 to %ld (default: %ld); steps x N K (M + 1) <= 2^34\n"
            "  --lr ETA         step size > 0 (default: %g)\n"
            "  --init-scale S   W, z ~ N(0, 1) x S (default: %g)\n"
            "  --seed S         seed of the initialisation (default: %lu)\n"
