@@ -1011,8 +1011,7 @@ static int joma_train(int argc, char **argv)
         free(label_id);
         return EXIT_USAGE;
     }
-    long long flow_work = (long long)D->N * D->K * D->M;
-    long long sgd_work = (long long)ts.steps * D->N * D->K * (D->M + 1);
+    long long flow_work = (long long)D->N * D->K * D->M; /* <= 2^20 x 2^20: no overflow */
     if (flow_work > TRAIN_FLOW_WORK_MAX) {
         cli_error("%s: N x K x M = %d x %d x %d = %lld, the cost of one evaluation of the joint flow, exceeds "
                   "%lld (2^23, some 10 s a table row): use fewer lines, %s or %s",
@@ -1023,8 +1022,9 @@ static int joma_train(int argc, char **argv)
         free(label_id);
         return EXIT_USAGE;
     }
+    /* after the flow bound: N K (M + 1) <= 2^24, times steps <= 10^8 */
+    long long per_step = (long long)D->N * D->K * (D->M + 1), sgd_work = ts.steps * per_step;
     if (sgd_work > TRAIN_SGD_WORK_MAX) {
-        long long per_step = (long long)D->N * D->K * (D->M + 1);
         cli_error("--steps %ld: steps x N x K x (M + 1) = %ld x %d x %d x %d = %lld multiply-adds of SGD exceed "
                   "%lld (2^34, some 90 s); this data allows at most --steps %lld",
                   ts.steps, ts.steps, D->N, D->K, D->M + 1, sgd_work, TRAIN_SGD_WORK_MAX,
