@@ -64,6 +64,26 @@ static int parse_attention(const char *s, ac_joma_attention *a)
     return 0;
 }
 
+/* A fill that gives up when SIGINT/SIGTERM/SIGHUP came while it wrote: the
+ * temporary is then removed, not renamed into place, and the signal ends the
+ * process (cli_release_signals), so a run stopped by a signal never leaves a
+ * new --out, even when the signal came while the output was being written
+ * (it used to be committed whole, then the process died by the signal). */
+typedef struct {
+    ac_atomic_fill fill;
+    void *ctx;
+} held_fill;
+
+static ac_status fill_unless_interrupted(FILE *f, void *ctx, ac_msg *msg)
+{
+    const held_fill *h = ctx;
+    ac_status st = h->fill(f, h->ctx, msg);
+    cli_test_stall(); /* tests/cli_joma.sh signals a run here */
+    if (st == AC_OK && cli_interrupted())
+        return ac_fail(msg, AC_EINVAL, "interrupted");
+    return st;
+}
+
 /* Write through fill to path atomically, or to stdout when path is NULL.
  * 1 on success; 0 after a message. */
 static int write_output(const char *path, ac_atomic_fill fill, void *ctx)
@@ -76,7 +96,8 @@ static int write_output(const char *path, ac_atomic_fill fill, void *ctx)
         return st == AC_OK;
     }
     cli_hold_signals();
-    ac_status st = ac_atomic_write(path, fill, ctx, &msg);
+    held_fill h = {fill, ctx};
+    ac_status st = ac_atomic_write(path, fill_unless_interrupted, &h, &msg);
     if (st != AC_OK && !cli_interrupted())
         cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
     cli_release_signals();
@@ -124,6 +145,20 @@ static const builtin_mu builtin_mus[] = {
  * the error estimate itself is a difference of O(1) numbers rounded to
  * DBL_EPSILON.  4 ulps leaves the estimate one bit of meaning. */
 #define INT_RTOL_FLOOR (4.0 * DBL_EPSILON)
+/* The implicit steppers (rk4imp, msbdf, bsimp) hold and factor a dense
+ * M x M Jacobian: M^2 memory and M^3 time a factorisation.  At M = 1000 a
+ * 10-unit solve of a random drive took 1.2 s (msbdf) to 7 s (rk4imp), at
+ * 4000 more than a minute and 270-650 MB, and at 65536 msbdf asked for
+ * 34 GB.  2048 keeps one solve within about a minute. */
+#define INT_IMPLICIT_M_MAX 2048
+/* The default step budget is AC_ODE_MAX_STEPS_DEFAULT steps, but at most
+ * this many component-steps over M: one rk8pd step costs some 13 right-hand
+ * sides of M components, about 130 ns a component (measured at M = 65536:
+ * 157 right-hand sides in 0.1 s), so 2^29 component-steps bound the solve at
+ * roughly 70 s whatever M.  M <= 536 keeps the full budget; at M = 2^20 it
+ * is 512 steps (a smooth 10-unit solve with 101 output times takes some
+ * 110).  An explicit --max-steps replaces it. */
+#define INT_WORK_MAX (1L << 29)
 
 typedef struct {
     int M;
@@ -304,15 +339,15 @@ static void integrate_help(void)
            "  --n-out N          N output times evenly from T0 to T1 (default: %ld)\n"
            "  --times LIST       output times instead (monotone, from T0)\n"
            "  --method M         rk8pd | rkf45 (explicit) | rk4imp | msbdf | bsimp (implicit, with\n"
-           "                     the Jacobian) (default: %s)\n"
+           "                     the dense Jacobian, M <= %d) (default: %s)\n"
            "  --rtol R, --atol A local error tolerances (default: %g, %g); rtol >= %.3g\n"
-           "  --max-steps N      step budget (default: %ld)\n"
+           "  --max-steps N      step budget (default: %ld, at most %ld / M)\n"
            "  --format F         csv | json (default: csv); --out FILE writes there atomically\n\n"
            "Exit 0: reached T1.  Exit 1: ended early (blow-up, step budget, step size underflow,\n"
            "refused right-hand side): the rows reached are written with the outcome, and stderr\n"
            "names the time reached.  Exit 2: bad input, nothing written.\n",
-           AC_JOMA_T_PAPER, INT_T_END_DEFAULT, INT_NOUT_DEFAULT, ac_ode_method_name(s.method), s.rtol, s.atol,
-           INT_RTOL_FLOOR, s.max_steps);
+           AC_JOMA_T_PAPER, INT_T_END_DEFAULT, INT_NOUT_DEFAULT, INT_IMPLICIT_M_MAX, ac_ode_method_name(s.method),
+           s.rtol, s.atol, INT_RTOL_FLOOR, s.max_steps, INT_WORK_MAX);
 }
 
 /* The drive from the file, list or built-in (exactly one). */
@@ -394,9 +429,11 @@ static double *output_times(const char *list, long n, double t0, double t1, int 
 
 /* The message for an ending other than DONE: the outcome, the time reached,
  * the closed-form t* when known, and what to try. */
-static void ending_message(const ac_ode_info *info, double tstar, double t0, double t_end, ac_ode_method method,
-                           int rows, int nreq)
+static void ending_message(const ac_ode_info *info, double tstar, double t0, double t_end, const ac_ode_settings *set,
+                           int scaled_budget, int M, int rows, int nreq)
 {
+    ac_ode_method method = set->method;
+    char why[256] = "";
     int back = t_end < t0; /* the span runs backwards, and t* lies below t0 */
     ac_msg msg = {{0}};
     ac_ode_info_message(info, &msg);
@@ -407,6 +444,21 @@ static void ending_message(const ac_ode_info *info, double tstar, double t0, dou
     else if (info->status == AC_ODE_STEP_UNDERFLOW)
         hint = isfinite(tstar) ? "; the solution is singular at t*: shorten --t-end"
                                : "; a singularity, or a tolerance too tight: loosen --rtol/--atol";
+    if (info->status == AC_ODE_MAX_STEPS && scaled_budget) {
+        /* the default budget, scaled down for a large M (INT_WORK_MAX) */
+        snprintf(why, sizeof why, "; the default budget is %ld steps at M = %d (%ld component-steps over M)",
+                 set->max_steps, M, INT_WORK_MAX);
+        hint = why;
+    } else if (info->status == AC_ODE_STEP_UNDERFLOW && !isfinite(tstar) &&
+               fabs(t_end - info->t) > fabs(info->t)) {
+        /* the floor came from the span left, not from t (ode.h): a span too
+         * long is a third cause, beside a singularity and a tolerance too
+         * tight (a step shrunk by rejections falls below it as well) */
+        snprintf(why, sizeof why, "; a singularity, a tolerance too tight (loosen --rtol/--atol), or a span too "
+                 "long: the step floor is %g ulps of the span left, |t-end - t| = %g, so no step below %.3g is taken",
+                 AC_ODE_HMIN_ULPS, fabs(t_end - info->t), AC_ODE_HMIN_ULPS * DBL_EPSILON * fabs(t_end - info->t));
+        hint = why;
+    }
     else if (info->status == AC_ODE_BLOWUP)
         hint = "; shorten --t-end below the blow-up time";
     if (isfinite(tstar) && (back ? tstar >= t_end : tstar <= t_end))
@@ -457,7 +509,7 @@ static int joma_integrate(int argc, char **argv)
     ac_joma_attention att = AC_JOMA_ATT_SOFTMAX;
     ac_joma_activation act = AC_JOMA_ACT_NONLINEAR;
     double T = AC_JOMA_T_PAPER, t0 = 0.0, t1 = INT_T_END_DEFAULT, x;
-    long M_want = 0, nout = INT_NOUT_DEFAULT, v;
+    long M_want = 0, nout = INT_NOUT_DEFAULT, max_steps = 0; /* 0: the default, scaled by M */
     out_format fmt = OUT_CSV;
     ac_ode_settings set;
     ac_ode_settings_default(&set);
@@ -525,9 +577,8 @@ static int joma_integrate(int argc, char **argv)
             set.atol = x;
             break;
         case 'S':
-            if (!cli_long("max-steps", optarg, 1, 1000000000L, &v))
+            if (!cli_long("max-steps", optarg, 1, 1000000000L, &max_steps))
                 return EXIT_USAGE;
-            set.max_steps = v;
             break;
         case 'f':
             if (!parse_format(optarg, 0, &fmt))
@@ -554,6 +605,15 @@ static int joma_integrate(int argc, char **argv)
     if (!vector_option("--v0", v0s ? v0s : "0", M, &in.v0) || (lams && !vector_option("--lambda", lams, M, &in.lambda)) ||
         (xs && !vector_option("--x", xs, M, &in.x)) || (cs && !vector_option("--c", cs, M, &in.c)))
         goto done;
+    double xsum = 0.0;
+    for (int l = 0; in.x && l < M; l++)
+        xsum += in.x[l];
+    if (in.x && xsum > 0.0 && !(xsum >= DBL_MIN && isfinite(xsum))) {
+        /* softmax divides by sum x e^z: a subnormal or infinite sum made the
+         * right-hand side refuse at t = 0 with no quantity named */
+        cli_error("--x: the weights sum to %g, outside the normal doubles [%g, %g]", xsum, DBL_MIN, DBL_MAX);
+        goto done;
+    }
     ac_joma_reduced m;
     ac_joma_reduced_init(&m, M, att, act, in.drive);
     m.T = T, m.lambda = in.lambda, m.x = in.x, m.c = in.c;
@@ -567,6 +627,18 @@ static int joma_integrate(int argc, char **argv)
         scale = fmax(scale, fmax(fabs(in.v0[l]), act == AC_JOMA_ACT_NONLINEAR ? fabs(in.drive[l]) : 0.0));
     if (!tolerances_ok(&set, scale))
         goto done;
+    if (ac_ode_method_needs_jac(set.method) && M > INT_IMPLICIT_M_MAX) {
+        cli_error("%s: M = %d components: --method %s factors a dense M x M Jacobian (M^2 memory, M^3 time), "
+                  "at most %d components here; use --method rk8pd",
+                  in.drive_name, M, ac_ode_method_name(set.method), INT_IMPLICIT_M_MAX);
+        goto done;
+    }
+    int scaled_budget = !max_steps && (long)M * set.max_steps > INT_WORK_MAX;
+    set.max_steps = max_steps ? max_steps : scaled_budget ? INT_WORK_MAX / M : set.max_steps;
+    if (!isfinite(t1 - t0)) {
+        cli_error("--t0 %g, --t-end %g: the span t-end - t0 is not a finite double", t0, t1);
+        goto done;
+    }
     if (!(tv = output_times(times, nout, t0, t1, &nt)))
         goto done;
     t1 = tv[nt - 1]; /* with --times the run ends at its last time */
@@ -613,13 +685,13 @@ static int joma_integrate(int argc, char **argv)
         tstar = t0 + dir * tstar;
     }
     traj_out o = {{M, n_done, nt, tv, V, H, has_drift ? drift : NULL, dname, tstar, info,
-                   ac_ode_method_name(set.method), set.rtol, set.atol},
+                   ac_ode_method_name(set.method), set.rtol, set.atol, set.max_steps},
                   fmt};
     if (!write_output(out, fill_traj, &o))
         goto done;
     rc = EXIT_HOLDS;
     if (info.status != AC_ODE_DONE) {
-        ending_message(&info, tstar, t0, tv[nt - 1], set.method, n_done, nt);
+        ending_message(&info, tstar, t0, tv[nt - 1], &set, scaled_budget, M, n_done, nt);
         rc = EXIT_FAILS;
     }
 done:
@@ -641,6 +713,8 @@ done:
 /* The JSON output carries v_train and v_ode (K x M each) per row when K M is
  * at most this: 2^16 numbers, some 3 MB of JSON per row at %.17g. */
 #define TRAIN_JSON_V_MAX 65536
+/* The text output names the first classes' labels (JSON: all of them). */
+#define TRAIN_TEXT_LABELS 20
 /* The joint flow's unknowns, M + K M + K (ac_joma_joint_dim), at most 2^20.
  * The run holds some 270 bytes an unknown (rk8pd's stages, the trainer, the
  * table; measured 75 MB at M = K = 512 and 274 MB at 1024), so about 280 MB
@@ -648,6 +722,18 @@ done:
  * file of 4096 two-word lines, or an 8 kB data file (one row of 4096 numbers,
  * label 4095), ask for 4.5 GB. */
 #define TRAIN_DIM_MAX (1L << 20)
+/* The cost of a run, bounded before it starts.  One full-batch SGD step
+ * costs some N K (M + 1) multiply-adds (the forward pass over d = M + 1
+ * embeddings, the backward pass the same): measured 5-6 ns each (N = 12,
+ * M = 16, K = 7: 8.6 us a step; N = M = 128, K = 86: 7 ms), so steps x
+ * N K (M + 1) at most 2^34 bounds the training at some 90 s.  The example's
+ * 12 lines allow 12 million steps. */
+#define TRAIN_SGD_WORK_MAX (1LL << 34)
+/* Each table row extends the joint flow, whose right-hand side costs
+ * N K M (the attention of every sample against every v_k): the first row at
+ * N = M = 128, K = 86 (N K M = 1.4e6) took 1.5 s, and one row at
+ * N = M = K = 512 96 s.  At most 2^23 (8.4e6) keeps a row near 10 s. */
+#define TRAIN_FLOW_WORK_MAX (1LL << 23)
 
 /* The next step of the 1-2-5 sequence. */
 static long next_row_step(long s)
@@ -677,6 +763,9 @@ typedef struct {
     const ac_train_info *info;
     const ac_ode_info *ode;
     out_format fmt;
+    /* class k is label word[k] (token file) or id[k] (data file) */
+    char *const *label_word;
+    const long long *label_id;
 } train_report;
 
 static double max_abs_diff(const double *a, const double *b, size_t n)
@@ -703,6 +792,11 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
         json_object_set_new(o, "steps", json_integer(r->steps));
         json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
         json_object_set_new(o, "init_scale", json_real(r->init_scale));
+        json_t *labels = json_array();
+        for (int k = 0; k < r->K; k++)
+            json_array_append_new(labels, r->label_word ? json_string(r->label_word[k])
+                                                        : json_integer((json_int_t)r->label_id[k]));
+        json_object_set_new(o, "labels", labels);
         json_object_set_new(o, "outcome", json_string(ac_train_outcome_str(r->info->outcome)));
         json_object_set_new(o, "steps_taken", json_integer(r->info->steps));
         json_object_set_new(o, "ode_outcome", json_string(ac_joma_io_outcome_key(r->ode->status)));
@@ -745,6 +839,14 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
 static void train_text(FILE *f, const train_report *r, int N)
 {
     fprintf(f, "data: %s (N = %d samples, M = %d context tokens, K = %d labels)\n", r->source, N, r->M, r->K);
+    fprintf(f, "classes (output k: label):");
+    for (int k = 0; k < r->K && k < TRAIN_TEXT_LABELS; k++) {
+        if (r->label_word)
+            fprintf(f, "%s %d: %s", k ? "," : "", k, r->label_word[k]);
+        else
+            fprintf(f, "%s %d: %lld", k ? "," : "", k, r->label_id[k]);
+    }
+    fprintf(f, "%s\n", r->K > TRAIN_TEXT_LABELS ? " ... (all in --format json)" : "");
     fprintf(f, "model: %s attention, %s activation, squared loss, T = 1, identity embeddings (d = M + 1)\n",
             r->attention, r->activation);
     fprintf(f, "training: full-batch SGD, lr %g, %ld steps, init N(0,1) x %g, seed %lu: ended %s after %ld steps\n",
@@ -793,7 +895,7 @@ static void train_help(void)
            "  --data FILE      rows 'x_1 .. x_M | label' (what joma generate --task synthetic writes)\n"
            "  --attention K    exp | softmax | linear (default: softmax)\n"
            "  --activation A   identity | tanh (default: identity)\n"
-           "  --steps N        SGD steps, 1 to %ld (default: %ld)\n"
+           "  --steps N        SGD steps, 1 to %ld (default: %ld); steps x N K (M + 1) <= 2^34\n"
            "  --lr ETA         step size > 0 (default: %g)\n"
            "  --init-scale S   W, z ~ N(0, 1) x S (default: %g)\n"
            "  --seed S         seed of the initialisation (default: %lu)\n"
@@ -891,7 +993,8 @@ static int joma_train(int argc, char **argv)
     ac_msg msg = {{0}};
     ac_joma_tokens tk = {0};
     ac_joma_data *D = &tk.D;
-    ac_status st = tokens ? ac_joma_io_read_tokens(tokens, &tk, &msg) : ac_joma_io_read_data(data, D, &msg);
+    long long *label_id = NULL; /* --data: the label of class k */
+    ac_status st = tokens ? ac_joma_io_read_tokens(tokens, &tk, &msg) : ac_joma_io_read_data(data, D, &label_id, &msg);
     if (st != AC_OK) {
         cli_error("%s", msg.text);
         return EXIT_USAGE;
@@ -901,10 +1004,33 @@ static int joma_train(int argc, char **argv)
         cli_error("%s: M = %d %s and K = %d %s give the joint flow M + K M + K = %ld unknowns, "
                   "more than %ld (2^20, some 280 MB): use fewer distinct %s", src, D->M,
                   tokens ? "distinct context tokens" : "numbers per row", D->K,
-                  tokens ? "distinct next tokens" : "labels (1 + the largest)",
+                  tokens ? "distinct next tokens" : "distinct labels",
                   (long)D->M + (long)D->K * D->M + D->K, TRAIN_DIM_MAX,
                   tokens ? "tokens" : "labels or shorter rows");
         ac_joma_tokens_clear(&tk);
+        free(label_id);
+        return EXIT_USAGE;
+    }
+    long long flow_work = (long long)D->N * D->K * D->M; /* <= 2^20 x 2^20: no overflow */
+    if (flow_work > TRAIN_FLOW_WORK_MAX) {
+        cli_error("%s: N x K x M = %d x %d x %d = %lld, the cost of one evaluation of the joint flow, exceeds "
+                  "%lld (2^23, some 10 s a table row): use fewer lines, %s or %s",
+                  src, D->N, D->K, D->M, flow_work, TRAIN_FLOW_WORK_MAX,
+                  tokens ? "distinct next tokens" : "distinct labels",
+                  tokens ? "distinct context tokens" : "numbers per row");
+        ac_joma_tokens_clear(&tk);
+        free(label_id);
+        return EXIT_USAGE;
+    }
+    /* after the flow bound: N K (M + 1) <= 2^24, times steps <= 10^8 */
+    long long per_step = (long long)D->N * D->K * (D->M + 1), sgd_work = ts.steps * per_step;
+    if (sgd_work > TRAIN_SGD_WORK_MAX) {
+        cli_error("--steps %ld: steps x N x K x (M + 1) = %ld x %d x %d x %d = %lld multiply-adds of SGD exceed "
+                  "%lld (2^34, some 90 s); this data allows at most --steps %lld",
+                  ts.steps, ts.steps, D->N, D->K, D->M + 1, sgd_work, TRAIN_SGD_WORK_MAX,
+                  TRAIN_SGD_WORK_MAX / per_step);
+        ac_joma_tokens_clear(&tk);
+        free(label_id);
         return EXIT_USAGE;
     }
     int M = D->M, K = D->K, d = M + 1, rc = EXIT_USAGE, n = 0;
@@ -997,7 +1123,7 @@ static int joma_train(int argc, char **argv)
     {
         train_report rep = {rows, n, M, K, src, ac_joma_attention_name(ts.attention),
                             ac_joma_model_activation_name(ts.activation), ts.steps, ts.lr, scale, seed,
-                            ac_joma_trainer_info(tr), &oinfo, fmt};
+                            ac_joma_trainer_info(tr), &oinfo, fmt, tokens ? tk.labels : NULL, label_id};
         train_text_ctx tc = {&rep, D->N};
         if (!write_output(out, fill_train_any, &tc))
             rc = EXIT_USAGE;
@@ -1010,6 +1136,7 @@ done:
     free(vrows);
     free(z0), free(W0), free(y0), free(y), free(I0), free(I);
     ac_joma_tokens_clear(&tk);
+    free(label_id);
     return cli_finish(rc);
 }
 

@@ -100,6 +100,12 @@ grep_in err "bin.mu:2: not a text file" "binary mu: file and line"
 expect 2 "a missing mu file" -- $J integrate "$T/none.mu"
 grep_in err "none.mu: No such file" "missing file named"
 
+printf '1\n1\n' >"$T/two.mu"
+expect 2 "softmax weights that sum to a subnormal" -- $J integrate "$T/two.mu" --x 0,1e-320
+grep_in err "\-\-x: the weights sum to 9.99989e-321, outside the normal doubles" "the subnormal sum named"
+expect 2 "weights that sum past the largest double" -- $J integrate "$T/two.mu" --x 1e308,1e308
+grep_in err "\-\-x: the weights sum to inf" "the infinite sum named"
+
 # ---- endings short of the end time: exit 1, the rows reached written whole
 expect 1 "blow-up inside the span" -- $J integrate --mu 1,0.5 --activation linear --attention exp --t-end 2 --out "$T/blow.csv"
 grep_in err "blow-up inside the requested span: closed-form t\* = 1.25331413731" "blow-up: t* named"
@@ -138,19 +144,63 @@ grep_in err "training diverged" "divergence named"
 # MEMCAP keeps a regression from taking the machine's memory (2 GB of
 # address space); not under AddressSanitizer, which reserves terabytes.
 if ldd "$BIN" 2>/dev/null | grep -q libasan; then MEMCAP=; else MEMCAP="ulimit -v 2000000;"; fi
-# Memory follows the data, not its largest id: K = 1 + the largest label, so
-# one row of 4096 numbers with label 4095 (8 kB) would make a joint flow of
-# 16.8 million unknowns (4.5 GB), and 10000 rows "1 | 4095" a dense one-hot
-# Y of 41 million numbers.  Both refused at once with the count and the
-# bound (timeout: before the bounds the runs took minutes and gigabytes).
-awk 'BEGIN { for (i = 0; i < 4095; i++) printf "0 "; print "1 | 4095" }' >"$T/wide.data"
-expect 2 "a wide row and a large label" -- timeout 20 $J train --data "$T/wide.data" --steps 1
-grep_in err "wide.data: M = 4096 numbers per row and K = 4096 labels .* 16785408 unknowns, more than 1048576" \
-    "the joint flow's size: file, M, K, count, bound"
+# Memory follows the data, not its largest id: K is the number of distinct
+# labels (class k the k-th smallest), so rows "1 | 4095" alone make K = 1
+# and train at once, and the output names the label of each class (K was
+# 1 + the largest label: 10000 such rows were refused as 41 million dense
+# numbers, and one wide row asked for 4.5 GB).
 awk 'BEGIN { for (i = 0; i < 10000; i++) print "1 | 4095" }' >"$T/tall.data"
-expect 2 "many rows with a large label" -- timeout 20 $J train --data "$T/tall.data" --steps 1
-grep_in err "tall.data: N x (M + K) = 10000 x (1 + 4096) = 40970000 numbers held dense .*AC_JOMA_IO_MAX_DENSE" \
+expect 0 "many rows of one large label: K = 1" -- timeout 20 $J train --data "$T/tall.data" --steps 1
+grep_in out "M = 1 context tokens, K = 1 labels" "one distinct label is one class"
+grep_in out "^classes (output k: label): 0: 4095$" "class 0 is named by its label"
+printf '0.25 0.75 | 9007199254740991\n1 0 | 7\n0 1 | 0007\n' >"$T/big-label.data"
+expect 0 "labels up to 2^53 - 1, leading zeros" -- $J train --data "$T/big-label.data" --steps 2 --format json
+check "JSON labels: the distinct labels, increasing" /usr/bin/python3 -c '
+import json, sys; d = json.load(sys.stdin); sys.exit(not (d["K"] == 2 and d["labels"] == [7, 9007199254740991]))' <"$T/out"
+printf '1 0 | 9007199254740992\n' >"$T/over.data"
+expect 2 "a label past 2^53 - 1" -- $J train --data "$T/over.data"
+grep_in err "over.data:1: label '9007199254740992' is not an integer from 0 to 9007199254740991" "the label and its range"
+# The joint flow's unknowns M + K M + K stay bounded (2^20): 256 rows of
+# 4096 numbers and 256 distinct labels are refused with the counts.
+awk 'BEGIN { for (k = 0; k < 256; k++) { for (i = 0; i < 4095; i++) printf "0 "; print "1 | " 1000 * k } }' >"$T/wide.data"
+expect 2 "wide rows and many labels" -- timeout 20 $J train --data "$T/wide.data" --steps 1
+grep_in err "wide.data: M = 4096 numbers per row and K = 256 distinct labels .* 1052928 unknowns, more than 1048576" \
+    "the joint flow's size: file, M, K, count, bound"
+# The dense samples N (M + K) stay bounded (2^25): 2^20 rows over 33 labels.
+awk 'BEGIN { for (i = 0; i < 1048576; i++) print "1 | " i % 33 }' >"$T/dense.data"
+expect 2 "many rows over many labels" -- timeout 20 $J train --data "$T/dense.data" --steps 1
+grep_in err "dense.data: N x (M + K) = 1048576 x (1 + 33) = 35651584 numbers held dense .*AC_JOMA_IO_MAX_DENSE" \
     "the dense samples' size: file, N, M, K, bound"
+rm -f "$T/dense.data" "$T/wide.data"
+# The cost of a training run is bounded before it starts: steps x N K (M+1)
+# (SGD, 2^34) and N K M (one evaluation of the flow, 2^23), each refused
+# with the counts (before, --steps 10^8 on the example ran for many minutes).
+expect 2 "--steps beyond the cost bound" -- timeout 10 $J train --tokens $EX/joma-tokens.txt --steps 100000000
+grep_in err "steps x N x K x (M + 1) = 100000000 x 12 x 7 x 17 = 142800000000 .* at most --steps 12030720" \
+    "the SGD cost: steps, N, K, M + 1, bound, the largest allowed"
+awk 'BEGIN { for (i = 0; i < 256; i++) print "c" i, "d" (i * 7) % 256, "l" i }' >"$T/flow.tok"
+expect 2 "a flow beyond the cost bound" -- timeout 10 $J train --tokens "$T/flow.tok" --steps 1
+grep_in err "flow.tok: N x K x M = 256 x 256 x 512 = 33554432, the cost of one evaluation of the joint flow, exceeds 8388608" \
+    "the flow cost: N, K, M, bound"
+# integrate: the implicit steppers' dense Jacobian (M^2, M^3) is bounded up
+# front (M = 4000 with msbdf ran for minutes), and the default step budget
+# shrinks with M (2^29 component-steps), reported in the output.
+awk 'BEGIN { for (i = 0; i < 4000; i++) print 1 + i % 7 }' >"$T/m4000.mu"
+expect 2 "an implicit stepper on a large drive" -- timeout 10 $J integrate "$T/m4000.mu" --method msbdf
+grep_in err "m4000.mu: M = 4000 components: --method msbdf factors a dense M x M Jacobian .* at most 2048" \
+    "the implicit stepper's size: file, M, bound"
+awk 'BEGIN { for (i = 0; i < 1048576; i++) print 1 }' >"$T/m1M.mu"
+expect 0 "the default budget at M = 2^20" -- timeout 20 $J integrate "$T/m1M.mu" --t-end 0 --n-out 1 --out "$T/m1M.csv"
+grep_in m1M.csv "^# max_steps: 512$" "the default budget is 2^29 / M steps"
+rm -f "$T/m1M.mu" "$T/m1M.csv"
+expect 0 "the full default budget at small M" -- $J integrate $EX/joma-mu.txt --t-end 1 --n-out 2
+grep_in out "^# max_steps: 1000000$" "the default budget at M = 8"
+# Spans: one that is not a finite double is refused; one so long that the
+# step floor (100 ulps of the span) is above any step ends at once, saying so.
+expect 2 "a span that overflows" -- $J integrate --mu 1 --t0 -1e308 --t-end 1e308
+grep_in err "the span t-end - t0 is not a finite double" "the overflowing span named"
+expect 1 "a span too long for the step floor" -- $J integrate --mu 1 --t-end 1e300 --n-out 3
+grep_in err "or a span too long: the step floor is 100 ulps of the span left, |t-end - t| = 1e+300" "the long span named"
 # The trajectory is held until the end: output times x M at most 2^27
 # numbers, refused at once beyond (200 components x 10^6 times asked for
 # 1.6 GB and a 5 GB CSV).
@@ -190,6 +240,18 @@ check "integrate's JSON keys are the documented ones" $KEYS prose docs/joma.md '
 $J train --tokens $EX/joma-tokens.txt --steps 5 --format json --out "$T/keys-train.json"
 check "train's JSON keys are the documented ones" $KEYS prose docs/joma.md 'The JSON object also holds' '\n\n' "$T/keys-train.json"
 check "train's row keys are the documented columns" $KEYS column docs/joma.md '`joma train`' "$T/keys-train.json" rows
+
+# A signal while the output is written (the run stalls there, test hook):
+# the temporary is removed, the old --out stays, the signal ends the run
+# (before, the file was committed whole and then the process died).
+mkdir "$T/sig" && echo old >"$T/sig/out.csv"
+AC_TEST_STALL_SECONDS=30 $J integrate $EX/joma-mu.txt --out "$T/sig/out.csv" >/dev/null 2>&1 &
+p=$!
+i=0; while [ $i -lt 100 ] && ! ls "$T"/sig/out.csv.tmp.* >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $p; wait $p 2>/dev/null; st=$?
+check "integrate killed by SIGTERM while writing: exit $st, 143" [ "$st" -eq 143 ]
+check "SIGTERM while writing: the old --out intact" [ "$(cat "$T/sig/out.csv")" = old ]
+check "SIGTERM while writing: no temporary left" [ "$(ls -A "$T/sig")" = out.csv ]
 
 check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
 # generate --task hblt writes the samples joma.hierarchy's trial draws: the

@@ -217,7 +217,7 @@ static void data_fail(const char *text, size_t len, const char *sub)
 {
     ac_joma_data D;
     ac_msg m = {{0}};
-    cr_assert_eq(ac_joma_io_parse_data(text, len, "d.data", &D, &m), AC_EPARSE, "'%s': %s", text, m.text);
+    cr_assert_eq(ac_joma_io_parse_data(text, len, "d.data", &D, NULL, &m), AC_EPARSE, "'%s': %s", text, m.text);
     cr_assert(strstr(m.text, sub), "'%s': message '%s' lacks '%s'", text, m.text, sub);
     cr_assert_null(D.X);
 }
@@ -231,12 +231,69 @@ Test(joma_io, data_errors_name_file_line_and_quantity)
     DFAILS("0.5 -0.5 | 0\n", "d.data:1: x_2 = -0.5 is negative");
     DFAILS("0.5 nan | 0\n", "d.data:1: 'nan' is not a finite number");
     DFAILS("0 0 | 0\n", "d.data:1: every x is 0");
+    DFAILS("1e-320 0 | 0\n", "d.data:1: the x sum to 9.99989e-321, outside the normal doubles");
+    DFAILS("1e308 1e308 | 0\n", "d.data:1: the x sum to inf, outside the normal doubles");
     DFAILS("1 0 | -1\n", "d.data:1: label '-1' is not an integer");
     DFAILS("1 0 | 2.5\n", "d.data:1: label '2.5' is not an integer");
     DFAILS("1 0 |\n", "d.data:1: no label");
     DFAILS("1 0 | 1 2\n", "d.data:1: more than one label");
     DFAILS("| 1\n", "d.data:1: no numbers before '|'");
     DFAILS("# nothing\n", "d.data: no rows");
+    DFAILS("1 0 | +3\n", "d.data:1: label '+3' is not an integer from 0 to 9007199254740991");
+    DFAILS("1 0 | 1e3\n", "d.data:1: label '1e3' is not an integer");
+    DFAILS("1 0 | 0x10\n", "d.data:1: label '0x10' is not an integer");
+    DFAILS("1 0 | 9007199254740992\n", "d.data:1: label '9007199254740992' is not an integer"); /* 2^53 */
+    DFAILS("1 0 | 99999999999999999999\n", "d.data:1: label '99999999999999999999' is not an integer");
+}
+
+/* K is the number of distinct labels, class k the k-th smallest label: the
+ * memory follows the data, not the largest label (labels 3, 7, 4095 and
+ * 2^53 - 1 make K = 4, not 2^53).  Leading zeros name the same label. */
+Test(joma_io, data_classes_are_the_distinct_labels_in_increasing_order)
+{
+    static const char text[] = "0.25 0.75 | 7\n1 0 | 4095\n0 2 | 3\n1 1 | 007\n0.5 0.5 | 9007199254740991\n";
+    static const long long want_labels[] = {3, 7, 4095, 9007199254740991LL};
+    static const int want_class[] = {1, 2, 0, 1, 3};
+    ac_joma_data D;
+    long long *labels = NULL;
+    ac_msg m = {{0}};
+    cr_assert_eq(ac_joma_io_parse_data(text, sizeof text - 1, "d.data", &D, &labels, &m), AC_OK, "%s", m.text);
+    cr_assert(D.N == 5 && D.M == 2 && D.K == 4, "N %d M %d K %d", D.N, D.M, D.K);
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq(labels[k], want_labels[k], "class %d: label %lld", k, labels[k]);
+    for (int n = 0; n < 5; n++) {
+        cr_assert_eq(D.label[n], want_class[n], "row %d: class %d", n, D.label[n]);
+        for (int k = 0; k < 4; k++)
+            cr_assert(D.Y[n * 4 + k] == (k == want_class[n]), "row %d: Y one-hot at its class", n);
+    }
+    free(labels);
+    ac_joma_data_clear(&D);
+}
+
+/* 4096 distinct labels are fine whatever their values; the 4097th is
+ * refused at its line, with the count and the bound. */
+Test(joma_io, data_refuses_more_distinct_labels_than_the_bound_at_their_line)
+{
+    const int n = AC_JOMA_IO_MAX_VOCAB + 1;
+    char *text = malloc((size_t)n * 40), *p = text;
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "1 | %lld\n", 1000000007LL * (long long)(n - i)); /* large, decreasing */
+    ac_joma_data D;
+    long long *labels = (long long *)1;
+    ac_msg m = {{0}};
+    size_t len = (size_t)(p - text);
+    cr_assert_eq(ac_joma_io_parse_data(text, len, "d.data", &D, &labels, &m), AC_EPARSE);
+    cr_assert(strstr(m.text, "d.data:4097: label 1000000007 is the 4097th distinct label; at most 4096"), "%s",
+              m.text);
+    cr_assert_null(labels);
+    cr_assert_null(D.X);
+    len -= strlen("1 | 1000000007\n"); /* one row fewer: 4096 classes, label order reversed */
+    cr_assert_eq(ac_joma_io_parse_data(text, len, "d.data", &D, &labels, &m), AC_OK, "%s", m.text);
+    cr_assert_eq(D.K, AC_JOMA_IO_MAX_VOCAB);
+    cr_assert(D.label[0] == D.K - 1 && D.label[D.N - 1] == 0 && labels[0] == 2 * 1000000007LL);
+    free(labels);
+    ac_joma_data_clear(&D);
+    free(text);
 }
 
 typedef struct {
@@ -265,7 +322,7 @@ Test(joma_io, synthetic_data_file_reads_back_as_the_in_memory_data)
             size_t len;
             char *buf = write_to_buffer(fill_data, &c, &len);
             ac_msg m = {{0}};
-            cr_assert_eq(ac_joma_io_parse_data(buf, len, "s.data", &E, &m), AC_OK, "%s", m.text);
+            cr_assert_eq(ac_joma_io_parse_data(buf, len, "s.data", &E, NULL, &m), AC_OK, "%s", m.text);
             cr_assert(E.N == D.N && E.M == D.M && E.K == D.K, "kind %d seed %lu: sizes", kind, seed);
             cr_assert(memcmp(E.X, D.X, sizeof(double) * (size_t)D.N * D.M) == 0, "kind %d seed %lu: X", kind, seed);
             cr_assert(memcmp(E.label, D.label, sizeof(int) * (size_t)D.N) == 0);
@@ -297,7 +354,7 @@ static ac_joma_io_trajectory sample_trajectory(double *t, double *V, double *H, 
         for (int l = 0; l < 2; l++)
             V[k * 2 + l] = 1.7312 * k + 0.1 * l;
     }
-    ac_joma_io_trajectory tr = {2, 3, 4, t, V, H, dr, "closed_form", INFINITY, {0}, "rk8pd", 1e-10, 1e-12};
+    ac_joma_io_trajectory tr = {2, 3, 4, t, V, H, dr, "closed_form", INFINITY, {0}, "rk8pd", 1e-10, 1e-12, 4321};
     tr.info.status = AC_ODE_STEP_UNDERFLOW;
     tr.info.t = 0.6;
     tr.info.steps = 17;
@@ -314,6 +371,7 @@ Test(joma_io, csv_has_the_documented_header_and_exact_rows)
     cr_assert(strstr(buf, "# outcome: step_underflow ("), "%s", buf);
     cr_assert(strstr(buf, "# t_star: inf\n"), "%s", buf);
     cr_assert(strstr(buf, "# rows: 3 of 4\n"), "%s", buf);
+    cr_assert(strstr(buf, "# max_steps: 4321\n"), "%s", buf);
     char *hdr = strstr(buf, "\nt,v_0,v_1,entropy,drift\n");
     cr_assert_not_null(hdr, "%s", buf);
     /* each row reads back exactly (%.17g, '.' whatever the locale) */
@@ -339,7 +397,7 @@ Test(joma_io, json_has_the_documented_keys)
     ac_joma_io_trajectory tr = sample_trajectory(t, V, H, dr);
     json_t *j = ac_joma_io_trajectory_json(&tr);
     cr_assert_not_null(j);
-    static const char *const keys[] = {"M", "outcome", "outcome_text", "t_reached", "h", "steps", "rejected", "nfev",
+    static const char *const keys[] = {"M", "outcome", "outcome_text", "t_reached", "h", "steps", "max_steps", "rejected", "nfev",
                                        "njev", "method", "rtol", "atol", "t_star", "drift_kind", "rows_requested", "t",
                                        "v", "entropy", "drift", "drift_max"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -348,6 +406,7 @@ Test(joma_io, json_has_the_documented_keys)
     cr_assert(json_is_null(json_object_get(j, "t_star")), "an infinite t* is null");
     cr_assert_eq(json_array_size(json_object_get(j, "v")), 3);
     cr_assert(json_real_value(json_object_get(j, "drift_max")) == 2e-13);
+    cr_assert_eq(json_integer_value(json_object_get(j, "max_steps")), 4321);
     json_decref(j);
 }
 
@@ -433,7 +492,7 @@ Test(joma_io, cli_generated_synthetic_is_the_trial_draw)
         cr_assert_eq(system(cmd), 0, "%s", cmd);
         snprintf(path, sizeof path, "%s/syn.data", dir);
         ac_msg m = {{0}};
-        cr_assert_eq(ac_joma_io_read_data(path, &E, &m), AC_OK, "%s", m.text);
+        cr_assert_eq(ac_joma_io_read_data(path, &E, NULL, &m), AC_OK, "%s", m.text);
         cr_assert(E.N == D.N && E.M == D.M && E.K == D.K);
         cr_assert(memcmp(E.X, D.X, sizeof(double) * (size_t)D.N * D.M) == 0, "trial %d: X differs", trial);
         cr_assert(memcmp(E.label, D.label, sizeof(int) * (size_t)D.N) == 0);

@@ -8,6 +8,7 @@
 #include "verify/text.h"
 
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -589,7 +590,44 @@ ac_status ac_joma_io_read_tokens(const char *path, ac_joma_tokens *tk, ac_msg *m
 
 /* ---- data files ----------------------------------------------------------- */
 
-static ac_status data_line(reader *r, char *text, dvec *X, ivec *lab, int *M, long *first, ac_msg *msg)
+typedef struct {
+    long long *v;
+    size_t n, cap;
+} llvec;
+
+static int llpush(llvec *a, long long x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        long long *nv = realloc(a->v, cap * sizeof *nv);
+        if (!nv)
+            return 0;
+        a->v = nv, a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 1;
+}
+
+/* A label: decimal digits only, 0 .. AC_JOMA_IO_LABEL_MAX, read as a 64-bit
+ * integer (strtoll saturates and sets ERANGE past it, so nothing wraps). */
+static int parse_label(const char *w, long long *y)
+{
+    if (!*w || strspn(w, "0123456789") != strlen(w))
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(w, &end, 10);
+    if (*end || errno || v > AC_JOMA_IO_LABEL_MAX)
+        return 0;
+    *y = v;
+    return 1;
+}
+
+/* One data row: its M numbers onto X, its label onto lab; seen counts the
+ * distinct labels (by their canonical decimal text), refused past
+ * AC_JOMA_IO_MAX_VOCAB at the row that brings one too many. */
+static ac_status data_line(reader *r, char *text, dvec *X, llvec *lab, vocab *seen, int *M, long *first,
+                           ac_msg *msg)
 {
     char *bar = strchr(text, '|'), *w, q[AC_JOMA_IO_QUOTE_MAX + 8];
     if (!bar)
@@ -623,23 +661,58 @@ static ac_status data_line(reader *r, char *text, dvec *X, ivec *lab, int *M, lo
     }
     if (!(sum > 0.0))
         return ac_fail(msg, AC_EPARSE, "%s:%ld: every x is 0 (a row needs some weight)", r->name, r->line);
+    /* the attention divides by sums of x e^z: a subnormal or infinite sum
+     * made the joint flow's right-hand side refuse at t = 0, with no line */
+    if (!(sum >= DBL_MIN) || !isfinite(sum))
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: the x sum to %g, outside the normal doubles [%g, %g]", r->name,
+                       r->line, sum, DBL_MIN, DBL_MAX);
     if (!(w = next_word(&rest)))
         return ac_fail(msg, AC_EPARSE, "%s:%ld: no label after '|'", r->name, r->line);
-    char *end;
-    errno = 0;
-    long y = strtol(w, &end, 10);
-    if (end == w || *end || errno || y < 0 || y >= AC_JOMA_IO_MAX_VOCAB || !(*w >= '0' && *w <= '9'))
-        return ac_fail(msg, AC_EPARSE, "%s:%ld: label '%s' is not an integer from 0 to %d", r->name, r->line,
-                       quote(w, q, sizeof q), AC_JOMA_IO_MAX_VOCAB - 1);
+    long long y;
+    if (!parse_label(w, &y))
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: label '%s' is not an integer from 0 to %lld", r->name, r->line,
+                       quote(w, q, sizeof q), AC_JOMA_IO_LABEL_MAX);
     if (next_word(&rest))
         return ac_fail(msg, AC_EPARSE, "%s:%ld: more than one label after '|'", r->name, r->line);
-    if (!ipush(lab, (int)y))
+    char canon[24];
+    snprintf(canon, sizeof canon, "%lld", y); /* "007" and "7" are one label */
+    int id = vocab_id(seen, canon, AC_JOMA_IO_MAX_VOCAB);
+    if (id == -2)
+        return ac_fail(msg, AC_EPARSE, "%s:%ld: label %lld is the %dth distinct label; at most %d (K, the classes)",
+                       r->name, r->line, y, AC_JOMA_IO_MAX_VOCAB + 1, AC_JOMA_IO_MAX_VOCAB);
+    if (id < 0 || !llpush(lab, y))
         return ac_fail(msg, AC_ENOMEM, "%s: out of memory", r->name);
     return AC_OK;
 }
 
-ac_status ac_joma_io_parse_data(const char *buf, size_t len, const char *name, ac_joma_data *D, ac_msg *msg)
+static int cmp_ll(const void *a, const void *b)
 {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* The K distinct values of lab (n entries), increasing: a new array. */
+static long long *distinct_sorted(const long long *lab, size_t n, int *K)
+{
+    long long *u = malloc((n ? n : 1) * sizeof *u);
+    if (!u)
+        return NULL;
+    if (n)
+        memcpy(u, lab, n * sizeof *u);
+    qsort(u, n, sizeof *u, cmp_ll);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || u[i] != u[k - 1])
+            u[k++] = u[i];
+    *K = (int)k;
+    return u;
+}
+
+ac_status ac_joma_io_parse_data(const char *buf, size_t len, const char *name, ac_joma_data *D,
+                                long long **labels, ac_msg *msg)
+{
+    if (labels)
+        *labels = NULL;
     if (!D || (!buf && len))
         return ac_fail(msg, AC_EINVAL, "ac_joma_io_parse_data: NULL argument");
     memset(D, 0, sizeof *D);
@@ -648,44 +721,55 @@ ac_status ac_joma_io_parse_data(const char *buf, size_t len, const char *name, a
     if (st)
         return st;
     dvec X = {0};
-    ivec lab = {0};
+    llvec lab = {0};
+    vocab seen = {0};
+    long long *cls = NULL;
     int M = -1, got = 0, K = 0;
     long first = 0;
     char *text;
     while (st == AC_OK && (got = next_line(&r, &text, msg)) > 0) {
         if (text[strspn(text, " \t")] == '\0') /* blank or comment line */
             continue;
-        st = data_line(&r, text, &X, &lab, &M, &first, msg);
+        if (lab.n >= AC_JOMA_IO_MAX_VALUES)
+            st = ac_fail(msg, AC_EPARSE, "%s:%ld: more than %d rows", r.name, r.line, AC_JOMA_IO_MAX_VALUES);
+        else
+            st = data_line(&r, text, &X, &lab, &seen, &M, &first, msg);
     }
+    vocab_free(&seen);
     if (st == AC_OK && got < 0)
         st = AC_EPARSE;
     if (st == AC_OK && lab.n == 0)
         st = ac_fail(msg, AC_EPARSE, "%s: no rows", r.name);
-    if (st == AC_OK && lab.n > AC_JOMA_IO_MAX_VALUES)
-        st = ac_fail(msg, AC_EPARSE, "%s: more than %d rows", r.name, AC_JOMA_IO_MAX_VALUES);
-    for (size_t n = 0; st == AC_OK && n < lab.n; n++)
-        K = lab.v[n] + 1 > K ? lab.v[n] + 1 : K;
+    if (st == AC_OK && !(cls = distinct_sorted(lab.v, lab.n, &K)))
+        st = ac_fail(msg, AC_ENOMEM, "%s: out of memory", r.name);
     if (st == AC_OK)
-        st = dense_fits(r.name, (int)lab.n, M, "numbers per row", K, "1 + the largest label", msg);
+        st = dense_fits(r.name, (int)lab.n, M, "numbers per row", K, "distinct labels", msg);
     if (st == AC_OK)
         st = ac_joma_data_init(D, (int)lab.n, M, K, msg);
     if (st == AC_OK) {
         memcpy(D->X, X.v, X.n * sizeof(double));
-        for (int n = 0; n < D->N; n++) {
-            D->label[n] = lab.v[n];
-            D->Y[(size_t)n * K + lab.v[n]] = 1.0;
+        for (int n = 0; n < D->N; n++) { /* class = rank of the label among the distinct ones */
+            const long long *c = bsearch(&lab.v[n], cls, (size_t)K, sizeof *cls, cmp_ll);
+            D->label[n] = (int)(c - cls);
+            D->Y[(size_t)n * K + D->label[n]] = 1.0;
         }
     }
     free(X.v);
     free(lab.v);
     free(r.s);
+    if (st == AC_OK && labels)
+        *labels = cls;
+    else
+        free(cls);
     if (st != AC_OK)
         ac_joma_data_clear(D);
     return st;
 }
 
-ac_status ac_joma_io_read_data(const char *path, ac_joma_data *D, ac_msg *msg)
+ac_status ac_joma_io_read_data(const char *path, ac_joma_data *D, long long **labels, ac_msg *msg)
 {
+    if (labels)
+        *labels = NULL;
     if (!path || !D)
         return ac_fail(msg, AC_EINVAL, "ac_joma_io_read_data: NULL argument");
     memset(D, 0, sizeof *D);
@@ -694,7 +778,7 @@ ac_status ac_joma_io_read_data(const char *path, ac_joma_data *D, ac_msg *msg)
     ac_status st = slurp(path, &buf, &len, msg);
     if (st)
         return st;
-    st = ac_joma_io_parse_data(buf, len, path, D, msg);
+    st = ac_joma_io_parse_data(buf, len, path, D, labels, msg);
     free(buf);
     return st;
 }
@@ -753,8 +837,8 @@ ac_status ac_joma_io_write_csv(FILE *f, const ac_joma_io_trajectory *tr)
         return AC_ENOMEM;
     const ac_ode_info *in = &tr->info;
     fprintf(f, "# outcome: %s (%s)\n", ac_joma_io_outcome_key(in->status), ac_ode_outcome_str(in->status));
-    fprintf(f, "# t_reached: %.17g\n# steps: %ld\n# rejected: %ld\n# nfev: %ld\n# njev: %ld\n", in->t,
-            in->steps, in->rejected, in->nfev, in->njev);
+    fprintf(f, "# t_reached: %.17g\n# steps: %ld\n# max_steps: %ld\n# rejected: %ld\n# nfev: %ld\n# njev: %ld\n",
+            in->t, in->steps, tr->max_steps, in->rejected, in->nfev, in->njev);
     fprintf(f, "# method: %s\n# rtol: %.17g\n# atol: %.17g\n", tr->method ? tr->method : "?", tr->rtol,
             tr->atol);
     fprintf(f, "# t_star: %.17g\n# drift_kind: %s\n# rows: %d of %d\n", tr->tstar,
@@ -810,6 +894,7 @@ json_t *ac_joma_io_trajectory_json(const ac_joma_io_trajectory *tr)
     json_object_set_new(o, "t_reached", jreal(in->t));
     json_object_set_new(o, "h", jreal(in->h));
     json_object_set_new(o, "steps", json_integer(in->steps));
+    json_object_set_new(o, "max_steps", json_integer(tr->max_steps));
     json_object_set_new(o, "rejected", json_integer(in->rejected));
     json_object_set_new(o, "nfev", json_integer(in->nfev));
     json_object_set_new(o, "njev", json_integer(in->njev));

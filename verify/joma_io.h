@@ -23,10 +23,15 @@
  * error (it is an empty sequence).
  *
  * Data file: one sample per line, M numbers x_1 .. x_M (>= 0, finite, not all
- * 0), then '|', then the label (an integer in [0, AC_JOMA_IO_MAX_VOCAB)); K =
- * 1 + the largest label.  Every line has the same M.  Comments and blank
- * lines as in the vector file.  Rows are used as written (the writer writes
- * %.17g, so a written data set reads back bit for bit).
+ * 0), then '|', then the label (a decimal integer from 0 to
+ * AC_JOMA_IO_LABEL_MAX).  K is the number of distinct labels used (at most
+ * AC_JOMA_IO_MAX_VOCAB), class k the k-th smallest of them: labels 3 and
+ * 4095 alone make K = 2 (class 0 = label 3, class 1 = label 4095), so memory
+ * and time follow the data, never the value of a label; labels 0 .. K-1 all
+ * used (what the writer writes) are their own classes.  Every line has the
+ * same M.  Comments and blank lines as in the vector file.  Rows are used as
+ * written (the writer writes %.17g, so a written data set reads back bit for
+ * bit).
  *
  * All readers: a line may end in LF or CRLF, a leading UTF-8 byte-order mark
  * is skipped, the input must be UTF-8 text without control characters other
@@ -59,10 +64,15 @@
 #define AC_JOMA_IO_MAX_VOCAB 4096
 /* The samples are held dense: X (N x M) and the one-hot Y (N x K), N (M + K)
  * doubles, at most 2^25 (256 MiB).  Without it a 1.2 MB token file (4096
- * distinct context words, then 200000 short lines) asked for 6.7 GB, and an
- * 8 MB data file of rows "1 | 4095" (K = 4096 from one label) for 32 GB.
- * The §4.1 data need 20 x 40. */
+ * distinct context words, then 200000 short lines) asked for 6.7 GB (and,
+ * while K was 1 + the largest label, an 8 MB data file of rows "1 | 4095"
+ * for 32 GB).  The §4.1 data need 20 x 40. */
 #define AC_JOMA_IO_MAX_DENSE ((size_t)1 << 25)
+/* The largest label of a data file: 2^53 - 1, so that every label is an
+ * exact double too (a JSON reader such as Python's json or JavaScript gets
+ * the label the file holds); parsed as a 64-bit integer, so a longer
+ * one is refused by value, not wrapped. */
+#define AC_JOMA_IO_LABEL_MAX ((long long)(((long long)1 << 53) - 1))
 /* Messages quote at most this many bytes of an offending word, then "...". */
 #define AC_JOMA_IO_QUOTE_MAX 40
 
@@ -113,15 +123,22 @@ void ac_joma_tokens_clear(ac_joma_tokens *tk);
 /* ---- data files ----------------------------------------------------------- */
 
 /* Parse a data file into D (initialised by this call; ac_joma_data_clear it
- * after).  AC_EPARSE: no '|', a number that is not finite or negative, a row
- * of zeros, a label that is not an integer in range, a row whose length
- * differs from the first ("NAME:LINE: 19 numbers, but the first row (line 2)
- * has 20"), no rows, not text; AC_ENOMEM. */
+ * after): D->label[n] is the class of row n, the rank of its label among
+ * the D->K distinct labels.  When labels is not NULL, *labels is a new array
+ * (free()) of the D->K labels as written, increasing: class k is label
+ * (*labels)[k].  AC_EPARSE: no '|', a number that is not finite or negative,
+ * a row of zeros or whose sum is not a normal double, a label that is not an integer from 0 to
+ * AC_JOMA_IO_LABEL_MAX, more than AC_JOMA_IO_MAX_VOCAB distinct labels, a
+ * row whose length differs from the first ("NAME:LINE: 19 numbers, but the
+ * first row (line 2) has 20"), no rows, not text; AC_ENOMEM.  On error D is
+ * empty and *labels NULL. */
 ac_status ac_joma_io_parse_data(const char *buf, size_t len, const char *name, ac_joma_data *D,
-                                ac_msg *msg);
-ac_status ac_joma_io_read_data(const char *path, ac_joma_data *D, ac_msg *msg);
-/* Write D in the data format (%.17g, C locale), header as in write_vector.
- * AC_EINVAL for a malformed D (nothing written); AC_EIO on a stream error. */
+                                long long **labels, ac_msg *msg);
+ac_status ac_joma_io_read_data(const char *path, ac_joma_data *D, long long **labels, ac_msg *msg);
+/* Write D in the data format (%.17g, C locale), header as in write_vector;
+ * the label written is the class D->label[n], so a D whose K classes all
+ * occur reads back with the same classes.  AC_EINVAL for a malformed D
+ * (nothing written); AC_EIO on a stream error. */
 ac_status ac_joma_io_write_data(FILE *f, const char *header, const ac_joma_data *D);
 
 /* ---- trajectories --------------------------------------------------------- */
@@ -140,16 +157,18 @@ typedef struct {
     ac_ode_info info;    /* how the integration ended */
     const char *method;  /* stepper name */
     double rtol, atol;
+    long max_steps;      /* the step budget the run had */
 } ac_joma_io_trajectory;
 
-/* CSV: comment lines "# key: value" (outcome, t_reached, steps, rejected,
- * nfev, njev, method, rtol, atol, t_star, drift_kind, rows), then the header
+/* CSV: comment lines "# key: value" (outcome, t_reached, steps, max_steps,
+ * rejected, nfev, njev, method, rtol, atol, t_star, drift_kind, rows), then
+ * the header
  * "t,v_0,..,v_{M-1},entropy,drift" and one row per time reached, %.17g in
  * the C locale (drift empty when none is known; t_star "inf" when none).
  * AC_EIO on a stream error. */
 ac_status ac_joma_io_write_csv(FILE *f, const ac_joma_io_trajectory *tr);
 /* JSON object with keys M, outcome, outcome_text, t_reached, h, steps,
- * rejected, nfev, njev, method, rtol, atol, t_star (null when none),
+ * max_steps, rejected, nfev, njev, method, rtol, atol, t_star (null when none),
  * drift_kind (null), rows_requested, t (array), v (array of arrays),
  * entropy, drift (array or null), drift_max (null).  New reference (NULL on
  * no memory). */
