@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+#include "verify/atomic.h"
+
 /* Exit statuses (README): every claim holds / some claim fails / bad usage
  * or bad input. */
 enum { EXIT_HOLDS = 0, EXIT_FAILS = 1, EXIT_USAGE = 2 };
@@ -64,6 +66,15 @@ int cli_finish(int st);
 void cli_hold_signals(void);
 int cli_interrupted(void);
 void cli_release_signals(void);
+
+/* Write path whole through fill (ac_atomic_write) with SIGINT, SIGTERM and
+ * SIGHUP held: a signal that comes while fill writes makes the write give
+ * up, so the temporary is removed and path keeps what it held, and then
+ * ends the process the default way (cli_release_signals).  A run stopped by
+ * a signal never leaves a new output, whole or not.  Calls cli_test_stall
+ * after fill, so that a test can signal a run there.  The status of
+ * ac_atomic_write otherwise (msg says why). */
+ac_status cli_write_file(const char *path, ac_atomic_fill fill, void *ctx, ac_msg *msg);
 
 /* Refuse an --out that cannot be written before the run rather than after
  * it (a sampler or a training can take minutes): open its temporary and

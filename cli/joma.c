@@ -64,26 +64,6 @@ static int parse_attention(const char *s, ac_joma_attention *a)
     return 0;
 }
 
-/* A fill that gives up when SIGINT/SIGTERM/SIGHUP came while it wrote: the
- * temporary is then removed, not renamed into place, and the signal ends the
- * process (cli_release_signals), so a run stopped by a signal never leaves a
- * new --out, even when the signal came while the output was being written
- * (it used to be committed whole, then the process died by the signal). */
-typedef struct {
-    ac_atomic_fill fill;
-    void *ctx;
-} held_fill;
-
-static ac_status fill_unless_interrupted(FILE *f, void *ctx, ac_msg *msg)
-{
-    const held_fill *h = ctx;
-    ac_status st = h->fill(f, h->ctx, msg);
-    cli_test_stall(); /* tests/cli_joma.sh signals a run here */
-    if (st == AC_OK && cli_interrupted())
-        return ac_fail(msg, AC_EINVAL, "interrupted");
-    return st;
-}
-
 /* Write through fill to path atomically, or to stdout when path is NULL.
  * 1 on success; 0 after a message. */
 static int write_output(const char *path, ac_atomic_fill fill, void *ctx)
@@ -95,12 +75,10 @@ static int write_output(const char *path, ac_atomic_fill fill, void *ctx)
             cli_error("standard output: %s", msg.text[0] ? msg.text : ac_status_str(st));
         return st == AC_OK;
     }
-    cli_hold_signals();
-    held_fill h = {fill, ctx};
-    ac_status st = ac_atomic_write(path, fill_unless_interrupted, &h, &msg);
-    if (st != AC_OK && !cli_interrupted())
+    /* a signal while writing ends the process with path untouched */
+    ac_status st = cli_write_file(path, fill, ctx, &msg);
+    if (st != AC_OK)
         cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
-    cli_release_signals();
     return st == AC_OK;
 }
 

@@ -139,6 +139,31 @@ void cli_release_signals(void)
     }
 }
 
+/* cli_write_file's fill: fill, then give up when a held signal came. */
+typedef struct {
+    ac_atomic_fill fill;
+    void *ctx;
+} held_fill;
+
+static ac_status fill_unless_interrupted(FILE *f, void *ctx, ac_msg *msg)
+{
+    const held_fill *h = ctx;
+    ac_status st = h->fill(f, h->ctx, msg);
+    cli_test_stall(); /* the CLI tests signal a run here */
+    if (st == AC_OK && cli_interrupted())
+        return ac_fail(msg, AC_EINVAL, "interrupted");
+    return st;
+}
+
+ac_status cli_write_file(const char *path, ac_atomic_fill fill, void *ctx, ac_msg *msg)
+{
+    held_fill h = {fill, ctx};
+    cli_hold_signals();
+    ac_status st = ac_atomic_write(path, fill_unless_interrupted, &h, msg);
+    cli_release_signals(); /* ends the process when a signal came */
+    return st;
+}
+
 void cli_test_stall(void)
 {
     const char *v = getenv("AC_TEST_STALL_SECONDS");

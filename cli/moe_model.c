@@ -42,17 +42,15 @@ static ac_moe_model *load_model(const char *path)
 
 /* moe_cmds.h.  Without --out the output goes to the stdout stream itself,
  * interleaved with whatever else the process writes there, as any command's
- * output does.  While a file is written, SIGINT, SIGTERM and SIGHUP are
- * held, so that the temporary file never outlives the run (a SIGTERM during
- * an 80 MB form left it behind). */
+ * output does.  A file is written by cli_write_file: a SIGINT, SIGTERM or
+ * SIGHUP while it is written leaves neither the temporary (a SIGTERM during
+ * an 80 MB form once left it behind) nor a new file (one committed the form
+ * whole, then died by the signal). */
 ac_status moe_write_out(const char *out, ac_atomic_fill fill, void *ctx, ac_msg *msg)
 {
     if (!out)
         return fill(stdout, ctx, msg);
-    cli_hold_signals();
-    ac_status st = ac_atomic_write(out, fill, ctx, msg);
-    cli_release_signals();
-    return st;
+    return cli_write_file(out, fill, ctx, msg);
 }
 
 /* ---- cost bounds ----------------------------------------------------------
