@@ -492,7 +492,8 @@ ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
     while (!ac_ode_test(w, NULL))
         ac_ode_step(w);
     ac_ode_test(w, info);
-    memmove(y, w->y, sizeof(double) * (size_t)w->n);
+    if (y)
+        memmove(y, w->y, sizeof(double) * (size_t)w->n);
     return AC_OK;
 }
 
