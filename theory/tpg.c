@@ -77,6 +77,8 @@ static int occurs(const int *tok, int len, int j)
 
 ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg *msg)
 {
+    if (!D)
+        return ac_fail(msg, AC_EINVAL, "the dataset is NULL");
     if (D->K < 1)
         return ac_fail(msg, AC_ESIZE, "vocabulary size K = %d; need K >= 1", D->K);
     if (D->n < 0)

@@ -47,7 +47,7 @@ ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name);
  * +inf).  On failure the message reads "SOURCE:LINE: reason", or
  * "example I: reason" (I the 0-based index) when source or line is NULL or
  * line[I] is 0, and AC_EPARSE is returned; K < 1, n < 0 or off[0] != 0 give
- * AC_ESIZE.  Examples are checked in order; the first fault is reported. */
+ * AC_ESIZE, a NULL D AC_EINVAL.  Examples are checked in order; the first fault is reported. */
 ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg *msg);
 
 /* The token-priority graphs of a dataset, one per last token that occurs
