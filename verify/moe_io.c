@@ -164,7 +164,11 @@ static ac_status read_sizes(const json_t *root, const char *path, ac_moe_sizes *
 
 ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg)
 {
+    if (!out)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_model_read: out is NULL");
     *out = NULL;
+    if (!path)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_model_read: the path is NULL");
     /* jansson says only "read error" of a directory. */
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))

@@ -24,7 +24,8 @@
  * with ac_moe_model_free).  AC_EIO (cannot read), AC_EPARSE (malformed JSON
  * at FILE:LINE:COLUMN, a missing or unknown key, a size out of range, an
  * array of the wrong shape, a non-finite entry: msg names the file and the
- * key path), AC_ENOMEM. */
+ * key path), AC_ENOMEM, AC_EINVAL (a NULL path or out; *out, when out is
+ * not NULL, is NULL on every error). */
 ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg);
 
 /* Write mm in the model format (an ac_atomic_fill: ctx is the model). */
