@@ -675,6 +675,11 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
         ac_tpg_svm_settings_default(&def);
         set = &def;
     }
+    ac_qp_info local;
+    if (!info)
+        info = &local;
+    if (!G || !C || !W || (!E && G->K > 0 && d > 0))
+        return ac_fail(msg, AC_EINVAL, "Graph-SVM: the graphs, constraints, embeddings or W is NULL");
     int K = G->K;
     if (d < 0)
         return ac_fail(msg, AC_ESIZE, "embedding dimension d = %d; need d >= 0", d);

@@ -230,8 +230,9 @@ ac_status ac_tpg_scale_check(const double *E, int K, int d, ac_msg *msg);
  * (sum_c y_c A_c ~ 0 with rhs^T y > 0: info->cert_residual).  Other
  * returns: AC_ESIZE (d < 0), AC_ENOMEM, AC_ELAPACK, and the input errors of
  * ac_qp_check (e.g. a constraint with A_c = 0 when allow_dependent lets
- * e_a = e_b through); W, lambda and cert are then not written.  set NULL
- * means the defaults. */
+ * e_a = e_b through), AC_EINVAL (a NULL G, C, W, or E with K d > 0); W,
+ * lambda and cert are then not written.  set NULL means the defaults;
+ * info may be NULL. */
 typedef struct {
     ac_qp_settings qp;
     int allow_dependent;
