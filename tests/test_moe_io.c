@@ -269,6 +269,8 @@ Test(moe_check, refuses_null_and_vacuous_arguments_by_name)
     }
     cr_assert_eq(ac_moe_check(NULL, 1, 256, 0.0, r, &c, &msg), AC_EINVAL);
     cr_assert_eq(ac_moe_check(&mm->m, 1, 256, 0.0, r, NULL, &msg), AC_EINVAL);
+    cr_assert_eq(ac_moe_model_write(stdout, NULL, &msg), AC_EINVAL);
+    cr_assert_eq(ac_moe_form_write(stdout, NULL, &msg), AC_EINVAL);
     mm->E[0] = NAN;
     cr_assert_eq(ac_moe_check(&mm->m, 1, 256, 0.0, r, &c, &msg), AC_EINVAL);
     cr_assert(strstr(msg.text, "NaN"), "%s", msg.text);

@@ -266,6 +266,8 @@ static json_t *sizes_json(const ac_moe_sizes *s)
 
 ac_status ac_moe_model_write(FILE *f, void *ctx, ac_msg *msg)
 {
+    if (!f || !ctx)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_model_write: the stream or the model is NULL");
     const ac_moe_model *mm = ctx;
     arr_def defs[NARRS];
     model_arrays(&mm->m.s, defs);
@@ -290,6 +292,8 @@ ac_status ac_moe_model_write(FILE *f, void *ctx, ac_msg *msg)
 
 ac_status ac_moe_form_write(FILE *f, void *ctx, ac_msg *msg)
 {
+    if (!f || !ctx)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_form_write: the stream or the form is NULL");
     const ac_moe_form *fm = ctx;
     const ac_moe_sizes *s = &fm->s;
     const int V = s->V, L = s->L, d = s->d, dv = s->dv, H = s->H;
