@@ -762,7 +762,7 @@ ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, doubl
         if (times[0] == t0)
             w->status = AC_ODE_DONE;
     }
-    for (int k = 0; k < nt * n; k++)
+    for (size_t k = 0; k < (size_t)nt * (size_t)n; k++) /* nt n may pass INT_MAX */
         Y[k] = NAN;
     int done = 0;
     if (hermite && nt > 0) {
