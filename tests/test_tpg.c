@@ -1213,3 +1213,10 @@ Test(tpg, svm_takes_null_info_and_refuses_null_inputs)
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }
+
+/* NULL is a no-op for the two _clear functions (they read through it). */
+Test(tpg, clears_take_null)
+{
+    ac_tpg_cons_clear(NULL);
+    ac_tpg_cond_clear(NULL);
+}

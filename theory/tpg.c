@@ -418,6 +418,8 @@ int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len)
 
 void ac_tpg_cond_clear(ac_tpg_cond *c)
 {
+    if (!c)
+        return;
     free(c->from);
     free(c->to);
     memset(c, 0, sizeof *c);
@@ -510,6 +512,8 @@ void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double 
 
 void ac_tpg_cons_clear(ac_tpg_cons *C)
 {
+    if (!C)
+        return;
     free(C->a);
     free(C->b);
     free(C->k);

@@ -155,7 +155,7 @@ typedef struct {
  * ac_tpg_cond_clear).  Returns AC_OK, AC_ENOMEM, or AC_EINVAL when g is
  * outside [0, G->ngraph) (msg says so); *out is zeroed on failure. */
 ac_status ac_tpg_condensation(const ac_tpg *G, int g, ac_tpg_cond *out, ac_msg *msg);
-/* Frees the arrays and zeroes *c; a zeroed *c is a no-op. */
+/* Frees the arrays and zeroes *c; a zeroed *c, or c NULL, is a no-op. */
 void ac_tpg_cond_clear(ac_tpg_cond *c);
 
 /* 1 when every graph is a DAG (all SCCs singletons), else 0.  Spec
@@ -185,7 +185,7 @@ typedef struct {
 /* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed, msg says
  * how many edges). */
 ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C, ac_msg *msg);
-/* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
+/* Frees the arrays and zeroes *C; a zeroed *C, or C NULL, is a no-op. */
 void ac_tpg_cons_clear(ac_tpg_cons *C);
 
 /* Scale (spec §3.1 is scale-covariant): with the embeddings sE the
