@@ -1302,6 +1302,9 @@ static int accept_polish(ac_qp_workspace *w, ac_qp_info *info, double *rl, int *
 
 int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
 {
+    ac_qp_info local; /* the test reads its own residuals back from info */
+    if (!info)
+        info = &local;
     memset(info, 0, sizeof *info);
     info->status = AC_QP_UNSOLVED;
     if (!w || !w->have_prob)

@@ -371,7 +371,8 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
  * failed).  A non-finite value it produces is reported by the next
  * ac_qp_test. */
 ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg);
-/* Rebuild Lam and U from lambda, recompute the residuals, fill info, and
+/* Rebuild Lam and U from lambda, recompute the residuals, fill info (may be
+ * NULL), and
  * decide: returns 1 when the solve has ended (info->status solved,
  * infeasible, numerical error, or, once sweeps >= max_sweeps, solved
  * inaccurate or max iter), 0 to go on (info->status AC_QP_UNSOLVED).  Each

@@ -1507,6 +1507,10 @@ Test(qp, solve_takes_null_info_and_null_settings_as_the_defaults)
     ac_qp_solution(w, l2, NULL);
     cr_assert_eq(memcmp(l1, l2, sizeof l1), 0);
     cr_assert_eq(ac_qp_check_settings(NULL, &msg), AC_EINVAL); /* the check itself needs one */
+    /* ac_qp_test takes NULL too (it wrote through it), and says the same */
+    cr_assert_eq(ac_qp_set(w, &P, NULL, &msg), AC_OK, "%s", msg.text);
+    int ended = ac_qp_test(w, NULL);
+    cr_assert_eq(ended, ac_qp_test(w, &info));
     ac_qp_free(w);
     case_free(c);
     gsl_rng_free(r);
