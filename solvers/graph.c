@@ -100,8 +100,15 @@ ac_status ac_graph_scc(int n, const int *off, const int *adj, int *comp, int *nc
 ac_status ac_graph_comp_reach(int n, const int *off, const int *adj, const int *comp, int ncomp,
                               unsigned char *reach)
 {
-    if (ncomp <= 0)
+    if (n < 0 || ncomp < 0)
+        return AC_EINVAL;
+    if (ncomp == 0)
         return AC_OK;
+    if (!valid_graph(n, off, adj))
+        return AC_EINVAL;
+    for (int v = 0; v < n; v++)
+        if (comp[v] < 0)
+            return AC_EINVAL; /* it would index start[] below 0 */
     size_t nc = (size_t)ncomp;
     memset(reach, 0, nc * nc);
     int *start = calloc(nc + 1, sizeof(int));

@@ -30,7 +30,9 @@ ac_status ac_graph_scc(int n, const int *off, const int *adj, int *comp, int *nc
  * isolated nodes).  reach is ncomp^2 bytes, caller-allocated, fully written.
  * Time O(ncomp * edges) at worst, memory n + ncomp + 1 ints.  Returns AC_OK,
  * AC_ENOMEM, or AC_EINVAL when an edge goes to a lower-numbered component
- * (comp is not topological) or leaves the covered components. */
+ * (comp is not topological) or leaves the covered components, and for what
+ * ac_graph_scc refuses (n < 0, off decreasing, a successor outside [0, n)),
+ * ncomp < 0 or a negative comp entry.  ncomp = 0 writes nothing. */
 ac_status ac_graph_comp_reach(int n, const int *off, const int *adj, const int *comp, int ncomp,
                               unsigned char *reach);
 

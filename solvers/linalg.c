@@ -80,6 +80,8 @@ void ac_la_lift(const double *E, int K, int d, const double *Lam, double *W)
 
 ac_status ac_la_rank(const double *A, int K, int d, int *rank, double *smin, double *smax)
 {
+    if (K < 0 || d < 0)
+        return AC_EINVAL; /* before LAPACK, whose xerbla would print */
     int ns = K < d ? K : d;
     *rank = 0;
     if (smin)
@@ -117,6 +119,8 @@ ac_status ac_la_rank(const double *A, int K, int d, int *rank, double *smin, dou
 
 ac_status ac_la_cholesky(double *A, int n)
 {
+    if (n < 0)
+        return AC_EINVAL; /* before LAPACK, whose xerbla would print */
     if (n == 0)
         return AC_OK;
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, A, n);

@@ -30,11 +30,13 @@ void ac_la_lift(const double *E, int K, int d, const double *Lam, double *W);
 /* Numerical rank of the K x d matrix A (singular values above
  * max(K,d) * DBL_EPSILON * sigma_max, the LAPACK dgelss default).  Writes the
  * smallest and largest singular values to smin, smax when non-NULL.
- * Returns AC_ENOMEM, AC_ELAPACK, or AC_OK. */
+ * Returns AC_EINVAL (K or d negative; *rank untouched), AC_ENOMEM,
+ * AC_ELAPACK, or AC_OK. */
 ac_status ac_la_rank(const double *A, int K, int d, int *rank, double *smin, double *smax);
 
 /* Cholesky factor in place of the n x n SPD matrix A (lower triangle, row-major).
- * Returns AC_ENUMERIC when A is not positive definite. */
+ * Returns AC_ENUMERIC when A is not positive definite, AC_EINVAL for n < 0
+ * (n = 0 is AC_OK), AC_ELAPACK for another LAPACK failure. */
 ac_status ac_la_cholesky(double *A, int n);
 
 /* Solve A x = b in place of b with the factor from ac_la_cholesky. */

@@ -225,6 +225,7 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
     if (!w || !fn || !x0)
         return ac_fail(msg, AC_EINVAL, "minimiser: workspace, objective or start point is NULL");
     w->ready = 0;
+    w->status = AC_MIN_RUNNING; /* no ending of an earlier run survives a failed set */
     ac_min_settings def;
     if (!set) {
         ac_min_settings_default(&def);
@@ -234,6 +235,10 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
     if (why)
         return ac_fail(msg, AC_EINVAL, "%s", why);
     int n = w->n;
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x0[i]))
+            return ac_fail(msg, AC_EINVAL, "minimiser: start point x0[%d] = %g is not finite", i,
+                           x0[i]);
     w->fn = fn, w->ctx = ctx, w->set = *set;
     w->stop = 0, w->have_cache = 0;
     w->iter = 0, w->nfev = 0, w->rejected = 0, w->restarts = 0, w->grad_steps = 0;
@@ -529,6 +534,12 @@ int ac_min_test(ac_min_workspace *w, ac_min_info *info)
 {
     if (!w)
         return 1;
+    if (!w->ready && w->status == AC_MIN_RUNNING) {
+        /* no good set: nothing to iterate, nothing to report */
+        if (info)
+            memset(info, 0, sizeof *info);
+        return 1;
+    }
     double gn = norm_inf(w->g, w->n);
     if (w->ready && w->status == AC_MIN_RUNNING) {
         if (gn <= w->set.eps_grad)
@@ -570,6 +581,7 @@ ac_status ac_min_solve(ac_min_workspace *w, ac_min_fn fn, void *ctx, const doubl
     }
     while (!ac_min_test(w, info))
         ac_min_iterate(w);
-    memcpy(x, w->x, sizeof(double) * (size_t)w->n);
+    if (x)
+        memcpy(x, w->x, sizeof(double) * (size_t)w->n);
     return AC_OK;
 }

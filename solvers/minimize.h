@@ -132,8 +132,9 @@ void ac_min_free(ac_min_workspace *w);
 
 /* Start from x0 (n entries, copied); fn and ctx are borrowed until the next
  * set or free; set == NULL means the defaults.  Evaluates f and grad at x0.
- * Returns AC_EINVAL for a NULL w, fn or x0 or invalid settings (msg gets the
- * sentence; the workspace is unusable until a good set), AC_ECALLBACK when
+ * Returns AC_EINVAL for a NULL w, fn or x0, a non-finite entry of x0 or
+ * invalid settings (msg gets the sentence; the workspace is unusable until a
+ * good set, and no ending of an earlier run is reported), AC_ECALLBACK when
  * the callback does not return 0 with finite values at x0 (status STOPPED),
  * AC_ENOMEM, or AC_OK. */
 ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double *x0,
@@ -144,7 +145,9 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
 ac_status ac_min_iterate(ac_min_workspace *w);
 /* Fills info (when non-NULL) and returns 1 when ended (info->status says
  * how), 0 to go on.  The tests, in order: a stop or no-progress recorded by
- * the last iterate; ||grad f(x)||_inf <= eps_grad; iter >= max_iter. */
+ * the last iterate; ||grad f(x)||_inf <= eps_grad; iter >= max_iter.  Before
+ * a good set (none yet, or the last one failed its checks) it returns 1 with
+ * info zeroed (status RUNNING): there is nothing to iterate. */
 int ac_min_test(ac_min_workspace *w, ac_min_info *info);
 /* The current (last accepted) iterate, n entries, borrowed until the next
  * call on w. */
@@ -153,7 +156,7 @@ const double *ac_min_x(const ac_min_workspace *w);
 const double *ac_min_grad(const ac_min_workspace *w);
 
 /* set + iterate/test to the end; x (n, may alias x0 but nothing the callback
- * reads) gets the final iterate.  AC_OK whenever the iteration ran, whatever
+ * reads; NULL: not copied, read it with ac_min_x) gets the final iterate.  AC_OK whenever the iteration ran, whatever
  * info->status; otherwise ac_min_set's error, with info filled. */
 ac_status ac_min_solve(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double *x0,
                        double *x, const ac_min_settings *set, ac_min_info *info, ac_msg *msg);

@@ -98,6 +98,8 @@ static int eval(ac_newton_workspace *w, const double *x, double *f, double *g, d
 
 ac_status ac_newton_settings_check(const ac_newton_settings *s, ac_msg *msg)
 {
+    if (!s)
+        return ac_fail(msg, AC_EINVAL, "Newton: settings are missing (NULL)");
     if (!(s->eps_grad >= 0.0))
         return ac_fail(msg, AC_EINVAL, "Newton: eps_grad = %g; need eps_grad >= 0", s->eps_grad);
     if (s->max_iter < 0)
@@ -111,6 +113,7 @@ ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, cons
     if (!w)
         return ac_fail(msg, AC_EINVAL, "Newton: no workspace (NULL)");
     w->ready = 0;
+    w->status = AC_NEWTON_RUNNING; /* no ending of an earlier run survives a failed set */
     ac_newton_settings def;
     if (!set) {
         ac_newton_settings_default(&def);
@@ -123,6 +126,10 @@ ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, cons
     ac_status st = ac_newton_settings_check(set, msg);
     if (st != AC_OK)
         return st;
+    for (int i = 0; i < w->n; i++)
+        if (!isfinite(x0[i]))
+            return ac_fail(msg, AC_EINVAL, "Newton: starting point x0[%d] = %g is not finite", i,
+                           x0[i]);
     w->fn = fn;
     w->ctx = ctx;
     w->set = *set;
@@ -242,7 +249,8 @@ int ac_newton_test(ac_newton_workspace *w, ac_newton_info *info)
     }
     if (info) {
         memset(info, 0, sizeof *info);
-        if (w) {
+        /* before a good set only a failure at x0 (STOPPED) has something to say */
+        if (w && (w->ready || w->status != AC_NEWTON_RUNNING)) {
             info->status = w->status;
             info->iter = w->iter;
             info->f = w->f;

@@ -79,8 +79,8 @@ typedef struct {
 
 void ac_newton_settings_default(ac_newton_settings *s);
 
-/* AC_OK when the settings are usable: eps_grad >= 0 (not NaN) and
- * max_iter >= 0; otherwise AC_EINVAL with the sentence naming the setting
+/* AC_OK when the settings are usable (s non-NULL): eps_grad >= 0 (not NaN)
+ * and max_iter >= 0; otherwise AC_EINVAL with the sentence naming the setting
  * and its bound in msg (may be NULL). */
 ac_status ac_newton_settings_check(const ac_newton_settings *s, ac_msg *msg);
 
@@ -103,9 +103,10 @@ void ac_newton_free(ac_newton_workspace *w);
 
 /* Start from x0 (n, copied); fn and ctx are borrowed until the next set;
  * set == NULL means the defaults.  Evaluates f and grad at x0.  Returns
- * AC_EINVAL for a NULL w, fn or x0 (n > 0), or settings that fail
- * ac_newton_settings_check (the workspace is then unusable until a good
- * set); AC_ECALLBACK when the callback fails at x0 (status STOPPED); AC_OK
+ * AC_EINVAL for a NULL w, fn or x0 (n > 0), a non-finite entry of x0, or
+ * settings that fail ac_newton_settings_check (the workspace is then
+ * unusable until a good set: ac_newton_test returns 1 with info zeroed,
+ * status RUNNING, and no ending of an earlier run); AC_ECALLBACK when the callback fails at x0 (status STOPPED); AC_OK
  * otherwise.  On an error msg (may be NULL) receives the sentence. */
 ac_status ac_newton_set(ac_newton_workspace *w, ac_newton_fn fn, void *ctx, const double *x0,
                         const ac_newton_settings *set, ac_msg *msg);

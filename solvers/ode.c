@@ -276,6 +276,9 @@ ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, c
     if (!isfinite(t0) || !isfinite(t_end))
         return ac_fail(msg, AC_EINVAL, "ODE: start time %.17g or end time %.17g is not finite", t0,
                        t_end);
+    if (!isfinite(t_end - t0)) /* the step floor and the first step are scaled by it */
+        return ac_fail(msg, AC_EINVAL, "ODE: the span t_end - t0 from %.17g to %.17g overflows a double",
+                       t0, t_end);
     for (int i = 0; i < w->n; i++)
         if (!isfinite(y0[i]))
             return ac_fail(msg, AC_EINVAL, "ODE: initial state y0[%d] = %g is not finite", i, y0[i]);
@@ -492,7 +495,8 @@ ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0,
     while (!ac_ode_test(w, NULL))
         ac_ode_step(w);
     ac_ode_test(w, info);
-    memmove(y, w->y, sizeof(double) * (size_t)w->n);
+    if (y)
+        memmove(y, w->y, sizeof(double) * (size_t)w->n);
     return AC_OK;
 }
 
@@ -758,7 +762,7 @@ ac_status ac_ode_trajectory(ac_ode_workspace *w, const ac_ode_system *sys, doubl
         if (times[0] == t0)
             w->status = AC_ODE_DONE;
     }
-    for (int k = 0; k < nt * n; k++)
+    for (size_t k = 0; k < (size_t)nt * (size_t)n; k++) /* nt n may pass INT_MAX */
         Y[k] = NAN;
     int done = 0;
     if (hermite && nt > 0) {

@@ -213,7 +213,8 @@ void ac_ode_free(ac_ode_workspace *w);
  * sys is copied, sys->ctx borrowed until the next set; set == NULL means
  * the defaults.  Returns AC_EINVAL (message in msg, when non-NULL) for a
  * NULL argument, sys->dim != n, a missing rhs, a method needing a Jacobian
- * without one, invalid settings, a non-finite t0, t_end or y0 entry;
+ * without one, invalid settings, a non-finite t0, t_end or y0 entry, or a
+ * span t_end - t0 that overflows (|t_end - t0| > DBL_MAX);
  * AC_ENOMEM; else AC_OK.  After an error the workspace is unusable until a
  * good set. */
 ac_status ac_ode_set(ac_ode_workspace *w, const ac_ode_system *sys, double t0, const double *y0,
@@ -239,8 +240,9 @@ const double *ac_ode_y(const ac_ode_workspace *w);
  * integration that ended any other way. */
 ac_status ac_ode_extend(ac_ode_workspace *w, double t_end);
 
-/* set + step/test to the end.  y (n, may alias y0) receives the final state
- * (the last accepted one on a failure).  Returns ac_ode_set's error, or AC_OK
+/* set + step/test to the end.  y (n, may alias y0; NULL: not copied, read
+ * it with ac_ode_y) receives the final state (the last accepted one on a
+ * failure); info may be NULL.  Returns ac_ode_set's error, or AC_OK
  * whenever the integration ran, whatever info->status. */
 ac_status ac_ode_solve(ac_ode_workspace *w, const ac_ode_system *sys, double t0, const double *y0,
                        double t_end, double *y, const ac_ode_settings *set, ac_ode_info *info,

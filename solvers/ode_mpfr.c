@@ -3,6 +3,7 @@
 #include "solvers/ode_mpfr.h"
 
 #include <gsl/gsl_math.h> /* M_PI */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -149,6 +150,10 @@ ac_ode_mpfr_stepper *ac_ode_mpfr_stepper_alloc(ac_ode_mpfr_method m, int dim, in
 {
     if (dim < 1 || prec < MPFR_PREC_MIN || prec > MPFR_PREC_MAX ||
         (m != AC_ODE_MPFR_GL && m != AC_ODE_MPFR_RK4) || (m == AC_ODE_MPFR_GL && stages < 1))
+        return NULL;
+    /* the tableau (s^2) and the stage values (s dim) are counted in int */
+    long long s_ll = m == AC_ODE_MPFR_GL ? stages : 4;
+    if (s_ll * s_ll > INT_MAX || s_ll * dim > INT_MAX)
         return NULL;
     ac_ode_mpfr_stepper *st = calloc(1, sizeof *st);
     if (!st)

@@ -37,7 +37,8 @@ typedef struct ac_ode_mpfr_stepper ac_ode_mpfr_stepper;
 /* A stepper for dimension dim >= 1, at prec bits; stages s >= 1 for GL (the
  * nodes are the roots of the Legendre polynomial P_s, found by Newton at
  * prec bits; the weights and a_ij follow by exact quadrature of the
- * Lagrange basis), ignored for RK4.  NULL on bad sizes, prec outside
+ * Lagrange basis), ignored for RK4.  NULL on bad sizes (s^2 or s dim past
+ * INT_MAX included), prec outside
  * MPFR's range, no memory, or nodes that Newton cannot resolve. */
 ac_ode_mpfr_stepper *ac_ode_mpfr_stepper_alloc(ac_ode_mpfr_method m, int dim, int stages,
                                                mpfr_prec_t prec);

@@ -370,6 +370,11 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
 {
     if (w)
         w->have_prob = 0;
+    ac_qp_settings def;
+    if (!set) {
+        ac_qp_settings_default(&def);
+        set = &def;
+    }
     ac_status st = ac_qp_check_settings(set, msg);
     if (st == AC_OK)
         st = ac_qp_check(w, prob, msg);
@@ -1297,6 +1302,9 @@ static int accept_polish(ac_qp_workspace *w, ac_qp_info *info, double *rl, int *
 
 int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
 {
+    ac_qp_info local; /* the test reads its own residuals back from info */
+    if (!info)
+        info = &local;
     memset(info, 0, sizeof *info);
     info->status = AC_QP_UNSOLVED;
     if (!w || !w->have_prob)
@@ -1344,6 +1352,9 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info)
 ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set,
                       ac_qp_info *info, ac_msg *msg)
 {
+    ac_qp_info local;
+    if (!info)
+        info = &local;
     memset(info, 0, sizeof *info);
     info->status = AC_QP_UNSOLVED;
     ac_status st = ac_qp_set(w, prob, set, msg);

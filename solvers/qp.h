@@ -359,7 +359,8 @@ ac_status ac_qp_check_settings(const ac_qp_settings *set, ac_msg *msg);
  * test positive semidefiniteness or feasibility. */
 ac_status ac_qp_check(const ac_qp_workspace *w, const ac_qp_problem *prob, ac_msg *msg);
 
-/* Check prob and set (as the two check functions), borrow prob, copy set, and
+/* Check prob and set (as the two check functions; set NULL means the
+ * defaults), borrow prob, copy set, and
  * reset the iterate to lambda = 0, sweeps = 0, status AC_QP_UNSOLVED.  Returns
  * AC_OK, the check's status, or AC_ELAPACK when the eigendecomposition of GL
  * or GR failed; on error the workspace holds no problem (iterate and test
@@ -370,7 +371,8 @@ ac_status ac_qp_set(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_s
  * failed).  A non-finite value it produces is reported by the next
  * ac_qp_test. */
 ac_status ac_qp_iterate(ac_qp_workspace *w, ac_msg *msg);
-/* Rebuild Lam and U from lambda, recompute the residuals, fill info, and
+/* Rebuild Lam and U from lambda, recompute the residuals, fill info (may be
+ * NULL), and
  * decide: returns 1 when the solve has ended (info->status solved,
  * infeasible, numerical error, or, once sweeps >= max_sweeps, solved
  * inaccurate or max iter), 0 to go on (info->status AC_QP_UNSOLVED).  Each
@@ -383,7 +385,8 @@ int ac_qp_test(ac_qp_workspace *w, ac_qp_info *info);
  * test runs before any sweep (lambda = 0 solves a problem whose constraints
  * all hold at W = 0).  AC_OK whenever the solve ran, whatever info->status
  * says; an error status (and info->status AC_QP_UNSOLVED) only for bad input
- * or a failed factorisation.  info is filled on every return. */
+ * or a failed factorisation.  info (may be NULL) is filled on every return;
+ * set NULL means the defaults. */
 ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp_settings *set,
                       ac_qp_info *info, ac_msg *msg);
 
@@ -394,7 +397,8 @@ ac_status ac_qp_solve(ac_qp_workspace *w, const ac_qp_problem *prob, const ac_qp
 void ac_qp_solution(const ac_qp_workspace *w, double *lambda, double *Lam);
 
 /* The infeasibility certificate y (m entries, zero where not in the support).
- * Meaningful only when info.status == AC_QP_INFEASIBLE; zeros otherwise. */
+ * Meaningful only when info.status == AC_QP_INFEASIBLE; zeros otherwise.
+ * Writes nothing when no problem is set. */
 void ac_qp_certificate(const ac_qp_workspace *w, double *y);
 
 #endif

@@ -242,3 +242,22 @@ Test(graph, deep_chain_and_cycle_need_no_recursion)
     }
     free(off), free(adj), free(comp);
 }
+
+/* ac_graph_comp_reach validates what it indexes with, as ac_graph_scc
+ * does: a successor outside [0, n) was read as comp[adj[e]] beyond the
+ * array, a negative component number indexed the counting sort below its
+ * start, and a negative ncomp or n passed as AC_OK. */
+Test(graph, component_reach_refuses_invalid_graphs_and_numberings)
+{
+    unsigned char reach[4] = {7, 7, 7, 7};
+    int off[3] = {0, 1, 1}, adj[1] = {1}, comp[2] = {0, 1};
+    cr_assert_eq(ac_graph_comp_reach(2, off, adj, comp, 2, reach), AC_OK);
+    int bad_adj[1] = {5};
+    cr_assert_eq(ac_graph_comp_reach(2, off, bad_adj, comp, 2, reach), AC_EINVAL, "successor 5 of 2 nodes");
+    int dec_off[3] = {0, 1, 0};
+    cr_assert_eq(ac_graph_comp_reach(2, dec_off, adj, comp, 2, reach), AC_EINVAL, "offsets decrease");
+    int neg_comp[2] = {-2, 0};
+    cr_assert_eq(ac_graph_comp_reach(2, off, adj, neg_comp, 2, reach), AC_EINVAL, "component -2");
+    cr_assert_eq(ac_graph_comp_reach(2, off, adj, comp, -1, reach), AC_EINVAL, "ncomp = -1");
+    cr_assert_eq(ac_graph_comp_reach(-1, off, adj, comp, 2, reach), AC_EINVAL, "n = -1");
+}

@@ -642,3 +642,25 @@ Test(joma, normalised_toy_entropy_drops_then_rises_towards_its_limit)
         cr_assert(H[k] >= H[k - 1] - 1e-12, "H fell again at t = %g", times[k]);
     ac_ode_free(w);
 }
+
+/* Tolerances GSL's own test lets through (NaN) were reported as a failure
+ * to converge (AC_ENOCONV) with an estimate in F: they are refused; so is a
+ * NULL F.  ac_joma_joint_dim refuses sizes whose M + K M + K overflows an
+ * int (it was signed overflow) or that are empty. */
+Test(joma, quadrature_refuses_unusable_tolerances_and_joint_dim_its_overflow)
+{
+    double F = 1.7312;
+    cr_assert_eq(ac_joma_nonlinear_F(1.0, 2.0, 0.0, 0.5, -1.0, NAN, &F, NULL), AC_EINVAL);
+    cr_assert_eq(ac_joma_nonlinear_F(1.0, 2.0, 0.0, 0.5, NAN, 1e-12, &F, NULL), AC_EINVAL);
+    cr_assert_eq(ac_joma_nonlinear_F(1.0, 2.0, 0.0, 0.5, INFINITY, 1e-12, &F, NULL), AC_EINVAL);
+    cr_assert_eq(F, 1.7312);
+    cr_assert_eq(ac_joma_nonlinear_F(1.0, 2.0, 0.0, 0.5, 0.0, 0.0, &F, NULL), AC_EINVAL); /* GSL's floor */
+    cr_assert_eq(ac_joma_nonlinear_F(1.0, 2.0, 0.0, 0.5, 1e-12, 0.0, NULL, NULL), AC_EINVAL);
+    cr_assert_eq(ac_joma_nonlinear_F(1.0, 2.0, 0.0, 0.5, 1e-12, 0.0, &F, NULL), AC_OK);
+    ac_joma_joint J = {.M = 3, .K = 2, .N = 1};
+    cr_assert_eq(ac_joma_joint_dim(&J), 3 + 2 * 3 + 2);
+    J.M = 46341, J.K = 46341; /* M K alone passes 2^31 */
+    cr_assert_eq(ac_joma_joint_dim(&J), -1);
+    J.M = 0;
+    cr_assert_eq(ac_joma_joint_dim(&J), -1);
+}

@@ -352,3 +352,11 @@ Test(joma_hblt, level_time_is_the_first_crossing)
     cr_assert(isnan(ac_joma_hblt_level_time(t, v, 5, 0.5)));
     cr_assert_eq(ac_joma_hblt_level_time(t, v, 5, -1.0), 0.0);
 }
+
+/* A NULL tree is refused by name (it was read through). */
+Test(joma_hblt, null_tree_is_refused)
+{
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_joma_hblt_check(NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "NULL"), "%s", msg.text);
+}

@@ -400,6 +400,21 @@ Test(joma_model, invalid_settings_and_inputs_are_rejected)
         cr_assert_eq(ac_joma_trainer_set(tr, &D, NULL, &s, z0, W0, NULL, &msg), AC_EINVAL);
         cr_assert_eq(ac_joma_trainer_iterate(tr), AC_EINVAL); /* unusable after a failed set */
     }
+    {
+        /* ... and it reports no outcome of the run before it (it said that
+         * run's step limit) */
+        ac_joma_train_settings s;
+        ac_joma_train_settings_default(&s);
+        s.steps = 2;
+        cr_assert_eq(ac_joma_trainer_set(tr, &D, NULL, &s, z0, W0, NULL, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_joma_trainer_run(tr, 10), AC_TRAIN_STEP_LIMIT);
+        s.lr = -1.0;
+        cr_assert_eq(ac_joma_trainer_set(tr, &D, NULL, &s, z0, W0, NULL, &msg), AC_EINVAL);
+        cr_assert_eq(ac_joma_trainer_test(tr), AC_TRAIN_RUNNING, "the earlier run's %s survived a failed set",
+                     ac_train_outcome_str(ac_joma_trainer_test(tr)));
+        cr_assert_eq(ac_joma_trainer_info(tr)->steps, 0);
+        cr_assert_eq(ac_joma_trainer_set(NULL, &D, NULL, &s, z0, W0, NULL, &msg), AC_EINVAL);
+    }
     ac_joma_train_settings s;
     ac_joma_train_settings_default(&s);
     s.batch = 4;

@@ -3,6 +3,7 @@
  * without overflow, the rank tolerance on both sides of its threshold, and
  * the Cholesky factor checked backwards. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -223,4 +224,20 @@ Test(linalg, gamma_is_the_tight_bound_of_one_rounding_with_the_unit_roundoff)
         cr_assert_gt(ac_la_gamma(n + 1), ac_la_gamma(n), "gamma is not increasing at n = %d", n);
         cr_assert_leq(ac_la_gamma(n), 2.0 * n * (DBL_EPSILON / 2), "gamma_%d above 2 n u", n);
     }
+}
+
+/* Negative sizes are refused before LAPACK: its xerbla printed "On entry
+ * to DPOTRF parameter number 2 had an illegal value" on stderr (the
+ * library never prints) and the call returned AC_ELAPACK. */
+Test(linalg, negative_sizes_are_refused_without_printing, .init = cr_redirect_stderr)
+{
+    double A[4] = {2.0, 0.5, 0.5, 1.7312};
+    int rank = -7;
+    cr_assert_eq(ac_la_cholesky(A, -1), AC_EINVAL);
+    cr_assert_eq(ac_la_rank(A, -1, 2, &rank, NULL, NULL), AC_EINVAL);
+    cr_assert_eq(ac_la_rank(A, 2, -3, &rank, NULL, NULL), AC_EINVAL);
+    cr_assert_eq(rank, -7);
+    cr_assert_eq(A[0], 2.0);
+    fflush(stderr);
+    cr_assert_stderr_eq_str("");
 }

@@ -340,3 +340,47 @@ Test(minimize, every_invalid_setting_is_rejected_with_its_sentence)
     ac_min_free(NULL);
     ac_min_free(w);
 }
+
+/* A failed set leaves nothing to report: ac_min_test ends at once (a
+ * set / iterate / test loop that ignored the set's status would otherwise
+ * spin, or read the ending of the run before as its own), and a start point
+ * that is not finite is refused by name before the callback sees it. */
+Test(minimize, failed_set_reports_no_earlier_ending_and_refuses_nonfinite_start)
+{
+    gsl_rng *r = ac_test_rng(36);
+    expf_t p;
+    exp_random(r, &p, 3);
+    double x0[3], x[3];
+    for (int i = 0; i < 3; i++)
+        x0[i] = p.xs[i] + 0.7312;
+    ac_min_workspace *w = ac_min_alloc(3);
+    ac_min_info info;
+    /* never set: ended, nothing to report */
+    cr_assert_eq(ac_min_test(w, &info), 1);
+    cr_assert_eq(info.status, AC_MIN_RUNNING);
+    cr_assert_eq(info.nfev, 0);
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_MIN_CONVERGED, "%s", ac_min_status_str(info.status));
+    ac_min_settings bad;
+    ac_min_settings_default(&bad);
+    bad.step = -1.0;
+    ac_msg msg;
+    cr_assert_eq(ac_min_set(w, exp_fn, &p, x0, &bad, &msg), AC_EINVAL);
+    cr_assert_eq(ac_min_test(w, &info), 1);
+    cr_assert_eq(info.status, AC_MIN_RUNNING, "the earlier run's %s survived a failed set",
+                 ac_min_status_str(info.status));
+    cr_assert_eq(info.iter, 0);
+    int calls = p.calls;
+    x0[1] = NAN;
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, x, NULL, &info, &msg), AC_EINVAL);
+    cr_assert_not_null(strstr(msg.text, "x0[1]"), "%s", msg.text);
+    cr_assert_eq(p.calls, calls, "the callback saw a non-finite start");
+    cr_assert_eq(info.status, AC_MIN_RUNNING);
+    /* x may be NULL: the iterate is then read from the workspace */
+    x0[1] = p.xs[1] - 0.4;
+    cr_assert_eq(ac_min_solve(w, exp_fn, &p, x0, NULL, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_MIN_CONVERGED, "%s", ac_min_status_str(info.status));
+    cr_assert_not_null(ac_min_x(w));
+    ac_min_free(w);
+    gsl_rng_free(r);
+}

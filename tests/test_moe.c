@@ -510,3 +510,11 @@ Test(moe, gating_weights_are_the_attention_weights)
     }
     gsl_rng_free(r);
 }
+
+/* An analogy case needs its generator: NULL r gives NULL (it was read
+ * through by gsl_rng_uniform_int). */
+Test(moe, analogy_alloc_refuses_a_null_generator)
+{
+    for (int k = 0; k < AC_MOE_ANALOGY_COUNT; k++)
+        cr_assert_null(ac_moe_analogy_alloc((ac_moe_analogy_kind)k, NULL), "kind %d", k);
+}

@@ -239,3 +239,42 @@ Test(moe_check, holds_and_catches_planted_violations)
     ac_moe_model_free(mm);
     mpfr_free_cache();
 }
+
+/* The careless calls: a NULL path or out is refused (both were written or
+ * read through), and ac_moe_check refuses what would judge nothing or
+ * could not run: zero or negative sentences (AC_OK and "holds" on no
+ * evidence), no generator (a NULL read in GSL), a precision MPFR cannot
+ * take (reported as "no memory"), a NULL model or result.  After a
+ * refusal the result holds nothing. */
+Test(moe_check, refuses_null_and_vacuous_arguments_by_name)
+{
+    ac_moe_model *mm = (ac_moe_model *)&mm;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_moe_model_read(NULL, &mm, &msg), AC_EINVAL);
+    cr_assert_null(mm);
+    cr_assert_eq(ac_moe_model_read("/nonexistent/model.json", NULL, &msg), AC_EINVAL);
+    const char *path = write_tmp(base_model);
+    cr_assert_eq(ac_moe_model_read(path, &mm, &msg), AC_OK, "%s", msg.text);
+    unlink(path);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    ac_moe_check_result c;
+    struct { int sentences, prec; gsl_rng *r; const char *names; } bad[] = {
+        {0, 256, r, "0 sentences"}, {-3, 256, r, "-3 sentences"}, {1, 0, r, "precision 0 bits"},
+        {1, 256, NULL, "random generator"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        cr_assert_eq(ac_moe_check(&mm->m, bad[k].sentences, bad[k].prec, 0.0, bad[k].r, &c, &msg), AC_EINVAL,
+                     "case %zu", k);
+        cr_assert(strstr(msg.text, bad[k].names), "case %zu: %s", k, msg.text);
+        cr_assert_not(ac_moe_check_holds(&c), "case %zu: a refused check holds", k);
+    }
+    cr_assert_eq(ac_moe_check(NULL, 1, 256, 0.0, r, &c, &msg), AC_EINVAL);
+    cr_assert_eq(ac_moe_check(&mm->m, 1, 256, 0.0, r, NULL, &msg), AC_EINVAL);
+    cr_assert_eq(ac_moe_model_write(stdout, NULL, &msg), AC_EINVAL);
+    cr_assert_eq(ac_moe_form_write(stdout, NULL, &msg), AC_EINVAL);
+    mm->E[0] = NAN;
+    cr_assert_eq(ac_moe_check(&mm->m, 1, 256, 0.0, r, &c, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "NaN"), "%s", msg.text);
+    gsl_rng_free(r);
+    ac_moe_model_free(mm);
+    mpfr_free_cache();
+}

@@ -613,3 +613,38 @@ Test(newton, diagonal_shift_stops_at_reg_max)
     diag_h0 = 1.0;
     ac_newton_free(w);
 }
+
+/* A set that fails its checks leaves nothing to report: ac_newton_test
+ * ends with status RUNNING and zeros, never the ending of the run before
+ * (a set / iterate / test loop that ignored the set's status read
+ * "converged" and the old iterate); a non-finite start is refused by name
+ * before the callback sees it; NULL settings are refused, not read. */
+Test(newton, failed_set_reports_no_earlier_ending_and_refuses_nonfinite_start)
+{
+    gsl_rng *r = ac_test_rng(71);
+    quad q;
+    quad_random(r, &q, 3);
+    ac_newton_workspace *w = ac_newton_alloc(3);
+    ac_newton_info info;
+    double x[3] = {0.3, -1.7312, 0.9};
+    cr_assert_eq(ac_newton_solve(w, quad_fn, &q, NULL, x, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_NEWTON_CONVERGED, "%s", ac_newton_status_str(info.status));
+    ac_newton_settings bad;
+    ac_newton_settings_default(&bad);
+    bad.max_iter = -1;
+    ac_msg msg;
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, &bad, &msg), AC_EINVAL);
+    cr_assert_eq(ac_newton_test(w, &info), 1);
+    cr_assert_eq(info.status, AC_NEWTON_RUNNING, "the earlier run's %s survived a failed set",
+                 ac_newton_status_str(info.status));
+    cr_assert_eq(info.iter, 0);
+    cr_assert_eq(ac_newton_iterate(w), AC_EINVAL);
+    int calls = q.calls;
+    x[2] = INFINITY;
+    cr_assert_eq(ac_newton_set(w, quad_fn, &q, x, NULL, &msg), AC_EINVAL);
+    cr_assert_not_null(strstr(msg.text, "x0[2]"), "%s", msg.text);
+    cr_assert_eq(q.calls, calls, "the callback saw a non-finite start");
+    cr_assert_eq(ac_newton_settings_check(NULL, &msg), AC_EINVAL);
+    ac_newton_free(w);
+    gsl_rng_free(r);
+}

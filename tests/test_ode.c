@@ -483,3 +483,38 @@ Test(ode, each_invalid_setting_and_input_is_rejected)
     ac_ode_free(w);
     ac_ode_free(NULL);
 }
+
+/* ac_ode_solve's outputs are optional: y NULL leaves the final state in
+ * the workspace (it was copied to NULL), info NULL is not written. */
+Test(ode, solve_takes_null_y_and_null_info)
+{
+    decay p = decay_make(1.7312);
+    ac_ode_system sys = {1, decay_rhs, NULL, NULL, &p};
+    ac_ode_workspace *w = ac_ode_alloc(1);
+    double y0 = 1.0, y;
+    ac_ode_info info;
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, &y0, 0.5, &y, NULL, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_ODE_DONE);
+    cr_assert_eq(ac_ode_solve(w, &sys, 0.0, &y0, 0.5, NULL, NULL, NULL, NULL), AC_OK);
+    cr_assert_eq(ac_ode_y(w)[0], y, "the same calls give the same state");
+    ac_ode_free(w);
+}
+
+/* A span t_end - t0 that overflows is refused: the step floor, scaled by
+ * it, was infinite, and the integration ended at once as a step-size
+ * underflow ("singularity or tolerance too tight"), which it is not. */
+Test(ode, span_that_overflows_is_refused)
+{
+    decay p = decay_make(1.7312);
+    ac_ode_system sys = {1, decay_rhs, NULL, NULL, &p};
+    ac_ode_workspace *w = ac_ode_alloc(1);
+    double y0 = 1.0, y;
+    ac_ode_info info;
+    ac_msg msg;
+    cr_assert_eq(ac_ode_solve(w, &sys, -DBL_MAX, &y0, DBL_MAX, &y, NULL, &info, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "span"), "%s", msg.text);
+    cr_assert_eq(ac_ode_step(w), AC_EINVAL);
+    /* the largest span that fits is accepted */
+    cr_assert_eq(ac_ode_set(w, &sys, 0.0, &y0, DBL_MAX, NULL, &msg), AC_OK, "%s", msg.text);
+    ac_ode_free(w);
+}

@@ -329,3 +329,16 @@ Test(ode_mpfr, failures_leave_y_at_the_last_good_step)
     mpfr_clears(h, y_before, (mpfr_ptr)0);
     vec_clear(y, 1);
 }
+
+/* Sizes whose tableau (s^2 entries) or stage values (s dim) pass INT_MAX
+ * are bad sizes: NULL at once.  Without the check s^2 overflowed an int
+ * (UBSan stops there under make SANITIZE=1; the plain build goes on to
+ * compute 46341 Legendre nodes in a one-entry array). */
+Test(ode_mpfr, sizes_past_int_are_refused)
+{
+    cr_assert_null(ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, 1, 46341, 64));
+    cr_assert_null(ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, 1 << 20, 1 << 11, 64));
+    ac_ode_mpfr_stepper *st = ac_ode_mpfr_stepper_alloc(AC_ODE_MPFR_GL, 3, 2, 64);
+    cr_assert_not_null(st);
+    ac_ode_mpfr_stepper_free(st);
+}

@@ -1428,3 +1428,46 @@ Test(paths, auto_route_follows_the_flop_count)
     cr_assert_null(ac_paths_alloc_route(&s, 0, 1, AC_PATHS_GRAD_COMPRESSED));
     cr_assert_null(ac_paths_alloc_route(&s, 5, 1, (ac_paths_grad_route)7));
 }
+
+/* The careless calls: a set_data that fails leaves no data (the earlier,
+ * borrowed arrays were kept, and the energy went on from them, here a
+ * label changed to inf after it was borrowed: E = inf with AC_OK); a
+ * negative count of test points is refused (it was AC_OK with nothing
+ * written); the path tensor refuses NULL arrays (it read them) and reads
+ * none when P = 0; ac_paths_attention refuses ntok < 1 (a malloc of
+ * 2^64 - 8 bytes at ntok = -1, reported as AC_ENOMEM). */
+Test(paths, failed_set_data_leaves_no_data_and_bad_counts_are_refused)
+{
+    gsl_rng *r = ac_test_rng(54);
+    ac_paths_settings s;
+    ac_paths_settings_default(&s);
+    s.L = 2, s.H[0] = 2, s.H[1] = 2;
+    int P = 3, N0 = 2, np = 4;
+    double *Phi = rand_vec(r, (size_t)P * N0 * np, 0.7), *Y = rand_labels(r, P);
+    ac_paths_workspace *w = ac_paths_alloc(&s, P, N0);
+    ac_msg msg;
+    double *U = rand_u(r, &s), E, mean[2];
+    cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_OK);
+    cr_assert_eq(ac_paths_energy(w, U, &E, NULL, &msg), AC_OK);
+    Y[1] = INFINITY;
+    cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_EINVAL);
+    cr_assert_eq(ac_paths_energy(w, U, &E, NULL, &msg), AC_EINVAL, "E = %g from the old data", E);
+    cr_assert(strstr(msg.text, "no data"), "%s", msg.text);
+    Y[1] = 0.7312;
+    cr_assert_eq(ac_paths_set_data(w, Phi, Y, &msg), AC_OK);
+    cr_assert_eq(ac_paths_predict(w, U, -1, Phi, mean, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "-1 test points"), "%s", msg.text);
+    cr_assert_eq(ac_paths_predict(w, U, 0, NULL, NULL, NULL, &msg), AC_OK);
+    double X[4] = {1.7, 0.2, -0.3, 0.9}, Om[4 * 4], rv[2] = {0.5, 0.5}, out[2 * 4], om[4 * 2];
+    for (int i = 0; i < 4 * 4; i++)  /* 4 heads of 2 x 2 */
+        Om[i] = 0.25;
+    cr_assert_eq(ac_paths_phi(&s, 1, 2, 2, X, NULL, rv, out, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "NULL"), "%s", msg.text);
+    cr_assert_eq(ac_paths_phi(&s, 0, 2, 2, NULL, NULL, NULL, NULL, &msg), AC_OK);
+    cr_assert_eq(ac_paths_phi(&s, 1, 2, 2, X, Om, rv, out, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_paths_attention(&s, -1, Om, rv, om), AC_EINVAL);
+    cr_assert_eq(ac_paths_attention(&s, 0, Om, rv, om), AC_EINVAL);
+    ac_paths_free(w);
+    free(Phi), free(Y), free(U);
+    gsl_rng_free(r);
+}

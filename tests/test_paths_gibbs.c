@@ -462,3 +462,20 @@ Test(paths_gibbs, prior_variance_of_f_is_the_gp_kernel_at_any_width)
     }
     gsl_rng_free(r);
 }
+
+/* A keep so large that the records' size, chains keep (Pt + (H^L)^2)
+ * doubles, passes SIZE_MAX is refused: at keep = 2^59 with two paths and no
+ * test points the U_1 records wrapped to a 0-byte block, and the first kept
+ * sweep wrote past it (AddressSanitizer: heap-buffer-overflow). */
+Test(paths_gibbs, record_sizes_past_size_max_are_refused)
+{
+    ac_paths_gibbs_settings s;
+    tiny_settings(&s); /* H = (2, 1): two paths */
+    s.chains = 1;
+    s.keep = (long)1 << 59;
+    cr_assert_null(ac_paths_gibbs_alloc(&s, P, 0, N0));
+    s.keep = 4;
+    ac_paths_gibbs *g = ac_paths_gibbs_alloc(&s, P, 0, N0);
+    cr_assert_not_null(g);
+    ac_paths_gibbs_free(g);
+}

@@ -1485,3 +1485,33 @@ Test(qp, slowly_settling_contradiction_is_certified)
     }
     gsl_rng_free(r);
 }
+
+/* The optional arguments of ac_qp_solve: info may be NULL (it was written
+ * through), and set NULL means the defaults, as for the other solvers: the
+ * same multipliers as with ac_qp_settings_default, bit for bit. */
+Test(qp, solve_takes_null_info_and_null_settings_as_the_defaults)
+{
+    gsl_rng *r = ac_test_rng(91);
+    qcase *c = random_feasible(r, 3, 2, 4, 5);
+    ac_qp_problem P = case_problem(c);
+    ac_qp_workspace *w = ac_qp_alloc(3, 2, 5);
+    ac_qp_settings set;
+    ac_qp_settings_default(&set);
+    ac_qp_info info;
+    double l1[5], l2[5];
+    cr_assert_eq(ac_qp_solve(w, &P, &set, &info, NULL), AC_OK);
+    cr_assert_eq(info.status, AC_QP_SOLVED, "%s", ac_qp_status_str(info.status));
+    ac_qp_solution(w, l1, NULL);
+    ac_msg msg;
+    cr_assert_eq(ac_qp_solve(w, &P, NULL, NULL, &msg), AC_OK, "%s", msg.text);
+    ac_qp_solution(w, l2, NULL);
+    cr_assert_eq(memcmp(l1, l2, sizeof l1), 0);
+    cr_assert_eq(ac_qp_check_settings(NULL, &msg), AC_EINVAL); /* the check itself needs one */
+    /* ac_qp_test takes NULL too (it wrote through it), and says the same */
+    cr_assert_eq(ac_qp_set(w, &P, NULL, &msg), AC_OK, "%s", msg.text);
+    int ended = ac_qp_test(w, NULL);
+    cr_assert_eq(ended, ac_qp_test(w, &info));
+    ac_qp_free(w);
+    case_free(c);
+    gsl_rng_free(r);
+}

@@ -756,3 +756,47 @@ Test(svm_train, ids_outside_the_vocabulary_and_empty_examples_are_einval)
     ac_svm_trainer_free(tr);
     ac_tpg_data_free(D);
 }
+
+/* Before a good set, and after a failed one, the trainer holds no run:
+ * iterate refuses (it read the missing dataset), run returns at once, and
+ * the outcome of an earlier run is not reported (after a refused set, test
+ * said "step limit" from the run before).  NULL settings are the defaults
+ * (they were read through); NULL arrays are refused by name. */
+Test(svm_train, no_run_before_a_good_set_and_null_settings_are_the_defaults)
+{
+    double *E, W0[64];
+    ac_tpg_data *D = contract_problem(32, &E, W0);
+    ac_svm_trainer *tr = ac_svm_trainer_alloc(D->n, D->off[D->n], D->K, 8);
+    cr_assert_eq(ac_svm_trainer_iterate(tr), AC_EINVAL);
+    cr_assert_eq(ac_svm_trainer_run(tr, 5), AC_TRAIN_RUNNING);
+    cr_assert_eq(ac_svm_trainer_info(tr)->steps, 0);
+    ac_svm_train_settings s;
+    ac_svm_train_settings_default(&s);
+    s.steps = 3;
+    ac_msg msg;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, &s, W0, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_svm_trainer_run(tr, 100), AC_TRAIN_STEP_LIMIT);
+    s.lr = -1.0;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, &s, W0, &msg), AC_EINVAL);
+    cr_assert_eq(ac_svm_trainer_test(tr), AC_TRAIN_RUNNING, "the earlier run's %s survived a failed set",
+                 ac_train_outcome_str(ac_svm_trainer_test(tr)));
+    cr_assert_eq(ac_svm_trainer_info(tr)->steps, 0);
+    cr_assert_eq(ac_svm_trainer_iterate(tr), AC_EINVAL);
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, &s, NULL, &msg), AC_EINVAL);
+    s.lr = AC_SVM_TRAIN_LR_DEFAULT;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, &s, NULL, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "NULL"), "%s", msg.text);
+    /* NULL settings: the defaults, the same first step as with them */
+    ac_svm_train_settings def;
+    ac_svm_train_settings_default(&def);
+    double W1[64];
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, &def, W0, &msg), AC_OK, "%s", msg.text);
+    ac_svm_trainer_iterate(tr);
+    memcpy(W1, ac_svm_trainer_W(tr), sizeof W1);
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, NULL, W0, &msg), AC_OK, "%s", msg.text);
+    ac_svm_trainer_iterate(tr);
+    cr_assert_eq(memcmp(W1, ac_svm_trainer_W(tr), sizeof W1), 0);
+    ac_svm_trainer_free(tr);
+    free(E);
+    ac_tpg_data_free(D);
+}

@@ -1187,3 +1187,36 @@ Test(tpg, nearly_equal_independent_rows_are_never_called_infeasible)
     ac_tpg_free(G);
     ac_tpg_data_free(D);
 }
+
+/* ac_tpg_svm's info is optional (it was written through), and NULL graphs,
+ * constraints, embeddings or W are refused by name instead of read; the
+ * solution with info NULL is the one with info, bit for bit. */
+Test(tpg, svm_takes_null_info_and_refuses_null_inputs)
+{
+    ac_tpg_data *D = fork_data();
+    ac_tpg *G = build_ok(D);
+    ac_tpg_cons C;
+    cr_assert_eq(ac_tpg_constraints(G, &C, NULL), AC_OK);
+    double E[9] = {1.7312, 0, 0.2, 0, 0.9, 0, 0.1, 0, 1.1}, W1[9], W2[9];
+    ac_qp_info info;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_svm(G, &C, E, 3, NULL, W1, NULL, NULL, &info, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(info.status, AC_QP_SOLVED);
+    cr_assert_eq(ac_tpg_svm(G, &C, E, 3, NULL, W2, NULL, NULL, NULL, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(memcmp(W1, W2, sizeof W1), 0);
+    cr_assert_eq(ac_tpg_svm(G, &C, NULL, 3, NULL, W1, NULL, NULL, &info, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "NULL"), "%s", msg.text);
+    cr_assert_eq(ac_tpg_svm(NULL, &C, E, 3, NULL, W1, NULL, NULL, &info, &msg), AC_EINVAL);
+    cr_assert_eq(ac_tpg_svm(G, NULL, E, 3, NULL, W1, NULL, NULL, &info, &msg), AC_EINVAL);
+    cr_assert_eq(ac_tpg_svm(G, &C, E, 3, NULL, NULL, NULL, NULL, &info, &msg), AC_EINVAL);
+    ac_tpg_cons_clear(&C);
+    ac_tpg_free(G);
+    ac_tpg_data_free(D);
+}
+
+/* NULL is a no-op for the two _clear functions (they read through it). */
+Test(tpg, clears_take_null)
+{
+    ac_tpg_cons_clear(NULL);
+    ac_tpg_cond_clear(NULL);
+}

@@ -801,3 +801,20 @@ Test(tpg_loss, soft_composition_is_the_softmax_over_the_top_scc)
     ac_tpg_data_free(D);
     gsl_rng_free(r);
 }
+
+/* ac_tpg_sfin_alloc refuses NULL graphs or embeddings by name (it read
+ * G->K and then E). */
+Test(tpg_loss, sfin_refuses_null_inputs)
+{
+    gsl_rng *r = ac_test_rng(77);
+    setup s;
+    setup_random(&s, r, 3);
+    ac_tpg_sfin *S = (ac_tpg_sfin *)&S;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_sfin_alloc(NULL, s.E, s.d, &S, &msg), AC_EINVAL);
+    cr_assert_null(S);
+    cr_assert_eq(ac_tpg_sfin_alloc(s.G, NULL, s.d, &S, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "NULL"), "%s", msg.text);
+    setup_free(&s);
+    gsl_rng_free(r);
+}

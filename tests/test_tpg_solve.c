@@ -341,3 +341,35 @@ Test(tpg_solve, infeasible_verdicts_hold_at_any_scale)
     ac_tpg_solution_clear(&s0);
     ac_tpg_data_free(D);
 }
+
+/* The careless calls: set NULL means the defaults (same W_svm bit for bit;
+ * it was read through), a NULL dataset or embedding table is refused by
+ * name (AC_EINVAL), and ac_tpg_data_check / ac_tpg_build refuse a NULL
+ * dataset instead of reading it. */
+Test(tpg_solve, null_settings_are_the_defaults_and_null_inputs_are_refused)
+{
+    gsl_rng *r = ac_test_rng(5);
+    ac_tpg_data *D = toy_data();
+    double E[K * D_EMB];
+    random_emb(r, E, K, D_EMB);
+    ac_tpg_solution a, b;
+    ac_msg msg = {{0}};
+    cr_assert_eq(solve(D, E, D_EMB, &a, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_tpg_solve(D, E, D_EMB, NULL, &b, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(a.qp.status, b.qp.status);
+    cr_assert_eq(memcmp(a.Wsvm, b.Wsvm, sizeof(double) * D_EMB * D_EMB), 0);
+    ac_tpg_solution_clear(&a);
+    ac_tpg_solution_clear(&b);
+    cr_assert_eq(ac_tpg_solve(D, NULL, D_EMB, NULL, &a, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "embeddings are NULL"), "%s", msg.text);
+    ac_tpg_solution_clear(&a);
+    cr_assert_eq(ac_tpg_solve(NULL, E, D_EMB, NULL, &a, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "dataset is NULL"), "%s", msg.text);
+    ac_tpg_solution_clear(&a);
+    cr_assert_eq(ac_tpg_data_check(NULL, 1, &msg), AC_EINVAL);
+    ac_tpg *G = (ac_tpg *)&G;
+    cr_assert_eq(ac_tpg_build(NULL, &G, &msg), AC_EINVAL);
+    cr_assert_null(G);
+    ac_tpg_data_free(D);
+    gsl_rng_free(r);
+}

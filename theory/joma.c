@@ -1,6 +1,7 @@
 #include "theory/joma.h"
 
 #include <float.h>
+#include <limits.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
@@ -497,7 +498,10 @@ static double quad_integrand(double u, void *p)
 ac_status ac_joma_nonlinear_F(double mu, double T, double v0, double v, double epsabs,
                               double epsrel, double *F, double *abserr)
 {
-    if (!isfinite(mu) || !isfinite(v0) || !isfinite(v) || !(T > 0.0) || !isfinite(T))
+    if (!isfinite(mu) || !isfinite(v0) || !isfinite(v) || !(T > 0.0) || !isfinite(T) || !F)
+        return AC_EINVAL;
+    /* NaN tolerances pass GSL's own test (a comparison) and end as AC_ENOCONV */
+    if (!(epsabs >= 0.0) || !(epsrel >= 0.0) || !isfinite(epsabs) || !isfinite(epsrel))
         return AC_EINVAL;
     double s = mu > v0 ? 1.0 : -1.0;
     if (mu == v0 || s * (mu - v) <= 0.0)
@@ -527,7 +531,10 @@ ac_status ac_joma_nonlinear_F(double mu, double T, double v0, double v, double e
 
 int ac_joma_joint_dim(const ac_joma_joint *J)
 {
-    return J->M + J->K * J->M + J->K;
+    if (J->M < 1 || J->K < 1)
+        return -1;
+    long long dim = (long long)J->M + (long long)J->K * J->M + J->K; /* no int overflow */
+    return dim <= INT_MAX ? (int)dim : -1;
 }
 
 /* ln sum_l x_l e^{z_l} for one sequence (SOFTMAX), by log-sum-exp. */

@@ -125,8 +125,10 @@ double ac_joma_linear_v_inf(double delta, double delta_max, double T);
  * EXP attention, nonlinear: lambda e^{c} t = F(v(t)) for each component.
  * SOFTMAX (x = 1): F_l(v_l(t)) / (lambda_l e^{c_l}) is the same for every l.
  * GSL QAG (21-point Gauss-Kronrod) to max(epsabs, epsrel |F|).  Returns
- * AC_EINVAL when v0 or v is on the wrong side of mu (or equal to it), T <= 0
- * or an input is not finite; AC_ENOCONV when QAG cannot reach the
+ * AC_EINVAL when v0 or v is on the wrong side of mu (or equal to it), T <= 0,
+ * an input is not finite, F is NULL, or the tolerances are not usable
+ * (negative or not finite, or epsabs = 0 with epsrel below GSL's floor of
+ * 50 DBL_EPSILON); AC_ENOCONV when QAG cannot reach the
  * tolerance (F still filled with its estimate); else AC_OK.  abserr may be
  * NULL. */
 #define AC_JOMA_QUAD_LIMIT 1000
@@ -158,7 +160,8 @@ typedef struct {
                           * entries, borrowed; NULL: no norm term */
 } ac_joma_joint;
 
-/* Dimension M + K M + K. */
+/* Dimension M + K M + K; -1 when M < 1, K < 1 or it exceeds INT_MAX (then
+ * ac_ode_alloc refuses it too). */
 int ac_joma_joint_dim(const ac_joma_joint *J);
 /* The ac_ode right-hand side, ctx = const ac_joma_joint *; returns 1 when
  * an EXP logit exceeds AC_JOMA_Z_OVERFLOW. */

@@ -6,6 +6,8 @@
 
 ac_status ac_joma_hblt_check(const ac_joma_hblt *h, ac_msg *msg)
 {
+    if (!h)
+        return ac_fail(msg, AC_EINVAL, "HBLT parameters are missing (NULL)");
     if (h->depth < 1 || h->depth > AC_JOMA_HBLT_DEPTH_MAX)
         return ac_fail(msg, AC_EINVAL, "HBLT depth %d is outside [1, %d]", h->depth, AC_JOMA_HBLT_DEPTH_MAX);
     if (!(h->p_root >= 0.0 && h->p_root <= 1.0))

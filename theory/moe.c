@@ -1149,7 +1149,7 @@ static ac_moe_form *analogy_form(ac_moe_analogy_kind kind, gsl_rng *r, int L)
 
 ac_moe_analogy *ac_moe_analogy_alloc(ac_moe_analogy_kind kind, gsl_rng *r)
 {
-    if ((int)kind < 0 || kind >= AC_MOE_ANALOGY_COUNT)
+    if ((int)kind < 0 || kind >= AC_MOE_ANALOGY_COUNT || !r)
         return NULL;
     ac_moe_analogy *an = calloc(1, sizeof *an);
     if (!an)

@@ -290,8 +290,8 @@ typedef struct {
 } ac_moe_analogy;
 
 /* A random instance of the case kind drawn from r (entries as above;
- * scores of the unequal case differ).  NULL on an unknown kind or no
- * memory.  ac_moe_analogy_free(NULL) is a no-op. */
+ * scores of the unequal case differ).  NULL on an unknown kind, a NULL r or
+ * no memory.  ac_moe_analogy_free(NULL) is a no-op. */
 ac_moe_analogy *ac_moe_analogy_alloc(ac_moe_analogy_kind kind, gsl_rng *r);
 void ac_moe_analogy_free(ac_moe_analogy *an);
 /* Its Δ(v) into delta (V = the model's vocabulary). */

@@ -108,6 +108,8 @@ static void matvec(const double *Om, int ntok, const double *w, double *wn)
 ac_status ac_paths_attention(const ac_paths_settings *s, int ntok, const double *Omega,
                              const double *r, double *omega)
 {
+    if (ac_paths_settings_check(s) || ntok < 1 || !Omega || !r || !omega)
+        return AC_EINVAL;
     int np = ac_paths_count(s);
     size_t nn = (size_t)ntok * (size_t)ntok;
     double *wn = malloc(sizeof(double) * (size_t)ntok);
@@ -152,6 +154,11 @@ ac_status ac_paths_phi(const ac_paths_settings *s, int P, int N0, int ntok, cons
         return ac_fail(msg, AC_EINVAL,
                        "path tensor: %d examples, %d features, %d tokens do not fit "
                        "(need P >= 0, N0 >= 1, ntok >= 1)", P, N0, ntok);
+    if (P > 0 && (!X || !Omega || !r || !Phi))
+        return ac_fail(msg, AC_EINVAL, "path tensor: the inputs X, the attention matrices, the "
+                                       "readout vector or the output Phi is NULL");
+    if (P == 0)
+        return AC_OK;
     int np = ac_paths_count(s), nh = 0;
     for (int l = 0; l < s->L; l++)
         nh += s->H[l];
@@ -573,8 +580,12 @@ static ac_status compress(ac_paths_workspace *w, ac_msg *msg)
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
                             ac_msg *msg)
 {
-    if (!w || (w->P > 0 && (!Phi || !Y)))
-        return ac_fail(msg, AC_EINVAL, "attention paths: workspace, path tensor or labels is NULL");
+    if (!w)
+        return ac_fail(msg, AC_EINVAL, "attention paths: workspace is NULL");
+    /* a failed set leaves no data, never the previous (borrowed) arrays */
+    w->Phi = NULL, w->Y = NULL;
+    if (w->P > 0 && (!Phi || !Y))
+        return ac_fail(msg, AC_EINVAL, "attention paths: path tensor or labels is NULL");
     size_t n = (size_t)w->P * w->N0 * w->np;
     for (size_t j = 0; j < n; j++)
         if (!isfinite(Phi[j]))
@@ -587,8 +598,12 @@ ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const doub
     w->Phi = Phi, w->Y = Y;
     if (w->Cpk)
         prekernels(w);
-    if (w->route == AC_PATHS_GRAD_COMPRESSED)
-        return compress(w, msg);
+    if (w->route == AC_PATHS_GRAD_COMPRESSED) {
+        ac_status st = compress(w, msg);
+        if (st != AC_OK)
+            w->Phi = NULL, w->Y = NULL;
+        return st;
+    }
     return AC_OK;
 }
 
@@ -912,7 +927,11 @@ ac_status ac_paths_predict(ac_paths_workspace *w, const double *U1, int Pt,
     if (!w->Phi && w->P > 0)
         return ac_fail(msg, AC_EINVAL, "attention paths: no data (call ac_paths_set_data)");
     int P = w->P, np = w->np, m = w->N0 * np;
-    if (Pt <= 0)
+    if (Pt < 0 || (Pt > 0 && (!U1 || !Phi_t || !mean)))
+        return ac_fail(msg, AC_EINVAL,
+                       "attention paths predictor: %d test points (need Pt >= 0), or a NULL U_1, "
+                       "test tensor or mean", Pt);
+    if (Pt == 0)
         return AC_OK;
     double *Zt = malloc(sizeof(double) * (size_t)Pt * m);
     double *Kt = malloc(sizeof(double) * ((size_t)P * Pt + 1));

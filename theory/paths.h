@@ -73,7 +73,8 @@ size_t ac_paths_u_offset(const ac_paths_settings *s, int l);
  * sum_l H_l attention matrices, layer 1's heads first, each ntok x ntok with
  * entry [s, t] (key s, query t); r (ntok) is the readout vector (e_{t*}, or
  * 1/ntok everywhere for average pooling).  All inputs borrowed for the call;
- * omega may not alias them.  Returns AC_ENOMEM or AC_OK. */
+ * omega may not alias them.  Returns AC_EINVAL (settings that fail
+ * ac_paths_settings_check, ntok < 1, a NULL array), AC_ENOMEM or AC_OK. */
 ac_status ac_paths_attention(const ac_paths_settings *s, int ntok, const double *Omega,
                              const double *r, double *omega);
 
@@ -81,8 +82,8 @@ ac_status ac_paths_attention(const ac_paths_settings *s, int ntok, const double 
  * / sqrt(N0 H^L), xi_pi(x) = x omega_pi(x).  X is P x N0 x ntok (example mu
  * is the N0 x ntok matrix with tokens as columns), Omega is P blocks of
  * ac_paths_attention's layout, r as there.  Returns AC_EINVAL (msg names the
- * quantity) for bad settings, sizes < 1 (P = 0 is allowed) or a non-finite
- * input, AC_ENOMEM, or AC_OK.  Phi may not alias the inputs. */
+ * quantity) for bad settings, sizes < 1 (P = 0 is allowed, and then no
+ * array is read), a NULL array or a non-finite input, AC_ENOMEM, or AC_OK.  Phi may not alias the inputs. */
 ac_status ac_paths_phi(const ac_paths_settings *s, int P, int N0, int ntok, const double *X,
                        const double *Omega, const double *r, double *Phi, ac_msg *msg);
 
@@ -189,7 +190,9 @@ const ac_paths_settings *ac_paths_settings_of(const ac_paths_workspace *w);
  * (the pre-kernels and the compressed route's factorisation are computed
  * from Phi here).  Returns AC_EINVAL (msg names the entry) for a NULL or
  * non-finite entry, AC_ENOMEM or AC_ELAPACK when the compression fails,
- * else AC_OK. */
+ * else AC_OK.  After an error the workspace holds no data, not the arrays
+ * of an earlier set_data: the calls that need data refuse (AC_EINVAL) until
+ * a good one. */
 ac_status ac_paths_set_data(ac_paths_workspace *w, const double *Phi, const double *Y,
                             ac_msg *msg);
 
@@ -219,8 +222,9 @@ ac_status ac_paths_action(ac_paths_workspace *w, const double *U, double *S, dou
 /* The predictor at U_1 for Pt test points Phi_t (Pt x N0 x H^L, borrowed):
  * mean[m] = k_m^T (K + T I)^{-1} Y and var[m] = K(x_m, x_m) - k_m^T (K + T
  * I)^{-1} k_m (§3.3; the variance of f, no T at the test point), k_m[mu] =
- * K(x^mu, x_m).  var may be NULL.  Statuses as ac_paths_energy, and
- * AC_ENOMEM. */
+ * K(x^mu, x_m).  var may be NULL; Pt = 0 computes nothing.  Statuses as
+ * ac_paths_energy, AC_EINVAL for Pt < 0 (or a NULL U1, Phi_t or mean with
+ * Pt > 0), and AC_ENOMEM. */
 ac_status ac_paths_predict(ac_paths_workspace *w, const double *U1, int Pt,
                            const double *Phi_t, double *mean, double *var, ac_msg *msg);
 

@@ -77,6 +77,8 @@ static int occurs(const int *tok, int len, int j)
 
 ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg *msg)
 {
+    if (!D)
+        return ac_fail(msg, AC_EINVAL, "the dataset is NULL");
     if (D->K < 1)
         return ac_fail(msg, AC_ESIZE, "vocabulary size K = %d; need K >= 1", D->K);
     if (D->n < 0)
@@ -416,6 +418,8 @@ int ac_tpg_top_scc(const ac_tpg *G, int k, const int *tok, int len)
 
 void ac_tpg_cond_clear(ac_tpg_cond *c)
 {
+    if (!c)
+        return;
     free(c->from);
     free(c->to);
     memset(c, 0, sizeof *c);
@@ -508,6 +512,8 @@ void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double 
 
 void ac_tpg_cons_clear(ac_tpg_cons *C)
 {
+    if (!C)
+        return;
     free(C->a);
     free(C->b);
     free(C->k);
@@ -673,6 +679,11 @@ ac_status ac_tpg_svm(const ac_tpg *G, const ac_tpg_cons *C, const double *E, int
         ac_tpg_svm_settings_default(&def);
         set = &def;
     }
+    ac_qp_info local;
+    if (!info)
+        info = &local;
+    if (!G || !C || !W || (!E && G->K > 0 && d > 0))
+        return ac_fail(msg, AC_EINVAL, "Graph-SVM: the graphs, constraints, embeddings or W is NULL");
     int K = G->K;
     if (d < 0)
         return ac_fail(msg, AC_ESIZE, "embedding dimension d = %d; need d >= 0", d);

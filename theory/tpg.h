@@ -47,7 +47,7 @@ ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name);
  * +inf).  On failure the message reads "SOURCE:LINE: reason", or
  * "example I: reason" (I the 0-based index) when source or line is NULL or
  * line[I] is 0, and AC_EPARSE is returned; K < 1, n < 0 or off[0] != 0 give
- * AC_ESIZE.  Examples are checked in order; the first fault is reported. */
+ * AC_ESIZE, a NULL D AC_EINVAL.  Examples are checked in order; the first fault is reported. */
 ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg *msg);
 
 /* The token-priority graphs of a dataset, one per last token that occurs
@@ -155,7 +155,7 @@ typedef struct {
  * ac_tpg_cond_clear).  Returns AC_OK, AC_ENOMEM, or AC_EINVAL when g is
  * outside [0, G->ngraph) (msg says so); *out is zeroed on failure. */
 ac_status ac_tpg_condensation(const ac_tpg *G, int g, ac_tpg_cond *out, ac_msg *msg);
-/* Frees the arrays and zeroes *c; a zeroed *c is a no-op. */
+/* Frees the arrays and zeroes *c; a zeroed *c, or c NULL, is a no-op. */
 void ac_tpg_cond_clear(ac_tpg_cond *c);
 
 /* 1 when every graph is a DAG (all SCCs singletons), else 0.  Spec
@@ -185,7 +185,7 @@ typedef struct {
 /* Fills *C (new arrays).  AC_OK or AC_ENOMEM (*C then zeroed, msg says
  * how many edges). */
 ac_status ac_tpg_constraints(const ac_tpg *G, ac_tpg_cons *C, ac_msg *msg);
-/* Frees the arrays and zeroes *C; a zeroed *C is a no-op. */
+/* Frees the arrays and zeroes *C; a zeroed *C, or C NULL, is a no-op. */
 void ac_tpg_cons_clear(ac_tpg_cons *C);
 
 /* Scale (spec §3.1 is scale-covariant): with the embeddings sE the
@@ -230,8 +230,9 @@ ac_status ac_tpg_scale_check(const double *E, int K, int d, ac_msg *msg);
  * (sum_c y_c A_c ~ 0 with rhs^T y > 0: info->cert_residual).  Other
  * returns: AC_ESIZE (d < 0), AC_ENOMEM, AC_ELAPACK, and the input errors of
  * ac_qp_check (e.g. a constraint with A_c = 0 when allow_dependent lets
- * e_a = e_b through); W, lambda and cert are then not written.  set NULL
- * means the defaults. */
+ * e_a = e_b through), AC_EINVAL (a NULL G, C, W, or E with K d > 0); W,
+ * lambda and cert are then not written.  set NULL means the defaults;
+ * info may be NULL. */
 typedef struct {
     ac_qp_settings qp;
     int allow_dependent;

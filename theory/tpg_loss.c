@@ -237,6 +237,8 @@ static double generator_inner(const ac_tpg_sfin *S, int g, int h)
 ac_status ac_tpg_sfin_alloc(const ac_tpg *G, const double *E, int d, ac_tpg_sfin **out, ac_msg *msg)
 {
     *out = NULL;
+    if (!G || (!E && G->K > 0 && d > 0))
+        return ac_fail(msg, AC_EINVAL, "S_fin: the graphs or the embeddings are NULL");
     ac_status st0 = ac_tpg_scale_check(E, G->K, d, msg);
     if (st0 != AC_OK)
         return st0;

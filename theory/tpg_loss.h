@@ -97,8 +97,8 @@ typedef struct {
 /* Returns AC_ERANK when the generators are linearly dependent (dependent
  * embeddings; msg names the generator, or -1 when the factorisation itself
  * failed), AC_ENOMEM, AC_ESIZE / AC_EPARSE when E fails ac_tpg_scale_check
- * (max|E| outside the band of AC_TPG_SCALE_BAND, or a non-finite entry), or
- * AC_OK.  E (K x d) is copied. */
+ * (max|E| outside the band of AC_TPG_SCALE_BAND, or a non-finite entry),
+ * AC_EINVAL (a NULL G, or a NULL E with K d > 0), or AC_OK.  E (K x d) is copied. */
 ac_status ac_tpg_sfin_alloc(const ac_tpg *G, const double *E, int d, ac_tpg_sfin **out, ac_msg *msg);
 void ac_tpg_sfin_free(ac_tpg_sfin *S);
 

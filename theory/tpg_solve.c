@@ -108,10 +108,19 @@ ac_status ac_tpg_solve(const ac_tpg_data *D, const double *E, int d, const ac_tp
                        ac_tpg_solution *out, ac_msg *msg)
 {
     memset(out, 0, sizeof *out);
+    if (!D)
+        return ac_fail(msg, AC_EINVAL, "Graph-SVM solve: the dataset is NULL");
     out->K = D->K;
     out->d = d;
     if (d < 0)
         return ac_fail(msg, AC_ESIZE, "embedding dimension d = %d; need d >= 0", d);
+    if (!E && D->K > 0 && d > 0)
+        return ac_fail(msg, AC_EINVAL, "Graph-SVM solve: the %d x %d embeddings are NULL", D->K, d);
+    ac_tpg_solve_settings def;
+    if (!set) {
+        ac_tpg_solve_settings_default(&def);
+        set = &def;
+    }
     size_t dd = (size_t)d * d, Kd = (size_t)D->K * (size_t)d;
     double t0 = ac_clock();
     ac_status st = ac_tpg_scale_exp(E, D->K, d, &out->scale_exp, msg);

@@ -41,7 +41,8 @@ typedef struct {
  * out->newton.status.  When the Graph-SVM is infeasible W_fin is not
  * computed (S_fin assumes the graphs' constraints hold together).  Errors:
  * AC_ERANK (dependent embeddings, unless set->svm.allow_dependent), AC_ENOMEM,
- * AC_EPARSE; msg says why.  out is filled as far as the solve got; free it
+ * AC_EPARSE, AC_EINVAL (a NULL D, or a NULL E with K d > 0); msg says why.
+ * set NULL means ac_tpg_solve_settings_default.  out is filled as far as the solve got; free it
  * with ac_tpg_solution_clear in every case.
  *
  * Any finite scale of E is accepted: the solve runs on E 2^-p, p =

@@ -481,7 +481,11 @@ ac_status ac_joma_trainer_set(ac_joma_trainer *tr, const ac_joma_data *D, const 
                               const ac_joma_train_settings *set, const double *z0, const double *W0,
                               gsl_rng *r, ac_msg *msg)
 {
+    if (!tr)
+        return ac_fail(msg, AC_EINVAL, "joma train: the trainer is NULL");
     tr->ready = 0;
+    /* no outcome of an earlier run survives a failed set */
+    tr->info = (ac_train_info){AC_TRAIN_RUNNING, 0, NAN, NAN, NAN, 0.0};
     const char *why = ac_joma_train_settings_check(set);
     if (why)
         return ac_fail(msg, AC_EINVAL, "%s", why);

@@ -130,7 +130,10 @@ void ac_joma_trainer_free(ac_joma_trainer *tr);
  * set (copied).  r (borrowed) draws the minibatches; it may be NULL for the
  * full batch.  AC_EINVAL (msg says which) for bad settings, a batch above
  * D->N, a minibatch without r, NULL U with d < M + 1, a label out of range or
- * a non-finite start; AC_ESIZE when D does not fit the alloc's sizes. */
+ * a non-finite start; AC_ESIZE when D does not fit the alloc's sizes.  After
+ * an error the trainer holds no run (iterate refuses, run returns at once)
+ * and its info and outcome are those of a run not started, never the
+ * earlier run's. */
 ac_status ac_joma_trainer_set(ac_joma_trainer *tr, const ac_joma_data *D, const double *U,
                               const ac_joma_train_settings *set, const double *z0, const double *W0,
                               gsl_rng *r, ac_msg *msg);

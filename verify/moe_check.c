@@ -21,6 +21,21 @@ int ac_moe_check_holds(const ac_moe_check_result *r)
 ac_status ac_moe_check(const ac_moe_attention *m, int sentences, int prec, double perturb_c0, gsl_rng *r,
                        ac_moe_check_result *res, ac_msg *msg)
 {
+    if (res) /* until the run says otherwise: judged, and nothing holds */
+        *res = (ac_moe_check_result){.tol = NAN, .max_dlogp = NAN, .max_dp = NAN, .mpfr_max_rel = NAN,
+                                     .digits = NAN, .double_err = NAN, .double_judged = 1,
+                                     .mpfr_judged = 1};
+    if (!m || !r || !res)
+        return ac_fail(msg, AC_EINVAL, "moe check: the model, the random generator or the result is NULL");
+    const char *why = ac_moe_attention_check(m);
+    if (why)
+        return ac_fail(msg, AC_EINVAL, "%s", why);
+    if (sentences < 1)
+        return ac_fail(msg, AC_EINVAL, "moe check: %d sentences; need at least 1 (none would judge nothing)",
+                       sentences);
+    if (prec < MPFR_PREC_MIN) /* an int never exceeds MPFR_PREC_MAX */
+        return ac_fail(msg, AC_EINVAL, "moe check: precision %d bits is below MPFR's minimum of %ld", prec,
+                       (long)MPFR_PREC_MIN);
     const ac_moe_sizes *s = &m->s;
     const int V = s->V, L = s->L;
     ac_moe_form *f = ac_moe_form_alloc(s);

@@ -49,7 +49,12 @@ int ac_moe_check_holds(const ac_moe_check_result *r);
  * perturb_c0 is a test hook: it is added to the form's c_0 on both sides, a
  * violation of known size (0: none).  A NaN in either side is kept by the
  * maxima and fails its row.  Fills res; AC_ENOMEM, or a status of the
- * forward passes (msg says which). */
+ * forward passes (msg says which).  AC_EINVAL (msg names the quantity)
+ * for a NULL m, r or res, a model that fails ac_moe_attention_check,
+ * sentences < 1 (no slot would be judged, yet every row would hold) or prec
+ * below MPFR_PREC_MIN.  On any error res (when non-NULL)
+ * has both rows judged and neither holding, its numbers NaN where not
+ * reached. */
 ac_status ac_moe_check(const ac_moe_attention *m, int sentences, int prec, double perturb_c0, gsl_rng *r,
                        ac_moe_check_result *res, ac_msg *msg);
 

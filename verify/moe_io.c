@@ -164,7 +164,11 @@ static ac_status read_sizes(const json_t *root, const char *path, ac_moe_sizes *
 
 ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg)
 {
+    if (!out)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_model_read: out is NULL");
     *out = NULL;
+    if (!path)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_model_read: the path is NULL");
     /* jansson says only "read error" of a directory. */
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -262,6 +266,8 @@ static json_t *sizes_json(const ac_moe_sizes *s)
 
 ac_status ac_moe_model_write(FILE *f, void *ctx, ac_msg *msg)
 {
+    if (!f || !ctx)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_model_write: the stream or the model is NULL");
     const ac_moe_model *mm = ctx;
     arr_def defs[NARRS];
     model_arrays(&mm->m.s, defs);
@@ -286,6 +292,8 @@ ac_status ac_moe_model_write(FILE *f, void *ctx, ac_msg *msg)
 
 ac_status ac_moe_form_write(FILE *f, void *ctx, ac_msg *msg)
 {
+    if (!f || !ctx)
+        return ac_fail(msg, AC_EINVAL, "ac_moe_form_write: the stream or the form is NULL");
     const ac_moe_form *fm = ctx;
     const ac_moe_sizes *s = &fm->s;
     const int V = s->V, L = s->L, d = s->d, dv = s->dv, H = s->H;

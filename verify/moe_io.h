@@ -24,16 +24,18 @@
  * with ac_moe_model_free).  AC_EIO (cannot read), AC_EPARSE (malformed JSON
  * at FILE:LINE:COLUMN, a missing or unknown key, a size out of range, an
  * array of the wrong shape, a non-finite entry: msg names the file and the
- * key path), AC_ENOMEM. */
+ * key path), AC_ENOMEM, AC_EINVAL (a NULL path or out; *out, when out is
+ * not NULL, is NULL on every error). */
 ac_status ac_moe_model_read(const char *path, ac_moe_model **out, ac_msg *msg);
 
-/* Write mm in the model format (an ac_atomic_fill: ctx is the model). */
+/* Write mm in the model format (an ac_atomic_fill: ctx is the model).
+ * AC_EINVAL for a NULL f or ctx. */
 ac_status ac_moe_model_write(FILE *f, void *ctx, ac_msg *msg);
 
 /* Write the form f in the form format: "format", "sizes", "w", "p",
  * "gamma" H x L x d, "a" H x (V+1) x dv, "b" H x L x dv, "rho" H x V x dv,
  * "c" V, "slot_bias" L x V, and for two layers "G1" d x d, "G2" dv x dv
- * (an ac_atomic_fill: ctx is the form). */
+ * (an ac_atomic_fill: ctx is the form).  AC_EINVAL for a NULL f or ctx. */
 ac_status ac_moe_form_write(FILE *f, void *ctx, ac_msg *msg);
 
 #endif

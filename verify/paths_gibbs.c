@@ -6,6 +6,7 @@
 #include <gsl/gsl_randist.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,13 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
 {
     if (ac_paths_gibbs_settings_check(s) || P < 1 || Pt < 0 || N0 < 1 ||
         (double)(P + Pt) * N0 > 2e9)
+        return NULL;
+    /* The records take chains keep (Pt + (H^L)^2) doubles, sized in size_t:
+     * a product past SIZE_MAX would wrap to a small block that the sweeps
+     * then overrun (keep = 2^59 wrapped rec_u to 0 bytes). */
+    double npaths = ac_paths_count(&s->net);
+    if ((double)s->chains * (double)s->keep * ((double)Pt + npaths * npaths) >
+        (double)SIZE_MAX / (2 * sizeof(double)))
         return NULL;
     ac_paths_gibbs *g = calloc(1, sizeof *g);
     if (!g)

@@ -80,7 +80,8 @@ typedef struct ac_paths_gibbs ac_paths_gibbs;
 /* A sampler for P training and Pt test examples of N0 features (Pt may be 0;
  * P >= 1).  Copies s.  Memory: O(chains keep (Pt + (H^L)^2)) for the records
  * plus O(H^L (P + Pt) sum_l n_l) for the forward pass.  NULL on bad settings
- * or sizes, or no memory. */
+ * or sizes (records of chains keep (Pt + (H^L)^2) doubles past SIZE_MAX
+ * bytes included), or no memory. */
 ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, int Pt, int N0);
 void ac_paths_gibbs_free(ac_paths_gibbs *g);
 

@@ -500,6 +500,7 @@ struct ac_svm_trainer {
     ac_svm_train_settings set;
     double *W, *Wn, *g;     /* current and next weights, gradient (d x d) */
     ac_train_info info;
+    int ready;              /* a good set has run */
 };
 
 ac_svm_trainer *ac_svm_trainer_alloc(int n, int ntok, int K, int d)
@@ -537,15 +538,26 @@ void ac_svm_trainer_free(ac_svm_trainer *tr)
 ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int *query, const double *E,
                              const ac_svm_train_settings *set, const double *W0, ac_msg *msg)
 {
+    if (!tr)
+        return ac_fail(msg, AC_EINVAL, "training: the trainer is NULL");
+    /* no state of an earlier run survives a failed set */
+    tr->ready = 0;
+    tr->info = (ac_train_info){AC_TRAIN_RUNNING, 0, NAN, NAN, NAN, 0.0};
+    ac_svm_train_settings def;
+    if (!set) {
+        ac_svm_train_settings_default(&def);
+        set = &def;
+    }
     const char *why = ac_svm_train_settings_check(set);
     if (why)
         return ac_fail(msg, AC_EINVAL, "training settings: %s", why);
+    if (!D || !E || !W0)
+        return ac_fail(msg, AC_EINVAL, "training: the dataset, the embeddings or W0 is NULL");
     const work *w = &tr->w;
     if (D->n < 1 || D->n > w->n || D->off[D->n] > w->ntok || D->K > w->K)
         return ac_fail(msg, AC_ESIZE,
                        "a dataset of %d examples, %d tokens, vocabulary %d does not fit a trainer for 1..%d, %d, %d",
                        D->n, D->off[D->n], D->K, w->n, w->ntok, w->K);
-    tr->info = (ac_train_info){AC_TRAIN_RUNNING, 0, NAN, NAN, NAN, 0.0};
     ac_status st = work_set(&tr->w, D, query, E, msg);
     if (st != AC_OK)
         return st;
@@ -553,6 +565,7 @@ ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int
     memcpy(tr->W, W0, sizeof(double) * (size_t)w->d * w->d);
     if (set->steps == 0)
         tr->info.outcome = AC_TRAIN_STEP_LIMIT;
+    tr->ready = 1;
     return AC_OK;
 }
 
@@ -592,6 +605,8 @@ static int take_step(const double *W, const double *g, double step, int m, doubl
 
 ac_status ac_svm_trainer_iterate(ac_svm_trainer *tr)
 {
+    if (!tr->ready)
+        return AC_EINVAL; /* no dataset to step on */
     ac_train_info *in = &tr->info;
     if (in->outcome != AC_TRAIN_RUNNING)
         return AC_OK;
@@ -630,7 +645,7 @@ ac_train_outcome ac_svm_trainer_test(const ac_svm_trainer *tr)
 
 ac_train_outcome ac_svm_trainer_run(ac_svm_trainer *tr, long steps)
 {
-    while (tr->info.outcome == AC_TRAIN_RUNNING && tr->info.steps < steps)
+    while (tr->ready && tr->info.outcome == AC_TRAIN_RUNNING && tr->info.steps < steps)
         ac_svm_trainer_iterate(tr);
     return tr->info.outcome;
 }
@@ -649,6 +664,13 @@ ac_status ac_svm_train(const ac_tpg_data *D, const int *query, const double *E, 
                        const ac_svm_train_settings *set, const double *W0, double *W, ac_train_info *info,
                        ac_msg *msg)
 {
+    ac_svm_train_settings def;
+    if (!set) {
+        ac_svm_train_settings_default(&def);
+        set = &def;
+    }
+    if (!D || !W || !info)
+        return ac_fail(msg, AC_EINVAL, "training: the dataset, W or info is NULL");
     if (D->n < 1 || D->off[D->n] < 1 || D->K < 1 || d < 1)
         return ac_fail(msg, AC_ESIZE, "nothing to train: %d examples, %d tokens, vocabulary %d, d = %d", D->n,
                        D->off[D->n], D->K, d);

@@ -101,10 +101,13 @@ void ac_svm_trainer_free(ac_svm_trainer *tr);
 /* Start a run on (D, query, E) (borrowed until the next set or free, and
  * not to be changed meanwhile: the rows of E the data uses and the compact
  * token ids are taken here; query as in ac_svm_model_loss) from W0 (d x d,
- * copied) under set (copied).  AC_EINVAL when set fails its check (msg says
- * which setting) or an id is outside [0, D->K) or an example is empty
- * without a query; AC_ESIZE when D is empty or does not fit the sizes of
- * the alloc. */
+ * copied) under set (copied; NULL: ac_svm_train_settings_default).
+ * AC_EINVAL when set fails its check (msg says which setting), tr, D, E or
+ * W0 is NULL, an id is outside [0, D->K) or an example is empty without a
+ * query; AC_ESIZE when D is empty or does not fit the sizes of the alloc.
+ * After an error the trainer holds no run (nothing of an earlier one):
+ * iterate refuses with AC_EINVAL, run returns at once, test says RUNNING
+ * and the info is that of a run not started. */
 ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int *query, const double *E,
                              const ac_svm_train_settings *set, const double *W0, ac_msg *msg);
 
@@ -114,7 +117,8 @@ ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int
  * would leave a non-finite entry in W (W is then not moved: it is the last
  * finite iterate); converged when ||grad|| <= grad_tol; step limit after
  * settings.steps steps.  Returns AC_OK, also when the run has ended (then W
- * is left as it was); ac_svm_trainer_test says how it stands. */
+ * is left as it was), AC_EINVAL before a good set; ac_svm_trainer_test says
+ * how it stands. */
 ac_status ac_svm_trainer_iterate(ac_svm_trainer *tr);
 ac_train_outcome ac_svm_trainer_test(const ac_svm_trainer *tr);
 
@@ -128,7 +132,8 @@ const double *ac_svm_trainer_W(const ac_svm_trainer *tr);
 const ac_train_info *ac_svm_trainer_info(const ac_svm_trainer *tr);
 
 /* The whole run in one call: W (d x d) gets the final weights, info how it
- * ended.  Errors as ac_svm_trainer_set, and AC_ENOMEM. */
+ * ended.  Errors as ac_svm_trainer_set, and AC_ENOMEM; set NULL means the
+ * defaults; AC_EINVAL for a NULL D, W or info. */
 ac_status ac_svm_train(const ac_tpg_data *D, const int *query, const double *E, int d,
                        const ac_svm_train_settings *set, const double *W0, double *W, ac_train_info *info,
                        ac_msg *msg);
