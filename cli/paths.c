@@ -334,6 +334,15 @@ static int paths_solve(int argc, char **argv)
     ac_paths_task t;
     if (!load(task, &t))
         return EXIT_USAGE;
+    /* memory and time from the sizes, before any work (verify/paths_io.h) */
+    ac_paths_task_cost cost;
+    ac_msg cmsg = {{0}};
+    ac_paths_task_solve_cost(&t, set.max_iter, &cost);
+    if (ac_paths_task_cost_check(&t, &cost, "paths solve", task, &cmsg) != AC_OK) {
+        cli_error("%s", cmsg.text);
+        ac_paths_task_clear(&t);
+        return EXIT_USAGE;
+    }
     ac_paths_task_result r;
     ac_msg msg = {{0}};
     ac_status st = ac_paths_task_solve(&t, &set, &r, &msg);
@@ -555,6 +564,17 @@ static int paths_sample(int argc, char **argv)
         ac_paths_task_clear(&t);
         return EXIT_USAGE;
     }
+    ac_paths_task_cost cost;
+    ac_paths_task_sample_cost(&t, gs.chains, gs.burn, gs.keep, &cost);
+    {
+        ac_msg cmsg = {{0}};
+        if (ac_paths_task_cost_check(&t, &cost, "paths sample", task, &cmsg) != AC_OK) {
+            cli_error("%s (--chains %d, --burn %ld, --sweeps %ld)", cmsg.text, gs.chains, gs.burn,
+                      gs.keep);
+            ac_paths_task_clear(&t);
+            return EXIT_USAGE;
+        }
+    }
     int np = ac_paths_count(&t.s), Pt = t.Pt, rc = EXIT_HOLDS;
     size_t m = (size_t)t.N0 * np, u2 = (size_t)np * np;
     double *Phi = malloc(sizeof(double) * t.P * m), *Phit = malloc(sizeof(double) * (Pt * m + 1));
@@ -563,7 +583,8 @@ static int paths_sample(int argc, char **argv)
     ac_paths_gibbs *g = ac_paths_gibbs_alloc(&gs, t.P, Pt, t.N0);
     ac_msg msg = {{0}};
     if (!Phi || !Phit || !buf || !rng || !g) {
-        cli_error("%s: out of memory for the sampler (%d chains x %ld sweeps)", task, gs.chains,
+        cli_error("%s: out of memory for the sampler (about %.3g GB: %d chains x %ld kept "
+                  "sweeps, widths and P as in the task)", task, cost.bytes / 1e9, gs.chains,
                   gs.keep);
         rc = EXIT_USAGE;
         goto done;

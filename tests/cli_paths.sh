@@ -288,4 +288,64 @@ for cmd in solve sample; do
 done
 check "the task file is untouched" cmp -s "$EX/paths-task.json" "$T/own-task.json"
 
+# --- a hostile tryout (2026-12-02): each check below failed before its fix -----
+# Scales that overflow: the minimiser used to stop with "the objective failed
+# at the start point", naming neither key nor quantity; the attention of huge
+# inputs, with "path tensor: an attention matrix holds a non-finite value".
+cat >"$T/scale.py" <<'PYEOF'
+import json, sys
+task, out = sys.argv[1], sys.argv[2]
+def edit(name, f):
+    d = json.load(open(task)); f(d); json.dump(d, open(out + "/" + name + ".json", "w"))
+edit("sa-huge", lambda d: d.update(sigma2_a=1e300))
+edit("y-huge", lambda d: d["train"]["y"].__setitem__(0, 1e300))
+edit("x-huge", lambda d: d["train"]["x"][0][0].__setitem__(0, 1e308))
+edit("sa-huge-notest", lambda d: (d.update(sigma2_a=1e300), d.pop("test")))
+edit("many-paths", lambda d: d.update(H=[64, 64], attention={"kind": "qk", "heads": [[{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 64] * 2}))
+edit("wide", lambda d: d.update(N=100000))
+PYEOF
+"$PY" "$T/scale.py" "$TASK" "$T"
+expect 2 "solve: sigma2_a = 1e300 overflows the action" -- "$BIN" paths solve --task "$T/sa-huge.json" --out "$T/sa.out"
+grep_in err "sa-huge.json: train.y, train.x, sigma2, sigma2_a: the action at the GP start is not finite.*sigma2_a 1e+300" "the overflow: file, keys, the scale"
+absent "$T/sa.out" "an overflowing solve"
+expect 2 "solve: a label of 1e300" -- "$BIN" paths solve --task "$T/y-huge.json"
+grep_in err "y-huge.json: train.y.*largest |y| = 1e+300" "the huge label: file, key, its size"
+expect 2 "solve: an input of 1e308 (attention scores overflow)" -- "$BIN" paths solve --task "$T/x-huge.json"
+grep_in err "x-huge.json: train.x\[0\]: the attention of layer 1, head 2 (attention.heads\[0\]\[1\]) is not finite" "the overflowing attention: file, example, head"
+# A trace that overflows has a NaN R-hat; the largest R-hat dropped it (fmax),
+# so that every U_1 entry's R-hat was NaN and the run said "mixed", exit 0.
+expect 1 "sample: U_1's traces overflow (NaN R-hat): not mixed" -- "$BIN" paths sample --task "$T/sa-huge-notest.json" --format json --out "$T/san.json"
+check "sample: a NaN R-hat is not mixed" "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mixed"] is False and d["U_1"]["rhat_max"] is None' "$T/san.json"
+
+# Memory and time from the sizes, refused before any work with the key, the
+# estimate and the bound's name (verify/paths_io.h).  20000 one-number
+# examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make
+# every evaluation minutes long; a width of 100000 makes V_l 80 GB.
+awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+             for (e = 0; e < 20000; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
+             printf "], \"y\": ["; for (e = 0; e < 20000; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
+             printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/p20000.json"
+expect 2 "solve: P = 20000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/p20000.json\""
+grep_in err "p20000.json: train.x: paths solve would hold about 6.* GB of memory (P = 20000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
+expect 2 "solve: 4096 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
+grep_in err "many-paths.json: H: paths solve would take about .* evaluations of the action .*4096 paths.*AC_PATHS_IO_SECONDS_MAX" "paths over the time bound: file, key, estimate, bound"
+expect 2 "sample: width 100000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide.json\""
+grep_in err "wide.json: N: paths sample would hold about .*widths up to 100000.*AC_PATHS_IO_BYTES_MAX" "the width over the memory bound: file, key"
+expect 2 "sample: 10^8 kept sweeps, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --sweeps 100000000"
+grep_in err "paths-task.json: --sweeps: paths sample would hold about" "the sweeps over the memory bound: the option named"
+expect 2 "sample: 10^8 burn-in sweeps of 16 chains, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --burn 100000000 --chains 16"
+grep_in err "paths-task.json: --chains, --burn, --sweeps: paths sample would take about .* sweeps (all chains) .*AC_PATHS_IO_SECONDS_MAX" "the burn-in over the time bound: the options named"
+# LAPACKE_dpotrf's row-major copy of K + T I failing for memory used to be
+# reported as "not positive definite (leading minor -1011)": raise T.  7000
+# examples fit the bounds; 750 MB of address space hold K (392 MB) but not
+# its copy as well.
+if [ -n "$MEMCAP" ]; then
+    awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+                 for (e = 0; e < 7000; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
+                 printf "], \"y\": ["; for (e = 0; e < 7000; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
+                 printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/p7000.json"
+    expect 2 "solve: no memory for LAPACKE's copy of K" -- sh -c "ulimit -v 750000; OPENBLAS_NUM_THREADS=1 exec timeout 60 \"$BIN\" paths solve --task \"$T/p7000.json\" --max-iter 0"
+    grep_in err "p7000.json: K + T I (7000 x 7000): no memory for LAPACKE's row-major copy" "out of memory is not 'not positive definite'"
+fi
+
 cli_summary cli_paths

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "verify/json_array.h"
+#include "verify/paths_gibbs.h" /* the sampler's defaults, for its cost */
 #include "verify/paths_task.h"
 #include "verify/text.h"
 
@@ -52,6 +53,15 @@ static long first_nonfinite(const double *v, size_t n)
         if (!isfinite(v[i]))
             return (long)i;
     return -1;
+}
+
+/* Largest |v[i]| over v[0..n) (0 when n = 0). */
+static double max_abs(const double *v, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(v[i]));
+    return m;
 }
 
 /* Layer and head (1-based) of head k (layer 1's heads first). */
@@ -1017,14 +1027,142 @@ ac_status ac_paths_task_phi(const ac_paths_task *t, int test, double *Phi, ac_ms
         r[t->readout == AC_PATHS_READOUT_LAST ? n - 1 : t->readout] = 1.0;
     const double *X = test ? t->Xt : t->X;
     /* one example at a time, as ac_paths_markov_phi */
+    size_t nn = (size_t)n * n;
     for (int mu = 0; mu < P && st == AC_OK; mu++) {
         ac_paths_task_omega(t, test, mu, Om, work);
+        /* qk and bilinear scores of huge inputs or weights overflow to
+         * inf - inf in the softmax: name the example and the head */
+        long i = first_nonfinite(Om, (size_t)t->nheads * nn);
+        if (i >= 0) {
+            int l, h;
+            layer_head(&t->s, (int)(i / (long)nn), &l, &h);
+            st = ac_fail(msg, AC_EINVAL, "%s.x[%d]: the attention of layer %d, head %d (attention."
+                         "heads[%d][%d]) is not finite: its scores overflow (largest |x| = "
+                         "%.3g): rescale the inputs or the head's weights", test ? "test" : "train", mu, l, h, l - 1, h - 1,
+                         max_abs(X + (size_t)mu * t->N0 * n, (size_t)t->N0 * n));
+            break;
+        }
         st = ac_paths_phi(&t->s, 1, t->N0, n, X + (size_t)mu * t->N0 * n, Om, r,
                           Phi + (size_t)mu * t->N0 * np, msg);
     }
 out:
     free(Om), free(work), free(r);
     return st;
+}
+
+/* ---- Cost ------------------------------------------------------------------- */
+
+/* The key of the largest of n terms (values v, keys k). */
+static const char *largest(int n, const double *v, const char *const *k)
+{
+    int j = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[j])
+            j = i;
+    return k[j];
+}
+
+void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_task_cost *c)
+{
+    const ac_paths_settings *s = &t->s;
+    double P = t->P, Pt = t->Pt, np = ac_paths_count(s), m = (double)t->N0 * np;
+    double u = (double)ac_paths_u_size(s), theta = ac_paths_theta_size(s), d3 = 0.0;
+    for (int l = 1; l <= s->L; l++)
+        d3 += pow(ac_paths_dim(s, l), 3);
+    /* doubles: K + T I and LAPACKE's row-major copy of it; the path tensors
+     * and Z = Phi L_1; the U-sized arrays of theory/paths.c (U, Ugp, Lu, Inv,
+     * Ut, Gt, the action's gradient; M, G1 of np^2) and the minimiser's
+     * vectors (GSL's BFGS keeps about ten of theta's size); the pre-kernels
+     * or the compressed route, each at most 2^25 */
+    double kb = 2 * P * P, xb = (2 * P + Pt) * m, hb = 8 * u + 2 * np * np + 10 * theta;
+    c->bytes = 8.0 * (kb + xb + hb + (double)AC_PATHS_PREKERNEL_MAX);
+    /* one evaluation: the Cholesky P^3/3, K and the direct route's L^{-1} Phi
+     * (P^2 m each, plus Z^T Z over P N0 rows, np^2 P N0), through BLAS; the
+     * factors, inverses and chain rule of the U_l, as loops */
+    c->evals = fmin(fmin(AC_PATHS_IO_EVALS_BASE + AC_PATHS_IO_EVALS_PER_SQRT_THETA * sqrt(theta),
+                         AC_PATHS_IO_EVALS_MAX), 3.0 * max_iter + 1);
+    double pf = c->evals * (P * P * P / 3 + 3 * P * P * m) / AC_PATHS_IO_BLAS_FLOPS,
+           hf = c->evals * (2 * np * np * P * t->N0 / AC_PATHS_IO_BLAS_FLOPS +
+                            d3 * AC_PATHS_IO_LOOP_SECONDS);
+    c->seconds = pf + hf;
+    static const char *const keys[] = {"train.x", "train.x", "H", "train.x", "H"};
+    double v[] = {kb / (AC_PATHS_IO_BYTES_MAX / 8), xb / (AC_PATHS_IO_BYTES_MAX / 8),
+                  hb / (AC_PATHS_IO_BYTES_MAX / 8), pf / AC_PATHS_IO_SECONDS_MAX,
+                  hf / AC_PATHS_IO_SECONDS_MAX};
+    c->key = largest(5, v, keys);
+    if (c->key == keys[1] && Pt > P)
+        c->key = "test.x";
+}
+
+void ac_paths_task_sample_cost(const ac_paths_task *t, int chains, long burn, long keep,
+                               ac_paths_task_cost *c)
+{
+    const ac_paths_settings *s = &t->s;
+    int L = s->L;
+    double P = t->P, Pt = t->Pt, M = P + Pt, np = ac_paths_count(s), N0 = t->N0;
+    /* one chain's state (verify/paths_gibbs.c's layout), the forward pass's
+     * products per path and example, and the widths' sums */
+    double state = s->n[L] + s->n[0] * N0, fwd = N0 * s->n[0] + s->n[L], widths = N0, qsum = N0;
+    for (int l = 1; l <= L; l++) {
+        state += s->H[l - 1] * s->n[l] * s->n[l - 1];
+        fwd += s->n[l] * s->n[l - 1];
+    }
+    for (int l = 0; l <= L; l++)
+        widths += s->n[l], qsum += s->n[l];
+    /* doubles: the states; R_l (np M per width) and Lam; G and LAPACKE's
+     * copy; the records (f on the test set and U_1 per kept sweep and
+     * chain) and their diagnostics' copy; the CLI's path tensors and the
+     * pre-kernels (at most 2^25) */
+    double nb = chains * state + np * M * widths + np * widths, pb = 2 * P * P + 2 * M * N0 * np,
+           rb = 2.0 * chains * keep * (Pt + np * np);
+    c->bytes = 8.0 * (nb + pb + rb + (double)AC_PATHS_PREKERNEL_MAX);
+    /* one sweep of one chain: per block (a, V_L .. V_1, V_0) the Cholesky
+     * P^3/3 and J J^T, np P^2 q plus np^2 P q to build it (q the block's
+     * input width); two forward passes over M rows; every weight drawn */
+    double sweeps = (double)chains * (burn + keep);
+    double pf = sweeps * ((L + 2) * P * P * P / 3 + np * P * P * qsum) / AC_PATHS_IO_BLAS_FLOPS,
+           hf = sweeps * np * np * P * qsum / AC_PATHS_IO_BLAS_FLOPS,
+           nf = sweeps * 2 * np * M * fwd / AC_PATHS_IO_BLAS_FLOPS,
+           df = sweeps * (state + (L + 2) * P) * AC_PATHS_IO_DRAW_SECONDS;
+    c->evals = sweeps;
+    c->seconds = pf + hf + nf + df;
+    static const char *const keys[] = {"N", "train.x", "--sweeps", "train.x", "H", "N", "N"};
+    double v[] = {nb / (AC_PATHS_IO_BYTES_MAX / 8), pb / (AC_PATHS_IO_BYTES_MAX / 8),
+                  rb / (AC_PATHS_IO_BYTES_MAX / 8), pf / AC_PATHS_IO_SECONDS_MAX,
+                  hf / AC_PATHS_IO_SECONDS_MAX, nf / AC_PATHS_IO_SECONDS_MAX,
+                  df / AC_PATHS_IO_SECONDS_MAX};
+    c->key = largest(7, v, keys);
+    /* over the time bound with sweeps that the default run would not take:
+     * the options are the lever, not the sizes */
+    double dflt = (double)AC_PATHS_GIBBS_CHAINS_DEFAULT *
+                  (AC_PATHS_GIBBS_BURN_DEFAULT + AC_PATHS_GIBBS_KEEP_DEFAULT);
+    if (c->bytes <= AC_PATHS_IO_BYTES_MAX && c->seconds > AC_PATHS_IO_SECONDS_MAX &&
+        c->seconds / sweeps * dflt <= AC_PATHS_IO_SECONDS_MAX)
+        c->key = "--chains, --burn, --sweeps";
+}
+
+ac_status ac_paths_task_cost_check(const ac_paths_task *t, const ac_paths_task_cost *c,
+                                   const char *what, const char *name, ac_msg *msg)
+{
+    name = name ? name : DEFAULT_NAME;
+    double wmax = 0.0;
+    for (int l = 0; l <= t->s.L; l++)
+        wmax = fmax(wmax, t->s.n[l]);
+    char sizes[256];
+    snprintf(sizes, sizeof sizes, "P = %d training and %d test examples of %d tokens x %d "
+             "features, %d paths, widths up to %.6g", t->P, t->Pt, t->ntok, t->N0,
+             ac_paths_count(&t->s), wmax);
+    if (c->bytes > AC_PATHS_IO_BYTES_MAX)
+        return ac_fail(msg, AC_ESIZE, "%s: %s: %s would hold about %.3g GB of memory (%s), over "
+                       "the bound of %.3g GB (AC_PATHS_IO_BYTES_MAX in verify/paths_io.h)", name,
+                       c->key, what, c->bytes / 1e9, sizes, AC_PATHS_IO_BYTES_MAX / 1e9);
+    if (c->seconds > AC_PATHS_IO_SECONDS_MAX)
+        return ac_fail(msg, AC_ESIZE, "%s: %s: %s would take about %.3g s, %.3g %s at %.3g s "
+                       "each (%s), over the bound of %g s (AC_PATHS_IO_SECONDS_MAX in "
+                       "verify/paths_io.h)", name, c->key, what, c->seconds, c->evals,
+                       strcmp(what, "paths solve") == 0 ? "evaluations of the action" : "sweeps (all chains)",
+                       c->seconds / c->evals, sizes, AC_PATHS_IO_SECONDS_MAX);
+    return AC_OK;
 }
 
 /* ---- Solve ------------------------------------------------------------------ */
@@ -1052,12 +1190,45 @@ static double sign_accuracy(int P, const double *mean, const double *y)
     return P > 0 ? (double)ok / P : NAN;
 }
 
+/* The minimiser could not start: the action or its gradient at the GP
+ * values of U is not finite although K + T I has a factor (labels or
+ * kernel entries so large that y^T (K + T I)^{-1} y or the gradient
+ * overflow).  Say so with the scales of the quantities that set it. */
+static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w, const double *U,
+                                  ac_msg *msg)
+{
+    const ac_paths_settings *s = &t->s;
+    double S = NAN, Ua, *G = malloc(sizeof(double) * ac_paths_u_size(s));
+    ac_msg m = {{0}};
+    int gfin = 0;
+    if (G && ac_paths_action(w, U, &S, &Ua, G, &m) == AC_OK)
+        gfin = first_nonfinite(G, ac_paths_u_size(s)) < 0;
+    free(G);
+    double s2 = 0.0;
+    for (int l = 0; l <= s->L; l++)
+        s2 = fmax(s2, s->sigma2[l]);
+    return ac_fail(msg, AC_EINVAL,
+                   "train.y, train.x, sigma2, sigma2_a: the action at the GP start is %s (S = %.3g, its "
+                   "gradient %s): the scales of the labels (largest |y| = %.3g), the inputs "
+                   "(largest |x| = %.3g) and the prior variances (largest sigma2 %.3g, sigma2_a "
+                   "%.3g) against T = %.3g overflow double precision: rescale them",
+                   isfinite(S) ? "finite but its gradient is not" : "not finite", S,
+                   gfin ? "finite" : "not finite", max_abs(t->Y, (size_t)t->P),
+                   max_abs(t->X, (size_t)t->P * t->N0 * t->ntok), s2, s->sigma2_a, s->T);
+}
+
 ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set,
                               ac_paths_task_result *r, ac_msg *msg)
 {
     ac_paths_task_result_init(r);
     ac_status st = ac_paths_task_check(t, DEFAULT_NAME, msg);
     if (st != AC_OK)
+        return st;
+    ac_paths_task_cost cost;
+    ac_min_settings def;
+    ac_min_settings_default(&def);
+    ac_paths_task_solve_cost(t, (set ? set : &def)->max_iter, &cost);
+    if ((st = ac_paths_task_cost_check(t, &cost, "paths solve", NULL, msg)) != AC_OK)
         return st;
     double t0 = ac_clock();
     const ac_paths_settings *s = &t->s;
@@ -1081,8 +1252,11 @@ ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set
         goto out;
     ac_paths_gp_u(s, r->U);
     memcpy(Ugp, r->U, sizeof(double) * ac_paths_u_size(s));
-    if ((st = ac_paths_solve(w, set, r->U, &r->info, msg)) != AC_OK)
+    if ((st = ac_paths_solve(w, set, r->U, &r->info, msg)) != AC_OK) {
+        if (st == AC_ECALLBACK)
+            st = start_not_finite(t, w, Ugp, msg);
         goto out;
+    }
     ac_paths_head_scores(s, r->U, r->scores);
     if (Pt > 0) {
         if ((st = ac_paths_predict(w, r->U, Pt, Phit, r->mean, r->var, msg)) != AC_OK)
