@@ -625,13 +625,20 @@ static int paths_sample(int argc, char **argv)
         rc = EXIT_USAGE;
     json_decref(j);
     if (rc == EXIT_HOLDS && !info.mixed) {
-        cli_error("%s: warning: the chains have not mixed (R-hat max %.4g over the test means, "
-                  "%.4g over U_1; ESS min %.0f, %.0f; want R-hat < %g, ESS >= %g): the numbers "
-                  "marked 'not mixed' are not posterior estimates yet; raise --burn or --sweeps",
-                  task, info.mean_rhat_max, info.u_rhat_max, info.mean_ess_min, info.u_ess_min,
-                  AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK);
+        char means[160] = "";
+        if (Pt > 0) /* without a test set there are no test means to quote */
+            snprintf(means, sizeof means, "R-hat max %.4g, ESS min %.0f over the test means; ",
+                     info.mean_rhat_max, info.mean_ess_min);
+        cli_error("%s: warning: the chains have not mixed (%sR-hat max %.4g, ESS min %.0f over "
+                  "U_1; want R-hat < %g, ESS >= %g): the numbers marked 'not mixed' are not "
+                  "posterior estimates yet; raise --burn or --sweeps", task, means,
+                  info.u_rhat_max, info.u_ess_min, AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK);
         rc = EXIT_FAILS;
     }
+    if (rc != EXIT_USAGE && gs.chains == 1)
+        cli_error("%s: note: one chain: its split R-hat compares the chain's two halves only, so "
+                  "it cannot see a mode the chain never visited; --chains 4 compares chains from "
+                  "independent prior draws", task);
 done:
     ac_paths_gibbs_free(g);
     if (rng)

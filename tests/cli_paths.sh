@@ -317,6 +317,19 @@ grep_in err "x-huge.json: train.x\[0\]: the attention of layer 1, head 2 (attent
 expect 1 "sample: U_1's traces overflow (NaN R-hat): not mixed" -- "$BIN" paths sample --task "$T/sa-huge-notest.json" --format json --out "$T/san.json"
 check "sample: a NaN R-hat is not mixed" "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mixed"] is False and d["U_1"]["rhat_max"] is None' "$T/san.json"
 
+# One chain: split R-hat compares its halves only; said beside the verdict.
+printf '{"L": 1, "H": [1], "N": 4, "T": 0.1, "train": {"x": [[[1]]], "y": [1]}, "attention": {"kind": "qk", "heads": [[{"Q": [[1]], "K": [[1]]}]]}}\n' >"$T/tiny.json"
+expect 0 "sample one chain of the one-example task" -- "$BIN" paths sample --task "$T/tiny.json" --chains 1
+grep_in err "tiny.json: note: one chain: its split R-hat compares the chain's two halves only" "one chain: what its R-hat can say"
+# Without a test set the not-mixed warning quoted "R-hat max nan over the test means".
+expect 1 "sample the task without a test set, too short" -- "$BIN" paths sample --task "$T/tiny.json" --sweeps 4
+grep_in err "have not mixed (R-hat max .*, ESS min .* over U_1" "no test set: the warning quotes U_1"
+check "no test set: no test means quoted" sh -c "! grep -q 'test means' '$T/err'"
+# An empty test set is refused with the way to say "none".
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); d["test"]={"x": [], "y": []}; json.dump(d, open(sys.argv[2], "w"))' "$TASK" "$T/test-empty.json"
+expect 2 "solve: an empty test set" -- "$BIN" paths solve --task "$T/test-empty.json"
+grep_in err 'test-empty.json: test.x: 0 examples, expected 1 to .* (leave "test" out for no test set)' "the empty test set: how to say none"
+
 # Memory and time from the sizes, refused before any work with the key, the
 # estimate and the bound's name (verify/paths_io.h).  20000 one-number
 # examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make

@@ -389,7 +389,9 @@ static ac_status examples(const rd *r, const json_t *v, const char *key, ac_path
         return bad(r, key, "expected an array of examples, found %s", type_name(v));
     size_t m = json_array_size(v);
     if (m < 1 || m > (size_t)1 << 24)
-        return bad(r, key, "%zu examples, expected 1 to %d", m, 1 << 24);
+        return bad(r, key, "%zu examples, expected 1 to %d%s", m, 1 << 24,
+                   m < 1 && strcmp(key, "test.x") == 0 ? " (leave \"test\" out for no test set)"
+                                                       : "");
     *P = (int)m;
     char k[KEY_MAX];
     if (t->ntok < 0) {
