@@ -236,13 +236,27 @@ grep_in err "/dev/zero:1:1: " "the endless input: file, line, column"
 printf '\357\273\277' | cat - "$TASK" >"$T/bom.json"
 expect 0 "a task with a byte-order mark" -- "$BIN" paths solve --task "$T/bom.json"
 
-# generate refuses a set larger than the reader takes back (37485 Markov
-# examples of 231 x 31 numbers within AC_PATHS_IO_MAX_PHI), before drawing
+# generate refuses a task larger than the reader takes back (4633 Markov
+# examples of 231 x 31 numbers within AC_PATHS_IO_MAX_VALUES), before drawing
 # it (it used to try to allocate 60 GB for --test 1048576).
 expect 2 "generate more test examples than solve reads" -- \
     sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths generate --task markov --test 1048576 --out \"$T/huge.json\""
-grep_in err "markov task: --test 1048576 examples .*AC_PATHS_IO_MAX_PHI.*at most 37485 examples a set" "the set's size and the bound"
+grep_in err "markov task: --train 100 and --test 1048576 examples make a file of .* JSON values, over .*AC_PATHS_IO_MAX_VALUES.*at most 4633 examples in all" "the task's size and the bound"
 absent "$T/huge.json" "a refused generate"
+expect 2 "generate one Markov example more than solve reads" -- \
+    sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths generate --task markov --train 2 --test 4632 --out \"$T/huge.json\""
+absent "$T/huge.json" "a refused generate"
+# The reader counts the JSON values as it reads and stops past
+# AC_PATHS_IO_MAX_VALUES, before jansson holds them (each 24 to 100 bytes:
+# a 600 MB file of one-number examples took 30 GB).  Counted from above, so
+# 2^25 commas in a string trip it at once.
+{ printf '{"description": "'; head -c 33554432 /dev/zero | tr '\0' ','; printf '"}\n'; } >"$T/values.json"
+expect 2 "a task of more JSON values than AC_PATHS_IO_MAX_VALUES" -- sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths solve --task \"$T/values.json\""
+grep_in err "values.json: more than 33554432 JSON values .* by byte .*AC_PATHS_IO_MAX_VALUES" "too many values: file, count, bound"
+expect 2 "the same through a pipe" -- sh -c "$MEMCAP cat \"$T/values.json\" | timeout 30 \"$BIN\" paths solve --task /dev/stdin"
+grep_in err "/dev/stdin: more than 33554432 JSON values (numbers, arrays, objects): " "too many values in a pipe: no byte offset"
+rm -f "$T/values.json"
+expect 0 "a task through a pipe (/dev/stdin)" -- sh -c "cat \"$TASK\" | \"$BIN\" paths solve --task /dev/stdin"
 
 # A singular kernel: two equal examples and T = 1e-320.  solve refuses at
 # the GP start (exit 2, naming T); sample's first Cholesky fails, so it

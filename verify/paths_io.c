@@ -756,6 +756,17 @@ static ac_status task_from_root(json_t *root, const json_error_t *err, const cha
     return st;
 }
 
+static ac_status too_many_values(const char *name, long at, ac_msg *msg)
+{
+    char where[48] = "";
+    if (at >= 0) /* a pipe has no offset */
+        snprintf(where, sizeof where, " by byte %ld", at);
+    return ac_fail(msg, AC_ESIZE, "%s: more than %zu JSON values (numbers, arrays, objects)%s: "
+                   "parsed, they would take up to %.3g GB (AC_PATHS_IO_MAX_VALUES in "
+                   "verify/paths_io.h, the most a task file holds)", name, AC_PATHS_IO_MAX_VALUES,
+                   where, AC_PATHS_IO_MAX_VALUES * 100.0 / 1e9);
+}
+
 ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
                               ac_msg *msg)
 {
@@ -765,6 +776,12 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
         return ac_fail(msg, AC_EINVAL, "%s: no text", name);
     size_t bom = ac_utf8_bom(buf, len);
     buf += bom, len -= bom;
+    size_t seps = 0; /* as ac_json_read_stream_max counts them */
+    for (size_t i = 0; i < len; i++) {
+        seps += buf[i] == '[' || buf[i] == '{' || buf[i] == ',' || buf[i] == ':';
+        if (seps >= AC_PATHS_IO_MAX_VALUES)
+            return too_many_values(name, (long)(i + bom), msg);
+    }
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     return task_from_root(root, &err, name, t, msg);
@@ -778,8 +795,12 @@ ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
     json_error_t err;
     int rerr;
-    json_t *root = ac_json_read_stream(f, &err, &rerr); /* parsed as it is read, a BOM skipped */
+    /* parsed as it is read, a BOM skipped, at most AC_PATHS_IO_MAX_VALUES */
+    json_t *root = ac_json_read_stream_max(f, AC_PATHS_IO_MAX_VALUES, &err, &rerr);
+    long at = ftell(f);
     fclose(f);
+    if (rerr == EFBIG)
+        return too_many_values(path, at, msg);
     if (rerr) {
         json_decref(root);
         return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(rerr));
@@ -1303,16 +1324,18 @@ ac_status ac_paths_task_markov(const ac_paths_task_gen *g, ac_paths_task *t, ac_
     if (ntr < 2 || ntr % 2 || nte < 2 || nte % 2)
         return ac_fail(msg, AC_EINVAL, "markov task: --train %d and --test %d must be even and "
                        ">= 2 (half of each set per class)", ntr, nte);
-    /* what the reader takes back (examples(): each set's inputs within
-     * AC_PATHS_IO_MAX_PHI), checked before drawing gigabytes */
-    int most = ntr > nte ? ntr : nte;
-    double nx = (double)most * AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK;
-    if (nx > (double)AC_PATHS_IO_MAX_PHI)
-        return ac_fail(msg, AC_ESIZE, "markov task: %s %d examples x %d features x %d tokens = %.0f "
-                       "numbers exceed %zu (AC_PATHS_IO_MAX_PHI), more than paths solve reads back "
-                       "(at most %d examples a set)", most == ntr ? "--train" : "--test", most,
-                       AC_PATHS_MARKOV_N0, AC_PATHS_MARKOV_NTOK, nx, AC_PATHS_IO_MAX_PHI,
-                       (int)(AC_PATHS_IO_MAX_PHI / ((size_t)AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK)));
+    /* what the reader takes back (AC_PATHS_IO_MAX_VALUES; each set's inputs
+     * within AC_PATHS_IO_MAX_PHI follows), checked before drawing gigabytes:
+     * an example is ntok (N0 + 1) + 2 values and its label, the four
+     * bilinear heads 4 N0 (N0 + 1), the settings a few dozen */
+    double per = (double)AC_PATHS_MARKOV_NTOK * (AC_PATHS_MARKOV_N0 + 1) + 3,
+           fixed = 4.0 * AC_PATHS_MARKOV_N0 * (AC_PATHS_MARKOV_N0 + 1) + 64,
+           values = ((double)ntr + nte) * per + fixed;
+    if (values > (double)AC_PATHS_IO_MAX_VALUES)
+        return ac_fail(msg, AC_ESIZE, "markov task: --train %d and --test %d examples make a file of "
+                       "%.0f JSON values, over %zu (AC_PATHS_IO_MAX_VALUES), more than paths solve "
+                       "reads back (at most %d examples in all)", ntr, nte, values,
+                       AC_PATHS_IO_MAX_VALUES, (int)(((double)AC_PATHS_IO_MAX_VALUES - fixed) / per));
     unsigned long off = g->seed - AC_PATHS_IO_MARKOV_SEED_DEFAULT; /* wraps below 27: fine */
     unsigned long seeds[4] = {g->seed, g->seed + (AC_PATHS_MARKOV_SEED_TEST - AC_PATHS_MARKOV_SEED_TRAIN),
                               AC_PATHS_MARKOV_SEED_RANDOM1 + off, AC_PATHS_MARKOV_SEED_RANDOM2 + off};

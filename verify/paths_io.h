@@ -58,6 +58,15 @@
  * one-feature tokens asked for 3 GiB).  The paper's tasks need 4 x 31 x 31;
  * the bound leaves 4 heads of 4096 tokens. */
 #define AC_PATHS_IO_MAX_OMEGA ((size_t)1 << 26)
+/* Most JSON values (numbers, arrays, objects, strings) a task file may
+ * hold: 2^25.  jansson keeps each as a node of 24 to 100 bytes (a lone
+ * number in its array of one costs the most: "[[1]]," is 6 bytes of text
+ * and 3 nodes, measured 95 bytes a value in all), so the parsed document
+ * stays within about 3.4 GB, under AC_PATHS_IO_BYTES_MAX; the reader counts
+ * the separators as it reads and stops past the bound, before the
+ * document is built.  The claims' Markov task with its 1000 test examples
+ * holds 7.9e6 values; the bound leaves 4660 such examples. */
+#define AC_PATHS_IO_MAX_VALUES ((size_t)1 << 25)
 
 typedef enum {
     AC_PATHS_ATTN_QK,        /* per head Q, K (G_k x N0 each) */
