@@ -344,6 +344,17 @@ check "no test set: no test means quoted" sh -c "! grep -q 'test means' '$T/err'
 expect 2 "solve: an empty test set" -- "$BIN" paths solve --task "$T/test-empty.json"
 grep_in err 'test-empty.json: test.x: 0 examples, expected 1 to .* (leave "test" out for no test set)' "the empty test set: how to say none"
 
+# A list of the wrong length says its length (it said "of another length").
+"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+A = [[1 / 3] * 3 for _ in range(3)]
+d["attention"] = {"kind": "matrices", "train": [[[A, A], [A, A]] for _ in d["train"]["x"]],
+                  "test": [[[A, A], [A, A]] for _ in d["test"]["x"]][:3]}
+json.dump(d, open(sys.argv[2], "w"))' "$TASK" "$T/mat-short.json"
+expect 2 "solve: attention matrices for 3 of the 4 test examples" -- "$BIN" paths solve --task "$T/mat-short.json"
+grep_in err "mat-short.json: attention.test: expected an array of 4 examples (one per test.x), found an array of 3 entries" "the short list: its length"
+
 # Memory and time from the sizes, refused before any work with the key, the
 # estimate and the bound's name (verify/paths_io.h).  20000 one-number
 # examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make

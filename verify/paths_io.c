@@ -275,6 +275,17 @@ static const char *type_name(const json_t *v)
     return "?";
 }
 
+/* " of N entries" for an array (the length a shape error quotes), "" else;
+ * into buf. */
+static const char *length_of(const json_t *v, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (json_is_array(v))
+        snprintf(buf, cap, " of %zu entr%s", json_array_size(v),
+                 json_array_size(v) == 1 ? "y" : "ies");
+    return buf;
+}
+
 static ac_status no_memory(const rd *r)
 {
     return ac_fail(r->msg, AC_ENOMEM, "%s: out of memory", r->name);
@@ -484,9 +495,10 @@ typedef ac_status (*head_fn)(const rd *r, const json_t *h, const char *key, ac_p
 
 static ac_status each_head(const rd *r, const json_t *a, ac_paths_task *t, head_fn fn)
 {
+    char lenbuf[48];
     if (!json_is_array(a) || json_array_size(a) != (size_t)t->s.L)
         return bad(r, "attention.heads", "expected an array of L = %d layers (arrays of heads), "
-                   "found %s%s", t->s.L, type_name(a), json_is_array(a) ? " of another length" : "");
+                   "found %s%s", t->s.L, type_name(a), length_of(a, lenbuf, sizeof lenbuf));
     int k = 0;
     char key[KEY_MAX];
     for (int l = 0; l < t->s.L; l++) {
@@ -494,7 +506,7 @@ static ac_status each_head(const rd *r, const json_t *a, ac_paths_task *t, head_
         snprintf(key, sizeof key, "attention.heads[%d]", l);
         if (!json_is_array(hl) || json_array_size(hl) != (size_t)t->s.H[l])
             return bad(r, key, "expected an array of H[%d] = %d heads, found %s%s", l, t->s.H[l],
-                       type_name(hl), json_is_array(hl) ? " of another length" : "");
+                       type_name(hl), length_of(hl, lenbuf, sizeof lenbuf));
         for (int h = 0; h < t->s.H[l]; h++, k++) {
             snprintf(key, sizeof key, "attention.heads[%d][%d]", l, h);
             ac_status st = fn(r, json_array_get(hl, (size_t)h), key, t, k);
@@ -566,11 +578,12 @@ static ac_status w_read(const rd *r, const json_t *h, const char *key, ac_paths_
 static ac_status matrices(const rd *r, const json_t *v, const char *set, int P, ac_paths_task *t,
                           double **out)
 {
+    char lenbuf[48];
     char key[KEY_MAX];
     snprintf(key, sizeof key, "attention.%s", set);
     if (!json_is_array(v) || json_array_size(v) != (size_t)P)
         return bad(r, key, "expected an array of %d examples (one per %s.x), found %s%s", P, set,
-                   type_name(v), json_is_array(v) ? " of another length" : "");
+                   type_name(v), length_of(v, lenbuf, sizeof lenbuf));
     size_t nn = (size_t)t->ntok * t->ntok;
     if (!(*out = malloc(sizeof(double) * ((size_t)P * t->nheads * nn + 1))))
         return no_memory(r);
@@ -579,14 +592,14 @@ static ac_status matrices(const rd *r, const json_t *v, const char *set, int P, 
         snprintf(key, sizeof key, "attention.%s[%d]", set, mu);
         if (!json_is_array(e) || json_array_size(e) != (size_t)t->s.L)
             return bad(r, key, "expected an array of L = %d layers, found %s%s", t->s.L,
-                       type_name(e), json_is_array(e) ? " of another length" : "");
+                       type_name(e), length_of(e, lenbuf, sizeof lenbuf));
         int k = 0;
         for (int l = 0; l < t->s.L; l++) {
             const json_t *el = json_array_get(e, (size_t)l);
             snprintf(key, sizeof key, "attention.%s[%d][%d]", set, mu, l);
             if (!json_is_array(el) || json_array_size(el) != (size_t)t->s.H[l])
                 return bad(r, key, "expected an array of H[%d] = %d heads, found %s%s", l,
-                           t->s.H[l], type_name(el), json_is_array(el) ? " of another length" : "");
+                           t->s.H[l], type_name(el), length_of(el, lenbuf, sizeof lenbuf));
             for (int h = 0; h < t->s.H[l]; h++, k++) {
                 snprintf(key, sizeof key, "attention.%s[%d][%d][%d]", set, mu, l, h);
                 ac_status st = mat(r, json_array_get(el, (size_t)h), key, t->ntok,
@@ -670,6 +683,7 @@ static ac_status read_attention(const rd *r, const json_t *a, ac_paths_task *t)
 
 static ac_status read_root(const rd *r, const json_t *o, ac_paths_task *t)
 {
+    char lenbuf[48];
     static const char *const keys[] = {"format", "description", "L", "H", "N", "sigma2",
                                        "sigma2_a", "T", "readout", "train", "test", "attention",
                                        NULL};
@@ -695,7 +709,7 @@ static ac_status read_root(const rd *r, const json_t *o, ac_paths_task *t)
         return st;
     if (!json_is_array(v) || json_array_size(v) != (size_t)t->s.L)
         return bad(r, "H", "expected an array of L = %d head counts, found %s%s", t->s.L,
-                   type_name(v), json_is_array(v) ? " of another length" : "");
+                   type_name(v), length_of(v, lenbuf, sizeof lenbuf));
     for (int l = 0; l < t->s.L; l++) {
         char k[KEY_MAX];
         snprintf(k, sizeof k, "H[%d]", l);
