@@ -355,6 +355,11 @@ json.dump(d, open(sys.argv[2], "w"))' "$TASK" "$T/mat-short.json"
 expect 2 "solve: attention matrices for 3 of the 4 test examples" -- "$BIN" paths solve --task "$T/mat-short.json"
 grep_in err "mat-short.json: attention.test: expected an array of 4 examples (one per test.x), found an array of 3 entries" "the short list: its length"
 
+# A head count written as a real (numpy's floats) is named as such.
+sed 's/"H": \[2, 2\]/"H": [2.0, 2]/' "$TASK" >"$T/h-real.json"
+expect 2 "solve: H written as 2.0" -- "$BIN" paths solve --task "$T/h-real.json"
+grep_in err "h-real.json: H\[0\]: expected an integer (heads), found the real number 2.0: write it without a decimal point" "a real where an integer belongs"
+
 # Memory and time from the sizes, refused before any work with the key, the
 # estimate and the bound's name (verify/paths_io.h).  20000 one-number
 # examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make

@@ -332,6 +332,10 @@ static ac_status num(const rd *r, const json_t *v, const char *key, double *x)
 static ac_status integer(const rd *r, const json_t *v, const char *key, long lo, long hi,
                          const char *what, int *x)
 {
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+        fabs(json_real_value(v)) < 1e15) /* what a writer of floats (numpy, JavaScript) gives */
+        return bad(r, key, "expected an integer (%s), found the real number %.1f: write it without "
+                   "a decimal point or exponent", what, json_real_value(v));
     if (!json_is_integer(v))
         return bad(r, key, "expected an integer (%s), found %s", what, type_name(v));
     json_int_t i = json_integer_value(v);
