@@ -775,5 +775,13 @@ Test(paths_io, cost_estimates_refuse_what_exceeds_their_bounds_naming_the_key)
     ac_paths_task_sample_cost(&t, 4, 200, 100000000, &c);
     cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
     cr_assert(strstr(msg.text, "task.json: --sweeps: paths sample would hold"), "%s", msg.text);
+    /* records mostly of f on a large test set: the test set is named too */
+    int Pt = t.Pt;
+    t.Pt = 1000000;
+    ac_paths_task_sample_cost(&t, 4, 200, 500, &c);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: --sweeps, test.x: paths sample would hold"), "%s",
+              msg.text);
+    t.Pt = Pt;
     ac_paths_task_clear(&t);
 }
