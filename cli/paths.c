@@ -280,8 +280,11 @@ static void solve_help(const ac_min_settings *def)
            "  --max-iter N     at most N iterations (default: %d)\n\n"
            "Exit: 0 converged; 1 the minimiser stopped without converging (step limit, no\n"
            "progress): the result is written, with a warning; 2 bad usage or bad input\n"
-           "(the task file, or K + T I not positive definite at the GP start).\n\n%s",
-           def->eps_grad, def->max_iter, paths_format_help);
+           "(the task file, or K + T I not positive definite at the GP start), or a task\n"
+           "estimated from its sizes to need more than %.3g GB or %.0f minutes (refused\n"
+           "before any work; docs/paths.md).\n\n%s",
+           def->eps_grad, def->max_iter, AC_PATHS_IO_BYTES_MAX / 1e9, AC_PATHS_IO_SECONDS_MAX / 60,
+           paths_format_help);
 }
 
 static int paths_solve(int argc, char **argv)
@@ -540,10 +543,12 @@ static int paths_sample(int argc, char **argv)
                    "  --out FILE     write there instead of standard output (whole or not at all)\n\n"
                    "Exit: 0 every reported number mixed (R-hat < %g, ESS >= %g); 1 some did not\n"
                    "(the numbers are written, marked), or a chain diverged (nothing is written);\n"
-                   "2 bad usage or input.\n\n%s",
+                   "2 bad usage or input, or a run estimated from the sizes and options to need\n"
+                   "more than %.3g GB or %.0f minutes (refused before any work; docs/paths.md).\n\n%s",
                    CHAINS_MAX, AC_PATHS_GIBBS_CHAINS_DEFAULT, AC_PATHS_GIBBS_BURN_DEFAULT,
                    AC_PATHS_GIBBS_KEEP_DEFAULT, SEED_MAX, SAMPLE_SEED_DEFAULT,
-                   AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, paths_format_help);
+                   AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, AC_PATHS_IO_BYTES_MAX / 1e9,
+                   AC_PATHS_IO_SECONDS_MAX / 60, paths_format_help);
             return cli_finish(EXIT_HOLDS);
         default: return EXIT_USAGE;
         }

@@ -19,6 +19,10 @@ for c in solve sample generate; do
     expect 0 "paths $c --help" -- "$BIN" paths $c --help
     grep_in out "usage: attncheck paths $c" "paths $c usage"
 done
+for c in solve sample; do
+    "$BIN" paths $c --help >"$T/out" 2>&1
+    grep_in out "more than 4.29 GB or 30 minutes" "paths $c --help states the memory and time bounds"
+done
 "$BIN" --help >"$T/out" 2>&1
 grep_in out "paths" "the top-level usage lists paths"
 
