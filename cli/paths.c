@@ -280,8 +280,11 @@ static void solve_help(const ac_min_settings *def)
            "  --max-iter N     at most N iterations (default: %d)\n\n"
            "Exit: 0 converged; 1 the minimiser stopped without converging (step limit, no\n"
            "progress): the result is written, with a warning; 2 bad usage or bad input\n"
-           "(the task file, or K + T I not positive definite at the GP start).\n\n%s",
-           def->eps_grad, def->max_iter, paths_format_help);
+           "(the task file, or K + T I not positive definite at the GP start), or a task\n"
+           "estimated from its sizes to need more than %.3g GB or %.0f minutes (refused\n"
+           "before any work; docs/paths.md).\n\n%s",
+           def->eps_grad, def->max_iter, AC_PATHS_IO_BYTES_MAX / 1e9, AC_PATHS_IO_SECONDS_MAX / 60,
+           paths_format_help);
 }
 
 static int paths_solve(int argc, char **argv)
@@ -334,6 +337,15 @@ static int paths_solve(int argc, char **argv)
     ac_paths_task t;
     if (!load(task, &t))
         return EXIT_USAGE;
+    /* memory and time from the sizes, before any work (verify/paths_io.h) */
+    ac_paths_task_cost cost;
+    ac_msg cmsg = {{0}};
+    ac_paths_task_solve_cost(&t, set.max_iter, &cost);
+    if (ac_paths_task_cost_check(&t, &cost, "paths solve", task, &cmsg) != AC_OK) {
+        cli_error("%s", cmsg.text);
+        ac_paths_task_clear(&t);
+        return EXIT_USAGE;
+    }
     ac_paths_task_result r;
     ac_msg msg = {{0}};
     ac_status st = ac_paths_task_solve(&t, &set, &r, &msg);
@@ -531,10 +543,12 @@ static int paths_sample(int argc, char **argv)
                    "  --out FILE     write there instead of standard output (whole or not at all)\n\n"
                    "Exit: 0 every reported number mixed (R-hat < %g, ESS >= %g); 1 some did not\n"
                    "(the numbers are written, marked), or a chain diverged (nothing is written);\n"
-                   "2 bad usage or input.\n\n%s",
+                   "2 bad usage or input, or a run estimated from the sizes and options to need\n"
+                   "more than %.3g GB or %.0f minutes (refused before any work; docs/paths.md).\n\n%s",
                    CHAINS_MAX, AC_PATHS_GIBBS_CHAINS_DEFAULT, AC_PATHS_GIBBS_BURN_DEFAULT,
                    AC_PATHS_GIBBS_KEEP_DEFAULT, SEED_MAX, SAMPLE_SEED_DEFAULT,
-                   AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, paths_format_help);
+                   AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK, AC_PATHS_IO_BYTES_MAX / 1e9,
+                   AC_PATHS_IO_SECONDS_MAX / 60, paths_format_help);
             return cli_finish(EXIT_HOLDS);
         default: return EXIT_USAGE;
         }
@@ -555,6 +569,17 @@ static int paths_sample(int argc, char **argv)
         ac_paths_task_clear(&t);
         return EXIT_USAGE;
     }
+    ac_paths_task_cost cost;
+    ac_paths_task_sample_cost(&t, gs.chains, gs.burn, gs.keep, &cost);
+    {
+        ac_msg cmsg = {{0}};
+        if (ac_paths_task_cost_check(&t, &cost, "paths sample", task, &cmsg) != AC_OK) {
+            cli_error("%s (--chains %d, --burn %ld, --sweeps %ld)", cmsg.text, gs.chains, gs.burn,
+                      gs.keep);
+            ac_paths_task_clear(&t);
+            return EXIT_USAGE;
+        }
+    }
     int np = ac_paths_count(&t.s), Pt = t.Pt, rc = EXIT_HOLDS;
     size_t m = (size_t)t.N0 * np, u2 = (size_t)np * np;
     double *Phi = malloc(sizeof(double) * t.P * m), *Phit = malloc(sizeof(double) * (Pt * m + 1));
@@ -563,7 +588,8 @@ static int paths_sample(int argc, char **argv)
     ac_paths_gibbs *g = ac_paths_gibbs_alloc(&gs, t.P, Pt, t.N0);
     ac_msg msg = {{0}};
     if (!Phi || !Phit || !buf || !rng || !g) {
-        cli_error("%s: out of memory for the sampler (%d chains x %ld sweeps)", task, gs.chains,
+        cli_error("%s: out of memory for the sampler (about %.3g GB: %d chains x %ld kept "
+                  "sweeps, widths and P as in the task)", task, cost.bytes / 1e9, gs.chains,
                   gs.keep);
         rc = EXIT_USAGE;
         goto done;
@@ -604,13 +630,20 @@ static int paths_sample(int argc, char **argv)
         rc = EXIT_USAGE;
     json_decref(j);
     if (rc == EXIT_HOLDS && !info.mixed) {
-        cli_error("%s: warning: the chains have not mixed (R-hat max %.4g over the test means, "
-                  "%.4g over U_1; ESS min %.0f, %.0f; want R-hat < %g, ESS >= %g): the numbers "
-                  "marked 'not mixed' are not posterior estimates yet; raise --burn or --sweeps",
-                  task, info.mean_rhat_max, info.u_rhat_max, info.mean_ess_min, info.u_ess_min,
-                  AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK);
+        char means[160] = "";
+        if (Pt > 0) /* without a test set there are no test means to quote */
+            snprintf(means, sizeof means, "R-hat max %.4g, ESS min %.0f over the test means; ",
+                     info.mean_rhat_max, info.mean_ess_min);
+        cli_error("%s: warning: the chains have not mixed (%sR-hat max %.4g, ESS min %.0f over "
+                  "U_1; want R-hat < %g, ESS >= %g): the numbers marked 'not mixed' are not "
+                  "posterior estimates yet; raise --burn or --sweeps", task, means,
+                  info.u_rhat_max, info.u_ess_min, AC_PATHS_GIBBS_RHAT_OK, AC_PATHS_GIBBS_ESS_OK);
         rc = EXIT_FAILS;
     }
+    if (rc != EXIT_USAGE && gs.chains == 1)
+        cli_error("%s: note: one chain: its split R-hat compares the chain's two halves only, so "
+                  "it cannot see a mode the chain never visited; --chains 4 compares chains from "
+                  "independent prior draws", task);
 done:
     ac_paths_gibbs_free(g);
     if (rng)

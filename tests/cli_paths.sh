@@ -19,6 +19,10 @@ for c in solve sample generate; do
     expect 0 "paths $c --help" -- "$BIN" paths $c --help
     grep_in out "usage: attncheck paths $c" "paths $c usage"
 done
+for c in solve sample; do
+    "$BIN" paths $c --help >"$T/out" 2>&1
+    grep_in out "more than 4.29 GB or 30 minutes" "paths $c --help states the memory and time bounds"
+done
 "$BIN" --help >"$T/out" 2>&1
 grep_in out "paths" "the top-level usage lists paths"
 
@@ -236,13 +240,27 @@ grep_in err "/dev/zero:1:1: " "the endless input: file, line, column"
 printf '\357\273\277' | cat - "$TASK" >"$T/bom.json"
 expect 0 "a task with a byte-order mark" -- "$BIN" paths solve --task "$T/bom.json"
 
-# generate refuses a set larger than the reader takes back (37485 Markov
-# examples of 231 x 31 numbers within AC_PATHS_IO_MAX_PHI), before drawing
+# generate refuses a task larger than the reader takes back (4633 Markov
+# examples of 231 x 31 numbers within AC_PATHS_IO_MAX_VALUES), before drawing
 # it (it used to try to allocate 60 GB for --test 1048576).
 expect 2 "generate more test examples than solve reads" -- \
     sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths generate --task markov --test 1048576 --out \"$T/huge.json\""
-grep_in err "markov task: --test 1048576 examples .*AC_PATHS_IO_MAX_PHI.*at most 37485 examples a set" "the set's size and the bound"
+grep_in err "markov task: --train 100 and --test 1048576 examples make a file of .* JSON values, over .*AC_PATHS_IO_MAX_VALUES.*at most 4633 examples in all" "the task's size and the bound"
 absent "$T/huge.json" "a refused generate"
+expect 2 "generate one Markov example more than solve reads" -- \
+    sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths generate --task markov --train 2 --test 4632 --out \"$T/huge.json\""
+absent "$T/huge.json" "a refused generate"
+# The reader counts the JSON values as it reads and stops past
+# AC_PATHS_IO_MAX_VALUES, before jansson holds them (each 24 to 100 bytes:
+# a 600 MB file of one-number examples took 30 GB).  Counted from above, so
+# 2^25 commas in a string trip it at once.
+{ printf '{"description": "'; head -c 33554432 /dev/zero | tr '\0' ','; printf '"}\n'; } >"$T/values.json"
+expect 2 "a task of more JSON values than AC_PATHS_IO_MAX_VALUES" -- sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths solve --task \"$T/values.json\""
+grep_in err "values.json: more than 33554432 JSON values .* by byte .*AC_PATHS_IO_MAX_VALUES" "too many values: file, count, bound"
+expect 2 "the same through a pipe" -- sh -c "$MEMCAP cat \"$T/values.json\" | timeout 30 \"$BIN\" paths solve --task /dev/stdin"
+grep_in err "/dev/stdin: more than 33554432 JSON values (numbers, arrays, objects): " "too many values in a pipe: no byte offset"
+rm -f "$T/values.json"
+expect 0 "a task through a pipe (/dev/stdin)" -- sh -c "cat \"$TASK\" | \"$BIN\" paths solve --task /dev/stdin"
 
 # A singular kernel: two equal examples and T = 1e-320.  solve refuses at
 # the GP start (exit 2, naming T); sample's first Cholesky fails, so it
@@ -287,5 +305,94 @@ for cmd in solve sample; do
     done
 done
 check "the task file is untouched" cmp -s "$EX/paths-task.json" "$T/own-task.json"
+
+# --- a hostile tryout (2026-12-02): each check below failed before its fix -----
+# Scales that overflow: the minimiser used to stop with "the objective failed
+# at the start point", naming neither key nor quantity; the attention of huge
+# inputs, with "path tensor: an attention matrix holds a non-finite value".
+cat >"$T/scale.py" <<'PYEOF'
+import json, sys
+task, out = sys.argv[1], sys.argv[2]
+def edit(name, f):
+    d = json.load(open(task)); f(d); json.dump(d, open(out + "/" + name + ".json", "w"))
+edit("sa-huge", lambda d: d.update(sigma2_a=1e300))
+edit("y-huge", lambda d: d["train"]["y"].__setitem__(0, 1e300))
+edit("x-huge", lambda d: d["train"]["x"][0][0].__setitem__(0, 1e308))
+edit("sa-huge-notest", lambda d: (d.update(sigma2_a=1e300), d.pop("test")))
+edit("many-paths", lambda d: d.update(H=[64, 64], attention={"kind": "qk", "heads": [[{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 64] * 2}))
+edit("wide", lambda d: d.update(N=100000))
+PYEOF
+"$PY" "$T/scale.py" "$TASK" "$T"
+expect 2 "solve: sigma2_a = 1e300 overflows the action" -- "$BIN" paths solve --task "$T/sa-huge.json" --out "$T/sa.out"
+grep_in err "sa-huge.json: train.y, train.x, sigma2, sigma2_a: the action at the GP start is not finite.*sigma2_a 1e+300" "the overflow: file, keys, the scale"
+absent "$T/sa.out" "an overflowing solve"
+expect 2 "solve: a label of 1e300" -- "$BIN" paths solve --task "$T/y-huge.json"
+grep_in err "y-huge.json: train.y.*largest |y| = 1e+300" "the huge label: file, key, its size"
+expect 2 "solve: an input of 1e308 (attention scores overflow)" -- "$BIN" paths solve --task "$T/x-huge.json"
+grep_in err "x-huge.json: train.x\[0\]: the attention of layer 1, head 2 (attention.heads\[0\]\[1\]) is not finite" "the overflowing attention: file, example, head"
+# A trace that overflows has a NaN R-hat; the largest R-hat dropped it (fmax),
+# so that every U_1 entry's R-hat was NaN and the run said "mixed", exit 0.
+expect 1 "sample: U_1's traces overflow (NaN R-hat): not mixed" -- "$BIN" paths sample --task "$T/sa-huge-notest.json" --format json --out "$T/san.json"
+check "sample: a NaN R-hat is not mixed" "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mixed"] is False and d["U_1"]["rhat_max"] is None' "$T/san.json"
+
+# One chain: split R-hat compares its halves only; said beside the verdict.
+printf '{"L": 1, "H": [1], "N": 4, "T": 0.1, "train": {"x": [[[1]]], "y": [1]}, "attention": {"kind": "qk", "heads": [[{"Q": [[1]], "K": [[1]]}]]}}\n' >"$T/tiny.json"
+expect 0 "sample one chain of the one-example task" -- "$BIN" paths sample --task "$T/tiny.json" --chains 1
+grep_in err "tiny.json: note: one chain: its split R-hat compares the chain's two halves only" "one chain: what its R-hat can say"
+# Without a test set the not-mixed warning quoted "R-hat max nan over the test means".
+expect 1 "sample the task without a test set, too short" -- "$BIN" paths sample --task "$T/tiny.json" --sweeps 4
+grep_in err "have not mixed (R-hat max .*, ESS min .* over U_1" "no test set: the warning quotes U_1"
+check "no test set: no test means quoted" sh -c "! grep -q 'test means' '$T/err'"
+# An empty test set is refused with the way to say "none".
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); d["test"]={"x": [], "y": []}; json.dump(d, open(sys.argv[2], "w"))' "$TASK" "$T/test-empty.json"
+expect 2 "solve: an empty test set" -- "$BIN" paths solve --task "$T/test-empty.json"
+grep_in err 'test-empty.json: test.x: 0 examples, expected 1 to .* (leave "test" out for no test set)' "the empty test set: how to say none"
+
+# A list of the wrong length says its length (it said "of another length").
+"$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+A = [[1 / 3] * 3 for _ in range(3)]
+d["attention"] = {"kind": "matrices", "train": [[[A, A], [A, A]] for _ in d["train"]["x"]],
+                  "test": [[[A, A], [A, A]] for _ in d["test"]["x"]][:3]}
+json.dump(d, open(sys.argv[2], "w"))' "$TASK" "$T/mat-short.json"
+expect 2 "solve: attention matrices for 3 of the 4 test examples" -- "$BIN" paths solve --task "$T/mat-short.json"
+grep_in err "mat-short.json: attention.test: expected an array of 4 examples (one per test.x), found an array of 3 entries" "the short list: its length"
+
+# A head count written as a real (numpy's floats) is named as such.
+sed 's/"H": \[2, 2\]/"H": [2.0, 2]/' "$TASK" >"$T/h-real.json"
+expect 2 "solve: H written as 2.0" -- "$BIN" paths solve --task "$T/h-real.json"
+grep_in err "h-real.json: H\[0\]: expected an integer (heads), found the real number 2.0: write it without a decimal point" "a real where an integer belongs"
+
+# Memory and time from the sizes, refused before any work with the key, the
+# estimate and the bound's name (verify/paths_io.h).  20000 one-number
+# examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make
+# every evaluation minutes long; a width of 100000 makes V_l 80 GB.
+awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+             for (e = 0; e < 20000; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
+             printf "], \"y\": ["; for (e = 0; e < 20000; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
+             printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/p20000.json"
+expect 2 "solve: P = 20000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/p20000.json\""
+grep_in err "p20000.json: train.x: paths solve would hold about 6.* GB of memory (P = 20000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
+expect 2 "solve: 4096 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
+grep_in err "many-paths.json: H: paths solve would take about .* evaluations of the action .*4096 paths.*AC_PATHS_IO_SECONDS_MAX" "paths over the time bound: file, key, estimate, bound"
+expect 2 "sample: width 100000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide.json\""
+grep_in err "wide.json: N: paths sample would hold about .*widths up to 100000.*AC_PATHS_IO_BYTES_MAX" "the width over the memory bound: file, key"
+expect 2 "sample: 10^8 kept sweeps, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --sweeps 100000000"
+grep_in err "paths-task.json: --sweeps: paths sample would hold about" "the sweeps over the memory bound: the option named"
+expect 2 "sample: 10^8 burn-in sweeps of 16 chains, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --burn 100000000 --chains 16"
+grep_in err "paths-task.json: --chains, --burn, --sweeps: paths sample would take about .* sweeps (all chains) .*AC_PATHS_IO_SECONDS_MAX" "the burn-in over the time bound: the options named"
+# LAPACKE_dpotrf's row-major copy of K + T I failing for memory used to be
+# reported as "not positive definite (leading minor -1011)": raise T.  7000
+# examples fit the bounds; 750 MB of address space hold K (392 MB) but not
+# its copy as well.
+if [ -n "$MEMCAP" ]; then
+    awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+                 for (e = 0; e < 7000; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
+                 printf "], \"y\": ["; for (e = 0; e < 7000; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
+                 printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/p7000.json"
+    expect 2 "solve: no memory for LAPACKE's copy of K" -- sh -c "ulimit -v 750000; OPENBLAS_NUM_THREADS=1 exec timeout 60 \"$BIN\" paths solve --task \"$T/p7000.json\" --max-iter 0"
+    grep_in err "p7000.json: K + T I (7000 x 7000): no memory for LAPACKE's row-major copy" "out of memory is not 'not positive definite'"
+fi
 
 cli_summary cli_paths

@@ -670,3 +670,118 @@ Test(paths_io, markov_task_through_the_cli_solves_bit_for_bit_as_the_claims)
     json_decref(root);
     free(Phi), free(U);
 }
+
+/* Separators ('[', '{', ',', ':') in text, as the reader counts them. */
+static size_t separators(const char *text)
+{
+    size_t n = 0;
+    for (; *text; text++)
+        n += *text == '[' || *text == '{' || *text == ',' || *text == ':';
+    return n;
+}
+
+/* The good task with a description of k commas (its separators counted
+ * too), in a buffer the caller frees. */
+static char *task_with_commas(size_t k)
+{
+    char good[4096], extra[64];
+    snprintf(extra, sizeof extra, ", \"description\": \"%s\"", "@");
+    task_text(good, sizeof good, NULL, NULL, NULL, NULL, NULL, NULL, NULL, extra);
+    char *at = strchr(good, '@');
+    size_t head = (size_t)(at - good), len = strlen(good);
+    char *buf = malloc(len + k + 1);
+    cr_assert_not_null(buf);
+    memcpy(buf, good, head);
+    memset(buf + head, ',', k);
+    memcpy(buf + head + k, at + 1, len - head); /* the rest and its NUL */
+    return buf;
+}
+
+/* A text of exactly AC_PATHS_IO_MAX_VALUES values (separators + 1) is read,
+ * one more is refused before jansson builds it, from a buffer and from a
+ * file alike (the file's count runs inside the chunk reader). */
+Test(paths_io, json_values_are_bounded_by_the_reader_at_the_documented_count)
+{
+    char good[4096], extra[64];
+    snprintf(extra, sizeof extra, ", \"description\": \"%s\"", "@");
+    task_text(good, sizeof good, NULL, NULL, NULL, NULL, NULL, NULL, NULL, extra);
+    size_t base = separators(good);
+    for (int over = 0; over <= 1; over++) {
+        char *buf = task_with_commas(AC_PATHS_IO_MAX_VALUES - 1 - base + (size_t)over);
+        cr_assert_eq(separators(buf) + 1, AC_PATHS_IO_MAX_VALUES + (size_t)over);
+        char path[256];
+        tmp_path(path, sizeof path, "values.json");
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        fputs(buf, f);
+        cr_assert_eq(fclose(f), 0);
+        ac_paths_task t;
+        ac_msg msg = {{0}};
+        ac_status st = ac_paths_task_parse(buf, strlen(buf), "task.json", &t, &msg);
+        cr_assert_eq(st, over ? AC_ESIZE : AC_OK, "parse, %d over: %s", over, msg.text);
+        if (over)
+            cr_assert(strstr(msg.text, "task.json: more than 33554432 JSON values") &&
+                      strstr(msg.text, "AC_PATHS_IO_MAX_VALUES"), "%s", msg.text);
+        ac_paths_task_clear(&t);
+        st = ac_paths_task_read(path, &t, &msg);
+        cr_assert_eq(st, over ? AC_ESIZE : AC_OK, "read, %d over: %s", over, msg.text);
+        if (over)
+            cr_assert(strstr(msg.text, "values.json: more than 33554432 JSON values") &&
+                      strstr(msg.text, " by byte ") &&
+                      strstr(msg.text, "AC_PATHS_IO_MAX_VALUES"), "%s", msg.text);
+        ac_paths_task_clear(&t);
+        free(buf);
+    }
+}
+
+/* The cost estimates grow with what they count and the check names the
+ * key: K + T I and its LAPACKE copy (16 P^2 bytes) put P = 20000 over the
+ * memory bound; 4096 paths (U_1 4096 x 4096) over the time bound; the good
+ * task passes.  Sizes set by hand on a parsed task: the estimates read
+ * sizes only. */
+Test(paths_io, cost_estimates_refuse_what_exceeds_their_bounds_naming_the_key)
+{
+    char buf[4096];
+    task_text(buf, sizeof buf, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    ac_paths_task t;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_paths_task_parse(buf, strlen(buf), "task.json", &t, &msg), AC_OK, "%s",
+                 msg.text);
+    ac_paths_task_cost c;
+    ac_paths_task_solve_cost(&t, 100, &c);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths solve", "task.json", &msg), AC_OK, "%s",
+                 msg.text);
+    ac_paths_task_sample_cost(&t, 4, 200, 500, &c);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_OK, "%s",
+                 msg.text);
+    int P = t.P;
+    t.P = 20000;
+    ac_paths_task_solve_cost(&t, 100, &c);
+    cr_assert_geq(c.bytes, 16.0 * 20000 * 20000, "K and its copy: %g bytes", c.bytes);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths solve", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: train.x: paths solve would hold") &&
+              strstr(msg.text, "AC_PATHS_IO_BYTES_MAX"), "%s", msg.text);
+    t.P = P;
+    int H = t.s.H[0];
+    t.s.H[0] = 4096;
+    ac_paths_task_solve_cost(&t, 100, &c);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths solve", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: H: paths solve would take") &&
+              strstr(msg.text, "AC_PATHS_IO_SECONDS_MAX"), "%s", msg.text);
+    /* --max-iter caps the evaluations, and with them the estimate */
+    ac_paths_task_solve_cost(&t, 0, &c);
+    cr_assert_eq(c.evals, 1.0);
+    t.s.H[0] = H;
+    ac_paths_task_sample_cost(&t, 4, 200, 100000000, &c);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: --sweeps: paths sample would hold"), "%s", msg.text);
+    /* records mostly of f on a large test set: the test set is named too */
+    int Pt = t.Pt;
+    t.Pt = 1000000;
+    ac_paths_task_sample_cost(&t, 4, 200, 500, &c);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: --sweeps, test.x: paths sample would hold"), "%s",
+              msg.text);
+    t.Pt = Pt;
+    ac_paths_task_clear(&t);
+}

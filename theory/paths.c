@@ -789,6 +789,9 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
     for (int mu = 0; mu < P; mu++)
         w->K[(size_t)mu * P + mu] += w->s.T;
     int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', P, w->K, P);
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return ac_fail(msg, AC_ENOMEM, "K + T I (%d x %d): no memory for LAPACKE's row-major copy "
+                       "of it (%.3g GB more)", P, P, 8e-9 * P * (double)P);
     if (info != 0)
         return ac_fail(msg, AC_ENUMERIC,
                        "K + T I (%d x %d, T = %.17g) is not positive definite (LAPACK dpotrf: "

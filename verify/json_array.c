@@ -11,9 +11,24 @@
 /* jansson's chunk reader over a stdio stream, the mark skipped. */
 typedef struct {
     FILE *f;
-    int started; /* the start was read (a byte-order mark skipped) */
-    int err;     /* errno of a failed read, 0 */
+    int started;       /* the start was read (a byte-order mark skipped) */
+    int err;           /* errno of a failed read, 0 */
+    size_t seps, max;  /* separators passed to jansson, and their bound */
 } stream_source;
+
+/* Pass n bytes at buf to jansson, or stop (EFBIG) once the separators
+ * seen ('[', '{', ',', ':', one before every value but the first) exceed
+ * s->max. */
+static size_t counted(stream_source *s, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        s->seps += buf[i] == '[' || buf[i] == '{' || buf[i] == ',' || buf[i] == ':';
+    if (s->seps > s->max) {
+        s->err = EFBIG;
+        return (size_t)-1;
+    }
+    return n;
+}
 
 static size_t read_chunk(void *buffer, size_t buflen, void *data)
 {
@@ -27,7 +42,7 @@ static size_t read_chunk(void *buffer, size_t buflen, void *data)
             n = 0;
         if (n > 0 && buflen >= n) {
             memcpy(buffer, head, n);
-            return n;
+            return counted(s, buffer, n);
         }
         if (n > 0) { /* jansson reads in 1024-byte chunks (its load.c): not reached */
             s->err = EIO;
@@ -43,12 +58,17 @@ static size_t read_chunk(void *buffer, size_t buflen, void *data)
         s->err = errno ? errno : EIO;
         return (size_t)-1;
     }
-    return n;
+    return counted(s, buffer, n);
 }
 
 json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno)
 {
-    stream_source src = {f, 0, 0};
+    return ac_json_read_stream_max(f, (size_t)-1, err, read_errno);
+}
+
+json_t *ac_json_read_stream_max(FILE *f, size_t max_values, json_error_t *err, int *read_errno)
+{
+    stream_source src = {f, 0, 0, 0, max_values > 0 ? max_values - 1 : 0};
     errno = 0;
     json_t *root = json_load_callback(read_chunk, &src, JSON_REJECT_DUPLICATES, err);
     *read_errno = src.err;

@@ -29,6 +29,12 @@
  * reference) or NULL with err filled by jansson; *read_errno is the errno
  * of a failed read (then the root is NULL or to be dropped), else 0. */
 json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno);
+/* The same, stopping with *read_errno = EFBIG (root NULL) once the text
+ * read holds more than max_values JSON values, counted from above by their
+ * separators ('[', '{', ',', ':', strings' contents included): jansson
+ * holds each value as a node of 24 to 100 bytes, so a file of a few bytes a
+ * number ("[[1]],") takes 20 to 60 times its size in memory. */
+json_t *ac_json_read_stream_max(FILE *f, size_t max_values, json_error_t *err, int *read_errno);
 
 /* Parse the file at path (ac_json_read_stream) into *root (a new reference
  * the caller releases with json_decref).  AC_EIO when the file cannot be

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "verify/json_array.h"
+#include "verify/paths_gibbs.h" /* the sampler's defaults, for its cost */
 #include "verify/paths_task.h"
 #include "verify/text.h"
 
@@ -52,6 +53,15 @@ static long first_nonfinite(const double *v, size_t n)
         if (!isfinite(v[i]))
             return (long)i;
     return -1;
+}
+
+/* Largest |v[i]| over v[0..n) (0 when n = 0). */
+static double max_abs(const double *v, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(v[i]));
+    return m;
 }
 
 /* Layer and head (1-based) of head k (layer 1's heads first). */
@@ -265,6 +275,17 @@ static const char *type_name(const json_t *v)
     return "?";
 }
 
+/* " of N entries" for an array (the length a shape error quotes), "" else;
+ * into buf. */
+static const char *length_of(const json_t *v, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (json_is_array(v))
+        snprintf(buf, cap, " of %zu entr%s", json_array_size(v),
+                 json_array_size(v) == 1 ? "y" : "ies");
+    return buf;
+}
+
 static ac_status no_memory(const rd *r)
 {
     return ac_fail(r->msg, AC_ENOMEM, "%s: out of memory", r->name);
@@ -311,6 +332,10 @@ static ac_status num(const rd *r, const json_t *v, const char *key, double *x)
 static ac_status integer(const rd *r, const json_t *v, const char *key, long lo, long hi,
                          const char *what, int *x)
 {
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+        fabs(json_real_value(v)) < 1e15) /* what a writer of floats (numpy, JavaScript) gives */
+        return bad(r, key, "expected an integer (%s), found the real number %.1f: write it without "
+                   "a decimal point or exponent", what, json_real_value(v));
     if (!json_is_integer(v))
         return bad(r, key, "expected an integer (%s), found %s", what, type_name(v));
     json_int_t i = json_integer_value(v);
@@ -379,7 +404,9 @@ static ac_status examples(const rd *r, const json_t *v, const char *key, ac_path
         return bad(r, key, "expected an array of examples, found %s", type_name(v));
     size_t m = json_array_size(v);
     if (m < 1 || m > (size_t)1 << 24)
-        return bad(r, key, "%zu examples, expected 1 to %d", m, 1 << 24);
+        return bad(r, key, "%zu examples, expected 1 to %d%s", m, 1 << 24,
+                   m < 1 && strcmp(key, "test.x") == 0 ? " (leave \"test\" out for no test set)"
+                                                       : "");
     *P = (int)m;
     char k[KEY_MAX];
     if (t->ntok < 0) {
@@ -472,9 +499,10 @@ typedef ac_status (*head_fn)(const rd *r, const json_t *h, const char *key, ac_p
 
 static ac_status each_head(const rd *r, const json_t *a, ac_paths_task *t, head_fn fn)
 {
+    char lenbuf[48];
     if (!json_is_array(a) || json_array_size(a) != (size_t)t->s.L)
         return bad(r, "attention.heads", "expected an array of L = %d layers (arrays of heads), "
-                   "found %s%s", t->s.L, type_name(a), json_is_array(a) ? " of another length" : "");
+                   "found %s%s", t->s.L, type_name(a), length_of(a, lenbuf, sizeof lenbuf));
     int k = 0;
     char key[KEY_MAX];
     for (int l = 0; l < t->s.L; l++) {
@@ -482,7 +510,7 @@ static ac_status each_head(const rd *r, const json_t *a, ac_paths_task *t, head_
         snprintf(key, sizeof key, "attention.heads[%d]", l);
         if (!json_is_array(hl) || json_array_size(hl) != (size_t)t->s.H[l])
             return bad(r, key, "expected an array of H[%d] = %d heads, found %s%s", l, t->s.H[l],
-                       type_name(hl), json_is_array(hl) ? " of another length" : "");
+                       type_name(hl), length_of(hl, lenbuf, sizeof lenbuf));
         for (int h = 0; h < t->s.H[l]; h++, k++) {
             snprintf(key, sizeof key, "attention.heads[%d][%d]", l, h);
             ac_status st = fn(r, json_array_get(hl, (size_t)h), key, t, k);
@@ -554,11 +582,12 @@ static ac_status w_read(const rd *r, const json_t *h, const char *key, ac_paths_
 static ac_status matrices(const rd *r, const json_t *v, const char *set, int P, ac_paths_task *t,
                           double **out)
 {
+    char lenbuf[48];
     char key[KEY_MAX];
     snprintf(key, sizeof key, "attention.%s", set);
     if (!json_is_array(v) || json_array_size(v) != (size_t)P)
         return bad(r, key, "expected an array of %d examples (one per %s.x), found %s%s", P, set,
-                   type_name(v), json_is_array(v) ? " of another length" : "");
+                   type_name(v), length_of(v, lenbuf, sizeof lenbuf));
     size_t nn = (size_t)t->ntok * t->ntok;
     if (!(*out = malloc(sizeof(double) * ((size_t)P * t->nheads * nn + 1))))
         return no_memory(r);
@@ -567,14 +596,14 @@ static ac_status matrices(const rd *r, const json_t *v, const char *set, int P, 
         snprintf(key, sizeof key, "attention.%s[%d]", set, mu);
         if (!json_is_array(e) || json_array_size(e) != (size_t)t->s.L)
             return bad(r, key, "expected an array of L = %d layers, found %s%s", t->s.L,
-                       type_name(e), json_is_array(e) ? " of another length" : "");
+                       type_name(e), length_of(e, lenbuf, sizeof lenbuf));
         int k = 0;
         for (int l = 0; l < t->s.L; l++) {
             const json_t *el = json_array_get(e, (size_t)l);
             snprintf(key, sizeof key, "attention.%s[%d][%d]", set, mu, l);
             if (!json_is_array(el) || json_array_size(el) != (size_t)t->s.H[l])
                 return bad(r, key, "expected an array of H[%d] = %d heads, found %s%s", l,
-                           t->s.H[l], type_name(el), json_is_array(el) ? " of another length" : "");
+                           t->s.H[l], type_name(el), length_of(el, lenbuf, sizeof lenbuf));
             for (int h = 0; h < t->s.H[l]; h++, k++) {
                 snprintf(key, sizeof key, "attention.%s[%d][%d][%d]", set, mu, l, h);
                 ac_status st = mat(r, json_array_get(el, (size_t)h), key, t->ntok,
@@ -658,6 +687,7 @@ static ac_status read_attention(const rd *r, const json_t *a, ac_paths_task *t)
 
 static ac_status read_root(const rd *r, const json_t *o, ac_paths_task *t)
 {
+    char lenbuf[48];
     static const char *const keys[] = {"format", "description", "L", "H", "N", "sigma2",
                                        "sigma2_a", "T", "readout", "train", "test", "attention",
                                        NULL};
@@ -683,7 +713,7 @@ static ac_status read_root(const rd *r, const json_t *o, ac_paths_task *t)
         return st;
     if (!json_is_array(v) || json_array_size(v) != (size_t)t->s.L)
         return bad(r, "H", "expected an array of L = %d head counts, found %s%s", t->s.L,
-                   type_name(v), json_is_array(v) ? " of another length" : "");
+                   type_name(v), length_of(v, lenbuf, sizeof lenbuf));
     for (int l = 0; l < t->s.L; l++) {
         char k[KEY_MAX];
         snprintf(k, sizeof k, "H[%d]", l);
@@ -744,6 +774,17 @@ static ac_status task_from_root(json_t *root, const json_error_t *err, const cha
     return st;
 }
 
+static ac_status too_many_values(const char *name, long at, ac_msg *msg)
+{
+    char where[48] = "";
+    if (at >= 0) /* a pipe has no offset */
+        snprintf(where, sizeof where, " by byte %ld", at);
+    return ac_fail(msg, AC_ESIZE, "%s: more than %zu JSON values (numbers, arrays, objects)%s: "
+                   "parsed, they would take up to %.3g GB (AC_PATHS_IO_MAX_VALUES in "
+                   "verify/paths_io.h, the most a task file holds)", name, AC_PATHS_IO_MAX_VALUES,
+                   where, AC_PATHS_IO_MAX_VALUES * 100.0 / 1e9);
+}
+
 ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
                               ac_msg *msg)
 {
@@ -753,6 +794,12 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
         return ac_fail(msg, AC_EINVAL, "%s: no text", name);
     size_t bom = ac_utf8_bom(buf, len);
     buf += bom, len -= bom;
+    size_t seps = 0; /* as ac_json_read_stream_max counts them */
+    for (size_t i = 0; i < len; i++) {
+        seps += buf[i] == '[' || buf[i] == '{' || buf[i] == ',' || buf[i] == ':';
+        if (seps >= AC_PATHS_IO_MAX_VALUES)
+            return too_many_values(name, (long)(i + bom), msg);
+    }
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     return task_from_root(root, &err, name, t, msg);
@@ -766,8 +813,12 @@ ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
     json_error_t err;
     int rerr;
-    json_t *root = ac_json_read_stream(f, &err, &rerr); /* parsed as it is read, a BOM skipped */
+    /* parsed as it is read, a BOM skipped, at most AC_PATHS_IO_MAX_VALUES */
+    json_t *root = ac_json_read_stream_max(f, AC_PATHS_IO_MAX_VALUES, &err, &rerr);
+    long at = ftell(f);
     fclose(f);
+    if (rerr == EFBIG)
+        return too_many_values(path, at, msg);
     if (rerr) {
         json_decref(root);
         return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(rerr));
@@ -1017,14 +1068,144 @@ ac_status ac_paths_task_phi(const ac_paths_task *t, int test, double *Phi, ac_ms
         r[t->readout == AC_PATHS_READOUT_LAST ? n - 1 : t->readout] = 1.0;
     const double *X = test ? t->Xt : t->X;
     /* one example at a time, as ac_paths_markov_phi */
+    size_t nn = (size_t)n * n;
     for (int mu = 0; mu < P && st == AC_OK; mu++) {
         ac_paths_task_omega(t, test, mu, Om, work);
+        /* qk and bilinear scores of huge inputs or weights overflow to
+         * inf - inf in the softmax: name the example and the head */
+        long i = first_nonfinite(Om, (size_t)t->nheads * nn);
+        if (i >= 0) {
+            int l, h;
+            layer_head(&t->s, (int)(i / (long)nn), &l, &h);
+            st = ac_fail(msg, AC_EINVAL, "%s.x[%d]: the attention of layer %d, head %d (attention."
+                         "heads[%d][%d]) is not finite: its scores overflow (largest |x| = "
+                         "%.3g): rescale the inputs or the head's weights", test ? "test" : "train", mu, l, h, l - 1, h - 1,
+                         max_abs(X + (size_t)mu * t->N0 * n, (size_t)t->N0 * n));
+            break;
+        }
         st = ac_paths_phi(&t->s, 1, t->N0, n, X + (size_t)mu * t->N0 * n, Om, r,
                           Phi + (size_t)mu * t->N0 * np, msg);
     }
 out:
     free(Om), free(work), free(r);
     return st;
+}
+
+/* ---- Cost ------------------------------------------------------------------- */
+
+/* The key of the largest of n terms (values v, keys k). */
+static const char *largest(int n, const double *v, const char *const *k)
+{
+    int j = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[j])
+            j = i;
+    return k[j];
+}
+
+void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_task_cost *c)
+{
+    const ac_paths_settings *s = &t->s;
+    double P = t->P, Pt = t->Pt, np = ac_paths_count(s), m = (double)t->N0 * np;
+    double u = (double)ac_paths_u_size(s), theta = ac_paths_theta_size(s), d3 = 0.0;
+    for (int l = 1; l <= s->L; l++)
+        d3 += pow(ac_paths_dim(s, l), 3);
+    /* doubles: K + T I and LAPACKE's row-major copy of it; the path tensors
+     * and Z = Phi L_1; the U-sized arrays of theory/paths.c (U, Ugp, Lu, Inv,
+     * Ut, Gt, the action's gradient; M, G1 of np^2) and the minimiser's
+     * vectors (GSL's BFGS keeps about ten of theta's size); the pre-kernels
+     * or the compressed route, each at most 2^25 */
+    double kb = 2 * P * P, xb = (2 * P + Pt) * m, hb = 8 * u + 2 * np * np + 10 * theta;
+    c->bytes = 8.0 * (kb + xb + hb + (double)AC_PATHS_PREKERNEL_MAX);
+    /* one evaluation: the Cholesky P^3/3, K and the direct route's L^{-1} Phi
+     * (P^2 m each, plus Z^T Z over P N0 rows, np^2 P N0), through BLAS; the
+     * factors, inverses and chain rule of the U_l, as loops */
+    c->evals = fmin(fmin(AC_PATHS_IO_EVALS_BASE + AC_PATHS_IO_EVALS_PER_SQRT_THETA * sqrt(theta),
+                         AC_PATHS_IO_EVALS_MAX), 3.0 * max_iter + 1);
+    double pf = c->evals * (P * P * P / 3 + 3 * P * P * m) / AC_PATHS_IO_BLAS_FLOPS,
+           hf = c->evals * (2 * np * np * P * t->N0 / AC_PATHS_IO_BLAS_FLOPS +
+                            d3 * AC_PATHS_IO_LOOP_SECONDS);
+    c->seconds = pf + hf;
+    static const char *const keys[] = {"train.x", "train.x", "H", "train.x", "H"};
+    double v[] = {kb / (AC_PATHS_IO_BYTES_MAX / 8), xb / (AC_PATHS_IO_BYTES_MAX / 8),
+                  hb / (AC_PATHS_IO_BYTES_MAX / 8), pf / AC_PATHS_IO_SECONDS_MAX,
+                  hf / AC_PATHS_IO_SECONDS_MAX};
+    c->key = largest(5, v, keys);
+    if (c->key == keys[1] && Pt > P)
+        c->key = "test.x";
+}
+
+void ac_paths_task_sample_cost(const ac_paths_task *t, int chains, long burn, long keep,
+                               ac_paths_task_cost *c)
+{
+    const ac_paths_settings *s = &t->s;
+    int L = s->L;
+    double P = t->P, Pt = t->Pt, M = P + Pt, np = ac_paths_count(s), N0 = t->N0;
+    /* one chain's state (verify/paths_gibbs.c's layout), the forward pass's
+     * products per path and example, and the widths' sums */
+    double state = s->n[L] + s->n[0] * N0, fwd = N0 * s->n[0] + s->n[L], widths = N0, qsum = N0;
+    for (int l = 1; l <= L; l++) {
+        state += s->H[l - 1] * s->n[l] * s->n[l - 1];
+        fwd += s->n[l] * s->n[l - 1];
+    }
+    for (int l = 0; l <= L; l++)
+        widths += s->n[l], qsum += s->n[l];
+    /* doubles: the states; R_l (np M per width) and Lam; G and LAPACKE's
+     * copy; the records (f on the test set and U_1 per kept sweep and
+     * chain) and their diagnostics' copy; the CLI's path tensors and the
+     * pre-kernels (at most 2^25) */
+    double nb = chains * state + np * M * widths + np * widths, pb = 2 * P * P + 2 * M * N0 * np,
+           rb = 2.0 * chains * keep * (Pt + np * np);
+    c->bytes = 8.0 * (nb + pb + rb + (double)AC_PATHS_PREKERNEL_MAX);
+    /* one sweep of one chain: per block (a, V_L .. V_1, V_0) the Cholesky
+     * P^3/3 and J J^T, np P^2 q plus np^2 P q to build it (q the block's
+     * input width); two forward passes over M rows; every weight drawn */
+    double sweeps = (double)chains * (burn + keep);
+    double pf = sweeps * ((L + 2) * P * P * P / 3 + np * P * P * qsum) / AC_PATHS_IO_BLAS_FLOPS,
+           hf = sweeps * np * np * P * qsum / AC_PATHS_IO_BLAS_FLOPS,
+           nf = sweeps * 2 * np * M * fwd / AC_PATHS_IO_BLAS_FLOPS,
+           df = sweeps * (state + (L + 2) * P) * AC_PATHS_IO_DRAW_SECONDS;
+    c->evals = sweeps;
+    c->seconds = pf + hf + nf + df;
+    static const char *const keys[] = {"N", "train.x", "--sweeps", "train.x", "H", "N", "N"};
+    double v[] = {nb / (AC_PATHS_IO_BYTES_MAX / 8), pb / (AC_PATHS_IO_BYTES_MAX / 8),
+                  rb / (AC_PATHS_IO_BYTES_MAX / 8), pf / AC_PATHS_IO_SECONDS_MAX,
+                  hf / AC_PATHS_IO_SECONDS_MAX, nf / AC_PATHS_IO_SECONDS_MAX,
+                  df / AC_PATHS_IO_SECONDS_MAX};
+    c->key = largest(7, v, keys);
+    if (c->key == keys[2] && Pt > np * np) /* the records are mostly f on the test set */
+        c->key = "--sweeps, test.x";
+    /* over the time bound with sweeps that the default run would not take:
+     * the options are the lever, not the sizes */
+    double dflt = (double)AC_PATHS_GIBBS_CHAINS_DEFAULT *
+                  (AC_PATHS_GIBBS_BURN_DEFAULT + AC_PATHS_GIBBS_KEEP_DEFAULT);
+    if (c->bytes <= AC_PATHS_IO_BYTES_MAX && c->seconds > AC_PATHS_IO_SECONDS_MAX &&
+        c->seconds / sweeps * dflt <= AC_PATHS_IO_SECONDS_MAX)
+        c->key = "--chains, --burn, --sweeps";
+}
+
+ac_status ac_paths_task_cost_check(const ac_paths_task *t, const ac_paths_task_cost *c,
+                                   const char *what, const char *name, ac_msg *msg)
+{
+    name = name ? name : DEFAULT_NAME;
+    double wmax = 0.0;
+    for (int l = 0; l <= t->s.L; l++)
+        wmax = fmax(wmax, t->s.n[l]);
+    char sizes[256];
+    snprintf(sizes, sizeof sizes, "P = %d training and %d test examples of %d tokens x %d "
+             "features, %d paths, widths up to %.6g", t->P, t->Pt, t->ntok, t->N0,
+             ac_paths_count(&t->s), wmax);
+    if (c->bytes > AC_PATHS_IO_BYTES_MAX)
+        return ac_fail(msg, AC_ESIZE, "%s: %s: %s would hold about %.3g GB of memory (%s), over "
+                       "the bound of %.3g GB (AC_PATHS_IO_BYTES_MAX in verify/paths_io.h)", name,
+                       c->key, what, c->bytes / 1e9, sizes, AC_PATHS_IO_BYTES_MAX / 1e9);
+    if (c->seconds > AC_PATHS_IO_SECONDS_MAX)
+        return ac_fail(msg, AC_ESIZE, "%s: %s: %s would take about %.3g s, %.3g %s at %.3g s "
+                       "each (%s), over the bound of %g s (AC_PATHS_IO_SECONDS_MAX in "
+                       "verify/paths_io.h)", name, c->key, what, c->seconds, c->evals,
+                       strcmp(what, "paths solve") == 0 ? "evaluations of the action" : "sweeps (all chains)",
+                       c->seconds / c->evals, sizes, AC_PATHS_IO_SECONDS_MAX);
+    return AC_OK;
 }
 
 /* ---- Solve ------------------------------------------------------------------ */
@@ -1052,12 +1233,45 @@ static double sign_accuracy(int P, const double *mean, const double *y)
     return P > 0 ? (double)ok / P : NAN;
 }
 
+/* The minimiser could not start: the action or its gradient at the GP
+ * values of U is not finite although K + T I has a factor (labels or
+ * kernel entries so large that y^T (K + T I)^{-1} y or the gradient
+ * overflow).  Say so with the scales of the quantities that set it. */
+static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w, const double *U,
+                                  ac_msg *msg)
+{
+    const ac_paths_settings *s = &t->s;
+    double S = NAN, Ua, *G = malloc(sizeof(double) * ac_paths_u_size(s));
+    ac_msg m = {{0}};
+    int gfin = 0;
+    if (G && ac_paths_action(w, U, &S, &Ua, G, &m) == AC_OK)
+        gfin = first_nonfinite(G, ac_paths_u_size(s)) < 0;
+    free(G);
+    double s2 = 0.0;
+    for (int l = 0; l <= s->L; l++)
+        s2 = fmax(s2, s->sigma2[l]);
+    return ac_fail(msg, AC_EINVAL,
+                   "train.y, train.x, sigma2, sigma2_a: the action at the GP start is %s (S = %.3g, its "
+                   "gradient %s): the scales of the labels (largest |y| = %.3g), the inputs "
+                   "(largest |x| = %.3g) and the prior variances (largest sigma2 %.3g, sigma2_a "
+                   "%.3g) against T = %.3g overflow double precision: rescale them",
+                   isfinite(S) ? "finite but its gradient is not" : "not finite", S,
+                   gfin ? "finite" : "not finite", max_abs(t->Y, (size_t)t->P),
+                   max_abs(t->X, (size_t)t->P * t->N0 * t->ntok), s2, s->sigma2_a, s->T);
+}
+
 ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set,
                               ac_paths_task_result *r, ac_msg *msg)
 {
     ac_paths_task_result_init(r);
     ac_status st = ac_paths_task_check(t, DEFAULT_NAME, msg);
     if (st != AC_OK)
+        return st;
+    ac_paths_task_cost cost;
+    ac_min_settings def;
+    ac_min_settings_default(&def);
+    ac_paths_task_solve_cost(t, (set ? set : &def)->max_iter, &cost);
+    if ((st = ac_paths_task_cost_check(t, &cost, "paths solve", NULL, msg)) != AC_OK)
         return st;
     double t0 = ac_clock();
     const ac_paths_settings *s = &t->s;
@@ -1081,8 +1295,11 @@ ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set
         goto out;
     ac_paths_gp_u(s, r->U);
     memcpy(Ugp, r->U, sizeof(double) * ac_paths_u_size(s));
-    if ((st = ac_paths_solve(w, set, r->U, &r->info, msg)) != AC_OK)
+    if ((st = ac_paths_solve(w, set, r->U, &r->info, msg)) != AC_OK) {
+        if (st == AC_ECALLBACK)
+            st = start_not_finite(t, w, Ugp, msg);
         goto out;
+    }
     ac_paths_head_scores(s, r->U, r->scores);
     if (Pt > 0) {
         if ((st = ac_paths_predict(w, r->U, Pt, Phit, r->mean, r->var, msg)) != AC_OK)
@@ -1127,16 +1344,18 @@ ac_status ac_paths_task_markov(const ac_paths_task_gen *g, ac_paths_task *t, ac_
     if (ntr < 2 || ntr % 2 || nte < 2 || nte % 2)
         return ac_fail(msg, AC_EINVAL, "markov task: --train %d and --test %d must be even and "
                        ">= 2 (half of each set per class)", ntr, nte);
-    /* what the reader takes back (examples(): each set's inputs within
-     * AC_PATHS_IO_MAX_PHI), checked before drawing gigabytes */
-    int most = ntr > nte ? ntr : nte;
-    double nx = (double)most * AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK;
-    if (nx > (double)AC_PATHS_IO_MAX_PHI)
-        return ac_fail(msg, AC_ESIZE, "markov task: %s %d examples x %d features x %d tokens = %.0f "
-                       "numbers exceed %zu (AC_PATHS_IO_MAX_PHI), more than paths solve reads back "
-                       "(at most %d examples a set)", most == ntr ? "--train" : "--test", most,
-                       AC_PATHS_MARKOV_N0, AC_PATHS_MARKOV_NTOK, nx, AC_PATHS_IO_MAX_PHI,
-                       (int)(AC_PATHS_IO_MAX_PHI / ((size_t)AC_PATHS_MARKOV_N0 * AC_PATHS_MARKOV_NTOK)));
+    /* what the reader takes back (AC_PATHS_IO_MAX_VALUES; each set's inputs
+     * within AC_PATHS_IO_MAX_PHI follows), checked before drawing gigabytes:
+     * an example is ntok (N0 + 1) + 2 values and its label, the four
+     * bilinear heads 4 N0 (N0 + 1), the settings a few dozen */
+    double per = (double)AC_PATHS_MARKOV_NTOK * (AC_PATHS_MARKOV_N0 + 1) + 3,
+           fixed = 4.0 * AC_PATHS_MARKOV_N0 * (AC_PATHS_MARKOV_N0 + 1) + 64,
+           values = ((double)ntr + nte) * per + fixed;
+    if (values > (double)AC_PATHS_IO_MAX_VALUES)
+        return ac_fail(msg, AC_ESIZE, "markov task: --train %d and --test %d examples make a file of "
+                       "%.0f JSON values, over %zu (AC_PATHS_IO_MAX_VALUES), more than paths solve "
+                       "reads back (at most %d examples in all)", ntr, nte, values,
+                       AC_PATHS_IO_MAX_VALUES, (int)(((double)AC_PATHS_IO_MAX_VALUES - fixed) / per));
     unsigned long off = g->seed - AC_PATHS_IO_MARKOV_SEED_DEFAULT; /* wraps below 27: fine */
     unsigned long seeds[4] = {g->seed, g->seed + (AC_PATHS_MARKOV_SEED_TEST - AC_PATHS_MARKOV_SEED_TRAIN),
                               AC_PATHS_MARKOV_SEED_RANDOM1 + off, AC_PATHS_MARKOV_SEED_RANDOM2 + off};

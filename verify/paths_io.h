@@ -58,6 +58,15 @@
  * one-feature tokens asked for 3 GiB).  The paper's tasks need 4 x 31 x 31;
  * the bound leaves 4 heads of 4096 tokens. */
 #define AC_PATHS_IO_MAX_OMEGA ((size_t)1 << 26)
+/* Most JSON values (numbers, arrays, objects, strings) a task file may
+ * hold: 2^25.  jansson keeps each as a node of 24 to 100 bytes (a lone
+ * number in its array of one costs the most: "[[1]]," is 6 bytes of text
+ * and 3 nodes, measured 95 bytes a value in all), so the parsed document
+ * stays within about 3.4 GB, under AC_PATHS_IO_BYTES_MAX; the reader counts
+ * the separators as it reads and stops past the bound, before the
+ * document is built.  The claims' Markov task with its 1000 test examples
+ * holds 7.9e6 values; the bound leaves 4660 such examples. */
+#define AC_PATHS_IO_MAX_VALUES ((size_t)1 << 25)
 
 typedef enum {
     AC_PATHS_ATTN_QK,        /* per head Q, K (G_k x N0 each) */
@@ -161,9 +170,74 @@ void ac_paths_task_result_clear(ac_paths_task_result *r);
  * ac_paths_markov_accuracy, step for step, on the task's path tensor.
  * Returns AC_OK whenever the minimiser ran (read r->info.min.status);
  * AC_ENUMERIC when K + T I has no Cholesky factor at the GP start (msg names
- * T), AC_EINVAL (bad settings), AC_ENOMEM. */
+ * T); AC_EINVAL for bad settings, an attention that is not finite (scores
+ * that overflow; msg names the example and the head), or an action or
+ * gradient that is not finite at the GP start (labels, inputs or prior
+ * variances too large: msg names them with their scales); AC_ENOMEM. */
 ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set,
                               ac_paths_task_result *r, ac_msg *msg);
+
+/* ---- Cost, from the sizes, before any work ------------------------------- */
+
+/* A task file of kilobytes can ask for more memory than the machine has and
+ * for hours of work: 20000 one-number examples make K + T I 20000 x 20000
+ * (3.2 GB, twice over: LAPACKE_dpotrf copies it) and 9e12 flops an
+ * evaluation; 4096 paths make U_1 4096 x 4096, whose factor and inverse take
+ * minutes an evaluation, and a solve takes thousands.  The commands estimate
+ * both from the sizes and refuse (AC_ESIZE, naming the key) above these
+ * bounds, set on a 2-core machine with 24 GiB (docs/paths.md):
+ *   memory: 4 GiB, a sixth of that machine;
+ *   time: 30 minutes for the whole run (a solve: its evaluations of the
+ *         action and gradient, estimated below; a sample: every chain and
+ *         sweep). */
+#define AC_PATHS_IO_BYTES_MAX 4294967296.0
+#define AC_PATHS_IO_SECONDS_MAX 1800.0
+/* Evaluations a solve takes, for its estimate: 30 + 20 sqrt(theta), theta
+ * the Cholesky parameters (ac_paths_theta_size), at most 3 per iteration
+ * allowed and at most 4000.  Measured: 25-35 with one path (P = 1000,
+ * 3000), 204 at theta = 146, 761 at 2116, 3043 at 33032, 1824 at 131464. */
+#define AC_PATHS_IO_EVALS_BASE 30.0
+#define AC_PATHS_IO_EVALS_PER_SQRT_THETA 20.0
+#define AC_PATHS_IO_EVALS_MAX 4000.0
+/* The rates the estimates use, measured with one OpenBLAS thread on that
+ * machine under a load of 2-5 (other jobs sharing its cores), rounded so
+ * that the estimate is above the time measured (tests/cli_paths.sh times
+ * none of this; docs/paths.md gives the runs):
+ *   BLAS_FLOPS: dpotrf, dgemm and dtrsm flops a second (dpotrf at P =
+ *               1000 in a solve: 1.2e10);
+ *   LOOP_SECONDS: the solve's loops over U_l (its factor, inverse and the
+ *               chain rule through L_l, not BLAS), seconds per D_l^3
+ *               (measured 1.4-1.5 ns at D_1 = 256 and 512);
+ *   DRAW_SECONDS: one gsl_ran_gaussian draw (32 ns measured in
+ *               bench/paths.sh's Gibbs floor). */
+#define AC_PATHS_IO_BLAS_FLOPS 5e9
+#define AC_PATHS_IO_LOOP_SECONDS 2e-9
+#define AC_PATHS_IO_DRAW_SECONDS 4e-8
+
+typedef struct {
+    double bytes;         /* most memory held at once, the task itself excluded */
+    double seconds;       /* the whole run */
+    double evals;         /* solve: the evaluations estimated; sample: sweeps
+                             of all chains */
+    const char *key;      /* the key whose size dominates the larger of the
+                             two against its bound ("train.x", "test.x", "H",
+                             "N"; for sample also "--sweeps") */
+} ac_paths_task_cost;
+
+/* The cost of ac_paths_task_solve on t (a checked task) with at most
+ * max_iter iterations. */
+void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_task_cost *c);
+/* The cost of sampling t (a checked task with integer widths) by
+ * verify/paths_gibbs.h with chains, burn and keep sweeps, the path tensors
+ * included. */
+void ac_paths_task_sample_cost(const ac_paths_task *t, int chains, long burn, long keep,
+                               ac_paths_task_cost *c);
+/* AC_OK when c is within AC_PATHS_IO_BYTES_MAX and AC_PATHS_IO_SECONDS_MAX,
+ * else AC_ESIZE with msg "NAME: KEY: what would need what (the sizes), over
+ * the bound (its name)"; what names the command ("paths solve", "paths
+ * sample"). */
+ac_status ac_paths_task_cost_check(const ac_paths_task *t, const ac_paths_task_cost *c,
+                                   const char *what, const char *name, ac_msg *msg);
 
 /* ---- Tasks of the claims (attncheck paths generate) ---------------------- */
 
