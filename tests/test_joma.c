@@ -226,6 +226,11 @@ Test(joma, closed_form_is_accurate_near_the_blowup_time)
     cr_assert(ac_joma_linear_tstar(d, T, 60.0) >= 0.0);
     cr_assert(ac_joma_linear_v(-d, T, 0.0, 0.5 * ts) < 0);
     cr_assert(isinf(ac_joma_linear_tstar(0.0, T, 0.0)));
+    /* No temperature, no law: NaN, whatever the sign of v0 (T = 0 gave 0
+     * with v0 > 0: a blow-up "at once" that no closed form says) */
+    cr_assert(isnan(ac_joma_linear_tstar(d, 0.0, 1.0)) && isnan(ac_joma_linear_tstar(d, 0.0, -1.0)));
+    cr_assert(isnan(ac_joma_linear_tstar(d, -T, 0.0)) && isnan(ac_joma_linear_tstar(d, INFINITY, 0.0)));
+    cr_assert(isnan(ac_joma_linear_tstar(NAN, T, 0.0)) && isnan(ac_joma_linear_tstar(d, T, NAN)));
 }
 
 Test(joma, linear_exp_singularity_is_reported_at_tstar_without_overflow)

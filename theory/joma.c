@@ -425,6 +425,8 @@ void ac_joma_entropy_trajectory(const ac_joma_reduced *m, int nt, const double *
 
 double ac_joma_linear_tstar(double delta, double T, double v0)
 {
+    if (!(T > 0.0) || !isfinite(T) || isnan(delta) || isnan(v0))
+        return NAN; /* joma.h: no temperature, no law (T = 0 gave 0 or NaN by the sign of v0) */
     if (delta == 0.0)
         return HUGE_VAL;
     double s = delta > 0.0 ? 1.0 : -1.0;

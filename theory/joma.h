@@ -100,7 +100,8 @@ void ac_joma_entropy_trajectory(const ac_joma_reduced *m, int nt, const double *
  * (T = 2, v0 = 0: t* = sqrt(pi/2)/|Delta|).  Near t* v is computed from
  * erfc, so v(t* (1 - 1e-12)) keeps its accuracy. */
 
-/* t* of one component; +inf when Delta = 0. */
+/* t* of one component; +inf when Delta = 0; NaN when T is not a finite
+ * positive number or Delta or v0 is NaN. */
 double ac_joma_linear_tstar(double delta, double T, double v0);
 /* min over l of the t* of each component (v0 = NULL: zeros); +inf when
  * every Delta is 0. */
