@@ -430,6 +430,10 @@ Test(paths_io, unreadable_file_is_an_io_error_naming_it)
     cr_assert_eq(ac_paths_task_read("/nonexistent/task.json", &t, &msg), AC_EIO);
     cr_assert(strstr(msg.text, "/nonexistent/task.json"), "%s", msg.text);
     cr_assert_eq(ac_paths_task_read(tmpdir, &t, &msg), AC_EIO, "a directory: %s", msg.text);
+    /* a NULL path is the caller's error, named, not fopen's undefined behaviour */
+    cr_assert_eq(ac_paths_task_read(NULL, &t, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "path is NULL"), "%s", msg.text);
+    cr_assert_eq(ac_paths_task_read("/nonexistent/task.json", NULL, &msg), AC_EINVAL);
 }
 
 /* ---- attention --------------------------------------------------------------- */

@@ -807,6 +807,8 @@ ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_
 
 ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
 {
+    if (!path || !t)
+        return ac_fail(msg, AC_EINVAL, "paths task: %s is NULL", !path ? "the path" : "the task");
     ac_paths_task_init(t);
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -117,8 +117,9 @@ ac_status ac_paths_task_check(const ac_paths_task *t, const char *name, ac_msg *
  * AC_ESIZE (ac_paths_task_check), AC_ENOMEM. */
 ac_status ac_paths_task_parse(const char *buf, size_t len, const char *name, ac_paths_task *t,
                               ac_msg *msg);
-/* Read the file path and parse it; AC_EIO (msg "PATH: reason") when it
- * cannot be read.  The text is parsed as it is read (jansson's callback
+/* Read the file path and parse it into t (initialised here, as by _parse:
+ * clear a task read before first); AC_EIO (msg "PATH: reason") when it
+ * cannot be read, AC_EINVAL for a NULL path or t.  The text is parsed as it is read (jansson's callback
  * loader), so memory follows what was parsed: a stream that is not JSON
  * stops at its first bad byte.  A leading UTF-8 byte-order mark is skipped,
  * here and by _parse (RFC 8259 allows a parser to ignore one). */
@@ -166,7 +167,8 @@ void ac_paths_task_result_clear(ac_paths_task_result *r);
 
 /* The saddle point of S from the GP start by ac_paths_solve (set NULL:
  * ac_min_settings_default), the predictor on the test set at it and at the
- * GP values, and the head scores: the computation of
+ * GP values, and the head scores into r, which is initialised here (clear a
+ * result of an earlier call first: its arrays are not freed): the computation of
  * ac_paths_markov_accuracy, step for step, on the task's path tensor.
  * Returns AC_OK whenever the minimiser ran (read r->info.min.status);
  * AC_ENUMERIC when K + T I has no Cholesky factor at the GP start (msg names
