@@ -796,6 +796,16 @@ Test(svm_train, no_run_before_a_good_set_and_null_settings_are_the_defaults)
     cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, NULL, W0, &msg), AC_OK, "%s", msg.text);
     ac_svm_trainer_iterate(tr);
     cr_assert_eq(memcmp(W1, ac_svm_trainer_W(tr), sizeof W1), 0);
+    /* a NaN in a used embedding row or an infinity in W0 is refused by
+     * name (they ran, and ended as "diverged" at the first step) */
+    double keep = E[(size_t)D->tok[0] * 8 + 3];
+    E[(size_t)D->tok[0] * 8 + 3] = NAN;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, NULL, W0, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "embedding") && strstr(msg.text, "entry 3"), "%s", msg.text);
+    E[(size_t)D->tok[0] * 8 + 3] = keep;
+    W0[9] = INFINITY;
+    cr_assert_eq(ac_svm_trainer_set(tr, D, NULL, E, NULL, W0, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "W0[1][1]"), "%s", msg.text);
     ac_svm_trainer_free(tr);
     free(E);
     ac_tpg_data_free(D);

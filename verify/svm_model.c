@@ -163,6 +163,18 @@ static ac_status work_set(work *w, const ac_tpg_data *D, const int *query, const
         memcpy(w->Ev + (size_t)v * d, E + (size_t)w->vid[v] * d, sizeof(double) * (size_t)d);
     for (int q = 0; q < w->Q; q++)
         memcpy(w->Eq + (size_t)q * d, E + (size_t)w->qid[q] * d, sizeof(double) * (size_t)d);
+    /* a non-finite embedding the data uses is the caller's input, named
+     * here, not a run that "diverged" at its first step */
+    for (int v = 0; v < w->V; v++)
+        for (int k = 0; k < d; k++)
+            if (!isfinite(w->Ev[(size_t)v * d + k]))
+                return ac_fail(msg, AC_EINVAL, "the embedding of token %d holds %g at entry %d", w->vid[v],
+                               w->Ev[(size_t)v * d + k], k);
+    for (int q = 0; q < w->Q; q++)
+        for (int k = 0; k < d; k++)
+            if (!isfinite(w->Eq[(size_t)q * d + k]))
+                return ac_fail(msg, AC_EINVAL, "the embedding of query token %d holds %g at entry %d", w->qid[q],
+                               w->Eq[(size_t)q * d + k], k);
     w->dense = (size_t)w->Q * w->V <= w->tab;
     w->exptab = w->dense && (size_t)w->Q * w->V * AC_SVM_EXPTAB_RATIO <= (size_t)ntok;
     w->D = D;
@@ -561,6 +573,9 @@ ac_status ac_svm_trainer_set(ac_svm_trainer *tr, const ac_tpg_data *D, const int
     ac_status st = work_set(&tr->w, D, query, E, msg);
     if (st != AC_OK)
         return st;
+    for (int i = 0; i < w->d * w->d; i++)
+        if (!isfinite(W0[i]))
+            return ac_fail(msg, AC_EINVAL, "training: W0[%d][%d] = %g is not finite", i / w->d, i % w->d, W0[i]);
     tr->set = *set;
     memcpy(tr->W, W0, sizeof(double) * (size_t)w->d * w->d);
     if (set->steps == 0)

@@ -103,8 +103,8 @@ void ac_svm_trainer_free(ac_svm_trainer *tr);
  * token ids are taken here; query as in ac_svm_model_loss) from W0 (d x d,
  * copied) under set (copied; NULL: ac_svm_train_settings_default).
  * AC_EINVAL when set fails its check (msg says which setting), tr, D, E or
- * W0 is NULL, an id is outside [0, D->K) or an example is empty without a
- * query; AC_ESIZE when D is empty or does not fit the sizes of the alloc.
+ * W0 is NULL, an id is outside [0, D->K), an example is empty without a
+ * query, or W0 or a row of E the data uses holds a NaN or an infinity; AC_ESIZE when D is empty or does not fit the sizes of the alloc.
  * After an error the trainer holds no run (nothing of an earlier one):
  * iterate refuses with AC_EINVAL, run returns at once, test says RUNNING
  * and the info is that of a run not started. */
