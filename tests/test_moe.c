@@ -438,6 +438,10 @@ Test(moe, invalid_sizes_models_and_sentences_are_refused)
     ac_moe_quad q = {.i = 0, .j = 0, .a = 0, .b = 1, .c = 2, .d = 3};
     cr_assert_eq(ac_moe_form_analogy_defect(f, x, x, &q, lp, &msg), AC_EINVAL);
     cr_assert_null(ac_moe_model_alloc(&s, AC_MOE_WITH_BO)); /* b_O without W_O */
+    cr_assert_null(ac_moe_model_alloc(&s, AC_MOE_WITH_P | (1u << 7))); /* a bit of no array */
+    ac_moe_model *all = ac_moe_model_alloc(&s, AC_MOE_WITH_ALL & ~(unsigned)AC_MOE_WITH_BO);
+    cr_assert_not_null(all, "every known bit the sizes allow is accepted");
+    ac_moe_model_free(all);
     double big[256];
     cr_assert_eq(ac_moe_attention_from_form(f, big, big, big, big, &msg), AC_EINVAL); /* dk != d */
     cr_assert_not_null(strstr(msg.text, "dk = d"), "%s", msg.text);

@@ -199,6 +199,8 @@ ac_moe_model *ac_moe_model_alloc(const ac_moe_sizes *s, unsigned with)
 {
     if (ac_moe_sizes_check(s))
         return NULL;
+    if (with & ~(unsigned)AC_MOE_WITH_ALL) /* a bit of no array: a caller's mistake, not an option */
+        return NULL;
     if (s->layers == 2 && (with & (AC_MOE_WITH_BQ | AC_MOE_WITH_BK | AC_MOE_WITH_BV |
                                    AC_MOE_WITH_WO | AC_MOE_WITH_BO)))
         return NULL;

@@ -105,7 +105,8 @@ enum {
     AC_MOE_WITH_BV = 1 << 3, /* value bias */
     AC_MOE_WITH_WO = 1 << 4, /* output projection W_O */
     AC_MOE_WITH_BO = 1 << 5, /* its bias */
-    AC_MOE_WITH_C = 1 << 6   /* output bias c */
+    AC_MOE_WITH_C = 1 << 6,  /* output bias c */
+    AC_MOE_WITH_ALL = (1 << 7) - 1 /* every bit above; any other is refused */
 };
 typedef struct {
     ac_moe_attention m; /* pointers into the arrays below */
@@ -114,8 +115,9 @@ typedef struct {
 } ac_moe_model;
 
 /* A zeroed model for checked sizes (copied); layer-2 arrays for layers =
- * 2.  NULL on bad sizes, options the sizes do not allow (biases or W_O with
- * two layers, no W_O while dout != H dv), or no memory. */
+ * 2.  NULL on bad sizes, a bit of `with` outside AC_MOE_WITH_ALL, options
+ * the sizes do not allow (biases or W_O with two layers, no W_O while dout
+ * != H dv), or no memory. */
 ac_moe_model *ac_moe_model_alloc(const ac_moe_sizes *s, unsigned with);
 void ac_moe_model_free(ac_moe_model *mm);
 
