@@ -237,6 +237,9 @@ grep_in err "--times: entry 1 (-1) lies on the other side of --t0 = 0" "the entr
 KEYS="/usr/bin/python3 $(dirname "$0")/doc_keys.py"
 $J integrate $EX/joma-mu.txt --t-end 1 --n-out 3 --format json --out "$T/keys-int.json"
 check "integrate's JSON keys are the documented ones" $KEYS prose docs/joma.md '**JSON output**' '\n\n' "$T/keys-int.json"
+$J integrate $EX/joma-mu.txt --t-end 1 --n-out 3 --out "$T/keys-int.csv"
+check "integrate's CSV comment keys are the documented ones" \
+    $KEYS comments docs/joma.md '**CSV output**: comment lines' ' then the header' "$T/keys-int.csv"
 $J train --tokens $EX/joma-tokens.txt --steps 5 --format json --out "$T/keys-train.json"
 check "train's JSON keys are the documented ones" $KEYS prose docs/joma.md 'The JSON object also holds' '\n\n' "$T/keys-train.json"
 check "train's row keys are the documented columns" $KEYS column docs/joma.md '`joma train`' "$T/keys-train.json" rows

@@ -14,7 +14,11 @@ with the difference.
       its first SUB row, e.g. rows).
   doc_keys.py column DOC SECTION OUTPUT SUB   the first column's `names`
       of the first table in the '## ' section titled with SECTION, against
-      the keys of the output's first SUB row."""
+      the keys of the output's first SUB row.
+  doc_keys.py comments DOC MARKER END OUTPUT   the `names` in DOC between
+      MARKER and the next END, less those inside parentheses (the values
+      said beside a key); the keys of OUTPUT's '# key: value' lines (a CSV
+      whose comment lines come first)."""
 import json
 import re
 import sys
@@ -78,7 +82,19 @@ def column(doc, section, out, sub):
     return documented, set(json.load(open(out))[sub][0])
 
 
-documented, actual = {'table': table, 'prose': prose, 'column': column}[sys.argv[1]](*sys.argv[2:])
+def comments(doc, marker, end, out):
+    text = open(doc, encoding='utf-8').read().split(marker, 1)[1].split(end, 1)[0]
+    documented = set(re.findall(NAME, re.sub(r'\([^()]*\)', '', text)))
+    actual = set()
+    for line in open(out, encoding='utf-8'):
+        if not line.startswith('# '):
+            break
+        actual.add(line[2:].split(':', 1)[0])
+    return documented, actual
+
+
+documented, actual = {'table': table, 'prose': prose, 'column': column,
+                      'comments': comments}[sys.argv[1]](*sys.argv[2:])
 if documented != actual:
     print('documented only:', sorted(documented - actual), '; output only:', sorted(actual - documented))
     sys.exit(1)
