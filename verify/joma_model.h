@@ -128,7 +128,8 @@ void ac_joma_trainer_free(ac_joma_trainer *tr);
  * meanwhile) with embeddings U (d x (M+1), borrowed likewise; NULL: the
  * identity, needs d >= M + 1) from z0 (M) and W0 (d x K), both copied, under
  * set (copied).  r (borrowed) draws the minibatches; it may be NULL for the
- * full batch.  AC_EINVAL (msg says which) for bad settings, a batch above
+ * full batch.  AC_EINVAL (msg says which) for a NULL tr, D, set, z0 or W0
+ * (set NULL is not the defaults here), bad settings, a batch above
  * D->N, a minibatch without r, NULL U with d < M + 1, a label out of range or
  * a non-finite start; AC_ESIZE when D does not fit the alloc's sizes.  After
  * an error the trainer holds no run (iterate refuses, run returns at once)
