@@ -880,7 +880,8 @@ static void train_help(void)
            "  --format F       text | csv | json (default: text); --out FILE writes there atomically\n\n"
            "Exit 0: trained to the step limit and the flow reached the last time.  Exit 1: training\n"
            "diverged or the flow ended early (exp attention breaks down, spec 6.2): the rows reached\n"
-           "are written.  Exit 2: bad input.\n",
+           "are written.  Exit 2: bad input, or data past the bounds checked before the run:\n"
+           "M + K M + K <= 2^20 flow unknowns, N K M <= 2^23 a flow evaluation (docs/joma.md).\n",
            TRAIN_STEPS_MAX, d.steps, d.lr, AC_JOMA_TRAIN_INIT_SCALE_DEFAULT, TRAIN_SEED_DEFAULT);
 }
 

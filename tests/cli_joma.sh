@@ -182,6 +182,11 @@ awk 'BEGIN { for (i = 0; i < 256; i++) print "c" i, "d" (i * 7) % 256, "l" i }' 
 expect 2 "a flow beyond the cost bound" -- timeout 10 $J train --tokens "$T/flow.tok" --steps 1
 grep_in err "flow.tok: N x K x M = 256 x 256 x 512 = 33554432, the cost of one evaluation of the joint flow, exceeds 8388608" \
     "the flow cost: N, K, M, bound"
+# train --help states the bounds the run checks (2^34 SGD, 2^23 a flow evaluation, 2^20 unknowns).
+expect 0 "train --help" -- $J train --help
+grep_in out "steps x N K (M + 1) <= 2^34" "train's help: the SGD cost bound"
+grep_in out "N K M <= 2^23 a flow evaluation" "train's help: the flow cost bound"
+grep_in out "M + K M + K <= 2^20 flow unknowns" "train's help: the flow size bound"
 # integrate: the implicit steppers' dense Jacobian (M^2, M^3) is bounded up
 # front (M = 4000 with msbdf ran for minutes), and the default step budget
 # shrinks with M (2^29 component-steps), reported in the output.
