@@ -31,8 +31,8 @@ ac_status ac_moe_check(const ac_moe_attention *m, int sentences, int prec, doubl
     if (why)
         return ac_fail(msg, AC_EINVAL, "%s", why);
     if (sentences < 1)
-        return ac_fail(msg, AC_EINVAL, "moe check: %d sentences; need at least 1 (none would judge nothing)",
-                       sentences);
+        return ac_fail(msg, AC_EINVAL,
+                       "moe check: %d sentences; need at least 1 (with none, no slot would be judged)", sentences);
     if (prec < MPFR_PREC_MIN) /* an int never exceeds MPFR_PREC_MAX */
         return ac_fail(msg, AC_EINVAL, "moe check: precision %d bits is below MPFR's minimum of %ld", prec,
                        (long)MPFR_PREC_MIN);
