@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -787,5 +788,11 @@ Test(paths_io, cost_estimates_refuse_what_exceeds_their_bounds_naming_the_key)
     cr_assert(strstr(msg.text, "task.json: --sweeps, test.x: paths sample would hold"), "%s",
               msg.text);
     t.Pt = Pt;
+    /* burn + keep past LONG_MAX (a library caller; the CLI bounds both):
+     * counted in doubles, not wrapped to a negative time that passes */
+    ac_paths_task_sample_cost(&t, 4, LONG_MAX, 4, &c);
+    cr_assert_geq(c.evals, 4.0 * (double)LONG_MAX, "sweeps %g", c.evals);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "paths sample would take"), "%s", msg.text);
     ac_paths_task_clear(&t);
 }

@@ -1162,7 +1162,7 @@ void ac_paths_task_sample_cost(const ac_paths_task *t, int chains, long burn, lo
     /* one sweep of one chain: per block (a, V_L .. V_1, V_0) the Cholesky
      * P^3/3 and J J^T, np P^2 q plus np^2 P q to build it (q the block's
      * input width); two forward passes over M rows; every weight drawn */
-    double sweeps = (double)chains * (burn + keep);
+    double sweeps = (double)chains * ((double)burn + (double)keep); /* burn + keep in long may overflow */
     double pf = sweeps * ((L + 2) * P * P * P / 3 + np * P * P * qsum) / AC_PATHS_IO_BLAS_FLOPS,
            hf = sweeps * np * np * P * qsum / AC_PATHS_IO_BLAS_FLOPS,
            nf = sweeps * 2 * np * M * fwd / AC_PATHS_IO_BLAS_FLOPS,
