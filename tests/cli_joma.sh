@@ -252,14 +252,7 @@ check "train's row keys are the documented columns" $KEYS column docs/joma.md '`
 # A signal while the output is written (the run stalls there, test hook):
 # the temporary is removed, the old --out stays, the signal ends the run
 # (before, the file was committed whole and then the process died).
-mkdir "$T/sig" && echo old >"$T/sig/out.csv"
-AC_TEST_STALL_SECONDS=30 $J integrate $EX/joma-mu.txt --out "$T/sig/out.csv" >/dev/null 2>&1 &
-p=$!
-i=0; while [ $i -lt 100 ] && ! ls "$T"/sig/out.csv.tmp.* >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
-kill -TERM $p; wait $p 2>/dev/null; st=$?
-check "integrate killed by SIGTERM while writing: exit $st, 143" [ "$st" -eq 143 ]
-check "SIGTERM while writing: the old --out intact" [ "$(cat "$T/sig/out.csv")" = old ]
-check "SIGTERM while writing: no temporary left" [ "$(ls -A "$T/sig")" = out.csv ]
+signal_while_writing integrate "$T/sig/out.csv" -- $J integrate $EX/joma-mu.txt --out "$T/sig/out.csv"
 
 check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
 # generate --task hblt writes the samples joma.hierarchy's trial draws: the

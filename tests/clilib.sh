@@ -51,6 +51,25 @@ absent() {
     check "$2: $1 was left behind" [ ! -e "$1" ]
 }
 
+# signal_while_writing WHAT FILE -- COMMAND...: FILE (alone in its directory,
+# holding "old") is COMMAND's --out; COMMAND runs with the test hook stalling
+# it after the output is written to the temporary and is sent SIGTERM there:
+# it must end by the signal (143), leave FILE as it was and no temporary
+# (cli_write_file; a command once committed the file whole and then died).
+signal_while_writing() {
+    sig_what=$1 sig_file=$2; shift 3
+    sig_dir=$(dirname "$sig_file")
+    mkdir -p "$sig_dir"
+    echo old >"$sig_file"
+    AC_TEST_STALL_SECONDS=30 "$@" >/dev/null 2>&1 &
+    sig_pid=$!
+    i=0; while [ $i -lt 100 ] && ! ls "$sig_file".tmp.* >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+    kill -TERM $sig_pid; wait $sig_pid 2>/dev/null; st=$?
+    check "$sig_what killed by SIGTERM while writing: exit $st, 143" [ "$st" -eq 143 ]
+    check "$sig_what: SIGTERM while writing: the old --out intact" [ "$(cat "$sig_file")" = old ]
+    check "$sig_what: SIGTERM while writing: no temporary left" [ "$(ls -A "$sig_dir")" = "$(basename "$sig_file")" ]
+}
+
 # cli_summary NAME: print the counts; the script's exit status is 0 only when
 # nothing failed.
 cli_summary() {
