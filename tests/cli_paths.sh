@@ -368,10 +368,15 @@ grep_in err "h-real.json: H\[0\]: expected an integer (heads), found the real nu
 # estimate and the bound's name (verify/paths_io.h).  20000 one-number
 # examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make
 # every evaluation minutes long; a width of 100000 makes V_l 80 GB.
-awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
-             for (e = 0; e < 20000; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
-             printf "], \"y\": ["; for (e = 0; e < 20000; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
-             printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/p20000.json"
+# one_number_task P FILE: a task of P one-number examples (one layer, one
+# head), a few bytes an example, for the size bounds below.
+one_number_task() {
+    awk -v P="$1" 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+        for (e = 0; e < P; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
+        printf "], \"y\": ["; for (e = 0; e < P; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
+        printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$2"
+}
+one_number_task 20000 "$T/p20000.json"
 expect 2 "solve: P = 20000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/p20000.json\""
 grep_in err "p20000.json: train.x: paths solve would hold about 6.* GB of memory (P = 20000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
 expect 2 "solve: 4096 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
@@ -387,10 +392,7 @@ grep_in err "paths-task.json: --chains, --burn, --sweeps: paths sample would tak
 # examples fit the bounds; 750 MB of address space hold K (392 MB) but not
 # its copy as well.
 if [ -n "$MEMCAP" ]; then
-    awk 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
-                 for (e = 0; e < 7000; e++) printf "%s[[%d]]", e ? "," : "", e % 7;
-                 printf "], \"y\": ["; for (e = 0; e < 7000; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
-                 printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$T/p7000.json"
+    one_number_task 7000 "$T/p7000.json"
     expect 2 "solve: no memory for LAPACKE's copy of K" -- sh -c "ulimit -v 750000; OPENBLAS_NUM_THREADS=1 exec timeout 60 \"$BIN\" paths solve --task \"$T/p7000.json\" --max-iter 0"
     grep_in err "p7000.json: K + T I (7000 x 7000): no memory for LAPACKE's row-major copy" "out of memory is not 'not positive definite'"
 fi
