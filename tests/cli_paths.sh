@@ -319,7 +319,7 @@ edit("sa-huge", lambda d: d.update(sigma2_a=1e300))
 edit("y-huge", lambda d: d["train"]["y"].__setitem__(0, 1e300))
 edit("x-huge", lambda d: d["train"]["x"][0][0].__setitem__(0, 1e308))
 edit("sa-huge-notest", lambda d: (d.update(sigma2_a=1e300), d.pop("test")))
-edit("many-paths", lambda d: d.update(H=[64, 64], attention={"kind": "qk", "heads": [[{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 64] * 2}))
+edit("many-paths", lambda d: d.update(H=[32, 64], attention={"kind": "qk", "heads": [[{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 32, [{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 64]}))
 edit("wide", lambda d: d.update(N=100000))
 PYEOF
 "$PY" "$T/scale.py" "$TASK" "$T"
@@ -379,8 +379,8 @@ one_number_task() {
 one_number_task 20000 "$T/p20000.json"
 expect 2 "solve: P = 20000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/p20000.json\""
 grep_in err "p20000.json: train.x: paths solve would hold about 6.* GB of memory (P = 20000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
-expect 2 "solve: 4096 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
-grep_in err "many-paths.json: H: paths solve would take about .* evaluations of the action .*4096 paths.*AC_PATHS_IO_SECONDS_MAX" "paths over the time bound: file, key, estimate, bound"
+expect 2 "solve: 2048 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
+grep_in err "many-paths.json: H: paths solve would take about .* evaluations of the action .*2048 paths.*AC_PATHS_IO_SECONDS_MAX" "paths over the time bound: file, key, estimate, bound"
 expect 2 "sample: width 100000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide.json\""
 grep_in err "wide.json: N: paths sample would hold about .*widths up to 100000.*AC_PATHS_IO_BYTES_MAX" "the width over the memory bound: file, key"
 expect 2 "sample: 10^8 kept sweeps, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --sweeps 100000000"

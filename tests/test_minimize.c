@@ -1,4 +1,4 @@
-/* BFGS over GSL multimin (solvers/minimize.h): convergence to a minimiser
+/* The L-BFGS minimiser (solvers/minimize.h): convergence to a minimiser
  * known by construction, the reported gradient norm, every ending, the
  * rejection and stop conventions of the callback, and every invalid setting. */
 #include <criterion/criterion.h>
@@ -285,6 +285,128 @@ Test(minimize, rejected_points_shorten_the_step_and_are_never_iterates)
         ac_min_free(w);
     }
     cr_assert(some_reject, "no case exercised a rejection");
+    gsl_rng_free(r);
+}
+
+/* Every step the main phase accepts passes the strong Wolfe conditions it
+ * claims (solvers/minimize.h): f_new <= f_old + AC_MIN_ARMIJO g_old.s and
+ * |g_new.s| <= line_tol |g_old.s|, s = x_new - x_old (both conditions are
+ * invariant to the step's length, so s stands for t d).  s is the
+ * difference of two rounded points, off t d by an ulp of x per entry: the
+ * products are allowed 1e-12 of their size. */
+Test(minimize, main_phase_steps_pass_the_strong_wolfe_conditions)
+{
+    gsl_rng *r = ac_test_rng(38);
+    int ncase = ac_test_cases(40), steps = 0;
+    for (int c = 0; c < ncase; c++) {
+        int n = 2 + c % (NMAX - 1);
+        expf_t p;
+        exp_random(r, &p, n);
+        double x0[NMAX];
+        for (int i = 0; i < n; i++)
+            x0[i] = p.xs[i] + 1.5 * gsl_ran_gaussian(r, 1.0);
+        ac_min_settings set;
+        ac_min_settings_default(&set);
+        set.eps_grad = 1e-6; /* above f's rounding: the main phase throughout */
+        if (c % 2)
+            set.line_tol = 0.1;
+        ac_min_workspace *w = ac_min_alloc(n);
+        ac_min_info info;
+        cr_assert_eq(ac_min_set(w, exp_fn, &p, x0, &set, NULL), AC_OK);
+        double xo[NMAX], go[NMAX], fo;
+        while (!ac_min_test(w, &info)) {
+            memcpy(xo, ac_min_x(w), sizeof(double) * n);
+            memcpy(go, ac_min_grad(w), sizeof(double) * n);
+            fo = info.f;
+            int it = info.iter;
+            ac_min_iterate(w);
+            ac_min_info now;
+            ac_min_test(w, &now);
+            if (now.grad_steps > 0 || now.iter == it)
+                continue;
+            const double *x = ac_min_x(w), *g = ac_min_grad(w);
+            double gos = 0.0, gns = 0.0, mag = 0.0;
+            for (int i = 0; i < n; i++) {
+                double si = x[i] - xo[i];
+                gos += go[i] * si, gns += g[i] * si;
+                mag += (fabs(go[i]) + fabs(g[i])) * fabs(si);
+            }
+            cr_assert_lt(gos, 0.0, "seed 38 case %d: not a descent step", c);
+            cr_assert_leq(now.f, fo + AC_MIN_ARMIJO * gos + 1e-12 * (fabs(fo) + mag),
+                          "seed 38 case %d: sufficient decrease", c);
+            cr_assert_leq(fabs(gns), set.line_tol * -gos + 1e-12 * mag,
+                          "seed 38 case %d: curvature |g_new.s| %g > %g |g_old.s| %g", c,
+                          fabs(gns), set.line_tol, -gos);
+            steps++;
+        }
+        cr_assert_eq(info.status, AC_MIN_CONVERGED, "seed 38 case %d: %s", c,
+                     ac_min_status_str(info.status));
+        ac_min_free(w);
+    }
+    cr_assert_gt(steps, ncase, "too few main-phase steps checked");
+    gsl_rng_free(r);
+}
+
+/* f = 1/2 (x - x*)^T A (x - x*), A = B^T B + mu I: with line searches
+ * exact on a quadratic (line_tol tiny: the cubic step through a bracket is
+ * exact there) BFGS with memory >= n ends in at most n iterations (its
+ * directions are A-conjugate: quadratic termination, which L-BFGS keeps
+ * while it holds every pair); one more is allowed for the rounding of the
+ * last step.
+ * Steepest descent, what a memory that keeps no pair gives, does not
+ * (checked by emptying pair_push: this test and three others fail). */
+typedef struct {
+    int n;
+    double A[NMAX * NMAX], xs[NMAX];
+} quad_t;
+
+static int quad_fn(void *ctx, const double *x, double *f, double *g)
+{
+    const quad_t *q = ctx;
+    double v = 0.0;
+    for (int i = 0; i < q->n; i++) {
+        g[i] = 0.0;
+        for (int j = 0; j < q->n; j++)
+            g[i] += q->A[i * q->n + j] * (x[j] - q->xs[j]);
+        v += 0.5 * (x[i] - q->xs[i]) * g[i];
+    }
+    *f = v;
+    return 0;
+}
+
+Test(minimize, exact_line_searches_end_a_quadratic_in_n_iterations)
+{
+    gsl_rng *r = ac_test_rng(39);
+    int ncase = ac_test_cases(40);
+    for (int c = 0; c < ncase; c++) {
+        quad_t q;
+        int n = q.n = 2 + c % (NMAX - 1);
+        double B[NMAX * NMAX], x0[NMAX], x[NMAX];
+        for (int i = 0; i < n * n; i++)
+            B[i] = gsl_ran_gaussian(r, 1.0);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                double a = i == j ? 1e-2 : 0.0;
+                for (int k = 0; k < n; k++)
+                    a += B[k * n + i] * B[k * n + j];
+                q.A[i * n + j] = a;
+            }
+        for (int i = 0; i < n; i++) {
+            q.xs[i] = gsl_ran_gaussian(r, 1.0);
+            x0[i] = q.xs[i] + gsl_ran_gaussian(r, 1.0);
+        }
+        ac_min_settings set;
+        ac_min_settings_default(&set);
+        set.line_tol = 1e-6;
+        set.eps_grad = 1e-7;
+        ac_min_workspace *w = ac_min_alloc(n);
+        ac_min_info info;
+        cr_assert_eq(ac_min_solve(w, quad_fn, &q, x0, x, &set, &info, NULL), AC_OK);
+        cr_assert_eq(info.status, AC_MIN_CONVERGED, "seed 39 case %d: %s |g| %g", c,
+                     ac_min_status_str(info.status), info.grad_norm);
+        cr_assert_leq(info.iter, n + 1, "seed 39 case %d n %d: %d iterations", c, n, info.iter);
+        ac_min_free(w);
+    }
     gsl_rng_free(r);
 }
 

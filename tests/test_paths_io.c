@@ -768,7 +768,7 @@ Test(paths_io, cost_estimates_refuse_what_exceeds_their_bounds_naming_the_key)
               strstr(msg.text, "AC_PATHS_IO_BYTES_MAX"), "%s", msg.text);
     t.P = P;
     int H = t.s.H[0];
-    t.s.H[0] = 4096;
+    t.s.H[0] = 2048;
     ac_paths_task_solve_cost(&t, 100, &c);
     cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths solve", "task.json", &msg), AC_ESIZE);
     cr_assert(strstr(msg.text, "task.json: H: paths solve would take") &&
