@@ -170,8 +170,13 @@ def main():
           f"{ms(p['solve_seconds'])} ({'converged' if p['success'] else p['message']}, "
           f"{p['iterations']} iterations, {p['evaluations']} evaluations, |grad| {p['grad_norm']:.2g})")
     rs_su = p["solve_seconds"] / (c["solve_seconds"] + c["setup_seconds"])
+    # The ceiling at the evaluation counts the two minimisers took (ours at
+    # its floor per evaluation against NumPy's solve as run), and at equal
+    # counts (NumPy's time per evaluation over our floor).
+    ft = p["solve_seconds"] / (c["evaluations"] * floor_numbers(c, p)[2])
     print(f"          NumPy/C = {rs:.3g}x (target >= 5x: {verdict(rs >= 5)}; reachable: "
-          f"{'yes' if fb >= 5 else 'no'}, at most {fb:.3g}x at equal evaluation counts, (b) below), {rs_su:.3g}x counting C's "
+          f"{'yes' if ft >= 5 else 'no'}, at most {ft:.3g}x at the evaluation counts taken, {fb:.3g}x at equal counts, "
+          f"(b) below), {rs_su:.3g}x counting C's "
           f"set-up ({verdict(rs_su >= 5)}); "
           f"S agrees to {dS:.2g} relative, U to {dU:.2g} (max|dU|/max|U|)")
     # 3. solve against its Choleskies
