@@ -229,7 +229,7 @@ static void floor_calls(int P, int m, int np, const double *L, int reps, double 
  * avoid, each piece timed alone on stand-in values of the same shapes, the
  * best of reps (one chain, training rows only):
  *   draws: one N(0, sd) per weight of the state and P per block (the
- *     likelihood noise): the same gsl_ran_gaussian calls on the same kind of
+ *     likelihood noise): the same gsl_ran_gaussian_ziggurat calls on the same kind of
  *     generator (mt19937), so the same count of the same draws;
  *   forward: one pass over the training rows per sweep (the blocks' J
  *     depends on the weights the previous sweep moved): per layer l and
@@ -277,7 +277,7 @@ static void gibbs_floor(const ac_paths_settings *s, int P, int N0, const double 
     for (int k = 0; k < reps; k++) { /* draws */
         double t1 = cpu();
         for (long j = 0; j < *ndraws; j++)
-            sink += gsl_ran_gaussian(r, 0.1);
+            sink += gsl_ran_gaussian_ziggurat(r, 0.1);
         t[k] = cpu() - t1;
     }
     parts[0] = best_of(t, reps);

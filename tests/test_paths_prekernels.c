@@ -194,9 +194,9 @@ Test(paths_prekernels, gibbs_input_layer_draw_equals_matherons_rule)
     /* by hand, the draws in the sampler's order: theta0, then eps */
     double s2 = gs.net.sigma2[0], T = gs.net.T, th0[24], res[P];
     for (int j = 0; j < d; j++)
-        th0[j] = gsl_ran_gaussian(r2, sqrt(s2));
+        th0[j] = gsl_ran_gaussian_ziggurat(r2, sqrt(s2));
     for (int mu = 0; mu < P; mu++) {
-        res[mu] = Y[mu] - gsl_ran_gaussian(r2, sqrt(T));
+        res[mu] = Y[mu] - gsl_ran_gaussian_ziggurat(r2, sqrt(T));
         for (int j = 0; j < d; j++)
             res[mu] -= gsl_matrix_get(J, mu, j) * th0[j];
     }

@@ -2,6 +2,7 @@
  * attention_paths §1, §2, §6). */
 #include "verify/paths_gibbs.h"
 
+#include <float.h>
 #include <gsl/gsl_cblas.h> /* gsl_randist.h pulls it in; same cblas_* symbols (OpenBLAS) */
 #include <gsl/gsl_randist.h>
 #include <lapacke.h>
@@ -28,6 +29,7 @@ struct ac_paths_gibbs {
     int fwd_chain, fwd_rows;
     /* block scratch */
     double *G, *resid, *alpha, *theta0, *Lg, *Ck, *tk, *sk;
+    double *Ev, *mu;          /* Lg's eigenvectors (np x np) and eigenvalues (np) */
     /* Pre-kernels of the V_0 block (NULL when unused): for each pair of
      * paths a <= b, the packed lower triangle (row mu at mu(mu+1)/2) of
      * R0_a R0_b^T (a = b) or R0_a R0_b^T + R0_b R0_a^T (a < b), R0_a the
@@ -118,6 +120,8 @@ void ac_paths_gibbs_free(ac_paths_gibbs *g)
     free(g->alpha);
     free(g->theta0);
     free(g->Lg);
+    free(g->Ev);
+    free(g->mu);
     free(g->Ck);
     free(g->tk);
     free(g->sk);
@@ -195,13 +199,15 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     g->alpha = malloc(sizeof(double) * (size_t)P);
     g->theta0 = malloc(sizeof(double) * g->max_block);
     g->Lg = malloc(sizeof(double) * (size_t)np * np);
+    g->Ev = malloc(sizeof(double) * (size_t)np * np);
+    g->mu = malloc(sizeof(double) * (size_t)np);
     g->Ck = malloc(sizeof(double) * (size_t)P * g->max_q);
     g->tk = malloc(sizeof(double) * (size_t)np * g->max_q);
     g->sk = malloc(sizeof(double) * (size_t)g->max_q);
     g->rec_f = malloc(sizeof(double) * ((size_t)s->chains * s->keep * Pt + 1));
     g->rec_u = malloc(sizeof(double) * (size_t)s->chains * s->keep * np * np);
     g->rec_loss = malloc(sizeof(double) * (size_t)s->chains);
-    ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ck &&
+    ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ev && g->mu && g->Ck &&
           g->tk && g->sk && g->rec_f && g->rec_u && g->rec_loss;
     double npk = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
     if (ok && 4.0 * (np + 1) <= N0 && npk <= (double)AC_PATHS_PREKERNEL_MAX) {
@@ -275,7 +281,7 @@ ac_status ac_paths_gibbs_set(ac_paths_gibbs *g, const double *Phi, const double 
                     l++;
                 s2 = g->s.net.sigma2[l];
             }
-            th[j] = gsl_ran_gaussian(r, sqrt(s2));
+            th[j] = gsl_ran_gaussian_ziggurat(r, sqrt(s2));
         }
     }
     g->sweeps = g->kept = 0;
@@ -349,7 +355,8 @@ static void forward(ac_paths_gibbs *g, double *th, int chain, int rows)
  * the training rows is sum_pi left_pi^T theta_{hk(pi)} right_pi(mu), with
  * left_pi = lscale Lam[pi] (p entries; lam NULL: lscale itself, p = 1) and
  * right_pi(mu) = row mu of Rl[pi] (M x q).  Draw theta from its Gaussian
- * conditional by Matheron's rule (§6).  Returns 0, or the dpotrf info. */
+ * conditional by Matheron's rule (§6).  Returns 0, the dpotrf info, or -1
+ * when dsyev failed on Lg. */
 static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, double sigma2,
                         const double *lam, double lscale, const double *Rl, int lay,
                         const double *pk, gsl_rng *r)
@@ -360,9 +367,9 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
     double one = lscale;
     /* theta0 ~ N(0, sigma^2 I); resid = y - eps - J theta0 */
     for (size_t j = 0; j < bs; j++)
-        g->theta0[j] = gsl_ran_gaussian(r, sd);
+        g->theta0[j] = gsl_ran_gaussian_ziggurat(r, sd);
     for (int mu = 0; mu < P; mu++)
-        g->resid[mu] = g->Y[mu] - gsl_ran_gaussian(r, sqrt(T));
+        g->resid[mu] = g->Y[mu] - gsl_ran_gaussian_ziggurat(r, sqrt(T));
     for (int pi = 0; pi < np; pi++) {
         int h = lay > 0 ? g->head[pi * g->L + lay - 1] : 0;
         const double *left = lam ? lam + (size_t)pi * p : &one;
@@ -406,26 +413,32 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
         for (int mu = 0; mu < P; mu++)
             g->G[(size_t)mu * P + mu] = T;
     }
-    /* Ck = sum_b Lg_ab R_b depends on a only through row a of Lg: when that
-     * row equals the one Ck was built from (every row, on the readout block,
-     * where all paths act on a), Ck is kept, the same bits. */
-    for (int a = 0, built = -1; a < np && !pk; a++) {
-        int any = 0;
-        for (int b = 0; b < np; b++)
-            any |= g->Lg[a * np + b] != 0.0;
-        if (built < 0 || memcmp(g->Lg + (size_t)a * np, g->Lg + (size_t)built * np,
-                                sizeof(double) * (size_t)np) != 0) {
+    /* Without pre-kernels: Lg is a Gram matrix (positive semidefinite), Lg
+     * = sum_j mu_j u_j u_j^T (LAPACK dsyev, np x np), so J J^T = sum_ab Lg_ab
+     * R_a R_b^T = sum_j mu_j S_j S_j^T with S_j = sum_a u_j[a] R_a (P x q,
+     * in Ck): one dsyrk per nonzero eigenvalue on the lower triangle, rank
+     * Lg of them (1 on the readout block, where every path acts on a; at
+     * most np on a V_l block) at P^2 q flops each, where the products R_a
+     * (sum_b Lg_ab R_b)^T took 2 P^2 q for each of the np paths.
+     * Eigenvalues below np eps of the largest are rounding of an exact
+     * zero (a Gram matrix of rank < np) and are dropped. */
+    if (!pk) {
+        memcpy(g->Ev, g->Lg, sizeof(double) * (size_t)np * np);
+        if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'L', np, g->Ev, np, g->mu) != 0)
+            return -1;
+        double mmax = 0.0;
+        for (int j = 0; j < np; j++)
+            mmax = fmax(mmax, g->mu[j]);
+        for (int j = 0; j < np; j++) {
+            if (!(g->mu[j] > np * DBL_EPSILON * mmax))
+                continue;
             memset(g->Ck, 0, sizeof(double) * (size_t)P * q);
-            for (int b = 0; b < np; b++)
-                if (g->Lg[a * np + b] != 0.0)
-                    for (int mu = 0; mu < P; mu++)
-                        cblas_daxpy(q, g->Lg[a * np + b], Rl + ((size_t)b * M + mu) * q, 1,
-                                    g->Ck + (size_t)mu * q, 1);
-            built = a;
+            for (int a = 0; a < np; a++)
+                if (g->Ev[a * np + j] != 0.0) /* the training rows of R_a: P q contiguous */
+                    cblas_daxpy(P * q, g->Ev[a * np + j], Rl + (size_t)a * M * q, 1, g->Ck, 1);
+            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, q, sigma2 * g->mu[j], g->Ck,
+                        q, 1.0, g->G, P);
         }
-        if (any)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, P, q, sigma2,
-                        Rl + (size_t)a * M * q, q, g->Ck, q, 1.0, g->G, P);
     }
     int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', P, g->G, P);
     if (info != 0)

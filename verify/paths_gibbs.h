@@ -22,8 +22,11 @@
  * and the effective sample size (Gelman et al., BDA3 §11.4-11.5; Geyer's
  * initial positive sequence) for every reported number.
  *
- * Randomness: one gsl_rng passed to set and iterate (gsl_ran_gaussian), so a
- * run replays from its seed.  Library code: no printing, no exits. */
+ * Randomness: one gsl_rng passed to set and iterate, normal draws by GSL's
+ * ziggurat (gsl_ran_gaussian_ziggurat: exact in distribution and about 3
+ * times as fast as gsl_ran_gaussian's polar method, whose draws cost as much
+ * as the four Choleskies of a sweep at P = 100; bench/paths.sh), so a run
+ * replays from its seed.  Library code: no printing, no exits. */
 #ifndef AC_PATHS_GIBBS_H
 #define AC_PATHS_GIBBS_H
 
