@@ -129,6 +129,14 @@ static int all_finite(const double *v, int n)
     return 1;
 }
 
+static double dot(const double *a, const double *b, int n)
+{
+    double acc = 0.0;
+    for (int i = 0; i < n; i++)
+        acc += a[i] * b[i];
+    return acc;
+}
+
 /* Call the objective at xt (n entries in w->xt).  Returns the callback's
  * verdict: 0 (f, g filled and cached), > 0 rejected, < 0 stop. */
 static int call(ac_min_workspace *w, double *f, double *g)
@@ -292,9 +300,7 @@ static int keep_best(ac_min_workspace *w, double f)
 static int polish_search(ac_min_workspace *w, int *gain)
 {
     int n = w->n;
-    double d0 = 0.0;
-    for (int i = 0; i < n; i++)
-        d0 += w->gp[i] * w->d[i];
+    double d0 = dot(w->gp, w->d, n);
     if (!(d0 < 0.0))
         return 0;
     double lo = 0.0, dlo = d0, hi = INFINITY, dhi = NAN, t = 1.0;
@@ -311,9 +317,7 @@ static int polish_search(ac_min_workspace *w, int *gain)
             continue;
         }
         *gain |= keep_best(w, f);
-        double dt = 0.0;
-        for (int i = 0; i < n; i++)
-            dt += w->gt[i] * w->d[i];
+        double dt = dot(w->gt, w->d, n);
         if (fabs(dt) <= AC_MIN_POLISH_CURV * -d0)
             return 1;
         if (dt < 0.0)
@@ -402,21 +406,28 @@ static void polish_start(ac_min_workspace *w)
     w->polish_gain = 0;
 }
 
-/* Cubic interpolation's minimiser in [a, b] from f and its slope at both
- * ends (Nocedal & Wright eq. 3.59), kept a tenth of the interval off the
- * ends (their safeguard); the midpoint when the cubic has no minimiser
- * there or a value is missing. */
+/* The minimiser of the cubic through f and its slope at a and b (Nocedal
+ * & Wright eq. 3.59); NaN when the cubic has none. */
+static double cubic_min(double a, double fa, double da, double b, double fb, double db)
+{
+    double d1 = da + db - 3.0 * (fa - fb) / (a - b), disc = d1 * d1 - da * db;
+    if (!(disc >= 0.0))
+        return NAN;
+    double d2 = copysign(sqrt(disc), b - a);
+    return b - (b - a) * (db + d2 - d1) / (db - da + 2.0 * d2);
+}
+
+/* The next trial in the bracket [a, b]: cubic_min kept a tenth of the
+ * interval off the ends (their safeguard); with f but no slope at b, the
+ * quadratic's minimiser; the midpoint when neither has one there or no
+ * value is known at b. */
 static double cubic_step(double a, double fa, double da, double b, double fb, double db)
 {
     double lo = fmin(a, b), hi = fmax(a, b), m = 0.1 * (hi - lo), t = 0.5 * (a + b);
     if (isfinite(fb) && isfinite(db)) {
-        double d1 = da + db - 3.0 * (fa - fb) / (a - b), disc = d1 * d1 - da * db;
-        if (disc >= 0.0) {
-            double d2 = copysign(sqrt(disc), b - a), den = db - da + 2.0 * d2;
-            double c = b - (b - a) * (db + d2 - d1) / den;
-            if (isfinite(c))
-                t = c;
-        }
+        double c = cubic_min(a, fa, da, b, fb, db);
+        if (isfinite(c))
+            t = c;
     } else if (isfinite(fb)) {
         /* quadratic through f(a), f'(a), f(b) */
         double den = 2.0 * (fb - fa - da * (b - a));
@@ -437,9 +448,7 @@ static double cubic_step(double a, double fa, double da, double b, double fb, do
 static int wolfe_search(ac_min_workspace *w, double *ft)
 {
     int n = w->n;
-    double d0 = 0.0;
-    for (int i = 0; i < n; i++)
-        d0 += w->g[i] * w->d[i];
+    double d0 = dot(w->g, w->d, n);
     if (!(d0 < 0.0))
         return 0;
     double f0 = w->f, c2 = w->set.line_tol;
@@ -454,9 +463,7 @@ static int wolfe_search(ac_min_workspace *w, double *ft)
         if (rc > 0) {
             hi = t, fhi = NAN, dhi = NAN;
         } else {
-            double dt = 0.0;
-            for (int i = 0; i < n; i++)
-                dt += w->gt[i] * w->d[i];
+            double dt = dot(w->gt, w->d, n);
             if (f > f0 + AC_MIN_ARMIJO * t * d0 || f >= flo) {
                 /* A rise far above the decrease the slope promises, yet
                  * within AC_MIN_F_FLAT of f: f's rounding, not the
@@ -479,15 +486,8 @@ static int wolfe_search(ac_min_workspace *w, double *ft)
             /* f still falls with phi' < 0 at lo: the cubic through 0 and
              * lo where it has a minimiser beyond lo, between 2 and 10
              * times lo (Nocedal & Wright §3.5's extrapolation). */
-            double c = 10.0 * lo;
-            double d1 = d0 + dlo - 3.0 * (f0 - flo) / (0.0 - lo), disc = d1 * d1 - d0 * dlo;
-            if (disc >= 0.0) {
-                double d2 = sqrt(disc), den = dlo - d0 + 2.0 * d2;
-                double cc = lo - lo * (dlo + d2 - d1) / den;
-                if (isfinite(cc) && cc > lo)
-                    c = cc;
-            }
-            t = fmin(fmax(c, 2.0 * lo), 10.0 * lo);
+            double c = cubic_min(0.0, f0, d0, lo, flo, dlo);
+            t = isfinite(c) && c > lo ? fmin(fmax(c, 2.0 * lo), 10.0 * lo) : 10.0 * lo;
         }
         if (isfinite(hi) && !(hi - lo > 4.0 * DBL_EPSILON * hi))
             return 0; /* the bracket is below the resolution of t */
