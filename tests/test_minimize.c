@@ -120,7 +120,7 @@ Test(minimize, reaches_minimiser_known_by_construction)
 /* Below the resolution of f the gradient-only phase (AC_MIN_POLISH_STALL)
  * alone carries the iteration, and must reach eps_grad on an
  * ill-conditioned problem.  f0 = 1e3 puts f's rounding at ~1e3 eps =
- * 2e-13, so GSL's line search stalls where a step's decrease |grad|^2 /
+ * 2e-13, so the main phase's line search stalls where a step's decrease |grad|^2 /
  * (2 curvature) falls to that, three or more decades above eps_grad =
  * 1e-10.  The scales c_i run from 1 down to 1e-3, multiplying the
  * Hessian's condition by up to 1e6.  The gradient's own rounding (n terms
@@ -255,7 +255,7 @@ Test(minimize, rejected_points_shorten_the_step_and_are_never_iterates)
         exp_random(r, &p, 3);
         /* Rejection as it is meant (a rare failure, not a constraint that
          * the path to x* runs along): points with |y|_inf > 6 are refused,
-         * the start is at |y|_inf = 1.5 and GSL's first trial step of 50
+         * the start is at |y|_inf = 1.5 and the first trial step of 50
          * lands outside. */
         p.radius = 6.0;
         double x0[3];
@@ -264,8 +264,8 @@ Test(minimize, rejected_points_shorten_the_step_and_are_never_iterates)
         ac_min_settings set;
         ac_min_settings_default(&set);
         set.step = 50.0;
-        /* Above the rounding floor of GSL's line search (see
-         * AC_MIN_POLISH_STALL), so that BFGS alone must handle the
+        /* Above the rounding floor of the main phase's line search (see
+         * AC_MIN_POLISH_STALL), so that the main phase alone must handle the
          * rejections: no gradient-only step may be needed. */
         set.eps_grad = 1e-6;
         ac_min_workspace *w = ac_min_alloc(3);
