@@ -95,7 +95,8 @@ ac_min_workspace *ac_min_alloc(int n)
     w->ps = malloc(sizeof(double) * nv * AC_MIN_POLISH_MEMORY);
     w->py = malloc(sizeof(double) * nv * AC_MIN_POLISH_MEMORY);
     w->prho = malloc(sizeof(double) * AC_MIN_POLISH_MEMORY);
-    if (!w->x || !w->g || !w->xc || !w->gc || !w->xt || !w->gt || !w->xp || !w->gp || !w->d || !w->ps || !w->py || !w->prho) {
+    if (!w->x || !w->g || !w->xc || !w->gc || !w->xt || !w->gt || !w->xp || !w->gp || !w->d ||
+        !w->ps || !w->py || !w->prho) {
         ac_min_free(w);
         return NULL;
     }

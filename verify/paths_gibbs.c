@@ -207,8 +207,8 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     g->rec_f = malloc(sizeof(double) * ((size_t)s->chains * s->keep * Pt + 1));
     g->rec_u = malloc(sizeof(double) * (size_t)s->chains * s->keep * np * np);
     g->rec_loss = malloc(sizeof(double) * (size_t)s->chains);
-    ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ev && g->mu && g->Ck &&
-          g->tk && g->sk && g->rec_f && g->rec_u && g->rec_loss;
+    ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ev &&
+          g->mu && g->Ck && g->tk && g->sk && g->rec_f && g->rec_u && g->rec_loss;
     double npk = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
     if (ok && 4.0 * (np + 1) <= N0 && npk <= (double)AC_PATHS_PREKERNEL_MAX) {
         g->Cpk = malloc(sizeof(double) * (size_t)npk);
