@@ -288,6 +288,20 @@ static int keep_best(ac_min_workspace *w, double f)
     return 1;
 }
 
+/* One trial of a line search: the callback at x_t = base + t d, and the
+ * slope phi'(t) = g_t.d there.  Returns call()'s verdict (0: f, g_t and
+ * *dt filled). */
+static int trial(ac_min_workspace *w, const double *base, double t, double *f, double *dt)
+{
+    int n = w->n;
+    for (int i = 0; i < n; i++)
+        w->xt[i] = base[i] + t * w->d[i];
+    int rc = call(w, f, w->gt);
+    if (rc == 0)
+        *dt = dot(w->gt, w->d, n);
+    return rc;
+}
+
 /* The gradient-only line search along d from x_p: a root of phi'(t) =
  * grad f(x_p + t d).d, which is negative at t = 0, bracketed and refined
  * by secants (exact on a quadratic), until the curvature condition
@@ -300,16 +314,13 @@ static int keep_best(ac_min_workspace *w, double f)
  * evaluated may become the iterate (keep_best); *gain says if one did. */
 static int polish_search(ac_min_workspace *w, int *gain)
 {
-    int n = w->n;
-    double d0 = dot(w->gp, w->d, n);
+    double d0 = dot(w->gp, w->d, w->n);
     if (!(d0 < 0.0))
         return 0;
     double lo = 0.0, dlo = d0, hi = INFINITY, dhi = NAN, t = 1.0;
     for (int k = 0; k < AC_MIN_POLISH_TRIALS; k++) {
-        for (int i = 0; i < n; i++)
-            w->xt[i] = w->xp[i] + t * w->d[i];
-        double f;
-        int rc = call(w, &f, w->gt);
+        double f, dt;
+        int rc = trial(w, w->xp, t, &f, &dt);
         if (rc < 0)
             return -1;
         if (rc > 0) {
@@ -318,7 +329,6 @@ static int polish_search(ac_min_workspace *w, int *gain)
             continue;
         }
         *gain |= keep_best(w, f);
-        double dt = dot(w->gt, w->d, n);
         if (fabs(dt) <= AC_MIN_POLISH_CURV * -d0)
             return 1;
         if (dt < 0.0)
@@ -448,38 +458,32 @@ static double cubic_step(double a, double fa, double da, double b, double fb, do
  * the accepted point, 0 when no point passed, -1 on a stop. */
 static int wolfe_search(ac_min_workspace *w, double *ft)
 {
-    int n = w->n;
-    double d0 = dot(w->g, w->d, n);
+    double d0 = dot(w->g, w->d, w->n);
     if (!(d0 < 0.0))
         return 0;
     double f0 = w->f, c2 = w->set.line_tol;
     double lo = 0.0, flo = f0, dlo = d0, hi = INFINITY, fhi = NAN, dhi = NAN, t = 1.0;
     for (int k = 0; k < AC_MIN_LINE_TRIALS; k++) {
-        for (int i = 0; i < n; i++)
-            w->xt[i] = w->x[i] + t * w->d[i];
-        double f;
-        int rc = call(w, &f, w->gt);
+        double f, dt;
+        int rc = trial(w, w->x, t, &f, &dt);
         if (rc < 0)
             return -1;
         if (rc > 0) {
             hi = t, fhi = NAN, dhi = NAN;
+        } else if (f > f0 + AC_MIN_ARMIJO * t * d0 || f >= flo) {
+            /* A rise far above the decrease the slope promises, yet within
+             * AC_MIN_F_FLAT of f: f's rounding, not the function; the
+             * gradient-only phase takes over. */
+            if (f - f0 > 100.0 * -t * d0 && f - f0 <= AC_MIN_F_FLAT * (1.0 + fabs(f0)))
+                return 0;
+            hi = t, fhi = f, dhi = dt;
+        } else if (fabs(dt) <= c2 * -d0) {
+            *ft = f;
+            return 1;
+        } else if (dt > 0.0) {
+            hi = t, fhi = f, dhi = dt;
         } else {
-            double dt = dot(w->gt, w->d, n);
-            if (f > f0 + AC_MIN_ARMIJO * t * d0 || f >= flo) {
-                /* A rise far above the decrease the slope promises, yet
-                 * within AC_MIN_F_FLAT of f: f's rounding, not the
-                 * function; the gradient-only phase takes over. */
-                if (f - f0 > 100.0 * -t * d0 && f - f0 <= AC_MIN_F_FLAT * (1.0 + fabs(f0)))
-                    return 0;
-                hi = t, fhi = f, dhi = dt;
-            } else if (fabs(dt) <= c2 * -d0) {
-                *ft = f;
-                return 1;
-            } else if (dt > 0.0) {
-                hi = t, fhi = f, dhi = dt;
-            } else {
-                lo = t, flo = f, dlo = dt;
-            }
+            lo = t, flo = f, dlo = dt;
         }
         if (isfinite(hi)) {
             t = cubic_step(lo, flo, dlo, hi, fhi, dhi);
