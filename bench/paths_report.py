@@ -97,12 +97,14 @@ def gibbs_floor(c):
 def floor_numbers(c, p):
     """(a) and (b) of floors(), without printing: the solve-over-Choleskies
     floor a, NumPy/C reachable at equal evaluation counts b, the floor per
-    evaluation in seconds."""
+    evaluation in seconds, and NumPy/C reachable at the evaluation counts
+    taken (our floor per evaluation times our count against NumPy's solve
+    as run)."""
     ch = c["chol_seconds"]
     fl = ch + c.get("kernel_seconds", 0.0) + c.get("shared_seconds", 0.0) + min(route_floors(c))
     a = fl * c["evaluations"] / (c["solve_choleskies"] * ch)
     b = p["solve_seconds"] / p["evaluations"] / fl
-    return a, b, fl
+    return a, b, fl, p["solve_seconds"] / (c["evaluations"] * fl)
 
 
 def floors(c, p):
@@ -127,7 +129,7 @@ def floors(c, p):
           f"{numpy / chol:.3g} (its K = Z Z^T and L^{{-1}} Phi: 3 P^2 m = {3 * P * P * c['N0'] * c['paths'] / chol:.3g})")
     fc, fd = route_floors(c)
     kt, st = c.get("kernel_seconds", 0.0), c.get("shared_seconds", 0.0)
-    a, b, fl = floor_numbers(c, p)
+    a, b, fl, bsolve = floor_numbers(c, p)
     route = "compressed" if fc <= fd else "direct"
     nch = c["solve_choleskies"]
     ac = c.get("action_compressed_seconds")
@@ -138,7 +140,6 @@ def floors(c, p):
           f"{nch} Choleskies: target <= 3x {'reachable' if a <= 3 else 'NOT reachable by this method'}; one "
           f"action+gradient now {c['action_seconds'] / ch:.3g} (AUTO: {c['route']}; forced direct "
           f"{c['action_direct_seconds'] / ch:.3g}, forced compressed {acs})")
-    bsolve = p["solve_seconds"] / (nc * fl)
     print(f"   (b) NumPy/C reachable at equal evaluation counts: NumPy per evaluation / our floor = {b:.3g}x "
           f"(target >= 5x {'reachable' if b >= 5 else 'NOT reachable by this method'}); flops alone "
           f"{numpy / (chol + kern + min(comp, direct)):.3g}x; at the counts taken ({npv} vs {nc}) "
@@ -160,7 +161,7 @@ def main():
           f"NumPy/C = {ra:.3g}x; |dS|/|S| = {rS:.2g}, max|dG|/max|G| = {rG:.2g} "
           f"(agree to 1e-9: {'yes' if rS <= 1e-9 and rG <= 1e-9 else 'NO'})")
     # 2. whole solve
-    fa, fb, _ = floor_numbers(c, p)
+    fa, fb, _, ft = floor_numbers(c, p)
     rs = p["solve_seconds"] / c["solve_seconds"]
     uc, up = np.array(c["solve_U"]), np.array(p["solve_U"])
     dU = np.max(np.abs(uc - up)) / np.max(np.abs(uc))
@@ -170,10 +171,6 @@ def main():
           f"{ms(p['solve_seconds'])} ({'converged' if p['success'] else p['message']}, "
           f"{p['iterations']} iterations, {p['evaluations']} evaluations, |grad| {p['grad_norm']:.2g})")
     rs_su = p["solve_seconds"] / (c["solve_seconds"] + c["setup_seconds"])
-    # The ceiling at the evaluation counts the two minimisers took (ours at
-    # its floor per evaluation against NumPy's solve as run), and at equal
-    # counts (NumPy's time per evaluation over our floor).
-    ft = p["solve_seconds"] / (c["evaluations"] * floor_numbers(c, p)[2])
     print(f"          NumPy/C = {rs:.3g}x (target >= 5x: {verdict(rs >= 5)}; reachable: "
           f"{'yes' if ft >= 5 else 'no'}, at most {ft:.3g}x at the evaluation counts taken, {fb:.3g}x at equal counts, "
           f"(b) below), {rs_su:.3g}x counting C's "

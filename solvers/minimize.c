@@ -92,9 +92,9 @@ ac_min_workspace *ac_min_alloc(int n)
     w->xp = malloc(sizeof(double) * nv);
     w->gp = malloc(sizeof(double) * nv);
     w->d = malloc(sizeof(double) * nv);
-    w->ps = malloc(sizeof(double) * nv * AC_MIN_POLISH_MEMORY);
-    w->py = malloc(sizeof(double) * nv * AC_MIN_POLISH_MEMORY);
-    w->prho = malloc(sizeof(double) * AC_MIN_POLISH_MEMORY);
+    w->ps = malloc(sizeof(double) * nv * AC_MIN_MEMORY);
+    w->py = malloc(sizeof(double) * nv * AC_MIN_MEMORY);
+    w->prho = malloc(sizeof(double) * AC_MIN_MEMORY);
     if (!w->x || !w->g || !w->xc || !w->gc || !w->xt || !w->gt || !w->xp || !w->gp || !w->d ||
         !w->ps || !w->py || !w->prho) {
         ac_min_free(w);
@@ -211,7 +211,7 @@ ac_status ac_min_set(ac_min_workspace *w, ac_min_fn fn, void *ctx, const double 
 
 /* Keep the pair s = x_new - x_old, y = g_new - g_old when its curvature
  * s.y is positive (else the L-BFGS matrix would not be positive definite;
- * Nocedal & Wright §7.2), dropping the oldest beyond AC_MIN_POLISH_MEMORY. */
+ * Nocedal & Wright §7.2), dropping the oldest beyond AC_MIN_MEMORY. */
 static void pair_push(ac_min_workspace *w, const double *xn, const double *gn, const double *xo,
                       const double *go)
 {
@@ -224,8 +224,8 @@ static void pair_push(ac_min_workspace *w, const double *xn, const double *gn, c
     if (!(sy > 0.0) || !isfinite(sy))
         return;
     w->prho[w->head] = 1.0 / sy;
-    w->head = (w->head + 1) % AC_MIN_POLISH_MEMORY;
-    if (w->npair < AC_MIN_POLISH_MEMORY)
+    w->head = (w->head + 1) % AC_MIN_MEMORY;
+    if (w->npair < AC_MIN_MEMORY)
         w->npair++;
 }
 
@@ -233,19 +233,16 @@ static void pair_push(ac_min_workspace *w, const double *xn, const double *gn, c
  * over the pairs held, with H_0 = gamma I, gamma = s.y / y.y of the newest
  * pair; with no pair, gamma = set.step / |g_p|_inf (a first step of
  * set.step in units of x along -g_p). */
-static void polish_direction(ac_min_workspace *w)
+static void lbfgs_direction(ac_min_workspace *w)
 {
-    int n = w->n, m = AC_MIN_POLISH_MEMORY;
-    double a[AC_MIN_POLISH_MEMORY], *q = w->d;
+    int n = w->n, m = AC_MIN_MEMORY;
+    double a[AC_MIN_MEMORY], *q = w->d;
     for (int i = 0; i < n; i++)
         q[i] = w->gp[i];
     for (int k = 0; k < w->npair; k++) {
         int j = (w->head - 1 - k + m) % m;
         const double *s = w->ps + (size_t)j * n, *y = w->py + (size_t)j * n;
-        double sq = 0.0;
-        for (int i = 0; i < n; i++)
-            sq += s[i] * q[i];
-        a[j] = w->prho[j] * sq;
+        a[j] = w->prho[j] * dot(s, q, n);
         for (int i = 0; i < n; i++)
             q[i] -= a[j] * y[i];
     }
@@ -253,20 +250,14 @@ static void polish_direction(ac_min_workspace *w)
     if (w->npair > 0) {
         int j = (w->head - 1 + m) % m;
         const double *y = w->py + (size_t)j * n;
-        double yy = 0.0;
-        for (int i = 0; i < n; i++)
-            yy += y[i] * y[i];
-        gamma = 1.0 / (w->prho[j] * yy);
+        gamma = 1.0 / (w->prho[j] * dot(y, y, n));
     }
     for (int i = 0; i < n; i++)
         q[i] *= gamma;
     for (int k = w->npair - 1; k >= 0; k--) {
         int j = (w->head - 1 - k + m) % m;
         const double *s = w->ps + (size_t)j * n, *y = w->py + (size_t)j * n;
-        double yr = 0.0;
-        for (int i = 0; i < n; i++)
-            yr += y[i] * q[i];
-        double b = w->prho[j] * yr;
+        double b = w->prho[j] * dot(y, q, n);
         for (int i = 0; i < n; i++)
             q[i] += (a[j] - b) * s[i];
     }
@@ -355,7 +346,7 @@ static int polish_search(ac_min_workspace *w, int *gain)
  * along the L-BFGS direction d at x_p.  An accepted point becomes x_p and
  * gives its pair (s.y = t (phi'(t) - phi'(0)) > 0 by the curvature
  * condition) to the memory; a failed search empties the memory, so that
- * the next one runs along -g_p scaled as in polish_direction.  The
+ * the next one runs along -g_p scaled as in lbfgs_direction.  The
  * accepted iterate is the point of smallest |grad|_inf.  The phase ends
  * after AC_MIN_POLISH_STALL steps without a new one, or at once when a
  * search along -g_p fails (the next would repeat it). */
@@ -376,7 +367,7 @@ static void polish_step(ac_min_workspace *w)
         dead = w->npair == 0;
         w->npair = 0, w->head = 0;
     }
-    polish_direction(w);
+    lbfgs_direction(w);
     if (gain) {
         w->iter++;
         w->polish_gain = 1;
@@ -398,13 +389,13 @@ static void polish_step(ac_min_workspace *w)
 }
 
 /* The search direction d at the accepted iterate x from the pairs held
- * (x_p, g_p := x, g: the point polish_direction works from). */
+ * (x_p, g_p := x, g: the point lbfgs_direction works from). */
 static void direction_at_x(ac_min_workspace *w)
 {
     int n = w->n;
     memcpy(w->xp, w->x, sizeof(double) * (size_t)n);
     memcpy(w->gp, w->g, sizeof(double) * (size_t)n);
-    polish_direction(w);
+    lbfgs_direction(w);
 }
 
 /* Enter the gradient-only phase at the accepted iterate, keeping the pairs

@@ -4,7 +4,7 @@
  * in the info struct, not a status.
  *
  * The main phase: directions d = -H g from the pairs (s, y) = (step,
- * change of gradient) of the last AC_MIN_POLISH_MEMORY accepted steps
+ * change of gradient) of the last AC_MIN_MEMORY accepted steps
  * (Nocedal & Wright Alg. 7.4, H_0 = (s.y / y.y) I of the newest pair), and
  * a line search for the strong Wolfe conditions (Alg. 3.5 and 3.6, cubic
  * interpolation), the unit step tried first.  Not GSL's vector_bfgs2:
@@ -42,7 +42,7 @@
  * (a few eps |f|), near |grad| ~ sqrt(eps |f| curvature): 5e-8 for f = 3
  * with unit curvature.  From there the iteration goes on with gradients
  * only: L-BFGS steps x <- x + t d, d = -H g with H built from the pairs
- * (s, y) = (step, change of gradient) of the last AC_MIN_POLISH_MEMORY
+ * (s, y) = (step, change of gradient) of the last AC_MIN_MEMORY
  * accepted steps (Nocedal & Wright Alg. 7.4), and t found by a line search
  * on the slope phi'(t) = grad f(x + t d).d alone (secants towards its
  * root; no f is compared).  The sequence need not be monotone in f or
@@ -61,7 +61,7 @@
  * 20 that Nocedal & Wright §7.2 find enough in practice.  On the paths
  * action (13 variables, 20-40 iterations) 8 pairs took 54, 52, 88, 62
  * evaluations where 20 took 40, 31, 52, 39 (the four P above). */
-#define AC_MIN_POLISH_MEMORY 20
+#define AC_MIN_MEMORY 20
 /* Its line search accepts t when |phi'(t)| <= 0.1 |phi'(0)|: the strong
  * Wolfe curvature condition with the tight constant Nocedal & Wright §3.1
  * give for near-exact searches (0.9, their quasi-Newton value, let the
@@ -144,7 +144,7 @@ typedef struct {
 
 typedef struct ac_min_workspace ac_min_workspace;
 
-/* Workspace for n >= 0 variables ((9 + 2 AC_MIN_POLISH_MEMORY) n
+/* Workspace for n >= 0 variables ((9 + 2 AC_MIN_MEMORY) n
  * doubles).  NULL on no memory or n < 0. */
 ac_min_workspace *ac_min_alloc(int n);
 void ac_min_free(ac_min_workspace *w);

@@ -426,9 +426,7 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
         memcpy(g->Ev, g->Lg, sizeof(double) * (size_t)np * np);
         if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'L', np, g->Ev, np, g->mu) != 0)
             return -1;
-        double mmax = 0.0;
-        for (int j = 0; j < np; j++)
-            mmax = fmax(mmax, g->mu[j]);
+        double mmax = g->mu[np - 1]; /* dsyev: ascending */
         for (int j = 0; j < np; j++) {
             if (!(g->mu[j] > np * DBL_EPSILON * mmax))
                 continue;

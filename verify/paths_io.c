@@ -1115,11 +1115,11 @@ void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_tas
     /* doubles: K + T I and LAPACKE's row-major copy of it; the path tensors
      * and Z = Phi L_1; the U-sized arrays of theory/paths.c (U, Ugp, Lu, Inv,
      * Ut, Gt, the action's gradient; M, G1 of np^2) and the minimiser's
-     * vectors ((9 + 2 AC_MIN_POLISH_MEMORY) of theta's size, solvers/minimize.h);
+     * vectors ((9 + 2 AC_MIN_MEMORY) of theta's size, solvers/minimize.h);
      * the pre-kernels
      * or the compressed route, each at most 2^25 */
     double kb = 2 * P * P, xb = (2 * P + Pt) * m,
-           hb = 8 * u + 2 * np * np + (9 + 2 * AC_MIN_POLISH_MEMORY) * theta;
+           hb = 8 * u + 2 * np * np + (9 + 2 * AC_MIN_MEMORY) * theta;
     c->bytes = 8.0 * (kb + xb + hb + (double)AC_PATHS_PREKERNEL_MAX);
     /* one evaluation: the Cholesky P^3/3, K and the direct route's L^{-1} Phi
      * (P^2 m each, plus Z^T Z over P N0 rows, np^2 P N0), through BLAS; the
