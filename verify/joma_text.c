@@ -572,7 +572,8 @@ static void layernorm(int n, int d, const double *R, const double *g, const doub
 
 /* Backward of layernorm: dg += sum dH o xh, db += sum dH, and
  * dR = rs (dx - mean(dx) - xh mean(dx o xh)) with dx = dH o g, written
- * (beta 0) or added (beta 1) into dR. */
+ * (beta 0: dR is not read, as BLAS reads no C at beta 0; it may hold
+ * anything, and 0 x NaN would be NaN) or added (beta 1) into dR. */
 static void layernorm_back(int n, int d, const double *xh, const double *rs, const double *g, const double *dH,
                            double *dg, double *db, double *dR, double beta)
 {
@@ -589,7 +590,7 @@ static void layernorm_back(int n, int d, const double *xh, const double *rs, con
         m2 /= d;
         for (int k = 0; k < d; k++) {
             double v = rs[r] * (y[k] * g[k] - m1 - x[k] * m2);
-            dR[(size_t)r * d + k] = beta * dR[(size_t)r * d + k] + v;
+            dR[(size_t)r * d + k] = beta == 0.0 ? v : beta * dR[(size_t)r * d + k] + v;
         }
     }
 }
