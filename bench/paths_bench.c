@@ -9,8 +9,12 @@
  *      on the direct route (theory/paths.h ac_paths_grad_route);
  *   2. the whole solve from the GP values (ac_paths_solve), once, with the
  *      number of evaluations (one Cholesky of the P x P matrix K + T I each);
- *   3. the Cholesky factorisation of K + T I alone (LAPACKE_dpotrf), best of
- *      REPS, so that the solve is measured against the Choleskies it needs;
+ *   3. the Cholesky factorisation of K + T I alone, best of REPS, so that the
+ *      solve is measured against the Choleskies it needs: LAPACK dpotrf on
+ *      the column-major lower triangle through LAPACKE's _work call, as
+ *      theory/paths.c and verify/paths_gibbs.c call it, the fastest
+ *      Cholesky the Debian LAPACK offers (a row-major LAPACKE_dpotrf adds
+ *      copies in and out and a NaN scan: 1.3-1.4x its time);
  *   3b. the floor of one exact gradient: the dense calls of each gradient
  *      route alone (floor_calls), the pre-kernel stream that forms K
  *      (kernel_stream) and the calls both routes share (v and b = Phi^T v),
@@ -108,7 +112,8 @@ static double time_copy(void (*fn)(int, int, int, double *, const double *), int
 
 /* The dense calls an exact gradient cannot avoid beyond the Cholesky, one
  * per line of theory/paths.c's energy, timed alone on the factor L (P x P,
- * lower, row-major) of K + T I, each the best of reps:
+ * column-major lower, as factor() leaves it; row-major it reads as L^T) of
+ * K + T I, each the best of reps:
  *   compressed (r = min(P, m)): Y_1 = L_11^{-1} R_1 with R_1 lower
  *     triangular, r^3/3 flops, timed as LAPACK dtrtri(r) (the same count,
  *     a triangle by a triangle); W_1 = Y_1^T Y_1 by dlauum(r), r^3/3; when
@@ -135,15 +140,15 @@ static void f_below(int r, int P, int unused, double *Y, const double *L)
     (void)unused;
     int d = P - r;
     /* Y's rows r..P-1 stand for Y_2 (d x r, leading dimension P) */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, r, r, -1.0, L + (size_t)r * P, P, L, P,
-                1.0, Y + (size_t)r * P, P);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, d, r, 1.0,
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, r, r, -1.0, L + r, P, L, P, 1.0,
+                Y + (size_t)r * P, P);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, d, r, 1.0,
                 L + (size_t)r * P + r, P, Y + (size_t)r * P, P);
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, r, d, 1.0, Y + (size_t)r * P, P, 1.0, Y, P);
 }
 
 /* K(U_1) from pre-kernels, as theory/paths.c assembles it (its
- * kernel_prekernels: row mu of K's lower triangle = sum over the
+ * kernel_prekernels: row mu of K's upper triangle = sum over the
  * np(np+1)/2 pairs of a coefficient times that pair's packed row), on
  * stand-in values: a stream of np(np+1)/2 P(P+1)/2 doubles, the least any
  * evaluation that forms K reads.  Best of reps; 0 when out of memory. */
@@ -161,11 +166,11 @@ static double kernel_stream(int P, int np, int reps, double *t)
     for (int k = 0; k < reps; k++) {
         double t1 = cpu();
         for (int mu = 0; mu < P; mu++) {
-            double *row = K + (size_t)mu * P;
-            const double *c = C + (size_t)mu * (mu + 1) / 2;
-            memset(row, 0, sizeof(double) * (size_t)(mu + 1));
+            double *row = K + (size_t)mu * P + mu;
+            const double *c = C + (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
+            memset(row, 0, sizeof(double) * (size_t)(P - mu));
             for (int q = 0; q < npair; q++)
-                cblas_daxpy(mu + 1, 0.5 + q, c + q * tri, 1, row, 1);
+                cblas_daxpy(P - mu, 0.5 + q, c + q * tri, 1, row, 1);
         }
         t[k] = cpu() - t1;
     }
@@ -184,8 +189,8 @@ static void floor_calls(int P, int m, int np, const double *L, int reps, double 
         fprintf(stderr, "paths_bench: out of memory\n");
         exit(1);
     }
-    /* L row-major lower = column-major upper: dtrtri / dlauum see a
-     * triangle of order r with L's values */
+    /* dtrtri / dlauum (column-major upper: the symmetric K + T I that
+     * dpotrf 'L' left above L) see a finite triangle of order r */
     double c = time_copy(f_trtri, r, P, 0, Y, L, n, reps, t);
     c += time_copy(f_lauum, r, P, 0, Y, L, n, reps, t);
     if (P > r)
@@ -213,7 +218,7 @@ static void floor_calls(int P, int m, int np, const double *L, int reps, double 
         Z[i] = 1.0 / (double)(1 + i % 7);
     for (int k = 0; k < reps; k++) {
         double t1 = cpu();
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0, L, P, Z, m);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, P, m, 1.0, L, P, Z, m);
         cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * (m / np), 1.0, Z, np, 0.0, Mm, np);
         t[k] = cpu() - t1;
         for (size_t i = 0; i < (size_t)P * m; i++)
@@ -234,13 +239,13 @@ static void floor_calls(int P, int m, int np, const double *L, int reps, double 
  *   forward: one pass over the training rows per sweep (the blocks' J
  *     depends on the weights the previous sweep moved): per layer l and
  *     path a P x n_l x n_{l-1} product (N0 for l = 0), and the readout;
- *   precision: the lower triangle of J J^T per block, as little as the
+ *   precision: one triangle of J J^T per block, as little as the
  *     method can form it: the readout a's J is P x n_L (every path acts on
  *     a), one dsyrk; V_l's J J^T = sum_ab Lg_ab R_a R_b^T with Lg of rank at
  *     most H^L, a dsyrk of P against H^L n_{l-1} columns; V_0 from the
  *     pre-kernels when the sampler keeps them (the np(np+1)/2 packed
  *     triangles, kernel_stream), else a dsyrk against H^L N0 columns;
- *   solves: dpotrs with one right-hand side per block;
+ *   solves: the two triangular solves with one right-hand side per block;
  *   matvecs: J theta_0 and J^T alpha per block (2 H^L matrix-vector
  *     products of P x q) and the rank-one update of theta_0 (H^L of p x q).
  * Times into parts[0..4] in that order; the draw count into *ndraws. */
@@ -300,12 +305,12 @@ static void gibbs_floor(const ac_paths_settings *s, int P, int N0, const double 
     double tk = stream ? kernel_stream(P, np, reps, t) : 0.0;
     for (int k = 0; k < reps; k++) { /* precision, beyond V_0's stream */
         double t1 = cpu();
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, n[L], 1.0, R, n[L], 0.0, G, P);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, P, n[L], 1.0, R, n[L], 0.0, G, P);
         for (int l = 1; l <= L; l++)
-            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, np * n[l - 1], 1.0, R,
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, P, np * n[l - 1], 1.0, R,
                         np * n[l - 1], 1.0, G, P);
         if (!stream)
-            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, np * N0, 1.0, R, np * N0, 1.0,
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, P, np * N0, 1.0, R, np * N0, 1.0,
                         G, P);
         t[k] = cpu() - t1;
     }
@@ -314,7 +319,8 @@ static void gibbs_floor(const ac_paths_settings *s, int P, int N0, const double 
         double t1 = cpu();
         for (int b = 0; b < L + 2; b++) {
             memcpy(y, x, sizeof(double) * (size_t)P);
-            LAPACKE_dpotrs_work(LAPACK_ROW_MAJOR, 'L', P, 1, F, P, y, 1);
+            cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, F, P, y, 1);
+            cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, P, F, P, y, 1);
         }
         t[k] = cpu() - t1;
     }
@@ -470,7 +476,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < reps; k++) {
         memcpy(F, A, sizeof(double) * (size_t)P * P);
         double t1 = cpu();
-        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', P, F, P) != 0) {
+        if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', P, F, P) != 0) {
             fprintf(stderr, "paths_bench: dpotrf failed\n");
             return 1;
         }
@@ -498,8 +504,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < freps; k++) {
         memcpy(v, d.Y, sizeof(double) * (size_t)P);
         double t1 = cpu();
-        cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, F, P, v, 1);
-        cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, P, F, P, v, 1);
+        cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, F, P, v, 1);
+        cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, P, F, P, v, 1);
         cblas_dgemv(CblasRowMajor, CblasTrans, P, (int)m, 1.0, Phi, (int)m, v, 1, 0.0, bv, 1);
         tf[k] = cpu() - t1;
     }

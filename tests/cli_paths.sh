@@ -365,8 +365,8 @@ expect 2 "solve: H written as 2.0" -- "$BIN" paths solve --task "$T/h-real.json"
 grep_in err "h-real.json: H\[0\]: expected an integer (heads), found the real number 2.0: write it without a decimal point" "a real where an integer belongs"
 
 # Memory and time from the sizes, refused before any work with the key, the
-# estimate and the bound's name (verify/paths_io.h).  20000 one-number
-# examples (a 200 kB file) make K + T I 3.2 GB twice over; 4096 paths make
+# estimate and the bound's name (verify/paths_io.h).  24000 one-number
+# examples (a 240 kB file) make K + T I 4.6 GB; 4096 paths make
 # every evaluation minutes long; a width of 100000 makes V_l 80 GB.
 # one_number_task P FILE: a task of P one-number examples (one layer, one
 # head), a few bytes an example, for the size bounds below.
@@ -376,9 +376,9 @@ one_number_task() {
         printf "], \"y\": ["; for (e = 0; e < P; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
         printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [[1]], \"K\": [[1]]}]]}}\n" }' >"$2"
 }
-one_number_task 20000 "$T/p20000.json"
-expect 2 "solve: P = 20000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/p20000.json\""
-grep_in err "p20000.json: train.x: paths solve would hold about 6.* GB of memory (P = 20000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
+one_number_task 24000 "$T/p24000.json"
+expect 2 "solve: P = 24000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/p24000.json\""
+grep_in err "p24000.json: train.x: paths solve would hold about 4.* GB of memory (P = 24000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
 expect 2 "solve: 2048 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
 grep_in err "many-paths.json: H: paths solve would take about .* evaluations of the action .*2048 paths.*AC_PATHS_IO_SECONDS_MAX" "paths over the time bound: file, key, estimate, bound"
 expect 2 "sample: width 100000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide.json\""
@@ -388,13 +388,17 @@ grep_in err "paths-task.json: --sweeps: paths sample would hold about" "the swee
 expect 2 "sample: 10^8 burn-in sweeps of 16 chains, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --burn 100000000 --chains 16"
 grep_in err "paths-task.json: --chains, --burn, --sweeps: paths sample would take about .* sweeps (all chains) .*AC_PATHS_IO_SECONDS_MAX" "the burn-in over the time bound: the options named"
 # LAPACKE_dpotrf's row-major copy of K + T I failing for memory used to be
-# reported as "not positive definite (leading minor -1011)": raise T.  7000
-# examples fit the bounds; 750 MB of address space hold K (392 MB) but not
-# its copy as well.
+# reported as "not positive definite (leading minor -1011)": raise T.  K is
+# now factored where it lies (theory/paths.c factor: no copy), so 750 MB of
+# address space, which hold K at 7000 examples (392 MB) but not a copy as
+# well, run the solve (to its iteration limit, 0: exit 1); 400 MB do not
+# hold K and its workspace, and say so.
 if [ -n "$MEMCAP" ]; then
     one_number_task 7000 "$T/p7000.json"
-    expect 2 "solve: no memory for LAPACKE's copy of K" -- sh -c "ulimit -v 750000; OPENBLAS_NUM_THREADS=1 exec timeout 60 \"$BIN\" paths solve --task \"$T/p7000.json\" --max-iter 0"
-    grep_in err "p7000.json: K + T I (7000 x 7000): no memory for LAPACKE's row-major copy" "out of memory is not 'not positive definite'"
+    expect 1 "solve: K factored without a copy fits in 750 MB" -- sh -c "ulimit -v 750000; OPENBLAS_NUM_THREADS=1 exec timeout 60 \"$BIN\" paths solve --task \"$T/p7000.json\" --max-iter 0"
+    grep_in err "p7000.json: warning: the minimiser ended with 'iteration limit reached' after 0 iterations" "P = 7000 within 750 MB: the solve ran"
+    expect 2 "solve: no memory for K" -- sh -c "ulimit -v 400000; OPENBLAS_NUM_THREADS=1 exec timeout 60 \"$BIN\" paths solve --task \"$T/p7000.json\" --max-iter 0"
+    grep_in err "p7000.json: paths solve: out of memory" "out of memory is not 'not positive definite'"
 fi
 
 cli_summary cli_paths

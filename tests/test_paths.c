@@ -1175,6 +1175,19 @@ Test(paths, not_positive_definite_and_non_finite_inputs_are_reported)
     memcpy(Uc, U, sizeof(double) * ac_paths_u_size(&s));
     ac_paths_info info;
     cr_assert_eq(ac_paths_solve(w, NULL, Uc, &info, &msg), AC_ENUMERIC);
+    /* Finite inputs whose kernel overflows: K + T I holds infinities, which
+     * the factorisation turns into infinities and NaNs on its diagonal
+     * (theory/paths.c factor scans it there, LAPACK's dpotrf does not). */
+    double *Big = malloc(sizeof(double) * (size_t)P * N0 * np);
+    for (int j = 0; j < P * N0 * np; j++)
+        Big[j] = 1e160 * Phi[j];
+    ac_paths_workspace *wb = ac_paths_alloc(&s, P, N0);
+    cr_assert_eq(ac_paths_set_data(wb, Big, Y, &msg), AC_OK, "%s", msg.text);
+    double *Ug = rand_u(r, &s);
+    cr_assert_eq(ac_paths_energy(wb, Ug, &E, NULL, &msg), AC_ENUMERIC, "E = %g", E);
+    cr_assert(strstr(msg.text, "K + T I") && strstr(msg.text, "not finite"), "%s", msg.text);
+    ac_paths_free(wb);
+    free(Big), free(Ug);
     /* The path tensor rejects NaN inputs and sizes that do not fit. */
     double X[4] = {1, 2, 3, NAN}, Om[4 * 4] = {0}, rv[1] = {1};
     double out[16];

@@ -282,7 +282,8 @@ struct ac_paths_workspace {
     int P, N0, np, D[AC_PATHS_MAX_LAYERS + 2];
     size_t usize;
     const double *Phi, *Y;       /* borrowed (set_data) */
-    double *K;                   /* P x P: K + T I, then its Cholesky factor */
+    double *K;                   /* P x P: K + T I, then its Cholesky factor L,
+                                  * column-major lower (row-major: L^T, upper) */
     double *Z;                   /* P x N0 H^L: Phi L_1, or L^{-1} Phi */
     double *v, *wv;              /* (K+TI)^{-1} Y and L^{-1} Y */
     double *b;                   /* N0 x H^L: Phi_i^T v */
@@ -294,9 +295,10 @@ struct ac_paths_workspace {
     double ld1;                  /* ln det U_1 of the last factor */
     /* Pre-kernels (NULL when not used, see AC_PATHS_PREKERNEL_MAX): for each
      * pair a <= b of paths, in the order (0,0), (0,1), ..., (np-1,np-1), the
-     * lower triangle, packed by rows (row mu at mu(mu+1)/2), of
-     * C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with Phi_a the
-     * P x N0 slice of path a; Pa (P x N0) is scratch for that slice. */
+     * upper triangle, packed by rows (row mu at packed_row(P, mu), entries
+     * mu .. P-1), of C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with
+     * Phi_a the P x N0 slice of path a: the triangle w->K is factored in
+     * (factor); Pa (P x N0) is scratch for that slice. */
     double *Cpk, *Pa;
     /* The compressed gradient route (AC_PATHS_GRAD_COMPRESSED; NULL
      * otherwise), set by set_data from the LQ factorisation Phi = R Q of
@@ -491,6 +493,13 @@ static void path_slice(const ac_paths_workspace *w, int a, double *A)
             A[(size_t)mu * w->N0 + i] = w->Phi[((size_t)mu * w->N0 + i) * np + a];
 }
 
+/* Where row mu of a P x P upper triangle packed by rows starts: after rows
+ * 0 .. mu-1 of P - i entries each. */
+static size_t packed_row(int P, int mu)
+{
+    return (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
+}
+
 /* The pre-kernels of the workspace's layout (above), with w->K as P x P
  * scratch: C_ab = Phi_a Phi_b^T = H^L C_{ab}(x, x') of §2. */
 static void prekernels(ac_paths_workspace *w)
@@ -508,10 +517,11 @@ static void prekernels(ac_paths_workspace *w)
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, P, N0, 1.0, A, N0, B, N0,
                             0.0, C, P);
             }
+            /* dsyrk filled the lower triangle: read it as the upper by symmetry */
             for (int mu = 0; mu < P; mu++)
-                for (int nu = 0; nu <= mu; nu++)
-                    out[(size_t)mu * (mu + 1) / 2 + nu] =
-                        b == a ? C[(size_t)mu * P + nu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
+                for (int nu = mu; nu < P; nu++)
+                    out[packed_row(P, mu) + (size_t)(nu - mu)] =
+                        b == a ? C[(size_t)nu * P + mu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
         }
     }
 }
@@ -748,26 +758,39 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
 
 /* ---- Energy (§3.2), its gradient (§3.6), predictor (§3.3) -------------- */
 
-/* K's lower triangle from the pre-kernels: K = sum_i Phi_i U_1 Phi_i^T =
- * sum_{a,b} U_ab C_ab = sum_a U_aa C_aa + sum_{a<b} U_ba (C_ab + C_ab^T),
- * reading U_1's lower triangle (as its Cholesky factor does). */
+/* K's upper triangle (row-major) from the pre-kernels: K = sum_i Phi_i U_1
+ * Phi_i^T = sum_{a,b} U_ab C_ab = sum_a U_aa C_aa + sum_{a<b} U_ba (C_ab +
+ * C_ab^T), reading U_1's lower triangle (as its Cholesky factor does). */
 static void kernel_prekernels(ac_paths_workspace *w, const double *U1)
 {
     int P = w->P, np = w->np;
     size_t tri = (size_t)P * (P + 1) / 2;
     for (int mu = 0; mu < P; mu++) {
-        double *row = w->K + (size_t)mu * P;
-        const double *c = w->Cpk + (size_t)mu * (mu + 1) / 2;
-        memset(row, 0, sizeof(double) * (size_t)(mu + 1));
+        double *row = w->K + (size_t)mu * P + mu;
+        const double *c = w->Cpk + packed_row(P, mu);
+        memset(row, 0, sizeof(double) * (size_t)(P - mu));
         for (int a = 0, k = 0; a < np; a++)
             for (int b = a; b < np; b++, k++)
-                cblas_daxpy(mu + 1, U1[(size_t)b * np + a], c + k * tri, 1, row, 1);
+                cblas_daxpy(P - mu, U1[(size_t)b * np + a], c + k * tri, 1, row, 1);
     }
 }
 
-/* Factor K(U_1) + T I into w->K (lower), and wv = L^{-1} Y, v = (K + T I)^{-1}
- * Y, *logdet = ln det(K + T I); Z = Phi L_1 on the way when the kernel is
- * built from it, or when need_z (the predictor reads it). */
+/* Factor K(U_1) + T I into w->K, and wv = L^{-1} Y, v = (K + T I)^{-1} Y,
+ * *logdet = ln det(K + T I); Z = Phi L_1 on the way when the kernel is built
+ * from it, or when need_z (the predictor reads it).
+ *
+ * K is built in its row-major upper triangle, which is LAPACK's
+ * column-major lower one, and factored there by dpotrf 'L' through
+ * LAPACKE's _work call: no row-major copy in and out and no NaN scan of the
+ * matrix, 24-30% of a row-major LAPACKE_dpotrf at P = 100 ... 2000 on 2
+ * cores (OpenBLAS's 'U' factorisation of the same triangle is slower than
+ * its 'L' one at P <= 500), and no P x P allocation.  The factor L
+ * (K + T I = L L^T) is then column-major lower: the triangular calls below
+ * pass CblasColMajor, or, beside row-major operands, its row-major view L^T
+ * (CblasUpper) with CblasTrans for L and CblasNoTrans for L^T.  A NaN or
+ * infinity anywhere in the triangle reaches the factor's diagonal (each
+ * row's diagonal entry sums the squares of that row's entries), so the
+ * diagonal is the scan. */
 static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, double *logdet,
                         ac_msg *msg)
 {
@@ -785,25 +808,28 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
     if (w->Cpk)
         kernel_prekernels(w, U1);
     else
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, m, 1.0, w->Z, m, 0.0, w->K, P);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, P, m, 1.0, w->Z, m, 0.0, w->K, P);
     for (int mu = 0; mu < P; mu++)
         w->K[(size_t)mu * P + mu] += w->s.T;
-    int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', P, w->K, P);
-    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
-        return ac_fail(msg, AC_ENOMEM, "K + T I (%d x %d): no memory for LAPACKE's row-major copy "
-                       "of it (%.3g GB more)", P, P, 8e-9 * P * (double)P);
+    int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', P, w->K, P);
     if (info != 0)
         return ac_fail(msg, AC_ENUMERIC,
                        "K + T I (%d x %d, T = %.17g) is not positive definite (LAPACK dpotrf: "
                        "leading minor %d)", P, P, w->s.T, info);
     double ld = 0.0;
-    for (int mu = 0; mu < P; mu++)
-        ld += 2.0 * log(w->K[(size_t)mu * P + mu]);
+    for (int mu = 0; mu < P; mu++) {
+        double d = w->K[(size_t)mu * P + mu];
+        if (!(isfinite(d) && d > 0.0))
+            return ac_fail(msg, AC_ENUMERIC,
+                           "K + T I (%d x %d, T = %.17g) is not finite: its Cholesky factor's "
+                           "row %d is %g", P, P, w->s.T, mu + 1, d);
+        ld += 2.0 * log(d);
+    }
     *logdet = ld;
     memcpy(w->wv, w->Y, sizeof(double) * (size_t)P);
-    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, w->K, P, w->wv, 1);
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, w->K, P, w->wv, 1);
     memcpy(w->v, w->wv, sizeof(double) * (size_t)P);
-    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, P, w->K, P, w->v, 1);
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, P, w->K, P, w->v, 1);
     return AC_OK;
 }
 
@@ -812,19 +838,21 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
  * alike, Y11 = L11^{-1} Y11, Y21 = L22^{-1} (Y21 - L21 Y11), Y22 =
  * L22^{-1} Y22, recursively, so that every flop is in a full-size dgemm or
  * dtrsm: n^3/4 per level, n^3/3 in all, against n^3 for one dtrsm that
- * ignores Y's zeros. */
+ * ignores Y's zeros.  L is column-major (factor), Y row-major: L's row-major
+ * view is L^T, so L is (L^T, CblasTrans), L21 the transposed block right of
+ * L11 in that view. */
 static void tri_tri_solve(int n, const double *L, int ldl, double *Y, int ldy)
 {
     if (n <= TRI_BASE) {
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, n, 1.0, L,
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, n, 1.0, L,
                     ldl, Y, ldy);
         return;
     }
     int h = n / 2;
     tri_tri_solve(h, L, ldl, Y, ldy);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n - h, h, h, -1.0, L + (size_t)h * ldl,
-                ldl, Y, ldy, 1.0, Y + (size_t)h * ldy, ldy);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n - h, h, 1.0,
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n - h, h, h, -1.0, L + h, ldl, Y, ldy,
+                1.0, Y + (size_t)h * ldy, ldy);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n - h, h, 1.0,
                 L + (size_t)h * ldl + h, ldl, Y + (size_t)h * ldy, ldy);
     tri_tri_solve(n - h, L + (size_t)h * ldl + h, ldl, Y + (size_t)h * ldy + h, ldy);
 }
@@ -844,9 +872,9 @@ static void energy_m_compressed(ac_paths_workspace *w)
     memcpy(Y, w->Rq, sizeof(double) * (size_t)P * r);
     tri_tri_solve(r, w->K, P, Y, r);
     if (P > r) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P - r, r, r, -1.0,
-                    w->K + (size_t)r * P, P, Y, r, 1.0, Y + (size_t)r * r, r);
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P - r, r, 1.0,
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, P - r, r, r, -1.0, w->K + r, P, Y, r,
+                    1.0, Y + (size_t)r * r, r);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, P - r, r, 1.0,
                     w->K + (size_t)r * P + r, P, Y + (size_t)r * r, r);
     }
     /* Y_1^T Y_1 into Y_1's lower triangle: row-major lower is column-major
@@ -891,7 +919,7 @@ ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, do
         /* M = sum_i Phi_i^T (K+TI)^{-1} Phi_i = Z'^T Z' with Z = L^{-1} Phi
          * seen as a (P N0) x H^L matrix (§3.6 steps 2-3). */
         memcpy(w->Z, w->Phi, sizeof(double) * (size_t)P * m);
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, m, 1.0,
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, P, m, 1.0,
                     w->K, P, w->Z, m);
         cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, np, P * w->N0, 1.0, w->Z, np, 0.0, w->M,
                     np);
@@ -961,7 +989,7 @@ ac_status ac_paths_predict(ac_paths_workspace *w, const double *U1, int Pt,
                     Kt, Pt);
         cblas_dgemv(CblasRowMajor, CblasTrans, P, Pt, 1.0, Kt, Pt, w->v, 1, 0.0, mean, 1);
         /* k^T (K+TI)^{-1} k = |L^{-1} k|^2. */
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, P, Pt, 1.0,
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, P, Pt, 1.0,
                     w->K, P, Kt, Pt);
     } else
         memset(mean, 0, sizeof(double) * (size_t)Pt);

@@ -29,9 +29,13 @@ struct ac_paths_gibbs {
     int fwd_chain, fwd_rows;
     /* block scratch */
     double *G, *resid, *alpha, *theta0, *Lg, *Ck, *tk, *sk;
-    double *Ev, *mu;          /* Lg's eigenvectors (np x np) and eigenvalues (np) */
+    double *Ev, *mu;          /* Lg's eigenvectors (np x np, column-major) and eigenvalues (np) */
+    double *syev_work;        /* dsyev's workspace (syev_lwork), sized once by its query */
+    int syev_lwork;
+    double *Gp, *cpair;       /* V_0 block: J J^T packed (as Cpk) and the pairs' coefficients */
     /* Pre-kernels of the V_0 block (NULL when unused): for each pair of
-     * paths a <= b, the packed lower triangle (row mu at mu(mu+1)/2) of
+     * paths a <= b, the upper triangle packed by rows (row mu at
+     * packed_row(P, mu), entries mu .. P-1: the triangle G is factored in) of
      * R0_a R0_b^T (a = b) or R0_a R0_b^T + R0_b R0_a^T (a < b), R0_a the
      * training rows of R_0 for path a (P x N0).  R_0 is the data, fixed
      * after set, so J J^T of the V_0 block is sum_{a<=b} Lg_ab C_ab: O(H^L^2
@@ -122,6 +126,9 @@ void ac_paths_gibbs_free(ac_paths_gibbs *g)
     free(g->Lg);
     free(g->Ev);
     free(g->mu);
+    free(g->syev_work);
+    free(g->Gp);
+    free(g->cpair);
     free(g->Ck);
     free(g->tk);
     free(g->sk);
@@ -209,16 +216,31 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     g->rec_loss = malloc(sizeof(double) * (size_t)s->chains);
     ok &= g->state && g->f && g->G && g->resid && g->alpha && g->theta0 && g->Lg && g->Ev &&
           g->mu && g->Ck && g->tk && g->sk && g->rec_f && g->rec_u && g->rec_loss;
+    double query = 0.0;
+    if (ok && LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', np, g->Ev, np, g->mu, &query, -1) == 0) {
+        g->syev_lwork = (int)query;
+        g->syev_work = malloc(sizeof(double) * (size_t)(g->syev_lwork > 1 ? g->syev_lwork : 1));
+    }
+    ok &= g->syev_work != NULL;
     double npk = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
     if (ok && 4.0 * (np + 1) <= N0 && npk <= (double)AC_PATHS_PREKERNEL_MAX) {
         g->Cpk = malloc(sizeof(double) * (size_t)npk);
-        ok &= g->Cpk != NULL;
+        g->Gp = malloc(sizeof(double) * ((size_t)P * (P + 1) / 2));
+        g->cpair = malloc(sizeof(double) * (size_t)np * (np + 1) / 2);
+        ok &= g->Cpk && g->Gp && g->cpair;
     }
     if (!ok) {
         ac_paths_gibbs_free(g);
         return NULL;
     }
     return g;
+}
+
+/* Where row mu of a P x P upper triangle packed by rows starts: after rows
+ * 0 .. mu-1 of P - i entries each. */
+static size_t packed_row(int P, int mu)
+{
+    return (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
 }
 
 /* The V_0 block's pre-kernels (layout above) from R_0's training rows, with
@@ -234,8 +256,8 @@ static void prekernels(ac_paths_gibbs *g)
                         g->R[0] + (size_t)a * M * N0, N0, g->R[0] + (size_t)b * M * N0, N0, 0.0,
                         C, P);
             for (int mu = 0; mu < P; mu++)
-                for (int nu = 0; nu <= mu; nu++)
-                    out[(size_t)mu * (mu + 1) / 2 + nu] =
+                for (int nu = mu; nu < P; nu++)
+                    out[packed_row(P, mu) + (size_t)(nu - mu)] =
                         b == a ? C[(size_t)mu * P + nu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
         }
 }
@@ -368,8 +390,9 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
     /* theta0 ~ N(0, sigma^2 I); resid = y - eps - J theta0 */
     for (size_t j = 0; j < bs; j++)
         g->theta0[j] = gsl_ran_gaussian_ziggurat(r, sd);
+    double sdT = sqrt(T);
     for (int mu = 0; mu < P; mu++)
-        g->resid[mu] = g->Y[mu] - gsl_ran_gaussian_ziggurat(r, sqrt(T));
+        g->resid[mu] = g->Y[mu] - gsl_ran_gaussian_ziggurat(r, sdT);
     for (int pi = 0; pi < np; pi++) {
         int h = lay > 0 ? g->head[pi * g->L + lay - 1] : 0;
         const double *left = lam ? lam + (size_t)pi * p : &one;
@@ -393,59 +416,71 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
             g->Lg[a * np + b] = v;
         }
     /* G = T I + sigma^2 J J^T, J J^T = sum_{a} R_a (sum_b Lg_ab R_b)^T (train
-     * rows); from the pre-kernels pk when given, lower triangle only (what
-     * dpotrf 'L' reads): J J^T = sum_a Lg_aa C_aa + sum_{a<b} Lg_ab (C_ab +
-     * C_ab^T), Lg symmetric. */
+     * rows), in its row-major upper triangle only: LAPACK's column-major
+     * lower one, which dpotrf 'L' factors in place through LAPACKE's _work
+     * call (no row-major copies in and out, no NaN scan, no allocation; as
+     * theory/paths.c's factor, which says what that saves).  From the
+     * pre-kernels pk when given: J J^T = sum_a Lg_aa C_aa + sum_{a<b} Lg_ab
+     * (C_ab + C_ab^T), Lg symmetric. */
     if (pk) {
-        size_t tri = (size_t)P * (P + 1) / 2;
-        for (int mu = 0; mu < P; mu++) {
-            double *row = g->G + (size_t)mu * P;
-            memset(row, 0, sizeof(double) * (size_t)(mu + 1));
-            for (int a = 0, k = 0; a < np; a++)
-                for (int b = a; b < np; b++, k++)
-                    if (g->Lg[a * np + b] != 0.0)
-                        cblas_daxpy(mu + 1, sigma2 * g->Lg[a * np + b],
-                                    pk + k * tri + (size_t)mu * (mu + 1) / 2, 1, row, 1);
-            row[mu] += T;
-        }
-    } else {
-        memset(g->G, 0, sizeof(double) * (size_t)P * P);
+        /* the packed sum in one pass over the pre-kernels (one dgemv, where a
+         * daxpy per row and pair made P np(np+1)/2 calls), then its rows
+         * into G */
+        int tri = P * (P + 1) / 2, npair = np * (np + 1) / 2; /* tri <= AC_PATHS_PREKERNEL_MAX */
+        for (int a = 0, k = 0; a < np; a++)
+            for (int b = a; b < np; b++, k++)
+                g->cpair[k] = sigma2 * g->Lg[a * np + b];
+        cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, pk, tri, g->cpair, 1, 0.0, g->Gp,
+                    1);
         for (int mu = 0; mu < P; mu++)
-            g->G[(size_t)mu * P + mu] = T;
+            memcpy(g->G + (size_t)mu * P + mu, g->Gp + packed_row(P, mu),
+                   sizeof(double) * (size_t)(P - mu));
     }
     /* Without pre-kernels: Lg is a Gram matrix (positive semidefinite), Lg
      * = sum_j mu_j u_j u_j^T (LAPACK dsyev, np x np), so J J^T = sum_ab Lg_ab
      * R_a R_b^T = sum_j mu_j S_j S_j^T with S_j = sum_a u_j[a] R_a (P x q,
-     * in Ck): one dsyrk per nonzero eigenvalue on the lower triangle, rank
+     * in Ck): one dsyrk per nonzero eigenvalue on the upper triangle, rank
      * Lg of them (1 on the readout block, where every path acts on a; at
      * most np on a V_l block) at P^2 q flops each, where the products R_a
      * (sum_b Lg_ab R_b)^T took 2 P^2 q for each of the np paths.
      * Eigenvalues below np eps of the largest are rounding of an exact
-     * zero (a Gram matrix of rank < np) and are dropped. */
+     * zero (a Gram matrix of rank < np) and are dropped.  dsyev in column
+     * order on its own workspace (no LAPACKE copies or allocation; Lg is
+     * symmetric, and eigenvector j is Ev's column j, contiguous); S_j by one
+     * dgemv over the np matrices R_a (their training rows: P q contiguous
+     * at stride M q); the first dsyrk overwrites G's triangle (beta 0). */
     if (!pk) {
         memcpy(g->Ev, g->Lg, sizeof(double) * (size_t)np * np);
-        if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'L', np, g->Ev, np, g->mu) != 0)
+        if (LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'V', 'L', np, g->Ev, np, g->mu, g->syev_work,
+                               g->syev_lwork) != 0)
             return -1;
-        double mmax = g->mu[np - 1]; /* dsyev: ascending */
+        double mmax = g->mu[np - 1], beta = 0.0; /* dsyev: ascending */
         for (int j = 0; j < np; j++) {
             if (!(g->mu[j] > np * DBL_EPSILON * mmax))
                 continue;
-            memset(g->Ck, 0, sizeof(double) * (size_t)P * q);
-            for (int a = 0; a < np; a++)
-                if (g->Ev[a * np + j] != 0.0) /* the training rows of R_a: P q contiguous */
-                    cblas_daxpy(P * q, g->Ev[a * np + j], Rl + (size_t)a * M * q, 1, g->Ck, 1);
-            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, P, q, sigma2 * g->mu[j], g->Ck,
-                        q, 1.0, g->G, P);
+            cblas_dgemv(CblasRowMajor, CblasTrans, np, P * q, 1.0, Rl, M * q,
+                        g->Ev + (size_t)j * np, 1, 0.0, g->Ck, 1);
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, P, q, sigma2 * g->mu[j], g->Ck,
+                        q, beta, g->G, P);
+            beta = 1.0;
         }
+        if (beta == 0.0) /* J = 0 */
+            for (int mu = 0; mu < P; mu++)
+                memset(g->G + (size_t)mu * P + mu, 0, sizeof(double) * (size_t)(P - mu));
     }
-    int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', P, g->G, P);
+    for (int mu = 0; mu < P; mu++)
+        g->G[(size_t)mu * P + mu] += T;
+    int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', P, g->G, P);
     if (info != 0)
         return info;
+    /* a NaN or infinity in G reaches its factor's diagonal (theory/paths.c) */
+    for (int mu = 0; mu < P; mu++)
+        if (!isfinite(g->G[(size_t)mu * P + mu]))
+            return mu + 1;
+    /* alpha = G^{-1} resid = L^{-T} L^{-1} resid, L column-major lower */
     memcpy(g->alpha, g->resid, sizeof(double) * (size_t)P);
-    /* dpotrs without LAPACKE's NaN scan of the factor and alpha (the _work
-     * call does the same solve): the factor is finite when dpotrf succeeded
-     * on a scanned G, and its status is not read either way. */
-    LAPACKE_dpotrs_work(LAPACK_ROW_MAJOR, 'L', P, 1, g->G, P, g->alpha, 1);
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, g->G, P, g->alpha, 1);
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, P, g->G, P, g->alpha, 1);
     /* theta = theta0 + sigma^2 sum_pi left_pi (R_pi^T alpha)^T */
     for (int pi = 0; pi < np; pi++) {
         int h = lay > 0 ? g->head[pi * g->L + lay - 1] : 0;

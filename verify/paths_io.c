@@ -1112,13 +1112,13 @@ void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_tas
     double u = (double)ac_paths_u_size(s), theta = ac_paths_theta_size(s), d3 = 0.0;
     for (int l = 1; l <= s->L; l++)
         d3 += pow(ac_paths_dim(s, l), 3);
-    /* doubles: K + T I and LAPACKE's row-major copy of it; the path tensors
+    /* doubles: K + T I (factored in place: theory/paths.c factor); the path tensors
      * and Z = Phi L_1; the U-sized arrays of theory/paths.c (U, Ugp, Lu, Inv,
      * Ut, Gt, the action's gradient; M, G1 of np^2) and the minimiser's
      * vectors ((9 + 2 AC_MIN_MEMORY) of theta's size, solvers/minimize.h);
      * the pre-kernels
      * or the compressed route, each at most 2^25 */
-    double kb = 2 * P * P, xb = (2 * P + Pt) * m,
+    double kb = P * P, xb = (2 * P + Pt) * m,
            hb = 8 * u + 2 * np * np + (9 + 2 * AC_MIN_MEMORY) * theta;
     c->bytes = 8.0 * (kb + xb + hb + (double)AC_PATHS_PREKERNEL_MAX);
     /* one evaluation: the Cholesky P^3/3, K and the direct route's L^{-1} Phi
@@ -1154,11 +1154,11 @@ void ac_paths_task_sample_cost(const ac_paths_task *t, int chains, long burn, lo
     }
     for (int l = 0; l <= L; l++)
         widths += s->n[l], qsum += s->n[l];
-    /* doubles: the states; R_l (np M per width) and Lam; G and LAPACKE's
-     * copy; the records (f on the test set and U_1 per kept sweep and
+    /* doubles: the states; R_l (np M per width) and Lam; G (factored in
+     * place) and its packed triangle for the pre-kernels' sum; the records (f on the test set and U_1 per kept sweep and
      * chain) and their diagnostics' copy; the CLI's path tensors and the
      * pre-kernels (at most 2^25) */
-    double nb = chains * state + np * M * widths + np * widths, pb = 2 * P * P + 2 * M * N0 * np,
+    double nb = chains * state + np * M * widths + np * widths, pb = 1.5 * P * P + 2 * M * N0 * np,
            rb = 2.0 * chains * keep * (Pt + np * np);
     c->bytes = 8.0 * (nb + pb + rb + (double)AC_PATHS_PREKERNEL_MAX);
     /* one sweep of one chain: per block (a, V_L .. V_1, V_0) the Cholesky

@@ -183,8 +183,8 @@ ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set
 /* ---- Cost, from the sizes, before any work ------------------------------- */
 
 /* A task file of kilobytes can ask for more memory than the machine has and
- * for hours of work: 20000 one-number examples make K + T I 20000 x 20000
- * (3.2 GB, twice over: LAPACKE_dpotrf copies it) and 9e12 flops an
+ * for hours of work: 24000 one-number examples make K + T I 24000 x 24000
+ * (4.6 GB) and 4.6e12 flops (its Cholesky) an
  * evaluation; 4096 paths make U_1 4096 x 4096, whose factor and inverse take
  * minutes an evaluation, and a solve takes thousands.  The commands estimate
  * both from the sizes and refuse (AC_ESIZE, naming the key) above these
