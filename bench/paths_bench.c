@@ -148,33 +148,33 @@ static void f_below(int r, int P, int unused, double *Y, const double *L)
 }
 
 /* K(U_1) from pre-kernels, as theory/paths.c assembles it (its
- * kernel_prekernels: row mu of K's upper triangle = sum over the
- * np(np+1)/2 pairs of a coefficient times that pair's packed row), on
- * stand-in values: a stream of np(np+1)/2 P(P+1)/2 doubles, the least any
- * evaluation that forms K reads.  Best of reps; 0 when out of memory. */
+ * kernel_prekernels: the packed upper triangle of K = one dgemv over the
+ * np(np+1)/2 pairs' packed triangles, then its rows into K), on stand-in
+ * values: a stream of np(np+1)/2 P(P+1)/2 doubles, the least any evaluation
+ * that forms K reads, and one copy of K's triangle.  Best of reps; 0 when
+ * out of memory. */
 static double kernel_stream(int P, int np, int reps, double *t)
 {
-    int npair = np * (np + 1) / 2;
-    size_t tri = (size_t)P * (P + 1) / 2;
-    double *C = malloc(sizeof(double) * tri * npair), *K = malloc(sizeof(double) * (size_t)P * P);
-    if (!C || !K) {
-        free(C), free(K);
+    int npair = np * (np + 1) / 2, tri = P * (P + 1) / 2;
+    double *C = malloc(sizeof(double) * (size_t)tri * npair), *K = malloc(sizeof(double) * (size_t)P * P);
+    double *Kp = malloc(sizeof(double) * (size_t)tri), c[64];
+    if (!C || !K || !Kp || npair > 64) {
+        free(C), free(K), free(Kp);
         return 0.0;
     }
-    for (size_t i = 0; i < tri * npair; i++)
+    for (size_t i = 0; i < (size_t)tri * npair; i++)
         C[i] = 1.0 / (double)(1 + i % 5);
+    for (int q = 0; q < npair; q++)
+        c[q] = 0.5 + q;
     for (int k = 0; k < reps; k++) {
         double t1 = cpu();
-        for (int mu = 0; mu < P; mu++) {
-            double *row = K + (size_t)mu * P + mu;
-            const double *c = C + (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
-            memset(row, 0, sizeof(double) * (size_t)(P - mu));
-            for (int q = 0; q < npair; q++)
-                cblas_daxpy(P - mu, 0.5 + q, c + q * tri, 1, row, 1);
-        }
+        cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, C, tri, c, 1, 0.0, Kp, 1);
+        for (int mu = 0; mu < P; mu++)
+            memcpy(K + (size_t)mu * P + mu, Kp + (size_t)mu * P - (size_t)mu * (mu - 1) / 2,
+                   sizeof(double) * (size_t)(P - mu));
         t[k] = cpu() - t1;
     }
-    free(C), free(K);
+    free(C), free(K), free(Kp);
     return best_of(t, reps);
 }
 

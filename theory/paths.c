@@ -298,8 +298,9 @@ struct ac_paths_workspace {
      * upper triangle, packed by rows (row mu at packed_row(P, mu), entries
      * mu .. P-1), of C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with
      * Phi_a the P x N0 slice of path a: the triangle w->K is factored in
-     * (factor); Pa (P x N0) is scratch for that slice. */
-    double *Cpk, *Pa;
+     * (factor); Pa (P x N0) is scratch for that slice; Kp (P(P+1)/2) and
+     * cpair (one per pair) for their sum (kernel_prekernels). */
+    double *Cpk, *Pa, *Kp, *cpair;
     /* The compressed gradient route (AC_PATHS_GRAD_COMPRESSED; NULL
      * otherwise), set by set_data from the LQ factorisation Phi = R Q of
      * Phi seen as P x m (m = N0 H^L), R lower trapezoidal P x r, r =
@@ -452,6 +453,8 @@ ac_paths_workspace *ac_paths_alloc_route(const ac_paths_settings *s, int P, int 
     if (pk) {
         w->Cpk = malloc(sizeof(double) * (np * (np + 1) / 2) * ((size_t)P * (P + 1) / 2));
         w->Pa = malloc(sizeof(double) * 2 * (size_t)P * N0);
+        w->Kp = malloc(sizeof(double) * ((size_t)P * (P + 1) / 2));
+        w->cpair = malloc(sizeof(double) * (np * (np + 1) / 2));
     }
     w->route = (ac_paths_grad_route)rt;
     int cq = rt == AC_PATHS_GRAD_COMPRESSED;
@@ -465,7 +468,7 @@ ac_paths_workspace *ac_paths_alloc_route(const ac_paths_settings *s, int P, int 
         w->gp = malloc(sizeof(double) * npair);
     }
     if (!w->K || !w->Z || !w->v || !w->wv || !w->b || !w->M || !w->G1 || !w->Lu || !w->Inv || !w->Q ||
-        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa)) ||
+        !w->X || !w->Ut || !w->Gt || (pk && (!w->Cpk || !w->Pa || !w->Kp || !w->cpair)) ||
         (cq && (!w->Rq || !w->Sp || !w->Wp || !w->gp))) {
         ac_paths_free(w);
         return NULL;
@@ -479,7 +482,7 @@ void ac_paths_free(ac_paths_workspace *w)
         return;
     free(w->K), free(w->Z), free(w->v), free(w->wv), free(w->b), free(w->M), free(w->G1);
     free(w->Lu), free(w->Inv), free(w->Q), free(w->X), free(w->Ut), free(w->Gt);
-    free(w->Cpk), free(w->Pa);
+    free(w->Cpk), free(w->Pa), free(w->Kp), free(w->cpair);
     free(w->Rq), free(w->Sp), free(w->Wp), free(w->gp);
     free(w);
 }
@@ -760,19 +763,22 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
 
 /* K's upper triangle (row-major) from the pre-kernels: K = sum_i Phi_i U_1
  * Phi_i^T = sum_{a,b} U_ab C_ab = sum_a U_aa C_aa + sum_{a<b} U_ba (C_ab +
- * C_ab^T), reading U_1's lower triangle (as its Cholesky factor does). */
+ * C_ab^T), reading U_1's lower triangle (as its Cholesky factor does): the
+ * packed sum in one pass over the pre-kernels (one dgemv; a daxpy per row
+ * and pair made P np(np+1)/2 calls, 1000 at P = 100), then its rows into
+ * K. */
 static void kernel_prekernels(ac_paths_workspace *w, const double *U1)
 {
     int P = w->P, np = w->np;
-    size_t tri = (size_t)P * (P + 1) / 2;
-    for (int mu = 0; mu < P; mu++) {
-        double *row = w->K + (size_t)mu * P + mu;
-        const double *c = w->Cpk + packed_row(P, mu);
-        memset(row, 0, sizeof(double) * (size_t)(P - mu));
-        for (int a = 0, k = 0; a < np; a++)
-            for (int b = a; b < np; b++, k++)
-                cblas_daxpy(P - mu, U1[(size_t)b * np + a], c + k * tri, 1, row, 1);
-    }
+    int tri = P * (P + 1) / 2, npair = np * (np + 1) / 2; /* tri <= AC_PATHS_PREKERNEL_MAX */
+    for (int a = 0, k = 0; a < np; a++)
+        for (int b = a; b < np; b++, k++)
+            w->cpair[k] = U1[(size_t)b * np + a];
+    cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, w->Cpk, tri, w->cpair, 1, 0.0, w->Kp,
+                1);
+    for (int mu = 0; mu < P; mu++)
+        memcpy(w->K + (size_t)mu * P + mu, w->Kp + packed_row(P, mu),
+               sizeof(double) * (size_t)(P - mu));
 }
 
 /* Factor K(U_1) + T I into w->K, and wv = L^{-1} Y, v = (K + T I)^{-1} Y,
@@ -837,10 +843,13 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
  * zero above its diagonal, and stays so): with L = [L11 0; L21 L22] and Y
  * alike, Y11 = L11^{-1} Y11, Y21 = L22^{-1} (Y21 - L21 Y11), Y22 =
  * L22^{-1} Y22, recursively, so that every flop is in a full-size dgemm or
- * dtrsm: n^3/4 per level, n^3/3 in all, against n^3 for one dtrsm that
- * ignores Y's zeros.  L is column-major (factor), Y row-major: L's row-major
- * view is L^T, so L is (L^T, CblasTrans), L21 the transposed block right of
- * L11 in that view. */
+ * dtrsm: 3n^3/8 per level, n^3/2 in all, against n^3 for one dtrsm that
+ * ignores Y's zeros.  (A dtrmm for L21 Y11, Y11 being triangular, would
+ * bring that to n^3/3, but OpenBLAS's dtrmm is slower than its dgemm by
+ * about as much: one evaluation measured 0-4% faster at P = 500 and 1000
+ * and 8% slower at 100.)  L is column-major (factor), Y row-major: L's
+ * row-major view is L^T, so L is (L^T, CblasTrans), L21 the transposed
+ * block right of L11 in that view. */
 static void tri_tri_solve(int n, const double *L, int ldl, double *Y, int ldy)
 {
     if (n <= TRI_BASE) {
