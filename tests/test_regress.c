@@ -1,5 +1,6 @@
 /* Regress (verify/regress.h) on claim results built here. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,4 +380,105 @@ Test(regress, a_tolerance_that_moves_is_reported_with_the_numbers_unchanged)
         free_pair(a, 2);
         free_pair(b, 2);
     }
+}
+
+/* A row's regress_abs (verify/claim.h): the current row's absolute
+ * allowance.  The residual row (1.7e-3, tol 0: allowed AC_REGRESS_RTOL_DEFAULT
+ * |base| = 1.7e-12 alone) with a scale of 1e-11 sees a change of 0.9e-11 as
+ * no move, of 1.1e-11 as one; without the scale, or with it on the baseline's
+ * row only, the smaller change moves; a count ignores it. */
+Test(regress, a_rows_regress_abs_is_an_absolute_allowance_read_from_the_current_row)
+{
+    const double scale = 1e-11;
+    struct {
+        double change, abs_base, abs_cur;
+        int moved;
+    } cases[] = {{0.9 * scale, 0.0, scale, 0}, {1.1 * scale, 0.0, scale, 1}, {0.9 * scale, scale, 0.0, 1},
+                 {0.9 * scale, 0.0, 0.0, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ac_claim_result a[2], b[2];
+        make_pair(a);
+        make_pair(b);
+        a[0].rows[1].regress_abs = cases[k].abs_base;
+        b[0].rows[1].regress_abs = cases[k].abs_cur;
+        b[0].rows[1].empirical += cases[k].change;
+        ac_regress_summary s;
+        char *text = compare(a, 2, b, 2, &s);
+        cr_assert_eq(s.moved, cases[k].moved, "case %zu: change %g, regress_abs %g (base) %g (current):\n%s",
+                     k, cases[k].change, cases[k].abs_base, cases[k].abs_cur, text);
+        free(text);
+        free_pair(a, 2);
+        free_pair(b, 2);
+    }
+    /* a count row: its percentage, whatever regress_abs says */
+    ac_claim_result a[2], b[2];
+    make_pair(a);
+    make_pair(b);
+    b[0].rows[2].regress_abs = 1e9;
+    b[0].rows[2].empirical *= 1.5;
+    ac_regress_summary s;
+    char *text = compare(a, 2, b, 2, &s);
+    cr_assert_eq(s.moved, 1, "%s", text);
+    free(text);
+    free_pair(a, 2);
+    free_pair(b, 2);
+}
+
+/* Write the JSON document j to path. */
+static void dump_to(const json_t *j, const char *path)
+{
+    cr_assert_eq(json_dump_file(j, path, JSON_INDENT(1)), 0, "cannot write %s", path);
+}
+
+/* Set (value non-NULL) or delete every row's "regress_abs" of the document. */
+static void each_row_regress_abs(json_t *doc, json_t *value)
+{
+    size_t i, k;
+    json_t *c, *r;
+    json_array_foreach(json_object_get(doc, "claims"), i, c)
+        json_array_foreach(json_object_get(c, "rows"), k, r)
+        {
+            if (value)
+                json_object_set(r, "regress_abs", value);
+            else
+                json_object_del(r, "regress_abs");
+        }
+}
+
+/* regress_abs goes through the JSON baseline; a baseline written before the
+ * key existed reads with 0 (no allowance), and a key of the wrong type is
+ * refused by name. */
+Test(regress, regress_abs_round_trips_and_an_older_baseline_without_it_reads_as_zero)
+{
+    ac_claim_result a[2];
+    make_pair(a);
+    a[0].rows[1].regress_abs = 2.5e-12;
+    char path[] = "/tmp/ac_regress_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_report_write(f, AC_FMT_JSON, NULL, a, 2, NULL, &msg), AC_OK, "%s", msg.text);
+    fclose(f);
+    ac_report_set set;
+    cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(set.res[0].rows[1].regress_abs, 2.5e-12, "regress_abs not read back");
+    ac_report_set_clear(&set);
+    json_error_t err;
+    json_t *doc = json_load_file(path, 0, &err);
+    cr_assert_not_null(doc, "%s", err.text);
+    each_row_regress_abs(doc, NULL); /* an older baseline */
+    dump_to(doc, path);
+    cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(set.res[0].rows[1].regress_abs, 0.0);
+    ac_report_set_clear(&set);
+    json_t *str = json_string("x");
+    each_row_regress_abs(doc, str); /* a string where the number belongs */
+    dump_to(doc, path);
+    cr_assert_neq(ac_report_read_json(path, &set, &msg), AC_OK);
+    cr_assert(strstr(msg.text, "regress_abs") != NULL, "%s", msg.text);
+    json_decref(str);
+    json_decref(doc);
+    unlink(path);
+    free_pair(a, 2);
 }

@@ -66,6 +66,12 @@ typedef struct {
     double tol;
     char tol_reason[AC_CLAIM_REASON];
     int is_count;                   /* an integer count (regress compares it by percentage) */
+    /* Regress: an absolute change up to this is no move (0: none).  For a
+     * residual that a solver's stopping test or rounding fixes only below a
+     * scale (a gradient norm at the end, Newton's stop), that scale: its
+     * digits below it differ with the summation order of another machine's
+     * BLAS.  Set after ac_claim_add; verify/regress.h. */
+    double regress_abs;
     double deviation;               /* filled by ac_claim_judge */
     ac_verdict verdict;             /* filled by ac_claim_judge */
 } ac_claim_row;

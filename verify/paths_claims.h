@@ -21,6 +21,22 @@
 #define AC_PATHS_NCLAIMS 7
 extern const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS];
 
+/* The regress_rtol of every paths claim (verify/regress.h), in place of
+ * AC_REGRESS_RTOL_DEFAULT's "a few ulps amplified by training": the theory
+ * side's numbers come from saddle points that the solve fixes to within its
+ * stopping test (|grad S/n_max|_inf <= 1e-8, solvers/minimize.h; 1e-12 in
+ * paths.gp-limit, where N (U - U_GP) at N = 1e7 keeps what is left of it),
+ * not to the ulp, and the sampler's chains replay exactly.  Another summation
+ * order (OpenBLAS's Haswell and Prescott kernels in place of SkylakeX's, by
+ * OPENBLAS_CORETYPE, default size) moved them by at most 5e-8 relative
+ * (an entry of U_1 of 0.006 by 3e-10; accuracies by 1.3e-8; N (U - U_GP) by
+ * 1e-8), as did factoring K + T I in another storage order; 1e-6 leaves a
+ * factor 20.  A larger move is another end point, and regress reports it. */
+#define AC_PATHS_REGRESS_RTOL 1e-6
+
+/* Set a paths claim's regress_rtol and its reason (above). */
+void ac_paths_claim_regress(ac_claim_result *res);
+
 /* The widths of the spec's accuracy table (§4.1). */
 #define AC_PATHS_CLAIM_NWIDTH 7
 

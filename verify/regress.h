@@ -6,10 +6,12 @@
  * claim repeat one).  For a matched row with tolerance tol, in the claim
  * whose current regress_rtol is rtol, each of theory and empirical moved when
  *
- *     |new - base| > max(rtol |base|, AC_REGRESS_TOL_FRACTION |tol|)      (value rows)
+ *     |new - base| > max(rtol |base|, AC_REGRESS_TOL_FRACTION |tol|, abs) (value rows)
  *     |new - base| > AC_REGRESS_COUNT_FRACTION |base|                   (rows with is_count)
  *
- * and its tolerance moved when
+ * with abs the current row's regress_abs (verify/claim.h: the scale below
+ * which a residual's digits are rounding or a stopping test's; 0 for most
+ * rows), and its tolerance moved when
  *
  *     |tol_new - tol_base| > max(rtol, AC_REGRESS_TOL_FRACTION) |tol_base|
  *

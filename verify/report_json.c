@@ -58,6 +58,7 @@ struct field {
     const char *(*name)(int);   /* F_ENUM: the name of a value */
     int nnames;                 /* F_ENUM: values 0..nnames-1 */
     int nonneg;                 /* F_INT: must be >= 0 */
+    int optional;               /* reading: an absent key leaves the zeroed member */
     size_t count_off;           /* F_NUMS: place of the int count */
     int nullable;               /* F_NUMS: NULL is null; F_OBJECT: null when its first
                                  * field (an F_STR) is NULL */
@@ -84,6 +85,9 @@ struct list_def {
 #define TEXT(T, k, m) {.key = k, .kind = F_TEXT, .off = offsetof(T, m), .size = MEMBER_SIZE(T, m)}
 #define STR(T, k, m) {.key = k, .kind = F_STR, .off = offsetof(T, m)}
 #define NUM(T, k, m) {.key = k, .kind = F_NUM, .off = offsetof(T, m)}
+/* a number a reader takes as 0 when its key is absent (added after results
+ * had been written without it) */
+#define NUM_OPT(T, k, m) {.key = k, .kind = F_NUM, .off = offsetof(T, m), .optional = 1}
 #define INT(T, k, m) {.key = k, .kind = F_INT, .off = offsetof(T, m)}
 #define COUNT(T, k, m) {.key = k, .kind = F_INT, .off = offsetof(T, m), .nonneg = 1}
 #define ULONG(T, k, m) {.key = k, .kind = F_ULONG, .off = offsetof(T, m)}
@@ -223,6 +227,7 @@ static const field row_fields[] = {
     NUM(ac_claim_row, "tol", tol),
     TEXT(ac_claim_row, "tol_reason", tol_reason),
     INT(ac_claim_row, "is_count", is_count),
+    NUM_OPT(ac_claim_row, "regress_abs", regress_abs),
     NUM(ac_claim_row, "deviation", deviation),
     ENUM(ac_claim_row, "verdict", verdict, verdict_at, AC_VERDICT_INFO + 1),
 };
@@ -695,6 +700,8 @@ static ac_status read_field(reader *r, const json_t *o, void *obj, const field *
 {
     char *base = obj;
     const json_t *v = json_object_get(o, fd->key);
+    if (!v && fd->optional)
+        return AC_OK;
     if (!v)
         return bad(r, NULL, "missing key \"%s\"", fd->key);
     ac_status st = AC_OK;

@@ -632,8 +632,12 @@ static ac_status rows_finite(const ac_run_opts *o, const ac_trial_set *set, ac_c
               "spec 4.3: one early peak within the first 500 steps in the figure files");
     ac_claim_add(res, "mean ||W_fin||", "", NAN, ac_trial_stat(set, "wfin_norm", 0).mean, AC_METRIC_INFO, 0.0,
                  "W_fin can be 0 (an SCC from one win each way)");
-    ac_claim_add(res, "worst ||P_fin grad L_red(W_fin)||", "0", 0.0, ac_trial_stat(set, "gnorm", 0).max,
-                 AC_METRIC_INFO, 0.0, "Newton stops at " STR(AC_NEWTON_EPS_GRAD_DEFAULT) " in its coordinates");
+    ac_claim_row *g = ac_claim_add(res, "worst ||P_fin grad L_red(W_fin)||", "0", 0.0,
+                                   ac_trial_stat(set, "gnorm", 0).max, AC_METRIC_INFO, 0.0,
+                                   "Newton stops at " STR(AC_NEWTON_EPS_GRAD_DEFAULT) " in its coordinates");
+    if (g) /* a residual below the stop: its digits are the summation order's (4.7e-17 here, 6.6e-17
+            * in a baseline from another machine) */
+        g->regress_abs = AC_NEWTON_EPS_GRAD_DEFAULT;
     ac_figure *f = ac_claim_add_figure(res, "svm-finite-component", "||P_fin W(t) - W_fin||, cyclic TPGs", "step t",
                                        "||P_fin W(t) - W_fin||", 0, 1);
     ac_trial_band(f, "NGD, exact W_fin (mean, min-max)", set, "t_ngd", "ngd", 0);
