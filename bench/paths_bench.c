@@ -170,7 +170,7 @@ static double kernel_stream(int P, int np, int reps, double *t)
         double t1 = cpu();
         cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, C, tri, c, 1, 0.0, Kp, 1);
         for (int mu = 0; mu < P; mu++)
-            memcpy(K + (size_t)mu * P + mu, Kp + (size_t)mu * P - (size_t)mu * (mu - 1) / 2,
+            memcpy(K + (size_t)mu * P + mu, Kp + ac_paths_packed_row(P, mu),
                    sizeof(double) * (size_t)(P - mu));
         t[k] = cpu() - t1;
     }

@@ -295,8 +295,8 @@ struct ac_paths_workspace {
     double ld1;                  /* ln det U_1 of the last factor */
     /* Pre-kernels (NULL when not used, see AC_PATHS_PREKERNEL_MAX): for each
      * pair a <= b of paths, in the order (0,0), (0,1), ..., (np-1,np-1), the
-     * upper triangle, packed by rows (row mu at packed_row(P, mu), entries
-     * mu .. P-1), of C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with
+     * upper triangle packed by rows (theory/paths.h ac_paths_packed_row), of
+     * C_aa = Phi_a Phi_a^T, or C_ab + C_ab^T for a < b, with
      * Phi_a the P x N0 slice of path a: the triangle w->K is factored in
      * (factor); Pa (P x N0) is scratch for that slice; Kp (P(P+1)/2) and
      * cpair (one per pair) for their sum (kernel_prekernels). */
@@ -496,13 +496,6 @@ static void path_slice(const ac_paths_workspace *w, int a, double *A)
             A[(size_t)mu * w->N0 + i] = w->Phi[((size_t)mu * w->N0 + i) * np + a];
 }
 
-/* Where row mu of a P x P upper triangle packed by rows starts: after rows
- * 0 .. mu-1 of P - i entries each. */
-static size_t packed_row(int P, int mu)
-{
-    return (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
-}
-
 /* The pre-kernels of the workspace's layout (above), with w->K as P x P
  * scratch: C_ab = Phi_a Phi_b^T = H^L C_{ab}(x, x') of §2. */
 static void prekernels(ac_paths_workspace *w)
@@ -522,9 +515,11 @@ static void prekernels(ac_paths_workspace *w)
             }
             /* dsyrk filled the lower triangle: read it as the upper by symmetry */
             for (int mu = 0; mu < P; mu++)
-                for (int nu = mu; nu < P; nu++)
-                    out[packed_row(P, mu) + (size_t)(nu - mu)] =
-                        b == a ? C[(size_t)nu * P + mu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
+                for (int nu = mu; nu < P; nu++) {
+                    double lo = C[(size_t)nu * P + mu]; /* dsyrk's triangle when b == a */
+                    out[ac_paths_packed_row(P, mu) + (size_t)(nu - mu)] =
+                        b == a ? lo : C[(size_t)mu * P + nu] + lo;
+                }
         }
     }
 }
@@ -777,7 +772,7 @@ static void kernel_prekernels(ac_paths_workspace *w, const double *U1)
     cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, w->Cpk, tri, w->cpair, 1, 0.0, w->Kp,
                 1);
     for (int mu = 0; mu < P; mu++)
-        memcpy(w->K + (size_t)mu * P + mu, w->Kp + packed_row(P, mu),
+        memcpy(w->K + (size_t)mu * P + mu, w->Kp + ac_paths_packed_row(P, mu),
                sizeof(double) * (size_t)(P - mu));
 }
 

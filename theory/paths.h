@@ -136,6 +136,16 @@ ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg
  * Z Z^T with Z = Phi L_1. */
 #define AC_PATHS_PREKERNEL_MAX ((size_t)1 << 25)
 
+/* The pre-kernels' layout (theory/paths.c, verify/paths_gibbs.c): each
+ * P x P triangle is the upper one packed by rows, row mu (entries mu ..
+ * P-1) starting here, after rows 0 .. mu-1 of P - i entries each.  Row mu of
+ * a symmetric matrix's upper triangle is column mu of its lower one, which
+ * is where LAPACK's column-major dpotrf 'L' reads it. */
+static inline size_t ac_paths_packed_row(int P, int mu)
+{
+    return (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
+}
+
 /* How the energy gradient's M = sum_i Phi_i^T (K+TI)^{-1} Phi_i (§3.6) is
  * computed; m = N0 H^L, r = min(P, m), L L^T = K + T I.
  *   DIRECT: Z = L^{-1} Phi (a triangular solve with m right-hand sides,

@@ -34,8 +34,8 @@ struct ac_paths_gibbs {
     int syev_lwork;
     double *Gp, *cpair;       /* V_0 block: J J^T packed (as Cpk) and the pairs' coefficients */
     /* Pre-kernels of the V_0 block (NULL when unused): for each pair of
-     * paths a <= b, the upper triangle packed by rows (row mu at
-     * packed_row(P, mu), entries mu .. P-1: the triangle G is factored in) of
+     * paths a <= b, the upper triangle packed by rows (theory/paths.h
+     * ac_paths_packed_row: the triangle G is factored in) of
      * R0_a R0_b^T (a = b) or R0_a R0_b^T + R0_b R0_a^T (a < b), R0_a the
      * training rows of R_0 for path a (P x N0).  R_0 is the data, fixed
      * after set, so J J^T of the V_0 block is sum_{a<=b} Lg_ab C_ab: O(H^L^2
@@ -236,13 +236,6 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     return g;
 }
 
-/* Where row mu of a P x P upper triangle packed by rows starts: after rows
- * 0 .. mu-1 of P - i entries each. */
-static size_t packed_row(int P, int mu)
-{
-    return (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
-}
-
 /* The V_0 block's pre-kernels (layout above) from R_0's training rows, with
  * g->G as P x P scratch. */
 static void prekernels(ac_paths_gibbs *g)
@@ -256,9 +249,11 @@ static void prekernels(ac_paths_gibbs *g)
                         g->R[0] + (size_t)a * M * N0, N0, g->R[0] + (size_t)b * M * N0, N0, 0.0,
                         C, P);
             for (int mu = 0; mu < P; mu++)
-                for (int nu = mu; nu < P; nu++)
-                    out[packed_row(P, mu) + (size_t)(nu - mu)] =
-                        b == a ? C[(size_t)mu * P + nu] : C[(size_t)mu * P + nu] + C[(size_t)nu * P + mu];
+                for (int nu = mu; nu < P; nu++) {
+                    double up = C[(size_t)mu * P + nu];
+                    out[ac_paths_packed_row(P, mu) + (size_t)(nu - mu)] =
+                        b == a ? up : up + C[(size_t)nu * P + mu];
+                }
         }
 }
 
@@ -433,7 +428,7 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
         cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, pk, tri, g->cpair, 1, 0.0, g->Gp,
                     1);
         for (int mu = 0; mu < P; mu++)
-            memcpy(g->G + (size_t)mu * P + mu, g->Gp + packed_row(P, mu),
+            memcpy(g->G + (size_t)mu * P + mu, g->Gp + ac_paths_packed_row(P, mu),
                    sizeof(double) * (size_t)(P - mu));
     }
     /* Without pre-kernels: Lg is a Gram matrix (positive semidefinite), Lg

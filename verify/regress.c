@@ -57,8 +57,9 @@ static int match_row(const ac_claim_result *c, const char *quantity, const char 
     return -1;
 }
 
-static void compare_number(FILE *out, const char *id, const ac_claim_row *b, const ac_claim_row *c,
-                           const char *side, double vb, double vc, double rtol, ac_regress_summary *sum)
+static void compare_number(FILE *out, const char *id, const ac_claim_row *b,
+                           const ac_claim_row *c, const char *side, double vb, double vc,
+                           double rtol, ac_regress_summary *sum)
 {
     double allowed = ac_regress_allowed(vb, rtol, b->tol, b->is_count);
     if (!b->is_count && c->regress_abs > allowed) /* NaN: none */
