@@ -48,11 +48,13 @@ echo "    Markov task of spec 4.1, four paths, width $WIDTH, T = 0.01; OPENBLAS_
 echo "    times: CPU seconds (one BLAS thread: the work done, not inflated by other load); action+gradient and"
 echo "    dpotrf best of $REPS; solve from the GP values (stop at |grad S/n_max| <= $EPS) best of 3 up to P = 500,"
 echo "    once above; Gibbs sweep best of 3 after one warm-up"
+echo "    the Cholesky unit dpotrf(P): LAPACK dpotrf on the column-major lower triangle through LAPACKE's _work call (no"
+echo "    copies, no NaN scan), as theory/paths.c and verify/paths_gibbs.c call it (a row-major LAPACKE_dpotrf takes 1.3-1.4x)"
 echo "    floors: (a) one exact gradient's unavoidable calls (dpotrf, K from the pre-kernels, v and b = Phi^T v, the"
 echo "    cheaper route's own calls), each timed alone, in Choleskies: the least solve/Choleskies of this method;"
 echo "    (b) NumPy's time per evaluation over that floor: the most NumPy/C can reach at equal evaluation counts;"
 echo "    (c) a Gibbs sweep's unavoidable work beyond its Choleskies (the same draws, one forward pass, each block's"
-echo "    J J^T at its least, dpotrs, J theta_0 and J^T alpha), each timed alone: the least sweep/Choleskies"
+echo "    J J^T at its least, the triangular solves, J theta_0 and J^T alpha), each timed alone: the least sweep/Choleskies"
 echo
 for P in $SIZES; do
     d=$T/P$P

@@ -79,7 +79,7 @@ def route_floors(c):
 # bench/paths_bench.c's gibbs_floor times them (key, printed name).
 GIBBS_PARTS = (("draws", "draws"), ("forward", "forward pass"),
                ("precision", "precision matrices (least: dsyrk per block, V_0 from its pre-kernels)"),
-               ("solves", "dpotrs"), ("matvecs", "J theta_0, J^T alpha and the update"))
+               ("solves", "the two triangular solves"), ("matvecs", "J theta_0, J^T alpha and the update"))
 
 
 def gibbs_floor(c):
