@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "solvers/vexp.h"
+
 const char *ac_joma_attention_name(ac_joma_attention a)
 {
     switch (a) {
@@ -113,46 +115,9 @@ static double log_partition(const ac_joma_reduced *m, const double *v)
 /* ---- the right-hand side's exponentials ----
  * The reduced integration spends most of its time in exp (bench/joma.sh:
  * 55 % of the EXP/linear solve at M = 1000 in glibc's scalar exp, ~3.6 ns a
- * call), one per component and right-hand side call.  exp_array computes
- * the M of a call together: on x86-64 glibc with AVX2 through libmvec's
- * 4-lane exp (_ZGVdN4v_exp, glibc's vector ABI; ~0.8 ns a value, within
- * glibc's documented 4 ulp and measured within 2 ulp of the scalar exp),
- * elsewhere the scalar exp.  The tail of n mod 4 values goes through the
- * same 4-lane call (padded), so a value depends only on its argument, never
- * on its index.  libmvec is reached through -lm (Debian's libm.so is a
- * linker script that adds it as needed). */
-#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
-#define HAVE_MVEC_EXP 1
-/* glibc libmvec: exp on 4 doubles, AVX2 ("d" ISA, "N4": 4 lanes unmasked). */
-__m256d _ZGVdN4v_exp(__m256d x);
-
-__attribute__((target("avx2"))) static void exp_array_avx2(const double *x, double *y, int n)
-{
-    int i = 0;
-    for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(y + i, _ZGVdN4v_exp(_mm256_loadu_pd(x + i)));
-    if (i < n) {
-        double pad[4] = {0.0, 0.0, 0.0, 0.0};
-        memcpy(pad, x + i, sizeof(double) * (size_t)(n - i));
-        _mm256_storeu_pd(pad, _ZGVdN4v_exp(_mm256_loadu_pd(pad)));
-        memcpy(y + i, pad, sizeof(double) * (size_t)(n - i));
-    }
-}
-#endif
-
-/* y_i = exp(x_i), i < n; y may alias x. */
-static void exp_array(const double *x, double *y, int n)
-{
-#ifdef HAVE_MVEC_EXP
-    if (__builtin_cpu_supports("avx2")) {
-        exp_array_avx2(x, y, n);
-        return;
-    }
-#endif
-    for (int i = 0; i < n; i++)
-        y[i] = exp(x[i]);
-}
+ * call), one per component and right-hand side call: the M of a call go
+ * through ac_exp_array together (solvers/vexp.h: libmvec's 4-lane exp,
+ * ~0.8 ns a value). */
 
 /* The loops below are written for -O2 (the Makefile's flags), whose
  * vectoriser takes only loops with no remainder and no aliasing to check:
@@ -226,7 +191,7 @@ static void softmax_factors(const ac_joma_reduced *m, const double *restrict v, 
         a[l] -= zmax;
     for (int l = M4; l < M; l++)
         a[l] -= zmax;
-    exp_array(a, a, M);
+    ac_exp_array(a, a, M);
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
     if (x) {
         for (int l = 0; l < M; l++)
@@ -275,7 +240,7 @@ static int factors(const ac_joma_reduced *m, const double *v, double *a)
         return 0;
     if (zmax > AC_JOMA_Z_OVERFLOW)
         return 1;
-    exp_array(a, a, m->M);
+    ac_exp_array(a, a, m->M);
     return 0;
 }
 
