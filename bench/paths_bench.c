@@ -148,8 +148,8 @@ static void f_below(int r, int P, int unused, double *Y, const double *L)
 }
 
 /* K(U_1) from pre-kernels, as theory/paths.c assembles it (its
- * kernel_prekernels: the packed upper triangle of K = one dgemv over the
- * np(np+1)/2 pairs' packed triangles, then its rows into K), on stand-in
+ * kernel_prekernels: ac_paths_prekernel_sum, one dgemv over the np(np+1)/2
+ * pairs' packed triangles, then its rows into K's upper triangle), on stand-in
  * values: a stream of np(np+1)/2 P(P+1)/2 doubles, the least any evaluation
  * that forms K reads, and one copy of K's triangle.  Best of reps; 0 when
  * out of memory. */
@@ -168,10 +168,7 @@ static double kernel_stream(int P, int np, int reps, double *t)
         c[q] = 0.5 + q;
     for (int k = 0; k < reps; k++) {
         double t1 = cpu();
-        cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, C, tri, c, 1, 0.0, Kp, 1);
-        for (int mu = 0; mu < P; mu++)
-            memcpy(K + (size_t)mu * P + mu, Kp + ac_paths_packed_row(P, mu),
-                   sizeof(double) * (size_t)(P - mu));
+        ac_paths_prekernel_sum(P, npair, C, c, Kp, K);
         t[k] = cpu() - t1;
     }
     free(C), free(K), free(Kp);

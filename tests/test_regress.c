@@ -327,6 +327,18 @@ Test(regress, repeated_quantities_match_in_order)
     free_pair(b, 1);
 }
 
+/* Write the n results as a JSON report into a new file whose name mkstemp
+ * makes from path ("/tmp/ac_regress_XXXXXX"). */
+static void write_json(const ac_claim_result *res, int n, char *path)
+{
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_report_write(f, AC_FMT_JSON, NULL, res, n, NULL, &msg), AC_OK, "%s", msg.text);
+    fclose(f);
+}
+
 /* A baseline written as JSON and read back is the same run: nothing moves. */
 Test(regress, json_baseline_of_the_same_results_moves_nothing)
 {
@@ -334,12 +346,8 @@ Test(regress, json_baseline_of_the_same_results_moves_nothing)
     make_pair(a);
     a[0].rows[1].empirical = NAN;
     char path[] = "/tmp/ac_regress_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
+    write_json(a, 2, path);
     ac_msg msg = {{0}};
-    cr_assert_eq(ac_report_write(f, AC_FMT_JSON, NULL, a, 2, NULL, &msg), AC_OK, "%s", msg.text);
-    fclose(f);
     ac_report_set set;
     cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_OK, "%s", msg.text);
     unlink(path);
@@ -454,12 +462,8 @@ Test(regress, regress_abs_round_trips_and_an_older_baseline_without_it_reads_as_
     make_pair(a);
     a[0].rows[1].regress_abs = 2.5e-12;
     char path[] = "/tmp/ac_regress_XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
+    write_json(a, 2, path);
     ac_msg msg = {{0}};
-    cr_assert_eq(ac_report_write(f, AC_FMT_JSON, NULL, a, 2, NULL, &msg), AC_OK, "%s", msg.text);
-    fclose(f);
     ac_report_set set;
     cr_assert_eq(ac_report_read_json(path, &set, &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(set.res[0].rows[1].regress_abs, 2.5e-12, "regress_abs not read back");

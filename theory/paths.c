@@ -756,24 +756,28 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
 
 /* ---- Energy (§3.2), its gradient (§3.6), predictor (§3.3) -------------- */
 
+void ac_paths_prekernel_sum(int P, int npair, const double *Cpk, const double *coef, double *packed,
+                            double *K)
+{
+    int tri = P * (P + 1) / 2;
+    cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, Cpk, tri, coef, 1, 0.0, packed, 1);
+    for (int mu = 0; mu < P; mu++)
+        memcpy(K + (size_t)mu * P + mu, packed + ac_paths_packed_row(P, mu),
+               sizeof(double) * (size_t)(P - mu));
+}
+
 /* K's upper triangle (row-major) from the pre-kernels: K = sum_i Phi_i U_1
  * Phi_i^T = sum_{a,b} U_ab C_ab = sum_a U_aa C_aa + sum_{a<b} U_ba (C_ab +
- * C_ab^T), reading U_1's lower triangle (as its Cholesky factor does): the
- * packed sum in one pass over the pre-kernels (one dgemv; a daxpy per row
- * and pair made P np(np+1)/2 calls, 1000 at P = 100), then its rows into
- * K. */
+ * C_ab^T), reading U_1's lower triangle (as its Cholesky factor does): one
+ * pass over the pre-kernels (ac_paths_prekernel_sum; a daxpy per row and
+ * pair made P np(np+1)/2 calls, 1000 at P = 100). */
 static void kernel_prekernels(ac_paths_workspace *w, const double *U1)
 {
-    int P = w->P, np = w->np;
-    int tri = P * (P + 1) / 2, npair = np * (np + 1) / 2; /* tri <= AC_PATHS_PREKERNEL_MAX */
+    int np = w->np;
     for (int a = 0, k = 0; a < np; a++)
         for (int b = a; b < np; b++, k++)
             w->cpair[k] = U1[(size_t)b * np + a];
-    cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, w->Cpk, tri, w->cpair, 1, 0.0, w->Kp,
-                1);
-    for (int mu = 0; mu < P; mu++)
-        memcpy(w->K + (size_t)mu * P + mu, w->Kp + ac_paths_packed_row(P, mu),
-               sizeof(double) * (size_t)(P - mu));
+    ac_paths_prekernel_sum(w->P, np * (np + 1) / 2, w->Cpk, w->cpair, w->Kp, w->K);
 }
 
 /* Factor K(U_1) + T I into w->K, and wv = L^{-1} Y, v = (K + T I)^{-1} Y,

@@ -146,6 +146,14 @@ static inline size_t ac_paths_packed_row(int P, int mu)
     return (size_t)mu * P - (size_t)mu * (mu - 1) / 2;
 }
 
+/* sum_k coef[k] C_k over npair pre-kernels in that layout (Cpk: npair
+ * packed triangles of P(P+1)/2 <= AC_PATHS_PREKERNEL_MAX), into the upper
+ * triangle of the row-major P x P matrix K (rows mu .. P-1 of each row mu;
+ * the lower triangle is not touched), through packed (P(P+1)/2 scratch):
+ * one dgemv over the pre-kernels, then the rows into K. */
+void ac_paths_prekernel_sum(int P, int npair, const double *Cpk, const double *coef, double *packed,
+                            double *K);
+
 /* How the energy gradient's M = sum_i Phi_i^T (K+TI)^{-1} Phi_i (§3.6) is
  * computed; m = N0 H^L, r = min(P, m), L L^T = K + T I.
  *   DIRECT: Z = L^{-1} Phi (a triangular solve with m right-hand sides,

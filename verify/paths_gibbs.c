@@ -418,18 +418,12 @@ static int block_update(ac_paths_gibbs *g, double *th, int nmat, int p, int q, d
      * pre-kernels pk when given: J J^T = sum_a Lg_aa C_aa + sum_{a<b} Lg_ab
      * (C_ab + C_ab^T), Lg symmetric. */
     if (pk) {
-        /* the packed sum in one pass over the pre-kernels (one dgemv, where a
-         * daxpy per row and pair made P np(np+1)/2 calls), then its rows
-         * into G */
-        int tri = P * (P + 1) / 2, npair = np * (np + 1) / 2; /* tri <= AC_PATHS_PREKERNEL_MAX */
+        /* one pass over the pre-kernels (where a daxpy per row and pair
+         * made P np(np+1)/2 calls) */
         for (int a = 0, k = 0; a < np; a++)
             for (int b = a; b < np; b++, k++)
                 g->cpair[k] = sigma2 * g->Lg[a * np + b];
-        cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, pk, tri, g->cpair, 1, 0.0, g->Gp,
-                    1);
-        for (int mu = 0; mu < P; mu++)
-            memcpy(g->G + (size_t)mu * P + mu, g->Gp + ac_paths_packed_row(P, mu),
-                   sizeof(double) * (size_t)(P - mu));
+        ac_paths_prekernel_sum(P, np * (np + 1) / 2, pk, g->cpair, g->Gp, g->G);
     }
     /* Without pre-kernels: Lg is a Gram matrix (positive semidefinite), Lg
      * = sum_j mu_j u_j u_j^T (LAPACK dsyev, np x np), so J J^T = sum_ab Lg_ab
