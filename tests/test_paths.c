@@ -1435,6 +1435,9 @@ Test(paths, auto_route_follows_the_flop_count)
     w = ac_paths_alloc(&s, 7, 1); /* m = 4 */
     cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_DIRECT);
     ac_paths_free(w);
+    w = ac_paths_alloc(&s, 1000, 231);
+    cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_COMPRESSED);
+    ac_paths_free(w);
     w = ac_paths_alloc(&s, 2000, 231);
     cr_assert_eq(ac_paths_route_of(w), AC_PATHS_GRAD_DIRECT);
     ac_paths_free(w);

@@ -339,11 +339,15 @@ static int use_prekernels(int P, int N0, int np)
 /* The direct route's one wide dtrsm (P x P against m columns) runs at about
  * this multiple of the flop rate of the compressed route's calls (dpotrf-
  * and dlauum-like orders, narrower blocks): measured with OpenBLAS 0.3.21,
- * one thread, a P x P dtrsm against P columns (P^3 flops) takes 2.1-2.4
- * times a dpotrf (P^3/3) at P = 500 ... 2000.  With it the choice matches
- * the measured faster route on the Markov task (compressed at P = 100, 500;
- * direct at 1000, 2000, where r = m = 924 no longer falls short of P). */
-#define DIRECT_SPEED 1.5
+ * one thread, a P x P dtrsm against P columns (P^3 flops) takes 3.5, 2.95
+ * and 2.5 times a column-major dpotrf 'L' (P^3/3, as factor() calls it) at
+ * P = 500, 1000, 2000: 0.86-1.22 times its rate.  (It was 1.5 against the
+ * row-major LAPACKE_dpotrf, whose copies made the Cholesky look slower.)
+ * With 1.1 the choice matches the measured faster route on the Markov task
+ * at P = 100, 500, 1000 (compressed: 4.05 against 4.52 Choleskies an
+ * evaluation at 1000) and 2000 (direct: 2.91 against 3.06), where r = m =
+ * 924 no longer falls short of P. */
+#define DIRECT_SPEED 1.1
 
 /* Doubles the compressed route keeps: R (P r) and the packed S_ab of every
  * pair a <= b. */
