@@ -1105,6 +1105,17 @@ static const char *largest(int n, const double *v, const char *const *k)
     return k[j];
 }
 
+/* The packed P(P+1)/2 sum of the pre-kernels (ac_paths_prekernel_sum)
+ * that theory/paths.c and verify/paths_gibbs.c keep beside them when they
+ * keep pre-kernels: when 4 (H^L + 1) <= N0 and the H^L (H^L + 1)/2
+ * triangles fit AC_PATHS_PREKERNEL_MAX (theory/paths.h); else 0. */
+static double prekernel_sum_doubles(double P, double N0, double np)
+{
+    double tri = P * (P + 1) / 2;
+    int kept = 4.0 * (np + 1) <= N0 && np * (np + 1) / 2 * tri <= (double)AC_PATHS_PREKERNEL_MAX;
+    return kept ? tri : 0.0;
+}
+
 void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_task_cost *c)
 {
     const ac_paths_settings *s = &t->s;
@@ -1117,10 +1128,12 @@ void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_tas
      * Ut, Gt, the action's gradient; M, G1 of np^2) and the minimiser's
      * vectors ((9 + 2 AC_MIN_MEMORY) of theta's size, solvers/minimize.h);
      * the pre-kernels
-     * or the compressed route, each at most 2^25 */
+     * or the compressed route, each at most 2^25, and the pre-kernels'
+     * packed sum when they are kept (prekernel_sum_doubles) */
     double kb = P * P, xb = (2 * P + Pt) * m,
            hb = 8 * u + 2 * np * np + (9 + 2 * AC_MIN_MEMORY) * theta;
-    c->bytes = 8.0 * (kb + xb + hb + (double)AC_PATHS_PREKERNEL_MAX);
+    c->bytes = 8.0 * (kb + xb + hb + (double)AC_PATHS_PREKERNEL_MAX +
+                      prekernel_sum_doubles(P, t->N0, np));
     /* one evaluation: the Cholesky P^3/3, K and the direct route's L^{-1} Phi
      * (P^2 m each, plus Z^T Z over P N0 rows, np^2 P N0), through BLAS; the
      * factors, inverses and chain rule of the U_l, as loops */
@@ -1155,12 +1168,13 @@ void ac_paths_task_sample_cost(const ac_paths_task *t, int chains, long burn, lo
     for (int l = 0; l <= L; l++)
         widths += s->n[l], qsum += s->n[l];
     /* doubles: the states; R_l (np M per width) and Lam; G (factored in
-     * place) and its packed triangle for the pre-kernels' sum; the records (f on the test set and U_1 per kept sweep and
+     * place); the records (f on the test set and U_1 per kept sweep and
      * chain) and their diagnostics' copy; the CLI's path tensors and the
-     * pre-kernels (at most 2^25) */
-    double nb = chains * state + np * M * widths + np * widths, pb = 1.5 * P * P + 2 * M * N0 * np,
+     * pre-kernels (at most 2^25) with their packed sum */
+    double nb = chains * state + np * M * widths + np * widths, pb = P * P + 2 * M * N0 * np,
            rb = 2.0 * chains * keep * (Pt + np * np);
-    c->bytes = 8.0 * (nb + pb + rb + (double)AC_PATHS_PREKERNEL_MAX);
+    c->bytes = 8.0 * (nb + pb + rb + (double)AC_PATHS_PREKERNEL_MAX +
+                      prekernel_sum_doubles(P, N0, np));
     /* one sweep of one chain: per block (a, V_L .. V_1, V_0) the Cholesky
      * P^3/3 and J J^T, np P^2 q plus np^2 P q to build it (q the block's
      * input width); two forward passes over M rows; every weight drawn */
