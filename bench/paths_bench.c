@@ -297,8 +297,7 @@ static void gibbs_floor(const ac_paths_settings *s, int P, int N0, const double 
         t[k] = cpu() - t1;
     }
     parts[1] = best_of(t, reps);
-    int stream = 4 * (np + 1) <= N0 &&
-                 (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2) <= (double)AC_PATHS_PREKERNEL_MAX;
+    int stream = ac_paths_keeps_prekernels(P, N0, np);
     double tk = stream ? kernel_stream(P, np, reps, t) : 0.0;
     for (int k = 0; k < reps; k++) { /* precision, beyond V_0's stream */
         double t1 = cpu();

@@ -317,17 +317,6 @@ struct ac_paths_workspace {
     double *Rq, *Sp, *Wp, *gp;
 };
 
-/* Pre-kernels are used when they fit and win: assembling K from them reads
- * np(np+1)/2 packed triangles (memory-bound, ~8 bytes per multiply-add),
- * where K = Z Z^T costs N0 np multiply-adds per entry (compute-bound), so
- * they pay off when 4 (np + 1) <= N0; the paper's tasks (np = 4, N0 = 231;
- * np = 16, N0 = 192) qualify. */
-static int use_prekernels(int P, int N0, int np)
-{
-    double n = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
-    return P > 0 && 4.0 * (np + 1) <= N0 && n <= (double)AC_PATHS_PREKERNEL_MAX;
-}
-
 /* Below this order the triangular-by-triangular solve (tri_tri_solve) is
  * one dtrsm on the whole square: recursing further costs more in calls
  * than the zeros above the diagonal it skips. */
@@ -453,7 +442,7 @@ ac_paths_workspace *ac_paths_alloc_route(const ac_paths_settings *s, int P, int 
     w->X = malloc(sizeof(double) * d2 * d2);
     w->Ut = malloc(sizeof(double) * w->usize);
     w->Gt = malloc(sizeof(double) * w->usize);
-    int pk = use_prekernels(P, N0, w->np);
+    int pk = ac_paths_keeps_prekernels(P, N0, w->np);
     if (pk) {
         w->Cpk = malloc(sizeof(double) * (np * (np + 1) / 2) * ((size_t)P * (P + 1) / 2));
         w->Pa = malloc(sizeof(double) * 2 * (size_t)P * N0);

@@ -136,6 +136,20 @@ ac_status ac_paths_check_sizes(const ac_paths_settings *s, int P, int N0, ac_msg
  * Z Z^T with Z = Phi L_1. */
 #define AC_PATHS_PREKERNEL_MAX ((size_t)1 << 25)
 
+/* Whether the pre-kernels are kept for P examples of N0 features and np
+ * paths (theory/paths.c's workspace, verify/paths_gibbs.c's V_0 block, and
+ * the memory estimates of verify/paths_io.c): assembling K from them reads
+ * np(np+1)/2 packed triangles (memory-bound, ~8 bytes per multiply-add),
+ * where K = Z Z^T costs N0 np multiply-adds per entry (compute-bound), so
+ * they pay off when 4 (np + 1) <= N0 (the paper's tasks, np = 4, N0 = 231
+ * and np = 16, N0 = 192, qualify), and they must fit
+ * AC_PATHS_PREKERNEL_MAX. */
+static inline int ac_paths_keeps_prekernels(double P, double N0, double np)
+{
+    double n = np * (np + 1) / 2 * (P * (P + 1) / 2);
+    return P > 0 && 4.0 * (np + 1) <= N0 && n <= (double)AC_PATHS_PREKERNEL_MAX;
+}
+
 /* The pre-kernels' layout (theory/paths.c, verify/paths_gibbs.c): each
  * P x P triangle is the upper one packed by rows, row mu (entries mu ..
  * P-1) starting here, after rows 0 .. mu-1 of P - i entries each.  Row mu of

@@ -223,7 +223,7 @@ ac_paths_gibbs *ac_paths_gibbs_alloc(const ac_paths_gibbs_settings *s, int P, in
     }
     ok &= g->syev_work != NULL;
     double npk = (double)np * (np + 1) / 2 * ((double)P * (P + 1) / 2);
-    if (ok && 4.0 * (np + 1) <= N0 && npk <= (double)AC_PATHS_PREKERNEL_MAX) {
+    if (ok && ac_paths_keeps_prekernels(P, N0, np)) {
         g->Cpk = malloc(sizeof(double) * (size_t)npk);
         g->Gp = malloc(sizeof(double) * ((size_t)P * (P + 1) / 2));
         g->cpair = malloc(sizeof(double) * (size_t)np * (np + 1) / 2);

@@ -1107,13 +1107,10 @@ static const char *largest(int n, const double *v, const char *const *k)
 
 /* The packed P(P+1)/2 sum of the pre-kernels (ac_paths_prekernel_sum)
  * that theory/paths.c and verify/paths_gibbs.c keep beside them when they
- * keep pre-kernels: when 4 (H^L + 1) <= N0 and the H^L (H^L + 1)/2
- * triangles fit AC_PATHS_PREKERNEL_MAX (theory/paths.h); else 0. */
+ * keep pre-kernels (ac_paths_keeps_prekernels); else 0. */
 static double prekernel_sum_doubles(double P, double N0, double np)
 {
-    double tri = P * (P + 1) / 2;
-    int kept = 4.0 * (np + 1) <= N0 && np * (np + 1) / 2 * tri <= (double)AC_PATHS_PREKERNEL_MAX;
-    return kept ? tri : 0.0;
+    return ac_paths_keeps_prekernels(P, N0, np) ? P * (P + 1) / 2 : 0.0;
 }
 
 void ac_paths_task_solve_cost(const ac_paths_task *t, int max_iter, ac_paths_task_cost *c)
