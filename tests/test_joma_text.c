@@ -155,15 +155,19 @@ static double *random_theta(const ac_joma_text_model *m, gsl_rng *r)
 Test(joma_text_model, backward_matches_central_differences)
 {
     gsl_rng *r = ac_test_rng(61);
-    const int sizes[4][5] = {{7, 4, 5, 4, 1}, {5, 2, 1, 1, 1}, {9, 6, 3, 5, 0}, {3, 4, 4, 3, 1}};
-    for (int c = 0; c < 8; c++) {
+    /* V, d, dh, L, positional, sequences; the last has 36 rows of logits,
+     * so the output layer takes them as a block of 32 and one of 4 */
+    const int sizes[5][6] = {{7, 4, 5, 4, 1, 2}, {5, 2, 1, 1, 1, 2}, {9, 6, 3, 5, 0, 2}, {3, 4, 4, 3, 1, 2},
+                             {6, 4, 3, 12, 1, 3}};
+    for (int c = 0; c < 10; c++) {
+        const int *z = sizes[c % 5];
         ac_joma_text_model m;
-        small_model(&m, sizes[c % 4][0], sizes[c % 4][1], sizes[c % 4][2], sizes[c % 4][3], sizes[c % 4][4]);
-        int n = 2, L = m.L;
+        small_model(&m, z[0], z[1], z[2], z[3], z[4]);
+        int n = z[5], L = m.L;
         long np = ac_joma_text_nparams(&m);
         ac_joma_text_work *w = ac_joma_text_work_alloc(&m, n);
         cr_assert_not_null(w);
-        if (c >= 4)
+        if (c >= 5)
             ac_joma_text_work_dropout(w, 0.3, r, n);
         double *th = random_theta(&m, r), *g = malloc(sizeof(double) * (size_t)np);
         int in[64], tgt[64];

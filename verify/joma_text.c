@@ -453,13 +453,29 @@ void ac_joma_text_init(const ac_joma_text_model *m, gsl_rng *r, double *theta)
     uniform(r, AC_JOMA_TEXT_INIT_RANGE, theta + l.Wd, V * d);
 }
 
+/* The output layer's logits are taken HEAD_ROWS rows at a time when its
+ * weights Wd fit in HEAD_BLOCK_WEIGHTS doubles (128 KiB, half of L2), so
+ * that re-reading them for every block is cheap; then a block of logits
+ * stays in L2 (32 x 500 doubles at the default size) and each of its three
+ * products is small enough for OpenBLAS's unpacked small-matrix kernels.
+ * Over all rows at once, packing the V-wide logits for the two gradient
+ * products took a seventh of a step at the default size (perf); the
+ * blocks made a one-thread step 1.2-1.35x faster at d = 16 and 32 (V = 500,
+ * 1000), but 1.07x slower at V = 2000, d = 64 and 1.1x at the paper's
+ * V = 5000, d = 200 (Wd re-packed per block, the products too small for
+ * two threads), hence the bound. */
+#define HEAD_ROWS 32
+#define HEAD_BLOCK_WEIGHTS 16384L
+
 struct ac_joma_text_work {
     ac_joma_text_model m;
     ac_joma_text_layout l;
     int nseq;
     double *pe;                      /* L x d positions */
     /* forward, n = nseq L rows */
-    double *X0, *Q, *K, *Vv, *A, *O, *R1, *H1, *xh1, *rs1, *Z1, *P, *R2, *H2, *xh2, *rs2, *lg;
+    double *X0, *Q, *K, *Vv, *A, *O, *R1, *H1, *xh1, *rs1, *Z1, *P, *R2, *H2, *xh2, *rs2;
+    int head_rows; /* rows of logits per block (HEAD_ROWS or all) */
+    double *lg;    /* head_rows x V: one block of logits (head) */
     /* backward */
     double *dH, *dR, *dO, *dQ, *dK, *dV, *dA, *dP, *dX;
     /* dropout (train mode): the masks (0 or 1/(1-p)) of the input rows, the
@@ -492,7 +508,8 @@ ac_joma_text_work *ac_joma_text_work_alloc(const ac_joma_text_model *m, int nseq
     ok &= (w->dA = malloc(sizeof(double) * L * L)) != NULL;
     ok &= (w->rs1 = malloc(sizeof(double) * n)) != NULL;
     ok &= (w->rs2 = malloc(sizeof(double) * n)) != NULL;
-    ok &= (w->lg = malloc(sizeof(double) * n * (size_t)m->V)) != NULL;
+    w->head_rows = (long)m->V * m->d <= HEAD_BLOCK_WEIGHTS && (size_t)HEAD_ROWS < n ? HEAD_ROWS : (int)n;
+    ok &= (w->lg = malloc(sizeof(double) * (size_t)w->head_rows * (size_t)m->V)) != NULL;
     ok &= (w->pe = calloc(L * d, sizeof(double))) != NULL;
     double **md[] = {&w->mX, &w->mY, &w->mF};
     for (size_t k = 0; k < sizeof md / sizeof md[0]; k++)
@@ -710,11 +727,53 @@ double ac_joma_text_entropy(ac_joma_text_work *w, const double *theta, const int
     return h / ((double)n * L);
 }
 
-/* The forward pass of n sequences; returns the mean loss (lg keeps the
- * softmax probabilities). */
-static double forward(ac_joma_text_work *w, const double *theta, const int *tgt, int n)
+/* The output layer and the loss of the rows of H2: returns the summed loss.
+ * With grad (zeroed by the caller), it adds the logits' gradient
+ * (softmax - onehot) / rows to grad's Wd and bd and writes dH = its
+ * product with Wd, the gradient reaching H2.  Each row is finished while
+ * it is in L1. */
+static double head(ac_joma_text_work *w, const double *theta, const int *tgt, int rows, double *grad)
 {
-    int L = w->m.L, d = w->m.d, dh = w->m.dh, V = w->m.V, rows = n * L;
+    int d = w->m.d, V = w->m.V;
+    const ac_joma_text_layout *l = &w->l;
+    double loss = 0.0;
+    for (int r0 = 0; r0 < rows; r0 += w->head_rows) {
+        int nb = rows - r0 < w->head_rows ? rows - r0 : w->head_rows;
+        linear(nb, V, d, w->H2 + (size_t)r0 * d, theta + l->Wd, theta + l->bd, w->lg);
+        for (int r = 0; r < nb; r++) { /* log-sum-exp; with grad, the logits' gradient */
+            double *z = w->lg + (size_t)r * V, mx = max4(z, V);
+            int t = tgt[r0 + r];
+            loss += mx - z[t];
+            for (int v = 0; v < V; v++)
+                z[v] -= mx;
+            ac_exp_array(z, z, V); /* solvers/vexp.h: a third of a step in scalar exp at V = 500 */
+            double s = sum4(z, V);
+            loss += log(s);
+            if (grad) {
+                double sc = 1.0 / (s * rows), *gbd = grad + l->bd;
+                for (int v = 0; v < V; v++)
+                    z[v] *= sc;
+                z[t] -= 1.0 / rows;
+                for (int v = 0; v < V; v++)
+                    gbd[v] += z[v];
+            }
+        }
+        if (grad) {
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, d, nb, 1.0, w->lg, V, w->H2 + (size_t)r0 * d, d,
+                        1.0, grad + l->Wd, d);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, d, V, 1.0, w->lg, V, theta + l->Wd, d, 0.0,
+                        w->dH + (size_t)r0 * d, d);
+        }
+    }
+    return loss;
+}
+
+/* The forward pass of n sequences; returns the mean loss.  With grad
+ * (zeroed by the caller), the output layer's part of the gradient is done
+ * too (head) and dH holds the gradient reaching H2, where backward starts. */
+static double forward(ac_joma_text_work *w, const double *theta, const int *tgt, int n, double *grad)
+{
+    int L = w->m.L, d = w->m.d, dh = w->m.dh, rows = n * L;
     const ac_joma_text_layout *l = &w->l;
     if (w->train)
         for (long k = 0; k < (long)rows * d; k++)
@@ -733,33 +792,16 @@ static double forward(ac_joma_text_work *w, const double *theta, const int *tgt,
     for (long k = 0; k < (long)rows * d; k++)
         w->R2[k] = (w->train ? w->mF[k] * w->R2[k] : w->R2[k]) + w->H1[k];
     layernorm(rows, d, w->R2, theta + l->g2, theta + l->b2n, w->xh2, w->rs2, w->H2);
-    linear(rows, V, d, w->H2, theta + l->Wd, theta + l->bd, w->lg);
-    double loss = 0.0;
-    for (int r = 0; r < rows; r++) { /* log-sum-exp; lg becomes softmax */
-        double *z = w->lg + (size_t)r * V, mx = max4(z, V), s;
-        loss += mx - z[tgt[r]];
-        for (int v = 0; v < V; v++)
-            z[v] -= mx;
-        ac_exp_array(z, z, V); /* solvers/vexp.h: a third of a step in scalar exp at V = 500 */
-        s = sum4(z, V);
-        loss += log(s);
-        cblas_dscal(V, 1.0 / s, z, 1);
-    }
-    return loss / rows;
+    return head(w, theta, tgt, rows, grad) / rows;
 }
 
 /* The backward pass after forward (spec: the chain rule through each line
  * of the header's model, in reverse). */
-static void backward(ac_joma_text_work *w, const double *theta, const int *in, const int *tgt, int n, double *grad)
+static void backward(ac_joma_text_work *w, const double *theta, const int *in, int n, double *grad)
 {
-    int L = w->m.L, d = w->m.d, dh = w->m.dh, V = w->m.V, rows = n * L;
+    int L = w->m.L, d = w->m.d, dh = w->m.dh, rows = n * L;
     const ac_joma_text_layout *l = &w->l;
-    memset(grad, 0, sizeof *grad * (size_t)l->n);
-    /* d loss / d logits = (softmax - onehot) / rows, in place */
-    for (int r = 0; r < rows; r++)
-        w->lg[(size_t)r * V + tgt[r]] -= 1.0;
-    cblas_dscal(rows * V, 1.0 / rows, w->lg, 1);
-    linear_back(rows, V, d, w->H2, theta + l->Wd, w->lg, grad + l->Wd, grad + l->bd, w->dH, 0.0);
+    /* the output layer is done (forward's head): dH is the gradient reaching H2 */
     layernorm_back(rows, d, w->xh2, w->rs2, theta + l->g2, w->dH, grad + l->g2, grad + l->b2n, w->dR, 0.0);
     /* R2 = H1 + mF o FFN(H1): dH1 = dR2 + FFN backward of dF = mF o dR2 */
     for (long k = 0; k < (long)rows * d; k++)
@@ -843,9 +885,11 @@ double ac_joma_text_loss(ac_joma_text_work *w, const double *theta, const int *i
     for (long r = 0; r < (long)n * w->m.L; r++)
         if (tgt[r] < 0 || tgt[r] >= w->m.V)
             return NAN;
-    double loss = forward(w, theta, tgt, n);
     if (grad)
-        backward(w, theta, in, tgt, n, grad);
+        memset(grad, 0, sizeof *grad * (size_t)w->l.n);
+    double loss = forward(w, theta, tgt, n, grad);
+    if (grad)
+        backward(w, theta, in, n, grad);
     return loss;
 }
 
