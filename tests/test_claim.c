@@ -6,7 +6,7 @@
 #include "verify/claim.h"
 #include "verify/trial.h"
 
-static const ac_claim_def fake = {"x.fake", "x", "a statement", NULL};
+static const ac_claim_def fake = {.id = "x.fake", .paper = "x", .statement = "a statement"};
 
 /* One row judged alone: its verdict. */
 static ac_verdict judge_one(ac_metric m, double t, double e, double tol)
@@ -60,6 +60,24 @@ Test(claim, one_failing_row_or_an_error_fails_the_claim)
     r.status = AC_ENOCONV;
     ac_claim_judge(&r);
     cr_assert_eq(r.verdict, AC_VERDICT_FAIL);
+    ac_claim_result_clear(&r);
+}
+
+/* A claim's regress allowance is its def's where the def gives one, else
+ * the default with its reason (seen to fail with ac_claim_result_init
+ * ignoring the def's). */
+Test(claim, regress_allowance_comes_from_the_def_or_the_default)
+{
+    static const ac_claim_def loose = {.id = "x.loose", .paper = "x", .statement = "s", .regress_rtol = 1e-6,
+                                       .regress_reason = "a solve's stopping test"};
+    ac_claim_result r;
+    ac_claim_result_init(&r, &loose);
+    cr_assert_eq(r.regress_rtol, 1e-6);
+    cr_assert_str_eq(r.regress_reason, "a solve's stopping test");
+    ac_claim_result_clear(&r);
+    ac_claim_result_init(&r, &fake);
+    cr_assert_eq(r.regress_rtol, AC_REGRESS_RTOL_DEFAULT);
+    cr_assert_str_neq(r.regress_reason, "");
     ac_claim_result_clear(&r);
 }
 

@@ -54,7 +54,7 @@ TestSuite(figure, .init = make_figdir, .fini = remove_figdir);
  * line series with a NaN, a label with quotes. */
 static ac_figure *make_figure(ac_claim_result *res, int logx, int logy)
 {
-    static const ac_claim_def def = {"fake.fig", "fake", "", NULL};
+    static const ac_claim_def def = {.id = "fake.fig", .paper = "fake", .statement = ""};
     ac_claim_result_init(res, &def);
     ac_figure *g = ac_claim_add_figure(res, "fake-figure", "It's \"the\" title", "step t",
                                        "loss L(t)_1^2", logx, logy);
@@ -129,7 +129,7 @@ Test(figure, script_escapes_quotes_and_names_dropped_points)
  * installed (the data must still use '.'). */
 Test(figure, data_reads_back_bit_for_bit_whatever_the_locale)
 {
-    static const ac_claim_def def = {"fake.fig", "fake", "", NULL};
+    static const ac_claim_def def = {.id = "fake.fig", .paper = "fake", .statement = ""};
     const char *comma = setlocale(LC_NUMERIC, "de_DE.utf8");
     gsl_rng *rng = ac_test_rng(31);
     for (int c = 0; c < ac_test_cases(10); c++) {
@@ -217,7 +217,7 @@ Test(figure, figure_without_drawable_points_still_draws)
 {
     if (!ac_figure_gnuplot_available())
         cr_skip_test("gnuplot is not installed");
-    static const ac_claim_def def = {"fake.empty", "fake", "", NULL};
+    static const ac_claim_def def = {.id = "fake.empty", .paper = "fake", .statement = ""};
     ac_claim_result res;
     ac_claim_result_init(&res, &def);
     ac_figure *g = ac_claim_add_figure(&res, "empty", "Nothing", "x", "y", 0, 1);

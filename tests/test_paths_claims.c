@@ -95,6 +95,21 @@ Test(paths_claims, every_claim_passes_and_split_trials_reproduce_its_table)
     }
 }
 
+/* Every paths claim's result carries the paths allowance for regress
+ * (verify/paths_claims.h), from its registry row: their saddle points are
+ * fixed to the solve's stopping test, not to the ulp (seen to fail with
+ * the row of paths.digits left without it). */
+Test(paths_claims, every_claim_carries_the_paths_regress_allowance)
+{
+    for (int i = 0; i < AC_PATHS_NCLAIMS; i++) {
+        ac_claim_result res;
+        ac_claim_result_init(&res, &ac_paths_claims[i]);
+        cr_expect_eq(res.regress_rtol, AC_PATHS_REGRESS_RTOL, "%s", ac_paths_claims[i].id);
+        cr_expect_str_eq(res.regress_reason, AC_PATHS_REGRESS_REASON, "%s", ac_paths_claims[i].id);
+        ac_claim_result_clear(&res);
+    }
+}
+
 /* ---- planted violations ----
  *
  * Each judged row is seen to fail when a value of known size is planted in

@@ -12,8 +12,8 @@
 #include "verify/regress.h"
 #include "verify/report.h"
 
-static const ac_claim_def rdef_a = {"fake.alpha", "fake", "Alpha.", NULL};
-static const ac_claim_def rdef_b = {"fake.beta", "fake", "Beta.", NULL};
+static const ac_claim_def rdef_a = {.id = "fake.alpha", .paper = "fake", .statement = "Alpha."};
+static const ac_claim_def rdef_b = {.id = "fake.beta", .paper = "fake", .statement = "Beta."};
 
 /* Tolerance of the rows whose absolute part dominates: AC_REGRESS_TOL_FRACTION
  * of it is far above AC_REGRESS_RTOL_DEFAULT times the values used. */
@@ -40,7 +40,7 @@ static void make_pair(ac_claim_result res[2])
 /* A deep copy through the claim API. */
 static void copy_result(ac_claim_result *dst, const ac_claim_result *src)
 {
-    ac_claim_def def = {src->id, src->paper, src->statement, NULL};
+    ac_claim_def def = {.id = src->id, .paper = src->paper, .statement = src->statement};
     ac_claim_result_init(dst, &def);
     for (int i = 0; i < src->nrows; i++) {
         const ac_claim_row *w = &src->rows[i];

@@ -20,9 +20,11 @@
 #define NASTY_QUANTITY "corr(W, \"W_svm\") | 50% & $x_1$ #2 {a} ~b^c \\d <e>\nsecond line"
 #define NASTY_REASON "tol = 3 sigma, \"paired\"\r\nover 20 trials; ε-close"
 
-static const ac_claim_def def_a = {"fake.alpha", "fake", "Alpha, with a comma, and \"quotes\".", NULL};
-static const ac_claim_def def_b = {"fake.beta", "fake", "Beta\nspans two lines.", NULL};
-static const ac_claim_def def_c = {"other.gamma", "other", "Gamma of another paper.", NULL};
+static const ac_claim_def def_a = {.id = "fake.alpha",
+                                   .paper = "fake",
+                                   .statement = "Alpha, with a comma, and \"quotes\"."};
+static const ac_claim_def def_b = {.id = "fake.beta", .paper = "fake", .statement = "Beta\nspans two lines."};
+static const ac_claim_def def_c = {.id = "other.gamma", .paper = "other", .statement = "Gamma of another paper."};
 static const ac_paper_def paper_fake = {"fake", "A. Author. A Fake Paper on Attention. 2024", NULL, 0};
 
 /* The doubles that break naive writers. */

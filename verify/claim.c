@@ -52,9 +52,14 @@ void ac_claim_result_init(ac_claim_result *res, const ac_claim_def *def)
     res->id = def->id;
     res->paper = def->paper;
     res->statement = def->statement;
-    res->regress_rtol = AC_REGRESS_RTOL_DEFAULT;
-    copy_text(res->regress_reason, sizeof res->regress_reason,
-              "replays exactly from its seed; allows BLAS/libm summation-order differences");
+    if (def->regress_rtol > 0.0) {
+        res->regress_rtol = def->regress_rtol;
+        copy_text(res->regress_reason, sizeof res->regress_reason, def->regress_reason);
+    } else {
+        res->regress_rtol = AC_REGRESS_RTOL_DEFAULT;
+        copy_text(res->regress_reason, sizeof res->regress_reason,
+                  "replays exactly from its seed; allows BLAS/libm summation-order differences");
+    }
     res->verdict = AC_VERDICT_PASS;
     res->status = AC_OK;
 }

@@ -142,6 +142,12 @@ typedef struct {
     const char *paper;
     const char *statement;
     const ac_trial_def *trials;
+    /* Optional: the relative tolerance regress allows on every number of
+     * the claim (verify/regress.h) and why, where the claim's numbers are
+     * not fixed to a few ulps (a solve's stopping test, a fit's optimum).
+     * Left 0 and NULL: AC_REGRESS_RTOL_DEFAULT and its reason. */
+    double regress_rtol;
+    const char *regress_reason;
 } ac_claim_def;
 
 typedef struct {
@@ -159,7 +165,8 @@ const ac_paper_def *ac_registry_find_paper(const char *name);
 /* The claim of an id, or NULL. */
 const ac_claim_def *ac_registry_find_claim(const char *id);
 
-/* Start a result for def (rows empty, verdict PASS, default regress tolerance). */
+/* Start a result for def (rows empty, verdict PASS, def's regress tolerance
+ * or the default). */
 void ac_claim_result_init(ac_claim_result *res, const ac_claim_def *def);
 void ac_claim_result_clear(ac_claim_result *res);
 

@@ -934,12 +934,6 @@ static ac_status rows_fit(const ac_run_opts *o, const ac_trial_set *set, ac_clai
              "||grad||_inf <= %g",
              set->nrec, o->seed, s.V, s.L, s.d, s.dv, fit_n(o->size), TEACH_SWEEPS, TEACH_SCALE, s.V * s.V * s.V,
              FIT_START_SCALE, fit_adam_steps(o->size), AC_MOE_FIT_LR, AC_MOE_FIT_GTOL);
-    /* the fitted losses are defined to AC_MOE_FIT_TOL, not to the ulp
-     * (verify/moe_claims.h) */
-    res->regress_rtol = AC_MOE_FIT_REGRESS_RTOL;
-    snprintf(res->regress_reason, sizeof res->regress_reason,
-             "fitted losses of order 1 nat end within AC_MOE_FIT_TOL = %g of their optimum's by the gradient rule "
-             "wherever rounding moves the Adam and BFGS paths", AC_MOE_FIT_TOL);
     ac_claim_add(res, "worst |loss of the attention fit - loss of the CBOW-MoE fit| from corresponding starts",
                  "0 when both find the same optimum", 0.0, worst_gap(set, "la", "lm"), AC_METRIC_INFO, 0.0,
                  "not judged: the fits are nonconvex and two optimisers in different coordinates may end in "
@@ -1295,7 +1289,10 @@ const ac_claim_def ac_moe_claims[AC_MOE_NCLAIMS] = {
      .paper = "moe",
      .statement = "Fitting the attention model by its pseudo-likelihood is equivalent to fitting CBOW-MoE in its "
                   "own coordinates: both reach the same optimum (spec cbow_moe 2.1, 2.5 item 6)",
-     .trials = &ac_moe_fit_trials},
+     .trials = &ac_moe_fit_trials,
+     /* the fitted losses are defined to AC_MOE_FIT_TOL, not to the ulp */
+     .regress_rtol = AC_MOE_FIT_REGRESS_RTOL,
+     .regress_reason = AC_MOE_FIT_REGRESS_REASON},
     {.id = "moe.analogy",
      .paper = "moe",
      .statement = "CBOW with a parallelogram in its context embeddings has a constant analogy defect; CBOW-MoE "

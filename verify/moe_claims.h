@@ -109,6 +109,9 @@ void ac_moe_eq_diffs(int V, const double *a, const double *b, double *dlp, doubl
  * BFGS iteration counts are count rows (a percentage); the largest final
  * gradient is not reproducible below AC_MOE_FIT_GTOL and moves. */
 #define AC_MOE_FIT_REGRESS_RTOL AC_MOE_FIT_TOL
+#define AC_MOE_FIT_REGRESS_REASON                                                                                    \
+    "fitted losses of order 1 nat end within AC_MOE_FIT_TOL of their optimum's by the gradient rule wherever "     \
+    "rounding moves the Adam and BFGS paths (verify/moe_claims.h)"
 
 /* ---- moe.analogy ------------------------------------------------------------- */
 

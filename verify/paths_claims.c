@@ -494,17 +494,8 @@ static double ref_at(const double *ref, double N)
     return NAN;
 }
 
-void ac_paths_claim_regress(ac_claim_result *res)
-{
-    res->regress_rtol = AC_PATHS_REGRESS_RTOL;
-    snprintf(res->regress_reason, sizeof res->regress_reason,
-             "saddle points fixed to within the solve's stopping test, not to the ulp: another summation "
-             "order moved them by at most 5e-8 relative (verify/paths_claims.h)");
-}
-
 static ac_status rows_acc(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)msg;
     ac_paths_claim_setup su = setup_of(o->size);
     char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT];
@@ -652,7 +643,6 @@ static double captured(const ac_trial_record *rec, const char *name, int n)
 
 static ac_status rows_kern(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)msg;
     const ac_trial_record *rec = &set->rec[0];
     const ac_trial_vec *vN = ac_trial_get(rec, "N");
@@ -1164,7 +1154,6 @@ static void gp_point_ratios(const ac_trial_record *rec, const char *diff, const 
 
 static ac_status rows_gp(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)o, (void)msg;
     const ac_trial_record *rec = &set->rec[0];
     const ac_trial_vec *nd = ac_trial_get(rec, "ndu1");
@@ -1472,7 +1461,6 @@ static ac_status trial_cf(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 
 static ac_status rows_cf(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)o, (void)msg;
     const ac_trial_record *rec = &set->rec[0];
     char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT];
@@ -1740,7 +1728,6 @@ static void tvs_rate_rows(ac_claim_result *res, const char *name, const char *th
 
 static ac_status rows_tvs(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)msg;
     ac_paths_claim_setup su = setup_of(o->size);
     char q[AC_CLAIM_TEXT], w[AC_CLAIM_TEXT];
@@ -1850,35 +1837,49 @@ const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS] = {
      .statement = "Finite width beats the GP limit on the Markov task: theory accuracy FW(10) > FW(100) > FW(1000) > "
                   "GP, with the values of the spec's section 4.1 tables (all paths; Fig. 2e's two paths with "
                   "sigma_perp = 5; the GP lines of single-path and good + denoising networks)",
-     .trials = &acc_trials},
+     .trials = &acc_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
     {.id = "paths.kernel-combination",
      .paper = "paths",
      .statement = "At finite width the renormalised kernel K(U) combines the path-path kernels so that its top "
                   "principal components align with the labels better than the GP kernel's",
-     .trials = &kern_trials},
+     .trials = &kern_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
     {.id = "paths.gp-limit",
      .paper = "paths",
      .statement = "As the width grows (alpha = P/N -> 0) the saddle point tends to the GP values U_l = "
                   "sigma_a^2 prod sigma_k^2 I and the predictor to GP regression with the path-averaged kernel",
-     .trials = &gp_trials},
+     .trials = &gp_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
     {.id = "paths.closed-form",
      .paper = "paths",
      .statement = "With one layer and one head the general solver gives the scalar order parameter of the "
                   "closed form, which tends to the root of u^{3/2} = (1 - alpha) u + r/N as T -> 0",
-     .trials = &cf_trials},
+     .trials = &cf_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
     {.id = "paths.theory-vs-samples",
      .paper = "paths",
      .statement = "The theory's accuracy, mean test variance and order parameter U_1 agree with the finite-width "
                   "network's Bayesian posterior, sampled by Gibbs, as N and P grow at fixed alpha = P/N: judged where the "
                   "Monte-Carlo error resolves it, the O(1/N) rate (N |gap| does not grow from (N, P) = (50, 50) to "
                   "(100, 100)); the gap at each width ((N, P) = (10, 100), (50, 50), (100, 100)) is shown",
-     .trials = &tvs_trials},
+     .trials = &tvs_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
     {.id = "paths.head-pruning",
      .paper = "paths",
      .statement = AC_PATHS_PRUNING_STATEMENT,
-     .trials = &ac_paths_pruning_trials},
+     .trials = &ac_paths_pruning_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
     {.id = "paths.digits",
      .paper = "paths",
      .statement = AC_PATHS_DIGITS_STATEMENT,
-     .trials = &ac_paths_digits_trials},
+     .trials = &ac_paths_digits_trials,
+     .regress_rtol = AC_PATHS_REGRESS_RTOL,
+     .regress_reason = AC_PATHS_REGRESS_REASON},
 };

@@ -734,7 +734,6 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
 static ac_status pruning_rows(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
                               ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)msg;
     ac_paths_pruning_setup su;
     ac_paths_pruning_setup_of(o->size, &su);
@@ -944,7 +943,6 @@ static ac_status digits_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res,
                              ac_msg *msg)
 {
-    ac_paths_claim_regress(res);
     (void)msg;
     ac_paths_digits_setup su;
     ac_paths_digits_setup_of(o->size, &su);
