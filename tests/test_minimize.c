@@ -429,6 +429,64 @@ Test(minimize, wrong_gradient_ends_with_no_progress)
     gsl_rng_free(r);
 }
 
+/* f = 1 + sum_i a_i x_i^2 / 2 + 1e-10 sin(1e9 s(x)), g exact (without the
+ * last term): the sine stands for the rounding of a long sum, a function
+ * of x far below AC_MIN_F_FLAT (1e-8 of 1 + |f|) that the slope does not
+ * see.  Near the minimiser the main phase's search meets a trial where f
+ * rises by that noise while the slope promised far less. */
+typedef struct {
+    int n;
+    double a[6];
+} noisy_t;
+
+static int noisy_fn(void *ctx, const double *x, double *f, double *g)
+{
+    const noisy_t *p = ctx;
+    double v = 1.0, s = 0.0;
+    for (int i = 0; i < p->n; i++) {
+        v += 0.5 * p->a[i] * x[i] * x[i];
+        g[i] = p->a[i] * x[i];
+        s += (i + 1.37) * x[i];
+    }
+    *f = v + 1e-10 * sin(1e9 * s);
+    return 0;
+}
+
+/* Such a rise ends the main phase's search at once (AC_MIN_F_FLAT), where
+ * it would halve its bracket through all AC_MIN_LINE_TRIALS calls first,
+ * and the gradient-only phase still converges.  Conditioning 10 to 1e5;
+ * the failed search took 1 to 6 calls here, and 11 to 13 with the rule
+ * removed (seen to fail). */
+Test(minimize, a_rise_at_rounding_level_ends_the_search_at_once)
+{
+    ac_min_settings set;
+    ac_min_settings_default(&set);
+    set.eps_grad = 1e-13;
+    for (int c = 0; c < 5; c++) {
+        noisy_t p = {.n = 6};
+        double x0[6];
+        for (int i = 0; i < p.n; i++) {
+            p.a[i] = pow(10.0, (c + 1) * (double)i / (p.n - 1));
+            x0[i] = 1.0 - 0.3 * i;
+        }
+        ac_min_workspace *w = ac_min_alloc(p.n);
+        ac_min_info info;
+        cr_assert_eq(ac_min_set(w, noisy_fn, &p, x0, &set, NULL), AC_OK);
+        int cost = -1;
+        while (!ac_min_test(w, &info)) {
+            int nfev = info.nfev, restarts = info.restarts;
+            ac_min_iterate(w);
+            ac_min_test(w, &info);
+            if (info.restarts > restarts && cost < 0)
+                cost = info.nfev - nfev;
+        }
+        cr_assert_eq(info.status, AC_MIN_CONVERGED, "case %d: %s", c, ac_min_status_str(info.status));
+        cr_assert_geq(cost, 1, "case %d: the main phase's search never failed", c);
+        cr_assert_lt(cost, AC_MIN_LINE_TRIALS, "case %d: the failed search took %d calls", c, cost);
+        ac_min_free(w);
+    }
+}
+
 Test(minimize, every_invalid_setting_is_rejected_with_its_sentence)
 {
     ac_min_settings set;
