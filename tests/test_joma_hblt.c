@@ -286,6 +286,7 @@ Test(joma_hblt, query_trainer_steps_ends_and_refuses)
     ac_joma_hblt_q_settings s;
     ac_joma_hblt_q_settings_default(&s);
     cr_assert_null(ac_joma_hblt_q_settings_check(&s));
+    cr_assert_not_null(ac_joma_hblt_q_settings_check(NULL));
     s.steps = 30;
     s.lr = 0.3;
     ac_joma_hblt_q_trainer *tr = ac_joma_hblt_q_trainer_alloc(4);

@@ -276,6 +276,7 @@ Test(joma_text_trainer, every_invalid_setting_and_size_is_rejected)
     ac_joma_text_train_settings s;
     ac_joma_text_train_settings_default(&s);
     cr_assert_null(ac_joma_text_train_settings_check(&s));
+    cr_assert_not_null(ac_joma_text_train_settings_check(NULL));
     ac_joma_text_train_settings b;
     b = s, b.steps = 0;
     cr_assert_not_null(ac_joma_text_train_settings_check(&b));

@@ -181,6 +181,7 @@ Test(moe_baselines, invalid_settings_are_refused)
     ac_moe_logreg_settings ls, l2;
     ac_moe_logreg_settings_default(&ls);
     cr_assert_null(ac_moe_logreg_settings_check(&ls));
+    cr_assert_not_null(ac_moe_logreg_settings_check(NULL));
     l2 = ls, l2.C = 0.0;
     cr_assert(ac_moe_logreg_settings_check(&l2));
     l2 = ls, l2.max_iter = -1;
@@ -188,6 +189,7 @@ Test(moe_baselines, invalid_settings_are_refused)
     ac_moe_mlp_settings ms, m2;
     ac_moe_mlp_settings_default(&ms);
     cr_assert_null(ac_moe_mlp_settings_check(&ms));
+    cr_assert_not_null(ac_moe_mlp_settings_check(NULL));
     m2 = ms, m2.hidden = 0;
     cr_assert(ac_moe_mlp_settings_check(&m2));
     m2 = ms, m2.lr = -1;

@@ -273,6 +273,7 @@ Test(moe_block, invalid_settings_sizes_and_cells_are_refused)
     ac_moe_block_train_settings set, t;
     ac_moe_block_train_settings_default(&set);
     cr_assert_null(ac_moe_block_train_settings_check(&set));
+    cr_assert_not_null(ac_moe_block_train_settings_check(NULL));
     t = set, t.dropout = 1.0;
     cr_assert(ac_moe_block_train_settings_check(&t));
     t = set, t.dropout = -0.1;

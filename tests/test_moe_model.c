@@ -208,6 +208,7 @@ Test(moe_train, keras_constants_are_the_defaults)
     cr_assert_eq(set.epsilon, 1e-7);
     cr_assert_eq(set.batch, 128);
     cr_assert_null(ac_moe_train_settings_check(&set));
+    cr_assert_not_null(ac_moe_train_settings_check(NULL));
 }
 
 Test(moe_train, each_invalid_setting_is_rejected_by_check_and_by_set)

@@ -405,3 +405,26 @@ Test(moe_tabular_claims, tabular_on_an_exported_trial_repeats_the_claim)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* The settings of one tabular run: the defaults pass; NULL, each of the
+ * run's own fields out of range and a bad setting of each model inside are
+ * refused with a sentence (seen to fail with the bare check dropped). */
+Test(moe_tabular_claims, every_invalid_setting_is_refused_with_a_sentence)
+{
+    ac_moe_tab_settings s, b;
+    ac_moe_tab_settings_default(&s);
+    cr_assert_null(ac_moe_tab_settings_check(&s));
+    cr_assert_not_null(ac_moe_tab_settings_check(NULL));
+    b = s, b.epochs = -1;
+    cr_assert_not_null(ac_moe_tab_settings_check(&b));
+    b = s, b.bare = 2;
+    cr_assert_not_null(ac_moe_tab_settings_check(&b));
+    b = s, b.d = 0;
+    cr_assert_not_null(ac_moe_tab_settings_check(&b));
+    b = s, b.attn.lr = -1.0;
+    cr_assert_not_null(ac_moe_tab_settings_check(&b));
+    b = s, b.lr.C = 0.0;
+    cr_assert_not_null(ac_moe_tab_settings_check(&b));
+    b = s, b.mlp.hidden = 0;
+    cr_assert_not_null(ac_moe_tab_settings_check(&b));
+}

@@ -507,6 +507,7 @@ Test(svm_train, each_invalid_setting_is_rejected_by_check_and_by_set)
     ac_svm_train_settings def;
     ac_svm_train_settings_default(&def);
     cr_assert_null(ac_svm_train_settings_check(&def), "the defaults are refused");
+    cr_assert_not_null(ac_svm_train_settings_check(NULL));
     ac_svm_train_settings bad[14];
     int nb = 0;
     for (int i = 0; i < 14; i++)

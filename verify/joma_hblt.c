@@ -247,6 +247,8 @@ void ac_joma_hblt_q_settings_default(ac_joma_hblt_q_settings *s)
 
 const char *ac_joma_hblt_q_settings_check(const ac_joma_hblt_q_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->steps < 1)
         return "query block: steps must be >= 1";
     if (!(s->lr > 0 && isfinite(s->lr)))

@@ -948,6 +948,8 @@ void ac_joma_text_train_settings_default(ac_joma_text_train_settings *s)
 
 const char *ac_joma_text_train_settings_check(const ac_joma_text_train_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->steps < 1)
         return "steps must be at least 1";
     if (!(s->lr > 0.0) || !isfinite(s->lr))

@@ -82,6 +82,8 @@ void ac_moe_logreg_settings_default(ac_moe_logreg_settings *s)
 
 const char *ac_moe_logreg_settings_check(const ac_moe_logreg_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (!(s->C > 0.0) || !isfinite(s->C))
         return "the inverse regularisation C must be positive and finite";
     if (!(s->eps_grad >= 0.0) || !isfinite(s->eps_grad))
@@ -246,6 +248,8 @@ void ac_moe_mlp_settings_default(ac_moe_mlp_settings *s)
 
 const char *ac_moe_mlp_settings_check(const ac_moe_mlp_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->hidden < 1)
         return "the MLP needs at least one hidden unit";
     if (!(s->alpha >= 0.0) || !isfinite(s->alpha))

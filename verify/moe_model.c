@@ -473,6 +473,8 @@ void ac_moe_train_settings_default(ac_moe_train_settings *s)
 
 const char *ac_moe_train_settings_check(const ac_moe_train_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->steps < 0)
         return "the step limit is negative";
     if (!(s->lr > 0.0) || !isfinite(s->lr))
@@ -1402,6 +1404,8 @@ void ac_moe_block_train_settings_default(ac_moe_block_train_settings *s)
 
 const char *ac_moe_block_train_settings_check(const ac_moe_block_train_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     ac_moe_train_settings a;
     ac_moe_train_settings_default(&a);
     a.steps = s->steps;

@@ -116,6 +116,8 @@ ac_status ac_moe_shift_setting(int k, ac_moe_shift_settings *s)
 
 const char *ac_moe_shift_settings_check(const ac_moe_shift_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->n < 1)
         return "the simulation needs n >= 1 rows per split";
     if (s->D < 1)

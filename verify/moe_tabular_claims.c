@@ -37,6 +37,8 @@ void ac_moe_tab_settings_default(ac_moe_tab_settings *s)
 
 const char *ac_moe_tab_settings_check(const ac_moe_tab_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->epochs < 0)
         return "the number of epochs is negative";
     if (s->bare != 0 && s->bare != 1)

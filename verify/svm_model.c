@@ -492,6 +492,8 @@ void ac_svm_train_settings_default(ac_svm_train_settings *s)
 
 const char *ac_svm_train_settings_check(const ac_svm_train_settings *s)
 {
+    if (!s)
+        return "the settings are missing (NULL)";
     if (s->steps < 0)
         return "the step limit is negative";
     if (!(s->lr > 0.0) || !isfinite(s->lr))
