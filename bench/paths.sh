@@ -45,9 +45,9 @@ MAXITER=10000
 echo "### attention paths: C (theory/paths.c, verify/paths_gibbs.c) vs NumPy/SciPy (bench/paths_numpy.py)"
 "$PY" -c 'import numpy, scipy; print("    peers: numpy", numpy.__version__, "| scipy", scipy.__version__)'
 echo "    Markov task of spec 4.1, four paths, width $WIDTH, T = 0.01; OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS on both sides"
-echo "    times: CPU seconds (one BLAS thread: the work done, not inflated by other load); action+gradient and"
-echo "    dpotrf best of $REPS; solve from the GP values (stop at |grad S/n_max| <= $EPS) best of 3 up to P = 500,"
-echo "    once above; Gibbs sweep best of 3 after one warm-up"
+echo "    times: CPU seconds (one BLAS thread: the work done, not inflated by other load); action+gradient best of"
+echo "    $REPS; dpotrf, the floors' pieces and the Gibbs sweep (after one warm-up) best of 25 up to P = 500, then of"
+echo "    $REPS, $REPS and 3; solve from the GP values (stop at |grad S/n_max| <= $EPS) best of 3 up to P = 500, once above"
 echo "    the Cholesky unit dpotrf(P): LAPACK dpotrf on the column-major lower triangle through LAPACKE's _work call (no"
 echo "    copies, no NaN scan), as theory/paths.c and verify/paths_gibbs.c call it (a row-major LAPACKE_dpotrf takes 1.3-1.4x)"
 echo "    floors: (a) one exact gradient's unavoidable calls (dpotrf, K from the pre-kernels, v and b = Phi^T v, the"

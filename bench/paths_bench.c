@@ -50,7 +50,8 @@
 #include "verify/paths_gibbs.h"
 #include "verify/paths_task.h"
 
-/* Sweeps timed for the Gibbs part (the first one is warm-up). */
+/* Sweeps timed for the Gibbs part (the first one is warm-up); up to
+ * FLOOR_SMALL_P, FLOOR_SMALL_REPS + 1, below. */
 #define GIBBS_SWEEPS 4
 /* The off-diagonal scale of the U of part 1: U_l = GP + 0.3 A A^T / D,
  * positive definite with every entry non-zero. */
@@ -59,7 +60,10 @@
 /* The floor's calls are timed alone, each the best of its runs; a floor
  * is a sum of such minima, so a noisy term would lift it above the solve it
  * bounds: up to this P, where a run takes microseconds to milliseconds and
- * load swings them most, each is the best of at least this many runs. */
+ * load swings them most, each is the best of at least this many runs.  So
+ * are the Cholesky unit and the Gibbs sweep there, so that each ratio
+ * compares minima over as many runs on both sides (it was the best of 3
+ * sweeps against the best of 5 dpotrf). */
 #define FLOOR_SMALL_P 500
 #define FLOOR_SMALL_REPS 25
 
@@ -68,6 +72,12 @@ static double cpu(void)
     struct timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 static double best_of(double *t, int n)
@@ -370,7 +380,10 @@ int main(int argc, char **argv)
     double *U = malloc(sizeof(double) * us), *G = malloc(sizeof(double) * us);
     double *Us = malloc(sizeof(double) * us);
     double *A = malloc(sizeof(double) * (size_t)P * P), *F = malloc(sizeof(double) * (size_t)P * P);
-    double *t = malloc(sizeof(double) * (reps + sreps + GIBBS_SWEEPS));
+    int small = P <= FLOOR_SMALL_P;
+    int creps = small && reps < FLOOR_SMALL_REPS ? FLOOR_SMALL_REPS : reps;
+    int nsweeps = small ? FLOOR_SMALL_REPS + 1 : GIBBS_SWEEPS;
+    double *t = malloc(sizeof(double) * (size_t)(creps + sreps + nsweeps + reps));
     if (!Phi || !U || !G || !Us || !A || !F || !t ||
         ac_paths_markov_data_init(&d, &ms, &msg) != AC_OK ||
         ac_paths_markov_phi(&s, heads, &d, Phi, &msg) != AC_OK) {
@@ -469,7 +482,7 @@ int main(int argc, char **argv)
     ac_paths_kernel(&s, N0, P, Phi, P, Phi, Us, A);
     for (int i = 0; i < P; i++)
         A[(size_t)i * P + i] += s.T;
-    for (int k = 0; k < reps; k++) {
+    for (int k = 0; k < creps; k++) {
         memcpy(F, A, sizeof(double) * (size_t)P * P);
         double t1 = cpu();
         if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', P, F, P) != 0) {
@@ -478,7 +491,7 @@ int main(int argc, char **argv)
         }
         t[k] = cpu() - t1;
     }
-    double t_chol = best_of(t, reps);
+    double t_chol = best_of(t, creps);
     /* 3b. the floor of one exact gradient: its dense calls alone, on the
      * factor L just computed (floor_calls) */
     double t_floor_c, t_floor_d, t_pass = 0.0;
@@ -511,18 +524,20 @@ int main(int argc, char **argv)
     ac_paths_gibbs_settings gs;
     ac_paths_gibbs_settings_default(&gs);
     gs.net = s;
-    gs.chains = 1, gs.burn = 0, gs.keep = GIBBS_SWEEPS;
+    gs.chains = 1, gs.burn = 0, gs.keep = nsweeps;
     ac_paths_gibbs *g = ac_paths_gibbs_alloc(&gs, P, 0, N0);
     if (!g || ac_paths_gibbs_set(g, Phi, d.Y, NULL, r, &msg) != AC_OK) {
         fprintf(stderr, "paths_bench: gibbs: %s\n", msg.text[0] ? msg.text : "alloc");
         return 1;
     }
-    for (int k = 0; k < GIBBS_SWEEPS; k++) {
+    for (int k = 0; k < nsweeps; k++) {
         double t1 = cpu();
         ac_paths_gibbs_iterate(g, r, &msg);
         t[k] = cpu() - t1;
     }
-    double t_sweep = best_of(t + 1, GIBBS_SWEEPS - 1);
+    double t_sweep = best_of(t + 1, nsweeps - 1);
+    qsort(t + 1, (size_t)(nsweeps - 1), sizeof(double), cmp_double);
+    double t_sweep_median = t[1 + (nsweeps - 1) / 2];
     /* 4b. the sweep's floor beyond its Choleskies, on the factor F of 3. */
     double gparts[5];
     long gdraws;
@@ -555,7 +570,9 @@ int main(int argc, char **argv)
      * final action and the start's check (ac_paths_solve), and the D_l x D_l
      * factors of U, negligible beside them. */
     printf(", \"chol_seconds\": %.17g, \"solve_choleskies\": %d", t_chol, info.min.nfev + 2);
-    printf(", \"sweep_seconds\": %.17g, \"sweep_choleskies\": %d", t_sweep, s.L + 2);
+    printf(", \"sweep_seconds\": %.17g, \"sweep_median_seconds\": %.17g, \"sweeps_timed\": %d", t_sweep,
+           t_sweep_median, nsweeps - 1);
+    printf(", \"sweep_choleskies\": %d, \"chol_reps\": %d", s.L + 2, creps);
     printf(", \"sweep_draws\": %ld, \"sweep_floor_draws_seconds\": %.17g, "
            "\"sweep_floor_forward_seconds\": %.17g, \"sweep_floor_precision_seconds\": %.17g, "
            "\"sweep_floor_solves_seconds\": %.17g, \"sweep_floor_matvecs_seconds\": %.17g}\n",
