@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,50 @@ Test(atomic, a_commit_waits_for_another_runs_commit)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "a member moved in while another run held the directory's lock (child status %d)", status);
     cr_assert_str_eq(slurp("a.txt"), "new a", "the commit did not finish after the lock was released");
+    close(ready[0]);
+    close(ready[1]);
+}
+
+/* A holder that never lets go: the commit gives up after lock_wait with a
+ * message, writes nothing and leaves no staging; once the lock is free the
+ * next set commits (seen to fail with a timed-out lock read as no lock:
+ * the commit then went on unlocked). */
+Test(atomic, a_commit_gives_up_on_a_lock_held_past_its_wait)
+{
+    put("a.txt", "old a");
+    ac_atomic_set s;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_atomic_set_init(&s, dir, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(s.lock_wait, AC_ATOMIC_LOCK_WAIT);
+    cr_assert_eq(ac_atomic_set_write(&s, "a.txt", fill_text, "new a", &msg), AC_OK, "%s", msg.text);
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
+    pid_t p = fork();
+    cr_assert(p >= 0);
+    if (p == 0) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0)
+            _exit(2);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(2);
+        for (;;)
+            pause(); /* until the parent kills it */
+    }
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1, "the child could not take the lock");
+    s.lock_wait = 0.2;
+    ac_status st = ac_atomic_set_commit(&s, &msg);
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+    cr_assert_eq(st, AC_EIO);
+    cr_assert_not_null(strstr(msg.text, "lock"), "%s", msg.text);
+    cr_assert_not_null(strstr(msg.text, dir), "%s", msg.text);
+    cr_assert_str_eq(slurp("a.txt"), "old a", "a member moved in without the lock");
+    cr_assert_eq(hidden_entries(dir), 0, "the staging outlived the failed commit");
+    cr_assert_eq(ac_atomic_set_init(&s, dir, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_atomic_set_write(&s, "a.txt", fill_text, "new a", &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_atomic_set_commit(&s, &msg), AC_OK, "%s", msg.text);
+    cr_assert_str_eq(slurp("a.txt"), "new a");
     close(ready[0]);
     close(ready[1]);
 }

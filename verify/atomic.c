@@ -10,6 +10,7 @@
 #include <sys/file.h> /* flock */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Name parts of what this file leaves while it works (atomic.h). */
@@ -304,21 +305,40 @@ static int move_member(const char *stage, const char *dir, const char *name)
  * whole set, never members of both: an exclusive flock on the directory
  * itself, held while a manifest is committed and its members moved (and
  * while a recovery moves a dead run's members).  Returns the descriptor to
- * pass to dir_unlock, or -1 where the directory cannot be opened or the
- * file system has no flock; the commit then goes on unlocked, as before. */
-static int dir_lock(const char *dir)
+ * pass to dir_unlock; -1 where the directory cannot be opened or the file
+ * system has no flock (the commit then goes on unlocked, as before); -2
+ * when another process held the lock for wait seconds.  It polls every
+ * LOCK_POLL_NS: a blocking flock could not be given up. */
+#define LOCK_POLL_NS 10000000L /* 10 ms: a commit's renames take about that */
+#define LOCK_TIMED_OUT (-2)
+
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int dir_lock(const char *dir, double wait)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    int rc;
-    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
-        ;
-    if (rc != 0) {
-        close(fd);
-        return -1;
+    double t0 = mono_seconds();
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+        if (!(mono_seconds() - t0 < wait)) { /* a NaN or non-positive wait: one try */
+            close(fd);
+            return LOCK_TIMED_OUT;
+        }
+        struct timespec poll = {0, LOCK_POLL_NS};
+        nanosleep(&poll, NULL);
     }
-    return fd;
 }
 
 static void dir_unlock(int fd)
@@ -376,7 +396,9 @@ ac_status ac_atomic_recover(const char *dir, ac_msg *msg)
         snprintf(path, sizeof path, "%s/%s", dir, name);
         int bad;
         if (stage) {
-            int lock = dir_lock(dir);
+            int lock = dir_lock(dir, AC_ATOMIC_LOCK_WAIT);
+            if (lock == LOCK_TIMED_OUT)
+                continue; /* another run holds the directory: the next recovery finishes it */
             bad = roll_forward(path, dir) != 0 || remove_tree(path, STAGE_DEPTH) != 0;
             dir_unlock(lock);
         } else {
@@ -403,6 +425,7 @@ ac_status ac_atomic_set_init(ac_atomic_set *s, const char *dir, ac_msg *msg)
     if (!s->names)
         return ac_fail(msg, AC_ENOMEM, "%s: no memory for an output set", dir);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
+    s->lock_wait = AC_ATOMIC_LOCK_WAIT;
     snprintf(s->stage, sizeof s->stage, "%s/" STAGE_PREFIX "%ld.XXXXXX", dir, (long)getpid());
     if (!mkdtemp(s->stage)) {
         int e = errno;
@@ -485,7 +508,10 @@ ac_status ac_atomic_set_commit(ac_atomic_set *s, ac_msg *msg)
     FILE *f = fopen(tmp, "w");
     ac_status st = f ? fill_and_close(f, tmp, write_manifest, s, msg)
                      : ac_fail(msg, AC_EIO, "%s: cannot write the manifest: %s", s->dir, strerror(errno));
-    int lock = st == AC_OK ? dir_lock(s->dir) : -1;
+    int lock = st == AC_OK ? dir_lock(s->dir, s->lock_wait) : -1;
+    if (lock == LOCK_TIMED_OUT)
+        st = ac_fail(msg, AC_EIO, "%s: another run has held this directory's lock for %g s; nothing was written "
+                     "(is an attncheck writing there stopped?)", s->dir, s->lock_wait);
     if (st == AC_OK && rename(tmp, path) != 0)
         st = ac_fail(msg, AC_EIO, "%s: cannot commit the manifest: %s", s->dir, strerror(errno));
     for (int i = 0; i < s->n && st == AC_OK; i++)

@@ -35,7 +35,10 @@
  * sets into one DIR take turns (an exclusive flock on DIR around the
  * manifest and the renames), so DIR shows one whole set, the last one
  * committed, never members of both; where DIR cannot be flocked the commit
- * goes on unlocked.
+ * goes on unlocked.  A commit waits at most lock_wait seconds for another's
+ * (AC_ATOMIC_LOCK_WAIT unless the caller lowers it), then fails and writes
+ * nothing: a run stopped in its commit (Ctrl-Z) does not hang the next one
+ * without a word.
  *
  * Signals: these functions install no handler.  The caller that wants SIGINT
  * and SIGTERM to leave no temporary catches them while temporaries exist,
@@ -89,12 +92,18 @@ ac_status ac_mkdir_p(const char *path, ac_msg *msg);
 #define AC_ATOMIC_SET_MAX 256
 /* A member name: one path component, no '/', not starting with '.'. */
 #define AC_ATOMIC_NAME_MAX 256
+/* Seconds a commit waits for the lock of its directory.  A commit holds it
+ * for its renames, milliseconds; a minute means the holder is stopped or
+ * hung, and waiting on without a word would hang this run too. */
+#define AC_ATOMIC_LOCK_WAIT 60.0
 
 typedef struct {
     char dir[AC_ATOMIC_PATH_MAX];         /* the target directory */
     char stage[AC_ATOMIC_PATH_MAX + 64];  /* its staging directory ("" when clear) */
     int n;                                /* members so far, in order */
     char (*names)[AC_ATOMIC_NAME_MAX];    /* n names (owned) */
+    double lock_wait;                     /* seconds the commit waits for the lock (> 0;
+                                             ac_atomic_set_init: AC_ATOMIC_LOCK_WAIT) */
 } ac_atomic_set;
 
 /* Begin a set of outputs in directory dir (created with its parents when
@@ -113,7 +122,9 @@ ac_status ac_atomic_set_mkdir(ac_atomic_set *s, const char *name, char *path_out
 
 /* Move every member into dir in the order added, then remove the staging; s
  * is clear afterwards whatever the status.  AC_EIO when a rename fails (msg
- * names the member; members before it are in place, the rest removed). */
+ * names the member; members before it are in place, the rest removed), or
+ * when another process held dir's lock for lock_wait seconds (msg says so;
+ * nothing moved, the staging removed). */
 ac_status ac_atomic_set_commit(ac_atomic_set *s, ac_msg *msg);
 
 /* Remove the staging and everything in it; dir is untouched.  s is clear
