@@ -651,7 +651,7 @@ Test(joma, normalised_toy_entropy_drops_then_rises_towards_its_limit)
 /* Tolerances GSL's own test lets through (NaN) were reported as a failure
  * to converge (AC_ENOCONV) with an estimate in F: they are refused; so is a
  * NULL F.  ac_joma_joint_dim refuses sizes whose M + K M + K overflows an
- * int (it was signed overflow) or that are empty. */
+ * int (it was signed overflow) or that are empty, or that have no data. */
 Test(joma, quadrature_refuses_unusable_tolerances_and_joint_dim_its_overflow)
 {
     double F = 1.7312;
@@ -667,5 +667,7 @@ Test(joma, quadrature_refuses_unusable_tolerances_and_joint_dim_its_overflow)
     J.M = 46341, J.K = 46341; /* M K alone passes 2^31 */
     cr_assert_eq(ac_joma_joint_dim(&J), -1);
     J.M = 0;
+    cr_assert_eq(ac_joma_joint_dim(&J), -1);
+    J = (ac_joma_joint){.M = 3, .K = 2, .N = 0}; /* no data: the loss and flow would be 0/0 */
     cr_assert_eq(ac_joma_joint_dim(&J), -1);
 }

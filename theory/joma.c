@@ -498,7 +498,7 @@ ac_status ac_joma_nonlinear_F(double mu, double T, double v0, double v, double e
 
 int ac_joma_joint_dim(const ac_joma_joint *J)
 {
-    if (J->M < 1 || J->K < 1)
+    if (J->M < 1 || J->K < 1 || J->N < 1) /* N = 0: the flow's expectations are 0/0 */
         return -1;
     long long dim = (long long)J->M + (long long)J->K * J->M + J->K; /* no int overflow */
     return dim <= INT_MAX ? (int)dim : -1;

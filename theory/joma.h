@@ -161,8 +161,9 @@ typedef struct {
                           * entries, borrowed; NULL: no norm term */
 } ac_joma_joint;
 
-/* Dimension M + K M + K; -1 when M < 1, K < 1 or it exceeds INT_MAX (then
- * ac_ode_alloc refuses it too). */
+/* Dimension M + K M + K; -1 when M < 1, K < 1, N < 1 (no data: every
+ * expectation of the flow is 0/0) or it exceeds INT_MAX (then ac_ode_alloc
+ * refuses it too). */
 int ac_joma_joint_dim(const ac_joma_joint *J);
 /* The ac_ode right-hand side, ctx = const ac_joma_joint *; returns 1 when
  * an EXP logit exceeds AC_JOMA_Z_OVERFLOW. */
