@@ -43,9 +43,9 @@ double ac_la_dist(const double *a, const double *b, int n)
 
 void ac_la_gram(const double *E, int K, int d, double *G)
 {
-    if (K == 0)
+    if (K <= 0)
         return;
-    if (d == 0) {
+    if (d <= 0) {
         memset(G, 0, sizeof(double) * (size_t)K * (size_t)K);
         return;
     }
@@ -54,9 +54,9 @@ void ac_la_gram(const double *E, int K, int d, double *G)
 
 void ac_la_lift(const double *E, int K, int d, const double *Lam, double *W)
 {
-    if (d == 0)
+    if (d <= 0)
         return;
-    if (K == 0) {
+    if (K <= 0) {
         memset(W, 0, sizeof(double) * (size_t)d * (size_t)d);
         return;
     }
@@ -131,7 +131,7 @@ ac_status ac_la_cholesky(double *A, int n)
 
 void ac_la_cholesky_solve(const double *L, int n, double *b)
 {
-    if (n == 0)
+    if (n <= 0)
         return;
     cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, n, L, n, b, 1);
     cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, n, L, n, b, 1);

@@ -21,6 +21,9 @@ double ac_la_gamma(double n);
 /* ||a - b|| over n entries. */
 double ac_la_dist(const double *a, const double *b, int n);
 
+/* The void functions below cannot report a bad size: a size below 0 counts
+ * as 0 (no entries), and nothing reaches BLAS, whose xerbla would print. */
+
 /* G = E E^T (K x K) for E K x d.  G may not alias E. */
 void ac_la_gram(const double *E, int K, int d, double *G);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "solvers/linalg.h"
+#include "theory/paths.h"
+#include "theory/tpg.h"
 #include "tests/testutil.h"
 
 #define NMAX 9
@@ -226,10 +228,19 @@ Test(linalg, gamma_is_the_tight_bound_of_one_rounding_with_the_unit_roundoff)
     }
 }
 
+/* BLAS's and LAPACK's xerbla print on stdout (OpenBLAS) or stderr. */
+static void redirect_both(void)
+{
+    cr_redirect_stdout();
+    cr_redirect_stderr();
+}
+
 /* Negative sizes are refused before LAPACK: its xerbla printed "On entry
  * to DPOTRF parameter number 2 had an illegal value" on stderr (the
- * library never prints) and the call returned AC_ELAPACK. */
-Test(linalg, negative_sizes_are_refused_without_printing, .init = cr_redirect_stderr)
+ * library never prints) and the call returned AC_ELAPACK.  The void
+ * functions, here and in the theory modules, take them as 0 (seen to print
+ * with gram's K < 0 let through, and with npair < 0 passed to dgemv). */
+Test(linalg, negative_sizes_are_refused_without_printing, .init = redirect_both)
 {
     double A[4] = {2.0, 0.5, 0.5, 1.7312};
     int rank = -7;
@@ -238,6 +249,26 @@ Test(linalg, negative_sizes_are_refused_without_printing, .init = cr_redirect_st
     cr_assert_eq(ac_la_rank(A, 2, -3, &rank, NULL, NULL), AC_EINVAL);
     cr_assert_eq(rank, -7);
     cr_assert_eq(A[0], 2.0);
+    /* the void functions take a negative size as 0: nothing written, no print */
+    double G[4] = {1.7312, 1.7312, 1.7312, 1.7312}, b[2] = {1.0, 2.0};
+    ac_la_gram(A, -2, 2, G);
+    ac_la_lift(A, 2, -2, A, G);
+    ac_la_cholesky_solve(A, -2, b);
+    cr_assert_eq(G[0], 1.7312);
+    cr_assert_eq(b[0], 1.0);
+    ac_la_gram(A, 2, -1, G); /* K x 0 times its transpose: zero */
+    cr_assert_eq(G[3], 0.0);
+    /* and the theory modules' void functions over BLAS */
+    double U[4] = {1.7312, 1.7312, 1.7312, 1.7312}, packed[3], K[4] = {1.7312, 1.7312, 1.7312, 1.7312};
+    ac_tpg_token_logits(A, -2, 2, A, U);
+    cr_assert_eq(U[0], 1.7312);
+    ac_paths_prekernel_sum(-2, 1, A, b, packed, K);
+    cr_assert_eq(K[0], 1.7312);
+    ac_paths_prekernel_sum(2, -1, A, b, packed, K); /* no pre-kernels: K's triangle 0 */
+    cr_assert_eq(K[0], 0.0);
+    cr_assert_eq(K[2], 1.7312); /* the lower triangle is not touched */
+    fflush(stdout);
     fflush(stderr);
+    cr_assert_stdout_eq_str("");
     cr_assert_stderr_eq_str("");
 }

@@ -485,9 +485,9 @@ int ac_tpg_is_acyclic(const ac_tpg *G)
 
 void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double *U)
 {
-    if (K == 0)
+    if (K <= 0) /* a size below 0 counts as 0: a void function cannot report it */
         return;
-    if (d == 0) {
+    if (d <= 0) {
         memset(U, 0, sizeof(double) * (size_t)K * (size_t)K);
         return;
     }

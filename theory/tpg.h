@@ -165,7 +165,8 @@ int ac_tpg_is_acyclic(const ac_tpg *G);
 /* The token-space attention logits U = E W E^T (K x K, spec §1):
  * U[j*K + k] = e_j^T W e_k, the logit of token j when the last token is k.
  * E is K x d, W d x d (row-major); U may not alias either.  Two GEMMs through
- * a K x d temporary; without memory for it, a direct O(K^2 d^2) loop. */
+ * a K x d temporary; without memory for it, a direct O(K^2 d^2) loop.  A
+ * size below 0 counts as 0 (nothing reaches BLAS, whose xerbla prints). */
 void ac_tpg_token_logits(const double *E, int K, int d, const double *W, double *U);
 
 /* The Graph-SVM constraints (spec §3.1): for every graph G^(k) and edge
