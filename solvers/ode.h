@@ -7,12 +7,17 @@
  * (watch an invariant at every accepted step), ac_ode_advance to one time,
  * or ac_ode_trajectory for the solution at a list of times; read info; free.
  *
- * Local error control (GSL control_y_new): a step is accepted when every
- * component of the stepper's error estimate satisfies
- *     |err_i| <= atol + rtol |y_i|,
- * otherwise it is retried with a smaller h.  The global error is not
- * controlled; it grows with the length of the span and the stability of the
- * problem. */
+ * Local error control: a step is accepted when every component of the
+ * stepper's error estimate satisfies
+ *     |err_i| <= 1.1 (atol + rtol |y_i|)
+ * (GSL's test), otherwise it is retried with a smaller h.  The implicit
+ * methods keep GSL's standard control (control_y_new); the explicit ones
+ * (rk8pd, rkf45) take ode.c's, which sets every next step from the error of
+ * the last two (a predictive controller), where GSL's keeps the step
+ * unchanged while the error ratio lies in 0.5-1.1 and so rejects every
+ * other step on a solution that steepens (ode.c says how many).  The global
+ * error is not controlled; it grows with the length of the span and the
+ * stability of the problem. */
 #ifndef AC_ODE_H
 #define AC_ODE_H
 
