@@ -763,6 +763,7 @@ Test(svm_io, fuzz_extreme_doubles_round_trip)
 /* ------------------------------------------------------------------------ */
 /* Limits (svm_io.h): each on both sides, memory bounded                    */
 
+#include <gsl/gsl_cblas.h> /* the cblas_* symbols are OpenBLAS's (-lopenblas) */
 #include <sys/resource.h>
 
 /* Cap this test process's address space at its present size plus extra
@@ -772,6 +773,14 @@ Test(svm_io, fuzz_extreme_doubles_round_trip)
  * sanitizers' reserved shadow memory does not count. */
 static void limit_memory(size_t extra)
 {
+    /* OpenBLAS's server threads, started with the process, each allocate
+     * their buffer (129 MB here) when they first run.  One that had not run
+     * yet when the cap was set retried its failing allocation for good, and
+     * the process hung at exit joining it (seen once, in dev_zero_..., under
+     * load).  A product large enough to run on every thread returns only
+     * after they have all run, so their buffers count in the present size. */
+    static double a[256 * 256], c[256 * 256];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 256, 256, 256, 1.0, a, 256, a, 256, 0.0, c, 256);
     FILE *f = fopen("/proc/self/statm", "r");
     if (!f)
         cr_skip_test("no /proc/self/statm");
