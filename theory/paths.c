@@ -754,8 +754,13 @@ void ac_paths_prekernel_sum(int P, int npair, const double *Cpk, const double *c
 {
     if (P <= 0) /* a void function cannot report a bad size: below 0 counts as 0 */
         return;
+    if (npair <= 0) { /* the empty sum; BLAS returns at once on an empty dgemv, writing nothing */
+        for (int mu = 0; mu < P; mu++)
+            memset(K + (size_t)mu * P + mu, 0, sizeof(double) * (size_t)(P - mu));
+        return;
+    }
     int tri = P * (P + 1) / 2;
-    cblas_dgemv(CblasRowMajor, CblasTrans, npair > 0 ? npair : 0, tri, 1.0, Cpk, tri, coef, 1, 0.0, packed, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, npair, tri, 1.0, Cpk, tri, coef, 1, 0.0, packed, 1);
     for (int mu = 0; mu < P; mu++)
         memcpy(K + (size_t)mu * P + mu, packed + ac_paths_packed_row(P, mu),
                sizeof(double) * (size_t)(P - mu));

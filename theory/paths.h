@@ -165,8 +165,8 @@ static inline size_t ac_paths_packed_row(int P, int mu)
  * triangle of the row-major P x P matrix K (rows mu .. P-1 of each row mu;
  * the lower triangle is not touched), through packed (P(P+1)/2 scratch):
  * one dgemv over the pre-kernels, then the rows into K.  A size below 0
- * counts as 0 (nothing reaches BLAS, whose xerbla prints): npair = 0 gives
- * K's triangle 0. */
+ * counts as 0 (nothing reaches BLAS, whose xerbla prints); npair 0 writes 0
+ * into K's triangle (an empty dgemv would write nothing). */
 void ac_paths_prekernel_sum(int P, int npair, const double *Cpk, const double *coef, double *packed,
                             double *K);
 
