@@ -129,7 +129,8 @@ static int ctl_hadjust(void *vs, size_t dim, unsigned int ord, const double y[],
         double g = f * (*h / c->h_prev) * pow(c->r_prev / r, e);
         f = g < f ? g : f;
     }
-    f = f < (c->rejected ? 1.0 : CTL_GROW_MAX) ? f : (c->rejected ? 1.0 : CTL_GROW_MAX); /* no growth just after a rejection */
+    double cap = c->rejected ? 1.0 : CTL_GROW_MAX; /* no growth just after a rejection */
+    f = f < cap ? f : cap;
     f = f > CTL_SHRINK_MIN ? f : CTL_SHRINK_MIN;
     c->h_prev = *h, c->r_prev = r, c->rejected = 0;
     *h *= f;
@@ -157,7 +158,7 @@ static void ctl_free(void *vs)
     free(vs);
 }
 
-static const gsl_odeiv2_control_type ctl_type = {"attncheck elementary", ctl_alloc, ctl_init, ctl_hadjust,
+static const gsl_odeiv2_control_type ctl_type = {"attncheck predictive", ctl_alloc, ctl_init, ctl_hadjust,
                                                  ctl_errlevel, ctl_set_driver, ctl_free};
 
 static const gsl_odeiv2_step_type *method_type(ac_ode_method m)

@@ -126,6 +126,44 @@ Test(atomic, set_appears_whole_after_commit_and_not_before)
     ac_atomic_set_clear(&s); /* safe on a committed set */
 }
 
+/* Fork a child that takes dir's lock and then runs hold, whose return is
+ * its exit status (_exit releases the lock); returns its pid once it holds
+ * the lock. */
+static pid_t child_holding_lock(int (*hold)(void))
+{
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
+    pid_t p = fork();
+    cr_assert(p >= 0);
+    if (p == 0) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
+            _exit(2);
+        _exit(hold());
+    }
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1, "the child could not take the lock");
+    close(ready[0]);
+    close(ready[1]);
+    return p;
+}
+
+/* Holds 0.3 s; 0 when no member of the parent's moved in meanwhile. */
+static int hold_briefly(void)
+{
+    struct timespec wait = {0, 300000000L};
+    nanosleep(&wait, NULL);
+    return strcmp(slurp("a.txt"), "old a") == 0 ? 0 : 1;
+}
+
+/* Holds until killed. */
+static int hold_for_good(void)
+{
+    for (;;)
+        pause();
+    return 0; /* not reached */
+}
+
 /* Two runs committing into one directory take turns: while another process
  * holds the directory's lock (as a committing run does), a commit moves
  * nothing in.  The child takes the lock, tells the parent, waits 0.3 s and
@@ -138,30 +176,13 @@ Test(atomic, a_commit_waits_for_another_runs_commit)
     ac_msg msg = {{0}};
     cr_assert_eq(ac_atomic_set_init(&s, dir, &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(ac_atomic_set_write(&s, "a.txt", fill_text, "new a", &msg), AC_OK, "%s", msg.text);
-    int ready[2];
-    cr_assert_eq(pipe(ready), 0);
-    pid_t p = fork();
-    cr_assert(p >= 0);
-    if (p == 0) {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (fd < 0 || flock(fd, LOCK_EX) != 0)
-            _exit(2);
-        if (write(ready[1], "x", 1) != 1)
-            _exit(2);
-        struct timespec wait = {0, 300000000L};
-        nanosleep(&wait, NULL);
-        _exit(strcmp(slurp("a.txt"), "old a") == 0 ? 0 : 1); /* _exit releases the lock */
-    }
-    char c;
-    cr_assert_eq(read(ready[0], &c, 1), 1, "the child could not take the lock");
+    pid_t p = child_holding_lock(hold_briefly);
     cr_assert_eq(ac_atomic_set_commit(&s, &msg), AC_OK, "%s", msg.text);
     int status = 0;
     cr_assert_eq(waitpid(p, &status, 0), p);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "a member moved in while another run held the directory's lock (child status %d)", status);
     cr_assert_str_eq(slurp("a.txt"), "new a", "the commit did not finish after the lock was released");
-    close(ready[0]);
-    close(ready[1]);
 }
 
 /* A holder that never lets go: the commit gives up after lock_wait with a
@@ -176,21 +197,7 @@ Test(atomic, a_commit_gives_up_on_a_lock_held_past_its_wait)
     cr_assert_eq(ac_atomic_set_init(&s, dir, &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(s.lock_wait, AC_ATOMIC_LOCK_WAIT);
     cr_assert_eq(ac_atomic_set_write(&s, "a.txt", fill_text, "new a", &msg), AC_OK, "%s", msg.text);
-    int ready[2];
-    cr_assert_eq(pipe(ready), 0);
-    pid_t p = fork();
-    cr_assert(p >= 0);
-    if (p == 0) {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (fd < 0 || flock(fd, LOCK_EX) != 0)
-            _exit(2);
-        if (write(ready[1], "x", 1) != 1)
-            _exit(2);
-        for (;;)
-            pause(); /* until the parent kills it */
-    }
-    char c;
-    cr_assert_eq(read(ready[0], &c, 1), 1, "the child could not take the lock");
+    pid_t p = child_holding_lock(hold_for_good);
     s.lock_wait = 0.2;
     ac_status st = ac_atomic_set_commit(&s, &msg);
     kill(p, SIGKILL);
@@ -204,8 +211,6 @@ Test(atomic, a_commit_gives_up_on_a_lock_held_past_its_wait)
     cr_assert_eq(ac_atomic_set_write(&s, "a.txt", fill_text, "new a", &msg), AC_OK, "%s", msg.text);
     cr_assert_eq(ac_atomic_set_commit(&s, &msg), AC_OK, "%s", msg.text);
     cr_assert_str_eq(slurp("a.txt"), "new a");
-    close(ready[0]);
-    close(ready[1]);
 }
 
 Test(atomic, cleared_or_failed_set_leaves_the_old_files)
