@@ -380,6 +380,7 @@ int main(int argc, char **argv)
     double *U = malloc(sizeof(double) * us), *G = malloc(sizeof(double) * us);
     double *Us = malloc(sizeof(double) * us);
     double *A = malloc(sizeof(double) * (size_t)P * P), *F = malloc(sizeof(double) * (size_t)P * P);
+    /* the runs of the Cholesky unit, the floors' pieces and the sweep */
     int small = P <= FLOOR_SMALL_P;
     int creps = small && reps < FLOOR_SMALL_REPS ? FLOOR_SMALL_REPS : reps;
     int nsweeps = small ? FLOOR_SMALL_REPS + 1 : GIBBS_SWEEPS;
@@ -495,14 +496,13 @@ int main(int argc, char **argv)
     /* 3b. the floor of one exact gradient: its dense calls alone, on the
      * factor L just computed (floor_calls) */
     double t_floor_c, t_floor_d, t_pass = 0.0;
-    int freps = P <= FLOOR_SMALL_P && reps < FLOOR_SMALL_REPS ? FLOOR_SMALL_REPS : reps;
-    double *tf = malloc(sizeof(double) * (size_t)freps);
+    double *tf = malloc(sizeof(double) * (size_t)creps);
     if (!tf) {
         fprintf(stderr, "paths_bench: out of memory\n");
         return 1;
     }
-    floor_calls(P, (int)m, np, F, freps, tf, &t_floor_c, &t_pass, &t_floor_d);
-    double t_kernel = kernel_stream(P, np, freps, tf);
+    floor_calls(P, (int)m, np, F, creps, tf, &t_floor_c, &t_pass, &t_floor_d);
+    double t_kernel = kernel_stream(P, np, creps, tf);
     /* the calls both routes share beyond the Cholesky: the two triangular
      * solves for v = (K + T I)^{-1} Y and b = Phi^T v (one pass over Phi) */
     double *v = malloc(sizeof(double) * (size_t)P), *bv = malloc(sizeof(double) * m);
@@ -510,7 +510,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "paths_bench: out of memory\n");
         return 1;
     }
-    for (int k = 0; k < freps; k++) {
+    for (int k = 0; k < creps; k++) {
         memcpy(v, d.Y, sizeof(double) * (size_t)P);
         double t1 = cpu();
         cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, P, F, P, v, 1);
@@ -518,7 +518,7 @@ int main(int argc, char **argv)
         cblas_dgemv(CblasRowMajor, CblasTrans, P, (int)m, 1.0, Phi, (int)m, v, 1, 0.0, bv, 1);
         tf[k] = cpu() - t1;
     }
-    double t_shared = best_of(tf, freps);
+    double t_shared = best_of(tf, creps);
     free(v), free(bv), free(tf);
     /* 4. Gibbs sweeps, one chain, no test points */
     ac_paths_gibbs_settings gs;
@@ -541,13 +541,12 @@ int main(int argc, char **argv)
     /* 4b. the sweep's floor beyond its Choleskies, on the factor F of 3. */
     double gparts[5];
     long gdraws;
-    int greps = P <= FLOOR_SMALL_P && reps < FLOOR_SMALL_REPS ? FLOOR_SMALL_REPS : reps;
-    double *tg = malloc(sizeof(double) * (size_t)greps);
+    double *tg = malloc(sizeof(double) * (size_t)creps);
     if (!tg) {
         fprintf(stderr, "paths_bench: out of memory\n");
         return 1;
     }
-    gibbs_floor(&s, P, N0, F, greps, tg, gparts, &gdraws);
+    gibbs_floor(&s, P, N0, F, creps, tg, gparts, &gdraws);
     free(tg);
     printf("{\"P\": %d, \"N\": %.17g, \"N0\": %d, \"paths\": %d, \"T\": %.17g, \"reps\": %d", P, N, N0,
            np, s.T, reps);
