@@ -196,7 +196,9 @@ Test(registry, ids_are_unique_and_carry_their_paper)
 }
 
 /* Every registered claim runs at quick size, and every row it judges states
- * a reason for its tolerance: the project's rule for honest numbers. */
+ * a reason for its tolerance, as its regress allowance does: the project's
+ * rule for honest numbers (seen to fail with moe.fit-equivalence's reason
+ * dropped from its registry row). */
 Test(registry, every_claim_runs_and_justifies_its_tolerances)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
@@ -208,6 +210,9 @@ Test(registry, every_claim_runs_and_justifies_its_tolerances)
             cr_assert_eq(st, AC_OK, "%s: %s", P->claims[i].id, r.error);
             cr_assert_gt(r.nrows, 0, "%s: no rows", r.id);
             cr_assert(r.setup[0], "%s: no setup line", r.id);
+            /* a registry row that sets regress_rtol says why, as the default does */
+            cr_assert(r.regress_rtol > 0.0 && r.regress_reason[0], "%s: regress allowance %g without a reason",
+                      r.id, r.regress_rtol);
             for (int k = 0; k < r.nrows; k++)
                 if (r.rows[k].metric != AC_METRIC_INFO)
                     cr_assert(r.rows[k].tol_reason[0], "%s: row '%s' has no tolerance reason", r.id,
