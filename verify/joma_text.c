@@ -454,13 +454,13 @@ void ac_joma_text_init(const ac_joma_text_model *m, gsl_rng *r, double *theta)
 }
 
 /* The output layer's logits are taken HEAD_ROWS rows at a time when its
- * weights Wd fit in HEAD_BLOCK_WEIGHTS doubles (128 KiB, half of L2), so
+ * weights Wd fit in HEAD_BLOCK_WEIGHTS doubles (128 KiB; L2 is 2 MiB a core here), so
  * that re-reading them for every block is cheap; then a block of logits
  * stays in L2 (32 x 500 doubles at the default size) and each of its three
  * products is small enough for OpenBLAS's unpacked small-matrix kernels.
  * Over all rows at once, packing the V-wide logits for the two gradient
  * products took a seventh of a step at the default size (perf); the
- * blocks made a one-thread step 1.2-1.35x faster at d = 16 and 32 (V = 500,
+ * blocks made a one-thread step 1.13-1.36x faster at d = 16 and 32 (V = 500,
  * 1000), but 1.07x slower at V = 2000, d = 64 and 1.1x at the paper's
  * V = 5000, d = 200 (Wd re-packed per block, the products too small for
  * two threads), hence the bound. */
