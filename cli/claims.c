@@ -37,7 +37,8 @@ int cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         if (c == 'h') {
             printf("usage: attncheck list\n\nPrint every claim: its id (PAPER.NAME), paper and statement.\n");
             return cli_finish(EXIT_HOLDS);
@@ -417,7 +418,8 @@ int cmd_run(int argc, char **argv)
     const char *trials = NULL, *records = NULL;
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 's':
             if (ac_size_parse(optarg) < 0) {
@@ -601,7 +603,8 @@ int cmd_merge(int argc, char **argv)
                                          {0, 0, 0, 0}};
     output_opts w = {AC_FMT_MD, 0, 0, NULL};
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         if (c == 'h') {
             merge_help();
             return cli_finish(EXIT_HOLDS);
@@ -813,7 +816,8 @@ int cmd_regress(int argc, char **argv)
         {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *dir = DEFAULT_BASELINE;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         if (c == 'b')
             dir = optarg;
         else if (c == 'h') {

@@ -51,6 +51,15 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_long(const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *name, const char *text, double lo, double hi, double *out);
 
+/* getopt_long(argc, argv, "h", opts, ...) that refuses a long option given
+ * twice ("--seed 1 ... --seed 2" would otherwise run with the last value
+ * and report it as if the user had asked for it alone): it prints
+ * "PROG: option '--NAME' given twice" and returns '?', as getopt_long does
+ * for an unknown option.  *seen (0 before the first call) records the
+ * options met, one bit per row of opts (at most 64 rows). */
+struct option;
+int cli_getopt(int argc, char **argv, const struct option *opts, unsigned long long *seen);
+
 /* The command line as one string (for reports). */
 const char *cli_command_line(void);
 

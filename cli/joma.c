@@ -492,7 +492,8 @@ static int joma_integrate(int argc, char **argv)
     ac_ode_settings set;
     ac_ode_settings_default(&set);
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'u': mu_list = optarg; break;
         case 'B': builtin = optarg; break;
@@ -918,7 +919,8 @@ static int joma_train(int argc, char **argv)
     out_format fmt = OUT_TEXT;
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'k': tokens = optarg; break;
         case 'D': data = optarg; break;
@@ -1312,7 +1314,8 @@ static int joma_generate(int argc, char **argv)
     gen_options o = {0, NULL, NULL};
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 't': task = optarg; break;
         case 's':

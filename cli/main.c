@@ -66,6 +66,24 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
     return 1;
 }
 
+int cli_getopt(int argc, char **argv, const struct option *opts, unsigned long long *seen)
+{
+    int li = -1;
+    int c = getopt_long(argc, argv, "h", opts, &li);
+    if (c == -1 || c == '?' || li < 0)
+        return c;
+    if (li >= 64) { /* no table is that long; a bit per option */
+        fprintf(stderr, "%s: option table too long\n", argv[0]);
+        return '?';
+    }
+    if (*seen & (1ULL << li)) {
+        fprintf(stderr, "%s: option '--%s' given twice: give it once\n", argv[0], opts[li].name);
+        return '?';
+    }
+    *seen |= 1ULL << li;
+    return c;
+}
+
 const char *cli_command_line(void)
 {
     return command_line;

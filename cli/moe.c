@@ -282,7 +282,8 @@ static int moe_tabular(int argc, char **argv)
     const char *out = NULL;
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'c': t.csv = optarg; break;
         case 't': t.target = optarg; break;
@@ -393,7 +394,8 @@ static int moe_generate(int argc, char **argv)
     int size = AC_SIZE_DEFAULT, shift_only = 0;
     unsigned long seed = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 't': task = optarg; break;
         case 'k':

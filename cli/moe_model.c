@@ -215,7 +215,8 @@ int moe_convert(int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *model = NULL, *out = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         if (c == 'm')
             model = optarg;
         else if (c == 'o')
@@ -329,7 +330,8 @@ int moe_check(int argc, char **argv)
     const char *out = NULL;
     int json = 0, c;
     long v;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'm': res.model = optarg; break;
         case 'n':

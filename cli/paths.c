@@ -302,7 +302,8 @@ static int paths_solve(int argc, char **argv)
     ac_min_settings_default(&set);
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 't': task = optarg; break;
         case 'o': out = optarg; break;
@@ -497,7 +498,8 @@ static int paths_sample(int argc, char **argv)
     unsigned long seed = SAMPLE_SEED_DEFAULT;
     long v;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 't': task = optarg; break;
         case 'o': out = optarg; break;
@@ -688,7 +690,8 @@ static int paths_generate(int argc, char **argv)
     double width = NAN;
     ac_paths_task_gen gen = {0, 0.0, 0, 0};
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 't':
             for (int k = 0; k < NTASKS; k++)

@@ -188,7 +188,8 @@ static int svm_graph(int argc, char **argv)
                                          {0, 0, 0, 0}};
     out_format fmt = OUT_TEXT;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         if (c == 'f') {
             if (!parse_out_format(optarg, 1u << OUT_TEXT | 1u << OUT_JSON | 1u << OUT_DOT, &fmt))
                 return EXIT_USAGE;
@@ -268,7 +269,8 @@ static int svm_solve(int argc, char **argv)
     ac_tpg_solve_settings set;
     ac_tpg_solve_settings_default(&set);
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'e':
             emb = optarg;
@@ -484,7 +486,8 @@ static int svm_train(int argc, char **argv)
     long v;
     double x;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'e': emb = optarg; break;
         case 'n':
@@ -670,7 +673,8 @@ static int svm_generate(int argc, char **argv)
     ac_svm_setup cyc, acyc;
     ac_svm_claim_setup("cyclic", AC_SIZE_DEFAULT, &cyc);
     ac_svm_claim_setup("acyclic", AC_SIZE_DEFAULT, &acyc);
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    unsigned long long seen = 0;
+    while ((c = cli_getopt(argc, argv, opts, &seen)) != -1) {
         switch (c) {
         case 'm':
             if ((mode = ac_svm_gen_mode_parse(optarg)) < 0) {

@@ -436,4 +436,25 @@ expect 2 "--records onto a directory" -- "$BIN" run $C --size quick --trials 0:1
 expect 2 "--records in a missing directory, refused before the run" -- timeout 10 "$BIN" run paths.theory-vs-samples --quiet --records "$T/sw/missing/x.json"
 grep_in err "missing/x.json: cannot create a temporary file" "the message names the file"
 
+# An option given twice is refused (cli_getopt), in every command's option
+# loop: an option of the command twice, then --help, which would otherwise
+# print the help and succeed (list has no option but --help); and a run whose
+# two seeds would otherwise leave the first unread, writing nothing.
+for case in "run --format md" "merge --format md" "regress --baseline x" \
+    "svm graph --format text" "svm solve --format text" "svm train --format text" \
+    "svm generate --seed 1" "joma integrate --format csv" "joma train --format text" \
+    "joma generate --seed 1" "paths solve --format text" "paths sample --format text" \
+    "paths generate --seed 1" "moe convert --model x" "moe check --format text" \
+    "moe tabular --format text" "moe generate --seed 1"; do
+    cmd=${case% --*}
+    opt=${case#"$cmd "}
+    # shellcheck disable=SC2086 # the words of the command and the option
+    expect 2 "$cmd: $opt given twice" -- "$BIN" $cmd $opt $opt --help
+    grep_in err "option '${opt% *}' given twice" "$cmd: the message names the option"
+done
+expect 2 "a seed given twice" -- "$BIN" paths generate --task markov --seed 1 --seed=2 --out "$T/twice.json"
+grep_in err "paths generate: option '--seed' given twice" "the message names the command and the option"
+absent "$T/twice.json" "a refused run's output"
+expect 2 "an abbreviated option given twice" -- "$BIN" paths generate --task markov --se 1 --seed 2 --out "$T/twice.json"
+
 cli_summary cli
