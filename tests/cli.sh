@@ -415,6 +415,12 @@ grep_in err "unknown.json: no claim named 'svm.nosuch'" "the message names the f
 printf '{"id": "%s",\n "seed": }' $C >"$T/sw/bad.json"
 expect 2 "merge refuses a malformed file" -- "$BIN" merge "$T/sw/a.json" "$T/sw/bad.json"
 grep_in err "bad.json:2:" "the message names the file and line"
+# records that are not records: each once crashed merge (a double free)
+for rec in 7 '{"index": 0.0, "vectors": {}}' '{"index": -1, "vectors": {}}' '{"vectors": {}}' '{"index": 0}'; do
+    printf '{"id": "%s", "seed": 3, "size": "quick", "ntrials": 3, "records": [%s]}\n' $C "$rec" >"$T/sw/rec.json"
+    expect 2 "merge refuses the record $rec" -- "$BIN" merge "$T/sw/rec.json"
+    grep_in err "rec.json: trial record 0:" "the message names the file and the record"
+done
 expect 2 "merge refuses a missing file" -- "$BIN" merge "$T/sw/nosuch.json"
 grep_in err "nosuch.json: cannot open" "the message names the file"
 expect 2 "merge needs a file" -- "$BIN" merge

@@ -209,8 +209,18 @@ Test(trial, json_of_another_shape_is_refused)
         "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
         "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}, {\"index\": 1, "
         "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}]}",
+        /* records that fail before any field is read: each once freed memory
+         * it never owned (a double free, exit 134, in attncheck merge) */
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [7]}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0.0, "
+        "\"vectors\": {}}]}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": -1, "
+        "\"vectors\": {}}]}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"vectors\": {}}]}",
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0}]}",
     };
-    const char *says[] = {"need", "size", "outside", "entry 1", "both"};
+    const char *says[] = {"need", "size", "outside", "entry 1", "both",
+                          "not an object", "index", "index", "index", "vectors"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *j = json_loads(bad[i], 0, NULL);
         cr_assert_not_null(j);

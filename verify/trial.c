@@ -263,11 +263,14 @@ json_t *ac_trial_set_to_json(const ac_trial_set *set)
 static ac_status record_of(const json_t *j, int at, ac_trial_record *rec, ac_msg *msg)
 {
     json_t *idx = json_object_get(j, "index"), *vs = json_object_get(j, "vectors");
+    ac_trial_record_init(rec, -1); /* empty before any return: the caller clears it whatever happens */
+    if (!json_is_object(j))
+        return ac_fail(msg, AC_EPARSE, "trial record %d: not an object", at);
     if (!json_is_integer(idx) || json_integer_value(idx) < 0 || json_integer_value(idx) > 1000000000)
         return ac_fail(msg, AC_EPARSE, "trial record %d: \"index\" is not a trial number", at);
     if (!json_is_object(vs))
         return ac_fail(msg, AC_EPARSE, "trial record %d: \"vectors\" is not an object", at);
-    ac_trial_record_init(rec, (int)json_integer_value(idx));
+    rec->index = (int)json_integer_value(idx);
     if (number_of(json_object_get(j, "theory_seconds"), &rec->theory_seconds) != 0 ||
         number_of(json_object_get(j, "empirical_seconds"), &rec->empirical_seconds) != 0)
         return ac_fail(msg, AC_EPARSE, "trial record %d: seconds are not numbers", at);
