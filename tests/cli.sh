@@ -264,13 +264,19 @@ check "SIGKILL leaves a staging (the next run clears it)" [ -n "$(ls -A "$T/k" |
 sh -c 'exit 0' &
 dead=$!
 wait $dead
-: >"$T/k/sol.json.tmp.$dead.abcdef"
-: >"$T/k/sol.json.tmp.$$.abcdef"
+: >"$T/k/.attncheck-tmp.$dead.abcdef"
+: >"$T/k/.attncheck-tmp.$$.abcdef"
+: >"$T/k/sol.json.tmp.$dead.abcdef" # a user's file in the old temporaries' pattern
 expect 0 "the next run" -- "$BIN" svm generate --mode cyclic --seed 2 --out "$T/k/inst"
 check "the next run cleared the killed run's staging" [ -z "$(ls -A "$T/k" | grep '^\.attncheck-set')" ]
 expect 0 "a single output" -- $SOLVE --format json --out "$T/k/sol.json"
-absent "$T/k/sol.json.tmp.$dead.abcdef" "a dead run's temporary"
-check "a live process's temporary is kept" [ -e "$T/k/sol.json.tmp.$$.abcdef" ]
+absent "$T/k/.attncheck-tmp.$dead.abcdef" "a dead run's temporary"
+check "a live process's temporary is kept" [ -e "$T/k/.attncheck-tmp.$$.abcdef" ]
+check "a user's file named like NAME.tmp.PID.XXXXXX is kept" [ -e "$T/k/sol.json.tmp.$dead.abcdef" ]
+# a target whose name is near NAME_MAX still gets a temporary (once NAME.tmp.<pid>.XXXXXX, over 255 bytes)
+long=$(printf 'n%.0s' $(seq 250)).json
+expect 0 "--out a 255-byte name" -- $SOLVE --format json --out "$T/k/$long"
+check "the 255-byte name written" [ -s "$T/k/$long" ]
 check "the new instance replaced the old" sh -c "! cksum '$T/k/inst.data' '$T/k/inst.emb' | cmp -s - '$T/k.sum'"
 
 # A partial baseline: regress reruns its claims and flags the ones it lacks.

@@ -254,7 +254,7 @@ check "train's row keys are the documented columns" $KEYS column docs/joma.md '`
 # (before, the file was committed whole and then the process died).
 signal_while_writing integrate "$T/sig/out.csv" -- $J integrate $EX/joma-mu.txt --out "$T/sig/out.csv"
 
-check "no temporary left behind" [ -z "$(find "$T" -name '*.tmp.*' -o -name '.attncheck-set.*')" ]
+check "no temporary left behind" [ -z "$(find "$T" -name '.attncheck-tmp.*' -o -name '.attncheck-set.*')" ]
 # generate --task hblt writes the samples joma.hierarchy's trial draws: the
 # siblings' pooled P(y_l = 1 | y_m = 1), recomputed here from the file, is the
 # trial's recorded cond_sample[0] to the last bit (integer counts, one

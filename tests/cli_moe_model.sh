@@ -162,7 +162,7 @@ mkdir "$T/sig"
 "$BIN" moe convert --model "$T/mid.json" --out "$T/sig/form.json" 2>/dev/null &
 pid=$!
 i=0
-while [ $i -lt 200 ] && ! ls "$T/sig" | grep -q 'form.json.tmp'; do sleep 0.02; i=$((i + 1)); done
+while [ $i -lt 200 ] && ! ls "$T/sig" | grep -q '^\.attncheck-tmp\.'; do sleep 0.02; i=$((i + 1)); done
 kill -TERM $pid 2>/dev/null
 { wait $pid; } 2>/dev/null
 check "a SIGTERM during convert's write leaves no temporary file" sh -c "! ls -a '$T/sig' | grep -q tmp"

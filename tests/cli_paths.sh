@@ -197,7 +197,7 @@ for cmd in solve generate; do
         file=task.json
     fi
     p=$!
-    wait_for "$T/k/$file.tmp.*" || echo "FAIL: $cmd: no temporary appeared"
+    wait_for "$T/k/.attncheck-tmp.*" || echo "FAIL: $cmd: no temporary appeared"
     kill -TERM $p
     wait $p 2>/dev/null
     st=$?
@@ -207,7 +207,7 @@ for cmd in solve generate; do
 done
 
 # nothing half-written anywhere: no temporaries in the output directory
-check "no temporary files left" sh -c "! ls -a '$T' | grep -q 'tmp\.'"
+check "no temporary files left" sh -c "! ls -a '$T/k' | grep -q 'attncheck-tmp'"
 
 # MEMCAP keeps a regression from taking the machine's memory (2 GB of
 # address space); not under AddressSanitizer, which reserves terabytes.

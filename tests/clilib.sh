@@ -63,7 +63,7 @@ signal_while_writing() {
     echo old >"$sig_file"
     AC_TEST_STALL_SECONDS=30 "$@" >/dev/null 2>&1 &
     sig_pid=$!
-    i=0; while [ $i -lt 100 ] && ! ls "$sig_file".tmp.* >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+    i=0; while [ $i -lt 100 ] && ! ls -A "$sig_dir" | grep -q '^\.attncheck-tmp\.'; do sleep 0.1; i=$((i + 1)); done
     kill -TERM $sig_pid; wait $sig_pid 2>/dev/null; st=$?
     check "$sig_what killed by SIGTERM while writing: exit $st, 143" [ "$st" -eq 143 ]
     check "$sig_what: SIGTERM while writing: the old --out intact" [ "$(cat "$sig_file")" = old ]

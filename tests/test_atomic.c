@@ -327,23 +327,31 @@ Test(atomic, recovery_drops_an_uncommitted_set_and_dead_temporaries_only)
     FILE *f = fopen(p, "w");
     fputs("new a", f);
     fclose(f);
-    snprintf(p, sizeof p, "a.txt.tmp.%ld.abcdef", dead);
+    snprintf(p, sizeof p, ".attncheck-tmp.%ld.abcdef", dead);
     put(p, "dead");
-    snprintf(p, sizeof p, "a.txt.tmp.%ld.abcdef", (long)getppid());
+    snprintf(p, sizeof p, ".attncheck-tmp.%ld.abcdef", (long)getppid());
     put(p, "live");
-    char notes[64];
+    /* users' files, whatever they look like, are not ours: the old pattern
+     * NAME.tmp.<pid>.XXXXXX once removed the second and third */
+    char notes[64], older[64], backup[64];
     snprintf(notes, sizeof notes, "notes.tmp.%ld.txt", dead);
-    put(notes, "a user's file"); /* not our pattern: the suffix is not 6 characters */
+    put(notes, "a user's file");
+    snprintf(older, sizeof older, "a.txt.tmp.%ld.abcdef", dead);
+    put(older, "a user's file");
+    snprintf(backup, sizeof backup, "thesis.tmp.%ld.backup", dead);
+    put(backup, "a user's file");
     ac_msg msg = {{0}};
     cr_assert_eq(ac_atomic_recover(dir, &msg), AC_OK, "%s", msg.text);
     cr_assert_str_eq(slurp("a.txt"), "old a", "an uncommitted set was applied");
     cr_assert_eq(access(stage, F_OK), -1, "a dead run's staging survived");
     cr_assert_eq(access(live, F_OK), 0, "a live run's staging was removed");
-    snprintf(p, sizeof p, "%s/a.txt.tmp.%ld.abcdef", dir, dead);
+    snprintf(p, sizeof p, "%s/.attncheck-tmp.%ld.abcdef", dir, dead);
     cr_assert_eq(access(p, F_OK), -1, "a dead run's temporary survived");
-    snprintf(p, sizeof p, "%s/a.txt.tmp.%ld.abcdef", dir, (long)getppid());
+    snprintf(p, sizeof p, "%s/.attncheck-tmp.%ld.abcdef", dir, (long)getppid());
     cr_assert_eq(access(p, F_OK), 0, "a live process's temporary was removed");
     cr_assert_str_eq(slurp(notes), "a user's file");
+    cr_assert_str_eq(slurp(older), "a user's file");
+    cr_assert_str_eq(slurp(backup), "a user's file");
 }
 
 Test(atomic, single_write_follows_links_and_writes_through_devices)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* Name parts of what this file leaves while it works (atomic.h). */
-#define TMP_INFIX ".tmp."
+#define TMP_PREFIX ".attncheck-tmp."
 #define STAGE_PREFIX ".attncheck-set."
 #define MANIFEST ".manifest"
 #define OLD_PREFIX ".old."
@@ -177,7 +177,10 @@ ac_status ac_atomic_open(ac_atomic *a, const char *path, ac_msg *msg)
     char dir[AC_ATOMIC_PATH_MAX];
     dir_of(a->path, dir, sizeof dir);
     ac_atomic_recover(dir, NULL); /* best effort: a failure here must not stop the write */
-    snprintf(a->tmp, sizeof a->tmp, "%s" TMP_INFIX "%ld.XXXXXX", a->path, (long)getpid());
+    /* DIR/.attncheck-tmp.<pid>.XXXXXX: a name no user file has (the recovery
+     * removes only such names) and of fixed length, so a target whose name is
+     * near NAME_MAX still gets a temporary */
+    snprintf(a->tmp, sizeof a->tmp, "%s/" TMP_PREFIX "%ld.XXXXXX", dir, (long)getpid());
     int fd = mkstemp(a->tmp);
     if (fd < 0) {
         a->tmp[0] = '\0';
@@ -377,19 +380,17 @@ ac_status ac_atomic_recover(const char *dir, ac_msg *msg)
         const char *name = e->d_name, *p;
         long pid = 0;
         int stage = 0;
+        /* only the two names this file makes: a user's "notes.tmp.2024.backup"
+         * in the same directory is never ours to remove */
         if (strncmp(name, STAGE_PREFIX, strlen(STAGE_PREFIX)) == 0) {
             p = name + strlen(STAGE_PREFIX);
             pid = parse_pid(&p);
             stage = 1;
-        } else {
-            /* NAME.tmp.<pid>.XXXXXX: the last ".tmp." followed by a pid */
-            const char *t = NULL;
-            for (const char *q = strstr(name, TMP_INFIX); q; q = strstr(q + 1, TMP_INFIX))
-                t = q;
-            if (!t)
-                continue;
-            p = t + strlen(TMP_INFIX);
+        } else if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0) {
+            p = name + strlen(TMP_PREFIX);
             pid = parse_pid(&p);
+        } else {
+            continue;
         }
         if (!pid || strlen(p) != RANDOM_LEN || !pid_dead(pid))
             continue;

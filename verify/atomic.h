@@ -1,8 +1,8 @@
 /* Output files that appear whole or not at all.
  *
  * One file (ac_atomic_open / _commit / _abort, or ac_atomic_write): the file
- * is written to PATH.tmp.<pid>.XXXXXX in the same directory, flushed, checked
- * for write errors and renamed over PATH.  On any failure the temporary is
+ * is written to .attncheck-tmp.<pid>.XXXXXX in PATH's directory, flushed,
+ * checked for write errors and renamed over PATH.  On any failure the temporary is
  * removed and PATH is untouched.  What PATH already is decides the route:
  *   - absent or a regular file: the atomic route above;
  *   - a symbolic link: followed (every level) and the file it names is
@@ -29,7 +29,9 @@
  * ac_atomic_set_init on DIR finishes the renames.  Stagings and temporary
  * files of dead processes (by the pid in their name) are removed by the next
  * ac_atomic_open in the same directory or ac_atomic_set_init on it: a run
- * killed by SIGKILL leaves nothing for longer than the next run.  A set
+ * killed by SIGKILL leaves nothing for longer than the next run.  Only those
+ * two names (.attncheck-set.<pid>.XXXXXX, .attncheck-tmp.<pid>.XXXXXX) are
+ * ever removed: a user's file is never taken for a temporary.  A set
  * replaces only regular files and directories: a member whose target is a
  * link, device or FIFO is refused (AC_EINVAL).  Two processes committing
  * sets into one DIR take turns (an exclusive flock on DIR around the
