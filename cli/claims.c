@@ -8,6 +8,7 @@
  *   attncheck run ID --trials A:B --records FILE    (part of a sweep)
  *   attncheck merge FILE... [--format F] [--out DIR] (the sweep's table)
  *   attncheck regress [--baseline DIR] */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -256,6 +257,78 @@ static int out_dir_usable(const char *dir)
     }
 }
 
+/* path as "<its directory, resolved>/<its name>" into out (cap bytes): two
+ * spellings of one place compare equal whether or not the file exists yet.
+ * 0 when its directory cannot be resolved. */
+static int canonical_path(const char *path, char *out, size_t cap)
+{
+    char dir[AC_ATOMIC_PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return 0;
+    int fits = snprintf(out, cap, "%s/%s", real, base) < (int)cap;
+    free(real);
+    return fits;
+}
+
+/* a and b name one file: the same resolved path, or both exist with the same
+ * device and inode (a hard or symbolic link). */
+static int same_file(const char *a, const char *b)
+{
+    char ca[2 * AC_ATOMIC_PATH_MAX], cb[2 * AC_ATOMIC_PATH_MAX];
+    if (canonical_path(a, ca, sizeof ca) && canonical_path(b, cb, sizeof cb) && strcmp(ca, cb) == 0)
+        return 1;
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* --out DIR replaces DIR/<paper>.<ext>, DIR/README.md and DIR/figures/ whole:
+ * refuse, before any work, a DIR where that would replace one of the files
+ * the command reads or writes besides (merge's records, run --records): the
+ * set would write over them and nothing would be left of the records.  0
+ * after a message naming both. */
+static int out_spares(const char *dir, char *const *files, int n)
+{
+    char member[AC_ATOMIC_PATH_MAX + AC_ATOMIC_NAME_MAX];
+    for (int i = 0; i < n; i++) {
+        for (int p = 0; p <= ac_registry_npapers(); p++)
+            for (int f = 0; f < AC_FMT_COUNT; f++) {
+                if (p == ac_registry_npapers() && f > 0)
+                    break;
+                if (p < ac_registry_npapers())
+                    snprintf(member, sizeof member, "%s/%s.%s", dir, ac_registry_paper(p)->name,
+                             ac_format_ext((ac_format)f));
+                else
+                    snprintf(member, sizeof member, "%s/README.md", dir);
+                if (same_file(files[i], member)) {
+                    cli_error("--out %s would replace %s, which this command reads or writes (as %s): give "
+                              "another directory",
+                              dir, files[i], member);
+                    return 0;
+                }
+            }
+        /* DIR/figures/ is replaced whole, with whatever lies in it */
+        char fig[AC_ATOMIC_PATH_MAX + 16], canon[2 * AC_ATOMIC_PATH_MAX];
+        snprintf(fig, sizeof fig, "%s/figures", dir);
+        char *real = realpath(fig, NULL);
+        size_t k = real ? strlen(real) : 0;
+        int inside = real && canonical_path(files[i], canon, sizeof canon) && strncmp(canon, real, k) == 0 &&
+                     canon[k] == '/';
+        free(real);
+        if (inside) {
+            cli_error("--out %s would replace %s/figures/ whole, and %s lies in it: give another directory", dir,
+                      dir, files[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The options of run when none is given (its --help prints them). */
 static ac_run_opts run_opts_default(void)
 {
@@ -461,7 +534,9 @@ int cmd_run(int argc, char **argv)
         cli_error("--trials prints no table: --out, --format and --quiet belong to attncheck merge");
         return EXIT_USAGE;
     }
-    if ((w.out && !out_dir_usable(w.out)) || (records && !cli_out_writable(records)))
+    char *rec_files[] = {(char *)records};
+    if ((w.out && !out_dir_usable(w.out)) || (records && !cli_out_writable(records)) ||
+        (w.out && records && !out_spares(w.out, rec_files, 1)))
         return EXIT_USAGE;
     selection sel;
     if (!select_claims(argv + optind, argc - optind, &sel)) {
@@ -617,7 +692,7 @@ int cmd_merge(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* as run: an --out that cannot be written is refused before any work */
-    if (w.out && !out_dir_usable(w.out))
+    if (w.out && (!out_dir_usable(w.out) || !out_spares(w.out, argv + optind, argc - optind)))
         return EXIT_USAGE;
     ac_trial_set all;
     memset(&all, 0, sizeof all);

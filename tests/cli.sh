@@ -249,16 +249,16 @@ kill_generate() {
 }
 st=$(kill_generate TERM "")
 check "generate killed by SIGTERM: exit $st, not 143" [ "$st" -eq 143 ]
-check "SIGTERM: the old instance is intact" cksum "$T/k/inst.data" "$T/k/inst.emb" | cmp -s - "$T/k.sum"
+check "SIGTERM: the old instance is intact" sh -c "cksum '$T/k/inst.data' '$T/k/inst.emb' | cmp -s - '$T/k.sum'"
 check "SIGTERM: no staging left" [ -z "$(ls -A "$T/k" | grep -v -x -e inst.data -e inst.emb)" ]
 if env --default-signal=INT true 2>/dev/null; then
     st=$(kill_generate INT "env --default-signal=INT")
     check "generate killed by SIGINT: exit $st, not 130" [ "$st" -eq 130 ]
-    check "SIGINT: the old instance is intact" cksum "$T/k/inst.data" "$T/k/inst.emb" | cmp -s - "$T/k.sum"
+    check "SIGINT: the old instance is intact" sh -c "cksum '$T/k/inst.data' '$T/k/inst.emb' | cmp -s - '$T/k.sum'"
     check "SIGINT: no staging left" [ -z "$(ls -A "$T/k" | grep -v -x -e inst.data -e inst.emb)" ]
 fi
 st=$(kill_generate KILL "")
-check "SIGKILL: the old instance is intact" cksum "$T/k/inst.data" "$T/k/inst.emb" | cmp -s - "$T/k.sum"
+check "SIGKILL: the old instance is intact" sh -c "cksum '$T/k/inst.data' '$T/k/inst.emb' | cmp -s - '$T/k.sum'"
 check "SIGKILL leaves a staging (the next run clears it)" [ -n "$(ls -A "$T/k" | grep -v -x -e inst.data -e inst.emb)" ]
 # a dead run's temporary file beside a single output, and a live one's
 sh -c 'exit 0' &
@@ -434,6 +434,23 @@ expect 2 "merge needs a file" -- "$BIN" merge
 # file too, the message is about --out
 expect 2 "merge --out a regular file, refused before merging" -- "$BIN" merge "$T/sw/bad.json" --out "$T/regular"
 grep_in err "regular is not a directory" "the message names --out's path"
+# an --out whose set would replace the records read (or written): refused
+# before any work, the records untouched (the set once wrote the table over them)
+cp "$T/sw/all.json" "$T/sw/svm.json"
+cksum "$T/sw/svm.json" >"$T/sw/svm.sum"
+expect 2 "merge --out onto its own records" -- "$BIN" merge "$T/sw/svm.json" --out "$T/sw"
+grep_in err "would replace $T/sw/svm.json" "the message names the records"
+expect 2 "merge --out onto its records, spelt otherwise" -- "$BIN" merge "$T/sw/../sw/svm.json" --out "$T/sw/"
+ln "$T/sw/svm.json" "$T/sw/hard.json"
+expect 2 "merge --out onto a hard link of its records" -- "$BIN" merge "$T/sw/hard.json" --out "$T/sw" --format json
+mkdir -p "$T/sw/figures"
+cp "$T/sw/all.json" "$T/sw/figures/r.json"
+expect 2 "merge --out whose figures/ holds its records" -- "$BIN" merge "$T/sw/figures/r.json" --out "$T/sw"
+grep_in err "lies in it" "the message says the records lie in figures/"
+expect 2 "run --records inside its own --out set" -- "$BIN" run $C --size quick --seed 3 --records "$T/sw/svm.csv" --out "$T/sw"
+check "the records survived every refusal" sh -c "cksum '$T/sw/svm.json' | cmp -s - '$T/sw/svm.sum'"
+check "no table was written over them" [ ! -e "$T/sw/svm.md" -a ! -e "$T/sw/svm.csv" ]
+rm -rf "$T/sw/svm.json" "$T/sw/hard.json" "$T/sw/figures"
 expect 2 "--trials without --records" -- "$BIN" run $C --size quick --trials 0:1
 expect 2 "--trials past the last trial" -- "$BIN" run $C --size quick --trials 2:4 --records "$T/sw/x.json"
 grep_in err "has 3 trials at size quick" "the message gives the number of trials"
