@@ -29,6 +29,7 @@
 #include "verify/joma_text_claims.h"
 #include "verify/joma_toy.h"
 #include "verify/trial.h"
+#include "verify/json_array.h"
 
 #define SEED_MAX (1L << 62)
 /* pi to double precision (M_PI is not C11). */
@@ -767,10 +768,10 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
         json_object_set_new(o, "attention", json_string(r->attention));
         json_object_set_new(o, "activation", json_string(r->activation));
         json_object_set_new(o, "loss", json_string("squared"));
-        json_object_set_new(o, "lr", json_real(r->lr));
+        json_object_set_new(o, "lr", ac_json_real_or_null(r->lr));
         json_object_set_new(o, "steps", json_integer(r->steps));
         json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
-        json_object_set_new(o, "init_scale", json_real(r->init_scale));
+        json_object_set_new(o, "init_scale", ac_json_real_or_null(r->init_scale));
         json_t *labels = json_array();
         for (int k = 0; k < r->K; k++)
             json_array_append_new(labels, r->label_word ? json_string(r->label_word[k])
@@ -779,7 +780,7 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
         json_object_set_new(o, "outcome", json_string(ac_train_outcome_str(r->info->outcome)));
         json_object_set_new(o, "steps_taken", json_integer(r->info->steps));
         json_object_set_new(o, "ode_outcome", json_string(ac_joma_io_outcome_key(r->ode->status)));
-        json_object_set_new(o, "ode_t_reached", json_real(r->ode->t));
+        json_object_set_new(o, "ode_t_reached", ac_json_real_or_null(r->ode->t));
         for (int i = 0; i < r->n; i++) {
             const train_row *w = &r->rows[i];
             json_t *row = json_object();
@@ -788,12 +789,12 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
                                                "invariant_drift_ode", "max_abs_v_diff", "max_abs_z_diff"};
             const double vals[] = {w->t, w->loss, w->H_train, w->H_ode, w->inv_train, w->inv_ode, w->dv, w->dz};
             for (int k = 0; k < 8; k++) /* NaN (an entropy of signed linear attention): null */
-                json_object_set_new(row, keys[k], isfinite(vals[k]) ? json_real(vals[k]) : json_null());
+                json_object_set_new(row, keys[k], ac_json_real_or_null(vals[k]));
             if (w->v_train) {
                 json_t *vt = json_array(), *vo = json_array();
                 for (int k = 0; k < r->K * r->M; k++) {
-                    json_array_append_new(vt, json_real(w->v_train[k]));
-                    json_array_append_new(vo, json_real(w->v_ode[k]));
+                    json_array_append_new(vt, ac_json_real_or_null(w->v_train[k]));
+                    json_array_append_new(vo, ac_json_real_or_null(w->v_ode[k]));
                 }
                 json_object_set_new(row, "v_train", vt);
                 json_object_set_new(row, "v_ode", vo);

@@ -17,6 +17,7 @@
 #include "verify/claim.h"
 #include "verify/moe_tabular.h"
 #include "verify/moe_tabular_claims.h"
+#include "verify/json_array.h"
 
 static const char moe_formats_help[] =
     "CSV format (tabular): a header line of column names, then one row per line, cells\n"
@@ -204,7 +205,7 @@ static ac_status tabular_fill(FILE *f, void *ctx, ac_msg *msg)
                                       : q == 1 ? t->res[i].test_acc
                                       : q == 2 ? t->res[i].train_mse
                                                : t->res[i].test_mse;
-                    json_array_append_new(per, json_real(v[m]));
+                    json_array_append_new(per, ac_json_real_or_null(v[m]));
                 }
                 json_object_set_new(jm, tab_metric_keys[q],
                                     json_pack("{s:f, s:f, s:o}", "mean", mean, "sd", sd, "per_seed", per));

@@ -19,6 +19,7 @@
 #include "verify/paths_gibbs.h"
 #include "verify/paths_export.h"
 #include "verify/paths_io.h"
+#include "verify/json_array.h"
 
 static const char paths_format_help[] =
     "Task file (JSON; every key in docs/paths.md):\n"
@@ -53,17 +54,11 @@ static int parse_format(const char *s, out_format *f)
     return 1;
 }
 
-/* A JSON number, or null for NaN / Inf (JSON has neither). */
-static json_t *jnum(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 static json_t *jvec(const double *v, int n)
 {
     json_t *a = json_array();
     for (int j = 0; j < n; j++)
-        json_array_append_new(a, jnum(v[j]));
+        json_array_append_new(a, ac_json_real_or_null(v[j]));
     return a;
 }
 
@@ -92,8 +87,8 @@ static json_t *settings_json(const ac_paths_task *t)
     json_object_set_new(o, "H", H);
     json_object_set_new(o, "N", jvec(s->n, s->L + 1));
     json_object_set_new(o, "sigma2", jvec(s->sigma2, s->L + 1));
-    json_object_set_new(o, "sigma2_a", jnum(s->sigma2_a));
-    json_object_set_new(o, "T", jnum(s->T));
+    json_object_set_new(o, "sigma2_a", ac_json_real_or_null(s->sigma2_a));
+    json_object_set_new(o, "T", ac_json_real_or_null(s->T));
     json_object_set_new(o, "P", json_integer(t->P));
     json_object_set_new(o, "Pt", json_integer(t->Pt));
     json_object_set_new(o, "N0", json_integer(t->N0));
@@ -189,11 +184,11 @@ static json_t *solve_json(const solve_ctx *c)
     json_object_set_new(o, "outcome", json_string(ac_min_status_str(r->info.min.status)));
     json_object_set_new(o, "iterations", json_integer(r->info.min.iter));
     json_object_set_new(o, "evaluations", json_integer(r->info.min.nfev));
-    json_object_set_new(o, "grad_norm", jnum(r->info.min.grad_norm));
-    json_object_set_new(o, "eps_grad", jnum(c->set->eps_grad));
-    json_object_set_new(o, "n_max", jnum(r->info.n_max));
-    json_object_set_new(o, "S", jnum(r->info.S));
-    json_object_set_new(o, "U_a", jnum(r->info.Ua));
+    json_object_set_new(o, "grad_norm", ac_json_real_or_null(r->info.min.grad_norm));
+    json_object_set_new(o, "eps_grad", ac_json_real_or_null(c->set->eps_grad));
+    json_object_set_new(o, "n_max", ac_json_real_or_null(r->info.n_max));
+    json_object_set_new(o, "S", ac_json_real_or_null(r->info.S));
+    json_object_set_new(o, "U_a", ac_json_real_or_null(r->info.Ua));
     for (int l = 1; l <= s->L; l++)
         json_array_append_new(U, jmat(r->U + ac_paths_u_offset(s, l), ac_paths_dim(s, l)));
     json_object_set_new(o, "U", U);
@@ -205,12 +200,12 @@ static json_t *solve_json(const solve_ctx *c)
     json_object_set_new(te, "P", json_integer(t->Pt));
     json_object_set_new(te, "mean", jvec(r->mean, t->Pt));
     json_object_set_new(te, "variance", jvec(r->var, t->Pt));
-    json_object_set_new(te, "variance_mean", jnum(r->var_mean));
-    json_object_set_new(te, "accuracy", jnum(r->accuracy));
-    json_object_set_new(te, "mse", jnum(r->mse));
-    json_object_set_new(te, "gp_accuracy", jnum(r->gp_accuracy));
+    json_object_set_new(te, "variance_mean", ac_json_real_or_null(r->var_mean));
+    json_object_set_new(te, "accuracy", ac_json_real_or_null(r->accuracy));
+    json_object_set_new(te, "mse", ac_json_real_or_null(r->mse));
+    json_object_set_new(te, "gp_accuracy", ac_json_real_or_null(r->gp_accuracy));
     json_object_set_new(o, "test", te);
-    json_object_set_new(o, "seconds", jnum(r->seconds));
+    json_object_set_new(o, "seconds", ac_json_real_or_null(r->seconds));
     return o;
 }
 
@@ -393,9 +388,9 @@ typedef struct {
 static json_t *stat_json(double value, double rhat, double ess)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "value", jnum(value));
-    json_object_set_new(o, "rhat", jnum(rhat));
-    json_object_set_new(o, "ess", jnum(ess));
+    json_object_set_new(o, "value", ac_json_real_or_null(value));
+    json_object_set_new(o, "rhat", ac_json_real_or_null(rhat));
+    json_object_set_new(o, "ess", ac_json_real_or_null(ess));
     json_object_set_new(o, "mixed", json_boolean(rhat < AC_PATHS_GIBBS_RHAT_OK &&
                                                  ess >= AC_PATHS_GIBBS_ESS_OK));
     return o;
@@ -416,10 +411,10 @@ static json_t *sample_json(const sample_ctx *c)
     json_object_set_new(o, "outcome", json_string(in->train.outcome == AC_TRAIN_DIVERGED
                                                       ? "diverged" : "done"));
     json_object_set_new(o, "mixed", json_boolean(in->mixed));
-    json_object_set_new(o, "rhat_ok", jnum(AC_PATHS_GIBBS_RHAT_OK));
-    json_object_set_new(o, "ess_ok", jnum(AC_PATHS_GIBBS_ESS_OK));
-    json_object_set_new(o, "train_mse", jnum(in->train.loss));
-    json_object_set_new(o, "seconds", jnum(in->train.seconds));
+    json_object_set_new(o, "rhat_ok", ac_json_real_or_null(AC_PATHS_GIBBS_RHAT_OK));
+    json_object_set_new(o, "ess_ok", ac_json_real_or_null(AC_PATHS_GIBBS_ESS_OK));
+    json_object_set_new(o, "train_mse", ac_json_real_or_null(in->train.loss));
+    json_object_set_new(o, "seconds", ac_json_real_or_null(in->train.seconds));
     json_object_set_new(te, "P", json_integer(Pt));
     json_object_set_new(te, "mean", jvec(c->mean, Pt));
     json_object_set_new(te, "variance", jvec(c->var, Pt));
@@ -428,13 +423,13 @@ static json_t *sample_json(const sample_ctx *c)
     json_object_set_new(te, "accuracy", stat_json(c->accuracy, in->mean_rhat_max, in->mean_ess_min));
     json_object_set_new(te, "variance_mean", stat_json(in->var_mean.value, in->var_mean.rhat,
                                                        in->var_mean.ess));
-    json_object_set_new(json_object_get(te, "variance_mean"), "mcse", jnum(in->var_mean.mcse));
+    json_object_set_new(json_object_get(te, "variance_mean"), "mcse", ac_json_real_or_null(in->var_mean.mcse));
     json_object_set_new(o, "test", te);
     json_object_set_new(u, "value", jmat(c->U, np));
     json_object_set_new(u, "rhat", jmat(c->Urhat, np));
     json_object_set_new(u, "ess", jmat(c->Uess, np));
-    json_object_set_new(u, "rhat_max", jnum(in->u_rhat_max));
-    json_object_set_new(u, "ess_min", jnum(in->u_ess_min));
+    json_object_set_new(u, "rhat_max", ac_json_real_or_null(in->u_rhat_max));
+    json_object_set_new(u, "ess_min", ac_json_real_or_null(in->u_ess_min));
     json_object_set_new(o, "U_1", u);
     return o;
 }

@@ -22,6 +22,7 @@
 #include "verify/svm_io.h"
 #include "verify/svm_measure.h"
 #include "verify/svm_model.h"
+#include "verify/json_array.h"
 
 static const char svm_formats_help[] =
     "File formats:\n"
@@ -416,16 +417,20 @@ static void train_print(out_format fmt, const train_row *r, int n, const ac_svm_
     if (fmt == OUT_JSON) {
         json_t *o = json_object(), *rows = json_array();
         json_object_set_new(o, "method", json_string(ts->normalized ? "normalized" : "plain"));
-        json_object_set_new(o, "lr", json_real(ts->lr));
+        json_object_set_new(o, "lr", ac_json_real_or_null(ts->lr));
         json_object_set_new(o, "steps", json_integer(ts->steps));
         json_object_set_new(o, "seed", json_integer((json_int_t)seed));
         json_object_set_new(o, "outcome", json_string(ac_train_outcome_str(info->outcome)));
         json_object_set_new(o, "graph_svm_status", json_string(ac_qp_status_str(s->qp.status)));
-        json_object_set_new(o, "norm_W_svm", json_real(ac_la_nrm2(s->Wsvm, s->d * s->d)));
+        json_object_set_new(o, "norm_W_svm", ac_json_real_or_null(ac_la_nrm2(s->Wsvm, s->d * s->d)));
         for (int i = 0; i < n; i++)
-            json_array_append_new(rows, json_pack("{s:I,s:f,s:f,s:f,s:f}", "step", (json_int_t)r[i].step, "loss",
-                                                  r[i].loss, "norm_W", r[i].norm, "corr_W_svm", r[i].corr,
-                                                  "dist_fin", r[i].fin));
+            /* "o" with null for NaN: "f" made json_pack fail on a NaN (corr
+             * when W_svm = 0, dist_fin without S_fin) and the row vanished */
+            json_array_append_new(rows, json_pack("{s:I,s:o,s:o,s:o,s:o}", "step", (json_int_t)r[i].step, "loss",
+                                                  ac_json_real_or_null(r[i].loss), "norm_W",
+                                                  ac_json_real_or_null(r[i].norm), "corr_W_svm",
+                                                  ac_json_real_or_null(r[i].corr), "dist_fin",
+                                                  ac_json_real_or_null(r[i].fin)));
         json_object_set_new(o, "rows", rows);
         print_json(o);
         return;
@@ -567,7 +572,9 @@ static int svm_train(int argc, char **argv)
             rc = EXIT_FAILS;
             break;
         }
-        train_row_of(&in, &sol, tr, &ts, &rows[n++], W0 + dd);
+        /* one row a step: a run that converges at a step already shown adds none */
+        if (n == 0 || ac_svm_trainer_info(tr)->steps != rows[n - 1].step)
+            train_row_of(&in, &sol, tr, &ts, &rows[n++], W0 + dd);
         if (oc != AC_TRAIN_RUNNING || next == ts.steps || n == 64)
             break;
     }

@@ -40,6 +40,15 @@ grep_in sol.json '"residuals"' "solve JSON has the residuals"
 expect 0 "svm train" -- "$BIN" svm train $EX/toy.data --embeddings $EX/toy.emb --steps 200
 expect 0 "svm train plain csv" -- "$BIN" svm train $EX/toy.data --embeddings $EX/toy.emb --plain --steps 100 --format csv
 grep_in out "^step,loss" "csv header"
+# one SCC holds every token: W_svm = 0 and corr(W, W_svm) is NaN on every row;
+# JSON gives it as null, and keeps the rows (json_pack had dropped each one)
+printf '0 1 1 | 0\n1 0 1 | 1\n' >"$T/cyc.data"
+printf '1 0\n0 1\n' >"$T/cyc.emb"
+expect 0 "svm train with W_svm = 0, csv" -- "$BIN" svm train "$T/cyc.data" --embeddings "$T/cyc.emb" --steps 3 --format csv
+csv_rows=$(($(wc -l <"$T/out") - 1))
+expect 0 "svm train with W_svm = 0, json" -- "$BIN" svm train "$T/cyc.data" --embeddings "$T/cyc.emb" --steps 3 --format json
+check "json has as many rows as csv ($csv_rows)" [ "$(grep -c '"step"' "$T/out")" -eq "$csv_rows" -a "$csv_rows" -gt 0 ]
+grep_in out '"corr_W_svm": null' "the NaN correlation is null"
 expect 0 "svm generate" -- "$BIN" svm generate --mode cyclic --seed 3 --out "$T/g"
 expect 0 "svm solve on a generated instance" -- "$BIN" svm solve "$T/g.data" --embeddings "$T/g.emb"
 expect 2 "svm generate without --out" -- "$BIN" svm generate --mode cyclic

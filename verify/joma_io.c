@@ -6,6 +6,7 @@
  * (uselocale), never by changing the process locale. */
 #include "verify/joma_io.h"
 #include "verify/text.h"
+#include "verify/json_array.h"
 
 #include <errno.h>
 #include <float.h>
@@ -860,17 +861,11 @@ ac_status ac_joma_io_write_csv(FILE *f, const ac_joma_io_trajectory *tr)
     return ferror(f) ? AC_EIO : AC_OK;
 }
 
-/* A real, or null when not finite (JSON has no inf or NaN). */
-static json_t *jreal(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 static json_t *jarray(const double *x, int n)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < n; i++)
-        json_array_append_new(a, jreal(x[i]));
+        json_array_append_new(a, ac_json_real_or_null(x[i]));
     return a;
 }
 
@@ -891,17 +886,17 @@ json_t *ac_joma_io_trajectory_json(const ac_joma_io_trajectory *tr)
     json_object_set_new(o, "M", json_integer(tr->M));
     json_object_set_new(o, "outcome", json_string(ac_joma_io_outcome_key(in->status)));
     json_object_set_new(o, "outcome_text", json_string(ac_ode_outcome_str(in->status)));
-    json_object_set_new(o, "t_reached", jreal(in->t));
-    json_object_set_new(o, "h", jreal(in->h));
+    json_object_set_new(o, "t_reached", ac_json_real_or_null(in->t));
+    json_object_set_new(o, "h", ac_json_real_or_null(in->h));
     json_object_set_new(o, "steps", json_integer(in->steps));
     json_object_set_new(o, "max_steps", json_integer(tr->max_steps));
     json_object_set_new(o, "rejected", json_integer(in->rejected));
     json_object_set_new(o, "nfev", json_integer(in->nfev));
     json_object_set_new(o, "njev", json_integer(in->njev));
     json_object_set_new(o, "method", json_string(tr->method ? tr->method : "?"));
-    json_object_set_new(o, "rtol", jreal(tr->rtol));
-    json_object_set_new(o, "atol", jreal(tr->atol));
-    json_object_set_new(o, "t_star", jreal(tr->tstar));
+    json_object_set_new(o, "rtol", ac_json_real_or_null(tr->rtol));
+    json_object_set_new(o, "atol", ac_json_real_or_null(tr->atol));
+    json_object_set_new(o, "t_star", ac_json_real_or_null(tr->tstar));
     json_object_set_new(o, "drift_kind", tr->drift ? json_string(tr->drift_name) : json_null());
     json_object_set_new(o, "rows_requested", json_integer(tr->nt_requested));
     json_object_set_new(o, "t", jarray(tr->t, tr->nt));
@@ -910,6 +905,6 @@ json_t *ac_joma_io_trajectory_json(const ac_joma_io_trajectory *tr)
     json_object_set_new(o, "v", V);
     json_object_set_new(o, "entropy", jarray(tr->H, tr->nt));
     json_object_set_new(o, "drift", tr->drift ? jarray(tr->drift, tr->nt) : json_null());
-    json_object_set_new(o, "drift_max", tr->drift ? jreal(dmax) : json_null());
+    json_object_set_new(o, "drift_max", tr->drift ? ac_json_real_or_null(dmax) : json_null());
     return o;
 }

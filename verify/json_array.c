@@ -194,6 +194,11 @@ ac_status ac_json_get_int(const json_t *obj, const char *key, long lo, long hi, 
     return AC_OK;
 }
 
+json_t *ac_json_real_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
 static json_t *write_level(int level, int rank, const int *dims, const double *a, size_t *pos)
 {
     json_t *arr = json_array();

@@ -21,6 +21,12 @@
 /* Largest rank ac_json_get_doubles reads. */
 #define AC_JSON_MAX_RANK 4
 
+/* x as a JSON real, or null when it is NaN or infinite (JSON has neither;
+ * json_real returns NULL for them, and a value set or packed from that NULL
+ * drops its key or its whole row without a word).  The one form the user
+ * commands' outputs give a non-finite number.  NULL only on no memory. */
+json_t *ac_json_real_or_null(double x);
+
 /* Parse the stream f (opened by the caller, read to where the value ends)
  * as it is read: jansson's parser takes the text in chunks, so memory
  * follows what was parsed and a stream that is not JSON (the NUL bytes of

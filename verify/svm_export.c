@@ -5,6 +5,7 @@
 
 #include "solvers/linalg.h"
 #include "verify/svm_io.h"
+#include "verify/json_array.h"
 
 static double lambda_max(const ac_tpg_solution *s)
 {
@@ -30,7 +31,7 @@ static json_t *matrix_json(const double *W, int d)
     for (int i = 0; i < d; i++) {
         json_t *row = json_array();
         for (int j = 0; j < d; j++)
-            json_array_append_new(row, json_real(W[(size_t)i * d + j]));
+            json_array_append_new(row, ac_json_real_or_null(W[(size_t)i * d + j]));
         json_array_append_new(rows, row);
     }
     return rows;
@@ -52,12 +53,13 @@ json_t *ac_svm_export_solution_json(const ac_tpg_solution *s, int n)
     json_object_set_new(o, "equalities", json_integer(s->C.neq));
     json_object_set_new(o, "inequalities", json_integer(s->C.m - s->C.neq));
     json_object_set_new(o, "W_svm", matrix_json(s->Wsvm, d));
-    json_object_set_new(o, "norm_W_svm", json_real(ac_la_nrm2(s->Wsvm, dd)));
+    json_object_set_new(o, "norm_W_svm", ac_json_real_or_null(ac_la_nrm2(s->Wsvm, dd)));
     for (int c = 0; c < s->C.m; c++) {
-        json_t *row = json_pack("{s:i,s:i,s:i,s:s,s:f}", "i", s->C.a[c], "j", s->C.b[c], "k", s->C.k[c], "type",
-                                s->C.is_eq[c] ? "eq" : "ineq", "lambda", s->lambda[c]);
+        /* "o": a NaN multiplier is null, where "f" would drop the row */
+        json_t *row = json_pack("{s:i,s:i,s:i,s:s,s:o}", "i", s->C.a[c], "j", s->C.b[c], "k", s->C.k[c], "type",
+                                s->C.is_eq[c] ? "eq" : "ineq", "lambda", ac_json_real_or_null(s->lambda[c]));
         if (s->qp.status == AC_QP_INFEASIBLE && s->cert[c] != 0.0) {
-            json_object_set_new(row, "certificate", json_real(s->cert[c]));
+            json_object_set_new(row, "certificate", ac_json_real_or_null(s->cert[c]));
             json_array_append_new(bad, row);
         } else if (active_vs(s, c, lmax)) {
             json_array_append_new(active, row);
@@ -67,17 +69,18 @@ json_t *ac_svm_export_solution_json(const ac_tpg_solution *s, int n)
     }
     json_object_set_new(o, "active", active);
     json_object_set_new(o, "infeasible_constraints", bad);
-    json_object_set_new(o, "residuals", json_pack("{s:f,s:f,s:f,s:f}", "primal", s->qp.prim_res, "dual",
-                                                  s->qp.dual_res, "complementarity", s->qp.compl_res,
-                                                  "stationarity", s->qp.stat_res));
+    json_object_set_new(o, "residuals", json_pack("{s:o,s:o,s:o,s:o}", "primal", ac_json_real_or_null(s->qp.prim_res),
+                                                  "dual", ac_json_real_or_null(s->qp.dual_res), "complementarity",
+                                                  ac_json_real_or_null(s->qp.compl_res), "stationarity",
+                                                  ac_json_real_or_null(s->qp.stat_res)));
     json_object_set_new(o, "qp_sweeps", json_integer(s->qp.sweeps));
-    json_object_set_new(o, "svm_seconds", json_real(s->svm_seconds));
+    json_object_set_new(o, "svm_seconds", ac_json_real_or_null(s->svm_seconds));
     json_object_set_new(o, "sfin_dim", json_integer(s->S ? s->S->dim : 0));
     json_object_set_new(o, "W_fin", matrix_json(s->Wfin, d));
-    json_object_set_new(o, "W_fin_grad_norm", json_real(s->fin_grad_norm));
+    json_object_set_new(o, "W_fin_grad_norm", ac_json_real_or_null(s->fin_grad_norm));
     json_object_set_new(o, "newton", json_pack("{s:s,s:i}", "status", ac_newton_status_str(s->newton.status),
                                                "iterations", s->newton.iter));
-    json_object_set_new(o, "fin_seconds", json_real(s->fin_seconds));
+    json_object_set_new(o, "fin_seconds", ac_json_real_or_null(s->fin_seconds));
     return o;
 }
 
