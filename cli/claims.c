@@ -28,8 +28,9 @@
 #include "verify/trial.h"
 
 #define DEFAULT_SEED 1UL
-/* Trial i uses seed + i: half the range leaves room for any trial count. */
-#define RUN_SEED_MAX (LONG_MAX / 2)
+/* Trial i uses seed + i, within AC_SEED_MAX (verify/trial.h): the run
+ * checks seed + ntrials - 1 for the claims it selects. */
+#define RUN_SEED_MAX ((long)AC_SEED_MAX)
 #define DEFAULT_BASELINE "results/baseline"
 
 /* ---- list ---------------------------------------------------------------- */
@@ -257,36 +258,6 @@ static int out_dir_usable(const char *dir)
     }
 }
 
-/* path as "<its directory, resolved>/<its name>" into out (cap bytes): two
- * spellings of one place compare equal whether or not the file exists yet.
- * 0 when its directory cannot be resolved. */
-static int canonical_path(const char *path, char *out, size_t cap)
-{
-    char dir[AC_ATOMIC_PATH_MAX];
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    if (slash)
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    else
-        snprintf(dir, sizeof dir, ".");
-    char *real = realpath(dir, NULL);
-    if (!real)
-        return 0;
-    int fits = snprintf(out, cap, "%s/%s", real, base) < (int)cap;
-    free(real);
-    return fits;
-}
-
-/* a and b name one file: the same resolved path, or both exist with the same
- * device and inode (a hard or symbolic link). */
-static int same_file(const char *a, const char *b)
-{
-    char ca[2 * AC_ATOMIC_PATH_MAX], cb[2 * AC_ATOMIC_PATH_MAX];
-    if (canonical_path(a, ca, sizeof ca) && canonical_path(b, cb, sizeof cb) && strcmp(ca, cb) == 0)
-        return 1;
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 /* --out DIR replaces DIR/<paper>.<ext>, DIR/README.md and DIR/figures/ whole:
  * refuse, before any work, a DIR where that would replace one of the files
  * the command reads or writes besides (merge's records, run --records): the
@@ -305,7 +276,7 @@ static int out_spares(const char *dir, char *const *files, int n)
                              ac_format_ext((ac_format)f));
                 else
                     snprintf(member, sizeof member, "%s/README.md", dir);
-                if (same_file(files[i], member)) {
+                if (cli_names_one_file(files[i], member)) {
                     cli_error("--out %s would replace %s, which this command reads or writes (as %s): give "
                               "another directory",
                               dir, files[i], member);
@@ -317,7 +288,7 @@ static int out_spares(const char *dir, char *const *files, int n)
         snprintf(fig, sizeof fig, "%s/figures", dir);
         char *real = realpath(fig, NULL);
         size_t k = real ? strlen(real) : 0;
-        int inside = real && canonical_path(files[i], canon, sizeof canon) && strncmp(canon, real, k) == 0 &&
+        int inside = real && cli_canonical_path(files[i], canon, sizeof canon) && strncmp(canon, real, k) == 0 &&
                      canon[k] == '/';
         free(real);
         if (inside) {
@@ -345,7 +316,8 @@ static void run_help(void)
            "the theory-vs-experiment table.\n"
            "\n"
            "  --size S       quick | default | paper (default: %s)\n"
-           "  --seed N       base seed, 0 to %ld; trial i of a claim uses seed N+i (default: %lu)\n"
+           "  --seed N       base seed, 0 to %ld; trial i of a claim uses seed N+i, which must\n"
+           "                 stay within that range too (default: %lu)\n"
            "  --format F     md | csv | json | tex for standard output (default: md)\n"
            "  --out DIR      also write DIR/<paper>.<ext> in all four formats, the figures\n"
            "                 DIR/figures/*.png and the index DIR/README.md; with --format,\n"
@@ -542,6 +514,17 @@ int cmd_run(int argc, char **argv)
     if (!select_claims(argv + optind, argc - optind, &sel)) {
         free(sel.defs);
         return EXIT_USAGE;
+    }
+    for (int i = 0; i < sel.n; i++) {
+        const ac_trial_def *td = sel.defs[i]->trials;
+        long nt = td ? td->ntrials(&o) : 1;
+        if (nt > 0 && o.seed > AC_SEED_MAX - (unsigned long)(nt - 1)) {
+            cli_error("--seed %lu: %s's %ld trials use seeds %lu + i, past %lu, the last MT19937 tells apart "
+                      "(it keeps 32 bits of a seed): give --seed %lu or less",
+                      o.seed, sel.defs[i]->id, nt, o.seed, AC_SEED_MAX, AC_SEED_MAX - (unsigned long)(nt - 1));
+            free(sel.defs);
+            return EXIT_USAGE;
+        }
     }
     if (records && (argc - optind != 1 || sel.n != 1 || strcmp(argv[optind], sel.defs[0]->id) != 0)) {
         cli_error("--records takes the trials of one claim: name one claim ID, not a paper");

@@ -93,6 +93,14 @@ ac_status cli_write_file(const char *path, ac_atomic_fill fill, void *ctx, ac_ms
  * for the end of the output.  NULL (stdout) passes.  0 after a message. */
 int cli_out_writable(const char *out);
 
+/* path as "<its directory, resolved>/<its name>" into out (cap bytes): two
+ * spellings of one place compare equal whether or not the file exists yet.
+ * 0 when its directory cannot be resolved or out is too small. */
+int cli_canonical_path(const char *path, char *out, size_t cap);
+/* 1 when a and b name one file: the same resolved path (cli_canonical_path),
+ * or both exist with the same device and inode (a hard or symbolic link). */
+int cli_names_one_file(const char *a, const char *b);
+
 /* 1 when the output path out (NULL: standard output) names the same file
  * as the input path in (same device and inode, through links), after a
  * message naming both: writing there would replace the input.  0 else. */

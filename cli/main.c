@@ -5,6 +5,7 @@
  * main() knows no command: it dispatches on the table of cli/commands.c.
  * This file also holds what every command shares: messages, option parsing,
  * the final flush, and the signal policy while outputs are written. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <ctype.h>
 #include <errno.h>
 #include <gsl/gsl_errno.h>
@@ -263,11 +264,36 @@ int main(int argc, char **argv)
 }
 
 /* cli_same_file: cli.h. */
+/* cli_canonical_path, cli_names_one_file: cli.h */
+int cli_canonical_path(const char *path, char *out, size_t cap)
+{
+    char dir[AC_ATOMIC_PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return 0;
+    int fits = snprintf(out, cap, "%s/%s", real, base) < (int)cap;
+    free(real);
+    return fits;
+}
+
+int cli_names_one_file(const char *a, const char *b)
+{
+    char ca[2 * AC_ATOMIC_PATH_MAX], cb[2 * AC_ATOMIC_PATH_MAX];
+    if (cli_canonical_path(a, ca, sizeof ca) && cli_canonical_path(b, cb, sizeof cb) && strcmp(ca, cb) == 0)
+        return 1;
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int cli_same_file(const char *in, const char *out)
 {
-    struct stat a, b;
-    if (!out || stat(in, &a) != 0 || stat(out, &b) != 0 || !S_ISREG(b.st_mode) || a.st_dev != b.st_dev ||
-        a.st_ino != b.st_ino)
+    struct stat b;
+    if (!out || (stat(out, &b) == 0 && !S_ISREG(b.st_mode)) || !cli_names_one_file(in, out))
         return 0;
     cli_error("--out %s is the input file %s: writing there would replace it", out, in);
     return 1;

@@ -15,9 +15,9 @@
 #include "cli/moe_cmds.h"
 #include "verify/atomic.h"
 #include "verify/claim.h"
+#include "verify/json_array.h"
 #include "verify/moe_tabular.h"
 #include "verify/moe_tabular_claims.h"
-#include "verify/json_array.h"
 
 static const char moe_formats_help[] =
     "CSV format (tabular): a header line of column names, then one row per line, cells\n"
@@ -29,7 +29,7 @@ static const char moe_formats_help[] =
     "(compared as text).\n";
 
 /* Bounds of the options (values outside are refused). */
-#define SEED_MAX 4611686018427387903L /* as attncheck run --seed */
+#define SEED_MAX ((long)AC_SEED_MAX) /* verify/trial.h: MT19937 keeps 32 bits */
 #define SEEDS_MAX 1000L
 #define EPOCHS_MAX 100000L
 #define NCAT_MAX 1000L
@@ -323,6 +323,12 @@ static int moe_tabular(int argc, char **argv)
     if (optind < argc || !t.csv || !t.target || !t.train_where || !t.test_where) {
         cli_error("moe tabular: expected --csv, --target, --train-where and --test-where, and no other "
                   "argument (see --help)");
+        return EXIT_USAGE;
+    }
+    if (t.seed + (unsigned long)(t.seeds - 1) > AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) {
+        cli_error("--seed %lu --seeds %d: seed s trains from MT19937 seeded s + %lu, which keeps 32 bits of a seed: "
+                  "the last seed may be %lu",
+                  t.seed, t.seeds, AC_MOE_TAB_TRAIN_SEED_OFFSET, AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET);
         return EXIT_USAGE;
     }
     /* Before minutes of training: an --out that is the table or cannot be

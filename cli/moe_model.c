@@ -340,7 +340,7 @@ int moe_check(int argc, char **argv)
             res.sentences = (int)v;
             break;
         case 's':
-            if (!cli_long("seed", optarg, 0, 4294967295L, &v))
+            if (!cli_long("seed", optarg, 0, (long)AC_SEED_MAX, &v))
                 return EXIT_USAGE;
             res.seed = (unsigned long)v;
             break;

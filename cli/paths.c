@@ -16,10 +16,11 @@
 #include "theory/paths.h"
 #include "verify/atomic.h"
 #include "verify/claim.h" /* AC_VERSION */
+#include "verify/json_array.h"
 #include "verify/paths_gibbs.h"
 #include "verify/paths_export.h"
 #include "verify/paths_io.h"
-#include "verify/json_array.h"
+#include "verify/trial.h" /* AC_SEED_MAX */
 
 static const char paths_format_help[] =
     "Task file (JSON; every key in docs/paths.md):\n"
@@ -32,7 +33,7 @@ static const char paths_format_help[] =
     "  Optional: sigma2, sigma2_a (default 1), readout (\"last\", \"mean\" or a token).\n";
 
 /* Seeds: 2^32 - 1, the largest GSL's and torch's mt19937 take as given. */
-#define SEED_MAX 4294967295L
+#define SEED_MAX ((long)AC_SEED_MAX)
 /* Option ranges: a minimiser or sampler run beyond these is a typo. */
 #define MAX_ITER_MAX 100000000L
 #define SWEEPS_MAX 100000000L

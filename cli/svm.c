@@ -16,13 +16,13 @@
 #include "theory/tpg_solve.h"
 #include "verify/atomic.h"
 #include "verify/claim.h"
+#include "verify/json_array.h"
 #include "verify/svm_claims.h"
 #include "verify/svm_data.h"
 #include "verify/svm_export.h"
 #include "verify/svm_io.h"
 #include "verify/svm_measure.h"
 #include "verify/svm_model.h"
-#include "verify/json_array.h"
 
 static const char svm_formats_help[] =
     "File formats:\n"
@@ -362,11 +362,11 @@ done:
 /* Option ranges.  Steps: 1e8 steps of the smallest problem take minutes; a
  * longer run is a typo.  Step size: the positive normal doubles' range within
  * 1e±300, so that lr * g stays finite for any finite g of norm <= 1e8.  Seeds:
- * 2^62 fits an unsigned long and a JSON integer exactly. */
+ * the 32 bits MT19937 keeps (AC_SEED_MAX). */
 #define TRAIN_STEPS_MAX 100000000L
 #define TRAIN_LR_MIN 1e-300
 #define TRAIN_LR_MAX 1e300
-#define SEED_MAX (1L << 62)
+#define SEED_MAX ((long)AC_SEED_MAX) /* verify/trial.h: MT19937 keeps 32 bits */
 
 /* Plain GD is stable for lr < 2 / L with L the smoothness constant; for
  * tokens of norm at most r, L <= r^4 (spec §1: softmax variance bound with

@@ -120,19 +120,21 @@ for v in " 0.1" "0.1 " "" "0" "9e-301" "1.1e300" "nan" "inf" "-0.1"; do
 done
 accepted_opt "--lr 1e-300 (lower end)" lr -- $NF --lr 1e-300
 accepted_opt "--lr 1e300 (upper end)" lr -- $NF --lr 1e300
-for v in "-1" "4611686018427387905" " 1"; do
+# seeds are 0 to 2^32 - 1: MT19937 keeps 32 bits of a seed, so 2^32 would
+# draw seed 0's numbers (once accepted up to 2^62)
+for v in "-1" "4294967296" " 1"; do
     expect 2 "train --seed '$v' refused" -- $TR --seed "$v"
 done
 accepted_opt "train --seed 0" seed -- $NF --seed 0
-accepted_opt "train --seed 2^62" seed -- $NF --seed 4611686018427387904
+accepted_opt "train --seed 2^32-1" seed -- $NF --seed 4294967295
 for o in n T K d; do
     expect 2 "generate --$o 0 refused" -- "$BIN" svm generate --mode any --$o 0 --out "$T/gs"
     expect 2 "generate --$o 100000001 refused" -- "$BIN" svm generate --mode any --$o 100000001 --out "$T/gs"
     grep_in err "^attncheck: --$o: '100000001'" "generate --$o: the parser refuses it"
 done
 expect 2 "generate --seed -1 refused" -- "$BIN" svm generate --mode any --seed -1 --out "$T/gs"
-expect 2 "generate --seed 2^62+1 refused" -- "$BIN" svm generate --mode any --seed 4611686018427387905 --out "$T/gs"
-expect 0 "generate --seed 2^62 (upper end)" -- "$BIN" svm generate --mode any --seed 4611686018427387904 --out "$T/gs"
+expect 2 "generate --seed 2^32 refused" -- "$BIN" svm generate --mode any --seed 4294967296 --out "$T/gs"
+expect 0 "generate --seed 2^32-1 (upper end)" -- "$BIN" svm generate --mode any --seed 4294967295 --out "$T/gs"
 expect 0 "generate --seed 0 (lower end)" -- "$BIN" svm generate --mode any --seed 0 --out "$T/gs"
 accepted_opt "generate --n 100000000 (upper end; the generator's check refuses it)" n -- \
     "$BIN" svm generate --mode any --n 100000000 --out "$T/gs"
@@ -140,8 +142,17 @@ grep_in err "more than a data file holds" "generate --n 1e8: refused by the gene
 expect 0 "generate --n 1 --T 1 --K 1 --d 1 (lower ends)" -- "$BIN" svm generate --mode any --n 1 --T 1 --K 1 --d 1 --out "$T/gs"
 expect 2 "run --seed -1 refused" -- "$BIN" run svm.nosuch --seed -1
 accepted_opt "run --seed 0" seed -- "$BIN" run svm.nosuch --seed 0
-accepted_opt "run --seed LONG_MAX/2" seed -- "$BIN" run svm.nosuch --seed 4611686018427387903
-expect 2 "run --seed LONG_MAX/2+1 refused" -- "$BIN" run svm.nosuch --seed 4611686018427387904
+accepted_opt "run --seed 2^32-1" seed -- "$BIN" run svm.nosuch --seed 4294967295
+expect 2 "run --seed 2^32 refused" -- "$BIN" run svm.nosuch --seed 4294967296
+# trial i uses seed + i: the last trial's seed must stay within 2^32 - 1
+expect 2 "run --seed whose last trial passes 2^32-1" -- "$BIN" run svm.direction-cyclic --size quick --seed 4294967294
+grep_in err "give --seed 4294967293 or less" "the message gives the largest seed for this claim and size"
+expect 0 "run --seed whose last trial is 2^32-1" -- "$BIN" run svm.direction-cyclic --size quick --seed 4294967293 --quiet
+for c in "joma train --data $T/missing.data" "joma generate --task synthetic --out $T/gj" \
+         "moe generate --task shift --out $T/gm" "paths sample --task $T/missing.json" "moe check --model $T/m.json"; do
+    expect 2 "$c --seed 2^32 refused" -- $BIN $c --seed 4294967296
+    grep_in err "^attncheck: --seed: '4294967296'" "$c: the parser refuses it"
+done
 # getopt's own messages carry the full command name
 expect 2 "unknown option" -- "$BIN" svm train --bogus
 grep_in err "^attncheck svm train: unrecognized option" "option errors name the full command"

@@ -87,6 +87,10 @@ grep_in err "none.csv: cannot open" "missing file named"
 expect 2 "a filter without '='" -- $TAB --csv $EX --target play --train-where region --test-where region=south
 grep_in err "expected COL=VALUE" "filter syntax"
 expect 2 "--seeds 0 refused" -- $TAB --csv $EX $ARGS --seeds 0
+# seed s trains from s + 1000003 within 2^32 - 1 (MT19937 keeps 32 bits)
+expect 2 "--seed whose training seed passes 2^32-1" -- $TAB --csv $EX $ARGS --seed 4293967293
+grep_in err "the last seed may be 4293967292" "the message gives the last seed"
+expect 0 "--seed whose last training seed is 2^32-1" -- $TAB --csv $EX $ARGS --seed 4293967291
 expect 2 "--format csv refused" -- $TAB --csv $EX $ARGS --format csv
 expect 2 "a stray argument" -- $TAB --csv $EX $ARGS extra
 expect 2 "--target missing" -- $TAB --csv $EX --train-where region=north --test-where region=south

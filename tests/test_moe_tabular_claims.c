@@ -208,6 +208,39 @@ Test(moe_tabular_claims, untrained_attention_fails_the_advantage_rows)
     ac_trial_record_clear(&rec);
 }
 
+/* A seed whose derived seeds, (S + i) * 12 + k for the data and + 1000003 to
+ * train, pass the 2^32 - 1 MT19937 tells apart is refused, not wrapped onto
+ * another run's draws; the largest seed that fits runs. */
+Test(moe_tabular_claims, a_seed_past_the_generators_range_is_refused)
+{
+    ac_moe_ood_size z;
+    ac_moe_ood_size_of(AC_SIZE_QUICK, &z);
+    z.nsettings = 1;
+    z.settings[0] = AC_MOE_SHIFT_NSETTINGS - 1;
+    z.epochs = 0;
+    unsigned long last = (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) / AC_MOE_SHIFT_NSETTINGS - 1;
+    cr_assert_leq(ac_moe_shift_data_seed(last, 0, AC_MOE_SHIFT_NSETTINGS - 1) + AC_MOE_TAB_TRAIN_SEED_OFFSET,
+                  AC_SEED_MAX, "the last seed allowed overflows");
+    ac_msg msg = {{0}};
+    ac_trial_record rec;
+    ac_trial_record_init(&rec, 1);
+    cr_assert_eq(ac_moe_ood_trial_at(&z, last, 1, &rec, &msg), AC_EINVAL, "seed %lu + trial 1 accepted", last);
+    cr_assert(strstr(msg.text, "--seed") != NULL, "%s", msg.text);
+    ac_trial_record_clear(&rec);
+    ac_trial_record_init(&rec, 0);
+    cr_assert_eq(ac_moe_ood_trial_at(&z, last, 0, &rec, &msg), AC_OK, "%s", msg.text);
+    ac_trial_record_clear(&rec);
+    ac_moe_tab train, test;
+    ac_moe_tab_init(&train);
+    ac_moe_tab_init(&test);
+    ac_moe_tab_settings ts;
+    ac_moe_tab_settings_default(&ts);
+    ac_moe_tab_result res;
+    cr_assert_eq(ac_moe_tab_run(&train, &test, &ts, AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET + 1, &res, &msg),
+                 AC_EINVAL);
+    cr_assert(strstr(msg.text, "at most") != NULL, "%s", msg.text);
+}
+
 /* The tolerance's derivation: with many seeds the pooled SD estimates the
  * noise level, and a shift of 5 standard errors is caught while none is
  * not (seeded draws; the pass side fails with probability 0.27%). */

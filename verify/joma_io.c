@@ -5,8 +5,8 @@
  * place.  Numbers are read and written under a private C locale object
  * (uselocale), never by changing the process locale. */
 #include "verify/joma_io.h"
-#include "verify/text.h"
 #include "verify/json_array.h"
+#include "verify/text.h"
 
 #include <errno.h>
 #include <float.h>

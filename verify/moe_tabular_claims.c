@@ -158,6 +158,10 @@ ac_status ac_moe_tab_run(const ac_moe_tab *train, const ac_moe_tab *test, const 
     const char *why = ac_moe_tab_settings_check(s);
     if (why)
         return ac_fail(msg, AC_EINVAL, "tabular settings: %s", why);
+    if (seed > AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET)
+        return ac_fail(msg, AC_EINVAL,
+                       "seed %lu: training draws from seed + %lu, and MT19937 keeps 32 bits of a seed: at most %lu",
+                       seed, AC_MOE_TAB_TRAIN_SEED_OFFSET, AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET);
     if (train->L != test->L || train->ncat != test->ncat || train->L < 2 || train->ncat < 2 ||
         train->n < 1 || test->n < 1)
         return ac_fail(msg, AC_EINVAL,
@@ -170,7 +174,7 @@ ac_status ac_moe_tab_run(const ac_moe_tab *train, const ac_moe_tab *test, const 
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r)
         return ac_fail(msg, AC_ENOMEM, "no memory for the generator");
-    gsl_rng_set(r, seed + AC_MOE_TAB_TRAIN_SEED_OFFSET);
+    gsl_rng_set(r, seed + AC_MOE_TAB_TRAIN_SEED_OFFSET); /* within AC_SEED_MAX: checked above */
     ac_status st = run_attention(train, test, s, 1, r, res, msg);
     if (!st && s->bare)
         st = run_attention(train, test, s, 0, r, res, msg);
@@ -403,6 +407,15 @@ static ac_status ood_trial_sized(const ac_moe_ood_size *z, unsigned long seed, i
         ac_moe_shift_setting(z->settings[k], &ss);
         ss.n = z->n;
         unsigned long u = ac_moe_shift_data_seed(seed, index, z->settings[k]);
+        if (seed + (unsigned long)index > (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) / AC_MOE_SHIFT_NSETTINGS - 1) {
+            st = ac_fail(msg, AC_EINVAL,
+                         "seed %lu: trial %d draws setting %d from seed (S + i) * %d + k (+ %lu to train), past the "
+                         "%lu MT19937 distinguishes; run with --seed %lu or less",
+                         seed, index, z->settings[k], AC_MOE_SHIFT_NSETTINGS, AC_MOE_TAB_TRAIN_SEED_OFFSET,
+                         AC_SEED_MAX, (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) / AC_MOE_SHIFT_NSETTINGS - 1 -
+                                          (unsigned long)index);
+            break;
+        }
         gsl_rng_set(r, u);
         if (t)
             ac_trial_enter(t, AC_TRIAL_OTHER);

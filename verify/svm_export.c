@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "solvers/linalg.h"
-#include "verify/svm_io.h"
 #include "verify/json_array.h"
+#include "verify/svm_io.h"
 
 static double lambda_max(const ac_tpg_solution *s)
 {

@@ -165,8 +165,16 @@ ac_status ac_trial_band(ac_figure *fig, const char *label, const ac_trial_set *s
 
 /* ---- running trials ---- */
 
+/* The largest seed with numbers of its own: GSL's MT19937 (gsl_rng_set)
+ * keeps a seed's low 32 bits, so seed + 2^32 would draw seed's numbers.  A
+ * seed the code derives (trial i's seed + i, a setting's (S + i) * 12 + k)
+ * must stay within it too: past it, two runs would silently share draws.
+ * (Seed 0 is GSL's default seed 4357: the two draw the same numbers.) */
+#define AC_SEED_MAX 4294967295UL
+
 /* The generator of trial `index` of a run with base seed `seed`: MT19937
- * seeded with seed + index (`attncheck run --seed N`: trial i uses N + i). */
+ * seeded with seed + index (`attncheck run --seed N`: trial i uses N + i;
+ * run refuses an N with N + i > AC_SEED_MAX). */
 void ac_trial_rng_set(gsl_rng *r, unsigned long seed, int index);
 /* A new generator set as above (NULL on no memory; free with gsl_rng_free).
  * A trial that needs a second stream from its start allocates one. */
