@@ -401,4 +401,9 @@ if [ -n "$MEMCAP" ]; then
     grep_in err "p7000.json: paths solve: out of memory" "out of memory is not 'not positive definite'"
 fi
 
+# head-pruning's Markov half draws from seeds up to 247 + seed + trial: a
+# seed that passes 2^32 - 1 there is a claim error, not another run's draws
+expect 1 "head-pruning with seeds past 2^32-1" -- "$BIN" run paths.head-pruning --size quick --seed 4294967100 --quiet
+grep_in err "run with a seed at most 4294967048 minus the trial" "the message gives the largest seed"
+
 cli_summary cli_paths

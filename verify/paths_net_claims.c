@@ -316,6 +316,13 @@ static int pruning_ntrials(const ac_run_opts *o)
 static ac_status pruning_markov(const ac_paths_pruning_setup *su, unsigned long off, ac_trial *t,
                                 ac_msg *msg)
 {
+    /* the largest seed drawn from is the second random head's, 247 + off:
+     * past AC_SEED_MAX, MT19937 would repeat another run's draws */
+    if (off > AC_SEED_MAX - AC_PATHS_MARKOV_SEED_RANDOM2)
+        return ac_fail(msg, AC_EINVAL,
+                       "seed + trial %lu: the Markov task draws from seeds up to %lu + that, past the %lu MT19937 "
+                       "tells apart; run with a seed at most %lu minus the trial",
+                       off, AC_PATHS_MARKOV_SEED_RANDOM2, AC_SEED_MAX, AC_SEED_MAX - AC_PATHS_MARKOV_SEED_RANDOM2);
     ac_paths_settings s;
     ac_paths_markov_head heads[AC_PATHS_MARKOV_MAX_HEADS];
     int nh = ac_paths_markov_network(AC_PATHS_NET_FOUR_PATHS, su->m_theory_N, &s, heads);
