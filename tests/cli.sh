@@ -213,6 +213,10 @@ kill $reader 2>/dev/null # the writer never opened the FIFO: the checks below fa
 wait $reader
 check "the FIFO stays a FIFO" [ -p "$T/fifo" ]
 grep_in fifo.out "status: solved" "written through the FIFO"
+# a FIFO nobody reads: refused after a 5 s wait (it had blocked in open with
+# SIGINT and SIGTERM held, killable by SIGKILL alone); timeout's 124 marks a hang
+expect 2 "--out onto a FIFO with no reader" -- timeout 60 $SOLVE --out "$T/fifo"
+grep_in err "fifo: a FIFO that no process read in 5 s" "the message names the FIFO"
 # a full device: our own node when we may make one (root: never risk
 # /dev/full itself), else /dev/full
 FULL=/dev/full

@@ -386,6 +386,45 @@ Test(atomic, single_write_follows_links_and_writes_through_devices)
     cr_assert_eq(hidden_entries(dir), 0);
 }
 
+/* A FIFO is written through to its reader, also one that opens it after the
+ * write began; a FIFO nobody reads is refused after AC_ATOMIC_FIFO_WAIT, not
+ * waited on for ever (open() blocked with SIGINT held: killable by SIGKILL
+ * alone). */
+Test(atomic, a_fifo_waits_a_while_for_its_reader_then_is_refused)
+{
+    char fifo[128], got[128];
+    path_in(fifo, sizeof fifo, "fifo");
+    path_in(got, sizeof got, "got.txt");
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "%s", strerror(errno));
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) { /* the reader, late by 0.3 s */
+        nanosleep(&(struct timespec){0, 300000000L}, NULL);
+        FILE *in = fopen(fifo, "r"), *out = fopen(got, "w");
+        int c;
+        while (in && out && (c = fgetc(in)) != EOF)
+            fputc(c, out);
+        _exit(in && out && fclose(out) == 0 ? 0 : 1);
+    }
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_atomic_write(fifo, fill_text, "through", &msg), AC_OK, "%s", msg.text);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cr_assert_str_eq(slurp("got.txt"), "through");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(ac_atomic_write(fifo, fill_text, "nobody", &msg), AC_EIO);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    cr_assert(strstr(msg.text, fifo) && strstr(msg.text, "start the reader first"), "%s", msg.text);
+    /* a bound on the wait, not a timing of the code: 5 s, within a generous
+     * margin for a loaded machine */
+    cr_assert(waited >= AC_ATOMIC_FIFO_WAIT * 0.9 && waited < AC_ATOMIC_FIFO_WAIT + 30.0, "waited %g s", waited);
+    struct stat sb;
+    cr_assert(stat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+}
+
 /* The file open as standard output is written through at its offset, never
  * replaced: a shell's `{ echo before; cmd --out /dev/stdout; echo after; } >
  * f` keeps all three.  Standard output is pointed at dir/stdout.txt for the

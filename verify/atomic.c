@@ -124,10 +124,36 @@ static ac_status write_through(ac_atomic *a, const char *path, int fd, ac_msg *m
     return AC_OK;
 }
 
-/* Open path itself for writing, without creating or replacing it. */
+/* Open path itself for writing, without creating or replacing it.  Opened
+ * non-blocking: a FIFO nobody reads would block open() for ever, and the
+ * CLI holds SIGINT/SIGTERM while it writes (SA_RESTART restarts the open),
+ * so the run could be stopped by SIGKILL alone.  A FIFO without a reader
+ * (ENXIO) is tried again every 10 ms for AC_ATOMIC_FIFO_WAIT seconds (a
+ * reader started just after the command), then refused; the descriptor then
+ * blocks again, so that writes wait for a slow reader instead of failing
+ * with EAGAIN. */
 static ac_status open_direct(ac_atomic *a, const char *path, ac_msg *msg)
 {
-    return write_through(a, path, open(path, O_WRONLY | O_TRUNC), msg);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_NONBLOCK);
+    for (int tries = 0; fd < 0 && errno == ENXIO; tries++) {
+        struct stat sb;
+        if (stat(path, &sb) != 0 || !S_ISFIFO(sb.st_mode)) {
+            errno = ENXIO;
+            break;
+        }
+        if (tries >= (int)(AC_ATOMIC_FIFO_WAIT * 100))
+            return ac_fail(msg, AC_EIO, "%s: a FIFO that no process read in %g s: start the reader first", path,
+                           AC_ATOMIC_FIFO_WAIT);
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+        fd = open(path, O_WRONLY | O_TRUNC | O_NONBLOCK);
+    }
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : 0;
+    if (fd >= 0 && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
+        int e = errno;
+        close(fd);
+        return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    return write_through(a, path, fd, msg);
 }
 
 /* 1 or 2 when sb is the file open as standard output or error, else -1. */

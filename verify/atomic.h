@@ -12,7 +12,8 @@
  *     written through as below;
  *   - a device, FIFO or socket (/dev/stdout, /dev/null, a pipe): written
  *     through, opened without O_CREAT, never replaced; not atomic, but write
- *     errors (ENOSPC on /dev/full) are still reported;
+ *     errors (ENOSPC on /dev/full) are still reported; a FIFO that no
+ *     process opens for reading within AC_ATOMIC_FIFO_WAIT is refused;
  *   - a directory: refused (AC_EINVAL);
  *   - the very file open as this process's standard output or error (same
  *     device and inode: `--out /dev/stdout` with stdout redirected to a
@@ -55,6 +56,9 @@
 #include "solvers/status.h"
 
 #define AC_ATOMIC_PATH_MAX 4096
+/* Seconds a write through a FIFO waits for a reader before it is refused
+ * (a FIFO nobody opens would otherwise hang the run). */
+#define AC_ATOMIC_FIFO_WAIT 5.0
 
 typedef struct {
     FILE *f;
