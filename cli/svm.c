@@ -39,6 +39,8 @@ typedef struct {
     double *E;
     int K, d;
     ac_tpg *G;
+    int *id;    /* without embeddings: the file's id of token j (G's tokens are 0..n-1, the ids that occur) */
+    int K_file; /* ... and 1 + the largest id, what the outputs call the vocabulary */
 } svm_input;
 
 static void input_free(svm_input *in)
@@ -46,7 +48,42 @@ static void input_free(svm_input *in)
     ac_tpg_data_free(in->D);
     free(in->E);
     ac_tpg_free(in->G);
+    free(in->id);
     memset(in, 0, sizeof *in);
+}
+
+static int by_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Renumber D's tokens 0..n-1 in the order of the ids that occur, *ids[j]
+ * the id of token j: the graphs hold ngraph x (K + 1) rows, so with K the
+ * largest id a 3 kB file naming token 10^8 asked for gigabytes; now memory
+ * follows the tokens the file has.  The order of ids is kept, so edges,
+ * components and their numbering are those of the file's ids. */
+static ac_status renumber(ac_tpg_data *D, int **ids, ac_msg *msg)
+{
+    int ntok = D->off[D->n], nu = 0;
+    int *u = malloc(sizeof *u * (size_t)(ntok > 0 ? ntok : 1));
+    if (!u)
+        return ac_fail(msg, AC_ENOMEM, "%s: no memory to number %d tokens", D->source ? D->source : "data", ntok);
+    memcpy(u, D->tok, sizeof *u * (size_t)ntok);
+    qsort(u, (size_t)ntok, sizeof *u, by_int);
+    for (int i = 0; i < ntok; i++)
+        if (nu == 0 || u[i] != u[nu - 1])
+            u[nu++] = u[i];
+    for (int i = 0; i < ntok; i++)
+        D->tok[i] = (int)((int *)bsearch(&D->tok[i], u, (size_t)nu, sizeof *u, by_int) - u);
+    for (int i = 0; i < D->n; i++) {
+        /* a label not in its sequence keeps an id the check below refuses (K = nu) */
+        const int *at = bsearch(&D->label[i], u, (size_t)nu, sizeof *u, by_int);
+        D->label[i] = at ? (int)(at - u) : nu;
+    }
+    D->K = nu > 0 ? nu : 1;
+    *ids = u;
+    return AC_OK;
 }
 
 /* Read DATA (and EMB when emb_path is non-NULL), check them against each
@@ -56,6 +93,14 @@ static int load(const char *data_path, const char *emb_path, svm_input *in)
     ac_msg msg = {{0}};
     memset(in, 0, sizeof *in);
     ac_status st = ac_svm_io_read_data(data_path, 0, &in->D, &msg);
+    if (st == AC_OK)
+        in->K_file = in->D->K;
+    if (st == AC_OK && !emb_path) {
+        /* a label outside its sequence is refused with the file's ids first */
+        st = ac_tpg_data_check(in->D, 1, &msg);
+        if (st == AC_OK)
+            st = renumber(in->D, &in->id, &msg);
+    }
     if (st == AC_OK && emb_path) {
         st = ac_svm_io_read_emb(emb_path, &in->E, &in->K, &in->d, &msg);
         if (st == AC_OK)
@@ -91,15 +136,20 @@ static int parse_out_format(const char *s, unsigned allowed, out_format *f)
     return 0;
 }
 
-static void graph_text(const ac_tpg *G)
+/* The printers name tokens by the file's ids (in->id) and the vocabulary
+ * as the file implies it (in->K_file); G's tokens are 0..G->K-1. */
+static void graph_text(const svm_input *in)
 {
+    const ac_tpg *G = in->G;
+    const int *id = in->id;
     int K = G->K;
-    printf("vocabulary: %d tokens; %d token-priority graphs (one per last token that occurs)\n", K, G->ngraph);
+    printf("vocabulary: %d tokens; %d token-priority graphs (one per last token that occurs)\n", in->K_file,
+           G->ngraph);
     for (int g = 0; g < G->ngraph; g++) {
-        printf("\nlast token %d: %d edges\n  edges:", G->last[g], ac_tpg_nedges(G, g));
+        printf("\nlast token %d: %d edges\n  edges:", id[G->last[g]], ac_tpg_nedges(G, g));
         for (int j = 0; j < K; j++)
             for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
-                printf(" %d->%d", j, G->adj[e]);
+                printf(" %d->%d", id[j], id[G->adj[e]]);
         printf("\n  SCCs in priority order (higher first):\n");
         ac_tpg_cond ce;
         if (ac_tpg_condensation(G, g, &ce, NULL) != AC_OK)
@@ -110,7 +160,7 @@ static void graph_text(const ac_tpg *G)
             printf("    SCC %d: {", A);
             for (int j = 0, first = 1; j < K; j++)
                 if (G->comp[(size_t)g * K + j] == A)
-                    printf(first ? "%d" : ", %d", j), first = 0;
+                    printf(first ? "%d" : ", %d", id[j]), first = 0;
             printf("}%s", G->comp_size[(size_t)g * K + A] > 1 ? "  (cyclic)" : "");
             for (int any = 0; c < ce.n && ce.from[c] == A; c++)
                 printf(any++ ? ", %d" : "  -> SCC %d", ce.to[c]);
@@ -120,22 +170,24 @@ static void graph_text(const ac_tpg *G)
     }
 }
 
-static json_t *graph_json(const ac_tpg *G)
+static json_t *graph_json(const svm_input *in)
 {
+    const ac_tpg *G = in->G;
+    const int *id = in->id;
     int K = G->K;
     json_t *root = json_object(), *graphs = json_array();
-    json_object_set_new(root, "K", json_integer(K));
+    json_object_set_new(root, "K", json_integer(in->K_file));
     for (int g = 0; g < G->ngraph; g++) {
         json_t *o = json_object(), *edges = json_array(), *sccs = json_array(), *order = json_array();
-        json_object_set_new(o, "last", json_integer(G->last[g]));
+        json_object_set_new(o, "last", json_integer(id[G->last[g]]));
         for (int j = 0; j < K; j++)
             for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
-                json_array_append_new(edges, json_pack("[ii]", j, G->adj[e]));
+                json_array_append_new(edges, json_pack("[ii]", id[j], id[G->adj[e]]));
         for (int A = 0; A < G->nlive[g]; A++) {
             json_t *members = json_array();
             for (int j = 0; j < K; j++)
                 if (G->comp[(size_t)g * K + j] == A)
-                    json_array_append_new(members, json_integer(j));
+                    json_array_append_new(members, json_integer(id[j]));
             json_array_append_new(sccs, json_pack("{s:i,s:o}", "id", A, "tokens", members));
         }
         ac_tpg_cond ce;
@@ -153,23 +205,25 @@ static json_t *graph_json(const ac_tpg *G)
     return root;
 }
 
-static void graph_dot(const ac_tpg *G)
+static void graph_dot(const svm_input *in)
 {
+    const ac_tpg *G = in->G;
+    const int *id = in->id;
     int K = G->K;
     printf("digraph tpg {\n  compound=true;\n  node [shape=circle];\n");
     for (int g = 0; g < G->ngraph; g++) {
-        int k = G->last[g];
+        int k = id[G->last[g]];
         printf("  subgraph cluster_k%d {\n    label=\"last token %d\";\n", k, k);
         for (int A = 0; A < G->nlive[g]; A++) {
             printf("    subgraph cluster_k%d_scc%d {\n      label=\"SCC %d\"; style=rounded;\n", k, A, A);
             for (int j = 0; j < K; j++)
                 if (G->comp[(size_t)g * K + j] == A && G->in_graph[(size_t)g * K + j])
-                    printf("      k%d_t%d [label=\"%d\"];\n", k, j, j);
+                    printf("      k%d_t%d [label=\"%d\"];\n", k, id[j], id[j]);
             printf("    }\n");
         }
         for (int j = 0; j < K; j++)
             for (int e = G->adj_off[(size_t)g * (K + 1) + j]; e < G->adj_off[(size_t)g * (K + 1) + j + 1]; e++)
-                printf("    k%d_t%d -> k%d_t%d;\n", k, j, k, G->adj[e]);
+                printf("    k%d_t%d -> k%d_t%d;\n", k, id[j], k, id[G->adj[e]]);
         printf("  }\n");
     }
     printf("}\n");
@@ -215,11 +269,11 @@ static int svm_graph(int argc, char **argv)
         return EXIT_USAGE;
     int st = EXIT_HOLDS;
     if (fmt == OUT_TEXT)
-        graph_text(in.G);
+        graph_text(&in);
     else if (fmt == OUT_DOT)
-        graph_dot(in.G);
+        graph_dot(&in);
     else
-        st = print_json(graph_json(in.G));
+        st = print_json(graph_json(&in));
     input_free(&in);
     return cli_finish(st);
 }
