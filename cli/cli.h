@@ -47,7 +47,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parse an integer/real option value into *out; on a bad value print
  * "attncheck: --NAME: 'TEXT' is not ..." and return 0.  The whole text must
  * be the number: no leading or trailing space, no trailing characters; the
- * value must lie in [lo, hi] (both ends included). */
+ * value must lie in [lo, hi] (both ends included).  A real is decimal
+ * (digits, sign, point, exponent: no hexadecimal, "inf" or "nan"); a
+ * subnormal value is read as itself. */
 int cli_long(const char *name, const char *text, long lo, long hi, long *out);
 int cli_double(const char *name, const char *text, double lo, double hi, double *out);
 

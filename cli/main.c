@@ -8,8 +8,10 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <gsl/gsl_errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,8 +60,14 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
 {
     char *end;
     errno = 0;
-    double v = bare(text) ? strtod(text, &end) : 0.0;
-    if (!bare(text) || errno || end == text || *end || !(v >= lo && v <= hi)) {
+    /* decimal only: strtod also reads hexadecimal ("0x10" is 16, "0x1p-3"),
+     * which no one means on a command line.  An underflow (ERANGE with a
+     * subnormal or zero result) is a value all the same, judged by the range. */
+    int decimal = strspn(text, "0123456789+-.eE") == strlen(text);
+    double v = bare(text) && decimal ? strtod(text, &end) : 0.0;
+    if (errno == ERANGE && fabs(v) < DBL_MIN)
+        errno = 0;
+    if (!bare(text) || !decimal || errno || end == text || *end || !(v >= lo && v <= hi)) {
         cli_error("--%s: '%s' is not a number in [%g, %g]", name, text, lo, hi);
         return 0;
     }

@@ -127,11 +127,13 @@ done
 grep_in err "^attncheck: --steps: '1e3'" "the message names the option and the value"
 accepted_opt "--steps 0 (lower end)" steps -- $TR --steps 0
 accepted_opt "--steps 100000000 (upper end)" steps -- $NF --steps 100000000
-for v in " 0.1" "0.1 " "" "0" "9e-301" "1.1e300" "nan" "inf" "-0.1"; do
+for v in " 0.1" "0.1 " "" "0" "9e-301" "1.1e300" "nan" "inf" "-0.1" "0x10" "0x1p-3" "infinity"; do
     expect 2 "--lr '$v' refused" -- $TR --lr "$v"
 done
 accepted_opt "--lr 1e-300 (lower end)" lr -- $NF --lr 1e-300
 accepted_opt "--lr 1e300 (upper end)" lr -- $NF --lr 1e300
+# a subnormal is a value (strtod's ERANGE on underflow had refused it as out of [0, ...])
+accepted_opt "joma integrate --atol 1e-310 (subnormal, in [0, DBL_MAX])" atol -- "$BIN" joma integrate --atol 1e-310
 # seeds are 0 to 2^32 - 1: MT19937 keeps 32 bits of a seed, so 2^32 would
 # draw seed 0's numbers (once accepted up to 2^62)
 for v in "-1" "4294967296" " 1"; do
