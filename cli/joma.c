@@ -1054,6 +1054,16 @@ static int joma_train(int argc, char **argv)
             s = ts.steps;
         ac_train_outcome oc = ac_joma_trainer_run(tr, s);
         const ac_train_info *ti = ac_joma_trainer_info(tr);
+        if (oc == AC_TRAIN_DIVERGED && !isfinite(ti->loss0)) {
+            /* no step was taken: the model overflows at its start (exp
+             * attention of logits of size --init-scale), not a divergence
+             * that a smaller --lr would cure; bad input, nothing written */
+            cli_error("%s: the loss at the start is %g, before any step: the %s attention model overflows at "
+                      "--init-scale %g; lower --init-scale",
+                      src, ti->loss0, ac_joma_attention_name(ts.attention), scale);
+            rc = EXIT_USAGE;
+            goto done;
+        }
         if (oc == AC_TRAIN_DIVERGED) {
             cli_error("%s: training diverged (loss %.3g, from %.3g at the start) at step %ld; lower --lr", src,
                       ti->loss, ti->loss0, ti->steps);

@@ -140,6 +140,11 @@ grep_in err "ragged.data:2: 3 numbers, but the first row (line 1) has 2" "ragged
 expect 2 "train with both inputs" -- $J train --tokens $EX/joma-tokens.txt --data "$T/syn.data"
 expect 1 "training that diverges" -- $J train --tokens $EX/joma-tokens.txt --lr 1000 --steps 50
 grep_in err "training diverged" "divergence named"
+# a loss that is not finite before any step is the start's overflow, not a
+# divergence ("lower --lr" cured nothing): exit 2, nothing written
+expect 2 "a start that overflows" -- $J train --tokens $EX/joma-tokens.txt --attention exp --init-scale 1e6 --out "$T/ovf.txt"
+grep_in err "before any step: the exp attention model overflows at --init-scale 1e+06; lower --init-scale" "the start's overflow named"
+absent "$T/ovf.txt" "an overflowing start"
 
 # MEMCAP keeps a regression from taking the machine's memory (2 GB of
 # address space); not under AddressSanitizer, which reserves terabytes.
