@@ -115,42 +115,38 @@ static void settings_text(FILE *f, const char *path, const ac_paths_task *t)
 
 typedef void (*text_fn)(FILE *f, const void *ctx);
 
+/* What emit writes: j (FMT_JSON) or text(ctx). */
+typedef struct {
+    out_format fmt;
+    json_t *j;
+    text_fn text;
+    const void *ctx;
+} emit_job;
+
+static ac_status fill_emit(FILE *f, void *ctx, ac_msg *msg)
+{
+    (void)msg;
+    const emit_job *e = ctx;
+    if (e->fmt == FMT_JSON) {
+        if (json_dumpf(e->j, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', f) == EOF)
+            return AC_EIO; /* the stream's error: the writer names the file and reason */
+    } else {
+        e->text(f, e->ctx);
+    }
+    return ferror(f) ? AC_EIO : AC_OK;
+}
+
 /* Write j (FMT_JSON) or text(ctx) to stdout or, whole or not at all, to out
- * (verify/atomic.h; signals held meanwhile).  0 after a message on
- * failure. */
+ * (cli_write_file: a signal while writing leaves out as it was).  0 after a
+ * message naming out and the reason on failure. */
 static int emit(const char *out, out_format fmt, json_t *j, text_fn text, const void *ctx)
 {
+    emit_job e = {fmt, j, text, ctx};
     ac_msg msg = {{0}};
-    ac_atomic a = {0};
-    FILE *f = stdout;
-    int ok = 1;
-    cli_hold_signals();
-    if (out) {
-        if (ac_atomic_open(&a, out, &msg) != AC_OK) {
-            cli_error("%s", msg.text);
-            cli_release_signals();
-            return 0;
-        }
-        f = a.f;
-    }
-    if (fmt == FMT_JSON) {
-        ok = json_dumpf(j, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0;
-        fputc('\n', f);
-    } else {
-        text(f, ctx);
-    }
-    if (out)
-        cli_test_stall(); /* tests/cli_paths.sh signals a run here */
-    if (out && (cli_interrupted() || !ok)) {
-        ac_atomic_abort(&a);
-        if (!ok)
-            cli_error("%s: write failed", out);
-    } else if (out && ac_atomic_commit(&a, &msg) != AC_OK) {
-        cli_error("%s", msg.text);
-        ok = 0;
-    }
-    cli_release_signals();
-    return ok;
+    ac_status st = out ? cli_write_file(out, fill_emit, &e, &msg) : fill_emit(stdout, &e, &msg);
+    if (st != AC_OK)
+        cli_error("%s", out ? msg.text : "standard output: write failed");
+    return st == AC_OK;
 }
 
 /* Read the task; 0 after a message naming the file on failure. */
@@ -672,6 +668,11 @@ static const task_row task_table[] = {
 };
 #define NTASKS ((int)(sizeof task_table / sizeof task_table[0]))
 
+/* The task file (docs/paths.md's format); AC_EIO when the stream failed. */
+static ac_status fill_task(FILE *f, void *ctx, ac_msg *msg)
+{
+    return ac_paths_task_write(f, ctx, msg);
+}
 
 static int paths_generate(int argc, char **argv)
 {
@@ -747,23 +748,13 @@ static int paths_generate(int argc, char **argv)
         cli_error("paths generate --task %s: %s", row->name, msg.text);
         return EXIT_USAGE;
     }
-    /* the file whole or not at all, also under SIGINT/SIGTERM (verify/atomic.h) */
-    ac_atomic a = {0};
-    cli_hold_signals();
-    ac_status st = ac_atomic_open(&a, out, &msg);
-    if (st == AC_OK) {
-        st = ac_paths_task_write(a.f, &t, &msg);
-        cli_test_stall();
-        if (st != AC_OK || cli_interrupted())
-            ac_atomic_abort(&a);
-        else
-            st = ac_atomic_commit(&a, &msg);
-    }
-    if (st != AC_OK && !cli_interrupted())
+    /* the file whole or not at all, also under SIGINT/SIGTERM (cli_write_file);
+     * a failed stream is "FILE: write failed: REASON" */
+    ac_status st = cli_write_file(out, fill_task, &t, &msg);
+    if (st != AC_OK)
         cli_error("%s", msg.text);
-    cli_release_signals();
     ac_paths_task_clear(&t);
-    return cli_finish(st == AC_OK && !cli_interrupted() ? EXIT_HOLDS : EXIT_USAGE);
+    return cli_finish(st == AC_OK ? EXIT_HOLDS : EXIT_USAGE);
 }
 
 static const cli_command paths_commands[] = {

@@ -401,6 +401,15 @@ if [ -n "$MEMCAP" ]; then
     grep_in err "p7000.json: paths solve: out of memory" "out of memory is not 'not positive definite'"
 fi
 
+# a full device: every writer names the file and the reason (generate said
+# "task writer: write failed", solve "write failed" with no reason)
+FULL=/dev/full
+mknod "$T/full" c 1 7 2>/dev/null && FULL="$T/full"
+for cmd in "generate --task markov --train 2 --test 2" "solve --task $TASK" "solve --task $TASK --format json"; do
+    expect 2 "paths $cmd --out a full device" -- "$BIN" paths $cmd --out "$FULL"
+    grep_in err "^attncheck: $FULL: write failed: No space left on device" "paths $cmd: file and reason"
+done
+
 # head-pruning's Markov half draws from seeds up to 247 + seed + trial: a
 # seed that passes 2^32 - 1 there is a claim error, not another run's draws
 expect 1 "head-pruning with seeds past 2^32-1" -- "$BIN" run paths.head-pruning --size quick --seed 4294967100 --quiet
