@@ -489,6 +489,12 @@ static int moe_generate(int argc, char **argv)
     ac_moe_shift_settings ss;
     ac_moe_shift_setting((int)setting, &ss);
     ss.n = (int)n;
+    if (2 * ss.n < ss.ncat) { /* the settings' check would say "2n pooled rows", not which option */
+        cli_error("moe generate: --n %ld: the %d deciles need at least %d rows in the two splits together: give "
+                  "--n %d or more",
+                  n, ss.ncat, ss.ncat, (ss.ncat + 1) / 2);
+        return EXIT_USAGE;
+    }
     ac_moe_tab train, test;
     ac_moe_tab_init(&train);
     ac_moe_tab_init(&test);

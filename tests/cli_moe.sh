@@ -107,6 +107,9 @@ check "generate replays from its seed" cmp -s "$T/sim.csv" "$T/sim2.csv"
 expect 2 "generate --task equivalence is not here yet" -- "$BIN" moe generate --task nope --out "$T/x"
 absent "$T/x.csv" "unknown task"
 expect 2 "generate --setting 12 refused" -- "$BIN" moe generate --task shift --setting 12 --out "$T/x"
+expect 2 "generate --n 4 (fewer rows than deciles) refused" -- "$BIN" moe generate --task shift --n 4 --out "$T/x"
+grep_in err "\-\-n 4: the 10 deciles need at least 10 rows in the two splits together: give --n 5 or more" "the message names --n and its least value"
+expect 0 "generate --n 5 (the least)" -- "$BIN" moe generate --task shift --n 5 --out "$T/x"
 expect 2 "generate --out ending in /" -- "$BIN" moe generate --task shift --out "$T/"
 
 # With the claim in the registry (the lead adds it): a trial exported and
