@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "verify/atomic.h"
 #include "verify/claim.h" /* AC_VERSION */
+#include "verify/text.h"
 
 static char command_line[4096];
 
@@ -72,6 +73,21 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
         return 0;
     }
     *out = v;
+    return 1;
+}
+
+int cli_utf8(const char *name, const char *text)
+{
+    const unsigned char *b = (const unsigned char *)text;
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n;) {
+        size_t k = b[i] < 0x80 ? 1 : ac_utf8_seq(b, n, i);
+        if (!k) {
+            cli_error("--%s: byte 0x%02x at position %zu is not UTF-8", name, b[i], i + 1);
+            return 0;
+        }
+        i += k;
+    }
     return 1;
 }
 

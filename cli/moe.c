@@ -208,7 +208,8 @@ static ac_status tabular_fill(FILE *f, void *ctx, ac_msg *msg)
                     json_array_append_new(per, ac_json_real_or_null(v[m]));
                 }
                 json_object_set_new(jm, tab_metric_keys[q],
-                                    json_pack("{s:f, s:f, s:o}", "mean", mean, "sd", sd, "per_seed", per));
+                                    json_pack("{s:o, s:o, s:o}", "mean", ac_json_real_or_null(mean), "sd",
+                                              ac_json_real_or_null(sd), "per_seed", per));
             }
         }
         int bad = json_dumpf(root, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) != 0;
@@ -325,6 +326,12 @@ static int moe_tabular(int argc, char **argv)
                   "argument (see --help)");
         return EXIT_USAGE;
     }
+    /* they name the table's text, which is UTF-8 (the reader's rule), and
+     * go into the JSON, which holds UTF-8 alone: refused now, not after
+     * the training */
+    if (!cli_utf8("target", t.target) || !cli_utf8("train-where", t.train_where) ||
+        !cli_utf8("test-where", t.test_where) || (fmt == OUT_JSON && !cli_utf8("csv", t.csv)))
+        return EXIT_USAGE;
     if (t.seed + (unsigned long)(t.seeds - 1) > AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) {
         cli_error("--seed %lu --seeds %d: seed s trains from MT19937 seeded s + %lu, which keeps 32 bits of a seed: "
                   "the last seed may be %lu",
@@ -366,6 +373,7 @@ static int moe_tabular(int argc, char **argv)
                 rc = EXIT_USAGE;
             }
         } else if (tabular_fill(stdout, &o, &msg) != AC_OK) {
+            cli_error("standard output: %s", msg.text);
             rc = EXIT_USAGE;
         }
     }

@@ -376,7 +376,8 @@ int moe_check(int argc, char **argv)
         cli_error("moe check: expected --model FILE and no other argument (see --help)");
         return EXIT_USAGE;
     }
-    if (cli_same_file(res.model, out) || !cli_out_writable(out))
+    /* JSON holds UTF-8 alone: a path that is not would fail after the check */
+    if ((json && !cli_utf8("model", res.model)) || cli_same_file(res.model, out) || !cli_out_writable(out))
         return EXIT_USAGE;
     ac_moe_model *mm = load_model(res.model);
     if (!mm)

@@ -87,6 +87,14 @@ grep_in err "none.csv: cannot open" "missing file named"
 expect 2 "a filter without '='" -- $TAB --csv $EX --target play --train-where region --test-where region=south
 grep_in err "expected COL=VALUE" "filter syntax"
 expect 2 "--seeds 0 refused" -- $TAB --csv $EX $ARGS --seeds 0
+# text that is not UTF-8: a filter value (it can match no cell of a UTF-8
+# table, and JSON cannot carry it) is refused before training, a table at
+# its line and column (the JSON writer had failed after all the training)
+expect 2 "a filter value that is not UTF-8" -- $TAB --csv $EX --target play --train-where "region=north,$(printf '\377')" --test-where region=south --format json
+grep_in err "^attncheck: --train-where: byte 0xff at position 14 is not UTF-8" "the option and byte named"
+printf 'a\377,b\n1,2\n' >"$T/latin1.csv"
+expect 2 "a table that is not UTF-8" -- $TAB --csv "$T/latin1.csv" --target b --train-where a=1 --test-where a=1
+grep_in err "latin1.csv:1: not a text file (byte 0xff at column 2)" "file, line and column"
 # seed s trains from s + 1000003 within 2^32 - 1 (MT19937 keeps 32 bits)
 expect 2 "--seed whose training seed passes 2^32-1" -- $TAB --csv $EX $ARGS --seed 4293967293
 grep_in err "the last seed may be 4293967292" "the message gives the last seed"

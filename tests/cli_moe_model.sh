@@ -12,6 +12,13 @@ done
 
 # The hand-written example of docs/moe.md.
 expect 0 "check on the example model" -- "$BIN" moe check --model $EX/moe-model.json
+# a model path that is not UTF-8 cannot go into the JSON result: refused
+# before the check (json_pack had failed after it, "out of memory")
+NOTUTF=$(printf 'm\377.json')
+cp $EX/moe-model.json "$T/$NOTUTF"
+expect 2 "check --format json on a path that is not UTF-8" -- "$BIN" moe check --model "$T/$NOTUTF" --format json
+grep_in err "^attncheck: --model: byte 0xff at position" "the byte and option named"
+expect 0 "... which text output takes" -- "$BIN" moe check --model "$T/$NOTUTF"
 grep_in out "the equivalence holds" "the example holds"
 expect 0 "convert the example model" -- "$BIN" moe convert --model $EX/moe-model.json --out "$T/form.json"
 check "convert wrote the form" grep -q '"format": "attncheck-moe-form-1"' "$T/form.json"

@@ -286,6 +286,12 @@ ac_status ac_moe_csv_parse(const char *text, const char *name, ac_moe_csv *c, ac
      * of the header. */
     text += ac_utf8_bom(text, strnlen(text, AC_UTF8_BOM_LEN));
     size_t len = strlen(text);
+    /* text as every user-file reader takes it (verify/text.h): names and
+     * cells are written back into JSON, which takes UTF-8 alone (jansson
+     * refused a bad byte there after all the training, as "out of memory") */
+    ac_status tst = ac_text_check((const unsigned char *)text, len, name, msg);
+    if (tst != AC_OK)
+        return tst;
     c->buf = malloc(len + 1);
     if (!c->buf)
         return ac_fail(msg, AC_ENOMEM, "%s: no memory", name);

@@ -127,7 +127,9 @@ void ac_moe_csv_clear(ac_moe_csv *c);
  * AC_EPARSE with "PATH: ..." for an empty file (no header), a header
  * without data rows, an empty or repeated column name, a row with another
  * number of cells ("PATH:LINE: 7 cells, the header has 9") or a line over
- * AC_MOE_CSV_LINE_MAX, a NUL byte, a file over AC_MOE_CSV_BYTES_MAX;
+ * AC_MOE_CSV_LINE_MAX, a NUL byte, text that is not UTF-8 or holds a
+ * control character ("PATH:LINE: not a text file (byte 0xNN at column C)",
+ * verify/text.h), a file over AC_MOE_CSV_BYTES_MAX;
  * AC_ENOMEM.  A UTF-8 byte-order mark at the start is skipped.  On error c
  * is left empty. */
 ac_status ac_moe_csv_read(const char *path, ac_moe_csv *c, ac_msg *msg);
