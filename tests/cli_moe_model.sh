@@ -22,6 +22,11 @@ expect 0 "... which text output takes" -- "$BIN" moe check --model "$T/$NOTUTF"
 grep_in out "the equivalence holds" "the example holds"
 expect 0 "convert the example model" -- "$BIN" moe convert --model $EX/moe-model.json --out "$T/form.json"
 check "convert wrote the form" grep -q '"format": "attncheck-moe-form-1"' "$T/form.json"
+# entries near DBL_MAX overflow in the form: named, not "out of memory"
+awk '/"E"/ { on = 1 } on { gsub(/-?[0-9]+\.[0-9]+/, "1.7e308") } { print }' $EX/moe-model.json >"$T/ovf.json"
+expect 2 "convert of a model whose form overflows" -- "$BIN" moe convert --model "$T/ovf.json" --out "$T/ovf-form.json"
+grep_in err "the form's gamma has inf at flat index 0: the model's entries overflow double" "the array, entry and cause named"
+absent "$T/ovf-form.json" "an overflowing form"
 check "the form has gates" grep -q '"gamma": \[\[\[' "$T/form.json"
 
 # Every variant of moe.equivalence exported (trial 0 at seed 5; the model is

@@ -2,6 +2,7 @@
 #include "verify/moe_io.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -313,6 +314,20 @@ ac_status ac_moe_form_write(FILE *f, void *ctx, ac_msg *msg)
         {"G1", 2, {d, d}, fm->G1},
         {"G2", 2, {dv, dv}, fm->G2},
     };
+    /* JSON has no inf or NaN: a form entry that overflowed (a + b, rho of
+     * entries near DBL_MAX) is named here, where json_real's NULL had read
+     * as "out of memory" */
+    for (size_t k = 0; k < sizeof arrs / sizeof arrs[0]; k++) {
+        size_t n = arrs[k].a ? 1 : 0;
+        for (int r = 0; r < arrs[k].rank; r++)
+            n *= (size_t)arrs[k].dims[r];
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(arrs[k].a[i]))
+                return ac_fail(msg, AC_ENUMERIC,
+                               "the form's %s has %g at flat index %zu: the model's entries overflow double "
+                               "in the reparameterisation; scale them down",
+                               arrs[k].key, arrs[k].a[i], i);
+    }
     json_t *root = json_object();
     ac_status st = root ? AC_OK : AC_ENOMEM;
     if (st == AC_OK)
