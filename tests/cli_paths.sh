@@ -234,7 +234,14 @@ absent "$T/no" "a refused --out"
 # growing its buffer until memory ran out).  ulimit keeps a regression from
 # taking the machine's memory.
 expect 2 "a task from /dev/zero" -- sh -c "$MEMCAP exec timeout 30 \"$BIN\" paths solve --task /dev/zero"
-grep_in err "/dev/zero:1:1: " "the endless input: file, line, column"
+grep_in err "/dev/zero: a NUL byte: not a JSON text file" "the endless input: file and cause"
+# a NUL byte inside a task: named as such (jansson took it for the end of the
+# file: "invalid token near end of file"), also in a merge's records
+printf '{"L": 1,\n "H": \000 2}\n' >"$T/nul.json"
+expect 2 "a task with a NUL byte" -- "$BIN" paths solve --task "$T/nul.json"
+grep_in err "nul.json: a NUL byte: not a JSON text file" "the NUL named"
+expect 2 "records with a NUL byte" -- "$BIN" merge "$T/nul.json"
+grep_in err "nul.json: a NUL byte: not a JSON text file" "the NUL named by merge"
 # A UTF-8 byte-order mark (Windows editors write one) is skipped, as RFC 8259
 # allows, and as the joma readers do.
 printf '\357\273\277' | cat - "$TASK" >"$T/bom.json"

@@ -21,6 +21,12 @@ typedef struct {
  * s->max. */
 static size_t counted(stream_source *s, const char *buf, size_t n)
 {
+    /* jansson takes a NUL byte for the end of the input and would report
+     * "... near end of file" in the middle of it */
+    if (memchr(buf, '\0', n)) {
+        s->err = EILSEQ;
+        return (size_t)-1;
+    }
     for (size_t i = 0; i < n; i++)
         s->seps += buf[i] == '[' || buf[i] == '{' || buf[i] == ',' || buf[i] == ':';
     if (s->seps > s->max) {
@@ -61,6 +67,15 @@ static size_t read_chunk(void *buffer, size_t buflen, void *data)
     return counted(s, buffer, n);
 }
 
+const char *ac_json_read_error(int read_errno)
+{
+    static char buf[128];
+    if (read_errno == EILSEQ)
+        return "a NUL byte: not a JSON text file";
+    snprintf(buf, sizeof buf, "read error: %s", strerror(read_errno));
+    return buf;
+}
+
 json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno)
 {
     return ac_json_read_stream_max(f, (size_t)-1, err, read_errno);
@@ -87,7 +102,7 @@ ac_status ac_json_load(const char *path, json_t **root, ac_msg *msg)
     fclose(f);
     if (rerr) {
         json_decref(j);
-        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(rerr));
+        return ac_fail(msg, rerr == EILSEQ ? AC_EPARSE : AC_EIO, "%s: %s", path, ac_json_read_error(rerr));
     }
     if (!j)
         return ac_fail(msg, AC_EPARSE, "%s:%d:%d: %s", path, err.line, err.column, err.text);

@@ -33,8 +33,13 @@ json_t *ac_json_real_or_null(double x);
  * /dev/zero) stops at its first byte.  A UTF-8 byte-order mark at the start
  * (editors on some systems write one) is skipped.  Returns the root (a new
  * reference) or NULL with err filled by jansson; *read_errno is the errno
- * of a failed read (then the root is NULL or to be dropped), else 0. */
+ * of a failed read (then the root is NULL or to be dropped), EILSEQ for a
+ * NUL byte in the text (which jansson would take for its end), else 0. */
 json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno);
+/* What a *read_errno of the readers above means, for a message after
+ * "PATH: ": "a NUL byte: not a JSON text file" or "read error: REASON".
+ * A static buffer: use it before the next call. */
+const char *ac_json_read_error(int read_errno);
 /* The same, stopping with *read_errno = EFBIG (root NULL) once the text
  * read holds more than max_values JSON values, counted from above by their
  * separators ('[', '{', ',', ':', strings' contents included): jansson

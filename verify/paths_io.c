@@ -823,7 +823,7 @@ ac_status ac_paths_task_read(const char *path, ac_paths_task *t, ac_msg *msg)
         return too_many_values(path, at, msg);
     if (rerr) {
         json_decref(root);
-        return ac_fail(msg, AC_EIO, "%s: read error: %s", path, strerror(rerr));
+        return ac_fail(msg, rerr == EILSEQ ? AC_EPARSE : AC_EIO, "%s: %s", path, ac_json_read_error(rerr));
     }
     return task_from_root(root, &err, path, t, msg);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "verify/atomic.h"
+#include "verify/json_array.h"
 
 /* ---- records ------------------------------------------------------------ */
 
@@ -359,9 +360,13 @@ ac_status ac_trial_set_read(const char *path, ac_trial_set *set, ac_msg *msg)
     if (!f)
         return ac_fail(msg, AC_EIO, "%s: cannot open: %s", path, strerror(errno));
     json_error_t err;
-    json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
-    int read_error = ferror(f) ? errno : 0;
+    int read_error;
+    json_t *j = ac_json_read_stream(f, &err, &read_error); /* a NUL byte named, a BOM skipped */
     fclose(f);
+    if (read_error == EILSEQ) {
+        json_decref(j);
+        return ac_fail(msg, AC_EPARSE, "%s: %s", path, ac_json_read_error(read_error));
+    }
     if (read_error) { /* a directory opens, then fails to read */
         json_decref(j);
         return ac_fail(msg, AC_EIO, "%s: read failed: %s", path, strerror(read_error));
