@@ -37,7 +37,9 @@ const char *ac_status_str(ac_status s);
 /* A message buffer that library code fills with the sentence naming the bad
  * input (file, line, quantity, bound) when it returns an error.  Callers may
  * pass NULL when they need only the code. */
-#define AC_MSG_LEN 512
+/* A path of PATH_MAX (4096) and the sentence after it: at 512 a long path
+ * cut off the key and the reason, the part the message is for. */
+#define AC_MSG_LEN (4096 + 1024)
 typedef struct {
     char text[AC_MSG_LEN];
 } ac_msg;

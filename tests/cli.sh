@@ -70,6 +70,12 @@ printf '0 1 | 0\n1 2 0\n' >"$T/bad.data"
 expect 2 "missing |" -- "$BIN" svm solve "$T/bad.data" --embeddings $EX/toy.emb --out "$T/x.json"
 grep_in err "bad.data:2:" "the message names file and line"
 absent "$T/x.json" "a failed solve"
+# a path of 3000 bytes and the reason after it, whole (messages were cut at 512 bytes)
+LONGDIR=$T/$(printf 'd%.0s' $(seq 200)); for i in $(seq 14); do LONGDIR=$LONGDIR/$(printf 'd%.0s' $(seq 200)); done
+mkdir -p "$LONGDIR" && printf '0 1 | 3\n' >"$LONGDIR/lab.data"
+expect 2 "a bad file at a 3000-byte path" -- "$BIN" svm graph "$LONGDIR/lab.data"
+grep_in err "lab.data:1: label 3 does not occur in its sequence" "the whole path, then line and reason"
+rm -rf "$T/ddd"*
 printf '0 1 | 3\n' >"$T/lab.data"
 expect 2 "label absent from its sequence" -- "$BIN" svm graph "$T/lab.data"
 grep_in err "lab.data:1:" "absent label: file and line"

@@ -85,7 +85,7 @@ ac_status ac_tpg_data_check(const ac_tpg_data *D, int need_label_in_seq, ac_msg 
         return ac_fail(msg, AC_ESIZE, "number of examples n = %d; need n >= 0", D->n);
     if (D->off[0] != 0)
         return ac_fail(msg, AC_ESIZE, "sequence offsets start at %d; need off[0] = 0", D->off[0]);
-    char at[AC_MSG_LEN / 2];
+    char at[AC_MSG_LEN - 512]; /* a path of PATH_MAX and its line; the reason takes the rest */
     for (int i = 0; i < D->n; i++) {
         const int *tok = D->tok + D->off[i];
         int len = D->off[i + 1] - D->off[i];

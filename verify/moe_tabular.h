@@ -113,7 +113,7 @@ ac_status ac_moe_shift_generate(const ac_moe_shift_settings *s, gsl_rng *r, ac_m
  * first non-blank character is '#' (comments) are skipped.  A
  * struct the caller owns (_init, _clear). */
 typedef struct {
-    char path[512];  /* the name messages use (copied) */
+    char path[4096]; /* the name messages use (copied; PATH_MAX) */
     int ncol, nrow;
     char **name;     /* ncol column names */
     char **cell;     /* nrow x ncol cells, row-major */
