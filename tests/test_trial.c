@@ -218,9 +218,11 @@ Test(trial, json_of_another_shape_is_refused)
         "\"vectors\": {}}]}",
         "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"vectors\": {}}]}",
         "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0}]}",
+        /* more records than trials: refused before any is read */
+        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 1, \"records\": [{}, {}]}",
     };
-    const char *says[] = {"need", "size", "outside", "entry 1", "both",
-                          "not an object", "index", "index", "index", "vectors"};
+    const char *says[] = {"need", "size", "outside", "entry 1", "appears twice",
+                          "not an object", "index", "index", "index", "vectors", "more than the 1 trials"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *j = json_loads(bad[i], 0, NULL);
         cr_assert_not_null(j);
