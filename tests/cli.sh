@@ -417,6 +417,15 @@ st=$?
 check "run --out killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
 check "SIGTERM: the old tables and index are intact" sh -c "cksum '$T/part'/*.md '$T/part'/*.json | cmp -s - '$T/part.sum'"
 check "SIGTERM: no staging left" [ -z "$(ls -A "$T/part" | grep '^\.')" ]
+# ... and into a directory it had to create, it leaves no directory
+AC_TEST_STALL_SECONDS=30 "$BIN" run svm.structure --size quick --seed 9 --quiet --out "$T/fresh/sub" >/dev/null 2>&1 &
+p=$!
+wait_for "$T/fresh/sub/.attncheck-set.*/svm.md" || echo "FAIL: no staging appeared in fresh/sub"
+kill -TERM $p
+wait $p 2>/dev/null
+st=$?
+check "run --out NEW/DIR killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
+absent "$T/fresh" "the directories a killed run created"
 
 # ---- a sweep split over machines: run --trials/--records, then merge ------
 # The merged table is the full run's, bit for bit (JSON carries every double

@@ -229,6 +229,35 @@ Test(atomic, cleared_or_failed_set_leaves_the_old_files)
     cr_assert_eq(hidden_entries(dir), 0, "the staging is left after a clear");
 }
 
+/* A set into directories it had to create: given up, it leaves none of
+ * them (an interrupted run --out NEW/DIR left NEW/DIR empty); committed, it
+ * keeps them; a directory that was there is never removed. */
+Test(atomic, a_set_given_up_removes_the_directories_it_created)
+{
+    char top[128], deep[192];
+    path_in(top, sizeof top, "new");
+    snprintf(deep, sizeof deep, "%s/a/b/", top);
+    ac_atomic_set s;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_atomic_set_init(&s, deep, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_atomic_set_write(&s, "x.txt", fill_text, "x", &msg), AC_OK, "%s", msg.text);
+    ac_atomic_set_clear(&s);
+    cr_assert_eq(access(top, F_OK), -1, "a created directory was left");
+    cr_assert_eq(access(dir, F_OK), 0, "a directory that was there was removed");
+    cr_assert_eq(ac_atomic_set_init(&s, deep, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_atomic_set_write(&s, "x.txt", fill_text, "x", &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_atomic_set_commit(&s, &msg), AC_OK, "%s", msg.text);
+    char p[256];
+    snprintf(p, sizeof p, "%sx.txt", deep);
+    cr_assert_eq(access(p, F_OK), 0, "the committed set is gone");
+    /* an existing, empty directory stays after a set given up */
+    snprintf(p, sizeof p, "%s/empty", dir);
+    cr_assert_eq(mkdir(p, 0777), 0);
+    cr_assert_eq(ac_atomic_set_init(&s, p, &msg), AC_OK, "%s", msg.text);
+    ac_atomic_set_clear(&s);
+    cr_assert_eq(access(p, F_OK), 0, "an existing directory was removed");
+}
+
 Test(atomic, stream_error_names_the_file_and_the_reason_once)
 {
     ac_atomic_set s;

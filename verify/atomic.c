@@ -279,28 +279,42 @@ ac_status ac_atomic_write(const char *path, ac_atomic_fill fill, void *ctx, ac_m
     return ac_atomic_commit(&a, msg);
 }
 
-ac_status ac_mkdir_p(const char *path, ac_msg *msg)
+/* ac_mkdir_p, and the outermost directory it created into made (cap
+ * bytes; "" when all were there), when made is not NULL. */
+static ac_status mkdir_p_made(const char *path, char *made, size_t cap, ac_msg *msg)
 {
     char buf[AC_ATOMIC_PATH_MAX];
+    if (made)
+        made[0] = '\0';
     if (!path[0])
         return ac_fail(msg, AC_EINVAL, "empty directory name");
     if (strlen(path) >= sizeof buf)
         return ac_fail(msg, AC_EINVAL, "%s: path too long", path);
     snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/')
             continue;
+        char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        if (mkdir(buf, 0777) == 0) {
+            if (made && !made[0])
+                snprintf(made, cap, "%s", buf);
+        } else if (errno != EEXIST) {
             return ac_fail(msg, AC_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = '/';
+        }
+        *p = c;
+        if (!c)
+            break;
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ac_fail(msg, AC_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
     struct stat sb;
     if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return ac_fail(msg, AC_EIO, "%s: not a directory", buf);
     return AC_OK;
+}
+
+ac_status ac_mkdir_p(const char *path, ac_msg *msg)
+{
+    return mkdir_p_made(path, NULL, 0, msg);
 }
 
 /* ---- sets ---------------------------------------------------------------- */
@@ -443,7 +457,7 @@ ac_status ac_atomic_set_init(ac_atomic_set *s, const char *dir, ac_msg *msg)
     memset(s, 0, sizeof *s);
     if (strlen(dir) >= sizeof s->dir)
         return ac_fail(msg, AC_EINVAL, "%s: path too long", dir);
-    ac_status st = ac_mkdir_p(dir, msg);
+    ac_status st = mkdir_p_made(dir, s->made, sizeof s->made, msg);
     if (st == AC_OK)
         st = ac_atomic_recover(dir, msg);
     if (st != AC_OK)
@@ -545,6 +559,8 @@ ac_status ac_atomic_set_commit(ac_atomic_set *s, ac_msg *msg)
         if (move_member(s->stage, s->dir, s->names[i]) != 0)
             st = ac_fail(msg, AC_EIO, "%s/%s: cannot move into place: %s", s->dir, s->names[i], strerror(errno));
     dir_unlock(lock);
+    if (st == AC_OK)
+        s->made[0] = '\0'; /* the directories hold the set now */
     ac_atomic_set_clear(s);
     return st;
 }
@@ -553,6 +569,22 @@ void ac_atomic_set_clear(ac_atomic_set *s)
 {
     if (s->stage[0])
         remove_tree(s->stage, STAGE_DEPTH);
+    /* a set given up leaves no directory it created: from DIR up to the
+     * outermost one made, each removed if empty (rmdir refuses one that is
+     * not, e.g. where another run wrote meanwhile) */
+    if (s->made[0]) {
+        char d[AC_ATOMIC_PATH_MAX];
+        snprintf(d, sizeof d, "%s", s->dir);
+        for (size_t n = strlen(d); n > 1 && d[n - 1] == '/'; n--)
+            d[n - 1] = '\0';
+        size_t stop = strlen(s->made);
+        while (strlen(d) >= stop && rmdir(d) == 0) {
+            char *slash = strrchr(d, '/');
+            if (!slash || slash == d)
+                break;
+            *slash = '\0';
+        }
+    }
     free(s->names);
     memset(s, 0, sizeof *s);
 }

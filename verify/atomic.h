@@ -106,6 +106,8 @@ ac_status ac_mkdir_p(const char *path, ac_msg *msg);
 typedef struct {
     char dir[AC_ATOMIC_PATH_MAX];         /* the target directory */
     char stage[AC_ATOMIC_PATH_MAX + 64];  /* its staging directory ("" when clear) */
+    char made[AC_ATOMIC_PATH_MAX];        /* the outermost directory init created ("" none):
+                                             a clear without a commit removes what it made */
     int n;                                /* members so far, in order */
     char (*names)[AC_ATOMIC_NAME_MAX];    /* n names (owned) */
     double lock_wait;                     /* seconds the commit waits for the lock (> 0;
@@ -113,8 +115,10 @@ typedef struct {
 } ac_atomic_set;
 
 /* Begin a set of outputs in directory dir (created with its parents when
- * missing): recover what dead runs left in dir (see above), then create the
- * staging directory.  On failure s is clear and nothing is staged. */
+ * missing; a set cleared without a commit removes them again, so that an
+ * interrupted or failed run leaves no empty directory): recover what dead
+ * runs left in dir (see above), then create the staging directory.  On
+ * failure s is clear and nothing is staged. */
 ac_status ac_atomic_set_init(ac_atomic_set *s, const char *dir, ac_msg *msg);
 
 /* Write member name of the set through fill (as ac_atomic_write).  AC_EINVAL
