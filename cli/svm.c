@@ -782,8 +782,8 @@ static int svm_generate(int argc, char **argv)
                               .T = sz[1] ? (int)sz[1] : def->T,
                               .K = sz[2] ? (int)sz[2] : def->K,
                               .d = sz[3] ? (int)sz[3] : def->d,
-                              .mode = (ac_svm_gen_mode)mode,
-                              .max_tries = AC_SVM_GEN_MAX_TRIES};
+                              .mode = (ac_svm_gen_mode)mode};
+    gs.max_tries = ac_svm_gen_tries(gs.n, gs.T); /* about a minute of redraws at most */
     ac_msg msg = {{0}};
     if (ac_svm_gen_check(&gs, &msg) != AC_OK) {
         cli_error("svm generate: %s", msg.text);

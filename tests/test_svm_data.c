@@ -352,3 +352,17 @@ Test(svm_data, impossible_structure_ends_after_max_tries)
                        m.text);
     gsl_rng_free(r);
 }
+
+/* The redraws stop at about a minute of drawing: AC_SVM_GEN_MAX_TRIES for
+ * small datasets, AC_SVM_GEN_MAX_DRAWN / (n T) for large ones, at least
+ * one.  (10^5 redraws of 20 000 tokens had run over two minutes.) */
+Test(svm_data, redraws_are_bounded_by_the_tokens_drawn)
+{
+    cr_assert_eq(ac_svm_gen_tries(6, 4), AC_SVM_GEN_MAX_TRIES);
+    cr_assert_eq(ac_svm_gen_tries(1000, 20), AC_SVM_GEN_MAX_DRAWN / 20000);
+    cr_assert_leq((double)ac_svm_gen_tries(1000, 20) * 20000, (double)AC_SVM_GEN_MAX_DRAWN);
+    cr_assert_eq(ac_svm_gen_tries(100000000, 100), 1, "a dataset over the bound still gets one draw");
+    for (int n = 1; n <= 1000000; n *= 7)
+        cr_assert_leq((double)ac_svm_gen_tries(n, 13) * n * 13,
+                      fmax((double)AC_SVM_GEN_MAX_DRAWN, (double)n * 13), "n = %d", n);
+}

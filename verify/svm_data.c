@@ -10,6 +10,12 @@
 
 static const char *const mode_names[] = {"any", "acyclic", "cyclic"};
 
+long ac_svm_gen_tries(int n, int T)
+{
+    double per = (double)(n > 0 ? n : 1) * (T > 0 ? T : 1), fit = floor((double)AC_SVM_GEN_MAX_DRAWN / per);
+    return fit < 1.0 ? 1 : fit < (double)AC_SVM_GEN_MAX_TRIES ? (long)fit : AC_SVM_GEN_MAX_TRIES;
+}
+
 const char *ac_svm_gen_mode_str(ac_svm_gen_mode m)
 {
     return (unsigned)m < 3 ? mode_names[m] : "?";

@@ -21,6 +21,15 @@ int ac_svm_gen_mode_parse(const char *s);
  * probability about 1/3 at the paper's sizes; 10^5 failures mean the sizes
  * make the asked-for structure practically impossible. */
 #define AC_SVM_GEN_MAX_TRIES 100000
+/* Tokens drawn over all redraws, at most: a draw costs some 63 ns a token
+ * (measured, n = 1000, T = 20: 1.26 ms a draw), so 10^9 is about a minute.
+ * 10^5 redraws of a large dataset whose asked-for structure never comes
+ * (acyclic at n = 1000, T = 20, K = 30) took over two minutes. */
+#define AC_SVM_GEN_MAX_DRAWN 1000000000L
+
+/* The redraws for n examples of T tokens: AC_SVM_GEN_MAX_TRIES, fewer where
+ * they would draw more than AC_SVM_GEN_MAX_DRAWN tokens, at least 1. */
+long ac_svm_gen_tries(int n, int T);
 
 /* Most tokens in a dataset (n*T) and entries in the embeddings (K*d) the
  * generator draws: 10^8, i.e. 400 MB of ids or 800 MB of doubles, already
