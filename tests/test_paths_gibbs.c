@@ -303,7 +303,8 @@ Test(paths_gibbs, settings_check_rejects_each_bad_setting)
     tiny_settings(&s);
     cr_assert_null(ac_paths_gibbs_settings_check(&s));
     b = s, b.net.n[1] = 2.5;
-    cr_expect_not_null(ac_paths_gibbs_settings_check(&b));
+    const char *why = ac_paths_gibbs_settings_check(&b);
+    cr_expect(why && strstr(why, "width n[1] = 2.5"), "the width is not named: %s", why ? why : "(none)");
     b = s, b.chains = 0;
     cr_expect_not_null(ac_paths_gibbs_settings_check(&b));
     b = s, b.burn = -1;

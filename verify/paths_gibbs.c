@@ -71,8 +71,13 @@ const char *ac_paths_gibbs_settings_check(const ac_paths_gibbs_settings *s)
         return why;
     for (int l = 0; l <= s->net.L; l++) {
         double v = s->net.n[l];
-        if (v != floor(v) || v < 1 || v > AC_PATHS_GIBBS_MAX_WIDTH)
-            return "gibbs settings: every width n[l] must be an integer in 1..100000";
+        if (v != floor(v) || v < 1 || v > AC_PATHS_GIBBS_MAX_WIDTH) {
+            /* which width: a task's widths differ by layer */
+            static char why_n[128];
+            snprintf(why_n, sizeof why_n, "gibbs settings: width n[%d] = %.6g must be an integer in 1..%d", l, v,
+                     AC_PATHS_GIBBS_MAX_WIDTH);
+            return why_n;
+        }
     }
     if (s->chains < 1)
         return "gibbs settings: chains must be >= 1";

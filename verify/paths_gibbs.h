@@ -69,7 +69,8 @@ typedef struct {
 /* net from ac_paths_settings_default (L = 1, H = 1, widths 1, T = 1), the
  * defaults above, all blocks. */
 void ac_paths_gibbs_settings_default(ac_paths_gibbs_settings *s);
-/* NULL when usable, else the sentence naming the setting (static storage):
+/* NULL when usable, else the sentence naming the setting (static storage,
+ * a width's sentence valid until the next call):
  * the net's own check, a width that is not an integer in
  * 1..AC_PATHS_GIBBS_MAX_WIDTH, chains < 1, burn < 0, keep < 4, no block. */
 const char *ac_paths_gibbs_settings_check(const ac_paths_gibbs_settings *s);
