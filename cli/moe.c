@@ -129,19 +129,20 @@ static int tabular_load(tabular_run *t)
  * and 48 s on 7). */
 #define TABULAR_PARAMS_MAX 2.5e6
 
-/* The attention model's training grows as epochs x rows x L (L^2 + K^2)
- * (L cells a row, K categories: measured on 5000 training rows of L = 6,
- * 40 epochs: 1.6 s at K = 10, 415 s at K = 200, 1.0e-8 to 2.4e-8 s a unit
- * over these and 20000 rows at K = 10), which the parameter count above
- * does not see: a 5000-row table of 200 categories ran 35 minutes at the
- * default 200 epochs.  TABULAR_ATTN_WORK_MAX units of all seeds (x 2 with
- * --bare, a second model) are about one to two minutes. */
-#define TABULAR_ATTN_WORK_MAX 5e9
+/* The attention model's training grows as epochs x rows x L (4 L + K) (L
+ * cells a row, K categories), which the parameter count above does not see:
+ * measured on this machine, alone, 5000 training rows of L = 6 and 40 epochs
+ * took 1.1 s at K = 10 and 7.8 s at K = 200 (2.9e-8 s a unit), and 20 000
+ * rows at K = 10 and 200 epochs some 38 s (4.7e-8 s a unit).  The largest
+ * table the reader takes (3 million rows) would have run for hours.
+ * TABULAR_ATTN_WORK_MAX units over all seeds (x 2 with --bare, a second
+ * model) are a minute or two. */
+#define TABULAR_ATTN_WORK_MAX 2.5e9
 
 static int tabular_attn_fits(const tabular_run *t)
 {
     const double L = t->train.L, K = t->ncat,
-                 unit = (double)t->train.n * L * (L * L + K * K) * (t->bare ? 2.0 : 1.0),
+                 unit = (double)t->train.n * L * (4 * L + K) * (t->bare ? 2.0 : 1.0),
                  work = (double)t->seeds * t->epochs * unit;
     if (work <= TABULAR_ATTN_WORK_MAX)
         return 1;
@@ -151,7 +152,7 @@ static int tabular_attn_fits(const tabular_run *t)
         snprintf(how, sizeof how, "--epochs %.0f or fewer (at --seeds %d) gets under it", fit, t->seeds);
     else
         snprintf(how, sizeof how, "even one epoch is over it: fewer rows, categories or columns");
-    cli_error("%s: the attention model's training is --seeds %d x --epochs %d x %d rows x L (L^2 + K^2) (L = %.0f "
+    cli_error("%s: the attention model's training is --seeds %d x --epochs %d x %d rows x L (4 L + K) (L = %.0f "
               "cells, K = %.0f categories)%s = %.3g, over the limit of %.3g (a minute or two); %s",
               t->csv, t->seeds, t->epochs, t->train.n, L, K, t->bare ? " x 2 (--bare)" : "", work,
               TABULAR_ATTN_WORK_MAX, how);

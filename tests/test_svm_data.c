@@ -355,7 +355,7 @@ Test(svm_data, impossible_structure_ends_after_max_tries)
 
 /* The redraws stop at about a minute of drawing: AC_SVM_GEN_MAX_TRIES for
  * small datasets, AC_SVM_GEN_MAX_DRAWN / (n T) for large ones, at least
- * one.  (10^5 redraws of 20 000 tokens had run over two minutes.) */
+ * one.  (10^5 redraws of 20 000 tokens had taken 90 s, of 10^6 hours.) */
 Test(svm_data, redraws_are_bounded_by_the_tokens_drawn)
 {
     cr_assert_eq(ac_svm_gen_tries(6, 4), AC_SVM_GEN_MAX_TRIES);

@@ -21,10 +21,11 @@ int ac_svm_gen_mode_parse(const char *s);
  * probability about 1/3 at the paper's sizes; 10^5 failures mean the sizes
  * make the asked-for structure practically impossible. */
 #define AC_SVM_GEN_MAX_TRIES 100000
-/* Tokens drawn over all redraws, at most: a draw costs some 63 ns a token
- * (measured, n = 1000, T = 20: 1.26 ms a draw), so 10^9 is about a minute.
- * 10^5 redraws of a large dataset whose asked-for structure never comes
- * (acyclic at n = 1000, T = 20, K = 30) took over two minutes. */
+/* Tokens drawn over all redraws, at most: a draw costs some 45 ns a token
+ * (measured alone, n = 1000, T = 20: 0.9 ms a draw), so 10^9 is under a
+ * minute.  10^5 redraws of a dataset whose asked-for structure never comes
+ * take 10^5 n T tokens: 90 s at n = 1000, T = 20 (acyclic, K = 30), hours
+ * at n T = 10^6. */
 #define AC_SVM_GEN_MAX_DRAWN 1000000000L
 
 /* The redraws for n examples of T tokens: AC_SVM_GEN_MAX_TRIES, fewer where
