@@ -369,6 +369,9 @@ Test(atomic, recovery_drops_an_uncommitted_set_and_dead_temporaries_only)
     put(older, "a user's file");
     snprintf(backup, sizeof backup, "thesis.tmp.%ld.backup", dead);
     put(backup, "a user's file");
+    char inner[64]; /* ours only where the name starts with the prefix */
+    snprintf(inner, sizeof inner, "report.attncheck-tmp.%ld.abcdef", dead);
+    put(inner, "a user's file");
     ac_msg msg = {{0}};
     cr_assert_eq(ac_atomic_recover(dir, &msg), AC_OK, "%s", msg.text);
     cr_assert_str_eq(slurp("a.txt"), "old a", "an uncommitted set was applied");
@@ -381,6 +384,7 @@ Test(atomic, recovery_drops_an_uncommitted_set_and_dead_temporaries_only)
     cr_assert_str_eq(slurp(notes), "a user's file");
     cr_assert_str_eq(slurp(older), "a user's file");
     cr_assert_str_eq(slurp(backup), "a user's file");
+    cr_assert_str_eq(slurp(inner), "a user's file");
 }
 
 Test(atomic, single_write_follows_links_and_writes_through_devices)
