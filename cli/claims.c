@@ -263,25 +263,29 @@ static int out_dir_usable(const char *dir)
  * the command reads or writes besides (merge's records, run --records): the
  * set would write over them and nothing would be left of the records.  0
  * after a message naming both. */
-static int out_spares(const char *dir, char *const *files, int n)
+/* 0 after a message when file is DIR/name. */
+static int spares_member(const char *dir, const char *file, const char *name)
 {
     char member[AC_ATOMIC_PATH_MAX + AC_ATOMIC_NAME_MAX];
+    snprintf(member, sizeof member, "%s/%s", dir, name);
+    if (!cli_names_one_file(file, member))
+        return 1;
+    cli_error("--out %s would replace %s, which this command reads or writes (as %s): give another directory", dir,
+              file, member);
+    return 0;
+}
+
+static int out_spares(const char *dir, char *const *files, int n)
+{
+    char name[AC_ATOMIC_NAME_MAX];
     for (int i = 0; i < n; i++) {
-        for (int p = 0; p <= ac_registry_npapers(); p++)
+        if (!spares_member(dir, files[i], "README.md"))
+            return 0;
+        for (int p = 0; p < ac_registry_npapers(); p++)
             for (int f = 0; f < AC_FMT_COUNT; f++) {
-                if (p == ac_registry_npapers() && f > 0)
-                    break;
-                if (p < ac_registry_npapers())
-                    snprintf(member, sizeof member, "%s/%s.%s", dir, ac_registry_paper(p)->name,
-                             ac_format_ext((ac_format)f));
-                else
-                    snprintf(member, sizeof member, "%s/README.md", dir);
-                if (cli_names_one_file(files[i], member)) {
-                    cli_error("--out %s would replace %s, which this command reads or writes (as %s): give "
-                              "another directory",
-                              dir, files[i], member);
+                snprintf(name, sizeof name, "%s.%s", ac_registry_paper(p)->name, ac_format_ext((ac_format)f));
+                if (!spares_member(dir, files[i], name))
                     return 0;
-                }
             }
         /* DIR/figures/ is replaced whole, with whatever lies in it */
         char fig[AC_ATOMIC_PATH_MAX + 16], canon[2 * AC_ATOMIC_PATH_MAX];

@@ -271,16 +271,6 @@ grep_in err "$T/no/dir/sol: cannot create" "the path named"
 mkdir -p "$T/k"
 "$BIN" svm generate --mode cyclic --seed 1 --out "$T/k/inst" >/dev/null 2>&1
 cksum "$T/k/inst.data" "$T/k/inst.emb" >"$T/k.sum"
-# wait_for PATTERN: up to 20 s until a file matching PATTERN exists
-wait_for() {
-    i=0
-    while [ $i -lt 200 ]; do
-        for f in $1; do [ -e "$f" ] && return 0; done
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
 # kill_generate SIGNAL: a generate over inst, signalled while it stalls
 # between its two files; prints its exit status
 kill_generate() {
@@ -408,22 +398,12 @@ mkdir -p "$T/part/figures"
 expect 0 "rerun into the same directory" -- "$BIN" run svm.structure svm.high-precision --size quick --quiet --out "$T/part"
 absent "$T/part/figures/stale.png" "a figure of an older run"
 cksum "$T/part"/*.md "$T/part"/*.json >"$T/part.sum"
-AC_TEST_STALL_SECONDS=30 "$BIN" run svm.structure --size quick --seed 9 --quiet --out "$T/part" >/dev/null 2>&1 &
-p=$!
-wait_for "$T/part/.attncheck-set.*/svm.md" || echo "FAIL: no staging appeared"
-kill -TERM $p
-wait $p 2>/dev/null
-st=$?
+term_when "$T/part/.attncheck-set.*/svm.md" "run --out" -- "$BIN" run svm.structure --size quick --seed 9 --quiet --out "$T/part"
 check "run --out killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
 check "SIGTERM: the old tables and index are intact" sh -c "cksum '$T/part'/*.md '$T/part'/*.json | cmp -s - '$T/part.sum'"
 check "SIGTERM: no staging left" [ -z "$(ls -A "$T/part" | grep '^\.')" ]
 # ... and into a directory it had to create, it leaves no directory
-AC_TEST_STALL_SECONDS=30 "$BIN" run svm.structure --size quick --seed 9 --quiet --out "$T/fresh/sub" >/dev/null 2>&1 &
-p=$!
-wait_for "$T/fresh/sub/.attncheck-set.*/svm.md" || echo "FAIL: no staging appeared in fresh/sub"
-kill -TERM $p
-wait $p 2>/dev/null
-st=$?
+term_when "$T/fresh/sub/.attncheck-set.*/svm.md" "run --out NEW/DIR" -- "$BIN" run svm.structure --size quick --seed 9 --quiet --out "$T/fresh/sub"
 check "run --out NEW/DIR killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
 absent "$T/fresh" "the directories a killed run created"
 

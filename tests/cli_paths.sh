@@ -175,32 +175,17 @@ grep_in err "none.json: cannot open" "missing file message"
 expect 2 "solve: a directory as task" -- "$BIN" paths solve --task "$T"
 
 # --- signalled while writing: the old output intact, no temporary left --------
-# (clilib's check and expect use the globals what and f: other names here)
-wait_for() {
-    i=0
-    while [ $i -lt 200 ]; do
-        for w in $1; do [ -e "$w" ] && return 0; done
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
 mkdir -p "$T/k"
 echo old >"$T/k/sol.json"
 echo old >"$T/k/task.json"
 for cmd in solve generate; do
     if [ $cmd = solve ]; then
-        AC_TEST_STALL_SECONDS=30 "$BIN" paths solve --task "$TASK" --format json --out "$T/k/sol.json" >/dev/null 2>&1 &
         file=sol.json
+        term_when "$T/k/.attncheck-tmp.*" $cmd -- "$BIN" paths solve --task "$TASK" --format json --out "$T/k/sol.json"
     else
-        AC_TEST_STALL_SECONDS=30 "$BIN" paths generate --task markov --train 2 --test 2 --out "$T/k/task.json" >/dev/null 2>&1 &
         file=task.json
+        term_when "$T/k/.attncheck-tmp.*" $cmd -- "$BIN" paths generate --task markov --train 2 --test 2 --out "$T/k/task.json"
     fi
-    p=$!
-    wait_for "$T/k/.attncheck-tmp.*" || echo "FAIL: $cmd: no temporary appeared"
-    kill -TERM $p
-    wait $p 2>/dev/null
-    st=$?
     check "$cmd killed by SIGTERM: exit $st, not 143" [ $st -eq 143 ]
     check "$cmd killed: the old $file intact" grep -qx old "$T/k/$file"
     check "$cmd killed: no temporary left" [ -z "$(ls -A "$T/k" | grep -v -x -e sol.json -e task.json)" ]

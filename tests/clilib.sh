@@ -70,6 +70,35 @@ signal_while_writing() {
     check "$sig_what: SIGTERM while writing: no temporary left" [ "$(ls -A "$sig_dir")" = "$(basename "$sig_file")" ]
 }
 
+# wait_for PATTERN: up to 20 s until a file matching PATTERN exists.  (The
+# loop variable is not f or what: clilib's check and expect use those.)
+wait_for() {
+    i=0
+    while [ $i -lt 200 ]; do
+        for wf_path in $1; do [ -e "$wf_path" ] && return 0; done
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# term_when PATTERN WHAT -- COMMAND...: run COMMAND in the background with
+# the test hook stalling it once its output is written (not yet committed),
+# wait until a file matching PATTERN (its temporary or staging) exists, send
+# SIGTERM and leave COMMAND's exit status in $st.
+term_when() {
+    tw_pattern=$1 tw_what=$2; shift 3
+    AC_TEST_STALL_SECONDS=30 "$@" >/dev/null 2>&1 &
+    tw_pid=$!
+    if ! wait_for "$tw_pattern"; then
+        fail=$((fail + 1))
+        echo "FAIL: $tw_what: $tw_pattern did not appear"
+    fi
+    kill -TERM $tw_pid
+    wait $tw_pid 2>/dev/null
+    st=$?
+}
+
 # cli_summary NAME: print the counts; the script's exit status is 0 only when
 # nothing failed.
 cli_summary() {
