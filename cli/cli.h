@@ -51,12 +51,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (digits, sign, point, exponent: no hexadecimal, "inf" or "nan"); a
  * subnormal value is read as itself. */
 int cli_long(const char *name, const char *text, long lo, long hi, long *out);
-/* 1 when the value of option --NAME is UTF-8 text (verify/text.h's rule);
- * else 0 after "attncheck: --NAME: byte 0xNN at position P is not UTF-8".
- * For a value that is matched against a file's text (which the readers
- * require to be UTF-8) or written into JSON (which holds UTF-8 alone). */
-int cli_utf8(const char *name, const char *text);
 int cli_double(const char *name, const char *text, double lo, double hi, double *out);
+/* 1 when the value of option --NAME is text as the readers take it
+ * (ac_text_first_bad: UTF-8, no control character); else 0 after
+ * "attncheck: --NAME: byte 0xNN at position P is not UTF-8 text".  For a
+ * value that is matched against a file's text or written into JSON (which
+ * holds UTF-8 alone). */
+int cli_utf8(const char *name, const char *text);
 
 /* getopt_long(argc, argv, "h", opts, ...) that refuses a long option given
  * twice ("--seed 1 ... --seed 2" would otherwise run with the last value

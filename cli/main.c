@@ -78,17 +78,11 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
 
 int cli_utf8(const char *name, const char *text)
 {
-    const unsigned char *b = (const unsigned char *)text;
-    size_t n = strlen(text);
-    for (size_t i = 0; i < n;) {
-        size_t k = b[i] < 0x80 ? 1 : ac_utf8_seq(b, n, i);
-        if (!k) {
-            cli_error("--%s: byte 0x%02x at position %zu is not UTF-8", name, b[i], i + 1);
-            return 0;
-        }
-        i += k;
-    }
-    return 1;
+    size_t n = strlen(text), bad = ac_text_first_bad((const unsigned char *)text, n);
+    if (bad == n)
+        return 1;
+    cli_error("--%s: byte 0x%02x at position %zu is not UTF-8 text", name, (unsigned char)text[bad], bad + 1);
+    return 0;
 }
 
 int cli_getopt(int argc, char **argv, const struct option *opts, unsigned long long *seen)
@@ -287,8 +281,7 @@ int main(int argc, char **argv)
                         cli_commands, cli_ncommands, argc, argv);
 }
 
-/* cli_same_file: cli.h. */
-/* cli_canonical_path, cli_names_one_file: cli.h */
+/* cli_canonical_path, cli_names_one_file, cli_same_file: cli.h */
 int cli_canonical_path(const char *path, char *out, size_t cap)
 {
     char dir[AC_ATOMIC_PATH_MAX];

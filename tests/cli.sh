@@ -61,6 +61,12 @@ csv_rows=$(($(wc -l <"$T/out") - 1))
 expect 0 "svm train with W_svm = 0, json" -- "$BIN" svm train "$T/cyc.data" --embeddings "$T/cyc.emb" --steps 3 --format json
 check "json has as many rows as csv ($csv_rows)" [ "$(grep -c '"step"' "$T/out")" -eq "$csv_rows" -a "$csv_rows" -gt 0 ]
 grep_in out '"corr_W_svm": null' "the NaN correlation is null"
+# a run that has converged at its start (one token: loss 0, gradient 0) shows
+# step 0 once (the next checkpoint, taking no step, had repeated it)
+printf '0 | 0\n' >"$T/one.data"
+printf '1 0\n' >"$T/one.emb"
+expect 0 "svm train converged at step 0" -- "$BIN" svm train "$T/one.data" --embeddings "$T/one.emb" --steps 10 --format csv
+check "one row for step 0" [ "$(grep -c '^0,' "$T/out")" -eq 1 ]
 expect 0 "svm generate" -- "$BIN" svm generate --mode cyclic --seed 3 --out "$T/g"
 expect 0 "svm solve on a generated instance" -- "$BIN" svm solve "$T/g.data" --embeddings "$T/g.emb"
 expect 2 "svm generate without --out" -- "$BIN" svm generate --mode cyclic

@@ -218,9 +218,14 @@ Test(moe_tabular_claims, a_seed_past_the_generators_range_is_refused)
     z.nsettings = 1;
     z.settings[0] = AC_MOE_SHIFT_NSETTINGS - 1;
     z.epochs = 0;
-    unsigned long last = (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) / AC_MOE_SHIFT_NSETTINGS - 1;
+    /* the largest S + i with (S + i) 12 + 11 + 1000003 <= 2^32 - 1, and the
+     * next one past it */
+    unsigned long last = (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET - (AC_MOE_SHIFT_NSETTINGS - 1)) /
+                         AC_MOE_SHIFT_NSETTINGS;
     cr_assert_leq(ac_moe_shift_data_seed(last, 0, AC_MOE_SHIFT_NSETTINGS - 1) + AC_MOE_TAB_TRAIN_SEED_OFFSET,
                   AC_SEED_MAX, "the last seed allowed overflows");
+    cr_assert_gt(ac_moe_shift_data_seed(last + 1, 0, AC_MOE_SHIFT_NSETTINGS - 1) + AC_MOE_TAB_TRAIN_SEED_OFFSET,
+                 AC_SEED_MAX, "the first seed refused fits");
     ac_msg msg = {{0}};
     ac_trial_record rec;
     ac_trial_record_init(&rec, 1);

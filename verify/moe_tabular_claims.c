@@ -393,6 +393,17 @@ static int ood_ntrials(const ac_run_opts *o)
 static ac_status ood_trial_sized(const ac_moe_ood_size *z, unsigned long seed, int index, ac_trial_record *rec,
                                  ac_trial *t, ac_msg *msg)
 {
+    /* the largest S + i whose seeds, (S + i) 12 + k for the data and that
+     * + AC_MOE_TAB_TRAIN_SEED_OFFSET to train, all stay within AC_SEED_MAX
+     * (k <= 11): past it MT19937 would repeat another run's draws */
+    const unsigned long last =
+        (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET - (AC_MOE_SHIFT_NSETTINGS - 1)) / AC_MOE_SHIFT_NSETTINGS;
+    if (seed + (unsigned long)index > last)
+        return ac_fail(msg, AC_EINVAL,
+                       "seed %lu: trial %d draws from seeds (S + i) * %d + k (+ %lu to train), past the %lu MT19937 "
+                       "tells apart; run with --seed %lu or less",
+                       seed, index, AC_MOE_SHIFT_NSETTINGS, AC_MOE_TAB_TRAIN_SEED_OFFSET, AC_SEED_MAX,
+                       last - (unsigned long)index);
     ac_moe_tab_settings ts;
     ac_moe_tab_settings_default(&ts);
     ts.epochs = z->epochs;
@@ -407,15 +418,6 @@ static ac_status ood_trial_sized(const ac_moe_ood_size *z, unsigned long seed, i
         ac_moe_shift_setting(z->settings[k], &ss);
         ss.n = z->n;
         unsigned long u = ac_moe_shift_data_seed(seed, index, z->settings[k]);
-        if (seed + (unsigned long)index > (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) / AC_MOE_SHIFT_NSETTINGS - 1) {
-            st = ac_fail(msg, AC_EINVAL,
-                         "seed %lu: trial %d draws setting %d from seed (S + i) * %d + k (+ %lu to train), past the "
-                         "%lu MT19937 distinguishes; run with --seed %lu or less",
-                         seed, index, z->settings[k], AC_MOE_SHIFT_NSETTINGS, AC_MOE_TAB_TRAIN_SEED_OFFSET,
-                         AC_SEED_MAX, (AC_SEED_MAX - AC_MOE_TAB_TRAIN_SEED_OFFSET) / AC_MOE_SHIFT_NSETTINGS - 1 -
-                                          (unsigned long)index);
-            break;
-        }
         gsl_rng_set(r, u);
         if (t)
             ac_trial_enter(t, AC_TRIAL_OTHER);

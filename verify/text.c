@@ -37,30 +37,36 @@ size_t ac_utf8_seq(const unsigned char *b, size_t len, size_t i)
     return n + 1;
 }
 
-/* AC_OK when b[0..len) is UTF-8 with no control character but tab, CR and
- * LF; else AC_EPARSE naming the first bad byte (the lead byte of a broken
- * multi-byte sequence), its line and its 1-based byte column. */
-ac_status ac_text_check(const unsigned char *b, size_t len, const char *name, ac_msg *msg)
+size_t ac_text_first_bad(const unsigned char *b, size_t len)
 {
-    long line = 1;
-    size_t start = 0;
     for (size_t i = 0; i < len;) {
         unsigned c = b[i];
         size_t n = 1;
-        if (c == '\n') {
-            line++;
-            start = i + 1;
-        } else if (c >= 0x80) {
+        if (c >= 0x80)
             n = ac_utf8_seq(b, len, i);
-        } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7F) {
+        else if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
             n = 0;
-        }
         if (n == 0)
-            return ac_fail(msg, AC_EPARSE, "%s:%ld: not a text file (byte 0x%02x at column %zu)",
-                           name, line, c, i - start + 1);
+            return i;
         i += n;
     }
-    return AC_OK;
+    return len;
+}
+
+/* AC_OK when b[0..len) is text (ac_text_first_bad); else AC_EPARSE naming
+ * the first bad byte, its line and its 1-based byte column. */
+ac_status ac_text_check(const unsigned char *b, size_t len, const char *name, ac_msg *msg)
+{
+    size_t bad = ac_text_first_bad(b, len);
+    if (bad == len)
+        return AC_OK;
+    long line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i < bad; i++)
+        if (b[i] == '\n')
+            line++, start = i + 1;
+    return ac_fail(msg, AC_EPARSE, "%s:%ld: not a text file (byte 0x%02x at column %zu)", name, line, b[bad],
+                   bad - start + 1);
 }
 
 size_t ac_utf8_bom(const void *b, size_t len)

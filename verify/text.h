@@ -11,6 +11,11 @@
  * U+10FFFF), or 0 when there is none. */
 size_t ac_utf8_seq(const unsigned char *b, size_t len, size_t i);
 
+/* The index of the first byte of b[0..len) that is not text: not UTF-8 (the
+ * lead byte of a broken sequence) or a control character other than tab, CR
+ * and LF; len when there is none. */
+size_t ac_text_first_bad(const unsigned char *b, size_t len);
+
 /* AC_OK when b[0..len) is UTF-8 with no control character but tab, CR and
  * LF; else AC_EPARSE with msg "NAME:LINE: not a text file (byte 0xNN at
  * column C)" for the first bad byte (the lead byte of a broken sequence). */
