@@ -92,6 +92,10 @@ void cli_release_signals(void);
  * after fill, so that a test can signal a run there.  The status of
  * ac_atomic_write otherwise (msg says why). */
 ac_status cli_write_file(const char *path, ac_atomic_fill fill, void *ctx, ac_msg *msg);
+/* A command's output: through fill to path by cli_write_file, or to
+ * standard output when path is NULL.  1 on success; 0 after a message
+ * (the file and the reason, or "standard output: ..."). */
+int cli_write_output(const char *path, ac_atomic_fill fill, void *ctx);
 
 /* Refuse an --out that cannot be written before the run rather than after
  * it (a sampler or a training can take minutes): open its temporary and

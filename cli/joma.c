@@ -65,23 +65,6 @@ static int parse_attention(const char *s, ac_joma_attention *a)
     return 0;
 }
 
-/* Write through fill to path atomically, or to stdout when path is NULL.
- * 1 on success; 0 after a message. */
-static int write_output(const char *path, ac_atomic_fill fill, void *ctx)
-{
-    ac_msg msg = {{0}};
-    if (!path) {
-        ac_status st = fill(stdout, ctx, &msg);
-        if (st != AC_OK)
-            cli_error("standard output: %s", msg.text[0] ? msg.text : ac_status_str(st));
-        return st == AC_OK;
-    }
-    /* a signal while writing ends the process with path untouched */
-    ac_status st = cli_write_file(path, fill, ctx, &msg);
-    if (st != AC_OK)
-        cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
-    return st == AC_OK;
-}
 
 static int print_json(FILE *f, json_t *j)
 {
@@ -667,7 +650,7 @@ static int joma_integrate(int argc, char **argv)
     traj_out o = {{M, n_done, nt, tv, V, H, has_drift ? drift : NULL, dname, tstar, info,
                    ac_ode_method_name(set.method), set.rtol, set.atol, set.max_steps},
                   fmt};
-    if (!write_output(out, fill_traj, &o))
+    if (!cli_write_output(out, fill_traj, &o))
         goto done;
     rc = EXIT_HOLDS;
     if (info.status != AC_ODE_DONE) {
@@ -1117,7 +1100,7 @@ static int joma_train(int argc, char **argv)
                             ac_joma_model_activation_name(ts.activation), ts.steps, ts.lr, scale, seed,
                             ac_joma_trainer_info(tr), &oinfo, fmt, tokens ? tk.labels : NULL, label_id};
         train_text_ctx tc = {&rep, D->N};
-        if (!write_output(out, fill_train_any, &tc))
+        if (!cli_write_output(out, fill_train_any, &tc))
             rc = EXIT_USAGE;
     }
 done:
@@ -1201,7 +1184,7 @@ static int gen_toy(const gen_options *o)
     if (!gen_path(o->prefix, ".mu", path, sizeof path))
         return EXIT_USAGE;
     gen_file g = {header, mu, AC_JOMA_TOY_M, NULL};
-    return write_output(path, fill_gen, &g) ? EXIT_HOLDS : EXIT_USAGE;
+    return cli_write_output(path, fill_gen, &g) ? EXIT_HOLDS : EXIT_USAGE;
 }
 
 static int gen_synthetic(const gen_options *o)
@@ -1237,7 +1220,7 @@ static int gen_synthetic(const gen_options *o)
     int rc = EXIT_USAGE;
     if (gen_path(o->prefix, ".data", path, sizeof path)) {
         gen_file g = {header, NULL, 0, &D};
-        rc = write_output(path, fill_gen, &g) ? EXIT_HOLDS : EXIT_USAGE;
+        rc = cli_write_output(path, fill_gen, &g) ? EXIT_HOLDS : EXIT_USAGE;
     }
     ac_joma_data_clear(&D);
     return rc;
@@ -1300,7 +1283,7 @@ static int gen_hblt(const gen_options *o)
                  "One sample per line: y_1 .. y_%d (0 or 1); its tokens are the leaves with y = 1.",
                  ac_size_str((ac_size)size), o->seed, su.depth, nl, su.p_root, su.rho, su.nsample, o->seed, nl);
         gen_hblt_file g = {header, su.nsample, nl, Y};
-        rc = write_output(path, fill_hblt, &g) ? EXIT_HOLDS : EXIT_USAGE;
+        rc = cli_write_output(path, fill_hblt, &g) ? EXIT_HOLDS : EXIT_USAGE;
     }
     free(Y);
     return rc;

@@ -201,6 +201,22 @@ ac_status cli_write_file(const char *path, ac_atomic_fill fill, void *ctx, ac_ms
     return st;
 }
 
+int cli_write_output(const char *path, ac_atomic_fill fill, void *ctx)
+{
+    ac_msg msg = {{0}};
+    if (!path) {
+        ac_status st = fill(stdout, ctx, &msg);
+        if (st != AC_OK)
+            cli_error("standard output: %s", msg.text[0] ? msg.text : ac_status_str(st));
+        return st == AC_OK;
+    }
+    /* a signal while writing ends the process with path untouched */
+    ac_status st = cli_write_file(path, fill, ctx, &msg);
+    if (st != AC_OK)
+        cli_error("%s", msg.text[0] ? msg.text : ac_status_str(st));
+    return st == AC_OK;
+}
+
 void cli_test_stall(void)
 {
     const char *v = getenv("AC_TEST_STALL_SECONDS");

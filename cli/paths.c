@@ -137,16 +137,12 @@ static ac_status fill_emit(FILE *f, void *ctx, ac_msg *msg)
 }
 
 /* Write j (FMT_JSON) or text(ctx) to stdout or, whole or not at all, to out
- * (cli_write_file: a signal while writing leaves out as it was).  0 after a
+ * (cli_write_output: a signal while writing leaves out as it was).  0 after a
  * message naming out and the reason on failure. */
 static int emit(const char *out, out_format fmt, json_t *j, text_fn text, const void *ctx)
 {
     emit_job e = {fmt, j, text, ctx};
-    ac_msg msg = {{0}};
-    ac_status st = out ? cli_write_file(out, fill_emit, &e, &msg) : fill_emit(stdout, &e, &msg);
-    if (st != AC_OK)
-        cli_error("%s", out ? msg.text : "standard output: write failed");
-    return st == AC_OK;
+    return cli_write_output(out, fill_emit, &e);
 }
 
 /* Read the task; 0 after a message naming the file on failure. */
@@ -750,11 +746,9 @@ static int paths_generate(int argc, char **argv)
     }
     /* the file whole or not at all, also under SIGINT/SIGTERM (cli_write_file);
      * a failed stream is "FILE: write failed: REASON" */
-    ac_status st = cli_write_file(out, fill_task, &t, &msg);
-    if (st != AC_OK)
-        cli_error("%s", msg.text);
+    int ok = cli_write_output(out, fill_task, &t);
     ac_paths_task_clear(&t);
-    return cli_finish(st == AC_OK ? EXIT_HOLDS : EXIT_USAGE);
+    return cli_finish(ok ? EXIT_HOLDS : EXIT_USAGE);
 }
 
 static const cli_command paths_commands[] = {
