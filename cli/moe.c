@@ -396,16 +396,8 @@ static int moe_tabular(int argc, char **argv)
     }
     if (rc == EXIT_HOLDS) {
         tabular_out o = {.t = &t, .fmt = fmt};
-        ac_msg msg = {{0}};
-        if (out) {
-            if (moe_write_out(out, tabular_fill, &o, &msg) != AC_OK) {
-                cli_error("%s", msg.text);
-                rc = EXIT_USAGE;
-            }
-        } else if (tabular_fill(stdout, &o, &msg) != AC_OK) {
-            cli_error("standard output: %s", msg.text);
+        if (!cli_write_output(out, tabular_fill, &o))
             rc = EXIT_USAGE;
-        }
     }
     free(t.res);
     ac_moe_tab_clear(&t.train);
