@@ -93,6 +93,13 @@ sed 's/"sizes": {"V": 3, "L": 3, "d": 4, "dk": 2, "dv": 2, "H": 1,/"sizes": {"V"
     $EX/moe-model.json >"$T/declared.json"
 expect 2 "sizes far beyond the file" -- "$BIN" moe check --model "$T/declared.json"
 grep_in err "declared.json: E\[0\]: 4 entries, expected 4096 (d)" "refused at the first short array, by key path"
+# The same sizes with every array left out: refused at the first required one
+# that is missing, before the model is allocated (it said "out of memory for
+# the model", having asked for the 550 GB the sizes declare).
+printf '{"sizes": {"V": 3, "L": 3, "d": 4096, "dk": 4096, "dv": 1, "H": 4096, "layers": 1, "self": 1, "residual": 0}}' \
+    >"$T/noarrays.json"
+expect 2 "sizes with no arrays" -- "$BIN" moe check --model "$T/noarrays.json"
+grep_in err "noarrays.json: missing key 'E'" "refused at the first missing array, not out of memory"
 expect 2 "a directory as the model" -- "$BIN" moe check --model "$T"
 grep_in err "$T: is a directory, not a model file" "the message says what it is"
 # A UTF-8 byte-order mark before the model (some editors write one) is skipped,

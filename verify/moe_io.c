@@ -80,9 +80,10 @@ static size_t count_leaves(const json_t *v)
     return n;
 }
 
-/* Before the model is allocated from the sizes: every present array must
- * hold at least the numbers its shape needs, so that a tiny file declaring
- * H = dk = d = 4096 is refused at the array that is short (with
+/* Before the model is allocated from the sizes: every required array must be
+ * present and every present array must hold at least the numbers its shape
+ * needs, so that a tiny file declaring H = dk = d = 4096 is refused at the
+ * array that is missing or short (with
  * ac_json_get_doubles's key-path message, read into a buffer the size of
  * what the file holds: it stops at the first wrong length, having written
  * no more entries than it visited) instead of asking for 550 GB. */
@@ -90,8 +91,13 @@ static ac_status shapes_fit_file(const json_t *root, const arr_def *defs, const 
 {
     for (int k = 0; k < NARRS; k++) {
         const json_t *a = json_object_get(root, defs[k].key);
-        if (!a || json_is_null(a))
-            continue;
+        if (!a || json_is_null(a)) {
+            /* Optional arrays (a bit) may be absent; the two-layer ones were
+             * matched with sizes.layers by the caller. */
+            if (defs[k].bit || defs[k].two_layer)
+                continue;
+            return ac_fail(msg, AC_EPARSE, "%s: missing key '%s'", path, defs[k].key);
+        }
         size_t need = 1;
         for (int r = 0; r < defs[k].rank; r++)
             need *= (size_t)defs[k].dims[r];
