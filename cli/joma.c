@@ -185,7 +185,10 @@ static int vector_option(const char *opt, const char *text, int M, double **out)
  * (SOFTMAX).  R in time units would be ill-conditioned: F has a logarithmic
  * singularity at v = mu, where a v-error of one ulp moves F by O(1).
  * drift = max_l e_l over the components where R_l is defined (Delta_l != 0;
- * v_l strictly between v0_l and mu_l; v0_l != 0 when c_l = 0). */
+ * v_l strictly between v0_l and mu_l; v0_l != 0 when c_l = 0); NaN where
+ * no component defines it, or only one does under SOFTMAX (a ratio law
+ * over one component holds whatever v is): the residual is not measured
+ * there, and 0 would read as a law held exactly. */
 static int drift_kind(const ac_joma_reduced *m, const char **name)
 {
     if (m->attention == AC_JOMA_ATT_LINEAR && m->activation == AC_JOMA_ACT_NONLINEAR)
@@ -246,8 +249,8 @@ static double drift_at(const ac_joma_reduced *m, const double *v0, const double 
         else
             R[l] = NAN;
     }
-    if (n == 0)
-        return 0.0;
+    if (n == 0 || (m->attention == AC_JOMA_ATT_SOFTMAX && n < 2))
+        return NAN;
     double tau = dt;
     if (m->attention == AC_JOMA_ATT_SOFTMAX) {
         qsort(sorted, (size_t)n, sizeof(double), cmp_double);
@@ -397,6 +400,7 @@ static void ending_message(const ac_ode_info *info, double tstar, double t0, dou
     ac_ode_method method = set->method;
     char why[256] = "";
     int back = t_end < t0; /* the span runs backwards, and t* lies below t0 */
+    int inside = isfinite(tstar) && (back ? tstar >= t_end : tstar <= t_end);
     ac_msg msg = {{0}};
     ac_ode_info_message(info, &msg);
     const char *hint = "";
@@ -404,15 +408,18 @@ static void ending_message(const ac_ode_info *info, double tstar, double t0, dou
         hint = ac_ode_method_needs_jac(method) ? "; raise --max-steps"
                                                : "; the system may be stiff: try --method msbdf, or raise --max-steps";
     else if (info->status == AC_ODE_STEP_UNDERFLOW)
-        hint = isfinite(tstar) ? "; the solution is singular at t*: shorten --t-end"
-                               : "; a singularity, or a tolerance too tight: loosen --rtol/--atol";
+        /* t* names the cause only when it lies in the span: one beyond
+         * --t-end is not where the steps collapsed (a tolerance too tight
+         * underflows at t0 too; it had said "singular at t*: shorten
+         * --t-end" of a span that ends before t*) */
+        hint = inside ? "; the solution is singular at t*: end --t-end before it"
+                      : "; a tolerance too tight for double, or a singularity near t: loosen --rtol/--atol";
     if (info->status == AC_ODE_MAX_STEPS && scaled_budget) {
         /* the default budget, scaled down for a large M (INT_WORK_MAX) */
         snprintf(why, sizeof why, "; the default budget is %ld steps at M = %d (%ld component-steps over M)",
                  set->max_steps, M, INT_WORK_MAX);
         hint = why;
-    } else if (info->status == AC_ODE_STEP_UNDERFLOW && !isfinite(tstar) &&
-               fabs(t_end - info->t) > fabs(info->t)) {
+    } else if (info->status == AC_ODE_STEP_UNDERFLOW && !inside && fabs(t_end - info->t) > fabs(info->t)) {
         /* the floor came from the span left, not from t (ode.h): a span too
          * long is a third cause, beside a singularity and a tolerance too
          * tight (a step shrunk by rejections falls below it as well) */
@@ -423,7 +430,7 @@ static void ending_message(const ac_ode_info *info, double tstar, double t0, dou
     }
     else if (info->status == AC_ODE_BLOWUP)
         hint = "; shorten --t-end below the blow-up time";
-    if (isfinite(tstar) && (back ? tstar >= t_end : tstar <= t_end))
+    if (inside)
         cli_error("blow-up inside the requested span: closed-form t* = %.17g %s --t-end %.17g; %s%s; wrote the "
                   "%d of %d rows before it ended",
                   tstar, back ? ">" : "<", t_end, msg.text, hint, rows, nreq);

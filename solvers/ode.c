@@ -179,7 +179,7 @@ const char *ac_ode_outcome_str(ac_ode_outcome o)
     case AC_ODE_RUNNING: return "still running";
     case AC_ODE_DONE: return "reached the end time";
     case AC_ODE_MAX_STEPS: return "step budget exhausted before the end time";
-    case AC_ODE_STEP_UNDERFLOW: return "step size fell below the floor (singularity or tolerance too tight)";
+    case AC_ODE_STEP_UNDERFLOW: return "step size fell below the floor";
     case AC_ODE_BLOWUP: return "solution blew up (norm bound, non-finite value or blow-up test)";
     case AC_ODE_RHS_REFUSED: return "right-hand side refused to evaluate";
     }

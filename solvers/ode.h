@@ -172,8 +172,9 @@ typedef enum {
     AC_ODE_MAX_STEPS,    /* steps == max_steps with t short of t_end */
     AC_ODE_STEP_UNDERFLOW, /* the error test (or a right-hand side asking for a
                             * smaller step) needs |h| below the floor above:
-                            * a singularity near t, or a tolerance too tight
-                            * for double precision */
+                            * a singularity near t, a tolerance too tight
+                            * for double precision, or a span so long that
+                            * its ulps exceed the steps needed */
     AC_ODE_BLOWUP,       /* after an accepted step max|y_i| > y_max, a y_i is
                           * not finite, or the blowup predicate fired; t, y
                           * are that step's */

@@ -41,6 +41,17 @@ for kinds in "softmax --activation linear" "linear --activation linear --c 0.5";
     check "drift of $kinds below 1e-8" /usr/bin/python3 -c '
 import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["outcome"] == "done" and d["drift_max"] < 1e-8))' "$T/law.json"
 done
+# Where no law is defined the drift is not measured: nan (CSV), null (JSON),
+# never the 0 of a law held exactly.  A ratio law over one component always
+# holds; a nonlinear component that starts at its mu has no F; Delta = 0 has
+# no closed form.  (Each read 0.)
+"$BIN" joma integrate --mu 1 --activation linear --n-out 3 --t-end 1 --format json >"$T/one.json"
+check "softmax over one component: no drift" /usr/bin/python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["drift"] == [None] * 3 and d["drift_max"] is None))' "$T/one.json"
+"$BIN" joma integrate --mu 1,2 --v0 1,2 --n-out 3 --t-end 1 >"$T/atmu.csv"
+check "nonlinear, v0 = mu: drift nan in every row" awk -F, '/^[0-9]/ && $NF != "nan" { bad = 1 } END { exit bad }' "$T/atmu.csv"
+"$BIN" joma integrate --mu 0,0 --activation linear --attention linear --n-out 3 --t-end 1 >"$T/zero.csv"
+check "linear attention at z = 0: entropy and drift nan" awk -F, '/^[0-9]/ && !($(NF-1) == "nan" && $NF == "nan") { bad = 1 } END { exit bad }' "$T/zero.csv"
 expect 2 "linear attention with c < 0" -- $J integrate $EX/joma-mu.txt --attention linear --c -1
 grep_in err "c\[0\] = z^2 - v^2 >= 0, got -1" "c < 0: the quantity named"
 
@@ -211,6 +222,16 @@ expect 2 "a span that overflows" -- $J integrate --mu 1 --t0 -1e308 --t-end 1e30
 grep_in err "the span t-end - t0 is not a finite double" "the overflowing span named"
 expect 1 "a span too long for the step floor" -- $J integrate --mu 1 --t-end 1e300 --n-out 3
 grep_in err "or a span too long: the step floor is 100 ulps of the span left, |t-end - t| = 1e+300" "the long span named"
+# A tolerance too tight underflows at t0, in a span that ends before the exp
+# blow-up (t* = 1.2533): t* is named but not blamed (it said "the solution
+# is singular at t*: shorten --t-end").
+expect 1 "a tolerance too tight before t*" -- $J integrate --mu 1 --activation linear --attention exp --t-end 1.25 \
+    --rtol 8.9e-16 --atol 1e-300 --method rk4imp --n-out 3
+grep_in err "closed-form blow-up time t\* = 1.2533141373155001; a singularity, a tolerance too tight" "t* beyond the span: every cause"
+check "t* beyond the span is not blamed" sh -c '! grep -q "singular at t" "$1"' sh "$T/err"
+expect 1 "the exp blow-up inside the span" -- $J integrate --mu 1 --activation linear --attention exp --t-end 2 --n-out 3
+grep_in err "blow-up inside the requested span: closed-form t\* = 1.2533141373155001 < --t-end 2;.*singular at t\*: end --t-end before it" \
+    "t* inside the span is blamed"
 # The trajectory is held until the end: output times x M at most 2^27
 # numbers, refused at once beyond (200 components x 10^6 times asked for
 # 1.6 GB and a 5 GB CSV).

@@ -408,6 +408,20 @@ Test(joma, entropy_is_log_m_at_uniform_attention_and_vanishes_when_one_hot)
     }
 }
 
+/* Linear attention b = x z / sum x z with every z = sqrt(c + v^2) = 0 is
+ * 0/0: the entropy is NaN, not the 0 of a one-hot attention (it read 0). */
+Test(joma, linear_attention_with_every_logit_zero_has_no_entropy)
+{
+    double mu[2] = {1.0, 2.0}, v[2] = {0.0, 0.0};
+    ac_joma_reduced m;
+    ac_joma_reduced_init(&m, 2, AC_JOMA_ATT_LINEAR, AC_JOMA_ACT_LINEAR, mu);
+    double H = ac_joma_entropy(&m, v);
+    cr_assert(isnan(H), "H %g at z = 0", H);
+    v[1] = 1.0; /* one logit nonzero: one-hot, H = 0 exactly */
+    H = ac_joma_entropy(&m, v);
+    cr_assert(H == 0.0, "H %g one-hot", H);
+}
+
 Test(joma, invalid_models_are_rejected_with_the_quantity_named)
 {
     double d[3] = {1.0, NAN, 2.0}, x[3] = {0, 0, 0}, lam[3] = {1, -1, 1};

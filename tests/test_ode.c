@@ -533,7 +533,7 @@ Test(ode, solve_takes_null_y_and_null_info)
 
 /* A span t_end - t0 that overflows is refused: the step floor, scaled by
  * it, was infinite, and the integration ended at once as a step-size
- * underflow ("singularity or tolerance too tight"), which it is not. */
+ * underflow, which it is not. */
 Test(ode, span_that_overflows_is_refused)
 {
     decay p = decay_make(1.7312);

@@ -358,6 +358,8 @@ double ac_joma_entropy(const ac_joma_reduced *m, const double *v)
         double s = 0.0;
         for (int l = 0; l < M; l++)
             s += weight(m, l) * logit(m, l, v[l], NULL);
+        if (!(s > 0.0))
+            return NAN; /* b = 0/0: no attention, so no entropy (it read 0, a one-hot attention's) */
         for (int l = 0; l < M; l++) {
             double b = weight(m, l) * logit(m, l, v[l], NULL) / s;
             if (b > 0.0)

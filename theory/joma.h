@@ -85,7 +85,9 @@ void ac_joma_reduced_system(const ac_joma_reduced *m, ac_ode_system *sys);
  * form).  Outputs may not alias v. */
 void ac_joma_logits(const ac_joma_reduced *m, const double *v, double *z);
 void ac_joma_attention_weights(const ac_joma_reduced *m, const double *v, double *b);
-/* Entropy -sum_l b_l ln b_l (nats, 0 ln 0 = 0) of the attention at v. */
+/* Entropy -sum_l b_l ln b_l (nats, 0 ln 0 = 0) of the attention at v; NaN
+ * where the attention is undefined (linear attention whose weighted logits
+ * x_l sqrt(c_l + v_l^2) all vanish: b = 0/0). */
 double ac_joma_entropy(const ac_joma_reduced *m, const double *v);
 
 /* The entropy along a trajectory: H[k] = ac_joma_entropy(m, V + k M) for

@@ -880,7 +880,9 @@ json_t *ac_joma_io_trajectory_json(const ac_joma_io_trajectory *tr)
         json_decref(V);
         return NULL;
     }
-    double dmax = 0.0;
+    /* The largest over the rows where the drift is measured (fmax passes
+     * over NaN); null when it is measured at none. */
+    double dmax = NAN;
     for (int k = 0; tr->drift && k < tr->nt; k++)
         dmax = fmax(dmax, fabs(tr->drift[k]));
     json_object_set_new(o, "M", json_integer(tr->M));

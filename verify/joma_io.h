@@ -151,7 +151,8 @@ typedef struct {
     const double *t;     /* nt times */
     const double *V;     /* nt x M, row-major: v(t_k) */
     const double *H;     /* nt: attention entropy (nats) */
-    const double *drift; /* nt: first-integral residual, or NULL when none is known */
+    const double *drift; /* nt: first-integral residual (NaN in a row where it is not measured), or NULL
+                            when none is known */
     const char *drift_name; /* what drift measures (JSON key "drift_kind"), NULL with drift */
     double tstar;        /* predicted blow-up time (closed form), or +inf when none */
     ac_ode_info info;    /* how the integration ended */
@@ -164,7 +165,8 @@ typedef struct {
  * rejected, nfev, njev, method, rtol, atol, t_star, drift_kind, rows), then
  * the header
  * "t,v_0,..,v_{M-1},entropy,drift" and one row per time reached, %.17g in
- * the C locale (drift empty when none is known; t_star "inf" when none).
+ * the C locale (drift empty when none is known, "nan" in a row where it is
+ * not measured; t_star "inf" when none).
  * AC_EIO on a stream error. */
 ac_status ac_joma_io_write_csv(FILE *f, const ac_joma_io_trajectory *tr);
 /* JSON object with keys M, outcome, outcome_text, t_reached, h, steps,
