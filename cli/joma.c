@@ -704,6 +704,21 @@ done:
  * N = M = 128, K = 86 (N K M = 1.4e6) took 1.5 s, and one row at
  * N = M = K = 512 96 s.  At most 2^23 (8.4e6) keeps a row near 10 s. */
 #define TRAIN_FLOW_WORK_MAX (1LL << 23)
+/* The whole flow is bounded too, not only one evaluation: its step budget is
+ * the default 10^6 steps, but at most TRAIN_FLOW_TOTAL_MAX / (13 N K M)
+ * (rk8pd evaluates the right-hand side 13 times a step).  An evaluation
+ * costs some 3.5 ns x N K M (N = 512, K = 126, M = 128: 29 ms, 1365
+ * evaluations in 39 s), so 2^35 bounds the flow near two minutes; at the
+ * largest N K M (2^23) that is 315 steps, where the default 2000 SGD steps
+ * at lr 0.1 (t = 200) took 129.  With the 10^6 steps alone a stiff flow at
+ * that size could have run for a day. */
+#define TRAIN_FLOW_TOTAL_MAX (1LL << 35)
+
+static long train_flow_budget(long long flow_work, long max_steps)
+{
+    long long cap = TRAIN_FLOW_TOTAL_MAX / (13 * flow_work);
+    return cap < max_steps ? (long)(cap > 1 ? cap : 1) : max_steps;
+}
 
 /* The next step of the 1-2-5 sequence. */
 static long next_row_step(long s)
@@ -732,6 +747,7 @@ typedef struct {
     unsigned long seed;
     const ac_train_info *info;
     const ac_ode_info *ode;
+    long ode_max_steps;
     out_format fmt;
     /* class k is label word[k] (token file) or id[k] (data file) */
     char *const *label_word;
@@ -771,6 +787,9 @@ static ac_status fill_train(FILE *f, void *ctx, ac_msg *msg)
         json_object_set_new(o, "steps_taken", json_integer(r->info->steps));
         json_object_set_new(o, "ode_outcome", json_string(ac_joma_io_outcome_key(r->ode->status)));
         json_object_set_new(o, "ode_t_reached", ac_json_real_or_null(r->ode->t));
+        json_object_set_new(o, "ode_steps", json_integer(r->ode->steps));
+        json_object_set_new(o, "ode_max_steps", json_integer(r->ode_max_steps));
+        json_object_set_new(o, "ode_nfev", json_integer(r->ode->nfev));
         for (int i = 0; i < r->n; i++) {
             const train_row *w = &r->rows[i];
             json_t *row = json_object();
@@ -822,8 +841,8 @@ static void train_text(FILE *f, const train_report *r, int N)
     fprintf(f, "training: full-batch SGD, lr %g, %ld steps, init N(0,1) x %g, seed %lu: ended %s after %ld steps\n",
             r->lr, r->steps, r->init_scale, r->seed, ac_train_outcome_str(r->info->outcome), r->info->steps);
     fprintf(f, "theory: the joint gradient flow (spec joma 6.1) from the same start, rk8pd, at t = lr x step: %s "
-               "at t = %.6g\n",
-            ac_ode_outcome_str(r->ode->status), r->ode->t);
+               "at t = %.6g (%ld steps of at most %ld, %ld evaluations)\n",
+            ac_ode_outcome_str(r->ode->status), r->ode->t, r->ode->steps, r->ode_max_steps, r->ode->nfev);
     fprintf(f, "invariant drift = max_l |I_l(t) - I_l(0)|, I = z - 1/2 sum_k v_k^2 (linear attention: z^2 - "
                "sum_k v_k^2); SGD drifts by O(lr) per unit time, the flow by 0 (softmax: neither is conserved)\n");
     fprintf(f, "%8s %10s %12s %10s %10s %12s %12s %12s %12s\n", "step", "t", "loss", "H_train", "H_ode", "inv_train",
@@ -871,8 +890,9 @@ static void train_help(void)
            "  --seed S         seed of the initialisation (default: %lu)\n"
            "  --format F       text | csv | json (default: text); --out FILE writes there atomically\n\n"
            "Exit 0: trained to the step limit and the flow reached the last time.  Exit 1: training\n"
-           "diverged or the flow ended early (exp attention breaks down, spec 6.2): the rows reached\n"
-           "are written.  Exit 2: bad input, or data past the bounds checked before the run:\n"
+           "diverged or the flow ended early (exp attention breaks down, spec 6.2, or its step budget,\n"
+           "10^6 but at most 2^35 / (13 N K M), was spent): the rows reached are written.  Exit 2:\n"
+           "bad input, or data past the bounds checked before the run:\n"
            "M + K M + K <= 2^20 flow unknowns, N K M <= 2^23 a flow evaluation (docs/joma.md).\n",
            TRAIN_STEPS_MAX, d.steps, d.lr, AC_JOMA_TRAIN_INIT_SCALE_DEFAULT, TRAIN_SEED_DEFAULT);
 }
@@ -1033,8 +1053,11 @@ static int joma_train(int argc, char **argv)
     trained_state(&mdl, z0, W0, y0);
     ac_joma_joint_invariant(&J, y0, I0);
     ac_ode_system sys = {dim, ac_joma_joint_rhs, NULL, NULL, &J};
+    ac_ode_settings oset;
+    ac_ode_settings_default(&oset);
+    oset.max_steps = train_flow_budget(flow_work, oset.max_steps);
     /* set with t_end = 0 (DONE at once), then extend to each row's time */
-    if (ac_ode_set(w, &sys, 0.0, y0, 0.0, NULL, &msg) != AC_OK) {
+    if (ac_ode_set(w, &sys, 0.0, y0, 0.0, &oset, &msg) != AC_OK) {
         cli_error("joma train: %s", msg.text);
         goto done;
     }
@@ -1077,7 +1100,12 @@ static int joma_train(int argc, char **argv)
         if (!ok) {
             ac_msg om = {{0}};
             ac_ode_info_message(&oinfo, &om);
-            cli_error("%s: the joint flow stopped before t = %.6g (step %ld): %s", src, t, s, om.text);
+            char why[256] = "";
+            if (oinfo.status == AC_ODE_MAX_STEPS && oset.max_steps < AC_ODE_MAX_STEPS_DEFAULT)
+                snprintf(why, sizeof why, "; the flow's budget at N K M = %lld is %ld steps (2^35 / (13 N K M), "
+                         "some two minutes): fewer --steps or a smaller --lr reach less far", flow_work,
+                         oset.max_steps);
+            cli_error("%s: the joint flow stopped before t = %.6g (step %ld): %s%s", src, t, s, om.text, why);
             rc = EXIT_FAILS;
             break;
         }
@@ -1105,7 +1133,8 @@ static int joma_train(int argc, char **argv)
     {
         train_report rep = {rows, n, M, K, src, ac_joma_attention_name(ts.attention),
                             ac_joma_model_activation_name(ts.activation), ts.steps, ts.lr, scale, seed,
-                            ac_joma_trainer_info(tr), &oinfo, fmt, tokens ? tk.labels : NULL, label_id};
+                            ac_joma_trainer_info(tr), &oinfo, oset.max_steps, fmt, tokens ? tk.labels : NULL,
+                            label_id};
         train_text_ctx tc = {&rep, D->N};
         if (!cli_write_output(out, fill_train_any, &tc))
             rc = EXIT_USAGE;

@@ -198,6 +198,17 @@ awk 'BEGIN { for (i = 0; i < 256; i++) print "c" i, "d" (i * 7) % 256, "l" i }' 
 expect 2 "a flow beyond the cost bound" -- timeout 10 $J train --tokens "$T/flow.tok" --steps 1
 grep_in err "flow.tok: N x K x M = 256 x 256 x 512 = 33554432, the cost of one evaluation of the joint flow, exceeds 8388608" \
     "the flow cost: N, K, M, bound"
+# The whole flow is bounded too: its step budget is 10^6 steps, but at most
+# 2^35 / (13 N K M) (it was 10^6 at every size: a day for a stiff flow at
+# N K M = 2^23).  N K M = 128 x 64 x 128 = 2^20 here: floor(2^35 / 13 / 2^20).
+awk 'BEGIN { for (i = 0; i < 128; i++) print "c" i, "c" (i * 7) % 128, "l" i % 64 }' >"$T/budget.tok"
+expect 0 "a flow budget scaled by N K M" -- timeout 20 $J train --tokens "$T/budget.tok" --steps 1 --format json --out "$T/budget.json"
+check "the flow's budget is 2^35 / (13 N K M)" /usr/bin/python3 -c '
+import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (d["M"] == 128 and d["K"] == 64 and d["ode_max_steps"] == 2**35 // (13 * 128 * 64 * 128)))' "$T/budget.json"
+$J train --tokens $EX/joma-tokens.txt --steps 5 --format json --out "$T/small.json"
+check "the default budget at a small N K M" /usr/bin/python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["ode_max_steps"] == 1000000 and 0 < d["ode_steps"] <= d["ode_nfev"]))' "$T/small.json"
 # train --help states the bounds the run checks (2^34 SGD, 2^23 a flow evaluation, 2^20 unknowns).
 expect 0 "train --help" -- $J train --help
 grep_in out "steps x N K (M + 1) <= 2^34" "train's help: the SGD cost bound"
