@@ -373,6 +373,33 @@ expect 2 "solve: P = 24000, over the memory bound" -- sh -c "$MEMCAP exec timeou
 grep_in err "p24000.json: train.x: paths solve would hold about 4.* GB of memory (P = 24000 .*AC_PATHS_IO_BYTES_MAX" "P over the memory bound: file, key, estimate, bound"
 expect 2 "solve: 2048 paths, over the time bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/many-paths.json\""
 grep_in err "many-paths.json: H: paths solve would take about .* evaluations of the action .*2048 paths.*AC_PATHS_IO_SECONDS_MAX" "paths over the time bound: file, key, estimate, bound"
+# The path tensors count too, in time and memory: a qk head's scores take
+# 2 G n (n + 2) flops an example and 2 G n doubles of work, which the
+# estimates had left out (the solve ran, or failed for memory as "path
+# tensor: out of memory").  P examples of n tokens, one qk head of G rows.
+qk_wide_task() {
+    awk -v P="$1" -v n="$2" -v G="$3" 'BEGIN { printf "{\"L\": 1, \"H\": [1], \"N\": 10, \"T\": 0.1, \"train\": {\"x\": [";
+        for (e = 0; e < P; e++) { printf "%s[", e ? "," : ""; for (s = 0; s < n; s++) printf "%s[%d]", s ? "," : "", (e + s) % 3; printf "]" }
+        printf "], \"y\": ["; for (e = 0; e < P; e++) printf "%s%d", e ? "," : "", e % 2 ? 1 : -1;
+        printf "]}, \"attention\": {\"kind\": \"qk\", \"heads\": [[{\"Q\": [";
+        for (g = 0; g < G; g++) printf "%s[0]", g ? "," : "";
+        printf "], \"K\": ["; for (g = 0; g < G; g++) printf "%s[0]", g ? "," : "";
+        printf "]}]]}}\n" }' >"$4"
+}
+# 140 examples of 256 tokens, G = 2^19: some 4 minutes on 2 cores
+# (estimated 32 min at the estimates' 5 GFLOP/s), 2.1 GB of work.
+qk_wide_task 140 256 524288 "$T/wide-heads.json"
+expect 2 "solve: a qk head of 2^19 rows, the path tensors over the time bound" -- \
+    sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths solve --task \"$T/wide-heads.json\""
+grep_in err "wide-heads.json: attention: paths solve would take about .*: the path tensors .* s, then .*AC_PATHS_IO_SECONDS_MAX" \
+    "the path tensors over the time bound: file, key, estimate, bound"
+# 2 examples of 512 tokens, G = 2^20: 8.6 GB of work.
+qk_wide_task 2 512 1048576 "$T/wide-heads.json"
+expect 2 "sample: a qk head of 2^20 rows, the path tensors over the memory bound" -- \
+    sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide-heads.json\""
+grep_in err "wide-heads.json: attention: paths sample would hold about 8.* GB of memory" \
+    "the path tensors over the memory bound: file, key, estimate"
+rm -f "$T/wide-heads.json"
 expect 2 "sample: width 100000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide.json\""
 grep_in err "wide.json: N: paths sample would hold about .*widths up to 100000.*AC_PATHS_IO_BYTES_MAX" "the width over the memory bound: file, key"
 expect 2 "sample: 10^8 kept sweeps, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$TASK\" --sweeps 100000000"

@@ -212,19 +212,29 @@ ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set
  *               chain rule through L_l, not BLAS), seconds per D_l^3
  *               (measured 1.4-1.5 ns at D_1 = 256 and 512);
  *   DRAW_SECONDS: one gsl_ran_gaussian draw (32 ns measured in
- *               bench/paths.sh's Gibbs floor). */
+ *               bench/paths.sh's Gibbs floor);
+ *   EXP_SECONDS: one entry of an attention softmax (its max, exp and
+ *               division; glibc's exp alone measured 3.5 ns).
+ * The path tensors of every train and test example are in both estimates:
+ * each head's scores (qk: 2 G ntok (2 N0 + ntok) flops; bilinear: 2 N0
+ * ntok (N0 + ntok)) through BLAS, their softmax, then np L matrix-vector
+ * products of ntok^2 as loops.  A qk task of 40 examples of 128 tokens and
+ * G = 10^6 took 35 s there (estimated 270 s), and 1200 such examples of 512
+ * tokens would take hours: the estimates had left this out. */
 #define AC_PATHS_IO_BLAS_FLOPS 5e9
 #define AC_PATHS_IO_LOOP_SECONDS 2e-9
 #define AC_PATHS_IO_DRAW_SECONDS 4e-8
+#define AC_PATHS_IO_EXP_SECONDS 1e-8
 
 typedef struct {
     double bytes;         /* most memory held at once, the task itself excluded */
     double seconds;       /* the whole run */
+    double phi_seconds;   /* of which the path tensors of the train and test examples */
     double evals;         /* solve: the evaluations estimated; sample: sweeps
                              of all chains */
     const char *key;      /* the key whose size dominates the larger of the
                              two against its bound ("train.x", "test.x", "H",
-                             "N"; for sample also "--sweeps") */
+                             "N", "attention"; for sample also "--sweeps") */
 } ac_paths_task_cost;
 
 /* The cost of ac_paths_task_solve on t (a checked task) with at most
