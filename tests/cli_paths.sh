@@ -399,6 +399,11 @@ expect 2 "sample: a qk head of 2^20 rows, the path tensors over the memory bound
     sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide-heads.json\""
 grep_in err "wide-heads.json: attention: paths sample would hold about 8.* GB of memory" \
     "the path tensors over the memory bound: file, key, estimate"
+# One row past the bound of a head's rows is named as such (it said "expected
+# an array of G >= 1 rows of N0 = 1 numbers, found an array").
+qk_wide_task 2 4 1048577 "$T/wide-heads.json"
+expect 2 "a qk head of 2^20 + 1 rows" -- $BIN paths solve --task "$T/wide-heads.json"
+grep_in err "wide-heads.json: attention.heads\[0\]\[0\].Q: 1048577 rows: a head has at most G = 2^20" "the rows and their bound"
 rm -f "$T/wide-heads.json"
 expect 2 "sample: width 100000, over the memory bound" -- sh -c "$MEMCAP exec timeout 20 \"$BIN\" paths sample --task \"$T/wide.json\""
 grep_in err "wide.json: N: paths sample would hold about .*widths up to 100000.*AC_PATHS_IO_BYTES_MAX" "the width over the memory bound: file, key"

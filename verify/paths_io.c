@@ -537,9 +537,11 @@ static ac_status qk_rows(const rd *r, const json_t *h, const char *key, ac_paths
         return st;
     char k2[KEY_MAX];
     snprintf(k2, sizeof k2, "%.96s.Q", key);
-    if (!json_is_array(Q) || json_array_size(Q) < 1 || json_array_size(Q) > (size_t)1 << 20)
+    if (!json_is_array(Q) || json_array_size(Q) < 1)
         return bad(r, k2, "expected an array of G >= 1 rows of N0 = %d numbers, found %s", t->N0,
                    type_name(Q));
+    if (json_array_size(Q) > (size_t)1 << 20) /* it said "found an array" */
+        return bad(r, k2, "%zu rows: a head has at most G = 2^20 (1048576) rows", json_array_size(Q));
     t->G[k] = (int)json_array_size(Q);
     return AC_OK;
 }
