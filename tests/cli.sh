@@ -454,9 +454,36 @@ grep_in err "other.json: records of svm.structure" "the claim clash names the fi
 expect 2 "merge refuses missing trials" -- "$BIN" merge "$T/sw/a.json"
 grep_in err "1 of its 3 trials; missing: --trials 1:3" "the message says which trials are missing"
 check "a refused merge prints no table" [ ! -s "$T/out" ]
-sed 's/"id":"svm.direction-cyclic"/"id":"svm.nosuch"/' "$T/sw/a.json" >"$T/sw/unknown.json"
+# Records of a claim this version lacks (another version's file: resealed, as
+# that version would have written them).
+sed 's/"id":"svm.direction-cyclic"/"id":"svm.nosuch"/' "$T/sw/a.json" >"$T/sw/edited.json"
+/usr/bin/python3 tests/records_reseal.py "$T/sw/edited.json" "$T/sw/unknown.json"
 expect 2 "merge refuses records of an unknown claim" -- "$BIN" merge "$T/sw/unknown.json"
 grep_in err "unknown.json: no claim named 'svm.nosuch'" "the message names the file and the claim"
+# A record changed after run wrote it is refused, naming the file, record and
+# trial: each record carries a digest of its run, index and vectors.  Before,
+# a record with a vector dropped was passed over by the statistics: the claim
+# was judged on fewer trials, and merge printed a table.
+expect 2 "merge refuses a record moved to another claim" -- "$BIN" merge "$T/sw/edited.json"
+grep_in err "edited.json: trial record 0 (trial 0): its digest does not match its contents" "a changed id is caught"
+/usr/bin/python3 -c '
+import json, sys
+run = json.load(open(sys.argv[1]))
+del run["records"][0]["vectors"][next(iter(run["records"][0]["vectors"]))]
+json.dump(run, open(sys.argv[2], "w"))' "$T/sw/b.json" "$T/sw/dropped.json"
+expect 2 "merge refuses a record with a vector dropped" -- "$BIN" merge "$T/sw/a.json" "$T/sw/dropped.json"
+grep_in err "dropped.json: trial record 0 (trial 1): its digest does not match its contents" "a dropped vector is caught"
+check "a refused merge prints no table" [ ! -s "$T/out" ]
+/usr/bin/python3 -c '
+import json, sys
+run = json.load(open(sys.argv[1]))
+v = run["records"][-1]["vectors"]; k = next(iter(v)); v[k][0] = 1.0 if v[k][0] != 1.0 else 2.0
+json.dump(run, open(sys.argv[2], "w"))' "$T/sw/b.json" "$T/sw/value.json"
+expect 2 "merge refuses a record with a value changed" -- "$BIN" merge "$T/sw/a.json" "$T/sw/value.json"
+grep_in err "value.json: trial record 1 (trial 2): its digest does not match" "a changed value is caught"
+sed 's/"digest":"[0-9a-f]*",//' "$T/sw/b.json" >"$T/sw/nodigest.json"
+expect 2 "merge refuses a record without a digest" -- "$BIN" merge "$T/sw/a.json" "$T/sw/nodigest.json"
+grep_in err "nodigest.json: trial record 0 (trial 1): no \"digest\"" "a missing digest is named"
 printf '{"id": "%s",\n "seed": }' $C >"$T/sw/bad.json"
 expect 2 "merge refuses a malformed file" -- "$BIN" merge "$T/sw/a.json" "$T/sw/bad.json"
 grep_in err "bad.json:2:" "the message names the file and line"

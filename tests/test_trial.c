@@ -196,6 +196,51 @@ Test(trial, json_keeps_every_bit_nan_and_infinities)
     ac_trial_set_clear(&one);
 }
 
+/* A record changed after it was written is refused by its digest: one value
+ * moved by one ulp, a vector dropped, the run's seed or the record's index
+ * changed (before, a record without a vector was read, and the statistics
+ * passed over its trial).  The untouched JSON reads back. */
+Test(trial, a_record_changed_after_writing_is_refused_by_its_digest)
+{
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 7};
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&set, "fake.trials", &o, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 0, FAKE_TRIALS, &set, &msg), AC_OK, "%s", msg.text);
+    json_t *j = ac_trial_set_to_json(&set);
+    cr_assert_not_null(j);
+    for (int c = 0; c < 5; c++) {
+        json_t *e = json_deep_copy(j);
+        json_t *r1 = json_array_get(json_object_get(e, "records"), 1), *vs = json_object_get(r1, "vectors");
+        json_t *curve = json_object_get(vs, "curve");
+        if (c == 1)
+            json_array_set_new(curve, 0, json_real(nextafter(json_number_value(json_array_get(curve, 0)), INFINITY)));
+        else if (c == 2)
+            json_object_del(vs, "curve");
+        else if (c == 3)
+            json_object_set_new(e, "seed", json_integer(8));
+        else if (c == 4)
+        {
+            /* record 1 claims the last trial's place, the last record removed */
+            json_object_set_new(r1, "index", json_integer(FAKE_TRIALS - 1));
+            json_array_remove(json_object_get(e, "records"), FAKE_TRIALS - 1);
+        }
+        ac_trial_set back;
+        ac_status st = ac_trial_set_from_json(e, &back, &msg);
+        if (c == 0)
+            cr_assert_eq(st, AC_OK, "untouched: %s", msg.text);
+        else
+            cr_assert(st == AC_EPARSE &&
+                          strstr(msg.text, c == 3 ? "trial record 0 (trial 0)" : "trial record 1 (trial ") &&
+                          strstr(msg.text, "digest does not match"),
+                      "case %d: %s", c, msg.text); /* a changed seed: every record, the first named */
+        ac_trial_set_clear(&back);
+        json_decref(e);
+    }
+    json_decref(j);
+    ac_trial_set_clear(&set);
+}
+
 /* Malformed JSON is refused with a message naming the field. */
 Test(trial, json_of_another_shape_is_refused)
 {

@@ -69,7 +69,7 @@ static size_t read_chunk(void *buffer, size_t buflen, void *data)
 
 const char *ac_json_read_error(int read_errno)
 {
-    static char buf[128];
+    static _Thread_local char buf[128]; /* a library user's threads each get theirs */
     if (read_errno == EILSEQ)
         return "a NUL byte: not a JSON text file";
     snprintf(buf, sizeof buf, "read error: %s", strerror(read_errno));

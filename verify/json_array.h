@@ -38,7 +38,7 @@ json_t *ac_json_real_or_null(double x);
 json_t *ac_json_read_stream(FILE *f, json_error_t *err, int *read_errno);
 /* What a *read_errno of the readers above means, for a message after
  * "PATH: ": "a NUL byte: not a JSON text file" or "read error: REASON".
- * A static buffer: use it before the next call. */
+ * A buffer of the calling thread: use it before that thread's next call. */
 const char *ac_json_read_error(int read_errno);
 /* The same, stopping with *read_errno = EFBIG (root NULL) once the text
  * read holds more than max_values JSON values, counted from above by their

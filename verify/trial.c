@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,12 +230,65 @@ static int number_of(const json_t *j, double *x)
     return 0;
 }
 
-static json_t *record_json(const ac_trial_record *r)
+/* A record's digest: 64-bit FNV-1a over its run (id and size as text with
+ * their 0, seed, ntrials), its index and its vectors in order (name with its
+ * 0, length, each value's bits; every NaN hashed as 0x7ff8000000000000,
+ * since its payload need not survive "nan"), each integer as 8 bytes
+ * little-endian; written as 16 hex digits (tests/records_reseal.py computes
+ * the same).  Not a
+ * defence against forgery: it catches a record edited, truncated or moved to
+ * another run's file, which merge would otherwise judge on (a vector
+ * dropped from one record made the statistics pass over that trial).  Six
+ * lines of arithmetic; the project's libraries offer no hash. */
+typedef struct {
+    uint64_t h;
+} digest;
+
+static void digest_bytes(digest *d, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        d->h = (d->h ^ b[i]) * 0x100000001b3ULL;
+}
+
+static void digest_u64(digest *d, uint64_t x)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(x >> (8 * i)); /* little-endian whatever the machine */
+    digest_bytes(d, b, 8);
+}
+
+static uint64_t record_digest(const ac_trial_set *set, const ac_trial_record *r)
+{
+    digest d = {0xcbf29ce484222325ULL};
+    digest_bytes(&d, set->id, strlen(set->id) + 1);
+    digest_u64(&d, set->seed);
+    digest_bytes(&d, ac_size_str(set->size), strlen(ac_size_str(set->size)) + 1);
+    digest_u64(&d, (uint64_t)set->ntrials);
+    digest_u64(&d, (uint64_t)r->index);
+    for (int i = 0; i < r->nvec; i++) {
+        digest_bytes(&d, r->vec[i].name, strlen(r->vec[i].name) + 1);
+        digest_u64(&d, (uint64_t)r->vec[i].n);
+        for (int k = 0; k < r->vec[i].n; k++) {
+            double x = isnan(r->vec[i].v[k]) ? NAN : r->vec[i].v[k];
+            uint64_t u;
+            memcpy(&u, &x, sizeof u);
+            digest_u64(&d, isnan(x) ? 0x7ff8000000000000ULL : u);
+        }
+    }
+    return d.h;
+}
+
+static json_t *record_json(const ac_trial_set *set, const ac_trial_record *r)
 {
     json_t *o = json_object(), *vs = json_object();
     int bad = !o || !vs;
     if (!bad) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)record_digest(set, r));
         bad |= json_object_set_new(o, "index", json_integer(r->index));
+        bad |= json_object_set_new(o, "digest", json_string(hex));
         bad |= json_object_set_new(o, "theory_seconds", number_json(r->theory_seconds));
         bad |= json_object_set_new(o, "empirical_seconds", number_json(r->empirical_seconds));
     }
@@ -266,7 +321,7 @@ json_t *ac_trial_set_to_json(const ac_trial_set *set)
         bad |= json_object_set_new(o, "ntrials", json_integer(set->ntrials));
     }
     for (int i = 0; i < set->nrec && !bad; i++) {
-        json_t *r = record_json(&set->rec[i]);
+        json_t *r = record_json(set, &set->rec[i]);
         bad |= !r || json_array_append_new(recs, r);
     }
     if (!bad) {
@@ -281,8 +336,13 @@ json_t *ac_trial_set_to_json(const ac_trial_set *set)
     return o;
 }
 
-static ac_status record_of(const json_t *j, int at, ac_trial_record *rec, ac_msg *msg)
+/* Record `at` of a file into rec; *seal is 1 when its "digest" is the one
+ * its contents give, 0 when it differs, -1 when it has none (the caller
+ * reports it once the file's trial numbers are known to fit). */
+static ac_status record_of(const json_t *j, int at, const ac_trial_set *set, ac_trial_record *rec, int *seal,
+                           ac_msg *msg)
 {
+    *seal = -1;
     json_t *idx = json_object_get(j, "index"), *vs = json_object_get(j, "vectors");
     ac_trial_record_init(rec, -1); /* empty before any return: the caller clears it whatever happens */
     if (!json_is_object(j))
@@ -310,6 +370,10 @@ static ac_status record_of(const json_t *j, int at, ac_trial_record *rec, ac_msg
                 return ac_fail(msg, AC_EPARSE, "trial record %d: vector \"%s\" entry %zu is not a number", at,
                                name, k);
     }
+    const char *dg = json_string_value(json_object_get(j, "digest"));
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)record_digest(set, rec));
+    *seal = dg ? strcmp(dg, hex) == 0 : -1;
     return AC_OK;
 }
 
@@ -341,14 +405,32 @@ ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg
     ac_trial_set all;
     ac_trial_set_init(&all, set->id, &o, set->ntrials);
     ac_status st = set_reserve(&all, (int)nrec);
-    if (st != AC_OK)
-        return ac_fail(msg, st, "trial records: no memory for %zu records", nrec);
+    int *seal = malloc(sizeof(int) * (nrec > 0 ? nrec : 1));
+    if (st != AC_OK || !seal) {
+        free(seal);
+        ac_trial_set_clear(&all);
+        ac_trial_set_clear(set);
+        return ac_fail(msg, AC_ENOMEM, "trial records: no memory for %zu records", nrec);
+    }
     for (size_t i = 0; i < nrec && st == AC_OK; i++) {
-        st = record_of(json_array_get(recs, i), (int)i, &all.rec[i], msg);
+        st = record_of(json_array_get(recs, i), (int)i, &all, &all.rec[i], &seal[i], msg);
         all.nrec++; /* record_of leaves it initialised whatever happens: cleared with the set */
     }
+    /* the trial numbers first (outside the run, twice), then the digests */
+    size_t bad = 0;
+    while (st == AC_OK && bad < nrec && seal[bad] == 1)
+        bad++;
+    int bad_index = bad < nrec ? all.rec[bad].index : -1;
     if (st == AC_OK)
         st = ac_trial_set_merge(set, &all, msg);
+    if (st == AC_OK && bad < nrec)
+        st = seal[bad] < 0 ? ac_fail(msg, AC_EPARSE, "trial record %zu (trial %d): no \"digest\" (`attncheck run "
+                                     "--records` writes one with each record)", bad, bad_index)
+                           : ac_fail(msg, AC_EPARSE, "trial record %zu (trial %d): its digest does not match its "
+                                     "contents: the record was changed after `attncheck run` wrote it (a vector or "
+                                     "value edited or dropped, or the record taken from another run); run that "
+                                     "trial again", bad, bad_index);
+    free(seal);
     ac_trial_set_clear(&all);
     if (st != AC_OK)
         ac_trial_set_clear(set);

@@ -104,14 +104,18 @@ ac_status ac_trial_set_merge(ac_trial_set *dst, ac_trial_set *src, ac_msg *msg);
 int ac_trial_set_complete(const ac_trial_set *set);
 
 /* The set as a new JSON object (NULL on no memory):
- *   {"id", "seed", "size", "ntrials", "records": [{"index", "theory_seconds",
- *    "empirical_seconds", "vectors": {name: [numbers]}}]}
+ *   {"id", "seed", "size", "ntrials", "records": [{"index", "digest",
+ *    "theory_seconds", "empirical_seconds", "vectors": {name: [numbers]}}]}
  * Numbers are doubles written to 17 significant digits, so they read back
  * bit for bit; NaN and infinities, which JSON lacks, are the strings "nan",
- * "inf" and "-inf". */
+ * "inf" and "-inf".  "digest" (16 hex digits) seals the record's run, index
+ * and vectors (verify/trial.c record_digest): the reader refuses a record
+ * whose contents no longer give it, and one without it. */
 json_t *ac_trial_set_to_json(const ac_trial_set *set);
 /* Read such an object into set (initialised here; clear it after).  AC_EPARSE
- * with msg naming the record and field when j does not have that shape. */
+ * with msg naming the record and field when j does not have that shape, and
+ * naming the record and trial when its digest is missing or differs (checked
+ * after the trial numbers: outside the run or twice is said first). */
 ac_status ac_trial_set_from_json(const json_t *j, ac_trial_set *set, ac_msg *msg);
 
 /* Write set to path as the JSON above, whole or not at all (verify/atomic.h:
