@@ -608,7 +608,13 @@ static int merge_files(char **files, int n, ac_trial_set *all, const ac_claim_de
             return EXIT_USAGE;
         }
         int bad = 0;
-        if (f == 0) {
+        if (strcmp(s.source, ac_trial_source_id()) != 0) {
+            /* the merged table promises what this build's run prints */
+            cli_error("%s: records of the build with source %s; this build's is %s (attncheck --version): "
+                      "another code's numbers; run those trials again with this build", files[f], s.source,
+                      ac_trial_source_id());
+            bad = 1;
+        } else if (f == 0) {
             ac_run_opts o = {s.size, s.seed, NULL, NULL};
             if (!(*def = ac_registry_find_claim(s.id)) || !(*def)->trials) {
                 cli_error("%s: no claim named '%s' that runs trials (see attncheck list)", files[f], s.id);

@@ -24,6 +24,7 @@
 #include "verify/atomic.h"
 #include "verify/claim.h" /* AC_VERSION */
 #include "verify/text.h"
+#include "verify/trial.h" /* ac_trial_source_id */
 
 static char command_line[4096];
 
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < argc && len + 2 < sizeof command_line; i++)
         len += (size_t)snprintf(command_line + len, sizeof command_line - len, "%s%s", i ? " " : "", argv[i]);
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        printf("attncheck %s\n", AC_VERSION);
+        printf("attncheck %s (library source %s)\n", AC_VERSION, ac_trial_source_id());
         return cli_finish(EXIT_HOLDS);
     }
     return cli_dispatch("attncheck",

@@ -481,6 +481,17 @@ v = run["records"][-1]["vectors"]; k = next(iter(v)); v[k][0] = 1.0 if v[k][0] !
 json.dump(run, open(sys.argv[2], "w"))' "$T/sw/b.json" "$T/sw/value.json"
 expect 2 "merge refuses a record with a value changed" -- "$BIN" merge "$T/sw/a.json" "$T/sw/value.json"
 grep_in err "value.json: trial record 1 (trial 2): its digest does not match" "a changed value is caught"
+# Records of another build (its library source, attncheck --version) are
+# another code's numbers: refused by merge, naming the file and both sources
+# (before, records carried no build, and a derivation changed between the
+# parts was merged into one table).
+sed 's/"source":"[0-9a-f]*"/"source":"0123456789abcdef"/' "$T/sw/b.json" >"$T/sw/edited.json"
+/usr/bin/python3 tests/records_reseal.py "$T/sw/edited.json" "$T/sw/build.json"
+expect 2 "merge refuses records of another build" -- "$BIN" merge "$T/sw/a.json" "$T/sw/build.json"
+grep_in err "build.json: records of the build with source 0123456789abcdef; this build's is [0-9a-f]\{16\}" \
+    "another build's records: the file and both sources"
+expect 0 "--version names the library source" -- "$BIN" --version
+grep_in out "^attncheck [0-9.]* (library source [0-9a-f]\{16\})$" "the version line with its source"
 sed 's/"digest":"[0-9a-f]*",//' "$T/sw/b.json" >"$T/sw/nodigest.json"
 expect 2 "merge refuses a record without a digest" -- "$BIN" merge "$T/sw/a.json" "$T/sw/nodigest.json"
 grep_in err "nodigest.json: trial record 0 (trial 1): no \"digest\"" "a missing digest is named"
@@ -489,7 +500,7 @@ expect 2 "merge refuses a malformed file" -- "$BIN" merge "$T/sw/a.json" "$T/sw/
 grep_in err "bad.json:2:" "the message names the file and line"
 # records that are not records: each once crashed merge (a double free)
 for rec in 7 '{"index": 0.0, "vectors": {}}' '{"index": -1, "vectors": {}}' '{"vectors": {}}' '{"index": 0}'; do
-    printf '{"id": "%s", "seed": 3, "size": "quick", "ntrials": 3, "records": [%s]}\n' $C "$rec" >"$T/sw/rec.json"
+    printf '{"id": "%s", "source": "%s", "seed": 3, "size": "quick", "ntrials": 3, "records": [%s]}\n' $C "$("$BIN" --version | sed "s/.*source \(.*\))/\1/")" "$rec" >"$T/sw/rec.json"
     expect 2 "merge refuses the record $rec" -- "$BIN" merge "$T/sw/rec.json"
     grep_in err "rec.json: trial record 0:" "the message names the file and the record"
 done

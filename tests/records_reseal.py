@@ -30,6 +30,7 @@ def number(x):
 
 def digest(run, rec):
     h = fnv(FNV_OFFSET, run["id"].encode() + b"\0")
+    h = fnv(h, run["source"].encode() + b"\0")
     h = fnv(h, u64(run["seed"]))
     h = fnv(h, run["size"].encode() + b"\0")
     h = fnv(h, u64(run["ntrials"]))

@@ -246,25 +246,25 @@ Test(trial, json_of_another_shape_is_refused)
 {
     const char *bad[] = {
         "[]",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"huge\", \"ntrials\": 2, \"records\": []}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 5, "
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"huge\", \"ntrials\": 2, \"records\": []}",
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 5, "
         "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}]}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
         "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {\"a\": [1, \"one\"]}}]}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 1, "
         "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}, {\"index\": 1, "
         "\"theory_seconds\": 0, \"empirical_seconds\": 0, \"vectors\": {}}]}",
         /* records that fail before any field is read: each once freed memory
          * it never owned (a double free, exit 134, in attncheck merge) */
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [7]}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0.0, "
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [7]}",
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0.0, "
         "\"vectors\": {}}]}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": -1, "
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": -1, "
         "\"vectors\": {}}]}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"vectors\": {}}]}",
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0}]}",
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"vectors\": {}}]}",
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 2, \"records\": [{\"index\": 0}]}",
         /* more records than trials: refused before any is read */
-        "{\"id\": \"x\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 1, \"records\": [{}, {}]}",
+        "{\"id\": \"x\", \"source\": \"s\", \"seed\": 1, \"size\": \"quick\", \"ntrials\": 1, \"records\": [{}, {}]}",
     };
     const char *says[] = {"need", "size", "outside", "entry 1", "appears twice",
                           "not an object", "index", "index", "index", "vectors", "more than the 1 trials"};
@@ -353,7 +353,7 @@ Test(trial, a_bad_records_file_is_refused_naming_it)
     char dir[64], path[128];
     temp_dir(dir, sizeof dir);
     const char *text[] = {"{\"id\": \"x\",\n \"seed\": }", "[1.7312]",
-                          "{\"id\": \"x\", \"seed\": -1, \"size\": \"quick\", \"ntrials\": 2, \"records\": []}"};
+                          "{\"id\": \"x\", \"source\": \"s\", \"seed\": -1, \"size\": \"quick\", \"ntrials\": 2, \"records\": []}"};
     const char *says[] = {":2:", "need", "negative"};
     for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
         snprintf(path, sizeof path, "%s/bad%zu.json", dir, i);
@@ -408,6 +408,20 @@ Test(trial, a_result_from_records_needs_every_trial_of_this_run)
     cr_assert_eq(ac_claim_run_records(&fake_claim_def, &o, &set, &res), AC_OK, "%s", res.error);
     cr_assert_gt(res.nrows, 0);
     ac_claim_result_clear(&res);
+    /* records of another build (its source id): another code's numbers, and
+     * they do not merge with this build's (before, records carried no build) */
+    cr_assert_eq(strlen(ac_trial_source_id()), 16);
+    ac_trial_set other_build;
+    ac_trial_set_init(&other_build, fake_claim_def.id, &o, fake_ntrials(&o));
+    cr_assert_str_eq(other_build.source, ac_trial_source_id());
+    snprintf(other_build.source, sizeof other_build.source, "%s", "0123456789abcdef");
+    cr_assert_eq(ac_trial_set_merge(&set, &other_build, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "source 0123456789abcdef"), "%s", msg.text);
+    snprintf(set.source, sizeof set.source, "%s", "0123456789abcdef");
+    cr_assert_eq(ac_claim_run_records(&fake_claim_def, &o, &set, &res), AC_EINVAL, "another build's records");
+    cr_assert(strstr(res.error, "not this build's"), "%s", res.error);
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&other_build);
     static const ac_claim_def none = {.id = "fake.none", .paper = "fake", .statement = ""};
     cr_assert_eq(ac_claim_run(&none, &o, &res), AC_EINVAL);
     cr_assert(strstr(res.error, "fake.none") && strstr(res.error, "no trial definition"), "%s", res.error);

@@ -78,11 +78,18 @@ const ac_trial_vec *ac_trial_get(const ac_trial_record *rec, const char *name);
  * of range (a judged row built from it then fails). */
 double ac_trial_get1(const ac_trial_record *rec, const char *name, int k);
 
+/* The identity of the library's sources (16 hex digits: Makefile,
+ * $(BUILD)/source_id.h), which records carry: records of another build
+ * would be another code's numbers. */
+const char *ac_trial_source_id(void);
+
 /* The records of one claim run, sorted by trial index, each index at most
- * once.  id (copied), seed, size and ntrials say which run they belong to:
- * merge refuses records of another run. */
+ * once.  id (copied), source, seed, size and ntrials say which run they
+ * belong to: merge refuses records of another run, and the rows refuse
+ * records of another build. */
 struct ac_trial_set {
     char id[AC_CLAIM_TEXT];
+    char source[17]; /* ac_trial_source_id() of the build that ran the trials */
     unsigned long seed;
     ac_size size;
     int ntrials;
@@ -96,7 +103,7 @@ void ac_trial_set_clear(ac_trial_set *set);
 
 /* Move every record of src into dst (src is left empty, its records owned by
  * dst).  AC_EINVAL, with msg naming the field, when src belongs to another
- * run (id, seed, size or ntrials differ) or holds an index dst already has;
+ * run (id, source, seed, size or ntrials differ) or holds an index dst already has;
  * dst is then unchanged.  AC_ENOMEM on no memory (dst unchanged). */
 ac_status ac_trial_set_merge(ac_trial_set *dst, ac_trial_set *src, ac_msg *msg);
 
@@ -104,7 +111,7 @@ ac_status ac_trial_set_merge(ac_trial_set *dst, ac_trial_set *src, ac_msg *msg);
 int ac_trial_set_complete(const ac_trial_set *set);
 
 /* The set as a new JSON object (NULL on no memory):
- *   {"id", "seed", "size", "ntrials", "records": [{"index", "digest",
+ *   {"id", "source", "seed", "size", "ntrials", "records": [{"index", "digest",
  *    "theory_seconds", "empirical_seconds", "vectors": {name: [numbers]}}]}
  * Numbers are doubles written to 17 significant digits, so they read back
  * bit for bit; NaN and infinities, which JSON lacks, are the strings "nan",
@@ -229,8 +236,8 @@ ac_status ac_trial_run(const ac_trial_def *def, const ac_run_opts *o, int first,
                        ac_msg *msg);
 
 /* The claim's rows from a complete set: adds the trials' timings to res and
- * calls def->rows.  AC_EINVAL when the set is not complete or belongs to
- * another claim or run. */
+ * calls def->rows.  AC_EINVAL when the set is not complete, belongs to
+ * another claim or run, or was recorded by another build (its source). */
 ac_status ac_trial_rows(const ac_trial_def *def, const ac_run_opts *o, const ac_trial_set *set,
                         ac_claim_result *res, ac_msg *msg);
 
