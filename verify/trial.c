@@ -241,16 +241,16 @@ static int number_of(const json_t *j, double *x)
     return 0;
 }
 
-/* A record's digest: 64-bit FNV-1a over its run (id, source, seed, size as
- * text with its 0, ntrials; text with its 0), its index and its vectors in order (name with its
- * 0, length, each value's bits; every NaN hashed as 0x7ff8000000000000,
- * since its payload need not survive "nan"), each integer as 8 bytes
- * little-endian; written as 16 hex digits (tests/records_reseal.py computes
- * the same).  Not a
- * defence against forgery: it catches a record edited, truncated or moved to
- * another run's file, which merge would otherwise judge on (a vector
- * dropped from one record made the statistics pass over that trial).  Six
- * lines of arithmetic; the project's libraries offer no hash. */
+/* A record's digest: 64-bit FNV-1a over its run (id, source, seed, size,
+ * ntrials), its index and its vectors in order (name, length, each value's
+ * bits; every NaN as 0x7ff8000000000000, since a payload need not survive
+ * "nan").  Text is hashed with its terminating 0, each integer and double
+ * as 8 bytes little-endian; the digest is written as 16 hex digits
+ * (tests/records_reseal.py computes the same).  Not a defence against
+ * forgery: it catches a record edited, truncated or moved to another run's
+ * file, which merge would otherwise judge on (a vector dropped from one
+ * record made the statistics pass over that trial).  A few lines of
+ * arithmetic; the project's libraries offer no hash. */
 typedef struct {
     uint64_t h;
 } digest;
@@ -283,10 +283,9 @@ static uint64_t record_digest(const ac_trial_set *set, const ac_trial_record *r)
         digest_bytes(&d, r->vec[i].name, strlen(r->vec[i].name) + 1);
         digest_u64(&d, (uint64_t)r->vec[i].n);
         for (int k = 0; k < r->vec[i].n; k++) {
-            double x = isnan(r->vec[i].v[k]) ? NAN : r->vec[i].v[k];
             uint64_t u;
-            memcpy(&u, &x, sizeof u);
-            digest_u64(&d, isnan(x) ? 0x7ff8000000000000ULL : u);
+            memcpy(&u, &r->vec[i].v[k], sizeof u);
+            digest_u64(&d, isnan(r->vec[i].v[k]) ? 0x7ff8000000000000ULL : u);
         }
     }
     return d.h;
