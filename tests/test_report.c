@@ -538,6 +538,9 @@ Test(report, markdown_tables_have_one_line_per_row)
     cr_assert(strstr(text, "| fake.beta | FAIL (error) | 1/1 |") != NULL, "summary line:\n%s", text);
     cr_assert(strstr(text, "Setup: K=5, d=8, seed 42, steps 2000") != NULL);
     cr_assert(strstr(text, "- gap (theory: 0): margin") != NULL, "tolerance reasons listed");
+    /* an unjudged row without a note is said to be information (it read
+     * "(no reason given)", as if a judged row had lost its reason) */
+    cr_assert(strstr(text, "- iterations: shown, not judged\n") != NULL, "an info row's line:\n%s", text);
     free(text);
     free_results(res, 3);
 }

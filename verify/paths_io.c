@@ -1130,7 +1130,7 @@ static double phi_doubles(const ac_paths_task *t)
 static double phi_seconds(const ac_paths_task *t)
 {
     const ac_paths_settings *s = &t->s;
-    double n = t->ntok, N0 = t->N0, np = ac_paths_count(s), blas = 2 * N0 * np * n, loops = 0.0, exps = 0.0;
+    double n = t->ntok, N0 = t->N0, np = ac_paths_count(s), blas = 2 * N0 * np * n, exps = 0.0;
     for (int k = 0; k < t->nheads; k++) {
         if (t->kind == AC_PATHS_ATTN_QK)
             blas += 2.0 * t->G[k] * n * (2 * N0 + n);
@@ -1139,7 +1139,7 @@ static double phi_seconds(const ac_paths_task *t)
         if (t->kind != AC_PATHS_ATTN_MATRICES)
             exps += n * n;
     }
-    loops = np * s->L * n * n;
+    double loops = np * s->L * n * n;
     return ((double)t->P + t->Pt) * (blas / AC_PATHS_IO_BLAS_FLOPS + loops * AC_PATHS_IO_LOOP_SECONDS +
                                      exps * AC_PATHS_IO_EXP_SECONDS);
 }

@@ -317,7 +317,13 @@ static void reasons(FILE *f, const dialect *d, const ac_claim_result *r)
             fputc(')', f);
         }
         fputs(": ", f);
-        d->text(f, w->tol_reason[0] ? w->tol_reason : "(no reason given)");
+        /* a judged row always has its reason (tests/test_claim.c); an
+         * unjudged one without a note is shown for information, which is
+         * what the reader needs to know of it ("no reason given" read as
+         * a judged row missing its tolerance's reason) */
+        d->text(f, w->tol_reason[0]                     ? w->tol_reason
+                   : w->metric == AC_METRIC_INFO ? "shown, not judged"
+                                                 : "(no reason given)");
         fputc('\n', f);
     }
     fputs(d->list_close, f);
