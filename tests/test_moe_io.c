@@ -141,6 +141,22 @@ Test(moe_io, refusals_name_file_and_key_path)
     expect_refused("\"residual\": 0", "\"residual\": 1", AC_EPARSE, "sizes:");
 }
 
+/* Sizes alone, declaring H dk d = 2^36 numbers: refused at the first
+ * required array that is missing, before the model is allocated from the
+ * sizes (it asked for 550 GB and said "out of memory for the model"). */
+Test(moe_io, sizes_without_arrays_are_refused_before_any_allocation)
+{
+    const char *path = write_tmp("{\"sizes\": {\"V\": 3, \"L\": 3, \"d\": 4096, \"dk\": 4096, \"dv\": 1, "
+                                 "\"H\": 4096, \"layers\": 1, \"self\": 1, \"residual\": 0}}");
+    ac_moe_model *mm = NULL;
+    ac_msg msg = {{0}};
+    ac_status st = ac_moe_model_read(path, &mm, &msg);
+    unlink(path);
+    cr_assert_eq(st, AC_EPARSE, "status %d: %s", st, msg.text);
+    cr_assert_null(mm);
+    cr_assert(strstr(msg.text, "missing key 'E'") != NULL, "%s", msg.text);
+}
+
 Test(moe_io, missing_file_and_malformed_json)
 {
     ac_moe_model *mm = NULL;

@@ -793,5 +793,28 @@ Test(paths_io, cost_estimates_refuse_what_exceeds_their_bounds_naming_the_key)
     cr_assert_geq(c.evals, 4.0 * (double)LONG_MAX, "sweeps %g", c.evals);
     cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
     cr_assert(strstr(msg.text, "paths sample would take"), "%s", msg.text);
+    /* the path tensors count (they were left out): qk heads of G rows cost
+     * 2 G n (n + 2 N0) flops and 2 G n doubles an example.  140 examples of
+     * 256 tokens at G = 2^19: over the time bound; 512 tokens at G = 2^20:
+     * 8.6 GB, over the memory bound. */
+    int ntok = t.ntok, G0 = t.G[0];
+    t.P = 140, t.Pt = 0, t.ntok = 256;
+    for (int k = 0; k < t.nheads; k++)
+        t.G[k] = 1 << 19;
+    ac_paths_task_solve_cost(&t, 100, &c);
+    cr_assert_geq(c.phi_seconds, 140 * 2.0 * (1 << 19) * 256 * 256 / AC_PATHS_IO_BLAS_FLOPS, "%g s", c.phi_seconds);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths solve", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: attention: paths solve would take") &&
+              strstr(msg.text, "the path tensors"), "%s", msg.text);
+    t.P = 2, t.ntok = 512;
+    for (int k = 0; k < t.nheads; k++)
+        t.G[k] = 1 << 20;
+    ac_paths_task_sample_cost(&t, 4, 200, 500, &c);
+    cr_assert_geq(c.bytes, 8.0 * 2 * (1 << 20) * 512, "%g bytes", c.bytes);
+    cr_assert_eq(ac_paths_task_cost_check(&t, &c, "paths sample", "task.json", &msg), AC_ESIZE);
+    cr_assert(strstr(msg.text, "task.json: attention: paths sample would hold"), "%s", msg.text);
+    t.P = P, t.Pt = Pt, t.ntok = ntok;
+    for (int k = 0; k < t.nheads; k++)
+        t.G[k] = G0;
     ac_paths_task_clear(&t);
 }
