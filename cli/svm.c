@@ -290,6 +290,8 @@ static void solve_error(const char *data_path, const char *emb_path, const svm_i
         cli_error("%s: embeddings have rank %d < K = %d; the Graph-SVM needs linearly independent "
                   "embeddings (--allow-dependent solves anyway)",
                   emb_path, rank, in->K);
+    else if (st == AC_ENUMERIC) /* the embeddings' scale (theory/tpg_solve.c scale_back): it named the data */
+        cli_error("%s: %s (the solve on %s)", emb_path, msg->text[0] ? msg->text : ac_status_str(st), data_path);
     else
         cli_error("%s: %s", data_path, msg->text[0] ? msg->text : ac_status_str(st));
 }

@@ -94,6 +94,12 @@ grep_in err "ragged.emb:2:" "ragged: file and line"
 printf '1 0\n0 1\n1 1\n0 0.5\n' >"$T/dep.emb"
 expect 2 "dependent embeddings refused" -- "$BIN" svm solve $EX/toy.data --embeddings "$T/dep.emb"
 grep_in err "rank" "the message says rank"
+# Embeddings so large that W_svm and W_fin would leave double range: the
+# embeddings file is named, with the data beside it (it named the data alone).
+printf '1e150 0 0 0 1\n0 1e150 0 0 1\n0 0 1e150 0 0.25\n0.5 0 0 1e150 0\n' >"$T/huge.emb"
+expect 2 "embeddings out of the solve's range" -- "$BIN" svm solve $EX/toy.data --embeddings "$T/huge.emb"
+grep_in err "huge.emb: the largest embedding entry is in \[2^498, 2^499).*(the solve on examples/toy.data)" \
+    "the embeddings named first"
 # Infeasible by construction: e_1 = e_0 + e_2 and e_3 = 2 e_0 + e_2, so in
 # the context of token 2 the SCC {0, 1} forces u_2 = 0, then 0 > 2 needs
 # u_0 >= 1 while 2 > 3 needs u_0 <= -1/2.
