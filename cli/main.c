@@ -69,8 +69,21 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
     double v = bare(text) && decimal ? strtod(text, &end) : 0.0;
     if (errno == ERANGE && fabs(v) < DBL_MIN)
         errno = 0;
-    if (!bare(text) || !decimal || errno || end == text || *end || !(v >= lo && v <= hi)) {
-        cli_error("--%s: '%s' is not a number in [%g, %g]", name, text, lo, hi);
+    /* the range in words: a lower end of DBL_MIN means "> 0" (it read
+     * "'0' is not a number in [2.22507e-308, 1.79769e+308]") */
+    char range[96];
+    if (lo == DBL_MIN)
+        snprintf(range, sizeof range, hi == DBL_MAX ? "> 0" : "> 0 and <= %g", hi);
+    else if (hi == DBL_MAX)
+        snprintf(range, sizeof range, ">= %g", lo);
+    else
+        snprintf(range, sizeof range, "in [%g, %g]", lo, hi);
+    if (!bare(text) || !decimal || end == text || *end || isnan(v)) {
+        cli_error("--%s: '%s' is not a decimal number (it must be %s)", name, text, range);
+        return 0;
+    }
+    if (errno || !(v >= lo && v <= hi)) {
+        cli_error("--%s: '%s' is out of range: it must be %s", name, text, range);
         return 0;
     }
     *out = v;

@@ -148,6 +148,14 @@ accepted_opt "--steps 100000000 (upper end)" steps -- $NF --steps 100000000
 for v in " 0.1" "0.1 " "" "0" "9e-301" "1.1e300" "nan" "inf" "-0.1" "0x10" "0x1p-3" "infinity"; do
     expect 2 "--lr '$v' refused" -- $TR --lr "$v"
 done
+# the message says which: not a decimal number, or out of its range, in words
+# for "> 0" (it read "'0' is not a number in [2.22507e-308, 1.79769e+308]")
+expect 2 "--lr 0x10" -- $TR --lr 0x10
+grep_in err "^attncheck: --lr: '0x10' is not a decimal number (it must be in \[1e-300, 1e+300\])$" "not a decimal number"
+expect 2 "--lr 1.1e300" -- $TR --lr 1.1e300
+grep_in err "^attncheck: --lr: '1.1e300' is out of range: it must be in \[1e-300, 1e+300\]$" "out of range"
+expect 2 "joma integrate --T 0" -- "$BIN" joma integrate --mu 1 --T 0
+grep_in err "^attncheck: --T: '0' is out of range: it must be > 0$" "> 0 in words"
 accepted_opt "--lr 1e-300 (lower end)" lr -- $NF --lr 1e-300
 accepted_opt "--lr 1e300 (upper end)" lr -- $NF --lr 1e300
 # a subnormal is a value (strtod's ERANGE on underflow had refused it as out of [0, ...])
