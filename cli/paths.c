@@ -339,11 +339,7 @@ static int paths_solve(int argc, char **argv)
     ac_msg msg = {{0}};
     ac_status st = ac_paths_task_solve(&t, &set, &r, &msg);
     int rc = EXIT_HOLDS;
-    if (st == AC_ENUMERIC) {
-        cli_error("%s: T: %s at the GP start of the solve: raise T or rescale the inputs", task,
-                  msg.text);
-        rc = EXIT_USAGE;
-    } else if (st != AC_OK) {
+    if (st != AC_OK) { /* a start that cannot be factored names its key (verify/paths_io.c) */
         cli_error("%s: %s", task, msg.text[0] ? msg.text : ac_status_str(st));
         rc = EXIT_USAGE;
     } else {

@@ -264,7 +264,8 @@ cat >"$T/singular.json" <<'EOF'
  "attention": {"kind": "qk", "heads": [[{"Q": [[1, 0]], "K": [[1, 0]]}]]}}
 EOF
 expect 2 "solve on a singular kernel" -- "$BIN" paths solve --task "$T/singular.json" --out "$T/sing.out"
-grep_in err "singular.json: T: K + T I (2 x 2, T = .*) is not positive definite" "the singular kernel: file, key, T"
+grep_in err "singular.json: T: K + T I (2 x 2, T = .*) is not positive definite.*too small against K's smallest eigenvalue.*raise T" \
+    "the singular kernel: file, key, T"
 expect 1 "sample on a singular kernel" -- "$BIN" paths sample --task "$T/singular.json" --out "$T/sing.out"
 grep_in err "singular.json: the sampler diverged after 1 sweeps" "the divergence: file, sweep"
 absent "$T/sing.out" "a diverged sample"
@@ -313,11 +314,21 @@ edit("x-huge", lambda d: d["train"]["x"][0][0].__setitem__(0, 1e308))
 edit("sa-huge-notest", lambda d: (d.update(sigma2_a=1e300), d.pop("test")))
 edit("many-paths", lambda d: d.update(H=[32, 64], attention={"kind": "qk", "heads": [[{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 32, [{"Q": [[1, 0, 0, 0]], "K": [[1, 0, 0, 0]]}] * 64]}))
 edit("wide", lambda d: d.update(N=100000))
+edit("s2-huge", lambda d: d.update(sigma2=1e300))
+edit("s2-tiny", lambda d: d.update(sigma2=1e-300))
 PYEOF
 "$PY" "$T/scale.py" "$TASK" "$T"
 expect 2 "solve: sigma2_a = 1e300 overflows the action" -- "$BIN" paths solve --task "$T/sa-huge.json" --out "$T/sa.out"
 grep_in err "sa-huge.json: train.y, train.x, sigma2, sigma2_a: the action at the GP start is not finite.*sigma2_a 1e+300" "the overflow: file, keys, the scale"
 absent "$T/sa.out" "an overflowing solve"
+# A start that cannot be factored names the prior variances when they are the
+# cause (it said "T: ...: raise T or rescale the inputs" for these too): GP
+# values sigma2_a prod sigma2 past the doubles, both ways.
+for s2 in huge tiny; do
+    expect 2 "solve: sigma2 ($s2) puts the GP start out of range" -- "$BIN" paths solve --task "$T/s2-$s2.json"
+    grep_in err "s2-$s2.json: sigma2, sigma2_a: the GP order parameters sigma2_a prod sigma2 lie in .*rescale the prior variances" \
+        "sigma2 $s2: file, keys, the range"
+done
 expect 2 "solve: a label of 1e300" -- "$BIN" paths solve --task "$T/y-huge.json"
 grep_in err "y-huge.json: train.y.*largest |y| = 1e+300" "the huge label: file, key, its size"
 expect 2 "solve: an input of 1e308 (attention scores overflow)" -- "$BIN" paths solve --task "$T/x-huge.json"

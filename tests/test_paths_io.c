@@ -818,3 +818,41 @@ Test(paths_io, cost_estimates_refuse_what_exceeds_their_bounds_naming_the_key)
         t.G[k] = G0;
     ac_paths_task_clear(&t);
 }
+
+/* A start the solve cannot factor names its key by the cause (it said "T:
+ * ... raise T or rescale the inputs" of all three, naming T where sigma2 was
+ * the cause): GP values sigma2_a sigma2_1 past the doubles (1e300 each, or
+ * 1e-200 each), a kernel that overflows (sigma2 = 1e300, or inputs 1e200
+ * under uniform attention), T too small against a singular kernel (two
+ * equal examples). */
+Test(paths_io, a_start_that_cannot_be_factored_names_its_cause)
+{
+    const char *uniform = "{\"kind\": \"qk\", \"heads\": [[{\"Q\": [[0, 0, 0]], \"K\": [[0, 0, 0]]}]]}";
+    struct {
+        const char *T, *train, *test, *att, *extra, *says;
+    } c[] = {
+        {NULL, NULL, NULL, NULL, ", \"sigma2\": 1e300, \"sigma2_a\": 1e300", "sigma2, sigma2_a: the GP order parameters"},
+        {NULL, NULL, NULL, NULL, ", \"sigma2\": 1e-200, \"sigma2_a\": 1e-200", "sigma2, sigma2_a: the GP order parameters"},
+        {NULL, NULL, NULL, NULL, ", \"sigma2\": 1e300", "sigma2, train.x: K + T I"},
+        {NULL, "{\"x\": [[[1e200, 0, 0], [0, 1, 0]], [[0, 1, 0], [1, 0, 0.25]]], \"y\": [1, -1]}", NULL, uniform,
+         NULL, "sigma2, train.x: K + T I"},
+        {"1e-320", "{\"x\": [[[1, 0, 0]], [[1, 0, 0]]], \"y\": [1, -1]}", "{\"x\": [[[0, 1, 0]]], \"y\": [1]}",
+         uniform, NULL, "T: K + T I"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char buf[4096];
+        task_text(buf, sizeof buf, NULL, c[i].att ? "[1]" : NULL, NULL, c[i].T, c[i].train, c[i].test, c[i].att,
+                  c[i].extra);
+        ac_paths_task t;
+        ac_msg msg = {{0}};
+        cr_assert_eq(ac_paths_task_parse(buf, strlen(buf), "task.json", &t, &msg), AC_OK, "case %zu: %s", i,
+                     msg.text);
+        ac_paths_task_result r;
+        ac_status st = ac_paths_task_solve(&t, NULL, &r, &msg);
+        cr_assert_eq(st, AC_ENUMERIC, "case %zu: status %d: %s", i, st, msg.text);
+        cr_assert(strncmp(msg.text, c[i].says, strlen(c[i].says)) == 0, "case %zu: '%s' does not start '%s'", i,
+                  msg.text, c[i].says);
+        ac_paths_task_result_clear(&r);
+        ac_paths_task_clear(&t);
+    }
+}

@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <float.h>
 #include <jansson.h>
 #include <locale.h>
 #include <math.h>
@@ -1311,6 +1312,36 @@ static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w,
                    max_abs(t->X, (size_t)t->P * t->N0 * t->ntok), s2, s->sigma2_a, s->T);
 }
 
+/* The solve could not factor K + T I, or U, at the GP start (AC_ENUMERIC,
+ * theory's sentence in why): name the key by the cause.  The GP values
+ * sigma_a^2 prod_{k >= l} sigma_k^2 that under- or overflow are the prior
+ * variances' doing; a K + T I that is not finite is the inputs' or the
+ * variances' scale; else T is small against K's smallest eigenvalue.  (It
+ * said "T: ...: raise T or rescale the inputs" of all three, and named T
+ * where sigma2 = 1e300 or 1e-300 was the cause.) */
+static ac_status start_not_factored(const ac_paths_task *t, const double *Ugp, const char *why, ac_msg *msg)
+{
+    const ac_paths_settings *s = &t->s;
+    double umin = INFINITY, umax = 0.0, s2 = 0.0;
+    for (int l = 1; l <= s->L; l++) {
+        double u = Ugp[ac_paths_u_offset(s, l)]; /* U_l = u I */
+        umin = fmin(umin, u), umax = fmax(umax, u);
+    }
+    for (int l = 0; l <= s->L; l++)
+        s2 = fmax(s2, s->sigma2[l]);
+    double xmax = max_abs(t->X, (size_t)t->P * t->N0 * t->ntok);
+    if (!(umin >= DBL_MIN) || !(umax <= DBL_MAX))
+        return ac_fail(msg, AC_ENUMERIC, "sigma2, sigma2_a: the GP order parameters sigma2_a prod sigma2 lie in "
+                       "[%.3g, %.3g], outside the positive doubles (%s at the start of the solve): rescale the "
+                       "prior variances", umin, umax, why);
+    if (strstr(why, "not finite")) /* theory/paths.c: a factor with an inf or NaN */
+        return ac_fail(msg, AC_ENUMERIC, "sigma2, train.x: %s at the start of the solve: the kernel overflows "
+                       "(largest sigma2 %.3g, sigma2_a %.3g, largest |x| %.3g): rescale the inputs or the prior "
+                       "variances", why, s2, s->sigma2_a, xmax);
+    return ac_fail(msg, AC_ENUMERIC, "T: %s at the start of the solve: T = %.3g is too small against K's smallest "
+                   "eigenvalue: raise T", why, s->T);
+}
+
 ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set,
                               ac_paths_task_result *r, ac_msg *msg)
 {
@@ -1349,6 +1380,11 @@ ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set
     if ((st = ac_paths_solve(w, set, r->U, &r->info, msg)) != AC_OK) {
         if (st == AC_ECALLBACK)
             st = start_not_finite(t, w, Ugp, msg);
+        else if (st == AC_ENUMERIC) {
+            char why[AC_MSG_LEN];
+            snprintf(why, sizeof why, "%s", msg->text);
+            st = start_not_factored(t, Ugp, why, msg);
+        }
         goto out;
     }
     ac_paths_head_scores(s, r->U, r->scores);
