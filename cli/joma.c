@@ -1105,6 +1105,14 @@ static int joma_train(int argc, char **argv)
                 snprintf(why, sizeof why, "; the flow's budget at N K M = %lld is %ld steps (2^35 / (13 N K M), "
                          "some two minutes): fewer --steps or a smaller --lr reach less far", flow_work,
                          oset.max_steps);
+            else if ((oinfo.status == AC_ODE_STEP_UNDERFLOW || oinfo.status == AC_ODE_BLOWUP) &&
+                     ts.attention == AC_JOMA_ATT_EXP)
+                /* it gave the ODE's words alone: exp attention's flow is
+                 * singular in finite time (spec joma 6.2), the sooner the
+                 * larger the logits */
+                snprintf(why, sizeof why, "; exp attention's flow blows up in finite time (spec joma 6.2), the "
+                         "sooner the larger the logits (loss %.3g at the start): a smaller --init-scale or "
+                         "--attention softmax", ac_joma_trainer_info(tr)->loss0);
             cli_error("%s: the joint flow stopped before t = %.6g (step %ld): %s%s", src, t, s, om.text, why);
             rc = EXIT_FAILS;
             break;

@@ -156,6 +156,11 @@ grep_in err "training diverged" "divergence named"
 expect 2 "a start that overflows" -- $J train --tokens $EX/joma-tokens.txt --attention exp --init-scale 1e6 --out "$T/ovf.txt"
 grep_in err "before any step: the exp attention model overflows at --init-scale 1e+06; lower --init-scale" "the start's overflow named"
 absent "$T/ovf.txt" "an overflowing start"
+# A finite but huge start (loss 3.8e37): the exp flow collapses at once; the
+# message says why and what to change (it gave the ODE's words alone).
+expect 1 "an exp flow that collapses at once" -- $J train --tokens $EX/joma-tokens.txt --attention exp --init-scale 30 --steps 50
+grep_in err "the joint flow stopped before t = 0.1 (step 1): .*exp attention's flow blows up in finite time.*a smaller --init-scale or --attention softmax" \
+    "the exp flow's collapse: cause and remedy"
 
 # MEMCAP keeps a regression from taking the machine's memory (2 GB of
 # address space); not under AddressSanitizer, which reserves terabytes.
