@@ -375,7 +375,7 @@ static int output_option(int c, const char *arg, output_opts *w)
  * not be written. */
 static int show_results(const ac_claim_result *res, int n, const ac_run_opts *o, const output_opts *w)
 {
-    ac_report_meta meta = {cli_command_line(), o->seed, ac_size_str(o->size), NULL};
+    ac_report_meta meta = {cli_command_line(), o->seed, ac_size_str(o->size), NULL, NULL};
     int st = EXIT_HOLDS;
     for (int i = 0; i < n; i++)
         if (res[i].verdict == AC_VERDICT_FAIL)
@@ -826,8 +826,11 @@ static int regress_paper(const ac_paper_def *P, const ac_report_set *base, ac_re
             sel.defs[sel.n++] = def;
     }
     run_claims(&sel, &o, cur);
-    printf("== %s: baseline seed %lu, size %s, written %s\n", P->name, base->seed, ac_size_str(o.size),
-           base->date ? base->date : "?");
+    /* which code wrote the baseline, against this build's: regress shows
+     * what moved between the two */
+    const char *src = base->source && base->source[0] ? base->source : "not recorded";
+    printf("== %s: baseline seed %lu, size %s, written %s by library source %s (this build: %s)\n", P->name,
+           base->seed, ac_size_str(o.size), base->date ? base->date : "?", src, ac_trial_source_id());
     ac_regress_summary s = {0};
     ac_msg msg = {{0}};
     ac_status st = ac_regress_compare(stdout, base->res, base->nres, cur, sel.n, &s, &msg);

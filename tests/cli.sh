@@ -347,6 +347,12 @@ for f in md csv json tex; do
 done
 check "index written" [ -s "$T/res/README.md" ]
 expect 0 "regress against the run just made" -- "$BIN" regress --baseline "$T/res"
+# Reports and regress name the code: the library source that ran the claims,
+# the one attncheck --version prints (reports named none).
+src=$("$BIN" --version | sed 's/.*library source \([0-9a-f]*\)).*/\1/')
+grep_in out "^== svm: baseline seed 1, size quick, written .* by library source $src (this build: $src)$" "regress names both sources"
+check "the Markdown report names the library source" grep -q "^Paper .svm.. attncheck .* (library source $src), seed 1, size quick," "$T/res/svm.md"
+check "the JSON report carries the source" grep -q "\"source\": \"$src\"" "$T/res/svm.json"
 # A moved number is caught: perturb one empirical value in the baseline.
 sed 's/"empirical": 0\.9/"empirical": 0.8/' "$T/res/svm.json" >"$T/res/svm.json.new" && mv "$T/res/svm.json.new" "$T/res/svm.json"
 expect 1 "regress catches a moved number" -- "$BIN" regress --baseline "$T/res"

@@ -215,7 +215,7 @@ static void write_text(const char *name, const char *text)
 }
 
 static const ac_report_meta test_meta = {"attncheck run --size quick --seed 7, \"quoted\"", 7UL,
-                                         "quick", "2024-05-01T12:00:00Z"};
+                                         "quick", "2024-05-01T12:00:00Z", "0123456789abcdef"};
 
 TestSuite(report, .init = make_tmpdir, .fini = remove_tmpdir);
 
@@ -281,6 +281,7 @@ Test(report, json_round_trip_reproduces_every_field)
     cr_assert_str_eq(set.size, "quick");
     cr_assert_str_eq(set.date, test_meta.date);
     cr_assert_str_eq(set.version, AC_VERSION);
+    cr_assert_str_eq(set.source, test_meta.source, "the library source that ran the claims");
     cr_assert_eq(set.seed, 7UL);
     ac_report_set_clear(&set);
     cr_assert_eq(set.nres, 0);
@@ -528,6 +529,9 @@ Test(report, markdown_tables_have_one_line_per_row)
     make_results(res);
     char *text = write_report("r.md", AC_FMT_MD, &paper_fake, res, 3, &test_meta);
     cr_assert(strncmp(text, "# A. Author. A Fake Paper", 25) == 0);
+    /* the code that ran the claims: its library source (reports named none) */
+    cr_assert(strstr(text, "attncheck " AC_VERSION " (library source 0123456789abcdef), seed 7, size quick,") != NULL,
+              "the run line:\n%.300s", text);
     /* summary: separator + one line per claim */
     cr_assert_eq(table_lines_after(text, "| id | verdict | failing rows | seconds |", 0), 1 + 3);
     const char *row_header = "| quantity | theory | experiment | metric | deviation | tolerance | verdict |";
@@ -678,7 +682,7 @@ Test(report, committed_baseline_reads_and_writes_back_unchanged)
     cr_assert_gt(set.nres, 0);
     cr_assert_str_eq(set.paper_name, "svm");
     ac_paper_def paper = {set.paper_name, set.paper_title, NULL, 0};
-    ac_report_meta meta = {set.command_line, set.seed, set.size, set.date};
+    ac_report_meta meta = {set.command_line, set.seed, set.size, set.date, set.source};
     cr_assert_str_eq(set.version, AC_VERSION, "the baseline was written by another version");
     char *text = write_report("r.json", AC_FMT_JSON, &paper, set.res, set.nres, &meta);
     FILE *f = fopen(COMMITTED_BASELINE, "rb");

@@ -4,6 +4,7 @@
  * The index lives in verify/report_index.c. */
 #include "verify/report.h"
 #include "verify/report_impl.h"
+#include "verify/trial.h" /* ac_trial_source_id */
 
 #include <locale.h>
 #include <math.h>
@@ -94,6 +95,11 @@ const char *ac_report_date(const ac_report_meta *meta, char *buf, size_t cap)
     return buf;
 }
 
+const char *ac_report_source(const ac_report_meta *meta)
+{
+    return meta && meta->source ? meta->source : ac_trial_source_id();
+}
+
 ac_report_rows ac_report_count_rows(const ac_claim_result *r)
 {
     ac_report_rows c = {0, 0};
@@ -144,8 +150,8 @@ void ac_report_md_text(FILE *f, const char *s)
 void ac_report_md_run_line(FILE *f, const ac_report_meta *meta)
 {
     char date[64];
-    fprintf(f, "attncheck %s, seed %lu, size %s, %s.\n", AC_VERSION, meta ? meta->seed : 0UL,
-            meta && meta->size ? meta->size : "?", ac_report_date(meta, date, sizeof date));
+    fprintf(f, "attncheck %s (library source %s), seed %lu, size %s, %s.\n", AC_VERSION, ac_report_source(meta),
+            meta ? meta->seed : 0UL, meta && meta->size ? meta->size : "?", ac_report_date(meta, date, sizeof date));
     if (meta && meta->command_line) {
         fputs("Command: `", f);
         for (const char *s = meta->command_line; *s; s++)

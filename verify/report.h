@@ -75,6 +75,8 @@ typedef struct {
     unsigned long seed;
     const char *size;        /* "quick" | "default" | "paper" (ac_size_str) */
     const char *date;
+    const char *source;      /* the library source that ran the claims (ac_trial_source_id,
+                                verify/trial.h); NULL: this build's */
 } ac_report_meta;
 
 /* Write res[0..nres-1] to f in format fmt.
@@ -142,8 +144,9 @@ typedef struct {
     int nres;
     char *paper_name;        /* NULL when the report mixed papers */
     char *paper_title;
-    /* meta as written (command line, seed, size, date, version) */
-    char *command_line, *size, *date, *version;
+    /* meta as written (command line, seed, size, date, version; source, NULL
+     * in a report written before reports carried it) */
+    char *command_line, *size, *date, *version, *source;
     unsigned long seed;
     /* private: owned copies of the strings above and of res[i].id/paper/statement */
     char **strings_;

@@ -21,6 +21,10 @@ int ac_report_same_text(const char *a, const char *b);
  * or buf. */
 const char *ac_report_date(const ac_report_meta *meta, char *buf, size_t cap);
 
+/* meta->source, or this build's library source (ac_trial_source_id) when
+ * meta or its source is NULL. */
+const char *ac_report_source(const ac_report_meta *meta);
+
 /* Rows of a claim that are judged (metric not INFO) and that fail. */
 typedef struct {
     int judged, failing;

@@ -84,6 +84,7 @@ struct list_def {
 #define MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
 #define TEXT(T, k, m) {.key = k, .kind = F_TEXT, .off = offsetof(T, m), .size = MEMBER_SIZE(T, m)}
 #define STR(T, k, m) {.key = k, .kind = F_STR, .off = offsetof(T, m)}
+#define STR_OPT(T, k, m) {.key = k, .kind = F_STR, .off = offsetof(T, m), .optional = 1}
 #define NUM(T, k, m) {.key = k, .kind = F_NUM, .off = offsetof(T, m)}
 /* a number a reader takes as 0 when its key is absent (added after results
  * had been written without it) */
@@ -257,6 +258,7 @@ static const list_def claim_list = {offsetof(ac_report_set, nres), sizeof(ac_cla
  * caller's data, the reader fills the caller's. */
 static const field meta_fields[] = {
     STR(ac_report_set, "version", version),
+    STR_OPT(ac_report_set, "source", source), /* absent from reports written before it was added */
     STR(ac_report_set, "command_line", command_line),
     ULONG(ac_report_set, "seed", seed),
     STR(ac_report_set, "size", size),
@@ -437,6 +439,7 @@ ac_status ac_report_write_json(FILE *f, const ac_paper_def *paper, const ac_clai
     doc.paper_name = paper ? (char *)ac_report_nz(paper->name) : NULL;
     doc.paper_title = paper ? (char *)paper->title : NULL;
     doc.version = (char *)AC_VERSION;
+    doc.source = (char *)ac_report_source(meta);
     doc.command_line = meta ? (char *)meta->command_line : NULL;
     doc.seed = meta ? meta->seed : 0UL;
     doc.size = meta ? (char *)meta->size : NULL;

@@ -161,7 +161,8 @@ static void tex_head(FILE *f, const ac_paper_def *paper, const ac_report_meta *m
         tex_text(f, paper->title && *paper->title ? paper->title : paper->name);
     else
         fputs("attncheck results", f);
-    fprintf(f, "}\nattncheck %s, seed %lu, size ", AC_VERSION, meta ? meta->seed : 0UL);
+    fprintf(f, "}\nattncheck %s (library source %s), seed %lu, size ", AC_VERSION, ac_report_source(meta),
+            meta ? meta->seed : 0UL);
     tex_text(f, meta && meta->size ? meta->size : "?");
     fputs(", ", f);
     tex_text(f, ac_report_date(meta, date, sizeof date));
