@@ -78,7 +78,7 @@ int cli_double(const char *name, const char *text, double lo, double hi, double 
         snprintf(range, sizeof range, ">= %g", lo);
     else
         snprintf(range, sizeof range, "in [%g, %g]", lo, hi);
-    if (!bare(text) || !decimal || end == text || *end || isnan(v)) {
+    if (!bare(text) || !decimal || end == text || *end) { /* decimal: no "nan" or "inf" */
         cli_error("--%s: '%s' is not a decimal number (it must be %s)", name, text, range);
         return 0;
     }
