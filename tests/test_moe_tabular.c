@@ -194,7 +194,8 @@ Test(moe_tabular, bad_csv_inputs_are_refused_with_file_line_and_column)
         {"a,y\n1,\n", "t.csv:2: column y (column 2): missing value"},
         {"a,y\n1,0\nx1,1\n", "t.csv:3: column a (column 1): 'x1' is not a category number"},
         {"a,y\n1.5,0\n", "'1.5' is not a category number"},
-        {"a,y\n-1,0\n", "category -1 is outside the vocabulary 0..3"},
+        {"a,y\n-1,0\n", "t.csv:2: column a (column 1): category -1 is negative: categories are whole numbers 0..K-1"},
+        {"a,y\n4,0\n", "t.csv:2: column a (column 1): category 4 is outside the vocabulary 0..3"},
     };
     for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++) {
         ac_moe_csv c;
