@@ -73,7 +73,7 @@ const char *ac_paths_gibbs_settings_check(const ac_paths_gibbs_settings *s)
         double v = s->net.n[l];
         if (v != floor(v) || v < 1 || v > AC_PATHS_GIBBS_MAX_WIDTH) {
             /* which width: a task's widths differ by layer */
-            static char why_n[128];
+            static _Thread_local char why_n[128]; /* a library user's threads each get theirs */
             snprintf(why_n, sizeof why_n, "gibbs settings: width n[%d] = %.6g must be an integer in 1..%d", l, v,
                      AC_PATHS_GIBBS_MAX_WIDTH);
             return why_n;

@@ -70,7 +70,7 @@ typedef struct {
  * defaults above, all blocks. */
 void ac_paths_gibbs_settings_default(ac_paths_gibbs_settings *s);
 /* NULL when usable, else the sentence naming the setting (static storage,
- * a width's sentence valid until the next call):
+ * a width's sentence valid until the calling thread's next call):
  * the net's own check, a width that is not an integer in
  * 1..AC_PATHS_GIBBS_MAX_WIDTH, chains < 1, burn < 0, keep < 4, no block. */
 const char *ac_paths_gibbs_settings_check(const ac_paths_gibbs_settings *s);

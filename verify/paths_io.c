@@ -1285,6 +1285,16 @@ static double sign_accuracy(int P, const double *mean, const double *y)
     return P > 0 ? (double)ok / P : NAN;
 }
 
+/* The largest prior variance of the layers, sigma2[0..L], for the start's
+ * messages. */
+static double sigma2_max(const ac_paths_settings *s)
+{
+    double s2 = 0.0;
+    for (int l = 0; l <= s->L; l++)
+        s2 = fmax(s2, s->sigma2[l]);
+    return s2;
+}
+
 /* The minimiser could not start: the action or its gradient at the GP
  * values of U is not finite although K + T I has a factor (labels or
  * kernel entries so large that y^T (K + T I)^{-1} y or the gradient
@@ -1299,9 +1309,6 @@ static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w,
     if (G && ac_paths_action(w, U, &S, &Ua, G, &m) == AC_OK)
         gfin = first_nonfinite(G, ac_paths_u_size(s)) < 0;
     free(G);
-    double s2 = 0.0;
-    for (int l = 0; l <= s->L; l++)
-        s2 = fmax(s2, s->sigma2[l]);
     return ac_fail(msg, AC_EINVAL,
                    "train.y, train.x, sigma2, sigma2_a: the action at the GP start is %s (S = %.3g, its "
                    "gradient %s): the scales of the labels (largest |y| = %.3g), the inputs "
@@ -1309,7 +1316,7 @@ static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w,
                    "%.3g) against T = %.3g overflow double precision: rescale them",
                    isfinite(S) ? "finite but its gradient is not" : "not finite", S,
                    gfin ? "finite" : "not finite", max_abs(t->Y, (size_t)t->P),
-                   max_abs(t->X, (size_t)t->P * t->N0 * t->ntok), s2, s->sigma2_a, s->T);
+                   max_abs(t->X, (size_t)t->P * t->N0 * t->ntok), sigma2_max(s), s->sigma2_a, s->T);
 }
 
 /* The solve could not factor K + T I, or U, at the GP start (AC_ENUMERIC,
@@ -1322,14 +1329,11 @@ static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w,
 static ac_status start_not_factored(const ac_paths_task *t, const double *Ugp, const char *why, ac_msg *msg)
 {
     const ac_paths_settings *s = &t->s;
-    double umin = INFINITY, umax = 0.0, s2 = 0.0;
+    double umin = INFINITY, umax = 0.0;
     for (int l = 1; l <= s->L; l++) {
         double u = Ugp[ac_paths_u_offset(s, l)]; /* U_l = u I */
         umin = fmin(umin, u), umax = fmax(umax, u);
     }
-    for (int l = 0; l <= s->L; l++)
-        s2 = fmax(s2, s->sigma2[l]);
-    double xmax = max_abs(t->X, (size_t)t->P * t->N0 * t->ntok);
     if (!(umin >= DBL_MIN) || !(umax <= DBL_MAX))
         return ac_fail(msg, AC_ENUMERIC, "sigma2, sigma2_a: the GP order parameters sigma2_a prod sigma2 lie in "
                        "[%.3g, %.3g], outside the positive doubles (%s at the start of the solve): rescale the "
@@ -1337,7 +1341,7 @@ static ac_status start_not_factored(const ac_paths_task *t, const double *Ugp, c
     if (strstr(why, "not finite")) /* theory/paths.c: a factor with an inf or NaN */
         return ac_fail(msg, AC_ENUMERIC, "sigma2, train.x: %s at the start of the solve: the kernel overflows "
                        "(largest sigma2 %.3g, sigma2_a %.3g, largest |x| %.3g): rescale the inputs or the prior "
-                       "variances", why, s2, s->sigma2_a, xmax);
+                       "variances", why, sigma2_max(s), s->sigma2_a, max_abs(t->X, (size_t)t->P * t->N0 * t->ntok));
     return ac_fail(msg, AC_ENUMERIC, "T: %s at the start of the solve: T = %.3g is too small against K's smallest "
                    "eigenvalue: raise T", why, s->T);
 }
