@@ -1167,14 +1167,34 @@ Test(paths, not_positive_definite_and_non_finite_inputs_are_reported)
     U2[0] = -U2[0], U2[3] = -U2[3], U2[1] = U2[2] = 0.0;
     cr_assert_eq(ac_paths_action(w, U, &S, NULL, NULL, &msg), AC_ENUMERIC);
     cr_assert(strstr(msg.text, "U_2") != NULL, "%s", msg.text);
+    cr_assert_eq(ac_paths_last_numeric(w), AC_PATHS_NUMERIC_U);
     memcpy(U2, keep, sizeof keep);
+    cr_assert_eq(ac_paths_action(w, U, &S, NULL, NULL, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(ac_paths_last_numeric(w), AC_PATHS_NUMERIC_NONE, "a call that factored clears the cause");
     U[0] = -1.7312;
     cr_assert_eq(ac_paths_energy(w, U, &E, NULL, &msg), AC_ENUMERIC);
     cr_assert(strstr(msg.text, "U_1") != NULL, "%s", msg.text);
+    cr_assert_eq(ac_paths_last_numeric(w), AC_PATHS_NUMERIC_U);
     double Uc[20];
     memcpy(Uc, U, sizeof(double) * ac_paths_u_size(&s));
     ac_paths_info info;
     cr_assert_eq(ac_paths_solve(w, NULL, Uc, &info, &msg), AC_ENUMERIC);
+    cr_assert_eq(ac_paths_last_numeric(w), AC_PATHS_NUMERIC_U);
+    /* Two equal examples (one path, N0 = 2) make K = [1 1; 1 1] singular;
+     * at T = 1e-320, 1 + T rounds to 1, so dpotrf's second pivot is exactly
+     * 0: indefinite, not overflow. */
+    {
+        ac_paths_settings st;
+        ac_paths_settings_default(&st);
+        st.L = 1, st.H[0] = 1, st.T = 1e-320;
+        double Pd[4] = {1, 0, 1, 0}, Yd[2] = {1, -1}, Ud[1] = {1};
+        ac_paths_workspace *wd = ac_paths_alloc(&st, 2, 2);
+        cr_assert_eq(ac_paths_set_data(wd, Pd, Yd, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(ac_paths_energy(wd, Ud, &E, NULL, &msg), AC_ENUMERIC, "E = %g", E);
+        cr_assert(strstr(msg.text, "not positive definite"), "%s", msg.text);
+        cr_assert_eq(ac_paths_last_numeric(wd), AC_PATHS_NUMERIC_K_INDEFINITE);
+        ac_paths_free(wd);
+    }
     /* Finite inputs whose kernel overflows: K + T I holds infinities, which
      * the factorisation turns into infinities and NaNs on its diagonal
      * (theory/paths.c factor scans it there, LAPACK's dpotrf does not). */
@@ -1186,6 +1206,7 @@ Test(paths, not_positive_definite_and_non_finite_inputs_are_reported)
     double *Ug = rand_u(r, &s);
     cr_assert_eq(ac_paths_energy(wb, Ug, &E, NULL, &msg), AC_ENUMERIC, "E = %g", E);
     cr_assert(strstr(msg.text, "K + T I") && strstr(msg.text, "not finite"), "%s", msg.text);
+    cr_assert_eq(ac_paths_last_numeric(wb), AC_PATHS_NUMERIC_K_NOT_FINITE);
     ac_paths_free(wb);
     free(Big), free(Ug);
     /* The path tensor rejects NaN inputs and sizes that do not fit. */

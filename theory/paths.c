@@ -293,6 +293,7 @@ struct ac_paths_workspace {
     double *Q, *X;               /* D_2 x D_2 scratch (partial traces) */
     double *Ut, *Gt;             /* usize: U(theta) and its gradient */
     double ld1;                  /* ln det U_1 of the last factor */
+    ac_paths_numeric numeric;    /* what the last factorisation failed on */
     /* Pre-kernels (NULL when not used, see AC_PATHS_PREKERNEL_MAX): for each
      * pair a <= b of paths, in the order (0,0), (0,1), ..., (np-1,np-1), the
      * upper triangle packed by rows (theory/paths.h ac_paths_packed_row), of
@@ -661,12 +662,15 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
     const ac_paths_settings *s = &w->s;
     int L = s->L;
     double ld[AC_PATHS_MAX_LAYERS + 2];
+    w->numeric = AC_PATHS_NUMERIC_NONE;
     for (int l = 1; l <= L; l++) {
         size_t off = ac_paths_u_offset(s, l);
-        if (chol(U + off, w->D[l], w->Lu + off, &ld[l]))
+        if (chol(U + off, w->D[l], w->Lu + off, &ld[l])) {
+            w->numeric = AC_PATHS_NUMERIC_U;
             return ac_fail(msg, AC_ENUMERIC,
                            "order parameter U_%d (%d x %d) is not positive definite", l, w->D[l],
                            w->D[l]);
+        }
     }
     const double *UL = U + ac_paths_u_offset(s, L);
     double tr = 0.0;
@@ -679,8 +683,10 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
         memset(G, 0, sizeof(double) * w->usize);
         for (int l = 1; l <= L; l++) {
             size_t off = ac_paths_u_offset(s, l);
-            if (chol_inverse(w->Lu + off, w->D[l], w->Inv + off))
+            if (chol_inverse(w->Lu + off, w->D[l], w->Inv + off)) {
+                w->numeric = AC_PATHS_NUMERIC_U;
                 return ac_fail(msg, AC_ENUMERIC, "order parameter U_%d could not be inverted", l);
+            }
         }
     }
     for (int l = 1; l <= L; l++) {
@@ -801,9 +807,12 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
 {
     int P = w->P, np = w->np, m = w->N0 * np;
     double ldu;
-    if (chol(U1, np, w->Lu, &ldu))
+    w->numeric = AC_PATHS_NUMERIC_NONE;
+    if (chol(U1, np, w->Lu, &ldu)) {
+        w->numeric = AC_PATHS_NUMERIC_U;
         return ac_fail(msg, AC_ENUMERIC, "order parameter U_1 (%d x %d) is not positive definite",
                        np, np);
+    }
     if (need_z || !w->Cpk)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P * w->N0, np, np, 1.0, w->Phi,
                     np, w->Lu, np, 0.0, w->Z, np);
@@ -817,17 +826,21 @@ static ac_status factor(ac_paths_workspace *w, const double *U1, int need_z, dou
     for (int mu = 0; mu < P; mu++)
         w->K[(size_t)mu * P + mu] += w->s.T;
     int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', P, w->K, P);
-    if (info != 0)
+    if (info != 0) {
+        w->numeric = AC_PATHS_NUMERIC_K_INDEFINITE;
         return ac_fail(msg, AC_ENUMERIC,
                        "K + T I (%d x %d, T = %.17g) is not positive definite (LAPACK dpotrf: "
                        "leading minor %d)", P, P, w->s.T, info);
+    }
     double ld = 0.0;
     for (int mu = 0; mu < P; mu++) {
         double d = w->K[(size_t)mu * P + mu];
-        if (!(isfinite(d) && d > 0.0))
+        if (!(isfinite(d) && d > 0.0)) {
+            w->numeric = AC_PATHS_NUMERIC_K_NOT_FINITE;
             return ac_fail(msg, AC_ENUMERIC,
                            "K + T I (%d x %d, T = %.17g) is not finite: its Cholesky factor's "
                            "row %d is %g", P, P, w->s.T, mu + 1, d);
+        }
         ld += 2.0 * log(d);
     }
     *logdet = ld;
@@ -980,11 +993,14 @@ ac_status ac_paths_predict(ac_paths_workspace *w, const double *U1, int Pt,
     }
     double ld;
     ac_status st = AC_OK;
+    w->numeric = AC_PATHS_NUMERIC_NONE;
     if (P > 0)
         st = factor(w, U1, 1, &ld, msg);
-    else if (chol(U1, np, w->Lu, &ld))
+    else if (chol(U1, np, w->Lu, &ld)) {
+        w->numeric = AC_PATHS_NUMERIC_U;
         st = ac_fail(msg, AC_ENUMERIC, "order parameter U_1 (%d x %d) is not positive definite",
                      np, np);
+    }
     if (st != AC_OK) {
         free(Zt), free(Kt);
         return st;
@@ -1145,6 +1161,7 @@ ac_status ac_paths_solve(ac_paths_workspace *w, const ac_min_settings *set, doub
         return ac_fail(msg, AC_ENOMEM, "attention paths solve: out of memory");
     }
     ac_status st = ac_paths_theta_from_u(s, U, theta, msg);
+    w->numeric = st == AC_ENUMERIC ? AC_PATHS_NUMERIC_U : AC_PATHS_NUMERIC_NONE;
     double S0;
     if (st == AC_OK)
         st = ac_paths_action(w, U, &S0, NULL, NULL, msg); /* names the failure at the start */
@@ -1169,6 +1186,11 @@ ac_status ac_paths_solve(ac_paths_workspace *w, const ac_min_settings *set, doub
     free(theta);
     ac_min_free(mw);
     return st;
+}
+
+ac_paths_numeric ac_paths_last_numeric(const ac_paths_workspace *w)
+{
+    return w->numeric;
 }
 
 /* ---- One layer, one head (§3.7) ---------------------------------------- */

@@ -248,6 +248,26 @@ ac_status ac_paths_entropy(ac_paths_workspace *w, const double *U, double *S, do
 ac_status ac_paths_energy(ac_paths_workspace *w, const double *U1, double *E, double *G1,
                           ac_msg *msg);
 
+/* What the last AC_ENUMERIC of a call on a workspace (entropy, energy,
+ * action, predict, solve, objective) was about, so that a caller can name
+ * the input at fault without reading the message's words:
+ *   AC_PATHS_NUMERIC_U            an order parameter U_l has no Cholesky
+ *                                 factor (or, in solve, the start's);
+ *   AC_PATHS_NUMERIC_K_INDEFINITE dpotrf found K + T I not positive
+ *                                 definite (T small against K's spectrum);
+ *   AC_PATHS_NUMERIC_K_NOT_FINITE K + T I has an infinity or NaN (its
+ *                                 factor's diagonal is not finite: the
+ *                                 inputs' or the prior variances' scale).
+ * AC_PATHS_NUMERIC_NONE after a call that factored everything it needed. */
+typedef enum {
+    AC_PATHS_NUMERIC_NONE = 0,
+    AC_PATHS_NUMERIC_U,
+    AC_PATHS_NUMERIC_K_INDEFINITE,
+    AC_PATHS_NUMERIC_K_NOT_FINITE
+} ac_paths_numeric;
+
+ac_paths_numeric ac_paths_last_numeric(const ac_paths_workspace *w);
+
 /* S = entropy + energy at U, Ua (may be NULL) and G (may be NULL) as above
  * (G_1 gets the sum of both parts).  Statuses as the two parts. */
 ac_status ac_paths_action(ac_paths_workspace *w, const double *U, double *S, double *Ua,

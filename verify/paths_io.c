@@ -1320,13 +1320,15 @@ static ac_status start_not_finite(const ac_paths_task *t, ac_paths_workspace *w,
 }
 
 /* The solve could not factor K + T I, or U, at the GP start (AC_ENUMERIC,
- * theory's sentence in why): name the key by the cause.  The GP values
- * sigma_a^2 prod_{k >= l} sigma_k^2 that under- or overflow are the prior
- * variances' doing; a K + T I that is not finite is the inputs' or the
- * variances' scale; else T is small against K's smallest eigenvalue.  (It
- * said "T: ...: raise T or rescale the inputs" of all three, and named T
- * where sigma2 = 1e300 or 1e-300 was the cause.) */
-static ac_status start_not_factored(const ac_paths_task *t, const double *Ugp, const char *why, ac_msg *msg)
+ * theory's sentence in why, its cause in w's ac_paths_last_numeric): name
+ * the key by the cause.  The GP values sigma_a^2 prod_{k >= l} sigma_k^2
+ * that under- or overflow are the prior variances' doing; a K + T I that is
+ * not finite is the inputs' or the variances' scale; else T is small
+ * against K's smallest eigenvalue.  (It said "T: ...: raise T or rescale
+ * the inputs" of all three, and named T where sigma2 = 1e300 or 1e-300 was
+ * the cause.) */
+static ac_status start_not_factored(const ac_paths_task *t, const ac_paths_workspace *w, const double *Ugp,
+                                    const char *why, ac_msg *msg)
 {
     const ac_paths_settings *s = &t->s;
     double umin = INFINITY, umax = 0.0;
@@ -1338,7 +1340,7 @@ static ac_status start_not_factored(const ac_paths_task *t, const double *Ugp, c
         return ac_fail(msg, AC_ENUMERIC, "sigma2, sigma2_a: the GP order parameters sigma2_a prod sigma2 lie in "
                        "[%.3g, %.3g], outside the positive doubles (%s at the start of the solve): rescale the "
                        "prior variances", umin, umax, why);
-    if (strstr(why, "not finite")) /* theory/paths.c: a factor with an inf or NaN */
+    if (ac_paths_last_numeric(w) == AC_PATHS_NUMERIC_K_NOT_FINITE)
         return ac_fail(msg, AC_ENUMERIC, "sigma2, train.x: %s at the start of the solve: the kernel overflows "
                        "(largest sigma2 %.3g, sigma2_a %.3g, largest |x| %.3g): rescale the inputs or the prior "
                        "variances", why, sigma2_max(s), s->sigma2_a, max_abs(t->X, (size_t)t->P * t->N0 * t->ntok));
@@ -1387,7 +1389,7 @@ ac_status ac_paths_task_solve(const ac_paths_task *t, const ac_min_settings *set
         else if (st == AC_ENUMERIC) {
             char why[AC_MSG_LEN];
             snprintf(why, sizeof why, "%s", msg->text);
-            st = start_not_factored(t, Ugp, why, msg);
+            st = start_not_factored(t, w, Ugp, why, msg);
         }
         goto out;
     }
