@@ -32,7 +32,6 @@ static const char moe_formats_help[] =
 #define SEED_MAX ((long)AC_SEED_MAX) /* verify/trial.h: MT19937 keeps 32 bits */
 #define SEEDS_MAX 1000L
 #define EPOCHS_MAX 100000L
-#define NCAT_MAX 1000L
 #define SIM_N_MAX 1000000L
 #define TABULAR_SEEDS_DEFAULT 5
 #define TABULAR_SEED_DEFAULT 1
@@ -62,17 +61,6 @@ typedef struct {
     ac_moe_tab_result *res; /* seeds */
 } tabular_run;
 
-/* The largest category of the used cells of both tables, + 1. */
-static int used_ncat(const ac_moe_tab *a, const ac_moe_tab *b)
-{
-    int mx = 0;
-    for (size_t k = 0; k < (size_t)a->n * a->L; k++)
-        mx = a->X[k] > mx ? a->X[k] : mx;
-    for (size_t k = 0; k < (size_t)b->n * b->L; k++)
-        mx = b->X[k] > mx ? b->X[k] : mx;
-    return mx + 1;
-}
-
 /* Read the CSV and build both tables.  0 after a message. */
 static int tabular_load(tabular_run *t)
 {
@@ -100,13 +88,12 @@ static int tabular_load(tabular_run *t)
         if (!st && t->nfeat < 1)
             st = ac_fail(&msg, AC_EINVAL, "%s: no feature column left beside the target and the filters", t->csv);
     }
-    int ncat = t->ncat ? t->ncat : (int)NCAT_MAX;
+    if (!st) /* t->ncat 0: K not given, each table's ncat is 1 + its largest category */
+        st = ac_moe_csv_table(&c, &ftrain, t->feat, t->nfeat, target, t->ncat, &t->train, &msg);
     if (!st)
-        st = ac_moe_csv_table(&c, &ftrain, t->feat, t->nfeat, target, ncat, &t->train, &msg);
-    if (!st)
-        st = ac_moe_csv_table(&c, &ftest, t->feat, t->nfeat, target, ncat, &t->test, &msg);
+        st = ac_moe_csv_table(&c, &ftest, t->feat, t->nfeat, target, t->ncat, &t->test, &msg);
     if (!st && !t->ncat) {
-        t->ncat = used_ncat(&t->train, &t->test);
+        t->ncat = t->train.ncat > t->test.ncat ? t->train.ncat : t->test.ncat;
         if (t->ncat < 2)
             st = ac_fail(&msg, AC_EINVAL, "%s: every used cell is category 0: nothing to learn", t->csv);
         t->train.ncat = t->test.ncat = t->ncat;
@@ -291,7 +278,7 @@ static void tabular_help(void)
            "  --out FILE          write there (whole or not at all) instead of stdout\n\n"
            "Exit status: 0 done; 1 a training diverged; 2 bad usage or input (the message names\n"
            "the file, line and column).\n\n%s",
-           NCAT_MAX, SEEDS_MAX, TABULAR_SEEDS_DEFAULT, SEED_MAX, TABULAR_SEED_DEFAULT,
+           (long)AC_MOE_TAB_NCAT_MAX, SEEDS_MAX, TABULAR_SEEDS_DEFAULT, SEED_MAX, TABULAR_SEED_DEFAULT,
            AC_MOE_TAB_TRAIN_SEED_OFFSET, EPOCHS_MAX, def.epochs, moe_formats_help);
 }
 
@@ -322,7 +309,7 @@ static int moe_tabular(int argc, char **argv)
         case 'a': t.train_where = optarg; break;
         case 'b': t.test_where = optarg; break;
         case 'k':
-            if (!cli_long("ncat", optarg, 2, NCAT_MAX, &v))
+            if (!cli_long("ncat", optarg, 2, (long)AC_MOE_TAB_NCAT_MAX, &v))
                 return EXIT_USAGE;
             t.ncat = (int)v;
             break;

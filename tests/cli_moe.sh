@@ -48,6 +48,9 @@ bad count "g,x,y\na,1,0\nb,1\n" "$T/count.csv:3: 2 cells, the header has 3"
 bad missing "g,x,y\na,1,0\nb,,1\n" "$T/missing.csv:3: column x (column 2): missing value"
 bad word "g,x,y\na,1,0\nb,one,1\n" "$T/word.csv:3: column x (column 2): 'one' is not a category number"
 bad vocab "g,x,y\na,1,0\nb,2,1\n" "$T/vocab.csv:3: column x (column 2): category 2 is outside the vocabulary 0..1" "--ncat 2"
+# Without --ncat, a category past the reader's limit is named as that limit
+# (it read "outside the vocabulary 0..999", as if the user had said K = 1000).
+bad cap "g,x,y\na,1,0\nb,1000,1\n" "$T/cap.csv:3: column x (column 2): category 1000 is above 999, the largest this reader takes"
 bad target "g,x,z\na,1,0\nb,0,1\n" "no column 'y' (the --target)"
 bad nofilter "g,x,y\na,1,0\nc,0,1\n" "the filter g=b selects no rows"
 bad filtercol "h,x,y\na,1,0\nb,0,1\n" "has no column 'g'"

@@ -208,6 +208,31 @@ Test(moe_tabular, bad_csv_inputs_are_refused_with_file_line_and_column)
         cr_assert_null(t.X);
         ac_moe_csv_clear(&c);
     }
+    /* K not given (ncat 0): the table's K is 1 + its largest category, and
+     * a category past the reader's limit is named as that limit, not as a
+     * vocabulary the user gave (it read "outside the vocabulary 0..999"). */
+    {
+        ac_moe_csv c;
+        ac_moe_tab t;
+        ac_msg msg;
+        int feat[1] = {0};
+        cr_assert_eq(parse("a,y\n2,0\n5,1\n", &c, &msg), AC_OK);
+        cr_assert_eq(ac_moe_csv_table(&c, NULL, feat, 1, 1, 0, &t, &msg), AC_OK, "%s", msg.text);
+        cr_assert_eq(t.ncat, 6);
+        ac_moe_tab_clear(&t);
+        cr_assert_eq(ac_moe_csv_table(&c, NULL, feat, 1, 1, AC_MOE_TAB_NCAT_MAX + 1, &t, &msg), AC_EINVAL);
+        cr_assert(strstr(msg.text, "more than AC_MOE_TAB_NCAT_MAX"), "%s", msg.text);
+        ac_moe_csv_clear(&c);
+        char text[64], want[160];
+        snprintf(text, sizeof text, "a,y\n1,0\n%d,1\n", AC_MOE_TAB_NCAT_MAX);
+        cr_assert_eq(parse(text, &c, &msg), AC_OK);
+        cr_assert_eq(ac_moe_csv_table(&c, NULL, feat, 1, 1, 0, &t, &msg), AC_EPARSE);
+        snprintf(want, sizeof want, "t.csv:3: column a (column 1): category %d is above %d, the largest this reader "
+                 "takes (at most %d categories", AC_MOE_TAB_NCAT_MAX, AC_MOE_TAB_NCAT_MAX - 1, AC_MOE_TAB_NCAT_MAX);
+        cr_assert(strstr(msg.text, want), "%s", msg.text);
+        cr_assert_null(t.X);
+        ac_moe_csv_clear(&c);
+    }
     ac_moe_csv c;
     ac_msg msg;
     cr_assert_eq(ac_moe_csv_read("/nonexistent/x.csv", &c, &msg), AC_EIO);

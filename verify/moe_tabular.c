@@ -492,7 +492,8 @@ int ac_moe_filter_match(const ac_moe_filter *f, const ac_moe_csv *c, int r)
     return 0;
 }
 
-/* A whole number 0..ncat-1 from cell text, or the reason it is not. */
+/* A whole number 0..ncat-1 from cell text, or the reason it is not
+ * (ncat <= 0: K not given, 0..AC_MOE_TAB_NCAT_MAX-1). */
 static ac_status category(const ac_moe_csv *c, int r, int j, int ncat, int *out, ac_msg *msg)
 {
     const char *s = c->cell[(size_t)r * c->ncol + j];
@@ -509,7 +510,12 @@ static ac_status category(const ac_moe_csv *c, int r, int j, int ncat, int *out,
                 * CLI's cap of 1000 read as if the user had said 1000 categories) */
         return ac_fail(msg, AC_EPARSE, "%s:%d: column %s (column %d): category %ld is negative: categories are "
                        "whole numbers 0..K-1", c->path, c->line[r], c->name[j], j + 1, v);
-    if (v >= ncat)
+    if (ncat <= 0 && v >= AC_MOE_TAB_NCAT_MAX) /* the reader's limit, not a K the user gave */
+        return ac_fail(msg, AC_EPARSE,
+                       "%s:%d: column %s (column %d): category %ld is above %d, the largest this reader takes "
+                       "(at most %d categories, numbered 0..K-1)",
+                       c->path, c->line[r], c->name[j], j + 1, v, AC_MOE_TAB_NCAT_MAX - 1, AC_MOE_TAB_NCAT_MAX);
+    if (ncat > 0 && v >= ncat)
         return ac_fail(msg, AC_EPARSE,
                        "%s:%d: column %s (column %d): category %ld is outside the vocabulary 0..%d",
                        c->path, c->line[r], c->name[j], j + 1, v, ncat - 1);
@@ -529,8 +535,11 @@ ac_status ac_moe_csv_table(const ac_moe_csv *c, const ac_moe_filter *f, const in
     if (n == 0)
         return ac_fail(msg, AC_EINVAL, "%s: the filter %s=%s%s selects no rows", c->path,
                        c->name[f->col], f->val[0], f->nval > 1 ? ",..." : "");
-    int L = nfeat + 1;
-    if (ac_moe_tab_resize(out, n, L, ncat))
+    if (ncat > AC_MOE_TAB_NCAT_MAX)
+        return ac_fail(msg, AC_EINVAL, "%s: %d categories, more than AC_MOE_TAB_NCAT_MAX = %d", c->path, ncat,
+                       AC_MOE_TAB_NCAT_MAX);
+    int L = nfeat + 1, largest = 0;
+    if (ac_moe_tab_resize(out, n, L, ncat > 0 ? ncat : 1))
         return ac_fail(msg, AC_ENOMEM, "%s: no memory for the table", c->path);
     int k = 0;
     for (int r = 0; r < c->nrow; r++) {
@@ -543,9 +552,12 @@ ac_status ac_moe_csv_table(const ac_moe_csv *c, const ac_moe_filter *f, const in
                 ac_moe_tab_clear(out);
                 return st;
             }
+            largest = out->X[(size_t)k * L + j] > largest ? out->X[(size_t)k * L + j] : largest;
         }
         k++;
     }
+    if (ncat <= 0)
+        out->ncat = largest + 1;
     return AC_OK;
 }
 

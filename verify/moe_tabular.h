@@ -154,12 +154,21 @@ ac_status ac_moe_filter_parse(const char *expr, const ac_moe_csv *c, ac_moe_filt
 /* 1 when row r of c passes f. */
 int ac_moe_filter_match(const ac_moe_filter *f, const ac_moe_csv *c, int r);
 
+/* The most categories a table read without a given K may have: the
+ * baselines' parameters grow as K^2 per feature, and a cell of 10^6 in a
+ * small table would otherwise ask for gigabytes. */
+#define AC_MOE_TAB_NCAT_MAX 1000
+
 /* The rows of c passing f as a categorical table: the columns feat[0..nfeat)
  * then target, every cell a whole number 0..ncat-1 written in decimal.
- * out is initialised here.  AC_EPARSE "PATH:LINE: column NAME (column K):
- * ..." for a missing cell, a cell that is not a whole number, or a category
- * outside 0..ncat-1; AC_EINVAL when no row passes f ("PATH: the filter
- * COL=.. selects no rows") or nfeat < 1; AC_ENOMEM. */
+ * ncat <= 0: K is not given; the cells may be 0..AC_MOE_TAB_NCAT_MAX-1 and
+ * out->ncat is 1 + the largest one read.  out is initialised here.
+ * AC_EPARSE "PATH:LINE: column NAME (column K): ..." for a missing cell, a
+ * cell that is not a whole number, a negative category, or one outside
+ * 0..ncat-1 (K not given: above AC_MOE_TAB_NCAT_MAX-1, named as the reader's
+ * limit, not as a K); AC_EINVAL when no row passes f ("PATH: the filter
+ * COL=.. selects no rows"), nfeat < 1 or ncat > AC_MOE_TAB_NCAT_MAX;
+ * AC_ENOMEM. */
 ac_status ac_moe_csv_table(const ac_moe_csv *c, const ac_moe_filter *f, const int *feat, int nfeat,
                            int target, int ncat, ac_moe_tab *out, ac_msg *msg);
 
