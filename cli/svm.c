@@ -52,40 +52,6 @@ static void input_free(svm_input *in)
     memset(in, 0, sizeof *in);
 }
 
-static int by_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
-/* Renumber D's tokens 0..n-1 in the order of the ids that occur, *ids[j]
- * the id of token j: the graphs hold ngraph x (K + 1) rows, so with K the
- * largest id a 3 kB file naming token 10^8 asked for gigabytes; now memory
- * follows the tokens the file has.  The order of ids is kept, so edges,
- * components and their numbering are those of the file's ids. */
-static ac_status renumber(ac_tpg_data *D, int **ids, ac_msg *msg)
-{
-    int ntok = D->off[D->n], nu = 0;
-    int *u = malloc(sizeof *u * (size_t)(ntok > 0 ? ntok : 1));
-    if (!u)
-        return ac_fail(msg, AC_ENOMEM, "%s: no memory to number %d tokens", D->source ? D->source : "data", ntok);
-    memcpy(u, D->tok, sizeof *u * (size_t)ntok);
-    qsort(u, (size_t)ntok, sizeof *u, by_int);
-    for (int i = 0; i < ntok; i++)
-        if (nu == 0 || u[i] != u[nu - 1])
-            u[nu++] = u[i];
-    for (int i = 0; i < ntok; i++)
-        D->tok[i] = (int)((int *)bsearch(&D->tok[i], u, (size_t)nu, sizeof *u, by_int) - u);
-    for (int i = 0; i < D->n; i++) {
-        /* a label not in its sequence keeps an id the check below refuses (K = nu) */
-        const int *at = bsearch(&D->label[i], u, (size_t)nu, sizeof *u, by_int);
-        D->label[i] = at ? (int)(at - u) : nu;
-    }
-    D->K = nu > 0 ? nu : 1;
-    *ids = u;
-    return AC_OK;
-}
-
 /* Read DATA (and EMB when emb_path is non-NULL), check them against each
  * other, build the graphs.  0 after a message on failure. */
 static int load(const char *data_path, const char *emb_path, svm_input *in)
@@ -99,7 +65,7 @@ static int load(const char *data_path, const char *emb_path, svm_input *in)
         /* a label outside its sequence is refused with the file's ids first */
         st = ac_tpg_data_check(in->D, 1, &msg);
         if (st == AC_OK)
-            st = renumber(in->D, &in->id, &msg);
+            st = ac_tpg_data_renumber(in->D, &in->id, &msg); /* memory follows the tokens used, not K */
     }
     if (st == AC_OK && emb_path) {
         st = ac_svm_io_read_emb(emb_path, &in->E, &in->K, &in->d, &msg);

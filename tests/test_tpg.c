@@ -268,6 +268,56 @@ Test(tpg, build_refuses_a_vocabulary_too_large_for_one_graph)
     ac_tpg_data_free(D);
 }
 
+/* Sparse ids: the data with each token t as t 2^25 + 1 (K past the cap, so
+ * the graphs are refused) renumbers to exactly what the dense data
+ * renumbers to, its ids are the dense ids spread the same way, and the
+ * graphs then build; a label outside every sequence becomes n (refused by
+ * the data check as outside the vocabulary). */
+Test(tpg, renumber_makes_memory_follow_the_tokens_used)
+{
+    gsl_rng *r = ac_test_rng(91);
+    for (int cs = 0; cs < 50; cs++) {
+        ac_tpg_data *D = random_data(r);
+        int n = D->n, ntok = D->off[n];
+        ac_tpg_data *S = ac_tpg_data_alloc(n, ntok, KMAX * (1 << 25) + 2);
+        cr_assert_not_null(S);
+        memcpy(S->off, D->off, sizeof(int) * (size_t)(n + 1));
+        for (int j = 0; j < ntok; j++)
+            S->tok[j] = D->tok[j] * (1 << 25) + 1;
+        for (int i = 0; i < n; i++)
+            S->label[i] = D->label[i] * (1 << 25) + 1;
+        ac_msg msg = {{0}};
+        ac_tpg *G = NULL;
+        if (n > 0)
+            cr_assert_eq(ac_tpg_build(S, &G, &msg), AC_ESIZE, "case %d", cs);
+        int *idd = NULL, *ids = NULL;
+        cr_assert_eq(ac_tpg_data_renumber(D, &idd, &msg), AC_OK);
+        cr_assert_eq(ac_tpg_data_renumber(S, &ids, &msg), AC_OK);
+        cr_assert_eq(S->K, D->K, "case %d", cs);
+        cr_assert(!memcmp(S->tok, D->tok, sizeof(int) * (size_t)ntok), "case %d", cs);
+        cr_assert(!memcmp(S->label, D->label, sizeof(int) * (size_t)n), "case %d", cs);
+        for (int j = 0; j < (ntok > 0 ? S->K : 0); j++)
+            cr_assert_eq(ids[j], idd[j] * (1 << 25) + 1, "case %d: id %d", cs, j);
+        for (int j = 1; j < (ntok > 0 ? S->K : 0); j++)
+            cr_assert_lt(idd[j - 1], idd[j], "case %d: the order of the ids is kept", cs);
+        G = build_ok(S);
+        ac_tpg_free(G);
+        free(idd), free(ids);
+        ac_tpg_data_free(D), ac_tpg_data_free(S);
+    }
+    gsl_rng_free(r);
+    /* a label in no sequence */
+    ac_tpg_data *D = ac_tpg_data_alloc(1, 2, 100);
+    D->off[1] = 2, D->tok[0] = 40, D->tok[1] = 90, D->label[0] = 7;
+    int *id = NULL;
+    ac_msg msg = {{0}};
+    cr_assert_eq(ac_tpg_data_renumber(D, &id, &msg), AC_OK);
+    cr_assert(D->K == 2 && D->tok[0] == 0 && D->tok[1] == 1 && D->label[0] == 2 && id[0] == 40 && id[1] == 90);
+    cr_assert_eq(ac_tpg_data_check(D, 0, &msg), AC_EPARSE);
+    free(id);
+    ac_tpg_data_free(D);
+}
+
 /* Both sides of the cap on ngraph * (K + 1), and of ngraph >= 0, K >= 1. */
 Test(tpg, size_check_accepts_the_cap_and_refuses_one_row_more)
 {

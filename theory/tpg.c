@@ -58,6 +58,34 @@ ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name)
     return AC_OK;
 }
 
+static int by_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+ac_status ac_tpg_data_renumber(ac_tpg_data *D, int **ids, ac_msg *msg)
+{
+    int ntok = D->off[D->n], nu = 0;
+    int *u = malloc(sizeof *u * (size_t)(ntok > 0 ? ntok : 1));
+    if (!u)
+        return ac_fail(msg, AC_ENOMEM, "%s: no memory to number %d tokens", D->source ? D->source : "data", ntok);
+    memcpy(u, D->tok, sizeof *u * (size_t)ntok);
+    qsort(u, (size_t)ntok, sizeof *u, by_int);
+    for (int i = 0; i < ntok; i++)
+        if (nu == 0 || u[i] != u[nu - 1])
+            u[nu++] = u[i];
+    for (int i = 0; i < ntok; i++)
+        D->tok[i] = (int)((int *)bsearch(&D->tok[i], u, (size_t)nu, sizeof *u, by_int) - u);
+    for (int i = 0; i < D->n; i++) {
+        const int *at = bsearch(&D->label[i], u, (size_t)nu, sizeof *u, by_int);
+        D->label[i] = at ? (int)(at - u) : nu;
+    }
+    D->K = nu > 0 ? nu : 1;
+    *ids = u;
+    return AC_OK;
+}
+
 /* "SOURCE:LINE" for file data, "example I" otherwise. */
 static void where(const ac_tpg_data *D, int i, char *buf, size_t len)
 {
@@ -302,7 +330,8 @@ ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg)
     if (rows > AC_TPG_ROWS_MAX)
         return ac_fail(msg, AC_ESIZE,
                        "%d graphs (last tokens) of %d tokens need %zu graph rows > AC_TPG_ROWS_MAX = %zu "
-                       "(about %zu bytes per row)",
+                       "(about %zu bytes per row; a vocabulary larger than the tokens used: "
+                       "ac_tpg_data_renumber)",
                        ngraph, K, rows, (size_t)AC_TPG_ROWS_MAX, (size_t)AC_TPG_ROW_BYTES);
     return AC_OK;
 }

@@ -41,6 +41,20 @@ void ac_tpg_data_free(ac_tpg_data *D);
  * (D unchanged). */
 ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name);
 
+/* Renumber D's tokens and labels 0..n-1 in the order of the ids that occur
+ * in its sequences, and set D->K = n (1 when there are none); *ids (new,
+ * n entries, free() it) gets the old id of each new one.  The graphs of
+ * ac_tpg_build hold ngraph x (K + 1) rows, so with K the vocabulary a
+ * dataset of a few kilobytes that names token 10^8 asks for gigabytes (it
+ * is refused, AC_TPG_ROWS_MAX); renumbered, memory follows the tokens the
+ * data has.  The order of the ids is kept, so edges, components and their
+ * numbering are those of the old ids, mapped.  A label that does not occur
+ * in any sequence becomes n, which ac_tpg_data_check then refuses as
+ * outside the vocabulary: check with labels in sequences first to have it
+ * named by its old id.  AC_OK, or AC_ENOMEM (D unchanged; msg names D's
+ * source). */
+ac_status ac_tpg_data_renumber(ac_tpg_data *D, int **ids, ac_msg *msg);
+
 /* Check that the dataset fits the model of spec §1: K >= 1, every sequence
  * non-empty, every token and label in [0, K), and (when need_label_in_seq)
  * every label present in its sequence (assumption A2: otherwise the loss is
@@ -107,7 +121,8 @@ ac_status ac_tpg_reach_check(int ngraph, const int *nlive, ac_msg *msg);
 
 /* AC_OK when ngraph graphs over K tokens fit: ngraph >= 0, K >= 1 and
  * ngraph * (K + 1) <= AC_TPG_ROWS_MAX; otherwise AC_ESIZE with the sentence
- * in msg (the counts, the rows needed and the cap). */
+ * in msg (the counts, the rows needed, the cap, and ac_tpg_data_renumber
+ * for a vocabulary larger than the tokens the data uses). */
 ac_status ac_tpg_size_check(int ngraph, int K, ac_msg *msg);
 
 /* Build the graphs, their SCCs (iterative Tarjan) and the reachability
