@@ -607,6 +607,52 @@ static int three(const ac_run_opts *o)
 static const ac_trial_def twice_def = {.ntrials = three, .trial = twice_trial, .rows = count_rows};
 static const ac_trial_def missing_def = {.ntrials = three, .trial = fake_trial, .rows = missing_band_rows};
 
+/* Declared vectors (ac_trial_def.vectors): fake_trial leaves "score" out of
+ * trial 4, which a claim declaring it refuses at the run, naming the trial
+ * and the vector, and at the rows of a set recorded without the
+ * declaration; a trial marked by the skip vector is exempt. */
+static const char *const fake_vectors[] = {"curve", "t", "u", "score", NULL};
+static const ac_trial_def declared_def = {
+    .ntrials = fake_ntrials, .trial = fake_trial, .rows = fake_rows, .vectors = fake_vectors};
+
+static ac_status skip_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
+{
+    if (t->index == 4) {
+        ac_trial_put1(t->rec, "skipped", 1.0);
+        return AC_OK;
+    }
+    return fake_trial(o, t, msg);
+}
+
+Test(trial, a_trial_without_a_declared_vector_is_refused)
+{
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 1};
+    ac_trial_set set;
+    ac_msg msg = {{0}};
+    ac_trial_set_init(&set, "fake.trials", &o, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&declared_def, &o, 0, FAKE_TRIALS, &set, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "fake.trials: trial 4 recorded no 'score'"), "%s", msg.text);
+    cr_assert_eq(set.nrec, 4, "the trials before it are kept, trial 4 is not");
+    ac_trial_set_clear(&set);
+    /* recorded without the declaration, then judged with it */
+    ac_trial_set_init(&set, "fake.trials", &o, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&fake_def, &o, 0, FAKE_TRIALS, &set, &msg), AC_OK, "%s", msg.text);
+    ac_claim_result res;
+    ac_claim_result_init(&res, &fake_claim_def);
+    cr_assert_eq(ac_trial_rows(&declared_def, &o, &set, &res, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "trial 4 recorded no 'score'"), "%s", msg.text);
+    cr_assert_eq(res.nrows, 0, "no row was judged");
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&set);
+    /* a skipped trial holds only its mark */
+    const ac_trial_def skip_def = {.ntrials = fake_ntrials, .trial = skip_trial, .rows = fake_rows,
+                                   .vectors = fake_vectors, .skip = "skipped"};
+    ac_trial_set_init(&set, "fake.trials", &o, FAKE_TRIALS);
+    cr_assert_eq(ac_trial_run(&skip_def, &o, 0, FAKE_TRIALS, &set, &msg), AC_OK, "%s", msg.text);
+    cr_assert_eq(set.nrec, FAKE_TRIALS);
+    ac_trial_set_clear(&set);
+}
+
 Test(trial, a_failed_put_or_band_makes_the_claim_an_error)
 {
     ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};

@@ -254,7 +254,11 @@ static ac_status text_rows(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-const ac_trial_def ac_joma_text_trials = {.ntrials = text_ntrials, .trial = text_trial, .rows = text_rows};
+/* The vectors every trial of joma.text-entropy records (ac_trial_def.vectors). */
+static const char *const joma_text_vectors[] = {"H", "t", "val", NULL};
+const ac_trial_def ac_joma_text_trials = {
+    .ntrials = text_ntrials, .trial = text_trial, .rows = text_rows,
+    .vectors = joma_text_vectors};
 
 /* ---- joma.hierarchy --------------------------------------------------
  *
@@ -672,4 +676,12 @@ static ac_status hier_rows(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-const ac_trial_def ac_joma_hierarchy_trials = {.ntrials = hier_ntrials, .trial = hier_trial, .rows = hier_rows};
+/* The vectors every trial of joma.hierarchy records (ac_trial_def.vectors); not
+ * listed, as some trials lack them: zH4, zH5: the heights of the deeper trees (default, paper). */
+static const char *const joma_hierarchy_vectors[] = {
+    "cond_sample", "cond_theory", "cooc_z", "learned", "loss", "loss0", "marg_z", "n_rising", "order_rho",
+    "order_rho_half", "order_rho_half_rising", "order_rho_shuffled", "t", "zH1", "zH2", "zH3", NULL
+};
+const ac_trial_def ac_joma_hierarchy_trials = {
+    .ntrials = hier_ntrials, .trial = hier_trial, .rows = hier_rows,
+    .vectors = joma_hierarchy_vectors};

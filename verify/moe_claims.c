@@ -520,8 +520,14 @@ static ac_status rows_equivalence(const ac_run_opts *o, const ac_trial_set *set,
     return AC_OK;
 }
 
+/* The vectors every trial of moe.equivalence records (ac_trial_def.vectors). */
+static const char *const moe_equivalence_vectors[] = {
+    "ctl", "dig", "digmp", "dlp", "dp", "geo", "p_bk", "p_bk_tol", "p_perm", "p_perm_tol", "p_rev",
+    "p_rev_tol", "p_xi", "tol", "variant", NULL
+};
 const ac_trial_def ac_moe_equivalence_trials = {
-    .ntrials = trials_eq, .trial = trial_equivalence, .rows = rows_equivalence};
+    .ntrials = trials_eq, .trial = trial_equivalence, .rows = rows_equivalence,
+    .vectors = moe_equivalence_vectors};
 
 /* ---- moe.fit-equivalence (spec §2.5 item 6) ------------------------------ */
 
@@ -981,7 +987,14 @@ static ac_status rows_fit(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     return AC_OK;
 }
 
-const ac_trial_def ac_moe_fit_trials = {.ntrials = trials_fit, .trial = trial_fit, .rows = rows_fit};
+/* The vectors every trial of moe.fit-equivalence records (ac_trial_def.vectors). */
+static const char *const moe_fit_vectors[] = {
+    "ca", "cam", "cm", "cma", "ga", "gam", "gm", "gma", "ia", "im", "la", "la_map", "lam", "lm", "lm_back",
+    "lma", "teach", "tol_back", "tol_map", NULL
+};
+const ac_trial_def ac_moe_fit_trials = {
+    .ntrials = trials_fit, .trial = trial_fit, .rows = rows_fit,
+    .vectors = moe_fit_vectors};
 
 /* ---- moe.analogy (spec §4.4) --------------------------------------------- */
 
@@ -1275,7 +1288,14 @@ static ac_status rows_analogy(const ac_run_opts *o, const ac_trial_set *set, ac_
     return AC_OK;
 }
 
-const ac_trial_def ac_moe_analogy_trials = {.ntrials = trials_an, .trial = trial_analogy, .rows = rows_analogy};
+/* The vectors every trial of moe.analogy records (ac_trial_def.vectors). */
+static const char *const moe_analogy_vectors[] = {
+    "case", "s_acc_att", "s_acc_cbow", "s_res_att", "s_res_cbow", "s_true", "s_var_att", "s_var_cbow", "tol",
+    "tolmp", "var", "varmp", NULL
+};
+const ac_trial_def ac_moe_analogy_trials = {
+    .ntrials = trials_an, .trial = trial_analogy, .rows = rows_analogy,
+    .vectors = moe_analogy_vectors};
 
 const ac_claim_def ac_moe_claims[AC_MOE_NCLAIMS] = {
     {.id = "moe.equivalence",

@@ -574,7 +574,12 @@ static ac_status rows_acc(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     return AC_OK;
 }
 
-static const ac_trial_def acc_trials = {.ntrials = trials_acc, .trial = trial_acc, .rows = rows_acc};
+/* The vectors every trial of paths.accuracy-vs-width records (ac_trial_def.vectors); not
+ * listed, as some trials lack them: disc: the first two trials' discordant counts. */
+static const char *const acc_vectors[] = {"N", "acc", "acc_gp", "conv", "grad", "ntest", NULL};
+static const ac_trial_def acc_trials = {
+    .ntrials = trials_acc, .trial = trial_acc, .rows = rows_acc,
+    .vectors = acc_vectors};
 
 /* ==== paths.kernel-combination (§3.4, Fig. 2d) ============================= */
 
@@ -699,7 +704,12 @@ static ac_status rows_kern(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-static const ac_trial_def kern_trials = {.ntrials = trials_one, .trial = trial_kern, .rows = rows_kern};
+/* The vectors every trial of paths.kernel-combination records (ac_trial_def.vectors); not
+ * listed, as some trials lack them: w1, w2: the widths beyond the first, by size. */
+static const char *const kern_vectors[] = {"N", "gp.kta", "gp.ov", "w0.kta", "w0.ov", NULL};
+static const ac_trial_def kern_trials = {
+    .ntrials = trials_one, .trial = trial_kern, .rows = rows_kern,
+    .vectors = kern_vectors};
 
 /* ==== paths.gp-limit (§3.4) ================================================ */
 
@@ -1227,7 +1237,14 @@ static ac_status rows_gp(const ac_run_opts *o, const ac_trial_set *set, ac_claim
     return AC_OK;
 }
 
-static const ac_trial_def gp_trials = {.ntrials = trials_one, .trial = trial_gp, .rows = rows_gp};
+/* The vectors every trial of paths.gp-limit records (ac_trial_def.vectors). */
+static const char *const gp_vectors[] = {
+    "N", "conv", "dh", "dth", "du", "g0", "grad", "gs", "iter", "l0", "mbound", "mdiff", "mfirst", "ndu1",
+    "ntest", "tol", "vbound", "vdiff", "vfirst", NULL
+};
+static const ac_trial_def gp_trials = {
+    .ntrials = trials_one, .trial = trial_gp, .rows = rows_gp,
+    .vectors = gp_vectors};
 
 /* ==== paths.closed-form (§3.7) =============================================== */
 
@@ -1509,7 +1526,13 @@ static ac_status rows_cf(const ac_run_opts *o, const ac_trial_set *set, ac_claim
     return AC_OK;
 }
 
-static const ac_trial_def cf_trials = {.ntrials = trials_one, .trial = trial_cf, .rows = rows_cf};
+/* The vectors every trial of paths.closed-form records (ac_trial_def.vectors). */
+static const char *const cf_vectors[] = {
+    "T", "conv", "err", "lmin", "r", "tol", "tol_r", "tol_s", "u0", "u_root", "u_solver", NULL
+};
+static const ac_trial_def cf_trials = {
+    .ntrials = trials_one, .trial = trial_cf, .rows = rows_cf,
+    .vectors = cf_vectors};
 
 /* ==== paths.theory-vs-samples (§4.1, §6) =================================== */
 
@@ -1829,7 +1852,15 @@ static ac_status rows_tvs(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     return AC_OK;
 }
 
-static const ac_trial_def tvs_trials = {.ntrials = trials_tvs, .trial = trial_tvs, .rows = rows_tvs};
+/* The vectors every trial of paths.theory-vs-samples records (ac_trial_def.vectors); not
+ * listed, as some trials lack them: curve_*, acc_gp: trial 0's curve. */
+static const char *const tvs_vectors[] = {
+    "acc_s", "acc_th", "ess_min", "mixed", "ntest", "ptrain", "rhat_max", "sweeps", "u_mcse", "u_s", "u_th",
+    "undecided", "var_mcse", "var_s", "var_th", NULL
+};
+static const ac_trial_def tvs_trials = {
+    .ntrials = trials_tvs, .trial = trial_tvs, .rows = rows_tvs,
+    .vectors = tvs_vectors};
 
 const ac_claim_def ac_paths_claims[AC_PATHS_NCLAIMS] = {
     {.id = "paths.accuracy-vs-width",

@@ -768,8 +768,14 @@ static ac_status pruning_rows(const ac_run_opts *o, const ac_trial_set *set, ac_
     return AC_OK;
 }
 
+/* The vectors every trial of paths.head-pruning records (ac_trial_def.vectors). */
+static const char *const paths_pruning_vectors[] = {
+    "d_acc", "d_acc0", "d_conv", "d_disc", "d_drop", "d_gd_acc", "d_loss", "d_n", "d_score", "m_acc", "m_acc0",
+    "m_conv", "m_disc", "m_drop", "m_loss", "m_n", "m_score", NULL
+};
 const ac_trial_def ac_paths_pruning_trials = {
-    .ntrials = pruning_ntrials, .trial = pruning_trial, .rows = pruning_rows};
+    .ntrials = pruning_ntrials, .trial = pruning_trial, .rows = pruning_rows,
+    .vectors = paths_pruning_vectors};
 
 /* ---- paths.digits -------------------------------------------------------------- */
 
@@ -1109,5 +1115,12 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
     return AC_OK;
 }
 
+/* The vectors every trial of paths.digits records (ac_trial_def.vectors). */
+static const char *const paths_digits_vectors[] = {
+    "acc_test", "acc_val", "conv", "fw_gp_diff", "fw_gp_disc", "gd_acc", "gd_loss", "gd_n", "n_test_half",
+    "nstar", "s_acc_sampled", "s_acc_theory", "s_conv", "s_ess_min", "s_flip_mean", "s_flip_var", "s_mixed",
+    "s_n", "s_rhat_max", "s_var_mcse", "s_var_sampled", "s_var_theory", NULL
+};
 const ac_trial_def ac_paths_digits_trials = {
-    .ntrials = digits_ntrials, .trial = digits_trial, .rows = digits_rows};
+    .ntrials = digits_ntrials, .trial = digits_trial, .rows = digits_rows,
+    .vectors = paths_digits_vectors};

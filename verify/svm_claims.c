@@ -317,8 +317,14 @@ static ac_status rows_structure(const ac_run_opts *o, const ac_trial_set *set, a
     return AC_OK;
 }
 
+/* The vectors every trial of svm.structure records (ac_trial_def.vectors). */
+static const char *const structure_vectors[] = {
+    "compl", "cons", "eq", "ineq", "lam_min", "s3_dim", "s3_norm", "s4", "s5", "s5_tol", "sfin", "stat",
+    "sweeps", NULL
+};
 static const ac_trial_def structure_trials = {
-    .ntrials = trials_acyclic, .trial = trial_structure, .rows = rows_structure};
+    .ntrials = trials_acyclic, .trial = trial_structure, .rows = rows_structure,
+    .vectors = structure_vectors};
 
 /* ---- svm.direction-acyclic, svm.direction-cyclic (spec §4.2, §4.3) ----- */
 
@@ -498,10 +504,20 @@ static ac_status rows_direction_cyclic(const ac_run_opts *o, const ac_trial_set 
     return direction_rows_of(o, set, res, 1);
 }
 
+/* The vectors every trial of svm.direction-acyclic records (ac_trial_def.vectors). */
+static const char *const direction_acyclic_vectors[] = {
+    "corr", "dec", "last", "leak", "perp", "ratio", "reach", "reach_corr", "t", "wn", NULL
+};
 static const ac_trial_def direction_acyclic_trials = {
-    .ntrials = trials_acyclic, .trial = trial_direction_acyclic, .rows = rows_direction_acyclic};
+    .ntrials = trials_acyclic, .trial = trial_direction_acyclic, .rows = rows_direction_acyclic,
+    .vectors = direction_acyclic_vectors, .skip = "skipped"};
+/* The vectors every trial of svm.direction-cyclic records (ac_trial_def.vectors). */
+static const char *const direction_cyclic_vectors[] = {
+    "corr", "dec", "last", "leak", "perp", "ratio", "reach", "reach_corr", "t", "wn", NULL
+};
 static const ac_trial_def direction_cyclic_trials = {
-    .ntrials = trials_cyclic, .trial = trial_direction_cyclic, .rows = rows_direction_cyclic};
+    .ntrials = trials_cyclic, .trial = trial_direction_cyclic, .rows = rows_direction_cyclic,
+    .vectors = direction_cyclic_vectors, .skip = "skipped"};
 
 /* ---- svm.finite-component (spec §3.2, §4.3) ---------------------------- */
 
@@ -648,7 +664,14 @@ static ac_status rows_finite(const ac_run_opts *o, const ac_trial_set *set, ac_c
     return AC_OK;
 }
 
-static const ac_trial_def finite_trials = {.ntrials = trials_cyclic, .trial = trial_finite, .rows = rows_finite};
+/* The vectors every trial of svm.finite-component records (ac_trial_def.vectors). */
+static const char *const finite_vectors[] = {
+    "auth", "auth_sq_end", "corr_dec", "gd", "gd_end", "gnorm", "ngd", "ngd_end", "t_gd", "t_ngd", "wfin_norm",
+    NULL
+};
+static const ac_trial_def finite_trials = {
+    .ntrials = trials_cyclic, .trial = trial_finite, .rows = rows_finite,
+    .vectors = finite_vectors};
 
 /* ---- svm.retrieval (spec §2, §3.3) ------------------------------------- */
 
@@ -844,8 +867,14 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
     return AC_OK;
 }
 
+/* The vectors every trial of svm.retrieval records (ac_trial_def.vectors). */
+static const char *const retrieval_vectors[] = {
+    "leak", "m", "pred", "rate_R", "rate_delta", "rate_leak", "rate_leak_pred", "rate_n", "soft", "soft_bound",
+    NULL
+};
 static const ac_trial_def retrieval_trials = {
-    .ntrials = trials_cyclic, .trial = trial_retrieval, .rows = rows_retrieval};
+    .ntrials = trials_cyclic, .trial = trial_retrieval, .rows = rows_retrieval,
+    .vectors = retrieval_vectors};
 
 /* ---- svm.norm-growth (spec §3.3) --------------------------------------- */
 
@@ -956,8 +985,13 @@ static ac_status rows_norm_growth(const ac_run_opts *o, const ac_trial_set *set,
     return AC_OK;
 }
 
+/* The vectors every trial of svm.norm-growth records (ac_trial_def.vectors). */
+static const char *const norm_growth_vectors[] = {
+    "err_acyclic", "err_cyclic", "ratio_acyclic", "ratio_cyclic", "t", NULL
+};
 static const ac_trial_def norm_growth_trials = {
-    .ntrials = trials_cyclic, .trial = trial_norm_growth, .rows = rows_norm_growth};
+    .ntrials = trials_cyclic, .trial = trial_norm_growth, .rows = rows_norm_growth,
+    .vectors = norm_growth_vectors};
 
 /* ---- svm.local-head (spec §4.4) ----------------------------------------- */
 
@@ -1092,8 +1126,11 @@ static ac_status rows_local_head(const ac_run_opts *o, const ac_trial_set *set, 
     return AC_OK;
 }
 
+/* The vectors every trial of svm.local-head records (ac_trial_def.vectors). */
+static const char *const local_head_vectors[] = {"cg", "cl", NULL};
 static const ac_trial_def local_head_trials = {
-    .ntrials = trials_local, .trial = trial_local_head, .rows = rows_local_head};
+    .ntrials = trials_local, .trial = trial_local_head, .rows = rows_local_head,
+    .vectors = local_head_vectors};
 
 /* ---- svm.high-precision (spec §7) --------------------------------------- */
 
@@ -1329,8 +1366,14 @@ static ac_status rows_high_precision(const ac_run_opts *o, const ac_trial_set *s
     return AC_OK;
 }
 
+/* The vectors every trial of svm.high-precision records (ac_trial_def.vectors). */
+static const char *const high_precision_vectors[] = {
+    "acyclic.counts", "acyclic.dig_L", "acyclic.dig_g", "acyclic.s", "cyclic.counts", "cyclic.dig_L",
+    "cyclic.dig_g", "cyclic.s", NULL
+};
 static const ac_trial_def high_precision_trials = {
-    .ntrials = trials_one, .trial = trial_high_precision, .rows = rows_high_precision};
+    .ntrials = trials_one, .trial = trial_high_precision, .rows = rows_high_precision,
+    .vectors = high_precision_vectors};
 
 /* ---- the table ---------------------------------------------------------- */
 

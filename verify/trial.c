@@ -618,6 +618,17 @@ void ac_trial_enter(ac_trial *t, ac_trial_phase p)
 }
 
 /* Trial i into a new record, inserted into set on success. */
+ac_status ac_trial_record_declared(const ac_trial_def *def, const ac_trial_record *rec, ac_msg *msg)
+{
+    if (!def->vectors || (def->skip && ac_trial_get(rec, def->skip)))
+        return AC_OK;
+    for (const char *const *v = def->vectors; *v; v++)
+        if (!ac_trial_get(rec, *v))
+            return ac_fail(msg, AC_EINVAL, "trial %d recorded no '%s', a vector every trial of the claim records",
+                           rec->index, *v);
+    return AC_OK;
+}
+
 static ac_status run_one(const ac_trial_def *def, const ac_run_opts *o, int i, ac_trial_set *set, ac_msg *msg)
 {
     ac_msg m = {{0}};
@@ -631,6 +642,10 @@ static ac_status run_one(const ac_trial_def *def, const ac_run_opts *o, int i, a
     gsl_rng_free(t.r);
     if (st == AC_OK && rec.status != AC_OK)
         st = ac_fail(&m, rec.status, "a measurement could not be recorded");
+    if (st == AC_OK && ac_trial_record_declared(def, &rec, &m) != AC_OK) { /* m names the vector */
+        ac_trial_record_clear(&rec);
+        return ac_fail(msg, AC_EINVAL, "%s: %s", set->id, m.text);
+    }
     if (st == AC_OK)
         st = set_reserve(set, set->nrec + 1) == AC_OK ? AC_OK : ac_fail(&m, AC_ENOMEM, "no memory for a record");
     if (st != AC_OK) {
@@ -675,6 +690,9 @@ ac_status ac_trial_rows(const ac_trial_def *def, const ac_run_opts *o, const ac_
         return ac_fail(msg, AC_EINVAL, "%s: %d of %d trials recorded; the rows need all of them", set->id,
                        set->nrec, set->ntrials);
     for (int i = 0; i < set->nrec; i++) {
+        ac_msg m = {{0}};
+        if (ac_trial_record_declared(def, &set->rec[i], &m) != AC_OK)
+            return ac_fail(msg, AC_EINVAL, "%s: %s", set->id, m.text);
         res->theory_seconds += set->rec[i].theory_seconds;
         res->empirical_seconds += set->rec[i].empirical_seconds;
     }

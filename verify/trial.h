@@ -218,12 +218,29 @@ void ac_trial_enter(ac_trial *t, ac_trial_phase p);
  *            the run with msg;
  *   rows     the rows, figures and setup line of res from the complete set,
  *            in trial order, and o (never from anything a trial left
- *            elsewhere). */
+ *            elsewhere);
+ *   vectors  the vectors every record of the claim holds, at every size
+ *            (NULL-terminated; NULL: none declared); a vector some trials
+ *            leave out by design (trial 0's extra curves, a case that does
+ *            not arise) is not listed;
+ *   skip     the vector that marks a trial skipped by design (svm's
+ *            "skipped": nothing to measure), whose record need not hold the
+ *            others; NULL: no trial is skipped.
+ * ac_trial_run refuses a trial that returned AC_OK without a declared vector
+ * (a measurement the claim's trial forgot: ac_trial_stat passes over a
+ * record without it, so the rows would be judged on fewer trials than they
+ * say), and ac_trial_rows a set with such a record. */
 struct ac_trial_def {
     int (*ntrials)(const ac_run_opts *o);
     ac_status (*trial)(const ac_run_opts *o, ac_trial *t, ac_msg *msg);
     ac_status (*rows)(const ac_run_opts *o, const ac_trial_set *set, ac_claim_result *res, ac_msg *msg);
+    const char *const *vectors;
+    const char *skip;
 }; /* typedef ac_trial_def in verify/claim.h */
+
+/* AC_OK when rec holds every vector def declares (or def's skip vector);
+ * else AC_EINVAL naming the first missing vector and the trial. */
+ac_status ac_trial_record_declared(const ac_trial_def *def, const ac_trial_record *rec, ac_msg *msg);
 
 /* Run trials [first, last) of def under o into set (initialised by the
  * caller with ac_trial_set_init for this run; records are added in order).
