@@ -315,6 +315,12 @@ Test(tpg, renumber_makes_memory_follow_the_tokens_used)
     cr_assert(D->K == 2 && D->tok[0] == 0 && D->tok[1] == 1 && D->label[0] == 2 && id[0] == 40 && id[1] == 90);
     cr_assert_eq(ac_tpg_data_check(D, 0, &msg), AC_EPARSE);
     free(id);
+    cr_assert_eq(ac_tpg_data_renumber(D, NULL, &msg), AC_EINVAL);
+    cr_assert_eq(ac_tpg_data_renumber(NULL, &id, &msg), AC_EINVAL);
+    D->off[0] = 1;
+    cr_assert_eq(ac_tpg_data_renumber(D, &id, &msg), AC_EINVAL);
+    cr_assert(strstr(msg.text, "malformed"), "%s", msg.text);
+    D->off[0] = 0;
     ac_tpg_data_free(D);
 }
 

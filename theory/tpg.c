@@ -66,6 +66,9 @@ static int by_int(const void *a, const void *b)
 
 ac_status ac_tpg_data_renumber(ac_tpg_data *D, int **ids, ac_msg *msg)
 {
+    if (!D || !ids || D->n < 0 || D->off[0] != 0)
+        return ac_fail(msg, AC_EINVAL, "renumber: %s",
+                       !D || !ids ? "a NULL dataset or id array" : "a malformed dataset (n < 0 or off[0] != 0)");
     int ntok = D->off[D->n], nu = 0;
     int *u = malloc(sizeof *u * (size_t)(ntok > 0 ? ntok : 1));
     if (!u)

@@ -51,8 +51,8 @@ ac_status ac_tpg_data_set_source(ac_tpg_data *D, const char *name);
  * numbering are those of the old ids, mapped.  A label that does not occur
  * in any sequence becomes n, which ac_tpg_data_check then refuses as
  * outside the vocabulary: check with labels in sequences first to have it
- * named by its old id.  AC_OK, or AC_ENOMEM (D unchanged; msg names D's
- * source). */
+ * named by its old id.  AC_OK, AC_EINVAL (D or ids NULL, n < 0 or off[0]
+ * != 0), or AC_ENOMEM (D unchanged; msg names D's source). */
 ac_status ac_tpg_data_renumber(ac_tpg_data *D, int **ids, ac_msg *msg);
 
 /* Check that the dataset fits the model of spec §1: K >= 1, every sequence
