@@ -1797,8 +1797,8 @@ static ac_status rows_nonlinear(const ac_run_opts *o, const ac_trial_set *set, a
     return AC_OK;
 }
 
-/* The vectors every trial of joma.nonlinear-sparse-dense records (ac_trial_def.vectors); not
- * listed, as some trials lack them: trial 0's toy and ODE curves are its alone. */
+/* The vectors every trial of joma.nonlinear-sparse-dense records (ac_trial_def.vectors).
+ * Left out, as only some trials record them: trial 0's toy and ODE curves. */
 static const char *const nonlinear_vectors[] = {"trained", "trained_H", "trained_t", "twin", NULL};
 static const ac_trial_def nonlinear_trials = {
     .ntrials = trials_nonlinear, .trial = trial_nonlinear, .rows = rows_nonlinear,

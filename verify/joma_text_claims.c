@@ -676,8 +676,8 @@ static ac_status hier_rows(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-/* The vectors every trial of joma.hierarchy records (ac_trial_def.vectors); not
- * listed, as some trials lack them: zH4, zH5: the heights of the deeper trees (default, paper). */
+/* The vectors every trial of joma.hierarchy records (ac_trial_def.vectors).
+ * Left out, as only some trials record them: zH4 and zH5, the heights of the deeper trees (default and paper size). */
 static const char *const joma_hierarchy_vectors[] = {
     "cond_sample", "cond_theory", "cooc_z", "learned", "loss", "loss0", "marg_z", "n_rising", "order_rho",
     "order_rho_half", "order_rho_half_rising", "order_rho_shuffled", "t", "zH1", "zH2", "zH3", NULL

@@ -506,8 +506,8 @@ static ac_status category(const ac_moe_csv *c, int r, int j, int ncat, int *out,
     if (*end || errno)
         return ac_fail(msg, AC_EPARSE, "%s:%d: column %s (column %d): '%s' is not a category number",
                        c->path, c->line[r], c->name[j], j + 1, s);
-    if (v < 0) /* a category is a whole number 0..K-1; the bound ncat - 1 is beside the point (the
-                * CLI's cap of 1000 read as if the user had said 1000 categories) */
+    if (v < 0) /* a category is a whole number 0..K-1; a bound beside the point would mislead (the
+                * reader's limit read as if the user had said 1000 categories) */
         return ac_fail(msg, AC_EPARSE, "%s:%d: column %s (column %d): category %ld is negative: categories are "
                        "whole numbers 0..K-1", c->path, c->line[r], c->name[j], j + 1, v);
     if (ncat <= 0 && v >= AC_MOE_TAB_NCAT_MAX) /* the reader's limit, not a K the user gave */

@@ -600,8 +600,8 @@ static ac_status ood_rows(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     return AC_OK;
 }
 
-/* The vectors every trial of moe.tabular-ood records (ac_trial_def.vectors); not
- * listed, as some trials lack them: bare_*: the bare model runs at quick and paper sizes only. */
+/* The vectors every trial of moe.tabular-ood records (ac_trial_def.vectors).
+ * Left out, as only some trials record them: bare_*, the bare model, which runs at quick and paper size only. */
 static const char *const moe_tabular_ood_vectors[] = {
     "attn_test_acc", "attn_test_mse", "attn_train_acc", "attn_train_mse", "lr_test_acc", "lr_test_mse",
     "lr_train_acc", "lr_train_mse", "mlp_test_acc", "mlp_test_mse", "mlp_train_acc", "mlp_train_mse", NULL

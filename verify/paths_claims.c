@@ -574,8 +574,8 @@ static ac_status rows_acc(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     return AC_OK;
 }
 
-/* The vectors every trial of paths.accuracy-vs-width records (ac_trial_def.vectors); not
- * listed, as some trials lack them: disc: the first two trials' discordant counts. */
+/* The vectors every trial of paths.accuracy-vs-width records (ac_trial_def.vectors).
+ * Left out, as only some trials record them: disc, the discordant counts of the first two trials. */
 static const char *const acc_vectors[] = {"N", "acc", "acc_gp", "conv", "grad", "ntest", NULL};
 static const ac_trial_def acc_trials = {
     .ntrials = trials_acc, .trial = trial_acc, .rows = rows_acc,
@@ -704,8 +704,8 @@ static ac_status rows_kern(const ac_run_opts *o, const ac_trial_set *set, ac_cla
     return AC_OK;
 }
 
-/* The vectors every trial of paths.kernel-combination records (ac_trial_def.vectors); not
- * listed, as some trials lack them: w1, w2: the widths beyond the first, by size. */
+/* The vectors every trial of paths.kernel-combination records (ac_trial_def.vectors).
+ * Left out, as only some trials record them: w1.*, w2.*, the widths past the first (by size). */
 static const char *const kern_vectors[] = {"N", "gp.kta", "gp.ov", "w0.kta", "w0.ov", NULL};
 static const ac_trial_def kern_trials = {
     .ntrials = trials_one, .trial = trial_kern, .rows = rows_kern,
@@ -1852,8 +1852,8 @@ static ac_status rows_tvs(const ac_run_opts *o, const ac_trial_set *set, ac_clai
     return AC_OK;
 }
 
-/* The vectors every trial of paths.theory-vs-samples records (ac_trial_def.vectors); not
- * listed, as some trials lack them: curve_*, acc_gp: trial 0's curve. */
+/* The vectors every trial of paths.theory-vs-samples records (ac_trial_def.vectors).
+ * Left out, as only some trials record them: curve_* and acc_gp, trial 0's curve. */
 static const char *const tvs_vectors[] = {
     "acc_s", "acc_th", "ess_min", "mixed", "ntest", "ptrain", "rhat_max", "sweeps", "u_mcse", "u_s", "u_th",
     "undecided", "var_mcse", "var_s", "var_th", NULL
