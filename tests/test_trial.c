@@ -18,6 +18,8 @@
 
 #define FAKE_CURVE 6
 #define FAKE_TRIALS 7
+/* The fake trial that records no "score" (below FAKE_TRIALS). */
+#define FAKE_NO_SCORE 4
 
 static int fake_ntrials(const ac_run_opts *o)
 {
@@ -25,7 +27,7 @@ static int fake_ntrials(const ac_run_opts *o)
 }
 
 /* Record: "t" and "curve" (FAKE_CURVE entries), "u" (1 to 5 uniforms),
- * "score" (their mean, times 1.7312); trial 4 has no "score" (a skipped
+ * "score" (their mean, times 1.7312); trial FAKE_NO_SCORE has no "score" (a skipped
  * trial) and its "u" holds NaN and infinities. */
 static ac_status fake_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
@@ -44,7 +46,7 @@ static ac_status fake_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         x[i] = 10.0 * i;
     }
     ac_trial_enter(t, AC_TRIAL_OTHER);
-    if (t->index == 4) {
+    if (t->index == FAKE_NO_SCORE) {
         u[0] = NAN;
         if (k > 1)
             u[1] = INFINITY;
@@ -608,7 +610,7 @@ static const ac_trial_def twice_def = {.ntrials = three, .trial = twice_trial, .
 static const ac_trial_def missing_def = {.ntrials = three, .trial = fake_trial, .rows = missing_band_rows};
 
 /* Declared vectors (ac_trial_def.vectors): fake_trial leaves "score" out of
- * trial 4, which a claim declaring it refuses at the run, naming the trial
+ * trial FAKE_NO_SCORE, which a claim declaring it refuses at the run, naming the trial
  * and the vector, and at the rows of a set recorded without the
  * declaration; a trial marked by the skip vector is exempt. */
 static const char *const fake_vectors[] = {"curve", "t", "u", "score", NULL};
@@ -617,7 +619,7 @@ static const ac_trial_def declared_def = {
 
 static ac_status skip_trial(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
 {
-    if (t->index == 4) {
+    if (t->index == FAKE_NO_SCORE) {
         ac_trial_put1(t->rec, "skipped", 1.0);
         return AC_OK;
     }
@@ -629,10 +631,12 @@ Test(trial, a_trial_without_a_declared_vector_is_refused)
     ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 1};
     ac_trial_set set;
     ac_msg msg = {{0}};
+    char want[64];
+    snprintf(want, sizeof want, "trial %d recorded no 'score'", FAKE_NO_SCORE);
     ac_trial_set_init(&set, "fake.trials", &o, FAKE_TRIALS);
     cr_assert_eq(ac_trial_run(&declared_def, &o, 0, FAKE_TRIALS, &set, &msg), AC_EINVAL);
-    cr_assert(strstr(msg.text, "fake.trials: trial 4 recorded no 'score'"), "%s", msg.text);
-    cr_assert_eq(set.nrec, 4, "the trials before it are kept, trial 4 is not");
+    cr_assert(strstr(msg.text, "fake.trials: ") == msg.text && strstr(msg.text, want), "%s", msg.text);
+    cr_assert_eq(set.nrec, FAKE_NO_SCORE, "the trials before it are kept, it is not");
     ac_trial_set_clear(&set);
     /* recorded without the declaration, then judged with it */
     ac_trial_set_init(&set, "fake.trials", &o, FAKE_TRIALS);
@@ -640,7 +644,7 @@ Test(trial, a_trial_without_a_declared_vector_is_refused)
     ac_claim_result res;
     ac_claim_result_init(&res, &fake_claim_def);
     cr_assert_eq(ac_trial_rows(&declared_def, &o, &set, &res, &msg), AC_EINVAL);
-    cr_assert(strstr(msg.text, "trial 4 recorded no 'score'"), "%s", msg.text);
+    cr_assert(strstr(msg.text, want), "%s", msg.text);
     cr_assert_eq(res.nrows, 0, "no row was judged");
     ac_claim_result_clear(&res);
     ac_trial_set_clear(&set);
