@@ -330,6 +330,34 @@ Test(joma_model, entropy_of_uniform_attention_is_log_m)
     }
 }
 
+/* EXP's p = b / sum b is softmax(ln x + z/T) (the header), so its entropy
+ * is SOFTMAX's at the same z, to rounding, also where exp(z/T) is past
+ * double range (z_0 / T = 800 > ln DBL_MAX = 709.8: the linear exp case's
+ * blow-up, where inf / inf made it NaN) and where only part of the samples
+ * overflow (sample 1 lacks token 0). */
+Test(joma_model, exp_entropy_is_the_softmax_entropy_also_past_overflow)
+{
+    enum { M = 4 };
+    ac_joma_data D;
+    cr_assert_eq(ac_joma_data_init(&D, 2, M, 1, NULL), AC_OK);
+    const double X[2 * M] = {0.4, 0.3, 0.2, 0.1, 0.0, 0.5, 0.25, 0.25};
+    memcpy(D.X, X, sizeof X);
+    const double z0[3] = {0.7, 400.0, 1000.0};
+    for (int c = 0; c < 3; c++) {
+        double z[M] = {z0[c], 0.1, -0.2, 0.3};
+        ac_joma_model me = {M, 1, M + 1, NULL, AC_JOMA_ATT_EXP, AC_JOMA_MODEL_ACT_IDENTITY,
+                            AC_JOMA_MODEL_LOSS_CE, 0.5};
+        ac_joma_model ms = me;
+        ms.attention = AC_JOMA_ATT_SOFTMAX;
+        double He = ac_joma_model_entropy(&me, &D, z), Hs = ac_joma_model_entropy(&ms, &D, z);
+        /* each entropy sums M terms p ln p with |ln p| <= |z|/T + ln(1/min x)
+         * rounded relatively: 8 M eps (1 + that) bounds the difference */
+        double tol = 8.0 * M * DBL_EPSILON * (1.0 + 2.0 * z0[c] + log(10.0));
+        cr_assert(isfinite(He) && fabs(He - Hs) <= tol, "z_0 = %g: exp %.17g, softmax %.17g", z0[c], He, Hs);
+    }
+    ac_joma_data_clear(&D);
+}
+
 /* Endings: an EXP-attention run at a huge step diverges with a finite last
  * iterate; a grad_tol above the first gradient converges at step 0. */
 Test(joma_model, divergence_and_convergence_are_outcomes)

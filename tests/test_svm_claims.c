@@ -157,6 +157,37 @@ Test(svm_measure, s1_s2_report_a_planted_violation_of_its_size)
     gsl_rng_free(r);
 }
 
+/* A NaN W_svm or multiplier is a violation, not nothing: every worst case
+ * it reaches is NaN (fmax and fmin would drop it and leave each at its
+ * start, 0, and every S1/S2 row would pass), and the row built from it
+ * fails. */
+Test(svm_measure, s1_s2_keep_a_nan_solution)
+{
+    ac_svm_instance I;
+    cyclic_instance(ac_test_seed(2), &I);
+    int dd = I.d * I.d;
+    double *W = malloc(sizeof(double) * (size_t)dd);
+    memcpy(W, I.th.Wsvm, sizeof(double) * (size_t)dd);
+    W[0] = NAN;
+    ac_svm_structure a;
+    ac_svm_structure_init(&a);
+    cr_assert_eq(ac_svm_check_s1_s2(&I, W, &a), AC_OK);
+    cr_assert(isnan(a.ineq) && isnan(a.eq) && isnan(a.stat) && isnan(a.sfin) && isnan(a.compl),
+              "ineq %g eq %g stat %g sfin %g compl %g", a.ineq, a.eq, a.stat, a.sfin, a.compl);
+    cr_assert_eq(planted_verdict("svm.structure", "ineq", a.ineq, "S1 worst inequality"), AC_VERDICT_FAIL);
+    int c = 0;
+    while (c < I.th.C.m && I.th.C.is_eq[c])
+        c++;
+    cr_assert_lt(c, I.th.C.m);
+    I.th.lambda[c] = NAN;
+    ac_svm_structure_init(&a);
+    cr_assert_eq(ac_svm_check_s1_s2(&I, I.th.Wsvm, &a), AC_OK);
+    cr_assert(isnan(a.lam_min) && isnan(a.compl), "lam_min %g compl %g", a.lam_min, a.compl);
+    cr_assert_eq(planted_verdict("svm.structure", "lam_min", a.lam_min, "S2 smallest"), AC_VERDICT_FAIL);
+    free(W);
+    ac_svm_instance_clear(&I);
+}
+
 /* S4 with the gradient of the full loss instead of the reduced one (it has
  * a W_svm part, outside S_fin); S5 with a non-convex loss (squared loss). */
 Test(svm_measure, s4_s5_report_a_loss_that_is_not_the_theorys)

@@ -98,19 +98,10 @@ static const struct {
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* The max and min of two measurements, NaN when either is NaN.  fmax and
- * fmin return the other argument, so a NaN measurement would vanish from a
- * worst-case row and the row pass; every max and min of this file goes
- * through these. */
-static double nan_max(double a, double b)
-{
-    return isnan(a) || isnan(b) ? NAN : fmax(a, b);
-}
-
-static double nan_min(double a, double b)
-{
-    return isnan(a) || isnan(b) ? NAN : fmin(a, b);
-}
+/* Every max and min of a measurement in this file goes through
+ * ac_max_keep_nan / ac_min_keep_nan (verify/trial.h): fmax and fmin return
+ * the other argument, so a NaN measurement would vanish from a worst-case
+ * row and the row pass. */
 
 /* A count row: INFO, compared by percentage by regress. */
 static void add_count(ac_claim_result *res, const char *quantity, const char *theory_what, double v,
@@ -174,7 +165,7 @@ static double worst_of(const ac_trial_set *set, const char *name, int k)
         double v = ac_trial_get1(&set->rec[i], name, k);
         if (isnan(v))
             return NAN;
-        m = nan_max(m, v);
+        m = ac_max_keep_nan(m, v);
         n++;
     }
     return n ? m : NAN;
@@ -190,7 +181,7 @@ static double min_of(const ac_trial_set *set, const char *name, int k)
         double v = ac_trial_get1(&set->rec[i], name, k);
         if (isnan(v))
             return NAN;
-        m = nan_min(m, v);
+        m = ac_min_keep_nan(m, v);
         n++;
     }
     return n ? m : NAN;
@@ -224,7 +215,7 @@ static double vmaxabs(int n, const double *x)
 {
     double m = 0.0;
     for (int i = 0; i < n; i++)
-        m = nan_max(m, fabs(x[i]));
+        m = ac_max_keep_nan(m, fabs(x[i]));
     return m;
 }
 
@@ -287,7 +278,7 @@ void ac_joma_inv_track_add(ac_joma_inv_track *tr, const double *z, const double 
         tr->bound[l] += s2 / (2.0 * tr->T) + AC_JOMA_INV_ROUND_ULPS * DBL_EPSILON * (fabs(z[l]) + sv / tr->T);
         tr->drift[l] = fabs(inv_of(M, K, tr->T, z, V, l) - tr->I0[l]);
         double r = tr->drift[l] / tr->bound[l];
-        tr->ratio = nan_max(tr->ratio, r);
+        tr->ratio = ac_max_keep_nan(tr->ratio, r);
     }
     memcpy(tr->Vprev, V, sizeof(double) * (size_t)(K * M));
     tr->steps++;
@@ -568,7 +559,7 @@ static ac_status rows_invariant(const ac_run_opts *o, const ac_trial_set *set, a
     /* exp attention: exact up to the SGD step */
     ac_claim_add(res, "exp: worst |I(t) - I(0)| / (sum over steps of (1/2T) sum_k Dv_k^2 + rounding), both lr",
                  "<= 1 (I changes only by the step's second-order term)", 1.0,
-                 nan_max(worst_of(set, "exp", 0), worst_of(set, "exp", 3)), AC_METRIC_AT_MOST, 0.0,
+                 ac_max_keep_nan(worst_of(set, "exp", 0), worst_of(set, "exp", 3)), AC_METRIC_AT_MOST, 0.0,
                  "each SGD step changes I = z - (1/2T) sum_k v_k^2 by exactly -(1/2T) sum_k Dv_k^2, Dv = -lr g "
                  "(O(lr^2) per step); the tolerance is that sum over the steps taken plus " STR(AC_JOMA_INV_ROUND_ULPS)
                  " ulps of |z| + sum v^2/T per step for rounding, so the ratio is <= 1 unless the gradients of z "
@@ -651,8 +642,8 @@ static ac_status rows_invariant(const ac_run_opts *o, const ac_trial_set *set, a
         add_scatter(f, "tokens l: (zhat_l, z_l)", pz[g]->n, pzh[g]->v, pz[g]->v);
         double x[2], mn = HUGE_VAL, mx = -HUGE_VAL;
         for (int i = 0; i < pz[g]->n; i++) {
-            mn = nan_min(mn, pzh[g]->v[i]);
-            mx = nan_max(mx, pzh[g]->v[i]);
+            mn = ac_min_keep_nan(mn, pzh[g]->v[i]);
+            mx = ac_max_keep_nan(mx, pzh[g]->v[i]);
         }
         x[0] = mn;
         x[1] = mx;
@@ -808,7 +799,7 @@ static void mean_attention(const ac_joma_data *D, const double *z, double *b)
         double mx = -HUGE_VAL, s = 0.0;
         for (int l = 0; l < M; l++)
             if (x[l] > 0)
-                mx = nan_max(mx, log(x[l]) + z[l]);
+                mx = ac_max_keep_nan(mx, log(x[l]) + z[l]);
         for (int l = 0; l < M; l++)
             s += x[l] > 0 ? exp(log(x[l]) + z[l] - mx) : 0.0;
         for (int l = 0; l < M; l++)
@@ -846,9 +837,9 @@ ac_status ac_joma_ratio_law_score(const ac_ode_system *sys, const double *delta,
         double rmin = HUGE_VAL, rmax = -HUGE_VAL, vmin = HUGE_VAL;
         for (int l = 0; l < M; l++) {
             double r = ac_joma_erf_ratio(v[l], delta[l], AC_JOMA_T_PAPER);
-            rmin = nan_min(rmin, r);
-            rmax = nan_max(rmax, r);
-            vmin = nan_min(vmin, fabs(v[l]));
+            rmin = ac_min_keep_nan(rmin, r);
+            rmax = ac_max_keep_nan(rmax, r);
+            vmin = ac_min_keep_nan(vmin, fabs(v[l]));
         }
         /* the relative error of each erf(v/sqrt 2) is at most that of v (erf
          * is concave on v >= 0): the accumulated steps (rtol + atol / v) */
@@ -918,12 +909,18 @@ static ac_status lin_exp_run(ac_trial *t, const ac_joma_data *D, double **Vout, 
     return st;
 }
 
-static long count_increases(long n, const double *H, double round)
+/* How many of the n - 1 steps of H rise above round; NaN when any H is
+ * NaN (a comparison with NaN is false, so a NaN entropy would count as no
+ * rise and its row pass). */
+static double count_increases(long n, const double *H, double round)
 {
     long c = 0;
-    for (long k = 0; k + 1 < n; k++)
+    for (long k = 0; k + 1 < n; k++) {
+        if (isnan(H[k]) || isnan(H[k + 1]))
+            return NAN;
         c += H[k + 1] > H[k] + round;
-    return c;
+    }
+    return (double)c;
 }
 
 /* The reduced linear ODE (theory/joma) of attention att with Delta = a (x =
@@ -966,7 +963,7 @@ static ac_status trial_linear(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         ac_trial_put(t->rec, "exp_v", (int)((n + 1) * LIN_M), V);
         ac_trial_put(t->rec, "exp_H", (int)(n + 1), H);
         double topv[3] = {(double)(argmax(LIN_M, a) == (int)top[0]), top[1],
-                          (double)count_increases(n + 1, H, LIN_H_ROUND)};
+                          count_increases(n + 1, H, LIN_H_ROUND)};
         ac_trial_put(t->rec, "exp_top", 3, topv);
         /* theory: the erf law, the lag, the ODE, the blow-up */
         ac_trial_enter(t, AC_TRIAL_THEORY);
@@ -991,8 +988,8 @@ static ac_status trial_linear(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
                 double fp = vc * a[l] * exp(0.5 * vc * vc);
                 double ratio = (vc - vs) / (LIN_LR * e1);
                 double sc = fabs(ratio - 1.0) / (LIN_LAG_C * LIN_LR * (1.0 / tk + fp));
-                score = nan_max(score, sc);
-                raw = nan_max(raw, fabs(vc - vs));
+                score = ac_max_keep_nan(score, sc);
+                raw = ac_max_keep_nan(raw, fabs(vc - vs));
             }
             lag[f] = score;
             lag[2 + f] = raw;
@@ -1006,7 +1003,7 @@ static ac_status trial_linear(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
                 double vc = ac_joma_linear_v(a[l], AC_JOMA_T_PAPER, 0.0, times[f]);
                 double bnd = LIN_ODE_C * (double)info.steps * (os.atol + os.rtol * fabs(vc)) * exp(0.5 * vc * vc);
                 double sc = f < done ? fabs(Y[f * LIN_M + l] - vc) / bnd : NAN;
-                osc = nan_max(osc, sc);
+                osc = ac_max_keep_nan(osc, sc);
             }
         ode[0] = osc;
         ode[1] = (double)info.steps;
@@ -1046,10 +1043,10 @@ static ac_status trial_linear(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
             double rmin = HUGE_VAL, rmax = -HUGE_VAL;
             for (int l = 0; l < LIN_M; l++) {
                 double r = ac_joma_erf_ratio(v[l], a[l], AC_JOMA_T_PAPER);
-                rmin = nan_min(rmin, r);
-                rmax = nan_max(rmax, r);
+                rmin = ac_min_keep_nan(rmin, r);
+                rmax = ac_max_keep_nan(rmax, r);
             }
-            double smv[4] = {rmax / rmin - 1.0, (double)count_increases(nh, Hs, LIN_H_ROUND),
+            double smv[4] = {rmax / rmin - 1.0, count_increases(nh, Hs, LIN_H_ROUND),
                              b[argmax(LIN_M, b)], (double)(argmax(LIN_M, a) == argmax(LIN_M, b))};
             ac_trial_put(t->rec, "sm", 4, smv);
             ac_trial_put(t->rec, "sm_H", nh, Hs);
@@ -1437,7 +1434,7 @@ static ac_status nl_trained(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
         }
         if (st == AC_OK && k % NLT_EVERY == 0) {
             tw[0] = ac_joma_model_entropy(&m, &D, ac_joma_trainer_z(tr));
-            tw[1] = fmin(tw[1], tw[0]);
+            tw[1] = ac_min_keep_nan(tw[1], tw[0]);
         }
     }
     if (st == AC_OK)
@@ -1557,8 +1554,8 @@ static ac_status nl_toy(ac_trial *t, ac_msg *msg)
         for (long k = 0; k < S; k++)
             for (int j = 0; j < M; j++) {
                 const double *y = Y + k * 2 * M;
-                rem = nan_max(rem, fabs(Vt[k * M + j] - (y[j] - ts.eta * y[M + j])));
-                first = nan_max(first, fabs(ts.eta * y[M + j]));
+                rem = ac_max_keep_nan(rem, fabs(Vt[k * M + j] - (y[j] - ts.eta * y[M + j])));
+                first = ac_max_keep_nan(first, fabs(ts.eta * y[M + j]));
             }
         double s[4] = {rem, first, (double)inversions(M, mu, tr_ode), (double)inversions(M, mu, tr_toy)};
         ac_trial_put(t->rec, "lag", 4, s);
@@ -1905,7 +1902,7 @@ ac_status ac_joma_mpfr_invariant_drift(const ac_joma_joint *J, ac_ode_mpfr_rhs F
         double mx = 0.0;
         for (int l = 0; l < M; l++) {
             mpfr_sub(I[l], I[l], I0[l], MPFR_RNDN);
-            mx = nan_max(mx, fabs(mpfr_get_d(I[l], MPFR_RNDN)));
+            mx = ac_max_keep_nan(mx, fabs(mpfr_get_d(I[l], MPFR_RNDN)));
         }
         *drift = mx;
     }
@@ -1961,7 +1958,7 @@ ac_status ac_joma_mpfr_softmax_drift(const ac_joma_joint *J, ac_ode_mpfr_rhs F, 
             if (!isnan(dmax) && (isnan(d) || fabs(d) > fabs(dmax)))
                 dmax = d; /* the largest in size; a NaN, once met, stays */
             mpfr_sub(I[l], I[l], y[n + l], MPFR_RNDN);
-            mmax = nan_max(mmax, fabs(mpfr_get_d(I[l], MPFR_RNDN)));
+            mmax = ac_max_keep_nan(mmax, fabs(mpfr_get_d(I[l], MPFR_RNDN)));
         }
         *drift = dmax;
         *miss = mmax;
@@ -1984,7 +1981,7 @@ static double lognorm_inf(const ac_joma_reduced *m, const double *v)
         for (int i = 0; i < M; i++)
             if (i != l)
                 s += fabs(J[l * M + i]);
-        mx = nan_max(mx, s);
+        mx = ac_max_keep_nan(mx, s);
     }
     return mx;
 }
@@ -1998,8 +1995,8 @@ static double xc_run_bound(ac_ode_workspace *w, const ac_joma_reduced *m, const 
     while (!ac_ode_test(w, info)) {
         memcpy(vprev, ac_ode_y(w), sizeof(double) * (size_t)M);
         ac_ode_step(w);
-        double mu = nan_max(lognorm_inf(m, vprev), lognorm_inf(m, ac_ode_y(w)));
-        logG += 2.0 * nan_max(0.0, mu) * fabs(ac_ode_t(w) - t);
+        double mu = ac_max_keep_nan(lognorm_inf(m, vprev), lognorm_inf(m, ac_ode_y(w)));
+        logG += 2.0 * ac_max_keep_nan(0.0, mu) * fabs(ac_ode_t(w) - t);
         local += XC_LOCAL_C * (s->atol + s->rtol * vmaxabs(M, ac_ode_y(w))) * exp(-logG);
         t = ac_ode_t(w);
     }
@@ -2086,7 +2083,7 @@ ac_status ac_joma_quadrature_score(const ac_joma_reduced *m, const ac_ode_system
         double dF = exp(-v * v / m->T) / (m->mu[l] - v);
         double tol = dF * bnd + 2.0 * ae + XC_QUAD_REL * fabs(F);
         double e = q == AC_OK ? fabs(F - t1) / tol : NAN;
-        sc = nan_max(sc, e);
+        sc = ac_max_keep_nan(sc, e);
     }
     *score = st == AC_OK ? sc : NAN;
     *bound = bnd;
@@ -2129,8 +2126,8 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
         for (int l = 0; st == AC_OK && l < M; l++) {
             double ex = ac_joma_linear_v(delta[l], AC_JOMA_T_PAPER, 0.0, 0.9 * ts);
             double e = info.status == AC_ODE_DONE ? fabs(ac_ode_y(w)[l] - ex) : NAN;
-            err = nan_max(err, e);
-            rel = nan_max(rel, e / fabs(ex));
+            err = ac_max_keep_nan(err, e);
+            rel = ac_max_keep_nan(rel, e / fabs(ex));
         }
         cf[k] = err / bound;
         cf[2 + k] = -log10(rel);
@@ -2165,8 +2162,8 @@ static ac_status trial_crosscheck(const ac_run_opts *o, ac_trial *t, ac_msg *msg
         for (int l = 0; st == AC_OK && l < M; l++) {
             double ref = mpfr_get_d(vr[l], MPFR_RNDN);
             double e = info.status == AC_ODE_DONE ? fabs(ac_ode_y(w)[l] - ref) : NAN;
-            err = nan_max(err, e);
-            rel = nan_max(rel, e / fabs(ref));
+            err = ac_max_keep_nan(err, e);
+            rel = ac_max_keep_nan(rel, e / fabs(ref));
         }
         mp[k] = err / bound;
         mp[3 + k] = -log10(rel);
@@ -2251,14 +2248,14 @@ static ac_status rows_crosscheck(const ac_run_opts *o, const ac_trial_set *set, 
         double mx = 0.0;
         for (int k = 0; k < 3; k++) {
             double d = ac_trial_get1(r, "gl", 3 * a + k);
-            mx = nan_max(mx, d);
+            mx = ac_max_keep_nan(mx, d);
         }
         snprintf(q, sizeof q, "%s attention: MPFR Gauss-Legendre worst invariant drift at h = 0.5, 0.25, 0.1", an[a]);
         ac_claim_add(res, q, "0 (a quadratic first integral)", 0.0, mx, AC_METRIC_AT_MOST, XC_GL_TOL,
                      "GL conserves quadratic invariants exactly; stages solved to 2^-120 relative, <= 20 steps: "
                      "below 1e-29; the spec asks 30 digits");
         snprintf(q, sizeof q, "%s attention: digits of the GL invariant", an[a]);
-        ac_claim_add(res, q, ">= 30", NAN, -log10(nan_max(mx, 1e-300)), AC_METRIC_INFO, 0.0, "-log10 of the drift");
+        ac_claim_add(res, q, ">= 30", NAN, -log10(ac_max_keep_nan(mx, 1e-300)), AC_METRIC_INFO, 0.0, "-log10 of the drift");
         snprintf(q, sizeof q, "%s attention: MPFR RK4 fitted order of the invariant residual (h = 0.05 .. 0.0125)",
                  an[a]);
         ac_claim_add(res, q, "p = 4", XC_RK_P, ac_trial_get1(r, "rk_order", a), AC_METRIC_ABS, XC_RK_TOL,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/trial.h"
+
 ac_status ac_joma_hblt_sample(const ac_joma_hblt *h, gsl_rng *r, int N, unsigned char *Y, ac_msg *msg)
 {
     ac_status st = ac_joma_hblt_check(h, msg);
@@ -56,11 +58,6 @@ static double zscore(double f, double p, int N)
     return fabs(f - p) / sqrt(v);
 }
 
-/* The larger of a and b, NaN when either is (fmax would drop it). */
-static double max_nan(double a, double b)
-{
-    return isnan(a) || isnan(b) ? NAN : fmax(a, b);
-}
 
 ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y, int N, ac_joma_hblt_fit *fit,
                                    ac_msg *msg)
@@ -86,7 +83,7 @@ ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y
     double both[AC_JOMA_HBLT_DEPTH_MAX] = {0}, given[AC_JOMA_HBLT_DEPTH_MAX] = {0};
     for (int l = 0; l < n; l++) {
         double fm = (double)cnt[(size_t)l * n + l] / N;
-        fit->zmax_marg = max_nan(fit->zmax_marg, zscore(fm, ac_joma_hblt_marginal(h), N));
+        fit->zmax_marg = ac_max_keep_nan(fit->zmax_marg, zscore(fm, ac_joma_hblt_marginal(h), N));
         for (int m = l + 1; m < n; m++) {
             double f = (double)cnt[(size_t)l * n + m] / N, p = ac_joma_hblt_cooccur(h, l, m);
             double z = zscore(f, p, N);

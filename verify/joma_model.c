@@ -66,6 +66,21 @@ static double *work_alloc(int B, int M, int K, work *s)
     return p;
 }
 
+/* softmax(ln x + z/T) into b by log-sum-exp over the tokens with x_l > 0. */
+static void softmax_lse(int M, double T, const double *x, const double *z, double *b)
+{
+    double mx = -HUGE_VAL, s = 0.0;
+    for (int l = 0; l < M; l++)
+        if (x[l] > 0.0)
+            mx = fmax(mx, log(x[l]) + z[l] / T);
+    for (int l = 0; l < M; l++)
+        if (x[l] > 0.0)
+            s += exp(log(x[l]) + z[l] / T - mx);
+    double lse = mx + log(s);
+    for (int l = 0; l < M; l++)
+        b[l] = x[l] > 0.0 ? exp(log(x[l]) + z[l] / T - lse) : 0.0;
+}
+
 /* The attention b(x, z) of the header's table, written plainly: SOFTMAX is
  * softmax(ln x + z/T) by log-sum-exp over the tokens with x_l > 0.  The
  * fallback of attention_row. */
@@ -79,16 +94,7 @@ static void attention_lse(const ac_joma_model *m, const double *x, const double 
         for (int l = 0; l < M; l++)
             b[l] = x[l] * exp(z[l] / m->T);
     } else {
-        double mx = -HUGE_VAL, s = 0.0;
-        for (int l = 0; l < M; l++)
-            if (x[l] > 0.0)
-                mx = fmax(mx, log(x[l]) + z[l] / m->T);
-        for (int l = 0; l < M; l++)
-            if (x[l] > 0.0)
-                s += exp(log(x[l]) + z[l] / m->T - mx);
-        double lse = mx + log(s);
-        for (int l = 0; l < M; l++)
-            b[l] = x[l] > 0.0 ? exp(log(x[l]) + z[l] / m->T - lse) : 0.0;
+        softmax_lse(M, m->T, x, z, b);
     }
 }
 
@@ -348,6 +354,13 @@ double ac_joma_model_entropy(const ac_joma_model *m, const ac_joma_data *D, cons
         for (int l = 0; l < m->M; l++) {
             s += b[l];
             neg |= b[l] < 0.0;
+        }
+        if (m->attention == AC_JOMA_ATT_EXP && !(s <= DBL_MAX)) {
+            /* exp(z/T) past double range (the linear exp case's blow-up):
+             * p = b / sum b is still softmax(ln x + z/T), taken by
+             * log-sum-exp; inf / inf would make the entropy NaN. */
+            softmax_lse(m->M, m->T, D->X + (size_t)n * D->M, z, b);
+            s = 1.0;
         }
         if (neg || !(s > 0.0)) {
             H = NAN;

@@ -551,7 +551,7 @@ static double max_over(const ac_trial_set *set, const char *name)
     double m = -INFINITY;
     for (int i = 0; i < set->nrec; i++) {
         double v = ac_trial_get1(&set->rec[i], name, 0);
-        m = isnan(v) || isnan(m) ? NAN : fmax(m, v);
+        m = ac_max_keep_nan(m, v);
     }
     return m;
 }

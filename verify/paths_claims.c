@@ -1031,7 +1031,7 @@ static ac_status gp_at_width(task *k, double N, const double *H0, double l0, dou
         g[i] = th[i] - th0[i];
     r->dth = norm2(nth, g);
     for (size_t j = 0; j < nu; j++)
-        r->du = fmax(r->du, fabs(U[j] - Ug[j]));
+        r->du = ac_max_keep_nan(r->du, fabs(U[j] - Ug[j]));
     /* |L|_F and lj of layer 1 at U_GP (|L|_F^2 = Tr U_1) */
     int D = ac_paths_dim(&k->s, 1);
     const double *U1 = Ug + ac_paths_u_offset(&k->s, 1);
@@ -1156,7 +1156,7 @@ static void gp_point_ratios(const ac_trial_record *rec, const char *diff, const 
     *worst = *resolution = 0.0;
     for (int m = 0; m < d->n; m++) {
         *worst = fmax(*worst, fabs(d->v[m] - f->v[m]) / b->v[m]);
-        *resolution = fmax(*resolution, fabs(f->v[m]) / b->v[m]);
+        *resolution = ac_max_keep_nan(*resolution, fabs(f->v[m]) / b->v[m]);
         if (isnan(d->v[m] - f->v[m]) || !(b->v[m] > 0))
             *worst = NAN; /* a judged row built from it fails */
     }
@@ -1184,7 +1184,7 @@ static ac_status rows_gp(const ac_run_opts *o, const ac_trial_set *set, ac_claim
     for (int j = 0; j + 1 < GP_NRATE; j++) {
         double ch = ne > 0 ? 0.0 : NAN;
         for (int e = 0; e < ne; e++)
-            ch = fmax(ch, fabs(nd->v[j * ne + e] - nd->v[(j + 1) * ne + e]));
+            ch = ac_max_keep_nan(ch, fabs(nd->v[j * ne + e] - nd->v[(j + 1) * ne + e]));
         double tol = ac_trial_get1(rec, "tol", j) + ac_trial_get1(rec, "tol", j + 1);
         ac_claim_add(res, fmt(q, sizeof q, "max_e |N (U_1 - U_GP)|_e change, N = %g to %g", gp_rate_N[j],
                               gp_rate_N[j + 1]),
@@ -1196,7 +1196,7 @@ static ac_status rows_gp(const ac_run_opts *o, const ac_trial_set *set, ac_claim
     for (int j = 0; j < GP_NRATE; j++) {
         double m = ne > 0 ? 0.0 : NAN;
         for (int e = 0; e < ne; e++)
-            m = fmax(m, fabs(nd->v[j * ne + e]));
+            m = ac_max_keep_nan(m, fabs(nd->v[j * ne + e]));
         ac_claim_add(res, fmt(q, sizeof q, "max |U_1 - U_GP| x N, N = %g", gp_rate_N[j]), "", NAN, m, AC_METRIC_INFO,
                      0.0, "the first-order coefficient, shown");
     }
@@ -1657,8 +1657,8 @@ static ac_status trial_tvs(const ac_run_opts *o, ac_trial *t, ac_msg *msg)
             und += fabs(mean[m]) <= MC_Z * sqrt(var[m] / es[m]);
         for (int e = 0; e < np2; e++)
             usd[e] /= sqrt(ues[e]); /* now the mcse */
-        double rmax = fmax(fmax(info.mean_rhat_max, info.var_mean.rhat), info.u_rhat_max);
-        double emin = fmin(fmin(info.mean_ess_min, info.var_mean.ess), info.u_ess_min);
+        double rmax = ac_max_keep_nan(ac_max_keep_nan(info.mean_rhat_max, info.var_mean.rhat), info.u_rhat_max);
+        double emin = ac_min_keep_nan(ac_min_keep_nan(info.mean_ess_min, info.var_mean.ess), info.u_ess_min);
         const struct {
             const char *name;
             double v;

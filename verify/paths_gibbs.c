@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/trial.h"
+
 struct ac_paths_gibbs {
     ac_paths_gibbs_settings s;
     int L, np, P, Pt, M, N0;   /* M = P + Pt rows in the forward pass */
@@ -787,16 +789,9 @@ ac_status ac_paths_gibbs_u1_sd(const ac_paths_gibbs *g, double *sd)
     return AC_OK;
 }
 
-/* Max and min that keep a NaN (fmax and fmin drop it): an R-hat or ESS
- * that is NaN (a trace that overflowed) must make its number not mixed. */
-static double max_keep_nan(double a, double b)
-{
-    return isnan(a) || isnan(b) ? NAN : fmax(a, b);
-}
-static double min_keep_nan(double a, double b)
-{
-    return isnan(a) || isnan(b) ? NAN : fmin(a, b);
-}
+/* The worst R-hat and ESS go through ac_max_keep_nan / ac_min_keep_nan
+ * (fmax and fmin drop a NaN): an R-hat or ESS that is NaN (a trace that
+ * overflowed) must make its number not mixed. */
 
 ac_status ac_paths_gibbs_info_get(const ac_paths_gibbs *g, ac_paths_gibbs_info *info)
 {
@@ -833,8 +828,8 @@ ac_status ac_paths_gibbs_info_get(const ac_paths_gibbs *g, ac_paths_gibbs_info *
         ac_paths_gibbs_test_stats(g, mean, NULL, rh, es);
         info->mean_rhat_max = 0.0, info->mean_ess_min = INFINITY;
         for (int m = 0; m < Pt; m++) {
-            info->mean_rhat_max = max_keep_nan(info->mean_rhat_max, rh[m]);
-            info->mean_ess_min = min_keep_nan(info->mean_ess_min, es[m]);
+            info->mean_rhat_max = ac_max_keep_nan(info->mean_rhat_max, rh[m]);
+            info->mean_ess_min = ac_min_keep_nan(info->mean_ess_min, es[m]);
         }
         /* the variance trace q_s = (1/Pt) sum_m (f_m(s) - mean_m)^2 */
         double tot = (double)C * n, s = 0.0;
@@ -861,8 +856,8 @@ ac_status ac_paths_gibbs_info_get(const ac_paths_gibbs *g, ac_paths_gibbs_info *
     ac_paths_gibbs_u1(g, NULL, rh, es);
     info->u_rhat_max = 0.0, info->u_ess_min = INFINITY;
     for (int e = 0; e < np2; e++) {
-        info->u_rhat_max = max_keep_nan(info->u_rhat_max, rh[e]);
-        info->u_ess_min = min_keep_nan(info->u_ess_min, es[e]);
+        info->u_rhat_max = ac_max_keep_nan(info->u_rhat_max, rh[e]);
+        info->u_ess_min = ac_min_keep_nan(info->u_ess_min, es[e]);
     }
     mixed &= info->u_rhat_max < AC_PATHS_GIBBS_RHAT_OK && info->u_ess_min >= AC_PATHS_GIBBS_ESS_OK;
     info->mixed = mixed;

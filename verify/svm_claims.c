@@ -287,7 +287,7 @@ static ac_status rows_structure(const ac_run_opts *o, const ac_trial_set *set, a
     for (int i = 0; i < set->nrec; i++) {
         sweeps += ac_trial_get1(&set->rec[i], "sweeps", 0);
         cons += ac_trial_get1(&set->rec[i], "cons", 0);
-        s5_tol = fmax(s5_tol, ac_trial_get1(&set->rec[i], "s5_tol", 0));
+        s5_tol = ac_max_keep_nan(s5_tol, ac_trial_get1(&set->rec[i], "s5_tol", 0));
     }
     const char *s12 = "the QP stops at " STR(AC_QP_EPS_DEFAULT) "; values recomputed in R^{d x d} on another rounding path";
     ac_claim_add(res, "S1 worst inequality violation max(0, 1 - <A_c, W_svm>)", "0", 0.0,
@@ -718,7 +718,7 @@ static ac_status retrieval_end(const ac_svm_instance *I, const double *W, const 
             if (mass[j] > 0.0 && ac_svm_in_top(I->th.G, tok, T, top, j)) {
                 in += mass[j];
                 distinct++;
-                dev = fmax(dev, fabs(mass[j] - p[j]));
+                dev = ac_max_keep_nan(dev, fabs(mass[j] - p[j]));
             }
         leak[s] = 1.0 - in;
         pred[s] = ac_svm_predicted_leak(I->th.G, Up, tok, T, top);
@@ -822,7 +822,7 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
         const ac_trial_record *r = &set->rec[i];
         const ac_trial_vec *sv = ac_trial_get(r, "soft"), *sb = ac_trial_get(r, "soft_bound");
         for (int k = 0; sv && sb && k < sv->n && k < sb->n; k++)
-            soft_excess = fmax(soft_excess, sv->v[k] - sb->v[k]);
+            soft_excess = ac_max_keep_nan(soft_excess, sv->v[k] - sb->v[k]);
         const ac_trial_vec *R = ac_trial_get(r, "rate_R"), *L = ac_trial_get(r, "rate_leak"),
                            *d = ac_trial_get(r, "rate_delta");
         if (!(ac_trial_get1(r, "rate_n", 0) > 0) || !R || !L || !d || R->n != L->n)
@@ -830,11 +830,11 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
         double m = ac_trial_get1(r, "m", 0);
         ac_svm_rate v = ac_svm_rate_judge(R->v, L->v, L->n, m);
         double q = v.dev / v.tol;
-        worst = isnan(q) || isnan(worst) ? NAN : fmax(worst, q);
+        worst = ac_max_keep_nan(worst, q);
         slope_sum += v.slope;
-        m_min = fmin(m_min, m);
+        m_min = ac_min_keep_nan(m_min, m);
         for (int c = 0; c < d->n; c++)
-            delta = fmax(delta, d->v[c]);
+            delta = ac_max_keep_nan(delta, d->v[c]);
         nfit++;
     }
     ac_claim_add(res, "worst-trial |slope of ln(held-out leakage) against R + m| / tolerance",
@@ -1203,6 +1203,8 @@ static ac_status hp_trace(const ac_svm_instance *I, hp_line *h)
     ac_tpg_token_logits(I->E, K, I->d, I->th.Wfin, U);
     ac_tpg_token_logits(I->E, K, I->d, I->th.Wsvm, U1);
     snap_equalities(I->th.G, U1);
+    /* fmax here sizes the precision only (ceil of a NaN would be undefined
+     * as a long); a NaN U makes L_d NaN, and err_ratio keeps it. */
     for (int i = 0; i < K * K; i++) {
         u0max = fmax(u0max, fabs(U[i]));
         u1max = fmax(u1max, fabs(U1[i]));
@@ -1230,7 +1232,7 @@ static ac_status hp_trace(const ac_svm_instance *I, hp_line *h)
         h->dig_L[j] = digits_mp(h->Ld[j], L);
         h->dig_g[j] = digits_mp(h->gd[j], g);
         double bound = 32.0 * DBL_EPSILON * (1.0 + u0max + s * u1max + log(Tmax)) * Tmax;
-        h->err_ratio = fmax(h->err_ratio, fabs(h->Ld[j] - h->Lmp[j]) / bound);
+        h->err_ratio = ac_max_keep_nan(h->err_ratio, fabs(h->Ld[j] - h->Lmp[j]) / bound);
         if (mpfr_sgn(g) >= 0)
             h->mp_nonneg++;
         if (j > 0) {

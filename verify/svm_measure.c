@@ -12,6 +12,7 @@
 #include "solvers/linalg.h"
 #include "theory/tpg.h"
 #include "verify/svm_data.h"
+#include "verify/trial.h"
 
 double ac_svm_corr(const double *a, const double *b, int n)
 {
@@ -183,7 +184,10 @@ void ac_svm_structure_init(ac_svm_structure *a)
     a->s5 = -INFINITY;
 }
 
-/* S1, S2 (spec §4.1). */
+/* S1, S2 (spec §4.1).  Every worst case here and in S4, S5 goes through
+ * ac_max_keep_nan / ac_min_keep_nan: fmax and fmin drop a NaN operand, so a
+ * NaN W_svm or multiplier would leave each worst case at its start (0) and
+ * every S row would pass. */
 ac_status ac_svm_check_s1_s2(const ac_svm_instance *I, const double *Wsvm, ac_svm_structure *a)
 {
     int d = I->d, dd = d * d, m = I->th.C.m;
@@ -198,20 +202,20 @@ ac_status ac_svm_check_s1_s2(const ac_svm_instance *I, const double *Wsvm, ac_sv
                      *ek = I->E + (size_t)I->th.C.k[c] * d;
         double lam = I->th.lambda[c];
         if (I->th.C.is_eq[c]) {
-            a->eq = fmax(a->eq, fabs(s[c]));
+            a->eq = ac_max_keep_nan(a->eq, fabs(s[c]));
         } else {
-            a->ineq = fmax(a->ineq, fmax(0.0, I->th.C.rhs[c] - s[c]));
-            a->lam_min = fmin(a->lam_min, lam);
-            a->compl = fmax(a->compl, fabs(lam * (s[c] - I->th.C.rhs[c])));
+            a->ineq = ac_max_keep_nan(a->ineq, ac_max_keep_nan(0.0, I->th.C.rhs[c] - s[c]));
+            a->lam_min = ac_min_keep_nan(a->lam_min, lam);
+            a->compl = ac_max_keep_nan(a->compl, fabs(lam * (s[c] - I->th.C.rhs[c])));
         }
         /* A_c = (e_a - e_b) e_k^T */
         for (int i = 0; i < d; i++)
             for (int j = 0; j < d; j++)
                 W[i * d + j] += lam * (ea[i] - eb[i]) * ek[j];
     }
-    a->stat = fmax(a->stat, ac_la_dist(W, Wsvm, dd));
+    a->stat = ac_max_keep_nan(a->stat, ac_la_dist(W, Wsvm, dd));
     ac_status st = ac_tpg_sfin_project(I->th.S, Wsvm, W + dd, NULL);
-    a->sfin = fmax(a->sfin, ac_la_nrm2(W + dd, dd));
+    a->sfin = ac_max_keep_nan(a->sfin, ac_la_nrm2(W + dd, dd));
     a->sweeps += (double)I->th.qp.sweeps;
     a->cons += m;
     free(s), free(W);
@@ -238,15 +242,15 @@ ac_status ac_svm_check_s4_s5(const ac_svm_instance *I, gsl_rng *r, const ac_tpg_
             ac_svm_model_loss(Dg, query, I->E, d, head, W, g);
             st = ac_tpg_sfin_project(I->th.S, g, P, NULL);
             double gn = ac_la_nrm2(g, dd);
-            if (gn > 0.0)
-                a->s4 = fmax(a->s4, ac_la_dist(g, P, dd) / gn);
+            if (!(gn == 0.0)) /* a NaN norm is kept, not skipped */
+                a->s4 = ac_max_keep_nan(a->s4, ac_la_dist(g, P, dd) / gn);
         }
         double l1 = ac_svm_model_loss(I->D, NULL, I->E, d, head, W, NULL);
         double l2 = ac_svm_model_loss(I->D, NULL, I->E, d, head, W2, NULL);
         for (int j = 0; j < dd; j++)
             P[j] = 0.5 * (W[j] + W2[j]);
         double lm = ac_svm_model_loss(I->D, NULL, I->E, d, head, P, NULL);
-        a->s5 = fmax(a->s5, lm - 0.5 * (l1 + l2));
+        a->s5 = ac_max_keep_nan(a->s5, lm - 0.5 * (l1 + l2));
         /* each loss sums O(nT) rounded terms of size up to |L|: allow
          * 64 DBL_EPSILON max(1, |L|) */
         a->s5_tol = fmax(a->s5_tol, 64.0 * DBL_EPSILON * fmax(1.0, fmax(fabs(l1), fabs(l2))));
@@ -400,7 +404,7 @@ ac_status ac_svm_rate_window(const ac_svm_instance *I, const ac_svm_heldout *h, 
                 a = tok[t];
         for (int t = 0; t < T; t++)
             if (!ac_svm_in_top(I->th.G, tok, T, h->top[s], tok[t])) {
-                *m = fmin(*m, Usvm[(size_t)a * K + k] - Usvm[(size_t)tok[t] * K + k]);
+                *m = ac_min_keep_nan(*m, Usvm[(size_t)a * K + k] - Usvm[(size_t)tok[t] * K + k]);
                 outside = 1;
             }
         *nrate += outside;
@@ -422,7 +426,7 @@ ac_status ac_svm_rate_window(const ac_svm_instance *I, const ac_svm_heldout *h, 
                 if (mass[j] > 0.0 && !ac_svm_in_top(I->th.G, tok, T, h->top[s], j))
                     sum += mass[j];
             for (int t = 0; t < T; t++)
-                dl = fmax(dl, fabs(Uw[(size_t)tok[t] * K + k] - Upred[(size_t)tok[t] * K + k]));
+                dl = ac_max_keep_nan(dl, fabs(Uw[(size_t)tok[t] * K + k] - Upred[(size_t)tok[t] * K + k]));
         }
         leak[c] = *nrate > 0 ? sum / *nrate : NAN;
         lpred[c] = *nrate > 0 ? sp / *nrate : NAN;
