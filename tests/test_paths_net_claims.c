@@ -363,6 +363,64 @@ Test(paths_net_claims, finite_width_not_beating_gp_fails)
     ac_trial_set_clear(&set);
 }
 
+static int three_trials(const ac_run_opts *o)
+{
+    (void)o;
+    return 3;
+}
+
+/* The normal bar and the Student t bar: at 3 seeds whose spread sets the
+ * error (McNemar's is planted near 0: no discordant point), the bar is the
+ * t quantile of 2 degrees of freedom, not 2.  A mean of (Z + t) / 2
+ * standard errors passes a normal bar and must fail; a mean of t + 0.5
+ * passes.  Seed values mean +- a, 0 at each temperature: sd a, se a/sqrt 3. */
+Test(paths_net_claims, a_seed_spread_from_three_seeds_takes_the_t_quantile)
+{
+    need_digits();
+    ac_trial_def t = *digits_def.trials;
+    t.ntrials = three_trials;
+    ac_claim_def c = digits_def;
+    c.trials = &t;
+    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    ac_msg msg = {{0}};
+    ac_trial_set set;
+    ac_trial_set_init(&set, c.id, &o, 3);
+    cr_assert_eq(ac_trial_run(&t, &o, 0, 3, &set, &msg), AC_OK, "%s", msg.text);
+    ac_paths_digits_setup su;
+    ac_paths_digits_setup_of(AC_SIZE_QUICK, &su);
+    double z = ac_paths_net_multiplier(0, 3), tq = ac_paths_net_multiplier(1, 3);
+    cr_assert(z == AC_PATHS_NET_Z && tq > z + 1.0, "normal %g, t(2) %g", z, tq);
+    const double a = 0.05, se = a / sqrt(3.0);
+    for (int it = 0; it < su.nT; it++) {
+        char row[64];
+        snprintf(row, sizeof row, "T = %g: test accuracy of finite width", su.T[it]);
+        const double k[2] = {0.5 * (z + tq), tq + 0.5};
+        const ac_verdict want[2] = {AC_VERDICT_FAIL, AC_VERDICT_PASS};
+        for (int v = 0; v < 2; v++) {
+            for (int i = 0; i < 3; i++) {
+                *ac_test_entry(&set, i, "gd_acc", 0) = 0.9;
+                *ac_test_entry(&set, i, "fw_gp_diff", it) = k[v] * se + (i - 1) * a;
+                *ac_test_entry(&set, i, "fw_gp_disc", it) = 0.0;
+            }
+            ac_claim_result res;
+            ac_claim_result_init(&res, &c);
+            cr_assert_eq(ac_trial_rows(&t, &o, &set, &res, &msg), AC_OK, "%s", msg.text);
+            ac_claim_judge(&res);
+            int found = 0;
+            for (int r = 0; r < res.nrows; r++)
+                if (!strncmp(res.rows[r].quantity, row, strlen(row))) {
+                    found++;
+                    cr_assert_eq(res.rows[r].verdict, want[v], "%s: mean %g se: %g against %g (%s)", row, k[v],
+                                 res.rows[r].empirical, res.rows[r].theory, res.rows[r].tol_reason);
+                    cr_assert(strstr(res.rows[r].theory_what, "(t, 2 dof)"), "%s", res.rows[r].theory_what);
+                }
+            cr_assert_eq(found, 1);
+            ac_claim_result_clear(&res);
+        }
+    }
+    ac_trial_set_clear(&set);
+}
+
 /* Theory against samples: with mixed chains planted, accuracy agreement
  * passes; an accuracy off by 0.1 with at most 0.5 expected flips on 50
  * points fails; unmixed chains give INFO.  The mean test variance row is

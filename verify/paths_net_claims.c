@@ -516,6 +516,22 @@ static const ac_trial_vec *pvec(const ac_trial_record *r, const char *prefix, co
 
 /* The unpruned net beats chance (1/2 on balanced +-1 labels) by more than z
  * binomial standard errors at p = 1/2 on n test points. */
+double ac_paths_net_multiplier(int spread, int n)
+{
+    if (!spread)
+        return AC_PATHS_NET_Z;
+    return n >= 2 ? gsl_cdf_tdist_Pinv(gsl_cdf_ugaussian_P(AC_PATHS_NET_Z), n - 1.0) : NAN;
+}
+
+/* "2 standard errors (normal)" or "4.53 standard errors (t, 2 dof)". */
+static void kname_of(char *buf, size_t size, double k, int spread, int n)
+{
+    if (spread)
+        snprintf(buf, size, "%.3g standard errors (t, %d dof)", k, n - 1);
+    else
+        snprintf(buf, size, "%.3g standard errors (normal)", k);
+}
+
 static int beats_chance(double acc0, double n)
 {
     return n > 0 && acc0 - 0.5 > AC_PATHS_NET_Z * 0.5 / sqrt(n);
@@ -611,7 +627,12 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
      * passing on a zero spread. */
     const ac_trial_vec *h0 = S ? ac_trial_get(&set->rec[0], ns) : NULL;
     int nh0 = h0 ? h0->n : 0;
-    double se = n >= 2 && nh0 >= 2 ? fmax(r.sd / sqrt((double)n), 1.0 / sqrt((nh0 - 1.0) * n)) : NAN;
+    double se_seeds = n >= 2 ? r.sd / sqrt((double)n) : NAN, se_null = nh0 >= 2 ? 1.0 / sqrt((nh0 - 1.0) * n) : NAN;
+    int spread = se_seeds > se_null; /* the estimated spread sets the error: t quantile */
+    double se = n >= 2 && nh0 >= 2 ? ac_max_keep_nan(se_seeds, se_null) : NAN;
+    double rho_k = ac_paths_net_multiplier(spread, n);
+    char kname[48];
+    kname_of(kname, sizeof kname, rho_k, spread, n);
     char gate[160];
     snprintf(gate, sizeof gate,
              "%d of %d seeds kept (left out: %d net at chance, %d theory unconverged, %d no resolved drop)",
@@ -620,12 +641,14 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
     if (n >= 2)
         snprintf(why, sizeof why,
                  "the paper: low-score heads cost least (rho > 0); drops closer than %g paired McNemar "
-                 "errors are ties; judged: mean rho above %g standard errors, max(sd over seeds %.3g / "
+                 "errors are ties; judged: mean rho above %s, the error max(sd over seeds %.3g / "
                  "sqrt %d, null sd 1/sqrt((%d - 1) %d)), one-sided; seeds left out: next rows",
-                 AC_PATHS_NET_Z, AC_PATHS_NET_Z, r.sd, n, nh0, n);
+                 AC_PATHS_NET_Z, kname, r.sd, n, nh0, n);
     else
         snprintf(why, sizeof why, "not judged: fewer than 2 seeds to judge; %s", gate);
-    ac_claim_add(res, q, "2 standard errors (rho > 0 beyond seed noise)", AC_PATHS_NET_Z * se, r.mean,
+    char theory[160];
+    snprintf(theory, sizeof theory, "rho > 0 beyond seed noise, by %s", kname);
+    ac_claim_add(res, q, theory, rho_k * se, r.mean,
                  n >= 2 ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0, why);
     snprintf(q, sizeof q, "%s: Spearman rho, min over seeds (theory) and max (empirical)", task);
     ac_claim_add(res, q, "min over seeds", r.min, r.max, AC_METRIC_INFO, 0.0,
@@ -635,20 +658,24 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
     /* the paper's statement directly: the upper-score half costs more */
     ac_trial_stats Ds = ac_trial_stats_of(D, nD);
     double Dse = nD ? sqrt(Dvar) / nD : NAN;
+    int Dspread = nD >= 3 && Ds.sd / sqrt((double)nD) > Dse;
     if (nD >= 3)
-        Dse = fmax(Dse, Ds.sd / sqrt((double)nD));
+        Dse = ac_max_keep_nan(Dse, Ds.sd / sqrt((double)nD));
+    double Dk = ac_paths_net_multiplier(Dspread, nD);
+    kname_of(kname, sizeof kname, Dk, Dspread, nD);
     snprintf(q, sizeof q, "%s: mean drop of the upper-score half minus the lower half", task);
     if (nD >= 1)
         snprintf(why, sizeof why,
-                 "the paper: low-score heads cost least; judged: the mean over %d seeds exceeds %g "
-                 "standard errors (paired test-set error of the halves' mean accuracies%s); %s",
-                 nD, AC_PATHS_NET_Z, nD >= 3 ? ", or the spread over seeds if larger" : "",
-                 Ds.mean < -AC_PATHS_NET_Z * Dse ? "reversed: the lower half costs more"
-                 : Ds.mean <= AC_PATHS_NET_Z * Dse ? "not resolved at this size"
-                                                  : "resolved");
+                 "the paper: low-score heads cost least; judged: the mean over %d seeds exceeds %s, "
+                 "error: paired test-set error of the halves' mean accuracies%s; %s",
+                 nD, kname, nD >= 3 ? ", or the spread over seeds if larger" : "",
+                 Ds.mean < -Dk * Dse ? "reversed: the lower half costs more"
+                 : Ds.mean <= Dk * Dse ? "not resolved at this size"
+                                       : "resolved");
     else
         snprintf(why, sizeof why, "not judged: no seed to judge; %s", gate);
-    ac_claim_add(res, q, "2 standard errors (> 0 beyond test-set noise)", AC_PATHS_NET_Z * Dse, Ds.mean,
+    snprintf(theory, sizeof theory, "> 0 beyond test-set noise, by %s", kname);
+    ac_claim_add(res, q, theory, Dk * Dse, Ds.mean,
                  nD >= 1 ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0, why);
     free(D);
     /* lower-score half against upper-score half, per seed, and the figure */
@@ -912,8 +939,8 @@ static ac_status digits_samples(const ac_paths_digits_setup *su, const ac_paths_
     ac_trial_put1(t->rec, "s_var_sampled", gi.var_mean.value);
     ac_trial_put1(t->rec, "s_var_mcse", gi.var_mean.mcse);
     ac_trial_put1(t->rec, "s_mixed", gi.mixed);
-    ac_trial_put1(t->rec, "s_rhat_max", fmax(gi.mean_rhat_max, gi.var_mean.rhat));
-    ac_trial_put1(t->rec, "s_ess_min", fmin(gi.mean_ess_min, gi.var_mean.ess));
+    ac_trial_put1(t->rec, "s_rhat_max", ac_max_keep_nan(gi.mean_rhat_max, gi.var_mean.rhat));
+    ac_trial_put1(t->rec, "s_ess_min", ac_min_keep_nan(gi.mean_ess_min, gi.var_mean.ess));
     ac_trial_put1(t->rec, "s_conv", conv);
 out:
     ac_paths_gibbs_free(g);
@@ -1009,6 +1036,7 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
             m++;
         }
         double mean = m ? dsum / m : NAN, se = m ? sqrt(v) / m : NAN;
+        int spread = 0;
         if (m >= 3) { /* the spread over seeds when there are enough of them */
             double sq = 0;
             for (int i = 0; i < S; i++) {
@@ -1018,23 +1046,29 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
                     isfinite(d))
                     sq += (d - mean) * (d - mean);
             }
-            se = fmax(se, sqrt(sq / (m - 1)) / sqrt((double)m));
+            double sse = sqrt(sq / (m - 1)) / sqrt((double)m);
+            spread = sse > se;
+            se = ac_max_keep_nan(se, sse);
         }
+        double k = ac_paths_net_multiplier(spread, m);
+        char kname[48], theory[160];
+        kname_of(kname, sizeof kname, k, spread, m);
+        snprintf(theory, sizeof theory, "> 0 beyond sampling error, by %s", kname);
         snprintf(q, sizeof q, "T = %g: test accuracy of finite width (N chosen on validation) minus GP",
                  su.T[it]);
         /* A PASS needs the difference resolved above 0.  Below that the row
          * fails, and says which way: reversed (resolved below 0: evidence
          * against the paper) or not resolved (|mean| within the bar: no
          * evidence either way at this size, so no pass). */
-        const char *outcome = mean > AC_PATHS_NET_Z * se ? "resolved"
-                              : mean < -AC_PATHS_NET_Z * se
+        const char *outcome = mean > k * se ? "resolved"
+                              : mean < -k * se
                                   ? "REVERSED: GP beats finite width beyond the error"
                                   : "NOT RESOLVED: within the error, no evidence either way, no pass";
         snprintf(why, sizeof why,
-                 "§4.2b: finite width beats GP at every T; judged: mean over %d seeds above %g "
-                 "standard errors (paired McNemar sqrt(n01 + n10 + 1)/n on the test half%s); %s; "
+                 "§4.2b: finite width beats GP at every T; judged: mean over %d seeds above %s, "
+                 "error: paired McNemar sqrt(n01 + n10 + 1)/n on the test half%s; %s; "
                  "N* = %g (mean)%s",
-                 m, AC_PATHS_NET_Z, m >= 3 ? ", or the spread over seeds if larger" : ", one seed",
+                 m, kname, m >= 3 ? ", or the spread over seeds if larger" : ", one seed",
                  outcome, ac_trial_stat(set, "nstar", it).mean,
                  chance ? "; seeds whose GD model is at chance left out" : "");
         char none[AC_CLAIM_REASON];
@@ -1042,7 +1076,7 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
                  "not judged: %d of %d seeds have a GD model (Q/K) within %g binomial errors of "
                  "chance, the rest no converged finite-width solve at this T",
                  chance, S, AC_PATHS_NET_Z);
-        ac_claim_add(res, q, "2 standard errors (> 0 beyond sampling error)", AC_PATHS_NET_Z * se, mean,
+        ac_claim_add(res, q, theory, k * se, mean,
                      m ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0, m ? why : none);
     }
     /* theory against samples */

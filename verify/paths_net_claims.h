@@ -42,10 +42,17 @@
 extern const ac_trial_def ac_paths_pruning_trials;
 extern const ac_trial_def ac_paths_digits_trials;
 
-/* Judged rows clear this many standard errors (over seeds, or the paired
- * test-set error): one-sided 2 sigma, a 2.3 % false-failure rate for a
- * normal mean. */
+/* Judged rows clear this many standard errors when the error is a known
+ * sd (the paired test-set error, the null spread of rho): one-sided 2
+ * sigma, a 2.3 % false-failure rate for a normal mean.  When the error is
+ * the spread of n seeds, the sd is itself estimated, and the row clears the
+ * Student t quantile of n - 1 degrees of freedom at the same one-sided
+ * level (ac_paths_net_multiplier): 4.5 at 3 seeds, 2.4 at 10. */
 #define AC_PATHS_NET_Z 2.0
+/* AC_PATHS_NET_Z for a known sd (spread = 0); for the spread of n >= 2
+ * seeds (spread = 1), the t quantile of n - 1 degrees of freedom at the
+ * normal's one-sided level Phi(AC_PATHS_NET_Z).  NaN for spread with n < 2. */
+double ac_paths_net_multiplier(int spread, int n);
 /* Theory against samples: 3 Monte-Carlo standard errors (0.13 % one-sided). */
 #define AC_PATHS_NET_MC_Z 3.0
 
