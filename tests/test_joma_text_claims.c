@@ -4,6 +4,7 @@
  * claim rows live in the joma table (verify/joma_claims.c); the tests build
  * their own ac_claim_def around the exported trial definitions. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
@@ -72,7 +73,9 @@ static double planted_curve(int i, int c, double depth, double rise)
     return 2.5 - depth * s + rise * r + 0.01 * i + 0.001 * ((i * 7 + c * 3) % 5);
 }
 
-static void planted_set(ac_trial_set *set, const ac_run_opts *o, double depth, double rise)
+typedef double (*curve_fn)(int i, int c, double depth, double rise);
+
+static void planted_set_of(ac_trial_set *set, const ac_run_opts *o, curve_fn curve, double depth, double rise)
 {
     ac_trial_set_init(set, text_claim.id, o, PLANT_SEEDS);
     for (int i = 0; i < PLANT_SEEDS; i++) {
@@ -84,7 +87,7 @@ static void planted_set(ac_trial_set *set, const ac_run_opts *o, double depth, d
         double t[PLANT_NCP], H[PLANT_NCP], val[PLANT_NCP];
         for (int c = 0; c < PLANT_NCP; c++) {
             t[c] = 250.0 * c;
-            H[c] = planted_curve(i, c, depth, rise);
+            H[c] = curve(i, c, depth, rise);
             val[c] = 8.0 - 0.1 * c;
         }
         ac_trial_put(&one.rec[0], "t", PLANT_NCP, t);
@@ -94,6 +97,11 @@ static void planted_set(ac_trial_set *set, const ac_run_opts *o, double depth, d
         cr_assert_eq(ac_trial_set_merge(set, &one, &msg), AC_OK, "%s", msg.text);
         ac_trial_set_clear(&one);
     }
+}
+
+static void planted_set(ac_trial_set *set, const ac_run_opts *o, double depth, double rise)
+{
+    planted_set_of(set, o, planted_curve, depth, rise);
 }
 
 static ac_verdict planted_verdict(double depth, double rise, const char *row, double *value)
@@ -131,6 +139,45 @@ Test(joma_text_claims, rebound_and_dip_rows_fail_when_planted_away)
     cr_assert(fabs(v - 0.7) < 0.02, "dip bound %g for a planted 0.7", v);
     cr_assert_eq(planted_verdict(0.7, -0.1, "rebound", &v), AC_VERDICT_FAIL, "a fall of 0.1 after t*: %g", v);
     cr_assert_eq(planted_verdict(-0.2, -0.1, "dip", &v), AC_VERDICT_FAIL, "a rise of 0.2 instead of a dip: %g", v);
+}
+
+/* H_i(0) = 2.5, then flat at 2 but for one spike of -spike at checkpoint
+ * 2 + 2i (seed i's own noise) and a last value 2 - fall. */
+static double spiked_curve(int i, int c, double spike, double fall)
+{
+    if (c == 0)
+        return 2.5;
+    if (c == PLANT_NCP - 1)
+        return 2.0 - fall;
+    return c == 2 + 2 * i ? 2.0 - spike : 2.0;
+}
+
+/* No seed is judged at its own minimum.  On spiked curves the seed-mean
+ * curve's minimum is seed 0's spike, where seed 0 would show a rebound of
+ * spike - fall = 0.29 that is only its noise; judged at the other seeds'
+ * minimum, every seed sits on its flat part: each rebound is exactly
+ * -fall and each dip exactly 0.5, so both bounds are those values (sd 0)
+ * and the rebound row fails. */
+Test(joma_text_claims, no_seed_is_judged_at_its_own_minimum)
+{
+    ac_run_opts o = {.size = AC_SIZE_PAPER, .seed = 1};
+    const double spike = 0.3, fall = 0.01;
+    ac_trial_set set;
+    planted_set_of(&set, &o, spiked_curve, spike, fall);
+    ac_claim_result res;
+    ac_msg msg = {{0}};
+    ac_claim_result_init(&res, &text_claim);
+    cr_assert_eq(ac_trial_rows(text_claim.trials, &o, &set, &res, &msg), AC_OK, "%s", msg.text);
+    ac_claim_judge(&res);
+    const ac_claim_row *reb = find_row(&res, "rebound"), *dip = find_row(&res, "dip");
+    /* 2 - fall - 2 and 2.5 - 2: one rounding each */
+    cr_assert(fabs(reb->empirical + fall) <= 2 * DBL_EPSILON, "rebound bound %.17g, planted %g", reb->empirical, -fall);
+    cr_assert(fabs(dip->empirical - 0.5) <= 2 * DBL_EPSILON, "dip bound %.17g", dip->empirical);
+    cr_assert_eq(reb->verdict, AC_VERDICT_FAIL);
+    cr_assert_eq(find_row(&res, "smallest step t*_-i")->empirical, 500.0, "seed 1's spike, checkpoint 2");
+    cr_assert_eq(find_row(&res, "largest step t*_-i")->empirical, 1000.0, "seed 0: seed 1's spike, checkpoint 4");
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&set);
 }
 
 /* ---- joma.hierarchy ---- */
