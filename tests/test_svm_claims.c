@@ -454,6 +454,9 @@ Test(svm_measure, planted_records_fail_their_rows)
     cr_assert_eq(planted_verdict("svm.direction-cyclic", "reach", INFINITY, "worst-trial NGD steps"),
                  AC_VERDICT_FAIL);
     cr_assert_eq(planted_verdict("svm.direction-acyclic", "ratio", 1.25, "worst-trial ratio"), AC_VERDICT_FAIL);
+    /* the cyclic twin: a ratio of 1.25 is 0.25 above the exact bound 1 (the
+     * row's tolerance is 0: corr must keep increasing) */
+    cr_assert_eq(planted_verdict("svm.direction-cyclic", "ratio", 1.25, "worst-trial ratio"), AC_VERDICT_FAIL);
     cr_assert_eq(planted_verdict("svm.direction-cyclic", "last", 0.5, "mean final corr"), AC_VERDICT_FAIL);
     cr_assert_eq(planted_verdict("svm.finite-component", "gd_end", 0.01, "worst ||P_fin W - W_fin|| after the plain"),
                  AC_VERDICT_FAIL);
