@@ -368,6 +368,50 @@ Test(moe_tabular_claims, mpg_rows_fail_under_planted_violations)
     }
 }
 
+/* The count rows and the in-sample LR row of moe.tabular-mpg, each under a
+ * plant of known size in every record (so the mean over seeds moves by the
+ * plant): records at the paper's values pass all six; each count one more
+ * and one fewer than the preparation's (the rows are exact, tolerance 0)
+ * fails its own row and no other count row; LR's in-sample accuracy one
+ * training car off (1 / 245 = 0.0041, 82 times the print's half unit
+ * 0.5e-4) fails the in-sample LR row. */
+#define MPG_HALF_UNIT 0.5e-4 /* half a unit of the authors' 4th decimal */
+static const char *const MPG_COUNT_ROWS[5] = {"rows read", "rows dropped for a '?'",
+                                              "rows dropped for cylinders not 4/6/8", "training rows (USA)",
+                                              "test rows (Europe, Japan)"};
+static const char *const MPG_LR_TRAIN_ROW = "in-sample accuracy LR (deterministic fit)";
+
+Test(moe_tabular_claims, mpg_count_and_in_sample_rows_fail_under_planted_shifts)
+{
+    ac_run_opts o = {.size = AC_SIZE_DEFAULT, .seed = 3};
+    for (int k = -1; k < 6; k++) /* k < 0: no plant; 0-4: count k; 5: LR in-sample accuracy */
+        for (int sign = -1; sign <= 1; sign += 2) {
+            if ((k < 0 || k == 5) && sign < 0)
+                continue;
+            gsl_rng *r = ac_test_rng(74);
+            ac_trial_set set;
+            fake_mpg_records(&o, &set, r, PAPER_ATTN, 0.0);
+            double plant = k == 5 ? 1.0 / COUNTS[3] : sign; /* one training row, one row of the count */
+            cr_assert_gt(fabs(plant), 10.0 * MPG_HALF_UNIT); /* far past either row's tolerance */
+            for (int i = 0; i < set.nrec && k >= 0; i++)
+                *(k == 5 ? ac_test_entry(&set, i, "lr_train_acc", 0) : ac_test_entry(&set, i, "counts", k)) += plant;
+            ac_claim_result res;
+            cr_assert_eq(run_fake(&mpg_def, &o, &set, &res), AC_OK, "%s", res.error);
+            for (int c = 0; c < 5; c++) {
+                const ac_claim_row *row = row_of(&res, MPG_COUNT_ROWS[c]);
+                cr_assert_eq(row->verdict, c == k ? AC_VERDICT_FAIL : AC_VERDICT_PASS, "plant %g on %d: '%s' %g",
+                             plant, k, row->quantity, row->empirical);
+            }
+            const ac_claim_row *lr = row_of(&res, MPG_LR_TRAIN_ROW);
+            cr_assert_eq(lr->verdict, k == 5 ? AC_VERDICT_FAIL : AC_VERDICT_PASS, "plant %g on %d: LR %.17g", plant,
+                         k, lr->empirical);
+            cr_assert_eq(res.verdict, k >= 0 ? AC_VERDICT_FAIL : AC_VERDICT_PASS);
+            ac_claim_result_clear(&res);
+            ac_trial_set_clear(&set);
+            gsl_rng_free(r);
+        }
+}
+
 /* A plant at the measurement level: the claim run on a copy of the Auto
  * MPG table without its last row reads 397 rows, and the count row fails;
  * the untouched table passes the counts and the LR rows at the quick size
