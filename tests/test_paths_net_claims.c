@@ -568,13 +568,16 @@ Test(paths_net_claims, reversing_the_score_order_negates_both_pruning_rows)
                 *ac_test_entry(&set, i, nsc, j) = 1.0 / s->v[j];
         }
         ac_claim_row r1 = the_row(&pruning_def, &set, rho[k]), h1 = the_row(&pruning_def, &set, half[k]);
-        cr_assert(isfinite(h0.empirical), "%s: no seed judged", half[k]);
+        /* a NaN or 0 would make "changes sign" vacuous: both sides finite
+         * and nonzero before the signs are compared */
+        cr_assert(isfinite(h0.empirical) && h0.empirical != 0.0, "%s: %g before", half[k], h0.empirical);
+        cr_assert(isfinite(h1.empirical) && h1.empirical != 0.0, "%s: %g reversed", half[k], h1.empirical);
         cr_assert_float_eq(h1.empirical, -h0.empirical, 1e-12, "%s", half[k]);
+        cr_assert(isfinite(h0.theory) && isfinite(h1.theory), "%s: its error %g, %g", half[k], h0.theory, h1.theory);
         cr_assert_float_eq(h1.theory, h0.theory, 1e-12, "%s: its error", half[k]);
-        if (isfinite(r0.empirical))
-            cr_assert_float_eq(r1.empirical, -r0.empirical, 1e-12, "%s", rho[k]);
-        else
-            cr_assert(isnan(r1.empirical));
+        cr_assert(isfinite(r0.empirical) && r0.empirical != 0.0, "%s: %g before", rho[k], r0.empirical);
+        cr_assert(isfinite(r1.empirical) && r1.empirical != 0.0, "%s: %g reversed", rho[k], r1.empirical);
+        cr_assert_float_eq(r1.empirical, -r0.empirical, 1e-12, "%s", rho[k]);
     }
     ac_trial_set_clear(&set);
 }
