@@ -156,10 +156,10 @@ static void quick_set(const ac_claim_def *cdef, ac_trial_set *set)
     cr_assert_eq(ac_trial_run(cdef->trials, &o, 0, set->ntrials, set, &msg), AC_OK, "%s", msg.text);
 }
 
-/* The one row whose quantity starts with `row`, judged. */
+/* The one row whose quantity starts with `row`, judged at the set's size. */
 static ac_claim_row the_row(const ac_claim_def *cdef, const ac_trial_set *set, const char *row)
 {
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    ac_run_opts o = {.size = set->size, .seed = set->seed};
     ac_claim_result res;
     ac_msg msg = {{0}};
     ac_claim_result_init(&res, cdef);
@@ -179,7 +179,7 @@ static ac_claim_row the_row(const ac_claim_def *cdef, const ac_trial_set *set, c
 /* The verdict of the one row whose quantity starts with `row`. */
 static ac_verdict row_verdict(const ac_claim_def *cdef, const ac_trial_set *set, const char *row)
 {
-    ac_run_opts o = {.size = AC_SIZE_QUICK, .seed = 1};
+    ac_run_opts o = {.size = set->size, .seed = set->seed};
     ac_claim_result res;
     ac_msg msg = {{0}};
     ac_claim_result_init(&res, cdef);
@@ -327,38 +327,72 @@ Test(paths_net_claims, seeds_at_chance_unconverged_or_unresolved_are_left_out)
     ac_trial_set_clear(&set);
 }
 
+/* Vector `name` of record i widened to n entries (the new ones 0), so that
+ * quick records can be read as a larger size's. */
+static void widen(ac_trial_set *set, int i, const char *name, int n)
+{
+    for (int v = 0; v < set->rec[i].nvec; v++) {
+        ac_trial_vec *e = &set->rec[i].vec[v];
+        if (strcmp(e->name, name) != 0)
+            continue;
+        if (e->n < n) {
+            double *x = realloc(e->v, sizeof(double) * (size_t)n);
+            cr_assert_not_null(x);
+            memset(x + e->n, 0, sizeof(double) * (size_t)(n - e->n));
+            e->v = x, e->n = n;
+        }
+        return;
+    }
+    cr_assert_fail("record %d has no %s", i, name);
+}
+
 /* The finite-width-beats-GP rows, with the GD model planted above chance:
  * a difference of +0.3 with 3 discordant points passes (bar 2 sqrt(4)/n);
  * -0.3 fails as reversed; 0 with no discordant point (equal predictions)
- * fails as not resolved; a GD model at chance (0.5) leaves the row INFO. */
+ * fails as not resolved; a GD model at chance (0.5) leaves the row INFO.
+ * At every temperature of the quick setup and of the default one (T =
+ * 0.01 is the default's only): the quick records, widened to the default's
+ * temperatures and judged as default-size records (one seed at both sizes;
+ * the row reads only the GD model's accuracy and the planted entries). */
 Test(paths_net_claims, finite_width_not_beating_gp_fails)
 {
     need_digits();
     ac_trial_set set;
     quick_set(&digits_def, &set);
-    ac_paths_digits_setup su;
-    ac_paths_digits_setup_of(AC_SIZE_QUICK, &su);
-    for (int it = 0; it < su.nT; it++) {
-        char row[64];
-        snprintf(row, sizeof row, "T = %g: test accuracy of finite width", su.T[it]);
-        const double d[3] = {0.3, -0.3, 0.0}, disc[3] = {3, 3, 0};
-        const ac_verdict want[3] = {AC_VERDICT_PASS, AC_VERDICT_FAIL, AC_VERDICT_FAIL};
-        const char *says[3] = {"resolved", "REVERSED", "NOT RESOLVED"};
-        for (int c = 0; c < 3; c++) {
+    for (int size = 0; size < 2; size++) {
+        ac_paths_digits_setup su;
+        ac_paths_digits_setup_of(size ? AC_SIZE_DEFAULT : AC_SIZE_QUICK, &su);
+        if (size) { /* the quick records as the default size's */
+            ac_run_opts od = {.size = AC_SIZE_DEFAULT, .seed = set.seed};
+            cr_assert_eq(digits_def.trials->ntrials(&od), set.ntrials, "the default size runs another number of seeds");
+            set.size = AC_SIZE_DEFAULT;
             for (int i = 0; i < set.nrec; i++) {
-                *ac_test_entry(&set, i, "gd_acc", 0) = 0.9;
-                *ac_test_entry(&set, i, "fw_gp_diff", it) = d[c];
-                *ac_test_entry(&set, i, "fw_gp_disc", it) = disc[c];
+                widen(&set, i, "fw_gp_diff", su.nT);
+                widen(&set, i, "fw_gp_disc", su.nT);
             }
-            ac_claim_row r = the_row(&digits_def, &set, row);
-            cr_assert_eq(r.verdict, want[c], "%s: planted %g", row, d[c]);
-            cr_assert(strstr(r.tol_reason, says[c]), "%s: %s", row, r.tol_reason);
         }
-        for (int i = 0; i < set.nrec; i++)
-            *ac_test_entry(&set, i, "gd_acc", 0) = 0.5;
-        ac_claim_row r = the_row(&digits_def, &set, row);
-        cr_assert_eq(r.verdict, AC_VERDICT_INFO, "%s: GD model at chance", row);
-        cr_assert(strstr(r.tol_reason, "chance"), "%s", r.tol_reason);
+        for (int it = 0; it < su.nT; it++) {
+            char row[64];
+            snprintf(row, sizeof row, "T = %g: test accuracy of finite width", su.T[it]);
+            const double d[3] = {0.3, -0.3, 0.0}, disc[3] = {3, 3, 0};
+            const ac_verdict want[3] = {AC_VERDICT_PASS, AC_VERDICT_FAIL, AC_VERDICT_FAIL};
+            const char *says[3] = {"resolved", "REVERSED", "NOT RESOLVED"};
+            for (int c = 0; c < 3; c++) {
+                for (int i = 0; i < set.nrec; i++) {
+                    *ac_test_entry(&set, i, "gd_acc", 0) = 0.9;
+                    *ac_test_entry(&set, i, "fw_gp_diff", it) = d[c];
+                    *ac_test_entry(&set, i, "fw_gp_disc", it) = disc[c];
+                }
+                ac_claim_row r = the_row(&digits_def, &set, row);
+                cr_assert_eq(r.verdict, want[c], "%s (%s size): planted %g", row, size ? "default" : "quick", d[c]);
+                cr_assert(strstr(r.tol_reason, says[c]), "%s: %s", row, r.tol_reason);
+            }
+            for (int i = 0; i < set.nrec; i++)
+                *ac_test_entry(&set, i, "gd_acc", 0) = 0.5;
+            ac_claim_row r = the_row(&digits_def, &set, row);
+            cr_assert_eq(r.verdict, AC_VERDICT_INFO, "%s: GD model at chance", row);
+            cr_assert(strstr(r.tol_reason, "chance"), "%s", r.tol_reason);
+        }
     }
     ac_trial_set_clear(&set);
 }
