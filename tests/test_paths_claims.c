@@ -393,6 +393,47 @@ Test(paths_measure, every_accuracy_table_row_fails_a_planted_shift)
     ac_trial_set_clear(&set);
 }
 
+/* The ordering rows of accuracy-vs-width at the default size (the 4-path
+ * chain and Fig. 2e's, three steps each): each passes on the records, its
+ * step right on more test points than wrong (b > c); with the discordant
+ * counts swapped the step is reversed, (c - b)/n < 0, below a bar of 2
+ * paired SE >= 0 (a violation of twice the measured margin): FAIL. */
+Test(paths_measure, every_ordering_row_fails_when_its_step_is_reversed)
+{
+    if (getenv("AC_UNDER_VALGRIND"))
+        cr_skip_test("the default-size section 4.1 table is too slow under valgrind");
+    const char *id = "paths.accuracy-vs-width";
+    const char *lab[4] = {"FW(10)", "FW(100)", "FW(1000)", "GP"};
+    ac_trial_set set;
+    fresh_default(id, &set);
+    ac_claim_result res;
+    rows_of(id, &set, &res);
+    int k = 0, nord = 0;
+    for (int i = 0; i < set.nrec; i++) {
+        if (!ac_trial_get(&set.rec[i], "disc"))
+            continue;
+        for (int p = 0; p < 3; p++) {
+            ac_claim_row r = next_row(&res, &k, "ordering, ");
+            char end[64];
+            snprintf(end, sizeof end, ": %s - %s", lab[p], lab[p + 1]);
+            cr_assert(ends_with(r.quantity, end), "record %d, step %d: row '%s'", i, p, r.quantity);
+            cr_assert_eq(r.metric, AC_METRIC_AT_LEAST, "%s is not judged", r.quantity);
+            cr_assert_eq(r.verdict, AC_VERDICT_PASS, "%s: %g against %g", r.quantity, r.empirical, r.theory);
+            double *b = ac_test_entry(&set, i, "disc", 2 * p), *c = ac_test_entry(&set, i, "disc", 2 * p + 1);
+            double b0 = *b, c0 = *c;
+            cr_assert_gt(b0, c0, "%s: the step is not right on more points", r.quantity);
+            *b = c0, *c = b0;
+            cr_assert_eq(verdict_of(id, &set, r.quantity), AC_VERDICT_FAIL, "%s reversed (%g against %g points)",
+                         r.quantity, c0, b0);
+            *b = b0, *c = c0;
+            nord++;
+        }
+    }
+    cr_assert_eq(nord, 6, "%d ordering rows", nord);
+    ac_claim_result_clear(&res);
+    ac_trial_set_clear(&set);
+}
+
 Test(paths_measure, kernel_rows_fail_planted_violations)
 {
     const char *id = "paths.kernel-combination";
