@@ -434,6 +434,37 @@ Test(paths_measure, every_ordering_row_fails_when_its_step_is_reversed)
     ac_trial_set_clear(&set);
 }
 
+/* kernel-combination at the default size (widths 10, 100, 1000): each
+ * width's alignment row passes on the records; the finite-width alignment
+ * planted equal to the GP kernel's (a difference of 0, below the bar of
+ * TOL_EIG > 0) fails it, and leaves the other widths' rows passing. */
+Test(paths_measure, every_kernel_alignment_row_fails_at_the_gp_alignment)
+{
+    const char *id = "paths.kernel-combination";
+    ac_trial_set set;
+    fresh_default(id, &set);
+    const ac_trial_vec *vN = ac_trial_get(&set.rec[0], "N");
+    cr_assert_not_null(vN);
+    cr_assert_eq(vN->n, 3, "default size: %d widths", vN->n);
+    char row[3][AC_CLAIM_TEXT], name[32];
+    for (int j = 0; j < vN->n; j++) {
+        snprintf(row[j], sizeof row[j], "kernel-target alignment Y'KY/(P |K|_F), N = %g, minus GP", vN->v[j]);
+        cr_assert_eq(verdict_of(id, &set, row[j]), AC_VERDICT_PASS, "%s", row[j]);
+    }
+    double gp = *ac_test_entry(&set, 0, "gp.kta", 0);
+    for (int j = 0; j < vN->n; j++) {
+        snprintf(name, sizeof name, "w%d.kta", j);
+        double *kta = ac_test_entry(&set, 0, name, 0), keep = *kta;
+        cr_assert_gt(keep, gp, "%s", row[j]);
+        *kta = gp;
+        for (int l = 0; l < vN->n; l++)
+            cr_assert_eq(verdict_of(id, &set, row[l]), l == j ? AC_VERDICT_FAIL : AC_VERDICT_PASS,
+                         "%s with N = %g planted at the GP alignment", row[l], vN->v[j]);
+        *kta = keep;
+    }
+    ac_trial_set_clear(&set);
+}
+
 Test(paths_measure, kernel_rows_fail_planted_violations)
 {
     const char *id = "paths.kernel-combination";
