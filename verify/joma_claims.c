@@ -1225,6 +1225,11 @@ static const ac_trial_def linear_trials = {
  * eta = 0.02; 0.5 of the first-order term's size bounds it with room.  The
  * dip's depth takes the same fraction of the first-order shift of H. */
 #define NL_REMAINDER_FRAC 0.5
+/* Added to those tolerances: the rounding of an entropy (M = 10 terms p ln
+ * p, a few ulps of ln 10 ~ 1e-15 each), with room, so that a first-order
+ * shift of exactly 0 does not leave a tolerance of 0 that rounding alone
+ * would break. */
+#define NL_H_ROUND 1e-12
 /* Dip time: the prediction's minimum on the same grid; a perturbation
  * dH of the curve moves its flat minimum by |dH'/H''|, which the
  * first-order shift bounds (its dH'/H'' is the corrected-uncorrected
@@ -1617,7 +1622,7 @@ static ac_status rows_nonlinear(const ac_run_opts *o, const ac_trial_set *set, a
     /* the dip, toy against the ODE's prediction of the map */
     double shiftH = S ? fabs(hp[kp] - ho[ko]) : NAN;
     ac_claim_add(res, "discretisation check (the toy map is the ODE's Euler method): dip depth: toy H_min against the ODE's (with the Euler lag)", "ODE H_min, corrected by eta e1",
-                 S ? hp[kp] : NAN, S ? ht[kt] : NAN, AC_METRIC_ABS, NL_REMAINDER_FRAC * shiftH + 1e-12,
+                 S ? hp[kp] : NAN, S ? ht[kt] : NAN, AC_METRIC_ABS, NL_REMAINDER_FRAC * shiftH + NL_H_ROUND,
                  "the map is the ODE's Euler method: it differs from the corrected prediction by O(eta^2), "
                  "<= 0.2 of the first-order shift |H_min(corrected) - H_min(ODE)| at eta |J| <= 0.2; half of it");
     double shiftT = S ? fabs((double)(kp - ko)) : NAN;
@@ -1640,7 +1645,7 @@ static ac_status rows_nonlinear(const ac_run_opts *o, const ac_trial_set *set, a
                  AC_METRIC_INFO, 0.0, "judged against the ODE in the next row");
     ac_claim_add(res, "discretisation check: toy rebound H(end) - H_min against the ODE's prediction", "ODE, corrected by eta e1",
                  S ? hp[S - 1] - hp[kp] : NAN, S ? ht[S - 1] - ht[kt] : NAN, AC_METRIC_ABS,
-                 NL_REMAINDER_FRAC * (S ? fabs((hp[S - 1] - hp[kp]) - (ho[S - 1] - ho[ko])) : NAN) + 1e-12,
+                 NL_REMAINDER_FRAC * (S ? fabs((hp[S - 1] - hp[kp]) - (ho[S - 1] - ho[ko])) : NAN) + NL_H_ROUND,
                  "as the dip depth: O(eta^2) remainder, half of the first-order shift");
     ac_claim_add(res, "ODE: H at t = 2000 against H(softmax(mu^2/T))", "the limit (dense)",
                  ac_trial_get1(r, "toy_summary", 4) + AC_JOMA_TOY_ENTROPY_EPS, ac_trial_get1(r, "H_long", 0),

@@ -813,7 +813,10 @@ static ac_status sym_range(int n, const double *A, double *lmin, double *norm, a
  * the Cholesky solves backward stable to P^2 eps |K + T I|_F (normwise,
  * Higham Thm 10.3 with |R^T| |R| <= P |A|), perturbing the mean by |dk| |v|
  * + |w| |dA| |v| and the variance by |dk_mm| + 2 |dk| |w| + |w|^2 |dA|, and
- * the dot products (P eps |k| |v|, |k| |w|); ROUND_CHOL for the constants.
+ * the dot products (P eps |k| |v|, |k| |w|); ROUND_CHOL for the constants
+ * these bounds leave unnamed (Higham's gamma_n = n eps / (1 - n eps) carries
+ * a factor 1 to 2 for each of the forming, the factorisation, the two
+ * triangular solves and the dot product: 10 covers their sum).
  * Per point m, into the arrays of Pt entries: mdiff = route B - route A of
  * the mean, mfirst = dmean, mbound its bound; vdiff, vfirst, vbound the
  * same for the variance. */
