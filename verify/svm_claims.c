@@ -850,6 +850,8 @@ static ac_status rows_retrieval(const ac_run_opts *o, const ac_trial_set *set, a
                  "between the window's halves + 1/(e mean R), the finite-R bias of a rate exp(-R m)");
     ac_claim_add(res, "mean slope of ln(held-out leakage) against R", "-m", NAN, nfit ? slope_sum / nfit : NAN,
                  AC_METRIC_INFO, 0.0, "R = <W - W_fin, W_svm> / ||W_svm||^2 at each iterate of the window");
+    add_count(res, "trials without a rate fit (no held-out sequence has a token outside its top SCC)", "",
+              (double)(set->nrec - nfit), "left out of the slope rows above; every trial is in the rows below");
     ac_claim_add(res, "smallest held-out logit gap m from W_svm", ">= 1 (a top SCC that reaches the rest)", NAN,
                  nfit ? m_min : NAN, AC_METRIC_INFO, 0.0, "theory side, W_svm alone");
     ac_claim_add(res, "worst delta = max |x_t^T (W - W_fin - R W_svm) xbar| over the fit window", "", NAN,
