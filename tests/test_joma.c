@@ -548,6 +548,8 @@ Test(joma, joint_flow_conserves_the_exp_and_linear_invariants_and_softmax_drifts
         double drift = 0;
         for (int l = 0; l < JM; l++)
             drift = fmax(drift, fabs(I1[l] - I0[l]));
+        /* softmax's drift must be the dynamics', not the integration's: a
+         * thousand times the integrator's whole error budget */
         if (att == AC_JOMA_ATT_SOFTMAX)
             cr_assert(drift > 1e3 * drift_bound, "case %d: softmax drift %g is within %g", c, drift,
                       drift_bound);
@@ -602,6 +604,8 @@ Test(joma, joint_invariant_rate_is_the_derivative_along_the_flow)
             cr_assert(fabs(s - dI[l]) <= 64 * DBL_EPSILON * (mag + fabs(dI[l])),
                       "case %d (%s) l %d: grad I . F = %.17g, rate %.17g", c,
                       ac_joma_attention_name(att), l, s, dI[l]);
+            /* the covariance term of a random O(1) state is O(1): 1e-6 lies far
+             * below it and far above the rounding bound just checked (~1e-14) */
             if (att == AC_JOMA_ATT_SOFTMAX)
                 cr_assert(fabs(dI[l]) > 1e-6, "softmax rate %g is suspiciously 0", dI[l]);
         }

@@ -218,6 +218,12 @@ Test(joma_text_model, uniform_attention_gives_the_largest_entropy)
     memset(th + l.bk, 0, sizeof(double) * 6);
     H = ac_joma_text_entropy(w, th, in, 3);
     cr_assert(fabs(H - ac_joma_text_entropy_max(35)) <= 35e-8, "H = %.12g, max %.12g", H, ac_joma_text_entropy_max(35));
+    /* an identity: row i of a causal L x L attention has i keys, so the
+     * uniform rows' mean entropy is (1/L) sum ln i = ln(L!)/L = lgamma(L + 1)/L
+     * (35 rounded logs and a division: 64 eps of the value) */
+    cr_assert(fabs(ac_joma_text_entropy_max(35) - lgamma(36.0) / 35.0) <= 64 * DBL_EPSILON * lgamma(36.0) / 35.0,
+              "max %.17g, ln(35!)/35 %.17g", ac_joma_text_entropy_max(35), lgamma(36.0) / 35.0);
+    /* the spec prints it to 3 decimals: within half a unit of the last */
     cr_assert(fabs(ac_joma_text_entropy_max(35) - 2.632) < 5e-4, "spec §4.3: 2.632 at L = 35");
     cr_assert(isnan(ac_joma_text_entropy(w, th, in, 4)), "more sequences than the workspace");
     in[5] = 11;
