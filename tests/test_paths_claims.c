@@ -334,6 +334,13 @@ static ac_claim_row next_row(const ac_claim_result *res, int *k, const char *pre
     return res->rows[(*k)++];
 }
 
+
+/* The default-size records of id (cached) and their judged rows. */
+static void default_rows(const char *id, ac_trial_set *set, ac_claim_result *res)
+{
+    fresh_default(id, set);
+    rows_of(id, set, res);
+}
 /* accuracy-vs-width at the default size, where every record holds the whole
  * test set and every table row is judged (4 paths and Fig. 2e at the seven
  * widths and GP, the good path at N = 1000 and GP, good + denoising at GP):
@@ -349,9 +356,8 @@ Test(paths_measure, every_accuracy_table_row_fails_a_planted_shift)
         cr_skip_test("the default-size section 4.1 table is too slow under valgrind");
     const char *id = "paths.accuracy-vs-width";
     ac_trial_set set;
-    fresh_default(id, &set);
     ac_claim_result res;
-    rows_of(id, &set, &res);
+    default_rows(id, &set, &res);
     int k = 0, nrows = 0;
     for (int i = 0; i < set.nrec; i++) {
         cr_assert_eq(*ac_test_entry(&set, i, "ntest", 0), AC_PATHS_MARKOV_P_TEST, "record %d: not the whole test set", i);
@@ -405,9 +411,8 @@ Test(paths_measure, every_ordering_row_fails_when_its_step_is_reversed)
     const char *id = "paths.accuracy-vs-width";
     const char *lab[4] = {"FW(10)", "FW(100)", "FW(1000)", "GP"};
     ac_trial_set set;
-    fresh_default(id, &set);
     ac_claim_result res;
-    rows_of(id, &set, &res);
+    default_rows(id, &set, &res);
     int k = 0, nord = 0;
     for (int i = 0; i < set.nrec; i++) {
         if (!ac_trial_get(&set.rec[i], "disc"))
