@@ -334,7 +334,6 @@ static ac_claim_row next_row(const ac_claim_result *res, int *k, const char *pre
     return res->rows[(*k)++];
 }
 
-
 /* The default-size records of id (cached) and their judged rows. */
 static void default_rows(const char *id, ac_trial_set *set, ac_claim_result *res)
 {
