@@ -355,6 +355,17 @@ Test(joma_model, exp_entropy_is_the_softmax_entropy_also_past_overflow)
         double tol = 8.0 * M * DBL_EPSILON * (1.0 + 2.0 * z0[c] + log(10.0));
         cr_assert(isfinite(He) && fabs(He - Hs) <= tol, "z_0 = %g: exp %.17g, softmax %.17g", z0[c], He, Hs);
     }
+    /* a NaN logit, alone or beside an overflowing one, is no entropy on
+     * either form (the overflow's fallback must not turn it finite) */
+    for (int c = 0; c < 2; c++) {
+        double z[M] = {c ? 1000.0 : NAN, 0.1, c ? NAN : -0.2, 0.3};
+        for (int a = 0; a < 2; a++) {
+            ac_joma_model m = {M, 1, M + 1, NULL, a ? AC_JOMA_ATT_EXP : AC_JOMA_ATT_SOFTMAX,
+                               AC_JOMA_MODEL_ACT_IDENTITY, AC_JOMA_MODEL_LOSS_CE, 0.5};
+            double H = ac_joma_model_entropy(&m, &D, z);
+            cr_assert(isnan(H), "case %d, %s: entropy %g of a NaN logit", c, a ? "exp" : "softmax", H);
+        }
+    }
     ac_joma_data_clear(&D);
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/trial.h"
+
 /* The shifted softmax b_l = x_l w_l / s, w_l = exp((z_l - max z) / T),
  * s = x . w, is used when s >= this bound: a term x_l w_l that is
  * subnormal (below DBL_MIN, relative error up to 1) then moves b by at
@@ -72,7 +74,7 @@ static void softmax_lse(int M, double T, const double *x, const double *z, doubl
     double mx = -HUGE_VAL, s = 0.0;
     for (int l = 0; l < M; l++)
         if (x[l] > 0.0)
-            mx = fmax(mx, log(x[l]) + z[l] / T);
+            mx = ac_max_keep_nan(mx, log(x[l]) + z[l] / T);
     for (int l = 0; l < M; l++)
         if (x[l] > 0.0)
             s += exp(log(x[l]) + z[l] / T - mx);
@@ -347,7 +349,10 @@ double ac_joma_model_entropy(const ac_joma_model *m, const ac_joma_data *D, cons
         return NAN;
     prepare_attention(m, z, w);
     double H = 0.0;
-    for (int n = 0; n < D->N; n++) {
+    for (int l = 0; l < m->M; l++)
+        if (isnan(z[l]))
+            H = NAN; /* no entropy; and the overflow's fallback below must not make one */
+    for (int n = 0; n < D->N && !isnan(H); n++) {
         attention_row(m, D->X + (size_t)n * D->M, z, w, b);
         double s = 0.0, h = 0.0;
         int neg = 0;
@@ -356,9 +361,11 @@ double ac_joma_model_entropy(const ac_joma_model *m, const ac_joma_data *D, cons
             neg |= b[l] < 0.0;
         }
         if (m->attention == AC_JOMA_ATT_EXP && !(s <= DBL_MAX)) {
-            /* exp(z/T) past double range (the linear exp case's blow-up):
-             * p = b / sum b is still softmax(ln x + z/T), taken by
-             * log-sum-exp; inf / inf would make the entropy NaN. */
+            /* exp(z/T) past double range (the linear exp case's blow-up;
+             * z has no NaN, checked above, so an infinite or NaN sum is
+             * that overflow, 0 x inf for a token the sample lacks): p = b /
+             * sum b is still softmax(ln x + z/T), taken by log-sum-exp;
+             * inf / inf would make the entropy NaN. */
             softmax_lse(m->M, m->T, D->X + (size_t)n * D->M, z, b);
             s = 1.0;
         }
