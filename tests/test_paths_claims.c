@@ -553,6 +553,15 @@ Test(paths_measure, gp_limit_rows_fail_planted_violations)
             cr_assert_eq(verdict_of(id, &set, row[q]), AC_VERDICT_FAIL, "%s x %g", first[q], scale[s]);
             ac_trial_set_clear(&set);
         }
+    /* a NaN first order at the first point, every later point finite: the
+     * worst case keeps it, and the row fails */
+    for (int q = 0; q < 2; q++) {
+        fresh(id, &set);
+        cr_assert_gt(nt, 1);
+        *ac_test_entry(&set, 0, first[q], 0) = NAN;
+        cr_assert_eq(verdict_of(id, &set, row[q]), AC_VERDICT_FAIL, "%s: NaN at point 0", first[q]);
+        ac_trial_set_clear(&set);
+    }
 }
 
 /* closed-form: each width's tolerance is its two derived parts (tol_s, the
@@ -592,7 +601,9 @@ Test(paths_measure, closed_form_rows_fail_planted_violations)
     cr_assert_eq(verdict_of(id, &set, cv), AC_VERDICT_FAIL);
     /* the T -> 0 error falling 8-fold per decade instead of 10 (a relative
      * deviation of 0.2, four times the rows' 5 %): O(T) broken, in each of
-     * the two decades in turn; the other decade's row still passes */
+     * the two decades in turn; moving err[2] leaves the first decade's row
+     * passing (moving err[1] changes both ratios, so only its own row is
+     * asserted) */
     char rate[2][AC_CLAIM_TEXT];
     for (int j = 0; j < 2; j++) {
         snprintf(rate[j], sizeof rate[j], "|u(T) - u0| at T = %.3g over that at T/10, N = 1000",

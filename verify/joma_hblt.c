@@ -58,7 +58,6 @@ static double zscore(double f, double p, int N)
     return fabs(f - p) / sqrt(v);
 }
 
-
 ac_status ac_joma_hblt_fit_measure(const ac_joma_hblt *h, const unsigned char *Y, int N, ac_joma_hblt_fit *fit,
                                    ac_msg *msg)
 {

@@ -1158,9 +1158,9 @@ static void gp_point_ratios(const ac_trial_record *rec, const char *diff, const 
         return;
     *worst = *resolution = 0.0;
     for (int m = 0; m < d->n; m++) {
-        *worst = fmax(*worst, fabs(d->v[m] - f->v[m]) / b->v[m]);
+        *worst = ac_max_keep_nan(*worst, fabs(d->v[m] - f->v[m]) / b->v[m]);
         *resolution = ac_max_keep_nan(*resolution, fabs(f->v[m]) / b->v[m]);
-        if (isnan(d->v[m] - f->v[m]) || !(b->v[m] > 0))
+        if (!(b->v[m] > 0))
             *worst = NAN; /* a judged row built from it fails */
     }
 }

@@ -518,8 +518,6 @@ static const ac_trial_vec *pvec(const ac_trial_record *r, const char *prefix, co
     return ac_trial_get(r, nm);
 }
 
-/* The unpruned net beats chance (1/2 on balanced +-1 labels) by more than z
- * binomial standard errors at p = 1/2 on n test points. */
 double ac_paths_net_multiplier(int spread, int n)
 {
     if (!spread)
@@ -527,15 +525,25 @@ double ac_paths_net_multiplier(int spread, int n)
     return n >= 2 ? gsl_cdf_tdist_Pinv(gsl_cdf_ugaussian_P(AC_PATHS_NET_Z), n - 1.0) : NAN;
 }
 
-/* "2 standard errors (normal)" or "4.53 standard errors (t, 2 dof)". */
-static void kname_of(char *buf, size_t size, double k, int spread, int n)
+/* A judged row's bar: the larger of AC_PATHS_NET_Z known standard errors
+ * se_known and, from n >= nmin seeds, the t multiplier of n seeds times
+ * their standard error sd / sqrt(n); NaN when se_known is.  what gets which
+ * one set it ("2 standard errors (normal)", "4.53 seed standard errors (t,
+ * 2 dof)"). */
+static double bar_of(double se_known, double sd, int n, int nmin, char *what, size_t size)
 {
-    if (spread)
-        snprintf(buf, size, "%.3g standard errors (t, %d dof)", k, n - 1);
-    else
-        snprintf(buf, size, "%.3g standard errors (normal)", k);
+    double zb = AC_PATHS_NET_Z * se_known;
+    double tk = n >= nmin && n >= 2 ? ac_paths_net_multiplier(1, n) : NAN, tb = tk * sd / sqrt((double)n);
+    if (!(tb > zb)) {
+        snprintf(what, size, "%g standard errors (normal)", AC_PATHS_NET_Z);
+        return zb;
+    }
+    snprintf(what, size, "%.3g seed standard errors (t, %d dof)", tk, n - 1);
+    return tb;
 }
 
+/* The unpruned net beats chance (1/2 on balanced +-1 labels) by more than z
+ * binomial standard errors at p = 1/2 on n test points. */
 static int beats_chance(double acc0, double n)
 {
     return n > 0 && acc0 - 0.5 > AC_PATHS_NET_Z * 0.5 / sqrt(n);
@@ -623,20 +631,16 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
         }
     }
     ac_trial_stats r = ac_trial_stats_of(rho, n);
-    /* The error of the mean rho: the spread over seeds, but never below the
-     * null spread: with no association, rho of nh items has standard
+    /* The bar of the mean rho: the seeds' t bar (bar_of), but never below
+     * the null spread's: with no association, rho of nh items has standard
      * deviation 1/sqrt(nh - 1) (its exact permutation variance, ties or
      * not), so a mean over n seeds has 1/sqrt((nh - 1) n).  That floor keeps
      * a few seeds with equal rho (ties are common: saturated drops) from
      * passing on a zero spread. */
     const ac_trial_vec *h0 = S ? ac_trial_get(&set->rec[0], ns) : NULL;
     int nh0 = h0 ? h0->n : 0;
-    double se_seeds = n >= 2 ? r.sd / sqrt((double)n) : NAN, se_null = nh0 >= 2 ? 1.0 / sqrt((nh0 - 1.0) * n) : NAN;
-    int spread = se_seeds > se_null; /* the estimated spread sets the error: t quantile */
-    double se = n >= 2 && nh0 >= 2 ? ac_max_keep_nan(se_seeds, se_null) : NAN;
-    double rho_k = ac_paths_net_multiplier(spread, n);
-    char kname[48];
-    kname_of(kname, sizeof kname, rho_k, spread, n);
+    char kname[64];
+    double bar = n >= 2 ? bar_of(nh0 >= 2 ? 1.0 / sqrt((nh0 - 1.0) * n) : NAN, r.sd, n, 2, kname, sizeof kname) : NAN;
     char gate[160];
     snprintf(gate, sizeof gate,
              "%d of %d seeds kept (left out: %d net at chance, %d theory unconverged, %d no resolved drop)",
@@ -645,14 +649,15 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
     if (n >= 2)
         snprintf(why, sizeof why,
                  "the paper: low-score heads cost least (rho > 0); drops closer than %g paired McNemar "
-                 "errors are ties; judged: mean rho above %s, the error max(sd over seeds %.3g / "
-                 "sqrt %d, null sd 1/sqrt((%d - 1) %d)), one-sided; seeds left out: next rows",
-                 AC_PATHS_NET_Z, kname, r.sd, n, nh0, n);
+                 "errors are ties; judged, one-sided: mean rho above the larger of %g null standard errors "
+                 "1/sqrt((%d - 1) %d) and the t bar of the seeds' sd %.3g / sqrt %d; here %s; seeds left "
+                 "out: next rows",
+                 AC_PATHS_NET_Z, AC_PATHS_NET_Z, nh0, n, r.sd, n, kname);
     else
         snprintf(why, sizeof why, "not judged: fewer than 2 seeds to judge; %s", gate);
     char theory[160];
     snprintf(theory, sizeof theory, "rho > 0 beyond seed noise, by %s", kname);
-    ac_claim_add(res, q, theory, rho_k * se, r.mean,
+    ac_claim_add(res, q, theory, bar, r.mean,
                  n >= 2 ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0, why);
     snprintf(q, sizeof q, "%s: Spearman rho, min over seeds (theory) and max (empirical)", task);
     ac_claim_add(res, q, "min over seeds", r.min, r.max, AC_METRIC_INFO, 0.0,
@@ -661,25 +666,20 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
     ac_claim_add(res, q, "seeds run", S, S - n, AC_METRIC_INFO, 0.0, gate);
     /* the paper's statement directly: the upper-score half costs more */
     ac_trial_stats Ds = ac_trial_stats_of(D, nD);
-    double Dse = nD ? sqrt(Dvar) / nD : NAN;
-    int Dspread = nD >= 3 && Ds.sd / sqrt((double)nD) > Dse;
-    if (nD >= 3)
-        Dse = ac_max_keep_nan(Dse, Ds.sd / sqrt((double)nD));
-    double Dk = ac_paths_net_multiplier(Dspread, nD);
-    kname_of(kname, sizeof kname, Dk, Dspread, nD);
+    double Dbar = nD ? bar_of(sqrt(Dvar) / nD, Ds.sd, nD, 3, kname, sizeof kname) : NAN;
     snprintf(q, sizeof q, "%s: mean drop of the upper-score half minus the lower half", task);
     if (nD >= 1)
         snprintf(why, sizeof why,
-                 "the paper: low-score heads cost least; judged: the mean over %d seeds exceeds %s, "
-                 "error: paired test-set error of the halves' mean accuracies%s; %s",
-                 nD, kname, nD >= 3 ? ", or the spread over seeds if larger" : "",
-                 Ds.mean < -Dk * Dse ? "reversed: the lower half costs more"
-                 : Ds.mean <= Dk * Dse ? "not resolved at this size"
-                                       : "resolved");
+                 "the paper: low-score heads cost least; judged: the mean over %d seeds exceeds %g paired "
+                 "test-set errors of the halves' mean accuracies%s; here %s; %s",
+                 nD, AC_PATHS_NET_Z, nD >= 3 ? ", or the seeds' t bar if larger" : "", kname,
+                 Ds.mean < -Dbar ? "reversed: the lower half costs more"
+                 : Ds.mean <= Dbar ? "not resolved at this size"
+                                   : "resolved");
     else
         snprintf(why, sizeof why, "not judged: no seed to judge; %s", gate);
     snprintf(theory, sizeof theory, "> 0 beyond test-set noise, by %s", kname);
-    ac_claim_add(res, q, theory, Dk * Dse, Ds.mean,
+    ac_claim_add(res, q, theory, Dbar, Ds.mean,
                  nD >= 1 ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0, why);
     free(D);
     /* lower-score half against upper-score half, per seed, and the figure */
@@ -1039,8 +1039,7 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
             v += (disc + 1.0) / (n * n);
             m++;
         }
-        double mean = m ? dsum / m : NAN, se = m ? sqrt(v) / m : NAN;
-        int spread = 0;
+        double mean = m ? dsum / m : NAN, sd = NAN;
         if (m >= 3) { /* the spread over seeds when there are enough of them */
             double sq = 0;
             for (int i = 0; i < S; i++) {
@@ -1050,13 +1049,10 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
                     isfinite(d))
                     sq += (d - mean) * (d - mean);
             }
-            double sse = sqrt(sq / (m - 1)) / sqrt((double)m);
-            spread = sse > se;
-            se = ac_max_keep_nan(se, sse);
+            sd = sqrt(sq / (m - 1));
         }
-        double k = ac_paths_net_multiplier(spread, m);
-        char kname[48], theory[160];
-        kname_of(kname, sizeof kname, k, spread, m);
+        char kname[64], theory[160];
+        double bar = m ? bar_of(sqrt(v) / m, sd, m, 3, kname, sizeof kname) : NAN;
         snprintf(theory, sizeof theory, "> 0 beyond sampling error, by %s", kname);
         snprintf(q, sizeof q, "T = %g: test accuracy of finite width (N chosen on validation) minus GP",
                  su.T[it]);
@@ -1064,15 +1060,14 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
          * fails, and says which way: reversed (resolved below 0: evidence
          * against the paper) or not resolved (|mean| within the bar: no
          * evidence either way at this size, so no pass). */
-        const char *outcome = mean > k * se ? "resolved"
-                              : mean < -k * se
+        const char *outcome = mean > bar ? "resolved"
+                              : mean < -bar
                                   ? "REVERSED: GP beats finite width beyond the error"
                                   : "NOT RESOLVED: within the error, no evidence either way, no pass";
         snprintf(why, sizeof why,
-                 "§4.2b: finite width beats GP at every T; judged: mean over %d seeds above %s, "
-                 "error: paired McNemar sqrt(n01 + n10 + 1)/n on the test half%s; %s; "
-                 "N* = %g (mean)%s",
-                 m, kname, m >= 3 ? ", or the spread over seeds if larger" : ", one seed",
+                 "§4.2b: finite width beats GP at every T; judged: mean over %d seeds above %g paired McNemar "
+                 "errors sqrt(n01 + n10 + 1)/n on the test half%s; here %s; %s; N* = %g (mean)%s",
+                 m, AC_PATHS_NET_Z, m >= 3 ? ", or the seeds' t bar if larger" : "", kname,
                  outcome, ac_trial_stat(set, "nstar", it).mean,
                  chance ? "; seeds whose GD model is at chance left out" : "");
         char none[AC_CLAIM_REASON];
@@ -1080,7 +1075,7 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
                  "not judged: %d of %d seeds have a GD model (Q/K) within %g binomial errors of "
                  "chance, the rest no converged finite-width solve at this T",
                  chance, S, AC_PATHS_NET_Z);
-        ac_claim_add(res, q, theory, k * se, mean,
+        ac_claim_add(res, q, theory, bar, mean,
                      m ? AC_METRIC_AT_LEAST : AC_METRIC_INFO, 0.0, m ? why : none);
     }
     /* theory against samples */

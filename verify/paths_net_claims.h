@@ -47,7 +47,8 @@ extern const ac_trial_def ac_paths_digits_trials;
  * sigma, a 2.3 % false-failure rate for a normal mean.  When the error is
  * the spread of n seeds, the sd is itself estimated, and the row clears the
  * Student t quantile of n - 1 degrees of freedom at the same one-sided
- * level (ac_paths_net_multiplier): 4.5 at 3 seeds, 2.4 at 10. */
+ * level (ac_paths_net_multiplier): 4.53 at 3 seeds, 2.32 at 10; a bar is the
+ * larger of the two where both apply. */
 #define AC_PATHS_NET_Z 2.0
 /* AC_PATHS_NET_Z for a known sd (spread = 0); for the spread of n >= 2
  * seeds (spread = 1), the t quantile of n - 1 degrees of freedom at the

@@ -14,10 +14,11 @@
  * its id, paper and statement; verify/registry.c registers the table. */
 #define AC_SVM_NCLAIMS 8
 
-/* The direction claims' judged reach (spec §4.3 Accept, corrected
- * 2026-12-01): every trial's corr(W, W_svm) reaches AC_SVM_DIR_REACH_CORR
- * within AC_SVM_DIR_REACH_BUDGET NGD steps, the slow trials checked every
- * AC_SVM_DIR_REACH_EVERY steps past the main run. */
+/* The direction claims' reach, shown (INFO): the NGD steps until a trial's
+ * corr(W, W_svm) reaches AC_SVM_DIR_REACH_CORR, within a budget of
+ * AC_SVM_DIR_REACH_BUDGET, the slow trials checked every
+ * AC_SVM_DIR_REACH_EVERY steps past the main run.  The level and the budget
+ * are ours, so the row judges nothing. */
 #define AC_SVM_DIR_REACH_CORR 0.97
 #define AC_SVM_DIR_REACH_BUDGET 100000
 #define AC_SVM_DIR_REACH_EVERY 100
