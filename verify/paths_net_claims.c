@@ -525,6 +525,9 @@ double ac_paths_net_multiplier(int spread, int n)
     return n >= 2 ? gsl_cdf_tdist_Pinv(gsl_cdf_ugaussian_P(AC_PATHS_NET_Z), n - 1.0) : NAN;
 }
 
+/* What a row without a bar (too few seeds: INFO) names in its place. */
+#define NO_BAR "no bar (too few seeds)"
+
 /* A judged row's bar: the larger of AC_PATHS_NET_Z known standard errors
  * se_known and, from n >= nmin seeds, the t multiplier of n seeds times
  * their standard error sd / sqrt(n); NaN when se_known is.  what gets which
@@ -639,7 +642,7 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
      * passing on a zero spread. */
     const ac_trial_vec *h0 = S ? ac_trial_get(&set->rec[0], ns) : NULL;
     int nh0 = h0 ? h0->n : 0;
-    char kname[64];
+    char kname[64] = NO_BAR;
     double bar = n >= 2 ? bar_of(nh0 >= 2 ? 1.0 / sqrt((nh0 - 1.0) * n) : NAN, r.sd, n, 2, kname, sizeof kname) : NAN;
     char gate[160];
     snprintf(gate, sizeof gate,
@@ -666,6 +669,7 @@ static void pruning_task_rows(const ac_trial_set *set, const char *prefix, const
     ac_claim_add(res, q, "seeds run", S, S - n, AC_METRIC_INFO, 0.0, gate);
     /* the paper's statement directly: the upper-score half costs more */
     ac_trial_stats Ds = ac_trial_stats_of(D, nD);
+    snprintf(kname, sizeof kname, "%s", NO_BAR);
     double Dbar = nD ? bar_of(sqrt(Dvar) / nD, Ds.sd, nD, 3, kname, sizeof kname) : NAN;
     snprintf(q, sizeof q, "%s: mean drop of the upper-score half minus the lower half", task);
     if (nD >= 1)
@@ -1051,7 +1055,7 @@ static ac_status digits_rows(const ac_run_opts *o, const ac_trial_set *set, ac_c
             }
             sd = sqrt(sq / (m - 1));
         }
-        char kname[64], theory[160];
+        char kname[64] = NO_BAR, theory[160];
         double bar = m ? bar_of(sqrt(v) / m, sd, m, 3, kname, sizeof kname) : NAN;
         snprintf(theory, sizeof theory, "> 0 beyond sampling error, by %s", kname);
         snprintf(q, sizeof q, "T = %g: test accuracy of finite width (N chosen on validation) minus GP",
