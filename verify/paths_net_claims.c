@@ -537,6 +537,8 @@ static double bar_of(double se_known, double sd, int n, int nmin, char *what, si
 {
     double zb = AC_PATHS_NET_Z * se_known;
     double tk = n >= nmin && n >= 2 ? ac_paths_net_multiplier(1, n) : NAN, tb = tk * sd / sqrt((double)n);
+    /* a NaN tb (a NaN sd) leaves the known bar: sd is NaN only when a
+     * seed's value is, and then so is the mean the row judges, which fails */
     if (!(tb > zb)) {
         snprintf(what, size, "%g standard errors (normal)", AC_PATHS_NET_Z);
         return zb;
